@@ -1,0 +1,149 @@
+/* make bench-kernels: GFLOP/s of matmul forward/backward and attention at LLM shapes,
+   beside the machine's measured peak (a plain loop of independent FMAs).
+   Prints numbers; asserts nothing. --help for options. */
+#define _POSIX_C_SOURCE 199309L
+#define CK_IMPLEMENTATION
+#include "ckernel.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+static float *rnd(size_t n, float scale)
+{
+    float *p = (float *)malloc(n * sizeof(float));
+    size_t i;
+    uint32_t s = 12345u;
+    for (i = 0; i < n; i++) { s = s * 1664525u + 1013904223u; p[i] = ((s >> 8) * (1.0f / 16777216.0f) - 0.5f) * scale; }
+    return p;
+}
+
+static volatile float bench_sink; /* keeps the peak loop from being optimised away */
+
+/* Peak: 12 independent FMA chains per thread, the pattern the matmul kernels approach. */
+static double peak_gflops(void)
+{
+    const long iters = 20000000;
+    double t0 = now(), flops;
+    int nthreads = 1;
+#ifdef _OPENMP
+#pragma omp parallel
+    {
+#pragma omp single
+        nthreads = omp_get_num_threads();
+#endif
+#if CK_HAVE_AVX2
+        /* twelve named accumulators so they live in registers, not in an array in memory */
+        __m256 m = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+        __m256 a0 = _mm256_set1_ps(0), a1 = _mm256_set1_ps(1), a2 = _mm256_set1_ps(2), a3 = _mm256_set1_ps(3);
+        __m256 a4 = _mm256_set1_ps(4), a5 = _mm256_set1_ps(5), a6 = _mm256_set1_ps(6), a7 = _mm256_set1_ps(7);
+        __m256 a8 = _mm256_set1_ps(8), a9 = _mm256_set1_ps(9), a10 = _mm256_set1_ps(10), a11 = _mm256_set1_ps(11);
+        long i;
+        for (i = 0; i < iters; i++) {
+            a0 = _mm256_fmadd_ps(a0, m, b); a1 = _mm256_fmadd_ps(a1, m, b); a2 = _mm256_fmadd_ps(a2, m, b);
+            a3 = _mm256_fmadd_ps(a3, m, b); a4 = _mm256_fmadd_ps(a4, m, b); a5 = _mm256_fmadd_ps(a5, m, b);
+            a6 = _mm256_fmadd_ps(a6, m, b); a7 = _mm256_fmadd_ps(a7, m, b); a8 = _mm256_fmadd_ps(a8, m, b);
+            a9 = _mm256_fmadd_ps(a9, m, b); a10 = _mm256_fmadd_ps(a10, m, b); a11 = _mm256_fmadd_ps(a11, m, b);
+        }
+        a0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)), _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+        a0 = _mm256_add_ps(a0, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+        bench_sink += _mm256_cvtss_f32(a0);
+#else
+        float m = 0.999999f, b = 1e-7f, a0 = 0, a1 = 1, a2 = 2, a3 = 3, a4 = 4, a5 = 5, a6 = 6, a7 = 7;
+        long i;
+        for (i = 0; i < iters; i++) {
+            a0 = a0 * m + b; a1 = a1 * m + b; a2 = a2 * m + b; a3 = a3 * m + b;
+            a4 = a4 * m + b; a5 = a5 * m + b; a6 = a6 * m + b; a7 = a7 * m + b;
+        }
+        bench_sink += a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+#endif
+#ifdef _OPENMP
+    }
+#endif
+    flops = 2.0 * iters * (CK_HAVE_AVX2 ? 12 * 8 : 8) * nthreads;
+    return flops / (now() - t0) * 1e-9;
+}
+
+/* run fn until at least min_time seconds have passed; return seconds per call */
+#define TIME_IT(min_time, stmt)                                           \
+    do {                                                                  \
+        double t0_ = now(), el_;                                          \
+        long n_ = 0;                                                      \
+        stmt; /* warm-up */                                               \
+        t0_ = now();                                                      \
+        do { stmt; n_++; el_ = now() - t0_; } while (el_ < (min_time));   \
+        secs = el_ / n_;                                                  \
+    } while (0)
+
+int main(int argc, char **argv)
+{
+    static const int shapes[][3] = { /* T, C, OC */
+        { 64, 576, 576 }, { 64, 576, 1536 }, { 128, 1536, 576 }, { 256, 2048, 2048 }, { 512, 576, 1536 }, { 512, 2048, 2048 },
+        { 1, 576, 1536 }, { 1, 2048, 2048 },
+    };
+    static const int att[][5] = { /* NH, NKV, T, HS, window */
+        { 9, 3, 256, 64, 0 }, { 14, 2, 512, 64, 0 }, { 16, 8, 512, 128, 0 }, { 8, 4, 512, 128, 128 },
+    };
+    double peak, secs, min_time = 0.3;
+    size_t i;
+    int threads = 1;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: %s [--quick]\n  GFLOP/s of ck_matmul_forward/backward and ck_attention_forward/backward\n"
+               "  beside the measured FMA peak. OMP_NUM_THREADS sets the thread count. --quick: shorter timings.\n", argv[0]);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "--quick")) min_time = 0.05;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    peak = peak_gflops();
+    printf("ckernel bench-kernels  SIMD=%s  threads=%d\n", ck_simd_name(), threads);
+    printf("measured FMA peak: %.1f GFLOP/s (%d thread%s)\n\n", peak, threads, threads > 1 ? "s" : "");
+    printf("%-28s %10s %10s %8s %10s %8s\n", "matmul [T x C] @ [OC x C]^T", "fwd ms", "fwd GF/s", "of peak", "bwd GF/s", "of peak");
+    for (i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        int T = shapes[i][0], C = shapes[i][1], OC = shapes[i][2];
+        float *inp = rnd((size_t)T * C, 1), *w = rnd((size_t)OC * C, 0.05f), *out = rnd((size_t)T * OC, 1);
+        float *dinp = rnd((size_t)T * C, 0), *dw = rnd((size_t)OC * C, 0);
+        double fl = 2.0 * T * C * OC, fwd_s, gf, gb;
+        char name[64];
+        TIME_IT(min_time, ck_matmul_forward(out, inp, w, NULL, T, C, OC));
+        fwd_s = secs;
+        gf = fl / fwd_s * 1e-9;
+        TIME_IT(min_time, ck_matmul_backward(dinp, dw, NULL, out, inp, w, T, C, OC));
+        gb = 2.0 * fl / secs * 1e-9;
+        snprintf(name, sizeof name, "T=%d C=%d OC=%d", T, C, OC);
+        printf("%-28s %10.3f %10.1f %7.0f%% %10.1f %7.0f%%\n", name, fwd_s * 1e3, gf, 100 * gf / peak, gb, 100 * gb / peak);
+        free(inp); free(w); free(out); free(dinp); free(dw);
+    }
+    printf("\n%-28s %10s %10s %8s %10s %8s\n", "attention (causal)", "fwd ms", "fwd GF/s", "of peak", "bwd GF/s", "of peak");
+    for (i = 0; i < sizeof att / sizeof *att; i++) {
+        int NH = att[i][0], NKV = att[i][1], T = att[i][2], HS = att[i][3], W = att[i][4];
+        size_t nq = (size_t)NH * T * HS, nk = (size_t)NKV * T * HS;
+        float *q = rnd(nq, 1), *k = rnd(nk, 1), *v = rnd(nk, 1), *o = rnd(nq, 1), *l = rnd((size_t)NH * T, 1);
+        float *dq = rnd(nq, 0), *dk = rnd(nk, 0), *dv = rnd(nk, 0);
+        double pairs = 0, fl, fwd_s, gf, gb;
+        int t;
+        char name[64];
+        for (t = 0; t < T; t++) pairs += W > 0 && W < t + 1 ? W : t + 1;
+        fl = 4.0 * NH * pairs * HS; /* q.k and p*v */
+        TIME_IT(min_time, ck_attention_forward(o, l, q, k, v, NH, NKV, T, T, HS, 0, W, 0.125f));
+        fwd_s = secs;
+        gf = fl / fwd_s * 1e-9;
+        TIME_IT(min_time, ck_attention_backward(dq, dk, dv, o, o, l, q, k, v, NH, NKV, T, T, HS, 0, W, 0.125f));
+        gb = 2.0 * fl / secs * 1e-9; /* backward: 4 HS-length products per pair = 2x the forward */
+        snprintf(name, sizeof name, "NH=%d/%d T=%d HS=%d w=%d", NH, NKV, T, HS, W);
+        printf("%-28s %10.3f %10.1f %7.0f%% %10.1f %7.0f%%\n", name, fwd_s * 1e3, gf, 100 * gf / peak, gb, 100 * gb / peak);
+        free(q); free(k); free(v); free(o); free(l); free(dq); free(dk); free(dv);
+    }
+    return 0;
+}

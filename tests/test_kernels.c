@@ -1,0 +1,223 @@
+/* C tests of ckernel.h that need no Python:
+   - every SIMD path against the scalar reference (relative error: |simd - scalar| / |scalar| < 1e-5)
+   - bit-identical results for 1, 2 and 3 OpenMP threads
+   - edge cases of the attention contract
+   Ends with the plain line "N passed, N failed". */
+#define CK_IMPLEMENTATION
+#include "ckernel.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int n_pass, n_fail;
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static float frand(void) /* uniform in [-1, 1) */
+{
+    rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
+    return (float)((rng_state >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
+}
+static float *rnd(size_t n, float scale)
+{
+    float *p = (float *)malloc((n ? n : 1) * sizeof(float));
+    size_t i;
+    for (i = 0; i < n; i++) p[i] = frand() * scale;
+    return p;
+}
+static float *copy_of(const float *a, size_t n)
+{
+    float *p = (float *)malloc((n ? n : 1) * sizeof(float));
+    memcpy(p, a, n * sizeof(float));
+    return p;
+}
+/* ||a - b|| / max(||b||, tiny) */
+static double rel_err(const float *a, const float *b, size_t n)
+{
+    double num = 0, den = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double d = (double)a[i] - b[i];
+        num += d * d;
+        den += (double)b[i] * b[i];
+    }
+    if (num != num) return INFINITY;
+    return sqrt(num) / (den > 1e-30 ? sqrt(den) : 1.0);
+}
+static void check(int ok, const char *what)
+{
+    if (ok) n_pass++;
+    else { n_fail++; printf("FAIL: %s\n", what); }
+}
+static void check_rel(const float *a, const float *b, size_t n, double tol, const char *what)
+{
+    double e = rel_err(a, b, n);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s: relative error %.3g >= %.3g", what, e, tol);
+    check(e < tol, buf);
+}
+
+/* ---- SIMD vs scalar --------------------------------------------------------------------- */
+
+static double worst_mm_fwd, worst_mm_bwd, worst_at_fwd, worst_at_bwd;
+
+static void test_matmul(int T, int C, int OC, int with_bias)
+{
+    size_t ni = (size_t)T * C, nw = (size_t)OC * C, no = (size_t)T * OC;
+    float *inp = rnd(ni, 1.0f), *w = rnd(nw, 1.0f / (float)sqrt(C)), *b = with_bias ? rnd(OC, 1.0f) : NULL;
+    float *o1 = rnd(no, 1.0f), *o2 = rnd(no, 1.0f), *dout = rnd(no, 1.0f);
+    float *di1 = rnd(ni, 1.0f), *di2 = copy_of(di1, ni), *dw1 = rnd(nw, 1.0f), *dw2 = copy_of(dw1, nw);
+    float *db1 = rnd(OC, 1.0f), *db2 = copy_of(db1, OC), *di0 = copy_of(di1, ni), *dw0 = copy_of(dw1, nw), *db0 = copy_of(db1, OC);
+    char what[128];
+    double e;
+    size_t i;
+    ck_matmul_forward_scalar(o1, inp, w, b, T, C, OC);
+    ck_matmul_forward(o2, inp, w, b, T, C, OC);
+    snprintf(what, sizeof what, "matmul_forward T=%d C=%d OC=%d bias=%d", T, C, OC, with_bias);
+    e = rel_err(o2, o1, no); if (e > worst_mm_fwd) worst_mm_fwd = e;
+    check_rel(o2, o1, no, 1e-5, what);
+
+    ck_matmul_backward_scalar(di1, dw1, db1, dout, inp, w, T, C, OC);
+    ck_matmul_backward(di2, dw2, db2, dout, inp, w, T, C, OC);
+    /* compare the accumulated increments, not the prefilled values */
+    for (i = 0; i < ni; i++) { di1[i] -= di0[i]; di2[i] -= di0[i]; }
+    for (i = 0; i < nw; i++) { dw1[i] -= dw0[i]; dw2[i] -= dw0[i]; }
+    for (i = 0; i < (size_t)OC; i++) { db1[i] -= db0[i]; db2[i] -= db0[i]; }
+    snprintf(what, sizeof what, "matmul_backward dinp T=%d C=%d OC=%d", T, C, OC);
+    e = rel_err(di2, di1, ni); if (e > worst_mm_bwd) worst_mm_bwd = e;
+    check_rel(di2, di1, ni, 1e-5, what);
+    snprintf(what, sizeof what, "matmul_backward dweight T=%d C=%d OC=%d", T, C, OC);
+    e = rel_err(dw2, dw1, nw); if (e > worst_mm_bwd) worst_mm_bwd = e;
+    check_rel(dw2, dw1, nw, 1e-5, what);
+    snprintf(what, sizeof what, "matmul_backward dbias T=%d C=%d OC=%d", T, C, OC);
+    check_rel(db2, db1, OC, 1e-5, what);
+    free(inp); free(w); free(b); free(o1); free(o2); free(dout); free(di1); free(di2); free(dw1); free(dw2);
+    free(db1); free(db2); free(di0); free(dw0); free(db0);
+}
+
+static void test_attention(int NH, int NKV, int T, int pos0, int HS, int window)
+{
+    int Tk = pos0 + T;
+    size_t nq = (size_t)NH * T * HS, nk = (size_t)NKV * Tk * HS, nl = (size_t)NH * T;
+    float *q = rnd(nq, 1.0f), *k = rnd(nk, 1.0f), *v = rnd(nk, 1.0f), *dout = rnd(nq, 1.0f);
+    float *o1 = rnd(nq, 1.0f), *o2 = rnd(nq, 1.0f), *l1 = rnd(nl, 1.0f), *l2 = rnd(nl, 1.0f);
+    float *dq1 = rnd(nq, 1.0f), *dq2 = copy_of(dq1, nq), *dk1 = rnd(nk, 1.0f), *dk2 = copy_of(dk1, nk), *dv1 = rnd(nk, 1.0f), *dv2 = copy_of(dv1, nk);
+    float *dq0 = copy_of(dq1, nq), *dk0 = copy_of(dk1, nk), *dv0 = copy_of(dv1, nk);
+    float scale = 1.0f / (float)sqrt(HS);
+    char what[160];
+    double e;
+    size_t i;
+    ck_attention_forward_scalar(o1, l1, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale);
+    ck_attention_forward(o2, l2, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale);
+    snprintf(what, sizeof what, "attention_forward NH=%d NKV=%d T=%d pos0=%d HS=%d window=%d", NH, NKV, T, pos0, HS, window);
+    e = rel_err(o2, o1, nq); if (e > worst_at_fwd) worst_at_fwd = e;
+    check_rel(o2, o1, nq, 1e-5, what);
+    check_rel(l2, l1, nl, 1e-5, what);
+    ck_attention_backward_scalar(dq1, dk1, dv1, dout, o1, l1, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale);
+    ck_attention_backward(dq2, dk2, dv2, dout, o1, l1, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale);
+    for (i = 0; i < nq; i++) { dq1[i] -= dq0[i]; dq2[i] -= dq0[i]; }
+    for (i = 0; i < nk; i++) { dk1[i] -= dk0[i]; dk2[i] -= dk0[i]; dv1[i] -= dv0[i]; dv2[i] -= dv0[i]; }
+    snprintf(what, sizeof what, "attention_backward NH=%d NKV=%d T=%d pos0=%d HS=%d window=%d", NH, NKV, T, pos0, HS, window);
+    e = rel_err(dq2, dq1, nq); if (e > worst_at_bwd) worst_at_bwd = e;
+    check_rel(dq2, dq1, nq, 1e-5, what);
+    e = rel_err(dk2, dk1, nk); if (e > worst_at_bwd) worst_at_bwd = e;
+    check_rel(dk2, dk1, nk, 1e-5, what);
+    e = rel_err(dv2, dv1, nk); if (e > worst_at_bwd) worst_at_bwd = e;
+    check_rel(dv2, dv1, nk, 1e-5, what);
+    free(q); free(k); free(v); free(dout); free(o1); free(o2); free(l1); free(l2);
+    free(dq1); free(dq2); free(dk1); free(dk2); free(dv1); free(dv2); free(dq0); free(dk0); free(dv0);
+}
+
+/* ---- determinism over thread counts ------------------------------------------------------ */
+
+#ifdef _OPENMP
+static void test_threads(void)
+{
+    enum { T = 37, C = 200, OC = 150, NH = 6, NKV = 2, HS = 24 };
+    float *inp = rnd((size_t)T * C, 1.0f), *w = rnd((size_t)OC * C, 0.1f), *dout = rnd((size_t)T * OC, 1.0f);
+    float *q = rnd((size_t)NH * T * HS, 1.0f), *k = rnd((size_t)NKV * T * HS, 1.0f), *v = rnd((size_t)NKV * T * HS, 1.0f);
+    float *ref[6] = { 0 };
+    int nt, r;
+    const int threads[3] = { 1, 2, 3 };
+    for (r = 0; r < 3; r++) {
+        float *o = (float *)calloc((size_t)T * OC, 4), *di = (float *)calloc((size_t)T * C, 4), *dw = (float *)calloc((size_t)OC * C, 4);
+        float *ao = (float *)calloc((size_t)NH * T * HS, 4), *al = (float *)calloc((size_t)NH * T, 4);
+        float *dq = (float *)calloc((size_t)NH * T * HS, 4), *dk = (float *)calloc((size_t)NKV * T * HS, 4);
+        float *outs[6];
+        size_t sizes[6] = { (size_t)T * OC, (size_t)T * C, (size_t)OC * C, (size_t)NH * T * HS, (size_t)NH * T * HS, (size_t)NKV * T * HS };
+        int i;
+        nt = threads[r];
+        omp_set_num_threads(nt);
+        ck_matmul_forward(o, inp, w, NULL, T, C, OC);
+        ck_matmul_backward(di, dw, NULL, dout, inp, w, T, C, OC);
+        ck_attention_forward(ao, al, q, k, v, NH, NKV, T, T, HS, 0, 0, 0.2f);
+        ck_attention_backward(dq, dk, NULL, ao, ao, al, q, k, v, NH, NKV, T, T, HS, 0, 0, 0.2f);
+        outs[0] = o; outs[1] = di; outs[2] = dw; outs[3] = ao; outs[4] = dq; outs[5] = dk;
+        for (i = 0; i < 6; i++) {
+            if (r == 0) ref[i] = outs[i];
+            else {
+                char what[96];
+                snprintf(what, sizeof what, "bit-identical with %d threads (output %d)", nt, i);
+                check(memcmp(ref[i], outs[i], sizes[i] * 4) == 0, what);
+                free(outs[i]);
+            }
+        }
+        free(al);
+    }
+    for (r = 0; r < 6; r++) free(ref[r]);
+    free(inp); free(w); free(dout); free(q); free(k); free(v);
+    omp_set_num_threads(2);
+}
+#endif
+
+/* ---- contract edge cases ------------------------------------------------------------------ */
+
+static void test_attention_edges(void)
+{
+    /* Tk = 0: no key visible: out = 0, lse = -inf, backward adds nothing */
+    float q[4] = { 1, 2, 3, 4 }, out[4] = { 9, 9, 9, 9 }, lse[1] = { 0 }, dq[4] = { 1, 1, 1, 1 };
+    float k[4] = { 1, 0, 0, 0 }, v[4] = { 5, 6, 7, 8 }, one_out[4], one_lse[1];
+    ck_attention_forward(out, lse, q, k, v, 1, 1, 1, 0, 4, 0, 0, 0.5f);
+    check(out[0] == 0 && out[3] == 0 && isinf(lse[0]) && lse[0] < 0, "attention with no visible key gives out=0, lse=-inf");
+    ck_attention_backward(dq, NULL, NULL, q, out, lse, q, k, v, 1, 1, 1, 0, 4, 0, 0, 0.5f);
+    check(dq[0] == 1 && dq[3] == 1, "attention backward with no visible key adds nothing");
+    /* one key: output is exactly v, lse the single score */
+    ck_attention_forward(one_out, one_lse, q, k, v, 1, 1, 1, 1, 4, 0, 0, 0.5f);
+    check(fabsf(one_out[0] - 5) < 1e-6f && fabsf(one_out[3] - 8) < 1e-6f && fabsf(one_lse[0] - 0.5f) < 1e-6f,
+          "attention over a single key returns v and lse = score");
+}
+
+int main(void)
+{
+    static const int Ts[] = { 1, 2, 3, 4, 5, 7, 13, 64 };
+    static const int Cs[] = { 1, 7, 8, 9, 16, 33, 100, 257 };
+    static const int OCs[] = { 1, 2, 3, 5, 24, 25, 49, 300 };
+    size_t a, b, c;
+    printf("ckernel C tests, SIMD: %s\n", ck_simd_name());
+    for (a = 0; a < sizeof Ts / sizeof *Ts; a++)
+        for (b = 0; b < sizeof Cs / sizeof *Cs; b++)
+            for (c = 0; c < sizeof OCs / sizeof *OCs; c++) test_matmul(Ts[a], Cs[b], OCs[c], (int)((a + b + c) & 1));
+    test_matmul(300, 520, 70, 1); /* crosses the 256-wide blocks of the backward GEMM */
+    {
+        static const int cfg[][6] = { /* NH NKV T pos0 HS window */
+            { 1, 1, 1, 0, 1, 0 }, { 2, 1, 5, 0, 7, 0 }, { 4, 2, 17, 0, 8, 0 }, { 7, 1, 9, 3, 33, 0 }, { 14, 2, 40, 0, 64, 0 },
+            { 4, 4, 70, 0, 64, 5 }, { 2, 2, 1, 100, 64, 0 }, { 2, 1, 3, 50, 128, 16 }, { 3, 3, 33, 0, 9, 1 }, { 2, 2, 65, 7, 17, 1000 },
+        };
+        size_t i;
+        for (i = 0; i < sizeof cfg / sizeof *cfg; i++) test_attention(cfg[i][0], cfg[i][1], cfg[i][2], cfg[i][3], cfg[i][4], cfg[i][5]);
+    }
+    printf("worst relative error SIMD vs scalar: matmul fwd %.2e bwd %.2e, attention fwd %.2e bwd %.2e\n",
+           worst_mm_fwd, worst_mm_bwd, worst_at_fwd, worst_at_bwd);
+#ifdef _OPENMP
+    test_threads();
+#else
+    printf("built without OpenMP: thread-count determinism not exercised in this binary\n");
+#endif
+    test_attention_edges();
+    printf("%d passed, %d failed\n", n_pass, n_fail);
+    return n_fail ? 1 : 0;
+}
