@@ -573,11 +573,13 @@ CK_DEF void ck_rmsnorm_backward(float *dinp, float *dweight, const float *dout, 
         CK_OMP(omp parallel for schedule(static) if ((double)T * C > CK_OMP_MIN_WORK))
         for (b = 0; b < nb; b++) {
             int c0 = b * CB, c1 = CK_MIN(C, c0 + CB);
+            double acc[CB] = { 0 }; /* sums over T rows in double, added once */
             for (t = 0; t < T; t++) {
                 const float *x = inp + (size_t)t * C, *d = dout + (size_t)t * C;
                 float r = rstd[t];
-                for (c = c0; c < c1; c++) dweight[c] += d[c] * (x[c] * r);
+                for (c = c0; c < c1; c++) acc[c - c0] += d[c] * (x[c] * r);
             }
+            for (c = c0; c < c1; c++) dweight[c] += (float)acc[c - c0];
         }
     }
 }
@@ -627,13 +629,18 @@ CK_DEF void ck_layernorm_backward(float *dinp, float *dweight, float *dbias, con
         CK_OMP(omp parallel for schedule(static) if ((double)T * C > CK_OMP_MIN_WORK))
         for (b = 0; b < nb; b++) {
             int c0 = b * CB, c1 = CK_MIN(C, c0 + CB);
+            double aw[CB] = { 0 }, ab[CB] = { 0 }; /* sums over T rows in double, added once */
             for (t = 0; t < T; t++) {
                 const float *x = inp + (size_t)t * C, *d = dout + (size_t)t * C;
                 float mu = mean[t], r = rstd[t];
                 for (c = c0; c < c1; c++) {
-                    if (dweight) dweight[c] += d[c] * ((x[c] - mu) * r);
-                    if (dbias) dbias[c] += d[c];
+                    aw[c - c0] += d[c] * ((x[c] - mu) * r);
+                    ab[c - c0] += d[c];
                 }
+            }
+            for (c = c0; c < c1; c++) {
+                if (dweight) dweight[c] += (float)aw[c - c0];
+                if (dbias) dbias[c] += (float)ab[c - c0];
             }
         }
     }

@@ -114,6 +114,7 @@ class CKernel:
         _, C = wte.shape
         _i32(tokens, "tokens", (T,))
         _ptr(wte, "wte")
+        assert T == 0 or (tokens.min() >= 0 and tokens.max() < wte.shape[0]), "token id out of range"
         if wpe is not None:
             assert wpe.ndim == 2 and wpe.shape[1] == C and wpe.shape[0] >= pos0 + T
         out = _nan((T, C))
@@ -124,6 +125,7 @@ class CKernel:
     def embedding_backward(self, dwte, dwpe, dout, tokens, pos0=0):
         T, C = dout.shape
         assert dwte.ndim == 2 and dwte.shape[1] == C
+        assert T == 0 or (tokens.min() >= 0 and tokens.max() < dwte.shape[0]), "token id out of range"
         if dwpe is not None:
             assert dwpe.ndim == 2 and dwpe.shape[1] == C and dwpe.shape[0] >= pos0 + T
         self.lib.ck_embedding_backward(_ptr(dwte, "dwte", writable=True),
@@ -296,9 +298,15 @@ class CKernel:
                                        v.ctypes.data, NH, NKV, T, Tk, HS, pos0, window, scale)
 
     # ------------------------------------------------------------------ cross entropy
+    @staticmethod
+    def _check_targets(targets, V, ignore_index):
+        ok = (targets == ignore_index) | ((targets >= 0) & (targets < V))
+        assert np.all(ok), "target out of range (and not ignore_index)"
+
     def cross_entropy_forward(self, logits, targets, ignore_index=-100):
         """Returns (mean_loss, losses[T], probs[T,V])."""
         T, V = logits.shape
+        self._check_targets(targets, V, ignore_index)
         losses, probs = _nan((T,)), _nan((T, V))
         mean = self.lib.ck_cross_entropy_forward(_ptr(losses, "losses"), _ptr(probs, "probs"),
                                                  _ptr(logits, "logits"), _i32(targets, "targets", (T,)),
@@ -307,6 +315,7 @@ class CKernel:
 
     def cross_entropy_backward(self, dlogits, probs, targets, ignore_index=-100, dloss=1.0):
         T, V = probs.shape
+        self._check_targets(targets, V, ignore_index)
         self.lib.ck_cross_entropy_backward(_ptr(dlogits, "dlogits", (T, V), writable=True),
                                            _ptr(probs, "probs"), _i32(targets, "targets", (T,)),
                                            T, V, ignore_index, dloss)

@@ -103,4 +103,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for r in rows:
         tr.write_line(line(r))
     tr.write_line("(abs: max|ck - ref| on unit-scale inputs; rel: max|ck - ref| / max(1, max|ref|) on "
-                  "large-magnitude inputs)")
+                  "large-magnitude inputs and on outputs legitimately >> 1: norm rstd, grad_norm)")
