@@ -16,12 +16,14 @@ SAN      = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 B        = build
 
 HEADERS = ckernel.h
+GEN_HEADERS = ckernel_gen.h $(wildcard models/*.h)
 EXAMPLES = $(B)/mlp_train
+TOOLS = $(B)/ck $(B)/ckgen
 DEB_PKGS = python3-torch python3-numpy python3-pytest
 
-.PHONY: all help examples test test-header test-c test-asan test-py deps bench-kernels demo clean
+.PHONY: all help examples tools test test-header test-c test-asan test-py deps bench-kernels bench-quant fuzz demo clean
 
-all: $(B)/libckernel.so $(B)/libckernel_scalar.so $(B)/test_kernels examples ## build the shared libraries (for the oracle), the C tests and the examples
+all: tools $(B)/libckernel.so $(B)/libckernel_scalar.so examples ## build the ck tool, ckgen, the oracle's shared libraries and the examples
 
 help: ## list the targets
 	@echo "ckernel — header-only transformer kernels. Targets:"
@@ -37,6 +39,15 @@ $(B)/libckernel.so: $(HEADERS) | $(B)
 $(B)/libckernel_scalar.so: $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) -fPIC -shared -DCK_IMPLEMENTATION -DCK_NO_SIMD -x c ckernel.h -o $@ -lm
 
+# ---- tools -----------------------------------------------------------------------------
+tools: $(TOOLS) ## build/ck (info, quantize, dequantize, build, run) and build/ckgen (the generator)
+$(B)/ck: examples/ck.c $(HEADERS) | $(B)
+	$(CC) $(WARN) $(CFLAGS) $(ARCH) -I. -DCK_SOURCE_DIR='"$(CURDIR)"' $< -o $@ -lm
+$(B)/ckgen: $(GEN_HEADERS) | $(B)
+	$(CC) $(WARN) $(CFLAGS) -I. -DCK_GEN_MAIN -x c ckernel_gen.h -o $@ -lm
+$(B)/mkmodel: tests/mkmodel.c $(HEADERS) | $(B)
+	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@ -lm
+
 # ---- examples --------------------------------------------------------------------------
 examples: $(EXAMPLES) ## build examples/ (mlp_train: the kernels by hand, trained with AdamW)
 $(B)/%: examples/%.c $(HEADERS) | $(B)
@@ -49,6 +60,18 @@ $(B)/test_kernels_scalar: tests/test_kernels.c $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) -DCK_NO_SIMD $< -o $@ -lm
 $(B)/test_kernels_asan: tests/test_kernels.c $(HEADERS) | $(B)
 	$(CC) $(WARN) $(SAN) $(ARCH) -I. $< -o $@ -lm
+$(B)/test_quant: tests/test_quant.c $(HEADERS) | $(B)
+	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
+$(B)/test_quant_scalar: tests/test_quant.c $(HEADERS) | $(B)
+	$(CC) $(ALL_CFLAGS) -DCK_NO_SIMD $< -o $@ -lm
+$(B)/test_quant_asan: tests/test_quant.c $(HEADERS) | $(B)
+	$(CC) $(WARN) $(SAN) $(ARCH) -I. $< -o $@ -lm
+$(B)/test_gguf: tests/test_gguf.c $(HEADERS) | $(B)
+	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
+$(B)/test_gguf_asan: tests/test_gguf.c $(HEADERS) | $(B)
+	$(CC) $(WARN) $(SAN) $(ARCH) -I. $< -o $@ -lm
+$(B)/ckgen_asan: $(GEN_HEADERS) | $(B)
+	$(CC) $(WARN) $(SAN) -I. -DCK_GEN_MAIN -x c ckernel_gen.h -o $@ -lm
 
 test-header: | $(B) ## the header compiles warning-free: gcc, clang, -std=c99 -Wpedantic -Werror, scalar and SIMD, and as C++
 	@printf '#define CK_IMPLEMENTATION\n#include "ckernel.h"\n' > $(B)/tu.c
@@ -61,14 +84,19 @@ test-header: | $(B) ## the header compiles warning-free: gcc, clang, -std=c99 -W
 	@gcc $(WARN) -Werror -c $(B)/gen.c -I. -o $(B)/gen.o && clang $(WARN) -Werror -c $(B)/gen.c -I. -o $(B)/gen.o
 	@echo "header: clean under gcc and clang (C99, scalar and $(ARCH), with and without OpenMP) and g++/clang++ (C++11)"
 
-test-c: $(B)/test_kernels $(B)/test_kernels_scalar examples ## C tests: SIMD vs scalar, thread-count determinism, edge cases
+test-c: $(B)/test_kernels $(B)/test_kernels_scalar $(B)/test_quant $(B)/test_quant_scalar $(B)/test_gguf examples tools ## C tests: SIMD vs scalar, thread-count determinism, edge cases, weight formats, GGUF files
 	./$(B)/test_kernels
 	./$(B)/test_kernels_scalar
+	./$(B)/test_quant
+	./$(B)/test_quant_scalar
+	./$(B)/test_gguf tests/data
 
-test-asan: $(B)/test_kernels_asan ## C tests under AddressSanitizer + UndefinedBehaviorSanitizer
+test-asan: $(B)/test_kernels_asan $(B)/test_quant_asan $(B)/test_gguf_asan ## C tests under AddressSanitizer + UndefinedBehaviorSanitizer (incl. every hostile GGUF case)
 	./$(B)/test_kernels_asan
+	./$(B)/test_quant_asan
+	./$(B)/test_gguf_asan tests/data
 
-test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so ## PyTorch parity tests of every kernel, forward and backward
+test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so $(TOOLS) $(B)/mkmodel ## PyTorch parity tests of every kernel, forward and backward
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests
 
 test: deps test-header test-c test-asan test-py ## everything (installs Debian's torch, numpy, pytest if missing); ends with pytest's summary
@@ -88,6 +116,21 @@ $(B)/bench_kernels: tests/bench_kernels.c $(HEADERS) | $(B)
 
 bench-kernels: $(B)/bench_kernels ## GFLOP/s of matmul and attention, forward and backward, beside the measured FMA peak
 	./$(B)/bench_kernels
+
+$(B)/bench_quant: tests/bench_quant.c $(HEADERS) | $(B)
+	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
+
+bench-quant: $(B)/bench_quant ## GB/s of dequantize and GFLOP/s of the quantized matmul (exact, fast) per GGUF type, T=1 and T=64
+	./$(B)/bench_quant
+
+FUZZ_SECONDS ?= 60
+fuzz: | $(B) ## libFuzzer on the GGUF reader (clang, ASan+UBSan), FUZZ_SECONDS=60; seeds from test_gguf --seeds
+	@command -v clang >/dev/null || { echo "fuzz: needs clang (apt-get install clang)"; exit 1; }
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. tests/fuzz_gguf.c -o $(B)/fuzz_gguf -lm
+	$(CC) $(ALL_CFLAGS) tests/test_gguf.c -o $(B)/test_gguf -lm
+	@rm -rf $(B)/fuzz_corpus && mkdir -p $(B)/fuzz_corpus $(B)/fuzz_seeds
+	./$(B)/test_gguf --seeds $(B)/fuzz_seeds >/dev/null
+	./$(B)/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 $(B)/fuzz_corpus $(B)/fuzz_seeds
 
 demo: ## generate text from the shipped model (arrives with the training issue)
 	@echo "make demo: there is no shipped model yet: it is built and trained in issue 7 (training + demo model)."

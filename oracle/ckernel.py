@@ -64,6 +64,37 @@ _SIGNATURES = {
 }
 
 
+_U16 = ctypes.c_uint16
+_I64 = ctypes.c_int64
+_S = ctypes.c_char_p
+
+# quantized types (ids = GGUF tensor type ids), optional at load time (see CKernel.__init__)
+_Q_SIGNATURES = {
+    "ck_type_name": (_S, [_I]),
+    "ck_type_from_name": (_I, [_S]),
+    "ck_type_block_size": (_I64, [_I]),
+    "ck_type_block_bytes": (_Z, [_I]),
+    "ck_row_size": (_Z, [_I, _I64]),
+    "ck_fp16_to_fp32": (_F, [_U16]),
+    "ck_fp32_to_fp16": (_U16, [_F]),
+    "ck_bf16_to_fp32": (_F, [_U16]),
+    "ck_fp32_to_bf16": (_U16, [_F]),
+    "ck_dequantize_row": (None, [_I, _P, _P, _I64]),
+    "ck_quantize_row": (_Z, [_I, _P, _P, _I64]),
+    "ck_matmul_forward_q": (None, [_I, _P, _P, _P, _P, _I, _I, _I]),
+    "ck_matmul_forward_qp": (None, [_I, _I, _P, _P, _P, _P, _I, _I, _I]),
+}
+
+Q_EXACT, Q_FAST = 0, 1   # CK_Q_EXACT: dequantize weights, fp32 math; CK_Q_FAST: quantized activations
+TYPE_IDS = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8, "q8_1": 9,
+            "q2_K": 10, "q3_K": 11, "q4_K": 12, "q5_K": 13, "q6_K": 14, "q8_K": 15, "bf16": 30}
+GUARD = 64   # bytes past every output buffer that must stay untouched
+
+
+def type_id(t):
+    return TYPE_IDS[t] if isinstance(t, str) else int(t)
+
+
 def _ptr(a, name, shape=None, dtype=np.float32, writable=False, optional=False):
     """Validate a numpy array and return its data address (None -> NULL if optional)."""
     if a is None:
@@ -102,6 +133,16 @@ class CKernel:
         self.lib = ctypes.CDLL(path)
         for fn, (restype, argtypes) in _SIGNATURES.items():
             f = getattr(self.lib, fn)   # AttributeError if the symbol is missing
+            f.restype = restype
+            f.argtypes = argtypes
+        # quantized types / GGUF: bound when present, so the FP32 suite runs on a library that
+        # predates them; using a missing one raises (a test failure, never a skip)
+        self.missing = []
+        for fn, (restype, argtypes) in _Q_SIGNATURES.items():
+            f = getattr(self.lib, fn, None)
+            if f is None:
+                self.missing.append(fn)
+                continue
             f.restype = restype
             f.argtypes = argtypes
 
@@ -332,3 +373,94 @@ class CKernel:
 
     def grad_norm(self, grad):
         return float(self.lib.ck_grad_norm(_ptr(grad, "grad"), grad.size))
+
+    # ------------------------------------------------------------------ quantized types
+    def _q(self, fn):
+        f = getattr(self.lib, fn, None)
+        if f is None or fn in self.missing:
+            raise AttributeError(f"{self.path}: {fn} is not exported (quantization API missing from this build)")
+        return f
+
+    def type_name(self, t):
+        r = self._q("ck_type_name")(type_id(t))
+        return None if r is None else r.decode()
+
+    def type_from_name(self, name):
+        return int(self._q("ck_type_from_name")(name.encode() if isinstance(name, str) else name))
+
+    def type_block_size(self, t):
+        return int(self._q("ck_type_block_size")(type_id(t)))
+
+    def type_block_bytes(self, t):
+        return int(self._q("ck_type_block_bytes")(type_id(t)))
+
+    def row_size(self, t, n):
+        return int(self._q("ck_row_size")(type_id(t), n))
+
+    def fp16_to_fp32(self, h):
+        return np.float32(self._q("ck_fp16_to_fp32")(int(h)))
+
+    def fp32_to_fp16(self, x):
+        return int(self._q("ck_fp32_to_fp16")(float(np.float32(x))))
+
+    def bf16_to_fp32(self, h):
+        return np.float32(self._q("ck_bf16_to_fp32")(int(h)))
+
+    def fp32_to_bf16(self, x):
+        return int(self._q("ck_fp32_to_bf16")(float(np.float32(x))))
+
+    def dequantize_row(self, t, data, n):
+        """bytes of one row (n elements of type t) -> float32[n]. Output pre-filled with NaN and
+        followed by a guard that must stay untouched."""
+        rs = self.row_size(t, n)
+        src = np.frombuffer(bytes(data), dtype=np.uint8).copy()
+        assert src.size >= rs, f"dequantize_row: {src.size} bytes < row size {rs}"
+        out = np.full(n + GUARD, np.nan, dtype=np.float32)
+        self._q("ck_dequantize_row")(type_id(t), src.ctypes.data, out.ctypes.data, n)
+        assert np.all(np.isnan(out[n:])), f"ck_dequantize_row({t}, n={n}) wrote past the end of dst"
+        return out[:n].copy()
+
+    def quantize_row(self, t, x):
+        """float32[n] -> (bytes of the row, bytes written as returned). The destination is
+        pre-filled with 0xA5 and followed by a guard that must stay untouched."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        n = x.size
+        rs = self.row_size(t, n)
+        dst = np.full(rs + GUARD, 0xA5, dtype=np.uint8)
+        x_before = x.copy()
+        written = int(self._q("ck_quantize_row")(type_id(t), x.ctypes.data, dst.ctypes.data, n))
+        assert np.all(dst[rs:] == 0xA5), f"ck_quantize_row({t}, n={n}) wrote past the row size {rs}"
+        assert np.array_equal(x.view(np.uint32), x_before.view(np.uint32)), "ck_quantize_row modified src"
+        return dst[:rs].tobytes(), written
+
+    def quantize_rows(self, t, x):
+        """float32[rows, n] -> bytes of rows (each through ck_quantize_row)"""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = []
+        for r in range(x.shape[0]):
+            b, w = self.quantize_row(t, x[r])
+            assert w == len(b), f"ck_quantize_row({t}) returned {w}, row size is {len(b)}"
+            out.append(b)
+        return b"".join(out)
+
+    def matmul_forward_qp(self, path, t, inp, weight, bias, OC):
+        """out[T, OC] = inp[T, C] @ dequant(weight).T + bias; weight = OC rows of row_size(t, C) bytes"""
+        T, C = inp.shape
+        rs = self.row_size(t, C)
+        w = np.frombuffer(bytes(weight), dtype=np.uint8)
+        assert w.size == OC * rs, f"weight has {w.size} bytes, expected {OC} x {rs}"
+        w = w.copy()
+        out = _nan((T, OC))
+        self._q("ck_matmul_forward_qp")(int(path), type_id(t), _ptr(out, "out"), _ptr(inp, "inp"), w.ctypes.data,
+                                        _ptr(bias, "bias", (OC,), optional=True), T, C, OC)
+        return out
+
+    def matmul_forward_q(self, t, inp, weight, bias, OC):
+        T, C = inp.shape
+        rs = self.row_size(t, C)
+        w = np.frombuffer(bytes(weight), dtype=np.uint8).copy()
+        assert w.size == OC * rs
+        out = _nan((T, OC))
+        self._q("ck_matmul_forward_q")(type_id(t), _ptr(out, "out"), _ptr(inp, "inp"), w.ctypes.data,
+                                       _ptr(bias, "bias", (OC,), optional=True), T, C, OC)
+        return out

@@ -84,7 +84,69 @@ def check(lib):
     return _check
 
 
+# (table, row, column) -> (combine, value): free-form per-type statistics of the quantization
+# tests (bit-exactness, RMSE ratios, identical-byte counts), printed after the max-diff table
+QUANT_STATS = {}
+
+
+@pytest.fixture
+def qstat(lib):
+    """qstat(table, row, column, value, how="max"|"min"|"sum"|"set"): record a statistic for
+    build ``lib.name`` (the column is prefixed with the build)."""
+    def _stat(table, row, column, value, how="max"):
+        k = (table, row, f"{lib.name} {column}")
+        old = QUANT_STATS.get(k, (how, None))[1]
+        if old is None or how == "set":
+            v = value
+        elif how == "max":
+            v = max(old, value)
+        elif how == "min":
+            v = min(old, value)
+        else:
+            v = old + value
+        QUANT_STATS[k] = (how, v)
+    return _stat
+
+
+@pytest.fixture(scope="session")
+def ck_bin():
+    """path of the ck command-line tool (build/ck); missing is a hard failure"""
+    from oracle.ckernel import build_dir
+    path = os.path.join(build_dir(), "ck")
+    if not os.path.exists(path):
+        pytest.fail(f"ck tool not found at {path}: run `make build/ck`", pytrace=False)
+    return path
+
+
+def _print_quant_stats(tr):
+    tables = sorted({t for t, _, _ in QUANT_STATS})
+    for table in tables:
+        rows = sorted({r for t, r, _ in QUANT_STATS if t == table})
+        cols = sorted({c for t, _, c in QUANT_STATS if t == table})
+        head = [table] + cols
+
+        def fmt(v):
+            if v is None:
+                return "-"
+            if isinstance(v, str):
+                return v
+            if isinstance(v, (bool,)):
+                return "yes" if v else "NO"
+            if isinstance(v, int):
+                return str(v)
+            return f"{v:.6g}"
+        body = [[r] + [fmt(QUANT_STATS.get((table, r, c), (None, None))[1]) for c in cols] for r in rows]
+        widths = [max(len(x[i]) for x in body + [head]) for i in range(len(head))]
+        line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        tr.write_sep("-", table)
+        tr.write_line(line(head))
+        for r in body:
+            tr.write_line(line(r))
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if QUANT_STATS:
+        _print_quant_stats(terminalreporter)
     if not MAX_DIFFS:
         return
     tr = terminalreporter

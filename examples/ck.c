@@ -1,0 +1,516 @@
+/* ck — the ckernel command-line tool. One binary, one subcommand per job:
+     ck info FILE.gguf               metadata and tensor table (like gguf-dump)
+     ck quantize IN.gguf OUT.gguf TYPE
+     ck dequantize IN.gguf OUT.gguf  (every tensor to f32)
+     ck build MODEL.gguf [-o DIR]    generate the model's C with ckgen and compile examples/run.c
+     ck run MODEL.gguf [RUN ARGS]    build once (cached by layout hash), then run it
+   `ck help` and `ck SUBCOMMAND --help` say more. Built by plain `make` as build/ck. */
+#define _POSIX_C_SOURCE 200809L
+#define CK_IMPLEMENTATION
+#include "ckernel.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CK_SOURCE_DIR /* where ckernel.h and examples/run.c are: set by the Makefile */
+#define CK_SOURCE_DIR "."
+#endif
+#ifndef CK_BUILD_CFLAGS
+#define CK_BUILD_CFLAGS "-O2 -march=native -fopenmp"
+#endif
+static const char *self_path = "ck";
+
+static const char *prog = "ck";
+
+static int usage_error(const char *cmd, const char *msg)
+{
+    fprintf(stderr, "%s %s: %s (see '%s %s --help')\n", prog, cmd, msg, prog, cmd);
+    return 2;
+}
+static int wants_help(int argc, char **argv)
+{
+    int i;
+    for (i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+    return 0;
+}
+
+/* print n bytes as a quoted string, escaping control bytes, quotes and backslashes */
+static void print_str(const char *s, uint64_t n, uint64_t max)
+{
+    uint64_t i;
+    putchar('"');
+    for (i = 0; i < n && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c == '\n') printf("\\n");
+        else if (c == '\t') printf("\\t");
+        else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
+        else putchar(c);
+    }
+    putchar('"');
+    if (n > max) printf("...(%llu bytes)", (unsigned long long)n);
+}
+
+static void print_scalar(uint32_t t, const uint8_t *p)
+{
+    ck_gguf_kv fake;
+    int64_t iv;
+    double dv;
+    memset(&fake, 0, sizeof fake);
+    fake.type = CK_GGUF_ARR;
+    fake.arr_type = t;
+    fake.arr_n = 1;
+    fake.value = p;
+    if (t == CK_GGUF_BOOL) printf("%s", p[0] ? "true" : "false");
+    else if (t == CK_GGUF_U64) {
+        uint64_t u = 0;
+        int k;
+        for (k = 7; k >= 0; k--) u = u << 8 | p[k];
+        printf("%llu", (unsigned long long)u);
+    } else if (t == CK_GGUF_F32 || t == CK_GGUF_F64) {
+        ck_gguf_arr_float(&fake, 0, &dv);
+        printf("%.9g", dv);
+    } else if (ck_gguf_arr_int(&fake, 0, &iv)) printf("%lld", (long long)iv);
+}
+
+static void print_value(const ck_gguf_kv *kv, uint64_t max_items)
+{
+    if (kv->type == CK_GGUF_STR) {
+        uint64_t n = 0;
+        int k;
+        for (k = 7; k >= 0; k--) n = n << 8 | kv->value[k];
+        print_str((const char *)kv->value + 8, n, 200);
+    } else if (kv->type == CK_GGUF_ARR) {
+        uint64_t i;
+        printf("[");
+        if (kv->arr_type == CK_GGUF_STR) {
+            ck_gguf_iter it;
+            const char *s;
+            uint64_t n;
+            ck_gguf_iter_init(&it, kv);
+            for (i = 0; i < max_items && ck_gguf_iter_str(&it, &s, &n); i++) {
+                if (i) printf(", ");
+                print_str(s, n, 40);
+            }
+        } else if (kv->arr_type == CK_GGUF_ARR) {
+            printf("(nested arrays)");
+            i = kv->arr_n;
+        } else {
+            size_t es = ck_gguf_vtype_size(kv->arr_type);
+            for (i = 0; i < max_items && i < kv->arr_n; i++) {
+                if (i) printf(", ");
+                print_scalar(kv->arr_type, kv->value + i * es);
+            }
+        }
+        if (i < kv->arr_n) printf(i ? ", ..." : "...");
+        printf("]");
+    } else {
+        print_scalar(kv->type, kv->value);
+    }
+}
+
+static void shape_str(char *buf, size_t cap, const int64_t *ne, uint32_t n_dims)
+{
+    size_t n = 0;
+    uint32_t d;
+    n += (size_t)snprintf(buf + n, cap - n, "[");
+    for (d = 0; d < n_dims && n < cap; d++) n += (size_t)snprintf(buf + n, cap - n, "%s%lld", d ? ", " : "", (long long)ne[d]);
+    if (n < cap) snprintf(buf + n, cap - n, "]");
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    const char *path = NULL;
+    int show_kv = 1, show_tensors = 1, i;
+    uint64_t max_items = 8, k, n_params = 0, n_bytes = 0;
+    ck_gguf g;
+    if (wants_help(argc, argv)) {
+        printf("usage: %s info FILE.gguf [--no-kv] [--no-tensors] [-n N]\n"
+               "  Prints the header, every key/value (arrays: the first N items, default 8) and a table\n"
+               "  of tensors: name, type, shape, offset (in the data section) and bytes.\n", prog);
+        return 0;
+    }
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-kv")) show_kv = 0;
+        else if (!strcmp(argv[i], "--no-tensors")) show_tensors = 0;
+        else if (!strcmp(argv[i], "-n") && i + 1 < argc) max_items = strtoull(argv[++i], NULL, 10);
+        else if (argv[i][0] == '-') return usage_error("info", "unknown option");
+        else if (!path) path = argv[i];
+        else return usage_error("info", "one file at a time");
+    }
+    if (!path) return usage_error("info", "no file given");
+    if (ck_gguf_open(&g, path) != 0) {
+        fprintf(stderr, "%s info: %s\n", prog, g.error);
+        return 1;
+    }
+    printf("%s: GGUF v%u, %llu bytes, %llu key/values, %llu tensors, alignment %u, data at offset %llu\n", path, g.version,
+           (unsigned long long)g.size, (unsigned long long)g.n_kv, (unsigned long long)g.n_tensors, g.alignment,
+           (unsigned long long)g.data_offset);
+    if (show_kv) {
+        printf("\nkey/values:\n");
+        for (k = 0; k < g.n_kv; k++) {
+            const ck_gguf_kv *kv = &g.kv[k];
+            char type[32];
+            if (kv->type == CK_GGUF_ARR) snprintf(type, sizeof type, "arr[%s,%llu]", ck_gguf_vtype_name(kv->arr_type), (unsigned long long)kv->arr_n);
+            else snprintf(type, sizeof type, "%s", ck_gguf_vtype_name(kv->type));
+            printf("  %4llu  %-44.*s %-16s = ", (unsigned long long)k, (int)kv->key_len, kv->key, type);
+            print_value(kv, max_items);
+            printf("\n");
+        }
+    }
+    if (show_tensors && g.n_tensors) {
+        printf("\ntensors:\n  %4s  %-40s %-6s %-22s %14s %14s\n", "#", "name", "type", "shape", "offset", "bytes");
+        for (k = 0; k < g.n_tensors; k++) {
+            const ck_gguf_tensor *t = &g.tensors[k];
+            char shape[96];
+            shape_str(shape, sizeof shape, t->ne, t->n_dims);
+            printf("  %4llu  %-40.*s %-6s %-22s %14llu %14llu\n", (unsigned long long)k, (int)t->name_len, t->name,
+                   ck_type_name((int)t->type), shape, (unsigned long long)t->offset, (unsigned long long)t->n_bytes);
+        }
+    }
+    for (k = 0; k < g.n_tensors; k++) {
+        n_params += g.tensors[k].n_elements;
+        n_bytes += g.tensors[k].n_bytes;
+    }
+    printf("\n%llu tensors, %llu parameters, %llu bytes of tensor data (%.2f bits per parameter)\n", (unsigned long long)g.n_tensors,
+           (unsigned long long)n_params, (unsigned long long)n_bytes, n_params ? 8.0 * (double)n_bytes / (double)n_params : 0.0);
+    ck_gguf_close(&g);
+    return 0;
+}
+
+/* llama.cpp's general.file_type ("mostly X") for a target type; -1 if it has none */
+static int file_type_of(int type)
+{
+    switch (type) {
+    case CK_F32: return 0;
+    case CK_F16: return 1;
+    case CK_Q4_0: return 2;
+    case CK_Q4_1: return 3;
+    case CK_Q8_0: return 7;
+    case CK_Q5_0: return 8;
+    case CK_Q5_1: return 9;
+    case CK_Q4_K: return 14; /* Q4_K_S: every matrix q4_K */
+    case CK_Q5_K: return 16; /* Q5_K_S */
+    case CK_Q6_K: return 18;
+    case CK_BF16: return 32;
+    default: return -1;
+    }
+}
+
+/* Re-encode every tensor: matrices (2+ dims, rows a multiple of the block) to `type`,
+   everything else (norms, biases, 1-D) to f32 unless it already is. type = CK_F32 dequantizes. */
+static int convert(const char *cmd, const char *in, const char *out, int type, int quiet)
+{
+    ck_gguf g;
+    ck_gguf_builder b;
+    uint8_t **bufs;
+    uint64_t k, bytes_in = 0, bytes_out = 0;
+    int rc = 0, ft = file_type_of(type);
+    if (!strcmp(in, out)) {
+        fprintf(stderr, "%s %s: input and output are the same file (%s): refusing to overwrite the input\n", prog, cmd, in);
+        return 2;
+    }
+    if (ck_gguf_open(&g, in) != 0) {
+        fprintf(stderr, "%s %s: %s\n", prog, cmd, g.error);
+        return 1;
+    }
+    bufs = (uint8_t **)calloc(g.n_tensors ? g.n_tensors : 1, sizeof *bufs);
+    ck_gguf_builder_init(&b);
+    for (k = 0; k < g.n_kv && !b.failed; k++) {
+        const ck_gguf_kv *kv = &g.kv[k];
+        if (kv->key_len == 17 && !memcmp(kv->key, "general.file_type", 17)) continue;
+        if (kv->key_len == 28 && !memcmp(kv->key, "general.quantization_version", 28)) continue;
+        ck_gguf_add_kv_copy(&b, &g, k);
+    }
+    if (ft >= 0) ck_gguf_add_u32(&b, "general.file_type", (uint32_t)ft);
+    ck_gguf_add_u32(&b, "general.quantization_version", 2);
+    for (k = 0; k < g.n_tensors && !b.failed; k++) {
+        const ck_gguf_tensor *t = &g.tensors[k];
+        int64_t rows = t->ne[0] ? (int64_t)(t->n_elements / (uint64_t)t->ne[0]) : 0, r;
+        int matrix = t->n_dims >= 2 && t->ne[0] % ck_type_block_size(type) == 0;
+        int dst = matrix ? type : CK_F32;
+        char name[512], shape[96];
+        size_t row_in = ck_row_size((int)t->type, t->ne[0]), row_out = ck_row_size(dst, t->ne[0]);
+        float *tmp;
+        if (t->name_len >= sizeof name) { fprintf(stderr, "%s %s: tensor name too long\n", prog, cmd); rc = 1; break; }
+        memcpy(name, t->name, (size_t)t->name_len);
+        name[t->name_len] = 0;
+        if (!matrix && t->type != CK_F32 && t->n_dims >= 2 && type != CK_F32)
+            fprintf(stderr, "%s %s: note: %s has rows of %lld, not a multiple of %s's %lld: stored as f32\n", prog, cmd, name,
+                    (long long)t->ne[0], ck_type_name(type), (long long)ck_type_block_size(type));
+        if ((int)t->type == dst) {
+            bufs[k] = NULL; /* unchanged: write the input bytes */
+            ck_gguf_add_tensor(&b, name, t->n_dims, t->ne, t->type, t->data);
+        } else {
+            bufs[k] = (uint8_t *)malloc((size_t)(row_out * (size_t)rows) + 1);
+            tmp = (float *)malloc((size_t)t->ne[0] * sizeof(float) + 1);
+            if (!bufs[k] || !tmp) { fprintf(stderr, "%s %s: out of memory at %s\n", prog, cmd, name); free(tmp); rc = 1; break; }
+            for (r = 0; r < rows; r++) {
+                ck_dequantize_row((int)t->type, (const uint8_t *)t->data + (size_t)r * row_in, tmp, t->ne[0]);
+                ck_quantize_row(dst, tmp, bufs[k] + (size_t)r * row_out, t->ne[0]);
+            }
+            free(tmp);
+            ck_gguf_add_tensor(&b, name, t->n_dims, t->ne, (uint32_t)dst, bufs[k]);
+        }
+        bytes_in += t->n_bytes;
+        bytes_out += row_out * (uint64_t)rows;
+        if (!quiet) {
+            shape_str(shape, sizeof shape, t->ne, t->n_dims);
+            fprintf(stderr, "[%4llu/%4llu] %-40s %-6s -> %-6s %-20s %9.2f MB -> %9.2f MB\n", (unsigned long long)k + 1,
+                    (unsigned long long)g.n_tensors, name, ck_type_name((int)t->type), ck_type_name(dst), shape,
+                    (double)t->n_bytes / 1e6, (double)(row_out * (uint64_t)rows) / 1e6);
+        }
+    }
+    if (!rc && b.failed) { fprintf(stderr, "%s %s: %s\n", prog, cmd, b.error); rc = 1; }
+    if (!rc && ck_gguf_write_file(&b, out) != 0) { fprintf(stderr, "%s %s: %s\n", prog, cmd, b.error); rc = 1; }
+    if (!rc && !quiet)
+        fprintf(stderr, "%s: %llu tensors, %.2f MB -> %.2f MB, written to %s\n", cmd, (unsigned long long)g.n_tensors,
+                (double)bytes_in / 1e6, (double)bytes_out / 1e6, out);
+    for (k = 0; k < g.n_tensors; k++) free(bufs[k]);
+    free(bufs);
+    ck_gguf_builder_free(&b);
+    ck_gguf_close(&g);
+    return rc;
+}
+
+static int cmd_quantize(int argc, char **argv)
+{
+    const char *pos[3] = { 0 };
+    int n = 0, quiet = 0, i, type;
+    if (wants_help(argc, argv)) {
+        printf("usage: %s quantize IN.gguf OUT.gguf TYPE [-q]\n"
+               "  Re-encodes every matrix (2+ dimensions, rows a multiple of TYPE's block) to TYPE with\n"
+               "  ggml's reference quantizers; other tensors (norms, biases) are stored as f32.\n"
+               "  Metadata is copied; general.file_type is set. OUT is written to OUT.tmp and renamed.\n"
+               "  TYPE: f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_K q5_K q6_K.  -q: no progress lines.\n", prog);
+        return 0;
+    }
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-q")) quiet = 1;
+        else if (argv[i][0] == '-') return usage_error("quantize", "unknown option");
+        else if (n < 3) pos[n++] = argv[i];
+        else return usage_error("quantize", "too many arguments");
+    }
+    if (n < 3) return usage_error("quantize", "needs IN.gguf OUT.gguf TYPE");
+    type = ck_type_from_name(pos[2]);
+    if (type < 0 || type == CK_Q8_K || type == CK_Q8_1 || type == CK_Q2_K || type == CK_Q3_K) {
+        fprintf(stderr, "%s quantize: '%s' is not a type it can write (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_K q5_K q6_K)\n", prog, pos[2]);
+        return 2;
+    }
+    return convert("quantize", pos[0], pos[1], type, quiet);
+}
+
+static int cmd_dequantize(int argc, char **argv)
+{
+    const char *pos[2] = { 0 };
+    int n = 0, quiet = 0, i;
+    if (wants_help(argc, argv)) {
+        printf("usage: %s dequantize IN.gguf OUT.gguf [-q]\n"
+               "  Writes every tensor as f32; metadata is copied. OUT is written to OUT.tmp and renamed.\n", prog);
+        return 0;
+    }
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-q")) quiet = 1;
+        else if (argv[i][0] == '-') return usage_error("dequantize", "unknown option");
+        else if (n < 2) pos[n++] = argv[i];
+        else return usage_error("dequantize", "too many arguments");
+    }
+    if (n < 2) return usage_error("dequantize", "needs IN.gguf OUT.gguf");
+    return convert("dequantize", pos[0], pos[1], CK_F32, quiet);
+}
+
+/* run argv[] as a child process; its exit status, or -1 */
+static int spawn(char *const *args, int quiet_stdout)
+{
+    pid_t pid = fork();
+    int status;
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        if (quiet_stdout && !freopen("/dev/null", "w", stdout)) _exit(127);
+        execvp(args[0], args);
+        fprintf(stderr, "%s: cannot run %s: %s\n", prog, args[0], strerror(errno));
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) < 0) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+/* build/ckgen beside this binary */
+static void sibling(char *buf, size_t cap, const char *name)
+{
+    const char *slash = strrchr(self_path, '/');
+    if (slash) snprintf(buf, cap, "%.*s/%s", (int)(slash - self_path), self_path, name);
+    else snprintf(buf, cap, "%s/build/%s", CK_SOURCE_DIR, name);
+}
+/* the model name ckgen would pick: the file's base name as a C identifier */
+static void model_name(char *buf, size_t cap, const char *path)
+{
+    const char *b = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t k, n = 0;
+    for (k = 0; b[k] && n + 3 < cap; k++) {
+        if (b[k] == '.' && !strcmp(b + k, ".gguf")) break;
+        buf[n++] = (char)((b[k] >= 'a' && b[k] <= 'z') || (b[k] >= '0' && b[k] <= '9') || b[k] == '_' ? b[k]
+                          : (b[k] >= 'A' && b[k] <= 'Z') ? b[k] - 'A' + 'a' : '_');
+    }
+    buf[n] = 0;
+    if (!n || (buf[0] >= '0' && buf[0] <= '9')) { memmove(buf + 2, buf, n + 1); buf[0] = 'm'; buf[1] = '_'; }
+}
+
+static int build_model(const char *gguf, const char *dir, const char *name, int verbose, int bump)
+{
+    char ckgen[1024], header[1200], define[1300], out[1200], inc_dir[1200], inc_src[1200], src[1200];
+    char *gen_args[12], *cc_args[24];
+    int n = 0, rc;
+    const char *cc = getenv("CC") ? getenv("CC") : "cc";
+    char flags[512];
+    char *tok, *save = NULL;
+    sibling(ckgen, sizeof ckgen, "ckgen");
+    gen_args[n++] = ckgen;
+    gen_args[n++] = (char *)gguf;
+    gen_args[n++] = (char *)"-o";
+    gen_args[n++] = (char *)dir;
+    gen_args[n++] = (char *)"--name";
+    gen_args[n++] = (char *)name;
+    if (!bump) gen_args[n++] = (char *)"--no-bump";
+    gen_args[n] = NULL;
+    if (verbose) fprintf(stderr, "%s build: %s %s -o %s --name %s%s\n", prog, ckgen, gguf, dir, name, bump ? "" : " --no-bump");
+    rc = spawn(gen_args, 0);
+    if (rc != 0) { fprintf(stderr, "%s build: ckgen failed on %s\n", prog, gguf); return 1; }
+    snprintf(header, sizeof header, "%s/%s.h", dir, name);
+    snprintf(define, sizeof define, "-DCK_MODEL_HEADER=\"%s.h\"", name);
+    snprintf(out, sizeof out, "%s/run", dir);
+    snprintf(inc_dir, sizeof inc_dir, "-I%s", dir);
+    snprintf(inc_src, sizeof inc_src, "-I%s", CK_SOURCE_DIR);
+    snprintf(src, sizeof src, "%s/examples/run.c", CK_SOURCE_DIR);
+    snprintf(flags, sizeof flags, "%s", getenv("CK_CFLAGS") ? getenv("CK_CFLAGS") : CK_BUILD_CFLAGS);
+    n = 0;
+    cc_args[n++] = (char *)cc;
+    cc_args[n++] = (char *)"-std=c99";
+    for (tok = strtok_r(flags, " ", &save); tok && n < 14; tok = strtok_r(NULL, " ", &save)) cc_args[n++] = tok;
+    cc_args[n++] = inc_src;
+    cc_args[n++] = inc_dir;
+    cc_args[n++] = define;
+    cc_args[n++] = src;
+    cc_args[n++] = (char *)"-o";
+    cc_args[n++] = out;
+    cc_args[n++] = (char *)"-lm";
+    cc_args[n] = NULL;
+    if (verbose) {
+        int i;
+        fprintf(stderr, "%s build:", prog);
+        for (i = 0; i < n; i++) fprintf(stderr, " %s", cc_args[i]);
+        fprintf(stderr, "\n");
+    }
+    rc = spawn(cc_args, 0);
+    if (rc != 0) { fprintf(stderr, "%s build: the C compiler failed (%s)\n", prog, cc); return 1; }
+    if (verbose) fprintf(stderr, "%s build: the generated C is %s; the program is %s\n", prog, header, out);
+    return 0;
+}
+
+static int cmd_build(int argc, char **argv)
+{
+    const char *gguf = NULL, *dir = NULL;
+    char name[128], defdir[1024];
+    int i, bump = 0;
+    if (wants_help(argc, argv)) {
+        printf("usage: %s build MODEL.gguf [-o DIR] [--bump]\n"
+               "  Runs ckgen (the declaration in models/ named by the file's architecture, bound to the file)\n"
+               "  and compiles examples/run.c with the generated header as one translation unit.\n"
+               "  DIR defaults to build/models/NAME. --bump also writes DIR/weights.bump.\n"
+               "  CC and CK_CFLAGS (default \"%s\") choose the compiler and flags.\n", prog, CK_BUILD_CFLAGS);
+        return 0;
+    }
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-o") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--bump")) bump = 1;
+        else if (argv[i][0] == '-') return usage_error("build", "unknown option");
+        else if (!gguf) gguf = argv[i];
+        else return usage_error("build", "one model at a time");
+    }
+    if (!gguf) return usage_error("build", "no model given");
+    model_name(name, sizeof name, gguf);
+    if (!dir) {
+        snprintf(defdir, sizeof defdir, "%s/build/models", CK_SOURCE_DIR);
+        mkdir(defdir, 0777);
+        snprintf(defdir, sizeof defdir, "%s/build/models/%s", CK_SOURCE_DIR, name);
+        dir = defdir;
+    }
+    if (build_model(gguf, dir, name, 1, bump)) return 1;
+    printf("%s/run\n", dir);
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    char name[128], dir[1200], run[1300], ckgen[1024], hash[64] = "";
+    char **args;
+    int i, rc;
+    FILE *p;
+    struct stat st;
+    if (argc < 1 || wants_help(1, argv)) {
+        printf("usage: %s run MODEL.gguf [RUN OPTIONS]\n"
+               "  Builds the model's program once (kept in build/models/NAME-LAYOUTHASH), then runs it with\n"
+               "  -m MODEL.gguf and the options given (see the program's --help, e.g. --tokens, -n, --temp).\n", prog);
+        return argc < 1 ? 2 : 0;
+    }
+    model_name(name, sizeof name, argv[0]);
+    /* the layout hash names the cache: same layout, same program */
+    sibling(ckgen, sizeof ckgen, "ckgen");
+    {
+        char cmd[2600];
+        snprintf(cmd, sizeof cmd, "'%s' '%s' --hash-only", ckgen, argv[0]);
+        p = popen(cmd, "r");
+        if (!p || !fgets(hash, sizeof hash, p)) { if (p) pclose(p); fprintf(stderr, "%s run: ckgen could not read %s\n", prog, argv[0]); return 1; }
+        if (pclose(p) != 0) { fprintf(stderr, "%s run: ckgen could not read %s\n", prog, argv[0]); return 1; }
+        hash[strcspn(hash, "\r\n")] = 0;
+    }
+    snprintf(dir, sizeof dir, "%s/build/models", CK_SOURCE_DIR);
+    mkdir(dir, 0777);
+    snprintf(dir, sizeof dir, "%s/build/models/%s-%s", CK_SOURCE_DIR, name, hash);
+    snprintf(run, sizeof run, "%s/run", dir);
+    if (stat(run, &st) != 0) {
+        fprintf(stderr, "%s run: building %s (once; cached in %s)\n", prog, argv[0], dir);
+        if (build_model(argv[0], dir, name, 0, 0)) return 1;
+    }
+    args = (char **)calloc((size_t)argc + 4, sizeof *args);
+    args[0] = run;
+    args[1] = (char *)"-m";
+    args[2] = argv[0];
+    for (i = 1; i < argc; i++) args[2 + i] = argv[i];
+    rc = spawn(args, 0);
+    free(args);
+    return rc < 0 ? 1 : rc;
+}
+
+static const struct { const char *name; int (*fn)(int, char **); const char *what; } commands[] = {
+    { "info", cmd_info, "metadata and tensor table of a GGUF file" },
+    { "quantize", cmd_quantize, "re-encode a GGUF file's matrices to another type" },
+    { "dequantize", cmd_dequantize, "write every tensor of a GGUF file as f32" },
+    { "build", cmd_build, "generate a model's C with ckgen and compile its run program" },
+    { "run", cmd_run, "build once (cached by layout hash) and run a model" },
+};
+
+static int help(void)
+{
+    size_t i;
+    printf("usage: %s COMMAND [ARGS]   (ckernel %d.%d, SIMD: %s)\n\ncommands:\n", prog, CK_VERSION_MAJOR, CK_VERSION_MINOR, ck_simd_name());
+    for (i = 0; i < sizeof commands / sizeof *commands; i++) printf("  %-12s %s\n", commands[i].name, commands[i].what);
+    printf("\n'%s COMMAND --help' describes one.\n", prog);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+    self_path = argv[0];
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return help();
+    for (i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 2, argv + 2);
+    fprintf(stderr, "%s: unknown command '%s' (try '%s help')\n", prog, argv[1], prog);
+    return 2;
+}

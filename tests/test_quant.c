@@ -1,0 +1,678 @@
+/* C tests of the weight formats of ckernel.h (section 5):
+   - the type table: names, ids, block sizes and bytes, unknown ids
+   - fp16 and bf16: every one of the 65536 halves, round-to-nearest-even on chosen ties,
+     overflow, subnormals, NaN (and, when the compiler targets F16C, random floats against it)
+   - dequantization against a decoder written here from the layout comments, reading raw
+     bytes at their offsets (so struct layout and bit positions are checked independently);
+     the public (SIMD) and the _scalar dequantizer must give the same bits
+   - quantization: known answers for Q8_0 and Q4_0, quantize(dequantize(q)) == q for the
+     formats whose reference quantizer has that fixed point, and the error bound of every
+     format over random and edge-case blocks (zero, -0.0, constant, one spike, all positive,
+     scales that are fp16 subnormals)
+   - quantized matmul: exact path against a double-precision product of the dequantized
+     weights; fast path against a double-precision product of the dequantized weights and the
+     activations quantized as the fast path defines them; AVX2 against scalar; fast against
+     exact; bit-identical results for 1, 2 and 3 OpenMP threads
+   Ends with the plain line "N passed, N failed". */
+#define CK_IMPLEMENTATION
+#include "ckernel.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if CK_HAVE_AVX2 && defined(__F16C__)
+#include <immintrin.h>
+#endif
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF /* the decoder below must round every operation, as the library does */
+#endif
+
+static int n_pass, n_fail;
+static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+
+static uint32_t rnd_u32(void)
+{
+    rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 32);
+}
+static float frand(void) { return (float)((rnd_u32() >> 8) * (1.0 / 16777216.0)) * 2.0f - 1.0f; } /* [-1, 1) */
+static float grand(void) /* ~N(0,1), Box-Muller */
+{
+    double u1 = ((rnd_u32() >> 8) + 1.0) / 16777217.0, u2 = (rnd_u32() >> 8) / 16777216.0;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+static void check(int ok, const char *what)
+{
+    if (ok) n_pass++;
+    else { n_fail++; printf("FAIL: %s\n", what); }
+}
+
+/* every type, and the ones the matmul is specified for */
+static const int all_types[] = { CK_F32, CK_F16, CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q8_1,
+                                 CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_Q8_K, CK_BF16 };
+#define N_ALL_TYPES ((int)(sizeof all_types / sizeof all_types[0]))
+static const int mm_types[] = { CK_F32, CK_F16, CK_BF16, CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q4_K, CK_Q5_K, CK_Q6_K };
+#define N_MM_TYPES ((int)(sizeof mm_types / sizeof mm_types[0]))
+
+/* ---- type table -------------------------------------------------------------------------- */
+
+static void test_type_table(void)
+{
+    static const struct { int type; const char *name, *upper; int blck, bytes; } want[] = {
+        { CK_F32, "f32", "F32", 1, 4 }, { CK_F16, "f16", "F16", 1, 2 }, { CK_Q4_0, "q4_0", "Q4_0", 32, 18 },
+        { CK_Q4_1, "q4_1", "Q4_1", 32, 20 }, { CK_Q5_0, "q5_0", "Q5_0", 32, 22 }, { CK_Q5_1, "q5_1", "Q5_1", 32, 24 },
+        { CK_Q8_0, "q8_0", "Q8_0", 32, 34 }, { CK_Q8_1, "q8_1", "Q8_1", 32, 36 }, { CK_Q2_K, "q2_K", "Q2_K", 256, 84 },
+        { CK_Q3_K, "q3_K", "Q3_K", 256, 110 }, { CK_Q4_K, "q4_K", "Q4_K", 256, 144 }, { CK_Q5_K, "q5_K", "q5_k", 256, 176 },
+        { CK_Q6_K, "q6_K", "Q6_K", 256, 210 }, { CK_Q8_K, "q8_K", "Q8_K", 256, 292 }, { CK_BF16, "bf16", "BF16", 1, 2 }
+    };
+    static const int gguf_ids[] = { 0, 1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 30 };
+    static const int unknown[] = { 4, 5, 16, 17, 29, 31, 99, -1, 1000000 };
+    int i, ok = 1;
+    char what[160];
+    for (i = 0; i < (int)(sizeof want / sizeof want[0]); i++) {
+        int t = want[i].type;
+        snprintf(what, sizeof what, "type table: %s", want[i].name);
+        check(t == gguf_ids[i] && ck_type_name(t) && strcmp(ck_type_name(t), want[i].name) == 0 &&
+              ck_type_from_name(want[i].name) == t && ck_type_from_name(want[i].upper) == t &&
+              ck_type_block_size(t) == want[i].blck && ck_type_block_bytes(t) == (size_t)want[i].bytes &&
+              ck_row_size(t, 3 * want[i].blck) == (size_t)(3 * want[i].bytes) && ck_row_size(t, 0) == 0 &&
+              (want[i].blck == 1 || ck_row_size(t, want[i].blck + 1) == 0) && ck_row_size(t, -want[i].blck) == 0, what);
+    }
+    for (i = 0; i < (int)(sizeof unknown / sizeof unknown[0]); i++)
+        ok &= ck_type_name(unknown[i]) == NULL && ck_type_block_size(unknown[i]) == 0 && ck_type_block_bytes(unknown[i]) == 0 &&
+              ck_row_size(unknown[i], 256) == 0;
+    check(ok, "type table: unknown ids (4, 5, 16, 17, 29, 31, 99, -1, 1e6) give NULL / 0");
+    check(ck_type_from_name("q4_2") == -1 && ck_type_from_name("") == -1 && ck_type_from_name(NULL) == -1 &&
+          ck_type_from_name("q4_k_m") == -1 && ck_type_from_name("q4") == -1 && ck_type_from_name("F32 ") == -1,
+          "type table: unknown names give -1");
+    {   /* sizes of the block structs match the table */
+        size_t sz[] = { sizeof(ck_block_q4_0), sizeof(ck_block_q4_1), sizeof(ck_block_q5_0), sizeof(ck_block_q5_1),
+                        sizeof(ck_block_q8_0), sizeof(ck_block_q8_1), sizeof(ck_block_q2_K), sizeof(ck_block_q3_K),
+                        sizeof(ck_block_q4_K), sizeof(ck_block_q5_K), sizeof(ck_block_q6_K), sizeof(ck_block_q8_K) };
+        int ty[] = { CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q8_1, CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_Q8_K };
+        ok = 1;
+        for (i = 0; i < 12; i++) ok &= sz[i] == ck_type_block_bytes(ty[i]);
+        check(ok, "type table: sizeof(ck_block_*) equals ck_type_block_bytes");
+    }
+    {
+        float x[64];
+        unsigned char buf[256];
+        for (i = 0; i < 64; i++) x[i] = frand();
+        check(ck_quantize_row(CK_Q4_0, x, buf, 48) == 0 && ck_quantize_row(99, x, buf, 32) == 0 && ck_quantize_row(CK_Q4_0, x, buf, 64) == 36 &&
+              ck_quantize_row(CK_F16, x, buf, 3) == 6, "ck_quantize_row: bytes written, 0 for a bad type or length");
+    }
+}
+
+/* ---- fp16 / bf16 ---------------------------------------------------------------------------- */
+
+static uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+static void test_fp16(void)
+{
+    uint32_t h;
+    int ok_value = 1, ok_trip = 1, ok_nan = 1, ok_tie = 1, ok_near = 1;
+    char what[160];
+    for (h = 0; h < 65536; h++) {
+        int e = (int)(h >> 10) & 31, m = (int)h & 1023, s = (int)(h >> 15);
+        float f = ck_fp16_to_fp32((uint16_t)h);
+        if (e == 31 && m) { /* NaN: stays NaN, quiet, sign kept; back to fp16 as sign|0x7E00 */
+            ok_nan &= f != f && (f2u(f) & 0x00400000u) && (f2u(f) >> 31) == (uint32_t)s &&
+                      ck_fp32_to_fp16(f) == (uint16_t)(s << 15 | 0x7e00);
+            continue;
+        }
+        {   /* the value from its definition, in double */
+            double v = e == 31 ? INFINITY : e ? ldexp(1.0 + m / 1024.0, e - 15) : ldexp((double)m, -24);
+            if (s) v = -v;
+            ok_value &= (double)f == v && (signbit(f) != 0) == (s != 0);
+        }
+        ok_trip &= ck_fp32_to_fp16(f) == (uint16_t)h;
+        if (e < 31 && (h & 0x7fff) != 0x7bff) { /* the midpoint to the next half up (in magnitude) rounds to the even one */
+            float lo = ck_fp16_to_fp32((uint16_t)h), hi = ck_fp16_to_fp32((uint16_t)(h + 1));
+            float mid = (float)(((double)lo + (double)hi) / 2); /* 12 significant bits: exact in float */
+            uint16_t even = (h & 1) ? (uint16_t)(h + 1) : (uint16_t)h;
+            ok_tie &= ck_fp32_to_fp16(mid) == even;
+            /* one float ulp either side of the midpoint rounds to the nearer half */
+            ok_near &= ck_fp32_to_fp16(u2f(f2u(mid) - 1)) == (uint16_t)h && ck_fp32_to_fp16(u2f(f2u(mid) + 1)) == (uint16_t)(h + 1);
+        }
+    }
+    check(ok_value, "fp16 -> fp32: all 65536 halves equal their definition (normal, subnormal, zero, inf)");
+    check(ok_trip, "fp16 -> fp32 -> fp16 round trip exact for every non-NaN half");
+    check(ok_nan, "fp16 NaN: quiet, sign kept, back to sign|0x7E00");
+    check(ok_tie, "fp32 -> fp16: every midpoint between adjacent halves rounds to even (subnormals included)");
+    check(ok_near, "fp32 -> fp16: one ulp off a midpoint rounds to the nearer half");
+    check(ck_fp32_to_fp16(65504.0f) == 0x7bff && ck_fp32_to_fp16(65519.99f) == 0x7bff && ck_fp32_to_fp16(65520.0f) == 0x7c00 &&
+          ck_fp32_to_fp16(-65520.0f) == 0xfc00 && ck_fp32_to_fp16(1e10f) == 0x7c00 && ck_fp32_to_fp16(INFINITY) == 0x7c00 &&
+          ck_fp32_to_fp16(-INFINITY) == 0xfc00 && ck_fp32_to_fp16(-0.0f) == 0x8000 && ck_fp32_to_fp16(0.0f) == 0 &&
+          ck_fp32_to_fp16(ldexpf(1.0f, -25)) == 0 && ck_fp32_to_fp16(ldexpf(1.5f, -25)) == 1 &&
+          ck_fp32_to_fp16(-ldexpf(1.0f, -26)) == 0x8000 && ck_fp32_to_fp16(u2f(0x00000001u)) == 0 &&
+          ck_fp32_to_fp16(ldexpf(1023.5f, -24)) == 0x400 && ck_fp32_to_fp16(1.0f + ldexpf(1.0f, -11)) == 0x3c00 &&
+          ck_fp32_to_fp16(1.0f + ldexpf(3.0f, -11)) == 0x3c02 && ck_fp32_to_fp16(u2f(0x7fc00000u)) == 0x7e00 &&
+          ck_fp32_to_fp16(u2f(0xff800001u)) == 0xfe00, "fp32 -> fp16: overflow, inf, signed zero, subnormal ties, NaN");
+#if CK_HAVE_AVX2 && defined(__F16C__)
+    {   /* random bit patterns against the hardware (F16C rounds to nearest even); NaN payloads differ by design */
+        int i, ok = 1;
+        for (i = 0; i < 4000000; i++) {
+            uint32_t u = rnd_u32();
+            float f = u2f(i & 1 ? u : (u & 0x87ffffffu) | 0x30000000u); /* half the draws in the fp16 range */
+            if (f == f) ok &= ck_fp32_to_fp16(f) == _cvtss_sh(f, 0);
+        }
+        snprintf(what, sizeof what, "fp32 -> fp16 equals F16C on 4M random non-NaN floats");
+        check(ok, what);
+    }
+#else
+    (void)what;
+#endif
+}
+
+static void test_bf16(void)
+{
+    uint32_t h;
+    int ok_trip = 1, ok_tie = 1;
+    for (h = 0; h < 65536; h++) {
+        float f = ck_bf16_to_fp32((uint16_t)h);
+        int nan = (h & 0x7f80) == 0x7f80 && (h & 0x7f);
+        ok_trip &= f2u(f) == h << 16;
+        if (!nan) ok_trip &= ck_fp32_to_bf16(f) == (uint16_t)h;
+        else ok_trip &= ck_fp32_to_bf16(f) == (uint16_t)(h | 0x40);
+        if ((h & 0x7f80) != 0x7f80) { /* ties (exactly half an ulp) go to even; anything above rounds up */
+            uint16_t even = (h & 1) ? (uint16_t)(h + 1) : (uint16_t)h;
+            ok_tie &= ck_fp32_to_bf16(u2f(h << 16 | 0x8000u)) == even && ck_fp32_to_bf16(u2f(h << 16 | 0x8001u)) == (uint16_t)(h + 1) &&
+                      ck_fp32_to_bf16(u2f(h << 16 | 0x7fffu)) == (uint16_t)h;
+        }
+    }
+    check(ok_trip, "bf16: all 65536 values to fp32 and back (NaN made quiet)");
+    check(ok_tie, "bf16: round to nearest even on ties, up above, down below");
+    check(ck_fp32_to_bf16(u2f(0x7f800001u)) == 0x7fc0 && ck_fp32_to_bf16(u2f(0xff800001u)) == 0xffc0 &&
+          ck_fp32_to_bf16(u2f(0x7f7fffffu)) == 0x7f80 && ck_fp32_to_bf16(-0.0f) == 0x8000,
+          "bf16: signalling NaN made quiet, FLT_MAX rounds to inf, -0");
+}
+
+/* ---- a decoder written from the layout comments ---------------------------------------------
+   Reads raw bytes at their offsets (not through the structs). The float expressions are the
+   contract (ggml's): (d * sc) * q - (dmin * m), each operation rounded to float. */
+
+static uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static float h2f(const unsigned char *p) { return ck_fp16_to_fp32(le16(p)); }
+
+static void spec_dequant_block(int type, const unsigned char *b, float *y)
+{
+    int i;
+    volatile float t; /* forces each product to be rounded to float on its own */
+    switch (type) {
+    case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: {
+        int has_m = type == CK_Q4_1 || type == CK_Q5_1, has_h = type == CK_Q5_0 || type == CK_Q5_1;
+        float d = h2f(b), m = has_m ? h2f(b + 2) : 0.0f;
+        const unsigned char *qh = b + (has_m ? 4 : 2), *qs = qh + (has_h ? 4 : 0);
+        for (i = 0; i < 32; i++) {
+            int q = (qs[i % 16] >> (i < 16 ? 0 : 4)) & 15;
+            if (has_h) q |= ((qh[i / 8] >> (i % 8)) & 1) << 4;
+            if (has_m) { t = (float)q * d; y[i] = t + m; }
+            else y[i] = (float)(q - (type == CK_Q4_0 ? 8 : 16)) * d;
+        }
+        break;
+    }
+    case CK_Q8_0: case CK_Q8_1:
+        for (i = 0; i < 32; i++) y[i] = (float)(signed char)b[(type == CK_Q8_0 ? 2 : 4) + i] * h2f(b);
+        break;
+    case CK_Q2_K: { /* scales 0..15, qs 16..79, d 80, dmin 82 */
+        float d = h2f(b + 80), dmin = h2f(b + 82);
+        for (i = 0; i < 256; i++) {
+            int sc = b[i / 16], q = (b[16 + 32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
+            float dl = d * (float)(sc & 15), ml = dmin * (float)(sc >> 4);
+            t = dl * (float)q;
+            y[i] = t - ml;
+        }
+        break;
+    }
+    case CK_Q3_K: { /* hmask 0..31, qs 32..95, scales 96..107, d 108 */
+        float d = h2f(b + 108);
+        for (i = 0; i < 256; i++) {
+            int j = i / 16, lo = j < 8 ? b[96 + j] & 15 : b[96 + j - 8] >> 4, hi = (b[96 + 8 + j % 4] >> (2 * (j / 4))) & 3;
+            int q = ((b[32 + 32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3) | ((b[i % 32] >> (i / 32)) & 1) << 2;
+            y[i] = d * (float)((lo | hi << 4) - 32) * (float)(q - 4);
+        }
+        break;
+    }
+    case CK_Q4_K: case CK_Q5_K: { /* d 0, dmin 2, scales 4..15, [qh 16..47], qs */
+        float d = h2f(b), dmin = h2f(b + 2);
+        const unsigned char *s = b + 4, *qh = b + 16, *qs = b + (type == CK_Q5_K ? 48 : 16);
+        for (i = 0; i < 256; i++) {
+            int j = i / 32, sc, m, q;
+            if (j < 4) { sc = s[j] & 63; m = s[j + 4] & 63; }
+            else { sc = (s[j + 4] & 15) | (s[j - 4] >> 6) << 4; m = (s[j + 4] >> 4) | (s[j] >> 6) << 4; }
+            q = (qs[32 * (i / 64) + i % 32] >> (i % 64 < 32 ? 0 : 4)) & 15;
+            if (type == CK_Q5_K) q |= ((qh[i % 32] >> (2 * (i / 64) + (i % 64 >= 32))) & 1) << 4;
+            t = d * (float)sc * (float)q;
+            y[i] = t - dmin * (float)m;
+        }
+        break;
+    }
+    case CK_Q6_K: { /* ql 0..127, qh 128..191, scales 192..207, d 208 */
+        float d = h2f(b + 208);
+        for (i = 0; i < 256; i++) {
+            int h = i / 128, k = (i % 128) / 32, l = i % 32;
+            int q = ((b[64 * h + (k & 1 ? 32 : 0) + l] >> (k >= 2 ? 4 : 0)) & 15) | ((b[128 + 32 * h + l] >> (2 * k)) & 3) << 4;
+            y[i] = d * (float)(signed char)b[192 + i / 16] * (float)(q - 32);
+        }
+        break;
+    }
+    case CK_Q8_K: { /* d (fp32) 0..3, qs 4..259, bsums 260..291 */
+        float d;
+        memcpy(&d, b, 4);
+        for (i = 0; i < 256; i++) y[i] = (float)(signed char)b[4 + i] * d;
+        break;
+    }
+    case CK_F16: y[0] = h2f(b); break;
+    case CK_BF16: y[0] = u2f((uint32_t)le16(b) << 16); break;
+    case CK_F32: memcpy(y, b, 4); break;
+    }
+}
+
+/* random block bytes, with every fp16 scale field finite (normal or subnormal) */
+static void random_block(int type, unsigned char *b)
+{
+    int nbytes = (int)ck_type_block_bytes(type), i;
+    static const int q4_0[] = { 0, -1 }, q4_1[] = { 0, 2, -1 }, q5_0[] = { 0, -1 }, q5_1[] = { 0, 2, -1 }, q8_0[] = { 0, -1 },
+                     q8_1[] = { 0, 2, -1 }, q2_K[] = { 80, 82, -1 }, q3_K[] = { 108, -1 }, q4_K[] = { 0, 2, -1 },
+                     q5_K[] = { 0, 2, -1 }, q6_K[] = { 208, -1 }, none[] = { -1 };
+    const int *half = none;
+    for (i = 0; i < nbytes; i++) b[i] = (unsigned char)rnd_u32();
+    switch (type) {
+    case CK_Q4_0: half = q4_0; break; case CK_Q4_1: half = q4_1; break; case CK_Q5_0: half = q5_0; break;
+    case CK_Q5_1: half = q5_1; break; case CK_Q8_0: half = q8_0; break; case CK_Q8_1: half = q8_1; break;
+    case CK_Q2_K: half = q2_K; break; case CK_Q3_K: half = q3_K; break; case CK_Q4_K: half = q4_K; break;
+    case CK_Q5_K: half = q5_K; break; case CK_Q6_K: half = q6_K; break;
+    case CK_Q8_K: { float d = grand() * 0.01f; memcpy(b, &d, 4); break; }
+    case CK_F16: if ((b[1] & 0x7c) == 0x7c) b[1] &= 0xbf; break;
+    case CK_BF16: if ((b[1] & 0x7f) == 0x7f && (b[0] & 0x80)) b[1] &= 0xbf; break;
+    case CK_F32: { float f = grand(); memcpy(b, &f, 4); break; }
+    }
+    for (i = 0; half[i] >= 0; i++) {
+        uint16_t h = (uint16_t)(rnd_u32() & 0xbfff);           /* exponent < 31: finite */
+        if (rnd_u32() % 4 == 0) h = (uint16_t)(h & 0x83ff);    /* a quarter of them subnormal */
+        b[half[i]] = (unsigned char)h;
+        b[half[i] + 1] = (unsigned char)(h >> 8);
+    }
+}
+
+static void test_dequant_layout(void)
+{
+    enum { NB = 64 };
+    int ti;
+    for (ti = 0; ti < N_ALL_TYPES; ti++) {
+        int type = all_types[ti], blck = (int)ck_type_block_size(type), nbytes = (int)ck_type_block_bytes(type), b;
+        int n = NB * (blck == 1 ? 32 : blck), nblocks = n / blck;
+        unsigned char *src = (unsigned char *)malloc((size_t)nblocks * nbytes);
+        float *want = (float *)malloc((size_t)n * sizeof(float)), *got = (float *)malloc((size_t)n * sizeof(float));
+        float *got_scalar = (float *)malloc((size_t)n * sizeof(float));
+        char what[160];
+        for (b = 0; b < nblocks; b++) {
+            random_block(type, src + (size_t)b * nbytes);
+            spec_dequant_block(type, src + (size_t)b * nbytes, want + (size_t)b * blck);
+        }
+        ck_dequantize_row(type, src, got, n);
+        ck_dequantize_row_scalar(type, src, got_scalar, n);
+        snprintf(what, sizeof what, "dequantize %s: bit-identical to the layout decoder (%d values, random bytes)", ck_type_name(type), n);
+        check(memcmp(got_scalar, want, (size_t)n * sizeof(float)) == 0, what);
+        snprintf(what, sizeof what, "dequantize %s: %s path bit-identical to the scalar path", ck_type_name(type), ck_simd_name());
+        check(memcmp(got, got_scalar, (size_t)n * sizeof(float)) == 0, what);
+        free(src); free(want); free(got); free(got_scalar);
+    }
+}
+
+/* ---- quantization ----------------------------------------------------------------------------- */
+
+static void test_known_answers(void)
+{
+    float x[32];
+    ck_block_q8_0 q8;
+    ck_block_q4_0 q4;
+    int j, ok8 = 1, ok4 = 1;
+    for (j = 0; j < 32; j++) x[j] = (float)(j - 16); /* -16 .. 15 */
+    /* Q8_0: d = 16/127 -> fp16 0x3008; q = roundf(x * 127/16), halves away from zero (x = -8: -63.5 -> -64) */
+    ck_quantize_row(CK_Q8_0, x, &q8, 32);
+    for (j = 0; j < 32; j++) {
+        double v = (j - 16) * 7.9375, r = v < 0 ? -floor(-v + 0.5) : floor(v + 0.5);
+        ok8 &= q8.qs[j] == (int)r;
+    }
+    check(ok8 && q8.d == 0x3008 && q8.qs[8] == -64 && q8.qs[0] == -127, "Q8_0 known answer: x = j - 16");
+    /* Q4_0: max = -16 (first of largest magnitude) -> d = 2 (fp16 0x4000), q = trunc(x/2 + 8.5) clamped to 15 */
+    ck_quantize_row(CK_Q4_0, x, &q4, 32);
+    for (j = 0; j < 16; j++) {
+        int q0 = (j + 1) / 2, q1 = CK_MIN(15, (j + 16 + 1) / 2);
+        ok4 &= q4.qs[j] == (q0 | q1 << 4);
+    }
+    check(ok4 && q4.d == 0x4000, "Q4_0 known answer: x = j - 16");
+    /* the sign of d follows the first value of largest magnitude: +16 first gives d = -2 */
+    x[0] = 16.0f;
+    x[31] = -16.0f;
+    ck_quantize_row(CK_Q4_0, x, &q4, 32);
+    check(q4.d == 0xc000 && (q4.qs[0] & 15) == 0 && (q4.qs[15] >> 4) == 15, "Q4_0: d takes the sign of the first largest value");
+}
+
+/* Codes and an fp16 scale -> values -> the reference quantizer gives back the same bytes, for the
+   formats whose quantizer recovers d exactly from the extreme code (Q8_0: +-127; Q4_0 / Q5_0:
+   the most negative code). */
+static void test_fixed_points(void)
+{
+    static const int types[] = { CK_Q8_0, CK_Q8_1, CK_Q4_0, CK_Q5_0 };
+    int ti, it;
+    for (ti = 0; ti < 4; ti++) {
+        int type = types[ti], ok = 1, nbytes = (int)ck_type_block_bytes(type);
+        char what[128];
+        for (it = 0; it < 2000; it++) {
+            unsigned char blk[36], back[36];
+            float x[32];
+            int j;
+            uint16_t d = (uint16_t)(0x0400 + rnd_u32() % (0x7000 - 0x0400)); /* normal, positive: |x| stays finite */
+            memset(blk, 0, sizeof blk);
+            if (type == CK_Q8_0 || type == CK_Q8_1) {
+                int8_t *qs = (int8_t *)(blk + (type == CK_Q8_0 ? 2 : 4));
+                for (j = 0; j < 32; j++) qs[j] = (int8_t)((int)(rnd_u32() % 255) - 127);
+                qs[rnd_u32() % 32] = (int8_t)(rnd_u32() & 1 ? 127 : -127);
+                blk[0] = (unsigned char)d; blk[1] = (unsigned char)(d >> 8);
+                if (type == CK_Q8_1) { /* s = fp16(sum * d) */
+                    int sum = 0;
+                    uint16_t s;
+                    for (j = 0; j < 32; j++) sum += qs[j];
+                    s = ck_fp32_to_fp16((float)sum * ck_fp16_to_fp32(d));
+                    blk[2] = (unsigned char)s; blk[3] = (unsigned char)(s >> 8);
+                }
+            } else {
+                int five = type == CK_Q5_0, lo = five ? 16 : 8;
+                uint32_t qh = 0;
+                int q[32];
+                if (rnd_u32() & 1) d |= 0x8000; /* either sign: d = max / -lo with max = -lo * d */
+                for (j = 0; j < 32; j++) q[j] = (int)(rnd_u32() % (uint32_t)(2 * lo));
+                q[rnd_u32() % 32] = 0; /* the extreme code: the value of largest magnitude */
+                blk[0] = (unsigned char)d; blk[1] = (unsigned char)(d >> 8);
+                for (j = 0; j < 16; j++) blk[(five ? 6 : 2) + j] = (unsigned char)((q[j] & 15) | (q[j + 16] & 15) << 4);
+                for (j = 0; j < 32; j++) qh |= (uint32_t)(q[j] >> 4) << j;
+                if (five) { blk[2] = (unsigned char)qh; blk[3] = (unsigned char)(qh >> 8); blk[4] = (unsigned char)(qh >> 16); blk[5] = (unsigned char)(qh >> 24); }
+            }
+            ck_dequantize_row(type, blk, x, 32);
+            ck_quantize_row(type, x, back, 32);
+            ok &= memcmp(blk, back, (size_t)nbytes) == 0;
+        }
+        snprintf(what, sizeof what, "%s: quantize(dequantize(q)) == q on 2000 random blocks", ck_type_name(type));
+        check(ok, what);
+    }
+}
+
+/* Documented error bound: |x - dequant(quant(x))| <= rel * amax + floor per block, amax the
+   block's largest |x|. rel comes from the format (half a step, and a whole step where the
+   reference clamps: Q4_0 / Q5_0 map +amax to q = 15 / 31, one step short; half an ulp for
+   f16 / bf16); the K-quants' rel is the worst seen over 36000 blocks of these distributions
+   (q2_K .433, q3_K .276, q4_K .122, q5_K .066, q6_K .028) plus about 15%: their scales are
+   searched by ggml's make_qkx2 / make_qx, which trade a clamped outlier for a finer step, so
+   no closed form bounds them. floor covers fp16 scales that are subnormal or zero: blocks whose amax is below
+   ~1e-4 lose relative precision in every ggml format. */
+static const struct { int type; double rel, floor; } qbounds[] = {
+    { CK_F16, 4.9e-4, 3.0e-8 }, { CK_BF16, 3.91e-3, 1e-38 }, { CK_F32, 0, 0 },
+    { CK_Q8_0, 0.0045, 4e-6 }, { CK_Q8_1, 0.0045, 4e-6 }, { CK_Q4_0, 0.126, 3e-7 }, { CK_Q5_0, 0.0632, 6e-7 },
+    { CK_Q4_1, 0.0685, 6e-7 }, { CK_Q5_1, 0.0340, 1e-6 }, { CK_Q8_K, 0.0040, 0 },
+    { CK_Q2_K, 0.50, 3e-6 }, { CK_Q3_K, 0.32, 5e-6 }, { CK_Q4_K, 0.14, 4e-5 }, { CK_Q5_K, 0.075, 7e-5 }, { CK_Q6_K, 0.032, 1.5e-4 }
+};
+
+static void fill_block(float *x, int n, int kind)
+{
+    int i;
+    switch (kind) {
+    case 0: for (i = 0; i < n; i++) x[i] = grand(); break;                                    /* N(0,1) */
+    case 1: for (i = 0; i < n; i++) x[i] = frand(); break;                                    /* uniform */
+    case 2: for (i = 0; i < n; i++) x[i] = grand(); x[rnd_u32() % n] *= 30.0f; break;         /* one outlier */
+    case 3: for (i = 0; i < n; i++) x[i] = 1.0f + 0.5f * (frand() + 1.0f); break;            /* all positive */
+    case 4: for (i = 0; i < n; i++) x[i] = -3.0f; break;                                      /* constant */
+    case 5: for (i = 0; i < n; i++) x[i] = 0.0f; break;                                       /* zero */
+    case 6: for (i = 0; i < n; i++) x[i] = -0.0f; break;                                      /* negative zero */
+    case 7: for (i = 0; i < n; i++) x[i] = 0.0f; x[rnd_u32() % n] = grand(); break;           /* one spike */
+    case 8: for (i = 0; i < n; i++) x[i] = grand() * 2e-6f; break;                            /* subnormal fp16 scales */
+    case 9: for (i = 0; i < n; i++) x[i] = grand() * 1000.0f; break;                          /* large */
+    case 10: for (i = 0; i < n; i++) x[i] = (i & 1) ? 1.0f : -1.0f; break;                    /* +-amax */
+    default: for (i = 0; i < n; i++) x[i] = grand() * (float)exp(3.0 * frand()); break;      /* mixed magnitudes */
+    }
+}
+
+static void test_quant_error(void)
+{
+    enum { KINDS = 12, REPS = 40 };
+    int bi;
+    for (bi = 0; bi < (int)(sizeof qbounds / sizeof qbounds[0]); bi++) {
+        int type = qbounds[bi].type, blk = (int)(ck_type_block_size(type) == 1 ? 256 : ck_type_block_size(type));
+        int kind, rep, i, ok = 1, ok_zero = 1;
+        double worst = 0;
+        unsigned char q[300 * 4];
+        float x[256], y[256];
+        char what[200];
+        for (kind = 0; kind < KINDS; kind++)
+            for (rep = 0; rep < REPS; rep++) {
+                double amax = 0, err = 0;
+                fill_block(x, blk, kind);
+                if (ck_quantize_row(type, x, q, blk) != ck_row_size(type, blk)) { ok = 0; continue; }
+                ck_dequantize_row(type, q, y, blk);
+                for (i = 0; i < blk; i++) {
+                    amax = fmax(amax, fabs(x[i]));
+                    err = fmax(err, fabs((double)x[i] - y[i]));
+                }
+                if (amax > 1e-3 && err / amax > worst) worst = err / amax;
+                if (!(err <= qbounds[bi].rel * amax + qbounds[bi].floor)) {
+                    if (ok) printf("  %s kind %d: max error %.3g, amax %.3g\n", ck_type_name(type), kind, err, amax);
+                    ok = 0;
+                }
+                if (kind == 5 || kind == 6)
+                    for (i = 0; i < blk; i++) ok_zero &= y[i] == 0.0f;
+            }
+        printf("  %-5s quantize -> dequantize: worst error %.4f * amax (bound %.3g * amax + %.0e)\n", ck_type_name(type), worst,
+               qbounds[bi].rel, qbounds[bi].floor);
+        snprintf(what, sizeof what, "%s: quantize -> dequantize error <= %.3g * amax + %.0e over %d blocks (worst seen %.4f * amax)",
+                 ck_type_name(type), qbounds[bi].rel, qbounds[bi].floor, KINDS * REPS, worst);
+        check(ok, what);
+        snprintf(what, sizeof what, "%s: zero and -0.0 blocks dequantize to 0", ck_type_name(type));
+        check(ok_zero, what);
+    }
+}
+
+/* ---- quantized matmul ------------------------------------------------------------------------ */
+
+/* ||a - b|| / max(||b||, floor). With one to a few outputs ||b|| can be tiny by cancellation;
+   floor is the root-sum-square of all the products w*x and biases that make the outputs, the
+   norm the outputs have on average. */
+static double rel_err(const float *a, const double *b, size_t n, double floor)
+{
+    double num = 0, den = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double d = (double)a[i] - b[i];
+        num += d * d;
+        den += b[i] * b[i];
+    }
+    if (num != num) return INFINITY;
+    return sqrt(num) / fmax(fmax(sqrt(den), floor), 1e-30);
+}
+static double rel_errf(const float *a, const float *b, size_t n, double floor)
+{
+    double num = 0, den = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double d = (double)a[i] - b[i];
+        num += d * d;
+        den += (double)b[i] * b[i];
+    }
+    if (num != num) return INFINITY;
+    return sqrt(num) / fmax(fmax(sqrt(den), floor), 1e-30);
+}
+
+/* the activations as the fast path sees them: legacy formats, per 32: d = amax / 127 (fp32),
+   q = round-half-even(x / d); K-quants: Q8_K (ck_quantize_row's, ggml's reference) */
+static void fast_activations(int type, const float *x, float *xq, int n)
+{
+    int i, j;
+    if (type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K) {
+        ck_block_q8_K *blk = (ck_block_q8_K *)malloc((size_t)(n / 256) * sizeof(ck_block_q8_K));
+        ck_quantize_row(CK_Q8_K, x, blk, n);
+        ck_dequantize_row(CK_Q8_K, blk, xq, n);
+        free(blk);
+        return;
+    }
+    if (type != CK_Q4_0 && type != CK_Q4_1 && type != CK_Q5_0 && type != CK_Q5_1 && type != CK_Q8_0) {
+        memcpy(xq, x, (size_t)n * sizeof(float)); /* F32, F16, BF16: the fast path is the exact one */
+        return;
+    }
+    for (i = 0; i < n; i += 32) {
+        float amax = 0, d, id;
+        for (j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[i + j]));
+        d = amax / 127.0f;
+        id = d != 0.0f ? 1.0f / d : 0.0f;
+        for (j = 0; j < 32; j++) xq[i + j] = rintf(x[i + j] * id) * d; /* exact: |q| <= 127 */
+    }
+}
+
+static double worst_exact, worst_fast, worst_simd_exact, worst_simd_fast;
+static double fve_num[31], fve_den[31]; /* fast vs exact, summed over all shapes of a type */
+
+static void test_qmatmul(int type, int T, int C, int OC, int with_bias)
+{
+    size_t nw = (size_t)OC * C, no = (size_t)T * OC, wbytes = (size_t)OC * ck_row_size(type, C);
+    float *inp = (float *)malloc((size_t)T * C * sizeof(float)), *xq = (float *)malloc((size_t)T * C * sizeof(float));
+    float *w = (float *)malloc(nw * sizeof(float)), *wd = (float *)malloc(nw * sizeof(float));
+    float *bias = with_bias ? (float *)malloc((size_t)OC * sizeof(float)) : NULL;
+    float *o_es = (float *)malloc(no * sizeof(float)), *o_fs = (float *)malloc(no * sizeof(float));
+    float *o_e = (float *)malloc(no * sizeof(float)), *o_f = (float *)malloc(no * sizeof(float));
+    double *ref_e = (double *)malloc(no * sizeof(double)), *ref_f = (double *)malloc(no * sizeof(double));
+    void *wq = malloc(wbytes);
+    size_t i;
+    int t, o, c;
+    double e, rss = 0;
+    char what[200];
+    for (i = 0; i < (size_t)T * C; i++) inp[i] = grand();
+    for (i = 0; i < nw; i++) w[i] = grand() / (float)sqrt((double)C);
+    for (o = 0; o < OC && bias; o++) bias[o] = grand();
+    for (o = 0; o < OC; o++) ck_quantize_row(type, w + (size_t)o * C, (char *)wq + (size_t)o * ck_row_size(type, C), C);
+    ck_dequantize_row(type, wq, wd, (int64_t)nw); /* rows are contiguous: one long row */
+    for (t = 0; t < T; t++) fast_activations(type, inp + (size_t)t * C, xq + (size_t)t * C, C);
+    for (t = 0; t < T; t++)
+        for (o = 0; o < OC; o++) {
+            double se = bias ? bias[o] : 0, sf = se;
+            for (c = 0; c < C; c++) {
+                double p = (double)wd[(size_t)o * C + c] * inp[(size_t)t * C + c];
+                se += p;
+                sf += (double)wd[(size_t)o * C + c] * xq[(size_t)t * C + c];
+                rss += p * p;
+            }
+            if (bias) rss += (double)bias[o] * bias[o];
+            ref_e[(size_t)t * OC + o] = se;
+            ref_f[(size_t)t * OC + o] = sf;
+        }
+    ck_matmul_forward_qp_scalar(CK_Q_EXACT, type, o_es, inp, wq, bias, T, C, OC);
+    ck_matmul_forward_qp_scalar(CK_Q_FAST, type, o_fs, inp, wq, bias, T, C, OC);
+    ck_matmul_forward_qp(CK_Q_EXACT, type, o_e, inp, wq, bias, T, C, OC);
+    ck_matmul_forward_qp(CK_Q_FAST, type, o_f, inp, wq, bias, T, C, OC);
+
+#define QCHECK(val, tol, worst, fmt)                                                                         \
+    e = (val); if (e > worst) worst = e;                                                                       \
+    snprintf(what, sizeof what, fmt " %s T=%d C=%d OC=%d bias=%d: relative error %.3g >= %.3g", ck_type_name(type), T, C, OC, with_bias, e, tol); \
+    check(e < (tol), what)
+    rss = sqrt(rss);
+    QCHECK(rel_err(o_es, ref_e, no, rss), 1e-5, worst_exact, "matmul_q exact (scalar) vs fp64 on dequantized weights");
+    QCHECK(rel_err(o_fs, ref_f, no, rss), 1e-5, worst_fast, "matmul_q fast (scalar) vs fp64 on dequantized weights and activations");
+    QCHECK(rel_errf(o_e, o_es, no, rss), 1e-5, worst_simd_exact, "matmul_q exact: SIMD vs scalar");
+    QCHECK(rel_errf(o_f, o_fs, no, rss), 1e-5, worst_simd_fast, "matmul_q fast: SIMD vs scalar");
+#undef QCHECK
+    for (i = 0; i < no; i++) {
+        fve_num[type] += ((double)o_f[i] - o_e[i]) * ((double)o_f[i] - o_e[i]);
+        fve_den[type] += (double)o_e[i] * o_e[i];
+    }
+    free(inp); free(xq); free(w); free(wd); free(bias); free(o_es); free(o_fs); free(o_e); free(o_f); free(ref_e); free(ref_f); free(wq);
+}
+
+#ifdef _OPENMP
+static void test_qthreads(void)
+{
+    static const int types[] = { CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_F16, CK_BF16 };
+    static const struct { int T, C, OC; } shapes[] = { { 1, 512, 300 }, { 5, 512, 37 }, { 20, 2048, 1100 } };
+    int ti, si, path, r, simd;
+    for (ti = 0; ti < (int)(sizeof types / sizeof types[0]); ti++)
+        for (si = 0; si < 3; si++) {
+            int type = types[ti], T = shapes[si].T, C = shapes[si].C, OC = shapes[si].OC, ok = 1;
+            size_t no = (size_t)T * OC, rb = ck_row_size(type, C);
+            float *inp = (float *)malloc((size_t)T * C * sizeof(float)), *row = (float *)malloc((size_t)C * sizeof(float));
+            float *out[3];
+            char *wq = (char *)malloc((size_t)OC * rb);
+            char what[160];
+            int o;
+            size_t i;
+            if (si == 2 && type != CK_Q8_0 && type != CK_Q4_K) { free(inp); free(row); free(wq); continue; } /* the big shape: two types */
+            for (i = 0; i < (size_t)T * C; i++) inp[i] = grand();
+            for (o = 0; o < OC; o++) {
+                for (i = 0; i < (size_t)C; i++) row[i] = grand() * 0.05f;
+                ck_quantize_row(type, row, wq + (size_t)o * rb, C);
+            }
+            for (simd = 0; simd < 2; simd++)
+                for (path = CK_Q_EXACT; path <= CK_Q_FAST; path++) {
+                    for (r = 0; r < 3; r++) {
+                        out[r] = (float *)malloc(no * sizeof(float));
+                        omp_set_num_threads(r + 1);
+                        if (simd) ck_matmul_forward_qp(path, type, out[r], inp, wq, NULL, T, C, OC);
+                        else ck_matmul_forward_qp_scalar(path, type, out[r], inp, wq, NULL, T, C, OC);
+                    }
+                    ok &= memcmp(out[0], out[1], no * sizeof(float)) == 0 && memcmp(out[0], out[2], no * sizeof(float)) == 0;
+                    for (r = 0; r < 3; r++) free(out[r]);
+                }
+            snprintf(what, sizeof what, "matmul_q %s T=%d C=%d OC=%d: bit-identical with 1, 2 and 3 threads (exact and fast, scalar and SIMD)",
+                     ck_type_name(type), T, C, OC);
+            check(ok, what);
+            free(inp); free(row); free(wq);
+        }
+    omp_set_num_threads(2);
+}
+#endif
+
+int main(void)
+{
+    static const int Ts[] = { 1, 2, 3, 5, 64 }, Cs[] = { 256, 512, 4864 }, OCs[] = { 1, 3, 7, 64 };
+    int ti, a, b, c;
+    test_type_table();
+    test_fp16();
+    test_bf16();
+    test_dequant_layout();
+    test_known_answers();
+    test_fixed_points();
+    test_quant_error();
+    for (ti = 0; ti < N_MM_TYPES; ti++)
+        for (a = 0; a < 5; a++)
+            for (b = 0; b < 3; b++)
+                for (c = 0; c < 4; c++) {
+                    if (Cs[b] == 4864 && Ts[a] * OCs[c] > 64) continue; /* keep the big C to small products */
+                    test_qmatmul(mm_types[ti], Ts[a], Cs[b], OCs[c], (a + c) & 1);
+                }
+    test_qmatmul(CK_Q2_K, 3, 512, 7, 1); /* not required for the matmul, but served by the exact path */
+    test_qmatmul(CK_Q3_K, 3, 512, 7, 0);
+    test_qmatmul(CK_Q8_1, 2, 256, 5, 1);
+    printf("matmul_q worst relative errors: exact vs fp64 %.2e, fast vs fp64 (quantized activations) %.2e, "
+           "SIMD vs scalar exact %.2e, fast %.2e\n", worst_exact, worst_fast, worst_simd_exact, worst_simd_fast);
+    /* Fast vs exact, over all the shapes of a type (inp ~ N(0,1), w ~ N(0,1)/sqrt(C)): the 8-bit
+       activations are off by up to d/2, d = amax/127, which is ~5e-3 relative for blocks of 32
+       (amax ~2.3) and ~7e-3 for Q8_K's 256 (amax ~3); llama.cpp's fast path has the same. */
+    printf("matmul_q fast vs exact (relative, all shapes):");
+    for (ti = 0; ti < N_MM_TYPES; ti++) {
+        int type = mm_types[ti];
+        double e = sqrt(fve_num[type]) / sqrt(fve_den[type]);
+        char what[128];
+        printf(" %s %.1e", ck_type_name(type), e);
+        snprintf(what, sizeof what, "matmul_q fast vs exact %s: relative error %.3g >= 1e-2", ck_type_name(type), e);
+        check(e < 1e-2, what);
+    }
+    printf("\n");
+#ifdef _OPENMP
+    test_qthreads();
+#else
+    printf("built without OpenMP: thread-count determinism not exercised in this binary\n");
+#endif
+    printf("%d passed, %d failed\n", n_pass, n_fail);
+    return n_fail != 0;
+}
