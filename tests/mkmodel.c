@@ -1,0 +1,197 @@
+/* mkmodel — write a random-weight GGUF file with a family's exact llama.cpp tensor names and
+   metadata keys, for tests and benchmarks. The names here are written from llama.cpp's
+   conventions, independently of the declarations in models/, so a wrong name in a declaration is caught.
+   usage: mkmodel FAMILY OUT.gguf [options]   (mkmodel --help) */
+#define _POSIX_C_SOURCE 200809L
+#define CK_IMPLEMENTATION
+#include "ckernel.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *family;
+    int vocab, embd, layers, heads, kv_heads, head_dim, ff, ctx, tied, window, seed;
+    int type, q6_mix; /* q6_mix: llama.cpp Q4_K_M-like: attn_v, ffn_down, output in q6_K, the rest q4_K */
+    float rope_base;
+} opts;
+
+static uint64_t rng = 88172645463325252ull;
+static float gauss(void)
+{
+    double u1, u2;
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+    u1 = ((rng >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+    u2 = (rng >> 11) * (1.0 / 9007199254740992.0);
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+static ck_gguf_builder B;
+static void **bufs;
+static int n_bufs;
+
+/* a tensor [ne1][ne0] of N(mean, std) values, stored as `type` (1-D tensors always f32) */
+static void add(const opts *o, const char *name, int64_t ne0, int64_t ne1, float mean, float std, int type)
+{
+    int64_t ne[2], r, i;
+    float *row = (float *)malloc((size_t)ne0 * sizeof(float));
+    uint8_t *data;
+    size_t row_bytes;
+    if (ne1 == 1 || ne0 % ck_type_block_size(type)) type = CK_F32;
+    row_bytes = ck_row_size(type, ne0);
+    data = (uint8_t *)malloc(row_bytes * (size_t)ne1);
+    for (r = 0; r < ne1; r++) {
+        for (i = 0; i < ne0; i++) row[i] = mean + std * gauss();
+        ck_quantize_row(type, row, data + (size_t)r * row_bytes, ne0);
+    }
+    free(row);
+    bufs = (void **)realloc(bufs, (size_t)(n_bufs + 1) * sizeof *bufs);
+    bufs[n_bufs++] = data;
+    ne[0] = ne0;
+    ne[1] = ne1;
+    ck_gguf_add_tensor(&B, name, ne1 == 1 ? 1 : 2, ne, (uint32_t)type, data);
+    (void)o;
+}
+static void key_u32(const char *arch, const char *key, uint32_t v)
+{
+    char k[128];
+    snprintf(k, sizeof k, "%s.%s", arch, key);
+    ck_gguf_add_u32(&B, k, v);
+}
+static void key_f32(const char *arch, const char *key, float v)
+{
+    char k[128];
+    snprintf(k, sizeof k, "%s.%s", arch, key);
+    ck_gguf_add_f32(&B, k, v);
+}
+
+static int usage(int rc)
+{
+    printf("usage: mkmodel FAMILY OUT.gguf [--vocab V] [--embd C] [--layers L] [--heads H] [--kv-heads K]\n"
+           "                [--head-dim D] [--ff F] [--ctx N] [--type T | --mix q4_k_m] [--tied] [--window W]\n"
+           "                [--rope-base B] [--seed S]\n"
+           "  FAMILY: gpt2 llama qwen2 qwen3 gemma3. Writes random weights (matrices ~N(0, 1/fan_in),\n"
+           "  norms ~1) in TYPE (default f32; 1-D tensors stay f32) and the family's metadata.\n");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    const char *out;
+    int i, l;
+    char n[128];
+    memset(&o, 0, sizeof o);
+    o.vocab = 256; o.embd = 64; o.layers = 2; o.heads = 4; o.ff = 0; o.ctx = 128; o.seed = 1; o.type = CK_F32; o.rope_base = 10000.0f;
+    if (argc < 3 || argv[1][0] == '-') return usage(argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? 0 : 2);
+    o.family = argv[1];
+    out = argv[2];
+    for (i = 3; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(flag, field) if (!strcmp(a, flag) && v) { o.field = atoi(v); i++; continue; }
+        OPT("--vocab", vocab) OPT("--embd", embd) OPT("--layers", layers) OPT("--heads", heads) OPT("--kv-heads", kv_heads)
+        OPT("--head-dim", head_dim) OPT("--ff", ff) OPT("--ctx", ctx) OPT("--window", window) OPT("--seed", seed)
+#undef OPT
+        if (!strcmp(a, "--rope-base") && v) { o.rope_base = (float)atof(v); i++; continue; }
+        if (!strcmp(a, "--type") && v) {
+            o.type = ck_type_from_name(v);
+            if (o.type < 0) { fprintf(stderr, "mkmodel: unknown type %s\n", v); return 2; }
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--mix") && v && !strcmp(v, "q4_k_m")) { o.q6_mix = 1; o.type = CK_Q4_K; i++; continue; }
+        if (!strcmp(a, "--tied")) { o.tied = 1; continue; }
+        fprintf(stderr, "mkmodel: unknown option %s\n", a);
+        return usage(2);
+    }
+    if (!o.kv_heads) o.kv_heads = o.heads;
+    if (!o.head_dim) o.head_dim = o.embd / o.heads;
+    if (!o.ff) o.ff = 4 * o.embd;
+    rng ^= (uint64_t)o.seed * 0x9E3779B97F4A7C15ull;
+    ck_gguf_builder_init(&B);
+    ck_gguf_add_str(&B, "general.architecture", o.family);
+    ck_gguf_add_str(&B, "general.name", "random test model");
+    {
+        const char *A = o.family;
+        int q = o.heads * o.head_dim, kv = o.kv_heads * o.head_dim;
+        int t_v = o.q6_mix ? CK_Q6_K : o.type, t_out = o.q6_mix ? CK_Q6_K : o.type;
+        float s_e = 1.0f / sqrtf((float)o.embd), s_q = 1.0f / sqrtf((float)q), s_f = 1.0f / sqrtf((float)o.ff);
+        key_u32(A, "context_length", (uint32_t)o.ctx);
+        key_u32(A, "embedding_length", (uint32_t)o.embd);
+        key_u32(A, "block_count", (uint32_t)o.layers);
+        key_u32(A, "feed_forward_length", (uint32_t)o.ff);
+        key_u32(A, "attention.head_count", (uint32_t)o.heads);
+        if (!strcmp(A, "gpt2")) {
+            key_f32(A, "attention.layer_norm_epsilon", 1e-5f);
+            add(&o, "token_embd.weight", o.embd, o.vocab, 0, 0.5f, o.type);
+            add(&o, "position_embd.weight", o.embd, o.ctx, 0, 0.1f, CK_F32);
+            for (l = 0; l < o.layers; l++) {
+#define L(s) (snprintf(n, sizeof n, "blk.%d." s, l), n)
+                add(&o, L("attn_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
+                add(&o, L("attn_norm.bias"), o.embd, 1, 0, 0.1f, CK_F32);
+                add(&o, L("attn_qkv.weight"), o.embd, 3 * o.embd, 0, s_e, o.type);
+                add(&o, L("attn_qkv.bias"), 3 * o.embd, 1, 0, 0.1f, CK_F32);
+                add(&o, L("attn_output.weight"), o.embd, o.embd, 0, s_e, o.type);
+                add(&o, L("attn_output.bias"), o.embd, 1, 0, 0.1f, CK_F32);
+                add(&o, L("ffn_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
+                add(&o, L("ffn_norm.bias"), o.embd, 1, 0, 0.1f, CK_F32);
+                add(&o, L("ffn_up.weight"), o.embd, o.ff, 0, s_e, o.type);
+                add(&o, L("ffn_up.bias"), o.ff, 1, 0, 0.1f, CK_F32);
+                add(&o, L("ffn_down.weight"), o.ff, o.embd, 0, s_f, t_v);
+                add(&o, L("ffn_down.bias"), o.embd, 1, 0, 0.1f, CK_F32);
+            }
+            add(&o, "output_norm.weight", o.embd, 1, 1, 0.1f, CK_F32);
+            add(&o, "output_norm.bias", o.embd, 1, 0, 0.1f, CK_F32);
+            if (!o.tied) add(&o, "output.weight", o.embd, o.vocab, 0, s_e, t_out);
+        } else {
+            int qwen3 = !strcmp(A, "qwen3"), gemma = !strcmp(A, "gemma3"), qwen2 = !strcmp(A, "qwen2");
+            key_u32(A, "attention.head_count_kv", (uint32_t)o.kv_heads);
+            key_f32(A, "attention.layer_norm_rms_epsilon", 1e-6f);
+            key_f32(A, "rope.freq_base", o.rope_base);
+            if (qwen3 || gemma) {
+                key_u32(A, "attention.key_length", (uint32_t)o.head_dim);
+                key_u32(A, "attention.value_length", (uint32_t)o.head_dim);
+            } else {
+                key_u32(A, "rope.dimension_count", (uint32_t)o.head_dim);
+            }
+            if (gemma) key_u32(A, "attention.sliding_window", (uint32_t)(o.window ? o.window : 4));
+            add(&o, "token_embd.weight", o.embd, o.vocab, 0, gemma ? 0.1f : 0.5f, o.type);
+            for (l = 0; l < o.layers; l++) {
+                add(&o, L("attn_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
+                add(&o, L("attn_q.weight"), o.embd, q, 0, s_e, o.type);
+                add(&o, L("attn_k.weight"), o.embd, kv, 0, s_e, o.type);
+                add(&o, L("attn_v.weight"), o.embd, kv, 0, s_e, t_v);
+                if (qwen2) {
+                    add(&o, L("attn_q.bias"), q, 1, 0, 0.2f, CK_F32);
+                    add(&o, L("attn_k.bias"), kv, 1, 0, 0.2f, CK_F32);
+                    add(&o, L("attn_v.bias"), kv, 1, 0, 0.2f, CK_F32);
+                }
+                if (qwen3 || gemma) {
+                    add(&o, L("attn_q_norm.weight"), o.head_dim, 1, 1, 0.1f, CK_F32);
+                    add(&o, L("attn_k_norm.weight"), o.head_dim, 1, 1, 0.1f, CK_F32);
+                }
+                add(&o, L("attn_output.weight"), q, o.embd, 0, s_q, o.type);
+                if (gemma) add(&o, L("post_attention_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
+                add(&o, L("ffn_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
+                add(&o, L("ffn_gate.weight"), o.embd, o.ff, 0, s_e, o.type);
+                add(&o, L("ffn_up.weight"), o.embd, o.ff, 0, s_e, o.type);
+                add(&o, L("ffn_down.weight"), o.ff, o.embd, 0, s_f, t_v);
+                if (gemma) add(&o, L("post_ffw_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
+#undef L
+            }
+            add(&o, "output_norm.weight", o.embd, 1, 1, 0.1f, CK_F32);
+            if (!o.tied && !gemma) add(&o, "output.weight", o.embd, o.vocab, 0, s_e, t_out);
+        }
+    }
+    if (B.failed) { fprintf(stderr, "mkmodel: %s\n", B.error); return 1; }
+    if (ck_gguf_write_file(&B, out) != 0) { fprintf(stderr, "mkmodel: %s\n", B.error); return 1; }
+    fprintf(stderr, "mkmodel: %s: %s, %d layers, embd %d, %d heads (%d kv, dim %d), ff %d, vocab %d, %s, %.2f MB\n", out, o.family, o.layers, o.embd,
+            o.heads, o.kv_heads, o.head_dim, o.ff, o.vocab, o.q6_mix ? "q4_K_M mix" : ck_type_name(o.type), (double)ck_gguf_builder_size(&B) / 1e6);
+    for (i = 0; i < n_bufs; i++) free(bufs[i]);
+    free(bufs);
+    ck_gguf_builder_free(&B);
+    return 0;
+}
