@@ -782,6 +782,7 @@ typedef struct {
     FILE *f;
     char name[64], NAME[64];
     const char *gguf_path;
+    int n_info;                 /* entries of the weights table */
 } ckg_out;
 
 /* a value's pointer expression, in a mode, as read by an op in `section` */
@@ -1142,10 +1143,724 @@ static void ckg_close(FILE *f, const char *path)
     if (fflush(f) != 0 || ferror(f) || fclose(f) != 0) ckg_die("writing %s failed: %s", path, strerror(errno));
 }
 
+/* ---- 8. training: values in SSA form, saved activations, the backward pass -----------------
+   Inference reuses buffers by name (x = x + o writes x); training cannot, because the backward
+   pass needs every value an op read. So the op list is renamed into single assignments
+   (x, x_1, x_2, ...), each block value gets one buffer per layer (the saved activations), and
+   the backward pass walks the ops in reverse, calling each op's backward kernel, which
+   accumulates (+=) into the gradients of its inputs: a value used twice gets both gradients.
+   rope works in place in both directions (its backward needs no saved input). A name that the
+   head defines and the block redefines (the residual stream x) is carried: layer l reads the
+   final version of layer l-1 (layer 0 the head's), and its gradient travels the other way. */
+
+#define CKG_MAX_TV 256
+typedef struct {
+    char name[40];
+    int64_t cols;
+    int section;
+    int view;                   /* split3: the value this is a column view of, or -1 */
+    int64_t col_off;
+    int carry_in;               /* block value standing for the previous layer's final version of a carried name */
+    int from;                   /* carry_in: the head value layer 0 reads; the block's final version is `last` */
+    int last;                   /* carry_in: the block's final version of the name */
+    int saved;                  /* kept per layer for the backward pass (otherwise one buffer, overwritten) */
+    int bread;                  /* read by a backward kernel */
+} ckg_tval;
+typedef struct {
+    const ckg_op *o;
+    int out, a, b, c;
+    int stat;                   /* index of the op's saved statistics (norm rstd/mean, attention lse), or -1 */
+} ckg_top;
+typedef struct {
+    ckg_tval v[CKG_MAX_TV];
+    int n_v;
+    ckg_top op[CKG_MAX_OPS];
+    int n_op;
+    int logits;
+    int max_b, max_t;
+    uint64_t weights_bytes;
+    uint64_t sec_off[6], sec_bytes[6];  /* weights, grads, adam m, adam v, activations, scratch */
+    uint64_t act_off[CKG_MAX_TV], grad_off[CKG_MAX_TV], stat_off[CKG_MAX_OPS], stat_bytes[CKG_MAX_OPS];
+    uint64_t probs_off, losses_off, rope_off[16], bytes;
+} ckg_tir;
+
+static const char *ckg_tsec_names[6] = { "weights", "gradients", "adam m", "adam v", "saved activations", "scratch" };
+
+static int ckg_tnew(ckg_tir *X, const char *name, int version, int64_t cols, int section)
+{
+    ckg_tval *v;
+    if (X->n_v == CKG_MAX_TV) ckg_die("too many training values");
+    v = &X->v[X->n_v];
+    memset(v, 0, sizeof *v);
+    if (version) snprintf(v->name, sizeof v->name, "%s_%d", name, version);
+    else snprintf(v->name, sizeof v->name, "%s", name);
+    v->cols = cols;
+    v->section = section;
+    v->view = -1;
+    v->from = v->last = -1;
+    return X->n_v++;
+}
+
+/* rename the inference IR's ops into single assignments */
+static void ckg_tlower(const ckg_model *M, const ckg_ir *R, ckg_tir *X)
+{
+    /* cur[i]: the current version of inference value i; ver[i]: versions so far */
+    int cur[CKG_MAX_VALS], ver[CKG_MAX_VALS], carried[CKG_MAX_VALS], i, k;
+    memset(X, 0, sizeof *X);
+    X->logits = -1;
+    for (i = 0; i < R->n_v; i++) { cur[i] = -1; ver[i] = 0; carried[i] = -1; }
+    for (i = 0; i < R->n_op; i++) {
+        const ckg_op *o = &R->op[i];
+        ckg_top *t = &X->op[X->n_op++];
+        int *ins[3], srcs[3];
+        t->o = o;
+        t->stat = -1;
+        ins[0] = &t->a; ins[1] = &t->b; ins[2] = &t->c;
+        srcs[0] = o->a; srcs[1] = o->b; srcs[2] = o->c;
+        if (o->kind == CK_OP_split3) srcs[1] = srcs[2] = -1;
+        for (k = 0; k < 3; k++) {
+            int s = srcs[k];
+            *ins[k] = -1;
+            if (s < 0) continue;
+            if (cur[s] < 0) ckg_die("internal: %s read before it is written", R->v[s].name);
+            /* the block reads a head value that it also writes: carried from layer to layer */
+            if (o->section == CKG_BLOCK && X->v[cur[s]].section == CKG_HEAD) {
+                int j, redefined = 0;
+                for (j = R->block_start; j < R->block_end; j++) if (R->op[j].out == s && R->op[j].kind != CK_OP_rope) redefined = 1;
+                if (redefined) {
+                    if (carried[s] < 0) {
+                        int ci = ckg_tnew(X, R->v[s].name, 0, X->v[cur[s]].cols, CKG_BLOCK);
+                        snprintf(X->v[ci].name, sizeof X->v[ci].name, "%s_in", R->v[s].name);
+                        X->v[ci].carry_in = 1;
+                        X->v[ci].from = cur[s];
+                        carried[s] = ci;
+                    }
+                    cur[s] = carried[s];
+                }
+            }
+            *ins[k] = cur[s];
+        }
+        if (o->kind == CK_OP_rope) {
+            int s = o->a, j;
+            /* in place: nothing between the definition of the input and the rope may read it */
+            for (j = X->v[cur[s]].section == o->section ? 0 : X->n_op - 1; j < X->n_op - 1; j++) {
+                const ckg_top *u = &X->op[j];
+                if (u->o->section == o->section && (u->a == cur[s] || u->b == cur[s] || u->c == cur[s]) && u->o->kind != CK_OP_rope)
+                    ckg_die("models/%s.h: OP(rope, %s, ...): %s is also read by OP(%s, %s, ...); rope works in place, so training cannot keep both",
+                            M->fam->family, o->d->out, o->d->a, u->o->d->op, u->o->d->out);
+            }
+            t->out = cur[s];
+            continue;
+        }
+        t->out = ckg_tnew(X, R->v[o->out].name, ver[o->out]++, R->v[o->out].cols, o->section);
+        cur[o->out] = t->out;
+        if (o->kind == CK_OP_split3) {
+            int outs[3], base = t->a;
+            outs[0] = t->out;
+            outs[1] = t->b = ckg_tnew(X, R->v[o->b].name, ver[o->b]++, R->v[o->b].cols, o->section);
+            outs[2] = t->c = ckg_tnew(X, R->v[o->c].name, ver[o->c]++, R->v[o->c].cols, o->section);
+            cur[o->b] = t->b;
+            cur[o->c] = t->c;
+            for (k = 0; k < 3; k++) { X->v[outs[k]].view = base; X->v[outs[k]].col_off = k * X->v[outs[k]].cols; }
+        }
+        if (o->kind == CK_OP_rmsnorm || o->kind == CK_OP_rmsnorm_heads || o->kind == CK_OP_layernorm || o->kind == CK_OP_attention) t->stat = X->n_op - 1;
+        if (i == R->n_op - 1) X->logits = t->out;
+        /* the end of the block: the carried names' final versions feed the next layer */
+        if (i == R->block_end - 1)
+            for (k = 0; k < R->n_v; k++)
+                if (carried[k] >= 0) { X->v[carried[k]].last = cur[k]; }
+    }
+    for (i = 0; i < X->n_v; i++)
+        if (X->v[i].view >= 0 && X->v[X->v[i].view].view >= 0) ckg_die("internal: a view of a view");
+    (void)M;
+}
+
+/* rows of an op's statistics per token: norms 1 (layernorm: mean and rstd), per-head norms and attention n_head */
+static int64_t ckg_tstat_per_row(const ckg_model *M, const ckg_tir *X, const ckg_top *t)
+{
+    int64_t hd = (int64_t)ckg_get((ckg_env *)&M->env, "head_dim");
+    switch (t->o->kind) {
+    case CK_OP_rmsnorm: return 1;
+    case CK_OP_layernorm: return 2;
+    case CK_OP_rmsnorm_heads: return X->v[t->out].cols / hd;
+    case CK_OP_attention: return (int64_t)ckg_get((ckg_env *)&M->env, "n_head");
+    default: return 0;
+    }
+}
+
+/* which values the backward kernels read: matmul/norm/activation inputs, attention q, k, v, out */
+static void ckg_tsaved(ckg_tir *X)
+{
+    int i, k, changed = 1;
+    for (i = 0; i < X->n_op; i++) {
+        const ckg_top *t = &X->op[i];
+        int ins[4] = { -1, -1, -1, -1 };
+        switch (t->o->kind) {
+        case CK_OP_matmul: case CK_OP_rmsnorm: case CK_OP_rmsnorm_heads: case CK_OP_layernorm: case CK_OP_gelu: ins[0] = t->a; break;
+        case CK_OP_swiglu: case CK_OP_geglu: ins[0] = t->a; ins[1] = t->b; break;
+        case CK_OP_attention: ins[0] = t->a; ins[1] = t->b; ins[2] = t->c; ins[3] = t->out; break;
+        default: break;
+        }
+        for (k = 0; k < 4; k++) {
+            int v = ins[k];
+            if (v < 0) continue;
+            if (X->v[v].view >= 0) v = X->v[v].view;
+            X->v[v].saved = X->v[v].bread = 1;
+        }
+    }
+    while (changed) { /* a saved carried input needs the previous layer's final version */
+        changed = 0;
+        for (i = 0; i < X->n_v; i++)
+            if (X->v[i].carry_in && X->v[i].saved && !X->v[X->v[i].last].saved) X->v[X->v[i].last].saved = changed = 1;
+    }
+    for (i = 0; i < X->n_v; i++) /* the foot reads the last layer's final versions */
+        if (X->v[i].carry_in) X->v[X->v[i].last].saved = X->v[X->v[i].from].saved = X->v[X->v[i].from].bread = 1;
+}
+
+static void ckg_tplan(ckg_model *M, ckg_tir *X, const ckg_plan *P)
+{
+    uint64_t pos = 0, bt = (uint64_t)X->max_b * (uint64_t)X->max_t, L = (uint64_t)M->n_layer, a;
+    int i, s;
+    ckg_tsaved(X);
+    X->weights_bytes = CKG_ALIGN(P->weights_bytes);
+    for (s = 0; s < 4; s++) { X->sec_off[s] = pos; X->sec_bytes[s] = X->weights_bytes; pos += X->weights_bytes + CKG_CANARY; }
+    /* saved activations: head and foot values once, block values once per layer */
+    X->sec_off[4] = a = pos;
+    for (i = 0; i < X->n_v; i++) {
+        const ckg_tval *v = &X->v[i];
+        if (v->view >= 0 || v->carry_in) continue;
+        X->act_off[i] = a;
+        a += CKG_ALIGN(bt * (uint64_t)v->cols * 4) * (v->section == CKG_BLOCK && v->saved ? L : 1);
+    }
+    for (i = 0; i < X->n_op; i++) {
+        const ckg_top *t = &X->op[i];
+        int64_t k = ckg_tstat_per_row(M, X, t);
+        if (!k) continue;
+        X->stat_off[i] = a;
+        X->stat_bytes[i] = CKG_ALIGN(bt * (uint64_t)k * 4);
+        a += X->stat_bytes[i] * (t->o->section == CKG_BLOCK ? L : 1);
+    }
+    X->probs_off = a; a += CKG_ALIGN(bt * (uint64_t)X->v[X->logits].cols * 4);
+    X->losses_off = a; a += CKG_ALIGN(bt * 4);
+    X->sec_bytes[4] = a - X->sec_off[4];
+    pos = a + CKG_CANARY;
+    /* scratch: one gradient buffer per value (block values' are reused by every layer), rope caches */
+    X->sec_off[5] = a = pos;
+    for (i = 0; i < X->n_v; i++) {
+        if (X->v[i].view >= 0) continue;
+        X->grad_off[i] = a;
+        a += CKG_ALIGN(bt * (uint64_t)X->v[i].cols * 4);
+    }
+    for (i = 0; i < P->n_rope; i++) { X->rope_off[i] = a; a += CKG_ALIGN((uint64_t)X->max_t * (uint64_t)((int)ckg_get(&M->env, "n_rot") / 2) * 2 * 4); }
+    X->sec_bytes[5] = a - X->sec_off[5];
+    X->bytes = a + CKG_CANARY;
+}
+
+/* pointer expressions in the emitted training code */
+static void ckg_tact(const ckg_out *O, const ckg_tir *X, int vi, char *buf, size_t cap)
+{
+    const ckg_tval *v = &X->v[vi];
+    if (v->view >= 0) { snprintf(buf, cap, "(v_%s + %lld)", X->v[v->view].name, (long long)v->col_off); return; }
+    snprintf(buf, cap, "v_%s", v->name);
+    (void)O;
+}
+static void ckg_tgrad(const ckg_tir *X, int vi, char *buf, size_t cap)
+{
+    const ckg_tval *v = &X->v[vi];
+    if (vi < 0) { snprintf(buf, cap, "NULL"); return; }
+    if (v->view >= 0) { snprintf(buf, cap, "(d_%s + %lld)", X->v[v->view].name, (long long)v->col_off); return; }
+    snprintf(buf, cap, "d_%s", v->name);
+}
+static int64_t ckg_tld(const ckg_tir *X, int vi)
+{
+    const ckg_tval *v = &X->v[vi];
+    return v->view >= 0 ? X->v[v->view].cols : v->cols;
+}
+/* a weight (or its gradient) as a float pointer in the training arena: NULL when absent */
+static void ckg_tw(const ckg_out *O, const char *w, int section, int grad, char *buf, size_t cap)
+{
+    const ckg_weight *x = w ? ckg_find_weight(O->M, w, section == CKG_BLOCK ? 0 : -1) : NULL;
+    const char *N = O->NAME;
+    if (!x || !x->t) { snprintf(buf, cap, "NULL"); return; }
+    if (section == CKG_BLOCK) snprintf(buf, cap, "%s_TW(A, %s, L->%s)", N, grad ? "GRADS" : "WEIGHTS", w);
+    else snprintf(buf, cap, "((float *)(void *)(A + %s_T_%s + %s_W_%s))", N, grad ? "GRADS" : "WEIGHTS", N, ckg_upper(w));
+}
+
+static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd)
+{
+    FILE *f = O->f;
+    const ckg_op *o = t->o;
+    const char *N = O->NAME, *ind = o->section == CKG_BLOCK ? "        " : "    ";
+    char out[160], a[160], b[160], c[160], da[160], db[160], dc[160], dout[160], w1[224], w2[224], g1[224], g2[224], st[200];
+    int64_t cols = X->v[t->out].cols, hd = (int64_t)ckg_get(&O->M->env, "head_dim");
+    const char *opstr = o->d->op;
+    ckg_tact(O, X, t->out, out, sizeof out);
+    ckg_tgrad(X, t->out, dout, sizeof dout);
+    a[0] = b[0] = c[0] = 0;
+    if (t->a >= 0) { ckg_tact(O, X, t->a, a, sizeof a); ckg_tgrad(X, t->a, da, sizeof da); } else snprintf(da, sizeof da, "NULL");
+    if (t->b >= 0) { ckg_tact(O, X, t->b, b, sizeof b); ckg_tgrad(X, t->b, db, sizeof db); } else snprintf(db, sizeof db, "NULL");
+    if (t->c >= 0) { ckg_tact(O, X, t->c, c, sizeof c); ckg_tgrad(X, t->c, dc, sizeof dc); } else snprintf(dc, sizeof dc, "NULL");
+    ckg_tw(O, o->wb, o->section, 0, w1, sizeof w1);
+    ckg_tw(O, o->wb, o->section, 1, g1, sizeof g1);
+    ckg_tw(O, o->wc, o->section, 0, w2, sizeof w2);
+    ckg_tw(O, o->wc, o->section, 1, g2, sizeof g2);
+    st[0] = 0;
+    if (t->stat >= 0 && o->section == CKG_BLOCK)
+        snprintf(st, sizeof st, "((float *)(void *)(A + 0x%llxull + (size_t)l * 0x%llxull))", (unsigned long long)X->stat_off[t->stat],
+                 (unsigned long long)X->stat_bytes[t->stat]);
+    else if (t->stat >= 0)
+        snprintf(st, sizeof st, "((float *)(void *)(A + 0x%llxull))", (unsigned long long)X->stat_off[t->stat]);
+    if (o->kind == CK_OP_rmsnorm_heads && X->v[t->a].view >= 0) ckg_die("OP(rmsnorm_heads, %s, %s): training needs a whole value, not a column view", o->d->out, o->d->a);
+    fprintf(f, "%s", ind);
+    if (!bwd) switch (o->kind) {
+    case CK_OP_embedding:
+        fprintf(f, "for (b = 0; b < B; b++) ck_embedding_forward(%s + (size_t)b * T * %lld, tokens + (size_t)b * T, %s, %s, T, %lld, 0);", out, (long long)cols, w1, w2, (long long)cols);
+        break;
+    case CK_OP_matmul: fprintf(f, "ck_matmul_forward(%s, %s, %s, %s, BT, %lld, %lld);", out, a, w1, w2, (long long)X->v[t->a].cols, (long long)cols); break;
+    case CK_OP_rmsnorm: fprintf(f, "ck_rmsnorm_forward(%s, %s, %s, %s, BT, %lld, %s_NORM_EPS);", out, st, a, w1, (long long)cols, N); break;
+    case CK_OP_rmsnorm_heads:
+        fprintf(f, "ck_rmsnorm_forward(%s, %s, %s, %s, BT * %lld, %s_HEAD_DIM, %s_NORM_EPS);", out, st, a, w1, (long long)(cols / hd), N, N);
+        break;
+    case CK_OP_layernorm:
+        fprintf(f, "ck_layernorm_forward(%s, %s, %s + BT, %s, %s, %s, BT, %lld, %s_NORM_EPS);", out, st, st, a, w1, w2, (long long)cols, N);
+        break;
+    case CK_OP_rope:
+        fprintf(f, "for (b = 0; b < B; b++) ck_rope_forward_tm(%s + (size_t)b * T * %lld, %s_TROPE(A, L->rope), %lld, T, %s_HEAD_DIM, %s_N_ROT, 0, %s_ROPE_NEOX, %lld);",
+                a, (long long)ckg_tld(X, t->a), N, (long long)(cols / hd), N, N, N, (long long)ckg_tld(X, t->a));
+        break;
+    case CK_OP_attention:
+        fprintf(f, "for (b = 0; b < B; b++) ck_attention_forward_tm(%s + (size_t)b * T * %lld, %s + (size_t)b * %s_N_HEAD * T, %s + (size_t)b * T * %lld, "
+                   "%s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, %s_N_HEAD, %s_N_HEAD_KV, T, T, %s_HEAD_DIM, 0, L->window, %s_ATTN_SCALE, %lld, %lld, %lld);",
+                out, (long long)cols, st, N, a, (long long)ckg_tld(X, t->a), b, (long long)ckg_tld(X, t->b), c, (long long)ckg_tld(X, t->c), N, N, N, N,
+                (long long)ckg_tld(X, t->a), (long long)ckg_tld(X, t->b), (long long)cols);
+        break;
+    case CK_OP_add: fprintf(f, "ck_add_forward(%s, %s, %s, BT * %lld);", out, a, b, (long long)cols); break;
+    case CK_OP_scale: fprintf(f, "ck_scale_forward(%s, %s, %s_%s, BT * %lld);", out, a, N, ckg_upper(o->d->b), (long long)cols); break;
+    case CK_OP_swiglu: fprintf(f, "ck_swiglu_forward(%s, %s, %s, BT * %lld);", out, a, b, (long long)cols); break;
+    case CK_OP_geglu: fprintf(f, "ck_geglu_forward(%s, %s, %s, BT * %lld);", out, a, b, (long long)cols); break;
+    case CK_OP_gelu: fprintf(f, "ck_gelu_forward(%s, %s, BT * %lld);", out, a, (long long)cols); break;
+    case CK_OP_split3: fprintf(f, "/* %s, %s, %s: column views of %s */", X->v[t->out].name, X->v[t->b].name, X->v[t->c].name, X->v[t->a].name); break;
+    default: ckg_die("op '%s' has no training lowering", opstr);
+    }
+    else switch (o->kind) {
+    case CK_OP_embedding:
+        fprintf(f, "for (b = 0; b < B; b++) ck_embedding_backward(%s, %s, %s + (size_t)b * T * %lld, tokens + (size_t)b * T, T, %lld, 0);", g1, g2, dout, (long long)cols, (long long)cols);
+        break;
+    case CK_OP_matmul:
+        fprintf(f, "ck_matmul_backward(%s, %s, %s, %s, %s, %s, BT, %lld, %lld);", da, g1, g2, dout, a, w1, (long long)X->v[t->a].cols, (long long)cols);
+        break;
+    case CK_OP_rmsnorm: fprintf(f, "ck_rmsnorm_backward(%s, %s, %s, %s, %s, %s, BT, %lld);", da, g1, dout, a, w1, st, (long long)cols); break;
+    case CK_OP_rmsnorm_heads:
+        fprintf(f, "ck_rmsnorm_backward(%s, %s, %s, %s, %s, %s, BT * %lld, %s_HEAD_DIM);", da, g1, dout, a, w1, st, (long long)(cols / hd), N);
+        break;
+    case CK_OP_layernorm:
+        fprintf(f, "ck_layernorm_backward(%s, %s, %s, %s, %s, %s, %s, %s + BT, BT, %lld);", da, g1, g2, dout, a, w1, st, st, (long long)cols);
+        break;
+    case CK_OP_rope:
+        fprintf(f, "for (b = 0; b < B; b++) ck_rope_backward_tm(%s + (size_t)b * T * %lld, %s_TROPE(A, L->rope), %lld, T, %s_HEAD_DIM, %s_N_ROT, 0, %s_ROPE_NEOX, %lld);",
+                da, (long long)ckg_tld(X, t->a), N, (long long)(cols / hd), N, N, N, (long long)ckg_tld(X, t->a));
+        break;
+    case CK_OP_attention:
+        fprintf(f, "for (b = 0; b < B; b++) ck_attention_backward_tm(%s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, "
+                   "%s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, %s + (size_t)b * %s_N_HEAD * T, %s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, "
+                   "%s + (size_t)b * T * %lld, %s_N_HEAD, %s_N_HEAD_KV, T, T, %s_HEAD_DIM, 0, L->window, %s_ATTN_SCALE, %lld, %lld, %lld);",
+                da, (long long)ckg_tld(X, t->a), db, (long long)ckg_tld(X, t->b), dc, (long long)ckg_tld(X, t->c), dout, (long long)cols, out, (long long)cols,
+                st, N, a, (long long)ckg_tld(X, t->a), b, (long long)ckg_tld(X, t->b), c, (long long)ckg_tld(X, t->c), N, N, N, N,
+                (long long)ckg_tld(X, t->a), (long long)ckg_tld(X, t->b), (long long)cols);
+        break;
+    case CK_OP_add: fprintf(f, "ck_add_backward(%s, %s, %s, BT * %lld);", da, db, dout, (long long)cols); break;
+    case CK_OP_scale: fprintf(f, "ck_scale_backward(%s, %s, %s_%s, BT * %lld);", da, dout, N, ckg_upper(o->d->b), (long long)cols); break;
+    case CK_OP_swiglu: fprintf(f, "ck_swiglu_backward(%s, %s, %s, %s, %s, BT * %lld);", da, db, dout, a, b, (long long)cols); break;
+    case CK_OP_geglu: fprintf(f, "ck_geglu_backward(%s, %s, %s, %s, %s, BT * %lld);", da, db, dout, a, b, (long long)cols); break;
+    case CK_OP_gelu: fprintf(f, "ck_gelu_backward(%s, %s, %s, BT * %lld);", da, dout, a, (long long)cols); break;
+    case CK_OP_split3: fprintf(f, "/* split3: the gradients of the views are columns of d_%s */", X->v[t->a].name); break;
+    default: ckg_die("op '%s' has no training lowering", opstr);
+    }
+    fprintf(f, " /* OP(%s, %s, %s, %s, %s) */\n", o->d->op, o->d->out, o->d->a, o->d->b, o->d->c);
+    fprintf(f, "%s%s_TCHECK(A, \"%s OP(%s, %s, %s, %s, %s)\", %s);\n", ind, N, bwd ? "backward" : "forward", o->d->op, o->d->out, o->d->a, o->d->b, o->d->c,
+            o->section == CKG_BLOCK ? "l" : "-1");
+}
+
+static int ckg_tis_final(const ckg_tir *X, int vi)
+{
+    int k;
+    for (k = 0; k < X->n_v; k++) if (X->v[k].carry_in && X->v[k].last == vi) return 1;
+    return 0;
+}
+/* declare the value pointers of one section (block values at layer l; a carried input points
+   at the previous layer's final version, or the head's for layer 0) */
+static void ckg_tdecl(ckg_out *O, const ckg_tir *X, int section, int grads)
+{
+    FILE *f = O->f;
+    const char *ind = section == CKG_BLOCK ? "        " : "    ";
+    int i;
+    uint64_t bt = (uint64_t)X->max_b * (uint64_t)X->max_t;
+    for (i = 0; i < X->n_v; i++) {
+        const ckg_tval *v = &X->v[i];
+        if (v->section != section || v->view >= 0) continue;
+        if (v->carry_in) {
+            const ckg_tval *last = &X->v[v->last];
+            fprintf(f, "%sfloat *v_%s = l ? (float *)(void *)(A + 0x%llxull + (size_t)(l - 1) * 0x%llxull) : v_%s;\n", ind, v->name,
+                    (unsigned long long)X->act_off[v->last], (unsigned long long)CKG_ALIGN(bt * (uint64_t)last->cols * 4), X->v[v->from].name);
+        } else if (grads && (!v->bread || (section == CKG_BLOCK && ckg_tis_final(X, i)))) {
+            /* not read by the backward pass: only its gradient */
+        } else if (section == CKG_BLOCK && v->saved)
+            fprintf(f, "%sfloat *v_%s = (float *)(void *)(A + 0x%llxull + (size_t)l * 0x%llxull); /* [%s_N_LAYER][B*T][%lld] */\n", ind, v->name,
+                    (unsigned long long)X->act_off[i], (unsigned long long)CKG_ALIGN(bt * (uint64_t)v->cols * 4), O->NAME, (long long)v->cols);
+        else if (section == CKG_BLOCK)
+            fprintf(f, "%sfloat *v_%s = (float *)(void *)(A + 0x%llxull); /* [B*T][%lld], not saved: the backward pass does not read it */\n", ind, v->name,
+                    (unsigned long long)X->act_off[i], (long long)v->cols);
+        else
+            fprintf(f, "%sfloat *v_%s = (float *)(void *)(A + 0x%llxull); /* [B*T][%lld] */\n", ind, v->name, (unsigned long long)X->act_off[i], (long long)v->cols);
+        if (grads) fprintf(f, "%sfloat *d_%s = (float *)(void *)(A + 0x%llxull);\n", ind, v->name, (unsigned long long)X->grad_off[i]);
+    }
+}
+/* the foot reads the block's final versions of the last layer */
+static void ckg_tdecl_finals(ckg_out *O, const ckg_tir *X, int grads)
+{
+    int i;
+    uint64_t bt = (uint64_t)X->max_b * (uint64_t)X->max_t;
+    for (i = 0; i < X->n_v; i++) {
+        const ckg_tval *v = &X->v[i];
+        if (!v->carry_in) continue;
+        fprintf(O->f, "    float *v_%s = (float *)(void *)(A + 0x%llxull + (size_t)(%s_N_LAYER - 1) * 0x%llxull);\n", X->v[v->last].name,
+                (unsigned long long)X->act_off[v->last], O->NAME, (unsigned long long)CKG_ALIGN(bt * (uint64_t)X->v[v->last].cols * 4));
+        if (grads) fprintf(O->f, "    float *d_%s = (float *)(void *)(A + 0x%llxull);\n", X->v[v->last].name, (unsigned long long)X->grad_off[v->last]);
+    }
+}
+
+static void ckg_temit(ckg_out *O, ckg_tir *X)
+{
+    FILE *f = O->f;
+    const char *N = O->NAME, *n = O->name;
+    int i, s;
+    fprintf(f, "/* %s_train.h — generated by ckgen (--train) from models/%s.h; do not edit.\n"
+               "   Training for batches of up to %d sequences of up to %d tokens. One arena of %s_TRAIN_BYTES:\n"
+               "   weights | gradients | AdamW m | AdamW v (each laid out like the weights region) |\n"
+               "   saved activations (block values once per layer) | scratch (gradients of the activations, rope caches),\n"
+               "   each followed by a 64-byte canary. Include after %s.h. */\n",
+            n, O->M->fam->family, X->max_b, X->max_t, N, n);
+    fprintf(f, "#ifndef %s_TRAIN_H\n#define %s_TRAIN_H\n#include <string.h>\n\n", N, N);
+    fprintf(f, "#define %s_TRAIN_MAX_B %d\n#define %s_TRAIN_MAX_T %d\n", N, X->max_b, N, X->max_t);
+    {
+        static const char *sn[6] = { "WEIGHTS", "GRADS", "ADAM_M", "ADAM_V", "ACTS", "SCRATCH" };
+        for (s = 0; s < 6; s++) fprintf(f, "#define %s_T_%-8s 0x%09llxull /* %.2f MB */\n", N, sn[s], (unsigned long long)X->sec_off[s], (double)X->sec_bytes[s] / 1e6);
+    }
+    fprintf(f, "#define %s_TRAIN_BYTES %lluull\n", N, (unsigned long long)X->bytes);
+    fprintf(f, "#define %s_TW(A, sec, r) ((r).off == CK_WREF_NONE ? NULL : (float *)(void *)((A) + %s_T_##sec + (r).off))\n", N, N);
+    fprintf(f, "#define %s_TROPE(A, off) ((const float *)(const void *)((A) + %s_train_rope(off)))\n", N, n);
+    fprintf(f, "static const ck_section_info %s_train_sections[6] = {\n", n);
+    for (s = 0; s < 6; s++) fprintf(f, "    { \"%s\", 0x%llx, %llu },\n", ckg_tsec_names[s], (unsigned long long)X->sec_off[s], (unsigned long long)X->sec_bytes[s]);
+    fprintf(f, "};\n");
+    /* the layer table's rope offsets are the inference ones: map them to the training copies */
+    for (i = 0, s = 0; i < X->n_op; i++) s |= X->op[i].o->kind == CK_OP_rope;
+    if (s) {
+        fprintf(f, "static uint64_t %s_train_rope(uint64_t inference_off)\n{\n", n);
+        for (i = 0; i < O->P->n_rope; i++)
+            fprintf(f, "    if (inference_off == 0x%llxull) return 0x%llxull;\n", (unsigned long long)O->P->rope_off[i], (unsigned long long)X->rope_off[i]);
+        fprintf(f, "    return 0x%llxull;\n}\n", (unsigned long long)X->rope_off[0]);
+    }
+    fprintf(f, "#ifdef CK_CANARIES\n#include <stdio.h>\n#include <stdlib.h>\n"
+               "/* a guard word was overwritten: name the section and the op that ran last, and stop */\n"
+               "static void %s_TCHECK(const uint8_t *A, const char *op, int layer)\n{\n"
+               "    int s = ck_canary_check(A, %s_train_sections, 6);\n"
+               "    if (s < 0) return;\n"
+               "    fprintf(stderr, \"%s: canary after section '%%s' overwritten; last op: %%s (layer %%d)\\n\", %s_train_sections[s].name, op, layer);\n"
+               "    abort();\n}\n#else\n#define %s_TCHECK(A, op, layer) ((void)0)\n#endif\n\n", N, n, n, n, N);
+    /* init */
+    fprintf(f, "/* once, after the weights are in place: rope caches, zero optimizer state, canaries */\nstatic void %s_train_init(uint8_t *A)\n{\n", n);
+    for (i = 0; i < O->P->n_rope; i++)
+        fprintf(f, "    ck_rope_cache((float *)(void *)(A + 0x%llxull), %s_TRAIN_MAX_T, %s_N_ROT, %s);\n", (unsigned long long)X->rope_off[i], N, N, ckg_flt(O->P->rope_base[i]));
+    fprintf(f, "    memset(A + %s_T_ADAM_M, 0, %lluu);\n    memset(A + %s_T_ADAM_V, 0, %lluu);\n    memset(A + %s_T_GRADS, 0, %lluu);\n", N,
+            (unsigned long long)X->weights_bytes, N, (unsigned long long)X->weights_bytes, N, (unsigned long long)X->weights_bytes);
+    fprintf(f, "#ifdef CK_CANARIES\n    ck_canary_write(A, %s_train_sections, 6);\n#endif\n}\n\n", n);
+
+    /* forward */
+    fprintf(f, "/* forward over B sequences of T tokens (positions 0..T-1 each), keeping what the backward pass needs;\n"
+               "   returns the mean cross-entropy over the B*T targets (ignore_index -1) */\n"
+               "static float %s_train_forward(uint8_t *A, const int32_t *tokens, const int32_t *targets, int B, int T)\n{\n", n);
+    fprintf(f, "    const int BT = B * T;\n    int b, l;\n");
+    ckg_tdecl(O, X, CKG_HEAD, 0);
+    fprintf(f, "    /* head */\n");
+    for (i = 0; i < X->n_op; i++) if (X->op[i].o->section == CKG_HEAD) ckg_temit_op(O, X, &X->op[i], 0);
+    fprintf(f, "    for (l = 0; l < %s_N_LAYER; l++) {\n        const %s_layer *L = &%s_layers[l];\n", N, n, n);
+    ckg_tdecl(O, X, CKG_BLOCK, 0);
+    for (i = 0; i < X->n_op; i++) if (X->op[i].o->section == CKG_BLOCK) ckg_temit_op(O, X, &X->op[i], 0);
+    fprintf(f, "        (void)L;\n    }\n    {\n        const %s_layer *L = &%s_layers[0];\n", n, n);
+    ckg_tdecl_finals(O, X, 0);
+    ckg_tdecl(O, X, CKG_FOOT, 0);
+    fprintf(f, "    /* foot */\n");
+    for (i = 0; i < X->n_op; i++) if (X->op[i].o->section == CKG_FOOT) ckg_temit_op(O, X, &X->op[i], 0);
+    fprintf(f, "    (void)L; (void)b;\n    return ck_cross_entropy_forward((float *)(void *)(A + 0x%llxull), (float *)(void *)(A + 0x%llxull), v_%s, targets, BT, %s_N_VOCAB, -1);\n    }\n}\n\n",
+            (unsigned long long)X->losses_off, (unsigned long long)X->probs_off, X->v[X->logits].name, N);
+
+    /* backward */
+    fprintf(f, "/* backward of the last %s_train_forward: accumulates (+=) dloss * d(mean loss)/d(weight) into the gradients */\n"
+               "static void %s_train_backward(uint8_t *A, const int32_t *tokens, const int32_t *targets, int B, int T, float dloss)\n{\n", n, n);
+    fprintf(f, "    const int BT = B * T;\n    int b, l;\n");
+    ckg_tdecl(O, X, CKG_HEAD, 1);
+    ckg_tdecl_finals(O, X, 1);
+    ckg_tdecl(O, X, CKG_FOOT, 1);
+    fprintf(f, "    /* the activations' gradients start at zero: head, foot and the carried ones here, the block's per layer */\n");
+    for (i = 0; i < X->n_v; i++) {
+        const ckg_tval *v = &X->v[i];
+        if (v->view >= 0) continue;
+        if (v->section != CKG_BLOCK) fprintf(f, "    memset(d_%s, 0, (size_t)BT * %lld * sizeof(float));\n", v->name, (long long)v->cols);
+        else if (v->carry_in) fprintf(f, "    memset(d_%s, 0, (size_t)BT * %lld * sizeof(float));\n", X->v[v->last].name, (long long)v->cols);
+    }
+    fprintf(f, "    {\n        const %s_layer *L = &%s_layers[0];\n", n, n);
+    fprintf(f, "    ck_cross_entropy_backward(d_%s, (const float *)(const void *)(A + 0x%llxull), targets, BT, %s_N_VOCAB, -1, dloss);\n", X->v[X->logits].name,
+            (unsigned long long)X->probs_off, N);
+    fprintf(f, "    /* foot, in reverse */\n");
+    for (i = X->n_op - 1; i >= 0; i--) if (X->op[i].o->section == CKG_FOOT) ckg_temit_op(O, X, &X->op[i], 1);
+    fprintf(f, "    (void)L;\n    }\n    for (l = %s_N_LAYER - 1; l >= 0; l--) {\n        const %s_layer *L = &%s_layers[l];\n", N, n, n);
+    ckg_tdecl(O, X, CKG_BLOCK, 1);
+    for (i = 0; i < X->n_v; i++) {
+        const ckg_tval *v = &X->v[i];
+        int is_final = 0, k;
+        for (k = 0; k < X->n_v; k++) if (X->v[k].carry_in && X->v[k].last == i) is_final = 1;
+        if (v->section == CKG_BLOCK && v->view < 0 && !is_final) fprintf(f, "        memset(d_%s, 0, (size_t)BT * %lld * sizeof(float));\n", v->name, (long long)v->cols);
+    }
+    for (i = X->n_op - 1; i >= 0; i--) if (X->op[i].o->section == CKG_BLOCK) ckg_temit_op(O, X, &X->op[i], 1);
+    fprintf(f, "        /* the carried gradients go down a layer (layer 0: into the head's value) */\n");
+    for (i = 0; i < X->n_v; i++) {
+        const ckg_tval *v = &X->v[i];
+        if (!v->carry_in) continue;
+        fprintf(f, "        if (l) memcpy(d_%s, d_%s, (size_t)BT * %lld * sizeof(float));\n", X->v[v->last].name, v->name, (long long)v->cols);
+        fprintf(f, "        else ck_add_backward(d_%s, NULL, d_%s, (size_t)BT * %lld);\n", X->v[v->from].name, v->name, (long long)v->cols);
+    }
+    fprintf(f, "        (void)L;\n    }\n    /* head, in reverse */\n    {\n        const %s_layer *L = &%s_layers[0];\n", n, n);
+    for (i = X->n_op - 1; i >= 0; i--) if (X->op[i].o->section == CKG_HEAD) ckg_temit_op(O, X, &X->op[i], 1);
+    fprintf(f, "    (void)L; (void)b; (void)tokens;\n    }\n}\n\n");
+
+    /* the optimizer over the weights table */
+    fprintf(f, "/* gradient L2 norm over every weight (accumulated in double) */\nstatic float %s_train_grad_norm(const uint8_t *A)\n{\n"
+               "    double s = 0;\n    int i;\n    for (i = 0; i < %d; i++) {\n"
+               "        const float *g = (const float *)(const void *)(A + %s_T_GRADS + %s_weights[i].off);\n"
+               "        size_t j, n = %s_weights[i].bytes / 4;\n        for (j = 0; j < n; j++) s += (double)g[j] * g[j];\n    }\n"
+               "    return (float)sqrt(s);\n}\n\n", n, O->n_info, N, n, n);
+    fprintf(f, "/* one AdamW step on every weight; weight decay on matrices only (ne1 > 1), as nanoGPT and llm.c;\n"
+               "   grad_scale multiplies every gradient first (clipping) */\n"
+               "static void %s_train_adamw(uint8_t *A, float lr, float beta1, float beta2, float eps, float wd, int step, float grad_scale)\n{\n"
+               "    int i;\n    for (i = 0; i < %d; i++) {\n        const ck_weight_info *w = &%s_weights[i];\n"
+               "        float *p = (float *)(void *)(A + %s_T_WEIGHTS + w->off), *g = (float *)(void *)(A + %s_T_GRADS + w->off);\n"
+               "        float *m = (float *)(void *)(A + %s_T_ADAM_M + w->off), *v = (float *)(void *)(A + %s_T_ADAM_V + w->off);\n"
+               "        size_t j, n = w->bytes / 4;\n"
+               "        if (grad_scale != 1.0f) for (j = 0; j < n; j++) g[j] *= grad_scale;\n"
+               "        ck_adamw_update(p, g, m, v, n, lr, beta1, beta2, eps, w->ne1 > 1 ? wd : 0.0f, step);\n    }\n"
+               "    %s_TCHECK(A, \"adamw\", -1);\n}\n\n", n, O->n_info, n, N, N, N, N, N);
+    fprintf(f, "#define CKM_TRAIN_MAX_B %s_TRAIN_MAX_B\n#define CKM_TRAIN_MAX_T %s_TRAIN_MAX_T\n#define CKM_TRAIN_BYTES %s_TRAIN_BYTES\n"
+               "#define CKM_TRAIN_INIT %s_train_init\n#define CKM_TRAIN_FORWARD %s_train_forward\n#define CKM_TRAIN_BACKWARD %s_train_backward\n"
+               "#define CKM_TRAIN_GRAD_NORM %s_train_grad_norm\n#define CKM_TRAIN_ADAMW %s_train_adamw\n#define CKM_TRAIN_SECTIONS %s_train_sections\n"
+               "#define CKM_T_WEIGHTS %s_T_WEIGHTS\n#define CKM_T_GRADS %s_T_GRADS\n#define CKM_T_ADAM_M %s_T_ADAM_M\n#define CKM_T_ADAM_V %s_T_ADAM_V\n\n#endif /* %s_TRAIN_H */\n",
+            N, N, N, n, n, n, n, n, n, N, N, N, N, N);
+}
+
+/* ---- 9. a new model from a config.json: ckgen --init CONFIG.json OUT.gguf ------------------
+   For training from scratch. The config is a flat JSON object: "architecture" (a family's
+   GGUF name, or HF's "model_type"), the declaration's hyperparameter names or their Hugging
+   Face spellings (hidden_size, num_hidden_layers, ...), optional "tie_word_embeddings",
+   "tokenizer": "bytes" (a byte-level vocabulary of 256 tokens, GPT-2 style, so llama.cpp and
+   the tokenizer read it) and "seed". The file gets the family's metadata keys (from the
+   declaration's HPARAMS) and every declared weight, initialised as GPT-2 / llm.c do: matrices
+   and embeddings N(0, 0.02), the residual projections (attn_output, ffn_down) scaled by
+   1/sqrt(2 n_layer), norm weights 1, biases 0. */
+
+typedef struct { char key[64]; char str[64]; double num; int is_str; } ckg_jkv;
+
+/* a flat JSON object of numbers, strings and booleans; anything else is an error naming the place */
+static int ckg_json_flat(const char *path, ckg_jkv *out, int cap)
+{
+    FILE *f = fopen(path, "rb");
+    char buf[65536], *p;
+    size_t n;
+    int k = 0;
+    if (!f) ckg_die("cannot open %s: %s", path, strerror(errno));
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    p = buf;
+#define CKG_WS() while (*p && isspace((unsigned char)*p)) p++
+    CKG_WS();
+    if (*p++ != '{') ckg_die("%s: not a JSON object", path);
+    for (;;) {
+        char *e;
+        CKG_WS();
+        if (*p == '}') break;
+        if (*p != '"') ckg_die("%s: expected a key at byte %ld", path, (long)(p - buf));
+        if (k == cap) ckg_die("%s: too many keys", path);
+        e = strchr(p + 1, '"');
+        if (!e || e - p - 1 >= (long)sizeof out[k].key) ckg_die("%s: bad key at byte %ld", path, (long)(p - buf));
+        memcpy(out[k].key, p + 1, (size_t)(e - p - 1));
+        out[k].key[e - p - 1] = 0;
+        p = e + 1;
+        CKG_WS();
+        if (*p++ != ':') ckg_die("%s: expected ':' after \"%s\"", path, out[k].key);
+        CKG_WS();
+        if (*p == '"') {
+            e = strchr(p + 1, '"');
+            if (!e || e - p - 1 >= (long)sizeof out[k].str) ckg_die("%s: bad string for \"%s\"", path, out[k].key);
+            memcpy(out[k].str, p + 1, (size_t)(e - p - 1));
+            out[k].str[e - p - 1] = 0;
+            out[k].is_str = 1;
+            p = e + 1;
+        } else if (!strncmp(p, "true", 4)) { out[k].num = 1; p += 4; }
+        else if (!strncmp(p, "false", 5)) { out[k].num = 0; p += 5; }
+        else if (!strncmp(p, "null", 4)) { out[k].is_str = 2; p += 4; }
+        else {
+            out[k].num = strtod(p, &e);
+            if (e == p) ckg_die("%s: \"%s\": expected a number, a string or a boolean (nested values are not supported)", path, out[k].key);
+            p = e;
+        }
+        k++;
+        CKG_WS();
+        if (*p == ',') { p++; continue; }
+        if (*p == '}') break;
+        ckg_die("%s: expected ',' or '}' at byte %ld", path, (long)(p - buf));
+    }
+#undef CKG_WS
+    return k;
+}
+
+static const ckg_jkv *ckg_jget(const ckg_jkv *kv, int n, const char *key)
+{
+    int i;
+    for (i = 0; i < n; i++) if (!strcmp(kv[i].key, key) && kv[i].is_str != 2) return &kv[i];
+    return NULL;
+}
+
+/* N(0, 1) from a 64-bit xorshift* stream (Box-Muller) */
+static double ckg_gauss(uint64_t *s)
+{
+    double u1, u2;
+    do { *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27; u1 = (double)((*s * 2685821657736338717ull) >> 11) / 9007199254740992.0; } while (u1 <= 0);
+    *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27; u2 = (double)((*s * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+    return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+static int ckg_init_from_config(const char *cfg, const char *out)
+{
+    static const char *hf[][2] = { /* Hugging Face config names -> declaration names */
+        { "hidden_size", "n_embd" }, { "num_hidden_layers", "n_layer" }, { "intermediate_size", "n_ff" },
+        { "num_attention_heads", "n_head" }, { "num_key_value_heads", "n_head_kv" }, { "head_dim", "head_dim" },
+        { "rope_theta", "rope_base" }, { "rms_norm_eps", "norm_eps" }, { "layer_norm_epsilon", "norm_eps" },
+        { "max_position_embeddings", "n_ctx" }, { "n_positions", "n_ctx" }, { "vocab_size", "n_vocab" },
+        { "n_inner", "n_ff" }, { "sliding_window", "sliding_window" } };
+    ckg_jkv kv[128];
+    int nkv = ckg_json_flat(cfg, kv, 128), f, j, il, tied = 1, bytes_tok = 0;
+    const ckg_family *F = NULL;
+    const ckg_jkv *a = ckg_jget(kv, nkv, "architecture");
+    ckg_env env;
+    ck_gguf_builder b;
+    uint64_t seed = 1234;
+    char arch[64];
+    memset(&env, 0, sizeof env);
+    if (!a) a = ckg_jget(kv, nkv, "model_type");
+    if (!a || a->is_str != 1) ckg_die("%s: no \"architecture\" (or \"model_type\")", cfg);
+    snprintf(arch, sizeof arch, "%s", !strcmp(a->str, "gemma3_text") ? "gemma3" : a->str);
+    for (f = 0; f < CKG_N_FAMILIES; f++) if (!strcmp(ckg_families[f].arch, arch)) F = &ckg_families[f];
+    if (!F) ckg_die("%s: architecture '%s' has no declaration in models/", cfg, arch);
+    if (ckg_jget(kv, nkv, "tie_word_embeddings")) tied = ckg_jget(kv, nkv, "tie_word_embeddings")->num != 0;
+    if (ckg_jget(kv, nkv, "seed")) seed = (uint64_t)ckg_jget(kv, nkv, "seed")->num;
+    if (!seed) seed = 1;
+    if (ckg_jget(kv, nkv, "tokenizer")) {
+        if (strcmp(ckg_jget(kv, nkv, "tokenizer")->str, "bytes")) ckg_die("%s: \"tokenizer\": only \"bytes\" is known", cfg);
+        bytes_tok = 1;
+    }
+    env.fam = F;
+    env.il = -1;
+    for (j = 0; j < F->n_hp; j++) {
+        const ckg_hp_decl *h = &F->hp[j];
+        ckg_sym *s = ckg_sym_add(&env, h->name);
+        const ckg_jkv *v = ckg_jget(kv, nkv, h->name);
+        size_t k;
+        for (k = 0; !v && k < sizeof hf / sizeof hf[0]; k++)
+            if (!strcmp(hf[k][1], h->name)) v = ckg_jget(kv, nkv, hf[k][0]);
+        if (v && v->is_str) ckg_die("%s: \"%s\" must be a number", cfg, v->key);
+        if (!v && !strcmp(h->name, "n_vocab") && bytes_tok) { s->value = 256; s->bound = 1; continue; }
+        if (v) { s->value = v->num; s->bound = 1; continue; }
+        if (!strcmp(h->def, "REQUIRED") || !strcmp(h->def, "FROM_WEIGHTS")) ckg_die("%s: needs \"%s\" (models/%s.h)", cfg, h->name, F->family);
+        s->value = ckg_eval(&env, h->def, NULL);
+        s->bound = 1;
+    }
+    ck_gguf_builder_init(&b);
+    ck_gguf_add_str(&b, "general.architecture", F->arch);
+    ck_gguf_add_str(&b, "general.name", ckg_jget(kv, nkv, "name") ? ckg_jget(kv, nkv, "name")->str : "ckernel-init");
+    for (j = 0; j < F->n_hp; j++) {
+        const ckg_hp_decl *h = &F->hp[j];
+        char key[160];
+        double v = env.syms[j].value;
+        if (!h->key[0]) continue;
+        snprintf(key, sizeof key, h->key, F->arch);
+        if (v == floor(v) && v >= 0 && v < 4294967296.0 && !strstr(h->key, "epsilon") && !strstr(h->key, "freq_base")) ck_gguf_add_u32(&b, key, (uint32_t)v);
+        else ck_gguf_add_f32(&b, key, (float)v);
+    }
+    if (bytes_tok) { /* GPT-2's byte-level alphabet: printable bytes as themselves, the rest from U+0100 on */
+        static char store[256][4];
+        const char *toks[256];
+        int32_t types[256];
+        int i, n = 0;
+        if ((int)ckg_get(&env, "n_vocab") != 256) ckg_die("%s: \"tokenizer\": \"bytes\" needs a vocabulary of 256", cfg);
+        for (i = 0; i < 256; i++) {
+            int cp = (i >= 33 && i <= 126) || (i >= 161 && i <= 172) || (i >= 174) ? i : 256 + n++;
+            if (cp < 0x80) { store[i][0] = (char)cp; store[i][1] = 0; }
+            else { store[i][0] = (char)(0xC0 | (cp >> 6)); store[i][1] = (char)(0x80 | (cp & 63)); store[i][2] = 0; }
+            toks[i] = store[i];
+            types[i] = 1;
+        }
+        ck_gguf_add_str(&b, "tokenizer.ggml.model", "gpt2");
+        ck_gguf_add_str(&b, "tokenizer.ggml.pre", "default");
+        ck_gguf_add_arr_str(&b, "tokenizer.ggml.tokens", 256, toks);
+        ck_gguf_add_arr(&b, "tokenizer.ggml.token_type", CK_GGUF_I32, 256, types);
+        ck_gguf_add_arr_str(&b, "tokenizer.ggml.merges", 0, toks);
+        ck_gguf_add_bool(&b, "tokenizer.ggml.add_bos_token", 0);
+    }
+    {
+        int n_layer = (int)ckg_get(&env, "n_layer");
+        float **bufs = (float **)calloc((size_t)(F->n_gw + n_layer * F->n_lw) + 1, sizeof(float *));
+        int nb = 0;
+        for (il = -1; il < n_layer; il++) {
+            const ckg_w_decl *d = il < 0 ? F->gw : F->lw;
+            int n = il < 0 ? F->n_gw : F->n_lw;
+            env.il = il;
+            for (j = 0; j < n; j++) {
+                char name[160];
+                int64_t ne[2];
+                size_t i, cnt;
+                double sd = 0.02;
+                float *w;
+                if (!strcmp(d[j].flags, "OPTIONAL")) continue;
+                if (ckg_flag_arg(d[j].flags, "TIED") && tied) continue;
+                snprintf(name, sizeof name, d[j].gguf, il);
+                ne[0] = ckg_eval_int(&env, d[j].ne0, name);
+                ne[1] = ckg_eval_int(&env, d[j].ne1, name);
+                cnt = (size_t)ne[0] * (size_t)ne[1];
+                w = bufs[nb++] = (float *)malloc(cnt * sizeof(float));
+                if (strstr(name, "norm")) for (i = 0; i < cnt; i++) w[i] = strstr(name, ".bias") ? 0.0f : 1.0f;
+                else if (ne[1] == 1) for (i = 0; i < cnt; i++) w[i] = 0.0f; /* biases */
+                else {
+                    if (strstr(name, "attn_output.weight")) sd = 0.02 / sqrt(2.0 * n_layer);
+                    if (strstr(name, "ffn_down")) sd = 0.02 / sqrt(2.0 * n_layer);
+                    for (i = 0; i < cnt; i++) w[i] = (float)(sd * ckg_gauss(&seed));
+                }
+                ck_gguf_add_tensor(&b, name, ne[1] == 1 ? 1 : 2, ne, CK_F32, w);
+            }
+        }
+        if (ck_gguf_write_file(&b, out) != 0) ckg_die("writing %s: %s", out, b.error);
+        fprintf(stderr, "ckgen: %s (%s, %d layers, %.2f M parameters) -> %s\n", cfg, F->arch, n_layer, (double)(ck_gguf_builder_size(&b)) / 4e6, out);
+        while (nb) free(bufs[--nb]);
+        free(bufs);
+    }
+    ck_gguf_builder_free(&b);
+    return 0;
+}
+
 static int ckg_usage(int rc)
 {
     printf("usage: ckgen MODEL.gguf -o DIR [--name NAME] [--max-ctx N] [--max-prompt N] [--no-bump]\n"
+           "                           [--train [--train-batch B] [--train-seq T]]\n"
            "       ckgen MODEL.gguf --hash-only   (print the layout hash and stop)\n"
+           "       ckgen --init CONFIG.json OUT.gguf   (a new model: the family's keys, weights initialised for training)\n"
            "  Binds the declaration in models/ named by the file's general.architecture to the file's\n"
            "  hyperparameters and tensors, plans one arena and writes plain C:\n"
            "    DIR/NAME.h                 constants, offsets, NAME_init/NAME_prefill/NAME_decode\n"
@@ -1154,6 +1869,9 @@ static int ckg_usage(int rc)
            "    DIR/weights.bump           the weights region with a header (unless --no-bump)\n"
            "  --max-ctx N     KV cache positions (default: the model's context length, at most 4096)\n"
            "  --max-prompt N  tokens per prefill call (default 512, at most max-ctx)\n"
+           "  --train         also write DIR/NAME_train.h: forward with saved activations, backward,\n"
+           "                  AdamW, for batches of up to B (default 4) sequences of up to T tokens\n"
+           "                  (default: the model's context, at most 1024); every weight must be f32\n"
            "  NAME defaults to the file name, made a C identifier. Families:");
     {
         int f;
@@ -1173,16 +1891,24 @@ int main(int argc, char **argv)
     const ck_gguf_tensor *ts[CKG_MAX_WEIGHTS];
     ck_weight_info info[CKG_MAX_WEIGHTS];
     char path[1200];
-    int i, n_info, bump = 1, hash_only = 0;
+    int i, n_info, bump = 1, hash_only = 0, train = 0, train_b = 4, train_t = 0;
     FILE *f;
     memset(&P, 0, sizeof P);
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return ckg_usage(0);
+        else if (!strcmp(argv[i], "--init")) {
+            if (i + 2 >= argc) return ckg_usage(2);
+            ckg_input = argv[i + 1];
+            return ckg_init_from_config(argv[i + 1], argv[i + 2]);
+        }
         else if (!strcmp(argv[i], "-o") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--name") && i + 1 < argc) name = argv[++i];
         else if (!strcmp(argv[i], "--max-ctx") && i + 1 < argc) P.max_ctx = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--max-prompt") && i + 1 < argc) P.max_prompt = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-bump")) bump = 0;
+        else if (!strcmp(argv[i], "--train")) train = 1;
+        else if (!strcmp(argv[i], "--train-batch") && i + 1 < argc) train_b = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--train-seq") && i + 1 < argc) train_t = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--hash-only")) hash_only = 1;
         else if (argv[i][0] == '-') { fprintf(stderr, "ckgen: unknown option %s\n", argv[i]); return ckg_usage(2); }
         else if (!in) in = argv[i];
@@ -1224,7 +1950,14 @@ int main(int argc, char **argv)
         ck_gguf_close(&M.g);
         return 0;
     }
-    O.M = &M; O.R = &R; O.P = &P; O.gguf_path = in;
+    O.M = &M; O.R = &R; O.P = &P; O.gguf_path = in; O.n_info = n_info;
+    if (train) {
+        for (i = 0; i < n_info; i++)
+            if (info[i].type != CK_F32)
+                ckg_die("--train needs f32 weights (master weights), but %s is %s: convert with 'ck dequantize %s OUT.gguf'", info[i].name, ck_type_name(info[i].type), in);
+        if (train_b < 1 || train_t < 0) ckg_die("--train-batch and --train-seq must be positive");
+        if (!train_t) { int n_ctx = (int)ckg_param(&M, "n_ctx", 0, 1024); train_t = n_ctx < 1024 ? n_ctx : 1024; }
+    }
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) ckg_die("cannot create %s: %s", dir, strerror(errno));
     {
         char file[80];
@@ -1233,6 +1966,19 @@ int main(int argc, char **argv)
     }
     ckg_emit_header(&O, info, n_info);
     ckg_close(f, path);
+    if (train) {
+        static ckg_tir X;
+        char file[96];
+        ckg_tlower(&M, &R, &X);
+        X.max_b = train_b;
+        X.max_t = train_t;
+        ckg_tplan(&M, &X, &P);
+        snprintf(file, sizeof file, "%s_train.h", O.name);
+        O.f = f = ckg_create(dir, file, path, sizeof path);
+        ckg_temit(&O, &X);
+        ckg_close(f, path);
+        fprintf(stderr, "ckgen: training arena %.2f MB (batch %d x %d) -> %s\n", (double)X.bytes / 1e6, train_b, train_t, path);
+    }
     f = ckg_create(dir, "layout.json", path, sizeof path);
     ckg_emit_layout_json(&O, f);
     ckg_close(f, path);
