@@ -7,7 +7,7 @@
    under qemu; ckernel.h itself prints nothing):
        tokens: the generated ids
        logits_prefill / logits_last: every logit after the prompt and after the last step, %.9g
-       sizes: code, weights and arena bytes
+       sizes: code, weights and arena bytes (code: from the linker's symbols, 0 on the host)
    The same file built for the host prints the same lines; tests/mcu_compare.py checks that the
    tokens are identical and the logits agree within 1e-4 (make test-mcu).
 
@@ -17,6 +17,11 @@
            -DCK_WEIGHTS_HEADER='"NAME_weights.h"' examples/mcu/firmware.c -lm */
 #define CK_NO_STDIO
 #define CK_IMPLEMENTATION
+#ifdef FW_NO_PRINTF
+/* picolibc's assert prints with fprintf: the printf-free core keeps the checks, as an abort */
+#include <stdlib.h>
+#define CK_ASSERT(x) ((x) ? (void)0 : abort())
+#endif
 #ifndef CK_QSEG
 #define CK_QSEG 512 /* smaller stack buffers in the quantized matmul */
 #endif
@@ -27,8 +32,15 @@
 #include CK_MODEL_HEADER
 #include CK_WEIGHTS_HEADER
 
-#include <stdio.h> /* the firmware's output: picolibc's semihosting printf on the targets */
 #include <string.h>
+#ifndef FW_NO_PRINTF
+#include <stdio.h> /* the firmware's output: picolibc's semihosting printf on the targets */
+#else
+/* make size-mcu: the same program without printf, to measure the runtime core alone */
+static volatile int fw_sink;
+static int fw_no_printf(const char *fmt, ...) { fw_sink += fmt[0]; return 0; }
+#define printf fw_no_printf
+#endif
 
 #ifndef FW_N_GEN
 #define FW_N_GEN 16 /* tokens to generate */
