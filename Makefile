@@ -21,7 +21,7 @@ EXAMPLES = $(B)/mlp_train
 TOOLS = $(B)/ck $(B)/ckgen
 DEB_PKGS = python3-torch python3-numpy python3-pytest
 
-.PHONY: all help examples tools test test-header test-c test-asan test-py test-mcu size-mcu deps deps-mcu bench-kernels bench-quant fuzz demo clean
+.PHONY: all help examples tools test test-header test-c test-asan test-py test-mcu size-mcu mcu-freestanding deps deps-mcu bench-kernels bench-quant fuzz demo clean
 
 all: tools $(B)/libckernel.so $(B)/libckernel_scalar.so examples ## build the ck tool, ckgen, the oracle's shared libraries and the examples
 
@@ -155,7 +155,17 @@ $(B)/mcu/core_%.elf: examples/mcu/firmware.c $(HEADERS) $(B)/mcu/gen/mcumodel.h 
 $(B)/mcu/simd_m55.elf: tests/test_simd_mcu.c $(HEADERS) | deps-mcu
 	$(MCU_CC_m55) $(MCU_COMMON) --crt0=semihost -DCK_EXPECT_SIMD='"mve"' $< -o $@ -lm
 
-test-mcu: deps-mcu $(B)/mcu/fw_host $(addprefix $(B)/mcu/fw_,$(addsuffix .elf,$(MCU_TARGETS))) $(B)/mcu/simd_m55.elf ## the model on Cortex-M4F, Cortex-M55 (Helium) and RV32 under qemu: same tokens as the host, logits within 1e-4; Helium vs scalar matmuls
+# ckernel.h alone with CK_NO_STDIO, per target: -ffreestanding, no VLAs, warning-free, and it
+# needs nothing beyond libm, five string functions and the compiler's runtime (__*).
+MCU_ALLOWED = cos sin pow log sqrt expf erff rintf roundf tanhf sqrtf logf memcmp memcpy memmove memset strlen
+mcu-freestanding: deps-mcu ## ckernel.h with CK_NO_STDIO: -ffreestanding, no VLAs, only libm/string.h/compiler runtime, per MCU target
+	@mkdir -p $(B)/mcu && printf '#define CK_NO_STDIO\n#define CK_IMPLEMENTATION\n#include "ckernel.h"\n' > $(B)/mcu/freestanding.c
+	@$(foreach t,$(MCU_TARGETS),$(MCU_CC_$(t)) --specs=picolibc.specs $(MCU_WARN) -Wvla -ffreestanding -DNDEBUG -O2 -I. -c $(B)/mcu/freestanding.c -o $(B)/mcu/freestanding_$(t).o &&) true
+	@bad=$$(nm -u $(foreach t,$(MCU_TARGETS),$(B)/mcu/freestanding_$(t).o) | awk 'NF == 2 { print $$2 }' | grep -v '^__' | sort -u | grep -vxF "$$(printf '%s\n' $(MCU_ALLOWED))" || true); \
+	  [ -z "$$bad" ] || { echo "mcu-freestanding: ckernel.h with CK_NO_STDIO needs" $$bad; exit 1; }
+	@echo "freestanding: ckernel.h with CK_NO_STDIO compiles with -ffreestanding -Wvla -Werror for $(MCU_TARGETS) and needs only libm, string.h and the compiler runtime"
+
+test-mcu: deps-mcu mcu-freestanding $(B)/mcu/fw_host $(addprefix $(B)/mcu/fw_,$(addsuffix .elf,$(MCU_TARGETS))) $(B)/mcu/simd_m55.elf ## the model on Cortex-M4F, Cortex-M55 (Helium) and RV32 under qemu: same tokens as the host, logits within 1e-4; Helium vs scalar matmuls
 	./$(B)/mcu/fw_host > $(B)/mcu/out_host.txt
 	@for t in $(MCU_TARGETS); do \
 	  case $$t in m4) q="$(MCU_QEMU_m4)";; m55) q="$(MCU_QEMU_m55)";; rv32) q="$(MCU_QEMU_rv32)";; esac; \
