@@ -21,7 +21,7 @@ EXAMPLES = $(B)/mlp_train
 TOOLS = $(B)/ck $(B)/ckgen
 DEB_PKGS = python3-torch python3-numpy python3-pytest
 
-.PHONY: all help examples tools test test-header test-c test-asan test-py deps bench-kernels bench-quant fuzz demo clean
+.PHONY: all help examples tools test test-header test-c test-asan test-py test-mcu size-mcu mcu-freestanding deps deps-mcu bench-kernels bench-quant fuzz demo clean
 
 all: tools $(B)/libckernel.so $(B)/libckernel_scalar.so examples ## build the ck tool, ckgen, the oracle's shared libraries and the examples
 
@@ -99,7 +99,7 @@ test-asan: $(B)/test_kernels_asan $(B)/test_quant_asan $(B)/test_gguf_asan ## C 
 test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so $(TOOLS) $(B)/mkmodel ## PyTorch parity tests of every kernel, forward and backward
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests
 
-test: deps test-header test-c test-asan test-py ## everything (installs Debian's torch, numpy, pytest if missing); ends with pytest's summary
+test: deps test-header test-c test-asan test-mcu test-py ## everything (installs Debian's torch, numpy, pytest if missing); ends with pytest's summary
 
 deps: ## install python3-torch, python3-numpy, python3-pytest with apt-get if missing
 	@$(PYTHON) -c "import torch, numpy, pytest" 2>/dev/null || { \
@@ -109,6 +109,73 @@ deps: ## install python3-torch, python3-numpy, python3-pytest with apt-get if mi
 	  $(PYTHON) -c "import torch, numpy, pytest" || { echo "deps: $(PYTHON) still cannot import torch, numpy, pytest"; exit 1; }; }
 	@command -v clang >/dev/null || { SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  echo "installing clang (header test)"; DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends clang >/dev/null; }
+
+# ---- microcontrollers: examples/mcu/firmware.c on Cortex-M4F, Cortex-M55 (Helium), RV32 under qemu ----
+# MCU_GGUF is the model the firmware runs: swap in any GGUF that ckgen knows and the boards hold
+# (make test-mcu MCU_GGUF=path/to/model.gguf). The default is a random-weight Llama from mkmodel.
+MCU_GGUF   ?= $(B)/mcu/tiny-llama-q8_0.gguf
+MCU_TINY    = --vocab 256 --embd 128 --layers 2 --heads 4 --kv-heads 2 --ff 256 --ctx 64 --type q8_0 --seed 7
+MCU_GEN     = --max-ctx 32 --max-prompt 8
+MCU_PKGS    = gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
+MCU_TARGETS = m4 m55 rv32
+MCU_WARN    = -std=c99 -Wall -Wextra -Wpedantic -Werror
+MCU_COMMON  = $(MCU_WARN) -O2 -ffunction-sections -fdata-sections -Wl,--gc-sections \
+              --specs=picolibc.specs --oslib=semihost -Wl,--defsym=__stack_size=0x10000 -I.
+mcu_mem     = -Wl,--defsym=__flash=$(1) -Wl,--defsym=__flash_size=$(2) -Wl,--defsym=__ram=$(3) -Wl,--defsym=__ram_size=$(4)
+MCU_CC_m4   = arm-none-eabi-gcc -mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard -mthumb $(call mcu_mem,0x00000000,4M,0x20000000,4M)
+MCU_CC_m55  = arm-none-eabi-gcc -mcpu=cortex-m55 -mfloat-abi=hard -mthumb $(call mcu_mem,0x10000000,512K,0x31000000,4M)
+MCU_CC_rv32 = riscv64-unknown-elf-gcc -march=rv32imafc -mabi=ilp32f -mcmodel=medany $(call mcu_mem,0x80000000,4M,0x80400000,4M)
+MCU_QEMU_m4   = qemu-system-arm -M mps2-an386
+MCU_QEMU_m55  = qemu-system-arm -M mps3-an547
+MCU_QEMU_rv32 = qemu-system-riscv32 -M virt -bios none
+MCU_QEMU_ARGS = -display none -monitor none -serial none -semihosting-config enable=on,target=native -kernel
+MCU_MODEL   = -I$(B)/mcu/gen -DCK_MODEL_HEADER='"mcumodel.h"' -DCK_WEIGHTS_HEADER='"mcumodel_weights.h"'
+
+deps-mcu: ## install the cross compilers, picolibc and qemu (Debian packages) if missing
+	@command -v arm-none-eabi-gcc >/dev/null && command -v riscv64-unknown-elf-gcc >/dev/null && command -v qemu-system-arm >/dev/null \
+	  && command -v qemu-system-riscv32 >/dev/null && [ -d /usr/lib/picolibc/arm-none-eabi ] && [ -d /usr/lib/picolibc/riscv64-unknown-elf ] || { \
+	  echo "installing $(MCU_PKGS) (Debian packages)"; SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(MCU_PKGS) >/dev/null; }
+
+$(B)/mcu/tiny-llama-q8_0.gguf: $(B)/mkmodel
+	@mkdir -p $(@D)
+	./$(B)/mkmodel llama $@ $(MCU_TINY)
+$(B)/mcu/gen/mcumodel.h: $(MCU_GGUF) $(B)/ckgen
+	@mkdir -p $(@D)
+	./$(B)/ckgen $(MCU_GGUF) -o $(B)/mcu/gen --name mcumodel $(MCU_GEN) --weights-c --no-bump
+# the host reference: the same firmware file, the host compiler's default target (scalar paths, as on the boards)
+$(B)/mcu/fw_host: examples/mcu/firmware.c $(HEADERS) $(B)/mcu/gen/mcumodel.h
+	$(CC) $(WARN) -Werror -O2 -I. $(MCU_MODEL) $< -o $@ -lm
+$(B)/mcu/fw_%.elf: examples/mcu/firmware.c $(HEADERS) $(B)/mcu/gen/mcumodel.h | deps-mcu
+	$(MCU_CC_$*) $(MCU_COMMON) --crt0=semihost -DFW_LINKER_SYMBOLS $(MCU_MODEL) $< -o $@ -lm
+# the runtime core: the firmware with its printf calls compiled out and picolibc's minimal startup
+# (the semihosting one prints faults with printf); measured by size-mcu, not run
+$(B)/mcu/core_%.elf: examples/mcu/firmware.c $(HEADERS) $(B)/mcu/gen/mcumodel.h | deps-mcu
+	$(MCU_CC_$*) $(MCU_COMMON) --crt0=minimal -DFW_LINKER_SYMBOLS -DFW_NO_PRINTF $(MCU_MODEL) $< -o $@ -lm
+$(B)/mcu/simd_m55.elf: tests/test_simd_mcu.c $(HEADERS) | deps-mcu
+	$(MCU_CC_m55) $(MCU_COMMON) --crt0=semihost -DCK_EXPECT_SIMD='"mve"' $< -o $@ -lm
+
+# ckernel.h alone with CK_NO_STDIO, per target: -ffreestanding, no VLAs, warning-free, and it
+# needs nothing beyond libm, five string functions and the compiler's runtime (__*).
+MCU_ALLOWED = cos sin pow log sqrt expf erff rintf roundf tanhf sqrtf logf memcmp memcpy memmove memset strlen
+mcu-freestanding: deps-mcu ## ckernel.h with CK_NO_STDIO: -ffreestanding, no VLAs, only libm/string.h/compiler runtime, per MCU target
+	@mkdir -p $(B)/mcu && printf '#define CK_NO_STDIO\n#define CK_IMPLEMENTATION\n#include "ckernel.h"\n' > $(B)/mcu/freestanding.c
+	@$(foreach t,$(MCU_TARGETS),$(MCU_CC_$(t)) --specs=picolibc.specs $(MCU_WARN) -Wvla -ffreestanding -DNDEBUG -O2 -I. -c $(B)/mcu/freestanding.c -o $(B)/mcu/freestanding_$(t).o &&) true
+	@bad=$$(nm -u $(foreach t,$(MCU_TARGETS),$(B)/mcu/freestanding_$(t).o) | awk 'NF == 2 { print $$2 }' | grep -v '^__' | sort -u | grep -vxF "$$(printf '%s\n' $(MCU_ALLOWED))" || true); \
+	  [ -z "$$bad" ] || { echo "mcu-freestanding: ckernel.h with CK_NO_STDIO needs" $$bad; exit 1; }
+	@echo "freestanding: ckernel.h with CK_NO_STDIO compiles with -ffreestanding -Wvla -Werror for $(MCU_TARGETS) and needs only libm, string.h and the compiler runtime"
+
+test-mcu: deps-mcu mcu-freestanding $(B)/mcu/fw_host $(addprefix $(B)/mcu/fw_,$(addsuffix .elf,$(MCU_TARGETS))) $(B)/mcu/simd_m55.elf ## the model on Cortex-M4F, Cortex-M55 (Helium) and RV32 under qemu: same tokens as the host, logits within 1e-4; Helium vs scalar matmuls
+	./$(B)/mcu/fw_host > $(B)/mcu/out_host.txt
+	@for t in $(MCU_TARGETS); do \
+	  case $$t in m4) q="$(MCU_QEMU_m4)";; m55) q="$(MCU_QEMU_m55)";; rv32) q="$(MCU_QEMU_rv32)";; esac; \
+	  echo "timeout 120 $$q ... $(B)/mcu/fw_$$t.elf"; \
+	  timeout 120 $$q $(MCU_QEMU_ARGS) $(B)/mcu/fw_$$t.elf > $(B)/mcu/out_$$t.txt 2>&1 || { cat $(B)/mcu/out_$$t.txt; echo "test-mcu: $$t failed"; exit 1; }; done
+	$(PYTHON) tests/mcu_compare.py $(B)/mcu/out_host.txt $(foreach t,$(MCU_TARGETS),$(B)/mcu/out_$(t).txt $(t))
+	timeout 120 $(MCU_QEMU_m55) $(MCU_QEMU_ARGS) $(B)/mcu/simd_m55.elf
+
+size-mcu: deps-mcu $(addprefix $(B)/mcu/core_,$(addsuffix .elf,$(MCU_TARGETS))) $(addprefix $(B)/mcu/fw_,$(addsuffix .elf,$(MCU_TARGETS))) ## bytes of runtime core code (kernels + model + sampler, no printf), weights, arena, per target
+	@sh tests/mcu_size.sh $(B)/mcu $(MCU_TARGETS)
 
 # ---- benchmarks (numbers, never asserted) -----------------------------------------------
 $(B)/bench_kernels: tests/bench_kernels.c $(HEADERS) | $(B)

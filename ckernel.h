@@ -41,7 +41,9 @@
                         activations (10 KB). Lower it for small stacks (Cortex-M).
      SIMD selection     At compile time from the compiler's own macros: __AVX2__ and __FMA__
                         (e.g. -mavx2 -mfma or -march=native) select the AVX2 paths; __F16C__
-                        adds hardware fp16 conversion to them.
+                        adds hardware fp16 conversion to them. __ARM_FEATURE_MVE with its
+                        floating-point bit (e.g. -mcpu=cortex-m55) selects the Arm Helium paths
+                        of the fp32 matmul and of the Q8_0/Q4_0 integer dot products.
      Threads            OpenMP pragmas sit on the outer loops; they are inert without -fopenmp.
                         Every output element is computed by exactly one thread in a fixed
                         order, so results are bit-identical for any thread count.
@@ -68,11 +70,12 @@
      1. Configuration and declarations
      2. Implementation: helpers
      3. Embedding            ck_embedding_forward / _backward
-     4. Matmul (linear)      ck_matmul_forward / _backward        scalar + AVX2
+     4. Matmul (linear)      ck_matmul_forward / _backward        scalar + AVX2 (+ Helium forward)
      5. Weight formats       GGUF types F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K..Q8_K:
                              ck_type_*, ck_row_size, ck_fp16/bf16 conversions,
                              ck_dequantize_row, ck_quantize_row (ggml's reference quantizers),
                              ck_matmul_forward_q / _qp            scalar + AVX2, exact and fast
+                                                                  (+ Helium Q8_0/Q4_0 dot products)
      6. Normalisation        ck_rmsnorm_*, ck_layernorm_*
      7. Activations          ck_gelu_*, ck_gelu_erf_*, ck_swiglu_*, ck_geglu_*
      8. Softmax              ck_softmax_forward / _backward
@@ -109,12 +112,18 @@
 #else
 #define CK_HAVE_AVX2 0
 #endif
+/* Arm Helium: MVE with floating point (__ARM_FEATURE_MVE bit 1), e.g. -mcpu=cortex-m55 */
+#if !defined(CK_NO_SIMD) && !CK_HAVE_AVX2 && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2)
+#define CK_HAVE_MVE 1
+#else
+#define CK_HAVE_MVE 0
+#endif
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Which SIMD paths this build uses: "avx2+fma" or "scalar". */
+/* Which SIMD paths this build uses: "avx2+fma", "mve" (Arm Helium) or "scalar". */
 CK_DEF const char *ck_simd_name(void);
 
 /* ---- embedding ------------------------------------------------------------------------
@@ -311,6 +320,10 @@ CK_DEF void ck_attention_forward_avx2(float *out, float *lse, const float *q, co
 CK_DEF void ck_attention_backward_avx2(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                        const float *q, const float *k, const float *v,
                                        int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale);
+#endif
+#if CK_HAVE_MVE
+CK_DEF void ck_matmul_forward_mve(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC);
+CK_DEF void ck_matmul_forward_qp_mve(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
 #endif
 
 /* ---- GGUF files ---------------------------------------------------------------------------
@@ -535,6 +548,9 @@ CK_DEF float   ck_rand_f32(uint64_t *rng);   /* uniform in [0, 1) */
 #if CK_HAVE_AVX2
 #include <immintrin.h>
 #endif
+#if CK_HAVE_MVE
+#include <arm_mve.h>
+#endif
 
 /* OpenMP without warnings when it is off: CK_OMP(omp parallel for) expands to nothing. */
 #ifdef _OPENMP
@@ -554,7 +570,7 @@ CK_DEF float   ck_rand_f32(uint64_t *rng);   /* uniform in [0, 1) */
 extern "C" {
 #endif
 
-CK_DEF const char *ck_simd_name(void) { return CK_HAVE_AVX2 ? "avx2+fma" : "scalar"; }
+CK_DEF const char *ck_simd_name(void) { return CK_HAVE_AVX2 ? "avx2+fma" : CK_HAVE_MVE ? "mve" : "scalar"; }
 
 static float ck__dot_scalar(const float *a, const float *b, int n)
 {
@@ -864,10 +880,41 @@ CK_DEF void ck_matmul_backward_avx2(float *dinp, float *dweight, float *dbias, c
 }
 #endif /* CK_HAVE_AVX2 */
 
+#if CK_HAVE_MVE
+/* Helium: one row of inp against 4 weight rows at a time, 4 lanes each, the tail of C under a
+   lane predicate (disabled lanes do not touch memory). Sums in a different order from the
+   scalar path: equal to it within float rounding, not bit for bit. */
+static float ck__hsum_mve(float32x4_t v) { return (vgetq_lane_f32(v, 0) + vgetq_lane_f32(v, 1)) + (vgetq_lane_f32(v, 2) + vgetq_lane_f32(v, 3)); }
+CK_DEF void ck_matmul_forward_mve(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC)
+{
+    int t, o, i, k;
+    for (t = 0; t < T; t++) {
+        const float *x = inp + (size_t)t * C;
+        for (o = 0; o < OC; o += 4) {
+            int nr = CK_MIN(4, OC - o);
+            const float *w[4];
+            float32x4_t acc[4];
+            for (k = 0; k < 4; k++) {
+                w[k] = weight + (size_t)(o + CK_MIN(k, nr - 1)) * C;
+                acc[k] = vdupq_n_f32(0.0f);
+            }
+            for (i = 0; i < C; i += 4) {
+                mve_pred16_t p = vctp32q((uint32_t)(C - i));
+                float32x4_t xv = vldrwq_z_f32(x + i, p);
+                for (k = 0; k < 4; k++) acc[k] = vfmaq_m_f32(acc[k], xv, vldrwq_z_f32(w[k] + i, p), p);
+            }
+            for (k = 0; k < nr; k++) out[(size_t)t * OC + o + k] = (bias ? bias[o + k] : 0.0f) + ck__hsum_mve(acc[k]);
+        }
+    }
+}
+#endif /* CK_HAVE_MVE */
+
 CK_DEF void ck_matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC)
 {
 #if CK_HAVE_AVX2
     ck_matmul_forward_avx2(out, inp, weight, bias, T, C, OC);
+#elif CK_HAVE_MVE
+    ck_matmul_forward_mve(out, inp, weight, bias, T, C, OC);
 #else
     ck_matmul_forward_scalar(out, inp, weight, bias, T, C, OC);
 #endif
@@ -1976,6 +2023,44 @@ static void ck__qdot_q8_0_scalar(const void *vw, const void *const *va, int nb, 
     }
 }
 
+#if CK_HAVE_MVE
+/* Helium: the same integer sums as the scalar kernels (16 products per vmladav), the same float
+   operations in the same order: bit-identical results. Byte loads need no alignment. */
+static void ck__qdot_q8_0_mve(const void *vw, const void *const *va, int nb, int na, float *res)
+{
+    const ck_block_q8_0 *w = (const ck_block_q8_0 *)vw;
+    int k, b;
+    for (k = 0; k < na; k++) {
+        const ck__q8a *a = (const ck__q8a *)va[k];
+        float sum = 0.0f;
+        for (b = 0; b < nb; b++) {
+            int32_t sumi = vmladavq_s8(vld1q_s8(w[b].qs), vld1q_s8(a[b].qs));
+            sumi = vmladavaq_s8(sumi, vld1q_s8(w[b].qs + 16), vld1q_s8(a[b].qs + 16));
+            sum += ck_fp16_to_fp32(w[b].d) * a[b].d * (float)sumi;
+        }
+        res[k] = sum;
+    }
+}
+static void ck__qdot_q4_0_mve(const void *vw, const void *const *va, int nb, int na, float *res)
+{
+    const ck_block_q4_0 *w = (const ck_block_q4_0 *)vw;
+    int k, b;
+    for (k = 0; k < na; k++) {
+        const ck__q8a *a = (const ck__q8a *)va[k];
+        float sum = 0.0f;
+        for (b = 0; b < nb; b++) {
+            uint8x16_t q = vld1q_u8(w[b].qs);
+            int8x16_t lo = vsubq_n_s8(vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(15))), 8);
+            int8x16_t hi = vsubq_n_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), 8);
+            int32_t sumi = vmladavq_s8(lo, vld1q_s8(a[b].qs));
+            sumi = vmladavaq_s8(sumi, hi, vld1q_s8(a[b].qs + 16));
+            sum += ck_fp16_to_fp32(w[b].d) * a[b].d * (float)sumi;
+        }
+        res[k] = sum;
+    }
+}
+#endif
+
 /* Q4_K / Q5_K x Q8_K: d * ad * sum_j sc_j (q . a)_j  -  dmin * ad * sum_j m_j (sum of a)_j */
 static void ck__qdot_q45_K_scalar(const void *vw, const void *const *va, int nb, int na, float *res, int five)
 {
@@ -2546,6 +2631,12 @@ static ck__qdot_fn ck__qdot_kernel(int type, int simd, int *act_q8K)
         case CK_Q6_K: return ck__qdot_q6_K_avx2;
         default: return NULL;
     }
+#elif CK_HAVE_MVE
+    if (simd) switch (type) { /* the other types take their scalar kernels */
+        case CK_Q4_0: return ck__qdot_q4_0_mve;
+        case CK_Q8_0: return ck__qdot_q8_0_mve;
+        default: break;
+    }
 #else
     (void)simd;
 #endif
@@ -2697,10 +2788,26 @@ CK_DEF void ck_matmul_forward_qp_avx2(int path, int type, float *out, const floa
 }
 #endif
 
+#if CK_HAVE_MVE
+/* Helium: fp32 weights take ck_matmul_forward_mve; the fast path runs the Helium dot products
+   on activations quantized by the scalar code (so Q8_0/Q4_0 results equal the scalar path's bit
+   for bit); the exact path is the scalar one. */
+CK_DEF void ck_matmul_forward_qp_mve(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
+{
+    int act_q8K;
+    ck__check_qmatmul(type, weight, C);
+    if (type == CK_F32) ck_matmul_forward_mve(out, inp, (const float *)weight, bias, T, C, OC);
+    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 1, &act_q8K)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
+    else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
+}
+#endif
+
 CK_DEF void ck_matmul_forward_qp(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
 #if CK_HAVE_AVX2
     ck_matmul_forward_qp_avx2(path, type, out, inp, weight, bias, T, C, OC);
+#elif CK_HAVE_MVE
+    ck_matmul_forward_qp_mve(path, type, out, inp, weight, bias, T, C, OC);
 #else
     ck_matmul_forward_qp_scalar(path, type, out, inp, weight, bias, T, C, OC);
 #endif
