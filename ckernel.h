@@ -3381,7 +3381,7 @@ static void ck__fmt(char *buf, size_t cap, const char *fmt, ...)
         do { num[k++] = "0123456789abcdef"[u % (unsigned)base]; u /= (unsigned)base; } while (u);
         if (base == 16) { CK__PUT('0'); CK__PUT('x'); }
         if (neg) CK__PUT('-');
-        while (k) CK__PUT(num[--k]);
+        while (k) { k--; CK__PUT(num[k]); } /* not CK__PUT(num[--k]): the macro skips its argument once the buffer is full */
     }
 #undef CK__PUT
     buf[n] = 0;

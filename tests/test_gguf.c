@@ -342,6 +342,14 @@ static void test_handmade(void)
     expect_error(f, n, "alignment of type u64", "u32 power of two");
     HDR(0, 2); BSTR("k"); B32(CK_GGUF_U8); f[n++] = 1; BSTR("k"); B32(CK_GGUF_U8); f[n++] = 2;
     expect_error(f, n, "duplicate key", "appears twice");
+    { /* found by make fuzz: an error message longer than the error buffer ending in a number
+         (the formatter once looped forever once the buffer was full) */
+        char key[251];
+        memset(key, 'k', 250);
+        key[250] = 0;
+        HDR(0, 1); BSTR(key); B32(1245920309);
+        expect_error(f, n, "200-byte key printed in an error that fills the buffer", "gguf: key 'kkkk");
+    }
     HDR(0, 0);
     {
         ck_gguf g;
