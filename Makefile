@@ -190,6 +190,19 @@ $(B)/bench_quant: tests/bench_quant.c $(HEADERS) | $(B)
 bench-quant: $(B)/bench_quant ## GB/s of dequantize and GFLOP/s of the quantized matmul (exact, fast) per GGUF type, T=1 and T=64
 	./$(B)/bench_quant
 
+# ---- training --------------------------------------------------------------------------------
+parity-long: deps tools $(B)/mkmodel ## 1,000 training steps of a small GPT-2, C vs PyTorch: prints the loss curve, fails beyond 1e-3 relative
+	$(PYTHON) tests/parity_long.py
+
+bench-train: tools $(B)/bench_kernels ## ms/step, tokens/s and MFU of the generated trainer: GPT-2 124M-shaped (B=4, T=64) and the demo config
+	$(PYTHON) tests/bench_train.py
+
+$(B)/bench_membw: tests/bench_membw.c | $(B)
+	$(CC) -std=c99 -O3 $(ARCH) $(OPENMP) $< -o $@
+
+bench: tools $(B)/mkmodel $(B)/bench_membw ## prefill/decode tokens/s and peak RSS: SmolLM-135M- and Qwen2-0.5B-shaped models, F32/Q8_0/Q4_0/Q4_K, beside memory bandwidth
+	$(PYTHON) tests/bench_models.py
+
 FUZZ_SECONDS ?= 60
 fuzz: | $(B) ## libFuzzer on the GGUF reader (clang, ASan+UBSan), FUZZ_SECONDS=60; seeds from test_gguf --seeds
 	@command -v clang >/dev/null || { echo "fuzz: needs clang (apt-get install clang)"; exit 1; }

@@ -9,6 +9,7 @@
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -361,9 +362,9 @@ static void model_name(char *buf, size_t cap, const char *path)
     if (!n || (buf[0] >= '0' && buf[0] <= '9')) { memmove(buf + 2, buf, n + 1); buf[0] = 'm'; buf[1] = '_'; }
 }
 
-static int build_model(const char *gguf, const char *dir, const char *name, int verbose, int bump)
+static int build_model(const char *gguf, const char *dir, const char *name, int verbose, int bump, const char *train)
 {
-    char ckgen[1024], header[1200], define[1300], out[1200], inc_dir[1200], inc_src[1200], src[1200];
+    char ckgen[1024], header[1200], define[1300], tdefine[1300], out[1200], inc_dir[1200], inc_src[1200], src[1200], tb[32], tt[32];
     char *gen_args[12], *cc_args[24];
     int n = 0, rc;
     const char *cc = getenv("CC") ? getenv("CC") : "cc";
@@ -377,6 +378,16 @@ static int build_model(const char *gguf, const char *dir, const char *name, int 
     gen_args[n++] = (char *)"--name";
     gen_args[n++] = (char *)name;
     if (!bump) gen_args[n++] = (char *)"--no-bump";
+    if (train) { /* "BxT" */
+        int b = 4, t = 0;
+        if (*train && sscanf(train, "%dx%d", &b, &t) != 2) { fprintf(stderr, "%s build: --train-size wants BxT, e.g. 8x256\n", prog); return 2; }
+        snprintf(tb, sizeof tb, "%d", b);
+        snprintf(tt, sizeof tt, "%d", t);
+        gen_args[n++] = (char *)"--train";
+        gen_args[n++] = (char *)"--train-batch";
+        gen_args[n++] = tb;
+        if (t > 0) { gen_args[n++] = (char *)"--train-seq"; gen_args[n++] = tt; }
+    }
     gen_args[n] = NULL;
     if (verbose) fprintf(stderr, "%s build: %s %s -o %s --name %s%s\n", prog, ckgen, gguf, dir, name, bump ? "" : " --no-bump");
     rc = spawn(gen_args, 0);
@@ -409,6 +420,18 @@ static int build_model(const char *gguf, const char *dir, const char *name, int 
     rc = spawn(cc_args, 0);
     if (rc != 0) { fprintf(stderr, "%s build: the C compiler failed (%s)\n", prog, cc); return 1; }
     if (verbose) fprintf(stderr, "%s build: the generated C is %s; the program is %s\n", prog, header, out);
+    if (train) { /* the same command line for examples/train.c */
+        int k;
+        snprintf(tdefine, sizeof tdefine, "-DCK_TRAIN_HEADER=\"%s_train.h\"", name);
+        snprintf(src, sizeof src, "%s/examples/train.c", CK_SOURCE_DIR);
+        snprintf(out, sizeof out, "%s/train", dir);
+        for (k = n; k > 0 && cc_args[k - 1] != define; k--) cc_args[k] = cc_args[k - 1]; /* insert after -DCK_MODEL_HEADER */
+        cc_args[k] = tdefine;
+        cc_args[++n] = NULL;
+        if (verbose) fprintf(stderr, "%s build: %s/%s_train.h -> %s\n", prog, dir, name, out);
+        rc = spawn(cc_args, 0);
+        if (rc != 0) { fprintf(stderr, "%s build: the C compiler failed on examples/train.c (%s)\n", prog, cc); return 1; }
+    }
     return 0;
 }
 
@@ -416,18 +439,22 @@ static int cmd_build(int argc, char **argv)
 {
     const char *gguf = NULL, *dir = NULL;
     char name[128], defdir[1024];
+    const char *train = NULL;
     int i, bump = 0;
     if (wants_help(argc, argv)) {
-        printf("usage: %s build MODEL.gguf [-o DIR] [--bump]\n"
+        printf("usage: %s build MODEL.gguf [-o DIR] [--bump] [--train [BxT]]\n"
                "  Runs ckgen (the declaration in models/ named by the file's architecture, bound to the file)\n"
                "  and compiles examples/run.c with the generated header as one translation unit.\n"
                "  DIR defaults to build/models/NAME. --bump also writes DIR/weights.bump.\n"
+               "  --train [BxT] also generates NAME_train.h and compiles examples/train.c as DIR/train, for\n"
+               "  batches of up to B sequences of T tokens (default 4 x the model's context, at most 1024).\n"
                "  CC and CK_CFLAGS (default \"%s\") choose the compiler and flags.\n", prog, CK_BUILD_CFLAGS);
         return 0;
     }
     for (i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "-o") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--bump")) bump = 1;
+        else if (!strcmp(argv[i], "--train")) train = i + 1 < argc && strchr(argv[i + 1], 'x') && isdigit((unsigned char)argv[i + 1][0]) ? argv[++i] : "";
         else if (argv[i][0] == '-') return usage_error("build", "unknown option");
         else if (!gguf) gguf = argv[i];
         else return usage_error("build", "one model at a time");
@@ -440,7 +467,7 @@ static int cmd_build(int argc, char **argv)
         snprintf(defdir, sizeof defdir, "%s/build/models/%s", CK_SOURCE_DIR, name);
         dir = defdir;
     }
-    if (build_model(gguf, dir, name, 1, bump)) return 1;
+    if (build_model(gguf, dir, name, 1, bump, train)) return 1;
     printf("%s/run\n", dir);
     return 0;
 }
@@ -475,7 +502,7 @@ static int cmd_run(int argc, char **argv)
     snprintf(run, sizeof run, "%s/run", dir);
     if (stat(run, &st) != 0) {
         fprintf(stderr, "%s run: building %s (once; cached in %s)\n", prog, argv[0], dir);
-        if (build_model(argv[0], dir, name, 0, 0)) return 1;
+        if (build_model(argv[0], dir, name, 0, 0, NULL)) return 1;
     }
     args = (char **)calloc((size_t)argc + 4, sizeof *args);
     args[0] = run;

@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     size_t i;
     int threads = 1;
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: %s [--quick]\n  GFLOP/s of ck_matmul_forward/backward and ck_attention_forward/backward\n"
+        printf("usage: %s [--quick | --peak-only]\n  GFLOP/s of ck_matmul_forward/backward and ck_attention_forward/backward\n"
                "  beside the measured FMA peak. OMP_NUM_THREADS sets the thread count. --quick: shorter timings.\n", argv[0]);
         return 0;
     }
@@ -107,6 +107,7 @@ int main(int argc, char **argv)
     threads = omp_get_max_threads();
 #endif
     peak = peak_gflops();
+    if (argc > 1 && !strcmp(argv[1], "--peak-only")) { printf("measured FMA peak: %.1f GFLOP/s (%d threads)\n", peak, threads); return 0; }
     printf("ckernel bench-kernels  SIMD=%s  threads=%d\n", ck_simd_name(), threads);
     printf("measured FMA peak: %.1f GFLOP/s (%d thread%s)\n\n", peak, threads, threads > 1 ? "s" : "");
     printf("%-28s %10s %10s %8s %10s %8s\n", "matmul [T x C] @ [OC x C]^T", "fwd ms", "fwd GF/s", "of peak", "bwd GF/s", "of peak");
