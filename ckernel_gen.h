@@ -1212,6 +1212,10 @@ int main(int argc, char **argv)
         if (P.max_prompt > P.max_ctx) P.max_prompt = P.max_ctx;
     }
     ckg_lower(&M, &R);
+    for (i = 0; i < R.n_op; i++) /* a learned position table (GPT-2) bounds the context: never read past its rows */
+        if (R.op[i].kind == CK_OP_embedding && R.op[i].wc && P.max_ctx > ckg_wdim(&M, R.op[i].wc, 1))
+            ckg_die("--max-ctx %d exceeds the %lld positions of %s (%s)", P.max_ctx, (long long)ckg_wdim(&M, R.op[i].wc, 1), R.op[i].wc,
+                    ckg_find_weight(&M, R.op[i].wc, -1)->gguf_name);
     ckg_plan_all(&M, &R, &P);
     n_info = ckg_used_tensors(&M, ts);
     ckg_fill_info(&M, info, ts, n_info, &P.weights_bytes);

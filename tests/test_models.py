@@ -400,3 +400,17 @@ def test_canary_catches_an_overrunning_kernel(tc, short_ctx):
         assert f"wrote one float past section '{target}'" in r.stderr, r.stderr   # the overrun happened
         assert r.returncode == 3, r.stderr
         assert f"canary after section '{target}'" in r.stderr and f"during {phase}" in r.stderr, r.stderr
+
+
+def test_gpt2_context_is_bounded_by_its_position_table(tc):
+    """GPT-2's learned positions have n_ctx rows: a longer --max-ctx is refused (it would read
+    past position_embd.weight); the default context uses every row, the last one correctly"""
+    c = case(tc, "gpt2", "f32")
+    rows = G.read(c.gguf).tensor("position_embd.weight").ne[1]
+    r = tc.ckgen(c.gguf, os.path.join(tc.work, "gpt2_long"), extra=["--max-ctx", str(rows + 1)])
+    assert r.returncode != 0
+    assert f"--max-ctx {rows + 1} exceeds the {rows} positions" in r.stderr and "position_embd.weight" in r.stderr, r.stderr
+    full = prompt(rows, seed=11)
+    ref = OM.load(c.gguf).forward(full).numpy()
+    assert diff(run_logits(c.progs["fast"], c.gguf, full), ref) < TOL
+    assert diff(run_logits(c.progs["fast"], c.gguf, full, decode=True), ref) < TOL
