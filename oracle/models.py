@@ -12,7 +12,7 @@ those models in GGUF, undone here so that the math below is the HF math:
   x * (1 + w)); the oracle recovers w = file - 1 and uses HF's (1 + w) form. Embeddings are
   scaled by sqrt(n_embd); sliding-window layers use rope base 10000 (`rope_local_base_freq`),
   every 6th layer (`sliding_window_pattern`) is global with `rope.freq_base`; attention scale
-  query_pre_attn_scalar ** -0.5 with query_pre_attn_scalar = head_dim (1B/4B/12B configs).
+  query_pre_attn_scalar ** -0.5: head_dim for 1B/4B/12B, n_embd / n_head for 27B (62 layers).
 * GGUF matrices are [ne1 = out][ne0 = in] (torch Linear layout), GPT-2's Conv1D included.
 * weights: f32/f16 as stored, quantized types dequantized with oracle.quant (ggml's formulas).
 
@@ -227,7 +227,9 @@ def gemma3(m, tokens):
     window = int(_kv(m.g, f"{a}.attention.sliding_window"))
     pattern = int(_kv(m.g, f"{a}.attention.sliding_window_pattern", GEMMA3_SLIDING_WINDOW_PATTERN))
     C, H, HKV, D = hp["n_embd"], hp["n_head"], hp["n_head_kv"], hp["head_dim"]
-    scale = D ** -0.5                     # query_pre_attn_scalar = head_dim
+    # query_pre_attn_scalar ** -0.5: the GGUF has no key for it; the HF configs have head_dim
+    # (1B/4B/12B) and n_embd / n_head = 168 (27B), the rule llama.cpp applies by size (62 layers = 27B)
+    scale = (C // H if hp["n_layer"] == 62 else D) ** -0.5
     norm_w = lambda n: m.w(n) - 1.0       # the file holds 1 + w (convert_hf_to_gguf, Gemma3Model)
     x = m.w("token_embd.weight")[tokens] * torch.tensor(C ** 0.5, dtype=DT)
     for il in range(hp["n_layer"]):

@@ -414,3 +414,16 @@ def test_gpt2_context_is_bounded_by_its_position_table(tc):
     ref = OM.load(c.gguf).forward(full).numpy()
     assert diff(run_logits(c.progs["fast"], c.gguf, full), ref) < TOL
     assert diff(run_logits(c.progs["fast"], c.gguf, full, decode=True), ref) < TOL
+
+
+def test_gemma3_27b_attention_scale(tc):
+    """Gemma 3 27B scales attention by query_pre_attn_scalar = n_embd / n_head (168), not
+    head_dim (128); GGUF has no key for it, llama.cpp picks it by size (62 layers). A tiny
+    62-layer model whose n_embd / n_head (16) differs from head_dim (32) checks the rule."""
+    c = case(tc, "gemma3", "f32", ("--layers", "62", "--embd", "64", "--heads", "4", "--kv-heads", "1",
+                                   "--head-dim", "32", "--ff", "128"))
+    assert OM.load(c.gguf).hp["n_layer"] == 62
+    for decode in (False, True):
+        d = diff(c.logits("fast", decode), c.ref)
+        record("gemma3 f32 62 layers (27B scale)", "2 decode" if decode else "1 prefill", d)
+        assert d < TOL, f"{'decode' if decode else 'prefill'}: {d:.3e}"
