@@ -390,6 +390,20 @@ static void ckg_bind(ckg_model *M, const char *path)
         s->value = ckg_eval(&M->env, h->def, NULL);
         s->bound = 1;
     }
+    { /* rope scaling no declaration models yet (linear, yarn, ...) is reported, never ignored silently */
+        char key[160];
+        const char *s;
+        uint64_t n;
+        double v;
+        snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+        if (ck_gguf_get_str(&M->g, key, &s, &n) && !(n == 4 && !memcmp(s, "none", 4)))
+            fprintf(stderr, "ckgen: %s: warning: %s = '%.*s' is not modelled by models/%s.h: positions are rotated without it\n", path, key,
+                    (int)CK_MIN(n, 64), s, M->fam->family);
+        snprintf(key, sizeof key, "%s.rope.scaling.factor", arch);
+        if (ck_gguf_get_float(&M->g, key, &v) && v != 0.0 && v != 1.0)
+            fprintf(stderr, "ckgen: %s: warning: %s = %g is not modelled by models/%s.h: positions are rotated without it\n", path, key, v,
+                    M->fam->family);
+    }
     M->n_layer = (int)ckg_eval_int(&M->env, "n_layer", "n_layer");
     /* weights: globals, then every layer's */
     for (il = -1; il < M->n_layer; il++) {

@@ -247,13 +247,15 @@ def test_one_tu_build_is_the_same_program(tc):
 
 
 # ============================================================================ refusals
-def _rewrite(src, dst, drop=(), add=()):
-    """copy a GGUF through the Python writer, dropping and adding tensors"""
+def _rewrite(src, dst, drop=(), add=(), kv=()):
+    """copy a GGUF through the Python writer, dropping and adding tensors, adding keys"""
     g = G.read(src)
     tensors = [(t.name.decode(), t.ne, t.type, bytes(t.data)) for t in g.tensors if t.name.decode() not in drop]
     assert len(tensors) == len(g.tensors) - len(drop), "a tensor to drop is not in the file"
     tensors += list(add)
-    G.write(dst, g.kv, tensors, version=g.version, alignment=g.alignment)
+    keys = g.kv.copy()
+    keys.update((k, G.value(v)) for k, v in kv)
+    G.write(dst, keys, tensors, version=g.version, alignment=g.alignment)
     return dst
 
 
@@ -427,3 +429,20 @@ def test_gemma3_27b_attention_scale(tc):
         d = diff(c.logits("fast", decode), c.ref)
         record("gemma3 f32 62 layers (27B scale)", "2 decode" if decode else "1 prefill", d)
         assert d < TOL, f"{'decode' if decode else 'prefill'}: {d:.3e}"
+
+
+def test_unmodelled_rope_scaling_is_reported(tc):
+    """rope scaling keys (Gemma 3 4B+: linear x8 on global layers; yarn) are not modelled yet:
+    ckgen says so instead of ignoring them silently"""
+    c = case(tc, "llama", "f32")
+    d = os.path.join(tc.work, "ropescale")
+    os.makedirs(d, exist_ok=True)
+    path = _rewrite(c.gguf, os.path.join(d, "scaled.gguf"), kv=[("llama.rope.scaling.type", "linear"),
+                                                                ("llama.rope.scaling.factor", 8.0)])
+    r = tc.ckgen(path, os.path.join(d, "out"))
+    assert r.returncode == 0, r.stderr
+    assert "llama.rope.scaling.type = 'linear' is not modelled" in r.stderr, r.stderr
+    assert "llama.rope.scaling.factor = 8 is not modelled" in r.stderr, r.stderr
+    path = _rewrite(c.gguf, os.path.join(d, "none.gguf"), kv=[("llama.rope.scaling.type", "none")])
+    r = tc.ckgen(path, os.path.join(d, "out_none"))
+    assert r.returncode == 0 and "not modelled" not in r.stderr, r.stderr
