@@ -14,6 +14,7 @@ it. test_one_tu_build_is_the_same_program checks, bit for bit, that this is the 
 """
 import json
 import os
+import shlex
 import subprocess
 
 import numpy as np
@@ -27,8 +28,8 @@ from oracle.ckernel import build_dir
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CC = os.environ.get("CC", "cc")
-CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O2",
-          os.environ.get("CK_TEST_ARCH", "-march=native"), "-fopenmp"]
+CFLAGS = (["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O2"] +   # make's ARCH and OPENMP knobs
+          shlex.split(os.environ.get("CK_TEST_ARCH", "-march=native")) + shlex.split(os.environ.get("CK_TEST_OPENMP", "-fopenmp")))
 TOL = 1e-4          # F32 weights, and quantized weights with the exact matmul path
 N_PROMPT = 20
 TABLE = "generated models vs float64 oracle: max abs diff of logits (fast: default Q8 path)"
