@@ -447,3 +447,22 @@ def test_unmodelled_rope_scaling_is_reported(tc):
     path = _rewrite(c.gguf, os.path.join(d, "none.gguf"), kv=[("llama.rope.scaling.type", "none")])
     r = tc.ckgen(path, os.path.join(d, "out_none"))
     assert r.returncode == 0 and "not modelled" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_greedy_generation(tc, family):
+    """run's own loop (prefill the prompt, then decode from the KV cache the prefill wrote)
+    generates, at --temp 0, the tokens the oracle's argmax chain gives"""
+    c = case(tc, family, "f32")
+    tokens, n_gen = c.tokens[:12], 8
+    r = sh([c.progs["fast"], "-m", c.gguf, "--tokens", ",".join(map(str, tokens)), "-n", n_gen, "--temp", "0", "--quiet"])
+    assert r.returncode == 0, r.stderr
+    got = [int(t) for t in r.stdout.split()]
+    ref_model, seq, margins = OM.load(c.gguf), list(tokens), []
+    for _ in range(n_gen):
+        last = ref_model.forward(seq).numpy()[-1]
+        top = np.sort(last)
+        margins.append(top[-1] - top[-2])
+        seq.append(int(last.argmax()))
+    print(f"{family}: greedy {got}, oracle {seq[len(tokens):]}, smallest top-1 margin {min(margins):.2e}")
+    assert got == seq[len(tokens):]
