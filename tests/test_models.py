@@ -82,11 +82,13 @@ class Toolchain:
                 pytest.fail(f"{p} not found: run `make {os.path.relpath(p, REPO)}`", pytrace=False)
         self.impl = {}
         for path, defs in (("exact", ["-DCK_QMATMUL_PATH=CK_Q_EXACT"]), ("fast", [])):
-            o = os.path.join(work, f"ckernel_{path}.o")
-            must([CC] + CFLAGS + ["-I", REPO, "-DCK_IMPLEMENTATION"] + defs + ["-c", "-x", "c",
-                                                                            os.path.join(REPO, "ckernel.h"), "-o", o])
-            self.impl[path] = o
+            self.implementation(path, CFLAGS + defs)
         self.models = {}
+
+    def implementation(self, path, flags):
+        o = os.path.join(self.work, f"ckernel_{path}.o")
+        must([CC] + flags + ["-I", REPO, "-DCK_IMPLEMENTATION", "-c", "-x", "c", os.path.join(REPO, "ckernel.h"), "-o", o])
+        self.impl[path] = o
 
     def mkmodel(self, path, family, qtype, extra=(), arch=None):
         t = ["--mix", "q4_k_m"] if qtype == "q4_k_m" else ["--type", qtype]
@@ -96,10 +98,10 @@ class Toolchain:
     def ckgen(self, gguf, out, name="m", extra=()):
         return sh([self.ckgen_bin, gguf, "-o", out, "--name", name] + list(extra))
 
-    def compile(self, out, path="fast", name="m", header=None, defines=(), exe="run"):
+    def compile(self, out, path="fast", name="m", header=None, defines=(), exe="run", flags=CFLAGS):
         """run.c + DIR/NAME.h (or a wrapper header in DIR) against ckernel's implementation object"""
         prog = os.path.join(out, exe)
-        must([CC] + CFLAGS + ["-I", REPO, "-I", out, "-DCK_IMPLEMENTATION_DONE",
+        must([CC] + flags + ["-I", REPO, "-I", out, "-DCK_IMPLEMENTATION_DONE",
                               f'-DCK_MODEL_HEADER="{header or name + ".h"}"'] + list(defines) +
              [os.path.join(REPO, "examples", "run.c"), self.impl[path], "-o", prog, "-lm"])
         return prog
@@ -469,3 +471,23 @@ def test_greedy_generation(tc, family):
         seq.append(int(last.argmax()))
     print(f"{family}: greedy {got}, oracle {seq[len(tokens):]}, smallest top-1 margin {min(margins):.2e}")
     assert got == seq[len(tokens):]
+
+
+SAN = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O1", "-g", "-fsanitize=address,undefined",
+       "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"] + shlex.split(os.environ.get("CK_TEST_ARCH", "-march=native"))
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_generated_code_under_asan(tc, family):
+    """the generated prefill and decode (F32 and the Q4_K/Q6_K mix) under AddressSanitizer +
+    UndefinedBehaviorSanitizer: no invalid access, and still the oracle's logits"""
+    if "asan" not in tc.impl:
+        tc.implementation("asan", SAN)
+    for qtype in ("f32", "q4_k_m"):
+        c = case(tc, family, qtype)
+        prog = tc.compile(c.dir, "asan", exe="run_asan", flags=SAN)
+        for decode in (False, True):
+            d = diff(run_logits(prog, c.gguf, c.tokens, decode), c.ref)
+            assert d < (TOL if qtype == "f32" else 0.05 * np.max(np.abs(c.ref))), f"{qtype}: {d:.3e}"   # asan build: fast path
+        r = sh([prog, "-m", os.path.join(c.dir, "weights.bump"), "--tokens", "1,2,3", "-n", "12", "--quiet"])
+        assert r.returncode == 0 and len(r.stdout.split()) == 12, r.stderr
