@@ -227,13 +227,15 @@ def test_fast_path(tc, family, qtype):
         assert np.all(agree[sure]), f"{row} fast {what}: top-1 differs at positions {np.where(sure & ~agree)[0]}"
 
 
-def test_gpt2_separate_and_tied_output(tc):
-    """GPT-2 with output.weight (the other cases) and without it (tied to token_embd)"""
-    c = case(tc, "gpt2", "f32", ("--tied",))
+@pytest.mark.parametrize("family", ["gpt2", "llama"])
+def test_tied_output(tc, family):
+    """without output.weight the output is tied to token_embd (GPT-2, SmolLM; the other cases of
+    these families have a separate output.weight, qwen2's are tied, gemma3 always is)"""
+    c = case(tc, family, "f32", ("--tied",))
     assert not any(t.name == b"output.weight" for t in G.read(c.gguf).tensors)
     for decode in (False, True):
         d = diff(c.logits("fast", decode), c.ref)
-        record("gpt2 f32 tied", "2 decode" if decode else "1 prefill", d)
+        record(f"{family} f32 tied", "2 decode" if decode else "1 prefill", d)
         assert d < TOL
 
 
