@@ -96,8 +96,8 @@ test-asan: $(B)/test_kernels_asan $(B)/test_quant_asan $(B)/test_gguf_asan ## C 
 	./$(B)/test_quant_asan
 	./$(B)/test_gguf_asan tests/data
 
-test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so $(TOOLS) $(B)/mkmodel ## PyTorch parity tests of every kernel, forward and backward
-	$(PYTHON) -m pytest -p no:cacheprovider -q tests
+test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so $(TOOLS) $(B)/mkmodel ## PyTorch parity tests of every kernel (forward and backward) and of the generated models (oracle/models.py)
+	CC="$(CC)" CK_TEST_ARCH="$(ARCH)" CK_TEST_OPENMP="$(OPENMP)" $(PYTHON) -m pytest -p no:cacheprovider -q tests
 
 test: deps test-header test-c test-asan test-mcu test-py ## everything (installs Debian's torch, numpy, pytest if missing); ends with pytest's summary
 

@@ -392,6 +392,20 @@ static void ckg_bind(ckg_model *M, const char *path)
         s->value = ckg_eval(&M->env, h->def, NULL);
         s->bound = 1;
     }
+    { /* rope scaling no declaration models yet (linear, yarn, ...) is reported, never ignored silently */
+        char key[160];
+        const char *s;
+        uint64_t n;
+        double v;
+        snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+        if (ck_gguf_get_str(&M->g, key, &s, &n) && !(n == 4 && !memcmp(s, "none", 4)))
+            fprintf(stderr, "ckgen: %s: warning: %s = '%.*s' is not modelled by models/%s.h: positions are rotated without it\n", path, key,
+                    (int)CK_MIN(n, 64), s, M->fam->family);
+        snprintf(key, sizeof key, "%s.rope.scaling.factor", arch);
+        if (ck_gguf_get_float(&M->g, key, &v) && v != 0.0 && v != 1.0)
+            fprintf(stderr, "ckgen: %s: warning: %s = %g is not modelled by models/%s.h: positions are rotated without it\n", path, key, v,
+                    M->fam->family);
+    }
     M->n_layer = (int)ckg_eval_int(&M->env, "n_layer", "n_layer");
     /* weights: globals, then every layer's */
     for (il = -1; il < M->n_layer; il++) {
@@ -1972,6 +1986,10 @@ int main(int argc, char **argv)
         if (P.max_prompt > P.max_ctx) P.max_prompt = P.max_ctx;
     }
     ckg_lower(&M, &R);
+    for (i = 0; i < R.n_op; i++) /* a learned position table (GPT-2) bounds the context: never read past its rows */
+        if (R.op[i].kind == CK_OP_embedding && R.op[i].wc && P.max_ctx > ckg_wdim(&M, R.op[i].wc, 1))
+            ckg_die("--max-ctx %d exceeds the %lld positions of %s (%s)", P.max_ctx, (long long)ckg_wdim(&M, R.op[i].wc, 1), R.op[i].wc,
+                    ckg_find_weight(&M, R.op[i].wc, -1)->gguf_name);
     ckg_plan_all(&M, &R, &P);
     n_info = ckg_used_tensors(&M, ts);
     ckg_fill_info(&M, info, ts, n_info, &P.weights_bytes);

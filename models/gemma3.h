@@ -3,6 +3,8 @@
    already folded into w), per-head q/k RMSNorm, GeGLU (tanh GELU), NeoX rotary embedding,
    and layers that alternate sliding-window attention (local rope base) with a global layer
    every swa_pattern layers (global rope base). The output is tied to the token embedding.
+   Attention is scaled by query_pre_attn_scalar^-0.5, which GGUF does not store: head_dim for
+   1B/4B/12B, n_embd / n_head (168) for 27B, told apart by size (62 layers) as llama.cpp does.
    Not modelled: the linear rope scaling of the 4B+ models' global layers.
    Grammar: see models/llama.h. */
 #define GEMMA3_ARCH "gemma3"
@@ -23,7 +25,7 @@
     H(n_ctx,       "%s.context_length",                   8192)                       \
     H(n_vocab,     "",                                    FROM_WEIGHTS)               \
     H(rope_neox,   "",                                    1)                          \
-    H(attn_scale,  "",                                    1 / sqrt(head_dim))         \
+    H(attn_scale,  "",                                    n_layer == 62 ? 1 / sqrt(n_embd / n_head) : 1 / sqrt(head_dim)) \
     H(embd_scale,  "",                                    sqrt(n_embd))
 
 /* every swa_pattern-th layer is global: full attention, global rope base */

@@ -1,4 +1,4 @@
-/* models/llama.h — Llama 2/3, SmolLM, TinyLlama, Mistral (GGUF architecture "qwen2").
+/* models/qwen2.h — Qwen2 / Qwen2.5 (GGUF architecture "qwen2"): Llama's block with q/k/v biases and NeoX RoPE.
    Grammar: see models/llama.h. */
 #define QWEN2_ARCH "qwen2"
 

@@ -1,4 +1,4 @@
-/* models/llama.h — Llama 2/3, SmolLM, TinyLlama, Mistral (GGUF architecture "qwen3").
+/* models/qwen3.h — Qwen3 dense (GGUF architecture "qwen3"): per-head q/k RMSNorm before NeoX RoPE, no biases.
    Grammar: see models/llama.h. */
 #define QWEN3_ARCH "qwen3"
 

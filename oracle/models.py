@@ -1,0 +1,257 @@
+"""PyTorch reference forwards of the five model families ckernel generates, loaded from a GGUF.
+
+Written from the architectures' public definitions -- the Hugging Face `transformers` modeling
+code (GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
+Gemma3ForCausalLM) -- and the conventions llama.cpp's `convert_hf_to_gguf.py` uses to store
+those models in GGUF, undone here so that the math below is the HF math:
+
+* llama: attn_q / attn_k rows are permuted for llama.cpp's interleaved ("normal") RoPE
+  (`LlamaModel.permute`); the oracle un-permutes them and applies HF's `rotate_half` RoPE.
+  qwen2 / qwen3 / gemma3 are stored unpermuted and use split-half (NeoX) RoPE in both.
+* gemma3: the converter stores every `*norm.weight` as (1 + w) (HF's Gemma3RMSNorm computes
+  x * (1 + w)); the oracle recovers w = file - 1 and uses HF's (1 + w) form. Embeddings are
+  scaled by sqrt(n_embd); sliding-window layers use rope base 10000 (`rope_local_base_freq`),
+  every 6th layer (`sliding_window_pattern`) is global with `rope.freq_base`; attention scale
+  query_pre_attn_scalar ** -0.5: head_dim for 1B/4B/12B, n_embd / n_head for 27B (62 layers).
+* GGUF matrices are [ne1 = out][ne0 = in] (torch Linear layout), GPT-2's Conv1D included.
+* weights: f32/f16 as stored, quantized types dequantized with oracle.quant (ggml's formulas).
+
+Everything runs in float64. ``load(path)`` -> Model; ``Model.forward(tokens)`` -> logits [T, V]
+of a causal prefill from position 0 (what ckernel's prefill and its token-by-token decode both
+must produce).
+"""
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import gguf as G
+
+DT = torch.float64
+
+
+def _kv(g, key, default=None):
+    v = g.kv.get(key)
+    if v is None:
+        if default is None:
+            raise KeyError(f"GGUF has no key {key}")
+        return default
+    v = v.value
+    return v.decode() if isinstance(v, bytes) else v
+
+
+class Model:
+    def __init__(self, path):
+        self.path = path
+        self.g = G.read(path)
+        self.arch = _kv(self.g, "general.architecture")
+        self.names = {t.name.decode() for t in self.g.tensors}
+        self.types = {t.name.decode(): t.type for t in self.g.tensors}
+        self._w = {}
+        a = self.arch
+        hp = {}
+        hp["n_embd"] = int(_kv(self.g, f"{a}.embedding_length"))
+        hp["n_layer"] = int(_kv(self.g, f"{a}.block_count"))
+        hp["n_ff"] = int(_kv(self.g, f"{a}.feed_forward_length"))
+        hp["n_head"] = int(_kv(self.g, f"{a}.attention.head_count"))
+        hp["n_head_kv"] = int(_kv(self.g, f"{a}.attention.head_count_kv", hp["n_head"]))
+        hp["head_dim"] = int(_kv(self.g, f"{a}.attention.key_length", hp["n_embd"] // hp["n_head"]))
+        hp["n_rot"] = int(_kv(self.g, f"{a}.rope.dimension_count", hp["head_dim"]))
+        self.hp = hp
+        if a not in FAMILIES:
+            raise ValueError(f"oracle: no reference model for architecture {a!r}")
+
+    def w(self, name):
+        """float64 torch tensor of shape ne[::-1] (dequantized with oracle.quant)"""
+        if name not in self._w:
+            self._w[name] = torch.from_numpy(self.g.array(name).astype(np.float64))
+        return self._w[name]
+
+    def has(self, name):
+        return name in self.names
+
+    def forward(self, tokens):
+        return FAMILIES[self.arch](self, torch.as_tensor(np.asarray(tokens, dtype=np.int64)))
+
+
+def load(path):
+    return Model(path)
+
+
+# ---------------------------------------------------------------------------- building blocks
+def rms_norm(x, w, eps):
+    """HF LlamaRMSNorm: x * rsqrt(mean(x^2) + eps) * w"""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+
+def gemma_rms_norm(x, w_hf, eps):
+    """HF Gemma3RMSNorm: x * rsqrt(mean(x^2) + eps) * (1 + w)"""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * (1.0 + w_hf)
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
+
+
+def rope_hf(x, base, n_rot):
+    """HF apply_rotary_pos_emb (rotate_half form) on the first n_rot dims of x [H, T, D],
+    positions 0..T-1; the rest pass through (partial rotary, as GPT-NeoX / llama.cpp NeoX)."""
+    T = x.shape[-2]
+    inv_freq = 1.0 / (base ** (torch.arange(0, n_rot, 2, dtype=DT) / n_rot))
+    freqs = torch.outer(torch.arange(T, dtype=DT), inv_freq)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+    xr, xp = x[..., :n_rot], x[..., n_rot:]
+    return torch.cat((xr * cos + rotate_half(xr) * sin, xp), dim=-1)
+
+
+def unpermute_llama(w, n_head):
+    """inverse of convert_hf_to_gguf's LlamaModel.permute: rows [n_head, 2, hd/2] <- [n_head, hd/2, 2]"""
+    out_dim = w.shape[0]
+    return w.reshape(n_head, out_dim // n_head // 2, 2, *w.shape[1:]).transpose(1, 2).reshape(w.shape)
+
+
+def attention(q, k, v, scale, window=0):
+    """q [H, T, D], k/v [HKV, T, D]; causal (and sliding window: key j visible to query i when
+    i - j < window, HF's sliding_window / llama.cpp's n_swa); GQA by repeating kv heads."""
+    H, T, _ = q.shape
+    rep = H // k.shape[0]
+    k = k.repeat_interleave(rep, dim=0)
+    v = v.repeat_interleave(rep, dim=0)
+    s = (q @ k.transpose(-1, -2)) * scale
+    i = torch.arange(T).unsqueeze(1)
+    j = torch.arange(T).unsqueeze(0)
+    mask = j > i
+    if window > 0:
+        mask = mask | (i - j >= window)
+    s = s.masked_fill(mask, float("-inf"))
+    return torch.softmax(s, dim=-1) @ v
+
+
+def heads(x, n):
+    """[T, n*D] -> [n, T, D]"""
+    T = x.shape[0]
+    return x.reshape(T, n, -1).transpose(0, 1)
+
+
+def merge(x):
+    """[H, T, D] -> [T, H*D]"""
+    return x.transpose(0, 1).reshape(x.shape[1], -1)
+
+
+def linear(x, w, b=None):
+    return F.linear(x, w, b)
+
+
+def lm_head(m, h):
+    return linear(h, m.w("output.weight") if m.has("output.weight") else m.w("token_embd.weight"))
+
+
+# ---------------------------------------------------------------------------- families
+def gpt2(m, tokens):
+    """GPT2LMHeadModel: wte + wpe, pre-LayerNorm blocks, fused c_attn, gelu_new, tied lm_head"""
+    a, hp = m.arch, m.hp
+    eps = float(_kv(m.g, f"{a}.attention.layer_norm_epsilon", 1e-5))
+    C, H = hp["n_embd"], hp["n_head"]
+    T = tokens.shape[0]
+    x = m.w("token_embd.weight")[tokens] + m.w("position_embd.weight")[:T]
+    for il in range(hp["n_layer"]):
+        p = f"blk.{il}."
+        h = F.layer_norm(x, (C,), m.w(p + "attn_norm.weight"), m.w(p + "attn_norm.bias"), eps)
+        qkv = linear(h, m.w(p + "attn_qkv.weight"), m.w(p + "attn_qkv.bias"))
+        q, k, v = qkv.split(C, dim=-1)
+        att = attention(heads(q, H), heads(k, H), heads(v, H), 1.0 / math.sqrt(C // H))
+        x = x + linear(merge(att), m.w(p + "attn_output.weight"), m.w(p + "attn_output.bias"))
+        h = F.layer_norm(x, (C,), m.w(p + "ffn_norm.weight"), m.w(p + "ffn_norm.bias"), eps)
+        u = F.gelu(linear(h, m.w(p + "ffn_up.weight"), m.w(p + "ffn_up.bias")), approximate="tanh")
+        x = x + linear(u, m.w(p + "ffn_down.weight"), m.w(p + "ffn_down.bias"))
+    x = F.layer_norm(x, (C,), m.w("output_norm.weight"), m.w("output_norm.bias"), eps)
+    return lm_head(m, x)
+
+
+def _llama_like(m, tokens, *, permuted, biases, qk_norm, rope_default):
+    """LlamaForCausalLM / Qwen2ForCausalLM / Qwen3ForCausalLM"""
+    a, hp = m.arch, m.hp
+    eps = float(_kv(m.g, f"{a}.attention.layer_norm_rms_epsilon", 1e-5 if a != "qwen3" else 1e-6))
+    base = float(_kv(m.g, f"{a}.rope.freq_base", rope_default))
+    H, HKV, D, n_rot = hp["n_head"], hp["n_head_kv"], hp["head_dim"], hp["n_rot"]
+    if permuted:
+        assert n_rot == D, "llama's GGUF permutation is over whole heads"
+    x = m.w("token_embd.weight")[tokens]
+    for il in range(hp["n_layer"]):
+        p = f"blk.{il}."
+        h = rms_norm(x, m.w(p + "attn_norm.weight"), eps)
+        wq, wk = m.w(p + "attn_q.weight"), m.w(p + "attn_k.weight")
+        if permuted:
+            wq, wk = unpermute_llama(wq, H), unpermute_llama(wk, HKV)
+        b = (lambda n: m.w(p + n)) if biases else (lambda n: None)
+        q = heads(linear(h, wq, b("attn_q.bias")), H)
+        k = heads(linear(h, wk, b("attn_k.bias")), HKV)
+        v = heads(linear(h, m.w(p + "attn_v.weight"), b("attn_v.bias")), HKV)
+        if qk_norm:  # Qwen3Attention: q_norm / k_norm (RMSNorm over head_dim) before RoPE
+            q = rms_norm(q, m.w(p + "attn_q_norm.weight"), eps)
+            k = rms_norm(k, m.w(p + "attn_k_norm.weight"), eps)
+        q, k = rope_hf(q, base, n_rot), rope_hf(k, base, n_rot)
+        att = attention(q, k, v, 1.0 / math.sqrt(D))
+        x = x + linear(merge(att), m.w(p + "attn_output.weight"))
+        h = rms_norm(x, m.w(p + "ffn_norm.weight"), eps)
+        g = F.silu(linear(h, m.w(p + "ffn_gate.weight"))) * linear(h, m.w(p + "ffn_up.weight"))
+        x = x + linear(g, m.w(p + "ffn_down.weight"))
+    return lm_head(m, rms_norm(x, m.w("output_norm.weight"), eps))
+
+
+def llama(m, tokens):
+    return _llama_like(m, tokens, permuted=True, biases=False, qk_norm=False, rope_default=10000.0)
+
+
+def qwen2(m, tokens):
+    return _llama_like(m, tokens, permuted=False, biases=True, qk_norm=False, rope_default=1e6)
+
+
+def qwen3(m, tokens):
+    return _llama_like(m, tokens, permuted=False, biases=False, qk_norm=True, rope_default=1e6)
+
+
+GEMMA3_ROPE_LOCAL_BASE = 10000.0      # Gemma3TextConfig.rope_local_base_freq (llama.cpp: freq_base_train_swa)
+GEMMA3_SLIDING_WINDOW_PATTERN = 6     # Gemma3TextConfig.sliding_window_pattern (llama.cpp: set_swa_pattern(6))
+
+
+def gemma3(m, tokens):
+    """Gemma3ForCausalLM (text): scaled embeddings, (1 + w) RMSNorms before and after attention
+    and MLP, q/k norms, GeGLU (gelu_pytorch_tanh), 5 sliding-window layers then 1 global."""
+    a, hp = m.arch, m.hp
+    eps = float(_kv(m.g, f"{a}.attention.layer_norm_rms_epsilon", 1e-6))
+    base_global = float(_kv(m.g, f"{a}.rope.freq_base", 1e6))
+    window = int(_kv(m.g, f"{a}.attention.sliding_window"))
+    pattern = int(_kv(m.g, f"{a}.attention.sliding_window_pattern", GEMMA3_SLIDING_WINDOW_PATTERN))
+    C, H, HKV, D = hp["n_embd"], hp["n_head"], hp["n_head_kv"], hp["head_dim"]
+    # query_pre_attn_scalar ** -0.5: the GGUF has no key for it; the HF configs have head_dim
+    # (1B/4B/12B) and n_embd / n_head = 168 (27B), the rule llama.cpp applies by size (62 layers = 27B)
+    scale = (C // H if hp["n_layer"] == 62 else D) ** -0.5
+    norm_w = lambda n: m.w(n) - 1.0       # the file holds 1 + w (convert_hf_to_gguf, Gemma3Model)
+    x = m.w("token_embd.weight")[tokens] * torch.tensor(C ** 0.5, dtype=DT)
+    for il in range(hp["n_layer"]):
+        p = f"blk.{il}."
+        sliding = (il + 1) % pattern != 0
+        h = gemma_rms_norm(x, norm_w(p + "attn_norm.weight"), eps)
+        q = heads(linear(h, m.w(p + "attn_q.weight")), H)
+        k = heads(linear(h, m.w(p + "attn_k.weight")), HKV)
+        v = heads(linear(h, m.w(p + "attn_v.weight")), HKV)
+        q = gemma_rms_norm(q, norm_w(p + "attn_q_norm.weight"), eps)
+        k = gemma_rms_norm(k, norm_w(p + "attn_k_norm.weight"), eps)
+        base = GEMMA3_ROPE_LOCAL_BASE if sliding else base_global
+        q, k = rope_hf(q, base, D), rope_hf(k, base, D)
+        att = attention(q, k, v, scale, window if sliding else 0)
+        o = linear(merge(att), m.w(p + "attn_output.weight"))
+        x = x + gemma_rms_norm(o, norm_w(p + "post_attention_norm.weight"), eps)
+        h = gemma_rms_norm(x, norm_w(p + "ffn_norm.weight"), eps)
+        g = F.gelu(linear(h, m.w(p + "ffn_gate.weight")), approximate="tanh") * linear(h, m.w(p + "ffn_up.weight"))
+        d = linear(g, m.w(p + "ffn_down.weight"))
+        x = x + gemma_rms_norm(d, norm_w(p + "post_ffw_norm.weight"), eps)
+    x = gemma_rms_norm(x, norm_w("output_norm.weight"), eps)
+    return lm_head(m, x)
+
+
+FAMILIES = {"gpt2": gpt2, "llama": llama, "qwen2": qwen2, "qwen3": qwen3, "gemma3": gemma3}

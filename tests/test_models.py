@@ -1,0 +1,495 @@
+"""Parity of the generated models with the PyTorch oracle (oracle/models.py), per family and
+weight type, and the ways a build or a run must fail.
+
+Pipeline per case: build/mkmodel (a random GGUF with llama.cpp's tensor names and keys) ->
+build/ckgen (the generated header, layout, bump) -> cc examples/run.c -> `run --logits` (prefill)
+and `run --decode-logits` (token by token through the KV cache), compared with the float64
+oracle run on the same file's (dequantized) weights.
+
+The programs are built as two translation units to keep the suite fast: ckernel.h's
+implementation is compiled once per matmul path (CK_Q_EXACT, and the default fast path) and
+each model's run.c (+ its generated header) is compiled with -DCK_IMPLEMENTATION_DONE against
+it. test_one_tu_build_is_the_same_program checks, bit for bit, that this is the program
+`ck build` makes (one TU). Everything is compiled with -Werror under the project's warnings.
+"""
+import json
+import os
+import shlex
+import subprocess
+
+import numpy as np
+import pytest
+
+import conftest
+from oracle import gguf as G
+from oracle import models as OM
+from oracle import quant as Q
+from oracle.ckernel import build_dir
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CC = os.environ.get("CC", "cc")
+CFLAGS = (["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O2"] +   # make's ARCH and OPENMP knobs
+          shlex.split(os.environ.get("CK_TEST_ARCH", "-march=native")) + shlex.split(os.environ.get("CK_TEST_OPENMP", "-fopenmp")))
+TOL = 1e-4          # F32 weights, and quantized weights with the exact matmul path
+N_PROMPT = 20
+TABLE = "generated models vs float64 oracle: max abs diff of logits (fast: default Q8 path)"
+
+# family -> mkmodel options. embd/ff are multiples of 256 so every K-quant applies to every
+# matrix (mkmodel stores a matrix whose rows are not whole blocks as f32: checked below).
+# qwen3/gemma3: head_dim (64) != n_embd / n_head (32), so attention.key_length is exercised;
+# gemma3: 6 layers = 5 sliding-window (window 4 < prompt) + 1 global, rope base 1e6 vs local 1e4.
+COMMON = ["--vocab", "256", "--embd", "256", "--ff", "512", "--ctx", "64"]
+FAMILIES = {
+    "gpt2": ["--heads", "4", "--layers", "2"],
+    "llama": ["--heads", "4", "--kv-heads", "2", "--layers", "2", "--rope-base", "10000"],
+    "qwen2": ["--heads", "4", "--kv-heads", "2", "--layers", "2", "--rope-base", "1000000", "--tied"],
+    "qwen3": ["--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--layers", "2", "--rope-base", "1000000"],
+    "gemma3": ["--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--layers", "6", "--window", "4",
+               "--rope-base", "1000000"],
+}
+QTYPES = ["q8_0", "q4_0", "q4_K", "q4_k_m"]   # q4_k_m: mkmodel --mix q4_k_m (Q4_K and Q6_K)
+TYPES = ["f32"] + QTYPES
+
+
+def sh(args, env=None, timeout=300):
+    e = dict(os.environ)
+    # one thread: on a shared machine each OpenMP barrier of a tiny model waits for a descheduled
+    # thread (200x slower); test_one_tu_build_is_the_same_program checks 2 threads give the same bits
+    e["OMP_NUM_THREADS"] = "1"
+    if env:
+        e.update(env)
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, env=e)
+
+
+def must(args, **kw):
+    r = sh(args, **kw)
+    assert r.returncode == 0, f"{' '.join(map(str, args))} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    return r
+
+
+def record(row, col, value):
+    conftest.QUANT_STATS[(TABLE, row, col)] = ("set", value)
+
+
+# ============================================================================ the toolchain
+class Toolchain:
+    def __init__(self, work):
+        self.work = work
+        b = build_dir()
+        self.ckgen_bin, self.mkmodel_bin, self.ck = (os.path.join(b, n) for n in ("ckgen", "mkmodel", "ck"))
+        for p in (self.ckgen_bin, self.mkmodel_bin, self.ck):
+            if not os.path.exists(p):
+                pytest.fail(f"{p} not found: run `make {os.path.relpath(p, REPO)}`", pytrace=False)
+        self.impl = {}
+        for path, defs in (("exact", ["-DCK_QMATMUL_PATH=CK_Q_EXACT"]), ("fast", [])):
+            self.implementation(path, CFLAGS + defs)
+        self.models = {}
+
+    def implementation(self, path, flags):
+        o = os.path.join(self.work, f"ckernel_{path}.o")
+        must([CC] + flags + ["-I", REPO, "-DCK_IMPLEMENTATION", "-c", "-x", "c", os.path.join(REPO, "ckernel.h"), "-o", o])
+        self.impl[path] = o
+
+    def mkmodel(self, path, family, qtype, extra=(), arch=None):
+        t = ["--mix", "q4_k_m"] if qtype == "q4_k_m" else ["--type", qtype]
+        must([self.mkmodel_bin, arch or family, path] + COMMON + FAMILIES[family] + t + list(extra))
+        return path
+
+    def ckgen(self, gguf, out, name="m", extra=()):
+        return sh([self.ckgen_bin, gguf, "-o", out, "--name", name] + list(extra))
+
+    def compile(self, out, path="fast", name="m", header=None, defines=(), exe="run", flags=CFLAGS):
+        """run.c + DIR/NAME.h (or a wrapper header in DIR) against ckernel's implementation object"""
+        prog = os.path.join(out, exe)
+        must([CC] + flags + ["-I", REPO, "-I", out, "-DCK_IMPLEMENTATION_DONE",
+                              f'-DCK_MODEL_HEADER="{header or name + ".h"}"'] + list(defines) +
+             [os.path.join(REPO, "examples", "run.c"), self.impl[path], "-o", prog, "-lm"])
+        return prog
+
+
+def run_logits(prog, model, tokens, decode=False, env=None):
+    out = prog + (".decode" if decode else ".prefill") + ".f32"
+    if os.path.exists(out):
+        os.remove(out)
+    r = sh([prog, "-m", model, "--tokens", ",".join(map(str, tokens)),
+            "--decode-logits" if decode else "--logits", out], env=env)
+    assert r.returncode == 0, f"{prog} failed ({r.returncode}): {r.stderr}"
+    x = np.fromfile(out, dtype=np.float32)
+    assert x.size % len(tokens) == 0
+    return x.reshape(len(tokens), -1)
+
+
+@pytest.fixture(scope="module")
+def tc(tmp_path_factory):
+    return Toolchain(str(tmp_path_factory.mktemp("models")))
+
+
+def prompt(n=N_PROMPT, seed=5):
+    return [int(t) for t in np.random.default_rng(seed).integers(0, 256, size=n)]
+
+
+def expected_types(family, qtype, name, ne):
+    """the type mkmodel must have given a 2-D tensor (1-D tensors and GPT-2's positions: f32)"""
+    if len(ne) == 1 or ne[1] == 1 or name == "position_embd.weight":
+        return {"f32"}
+    if qtype == "q4_k_m":   # llama.cpp Q4_K_M-like: attn_v, ffn_down, output in Q6_K, the rest Q4_K
+        q6 = name.endswith(("attn_v.weight", "ffn_down.weight")) or name == "output.weight"
+        return {"q6_K"} if q6 else {"q4_K"}
+    return {qtype}
+
+
+class Case:
+    """one model: GGUF, generated dir, programs, oracle logits -- built once per module"""
+
+    def __init__(self, tc, family, qtype, extra=()):
+        self.family, self.qtype = family, qtype
+        tag = f"{family}_{qtype}" + "".join(e.strip("-") for e in extra)
+        self.dir = os.path.join(tc.work, tag)
+        os.makedirs(self.dir, exist_ok=True)
+        self.gguf = tc.mkmodel(os.path.join(self.dir, "model.gguf"), family, qtype, extra)
+        g = G.read(self.gguf)
+        for t in g.tensors:   # the file really holds the types this case claims to test
+            name = t.name.decode()
+            got = Q.type_name(t.type)
+            assert got in expected_types(family, qtype, name, t.ne), f"{tag}: {name} is {got}"
+        self.types = sorted({Q.type_name(t.type) for t in g.tensors})
+        # quantized cases prefill in chunks of 8 tokens, so later chunks attend to the KV cache
+        self.gen_args = ["--max-prompt", "8"] if qtype != "f32" else []
+        r = tc.ckgen(self.gguf, self.dir, extra=self.gen_args)
+        assert r.returncode == 0, r.stderr
+        self.progs = {"fast": tc.compile(self.dir, "fast", exe="run_fast")}
+        if qtype != "f32":
+            self.progs["exact"] = tc.compile(self.dir, "exact", exe="run_exact")
+        self.tokens = prompt()
+        self.ref = OM.load(self.gguf).forward(self.tokens).numpy()
+        assert np.all(np.isfinite(self.ref))
+
+    def logits(self, path, decode, model=None):
+        return run_logits(self.progs[path], model or self.gguf, self.tokens, decode)
+
+
+def case(tc, family, qtype, extra=()):
+    key = (family, qtype, tuple(extra))
+    if key not in tc.models:
+        tc.models[key] = Case(tc, family, qtype, extra)
+    return tc.models[key]
+
+
+def diff(a, b):
+    return float(np.max(np.abs(a.astype(np.float64) - b)))
+
+
+# ============================================================================ parity
+@pytest.mark.parametrize("qtype", TYPES)
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_parity(tc, family, qtype):
+    """prefill and decode logits == oracle: F32 with the default program, quantized with the
+    exact matmul path (the oracle runs on the same dequantized weights), max abs diff < 1e-4"""
+    c = case(tc, family, qtype)
+    path = "fast" if qtype == "f32" else "exact"   # F32 weights never take the quantized path
+    pre, dec = c.logits(path, False), c.logits(path, True)
+    dp, dd = diff(pre, c.ref), diff(dec, c.ref)
+    row = f"{family} {qtype}"
+    record(row, "1 prefill", dp)
+    record(row, "2 decode", dd)
+    record(row, "0 max|logit|", float(np.max(np.abs(c.ref))))
+    print(f"{row} ({'+'.join(c.types)}): max abs diff prefill {dp:.3e} decode {dd:.3e} "
+          f"(|logits| <= {np.max(np.abs(c.ref)):.2f})")
+    assert dp < TOL, f"{row}: prefill logits differ from the oracle by {dp:.3e}"
+    assert dd < TOL, f"{row}: decode logits differ from the oracle by {dd:.3e}"
+
+
+@pytest.mark.parametrize("qtype", QTYPES)
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_fast_path(tc, family, qtype):
+    """the default program (activations rounded to 8 bits before every quantized matmul, as
+    llama.cpp): reports max diff and top-1 agreement with the oracle. Asserted: the diff is
+    within 5% of the logit range (8-bit activations carry ~0.4% relative rounding per value,
+    compounding over the layers: a few % of the range is the expected scale, not a bug), and
+    top-1 agrees wherever the oracle's top-1 margin exceeds twice the measured max diff (there
+    no error of that size can flip it)."""
+    c = case(tc, family, qtype)
+    row = f"{family} {qtype}"
+    scale = float(np.max(np.abs(c.ref)))
+    top = np.argsort(c.ref, axis=1)
+    margin = c.ref[np.arange(len(c.tokens)), top[:, -1]] - c.ref[np.arange(len(c.tokens)), top[:, -2]]
+    for decode in (False, True):
+        got = c.logits("fast", decode)
+        d = diff(got, c.ref)
+        agree = got.argmax(1) == c.ref.argmax(1)
+        what = "decode" if decode else "prefill"
+        record(row, f"3 fast {what}", d)
+        record(row, f"4 fast {what} top-1", f"{int(agree.sum())}/{len(agree)}")
+        print(f"{row} fast {what}: max abs diff {d:.3e} ({100 * d / scale:.2f}% of max|logit| {scale:.2f}), "
+              f"top-1 agreement {int(agree.sum())}/{len(agree)}")
+        assert d < 0.05 * scale, f"{row} fast {what}: diff {d:.3e} exceeds 5% of the logit range {scale:.3f}"
+        sure = margin > 2 * d
+        assert np.all(agree[sure]), f"{row} fast {what}: top-1 differs at positions {np.where(sure & ~agree)[0]}"
+
+
+@pytest.mark.parametrize("family", ["gpt2", "llama"])
+def test_tied_output(tc, family):
+    """without output.weight the output is tied to token_embd (GPT-2, SmolLM; the other cases of
+    these families have a separate output.weight, qwen2's are tied, gemma3 always is)"""
+    c = case(tc, family, "f32", ("--tied",))
+    assert not any(t.name == b"output.weight" for t in G.read(c.gguf).tensors)
+    for decode in (False, True):
+        d = diff(c.logits("fast", decode), c.ref)
+        record(f"{family} f32 tied", "2 decode" if decode else "1 prefill", d)
+        assert d < TOL
+
+
+def test_one_tu_build_is_the_same_program(tc):
+    """`ck build` (ckernel.h + header + run.c in one TU, the user's path) computes bit for bit
+    what the two-TU test build computes, for the family that uses the most kinds of ops; the
+    one-TU program runs on 2 OpenMP threads, the test build on 1"""
+    c = case(tc, "gemma3", "q4_k_m")
+    out = os.path.join(tc.work, "onetu")
+    r = must([tc.ck, "build", c.gguf, "-o", out])
+    prog = os.path.join(out, "run")
+    assert os.path.exists(prog), r.stderr
+    for decode in (False, True):
+        a = run_logits(prog, c.gguf, c.tokens, decode, env={"OMP_NUM_THREADS": "2"})
+        b = c.logits("fast", decode)
+        assert np.array_equal(a, b), f"one-TU and split builds differ by {diff(a, b.astype(np.float64))}"
+
+
+# ============================================================================ refusals
+def _rewrite(src, dst, drop=(), add=(), kv=()):
+    """copy a GGUF through the Python writer, dropping and adding tensors, adding keys"""
+    g = G.read(src)
+    tensors = [(t.name.decode(), t.ne, t.type, bytes(t.data)) for t in g.tensors if t.name.decode() not in drop]
+    assert len(tensors) == len(g.tensors) - len(drop), "a tensor to drop is not in the file"
+    tensors += list(add)
+    keys = g.kv.copy()
+    keys.update((k, G.value(v)) for k, v in kv)
+    G.write(dst, keys, tensors, version=g.version, alignment=g.alignment)
+    return dst
+
+
+def test_unknown_architecture_is_refused(tc):
+    path = os.path.join(tc.work, "unknown.gguf")
+    tc.mkmodel(path, "llama", "f32", arch="mamba9")
+    assert G.read(path).kv["general.architecture"].value == b"mamba9"
+    out = os.path.join(tc.work, "unknown")
+    r = tc.ckgen(path, out)
+    assert r.returncode != 0
+    assert "mamba9" in r.stderr and "no declaration" in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(out, "m.h"))
+
+
+@pytest.mark.parametrize("family,tensor", [("llama", "blk.1.ffn_up.weight"), ("qwen2", "blk.0.attn_k.bias"),
+                                           ("qwen3", "blk.1.attn_q_norm.weight"), ("gpt2", "position_embd.weight"),
+                                           ("gemma3", "blk.5.post_ffw_norm.weight")])
+def test_missing_tensor_is_refused(tc, family, tensor):
+    c = case(tc, family, "f32")
+    d = os.path.join(tc.work, f"missing_{family}")
+    os.makedirs(d, exist_ok=True)
+    same = _rewrite(c.gguf, os.path.join(d, "same.gguf"))     # control: the writer round trip is accepted
+    r = tc.ckgen(same, os.path.join(d, "same"))
+    assert r.returncode == 0, r.stderr
+    bad = _rewrite(c.gguf, os.path.join(d, "bad.gguf"), drop=(tensor,))
+    r = tc.ckgen(bad, os.path.join(d, "bad"))
+    assert r.returncode != 0
+    assert f"tensor {tensor} is missing" in r.stderr, r.stderr
+
+
+def test_extra_tensor_is_reported(tc):
+    c = case(tc, "llama", "f32")
+    d = os.path.join(tc.work, "extra")
+    os.makedirs(d, exist_ok=True)
+    extra = G.f32_tensor("blk.0.ffn_surprise.weight", np.ones(256, np.float32))
+    path = _rewrite(c.gguf, os.path.join(d, "extra.gguf"), add=[extra])
+    r = tc.ckgen(path, os.path.join(d, "out"))
+    assert r.returncode == 0, r.stderr
+    assert "blk.0.ffn_surprise.weight" in r.stderr and "not used" in r.stderr, r.stderr
+    with open(os.path.join(d, "out", "weights_manifest.json")) as f:
+        assert "blk.0.ffn_surprise.weight" not in {t["name"] for t in json.load(f)["tensors"]}
+    # and the clean file reports nothing
+    r = tc.ckgen(c.gguf, os.path.join(d, "clean"))
+    assert r.returncode == 0 and "not used" not in r.stderr, r.stderr
+
+
+def test_weights_bump(tc):
+    """the program's own bump gives the GGUF's logits; another layout's bump, or its own with
+    the hash changed, is refused naming the hash"""
+    c = case(tc, "llama", "f32")
+    other = case(tc, "llama", "q8_0")
+    own = os.path.join(c.dir, "weights.bump")
+    assert np.array_equal(c.logits("fast", False, model=own), c.logits("fast", False))
+    with open(own, "rb") as f:
+        raw = bytearray(f.read())
+    hash_hex = "0x%x" % int.from_bytes(raw[8:16], "little")
+    raw[8] ^= 1
+    flipped = os.path.join(c.dir, "flipped.bump")
+    with open(flipped, "wb") as f:
+        f.write(raw)
+    for bump in (os.path.join(other.dir, "weights.bump"), flipped):
+        r = sh([c.progs["fast"], "-m", bump, "--tokens", "1,2,3", "--logits", os.path.join(c.dir, "x.f32")])
+        assert r.returncode != 0
+        assert "layout hash" in r.stderr and hash_hex in r.stderr, r.stderr
+
+
+@pytest.fixture(scope="module")
+def short_ctx(tc):
+    """llama F32 generated for a 16-position context (ckgen --max-ctx 16)"""
+    c = case(tc, "llama", "f32")
+    out = os.path.join(tc.work, "ctx16")
+    r = tc.ckgen(c.gguf, out, extra=["--max-ctx", "16"])
+    assert r.returncode == 0, r.stderr
+    return c, out, tc.compile(out, "fast")
+
+
+def test_prompt_longer_than_context(tc, short_ctx):
+    c, out, prog = short_ctx
+    full = prompt(16, seed=9)
+    ref = OM.load(c.gguf).forward(full).numpy()
+    assert diff(run_logits(prog, c.gguf, full), ref) < TOL          # exactly the context: fine
+    assert diff(run_logits(prog, c.gguf, full, decode=True), ref) < TOL
+    for args in (["--logits", os.path.join(out, "x.f32")], ["--decode-logits", os.path.join(out, "x.f32")]):
+        r = sh([prog, "-m", c.gguf, "--tokens", ",".join(map(str, prompt(17, seed=9)))] + args)
+        assert r.returncode != 0
+        assert "17 prompt tokens" in r.stderr and "context of 16" in r.stderr, r.stderr
+    r = sh([prog, "-m", c.gguf, "--tokens", ",".join(map(str, prompt(10))), "-n", "7", "--temp", "0"])
+    assert r.returncode != 0 and "context of 16" in r.stderr, r.stderr
+    r = sh([prog, "-m", c.gguf, "--tokens", ",".join(map(str, prompt(10))), "-n", "6", "--temp", "0", "--quiet"])
+    assert r.returncode == 0 and len(r.stdout.split()) == 6, r.stdout + r.stderr
+
+
+CANARY_HOOK = r"""/* test-only: the generated header with two of its kernels made to overrun. With
+   CK_TEST_OVERRUN=<section name> in the environment, a kernel whose output ends exactly at the
+   end of that section writes one float past it, into the canary. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ckernel.h"
+static void ck_test_overrun(ck_model *m, float *end);
+#define ck_matmul_forward(out, inp, w, b, T, C, OC) \
+    (ck_matmul_forward(out, inp, w, b, T, C, OC), ck_test_overrun(m, (out) + (size_t)(T) * (size_t)(OC)))
+#define ck_copy_rows(dst, ldd, src, lds, rows, cols) \
+    (ck_copy_rows(dst, ldd, src, lds, rows, cols), ck_test_overrun(m, (dst) + (size_t)((rows) - 1) * (ldd) + (size_t)(cols)))
+#include "m.h"
+static void ck_test_overrun(ck_model *m, float *end)
+{
+    const char *target = getenv("CK_TEST_OVERRUN");
+    int i;
+    if (!target) return;
+    for (i = 0; i < CKM_N_SECTIONS; i++)
+        if (!strcmp(CKM_SECTIONS[i].name, target) && (uint8_t *)end == m->state + CKM_SECTIONS[i].off + CKM_SECTIONS[i].bytes) {
+            *end = 1e30f;
+            fprintf(stderr, "test hook: wrote one float past section '%s'\n", target);
+        }
+}
+"""
+
+
+def test_canary_catches_an_overrunning_kernel(tc, short_ctx):
+    c, out, _ = short_ctx
+    with open(os.path.join(out, "canary_hook.h"), "w") as f:
+        f.write(CANARY_HOOK)
+    prog = tc.compile(out, "fast", header="canary_hook.h", defines=["-DCK_CANARIES"], exe="run_canary")
+    with open(os.path.join(out, "layout.json")) as f:
+        layout = json.load(f)
+    sections = {s["name"]: s for s in layout["sections"]}
+    buf = {b["name"]: b for b in layout["buffers"]}
+    # where the overruns land, from the layout: the logits buffer and the V cache end their sections
+    assert sections["logits"]["canary_at"] == buf["logits"]["offset"] + buf["logits"]["bytes"]
+    assert sections["kv cache"]["canary_at"] == buf["kv_v"]["offset"] + buf["kv_v"]["bytes"]
+    full = prompt(16, seed=9)
+    ref = OM.load(c.gguf).forward(full).numpy()
+    toks = ",".join(map(str, full))
+    x = os.path.join(out, "c.f32")
+    # control: canaries on, nothing overruns -> runs clean, same logits
+    assert diff(run_logits(prog, c.gguf, full, decode=True), ref) < TOL
+    assert diff(run_logits(prog, c.gguf, full), ref) < TOL
+    short = ",".join(map(str, full[:10]))
+    for target, tokens, args, phase in (("logits", toks, ["--decode-logits", x], "decode"),
+                                        ("kv cache", toks, ["--logits", x], "prefill"),  # position 16 ends the V cache
+                                        ("logits", short, ["-n", "1", "--temp", "0"], "prefill")):
+        r = sh([prog, "-m", c.gguf, "--tokens", tokens] + args, env={"CK_TEST_OVERRUN": target})
+        assert f"wrote one float past section '{target}'" in r.stderr, r.stderr   # the overrun happened
+        assert r.returncode == 3, r.stderr
+        assert f"canary after section '{target}'" in r.stderr and f"during {phase}" in r.stderr, r.stderr
+
+
+def test_gpt2_context_is_bounded_by_its_position_table(tc):
+    """GPT-2's learned positions have n_ctx rows: a longer --max-ctx is refused (it would read
+    past position_embd.weight); the default context uses every row, the last one correctly"""
+    c = case(tc, "gpt2", "f32")
+    rows = G.read(c.gguf).tensor("position_embd.weight").ne[1]
+    r = tc.ckgen(c.gguf, os.path.join(tc.work, "gpt2_long"), extra=["--max-ctx", str(rows + 1)])
+    assert r.returncode != 0
+    assert f"--max-ctx {rows + 1} exceeds the {rows} positions" in r.stderr and "position_embd.weight" in r.stderr, r.stderr
+    full = prompt(rows, seed=11)
+    ref = OM.load(c.gguf).forward(full).numpy()
+    assert diff(run_logits(c.progs["fast"], c.gguf, full), ref) < TOL
+    assert diff(run_logits(c.progs["fast"], c.gguf, full, decode=True), ref) < TOL
+
+
+def test_gemma3_27b_attention_scale(tc):
+    """Gemma 3 27B scales attention by query_pre_attn_scalar = n_embd / n_head (168), not
+    head_dim (128); GGUF has no key for it, llama.cpp picks it by size (62 layers). A tiny
+    62-layer model whose n_embd / n_head (16) differs from head_dim (32) checks the rule."""
+    c = case(tc, "gemma3", "f32", ("--layers", "62", "--embd", "64", "--heads", "4", "--kv-heads", "1",
+                                   "--head-dim", "32", "--ff", "128"))
+    assert OM.load(c.gguf).hp["n_layer"] == 62
+    for decode in (False, True):
+        d = diff(c.logits("fast", decode), c.ref)
+        record("gemma3 f32 62 layers (27B scale)", "2 decode" if decode else "1 prefill", d)
+        assert d < TOL, f"{'decode' if decode else 'prefill'}: {d:.3e}"
+
+
+def test_unmodelled_rope_scaling_is_reported(tc):
+    """rope scaling keys (Gemma 3 4B+: linear x8 on global layers; yarn) are not modelled yet:
+    ckgen says so instead of ignoring them silently"""
+    c = case(tc, "llama", "f32")
+    d = os.path.join(tc.work, "ropescale")
+    os.makedirs(d, exist_ok=True)
+    path = _rewrite(c.gguf, os.path.join(d, "scaled.gguf"), kv=[("llama.rope.scaling.type", "linear"),
+                                                                ("llama.rope.scaling.factor", 8.0)])
+    r = tc.ckgen(path, os.path.join(d, "out"))
+    assert r.returncode == 0, r.stderr
+    assert "llama.rope.scaling.type = 'linear' is not modelled" in r.stderr, r.stderr
+    assert "llama.rope.scaling.factor = 8 is not modelled" in r.stderr, r.stderr
+    path = _rewrite(c.gguf, os.path.join(d, "none.gguf"), kv=[("llama.rope.scaling.type", "none")])
+    r = tc.ckgen(path, os.path.join(d, "out_none"))
+    assert r.returncode == 0 and "not modelled" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_greedy_generation(tc, family):
+    """run's own loop (prefill the prompt, then decode from the KV cache the prefill wrote)
+    generates, at --temp 0, the tokens the oracle's argmax chain gives"""
+    c = case(tc, family, "f32")
+    tokens, n_gen = c.tokens[:12], 8
+    r = sh([c.progs["fast"], "-m", c.gguf, "--tokens", ",".join(map(str, tokens)), "-n", n_gen, "--temp", "0", "--quiet"])
+    assert r.returncode == 0, r.stderr
+    got = [int(t) for t in r.stdout.split()]
+    ref_model, seq, margins = OM.load(c.gguf), list(tokens), []
+    for _ in range(n_gen):
+        last = ref_model.forward(seq).numpy()[-1]
+        top = np.sort(last)
+        margins.append(top[-1] - top[-2])
+        seq.append(int(last.argmax()))
+    print(f"{family}: greedy {got}, oracle {seq[len(tokens):]}, smallest top-1 margin {min(margins):.2e}")
+    assert got == seq[len(tokens):]
+
+
+SAN = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O1", "-g", "-fsanitize=address,undefined",
+       "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"] + shlex.split(os.environ.get("CK_TEST_ARCH", "-march=native"))
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_generated_code_under_asan(tc, family):
+    """the generated prefill and decode (F32 and the Q4_K/Q6_K mix) under AddressSanitizer +
+    UndefinedBehaviorSanitizer: no invalid access, and still the oracle's logits"""
+    if "asan" not in tc.impl:
+        tc.implementation("asan", SAN)
+    for qtype in ("f32", "q4_k_m"):
+        c = case(tc, family, qtype)
+        prog = tc.compile(c.dir, "asan", exe="run_asan", flags=SAN)
+        for decode in (False, True):
+            d = diff(run_logits(prog, c.gguf, c.tokens, decode), c.ref)
+            assert d < (TOL if qtype == "f32" else 0.05 * np.max(np.abs(c.ref))), f"{qtype}: {d:.3e}"   # asan build: fast path
+        r = sh([prog, "-m", os.path.join(c.dir, "weights.bump"), "--tokens", "1,2,3", "-n", "12", "--quiet"])
+        assert r.returncode == 0 and len(r.stdout.split()) == 12, r.stderr
