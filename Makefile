@@ -70,6 +70,10 @@ $(B)/test_gguf: tests/test_gguf.c $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
 $(B)/test_gguf_asan: tests/test_gguf.c $(HEADERS) | $(B)
 	$(CC) $(WARN) $(SAN) $(ARCH) -I. $< -o $@ -lm
+$(B)/test_tokenizer: tests/test_tokenizer.c $(HEADERS) | $(B)
+	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
+$(B)/test_tokenizer_asan: tests/test_tokenizer.c $(HEADERS) | $(B)
+	$(CC) $(WARN) $(SAN) $(ARCH) -I. $< -o $@ -lm
 $(B)/ckgen_asan: $(GEN_HEADERS) | $(B)
 	$(CC) $(WARN) $(SAN) -I. -DCK_GEN_MAIN -x c ckernel_gen.h -o $@ -lm
 
@@ -84,17 +88,19 @@ test-header: | $(B) ## the header compiles warning-free: gcc, clang, -std=c99 -W
 	@gcc $(WARN) -Werror -c $(B)/gen.c -I. -o $(B)/gen.o && clang $(WARN) -Werror -c $(B)/gen.c -I. -o $(B)/gen.o
 	@echo "header: clean under gcc and clang (C99, scalar and $(ARCH), with and without OpenMP) and g++/clang++ (C++11)"
 
-test-c: $(B)/test_kernels $(B)/test_kernels_scalar $(B)/test_quant $(B)/test_quant_scalar $(B)/test_gguf examples tools ## C tests: SIMD vs scalar, thread-count determinism, edge cases, weight formats, GGUF files
+test-c: $(B)/test_kernels $(B)/test_kernels_scalar $(B)/test_quant $(B)/test_quant_scalar $(B)/test_gguf $(B)/test_tokenizer examples tools ## C tests: SIMD vs scalar, thread-count determinism, edge cases, weight formats, GGUF files, tokenizer reference vectors
 	./$(B)/test_kernels
 	./$(B)/test_kernels_scalar
 	./$(B)/test_quant
 	./$(B)/test_quant_scalar
 	./$(B)/test_gguf tests/data
+	./$(B)/test_tokenizer tests/data
 
-test-asan: $(B)/test_kernels_asan $(B)/test_quant_asan $(B)/test_gguf_asan ## C tests under AddressSanitizer + UndefinedBehaviorSanitizer (incl. every hostile GGUF case)
+test-asan: $(B)/test_kernels_asan $(B)/test_quant_asan $(B)/test_gguf_asan $(B)/test_tokenizer_asan ## C tests under AddressSanitizer + UndefinedBehaviorSanitizer (incl. every hostile GGUF and tokenizer case)
 	./$(B)/test_kernels_asan
 	./$(B)/test_quant_asan
 	./$(B)/test_gguf_asan tests/data
+	./$(B)/test_tokenizer_asan tests/data
 
 test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so $(TOOLS) $(B)/mkmodel ## PyTorch parity tests of every kernel, forward and backward
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests
