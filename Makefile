@@ -21,7 +21,7 @@ EXAMPLES = $(B)/mlp_train
 TOOLS = $(B)/ck $(B)/ckgen
 DEB_PKGS = python3-torch python3-numpy python3-pytest
 
-.PHONY: all help examples tools test test-header test-c test-asan test-py deps bench-kernels bench-quant fuzz demo clean
+.PHONY: all help examples tools test test-header test-c test-asan test-py deps bench-kernels bench-quant bench-tokenizer fuzz fuzz-tokenizer demo clean
 
 all: tools $(B)/libckernel.so $(B)/libckernel_scalar.so examples ## build the ck tool, ckgen, the oracle's shared libraries and the examples
 
@@ -137,6 +137,18 @@ fuzz: | $(B) ## libFuzzer on the GGUF reader (clang, ASan+UBSan), FUZZ_SECONDS=6
 	@rm -rf $(B)/fuzz_corpus && mkdir -p $(B)/fuzz_corpus $(B)/fuzz_seeds
 	./$(B)/test_gguf --seeds $(B)/fuzz_seeds >/dev/null
 	./$(B)/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 $(B)/fuzz_corpus $(B)/fuzz_seeds
+
+$(B)/bench_tokenizer: tests/bench_tokenizer.c $(HEADERS) | $(B)
+	$(CC) $(WARN) $(CFLAGS) $(ARCH) -I. $< -o $@ -lm
+
+bench-tokenizer: $(B)/bench_tokenizer ## tokenizer MB/s and tokens/s, single thread: English 200/3000/15000 chars and multilingual, per vocabulary
+	./$(B)/bench_tokenizer tests/data
+
+fuzz-tokenizer: | $(B) ## libFuzzer on tokenizer encode/decode over every test vocabulary (clang, ASan+UBSan), FUZZ_SECONDS=60
+	@command -v clang >/dev/null || { echo "fuzz-tokenizer: needs clang (apt-get install clang)"; exit 1; }
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. tests/fuzz_tokenizer.c -o $(B)/fuzz_tokenizer -lm
+	@mkdir -p $(B)/fuzz_tok_corpus
+	./$(B)/fuzz_tokenizer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 -print_final_stats=1 $(B)/fuzz_tok_corpus
 
 demo: ## generate text from the shipped model (arrives with the training issue)
 	@echo "make demo: there is no shipped model yet: it is built and trained in issue 7 (training + demo model)."

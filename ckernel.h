@@ -502,6 +502,10 @@ CK_DEF float   ck_rand_f32(uint64_t *rng);   /* uniform in [0, 1) */
 
 
 
+
+
+
+
 /* ---- 15. Tokenizer ---------------------------------------------------------------------------
    The tokenizer of a GGUF file's `tokenizer.ggml.*` metadata, as llama.cpp runs it:
      model "gpt2"   byte-level BPE: a pre-tokenizer named by tokenizer.ggml.pre splits the text
@@ -531,6 +535,7 @@ enum { CK_TOKT_NORMAL = 1, CK_TOKT_UNKNOWN = 2, CK_TOKT_CONTROL = 3, CK_TOKT_USE
 /* encode flags */
 #define CK_TOK_ADD_SPECIAL   1  /* BOS if the model adds one (add_bos_token, or its kind's default), EOS likewise */
 #define CK_TOK_PARSE_SPECIAL 2  /* control-token text in the input becomes the control token */
+#define CK_TOK_NO_CACHE      4  /* BPE without the per-call word cache (same ids, slower: for tests) */
 /* decode flags */
 #define CK_TOK_RENDER_SPECIAL 1 /* write control and unknown tokens' text (default: nothing) */
 
@@ -556,10 +561,11 @@ typedef struct {
 CK_DEF size_t ck_tok_mem_bytes(const ck_gguf *g);
 /* 0, or -1 with t->error naming the problem (unknown model or pre-tokenizer, bad arrays, ...). */
 CK_DEF int    ck_tok_init(ck_tok *t, const ck_gguf *g, void *mem, size_t mem_bytes);
-/* Work buffer ck_tok_encode needs for len bytes of text (about 100 bytes per input byte). */
+/* Work buffer ck_tok_encode needs for len bytes of text (about 100 bytes per input byte;
+   SentencePiece about 230). */
 CK_DEF size_t ck_tok_work_bytes(const ck_tok *t, size_t len);
-/* At most this many ids come from len bytes of text (every token covers at least one byte). */
-CK_DEF size_t ck_tok_max_ids(size_t len);
+/* At most this many ids come from len bytes of text (len + 3; SentencePiece 3 * len + 6). */
+CK_DEF size_t ck_tok_max_ids(const ck_tok *t, size_t len);
 /* Encode len bytes (any bytes, NUL included). Returns the number of ids, writing the first
    max_ids of them, or -1 if work is too small or len >= 2^31 (t is not changed). */
 CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int flags, int32_t *ids, size_t max_ids,
@@ -4495,6 +4501,10 @@ CK_DEF int32_t ck_sample(const float *logits, int n, float temp, int top_k, floa
 
 
 
+
+
+
+
 /* ===================================================================================== */
 /* 15. Tokenizer                                                                         */
 /* ===================================================================================== */
@@ -5786,6 +5796,8 @@ typedef struct {
     uint32_t *slen, *sstart;
     ck__hent *heap;
     uint8_t *buf;
+    struct ck__wcache { uint64_t h; const uint8_t *p; uint32_t len, id0, nid, pad_; } *cache; /* words seen in this call */
+    uint32_t cache_mask;
 } ck__enc;
 
 static void ck__emit(ck__enc *e, int32_t id)
@@ -5946,7 +5958,9 @@ static uint32_t ck__match(int kind, const uint32_t *cp, const uint8_t *fl, uint3
             for (; p < b; p++) {
                 uint32_t w = ck__wcp(cp[p], fl[p]);
                 int in;
-                if (kind == CK__P_DS_LETTER) in = ck__in_ranges(ck__ds_letter, sizeof ck__ds_letter / sizeof ck__ds_letter[0] / 2, w);
+                if (kind == CK__P_DS_LETTER && w < 128) in = (w | 32) >= 'a' && (w | 32) <= 'z';
+                else if (kind == CK__P_DS_PUNCT && w < 128) in = (w >= '!' && w <= '/') || (w >= ':' && w <= '~');
+                else if (kind == CK__P_DS_LETTER) in = ck__in_ranges(ck__ds_letter, sizeof ck__ds_letter / sizeof ck__ds_letter[0] / 2, w);
                 else if (kind == CK__P_DS_PUNCT) in = ck__in_ranges(ck__ds_punct, sizeof ck__ds_punct / sizeof ck__ds_punct[0] / 2, w);
                 else if (kind == CK__P_LETTERS) in = (fl[p] & CK_U_LETTER) != 0;
                 else in = (fl[p] & CK_U_PUNCT) != 0;
@@ -6046,8 +6060,24 @@ static void ck__bpe_text(ck__enc *e, const uint8_t *s, uint32_t n)
     {
         uint32_t a = 0;
         for (i = 0; i < nf; i++) {
-            if (in[i] > a) ck__bpe_word(e, s + e->off[a], e->off[in[i]] - e->off[a]);
+            const uint8_t *w = s + e->off[a];
+            uint32_t wl = e->off[in[i]] - e->off[a];
             a = in[i];
+            if (wl == 0) continue;
+            if (wl >= 3 && wl <= 256 && e->cache) {
+                /* a word seen earlier in this call: copy its ids (BPE of a word is a pure function) */
+                uint64_t h = ck__hash_bytes(w, wl);
+                struct ck__wcache *c = &e->cache[h & e->cache_mask];
+                size_t before = e->n, k;
+                if (c->h == h && c->len == wl && c->id0 + c->nid <= e->max && memcmp(c->p, w, wl) == 0) {
+                    for (k = 0; k < c->nid; k++) ck__emit(e, e->ids[c->id0 + k]);
+                    continue;
+                }
+                ck__bpe_word(e, w, wl);
+                if (e->n <= e->max) { c->h = h; c->p = w; c->len = wl; c->id0 = (uint32_t)before; c->nid = (uint32_t)(e->n - before); }
+                continue;
+            }
+            ck__bpe_word(e, w, wl);
         }
     }
 }
@@ -6165,13 +6195,20 @@ static void ck__wpm_text(ck__enc *e, const uint8_t *s, uint32_t n)
     ck__wpm_word(e, wl);
 }
 
-CK_DEF size_t ck_tok_max_ids(size_t len) { return len + 3; }
+CK_DEF size_t ck_tok_max_ids(const ck_tok *t, size_t len)
+{
+    /* SentencePiece: a space becomes 3 bytes of U+2581 and bytes without a token fall back one
+       token per byte, so up to 3 per input byte (+ the prefix); the others: one per byte */
+    return t->model == CK_TOK_SPM ? 3 * len + 6 : len + 3;
+}
 
-#define CK__WORK_PER_BYTE (4 * 4 + 1 + 4 * 4 + 4 + 4 + 2 * sizeof(ck__hent) + 4 + 8)
+/* N = len + 8 entries per text array; SentencePiece symbols can be 3 per input byte (a space is
+   3 bytes of U+2581, and a bad lead byte may swallow part of one) */
+static size_t ck__sym_n(const ck_tok *t, size_t N) { return t->model == CK_TOK_SPM ? 3 * N : N; }
 CK_DEF size_t ck_tok_work_bytes(const ck_tok *t, size_t len)
 {
-    (void)t;
-    return (len + 8) * (CK__WORK_PER_BYTE) + 16 * 16;
+    size_t N = len + 8, NS = ck__sym_n(t, N);
+    return N * (5 * 4 + 1) + NS * (5 * 4 + 2 * sizeof(ck__hent)) + (4 * N + 8) + 16 * N + 2048; /* + word cache, alignment */
 }
 
 static void *ck__carve(uint8_t **p, size_t bytes)
@@ -6201,23 +6238,28 @@ CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int 
     e.fa = (uint32_t *)ck__carve(&p, N * 4);
     e.fb = (uint32_t *)ck__carve(&p, N * 4);
     e.fl = (uint8_t *)ck__carve(&p, N);
-    e.sid = (int32_t *)ck__carve(&p, N * 4);
-    e.sprev = (int32_t *)ck__carve(&p, N * 4);
-    e.snext = (int32_t *)ck__carve(&p, N * 4);
-    e.slen = (uint32_t *)ck__carve(&p, N * 4);
-    e.sstart = (uint32_t *)ck__carve(&p, N * 4);
-    e.heap = (ck__hent *)ck__carve(&p, 2 * N * sizeof(ck__hent));
+    e.sid = (int32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
+    e.sprev = (int32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
+    e.snext = (int32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
+    e.slen = (uint32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
+    e.sstart = (uint32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
+    e.heap = (ck__hent *)ck__carve(&p, 2 * ck__sym_n(t, N) * sizeof(ck__hent));
     e.buf = (uint8_t *)ck__carve(&p, 4 * N + 8);
+    e.cache_mask = 15;
+    while (e.cache_mask < 4095 && (e.cache_mask + 1) * 4 < N) e.cache_mask = e.cache_mask * 2 + 1;
+    e.cache = (struct ck__wcache *)ck__carve(&p, (e.cache_mask + 1) * sizeof(struct ck__wcache)); /* <= 32 bytes per 4 input bytes */
+    if (t->model == CK_TOK_BPE && !(flags & CK_TOK_NO_CACHE)) memset(e.cache, 0, (e.cache_mask + 1) * sizeof(struct ck__wcache));
+    else e.cache = NULL;
 
     if ((flags & CK_TOK_ADD_SPECIAL) && t->add_bos && t->bos >= 0) ck__emit(&e, t->bos);
 
     /* special tokens, longest first: each claims its leftmost non-overlapping occurrences in
        the text no longer token has claimed (llama.cpp's partition). User-defined tokens always,
        control and unknown ones only with CK_TOK_PARSE_SPECIAL. */
-    for (i = 0; i < len; i++) e.claim[i] = -1;
     if (t->n_special && len) {
         uint8_t present[256];
         int32_t k;
+        int claimed = 0;
         memset(present, 0, sizeof present);
         for (i = 0; i < len; i++) present[s[i]] = 1;
         for (k = 0; k < t->n_special; k++) {
@@ -6232,6 +6274,7 @@ CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int 
                 if (!hit) break;
                 at = (size_t)(hit - s);
                 if (memcmp(s + at, tx, tl) != 0) { i = at + 1; continue; }
+                if (!claimed) { for (j = 0; j < len; j++) e.claim[j] = -1; claimed = 1; }
                 for (j = 0; j < tl && e.claim[at + j] == -1; j++) {}
                 if (j < tl) { i = at + 1; continue; }
                 e.claim[at] = id;
@@ -6239,8 +6282,9 @@ CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int 
                 i = at + tl;
             }
         }
-    }
-    for (start = 0, i = 0; i <= len; i++) {
+        if (!claimed) e.claim = NULL;
+    } else e.claim = NULL;
+    for (start = 0, i = e.claim ? 0 : len; i <= len; i++) {
         if (i < len && e.claim[i] == -1) continue;
         if (i > start) { /* raw text [start, i) */
             const uint8_t *f = s + start;
@@ -6250,7 +6294,7 @@ CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int 
             else ck__wpm_text(&e, f, fn);
             prev_special = 0;
         }
-        if (i < len) { /* a special token */
+        if (i < len && e.claim) { /* a special token */
             ck__emit(&e, e.claim[i]);
             prev_special = 1;
             i += t->text_len[e.claim[i]] - 1;
@@ -6415,7 +6459,7 @@ CK_DEF void ck_tok_close(ck_tokenizer_file *f)
 }
 CK_DEF int64_t ck_tok_encode_alloc(const ck_tok *t, const char *text, size_t len, int flags, int32_t **ids)
 {
-    size_t wb = ck_tok_work_bytes(t, len), mx = ck_tok_max_ids(len);
+    size_t wb = ck_tok_work_bytes(t, len), mx = ck_tok_max_ids(t, len);
     void *work = CK_MALLOC(wb);
     int64_t n = -1;
     *ids = (int32_t *)CK_MALLOC(mx * sizeof(int32_t));

@@ -122,8 +122,8 @@ static void test_vocab(const char *dir, const char *name)
                 q = e2;
             }
         }
-        ids = (int32_t *)malloc(ck_tok_max_ids(len) * sizeof(int32_t));
-        n = encode(&tf.tok, inp + pos, len, 0, ids, ck_tok_max_ids(len));
+        ids = (int32_t *)malloc(ck_tok_max_ids(&tf.tok, len) * sizeof(int32_t));
+        n = encode(&tf.tok, inp + pos, len, 0, ids, ck_tok_max_ids(&tf.tok, len));
         match = n == nwant;
         for (k = 0; match && k < (size_t)n; k++) match = ids[k] == want[k];
         n_cases++;
@@ -216,20 +216,20 @@ static void test_vocab(const char *dir, const char *name)
         }
         /* 1 MB of one character */
         mb = (char *)malloc(big);
-        bids = (int32_t *)malloc(ck_tok_max_ids(big) * sizeof(int32_t));
+        bids = (int32_t *)malloc(ck_tok_max_ids(&tf.tok, big) * sizeof(int32_t));
         for (i = 0; i < sizeof chars / sizeof chars[0]; i++) {
             size_t cl = strlen(chars[i]), k, L = big / cl * cl;
             for (k = 0; k < L; k += cl) memcpy(mb + k, chars[i], cl);
-            n = encode(&tf.tok, mb, L, 0, bids, ck_tok_max_ids(L));
+            n = encode(&tf.tok, mb, L, 0, bids, ck_tok_max_ids(&tf.tok, L));
             /* WordPiece gives nothing for whitespace and invalid bytes, as llama.cpp */
             int empty_ok = (tf.tok.model == CK_TOK_WPM && (chars[i][0] == ' ' || chars[i][0] == '\n' || chars[i][0] == '\xff'))
                            || (chars[i][0] == '\xff' && tf.tok.byte_tok[0xff] < 0 && tf.tok.unk < 0); /* falcon: byte 0xff has no token, dropped */
-            CHECK(n >= (empty_ok ? 0 : 1) && (size_t)n <= ck_tok_max_ids(L), "%s: 1 MB of '%s' gave %lld ids", name, chars[i], (long long)n);
+            CHECK(n >= (empty_ok ? 0 : 1) && (size_t)n <= ck_tok_max_ids(&tf.tok, L), "%s: 1 MB of '%s' gave %lld ids", name, chars[i], (long long)n);
             if ((chars[i][0] == '\xff' ? bytes_lossless : lossless) && n > 0) CHECK(roundtrip(&tf.tok, bids, (size_t)n, mb, L), "%s: 1 MB of one character does not round-trip", name);
         }
         /* every byte value, and bad ids to decode */
         for (i = 0; i < 256; i++) mb[i] = (char)i;
-        n = encode(&tf.tok, mb, 256, CK_TOK_ADD_SPECIAL | CK_TOK_PARSE_SPECIAL, bids, ck_tok_max_ids(256));
+        n = encode(&tf.tok, mb, 256, CK_TOK_ADD_SPECIAL | CK_TOK_PARSE_SPECIAL, bids, ck_tok_max_ids(&tf.tok, 256));
         CHECK(n > 0, "%s: all bytes gave %lld", name, (long long)n);
         {
             int32_t badids[4] = { -1, tf.tok.n_tokens, 0x7fffffff, 0 };
@@ -243,6 +243,32 @@ static void test_vocab(const char *dir, const char *name)
     ck_tok_close(&tf);
     free(inp);
     free(outs);
+}
+
+/* the per-call word cache gives the ids the plain merge loop gives, on long real text */
+static void test_cache(const char *dir)
+{
+    char path[1024], err[512], *txt;
+    size_t n = 0;
+    ck_tokenizer_file tf;
+    FILE *f;
+    snprintf(path, sizeof path, "%s/shakespeare-15k.txt", dir);
+    f = fopen(path, "rb");
+    CHECK(f != NULL, "cannot open %s", path);
+    if (!f) return;
+    txt = (char *)malloc(1 << 16);
+    n = fread(txt, 1, 1 << 16, f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/vocab/ggml-vocab-gpt-2.gguf", dir);
+    if (ck_tok_open(&tf, path, err, sizeof err) == 0) {
+        int32_t *a = (int32_t *)malloc(ck_tok_max_ids(&tf.tok, n) * 4), *b = (int32_t *)malloc(ck_tok_max_ids(&tf.tok, n) * 4);
+        int64_t na = encode(&tf.tok, txt, n, 0, a, ck_tok_max_ids(&tf.tok, n)), nb = encode(&tf.tok, txt, n, CK_TOK_NO_CACHE, b, ck_tok_max_ids(&tf.tok, n));
+        CHECK(na > 1000 && na == nb && memcmp(a, b, (size_t)na * 4) == 0, "word cache changes the ids (%lld vs %lld)", (long long)na, (long long)nb);
+        CHECK(roundtrip(&tf.tok, a, (size_t)na, txt, n), "15k of English does not round-trip");
+        free(a); free(b);
+        ck_tok_close(&tf);
+    } else CHECK(0, "%s", err);
+    free(txt);
 }
 
 static void test_unicode(void)
@@ -267,6 +293,7 @@ int main(int argc, char **argv)
     printf("tokenizer: Unicode %s tables\n", ck_unicode_version());
     test_unicode();
     for (i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++) test_vocab(dir, vocabs[i]);
+    test_cache(dir);
     if (failures) { printf("test_tokenizer: %d FAILURES\n", failures); return 1; }
     printf("test_tokenizer: all passed\n");
     return 0;
