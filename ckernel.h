@@ -506,6 +506,7 @@ CK_DEF float   ck_rand_f32(uint64_t *rng);   /* uniform in [0, 1) */
 
 
 
+
 /* ---- 15. Tokenizer ---------------------------------------------------------------------------
    The tokenizer of a GGUF file's `tokenizer.ggml.*` metadata, as llama.cpp runs it:
      model "gpt2"   byte-level BPE: a pre-tokenizer named by tokenizer.ggml.pre splits the text
@@ -4505,6 +4506,7 @@ CK_DEF int32_t ck_sample(const float *logits, int n, float temp, int top_k, floa
 
 
 
+
 /* ===================================================================================== */
 /* 15. Tokenizer                                                                         */
 /* ===================================================================================== */
@@ -5785,6 +5787,7 @@ static ck__hent ck__hpop(ck__hent *h, size_t *n)
     return top;
 }
 
+typedef struct { uint64_t h; const uint8_t *p; uint32_t len, id0, nid, pad_; } ck__wcache;
 typedef struct {
     const ck_tok *t;
     int32_t *ids; size_t max, n;
@@ -5796,7 +5799,7 @@ typedef struct {
     uint32_t *slen, *sstart;
     ck__hent *heap;
     uint8_t *buf;
-    struct ck__wcache { uint64_t h; const uint8_t *p; uint32_t len, id0, nid, pad_; } *cache; /* words seen in this call */
+    ck__wcache *cache;              /* words seen in this call */
     uint32_t cache_mask;
 } ck__enc;
 
@@ -6067,7 +6070,7 @@ static void ck__bpe_text(ck__enc *e, const uint8_t *s, uint32_t n)
             if (wl >= 3 && wl <= 256 && e->cache) {
                 /* a word seen earlier in this call: copy its ids (BPE of a word is a pure function) */
                 uint64_t h = ck__hash_bytes(w, wl);
-                struct ck__wcache *c = &e->cache[h & e->cache_mask];
+                ck__wcache *c = &e->cache[h & e->cache_mask];
                 size_t before = e->n, k;
                 if (c->h == h && c->len == wl && c->id0 + c->nid <= e->max && memcmp(c->p, w, wl) == 0) {
                     for (k = 0; k < c->nid; k++) ck__emit(e, e->ids[c->id0 + k]);
@@ -6247,8 +6250,8 @@ CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int 
     e.buf = (uint8_t *)ck__carve(&p, 4 * N + 8);
     e.cache_mask = 15;
     while (e.cache_mask < 4095 && (e.cache_mask + 1) * 4 < N) e.cache_mask = e.cache_mask * 2 + 1;
-    e.cache = (struct ck__wcache *)ck__carve(&p, (e.cache_mask + 1) * sizeof(struct ck__wcache)); /* <= 32 bytes per 4 input bytes */
-    if (t->model == CK_TOK_BPE && !(flags & CK_TOK_NO_CACHE)) memset(e.cache, 0, (e.cache_mask + 1) * sizeof(struct ck__wcache));
+    e.cache = (ck__wcache *)ck__carve(&p, (e.cache_mask + 1) * sizeof(ck__wcache)); /* <= 32 bytes per 4 input bytes */
+    if (t->model == CK_TOK_BPE && !(flags & CK_TOK_NO_CACHE)) memset(e.cache, 0, (e.cache_mask + 1) * sizeof(ck__wcache));
     else e.cache = NULL;
 
     if ((flags & CK_TOK_ADD_SPECIAL) && t->add_bos && t->bos >= 0) ck__emit(&e, t->bos);
