@@ -21,7 +21,7 @@ EXAMPLES = $(B)/mlp_train
 TOOLS = $(B)/ck $(B)/ckgen
 DEB_PKGS = python3-torch python3-numpy python3-pytest
 
-.PHONY: all help examples tools test test-header test-c test-asan test-py test-mcu size-mcu mcu-freestanding deps deps-mcu bench-kernels bench-quant fuzz demo clean
+.PHONY: all help examples tools test test-header test-c test-asan test-py test-mcu size-mcu mcu-freestanding deps deps-mcu bench bench-kernels bench-quant bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer demo clean
 
 all: tools $(B)/libckernel.so $(B)/libckernel_scalar.so examples ## build the ck tool, ckgen, the oracle's shared libraries and the examples
 
@@ -70,6 +70,10 @@ $(B)/test_gguf: tests/test_gguf.c $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
 $(B)/test_gguf_asan: tests/test_gguf.c $(HEADERS) | $(B)
 	$(CC) $(WARN) $(SAN) $(ARCH) -I. $< -o $@ -lm
+$(B)/test_tokenizer: tests/test_tokenizer.c $(HEADERS) | $(B)
+	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
+$(B)/test_tokenizer_asan: tests/test_tokenizer.c $(HEADERS) | $(B)
+	$(CC) $(WARN) $(SAN) $(ARCH) -I. $< -o $@ -lm
 $(B)/ckgen_asan: $(GEN_HEADERS) | $(B)
 	$(CC) $(WARN) $(SAN) -I. -DCK_GEN_MAIN -x c ckernel_gen.h -o $@ -lm
 
@@ -84,17 +88,19 @@ test-header: | $(B) ## the header compiles warning-free: gcc, clang, -std=c99 -W
 	@gcc $(WARN) -Werror -c $(B)/gen.c -I. -o $(B)/gen.o && clang $(WARN) -Werror -c $(B)/gen.c -I. -o $(B)/gen.o
 	@echo "header: clean under gcc and clang (C99, scalar and $(ARCH), with and without OpenMP) and g++/clang++ (C++11)"
 
-test-c: $(B)/test_kernels $(B)/test_kernels_scalar $(B)/test_quant $(B)/test_quant_scalar $(B)/test_gguf examples tools ## C tests: SIMD vs scalar, thread-count determinism, edge cases, weight formats, GGUF files
+test-c: $(B)/test_kernels $(B)/test_kernels_scalar $(B)/test_quant $(B)/test_quant_scalar $(B)/test_gguf $(B)/test_tokenizer examples tools ## C tests: SIMD vs scalar, thread-count determinism, edge cases, weight formats, GGUF files, tokenizer reference vectors
 	./$(B)/test_kernels
 	./$(B)/test_kernels_scalar
 	./$(B)/test_quant
 	./$(B)/test_quant_scalar
 	./$(B)/test_gguf tests/data
+	./$(B)/test_tokenizer tests/data
 
-test-asan: $(B)/test_kernels_asan $(B)/test_quant_asan $(B)/test_gguf_asan ## C tests under AddressSanitizer + UndefinedBehaviorSanitizer (incl. every hostile GGUF case)
+test-asan: $(B)/test_kernels_asan $(B)/test_quant_asan $(B)/test_gguf_asan $(B)/test_tokenizer_asan ## C tests under AddressSanitizer + UndefinedBehaviorSanitizer (incl. every hostile GGUF and tokenizer case)
 	./$(B)/test_kernels_asan
 	./$(B)/test_quant_asan
 	./$(B)/test_gguf_asan tests/data
+	./$(B)/test_tokenizer_asan tests/data
 
 test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so $(TOOLS) $(B)/mkmodel ## PyTorch parity tests of every kernel (forward and backward) and of the generated models (oracle/models.py)
 	CC="$(CC)" CK_TEST_ARCH="$(ARCH)" CK_TEST_OPENMP="$(OPENMP)" $(PYTHON) -m pytest -p no:cacheprovider -q tests
@@ -211,6 +217,18 @@ fuzz: | $(B) ## libFuzzer on the GGUF reader (clang, ASan+UBSan), FUZZ_SECONDS=6
 	@rm -rf $(B)/fuzz_corpus && mkdir -p $(B)/fuzz_corpus $(B)/fuzz_seeds
 	./$(B)/test_gguf --seeds $(B)/fuzz_seeds >/dev/null
 	./$(B)/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 $(B)/fuzz_corpus $(B)/fuzz_seeds
+
+$(B)/bench_tokenizer: tests/bench_tokenizer.c $(HEADERS) | $(B)
+	$(CC) $(WARN) $(CFLAGS) $(ARCH) -I. $< -o $@ -lm
+
+bench-tokenizer: $(B)/bench_tokenizer ## tokenizer MB/s and tokens/s, single thread: English 200/3000/15000 chars and multilingual, per vocabulary
+	./$(B)/bench_tokenizer tests/data
+
+fuzz-tokenizer: | $(B) ## libFuzzer on tokenizer encode/decode over every test vocabulary (clang, ASan+UBSan), FUZZ_SECONDS=60
+	@command -v clang >/dev/null || { echo "fuzz-tokenizer: needs clang (apt-get install clang)"; exit 1; }
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. tests/fuzz_tokenizer.c -o $(B)/fuzz_tokenizer -lm
+	@mkdir -p $(B)/fuzz_tok_corpus
+	./$(B)/fuzz_tokenizer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 -print_final_stats=1 $(B)/fuzz_tok_corpus
 
 demo: ## generate text from the shipped model (arrives with the training issue)
 	@echo "make demo: there is no shipped model yet: it is built and trained in issue 7 (training + demo model)."

@@ -89,6 +89,10 @@
     14. Model runtime        token-major RoPE/attention with KV cache, ck_model (weights from a
                              GGUF or a weights.bump, arena, canaries), sampler (temperature,
                              top-k, top-p)
+    15. Tokenizer            ck_tok_* from tokenizer.ggml.*: byte-level BPE (gpt2; pre-tokenizers
+                             default, gpt-2, llama3, qwen2, deepseek-llm/coder, falcon, starcoder,
+                             refact, mpt), SentencePiece BPE (llama), WordPiece (bert); encode,
+                             decode, streaming decode; Unicode tables generated into the header
 */
 #ifndef CKERNEL_H
 #define CKERNEL_H
@@ -506,6 +510,110 @@ typedef struct { float p; int32_t id; } ck_prob_id;
 CK_DEF int32_t ck_sample(const float *logits, int n, float temp, int top_k, float top_p, uint64_t *rng, ck_prob_id *scratch);
 CK_DEF int32_t ck_argmax(const float *x, int n);
 CK_DEF float   ck_rand_f32(uint64_t *rng);   /* uniform in [0, 1) */
+
+
+
+
+
+
+
+
+
+
+/* ---- 15. Tokenizer ---------------------------------------------------------------------------
+   The tokenizer of a GGUF file's `tokenizer.ggml.*` metadata, as llama.cpp runs it:
+     model "gpt2"   byte-level BPE: a pre-tokenizer named by tokenizer.ggml.pre splits the text
+                    (default, gpt-2, llama-bpe/llama3, qwen2, deepseek-llm, deepseek-coder, falcon,
+                    starcoder, refact, mpt and their aliases; each written by hand after its
+                    regexes), then each piece's bytes are merged by merge rank (a heap).
+     model "llama"  SentencePiece BPE: spaces become U+2581, one is prefixed (Llama 2), pieces
+                    merge by score (a heap), characters without a token fall back to <0xNN>.
+     model "bert"   WordPiece: BERT's basic tokenizer (NFD first code point, lowercase, split on
+                    whitespace, punctuation and CJK) then greedy longest match; llama.cpp's GGUF
+                    spells word-initial pieces with a leading U+2581 and continuations bare.
+   Memory: ck_tok_init() builds the tables (token hash, merge hash, byte tokens, special tokens)
+   in caller memory, ck_tok_mem_bytes() says how much; token strings stay in the GGUF (keep it
+   mapped). ck_tok_encode() works in a caller buffer of ck_tok_work_bytes() and never
+   allocates; a ck_tok is read-only afterwards (one per process, any number of threads).
+   Invalid UTF-8: each bad byte is kept as it is (byte-level BPE and SentencePiece stay
+   lossless) and treated as a symbol character; llama.cpp instead substitutes U+FFFD.
+   Not done: tokens' lstrip/rstrip attributes and llama.cpp's per-model extra pre-tokenizers
+   beyond those listed (an unknown tokenizer.ggml.pre is an error, not a silent default). */
+enum ck_tok_model { CK_TOK_BPE = 1, CK_TOK_SPM = 2, CK_TOK_WPM = 3 };
+enum ck_tok_pre {
+    CK_PRE_NONE = 0, CK_PRE_DEFAULT, CK_PRE_GPT2, CK_PRE_LLAMA3, CK_PRE_QWEN2, CK_PRE_DEEPSEEK_LLM,
+    CK_PRE_DEEPSEEK_CODER, CK_PRE_FALCON, CK_PRE_STARCODER, CK_PRE_MPT
+};
+/* GGUF token types (tokenizer.ggml.token_type) */
+enum { CK_TOKT_NORMAL = 1, CK_TOKT_UNKNOWN = 2, CK_TOKT_CONTROL = 3, CK_TOKT_USER = 4, CK_TOKT_UNUSED = 5, CK_TOKT_BYTE = 6 };
+/* encode flags */
+#define CK_TOK_ADD_SPECIAL   1  /* BOS if the model adds one (add_bos_token, or its kind's default), EOS likewise */
+#define CK_TOK_PARSE_SPECIAL 2  /* control-token text in the input becomes the control token */
+#define CK_TOK_NO_CACHE      4  /* BPE without the per-call word cache (same ids, slower: for tests) */
+/* decode flags */
+#define CK_TOK_RENDER_SPECIAL 1 /* write control and unknown tokens' text (default: nothing) */
+
+typedef struct { uint32_t l, r, rank, res; } ck_tok_merge;
+typedef struct {
+    int model, pre;
+    int32_t n_tokens, bos, eos, unk, sep, pad;
+    int add_bos, add_eos, add_space_prefix, ignore_merges;
+    const char **text;        /* token i's bytes (in the GGUF), text_len[i] of them */
+    uint32_t *text_len;
+    uint8_t *type;            /* CK_TOKT_* */
+    float *score;             /* SentencePiece scores (NULL otherwise) */
+    uint32_t *tok_hash; uint32_t tok_mask;        /* text -> id + 1 */
+    ck_tok_merge *merge; uint32_t merge_mask;     /* (left id, right id) -> rank, result */
+    uint32_t n_merges;
+    int32_t byte_tok[256];    /* byte -> its token (BPE: the GPT-2 byte character; SPM: <0xNN>), -1 */
+    int32_t *special; int32_t n_special;  /* control/user/unknown tokens, longest first */
+    uint32_t max_token_len;   /* bytes; a decoded piece is at most max_token_len + 4 bytes */
+    char error[256];
+} ck_tok;
+
+/* Bytes of caller memory ck_tok_init needs for this GGUF's tokenizer; 0 if it has none usable. */
+CK_DEF size_t ck_tok_mem_bytes(const ck_gguf *g);
+/* 0, or -1 with t->error naming the problem (unknown model or pre-tokenizer, bad arrays, ...). */
+CK_DEF int    ck_tok_init(ck_tok *t, const ck_gguf *g, void *mem, size_t mem_bytes);
+/* Work buffer ck_tok_encode needs for len bytes of text (about 100 bytes per input byte;
+   SentencePiece about 230). */
+CK_DEF size_t ck_tok_work_bytes(const ck_tok *t, size_t len);
+/* At most this many ids come from len bytes of text (len + 3; SentencePiece 3 * len + 6). */
+CK_DEF size_t ck_tok_max_ids(const ck_tok *t, size_t len);
+/* Encode len bytes (any bytes, NUL included). Returns the number of ids, writing the first
+   max_ids of them, or -1 if work is too small or len >= 2^31 (t is not changed). */
+CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int flags, int32_t *ids, size_t max_ids,
+                             void *work, size_t work_bytes);
+/* The bytes of one token (no leading-space rule); returns its length, writing up to cap. */
+CK_DEF size_t ck_tok_piece(const ck_tok *t, int32_t id, int flags, char *out, size_t cap);
+/* Decode ids to bytes: the inverse of encode for BPE and SentencePiece (the space encode
+   prefixes is removed again). Returns the full length, writing up to cap; bad ids give nothing. */
+CK_DEF size_t ck_tok_decode(const ck_tok *t, const int32_t *ids, size_t n, int flags, char *out, size_t cap);
+/* Streaming decode: each call writes only whole UTF-8 characters and holds back a partial one
+   (at most 3 bytes) until the next token completes it; bytes that can never form a character
+   are written as they are. out needs t->max_token_len + 8 bytes. ck_tok_stream_flush writes
+   what is held. Zero-initialise the stream (or call ck_tok_stream_init) before the first token. */
+typedef struct { uint8_t pend[4]; int n_pend; int after_text; } ck_tok_stream;
+CK_DEF void   ck_tok_stream_init(ck_tok_stream *s);
+CK_DEF size_t ck_tok_stream_next(const ck_tok *t, ck_tok_stream *s, int32_t id, int flags, char *out, size_t cap);
+CK_DEF size_t ck_tok_stream_flush(ck_tok_stream *s, char *out, size_t cap);
+CK_DEF const char *ck_tok_pre_name(int pre);
+CK_DEF const char *ck_unicode_version(void);
+/* Unicode category flags of a code point, as the pre-tokenizers see them. */
+enum { CK_U_LETTER = 1, CK_U_NUMBER = 2, CK_U_PUNCT = 4, CK_U_SYMBOL = 8, CK_U_MARK = 16, CK_U_SEP = 32,
+       CK_U_CONTROL = 64, CK_U_SPACE = 128 };
+CK_DEF int      ck_unicode_flags(uint32_t cp);
+CK_DEF uint32_t ck_unicode_tolower(uint32_t cp);
+
+#ifndef CK_NO_STDIO
+/* Host convenience: open PATH (a .gguf), allocate and build its tokenizer. */
+typedef struct { ck_gguf gguf; ck_tok tok; void *mem; } ck_tokenizer_file;
+CK_DEF int  ck_tok_open(ck_tokenizer_file *f, const char *path, char *err, size_t errlen);
+CK_DEF void ck_tok_close(ck_tokenizer_file *f);
+/* Encode with an allocated work buffer and id array; *ids must be freed with CK_FREE. -1 on error. */
+CK_DEF int64_t ck_tok_encode_alloc(const ck_tok *t, const char *text, size_t len, int flags, int32_t **ids);
+#endif
+/* ---- end of 15. Tokenizer (declarations) ---- */
 
 #ifdef __cplusplus
 }
@@ -4496,6 +4604,1982 @@ CK_DEF int32_t ck_sample(const float *logits, int n, float temp, int top_k, floa
     }
     return scratch[m - 1].id;
 }
+
+
+
+
+
+
+
+
+
+
+/* ===================================================================================== */
+/* 15. Tokenizer                                                                         */
+/* ===================================================================================== */
+/* Unicode tables: generated by oracle/gen_unicode_tables.py from Python's unicodedata (the
+   version is in CK__UNICODE_VERSION; `python3 oracle/gen_unicode_tables.py --check ckernel.h`
+   verifies this copy). llama.cpp generates its tables the same way, possibly from another
+   Unicode version; the reference tokenizations in tests/data/vocab decide. */
+/* ---- BEGIN generated unicode tables ---- */
+/* generated by oracle/gen_unicode_tables.py from Python 3.11.2 unicodedata, Unicode 14.0.0: do not edit */
+#define CK__UNICODE_VERSION "14.0.0"
+static const uint8_t ck__uflags_ascii[128] = {
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 192, 192, 192, 192, 192, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    160, 4, 4, 4, 8, 4, 4, 4, 4, 4, 4, 8, 4, 4, 4, 4,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 4, 8, 8, 8, 4,
+    4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 4, 4, 8, 4,
+    8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 8, 4, 8, 64,
+};
+static const uint32_t ck__uflags[2240] = {
+    0x00000040u, 0x000009c0u, 0x00000e40u, 0x000020a0u, 0x00002104u, 0x00002408u, 0x00002504u, 0x00002b08u,
+    0x00002c04u, 0x00003002u, 0x00003a04u, 0x00003c08u, 0x00003f04u, 0x00004101u, 0x00005b04u, 0x00005e08u,
+    0x00005f04u, 0x00006008u, 0x00006101u, 0x00007b04u, 0x00007c08u, 0x00007d04u, 0x00007e08u, 0x00007f40u,
+    0x000085c0u, 0x00008640u, 0x0000a0a0u, 0x0000a104u, 0x0000a208u, 0x0000a704u, 0x0000a808u, 0x0000aa01u,
+    0x0000ab04u, 0x0000ac08u, 0x0000ad40u, 0x0000ae08u, 0x0000b202u, 0x0000b408u, 0x0000b501u, 0x0000b604u,
+    0x0000b808u, 0x0000b902u, 0x0000ba01u, 0x0000bb04u, 0x0000bc02u, 0x0000bf04u, 0x0000c001u, 0x0000d708u,
+    0x0000d801u, 0x0000f708u, 0x0000f801u, 0x0002c208u, 0x0002c601u, 0x0002d208u, 0x0002e001u, 0x0002e508u,
+    0x0002ec01u, 0x0002ed08u, 0x0002ee01u, 0x0002ef08u, 0x00030010u, 0x00037001u, 0x00037508u, 0x00037601u,
+    0x00037800u, 0x00037a01u, 0x00037e04u, 0x00037f01u, 0x00038000u, 0x00038408u, 0x00038601u, 0x00038704u,
+    0x00038801u, 0x00038b00u, 0x00038c01u, 0x00038d00u, 0x00038e01u, 0x0003a200u, 0x0003a301u, 0x0003f608u,
+    0x0003f701u, 0x00048208u, 0x00048310u, 0x00048a01u, 0x00053000u, 0x00053101u, 0x00055700u, 0x00055901u,
+    0x00055a04u, 0x00056001u, 0x00058904u, 0x00058b00u, 0x00058d08u, 0x00059000u, 0x00059110u, 0x0005be04u,
+    0x0005bf10u, 0x0005c004u, 0x0005c110u, 0x0005c304u, 0x0005c410u, 0x0005c604u, 0x0005c710u, 0x0005c800u,
+    0x0005d001u, 0x0005eb00u, 0x0005ef01u, 0x0005f304u, 0x0005f500u, 0x00060040u, 0x00060608u, 0x00060904u,
+    0x00060b08u, 0x00060c04u, 0x00060e08u, 0x00061010u, 0x00061b04u, 0x00061c40u, 0x00061d04u, 0x00062001u,
+    0x00064b10u, 0x00066002u, 0x00066a04u, 0x00066e01u, 0x00067010u, 0x00067101u, 0x0006d404u, 0x0006d501u,
+    0x0006d610u, 0x0006dd40u, 0x0006de08u, 0x0006df10u, 0x0006e501u, 0x0006e710u, 0x0006e908u, 0x0006ea10u,
+    0x0006ee01u, 0x0006f002u, 0x0006fa01u, 0x0006fd08u, 0x0006ff01u, 0x00070004u, 0x00070e00u, 0x00070f40u,
+    0x00071001u, 0x00071110u, 0x00071201u, 0x00073010u, 0x00074b00u, 0x00074d01u, 0x0007a610u, 0x0007b101u,
+    0x0007b200u, 0x0007c002u, 0x0007ca01u, 0x0007eb10u, 0x0007f401u, 0x0007f608u, 0x0007f704u, 0x0007fa01u,
+    0x0007fb00u, 0x0007fd10u, 0x0007fe08u, 0x00080001u, 0x00081610u, 0x00081a01u, 0x00081b10u, 0x00082401u,
+    0x00082510u, 0x00082801u, 0x00082910u, 0x00082e00u, 0x00083004u, 0x00083f00u, 0x00084001u, 0x00085910u,
+    0x00085c00u, 0x00085e04u, 0x00085f00u, 0x00086001u, 0x00086b00u, 0x00087001u, 0x00088808u, 0x00088901u,
+    0x00088f00u, 0x00089040u, 0x00089200u, 0x00089810u, 0x0008a001u, 0x0008ca10u, 0x0008e240u, 0x0008e310u,
+    0x00090401u, 0x00093a10u, 0x00093d01u, 0x00093e10u, 0x00095001u, 0x00095110u, 0x00095801u, 0x00096210u,
+    0x00096404u, 0x00096602u, 0x00097004u, 0x00097101u, 0x00098110u, 0x00098400u, 0x00098501u, 0x00098d00u,
+    0x00098f01u, 0x00099100u, 0x00099301u, 0x0009a900u, 0x0009aa01u, 0x0009b100u, 0x0009b201u, 0x0009b300u,
+    0x0009b601u, 0x0009ba00u, 0x0009bc10u, 0x0009bd01u, 0x0009be10u, 0x0009c500u, 0x0009c710u, 0x0009c900u,
+    0x0009cb10u, 0x0009ce01u, 0x0009cf00u, 0x0009d710u, 0x0009d800u, 0x0009dc01u, 0x0009de00u, 0x0009df01u,
+    0x0009e210u, 0x0009e400u, 0x0009e602u, 0x0009f001u, 0x0009f208u, 0x0009f402u, 0x0009fa08u, 0x0009fc01u,
+    0x0009fd04u, 0x0009fe10u, 0x0009ff00u, 0x000a0110u, 0x000a0400u, 0x000a0501u, 0x000a0b00u, 0x000a0f01u,
+    0x000a1100u, 0x000a1301u, 0x000a2900u, 0x000a2a01u, 0x000a3100u, 0x000a3201u, 0x000a3400u, 0x000a3501u,
+    0x000a3700u, 0x000a3801u, 0x000a3a00u, 0x000a3c10u, 0x000a3d00u, 0x000a3e10u, 0x000a4300u, 0x000a4710u,
+    0x000a4900u, 0x000a4b10u, 0x000a4e00u, 0x000a5110u, 0x000a5200u, 0x000a5901u, 0x000a5d00u, 0x000a5e01u,
+    0x000a5f00u, 0x000a6602u, 0x000a7010u, 0x000a7201u, 0x000a7510u, 0x000a7604u, 0x000a7700u, 0x000a8110u,
+    0x000a8400u, 0x000a8501u, 0x000a8e00u, 0x000a8f01u, 0x000a9200u, 0x000a9301u, 0x000aa900u, 0x000aaa01u,
+    0x000ab100u, 0x000ab201u, 0x000ab400u, 0x000ab501u, 0x000aba00u, 0x000abc10u, 0x000abd01u, 0x000abe10u,
+    0x000ac600u, 0x000ac710u, 0x000aca00u, 0x000acb10u, 0x000ace00u, 0x000ad001u, 0x000ad100u, 0x000ae001u,
+    0x000ae210u, 0x000ae400u, 0x000ae602u, 0x000af004u, 0x000af108u, 0x000af200u, 0x000af901u, 0x000afa10u,
+    0x000b0000u, 0x000b0110u, 0x000b0400u, 0x000b0501u, 0x000b0d00u, 0x000b0f01u, 0x000b1100u, 0x000b1301u,
+    0x000b2900u, 0x000b2a01u, 0x000b3100u, 0x000b3201u, 0x000b3400u, 0x000b3501u, 0x000b3a00u, 0x000b3c10u,
+    0x000b3d01u, 0x000b3e10u, 0x000b4500u, 0x000b4710u, 0x000b4900u, 0x000b4b10u, 0x000b4e00u, 0x000b5510u,
+    0x000b5800u, 0x000b5c01u, 0x000b5e00u, 0x000b5f01u, 0x000b6210u, 0x000b6400u, 0x000b6602u, 0x000b7008u,
+    0x000b7101u, 0x000b7202u, 0x000b7800u, 0x000b8210u, 0x000b8301u, 0x000b8400u, 0x000b8501u, 0x000b8b00u,
+    0x000b8e01u, 0x000b9100u, 0x000b9201u, 0x000b9600u, 0x000b9901u, 0x000b9b00u, 0x000b9c01u, 0x000b9d00u,
+    0x000b9e01u, 0x000ba000u, 0x000ba301u, 0x000ba500u, 0x000ba801u, 0x000bab00u, 0x000bae01u, 0x000bba00u,
+    0x000bbe10u, 0x000bc300u, 0x000bc610u, 0x000bc900u, 0x000bca10u, 0x000bce00u, 0x000bd001u, 0x000bd100u,
+    0x000bd710u, 0x000bd800u, 0x000be602u, 0x000bf308u, 0x000bfb00u, 0x000c0010u, 0x000c0501u, 0x000c0d00u,
+    0x000c0e01u, 0x000c1100u, 0x000c1201u, 0x000c2900u, 0x000c2a01u, 0x000c3a00u, 0x000c3c10u, 0x000c3d01u,
+    0x000c3e10u, 0x000c4500u, 0x000c4610u, 0x000c4900u, 0x000c4a10u, 0x000c4e00u, 0x000c5510u, 0x000c5700u,
+    0x000c5801u, 0x000c5b00u, 0x000c5d01u, 0x000c5e00u, 0x000c6001u, 0x000c6210u, 0x000c6400u, 0x000c6602u,
+    0x000c7000u, 0x000c7704u, 0x000c7802u, 0x000c7f08u, 0x000c8001u, 0x000c8110u, 0x000c8404u, 0x000c8501u,
+    0x000c8d00u, 0x000c8e01u, 0x000c9100u, 0x000c9201u, 0x000ca900u, 0x000caa01u, 0x000cb400u, 0x000cb501u,
+    0x000cba00u, 0x000cbc10u, 0x000cbd01u, 0x000cbe10u, 0x000cc500u, 0x000cc610u, 0x000cc900u, 0x000cca10u,
+    0x000cce00u, 0x000cd510u, 0x000cd700u, 0x000cdd01u, 0x000cdf00u, 0x000ce001u, 0x000ce210u, 0x000ce400u,
+    0x000ce602u, 0x000cf000u, 0x000cf101u, 0x000cf300u, 0x000d0010u, 0x000d0401u, 0x000d0d00u, 0x000d0e01u,
+    0x000d1100u, 0x000d1201u, 0x000d3b10u, 0x000d3d01u, 0x000d3e10u, 0x000d4500u, 0x000d4610u, 0x000d4900u,
+    0x000d4a10u, 0x000d4e01u, 0x000d4f08u, 0x000d5000u, 0x000d5401u, 0x000d5710u, 0x000d5802u, 0x000d5f01u,
+    0x000d6210u, 0x000d6400u, 0x000d6602u, 0x000d7908u, 0x000d7a01u, 0x000d8000u, 0x000d8110u, 0x000d8400u,
+    0x000d8501u, 0x000d9700u, 0x000d9a01u, 0x000db200u, 0x000db301u, 0x000dbc00u, 0x000dbd01u, 0x000dbe00u,
+    0x000dc001u, 0x000dc700u, 0x000dca10u, 0x000dcb00u, 0x000dcf10u, 0x000dd500u, 0x000dd610u, 0x000dd700u,
+    0x000dd810u, 0x000de000u, 0x000de602u, 0x000df000u, 0x000df210u, 0x000df404u, 0x000df500u, 0x000e0101u,
+    0x000e3110u, 0x000e3201u, 0x000e3410u, 0x000e3b00u, 0x000e3f08u, 0x000e4001u, 0x000e4710u, 0x000e4f04u,
+    0x000e5002u, 0x000e5a04u, 0x000e5c00u, 0x000e8101u, 0x000e8300u, 0x000e8401u, 0x000e8500u, 0x000e8601u,
+    0x000e8b00u, 0x000e8c01u, 0x000ea400u, 0x000ea501u, 0x000ea600u, 0x000ea701u, 0x000eb110u, 0x000eb201u,
+    0x000eb410u, 0x000ebd01u, 0x000ebe00u, 0x000ec001u, 0x000ec500u, 0x000ec601u, 0x000ec700u, 0x000ec810u,
+    0x000ece00u, 0x000ed002u, 0x000eda00u, 0x000edc01u, 0x000ee000u, 0x000f0001u, 0x000f0108u, 0x000f0404u,
+    0x000f1308u, 0x000f1404u, 0x000f1508u, 0x000f1810u, 0x000f1a08u, 0x000f2002u, 0x000f3408u, 0x000f3510u,
+    0x000f3608u, 0x000f3710u, 0x000f3808u, 0x000f3910u, 0x000f3a04u, 0x000f3e10u, 0x000f4001u, 0x000f4800u,
+    0x000f4901u, 0x000f6d00u, 0x000f7110u, 0x000f8504u, 0x000f8610u, 0x000f8801u, 0x000f8d10u, 0x000f9800u,
+    0x000f9910u, 0x000fbd00u, 0x000fbe08u, 0x000fc610u, 0x000fc708u, 0x000fcd00u, 0x000fce08u, 0x000fd004u,
+    0x000fd508u, 0x000fd904u, 0x000fdb00u, 0x00100001u, 0x00102b10u, 0x00103f01u, 0x00104002u, 0x00104a04u,
+    0x00105001u, 0x00105610u, 0x00105a01u, 0x00105e10u, 0x00106101u, 0x00106210u, 0x00106501u, 0x00106710u,
+    0x00106e01u, 0x00107110u, 0x00107501u, 0x00108210u, 0x00108e01u, 0x00108f10u, 0x00109002u, 0x00109a10u,
+    0x00109e08u, 0x0010a001u, 0x0010c600u, 0x0010c701u, 0x0010c800u, 0x0010cd01u, 0x0010ce00u, 0x0010d001u,
+    0x0010fb04u, 0x0010fc01u, 0x00124900u, 0x00124a01u, 0x00124e00u, 0x00125001u, 0x00125700u, 0x00125801u,
+    0x00125900u, 0x00125a01u, 0x00125e00u, 0x00126001u, 0x00128900u, 0x00128a01u, 0x00128e00u, 0x00129001u,
+    0x0012b100u, 0x0012b201u, 0x0012b600u, 0x0012b801u, 0x0012bf00u, 0x0012c001u, 0x0012c100u, 0x0012c201u,
+    0x0012c600u, 0x0012c801u, 0x0012d700u, 0x0012d801u, 0x00131100u, 0x00131201u, 0x00131600u, 0x00131801u,
+    0x00135b00u, 0x00135d10u, 0x00136004u, 0x00136902u, 0x00137d00u, 0x00138001u, 0x00139008u, 0x00139a00u,
+    0x0013a001u, 0x0013f600u, 0x0013f801u, 0x0013fe00u, 0x00140004u, 0x00140101u, 0x00166d08u, 0x00166e04u,
+    0x00166f01u, 0x001680a0u, 0x00168101u, 0x00169b04u, 0x00169d00u, 0x0016a001u, 0x0016eb04u, 0x0016ee02u,
+    0x0016f101u, 0x0016f900u, 0x00170001u, 0x00171210u, 0x00171600u, 0x00171f01u, 0x00173210u, 0x00173504u,
+    0x00173700u, 0x00174001u, 0x00175210u, 0x00175400u, 0x00176001u, 0x00176d00u, 0x00176e01u, 0x00177100u,
+    0x00177210u, 0x00177400u, 0x00178001u, 0x0017b410u, 0x0017d404u, 0x0017d701u, 0x0017d804u, 0x0017db08u,
+    0x0017dc01u, 0x0017dd10u, 0x0017de00u, 0x0017e002u, 0x0017ea00u, 0x0017f002u, 0x0017fa00u, 0x00180004u,
+    0x00180b10u, 0x00180e40u, 0x00180f10u, 0x00181002u, 0x00181a00u, 0x00182001u, 0x00187900u, 0x00188001u,
+    0x00188510u, 0x00188701u, 0x0018a910u, 0x0018aa01u, 0x0018ab00u, 0x0018b001u, 0x0018f600u, 0x00190001u,
+    0x00191f00u, 0x00192010u, 0x00192c00u, 0x00193010u, 0x00193c00u, 0x00194008u, 0x00194100u, 0x00194404u,
+    0x00194602u, 0x00195001u, 0x00196e00u, 0x00197001u, 0x00197500u, 0x00198001u, 0x0019ac00u, 0x0019b001u,
+    0x0019ca00u, 0x0019d002u, 0x0019db00u, 0x0019de08u, 0x001a0001u, 0x001a1710u, 0x001a1c00u, 0x001a1e04u,
+    0x001a2001u, 0x001a5510u, 0x001a5f00u, 0x001a6010u, 0x001a7d00u, 0x001a7f10u, 0x001a8002u, 0x001a8a00u,
+    0x001a9002u, 0x001a9a00u, 0x001aa004u, 0x001aa701u, 0x001aa804u, 0x001aae00u, 0x001ab010u, 0x001acf00u,
+    0x001b0010u, 0x001b0501u, 0x001b3410u, 0x001b4501u, 0x001b4d00u, 0x001b5002u, 0x001b5a04u, 0x001b6108u,
+    0x001b6b10u, 0x001b7408u, 0x001b7d04u, 0x001b7f00u, 0x001b8010u, 0x001b8301u, 0x001ba110u, 0x001bae01u,
+    0x001bb002u, 0x001bba01u, 0x001be610u, 0x001bf400u, 0x001bfc04u, 0x001c0001u, 0x001c2410u, 0x001c3800u,
+    0x001c3b04u, 0x001c4002u, 0x001c4a00u, 0x001c4d01u, 0x001c5002u, 0x001c5a01u, 0x001c7e04u, 0x001c8001u,
+    0x001c8900u, 0x001c9001u, 0x001cbb00u, 0x001cbd01u, 0x001cc004u, 0x001cc800u, 0x001cd010u, 0x001cd304u,
+    0x001cd410u, 0x001ce901u, 0x001ced10u, 0x001cee01u, 0x001cf410u, 0x001cf501u, 0x001cf710u, 0x001cfa01u,
+    0x001cfb00u, 0x001d0001u, 0x001dc010u, 0x001e0001u, 0x001f1600u, 0x001f1801u, 0x001f1e00u, 0x001f2001u,
+    0x001f4600u, 0x001f4801u, 0x001f4e00u, 0x001f5001u, 0x001f5800u, 0x001f5901u, 0x001f5a00u, 0x001f5b01u,
+    0x001f5c00u, 0x001f5d01u, 0x001f5e00u, 0x001f5f01u, 0x001f7e00u, 0x001f8001u, 0x001fb500u, 0x001fb601u,
+    0x001fbd08u, 0x001fbe01u, 0x001fbf08u, 0x001fc201u, 0x001fc500u, 0x001fc601u, 0x001fcd08u, 0x001fd001u,
+    0x001fd400u, 0x001fd601u, 0x001fdc00u, 0x001fdd08u, 0x001fe001u, 0x001fed08u, 0x001ff000u, 0x001ff201u,
+    0x001ff500u, 0x001ff601u, 0x001ffd08u, 0x001fff00u, 0x002000a0u, 0x00200b40u, 0x00201004u, 0x002028a0u,
+    0x00202a40u, 0x00202fa0u, 0x00203004u, 0x00204408u, 0x00204504u, 0x00205208u, 0x00205304u, 0x00205fa0u,
+    0x00206040u, 0x00206500u, 0x00206640u, 0x00207002u, 0x00207101u, 0x00207200u, 0x00207402u, 0x00207a08u,
+    0x00207d04u, 0x00207f01u, 0x00208002u, 0x00208a08u, 0x00208d04u, 0x00208f00u, 0x00209001u, 0x00209d00u,
+    0x0020a008u, 0x0020c100u, 0x0020d010u, 0x0020f100u, 0x00210008u, 0x00210201u, 0x00210308u, 0x00210701u,
+    0x00210808u, 0x00210a01u, 0x00211408u, 0x00211501u, 0x00211608u, 0x00211901u, 0x00211e08u, 0x00212401u,
+    0x00212508u, 0x00212601u, 0x00212708u, 0x00212801u, 0x00212908u, 0x00212a01u, 0x00212e08u, 0x00212f01u,
+    0x00213a08u, 0x00213c01u, 0x00214008u, 0x00214501u, 0x00214a08u, 0x00214e01u, 0x00214f08u, 0x00215002u,
+    0x00218301u, 0x00218502u, 0x00218a08u, 0x00218c00u, 0x00219008u, 0x00230804u, 0x00230c08u, 0x00232904u,
+    0x00232b08u, 0x00242700u, 0x00244008u, 0x00244b00u, 0x00246002u, 0x00249c08u, 0x0024ea02u, 0x00250008u,
+    0x00276804u, 0x00277602u, 0x00279408u, 0x0027c504u, 0x0027c708u, 0x0027e604u, 0x0027f008u, 0x00298304u,
+    0x00299908u, 0x0029d804u, 0x0029dc08u, 0x0029fc04u, 0x0029fe08u, 0x002b7400u, 0x002b7608u, 0x002b9600u,
+    0x002b9708u, 0x002c0001u, 0x002ce508u, 0x002ceb01u, 0x002cef10u, 0x002cf201u, 0x002cf400u, 0x002cf904u,
+    0x002cfd02u, 0x002cfe04u, 0x002d0001u, 0x002d2600u, 0x002d2701u, 0x002d2800u, 0x002d2d01u, 0x002d2e00u,
+    0x002d3001u, 0x002d6800u, 0x002d6f01u, 0x002d7004u, 0x002d7100u, 0x002d7f10u, 0x002d8001u, 0x002d9700u,
+    0x002da001u, 0x002da700u, 0x002da801u, 0x002daf00u, 0x002db001u, 0x002db700u, 0x002db801u, 0x002dbf00u,
+    0x002dc001u, 0x002dc700u, 0x002dc801u, 0x002dcf00u, 0x002dd001u, 0x002dd700u, 0x002dd801u, 0x002ddf00u,
+    0x002de010u, 0x002e0004u, 0x002e2f01u, 0x002e3004u, 0x002e5008u, 0x002e5204u, 0x002e5e00u, 0x002e8008u,
+    0x002e9a00u, 0x002e9b08u, 0x002ef400u, 0x002f0008u, 0x002fd600u, 0x002ff008u, 0x002ffc00u, 0x003000a0u,
+    0x00300104u, 0x00300408u, 0x00300501u, 0x00300702u, 0x00300804u, 0x00301208u, 0x00301404u, 0x00302008u,
+    0x00302102u, 0x00302a10u, 0x00303004u, 0x00303101u, 0x00303608u, 0x00303802u, 0x00303b01u, 0x00303d04u,
+    0x00303e08u, 0x00304000u, 0x00304101u, 0x00309700u, 0x00309910u, 0x00309b08u, 0x00309d01u, 0x0030a004u,
+    0x0030a101u, 0x0030fb04u, 0x0030fc01u, 0x00310000u, 0x00310501u, 0x00313000u, 0x00313101u, 0x00318f00u,
+    0x00319008u, 0x00319202u, 0x00319608u, 0x0031a001u, 0x0031c008u, 0x0031e400u, 0x0031f001u, 0x00320008u,
+    0x00321f00u, 0x00322002u, 0x00322a08u, 0x00324802u, 0x00325008u, 0x00325102u, 0x00326008u, 0x00328002u,
+    0x00328a08u, 0x0032b102u, 0x0032c008u, 0x00340001u, 0x004dc008u, 0x004e0001u, 0x00a48d00u, 0x00a49008u,
+    0x00a4c700u, 0x00a4d001u, 0x00a4fe04u, 0x00a50001u, 0x00a60d04u, 0x00a61001u, 0x00a62002u, 0x00a62a01u,
+    0x00a62c00u, 0x00a64001u, 0x00a66f10u, 0x00a67304u, 0x00a67410u, 0x00a67e04u, 0x00a67f01u, 0x00a69e10u,
+    0x00a6a001u, 0x00a6e602u, 0x00a6f010u, 0x00a6f204u, 0x00a6f800u, 0x00a70008u, 0x00a71701u, 0x00a72008u,
+    0x00a72201u, 0x00a78908u, 0x00a78b01u, 0x00a7cb00u, 0x00a7d001u, 0x00a7d200u, 0x00a7d301u, 0x00a7d400u,
+    0x00a7d501u, 0x00a7da00u, 0x00a7f201u, 0x00a80210u, 0x00a80301u, 0x00a80610u, 0x00a80701u, 0x00a80b10u,
+    0x00a80c01u, 0x00a82310u, 0x00a82808u, 0x00a82c10u, 0x00a82d00u, 0x00a83002u, 0x00a83608u, 0x00a83a00u,
+    0x00a84001u, 0x00a87404u, 0x00a87800u, 0x00a88010u, 0x00a88201u, 0x00a8b410u, 0x00a8c600u, 0x00a8ce04u,
+    0x00a8d002u, 0x00a8da00u, 0x00a8e010u, 0x00a8f201u, 0x00a8f804u, 0x00a8fb01u, 0x00a8fc04u, 0x00a8fd01u,
+    0x00a8ff10u, 0x00a90002u, 0x00a90a01u, 0x00a92610u, 0x00a92e04u, 0x00a93001u, 0x00a94710u, 0x00a95400u,
+    0x00a95f04u, 0x00a96001u, 0x00a97d00u, 0x00a98010u, 0x00a98401u, 0x00a9b310u, 0x00a9c104u, 0x00a9ce00u,
+    0x00a9cf01u, 0x00a9d002u, 0x00a9da00u, 0x00a9de04u, 0x00a9e001u, 0x00a9e510u, 0x00a9e601u, 0x00a9f002u,
+    0x00a9fa01u, 0x00a9ff00u, 0x00aa0001u, 0x00aa2910u, 0x00aa3700u, 0x00aa4001u, 0x00aa4310u, 0x00aa4401u,
+    0x00aa4c10u, 0x00aa4e00u, 0x00aa5002u, 0x00aa5a00u, 0x00aa5c04u, 0x00aa6001u, 0x00aa7708u, 0x00aa7a01u,
+    0x00aa7b10u, 0x00aa7e01u, 0x00aab010u, 0x00aab101u, 0x00aab210u, 0x00aab501u, 0x00aab710u, 0x00aab901u,
+    0x00aabe10u, 0x00aac001u, 0x00aac110u, 0x00aac201u, 0x00aac300u, 0x00aadb01u, 0x00aade04u, 0x00aae001u,
+    0x00aaeb10u, 0x00aaf004u, 0x00aaf201u, 0x00aaf510u, 0x00aaf700u, 0x00ab0101u, 0x00ab0700u, 0x00ab0901u,
+    0x00ab0f00u, 0x00ab1101u, 0x00ab1700u, 0x00ab2001u, 0x00ab2700u, 0x00ab2801u, 0x00ab2f00u, 0x00ab3001u,
+    0x00ab5b08u, 0x00ab5c01u, 0x00ab6a08u, 0x00ab6c00u, 0x00ab7001u, 0x00abe310u, 0x00abeb04u, 0x00abec10u,
+    0x00abee00u, 0x00abf002u, 0x00abfa00u, 0x00ac0001u, 0x00d7a400u, 0x00d7b001u, 0x00d7c700u, 0x00d7cb01u,
+    0x00d7fc00u, 0x00d80040u, 0x00f90001u, 0x00fa6e00u, 0x00fa7001u, 0x00fada00u, 0x00fb0001u, 0x00fb0700u,
+    0x00fb1301u, 0x00fb1800u, 0x00fb1d01u, 0x00fb1e10u, 0x00fb1f01u, 0x00fb2908u, 0x00fb2a01u, 0x00fb3700u,
+    0x00fb3801u, 0x00fb3d00u, 0x00fb3e01u, 0x00fb3f00u, 0x00fb4001u, 0x00fb4200u, 0x00fb4301u, 0x00fb4500u,
+    0x00fb4601u, 0x00fbb208u, 0x00fbc300u, 0x00fbd301u, 0x00fd3e04u, 0x00fd4008u, 0x00fd5001u, 0x00fd9000u,
+    0x00fd9201u, 0x00fdc800u, 0x00fdcf08u, 0x00fdd000u, 0x00fdf001u, 0x00fdfc08u, 0x00fe0010u, 0x00fe1004u,
+    0x00fe1a00u, 0x00fe2010u, 0x00fe3004u, 0x00fe5300u, 0x00fe5404u, 0x00fe6208u, 0x00fe6304u, 0x00fe6408u,
+    0x00fe6700u, 0x00fe6804u, 0x00fe6908u, 0x00fe6a04u, 0x00fe6c00u, 0x00fe7001u, 0x00fe7500u, 0x00fe7601u,
+    0x00fefd00u, 0x00feff40u, 0x00ff0000u, 0x00ff0104u, 0x00ff0408u, 0x00ff0504u, 0x00ff0b08u, 0x00ff0c04u,
+    0x00ff1002u, 0x00ff1a04u, 0x00ff1c08u, 0x00ff1f04u, 0x00ff2101u, 0x00ff3b04u, 0x00ff3e08u, 0x00ff3f04u,
+    0x00ff4008u, 0x00ff4101u, 0x00ff5b04u, 0x00ff5c08u, 0x00ff5d04u, 0x00ff5e08u, 0x00ff5f04u, 0x00ff6601u,
+    0x00ffbf00u, 0x00ffc201u, 0x00ffc800u, 0x00ffca01u, 0x00ffd000u, 0x00ffd201u, 0x00ffd800u, 0x00ffda01u,
+    0x00ffdd00u, 0x00ffe008u, 0x00ffe700u, 0x00ffe808u, 0x00ffef00u, 0x00fff940u, 0x00fffc08u, 0x00fffe00u,
+    0x01000001u, 0x01000c00u, 0x01000d01u, 0x01002700u, 0x01002801u, 0x01003b00u, 0x01003c01u, 0x01003e00u,
+    0x01003f01u, 0x01004e00u, 0x01005001u, 0x01005e00u, 0x01008001u, 0x0100fb00u, 0x01010004u, 0x01010300u,
+    0x01010702u, 0x01013400u, 0x01013708u, 0x01014002u, 0x01017908u, 0x01018a02u, 0x01018c08u, 0x01018f00u,
+    0x01019008u, 0x01019d00u, 0x0101a008u, 0x0101a100u, 0x0101d008u, 0x0101fd10u, 0x0101fe00u, 0x01028001u,
+    0x01029d00u, 0x0102a001u, 0x0102d100u, 0x0102e010u, 0x0102e102u, 0x0102fc00u, 0x01030001u, 0x01032002u,
+    0x01032400u, 0x01032d01u, 0x01034102u, 0x01034201u, 0x01034a02u, 0x01034b00u, 0x01035001u, 0x01037610u,
+    0x01037b00u, 0x01038001u, 0x01039e00u, 0x01039f04u, 0x0103a001u, 0x0103c400u, 0x0103c801u, 0x0103d004u,
+    0x0103d102u, 0x0103d600u, 0x01040001u, 0x01049e00u, 0x0104a002u, 0x0104aa00u, 0x0104b001u, 0x0104d400u,
+    0x0104d801u, 0x0104fc00u, 0x01050001u, 0x01052800u, 0x01053001u, 0x01056400u, 0x01056f04u, 0x01057001u,
+    0x01057b00u, 0x01057c01u, 0x01058b00u, 0x01058c01u, 0x01059300u, 0x01059401u, 0x01059600u, 0x01059701u,
+    0x0105a200u, 0x0105a301u, 0x0105b200u, 0x0105b301u, 0x0105ba00u, 0x0105bb01u, 0x0105bd00u, 0x01060001u,
+    0x01073700u, 0x01074001u, 0x01075600u, 0x01076001u, 0x01076800u, 0x01078001u, 0x01078600u, 0x01078701u,
+    0x0107b100u, 0x0107b201u, 0x0107bb00u, 0x01080001u, 0x01080600u, 0x01080801u, 0x01080900u, 0x01080a01u,
+    0x01083600u, 0x01083701u, 0x01083900u, 0x01083c01u, 0x01083d00u, 0x01083f01u, 0x01085600u, 0x01085704u,
+    0x01085802u, 0x01086001u, 0x01087708u, 0x01087902u, 0x01088001u, 0x01089f00u, 0x0108a702u, 0x0108b000u,
+    0x0108e001u, 0x0108f300u, 0x0108f401u, 0x0108f600u, 0x0108fb02u, 0x01090001u, 0x01091602u, 0x01091c00u,
+    0x01091f04u, 0x01092001u, 0x01093a00u, 0x01093f04u, 0x01094000u, 0x01098001u, 0x0109b800u, 0x0109bc02u,
+    0x0109be01u, 0x0109c002u, 0x0109d000u, 0x0109d202u, 0x010a0001u, 0x010a0110u, 0x010a0400u, 0x010a0510u,
+    0x010a0700u, 0x010a0c10u, 0x010a1001u, 0x010a1400u, 0x010a1501u, 0x010a1800u, 0x010a1901u, 0x010a3600u,
+    0x010a3810u, 0x010a3b00u, 0x010a3f10u, 0x010a4002u, 0x010a4900u, 0x010a5004u, 0x010a5900u, 0x010a6001u,
+    0x010a7d02u, 0x010a7f04u, 0x010a8001u, 0x010a9d02u, 0x010aa000u, 0x010ac001u, 0x010ac808u, 0x010ac901u,
+    0x010ae510u, 0x010ae700u, 0x010aeb02u, 0x010af004u, 0x010af700u, 0x010b0001u, 0x010b3600u, 0x010b3904u,
+    0x010b4001u, 0x010b5600u, 0x010b5802u, 0x010b6001u, 0x010b7300u, 0x010b7802u, 0x010b8001u, 0x010b9200u,
+    0x010b9904u, 0x010b9d00u, 0x010ba902u, 0x010bb000u, 0x010c0001u, 0x010c4900u, 0x010c8001u, 0x010cb300u,
+    0x010cc001u, 0x010cf300u, 0x010cfa02u, 0x010d0001u, 0x010d2410u, 0x010d2800u, 0x010d3002u, 0x010d3a00u,
+    0x010e6002u, 0x010e7f00u, 0x010e8001u, 0x010eaa00u, 0x010eab10u, 0x010ead04u, 0x010eae00u, 0x010eb001u,
+    0x010eb200u, 0x010f0001u, 0x010f1d02u, 0x010f2701u, 0x010f2800u, 0x010f3001u, 0x010f4610u, 0x010f5102u,
+    0x010f5504u, 0x010f5a00u, 0x010f7001u, 0x010f8210u, 0x010f8604u, 0x010f8a00u, 0x010fb001u, 0x010fc502u,
+    0x010fcc00u, 0x010fe001u, 0x010ff700u, 0x01100010u, 0x01100301u, 0x01103810u, 0x01104704u, 0x01104e00u,
+    0x01105202u, 0x01107010u, 0x01107101u, 0x01107310u, 0x01107501u, 0x01107600u, 0x01107f10u, 0x01108301u,
+    0x0110b010u, 0x0110bb04u, 0x0110bd40u, 0x0110be04u, 0x0110c210u, 0x0110c300u, 0x0110cd40u, 0x0110ce00u,
+    0x0110d001u, 0x0110e900u, 0x0110f002u, 0x0110fa00u, 0x01110010u, 0x01110301u, 0x01112710u, 0x01113500u,
+    0x01113602u, 0x01114004u, 0x01114401u, 0x01114510u, 0x01114701u, 0x01114800u, 0x01115001u, 0x01117310u,
+    0x01117404u, 0x01117601u, 0x01117700u, 0x01118010u, 0x01118301u, 0x0111b310u, 0x0111c101u, 0x0111c504u,
+    0x0111c910u, 0x0111cd04u, 0x0111ce10u, 0x0111d002u, 0x0111da01u, 0x0111db04u, 0x0111dc01u, 0x0111dd04u,
+    0x0111e000u, 0x0111e102u, 0x0111f500u, 0x01120001u, 0x01121200u, 0x01121301u, 0x01122c10u, 0x01123804u,
+    0x01123e10u, 0x01123f00u, 0x01128001u, 0x01128700u, 0x01128801u, 0x01128900u, 0x01128a01u, 0x01128e00u,
+    0x01128f01u, 0x01129e00u, 0x01129f01u, 0x0112a904u, 0x0112aa00u, 0x0112b001u, 0x0112df10u, 0x0112eb00u,
+    0x0112f002u, 0x0112fa00u, 0x01130010u, 0x01130400u, 0x01130501u, 0x01130d00u, 0x01130f01u, 0x01131100u,
+    0x01131301u, 0x01132900u, 0x01132a01u, 0x01133100u, 0x01133201u, 0x01133400u, 0x01133501u, 0x01133a00u,
+    0x01133b10u, 0x01133d01u, 0x01133e10u, 0x01134500u, 0x01134710u, 0x01134900u, 0x01134b10u, 0x01134e00u,
+    0x01135001u, 0x01135100u, 0x01135710u, 0x01135800u, 0x01135d01u, 0x01136210u, 0x01136400u, 0x01136610u,
+    0x01136d00u, 0x01137010u, 0x01137500u, 0x01140001u, 0x01143510u, 0x01144701u, 0x01144b04u, 0x01145002u,
+    0x01145a04u, 0x01145c00u, 0x01145d04u, 0x01145e10u, 0x01145f01u, 0x01146200u, 0x01148001u, 0x0114b010u,
+    0x0114c401u, 0x0114c604u, 0x0114c701u, 0x0114c800u, 0x0114d002u, 0x0114da00u, 0x01158001u, 0x0115af10u,
+    0x0115b600u, 0x0115b810u, 0x0115c104u, 0x0115d801u, 0x0115dc10u, 0x0115de00u, 0x01160001u, 0x01163010u,
+    0x01164104u, 0x01164401u, 0x01164500u, 0x01165002u, 0x01165a00u, 0x01166004u, 0x01166d00u, 0x01168001u,
+    0x0116ab10u, 0x0116b801u, 0x0116b904u, 0x0116ba00u, 0x0116c002u, 0x0116ca00u, 0x01170001u, 0x01171b00u,
+    0x01171d10u, 0x01172c00u, 0x01173002u, 0x01173c04u, 0x01173f08u, 0x01174001u, 0x01174700u, 0x01180001u,
+    0x01182c10u, 0x01183b04u, 0x01183c00u, 0x0118a001u, 0x0118e002u, 0x0118f300u, 0x0118ff01u, 0x01190700u,
+    0x01190901u, 0x01190a00u, 0x01190c01u, 0x01191400u, 0x01191501u, 0x01191700u, 0x01191801u, 0x01193010u,
+    0x01193600u, 0x01193710u, 0x01193900u, 0x01193b10u, 0x01193f01u, 0x01194010u, 0x01194101u, 0x01194210u,
+    0x01194404u, 0x01194700u, 0x01195002u, 0x01195a00u, 0x0119a001u, 0x0119a800u, 0x0119aa01u, 0x0119d110u,
+    0x0119d800u, 0x0119da10u, 0x0119e101u, 0x0119e204u, 0x0119e301u, 0x0119e410u, 0x0119e500u, 0x011a0001u,
+    0x011a0110u, 0x011a0b01u, 0x011a3310u, 0x011a3a01u, 0x011a3b10u, 0x011a3f04u, 0x011a4710u, 0x011a4800u,
+    0x011a5001u, 0x011a5110u, 0x011a5c01u, 0x011a8a10u, 0x011a9a04u, 0x011a9d01u, 0x011a9e04u, 0x011aa300u,
+    0x011ab001u, 0x011af900u, 0x011c0001u, 0x011c0900u, 0x011c0a01u, 0x011c2f10u, 0x011c3700u, 0x011c3810u,
+    0x011c4001u, 0x011c4104u, 0x011c4600u, 0x011c5002u, 0x011c6d00u, 0x011c7004u, 0x011c7201u, 0x011c9000u,
+    0x011c9210u, 0x011ca800u, 0x011ca910u, 0x011cb700u, 0x011d0001u, 0x011d0700u, 0x011d0801u, 0x011d0a00u,
+    0x011d0b01u, 0x011d3110u, 0x011d3700u, 0x011d3a10u, 0x011d3b00u, 0x011d3c10u, 0x011d3e00u, 0x011d3f10u,
+    0x011d4601u, 0x011d4710u, 0x011d4800u, 0x011d5002u, 0x011d5a00u, 0x011d6001u, 0x011d6600u, 0x011d6701u,
+    0x011d6900u, 0x011d6a01u, 0x011d8a10u, 0x011d8f00u, 0x011d9010u, 0x011d9200u, 0x011d9310u, 0x011d9801u,
+    0x011d9900u, 0x011da002u, 0x011daa00u, 0x011ee001u, 0x011ef310u, 0x011ef704u, 0x011ef900u, 0x011fb001u,
+    0x011fb100u, 0x011fc002u, 0x011fd508u, 0x011ff200u, 0x011fff04u, 0x01200001u, 0x01239a00u, 0x01240002u,
+    0x01246f00u, 0x01247004u, 0x01247500u, 0x01248001u, 0x01254400u, 0x012f9001u, 0x012ff104u, 0x012ff300u,
+    0x01300001u, 0x01342f00u, 0x01343040u, 0x01343900u, 0x01440001u, 0x01464700u, 0x01680001u, 0x016a3900u,
+    0x016a4001u, 0x016a5f00u, 0x016a6002u, 0x016a6a00u, 0x016a6e04u, 0x016a7001u, 0x016abf00u, 0x016ac002u,
+    0x016aca00u, 0x016ad001u, 0x016aee00u, 0x016af010u, 0x016af504u, 0x016af600u, 0x016b0001u, 0x016b3010u,
+    0x016b3704u, 0x016b3c08u, 0x016b4001u, 0x016b4404u, 0x016b4508u, 0x016b4600u, 0x016b5002u, 0x016b5a00u,
+    0x016b5b02u, 0x016b6200u, 0x016b6301u, 0x016b7800u, 0x016b7d01u, 0x016b9000u, 0x016e4001u, 0x016e8002u,
+    0x016e9704u, 0x016e9b00u, 0x016f0001u, 0x016f4b00u, 0x016f4f10u, 0x016f5001u, 0x016f5110u, 0x016f8800u,
+    0x016f8f10u, 0x016f9301u, 0x016fa000u, 0x016fe001u, 0x016fe204u, 0x016fe301u, 0x016fe410u, 0x016fe500u,
+    0x016ff010u, 0x016ff200u, 0x01700001u, 0x0187f800u, 0x01880001u, 0x018cd600u, 0x018d0001u, 0x018d0900u,
+    0x01aff001u, 0x01aff400u, 0x01aff501u, 0x01affc00u, 0x01affd01u, 0x01afff00u, 0x01b00001u, 0x01b12300u,
+    0x01b15001u, 0x01b15300u, 0x01b16401u, 0x01b16800u, 0x01b17001u, 0x01b2fc00u, 0x01bc0001u, 0x01bc6b00u,
+    0x01bc7001u, 0x01bc7d00u, 0x01bc8001u, 0x01bc8900u, 0x01bc9001u, 0x01bc9a00u, 0x01bc9c08u, 0x01bc9d10u,
+    0x01bc9f04u, 0x01bca040u, 0x01bca400u, 0x01cf0010u, 0x01cf2e00u, 0x01cf3010u, 0x01cf4700u, 0x01cf5008u,
+    0x01cfc400u, 0x01d00008u, 0x01d0f600u, 0x01d10008u, 0x01d12700u, 0x01d12908u, 0x01d16510u, 0x01d16a08u,
+    0x01d16d10u, 0x01d17340u, 0x01d17b10u, 0x01d18308u, 0x01d18510u, 0x01d18c08u, 0x01d1aa10u, 0x01d1ae08u,
+    0x01d1eb00u, 0x01d20008u, 0x01d24210u, 0x01d24508u, 0x01d24600u, 0x01d2e002u, 0x01d2f400u, 0x01d30008u,
+    0x01d35700u, 0x01d36002u, 0x01d37900u, 0x01d40001u, 0x01d45500u, 0x01d45601u, 0x01d49d00u, 0x01d49e01u,
+    0x01d4a000u, 0x01d4a201u, 0x01d4a300u, 0x01d4a501u, 0x01d4a700u, 0x01d4a901u, 0x01d4ad00u, 0x01d4ae01u,
+    0x01d4ba00u, 0x01d4bb01u, 0x01d4bc00u, 0x01d4bd01u, 0x01d4c400u, 0x01d4c501u, 0x01d50600u, 0x01d50701u,
+    0x01d50b00u, 0x01d50d01u, 0x01d51500u, 0x01d51601u, 0x01d51d00u, 0x01d51e01u, 0x01d53a00u, 0x01d53b01u,
+    0x01d53f00u, 0x01d54001u, 0x01d54500u, 0x01d54601u, 0x01d54700u, 0x01d54a01u, 0x01d55100u, 0x01d55201u,
+    0x01d6a600u, 0x01d6a801u, 0x01d6c108u, 0x01d6c201u, 0x01d6db08u, 0x01d6dc01u, 0x01d6fb08u, 0x01d6fc01u,
+    0x01d71508u, 0x01d71601u, 0x01d73508u, 0x01d73601u, 0x01d74f08u, 0x01d75001u, 0x01d76f08u, 0x01d77001u,
+    0x01d78908u, 0x01d78a01u, 0x01d7a908u, 0x01d7aa01u, 0x01d7c308u, 0x01d7c401u, 0x01d7cc00u, 0x01d7ce02u,
+    0x01d80008u, 0x01da0010u, 0x01da3708u, 0x01da3b10u, 0x01da6d08u, 0x01da7510u, 0x01da7608u, 0x01da8410u,
+    0x01da8508u, 0x01da8704u, 0x01da8c00u, 0x01da9b10u, 0x01daa000u, 0x01daa110u, 0x01dab000u, 0x01df0001u,
+    0x01df1f00u, 0x01e00010u, 0x01e00700u, 0x01e00810u, 0x01e01900u, 0x01e01b10u, 0x01e02200u, 0x01e02310u,
+    0x01e02500u, 0x01e02610u, 0x01e02b00u, 0x01e10001u, 0x01e12d00u, 0x01e13010u, 0x01e13701u, 0x01e13e00u,
+    0x01e14002u, 0x01e14a00u, 0x01e14e01u, 0x01e14f08u, 0x01e15000u, 0x01e29001u, 0x01e2ae10u, 0x01e2af00u,
+    0x01e2c001u, 0x01e2ec10u, 0x01e2f002u, 0x01e2fa00u, 0x01e2ff08u, 0x01e30000u, 0x01e7e001u, 0x01e7e700u,
+    0x01e7e801u, 0x01e7ec00u, 0x01e7ed01u, 0x01e7ef00u, 0x01e7f001u, 0x01e7ff00u, 0x01e80001u, 0x01e8c500u,
+    0x01e8c702u, 0x01e8d010u, 0x01e8d700u, 0x01e90001u, 0x01e94410u, 0x01e94b01u, 0x01e94c00u, 0x01e95002u,
+    0x01e95a00u, 0x01e95e04u, 0x01e96000u, 0x01ec7102u, 0x01ecac08u, 0x01ecad02u, 0x01ecb008u, 0x01ecb102u,
+    0x01ecb500u, 0x01ed0102u, 0x01ed2e08u, 0x01ed2f02u, 0x01ed3e00u, 0x01ee0001u, 0x01ee0400u, 0x01ee0501u,
+    0x01ee2000u, 0x01ee2101u, 0x01ee2300u, 0x01ee2401u, 0x01ee2500u, 0x01ee2701u, 0x01ee2800u, 0x01ee2901u,
+    0x01ee3300u, 0x01ee3401u, 0x01ee3800u, 0x01ee3901u, 0x01ee3a00u, 0x01ee3b01u, 0x01ee3c00u, 0x01ee4201u,
+    0x01ee4300u, 0x01ee4701u, 0x01ee4800u, 0x01ee4901u, 0x01ee4a00u, 0x01ee4b01u, 0x01ee4c00u, 0x01ee4d01u,
+    0x01ee5000u, 0x01ee5101u, 0x01ee5300u, 0x01ee5401u, 0x01ee5500u, 0x01ee5701u, 0x01ee5800u, 0x01ee5901u,
+    0x01ee5a00u, 0x01ee5b01u, 0x01ee5c00u, 0x01ee5d01u, 0x01ee5e00u, 0x01ee5f01u, 0x01ee6000u, 0x01ee6101u,
+    0x01ee6300u, 0x01ee6401u, 0x01ee6500u, 0x01ee6701u, 0x01ee6b00u, 0x01ee6c01u, 0x01ee7300u, 0x01ee7401u,
+    0x01ee7800u, 0x01ee7901u, 0x01ee7d00u, 0x01ee7e01u, 0x01ee7f00u, 0x01ee8001u, 0x01ee8a00u, 0x01ee8b01u,
+    0x01ee9c00u, 0x01eea101u, 0x01eea400u, 0x01eea501u, 0x01eeaa00u, 0x01eeab01u, 0x01eebc00u, 0x01eef008u,
+    0x01eef200u, 0x01f00008u, 0x01f02c00u, 0x01f03008u, 0x01f09400u, 0x01f0a008u, 0x01f0af00u, 0x01f0b108u,
+    0x01f0c000u, 0x01f0c108u, 0x01f0d000u, 0x01f0d108u, 0x01f0f600u, 0x01f10002u, 0x01f10d08u, 0x01f1ae00u,
+    0x01f1e608u, 0x01f20300u, 0x01f21008u, 0x01f23c00u, 0x01f24008u, 0x01f24900u, 0x01f25008u, 0x01f25200u,
+    0x01f26008u, 0x01f26600u, 0x01f30008u, 0x01f6d800u, 0x01f6dd08u, 0x01f6ed00u, 0x01f6f008u, 0x01f6fd00u,
+    0x01f70008u, 0x01f77400u, 0x01f78008u, 0x01f7d900u, 0x01f7e008u, 0x01f7ec00u, 0x01f7f008u, 0x01f7f100u,
+    0x01f80008u, 0x01f80c00u, 0x01f81008u, 0x01f84800u, 0x01f85008u, 0x01f85a00u, 0x01f86008u, 0x01f88800u,
+    0x01f89008u, 0x01f8ae00u, 0x01f8b008u, 0x01f8b200u, 0x01f90008u, 0x01fa5400u, 0x01fa6008u, 0x01fa6e00u,
+    0x01fa7008u, 0x01fa7500u, 0x01fa7808u, 0x01fa7d00u, 0x01fa8008u, 0x01fa8700u, 0x01fa9008u, 0x01faad00u,
+    0x01fab008u, 0x01fabb00u, 0x01fac008u, 0x01fac600u, 0x01fad008u, 0x01fada00u, 0x01fae008u, 0x01fae800u,
+    0x01faf008u, 0x01faf700u, 0x01fb0008u, 0x01fb9300u, 0x01fb9408u, 0x01fbcb00u, 0x01fbf002u, 0x01fbfa00u,
+    0x02000001u, 0x02a6e000u, 0x02a70001u, 0x02b73900u, 0x02b74001u, 0x02b81e00u, 0x02b82001u, 0x02cea200u,
+    0x02ceb001u, 0x02ebe100u, 0x02f80001u, 0x02fa1e00u, 0x03000001u, 0x03134b00u, 0x0e000140u, 0x0e000200u,
+    0x0e002040u, 0x0e008000u, 0x0e010010u, 0x0e01f000u, 0x0f000040u, 0x0ffffe00u, 0x10000040u, 0x10fffe00u,
+};
+static const uint32_t ck__ulower[182] = {
+    0x06800041u, 0x05c000c0u, 0x01c000d8u, 0x06200100u, 0x00400130u, 0x00e00132u, 0x02200139u, 0x05e0014au,
+    0x00400178u, 0x00e00179u, 0x00400181u, 0x00a00182u, 0x00400186u, 0x00400187u, 0x00800189u, 0x0040018bu,
+    0x0040018eu, 0x0040018fu, 0x00400190u, 0x00400191u, 0x00400193u, 0x00400194u, 0x00400196u, 0x00400197u,
+    0x00400198u, 0x0040019cu, 0x0040019du, 0x0040019fu, 0x00e001a0u, 0x004001a6u, 0x004001a7u, 0x004001a9u,
+    0x004001acu, 0x004001aeu, 0x004001afu, 0x008001b1u, 0x00a001b3u, 0x004001b7u, 0x004001b8u, 0x004001bcu,
+    0x004001c4u, 0x004001c5u, 0x004001c7u, 0x004001c8u, 0x004001cau, 0x026001cbu, 0x026001deu, 0x004001f1u,
+    0x00a001f2u, 0x004001f6u, 0x004001f7u, 0x052001f8u, 0x00400220u, 0x02600222u, 0x0040023au, 0x0040023bu,
+    0x0040023du, 0x0040023eu, 0x00400241u, 0x00400243u, 0x00400244u, 0x00400245u, 0x01600246u, 0x00a00370u,
+    0x00400376u, 0x0040037fu, 0x00400386u, 0x00c00388u, 0x0040038cu, 0x0080038eu, 0x04400391u, 0x024003a3u,
+    0x004003cfu, 0x032003d8u, 0x004003f4u, 0x004003f7u, 0x004003f9u, 0x004003fau, 0x00c003fdu, 0x04000400u,
+    0x08000410u, 0x04600460u, 0x06e0048au, 0x004004c0u, 0x01e004c1u, 0x0c2004d0u, 0x09800531u, 0x098010a0u,
+    0x004010c7u, 0x004010cdu, 0x140013a0u, 0x018013f0u, 0x0ac01c90u, 0x00c01cbdu, 0x12e01e00u, 0x00401e9eu,
+    0x0c201ea0u, 0x02001f08u, 0x01801f18u, 0x02001f28u, 0x02001f38u, 0x01801f48u, 0x01201f59u, 0x02001f68u,
+    0x02001f88u, 0x02001f98u, 0x02001fa8u, 0x00801fb8u, 0x00801fbau, 0x00401fbcu, 0x01001fc8u, 0x00401fccu,
+    0x00801fd8u, 0x00801fdau, 0x00801fe8u, 0x00801feau, 0x00401fecu, 0x00801ff8u, 0x00801ffau, 0x00401ffcu,
+    0x00402126u, 0x0040212au, 0x0040212bu, 0x00402132u, 0x04002160u, 0x00402183u, 0x068024b6u, 0x0c002c00u,
+    0x00402c60u, 0x00402c62u, 0x00402c63u, 0x00402c64u, 0x00e02c67u, 0x00402c6du, 0x00402c6eu, 0x00402c6fu,
+    0x00402c70u, 0x00402c72u, 0x00402c75u, 0x00802c7eu, 0x0ca02c80u, 0x00a02cebu, 0x00402cf2u, 0x05e0a640u,
+    0x03a0a680u, 0x01e0a722u, 0x07e0a732u, 0x00a0a779u, 0x0040a77du, 0x0160a77eu, 0x0040a78bu, 0x0040a78du,
+    0x00a0a790u, 0x02a0a796u, 0x0040a7aau, 0x0040a7abu, 0x0040a7acu, 0x0040a7adu, 0x0040a7aeu, 0x0040a7b0u,
+    0x0040a7b1u, 0x0040a7b2u, 0x0040a7b3u, 0x0220a7b4u, 0x0040a7c4u, 0x0040a7c5u, 0x0040a7c6u, 0x00a0a7c7u,
+    0x0040a7d0u, 0x00a0a7d6u, 0x0040a7f5u, 0x0680ff21u, 0x0a010400u, 0x090104b0u, 0x02c10570u, 0x03c1057cu,
+    0x01c1058cu, 0x00810594u, 0x0cc10c80u, 0x080118a0u, 0x08016e40u, 0x0881e900u,
+};
+static const int32_t ck__ulower_delta[182] = {
+    32, 32, 32, 1, -199, 1, 1, 1, -121, 1, 210, 1,
+    206, 1, 205, 1, 79, 202, 203, 1, 205, 207, 211, 209,
+    1, 211, 213, 214, 1, 218, 1, 218, 1, 218, 1, 217,
+    1, 219, 1, 1, 2, 1, 2, 1, 2, 1, 1, 2,
+    1, -97, -56, 1, -130, 1, 10795, 1, -163, 10792, 1, -195,
+    69, 71, 1, 1, 1, 116, 38, 37, 64, 63, 32, 32,
+    8, 1, -60, 1, -7, 1, -130, 80, 32, 1, 1, 15,
+    1, 1, 48, 7264, 7264, 7264, 38864, 8, -3008, -3008, 1, -7615,
+    1, -8, -8, -8, -8, -8, -8, -8, -8, -8, -8, -8,
+    -74, -9, -86, -9, -8, -100, -8, -112, -7, -128, -126, -9,
+    -7517, -8383, -8262, 28, 16, 1, 26, 48, 1, -10743, -3814, -10727,
+    1, -10780, -10749, -10783, -10782, 1, 1, -10815, 1, 1, 1, 1,
+    1, 1, 1, 1, -35332, 1, 1, -42280, 1, 1, -42308, -42319,
+    -42315, -42305, -42308, -42258, -42282, -42261, 928, 1, -48, -42307, -35384, 1,
+    1, 1, 1, 32, 40, 40, 39, 39, 39, 39, 64, 32,
+    32, 34,
+};
+static const uint32_t ck__unfd[1827] = {
+    0x00c000c0u, 0x002000c7u, 0x008000c8u, 0x008000ccu, 0x002000d1u, 0x00a000d2u, 0x008000d9u, 0x002000ddu,
+    0x00c000e0u, 0x002000e7u, 0x008000e8u, 0x008000ecu, 0x002000f1u, 0x00a000f2u, 0x008000f9u, 0x002000fdu,
+    0x002000ffu, 0x00200100u, 0x00200101u, 0x00200102u, 0x00200103u, 0x00200104u, 0x00200105u, 0x00200106u,
+    0x00200107u, 0x00200108u, 0x00200109u, 0x0020010au, 0x0020010bu, 0x0020010cu, 0x0020010du, 0x0020010eu,
+    0x0020010fu, 0x00200112u, 0x00200113u, 0x00200114u, 0x00200115u, 0x00200116u, 0x00200117u, 0x00200118u,
+    0x00200119u, 0x0020011au, 0x0020011bu, 0x0020011cu, 0x0020011du, 0x0020011eu, 0x0020011fu, 0x00200120u,
+    0x00200121u, 0x00200122u, 0x00200123u, 0x00200124u, 0x00200125u, 0x00200128u, 0x00200129u, 0x0020012au,
+    0x0020012bu, 0x0020012cu, 0x0020012du, 0x0020012eu, 0x0020012fu, 0x00200130u, 0x00200134u, 0x00200135u,
+    0x00200136u, 0x00200137u, 0x00200139u, 0x0020013au, 0x0020013bu, 0x0020013cu, 0x0020013du, 0x0020013eu,
+    0x00200143u, 0x00200144u, 0x00200145u, 0x00200146u, 0x00200147u, 0x00200148u, 0x0020014cu, 0x0020014du,
+    0x0020014eu, 0x0020014fu, 0x00200150u, 0x00200151u, 0x00200154u, 0x00200155u, 0x00200156u, 0x00200157u,
+    0x00200158u, 0x00200159u, 0x0020015au, 0x0020015bu, 0x0020015cu, 0x0020015du, 0x0020015eu, 0x0020015fu,
+    0x00200160u, 0x00200161u, 0x00200162u, 0x00200163u, 0x00200164u, 0x00200165u, 0x00200168u, 0x00200169u,
+    0x0020016au, 0x0020016bu, 0x0020016cu, 0x0020016du, 0x0020016eu, 0x0020016fu, 0x00200170u, 0x00200171u,
+    0x00200172u, 0x00200173u, 0x00200174u, 0x00200175u, 0x00200176u, 0x00200177u, 0x00200178u, 0x00200179u,
+    0x0020017au, 0x0020017bu, 0x0020017cu, 0x0020017du, 0x0020017eu, 0x002001a0u, 0x002001a1u, 0x002001afu,
+    0x002001b0u, 0x002001cdu, 0x002001ceu, 0x002001cfu, 0x002001d0u, 0x002001d1u, 0x002001d2u, 0x002001d3u,
+    0x002001d4u, 0x002001d5u, 0x002001d6u, 0x002001d7u, 0x002001d8u, 0x002001d9u, 0x002001dau, 0x002001dbu,
+    0x002001dcu, 0x002001deu, 0x002001dfu, 0x002001e0u, 0x002001e1u, 0x002001e2u, 0x002001e3u, 0x002001e6u,
+    0x002001e7u, 0x002001e8u, 0x002001e9u, 0x002001eau, 0x002001ebu, 0x002001ecu, 0x002001edu, 0x002001eeu,
+    0x002001efu, 0x002001f0u, 0x002001f4u, 0x002001f5u, 0x002001f8u, 0x002001f9u, 0x002001fau, 0x002001fbu,
+    0x002001fcu, 0x002001fdu, 0x002001feu, 0x002001ffu, 0x00200200u, 0x00200201u, 0x00200202u, 0x00200203u,
+    0x00200204u, 0x00200205u, 0x00200206u, 0x00200207u, 0x00200208u, 0x00200209u, 0x0020020au, 0x0020020bu,
+    0x0020020cu, 0x0020020du, 0x0020020eu, 0x0020020fu, 0x00200210u, 0x00200211u, 0x00200212u, 0x00200213u,
+    0x00200214u, 0x00200215u, 0x00200216u, 0x00200217u, 0x00200218u, 0x00200219u, 0x0020021au, 0x0020021bu,
+    0x0020021eu, 0x0020021fu, 0x00200226u, 0x00200227u, 0x00200228u, 0x00200229u, 0x0020022au, 0x0020022bu,
+    0x0020022cu, 0x0020022du, 0x0020022eu, 0x0020022fu, 0x00200230u, 0x00200231u, 0x00200232u, 0x00200233u,
+    0x00200340u, 0x00200341u, 0x00200343u, 0x00200344u, 0x00200374u, 0x0020037eu, 0x00200385u, 0x00200386u,
+    0x00200387u, 0x00200388u, 0x00200389u, 0x0020038au, 0x0020038cu, 0x0020038eu, 0x0020038fu, 0x00200390u,
+    0x002003aau, 0x002003abu, 0x002003acu, 0x002003adu, 0x002003aeu, 0x002003afu, 0x002003b0u, 0x002003cau,
+    0x002003cbu, 0x002003ccu, 0x002003cdu, 0x002003ceu, 0x004003d3u, 0x00400400u, 0x00200403u, 0x00200407u,
+    0x0020040cu, 0x0020040du, 0x0020040eu, 0x00200419u, 0x00200439u, 0x00400450u, 0x00200453u, 0x00200457u,
+    0x0020045cu, 0x0020045du, 0x0020045eu, 0x00200476u, 0x00200477u, 0x002004c1u, 0x002004c2u, 0x002004d0u,
+    0x002004d1u, 0x002004d2u, 0x002004d3u, 0x002004d6u, 0x002004d7u, 0x002004dau, 0x002004dbu, 0x002004dcu,
+    0x002004ddu, 0x002004deu, 0x002004dfu, 0x002004e2u, 0x002004e3u, 0x002004e4u, 0x002004e5u, 0x002004e6u,
+    0x002004e7u, 0x002004eau, 0x002004ebu, 0x002004ecu, 0x002004edu, 0x002004eeu, 0x002004efu, 0x002004f0u,
+    0x002004f1u, 0x002004f2u, 0x002004f3u, 0x002004f4u, 0x002004f5u, 0x002004f8u, 0x002004f9u, 0x00400622u,
+    0x00200624u, 0x00200625u, 0x00200626u, 0x002006c0u, 0x002006c2u, 0x002006d3u, 0x00200929u, 0x00200931u,
+    0x00200934u, 0x00200958u, 0x00200959u, 0x0020095au, 0x0020095bu, 0x0020095cu, 0x0020095du, 0x0020095eu,
+    0x0020095fu, 0x004009cbu, 0x002009dcu, 0x002009ddu, 0x002009dfu, 0x00200a33u, 0x00200a36u, 0x00200a59u,
+    0x00200a5au, 0x00200a5bu, 0x00200a5eu, 0x00200b48u, 0x00400b4bu, 0x00200b5cu, 0x00200b5du, 0x00200b94u,
+    0x00200bcau, 0x00200bcbu, 0x00200bccu, 0x00200c48u, 0x00200cc0u, 0x00400cc7u, 0x00400ccau, 0x00200d4au,
+    0x00200d4bu, 0x00200d4cu, 0x00200ddau, 0x00600ddcu, 0x00200f43u, 0x00200f4du, 0x00200f52u, 0x00200f57u,
+    0x00200f5cu, 0x00200f69u, 0x00200f73u, 0x00200f75u, 0x00200f76u, 0x00200f78u, 0x00200f81u, 0x00200f93u,
+    0x00200f9du, 0x00200fa2u, 0x00200fa7u, 0x00200facu, 0x00200fb9u, 0x00201026u, 0x00201b06u, 0x00201b08u,
+    0x00201b0au, 0x00201b0cu, 0x00201b0eu, 0x00201b12u, 0x00201b3bu, 0x00201b3du, 0x00201b40u, 0x00201b41u,
+    0x00201b43u, 0x00201e00u, 0x00201e01u, 0x00201e02u, 0x00201e03u, 0x00201e04u, 0x00201e05u, 0x00201e06u,
+    0x00201e07u, 0x00201e08u, 0x00201e09u, 0x00201e0au, 0x00201e0bu, 0x00201e0cu, 0x00201e0du, 0x00201e0eu,
+    0x00201e0fu, 0x00201e10u, 0x00201e11u, 0x00201e12u, 0x00201e13u, 0x00201e14u, 0x00201e15u, 0x00201e16u,
+    0x00201e17u, 0x00201e18u, 0x00201e19u, 0x00201e1au, 0x00201e1bu, 0x00201e1cu, 0x00201e1du, 0x00201e1eu,
+    0x00201e1fu, 0x00201e20u, 0x00201e21u, 0x00201e22u, 0x00201e23u, 0x00201e24u, 0x00201e25u, 0x00201e26u,
+    0x00201e27u, 0x00201e28u, 0x00201e29u, 0x00201e2au, 0x00201e2bu, 0x00201e2cu, 0x00201e2du, 0x00201e2eu,
+    0x00201e2fu, 0x00201e30u, 0x00201e31u, 0x00201e32u, 0x00201e33u, 0x00201e34u, 0x00201e35u, 0x00201e36u,
+    0x00201e37u, 0x00201e38u, 0x00201e39u, 0x00201e3au, 0x00201e3bu, 0x00201e3cu, 0x00201e3du, 0x00201e3eu,
+    0x00201e3fu, 0x00201e40u, 0x00201e41u, 0x00201e42u, 0x00201e43u, 0x00201e44u, 0x00201e45u, 0x00201e46u,
+    0x00201e47u, 0x00201e48u, 0x00201e49u, 0x00201e4au, 0x00201e4bu, 0x00201e4cu, 0x00201e4du, 0x00201e4eu,
+    0x00201e4fu, 0x00201e50u, 0x00201e51u, 0x00201e52u, 0x00201e53u, 0x00201e54u, 0x00201e55u, 0x00201e56u,
+    0x00201e57u, 0x00201e58u, 0x00201e59u, 0x00201e5au, 0x00201e5bu, 0x00201e5cu, 0x00201e5du, 0x00201e5eu,
+    0x00201e5fu, 0x00201e60u, 0x00201e61u, 0x00201e62u, 0x00201e63u, 0x00201e64u, 0x00201e65u, 0x00201e66u,
+    0x00201e67u, 0x00201e68u, 0x00201e69u, 0x00201e6au, 0x00201e6bu, 0x00201e6cu, 0x00201e6du, 0x00201e6eu,
+    0x00201e6fu, 0x00201e70u, 0x00201e71u, 0x00201e72u, 0x00201e73u, 0x00201e74u, 0x00201e75u, 0x00201e76u,
+    0x00201e77u, 0x00201e78u, 0x00201e79u, 0x00201e7au, 0x00201e7bu, 0x00201e7cu, 0x00201e7du, 0x00201e7eu,
+    0x00201e7fu, 0x00201e80u, 0x00201e81u, 0x00201e82u, 0x00201e83u, 0x00201e84u, 0x00201e85u, 0x00201e86u,
+    0x00201e87u, 0x00201e88u, 0x00201e89u, 0x00201e8au, 0x00201e8bu, 0x00201e8cu, 0x00201e8du, 0x00201e8eu,
+    0x00201e8fu, 0x00201e90u, 0x00201e91u, 0x00201e92u, 0x00201e93u, 0x00201e94u, 0x00201e95u, 0x00201e96u,
+    0x00201e97u, 0x00201e98u, 0x00201e99u, 0x00201e9bu, 0x00201ea0u, 0x00201ea1u, 0x00201ea2u, 0x00201ea3u,
+    0x00201ea4u, 0x00201ea5u, 0x00201ea6u, 0x00201ea7u, 0x00201ea8u, 0x00201ea9u, 0x00201eaau, 0x00201eabu,
+    0x00201eacu, 0x00201eadu, 0x00201eaeu, 0x00201eafu, 0x00201eb0u, 0x00201eb1u, 0x00201eb2u, 0x00201eb3u,
+    0x00201eb4u, 0x00201eb5u, 0x00201eb6u, 0x00201eb7u, 0x00201eb8u, 0x00201eb9u, 0x00201ebau, 0x00201ebbu,
+    0x00201ebcu, 0x00201ebdu, 0x00201ebeu, 0x00201ebfu, 0x00201ec0u, 0x00201ec1u, 0x00201ec2u, 0x00201ec3u,
+    0x00201ec4u, 0x00201ec5u, 0x00201ec6u, 0x00201ec7u, 0x00201ec8u, 0x00201ec9u, 0x00201ecau, 0x00201ecbu,
+    0x00201eccu, 0x00201ecdu, 0x00201eceu, 0x00201ecfu, 0x00201ed0u, 0x00201ed1u, 0x00201ed2u, 0x00201ed3u,
+    0x00201ed4u, 0x00201ed5u, 0x00201ed6u, 0x00201ed7u, 0x00201ed8u, 0x00201ed9u, 0x00201edau, 0x00201edbu,
+    0x00201edcu, 0x00201eddu, 0x00201edeu, 0x00201edfu, 0x00201ee0u, 0x00201ee1u, 0x00201ee2u, 0x00201ee3u,
+    0x00201ee4u, 0x00201ee5u, 0x00201ee6u, 0x00201ee7u, 0x00201ee8u, 0x00201ee9u, 0x00201eeau, 0x00201eebu,
+    0x00201eecu, 0x00201eedu, 0x00201eeeu, 0x00201eefu, 0x00201ef0u, 0x00201ef1u, 0x00201ef2u, 0x00201ef3u,
+    0x00201ef4u, 0x00201ef5u, 0x00201ef6u, 0x00201ef7u, 0x00201ef8u, 0x00201ef9u, 0x01001f00u, 0x01001f08u,
+    0x00c01f10u, 0x00c01f18u, 0x01001f20u, 0x01001f28u, 0x01001f30u, 0x01001f38u, 0x00c01f40u, 0x00c01f48u,
+    0x01001f50u, 0x00201f59u, 0x00201f5bu, 0x00201f5du, 0x00201f5fu, 0x01001f60u, 0x01001f68u, 0x00401f70u,
+    0x00401f72u, 0x00401f74u, 0x00401f76u, 0x00401f78u, 0x00401f7au, 0x00401f7cu, 0x01001f80u, 0x01001f88u,
+    0x01001f90u, 0x01001f98u, 0x01001fa0u, 0x01001fa8u, 0x00a01fb0u, 0x00401fb6u, 0x00a01fb8u, 0x00201fbeu,
+    0x00201fc1u, 0x00601fc2u, 0x00401fc6u, 0x00401fc8u, 0x00601fcau, 0x00601fcdu, 0x00801fd0u, 0x00401fd6u,
+    0x00801fd8u, 0x00601fddu, 0x00801fe0u, 0x00401fe4u, 0x00401fe6u, 0x00801fe8u, 0x00201fecu, 0x00401fedu,
+    0x00201fefu, 0x00601ff2u, 0x00401ff6u, 0x00401ff8u, 0x00601ffau, 0x00201ffdu, 0x00202000u, 0x00202001u,
+    0x00202126u, 0x0020212au, 0x0020212bu, 0x0020219au, 0x0020219bu, 0x002021aeu, 0x002021cdu, 0x002021ceu,
+    0x002021cfu, 0x00202204u, 0x00202209u, 0x0020220cu, 0x00202224u, 0x00202226u, 0x00202241u, 0x00202244u,
+    0x00202247u, 0x00202249u, 0x00202260u, 0x00202262u, 0x0020226du, 0x0020226eu, 0x0020226fu, 0x00202270u,
+    0x00202271u, 0x00202274u, 0x00202275u, 0x00202278u, 0x00202279u, 0x00202280u, 0x00202281u, 0x00202284u,
+    0x00202285u, 0x00202288u, 0x00202289u, 0x002022acu, 0x002022adu, 0x002022aeu, 0x002022afu, 0x002022e0u,
+    0x002022e1u, 0x002022e2u, 0x002022e3u, 0x002022eau, 0x002022ebu, 0x002022ecu, 0x002022edu, 0x00202329u,
+    0x0020232au, 0x00202adcu, 0x0020304cu, 0x0020304eu, 0x00203050u, 0x00203052u, 0x00203054u, 0x00203056u,
+    0x00203058u, 0x0020305au, 0x0020305cu, 0x0020305eu, 0x00203060u, 0x00203062u, 0x00203065u, 0x00203067u,
+    0x00203069u, 0x00403070u, 0x00403073u, 0x00403076u, 0x00403079u, 0x0040307cu, 0x00203094u, 0x0020309eu,
+    0x002030acu, 0x002030aeu, 0x002030b0u, 0x002030b2u, 0x002030b4u, 0x002030b6u, 0x002030b8u, 0x002030bau,
+    0x002030bcu, 0x002030beu, 0x002030c0u, 0x002030c2u, 0x002030c5u, 0x002030c7u, 0x002030c9u, 0x004030d0u,
+    0x004030d3u, 0x004030d6u, 0x004030d9u, 0x004030dcu, 0x002030f4u, 0x002030f7u, 0x002030f8u, 0x002030f9u,
+    0x002030fau, 0x002030feu, 0x4980ac00u, 0x4980ae4cu, 0x4980b098u, 0x4980b2e4u, 0x4980b530u, 0x4980b77cu,
+    0x4980b9c8u, 0x4980bc14u, 0x4980be60u, 0x4980c0acu, 0x4980c2f8u, 0x4980c544u, 0x4980c790u, 0x4980c9dcu,
+    0x4980cc28u, 0x4980ce74u, 0x4980d0c0u, 0x4980d30cu, 0x4980d558u, 0x0020f900u, 0x0020f901u, 0x0020f902u,
+    0x0020f903u, 0x0020f904u, 0x0020f905u, 0x0020f906u, 0x0040f907u, 0x0020f909u, 0x0020f90au, 0x0020f90bu,
+    0x0020f90cu, 0x0020f90du, 0x0020f90eu, 0x0020f90fu, 0x0020f910u, 0x0020f911u, 0x0020f912u, 0x0020f913u,
+    0x0020f914u, 0x0020f915u, 0x0020f916u, 0x0020f917u, 0x0020f918u, 0x0020f919u, 0x0020f91au, 0x0020f91bu,
+    0x0020f91cu, 0x0020f91du, 0x0020f91eu, 0x0020f91fu, 0x0020f920u, 0x0020f921u, 0x0020f922u, 0x0020f923u,
+    0x0020f924u, 0x0020f925u, 0x0020f926u, 0x0020f927u, 0x0020f928u, 0x0020f929u, 0x0020f92au, 0x0020f92bu,
+    0x0020f92cu, 0x0020f92du, 0x0020f92eu, 0x0020f92fu, 0x0020f930u, 0x0020f931u, 0x0020f932u, 0x0020f933u,
+    0x0020f934u, 0x0020f935u, 0x0020f936u, 0x0020f937u, 0x0020f938u, 0x0020f939u, 0x0020f93au, 0x0020f93bu,
+    0x0020f93cu, 0x0020f93du, 0x0020f93eu, 0x0020f93fu, 0x0020f940u, 0x0020f941u, 0x0020f942u, 0x0020f943u,
+    0x0020f944u, 0x0020f945u, 0x0020f946u, 0x0020f947u, 0x0020f948u, 0x0020f949u, 0x0020f94au, 0x0020f94bu,
+    0x0020f94cu, 0x0020f94du, 0x0020f94eu, 0x0020f94fu, 0x0020f950u, 0x0020f951u, 0x0020f952u, 0x0020f953u,
+    0x0020f954u, 0x0020f955u, 0x0020f956u, 0x0020f957u, 0x0020f958u, 0x0020f959u, 0x0020f95au, 0x0020f95bu,
+    0x0020f95cu, 0x0020f95du, 0x0020f95eu, 0x0020f95fu, 0x0020f960u, 0x0020f961u, 0x0020f962u, 0x0020f963u,
+    0x0020f964u, 0x0020f965u, 0x0020f966u, 0x0020f967u, 0x0020f968u, 0x0020f969u, 0x0020f96au, 0x0020f96bu,
+    0x0020f96cu, 0x0020f96du, 0x0020f96eu, 0x0020f96fu, 0x0020f970u, 0x0020f971u, 0x0020f972u, 0x0020f973u,
+    0x0020f974u, 0x0020f975u, 0x0020f976u, 0x0020f977u, 0x0020f978u, 0x0020f979u, 0x0020f97au, 0x0020f97bu,
+    0x0020f97cu, 0x0020f97du, 0x0020f97eu, 0x0020f97fu, 0x0020f980u, 0x0020f981u, 0x0020f982u, 0x0020f983u,
+    0x0020f984u, 0x0020f985u, 0x0020f986u, 0x0020f987u, 0x0020f988u, 0x0020f989u, 0x0020f98au, 0x0020f98bu,
+    0x0020f98cu, 0x0020f98du, 0x0020f98eu, 0x0020f98fu, 0x0020f990u, 0x0020f991u, 0x0020f992u, 0x0020f993u,
+    0x0020f994u, 0x0020f995u, 0x0020f996u, 0x0020f997u, 0x0020f998u, 0x0020f999u, 0x0020f99au, 0x0020f99bu,
+    0x0020f99cu, 0x0020f99du, 0x0020f99eu, 0x0020f99fu, 0x0020f9a0u, 0x0020f9a1u, 0x0020f9a2u, 0x0020f9a3u,
+    0x0020f9a4u, 0x0020f9a5u, 0x0020f9a6u, 0x0020f9a7u, 0x0020f9a8u, 0x0020f9a9u, 0x0020f9aau, 0x0020f9abu,
+    0x0020f9acu, 0x0020f9adu, 0x0020f9aeu, 0x0020f9afu, 0x0020f9b0u, 0x0020f9b1u, 0x0020f9b2u, 0x0020f9b3u,
+    0x0020f9b4u, 0x0020f9b5u, 0x0020f9b6u, 0x0020f9b7u, 0x0020f9b8u, 0x0020f9b9u, 0x0020f9bau, 0x0020f9bbu,
+    0x0020f9bcu, 0x0020f9bdu, 0x0020f9beu, 0x0020f9bfu, 0x0020f9c0u, 0x0020f9c1u, 0x0020f9c2u, 0x0020f9c3u,
+    0x0020f9c4u, 0x0020f9c5u, 0x0020f9c6u, 0x0020f9c7u, 0x0020f9c8u, 0x0020f9c9u, 0x0020f9cau, 0x0020f9cbu,
+    0x0020f9ccu, 0x0020f9cdu, 0x0020f9ceu, 0x0020f9cfu, 0x0020f9d0u, 0x0020f9d1u, 0x0020f9d2u, 0x0020f9d3u,
+    0x0020f9d4u, 0x0020f9d5u, 0x0020f9d6u, 0x0020f9d7u, 0x0020f9d8u, 0x0020f9d9u, 0x0020f9dau, 0x0020f9dbu,
+    0x0020f9dcu, 0x0020f9ddu, 0x0020f9deu, 0x0020f9dfu, 0x0020f9e0u, 0x0020f9e1u, 0x0020f9e2u, 0x0020f9e3u,
+    0x0020f9e4u, 0x0020f9e5u, 0x0020f9e6u, 0x0020f9e7u, 0x0020f9e8u, 0x0020f9e9u, 0x0020f9eau, 0x0020f9ebu,
+    0x0020f9ecu, 0x0020f9edu, 0x0020f9eeu, 0x0020f9efu, 0x0020f9f0u, 0x0020f9f1u, 0x0020f9f2u, 0x0020f9f3u,
+    0x0020f9f4u, 0x0020f9f5u, 0x0020f9f6u, 0x0020f9f7u, 0x0020f9f8u, 0x0020f9f9u, 0x0020f9fau, 0x0020f9fbu,
+    0x0020f9fcu, 0x0020f9fdu, 0x0020f9feu, 0x0020f9ffu, 0x0020fa00u, 0x0020fa01u, 0x0020fa02u, 0x0020fa03u,
+    0x0020fa04u, 0x0020fa05u, 0x0020fa06u, 0x0020fa07u, 0x0020fa08u, 0x0020fa09u, 0x0020fa0au, 0x0020fa0bu,
+    0x0020fa0cu, 0x0020fa0du, 0x0020fa10u, 0x0020fa12u, 0x0020fa15u, 0x0020fa16u, 0x0020fa17u, 0x0020fa18u,
+    0x0020fa19u, 0x0020fa1au, 0x0020fa1bu, 0x0020fa1cu, 0x0020fa1du, 0x0020fa1eu, 0x0020fa20u, 0x0020fa22u,
+    0x0020fa25u, 0x0020fa26u, 0x0020fa2au, 0x0020fa2bu, 0x0020fa2cu, 0x0020fa2du, 0x0020fa2eu, 0x0020fa2fu,
+    0x0020fa30u, 0x0020fa31u, 0x0020fa32u, 0x0020fa33u, 0x0020fa34u, 0x0020fa35u, 0x0020fa36u, 0x0020fa37u,
+    0x0020fa38u, 0x0020fa39u, 0x0020fa3au, 0x0020fa3bu, 0x0020fa3cu, 0x0020fa3du, 0x0020fa3eu, 0x0020fa3fu,
+    0x0020fa40u, 0x0020fa41u, 0x0020fa42u, 0x0020fa43u, 0x0020fa44u, 0x0020fa45u, 0x0020fa46u, 0x0020fa47u,
+    0x0020fa48u, 0x0020fa49u, 0x0020fa4au, 0x0020fa4bu, 0x0020fa4cu, 0x0020fa4du, 0x0020fa4eu, 0x0020fa4fu,
+    0x0020fa50u, 0x0020fa51u, 0x0020fa52u, 0x0020fa53u, 0x0020fa54u, 0x0020fa55u, 0x0020fa56u, 0x0020fa57u,
+    0x0020fa58u, 0x0020fa59u, 0x0020fa5au, 0x0020fa5bu, 0x0020fa5cu, 0x0040fa5du, 0x0020fa5fu, 0x0020fa60u,
+    0x0020fa61u, 0x0020fa62u, 0x0020fa63u, 0x0020fa64u, 0x0020fa65u, 0x0020fa66u, 0x0020fa67u, 0x0020fa68u,
+    0x0020fa69u, 0x0020fa6au, 0x0020fa6bu, 0x0020fa6cu, 0x0020fa6du, 0x0020fa70u, 0x0020fa71u, 0x0020fa72u,
+    0x0020fa73u, 0x0020fa74u, 0x0020fa75u, 0x0020fa76u, 0x0020fa77u, 0x0020fa78u, 0x0020fa79u, 0x0020fa7au,
+    0x0020fa7bu, 0x0020fa7cu, 0x0020fa7du, 0x0020fa7eu, 0x0020fa7fu, 0x0020fa80u, 0x0020fa81u, 0x0020fa82u,
+    0x0020fa83u, 0x0020fa84u, 0x0020fa85u, 0x0020fa86u, 0x0020fa87u, 0x0020fa88u, 0x0020fa89u, 0x0020fa8au,
+    0x0020fa8bu, 0x0020fa8cu, 0x0020fa8du, 0x0020fa8eu, 0x0020fa8fu, 0x0020fa90u, 0x0020fa91u, 0x0020fa92u,
+    0x0020fa93u, 0x0020fa94u, 0x0020fa95u, 0x0020fa96u, 0x0020fa97u, 0x0020fa98u, 0x0020fa99u, 0x0020fa9au,
+    0x0020fa9bu, 0x0020fa9cu, 0x0020fa9du, 0x0020fa9eu, 0x0020fa9fu, 0x0020faa0u, 0x0020faa1u, 0x0020faa2u,
+    0x0020faa3u, 0x0020faa4u, 0x0020faa5u, 0x0020faa6u, 0x0020faa7u, 0x0020faa8u, 0x0020faa9u, 0x0020faaau,
+    0x0020faabu, 0x0020faacu, 0x0020faadu, 0x0020faaeu, 0x0020faafu, 0x0020fab0u, 0x0020fab1u, 0x0020fab2u,
+    0x0020fab3u, 0x0020fab4u, 0x0020fab5u, 0x0020fab6u, 0x0020fab7u, 0x0020fab8u, 0x0020fab9u, 0x0020fabau,
+    0x0020fabbu, 0x0020fabcu, 0x0020fabdu, 0x0020fabeu, 0x0020fabfu, 0x0020fac0u, 0x0020fac1u, 0x0020fac2u,
+    0x0020fac3u, 0x0020fac4u, 0x0020fac5u, 0x0020fac6u, 0x0020fac7u, 0x0020fac8u, 0x0020fac9u, 0x0020facau,
+    0x0020facbu, 0x0020faccu, 0x0020facdu, 0x0020faceu, 0x0020facfu, 0x0020fad0u, 0x0020fad1u, 0x0020fad2u,
+    0x0020fad3u, 0x0020fad4u, 0x0020fad5u, 0x0020fad6u, 0x0020fad7u, 0x0020fad8u, 0x0020fad9u, 0x0020fb1du,
+    0x0020fb1fu, 0x0080fb2au, 0x0060fb2eu, 0x0020fb31u, 0x0020fb32u, 0x0020fb33u, 0x0020fb34u, 0x0020fb35u,
+    0x0020fb36u, 0x0020fb38u, 0x0020fb39u, 0x0020fb3au, 0x0020fb3bu, 0x0020fb3cu, 0x0020fb3eu, 0x0020fb40u,
+    0x0020fb41u, 0x0020fb43u, 0x0020fb44u, 0x0020fb46u, 0x0020fb47u, 0x0020fb48u, 0x0020fb49u, 0x0020fb4au,
+    0x0020fb4bu, 0x0020fb4cu, 0x0020fb4du, 0x0020fb4eu, 0x0021109au, 0x0021109cu, 0x002110abu, 0x0021112eu,
+    0x0021112fu, 0x0041134bu, 0x004114bbu, 0x002114beu, 0x002115bau, 0x002115bbu, 0x00211938u, 0x0021d15eu,
+    0x00c1d15fu, 0x0021d1bbu, 0x0021d1bcu, 0x0021d1bdu, 0x0021d1beu, 0x0021d1bfu, 0x0021d1c0u, 0x0022f800u,
+    0x0022f801u, 0x0022f802u, 0x0022f803u, 0x0022f804u, 0x0022f805u, 0x0022f806u, 0x0022f807u, 0x0022f808u,
+    0x0022f809u, 0x0022f80au, 0x0022f80bu, 0x0022f80cu, 0x0022f80du, 0x0022f80eu, 0x0022f80fu, 0x0022f810u,
+    0x0022f811u, 0x0022f812u, 0x0022f813u, 0x0022f814u, 0x0022f815u, 0x0022f816u, 0x0022f817u, 0x0022f818u,
+    0x0022f819u, 0x0022f81au, 0x0022f81bu, 0x0022f81cu, 0x0022f81du, 0x0022f81eu, 0x0022f81fu, 0x0022f820u,
+    0x0022f821u, 0x0022f822u, 0x0022f823u, 0x0022f824u, 0x0022f825u, 0x0022f826u, 0x0022f827u, 0x0022f828u,
+    0x0022f829u, 0x0022f82au, 0x0022f82bu, 0x0022f82cu, 0x0022f82du, 0x0022f82eu, 0x0022f82fu, 0x0022f830u,
+    0x0062f831u, 0x0022f834u, 0x0022f835u, 0x0022f836u, 0x0022f837u, 0x0022f838u, 0x0022f839u, 0x0022f83au,
+    0x0022f83bu, 0x0022f83cu, 0x0022f83du, 0x0022f83eu, 0x0022f83fu, 0x0022f840u, 0x0022f841u, 0x0022f842u,
+    0x0022f843u, 0x0022f844u, 0x0042f845u, 0x0022f847u, 0x0022f848u, 0x0022f849u, 0x0022f84au, 0x0022f84bu,
+    0x0022f84cu, 0x0022f84du, 0x0022f84eu, 0x0022f84fu, 0x0022f850u, 0x0022f851u, 0x0022f852u, 0x0022f853u,
+    0x0022f854u, 0x0022f855u, 0x0022f856u, 0x0022f857u, 0x0022f858u, 0x0022f859u, 0x0022f85au, 0x0022f85bu,
+    0x0022f85cu, 0x0022f85du, 0x0022f85eu, 0x0022f85fu, 0x0022f860u, 0x0022f861u, 0x0022f862u, 0x0022f863u,
+    0x0022f864u, 0x0022f865u, 0x0022f866u, 0x0022f867u, 0x0022f868u, 0x0022f869u, 0x0042f86au, 0x0022f86cu,
+    0x0022f86du, 0x0022f86eu, 0x0022f86fu, 0x0022f870u, 0x0022f871u, 0x0022f872u, 0x0022f873u, 0x0022f874u,
+    0x0022f875u, 0x0022f876u, 0x0022f877u, 0x0022f878u, 0x0022f879u, 0x0022f87au, 0x0022f87bu, 0x0022f87cu,
+    0x0022f87du, 0x0022f87eu, 0x0022f87fu, 0x0022f880u, 0x0022f881u, 0x0022f882u, 0x0022f883u, 0x0022f884u,
+    0x0022f885u, 0x0022f886u, 0x0022f887u, 0x0022f888u, 0x0022f889u, 0x0022f88au, 0x0022f88bu, 0x0022f88cu,
+    0x0022f88du, 0x0022f88eu, 0x0022f88fu, 0x0022f890u, 0x0042f891u, 0x0022f893u, 0x0042f894u, 0x0022f896u,
+    0x0022f897u, 0x0022f898u, 0x0022f899u, 0x0022f89au, 0x0022f89bu, 0x0022f89cu, 0x0022f89du, 0x0022f89eu,
+    0x0022f89fu, 0x0022f8a0u, 0x0022f8a1u, 0x0022f8a2u, 0x0022f8a3u, 0x0022f8a4u, 0x0022f8a5u, 0x0022f8a6u,
+    0x0022f8a7u, 0x0022f8a8u, 0x0022f8a9u, 0x0022f8aau, 0x0022f8abu, 0x0022f8acu, 0x0022f8adu, 0x0022f8aeu,
+    0x0022f8afu, 0x0022f8b0u, 0x0022f8b1u, 0x0022f8b2u, 0x0022f8b3u, 0x0022f8b4u, 0x0022f8b5u, 0x0022f8b6u,
+    0x0022f8b7u, 0x0022f8b8u, 0x0022f8b9u, 0x0022f8bau, 0x0022f8bbu, 0x0022f8bcu, 0x0022f8bdu, 0x0022f8beu,
+    0x0022f8bfu, 0x0022f8c0u, 0x0022f8c1u, 0x0022f8c2u, 0x0022f8c3u, 0x0022f8c4u, 0x0022f8c5u, 0x0022f8c6u,
+    0x0022f8c7u, 0x0022f8c8u, 0x0022f8c9u, 0x0022f8cau, 0x0022f8cbu, 0x0022f8ccu, 0x0022f8cdu, 0x0022f8ceu,
+    0x0022f8cfu, 0x0022f8d0u, 0x0022f8d1u, 0x0022f8d2u, 0x0022f8d3u, 0x0022f8d4u, 0x0022f8d5u, 0x0022f8d6u,
+    0x0022f8d7u, 0x0022f8d8u, 0x0022f8d9u, 0x0022f8dau, 0x0022f8dbu, 0x0022f8dcu, 0x0022f8ddu, 0x0022f8deu,
+    0x0022f8dfu, 0x0022f8e0u, 0x0022f8e1u, 0x0022f8e2u, 0x0022f8e3u, 0x0022f8e4u, 0x0022f8e5u, 0x0022f8e6u,
+    0x0022f8e7u, 0x0022f8e8u, 0x0022f8e9u, 0x0022f8eau, 0x0022f8ebu, 0x0022f8ecu, 0x0022f8edu, 0x0022f8eeu,
+    0x0022f8efu, 0x0022f8f0u, 0x0022f8f1u, 0x0022f8f2u, 0x0022f8f3u, 0x0022f8f4u, 0x0022f8f5u, 0x0022f8f6u,
+    0x0022f8f7u, 0x0022f8f8u, 0x0022f8f9u, 0x0022f8fau, 0x0022f8fbu, 0x0022f8fcu, 0x0022f8fdu, 0x0022f8feu,
+    0x0022f8ffu, 0x0022f900u, 0x0022f901u, 0x0022f902u, 0x0022f903u, 0x0022f904u, 0x0022f905u, 0x0022f906u,
+    0x0022f907u, 0x0022f908u, 0x0022f909u, 0x0022f90au, 0x0022f90bu, 0x0022f90cu, 0x0022f90du, 0x0022f90eu,
+    0x0022f90fu, 0x0022f910u, 0x0022f911u, 0x0022f912u, 0x0022f913u, 0x0022f914u, 0x0022f915u, 0x0022f916u,
+    0x0022f917u, 0x0022f918u, 0x0022f919u, 0x0022f91au, 0x0022f91bu, 0x0022f91cu, 0x0022f91du, 0x0022f91eu,
+    0x0022f91fu, 0x0022f920u, 0x0022f921u, 0x0022f922u, 0x0022f923u, 0x0022f924u, 0x0022f925u, 0x0022f926u,
+    0x0022f927u, 0x0022f928u, 0x0022f929u, 0x0022f92au, 0x0022f92bu, 0x0042f92cu, 0x0022f92eu, 0x0022f92fu,
+    0x0022f930u, 0x0022f931u, 0x0022f932u, 0x0022f933u, 0x0022f934u, 0x0022f935u, 0x0022f936u, 0x0022f937u,
+    0x0022f938u, 0x0022f939u, 0x0022f93au, 0x0022f93bu, 0x0022f93cu, 0x0022f93du, 0x0022f93eu, 0x0022f93fu,
+    0x0022f940u, 0x0022f941u, 0x0022f942u, 0x0022f943u, 0x0022f944u, 0x0022f945u, 0x0042f946u, 0x0022f948u,
+    0x0022f949u, 0x0022f94au, 0x0022f94bu, 0x0022f94cu, 0x0022f94du, 0x0022f94eu, 0x0022f94fu, 0x0022f950u,
+    0x0022f951u, 0x0022f952u, 0x0022f953u, 0x0022f954u, 0x0022f955u, 0x0022f956u, 0x0022f957u, 0x0022f958u,
+    0x0022f959u, 0x0022f95au, 0x0022f95bu, 0x0022f95cu, 0x0042f95du, 0x0022f95fu, 0x0022f960u, 0x0022f961u,
+    0x0022f962u, 0x0022f963u, 0x0022f964u, 0x0022f965u, 0x0022f966u, 0x0022f967u, 0x0022f968u, 0x0022f969u,
+    0x0022f96au, 0x0022f96bu, 0x0022f96cu, 0x0022f96du, 0x0022f96eu, 0x0022f96fu, 0x0022f970u, 0x0022f971u,
+    0x0022f972u, 0x0022f973u, 0x0022f974u, 0x0022f975u, 0x0022f976u, 0x0022f977u, 0x0022f978u, 0x0022f979u,
+    0x0022f97au, 0x0022f97bu, 0x0022f97cu, 0x0022f97du, 0x0022f97eu, 0x0022f97fu, 0x0022f980u, 0x0022f981u,
+    0x0022f982u, 0x0022f983u, 0x0022f984u, 0x0022f985u, 0x0022f986u, 0x0022f987u, 0x0022f988u, 0x0022f989u,
+    0x0022f98au, 0x0022f98bu, 0x0022f98cu, 0x0022f98du, 0x0022f98eu, 0x0022f98fu, 0x0022f990u, 0x0022f991u,
+    0x0022f992u, 0x0022f993u, 0x0022f994u, 0x0022f995u, 0x0022f996u, 0x0022f997u, 0x0022f998u, 0x0022f999u,
+    0x0022f99au, 0x0022f99bu, 0x0022f99cu, 0x0022f99du, 0x0022f99eu, 0x0022f99fu, 0x0022f9a0u, 0x0022f9a1u,
+    0x0022f9a2u, 0x0022f9a3u, 0x0022f9a4u, 0x0022f9a5u, 0x0022f9a6u, 0x0022f9a7u, 0x0022f9a8u, 0x0022f9a9u,
+    0x0022f9aau, 0x0022f9abu, 0x0022f9acu, 0x0022f9adu, 0x0022f9aeu, 0x0022f9afu, 0x0022f9b0u, 0x0022f9b1u,
+    0x0022f9b2u, 0x0022f9b3u, 0x0022f9b4u, 0x0022f9b5u, 0x0022f9b6u, 0x0022f9b7u, 0x0022f9b8u, 0x0022f9b9u,
+    0x0022f9bau, 0x0022f9bbu, 0x0022f9bcu, 0x0022f9bdu, 0x0022f9beu, 0x0022f9bfu, 0x0022f9c0u, 0x0022f9c1u,
+    0x0022f9c2u, 0x0022f9c3u, 0x0022f9c4u, 0x0022f9c5u, 0x0022f9c6u, 0x0022f9c7u, 0x0022f9c8u, 0x0022f9c9u,
+    0x0022f9cau, 0x0022f9cbu, 0x0022f9ccu, 0x0022f9cdu, 0x0022f9ceu, 0x0022f9cfu, 0x0022f9d0u, 0x0022f9d1u,
+    0x0022f9d2u, 0x0022f9d3u, 0x0022f9d4u, 0x0022f9d5u, 0x0022f9d6u, 0x0022f9d7u, 0x0022f9d8u, 0x0022f9d9u,
+    0x0022f9dau, 0x0022f9dbu, 0x0022f9dcu, 0x0022f9ddu, 0x0022f9deu, 0x0022f9dfu, 0x0022f9e0u, 0x0022f9e1u,
+    0x0022f9e2u, 0x0022f9e3u, 0x0022f9e4u, 0x0022f9e5u, 0x0022f9e6u, 0x0022f9e7u, 0x0022f9e8u, 0x0022f9e9u,
+    0x0022f9eau, 0x0022f9ebu, 0x0022f9ecu, 0x0022f9edu, 0x0022f9eeu, 0x0022f9efu, 0x0022f9f0u, 0x0022f9f1u,
+    0x0022f9f2u, 0x0022f9f3u, 0x0022f9f4u, 0x0022f9f5u, 0x0022f9f6u, 0x0022f9f7u, 0x0022f9f8u, 0x0022f9f9u,
+    0x0022f9fau, 0x0022f9fbu, 0x0022f9fcu, 0x0022f9fdu, 0x0042f9feu, 0x0022fa00u, 0x0022fa01u, 0x0022fa02u,
+    0x0022fa03u, 0x0022fa04u, 0x0022fa05u, 0x0022fa06u, 0x0022fa07u, 0x0022fa08u, 0x0022fa09u, 0x0022fa0au,
+    0x0022fa0bu, 0x0022fa0cu, 0x0022fa0du, 0x0022fa0eu, 0x0022fa0fu, 0x0022fa10u, 0x0022fa11u, 0x0022fa12u,
+    0x0022fa13u, 0x0022fa14u, 0x0022fa15u, 0x0022fa16u, 0x0022fa17u, 0x0022fa18u, 0x0022fa19u, 0x0022fa1au,
+    0x0022fa1bu, 0x0022fa1cu, 0x0022fa1du,
+};
+static const uint32_t ck__unfd_to[1827] = {
+    0x00041, 0x00043, 0x00045, 0x00049, 0x0004e, 0x0004f, 0x00055, 0x00059,
+    0x00061, 0x00063, 0x00065, 0x00069, 0x0006e, 0x0006f, 0x00075, 0x00079,
+    0x00079, 0x00041, 0x00061, 0x00041, 0x00061, 0x00041, 0x00061, 0x00043,
+    0x00063, 0x00043, 0x00063, 0x00043, 0x00063, 0x00043, 0x00063, 0x00044,
+    0x00064, 0x00045, 0x00065, 0x00045, 0x00065, 0x00045, 0x00065, 0x00045,
+    0x00065, 0x00045, 0x00065, 0x00047, 0x00067, 0x00047, 0x00067, 0x00047,
+    0x00067, 0x00047, 0x00067, 0x00048, 0x00068, 0x00049, 0x00069, 0x00049,
+    0x00069, 0x00049, 0x00069, 0x00049, 0x00069, 0x00049, 0x0004a, 0x0006a,
+    0x0004b, 0x0006b, 0x0004c, 0x0006c, 0x0004c, 0x0006c, 0x0004c, 0x0006c,
+    0x0004e, 0x0006e, 0x0004e, 0x0006e, 0x0004e, 0x0006e, 0x0004f, 0x0006f,
+    0x0004f, 0x0006f, 0x0004f, 0x0006f, 0x00052, 0x00072, 0x00052, 0x00072,
+    0x00052, 0x00072, 0x00053, 0x00073, 0x00053, 0x00073, 0x00053, 0x00073,
+    0x00053, 0x00073, 0x00054, 0x00074, 0x00054, 0x00074, 0x00055, 0x00075,
+    0x00055, 0x00075, 0x00055, 0x00075, 0x00055, 0x00075, 0x00055, 0x00075,
+    0x00055, 0x00075, 0x00057, 0x00077, 0x00059, 0x00079, 0x00059, 0x0005a,
+    0x0007a, 0x0005a, 0x0007a, 0x0005a, 0x0007a, 0x0004f, 0x0006f, 0x00055,
+    0x00075, 0x00041, 0x00061, 0x00049, 0x00069, 0x0004f, 0x0006f, 0x00055,
+    0x00075, 0x00055, 0x00075, 0x00055, 0x00075, 0x00055, 0x00075, 0x00055,
+    0x00075, 0x00041, 0x00061, 0x00041, 0x00061, 0x000c6, 0x000e6, 0x00047,
+    0x00067, 0x0004b, 0x0006b, 0x0004f, 0x0006f, 0x0004f, 0x0006f, 0x001b7,
+    0x00292, 0x0006a, 0x00047, 0x00067, 0x0004e, 0x0006e, 0x00041, 0x00061,
+    0x000c6, 0x000e6, 0x000d8, 0x000f8, 0x00041, 0x00061, 0x00041, 0x00061,
+    0x00045, 0x00065, 0x00045, 0x00065, 0x00049, 0x00069, 0x00049, 0x00069,
+    0x0004f, 0x0006f, 0x0004f, 0x0006f, 0x00052, 0x00072, 0x00052, 0x00072,
+    0x00055, 0x00075, 0x00055, 0x00075, 0x00053, 0x00073, 0x00054, 0x00074,
+    0x00048, 0x00068, 0x00041, 0x00061, 0x00045, 0x00065, 0x0004f, 0x0006f,
+    0x0004f, 0x0006f, 0x0004f, 0x0006f, 0x0004f, 0x0006f, 0x00059, 0x00079,
+    0x00300, 0x00301, 0x00313, 0x00308, 0x002b9, 0x0003b, 0x000a8, 0x00391,
+    0x000b7, 0x00395, 0x00397, 0x00399, 0x0039f, 0x003a5, 0x003a9, 0x003b9,
+    0x00399, 0x003a5, 0x003b1, 0x003b5, 0x003b7, 0x003b9, 0x003c5, 0x003b9,
+    0x003c5, 0x003bf, 0x003c5, 0x003c9, 0x003d2, 0x00415, 0x00413, 0x00406,
+    0x0041a, 0x00418, 0x00423, 0x00418, 0x00438, 0x00435, 0x00433, 0x00456,
+    0x0043a, 0x00438, 0x00443, 0x00474, 0x00475, 0x00416, 0x00436, 0x00410,
+    0x00430, 0x00410, 0x00430, 0x00415, 0x00435, 0x004d8, 0x004d9, 0x00416,
+    0x00436, 0x00417, 0x00437, 0x00418, 0x00438, 0x00418, 0x00438, 0x0041e,
+    0x0043e, 0x004e8, 0x004e9, 0x0042d, 0x0044d, 0x00423, 0x00443, 0x00423,
+    0x00443, 0x00423, 0x00443, 0x00427, 0x00447, 0x0042b, 0x0044b, 0x00627,
+    0x00648, 0x00627, 0x0064a, 0x006d5, 0x006c1, 0x006d2, 0x00928, 0x00930,
+    0x00933, 0x00915, 0x00916, 0x00917, 0x0091c, 0x00921, 0x00922, 0x0092b,
+    0x0092f, 0x009c7, 0x009a1, 0x009a2, 0x009af, 0x00a32, 0x00a38, 0x00a16,
+    0x00a17, 0x00a1c, 0x00a2b, 0x00b47, 0x00b47, 0x00b21, 0x00b22, 0x00b92,
+    0x00bc6, 0x00bc7, 0x00bc6, 0x00c46, 0x00cbf, 0x00cc6, 0x00cc6, 0x00d46,
+    0x00d47, 0x00d46, 0x00dd9, 0x00dd9, 0x00f42, 0x00f4c, 0x00f51, 0x00f56,
+    0x00f5b, 0x00f40, 0x00f71, 0x00f71, 0x00fb2, 0x00fb3, 0x00f71, 0x00f92,
+    0x00f9c, 0x00fa1, 0x00fa6, 0x00fab, 0x00f90, 0x01025, 0x01b05, 0x01b07,
+    0x01b09, 0x01b0b, 0x01b0d, 0x01b11, 0x01b3a, 0x01b3c, 0x01b3e, 0x01b3f,
+    0x01b42, 0x00041, 0x00061, 0x00042, 0x00062, 0x00042, 0x00062, 0x00042,
+    0x00062, 0x00043, 0x00063, 0x00044, 0x00064, 0x00044, 0x00064, 0x00044,
+    0x00064, 0x00044, 0x00064, 0x00044, 0x00064, 0x00045, 0x00065, 0x00045,
+    0x00065, 0x00045, 0x00065, 0x00045, 0x00065, 0x00045, 0x00065, 0x00046,
+    0x00066, 0x00047, 0x00067, 0x00048, 0x00068, 0x00048, 0x00068, 0x00048,
+    0x00068, 0x00048, 0x00068, 0x00048, 0x00068, 0x00049, 0x00069, 0x00049,
+    0x00069, 0x0004b, 0x0006b, 0x0004b, 0x0006b, 0x0004b, 0x0006b, 0x0004c,
+    0x0006c, 0x0004c, 0x0006c, 0x0004c, 0x0006c, 0x0004c, 0x0006c, 0x0004d,
+    0x0006d, 0x0004d, 0x0006d, 0x0004d, 0x0006d, 0x0004e, 0x0006e, 0x0004e,
+    0x0006e, 0x0004e, 0x0006e, 0x0004e, 0x0006e, 0x0004f, 0x0006f, 0x0004f,
+    0x0006f, 0x0004f, 0x0006f, 0x0004f, 0x0006f, 0x00050, 0x00070, 0x00050,
+    0x00070, 0x00052, 0x00072, 0x00052, 0x00072, 0x00052, 0x00072, 0x00052,
+    0x00072, 0x00053, 0x00073, 0x00053, 0x00073, 0x00053, 0x00073, 0x00053,
+    0x00073, 0x00053, 0x00073, 0x00054, 0x00074, 0x00054, 0x00074, 0x00054,
+    0x00074, 0x00054, 0x00074, 0x00055, 0x00075, 0x00055, 0x00075, 0x00055,
+    0x00075, 0x00055, 0x00075, 0x00055, 0x00075, 0x00056, 0x00076, 0x00056,
+    0x00076, 0x00057, 0x00077, 0x00057, 0x00077, 0x00057, 0x00077, 0x00057,
+    0x00077, 0x00057, 0x00077, 0x00058, 0x00078, 0x00058, 0x00078, 0x00059,
+    0x00079, 0x0005a, 0x0007a, 0x0005a, 0x0007a, 0x0005a, 0x0007a, 0x00068,
+    0x00074, 0x00077, 0x00079, 0x0017f, 0x00041, 0x00061, 0x00041, 0x00061,
+    0x00041, 0x00061, 0x00041, 0x00061, 0x00041, 0x00061, 0x00041, 0x00061,
+    0x00041, 0x00061, 0x00041, 0x00061, 0x00041, 0x00061, 0x00041, 0x00061,
+    0x00041, 0x00061, 0x00041, 0x00061, 0x00045, 0x00065, 0x00045, 0x00065,
+    0x00045, 0x00065, 0x00045, 0x00065, 0x00045, 0x00065, 0x00045, 0x00065,
+    0x00045, 0x00065, 0x00045, 0x00065, 0x00049, 0x00069, 0x00049, 0x00069,
+    0x0004f, 0x0006f, 0x0004f, 0x0006f, 0x0004f, 0x0006f, 0x0004f, 0x0006f,
+    0x0004f, 0x0006f, 0x0004f, 0x0006f, 0x0004f, 0x0006f, 0x0004f, 0x0006f,
+    0x0004f, 0x0006f, 0x0004f, 0x0006f, 0x0004f, 0x0006f, 0x0004f, 0x0006f,
+    0x00055, 0x00075, 0x00055, 0x00075, 0x00055, 0x00075, 0x00055, 0x00075,
+    0x00055, 0x00075, 0x00055, 0x00075, 0x00055, 0x00075, 0x00059, 0x00079,
+    0x00059, 0x00079, 0x00059, 0x00079, 0x00059, 0x00079, 0x003b1, 0x00391,
+    0x003b5, 0x00395, 0x003b7, 0x00397, 0x003b9, 0x00399, 0x003bf, 0x0039f,
+    0x003c5, 0x003a5, 0x003a5, 0x003a5, 0x003a5, 0x003c9, 0x003a9, 0x003b1,
+    0x003b5, 0x003b7, 0x003b9, 0x003bf, 0x003c5, 0x003c9, 0x003b1, 0x00391,
+    0x003b7, 0x00397, 0x003c9, 0x003a9, 0x003b1, 0x003b1, 0x00391, 0x003b9,
+    0x000a8, 0x003b7, 0x003b7, 0x00395, 0x00397, 0x01fbf, 0x003b9, 0x003b9,
+    0x00399, 0x01ffe, 0x003c5, 0x003c1, 0x003c5, 0x003a5, 0x003a1, 0x000a8,
+    0x00060, 0x003c9, 0x003c9, 0x0039f, 0x003a9, 0x000b4, 0x02002, 0x02003,
+    0x003a9, 0x0004b, 0x00041, 0x02190, 0x02192, 0x02194, 0x021d0, 0x021d4,
+    0x021d2, 0x02203, 0x02208, 0x0220b, 0x02223, 0x02225, 0x0223c, 0x02243,
+    0x02245, 0x02248, 0x0003d, 0x02261, 0x0224d, 0x0003c, 0x0003e, 0x02264,
+    0x02265, 0x02272, 0x02273, 0x02276, 0x02277, 0x0227a, 0x0227b, 0x02282,
+    0x02283, 0x02286, 0x02287, 0x022a2, 0x022a8, 0x022a9, 0x022ab, 0x0227c,
+    0x0227d, 0x02291, 0x02292, 0x022b2, 0x022b3, 0x022b4, 0x022b5, 0x03008,
+    0x03009, 0x02add, 0x0304b, 0x0304d, 0x0304f, 0x03051, 0x03053, 0x03055,
+    0x03057, 0x03059, 0x0305b, 0x0305d, 0x0305f, 0x03061, 0x03064, 0x03066,
+    0x03068, 0x0306f, 0x03072, 0x03075, 0x03078, 0x0307b, 0x03046, 0x0309d,
+    0x030ab, 0x030ad, 0x030af, 0x030b1, 0x030b3, 0x030b5, 0x030b7, 0x030b9,
+    0x030bb, 0x030bd, 0x030bf, 0x030c1, 0x030c4, 0x030c6, 0x030c8, 0x030cf,
+    0x030d2, 0x030d5, 0x030d8, 0x030db, 0x030a6, 0x030ef, 0x030f0, 0x030f1,
+    0x030f2, 0x030fd, 0x01100, 0x01101, 0x01102, 0x01103, 0x01104, 0x01105,
+    0x01106, 0x01107, 0x01108, 0x01109, 0x0110a, 0x0110b, 0x0110c, 0x0110d,
+    0x0110e, 0x0110f, 0x01110, 0x01111, 0x01112, 0x08c48, 0x066f4, 0x08eca,
+    0x08cc8, 0x06ed1, 0x04e32, 0x053e5, 0x09f9c, 0x05951, 0x091d1, 0x05587,
+    0x05948, 0x061f6, 0x07669, 0x07f85, 0x0863f, 0x087ba, 0x088f8, 0x0908f,
+    0x06a02, 0x06d1b, 0x070d9, 0x073de, 0x0843d, 0x0916a, 0x099f1, 0x04e82,
+    0x05375, 0x06b04, 0x0721b, 0x0862d, 0x09e1e, 0x05d50, 0x06feb, 0x085cd,
+    0x08964, 0x062c9, 0x081d8, 0x0881f, 0x05eca, 0x06717, 0x06d6a, 0x072fc,
+    0x090ce, 0x04f86, 0x051b7, 0x052de, 0x064c4, 0x06ad3, 0x07210, 0x076e7,
+    0x08001, 0x08606, 0x0865c, 0x08def, 0x09732, 0x09b6f, 0x09dfa, 0x0788c,
+    0x0797f, 0x07da0, 0x083c9, 0x09304, 0x09e7f, 0x08ad6, 0x058df, 0x05f04,
+    0x07c60, 0x0807e, 0x07262, 0x078ca, 0x08cc2, 0x096f7, 0x058d8, 0x05c62,
+    0x06a13, 0x06dda, 0x06f0f, 0x07d2f, 0x07e37, 0x0964b, 0x052d2, 0x0808b,
+    0x051dc, 0x051cc, 0x07a1c, 0x07dbe, 0x083f1, 0x09675, 0x08b80, 0x062cf,
+    0x06a02, 0x08afe, 0x04e39, 0x05be7, 0x06012, 0x07387, 0x07570, 0x05317,
+    0x078fb, 0x04fbf, 0x05fa9, 0x04e0d, 0x06ccc, 0x06578, 0x07d22, 0x053c3,
+    0x0585e, 0x07701, 0x08449, 0x08aaa, 0x06bba, 0x08fb0, 0x06c88, 0x062fe,
+    0x082e5, 0x063a0, 0x07565, 0x04eae, 0x05169, 0x051c9, 0x06881, 0x07ce7,
+    0x0826f, 0x08ad2, 0x091cf, 0x052f5, 0x05442, 0x05973, 0x05eec, 0x065c5,
+    0x06ffe, 0x0792a, 0x095ad, 0x09a6a, 0x09e97, 0x09ece, 0x0529b, 0x066c6,
+    0x06b77, 0x08f62, 0x05e74, 0x06190, 0x06200, 0x0649a, 0x06f23, 0x07149,
+    0x07489, 0x079ca, 0x07df4, 0x0806f, 0x08f26, 0x084ee, 0x09023, 0x0934a,
+    0x05217, 0x052a3, 0x054bd, 0x070c8, 0x088c2, 0x08aaa, 0x05ec9, 0x05ff5,
+    0x0637b, 0x06bae, 0x07c3e, 0x07375, 0x04ee4, 0x056f9, 0x05be7, 0x05dba,
+    0x0601c, 0x073b2, 0x07469, 0x07f9a, 0x08046, 0x09234, 0x096f6, 0x09748,
+    0x09818, 0x04f8b, 0x079ae, 0x091b4, 0x096b8, 0x060e1, 0x04e86, 0x050da,
+    0x05bee, 0x05c3f, 0x06599, 0x06a02, 0x071ce, 0x07642, 0x084fc, 0x0907c,
+    0x09f8d, 0x06688, 0x0962e, 0x05289, 0x0677b, 0x067f3, 0x06d41, 0x06e9c,
+    0x07409, 0x07559, 0x0786b, 0x07d10, 0x0985e, 0x0516d, 0x0622e, 0x09678,
+    0x0502b, 0x05d19, 0x06dea, 0x08f2a, 0x05f8b, 0x06144, 0x06817, 0x07387,
+    0x09686, 0x05229, 0x0540f, 0x05c65, 0x06613, 0x0674e, 0x068a8, 0x06ce5,
+    0x07406, 0x075e2, 0x07f79, 0x088cf, 0x088e1, 0x091cc, 0x096e2, 0x0533f,
+    0x06eba, 0x0541d, 0x071d0, 0x07498, 0x085fa, 0x096a3, 0x09c57, 0x09e9f,
+    0x06797, 0x06dcb, 0x081e8, 0x07acb, 0x07b20, 0x07c92, 0x072c0, 0x07099,
+    0x08b58, 0x04ec0, 0x08336, 0x0523a, 0x05207, 0x05ea6, 0x062d3, 0x07cd6,
+    0x05b85, 0x06d1e, 0x066b4, 0x08f3b, 0x0884c, 0x0964d, 0x0898b, 0x05ed3,
+    0x05140, 0x055c0, 0x0585a, 0x06674, 0x051de, 0x0732a, 0x076ca, 0x0793c,
+    0x0795e, 0x07965, 0x0798f, 0x09756, 0x07cbe, 0x07fbd, 0x08612, 0x08af8,
+    0x09038, 0x090fd, 0x098ef, 0x098fc, 0x09928, 0x09db4, 0x090de, 0x096b7,
+    0x04fae, 0x050e7, 0x0514d, 0x052c9, 0x052e4, 0x05351, 0x0559d, 0x05606,
+    0x05668, 0x05840, 0x058a8, 0x05c64, 0x05c6e, 0x06094, 0x06168, 0x0618e,
+    0x061f2, 0x0654f, 0x065e2, 0x06691, 0x06885, 0x06d77, 0x06e1a, 0x06f22,
+    0x0716e, 0x0722b, 0x07422, 0x07891, 0x0793e, 0x07949, 0x07948, 0x07950,
+    0x07956, 0x0795d, 0x0798d, 0x0798e, 0x07a40, 0x07a81, 0x07bc0, 0x07df4,
+    0x07e09, 0x07e41, 0x07f72, 0x08005, 0x081ed, 0x08279, 0x08457, 0x08910,
+    0x08996, 0x08b01, 0x08b39, 0x08cd3, 0x08d08, 0x08fb6, 0x09038, 0x096e3,
+    0x097ff, 0x0983b, 0x06075, 0x242ee, 0x08218, 0x04e26, 0x051b5, 0x05168,
+    0x04f80, 0x05145, 0x05180, 0x052c7, 0x052fa, 0x0559d, 0x05555, 0x05599,
+    0x055e2, 0x0585a, 0x058b3, 0x05944, 0x05954, 0x05a62, 0x05b28, 0x05ed2,
+    0x05ed9, 0x05f69, 0x05fad, 0x060d8, 0x0614e, 0x06108, 0x0618e, 0x06160,
+    0x061f2, 0x06234, 0x063c4, 0x0641c, 0x06452, 0x06556, 0x06674, 0x06717,
+    0x0671b, 0x06756, 0x06b79, 0x06bba, 0x06d41, 0x06edb, 0x06ecb, 0x06f22,
+    0x0701e, 0x0716e, 0x077a7, 0x07235, 0x072af, 0x0732a, 0x07471, 0x07506,
+    0x0753b, 0x0761d, 0x0761f, 0x076ca, 0x076db, 0x076f4, 0x0774a, 0x07740,
+    0x078cc, 0x07ab1, 0x07bc0, 0x07c7b, 0x07d5b, 0x07df4, 0x07f3e, 0x08005,
+    0x08352, 0x083ef, 0x08779, 0x08941, 0x08986, 0x08996, 0x08abf, 0x08af8,
+    0x08acb, 0x08b01, 0x08afe, 0x08aed, 0x08b39, 0x08b8a, 0x08d08, 0x08f38,
+    0x09072, 0x09199, 0x09276, 0x0967c, 0x096e3, 0x09756, 0x097db, 0x097ff,
+    0x0980b, 0x0983b, 0x09b12, 0x09f9c, 0x2284a, 0x22844, 0x233d5, 0x03b9d,
+    0x04018, 0x04039, 0x25249, 0x25cd0, 0x27ed3, 0x09f43, 0x09f8e, 0x005d9,
+    0x005f2, 0x005e9, 0x005d0, 0x005d1, 0x005d2, 0x005d3, 0x005d4, 0x005d5,
+    0x005d6, 0x005d8, 0x005d9, 0x005da, 0x005db, 0x005dc, 0x005de, 0x005e0,
+    0x005e1, 0x005e3, 0x005e4, 0x005e6, 0x005e7, 0x005e8, 0x005e9, 0x005ea,
+    0x005d5, 0x005d1, 0x005db, 0x005e4, 0x11099, 0x1109b, 0x110a5, 0x11131,
+    0x11132, 0x11347, 0x114b9, 0x114b9, 0x115b8, 0x115b9, 0x11935, 0x1d157,
+    0x1d158, 0x1d1b9, 0x1d1ba, 0x1d1b9, 0x1d1ba, 0x1d1b9, 0x1d1ba, 0x04e3d,
+    0x04e38, 0x04e41, 0x20122, 0x04f60, 0x04fae, 0x04fbb, 0x05002, 0x0507a,
+    0x05099, 0x050e7, 0x050cf, 0x0349e, 0x2063a, 0x0514d, 0x05154, 0x05164,
+    0x05177, 0x2051c, 0x034b9, 0x05167, 0x0518d, 0x2054b, 0x05197, 0x051a4,
+    0x04ecc, 0x051ac, 0x051b5, 0x291df, 0x051f5, 0x05203, 0x034df, 0x0523b,
+    0x05246, 0x05272, 0x05277, 0x03515, 0x052c7, 0x052c9, 0x052e4, 0x052fa,
+    0x05305, 0x05306, 0x05317, 0x05349, 0x05351, 0x0535a, 0x05373, 0x0537d,
+    0x0537f, 0x20a2c, 0x07070, 0x053ca, 0x053df, 0x20b63, 0x053eb, 0x053f1,
+    0x05406, 0x0549e, 0x05438, 0x05448, 0x05468, 0x054a2, 0x054f6, 0x05510,
+    0x05553, 0x05563, 0x05584, 0x05599, 0x055ab, 0x055b3, 0x055c2, 0x05716,
+    0x05606, 0x05717, 0x05651, 0x05674, 0x05207, 0x058ee, 0x057ce, 0x057f4,
+    0x0580d, 0x0578b, 0x05832, 0x05831, 0x058ac, 0x214e4, 0x058f2, 0x058f7,
+    0x05906, 0x0591a, 0x05922, 0x05962, 0x216a8, 0x216ea, 0x059ec, 0x05a1b,
+    0x05a27, 0x059d8, 0x05a66, 0x036ee, 0x036fc, 0x05b08, 0x05b3e, 0x219c8,
+    0x05bc3, 0x05bd8, 0x05be7, 0x05bf3, 0x21b18, 0x05bff, 0x05c06, 0x05f53,
+    0x05c22, 0x03781, 0x05c60, 0x05c6e, 0x05cc0, 0x05c8d, 0x21de4, 0x05d43,
+    0x21de6, 0x05d6e, 0x05d6b, 0x05d7c, 0x05de1, 0x05de2, 0x0382f, 0x05dfd,
+    0x05e28, 0x05e3d, 0x05e69, 0x03862, 0x22183, 0x0387c, 0x05eb0, 0x05eb3,
+    0x05eb6, 0x05eca, 0x2a392, 0x05efe, 0x22331, 0x08201, 0x05f22, 0x038c7,
+    0x232b8, 0x261da, 0x05f62, 0x05f6b, 0x038e3, 0x05f9a, 0x05fcd, 0x05fd7,
+    0x05ff9, 0x06081, 0x0393a, 0x0391c, 0x06094, 0x226d4, 0x060c7, 0x06148,
+    0x0614c, 0x0614e, 0x0614c, 0x0617a, 0x0618e, 0x061b2, 0x061a4, 0x061af,
+    0x061de, 0x061f2, 0x061f6, 0x06210, 0x0621b, 0x0625d, 0x062b1, 0x062d4,
+    0x06350, 0x22b0c, 0x0633d, 0x062fc, 0x06368, 0x06383, 0x063e4, 0x22bf1,
+    0x06422, 0x063c5, 0x063a9, 0x03a2e, 0x06469, 0x0647e, 0x0649d, 0x06477,
+    0x03a6c, 0x0654f, 0x0656c, 0x2300a, 0x065e3, 0x066f8, 0x06649, 0x03b19,
+    0x06691, 0x03b08, 0x03ae4, 0x05192, 0x05195, 0x06700, 0x0669c, 0x080ad,
+    0x043d9, 0x06717, 0x0671b, 0x06721, 0x0675e, 0x06753, 0x233c3, 0x03b49,
+    0x067fa, 0x06785, 0x06852, 0x06885, 0x2346d, 0x0688e, 0x0681f, 0x06914,
+    0x03b9d, 0x06942, 0x069a3, 0x069ea, 0x06aa8, 0x236a3, 0x06adb, 0x03c18,
+    0x06b21, 0x238a7, 0x06b54, 0x03c4e, 0x06b72, 0x06b9f, 0x06bba, 0x06bbb,
+    0x23a8d, 0x21d0b, 0x23afa, 0x06c4e, 0x23cbc, 0x06cbf, 0x06ccd, 0x06c67,
+    0x06d16, 0x06d3e, 0x06d77, 0x06d41, 0x06d69, 0x06d78, 0x06d85, 0x23d1e,
+    0x06d34, 0x06e2f, 0x06e6e, 0x03d33, 0x06ecb, 0x06ec7, 0x23ed1, 0x06df9,
+    0x06f6e, 0x23f5e, 0x23f8e, 0x06fc6, 0x07039, 0x0701e, 0x0701b, 0x03d96,
+    0x0704a, 0x0707d, 0x07077, 0x070ad, 0x20525, 0x07145, 0x24263, 0x0719c,
+    0x243ab, 0x07228, 0x07235, 0x07250, 0x24608, 0x07280, 0x07295, 0x24735,
+    0x24814, 0x0737a, 0x0738b, 0x03eac, 0x073a5, 0x03eb8, 0x07447, 0x0745c,
+    0x07471, 0x07485, 0x074ca, 0x03f1b, 0x07524, 0x24c36, 0x0753e, 0x24c92,
+    0x07570, 0x2219f, 0x07610, 0x24fa1, 0x24fb8, 0x25044, 0x03ffc, 0x04008,
+    0x076f4, 0x250f3, 0x250f2, 0x25119, 0x25133, 0x0771e, 0x0771f, 0x0774a,
+    0x04039, 0x0778b, 0x04046, 0x04096, 0x2541d, 0x0784e, 0x0788c, 0x078cc,
+    0x040e3, 0x25626, 0x07956, 0x2569a, 0x256c5, 0x0798f, 0x079eb, 0x0412f,
+    0x07a40, 0x07a4a, 0x07a4f, 0x2597c, 0x25aa7, 0x07aee, 0x04202, 0x25bab,
+    0x07bc6, 0x07bc9, 0x04227, 0x25c80, 0x07cd2, 0x042a0, 0x07ce8, 0x07ce3,
+    0x07d00, 0x25f86, 0x07d63, 0x04301, 0x07dc7, 0x07e02, 0x07e45, 0x04334,
+    0x26228, 0x26247, 0x04359, 0x262d9, 0x07f7a, 0x2633e, 0x07f95, 0x07ffa,
+    0x08005, 0x264da, 0x26523, 0x08060, 0x265a8, 0x08070, 0x2335f, 0x043d5,
+    0x080b2, 0x08103, 0x0440b, 0x0813e, 0x05ab5, 0x267a7, 0x267b5, 0x23393,
+    0x2339c, 0x08201, 0x08204, 0x08f9e, 0x0446b, 0x08291, 0x0828b, 0x0829d,
+    0x052b3, 0x082b1, 0x082b3, 0x082bd, 0x082e6, 0x26b3c, 0x082e5, 0x0831d,
+    0x08363, 0x083ad, 0x08323, 0x083bd, 0x083e7, 0x08457, 0x08353, 0x083ca,
+    0x083cc, 0x083dc, 0x26c36, 0x26d6b, 0x26cd5, 0x0452b, 0x084f1, 0x084f3,
+    0x08516, 0x273ca, 0x08564, 0x26f2c, 0x0455d, 0x04561, 0x26fb1, 0x270d2,
+    0x0456b, 0x08650, 0x0865c, 0x08667, 0x08669, 0x086a9, 0x08688, 0x0870e,
+    0x086e2, 0x08779, 0x08728, 0x0876b, 0x08786, 0x045d7, 0x087e1, 0x08801,
+    0x045f9, 0x08860, 0x08863, 0x27667, 0x088d7, 0x088de, 0x04635, 0x088fa,
+    0x034bb, 0x278ae, 0x27966, 0x046be, 0x046c7, 0x08aa0, 0x08aed, 0x08b8a,
+    0x08c55, 0x27ca8, 0x08cab, 0x08cc1, 0x08d1b, 0x08d77, 0x27f2f, 0x20804,
+    0x08dcb, 0x08dbc, 0x08df0, 0x208de, 0x08ed4, 0x08f38, 0x285d2, 0x285ed,
+    0x09094, 0x090f1, 0x09111, 0x2872e, 0x0911b, 0x09238, 0x092d7, 0x092d8,
+    0x0927c, 0x093f9, 0x09415, 0x28bfa, 0x0958b, 0x04995, 0x095b7, 0x28d77,
+    0x049e6, 0x096c3, 0x05db2, 0x09723, 0x29145, 0x2921a, 0x04a6e, 0x04a76,
+    0x097e0, 0x2940a, 0x04ab2, 0x29496, 0x0980b, 0x09829, 0x295b6, 0x098e2,
+    0x04b33, 0x09929, 0x099a7, 0x099c2, 0x099fe, 0x04bce, 0x29b30, 0x09b12,
+    0x09c40, 0x09cfd, 0x04cce, 0x04ced, 0x09d67, 0x2a0ce, 0x04cf8, 0x2a105,
+    0x2a20e, 0x2a291, 0x09ebb, 0x04d56, 0x09ef9, 0x09efe, 0x09f05, 0x09f0f,
+    0x09f16, 0x09f3b, 0x2a600,
+};
+static const uint32_t ck__ds_letter[174] = {
+    0x00041, 0x0005a, 0x00061, 0x0007a, 0x000b5, 0x000b5, 0x000c0, 0x000d6,
+    0x000d8, 0x000f6, 0x000f8, 0x001ba, 0x001bc, 0x001bf, 0x001c4, 0x00293,
+    0x00295, 0x002af, 0x00370, 0x00373, 0x00376, 0x00376, 0x00377, 0x00377,
+    0x0037b, 0x0037d, 0x0037f, 0x0037f, 0x00386, 0x00386, 0x00388, 0x0038a,
+    0x0038c, 0x0038c, 0x0038e, 0x003a1, 0x003a3, 0x003f5, 0x003f7, 0x00481,
+    0x0048a, 0x0052f, 0x00531, 0x00556, 0x010a0, 0x010c5, 0x013a0, 0x013f5,
+    0x013f8, 0x013fd, 0x01c90, 0x01cba, 0x01cbd, 0x01cbf, 0x01d00, 0x01d2b,
+    0x01d6b, 0x01d77, 0x01d79, 0x01d9a, 0x01e00, 0x01f15, 0x01f18, 0x01f1d,
+    0x01f20, 0x01f45, 0x01f48, 0x01f4d, 0x01f50, 0x01f57, 0x01f59, 0x01f59,
+    0x01f5b, 0x01f5b, 0x01f5d, 0x01f5d, 0x01f5f, 0x01f7d, 0x01f80, 0x01fb4,
+    0x01fb6, 0x01fbc, 0x01fbe, 0x01fbe, 0x01fc2, 0x01fc4, 0x01fc6, 0x01fcc,
+    0x01fd0, 0x01fd3, 0x01fd6, 0x01fdb, 0x01fe0, 0x01fec, 0x01ff2, 0x01ff4,
+    0x01ff6, 0x01ffc, 0x02102, 0x02102, 0x02107, 0x02107, 0x0210a, 0x02113,
+    0x02115, 0x02115, 0x02119, 0x0211d, 0x02124, 0x02124, 0x02126, 0x02126,
+    0x02128, 0x02128, 0x0212a, 0x0212d, 0x0212f, 0x02134, 0x02139, 0x02139,
+    0x0213c, 0x0213f, 0x02145, 0x02149, 0x0214e, 0x0214e, 0x02183, 0x02183,
+    0x02184, 0x02184, 0x02c00, 0x02c7b, 0x02c7e, 0x02ce4, 0x02ceb, 0x02cee,
+    0x02cf2, 0x02cf2, 0x02cf3, 0x02cf3, 0x0a640, 0x0a66d, 0x0a680, 0x0a69b,
+    0x0a722, 0x0a76f, 0x0a771, 0x0a787, 0x0a78b, 0x0a78e, 0x0ab70, 0x0abbf,
+    0x0fb00, 0x0fb06, 0x0fb13, 0x0fb17, 0x0ff21, 0x0ff3a, 0x0ff41, 0x0ff5a,
+    0x10400, 0x1044f, 0x104b0, 0x104d3, 0x104d8, 0x104fb, 0x10c80, 0x10cb2,
+    0x10cc0, 0x10cf2, 0x118a0, 0x118df, 0x1e900, 0x1e943,
+};
+static const uint32_t ck__ds_punct[12] = {
+    0x00021, 0x0002f, 0x0003a, 0x0007e, 0x0ff01, 0x0ff0f, 0x0ff1a, 0x0ff5e,
+    0x02018, 0x0201f, 0x03000, 0x03002,
+};
+static const uint32_t ck__cjk[6] = {
+    0x04e00, 0x09fa5, 0x00800, 0x04e00, 0x0ac00, 0x0d7ff,
+};
+/* ---- END generated unicode tables ---- */
+
+CK_DEF const char *ck_unicode_version(void) { return CK__UNICODE_VERSION; }
+
+CK_DEF int ck_unicode_flags(uint32_t cp)
+{
+    size_t lo = 0, hi = sizeof ck__uflags / sizeof ck__uflags[0];
+    if (cp < 128) return ck__uflags_ascii[cp];
+    if (cp >= 0x110000) return CK_U_SYMBOL; /* an invalid byte: llama.cpp's U+FFFD is a symbol */
+    while (hi - lo > 1) { /* last run starting at or before cp */
+        size_t mid = (lo + hi) / 2;
+        if ((ck__uflags[mid] >> 8) <= cp) lo = mid; else hi = mid;
+    }
+    return (int)(ck__uflags[lo] & 0xff);
+}
+
+/* index of the run containing cp in a table of (start | count << shift) runs, or -1 */
+static long ck__urun(const uint32_t *tab, size_t n, uint32_t cp, int count_shift, uint32_t *start, uint32_t *count)
+{
+    size_t lo = 0, hi = n;
+    uint32_t smask = (1u << 21) - 1;
+    if (n == 0 || cp < (tab[0] & smask)) return -1;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if ((tab[mid] & smask) <= cp) lo = mid; else hi = mid;
+    }
+    *start = tab[lo] & smask;
+    *count = tab[lo] >> count_shift;
+    return (long)lo;
+}
+
+CK_DEF uint32_t ck_unicode_tolower(uint32_t cp)
+{
+    uint32_t s, n, stride;
+    long i;
+    if (cp < 128) return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
+    i = ck__urun(ck__ulower, sizeof ck__ulower / sizeof ck__ulower[0], cp, 22, &s, &n);
+    if (i < 0) return cp;
+    stride = ((ck__ulower[i] >> 21) & 1) + 1;
+    if (cp < s + n * stride && (cp - s) % stride == 0) return (uint32_t)((int32_t)cp + ck__ulower_delta[i]);
+    return cp;
+}
+
+static uint32_t ck__unfd_first(uint32_t cp)
+{
+    uint32_t s, n;
+    long i;
+    if (cp < 0xC0) return cp;
+    i = ck__urun(ck__unfd, sizeof ck__unfd / sizeof ck__unfd[0], cp, 21, &s, &n);
+    return (i >= 0 && cp < s + n) ? ck__unfd_to[i] : cp;
+}
+
+static int ck__in_ranges(const uint32_t *r, size_t n_pairs, uint32_t cp)
+{
+    size_t i;
+    for (i = 0; i < n_pairs; i++)
+        if (cp >= r[2 * i] && cp <= r[2 * i + 1]) return 1;
+    return 0;
+}
+
+/* Decode one UTF-8 character of s[i..n): well-formed only (no overlong forms, surrogates or
+   values past U+10FFFF). A byte that does not start one is returned as 0x110000 + byte, length 1. */
+static uint32_t ck__utf8(const uint8_t *s, size_t n, size_t i, int *len)
+{
+    uint32_t c = s[i];
+    *len = 1;
+    if (c < 0x80) return c;
+    if (c >= 0xC2 && c <= 0xDF) {
+        if (i + 1 < n && (s[i + 1] & 0xC0) == 0x80) { *len = 2; return (c & 0x1F) << 6 | (s[i + 1] & 0x3F); }
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        if (i + 2 < n && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80) {
+            uint32_t cp = (c & 0x0F) << 12 | (uint32_t)(s[i + 1] & 0x3F) << 6 | (s[i + 2] & 0x3F);
+            if (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF)) { *len = 3; return cp; }
+        }
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        if (i + 3 < n && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80 && (s[i + 3] & 0xC0) == 0x80) {
+            uint32_t cp = (c & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3F) << 12 | (uint32_t)(s[i + 2] & 0x3F) << 6 | (s[i + 3] & 0x3F);
+            if (cp >= 0x10000 && cp <= 0x10FFFF) { *len = 4; return cp; }
+        }
+    }
+    return 0x110000 + c;
+}
+static int ck__utf8_put(uint8_t *o, uint32_t cp)
+{
+    if (cp < 0x80) { o[0] = (uint8_t)cp; return 1; }
+    if (cp < 0x800) { o[0] = (uint8_t)(0xC0 | cp >> 6); o[1] = (uint8_t)(0x80 | (cp & 0x3F)); return 2; }
+    if (cp < 0x10000) { o[0] = (uint8_t)(0xE0 | cp >> 12); o[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F)); o[2] = (uint8_t)(0x80 | (cp & 0x3F)); return 3; }
+    if (cp < 0x110000) {
+        o[0] = (uint8_t)(0xF0 | cp >> 18); o[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
+        o[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F)); o[3] = (uint8_t)(0x80 | (cp & 0x3F)); return 4;
+    }
+    o[0] = (uint8_t)(cp - 0x110000); /* an invalid byte, as it was */
+    return 1;
+}
+/* length of a UTF-8 character from its first byte, as llama.cpp's SentencePiece splits text */
+static int ck__utf8_len_lenient(uint8_t c) { static const uint8_t l[16] = {1,1,1,1,1,1,1,1,1,1,1,1,2,2,3,4}; return l[c >> 4]; }
+
+/* GPT-2's byte <-> character map: printable Latin-1 bytes stand for themselves, the other 68
+   bytes (0-32, 127-160, 173) for U+0100.. in order. */
+static uint32_t ck__byte_to_cp(uint8_t b)
+{
+    if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174) return b;
+    if (b <= 32) return 256u + b;
+    if (b <= 160) return 256u + 33 + (b - 127u);
+    return 256u + 67; /* 173 */
+}
+static int ck__cp_to_byte(uint32_t cp)
+{
+    if ((cp >= 33 && cp <= 126) || (cp >= 161 && cp <= 172) || (cp >= 174 && cp <= 255)) return (int)cp;
+    if (cp >= 256 && cp < 256 + 33) return (int)(cp - 256);
+    if (cp >= 256 + 33 && cp < 256 + 67) return (int)(cp - 256 - 33 + 127);
+    if (cp == 256 + 67) return 173;
+    return -1;
+}
+
+static uint64_t ck__hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n, v;
+    while (n >= 8) {
+        memcpy(&v, p, 8);
+        h = (h ^ v) * 0xFF51AFD7ED558CCDull;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
+    }
+    v = 0;
+    if (n) memcpy(&v, p, n);
+    h = (h ^ v) * 0xC4CEB9FE1A85EC53ull;
+    return h ^ (h >> 29);
+}
+static int32_t ck__tok_find(const ck_tok *t, const uint8_t *s, size_t n)
+{
+    uint32_t i = (uint32_t)ck__hash_bytes(s, n) & t->tok_mask;
+    for (;;) {
+        uint32_t e = t->tok_hash[i];
+        if (e == 0) return -1;
+        if (t->text_len[e - 1] == n && memcmp(t->text[e - 1], s, n) == 0) return (int32_t)(e - 1);
+        i = (i + 1) & t->tok_mask;
+    }
+}
+static const ck_tok_merge *ck__merge_find(const ck_tok *t, uint32_t l, uint32_t r)
+{
+    uint64_t k = (uint64_t)l << 32 | r;
+    uint32_t i;
+    if (l == UINT32_MAX || r == UINT32_MAX) return NULL; /* a byte without a token */
+    i = (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 32) & t->merge_mask;
+    for (;;) {
+        const ck_tok_merge *m = &t->merge[i];
+        if (m->l == l && m->r == r) return m;
+        if (m->l == UINT32_MAX) return NULL;
+        i = (i + 1) & t->merge_mask;
+    }
+}
+
+static int ck__streq(const char *s, uint64_t n, const char *lit) { return strlen(lit) == n && memcmp(s, lit, n) == 0; }
+
+/* tokenizer.ggml.pre names, as llama.cpp groups them */
+static int ck__pre_from_name(const char *s, uint64_t n, int *ignore_merges)
+{
+    static const char *const gpt2[] = { "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v1-en", "jina-v2-es",
+                                        "jina-v2-de", "jina-v2-code", "roberta-bpe", 0 };
+    static const char *const llama3[] = { "llama3", "llama-v3", "llama-bpe", "falcon3", 0 };
+    static const char *const llama3_merging[] = { "dbrx", "smaug-bpe", 0 };
+    static const char *const star[] = { "starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b", 0 };
+    static const char *const mpt[] = { "mpt", "olmo", "jais", 0 };
+    static const char *const qwen[] = { "qwen2", "deepseek-r1-qwen", "stablelm2", 0 };
+    int i;
+    *ignore_merges = 0;
+    if (n == 0 || ck__streq(s, n, "default")) return CK_PRE_DEFAULT;
+    for (i = 0; gpt2[i]; i++) if (ck__streq(s, n, gpt2[i])) return CK_PRE_GPT2;
+    for (i = 0; llama3[i]; i++) if (ck__streq(s, n, llama3[i])) { *ignore_merges = 1; return CK_PRE_LLAMA3; }
+    for (i = 0; llama3_merging[i]; i++) if (ck__streq(s, n, llama3_merging[i])) return CK_PRE_LLAMA3;
+    for (i = 0; star[i]; i++) if (ck__streq(s, n, star[i])) return CK_PRE_STARCODER;
+    for (i = 0; mpt[i]; i++) if (ck__streq(s, n, mpt[i])) return CK_PRE_MPT;
+    for (i = 0; qwen[i]; i++) if (ck__streq(s, n, qwen[i])) return CK_PRE_QWEN2;
+    if (ck__streq(s, n, "deepseek-llm")) return CK_PRE_DEEPSEEK_LLM;
+    if (ck__streq(s, n, "deepseek-coder")) return CK_PRE_DEEPSEEK_CODER;
+    if (ck__streq(s, n, "falcon")) return CK_PRE_FALCON;
+    return CK_PRE_NONE;
+}
+CK_DEF const char *ck_tok_pre_name(int pre)
+{
+    static const char *const names[] = { "none", "default", "gpt-2", "llama3", "qwen2", "deepseek-llm", "deepseek-coder",
+                                         "falcon", "starcoder", "mpt" };
+    return (pre >= 0 && pre <= CK_PRE_MPT) ? names[pre] : "?";
+}
+
+/* The memory layout of ck_tok_init, shared by ck_tok_mem_bytes: each array 16-byte aligned. */
+typedef struct { size_t off_text, off_len, off_type, off_score, off_hash, off_merge, off_special, total; uint32_t hash_n, merge_n; } ck__tok_layout;
+static size_t ck__align16(size_t x) { return (x + 15) & ~(size_t)15; }
+static int ck__tok_plan(const ck_gguf *g, ck__tok_layout *L, uint64_t *n_tok, uint64_t *n_merges, int *model, char *err, size_t errlen)
+{
+    const char *s;
+    uint64_t slen, n;
+    uint32_t et;
+    const ck_gguf_kv *kv;
+    size_t o = 0;
+    memset(L, 0, sizeof *L);
+    if (!ck_gguf_get_str(g, "tokenizer.ggml.model", &s, &slen)) { ck__fmt(err, errlen, "no tokenizer.ggml.model in this GGUF"); return -1; }
+    if (ck__streq(s, slen, "gpt2")) *model = CK_TOK_BPE;
+    else if (ck__streq(s, slen, "llama")) *model = CK_TOK_SPM;
+    else if (ck__streq(s, slen, "bert")) *model = CK_TOK_WPM;
+    else { ck__fmt(err, errlen, "tokenizer.ggml.model \"%.*s\" is not supported (gpt2, llama, bert are)", (int)CK_MIN(slen, 64), s); return -1; }
+    if (!ck_gguf_get_arr(g, "tokenizer.ggml.tokens", &et, &n, &kv) || et != CK_GGUF_STR) { ck__fmt(err, errlen, "tokenizer.ggml.tokens: missing or not a string array"); return -1; }
+    if (n == 0 || n >= 0x7fffffffu / 4) { ck__fmt(err, errlen, "tokenizer.ggml.tokens: %llu tokens", (unsigned long long)n); return -1; }
+    *n_tok = n;
+    *n_merges = 0;
+    if (*model == CK_TOK_BPE) {
+        if (!ck_gguf_get_arr(g, "tokenizer.ggml.merges", &et, n_merges, &kv) || et != CK_GGUF_STR) { ck__fmt(err, errlen, "tokenizer.ggml.merges: missing or not a string array (needed by a gpt2 tokenizer)"); return -1; }
+        if (*n_merges >= 0x7fffffffu / 4) { ck__fmt(err, errlen, "tokenizer.ggml.merges: %llu merges", (unsigned long long)*n_merges); return -1; }
+    }
+    L->hash_n = ck__pow2_at_least(2 * n);
+    L->merge_n = ck__pow2_at_least(2 * *n_merges);
+    L->off_text = o; o = ck__align16(o + n * sizeof(const char *));
+    L->off_len = o; o = ck__align16(o + n * 4);
+    L->off_type = o; o = ck__align16(o + n);
+    L->off_score = o; if (*model == CK_TOK_SPM) o = ck__align16(o + n * 4);
+    L->off_hash = o; o = ck__align16(o + (size_t)L->hash_n * 4);
+    L->off_merge = o; o = ck__align16(o + (size_t)L->merge_n * sizeof(ck_tok_merge));
+    L->off_special = o; o = ck__align16(o + n * 4);
+    L->total = o + 16; /* room to align the caller's pointer */
+    return 0;
+}
+
+CK_DEF size_t ck_tok_mem_bytes(const ck_gguf *g)
+{
+    ck__tok_layout L;
+    uint64_t nt, nm;
+    int model;
+    char err[8];
+    return ck__tok_plan(g, &L, &nt, &nm, &model, err, sizeof err) ? 0 : L.total;
+}
+
+
+static int ck__tok_hash_insert(ck_tok *t, int32_t id)
+{
+    uint32_t i = (uint32_t)ck__hash_bytes((const uint8_t *)t->text[id], t->text_len[id]) & t->tok_mask;
+    for (;;) {
+        uint32_t e = t->tok_hash[i];
+        if (e == 0) { t->tok_hash[i] = (uint32_t)id + 1; return 1; }
+        if (t->text_len[e - 1] == t->text_len[id] && memcmp(t->text[e - 1], t->text[id], t->text_len[id]) == 0) {
+            t->tok_hash[i] = (uint32_t)id + 1; /* the last of equal texts wins, as in llama.cpp */
+            return 0;
+        }
+        i = (i + 1) & t->tok_mask;
+    }
+}
+
+static int32_t ck__tok_special_id(const ck_gguf *g, const char *key, int32_t dflt, int32_t n)
+{
+    int64_t v;
+    if (ck_gguf_get_int(g, key, &v)) return (v >= 0 && v < n) ? (int32_t)v : -1;
+    return (dflt >= 0 && dflt < n) ? dflt : -1;
+}
+
+CK_DEF int ck_tok_init(ck_tok *t, const ck_gguf *g, void *mem, size_t mem_bytes)
+{
+    ck__tok_layout L;
+    uint64_t n, nm, i;
+    int model, ignore_merges = 0;
+    uint8_t *base;
+    const char *s;
+    uint64_t slen;
+    uint32_t et;
+    uint64_t an;
+    const ck_gguf_kv *kv;
+    ck_gguf_iter it;
+    int64_t iv;
+    memset(t, 0, sizeof *t);
+    if (ck__tok_plan(g, &L, &n, &nm, &model, t->error, sizeof t->error)) return -1;
+    if (!mem || mem_bytes < L.total) {
+        ck__fmt(t->error, sizeof t->error, "tokenizer: needs %llu bytes of memory, %llu given", (unsigned long long)L.total, (unsigned long long)mem_bytes);
+        return -1;
+    }
+    base = (uint8_t *)mem + ((16 - ((uintptr_t)mem & 15)) & 15);
+    t->model = model;
+    t->n_tokens = (int32_t)n;
+    t->text = (const char **)(void *)(base + L.off_text);
+    t->text_len = (uint32_t *)(void *)(base + L.off_len);
+    t->type = base + L.off_type;
+    t->score = model == CK_TOK_SPM ? (float *)(void *)(base + L.off_score) : NULL;
+    t->tok_hash = (uint32_t *)(void *)(base + L.off_hash);
+    t->tok_mask = L.hash_n - 1;
+    t->merge = (ck_tok_merge *)(void *)(base + L.off_merge);
+    t->merge_mask = L.merge_n - 1;
+    t->special = (int32_t *)(void *)(base + L.off_special);
+    memset(t->tok_hash, 0, (size_t)L.hash_n * 4);
+    memset(t->merge, 0xff, (size_t)L.merge_n * sizeof(ck_tok_merge));
+
+    /* tokens */
+    ck_gguf_get_arr(g, "tokenizer.ggml.tokens", &et, &an, &kv);
+    ck_gguf_iter_init(&it, kv);
+    for (i = 0; i < n; i++) {
+        if (!ck_gguf_iter_str(&it, &s, &slen)) return ck__fmt(t->error, sizeof t->error, "tokenizer.ggml.tokens: string %llu unreadable", (unsigned long long)i), -1;
+        if (slen > 0xffff) return ck__fmt(t->error, sizeof t->error, "tokenizer.ggml.tokens: token %llu is %llu bytes long", (unsigned long long)i, (unsigned long long)slen), -1;
+        t->text[i] = s;
+        t->text_len[i] = (uint32_t)slen;
+        if (slen > t->max_token_len) t->max_token_len = (uint32_t)slen;
+        t->type[i] = CK_TOKT_NORMAL;
+        if (t->score) t->score[i] = 0.0f;
+    }
+    if (ck_gguf_get_arr(g, "tokenizer.ggml.token_type", &et, &an, &kv)) {
+        if (an != n) return ck__fmt(t->error, sizeof t->error, "tokenizer.ggml.token_type has %llu entries for %llu tokens", (unsigned long long)an, (unsigned long long)n), -1;
+        for (i = 0; i < n; i++)
+            if (!ck_gguf_arr_int(kv, i, &iv)) return ck__fmt(t->error, sizeof t->error, "tokenizer.ggml.token_type: not an integer array"), -1;
+            else t->type[i] = (uint8_t)((iv >= 1 && iv <= 6) ? (int)iv : (int)CK_TOKT_NORMAL);
+    }
+    if (t->score && ck_gguf_get_arr(g, "tokenizer.ggml.scores", &et, &an, &kv)) {
+        double d;
+        if (an != n) return ck__fmt(t->error, sizeof t->error, "tokenizer.ggml.scores has %llu entries for %llu tokens", (unsigned long long)an, (unsigned long long)n), -1;
+        for (i = 0; i < n; i++)
+            if (!ck_gguf_arr_float(kv, i, &d)) return ck__fmt(t->error, sizeof t->error, "tokenizer.ggml.scores: not a number array"), -1;
+            else t->score[i] = (float)d;
+    }
+    for (i = 0; i < n; i++) ck__tok_hash_insert(t, (int32_t)i);
+
+    /* merges "left right" -> (left id, right id) -> rank, result id; the first of duplicates wins */
+    if (model == CK_TOK_BPE) {
+        uint8_t buf[1024];
+        ck_gguf_get_arr(g, "tokenizer.ggml.merges", &et, &an, &kv);
+        ck_gguf_iter_init(&it, kv);
+        for (i = 0; i < nm; i++) {
+            uint64_t sp;
+            int32_t l, r, res;
+            uint32_t h;
+            if (!ck_gguf_iter_str(&it, &s, &slen)) return ck__fmt(t->error, sizeof t->error, "tokenizer.ggml.merges: string %llu unreadable", (unsigned long long)i), -1;
+            for (sp = 1; sp < slen && s[sp] != ' '; sp++) {}
+            if (sp >= slen || slen - 1 > sizeof buf)
+                return ck__fmt(t->error, sizeof t->error, "tokenizer.ggml.merges: entry %llu \"%.*s\" is not \"left right\"", (unsigned long long)i, (int)CK_MIN(slen, 64), s), -1;
+            l = ck__tok_find(t, (const uint8_t *)s, sp);
+            r = ck__tok_find(t, (const uint8_t *)s + sp + 1, slen - sp - 1);
+            memcpy(buf, s, sp);
+            memcpy(buf + sp, s + sp + 1, slen - sp - 1);
+            res = ck__tok_find(t, buf, slen - 1);
+            if (l < 0 || r < 0 || res < 0) continue; /* can never apply: a side or the result is no token */
+            h = (uint32_t)((((uint64_t)(uint32_t)l << 32 | (uint32_t)r) * 0x9E3779B97F4A7C15ull) >> 32) & t->merge_mask;
+            while (t->merge[h].l != UINT32_MAX && !(t->merge[h].l == (uint32_t)l && t->merge[h].r == (uint32_t)r)) h = (h + 1) & t->merge_mask;
+            if (t->merge[h].l == UINT32_MAX) {
+                t->merge[h].l = (uint32_t)l; t->merge[h].r = (uint32_t)r; t->merge[h].rank = (uint32_t)i; t->merge[h].res = (uint32_t)res;
+                t->n_merges++;
+            }
+        }
+    }
+
+    /* special ids and flags: llama.cpp's defaults per model, then the file's keys */
+    if (model == CK_TOK_SPM) {
+        t->bos = ck__tok_special_id(g, "tokenizer.ggml.bos_token_id", 1, t->n_tokens);
+        t->eos = ck__tok_special_id(g, "tokenizer.ggml.eos_token_id", 2, t->n_tokens);
+        t->unk = ck__tok_special_id(g, "tokenizer.ggml.unknown_token_id", 0, t->n_tokens);
+        t->add_bos = 1;
+        t->add_space_prefix = 1;
+    } else if (model == CK_TOK_BPE) {
+        t->bos = ck__tok_special_id(g, "tokenizer.ggml.bos_token_id", 11, t->n_tokens);
+        t->eos = ck__tok_special_id(g, "tokenizer.ggml.eos_token_id", 11, t->n_tokens);
+        t->unk = ck__tok_special_id(g, "tokenizer.ggml.unknown_token_id", -1, t->n_tokens);
+    } else {
+        t->bos = ck__tok_special_id(g, "tokenizer.ggml.cls_token_id", 101, t->n_tokens);
+        t->bos = ck__tok_special_id(g, "tokenizer.ggml.bos_token_id", t->bos, t->n_tokens);
+        t->eos = ck__tok_special_id(g, "tokenizer.ggml.eos_token_id", -1, t->n_tokens);
+        t->unk = ck__tok_special_id(g, "tokenizer.ggml.unknown_token_id", 100, t->n_tokens);
+        t->add_bos = 1;
+    }
+    t->sep = ck__tok_special_id(g, "tokenizer.ggml.seperator_token_id", model == CK_TOK_WPM ? 102 : -1, t->n_tokens);
+    t->pad = ck__tok_special_id(g, "tokenizer.ggml.padding_token_id", -1, t->n_tokens);
+    if (model == CK_TOK_BPE) {
+        if (!ck_gguf_get_str(g, "tokenizer.ggml.pre", &s, &slen)) { s = ""; slen = 0; }
+        t->pre = ck__pre_from_name(s, slen, &ignore_merges);
+        if (t->pre == CK_PRE_NONE)
+            return ck__fmt(t->error, sizeof t->error, "tokenizer.ggml.pre \"%.*s\" is not a pre-tokenizer this tokenizer knows", (int)CK_MIN(slen, 64), s), -1;
+        t->ignore_merges = ignore_merges;
+        if (t->pre == CK_PRE_LLAMA3 || t->pre == CK_PRE_QWEN2) t->add_bos = t->pre == CK_PRE_LLAMA3;
+    }
+    if (ck_gguf_get_int(g, "tokenizer.ggml.add_bos_token", &iv)) t->add_bos = iv != 0;
+    if (ck_gguf_get_int(g, "tokenizer.ggml.add_eos_token", &iv)) t->add_eos = iv != 0;
+    if (ck_gguf_get_int(g, "tokenizer.ggml.add_space_prefix", &iv)) t->add_space_prefix = iv != 0;
+
+    /* byte tokens */
+    for (i = 0; i < 256; i++) {
+        uint8_t b[8];
+        int k;
+        t->byte_tok[i] = -1;
+        if (model == CK_TOK_BPE) {
+            k = ck__utf8_put(b, ck__byte_to_cp((uint8_t)i));
+            t->byte_tok[i] = ck__tok_find(t, b, (size_t)k); /* -1: encodes as unk, or is dropped (llama.cpp throws) */
+        } else if (model == CK_TOK_SPM) {
+            static const char hex[] = "0123456789ABCDEF";
+            b[0] = '<'; b[1] = '0'; b[2] = 'x'; b[3] = (uint8_t)hex[i >> 4]; b[4] = (uint8_t)hex[i & 15]; b[5] = '>';
+            t->byte_tok[i] = ck__tok_find(t, b, 6);
+        }
+    }
+
+    /* special tokens (control, user-defined, unknown), longest first, then by id (a shell sort) */
+    for (i = 0; i < n; i++) {
+        int ty = t->type[i];
+        if ((ty == CK_TOKT_CONTROL || ty == CK_TOKT_USER || ty == CK_TOKT_UNKNOWN) && t->text_len[i] > 0) t->special[t->n_special++] = (int32_t)i;
+    }
+    {
+        int32_t gap, a, b;
+        for (gap = t->n_special / 2; gap > 0; gap /= 2)
+            for (a = gap; a < t->n_special; a++) {
+                int32_t v = t->special[a];
+                for (b = a; b >= gap; b -= gap) {
+                    int32_t u = t->special[b - gap];
+                    if (t->text_len[u] > t->text_len[v] || (t->text_len[u] == t->text_len[v] && u < v)) break;
+                    t->special[b] = u;
+                }
+                t->special[b] = v;
+            }
+    }
+    return 0;
+}
+
+/* ---- encoding ---- */
+typedef struct { uint64_t key; uint32_t aux, pad_; } ck__hent;   /* min-heap entry */
+static void ck__hpush(ck__hent *h, size_t *n, uint64_t key, uint32_t aux)
+{
+    size_t i = (*n)++;
+    while (i) {
+        size_t p = (i - 1) / 2;
+        if (h[p].key <= key) break;
+        h[i] = h[p];
+        i = p;
+    }
+    h[i].key = key;
+    h[i].aux = aux;
+}
+static ck__hent ck__hpop(ck__hent *h, size_t *n)
+{
+    ck__hent top = h[0], last = h[--*n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && h[c + 1].key < h[c].key) c++;
+        if (last.key <= h[c].key) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = last;
+    return top;
+}
+
+typedef struct { uint64_t h; const uint8_t *p; uint32_t len, id0, nid, pad_; } ck__wcache;
+typedef struct {
+    const ck_tok *t;
+    int32_t *ids; size_t max, n;
+    /* scratch, each sized for the whole text */
+    int32_t *claim;                 /* special-token partition: id at a match's start, -2 inside */
+    uint32_t *cp, *off, *fa, *fb;   /* code points, their byte offsets, fragment ends (ping-pong) */
+    uint8_t *fl;                    /* code point flags */
+    int32_t *sid, *sprev, *snext;   /* symbols: token id, previous, next */
+    uint32_t *slen, *sstart;
+    ck__hent *heap;
+    uint8_t *buf;
+    ck__wcache *cache;              /* words seen in this call */
+    uint32_t cache_mask;
+} ck__enc;
+
+static void ck__emit(ck__enc *e, int32_t id)
+{
+    if (e->n < e->max) e->ids[e->n] = id;
+    e->n++;
+}
+
+/* byte-level BPE of one pre-tokenized word: symbols are indexed by byte position */
+static void ck__bpe_word(ck__enc *e, const uint8_t *w, uint32_t n)
+{
+    const ck_tok *t = e->t;
+    int32_t *id = e->sid, *prev = e->sprev;
+    uint32_t *len = e->slen, i;
+    size_t hn = 0;
+    if (n == 1 && t->byte_tok[w[0]] >= 0) { ck__emit(e, t->byte_tok[w[0]]); return; }
+    if (t->ignore_merges) { /* llama3: a word that is a token is that token */
+        uint32_t k = 0;
+        int32_t whole;
+        for (i = 0; i < n; i++) k += (uint32_t)ck__utf8_put(e->buf + k, ck__byte_to_cp(w[i]));
+        whole = ck__tok_find(t, e->buf, k);
+        if (whole >= 0) { ck__emit(e, whole); return; }
+    }
+    for (i = 0; i < n; i++) { id[i] = t->byte_tok[w[i]]; len[i] = 1; prev[i] = (int32_t)i - 1; }
+    for (i = 0; i + 1 < n; i++) {
+        const ck_tok_merge *m = ck__merge_find(t, (uint32_t)id[i], (uint32_t)id[i + 1]);
+        if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | i, 0);
+    }
+    while (hn) { /* lowest rank first, then leftmost; stale entries are skipped */
+        ck__hent b = ck__hpop(e->heap, &hn);
+        uint32_t L = (uint32_t)b.key, R, nx;
+        const ck_tok_merge *m;
+        if (len[L] == 0) continue;
+        R = L + len[L];
+        if (R >= n) continue;
+        m = ck__merge_find(t, (uint32_t)id[L], (uint32_t)id[R]);
+        if (!m || m->rank != (uint32_t)(b.key >> 32)) continue;
+        id[L] = (int32_t)m->res;
+        len[L] += len[R];
+        len[R] = 0;
+        nx = L + len[L];
+        if (nx < n) prev[nx] = (int32_t)L;
+        if (prev[L] >= 0) {
+            uint32_t P = (uint32_t)prev[L];
+            m = ck__merge_find(t, (uint32_t)id[P], (uint32_t)id[L]);
+            if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | P, 0);
+        }
+        if (nx < n) {
+            m = ck__merge_find(t, (uint32_t)id[L], (uint32_t)id[nx]);
+            if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | L, 0);
+        }
+    }
+    for (i = 0; i < n; i += len[i])
+        if (id[i] >= 0) ck__emit(e, id[i]);
+        else if (t->unk >= 0) ck__emit(e, t->unk);
+}
+
+/* ---- pre-tokenizers: each pass splits every fragment [a, b) (code point indices) into the
+   matches of one regex and the gaps between them, as llama.cpp's sequence of regexes does. ---- */
+enum { CK__P_GPT2, CK__P_LLAMA3, CK__P_QWEN2, CK__P_CRLF, CK__P_DS_LETTER, CK__P_DS_PUNCT, CK__P_TRAIL_WS, CK__P_CJK,
+       CK__P_NUMS, CK__P_NUM1, CK__P_LETTERS, CK__P_PUNCTS, CK__P_DIGIT3, CK__P_FALCON_PUNCT, CK__P_DEFAULT_PUNCT, CK__P_END };
+
+#define CK__WS CK_U_SPACE
+#define CK__LN (CK_U_LETTER | CK_U_NUMBER)
+#define CK__WLN (CK_U_SPACE | CK_U_LETTER | CK_U_NUMBER)
+
+/* GPT-2: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+   llama3 (digits = 3) and qwen2 (digits = 1):
+   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,digits}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
+static uint32_t *ck__split_words(const uint32_t *cp, const uint8_t *fl, uint32_t a, uint32_t b, uint32_t *o, int kind)
+{
+    uint32_t pos = a;
+    int l3 = kind != CK__P_GPT2, digits = kind == CK__P_LLAMA3 ? 3 : 1;
+    while (pos < b) {
+        uint32_t c = cp[pos], p, k;
+        int f = fl[pos];
+        if (c == '\'' && pos + 1 < b) {
+            uint32_t c1 = l3 ? ck_unicode_tolower(cp[pos + 1]) : cp[pos + 1];
+            if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') { pos += 2; *o++ = pos; continue; }
+            if (pos + 2 < b) {
+                uint32_t c2 = l3 ? ck_unicode_tolower(cp[pos + 2]) : cp[pos + 2];
+                if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l')) { pos += 3; *o++ = pos; continue; }
+            }
+        }
+        if (!l3) {
+            int f2 = c == ' ' ? (pos + 1 < b ? fl[pos + 1] : -1) : f;
+            if (f2 >= 0 && (f2 & CK_U_LETTER)) {
+                p = pos + (c == ' ');
+                while (p < b && (fl[p] & CK_U_LETTER)) p++;
+                *o++ = pos = p;
+                continue;
+            }
+            if (f2 >= 0 && (f2 & CK_U_NUMBER)) {
+                p = pos + (c == ' ');
+                while (p < b && (fl[p] & CK_U_NUMBER)) p++;
+                *o++ = pos = p;
+                continue;
+            }
+            if (f2 >= 0 && !(f2 & CK__WLN)) {
+                p = pos + (c == ' ');
+                while (p < b && !(fl[p] & CK__WLN)) p++;
+                *o++ = pos = p;
+                continue;
+            }
+        } else {
+            if (!(c == '\r' || c == '\n' || (f & CK_U_NUMBER)) && ((f & CK_U_LETTER) || (pos + 1 < b && (fl[pos + 1] & CK_U_LETTER)))) {
+                p = pos + 1;
+                while (p < b && (fl[p] & CK_U_LETTER)) p++;
+                *o++ = pos = p;
+                continue;
+            }
+            if (f & CK_U_NUMBER) {
+                uint32_t ini = pos;
+                while (pos < b && (fl[pos] & CK_U_NUMBER)) {
+                    if (++pos - ini >= (uint32_t)digits) { *o++ = pos; ini = pos; }
+                }
+                if (pos > ini) *o++ = pos;
+                continue;
+            }
+            if (c == ' ' ? (pos + 1 >= b || !(fl[pos + 1] & CK__WLN)) : !(f & CK__WLN)) {
+                p = pos + (c == ' ');
+                while (p < b && !(fl[p] & CK__WLN)) p++;
+                while (p < b && (cp[p] == '\r' || cp[p] == '\n')) p++;
+                *o++ = pos = p;
+                continue;
+            }
+        }
+        {
+            uint32_t last_rn = 0;
+            for (k = 0; pos + k < b && (fl[pos + k] & CK__WS); k++)
+                if (l3 && (cp[pos + k] == '\r' || cp[pos + k] == '\n')) last_rn = pos + k + 1;
+            if (last_rn) { *o++ = pos = last_rn; continue; }            /* \s*[\r\n]+ */
+            if (k > 1 && pos + k < b) { pos += k - 1; *o++ = pos; continue; } /* \s+(?!\S) */
+            if (k > 0) { pos += k; *o++ = pos; continue; }              /* \s+ */
+        }
+        *o++ = ++pos;
+    }
+    return o;
+}
+
+/* the code point a std::wregex sees: llama.cpp turns non-ASCII whitespace into \v first */
+static uint32_t ck__wcp(uint32_t c, int f) { return (c > 0x7f && (f & CK__WS)) ? 0x0B : c; }
+
+/* length of the match of a simple pass at pos (0: none) */
+static uint32_t ck__match(int kind, const uint32_t *cp, const uint8_t *fl, uint32_t pos, uint32_t b)
+{
+    uint32_t p = pos, c = cp[pos];
+    int f = fl[pos];
+    switch (kind) {
+    case CK__P_CRLF: return (c == '\r' || c == '\n') ? 1 : 0;
+    case CK__P_DS_LETTER: case CK__P_DS_PUNCT: case CK__P_LETTERS: case CK__P_PUNCTS: {
+        /* \s?CLASS+ */
+        int k;
+        for (k = 0; k < 2; k++) {
+            uint32_t q = pos + (uint32_t)(k == 0);
+            if (k == 0 && !(f & CK__WS)) continue;
+            p = q;
+            for (; p < b; p++) {
+                uint32_t w = ck__wcp(cp[p], fl[p]);
+                int in;
+                if (kind == CK__P_DS_LETTER && w < 128) in = (w | 32) >= 'a' && (w | 32) <= 'z';
+                else if (kind == CK__P_DS_PUNCT && w < 128) in = (w >= '!' && w <= '/') || (w >= ':' && w <= '~');
+                else if (kind == CK__P_DS_LETTER) in = ck__in_ranges(ck__ds_letter, sizeof ck__ds_letter / sizeof ck__ds_letter[0] / 2, w);
+                else if (kind == CK__P_DS_PUNCT) in = ck__in_ranges(ck__ds_punct, sizeof ck__ds_punct / sizeof ck__ds_punct[0] / 2, w);
+                else if (kind == CK__P_LETTERS) in = (fl[p] & CK_U_LETTER) != 0;
+                else in = (fl[p] & CK_U_PUNCT) != 0;
+                if (!in) break;
+            }
+            if (p > q) return p - pos;
+        }
+        return 0;
+    }
+    case CK__P_TRAIL_WS: /* \s+$ */
+        while (p < b && (fl[p] & CK__WS)) p++;
+        return p == b ? b - pos : 0;
+    case CK__P_CJK:
+        while (p < b && ck__in_ranges(ck__cjk, sizeof ck__cjk / sizeof ck__cjk[0] / 2, ck__wcp(cp[p], fl[p]))) p++;
+        return p - pos;
+    case CK__P_NUMS:
+        while (p < b && (fl[p] & CK_U_NUMBER)) p++;
+        return p - pos;
+    case CK__P_NUM1: return (f & CK_U_NUMBER) ? 1 : 0;
+    case CK__P_DIGIT3:
+        return (pos + 3 <= b && c >= '0' && c <= '9' && cp[pos + 1] >= '0' && cp[pos + 1] <= '9' && cp[pos + 2] >= '0' && cp[pos + 2] <= '9') ? 3 : 0;
+    case CK__P_FALCON_PUNCT: case CK__P_DEFAULT_PUNCT: /* [\p{P}\$\+<=>\^~\|`]+, the default without ` */
+        for (; p < b; p++) {
+            uint32_t d = cp[p];
+            if (!((fl[p] & CK_U_PUNCT) || d == '$' || d == '+' || d == '<' || d == '=' || d == '>' || d == '^' || d == '~' || d == '|' ||
+                  (d == '`' && kind == CK__P_FALCON_PUNCT))) break;
+        }
+        return p - pos;
+    default: return 0;
+    }
+}
+
+static uint32_t *ck__split_pass(const uint32_t *cp, const uint8_t *fl, uint32_t a, uint32_t b, uint32_t *o, int kind)
+{
+    uint32_t pos = a, start = a;
+    if (kind <= CK__P_QWEN2) return ck__split_words(cp, fl, a, b, o, kind);
+    while (pos < b) {
+        uint32_t m = ck__match(kind, cp, fl, pos, b);
+        if (m == 0) { pos++; continue; }
+        if (pos > start) *o++ = pos;
+        pos += m;
+        *o++ = start = pos;
+    }
+    if (b > start) *o++ = b;
+    return o;
+}
+
+static const signed char *ck__pre_passes(int pre)
+{
+    static const signed char def[] = { CK__P_DEFAULT_PUNCT, CK__P_GPT2, CK__P_NUMS, CK__P_DIGIT3, -1 };
+    static const signed char gpt2[] = { CK__P_GPT2, -1 };
+    static const signed char llama3[] = { CK__P_LLAMA3, -1 };
+    static const signed char qwen2[] = { CK__P_QWEN2, -1 };
+    static const signed char dsl[] = { CK__P_CRLF, CK__P_DS_LETTER, CK__P_DS_PUNCT, CK__P_TRAIL_WS, CK__P_CJK, CK__P_NUMS, -1 };
+    static const signed char dsc[] = { CK__P_CRLF, CK__P_LETTERS, CK__P_PUNCTS, CK__P_CJK, CK__P_NUM1, -1 };
+    static const signed char falcon[] = { CK__P_FALCON_PUNCT, CK__P_GPT2, CK__P_DIGIT3, -1 };
+    static const signed char star[] = { CK__P_NUM1, CK__P_GPT2, -1 };
+    switch (pre) {
+    case CK_PRE_GPT2: case CK_PRE_MPT: return gpt2;
+    case CK_PRE_LLAMA3: return llama3;
+    case CK_PRE_QWEN2: return qwen2;
+    case CK_PRE_DEEPSEEK_LLM: return dsl;
+    case CK_PRE_DEEPSEEK_CODER: return dsc;
+    case CK_PRE_FALCON: return falcon;
+    case CK_PRE_STARCODER: return star;
+    default: return def;
+    }
+}
+
+static uint32_t ck__decode_all(ck__enc *e, const uint8_t *s, uint32_t n)
+{
+    uint32_t i = 0, k = 0;
+    while (i < n) {
+        int l;
+        uint32_t c = ck__utf8(s, n, i, &l);
+        e->cp[k] = c;
+        e->off[k] = i;
+        e->fl[k] = (uint8_t)ck_unicode_flags(c);
+        k++;
+        i += (uint32_t)l;
+    }
+    e->off[k] = n;
+    return k;
+}
+
+static void ck__bpe_text(ck__enc *e, const uint8_t *s, uint32_t n)
+{
+    const signed char *pass = ck__pre_passes(e->t->pre);
+    uint32_t ncp = ck__decode_all(e, s, n), nf = 1, *in = e->fa, *out = e->fb, i;
+    in[0] = ncp;
+    for (; *pass >= 0; pass++) {
+        uint32_t a = 0, *o = out, *tmp;
+        for (i = 0; i < nf; i++) { o = ck__split_pass(e->cp, e->fl, a, in[i], o, *pass); a = in[i]; }
+        nf = (uint32_t)(o - out);
+        tmp = in; in = out; out = tmp;
+    }
+    {
+        uint32_t a = 0;
+        for (i = 0; i < nf; i++) {
+            const uint8_t *w = s + e->off[a];
+            uint32_t wl = e->off[in[i]] - e->off[a];
+            a = in[i];
+            if (wl == 0) continue;
+            if (wl >= 3 && wl <= 256 && e->cache) {
+                /* a word seen earlier in this call: copy its ids (BPE of a word is a pure function) */
+                uint64_t h = ck__hash_bytes(w, wl);
+                ck__wcache *c = &e->cache[h & e->cache_mask];
+                size_t before = e->n, k;
+                if (c->h == h && c->len == wl && c->id0 + c->nid <= e->max && memcmp(c->p, w, wl) == 0) {
+                    for (k = 0; k < c->nid; k++) ck__emit(e, e->ids[c->id0 + k]);
+                    continue;
+                }
+                ck__bpe_word(e, w, wl);
+                if (e->n <= e->max) { c->h = h; c->p = w; c->len = wl; c->id0 = (uint32_t)before; c->nid = (uint32_t)(e->n - before); }
+                continue;
+            }
+            ck__bpe_word(e, w, wl);
+        }
+    }
+}
+
+/* SentencePiece BPE by score over one fragment: symbols are UTF-8 characters (lenient, as
+   llama.cpp splits them); the best-scoring adjacent pair that is a token merges first. */
+static uint64_t ck__score_key(float s)
+{
+    uint32_t u;
+    memcpy(&u, &s, 4);
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u); /* ascending with the float */
+    return (uint64_t)(~u); /* highest score first */
+}
+static void ck__spm_try(ck__enc *e, size_t *hn, int32_t l, int32_t r)
+{
+    const ck_tok *t = e->t;
+    int32_t id;
+    uint32_t size;
+    if (l < 0 || r < 0) return;
+    size = e->slen[l] + e->slen[r];
+    id = ck__tok_find(t, e->buf + e->sstart[l], size);
+    if (id < 0) return;
+    ck__hpush(e->heap, hn, ck__score_key(t->score[id]) << 32 | (uint32_t)l, size);
+}
+static void ck__spm_text(ck__enc *e, const uint8_t *s, uint32_t n, int prefix_space)
+{
+    const ck_tok *t = e->t;
+    uint32_t bl = 0, i, nsym = 0;
+    size_t hn = 0;
+    int32_t k;
+    if (prefix_space) { memcpy(e->buf, "\xe2\x96\x81", 3); bl = 3; }
+    for (i = 0; i < n; i++) {
+        if (s[i] == ' ') { memcpy(e->buf + bl, "\xe2\x96\x81", 3); bl += 3; }
+        else e->buf[bl++] = s[i];
+    }
+    for (i = 0; i < bl;) {
+        uint32_t l = (uint32_t)ck__utf8_len_lenient(e->buf[i]);
+        if (l > bl - i) l = bl - i;
+        e->sstart[nsym] = i;
+        e->slen[nsym] = l;
+        e->sprev[nsym] = (int32_t)nsym - 1;
+        i += l;
+        e->snext[nsym] = i == bl ? -1 : (int32_t)nsym + 1;
+        nsym++;
+    }
+    for (i = 1; i < nsym; i++) ck__spm_try(e, &hn, (int32_t)i - 1, (int32_t)i);
+    while (hn) {
+        ck__hent b = ck__hpop(e->heap, &hn);
+        int32_t L = (int32_t)(uint32_t)b.key, R = e->snext[L];
+        if (e->slen[L] == 0 || R < 0 || e->slen[R] == 0 || e->slen[L] + e->slen[R] != b.aux) continue;
+        e->slen[L] += e->slen[R];
+        e->slen[R] = 0;
+        e->snext[L] = e->snext[R];
+        if (e->snext[R] >= 0) e->sprev[e->snext[R]] = L;
+        ck__spm_try(e, &hn, e->sprev[L], L);
+        ck__spm_try(e, &hn, L, e->snext[L]);
+    }
+    for (k = nsym ? 0 : -1; k >= 0; k = e->snext[k]) {
+        int32_t id = ck__tok_find(t, e->buf + e->sstart[k], e->slen[k]);
+        if (id >= 0) ck__emit(e, id);
+        else
+            for (i = 0; i < e->slen[k]; i++) {
+                int32_t bt = t->byte_tok[e->buf[e->sstart[k] + i]];
+                ck__emit(e, bt >= 0 ? bt : t->unk);
+            }
+    }
+}
+
+/* WordPiece: BERT's basic tokenizer, then greedy longest match (pieces after the first of a
+   word are looked up bare, the first with U+2581 in front) */
+static int ck__is_cjk_ideograph(uint32_t c)
+{
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
+           (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+static void ck__wpm_word(ck__enc *e, uint32_t n)
+{
+    const ck_tok *t = e->t;
+    size_t before = e->n;
+    uint32_t i, j;
+    if (n <= 3) return;
+    for (i = 0; i < n;) {
+        int found = 0;
+        for (j = CK_MIN(n, i + t->max_token_len); j > i; j--) {
+            int32_t id = ck__tok_find(t, e->buf + i, j - i);
+            if (id >= 0) { ck__emit(e, id); found = 1; i = j; break; }
+        }
+        if (!found) { e->n = before; break; }
+    }
+    if (e->n == before) ck__emit(e, t->unk);
+}
+static void ck__wpm_text(ck__enc *e, const uint8_t *s, uint32_t n)
+{
+    uint32_t i = 0, wl = 3;
+    memcpy(e->buf, "\xe2\x96\x81", 3);
+    while (i < n) {
+        int l, f;
+        uint32_t c = ck__utf8(s, n, i, &l);
+        i += (uint32_t)l;
+        if (c >= 0x110000) continue; /* invalid byte: llama.cpp's U+FFFD, dropped */
+        c = ck__unfd_first(c);
+        f = ck_unicode_flags(c);
+        if (f & CK__WS) { ck__wpm_word(e, wl); wl = 3; continue; }
+        if (c == 0 || c == 0xFFFD || (f & CK_U_CONTROL)) continue;
+        if ((f & CK_U_PUNCT) || (c < 0x7F && (f & CK_U_SYMBOL)) || ck__is_cjk_ideograph(c)) {
+            ck__wpm_word(e, wl);
+            wl = 3 + (uint32_t)ck__utf8_put(e->buf + 3, ck_unicode_tolower(c));
+            ck__wpm_word(e, wl);
+            wl = 3;
+            continue;
+        }
+        wl += (uint32_t)ck__utf8_put(e->buf + wl, ck_unicode_tolower(c));
+    }
+    ck__wpm_word(e, wl);
+}
+
+CK_DEF size_t ck_tok_max_ids(const ck_tok *t, size_t len)
+{
+    /* SentencePiece: a space becomes 3 bytes of U+2581 and bytes without a token fall back one
+       token per byte, so up to 3 per input byte (+ the prefix); the others: one per byte */
+    return t->model == CK_TOK_SPM ? 3 * len + 6 : len + 3;
+}
+
+/* N = len + 8 entries per text array; SentencePiece symbols can be 3 per input byte (a space is
+   3 bytes of U+2581, and a bad lead byte may swallow part of one) */
+static size_t ck__sym_n(const ck_tok *t, size_t N) { return t->model == CK_TOK_SPM ? 3 * N : N; }
+CK_DEF size_t ck_tok_work_bytes(const ck_tok *t, size_t len)
+{
+    size_t N = len + 8, NS = ck__sym_n(t, N);
+    return N * (5 * 4 + 1) + NS * (5 * 4 + 2 * sizeof(ck__hent)) + (4 * N + 8) + 16 * N + 2048; /* + word cache, alignment */
+}
+
+static void *ck__carve(uint8_t **p, size_t bytes)
+{
+    void *r = *p;
+    *p += (bytes + 15) & ~(size_t)15;
+    return r;
+}
+
+CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int flags, int32_t *ids, size_t max_ids,
+                             void *work, size_t work_bytes)
+{
+    ck__enc e;
+    uint8_t *p;
+    size_t N = len + 8, i, start;
+    const uint8_t *s = (const uint8_t *)text;
+    int prev_special = 1;
+    if (len >= 0x7fffffffu || !work || work_bytes < ck_tok_work_bytes(t, len) || (len && !text)) return -1;
+    p = (uint8_t *)work + ((16 - ((uintptr_t)work & 15)) & 15);
+    memset(&e, 0, sizeof e);
+    e.t = t;
+    e.ids = ids;
+    e.max = ids ? max_ids : 0;
+    e.claim = (int32_t *)ck__carve(&p, N * 4);
+    e.cp = (uint32_t *)ck__carve(&p, N * 4);
+    e.off = (uint32_t *)ck__carve(&p, N * 4);
+    e.fa = (uint32_t *)ck__carve(&p, N * 4);
+    e.fb = (uint32_t *)ck__carve(&p, N * 4);
+    e.fl = (uint8_t *)ck__carve(&p, N);
+    e.sid = (int32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
+    e.sprev = (int32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
+    e.snext = (int32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
+    e.slen = (uint32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
+    e.sstart = (uint32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
+    e.heap = (ck__hent *)ck__carve(&p, 2 * ck__sym_n(t, N) * sizeof(ck__hent));
+    e.buf = (uint8_t *)ck__carve(&p, 4 * N + 8);
+    e.cache_mask = 15;
+    while (e.cache_mask < 4095 && (e.cache_mask + 1) * 4 < N) e.cache_mask = e.cache_mask * 2 + 1;
+    e.cache = (ck__wcache *)ck__carve(&p, (e.cache_mask + 1) * sizeof(ck__wcache)); /* <= 32 bytes per 4 input bytes */
+    if (t->model == CK_TOK_BPE && !(flags & CK_TOK_NO_CACHE)) memset(e.cache, 0, (e.cache_mask + 1) * sizeof(ck__wcache));
+    else e.cache = NULL;
+
+    if ((flags & CK_TOK_ADD_SPECIAL) && t->add_bos && t->bos >= 0) ck__emit(&e, t->bos);
+
+    /* special tokens, longest first: each claims its leftmost non-overlapping occurrences in
+       the text no longer token has claimed (llama.cpp's partition). User-defined tokens always,
+       control and unknown ones only with CK_TOK_PARSE_SPECIAL. */
+    if (t->n_special && len) {
+        uint8_t present[256];
+        int32_t k;
+        int claimed = 0;
+        memset(present, 0, sizeof present);
+        for (i = 0; i < len; i++) present[s[i]] = 1;
+        for (k = 0; k < t->n_special; k++) {
+            int32_t id = t->special[k];
+            const uint8_t *tx = (const uint8_t *)t->text[id];
+            size_t tl = t->text_len[id];
+            if (t->type[id] != CK_TOKT_USER && !(flags & CK_TOK_PARSE_SPECIAL)) continue;
+            if (tl > len || !present[tx[0]]) continue;
+            for (i = 0; i + tl <= len;) {
+                const uint8_t *hit = (const uint8_t *)memchr(s + i, tx[0], len - tl + 1 - i);
+                size_t j, at;
+                if (!hit) break;
+                at = (size_t)(hit - s);
+                if (memcmp(s + at, tx, tl) != 0) { i = at + 1; continue; }
+                if (!claimed) { for (j = 0; j < len; j++) e.claim[j] = -1; claimed = 1; }
+                for (j = 0; j < tl && e.claim[at + j] == -1; j++) {}
+                if (j < tl) { i = at + 1; continue; }
+                e.claim[at] = id;
+                for (j = 1; j < tl; j++) e.claim[at + j] = -2;
+                i = at + tl;
+            }
+        }
+        if (!claimed) e.claim = NULL;
+    } else e.claim = NULL;
+    for (start = 0, i = e.claim ? 0 : len; i <= len; i++) {
+        if (i < len && e.claim[i] == -1) continue;
+        if (i > start) { /* raw text [start, i) */
+            const uint8_t *f = s + start;
+            uint32_t fn = (uint32_t)(i - start);
+            if (t->model == CK_TOK_BPE) ck__bpe_text(&e, f, fn);
+            else if (t->model == CK_TOK_SPM) ck__spm_text(&e, f, fn, t->add_space_prefix && prev_special);
+            else ck__wpm_text(&e, f, fn);
+            prev_special = 0;
+        }
+        if (i < len && e.claim) { /* a special token */
+            ck__emit(&e, e.claim[i]);
+            prev_special = 1;
+            i += t->text_len[e.claim[i]] - 1;
+            start = i + 1;
+        }
+    }
+    if (flags & CK_TOK_ADD_SPECIAL) {
+        if (t->model == CK_TOK_WPM) { if (t->sep >= 0) ck__emit(&e, t->sep); }
+        else if (t->add_eos && t->eos >= 0) ck__emit(&e, t->eos);
+    }
+    return (int64_t)e.n;
+}
+
+/* ---- decoding ---- */
+static size_t ck__put(char *out, size_t cap, size_t n, const void *src, size_t k)
+{
+    if (n < cap) memcpy(out + n, src, CK_MIN(k, cap - n));
+    return n + k;
+}
+CK_DEF size_t ck_tok_piece(const ck_tok *t, int32_t id, int flags, char *out, size_t cap)
+{
+    const uint8_t *s;
+    size_t n = 0, i, L;
+    int ty;
+    if (id < 0 || id >= t->n_tokens) return 0;
+    s = (const uint8_t *)t->text[id];
+    L = t->text_len[id];
+    ty = t->type[id];
+    if (ty == CK_TOKT_CONTROL || ty == CK_TOKT_UNKNOWN) return (flags & CK_TOK_RENDER_SPECIAL) ? ck__put(out, cap, 0, s, L) : 0;
+    if (ty == CK_TOKT_USER) return ck__put(out, cap, 0, s, L);
+    if (t->model == CK_TOK_BPE) {
+        if (ty != CK_TOKT_NORMAL) return 0;
+        for (i = 0; i < L;) {
+            int l, b;
+            uint32_t c = ck__utf8(s, L, i, &l);
+            b = ck__cp_to_byte(c);
+            if (b >= 0) { uint8_t ch = (uint8_t)b; n = ck__put(out, cap, n, &ch, 1); }
+            else n = ck__put(out, cap, n, s + i, (size_t)l); /* not a byte character: as it is */
+            i += (size_t)l;
+        }
+        return n;
+    }
+    if (ty == CK_TOKT_BYTE) { /* <0xNN> */
+        uint8_t ch = 0;
+        for (i = 3; i < 5 && i < L; i++) ch = (uint8_t)(ch * 16 + (s[i] <= '9' ? s[i] - '0' : (s[i] | 32) - 'a' + 10));
+        return ck__put(out, cap, 0, &ch, 1);
+    }
+    if (ty != CK_TOKT_NORMAL) return 0;
+    for (i = 0; i < L;) {
+        if (i + 3 <= L && s[i] == 0xE2 && s[i + 1] == 0x96 && s[i + 2] == 0x81) { n = ck__put(out, cap, n, " ", 1); i += 3; }
+        else { n = ck__put(out, cap, n, s + i, 1); i++; }
+    }
+    return n;
+}
+
+/* SentencePiece and WordPiece text starts with a space encode added (at the start and after
+   each special token): decoding drops it again */
+static int ck__strips_space(const ck_tok *t) { return t->model == CK_TOK_WPM || (t->model == CK_TOK_SPM && t->add_space_prefix); }
+static int ck__is_special_type(int ty) { return ty == CK_TOKT_CONTROL || ty == CK_TOKT_USER || ty == CK_TOKT_UNKNOWN; }
+
+CK_DEF void ck_tok_stream_init(ck_tok_stream *s) { memset(s, 0, sizeof *s); }
+
+/* bytes at the end of p[0..n) that start a UTF-8 character still missing bytes */
+static size_t ck__utf8_incomplete_tail(const uint8_t *p, size_t n)
+{
+    size_t k;
+    for (k = 1; k <= 3 && k <= n; k++) {
+        uint8_t c = p[n - k];
+        if ((c & 0xC0) == 0x80) continue;           /* continuation: look further back */
+        if (c >= 0xC2 && c <= 0xF4) {
+            size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+            return need > k ? k : 0;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+CK_DEF size_t ck_tok_stream_next(const ck_tok *t, ck_tok_stream *st, int32_t id, int flags, char *out, size_t cap)
+{
+    size_t n, m, hold, skip = 0;
+    uint8_t *o = (uint8_t *)out;
+    if (cap < (size_t)t->max_token_len + 8 || id < 0 || id >= t->n_tokens) return 0;
+    memcpy(o, st->pend, (size_t)st->n_pend);
+    n = (size_t)st->n_pend;
+    m = ck_tok_piece(t, id, flags, out + n, cap - n);
+    if (ck__is_special_type(t->type[id])) st->after_text = 0;
+    else if (m > 0) {
+        if (!st->after_text && ck__strips_space(t) && o[n] == ' ') skip = 1;
+        st->after_text = 1;
+    }
+    if (skip) { memmove(o + n, o + n + 1, m - 1); m--; }
+    n += m;
+    hold = ck__utf8_incomplete_tail(o, n);
+    memcpy(st->pend, o + n - hold, hold);
+    st->n_pend = (int)hold;
+    return n - hold;
+}
+CK_DEF size_t ck_tok_stream_flush(ck_tok_stream *st, char *out, size_t cap)
+{
+    size_t n = CK_MIN((size_t)st->n_pend, cap);
+    memcpy(out, st->pend, n);
+    st->n_pend = 0;
+    return n;
+}
+
+CK_DEF size_t ck_tok_decode(const ck_tok *t, const int32_t *ids, size_t n_ids, int flags, char *out, size_t cap)
+{
+    size_t n = 0, i;
+    int after_text = 0;
+    for (i = 0; i < n_ids; i++) {
+        char tmp[64];
+        int32_t id = ids[i];
+        size_t m;
+        if (id < 0 || id >= t->n_tokens) continue;
+        if (ck__is_special_type(t->type[id])) { after_text = 0; n += ck_tok_piece(t, id, flags, n < cap ? out + n : NULL, n < cap ? cap - n : 0); continue; }
+        m = ck_tok_piece(t, id, flags, tmp, sizeof tmp);
+        if (m == 0) continue;
+        if (!after_text && ck__strips_space(t) && tmp[0] == ' ') {
+            /* write the piece without its first byte */
+            if (m <= sizeof tmp) n = ck__put(out, cap, n, tmp + 1, m - 1);
+            else {
+                size_t w = ck_tok_piece(t, id, flags, n < cap ? out + n : NULL, n < cap ? cap - n : 0), k = n < cap ? CK_MIN(w, cap - n) : 0;
+                if (k) memmove(out + n, out + n + 1, k - 1);
+                n += w - 1;
+            }
+        } else {
+            n += ck_tok_piece(t, id, flags, n < cap ? out + n : NULL, n < cap ? cap - n : 0);
+        }
+        after_text = 1;
+    }
+    return n;
+}
+
+#ifndef CK_NO_STDIO
+CK_DEF int ck_tok_open(ck_tokenizer_file *f, const char *path, char *err, size_t errlen)
+{
+    size_t need;
+    memset(f, 0, sizeof *f);
+    if (ck_gguf_open(&f->gguf, path)) { ck__fmt(err, errlen, "%s", f->gguf.error); return -1; }
+    need = ck_tok_mem_bytes(&f->gguf);
+    if (need == 0) {
+        ck_tok_init(&f->tok, &f->gguf, NULL, 0); /* for its error message */
+        ck__fmt(err, errlen, "%s: %s", path, f->tok.error);
+        ck_gguf_close(&f->gguf);
+        return -1;
+    }
+    f->mem = CK_MALLOC(need);
+    if (!f->mem) { ck__fmt(err, errlen, "%s: out of memory (%llu bytes)", path, (unsigned long long)need); ck_gguf_close(&f->gguf); return -1; }
+    if (ck_tok_init(&f->tok, &f->gguf, f->mem, need)) {
+        ck__fmt(err, errlen, "%s: %s", path, f->tok.error);
+        ck_tok_close(f);
+        return -1;
+    }
+    return 0;
+}
+CK_DEF void ck_tok_close(ck_tokenizer_file *f)
+{
+    if (f->mem) CK_FREE(f->mem);
+    ck_gguf_close(&f->gguf);
+    memset(f, 0, sizeof *f);
+}
+CK_DEF int64_t ck_tok_encode_alloc(const ck_tok *t, const char *text, size_t len, int flags, int32_t **ids)
+{
+    size_t wb = ck_tok_work_bytes(t, len), mx = ck_tok_max_ids(t, len);
+    void *work = CK_MALLOC(wb);
+    int64_t n = -1;
+    *ids = (int32_t *)CK_MALLOC(mx * sizeof(int32_t));
+    if (work && *ids) n = ck_tok_encode(t, text, len, flags, *ids, mx, work, wb);
+    if (work) CK_FREE(work);
+    if (n < 0 && *ids) { CK_FREE(*ids); *ids = NULL; }
+    return n;
+}
+#endif
+/* ---- end of 15. Tokenizer ---- */
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,8 @@
      ck dequantize IN.gguf OUT.gguf  (every tensor to f32)
      ck build MODEL.gguf [-o DIR]    generate the model's C with ckgen and compile examples/run.c
      ck run MODEL.gguf [RUN ARGS]    build once (cached by layout hash), then run it
+     ck tokenize MODEL.gguf [-f FILE | TEXT] [--bos] [--special]    token ids
+     ck detokenize MODEL.gguf IDS... the text of token ids
    `ck help` and `ck SUBCOMMAND --help` say more. Built by plain `make` as build/ck. */
 #define _POSIX_C_SOURCE 200809L
 #define CK_IMPLEMENTATION
@@ -514,12 +516,104 @@ static int cmd_run(int argc, char **argv)
     return rc < 0 ? 1 : rc;
 }
 
+/* ---- tokenize / detokenize ---------------------------------------------------------------- */
+static int cmd_tokenize(int argc, char **argv)
+{
+    const char *file = NULL, *text = NULL;
+    int flags = 0, i;
+    ck_tokenizer_file tf;
+    char err[512];
+    char *buf = NULL;
+    size_t len = 0;
+    int32_t *ids = NULL;
+    int64_t n;
+    if (argc < 1 || wants_help(argc, argv)) {
+        printf("usage: %s tokenize MODEL.gguf [-f FILE | TEXT] [--bos] [--special]\n"
+               "  Prints the token ids of TEXT (or of FILE's bytes), separated by spaces, as llama.cpp's\n"
+               "  tokenizer gives them for the GGUF's tokenizer.ggml.* vocabulary.\n"
+               "  --bos      add the special tokens the model adds (BOS, and EOS/SEP where it adds them)\n"
+               "  --special  special-token text in the input (e.g. <|endoftext|>) becomes that token;\n"
+               "             without it, it is tokenized as plain text\n", prog);
+        return argc < 1 ? usage_error("tokenize", "no model given") : 0;
+    }
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--bos")) flags |= CK_TOK_ADD_SPECIAL;
+        else if (!strcmp(argv[i], "--special")) flags |= CK_TOK_PARSE_SPECIAL;
+        else if (!strcmp(argv[i], "-f")) { if (++i >= argc) return usage_error("tokenize", "-f needs a file"); file = argv[i]; }
+        else if (!text) text = argv[i];
+        else return usage_error("tokenize", "more than one TEXT (quote it)");
+    }
+    if (file && text) return usage_error("tokenize", "give TEXT or -f FILE, not both");
+    if (!file && !text) return usage_error("tokenize", "no TEXT and no -f FILE");
+    if (file) {
+        FILE *f = fopen(file, "rb");
+        size_t cap = 1 << 16, r;
+        if (!f) { fprintf(stderr, "%s tokenize: %s: %s\n", prog, file, strerror(errno)); return 1; }
+        buf = (char *)malloc(cap);
+        while (buf && (r = fread(buf + len, 1, cap - len, f)) > 0) {
+            len += r;
+            if (len == cap) { char *nb = (char *)realloc(buf, cap *= 2); if (!nb) { free(buf); buf = NULL; } else buf = nb; }
+        }
+        if (!buf || ferror(f)) { fprintf(stderr, "%s tokenize: cannot read %s\n", prog, file); fclose(f); free(buf); return 1; }
+        fclose(f);
+    } else len = strlen(text);
+    if (ck_tok_open(&tf, argv[0], err, sizeof err)) { fprintf(stderr, "%s tokenize: %s\n", prog, err); free(buf); return 1; }
+    n = ck_tok_encode_alloc(&tf.tok, file ? buf : text, len, flags, &ids);
+    if (n < 0) { fprintf(stderr, "%s tokenize: out of memory or input too long (%llu bytes)\n", prog, (unsigned long long)len); ck_tok_close(&tf); free(buf); return 1; }
+    for (i = 0; i < (int)n; i++) printf(i ? " %d" : "%d", ids[i]);
+    printf("\n");
+    free(ids);
+    free(buf);
+    ck_tok_close(&tf);
+    return 0;
+}
+
+static int cmd_detokenize(int argc, char **argv)
+{
+    ck_tokenizer_file tf;
+    char err[512], *out, *end;
+    int32_t *ids;
+    int i, n = 0, flags = 0;
+    size_t cap, len;
+    if (argc < 1 || wants_help(argc, argv)) {
+        printf("usage: %s detokenize MODEL.gguf [--special] ID...\n"
+               "  Writes the bytes of the token ids (as they are: no newline is added). Control tokens\n"
+               "  (BOS, EOS, ...) write nothing unless --special is given.\n", prog);
+        return argc < 1 ? usage_error("detokenize", "no model given") : 0;
+    }
+    if (ck_tok_open(&tf, argv[0], err, sizeof err)) { fprintf(stderr, "%s detokenize: %s\n", prog, err); return 1; }
+    ids = (int32_t *)malloc((size_t)argc * sizeof *ids);
+    for (i = 1; i < argc; i++) {
+        long v;
+        if (!strcmp(argv[i], "--special")) { flags |= CK_TOK_RENDER_SPECIAL; continue; }
+        errno = 0;
+        v = strtol(argv[i], &end, 10);
+        if (errno || end == argv[i] || *end || v < 0 || v >= tf.tok.n_tokens) {
+            fprintf(stderr, "%s detokenize: '%s' is not a token id (0..%d)\n", prog, argv[i], tf.tok.n_tokens - 1);
+            free(ids);
+            ck_tok_close(&tf);
+            return 2;
+        }
+        ids[n++] = (int32_t)v;
+    }
+    cap = (size_t)n * (tf.tok.max_token_len + 4) + 1;
+    out = (char *)malloc(cap);
+    len = ck_tok_decode(&tf.tok, ids, (size_t)n, flags, out, cap);
+    fwrite(out, 1, len < cap ? len : cap, stdout);
+    free(out);
+    free(ids);
+    ck_tok_close(&tf);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(int, char **); const char *what; } commands[] = {
     { "info", cmd_info, "metadata and tensor table of a GGUF file" },
     { "quantize", cmd_quantize, "re-encode a GGUF file's matrices to another type" },
     { "dequantize", cmd_dequantize, "write every tensor of a GGUF file as f32" },
     { "build", cmd_build, "generate a model's C with ckgen and compile its run program" },
     { "run", cmd_run, "build once (cached by layout hash) and run a model" },
+    { "tokenize", cmd_tokenize, "token ids of a text with a GGUF's tokenizer" },
+    { "detokenize", cmd_detokenize, "the text of token ids" },
 };
 
 static int help(void)

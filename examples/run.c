@@ -103,6 +103,10 @@ int main(int argc, char **argv)
     ck_model m;
     ck_prob_id *scratch;
     double t0, t_prefill, t_decode;
+    ck_tokenizer_file tf;
+    int have_tok = 0;
+    ck_tok_stream stream;
+    char *piece = NULL;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(0);
@@ -121,13 +125,22 @@ int main(int argc, char **argv)
         else { fprintf(stderr, "run: unknown option %s\n", a); return usage(2); }
     }
     if (!model) { fprintf(stderr, "run: no model (-m)\n"); return usage(2); }
-    if (prompt && !tokens_arg) {
-        fprintf(stderr, "run: -p needs the tokenizer, which this build does not have yet: give the prompt as --tokens ID,ID,...\n");
-        return 2;
+    if (prompt && !tokens_arg) { /* the GGUF's own tokenizer, with the special tokens the model adds (BOS) */
+        char err[512];
+        int64_t n;
+        if (ck_tok_open(&tf, model, err, sizeof err)) {
+            fprintf(stderr, "run: -p needs the tokenizer of a GGUF (tokenizer.ggml.*): %s; or give --tokens ID,ID,...\n", err);
+            return 2;
+        }
+        have_tok = 1;
+        n = ck_tok_encode_alloc(&tf.tok, prompt, strlen(prompt), CK_TOK_ADD_SPECIAL, &prompt_ids);
+        if (n < 0 || n > 0x7fffffff) { fprintf(stderr, "run: cannot tokenize the prompt\n"); ck_tok_close(&tf); return 2; }
+        n_prompt = (int)n;
+    } else {
+        if (!tokens_arg) { fprintf(stderr, "run: no prompt (--tokens)\n"); return usage(2); }
+        n_prompt = parse_tokens(tokens_arg, &prompt_ids);
+        if (n_prompt < 0) return 2;
     }
-    if (!tokens_arg) { fprintf(stderr, "run: no prompt (--tokens)\n"); return usage(2); }
-    n_prompt = parse_tokens(tokens_arg, &prompt_ids);
-    if (n_prompt < 0) return 2;
     if (n_prompt == 0) { fprintf(stderr, "run: the prompt is empty\n"); return 2; }
     if (n_prompt + (logits_path ? 0 : n_gen) > CKM_MAX_CTX) {
         fprintf(stderr, "run: %d prompt tokens + %d to generate exceed the context of %d positions this program was generated for "
@@ -175,12 +188,19 @@ int main(int argc, char **argv)
     t_prefill = now() - t0;
     t0 = now();
     if (!quiet) { printf("prompt:"); for (i = 0; i < n_prompt; i++) printf(" %d", prompt_ids[i]); printf("\noutput:"); }
+    if (have_tok) { /* the text, streamed: whole UTF-8 characters only */
+        ck_tok_stream_init(&stream);
+        piece = (char *)malloc(tf.tok.max_token_len + 8);
+        if (!quiet) putchar(' ');
+    }
     for (i = 0, pos = n_prompt; i < n_gen; i++, pos++) {
         tok = ck_sample(CKM_LOGITS(&m), CKM_N_VOCAB, temp, top_k, top_p, &seed, scratch);
-        printf(" %d", tok);
+        if (have_tok) fwrite(piece, 1, ck_tok_stream_next(&tf.tok, &stream, tok, 0, piece, tf.tok.max_token_len + 8), stdout);
+        else printf(" %d", tok);
         fflush(stdout);
         if (i + 1 < n_gen) CKM_DECODE(&m, tok, pos);
     }
+    if (have_tok) { fwrite(piece, 1, ck_tok_stream_flush(&stream, piece, 4), stdout); free(piece); ck_tok_close(&tf); }
     printf("\n");
     check_canaries(&m, "decode");
     t_decode = now() - t0;
