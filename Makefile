@@ -163,7 +163,7 @@ $(B)/mcu/simd_m55.elf: tests/test_simd_mcu.c $(HEADERS) | deps-mcu
 
 # ckernel.h alone with CK_NO_STDIO, per target: -ffreestanding, no VLAs, warning-free, and it
 # needs nothing beyond libm, five string functions and the compiler's runtime (__*).
-MCU_ALLOWED = cos sin pow log sqrt expf erff rintf roundf tanhf sqrtf logf memcmp memcpy memmove memset strlen
+MCU_ALLOWED = cos sin pow log sqrt expf erff rintf roundf tanhf sqrtf logf memchr memcmp memcpy memmove memset strlen
 mcu-freestanding: deps-mcu ## ckernel.h with CK_NO_STDIO: -ffreestanding, no VLAs, only libm/string.h/compiler runtime, per MCU target
 	@mkdir -p $(B)/mcu && printf '#define CK_NO_STDIO\n#define CK_IMPLEMENTATION\n#include "ckernel.h"\n' > $(B)/mcu/freestanding.c
 	@$(foreach t,$(MCU_TARGETS),$(MCU_CC_$(t)) --specs=picolibc.specs $(MCU_WARN) -Wvla -ffreestanding -DNDEBUG -O2 -I. -c $(B)/mcu/freestanding.c -o $(B)/mcu/freestanding_$(t).o &&) true
@@ -230,10 +230,10 @@ fuzz-tokenizer: | $(B) ## libFuzzer on tokenizer encode/decode over every test v
 	@mkdir -p $(B)/fuzz_tok_corpus
 	./$(B)/fuzz_tokenizer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 -print_final_stats=1 $(B)/fuzz_tok_corpus
 
-demo: ## generate text from the shipped model (arrives with the training issue)
-	@echo "make demo: there is no shipped model yet: it is built and trained in issue 7 (training + demo model)."
-	@echo "What works today: 'make test' (kernel parity) and 'make bench-kernels'."
-	@exit 1
+DEMO_GGUF ?= examples/demo/shakespeare.gguf
+DEMO_PROMPT ?= ROMEO:
+demo: $(B)/ck $(B)/ckgen ## generate Shakespeare-like text from the shipped model (examples/demo, trained with this project)
+	@./$(B)/ck run $(DEMO_GGUF) -p "$(DEMO_PROMPT)" -n 400 --temp 0.8 --top-k 40 --seed 1
 
 clean: ## remove build/
 	rm -rf $(B)

@@ -187,11 +187,17 @@ int main(int argc, char **argv)
     check_canaries(&m, "prefill");
     t_prefill = now() - t0;
     t0 = now();
-    if (!quiet) { printf("prompt:"); for (i = 0; i < n_prompt; i++) printf(" %d", prompt_ids[i]); printf("\noutput:"); }
+    if (!quiet) {
+        fprintf(stderr, "prompt: %d tokens:", n_prompt);
+        for (i = 0; i < n_prompt; i++) fprintf(stderr, " %d", prompt_ids[i]);
+        fprintf(stderr, "\n");
+        if (have_tok && prompt) fputs(prompt, stdout); /* the text continues the prompt, as llama.cpp prints it */
+        else printf("output:");
+    }
     if (have_tok) { /* the text, streamed: whole UTF-8 characters only */
         ck_tok_stream_init(&stream);
         piece = (char *)malloc(tf.tok.max_token_len + 8);
-        if (!quiet) putchar(' ');
+        if (!quiet && !prompt) putchar(' ');
     }
     for (i = 0, pos = n_prompt; i < n_gen; i++, pos++) {
         tok = ck_sample(CKM_LOGITS(&m), CKM_N_VOCAB, temp, top_k, top_p, &seed, scratch);
