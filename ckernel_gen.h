@@ -11,6 +11,10 @@
      build/mymodel/mymodel_weights.h       with --weights-c: the weights as a const C array, for
                                            firmware with no file system (examples/mcu/)
    and the program (examples/run.c) is one translation unit: ckernel.h + mymodel.h + run.c.
+     --weights-c  also DIR/mymodel_weights.h: the weights as a const array (no file system: MCUs)
+     --train      also DIR/mymodel_train.h: forward with saved activations, the backward pass
+                  synthesised from the op list, AdamW (examples/train.c drives it)
+     build/ckgen --init CONFIG.json OUT.gguf   a new model (family keys, initialised weights)
 
    THE DSL
      A model family is a header in models/ of X-macro lists (see models/llama.h for the
