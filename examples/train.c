@@ -6,8 +6,9 @@
 
    train --init MODEL.gguf --data FILE --out DIR [options]     (--help lists them)
 
-   Data: llm.c token shards (.bin: 256 int32 header, magic 20240520, then uint16 tokens), or any
-   other file read as raw bytes (one token per byte; the model's vocabulary must have 256 ids).
+   Data: llm.c token shards (.bin: 256 int32 header, magic 20240520, then uint16 tokens), or raw
+   text, tokenized with the init file's own tokenizer (tokenizer.ggml.*; no BOS), or read as bytes
+   when the file has no tokenizer and the vocabulary has 256 ids.
    Batches are read in order from the start, llm.c style: B*T+1 consecutive tokens per
    micro-batch, inputs the first B*T, targets the same shifted by one; at the end it wraps.
    Validation: --val FILE, or else the last 10% of the data (the first 90% is for training).
@@ -77,6 +78,9 @@ static int usage(int rc)
 /* ---- data ---------------------------------------------------------------------------------- */
 typedef struct { int32_t *tok; size_t n; } tokens;
 
+/* raw text: the model's own tokenizer (tokenizer.ggml.* of the init file, no BOS), or bytes when
+   the file has none and the vocabulary has 256 ids */
+static const char *tok_source;
 static int load_tokens(const char *path, tokens *t)
 {
     FILE *f = fopen(path, "rb");
@@ -101,15 +105,33 @@ static int load_tokens(const char *path, tokens *t)
         t->tok = (int32_t *)malloc((t->n ? t->n : 1) * sizeof(int32_t));
         for (i = 0; i < t->n; i++) t->tok[i] = (int32_t)(buf[1024 + 2 * i] | (buf[1024 + 2 * i + 1] << 8));
     } else {
-        if (CKM_N_VOCAB < 256) { fprintf(stderr, "train: %s is read as bytes, but the model has only %d token ids\n", path, CKM_N_VOCAB); free(buf); return -1; }
-        if (CKM_N_VOCAB != 256)
-            fprintf(stderr, "train: note: %s is read as raw bytes (ids 0..255) for a model of %d ids; give llm.c .bin shards for a real vocabulary\n",
-                    path, CKM_N_VOCAB);
+        ck_tokenizer_file tf;
+        char err[400];
+        if (tok_source && ck_tok_open(&tf, tok_source, err, sizeof err) == 0) {
+            int32_t *ids = NULL;
+            int64_t n = ck_tok_encode_alloc(&tf.tok, (const char *)buf, (size_t)size, 0, &ids);
+            ck_tok_close(&tf);
+            free(buf);
+            if (n < 0) { fprintf(stderr, "train: %s: the tokenizer of %s failed on it\n", path, tok_source); return -1; }
+            t->n = (size_t)n;
+            t->tok = (int32_t *)malloc((t->n ? t->n : 1) * sizeof(int32_t));
+            if (n) memcpy(t->tok, ids, (size_t)n * sizeof(int32_t));
+            CK_FREE(ids);
+            fprintf(stderr, "train: %s: %ld bytes -> %zu tokens (tokenizer of %s)\n", path, size, t->n, tok_source);
+            goto check;
+        }
+        if (CKM_N_VOCAB != 256) {
+            fprintf(stderr, "train: %s: raw text needs a tokenizer, and %s has none (%s); give llm.c .bin shards\n", path,
+                    tok_source ? tok_source : "the model", tok_source ? err : "no init file");
+            free(buf);
+            return -1;
+        }
         t->n = (size_t)size;
         t->tok = (int32_t *)malloc((t->n ? t->n : 1) * sizeof(int32_t));
         for (i = 0; i < t->n; i++) t->tok[i] = buf[i];
     }
     free(buf);
+check:
     for (i = 0; i < t->n; i++)
         if (t->tok[i] < 0 || t->tok[i] >= CKM_N_VOCAB) {
             fprintf(stderr, "train: %s: token %d at position %zu is outside the vocabulary of %d\n", path, t->tok[i], i, CKM_N_VOCAB);
@@ -349,6 +371,9 @@ int main(int argc, char **argv)
     }
     if (mkdir(o.out, 0777) != 0 && errno != EEXIST) { fprintf(stderr, "train: cannot create %s: %s\n", o.out, strerror(errno)); return 1; }
     /* data */
+    if (o.resume) snprintf(init_path, sizeof init_path, "%s/model.gguf", o.out);
+    else snprintf(init_path, sizeof init_path, "%s", o.init);
+    tok_source = init_path;
     if (load_tokens(o.data, &data) != 0) return 1;
     train = data;
     if (o.val) { if (load_tokens(o.val, &val) != 0) return 1; }
@@ -363,8 +388,6 @@ int main(int argc, char **argv)
     y = (int32_t *)malloc((size_t)o.B * o.T * sizeof(int32_t));
     if (!A || !x || !y) { fprintf(stderr, "train: out of memory (%llu bytes for the arena)\n", (unsigned long long)CKM_TRAIN_BYTES); return 1; }
     memset(A, 0, (size_t)CKM_TRAIN_BYTES);
-    if (o.resume) snprintf(init_path, sizeof init_path, "%s/model.gguf", o.out);
-    else snprintf(init_path, sizeof init_path, "%s", o.init);
     if (ck_gguf_open(&init, init_path) != 0) { fprintf(stderr, "train: %s\n", init.error); return 1; }
     if (ck_weights_check_gguf(&init, CKM_WEIGHTS, CKM_N_WEIGHTS, err, sizeof err) != 0) {
         fprintf(stderr, "train: %s does not match the layout this program was generated for: %s\n", init_path, err);
