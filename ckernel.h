@@ -5865,8 +5865,8 @@ CK_DEF int ck_tok_init(ck_tok *t, const ck_gguf *g, void *mem, size_t mem_bytes)
 }
 
 /* ---- encoding ---- */
-typedef struct { uint64_t key; uint32_t aux, pad_; } ck__hent;   /* min-heap entry */
-static void ck__hpush(ck__hent *h, size_t *n, uint64_t key, uint32_t aux)
+typedef struct { uint64_t key; uint32_t aux, res; } ck__hent;   /* min-heap entry */
+static void ck__hpush(ck__hent *h, size_t *n, uint64_t key, uint32_t aux, uint32_t res)
 {
     size_t i = (*n)++;
     while (i) {
@@ -5877,6 +5877,7 @@ static void ck__hpush(ck__hent *h, size_t *n, uint64_t key, uint32_t aux)
     }
     h[i].key = key;
     h[i].aux = aux;
+    h[i].res = res;
 }
 static ck__hent ck__hpop(ck__hent *h, size_t *n)
 {
@@ -5916,7 +5917,19 @@ static void ck__emit(ck__enc *e, int32_t id)
     e->n++;
 }
 
-/* byte-level BPE of one pre-tokenized word: symbols are indexed by byte position */
+/* byte-level BPE of one pre-tokenized word: symbols are indexed by byte position. A symbol's
+   id is a function of the bytes it spans (a merge's result is the token of the concatenation),
+   so a pair is unchanged exactly while both its symbols keep their lengths: a queued pair
+   carries its total length and result, and is checked without looking the merge up again. */
+#ifndef CK__BPE_SCAN
+#define CK__BPE_SCAN 24 /* words up to this many bytes find their lowest-rank pair by a scan */
+#endif
+static void ck__bpe_pair(const ck_tok *t, const int32_t *id, uint32_t *rk, uint32_t *rs, uint32_t l, uint32_t r)
+{
+    const ck_tok_merge *m = ck__merge_find(t, (uint32_t)id[l], (uint32_t)id[r]);
+    rk[l] = m ? m->rank : UINT32_MAX;
+    rs[l] = m ? m->res : 0;
+}
 static void ck__bpe_word(ck__enc *e, const uint8_t *w, uint32_t n)
 {
     const ck_tok *t = e->t;
@@ -5932,32 +5945,50 @@ static void ck__bpe_word(ck__enc *e, const uint8_t *w, uint32_t n)
         if (whole >= 0) { ck__emit(e, whole); return; }
     }
     for (i = 0; i < n; i++) { id[i] = t->byte_tok[w[i]]; len[i] = 1; prev[i] = (int32_t)i - 1; }
-    for (i = 0; i + 1 < n; i++) {
-        const ck_tok_merge *m = ck__merge_find(t, (uint32_t)id[i], (uint32_t)id[i + 1]);
-        if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | i, 0);
-    }
-    while (hn) { /* lowest rank first, then leftmost; stale entries are skipped */
-        ck__hent b = ck__hpop(e->heap, &hn);
-        uint32_t L = (uint32_t)b.key, R, nx;
-        const ck_tok_merge *m;
-        if (len[L] == 0) continue;
-        R = L + len[L];
-        if (R >= n) continue;
-        m = ck__merge_find(t, (uint32_t)id[L], (uint32_t)id[R]);
-        if (!m || m->rank != (uint32_t)(b.key >> 32)) continue;
-        id[L] = (int32_t)m->res;
-        len[L] += len[R];
-        len[R] = 0;
-        nx = L + len[L];
-        if (nx < n) prev[nx] = (int32_t)L;
-        if (prev[L] >= 0) {
-            uint32_t P = (uint32_t)prev[L];
-            m = ck__merge_find(t, (uint32_t)id[P], (uint32_t)id[L]);
-            if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | P, 0);
+    if (n <= CK__BPE_SCAN) {
+        /* short word: rank and result of the pair starting at each symbol, lowest rank (then
+           leftmost) by a scan: at most CK__BPE_SCAN steps per merge, no heap */
+        uint32_t *rk = (uint32_t *)e->snext, *rs = e->sstart;
+        for (i = 0; i + 1 < n; i++) ck__bpe_pair(t, id, rk, rs, i, i + 1);
+        rk[n - 1] = UINT32_MAX;
+        for (;;) {
+            uint32_t best = UINT32_MAX, L = 0, nx;
+            for (i = 0; i < n; i += len[i])
+                if (rk[i] < best) { best = rk[i]; L = i; }
+            if (best == UINT32_MAX) break;
+            id[L] = (int32_t)rs[L];
+            len[L] += len[L + len[L]];
+            nx = L + len[L];
+            if (nx < n) { prev[nx] = (int32_t)L; ck__bpe_pair(t, id, rk, rs, L, nx); }
+            else rk[L] = UINT32_MAX;
+            if (prev[L] >= 0) ck__bpe_pair(t, id, rk, rs, (uint32_t)prev[L], L);
         }
-        if (nx < n) {
-            m = ck__merge_find(t, (uint32_t)id[L], (uint32_t)id[nx]);
-            if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | L, 0);
+    } else {
+        for (i = 0; i + 1 < n; i++) {
+            const ck_tok_merge *m = ck__merge_find(t, (uint32_t)id[i], (uint32_t)id[i + 1]);
+            if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | i, 2, m->res);
+        }
+        while (hn) { /* lowest rank first, then leftmost; stale entries are skipped */
+            ck__hent b = ck__hpop(e->heap, &hn);
+            uint32_t L = (uint32_t)b.key, R, nx;
+            const ck_tok_merge *m;
+            if (len[L] == 0) continue;
+            R = L + len[L];
+            if (R >= n || len[L] + len[R] != b.aux) continue;
+            id[L] = (int32_t)b.res;
+            len[L] += len[R];
+            len[R] = 0;
+            nx = L + len[L];
+            if (nx < n) prev[nx] = (int32_t)L;
+            if (prev[L] >= 0) {
+                uint32_t P = (uint32_t)prev[L];
+                m = ck__merge_find(t, (uint32_t)id[P], (uint32_t)id[L]);
+                if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | P, len[P] + len[L], m->res);
+            }
+            if (nx < n) {
+                m = ck__merge_find(t, (uint32_t)id[L], (uint32_t)id[nx]);
+                if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | L, len[L] + len[nx], m->res);
+            }
         }
     }
     for (i = 0; i < n; i += len[i])
@@ -6145,7 +6176,16 @@ static uint32_t ck__decode_all(ck__enc *e, const uint8_t *s, uint32_t n)
     uint32_t i = 0, k = 0;
     while (i < n) {
         int l;
-        uint32_t c = ck__utf8(s, n, i, &l);
+        uint32_t c;
+        if (s[i] < 0x80) { /* ASCII */
+            e->cp[k] = s[i];
+            e->off[k] = i;
+            e->fl[k] = ck__uflags_ascii[s[i]];
+            k++;
+            i++;
+            continue;
+        }
+        c = ck__utf8(s, n, i, &l);
         e->cp[k] = c;
         e->off[k] = i;
         e->fl[k] = (uint8_t)ck_unicode_flags(c);
@@ -6210,7 +6250,7 @@ static void ck__spm_try(ck__enc *e, size_t *hn, int32_t l, int32_t r)
     size = e->slen[l] + e->slen[r];
     id = ck__tok_find(t, e->buf + e->sstart[l], size);
     if (id < 0) return;
-    ck__hpush(e->heap, hn, ck__score_key(t->score[id]) << 32 | (uint32_t)l, size);
+    ck__hpush(e->heap, hn, ck__score_key(t->score[id]) << 32 | (uint32_t)l, size, (uint32_t)id);
 }
 static void ck__spm_text(ck__enc *e, const uint8_t *s, uint32_t n, int prefix_space)
 {
