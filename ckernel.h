@@ -558,6 +558,7 @@ typedef struct {
     int model, pre;
     int32_t n_tokens, bos, eos, unk, sep, pad;
     int add_bos, add_eos, add_space_prefix, ignore_merges;
+    int spm_words;            /* SentencePiece: no token has U+2581 after other text, so words merge alone */
     const char **text;        /* token i's bytes (in the GGUF), text_len[i] of them */
     uint32_t *text_len;
     uint8_t *type;            /* CK_TOKT_* */
@@ -5753,6 +5754,19 @@ CK_DEF int ck_tok_init(ck_tok *t, const ck_gguf *g, void *mem, size_t mem_bytes)
         t->type[i] = CK_TOKT_NORMAL;
         if (t->score) t->score[i] = 0.0f;
     }
+    if (model == CK_TOK_SPM) {
+        /* words (a U+2581 after anything else starts one) can be merged one at a time, with
+           the same result as merging the whole text, if no token could span two of them: no
+           token has U+2581 past its leading run of U+2581 */
+        t->spm_words = 1;
+        for (i = 0; i < n && t->spm_words; i++) {
+            const uint8_t *tx = (const uint8_t *)t->text[i];
+            uint32_t tl = t->text_len[i], k = 0;
+            while (k + 3 <= tl && memcmp(tx + k, "\xe2\x96\x81", 3) == 0) k += 3;
+            for (; k + 3 <= tl; k++)
+                if (memcmp(tx + k, "\xe2\x96\x81", 3) == 0) { t->spm_words = 0; break; }
+        }
+    }
     if (ck_gguf_get_arr(g, "tokenizer.ggml.token_type", &et, &an, &kv)) {
         if (an != n) return ck__fmt(t->error, sizeof t->error, "tokenizer.ggml.token_type has %llu entries for %llu tokens", (unsigned long long)an, (unsigned long long)n), -1;
         for (i = 0; i < n; i++)
@@ -6252,10 +6266,14 @@ static void ck__spm_try(ck__enc *e, size_t *hn, int32_t l, int32_t r)
     if (id < 0) return;
     ck__hpush(e->heap, hn, ck__score_key(t->score[id]) << 32 | (uint32_t)l, size, (uint32_t)id);
 }
+static int ck__spm_is_space(const ck__enc *e, uint32_t k)
+{
+    return e->slen[k] == 3 && memcmp(e->buf + e->sstart[k], "\xe2\x96\x81", 3) == 0;
+}
 static void ck__spm_text(ck__enc *e, const uint8_t *s, uint32_t n, int prefix_space)
 {
     const ck_tok *t = e->t;
-    uint32_t bl = 0, i, nsym = 0;
+    uint32_t bl = 0, i, j, seg, nsym = 0;
     size_t hn = 0;
     int32_t k;
     if (prefix_space) { memcpy(e->buf, "\xe2\x96\x81", 3); bl = 3; }
@@ -6273,17 +6291,29 @@ static void ck__spm_text(ck__enc *e, const uint8_t *s, uint32_t n, int prefix_sp
         e->snext[nsym] = i == bl ? -1 : (int32_t)nsym + 1;
         nsym++;
     }
-    for (i = 1; i < nsym; i++) ck__spm_try(e, &hn, (int32_t)i - 1, (int32_t)i);
-    while (hn) {
-        ck__hent b = ck__hpop(e->heap, &hn);
-        int32_t L = (int32_t)(uint32_t)b.key, R = e->snext[L];
-        if (e->slen[L] == 0 || R < 0 || e->slen[R] == 0 || e->slen[L] + e->slen[R] != b.aux) continue;
-        e->slen[L] += e->slen[R];
-        e->slen[R] = 0;
-        e->snext[L] = e->snext[R];
-        if (e->snext[R] >= 0) e->sprev[e->snext[R]] = L;
-        ck__spm_try(e, &hn, e->sprev[L], L);
-        ck__spm_try(e, &hn, L, e->snext[L]);
+    /* merge word by word when no token spans words (t->spm_words), else the whole text at once:
+       the same merges in the same order within each word, with a heap the size of one word */
+    for (seg = 0, i = 1; i <= nsym; i++) {
+        int32_t last, before = e->sprev[seg];
+        if (i < nsym && !(t->spm_words && ck__spm_is_space(e, i) && !ck__spm_is_space(e, i - 1))) continue;
+        e->sprev[seg] = -1; /* the word [seg, i) alone */
+        e->snext[i - 1] = -1;
+        for (j = seg + 1; j < i; j++) ck__spm_try(e, &hn, (int32_t)j - 1, (int32_t)j);
+        while (hn) {
+            ck__hent b = ck__hpop(e->heap, &hn);
+            int32_t L = (int32_t)(uint32_t)b.key, R = e->snext[L];
+            if (e->slen[L] == 0 || R < 0 || e->slen[R] == 0 || e->slen[L] + e->slen[R] != b.aux) continue;
+            e->slen[L] += e->slen[R];
+            e->slen[R] = 0;
+            e->snext[L] = e->snext[R];
+            if (e->snext[R] >= 0) e->sprev[e->snext[R]] = L;
+            ck__spm_try(e, &hn, e->sprev[L], L);
+            ck__spm_try(e, &hn, L, e->snext[L]);
+        }
+        e->sprev[seg] = before; /* relink it to its neighbours (seg, its first symbol, stays) */
+        for (last = (int32_t)seg; e->snext[last] >= 0; last = e->snext[last]) {}
+        if (i < nsym) { e->snext[last] = (int32_t)i; e->sprev[i] = last; }
+        seg = i;
     }
     for (k = nsym ? 0 : -1; k >= 0; k = e->snext[k]) {
         int32_t id = ck__tok_find(t, e->buf + e->sstart[k], e->slen[k]);
