@@ -6439,15 +6439,19 @@ CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int 
     if (t->n_special && len) {
         uint8_t present[256];
         int32_t k;
-        int claimed = 0;
-        memset(present, 0, sizeof present);
-        for (i = 0; i < len; i++) present[s[i]] = 1;
+        int claimed = 0, have_present = 0;
         for (k = 0; k < t->n_special; k++) {
             int32_t id = t->special[k];
             const uint8_t *tx = (const uint8_t *)t->text[id];
             size_t tl = t->text_len[id];
             if (t->type[id] != CK_TOKT_USER && !(flags & CK_TOK_PARSE_SPECIAL)) continue;
-            if (tl > len || !present[tx[0]]) continue;
+            if (tl > len) continue;
+            if (!have_present) { /* the bytes in the text, once a special token may be in it */
+                memset(present, 0, sizeof present);
+                for (i = 0; i < len; i++) present[s[i]] = 1;
+                have_present = 1;
+            }
+            if (!present[tx[0]]) continue;
             for (i = 0; i + tl <= len;) {
                 const uint8_t *hit = (const uint8_t *)memchr(s + i, tx[0], len - tl + 1 - i);
                 size_t j, at;
