@@ -549,7 +549,7 @@ enum { CK_TOKT_NORMAL = 1, CK_TOKT_UNKNOWN = 2, CK_TOKT_CONTROL = 3, CK_TOKT_USE
 /* encode flags */
 #define CK_TOK_ADD_SPECIAL   1  /* BOS if the model adds one (add_bos_token, or its kind's default), EOS likewise */
 #define CK_TOK_PARSE_SPECIAL 2  /* control-token text in the input becomes the control token */
-#define CK_TOK_NO_CACHE      4  /* BPE without the per-call word cache (same ids, slower: for tests) */
+#define CK_TOK_NO_CACHE      4  /* BPE and SentencePiece without the per-call word cache (same ids, slower: for tests) */
 /* decode flags */
 #define CK_TOK_RENDER_SPECIAL 1 /* write control and unknown tokens' text (default: nothing) */
 
@@ -563,7 +563,7 @@ typedef struct {
     uint32_t *text_len;
     uint8_t *type;            /* CK_TOKT_* */
     float *score;             /* SentencePiece scores (NULL otherwise) */
-    uint32_t *tok_hash; uint32_t tok_mask;        /* text -> id + 1 */
+    uint64_t *tok_hash; uint32_t tok_mask;        /* text -> id + 1, with its hash's top 32 bits above */
     ck_tok_merge *merge; uint32_t merge_mask;     /* (left id, right id) -> rank, result */
     uint32_t n_merges;
     int32_t byte_tok[256];    /* byte -> its token (BPE: the GPT-2 byte character; SPM: <0xNN>), -1 */
@@ -5585,11 +5585,13 @@ static uint64_t ck__hash_bytes(const uint8_t *p, size_t n)
 }
 static int32_t ck__tok_find(const ck_tok *t, const uint8_t *s, size_t n)
 {
-    uint32_t i = (uint32_t)ck__hash_bytes(s, n) & t->tok_mask;
-    for (;;) {
-        uint32_t e = t->tok_hash[i];
+    uint64_t h = ck__hash_bytes(s, n);
+    uint32_t i = (uint32_t)h & t->tok_mask, tag = (uint32_t)(h >> 32);
+    for (;;) { /* the tag spares the token's text for all but (almost surely) the match */
+        uint64_t v = t->tok_hash[i];
+        uint32_t e = (uint32_t)v;
         if (e == 0) return -1;
-        if (t->text_len[e - 1] == n && memcmp(t->text[e - 1], s, n) == 0) return (int32_t)(e - 1);
+        if ((uint32_t)(v >> 32) == tag && t->text_len[e - 1] == n && memcmp(t->text[e - 1], s, n) == 0) return (int32_t)(e - 1);
         i = (i + 1) & t->tok_mask;
     }
 }
@@ -5670,7 +5672,7 @@ static int ck__tok_plan(const ck_gguf *g, ck__tok_layout *L, uint64_t *n_tok, ui
     L->off_len = o; o = ck__align16(o + n * 4);
     L->off_type = o; o = ck__align16(o + n);
     L->off_score = o; if (*model == CK_TOK_SPM) o = ck__align16(o + n * 4);
-    L->off_hash = o; o = ck__align16(o + (size_t)L->hash_n * 4);
+    L->off_hash = o; o = ck__align16(o + (size_t)L->hash_n * 8);
     L->off_merge = o; o = ck__align16(o + (size_t)L->merge_n * sizeof(ck_tok_merge));
     L->off_special = o; o = ck__align16(o + n * 4);
     L->total = o + 16; /* room to align the caller's pointer */
@@ -5689,12 +5691,13 @@ CK_DEF size_t ck_tok_mem_bytes(const ck_gguf *g)
 
 static int ck__tok_hash_insert(ck_tok *t, int32_t id)
 {
-    uint32_t i = (uint32_t)ck__hash_bytes((const uint8_t *)t->text[id], t->text_len[id]) & t->tok_mask;
+    uint64_t h = ck__hash_bytes((const uint8_t *)t->text[id], t->text_len[id]), tag = h >> 32 << 32;
+    uint32_t i = (uint32_t)h & t->tok_mask;
     for (;;) {
-        uint32_t e = t->tok_hash[i];
-        if (e == 0) { t->tok_hash[i] = (uint32_t)id + 1; return 1; }
+        uint32_t e = (uint32_t)t->tok_hash[i];
+        if (e == 0) { t->tok_hash[i] = tag | ((uint32_t)id + 1); return 1; }
         if (t->text_len[e - 1] == t->text_len[id] && memcmp(t->text[e - 1], t->text[id], t->text_len[id]) == 0) {
-            t->tok_hash[i] = (uint32_t)id + 1; /* the last of equal texts wins, as in llama.cpp */
+            t->tok_hash[i] = tag | ((uint32_t)id + 1); /* the last of equal texts wins, as in llama.cpp */
             return 0;
         }
         i = (i + 1) & t->tok_mask;
@@ -5734,12 +5737,12 @@ CK_DEF int ck_tok_init(ck_tok *t, const ck_gguf *g, void *mem, size_t mem_bytes)
     t->text_len = (uint32_t *)(void *)(base + L.off_len);
     t->type = base + L.off_type;
     t->score = model == CK_TOK_SPM ? (float *)(void *)(base + L.off_score) : NULL;
-    t->tok_hash = (uint32_t *)(void *)(base + L.off_hash);
+    t->tok_hash = (uint64_t *)(void *)(base + L.off_hash);
     t->tok_mask = L.hash_n - 1;
     t->merge = (ck_tok_merge *)(void *)(base + L.off_merge);
     t->merge_mask = L.merge_n - 1;
     t->special = (int32_t *)(void *)(base + L.off_special);
-    memset(t->tok_hash, 0, (size_t)L.hash_n * 4);
+    memset(t->tok_hash, 0, (size_t)L.hash_n * 8);
     memset(t->merge, 0xff, (size_t)L.merge_n * sizeof(ck_tok_merge));
 
     /* tokens */
@@ -5909,7 +5912,7 @@ static ck__hent ck__hpop(ck__hent *h, size_t *n)
     return top;
 }
 
-typedef struct { uint64_t h; const uint8_t *p; uint32_t len, id0, nid, pad_; } ck__wcache;
+typedef struct { uint64_t h; const uint8_t *p; uint32_t len, id0, nid, gen; } ck__wcache;
 typedef struct {
     const ck_tok *t;
     int32_t *ids; size_t max, n;
@@ -5922,7 +5925,7 @@ typedef struct {
     ck__hent *heap;
     uint8_t *buf;
     ck__wcache *cache;              /* words seen in this call */
-    uint32_t cache_mask;
+    uint32_t cache_mask, cache_gen; /* gen: SentencePiece fragment (its words live in buf) */
 } ck__enc;
 
 static void ck__emit(ck__enc *e, int32_t id)
@@ -6292,10 +6295,28 @@ static void ck__spm_text(ck__enc *e, const uint8_t *s, uint32_t n, int prefix_sp
         nsym++;
     }
     /* merge word by word when no token spans words (t->spm_words), else the whole text at once:
-       the same merges in the same order within each word, with a heap the size of one word */
+       the same merges in the same order within each word, with a heap the size of one word.
+       Each word's ids go out when it is done; a word seen before in this fragment (the cache,
+       tagged with the fragment: buf is rewritten for each) copies its ids. */
+    e->cache_gen++;
     for (seg = 0, i = 1; i <= nsym; i++) {
-        int32_t last, before = e->sprev[seg];
+        const uint8_t *w;
+        uint32_t wl;
+        uint64_t h = 0;
+        ck__wcache *c = NULL;
+        size_t before = e->n, m;
         if (i < nsym && !(t->spm_words && ck__spm_is_space(e, i) && !ck__spm_is_space(e, i - 1))) continue;
+        w = e->buf + e->sstart[seg];
+        wl = e->sstart[i - 1] + e->slen[i - 1] - e->sstart[seg];
+        if (e->cache && wl <= 256) {
+            h = ck__hash_bytes(w, wl);
+            c = &e->cache[h & e->cache_mask];
+            if (c->h == h && c->gen == e->cache_gen && c->len == wl && c->id0 + c->nid <= e->max && memcmp(c->p, w, wl) == 0) {
+                for (m = 0; m < c->nid; m++) ck__emit(e, e->ids[c->id0 + m]);
+                seg = i;
+                continue;
+            }
+        }
         e->sprev[seg] = -1; /* the word [seg, i) alone */
         e->snext[i - 1] = -1;
         for (j = seg + 1; j < i; j++) ck__spm_try(e, &hn, (int32_t)j - 1, (int32_t)j);
@@ -6310,19 +6331,17 @@ static void ck__spm_text(ck__enc *e, const uint8_t *s, uint32_t n, int prefix_sp
             ck__spm_try(e, &hn, e->sprev[L], L);
             ck__spm_try(e, &hn, L, e->snext[L]);
         }
-        e->sprev[seg] = before; /* relink it to its neighbours (seg, its first symbol, stays) */
-        for (last = (int32_t)seg; e->snext[last] >= 0; last = e->snext[last]) {}
-        if (i < nsym) { e->snext[last] = (int32_t)i; e->sprev[i] = last; }
+        for (k = (int32_t)seg; k >= 0; k = e->snext[k]) {
+            int32_t id = ck__tok_find(t, e->buf + e->sstart[k], e->slen[k]);
+            if (id >= 0) ck__emit(e, id);
+            else
+                for (j = 0; j < e->slen[k]; j++) {
+                    int32_t bt = t->byte_tok[e->buf[e->sstart[k] + j]];
+                    ck__emit(e, bt >= 0 ? bt : t->unk);
+                }
+        }
+        if (c && e->n <= e->max) { c->h = h; c->p = w; c->len = wl; c->id0 = (uint32_t)before; c->nid = (uint32_t)(e->n - before); c->gen = e->cache_gen; }
         seg = i;
-    }
-    for (k = nsym ? 0 : -1; k >= 0; k = e->snext[k]) {
-        int32_t id = ck__tok_find(t, e->buf + e->sstart[k], e->slen[k]);
-        if (id >= 0) ck__emit(e, id);
-        else
-            for (i = 0; i < e->slen[k]; i++) {
-                int32_t bt = t->byte_tok[e->buf[e->sstart[k] + i]];
-                ck__emit(e, bt >= 0 ? bt : t->unk);
-            }
     }
 }
 
@@ -6428,7 +6447,7 @@ CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int 
     e.cache_mask = 15;
     while (e.cache_mask < 4095 && (e.cache_mask + 1) * 4 < N) e.cache_mask = e.cache_mask * 2 + 1;
     e.cache = (ck__wcache *)ck__carve(&p, (e.cache_mask + 1) * sizeof(ck__wcache)); /* <= 32 bytes per 4 input bytes */
-    if (t->model == CK_TOK_BPE && !(flags & CK_TOK_NO_CACHE)) memset(e.cache, 0, (e.cache_mask + 1) * sizeof(ck__wcache));
+    if (t->model != CK_TOK_WPM && !(flags & CK_TOK_NO_CACHE)) memset(e.cache, 0, (e.cache_mask + 1) * sizeof(ck__wcache));
     else e.cache = NULL;
 
     if ((flags & CK_TOK_ADD_SPECIAL) && t->add_bos && t->bos >= 0) ck__emit(&e, t->bos);
