@@ -576,8 +576,8 @@ typedef struct {
 CK_DEF size_t ck_tok_mem_bytes(const ck_gguf *g);
 /* 0, or -1 with t->error naming the problem (unknown model or pre-tokenizer, bad arrays, ...). */
 CK_DEF int    ck_tok_init(ck_tok *t, const ck_gguf *g, void *mem, size_t mem_bytes);
-/* Work buffer ck_tok_encode needs for len bytes of text (about 100 bytes per input byte;
-   SentencePiece about 230). */
+/* Work buffer ck_tok_encode needs for len bytes of text: byte-level BPE about 70 bytes per input
+   byte (+ a word cache of at most 128 KB), SentencePiece about 155 (+ the cache), WordPiece 8. */
 CK_DEF size_t ck_tok_work_bytes(const ck_tok *t, size_t len);
 /* At most this many ids come from len bytes of text (len + 3; SentencePiece 3 * len + 6). */
 CK_DEF size_t ck_tok_max_ids(const ck_tok *t, size_t len);
@@ -6401,53 +6401,60 @@ CK_DEF size_t ck_tok_max_ids(const ck_tok *t, size_t len)
     return t->model == CK_TOK_SPM ? 3 * len + 6 : len + 3;
 }
 
-/* N = len + 8 entries per text array; SentencePiece symbols can be 3 per input byte (a space is
-   3 bytes of U+2581, and a bad lead byte may swallow part of one) */
-static size_t ck__sym_n(const ck_tok *t, size_t N) { return t->model == CK_TOK_SPM ? 3 * N : N; }
+/* The work buffer, shared by ck_tok_work_bytes (e NULL: only the size) and ck_tok_encode; each
+   array 16-byte aligned. N = len + 8 entries per text array. Byte-level BPE: code points, their
+   offsets and flags, fragment ends (pre-tokenizer), symbols by byte (a word can be the whole
+   text) and their heap, the word cache. SentencePiece: symbols can be 3 per input byte (a space
+   is 3 bytes of U+2581, and a bad lead byte may swallow part of one), their heap, the escaped
+   text, the word cache. WordPiece: only the special-token claims and one word's bytes. */
+static size_t ck__work_layout(const ck_tok *t, size_t len, ck__enc *e, uint8_t *base)
+{
+    int bpe = t->model == CK_TOK_BPE, spm = t->model == CK_TOK_SPM;
+    size_t N = len + 8, NS = spm ? 3 * N : bpe ? N : 0, o = 0, nc = 16;
+    while (nc < 4096 && nc * 4 < N) nc *= 2; /* word cache entries: <= 32 bytes per 4 input bytes, <= 128 KB */
+#define CK__CARVE(field, type, count) \
+    do { if (e) e->field = (type *)(void *)(base + o); o += ((size_t)(count) * sizeof(type) + 15) & ~(size_t)15; } while (0)
+    CK__CARVE(claim, int32_t, N);
+    if (bpe) {
+        CK__CARVE(cp, uint32_t, N);
+        CK__CARVE(off, uint32_t, N);
+        CK__CARVE(fa, uint32_t, N);
+        CK__CARVE(fb, uint32_t, N);
+        CK__CARVE(fl, uint8_t, N);
+        CK__CARVE(sid, int32_t, NS);
+    }
+    if (bpe || spm) {
+        CK__CARVE(sprev, int32_t, NS);
+        CK__CARVE(slen, uint32_t, NS);
+        CK__CARVE(snext, int32_t, spm ? NS : CK__BPE_SCAN); /* BPE: pair ranks and results of a short word */
+        CK__CARVE(sstart, uint32_t, spm ? NS : CK__BPE_SCAN);
+        CK__CARVE(heap, ck__hent, 2 * NS);
+        CK__CARVE(cache, ck__wcache, nc);
+        if (e) e->cache_mask = (uint32_t)nc - 1;
+    }
+    CK__CARVE(buf, uint8_t, 4 * N + 8); /* BPE: a word's GPT-2 characters; SentencePiece: the text with U+2581; WordPiece: a word */
+#undef CK__CARVE
+    return o + 16; /* room to align the caller's pointer */
+}
 CK_DEF size_t ck_tok_work_bytes(const ck_tok *t, size_t len)
 {
-    size_t N = len + 8, NS = ck__sym_n(t, N);
-    return N * (5 * 4 + 1) + NS * (5 * 4 + 2 * sizeof(ck__hent)) + (4 * N + 8) + 16 * N + 2048; /* + word cache, alignment */
-}
-
-static void *ck__carve(uint8_t **p, size_t bytes)
-{
-    void *r = *p;
-    *p += (bytes + 15) & ~(size_t)15;
-    return r;
+    return ck__work_layout(t, len, NULL, NULL);
 }
 
 CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int flags, int32_t *ids, size_t max_ids,
                              void *work, size_t work_bytes)
 {
     ck__enc e;
-    uint8_t *p;
-    size_t N = len + 8, i, start;
+    size_t i, start;
     const uint8_t *s = (const uint8_t *)text;
     int prev_special = 1;
     if (len >= 0x7fffffffu || !work || work_bytes < ck_tok_work_bytes(t, len) || (len && !text)) return -1;
-    p = (uint8_t *)work + ((16 - ((uintptr_t)work & 15)) & 15);
     memset(&e, 0, sizeof e);
     e.t = t;
     e.ids = ids;
     e.max = ids ? max_ids : 0;
-    e.claim = (int32_t *)ck__carve(&p, N * 4);
-    e.cp = (uint32_t *)ck__carve(&p, N * 4);
-    e.off = (uint32_t *)ck__carve(&p, N * 4);
-    e.fa = (uint32_t *)ck__carve(&p, N * 4);
-    e.fb = (uint32_t *)ck__carve(&p, N * 4);
-    e.fl = (uint8_t *)ck__carve(&p, N);
-    e.sid = (int32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
-    e.sprev = (int32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
-    e.snext = (int32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
-    e.slen = (uint32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
-    e.sstart = (uint32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
-    e.heap = (ck__hent *)ck__carve(&p, 2 * ck__sym_n(t, N) * sizeof(ck__hent));
-    e.buf = (uint8_t *)ck__carve(&p, 4 * N + 8);
-    e.cache_mask = 15;
-    while (e.cache_mask < 4095 && (e.cache_mask + 1) * 4 < N) e.cache_mask = e.cache_mask * 2 + 1;
-    e.cache = (ck__wcache *)ck__carve(&p, (e.cache_mask + 1) * sizeof(ck__wcache)); /* <= 32 bytes per 4 input bytes */
-    if (t->model != CK_TOK_WPM && !(flags & CK_TOK_NO_CACHE)) memset(e.cache, 0, (e.cache_mask + 1) * sizeof(ck__wcache));
+    ck__work_layout(t, len, &e, (uint8_t *)work + ((16 - ((uintptr_t)work & 15)) & 15));
+    if (e.cache && !(flags & CK_TOK_NO_CACHE)) memset(e.cache, 0, (e.cache_mask + 1) * sizeof(ck__wcache));
     else e.cache = NULL;
 
     if ((flags & CK_TOK_ADD_SPECIAL) && t->add_bos && t->bos >= 0) ck__emit(&e, t->bos);
