@@ -6436,6 +6436,17 @@ static size_t ck__work_layout(const ck_tok *t, size_t len, ck__enc *e, uint8_t *
 #undef CK__CARVE
     return o + 16; /* room to align the caller's pointer */
 }
+/* memchr, which a freestanding build (CK_NO_STDIO) does without */
+static const uint8_t *ck__find_byte(const uint8_t *p, uint8_t c, size_t n)
+{
+#ifndef CK_NO_STDIO
+    return (const uint8_t *)memchr(p, c, n);
+#else
+    for (; n; n--, p++)
+        if (*p == c) return p;
+    return NULL;
+#endif
+}
 CK_DEF size_t ck_tok_work_bytes(const ck_tok *t, size_t len)
 {
     return ck__work_layout(t, len, NULL, NULL);
@@ -6479,7 +6490,7 @@ CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int 
             }
             if (!present[tx[0]]) continue;
             for (i = 0; i + tl <= len;) {
-                const uint8_t *hit = (const uint8_t *)memchr(s + i, tx[0], len - tl + 1 - i);
+                const uint8_t *hit = ck__find_byte(s + i, tx[0], len - tl + 1 - i);
                 size_t j, at;
                 if (!hit) break;
                 at = (size_t)(hit - s);
