@@ -549,7 +549,7 @@ enum { CK_TOKT_NORMAL = 1, CK_TOKT_UNKNOWN = 2, CK_TOKT_CONTROL = 3, CK_TOKT_USE
 /* encode flags */
 #define CK_TOK_ADD_SPECIAL   1  /* BOS if the model adds one (add_bos_token, or its kind's default), EOS likewise */
 #define CK_TOK_PARSE_SPECIAL 2  /* control-token text in the input becomes the control token */
-#define CK_TOK_NO_CACHE      4  /* BPE without the per-call word cache (same ids, slower: for tests) */
+#define CK_TOK_NO_CACHE      4  /* BPE and SentencePiece without the per-call word cache (same ids, slower: for tests) */
 /* decode flags */
 #define CK_TOK_RENDER_SPECIAL 1 /* write control and unknown tokens' text (default: nothing) */
 
@@ -558,11 +558,12 @@ typedef struct {
     int model, pre;
     int32_t n_tokens, bos, eos, unk, sep, pad;
     int add_bos, add_eos, add_space_prefix, ignore_merges;
+    int spm_words;            /* SentencePiece: no token has U+2581 after other text, so words merge alone */
     const char **text;        /* token i's bytes (in the GGUF), text_len[i] of them */
     uint32_t *text_len;
     uint8_t *type;            /* CK_TOKT_* */
     float *score;             /* SentencePiece scores (NULL otherwise) */
-    uint32_t *tok_hash; uint32_t tok_mask;        /* text -> id + 1 */
+    uint64_t *tok_hash; uint32_t tok_mask;        /* text -> id + 1, with its hash's top 32 bits above */
     ck_tok_merge *merge; uint32_t merge_mask;     /* (left id, right id) -> rank, result */
     uint32_t n_merges;
     int32_t byte_tok[256];    /* byte -> its token (BPE: the GPT-2 byte character; SPM: <0xNN>), -1 */
@@ -575,8 +576,8 @@ typedef struct {
 CK_DEF size_t ck_tok_mem_bytes(const ck_gguf *g);
 /* 0, or -1 with t->error naming the problem (unknown model or pre-tokenizer, bad arrays, ...). */
 CK_DEF int    ck_tok_init(ck_tok *t, const ck_gguf *g, void *mem, size_t mem_bytes);
-/* Work buffer ck_tok_encode needs for len bytes of text (about 100 bytes per input byte;
-   SentencePiece about 230). */
+/* Work buffer ck_tok_encode needs for len bytes of text: byte-level BPE about 70 bytes per input
+   byte (+ a word cache of at most 128 KB), SentencePiece about 155 (+ the cache), WordPiece 8. */
 CK_DEF size_t ck_tok_work_bytes(const ck_tok *t, size_t len);
 /* At most this many ids come from len bytes of text (len + 3; SentencePiece 3 * len + 6). */
 CK_DEF size_t ck_tok_max_ids(const ck_tok *t, size_t len);
@@ -5584,11 +5585,13 @@ static uint64_t ck__hash_bytes(const uint8_t *p, size_t n)
 }
 static int32_t ck__tok_find(const ck_tok *t, const uint8_t *s, size_t n)
 {
-    uint32_t i = (uint32_t)ck__hash_bytes(s, n) & t->tok_mask;
-    for (;;) {
-        uint32_t e = t->tok_hash[i];
+    uint64_t h = ck__hash_bytes(s, n);
+    uint32_t i = (uint32_t)h & t->tok_mask, tag = (uint32_t)(h >> 32);
+    for (;;) { /* the tag spares the token's text for all but (almost surely) the match */
+        uint64_t v = t->tok_hash[i];
+        uint32_t e = (uint32_t)v;
         if (e == 0) return -1;
-        if (t->text_len[e - 1] == n && memcmp(t->text[e - 1], s, n) == 0) return (int32_t)(e - 1);
+        if ((uint32_t)(v >> 32) == tag && t->text_len[e - 1] == n && memcmp(t->text[e - 1], s, n) == 0) return (int32_t)(e - 1);
         i = (i + 1) & t->tok_mask;
     }
 }
@@ -5669,7 +5672,7 @@ static int ck__tok_plan(const ck_gguf *g, ck__tok_layout *L, uint64_t *n_tok, ui
     L->off_len = o; o = ck__align16(o + n * 4);
     L->off_type = o; o = ck__align16(o + n);
     L->off_score = o; if (*model == CK_TOK_SPM) o = ck__align16(o + n * 4);
-    L->off_hash = o; o = ck__align16(o + (size_t)L->hash_n * 4);
+    L->off_hash = o; o = ck__align16(o + (size_t)L->hash_n * 8);
     L->off_merge = o; o = ck__align16(o + (size_t)L->merge_n * sizeof(ck_tok_merge));
     L->off_special = o; o = ck__align16(o + n * 4);
     L->total = o + 16; /* room to align the caller's pointer */
@@ -5688,12 +5691,13 @@ CK_DEF size_t ck_tok_mem_bytes(const ck_gguf *g)
 
 static int ck__tok_hash_insert(ck_tok *t, int32_t id)
 {
-    uint32_t i = (uint32_t)ck__hash_bytes((const uint8_t *)t->text[id], t->text_len[id]) & t->tok_mask;
+    uint64_t h = ck__hash_bytes((const uint8_t *)t->text[id], t->text_len[id]), tag = h >> 32 << 32;
+    uint32_t i = (uint32_t)h & t->tok_mask;
     for (;;) {
-        uint32_t e = t->tok_hash[i];
-        if (e == 0) { t->tok_hash[i] = (uint32_t)id + 1; return 1; }
+        uint32_t e = (uint32_t)t->tok_hash[i];
+        if (e == 0) { t->tok_hash[i] = tag | ((uint32_t)id + 1); return 1; }
         if (t->text_len[e - 1] == t->text_len[id] && memcmp(t->text[e - 1], t->text[id], t->text_len[id]) == 0) {
-            t->tok_hash[i] = (uint32_t)id + 1; /* the last of equal texts wins, as in llama.cpp */
+            t->tok_hash[i] = tag | ((uint32_t)id + 1); /* the last of equal texts wins, as in llama.cpp */
             return 0;
         }
         i = (i + 1) & t->tok_mask;
@@ -5733,12 +5737,12 @@ CK_DEF int ck_tok_init(ck_tok *t, const ck_gguf *g, void *mem, size_t mem_bytes)
     t->text_len = (uint32_t *)(void *)(base + L.off_len);
     t->type = base + L.off_type;
     t->score = model == CK_TOK_SPM ? (float *)(void *)(base + L.off_score) : NULL;
-    t->tok_hash = (uint32_t *)(void *)(base + L.off_hash);
+    t->tok_hash = (uint64_t *)(void *)(base + L.off_hash);
     t->tok_mask = L.hash_n - 1;
     t->merge = (ck_tok_merge *)(void *)(base + L.off_merge);
     t->merge_mask = L.merge_n - 1;
     t->special = (int32_t *)(void *)(base + L.off_special);
-    memset(t->tok_hash, 0, (size_t)L.hash_n * 4);
+    memset(t->tok_hash, 0, (size_t)L.hash_n * 8);
     memset(t->merge, 0xff, (size_t)L.merge_n * sizeof(ck_tok_merge));
 
     /* tokens */
@@ -5752,6 +5756,19 @@ CK_DEF int ck_tok_init(ck_tok *t, const ck_gguf *g, void *mem, size_t mem_bytes)
         if (slen > t->max_token_len) t->max_token_len = (uint32_t)slen;
         t->type[i] = CK_TOKT_NORMAL;
         if (t->score) t->score[i] = 0.0f;
+    }
+    if (model == CK_TOK_SPM) {
+        /* words (a U+2581 after anything else starts one) can be merged one at a time, with
+           the same result as merging the whole text, if no token could span two of them: no
+           token has U+2581 past its leading run of U+2581 */
+        t->spm_words = 1;
+        for (i = 0; i < n && t->spm_words; i++) {
+            const uint8_t *tx = (const uint8_t *)t->text[i];
+            uint32_t tl = t->text_len[i], k = 0;
+            while (k + 3 <= tl && memcmp(tx + k, "\xe2\x96\x81", 3) == 0) k += 3;
+            for (; k + 3 <= tl; k++)
+                if (memcmp(tx + k, "\xe2\x96\x81", 3) == 0) { t->spm_words = 0; break; }
+        }
     }
     if (ck_gguf_get_arr(g, "tokenizer.ggml.token_type", &et, &an, &kv)) {
         if (an != n) return ck__fmt(t->error, sizeof t->error, "tokenizer.ggml.token_type has %llu entries for %llu tokens", (unsigned long long)an, (unsigned long long)n), -1;
@@ -5865,8 +5882,8 @@ CK_DEF int ck_tok_init(ck_tok *t, const ck_gguf *g, void *mem, size_t mem_bytes)
 }
 
 /* ---- encoding ---- */
-typedef struct { uint64_t key; uint32_t aux, pad_; } ck__hent;   /* min-heap entry */
-static void ck__hpush(ck__hent *h, size_t *n, uint64_t key, uint32_t aux)
+typedef struct { uint64_t key; uint32_t aux, res; } ck__hent;   /* min-heap entry */
+static void ck__hpush(ck__hent *h, size_t *n, uint64_t key, uint32_t aux, uint32_t res)
 {
     size_t i = (*n)++;
     while (i) {
@@ -5877,6 +5894,7 @@ static void ck__hpush(ck__hent *h, size_t *n, uint64_t key, uint32_t aux)
     }
     h[i].key = key;
     h[i].aux = aux;
+    h[i].res = res;
 }
 static ck__hent ck__hpop(ck__hent *h, size_t *n)
 {
@@ -5894,7 +5912,7 @@ static ck__hent ck__hpop(ck__hent *h, size_t *n)
     return top;
 }
 
-typedef struct { uint64_t h; const uint8_t *p; uint32_t len, id0, nid, pad_; } ck__wcache;
+typedef struct { uint64_t h; const uint8_t *p; uint32_t len, id0, nid, gen; } ck__wcache;
 typedef struct {
     const ck_tok *t;
     int32_t *ids; size_t max, n;
@@ -5907,7 +5925,7 @@ typedef struct {
     ck__hent *heap;
     uint8_t *buf;
     ck__wcache *cache;              /* words seen in this call */
-    uint32_t cache_mask;
+    uint32_t cache_mask, cache_gen; /* gen: SentencePiece fragment (its words live in buf) */
 } ck__enc;
 
 static void ck__emit(ck__enc *e, int32_t id)
@@ -5916,7 +5934,19 @@ static void ck__emit(ck__enc *e, int32_t id)
     e->n++;
 }
 
-/* byte-level BPE of one pre-tokenized word: symbols are indexed by byte position */
+/* byte-level BPE of one pre-tokenized word: symbols are indexed by byte position. A symbol's
+   id is a function of the bytes it spans (a merge's result is the token of the concatenation),
+   so a pair is unchanged exactly while both its symbols keep their lengths: a queued pair
+   carries its total length and result, and is checked without looking the merge up again. */
+#ifndef CK__BPE_SCAN
+#define CK__BPE_SCAN 24 /* words up to this many bytes find their lowest-rank pair by a scan */
+#endif
+static void ck__bpe_pair(const ck_tok *t, const int32_t *id, uint32_t *rk, uint32_t *rs, uint32_t l, uint32_t r)
+{
+    const ck_tok_merge *m = ck__merge_find(t, (uint32_t)id[l], (uint32_t)id[r]);
+    rk[l] = m ? m->rank : UINT32_MAX;
+    rs[l] = m ? m->res : 0;
+}
 static void ck__bpe_word(ck__enc *e, const uint8_t *w, uint32_t n)
 {
     const ck_tok *t = e->t;
@@ -5932,32 +5962,50 @@ static void ck__bpe_word(ck__enc *e, const uint8_t *w, uint32_t n)
         if (whole >= 0) { ck__emit(e, whole); return; }
     }
     for (i = 0; i < n; i++) { id[i] = t->byte_tok[w[i]]; len[i] = 1; prev[i] = (int32_t)i - 1; }
-    for (i = 0; i + 1 < n; i++) {
-        const ck_tok_merge *m = ck__merge_find(t, (uint32_t)id[i], (uint32_t)id[i + 1]);
-        if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | i, 0);
-    }
-    while (hn) { /* lowest rank first, then leftmost; stale entries are skipped */
-        ck__hent b = ck__hpop(e->heap, &hn);
-        uint32_t L = (uint32_t)b.key, R, nx;
-        const ck_tok_merge *m;
-        if (len[L] == 0) continue;
-        R = L + len[L];
-        if (R >= n) continue;
-        m = ck__merge_find(t, (uint32_t)id[L], (uint32_t)id[R]);
-        if (!m || m->rank != (uint32_t)(b.key >> 32)) continue;
-        id[L] = (int32_t)m->res;
-        len[L] += len[R];
-        len[R] = 0;
-        nx = L + len[L];
-        if (nx < n) prev[nx] = (int32_t)L;
-        if (prev[L] >= 0) {
-            uint32_t P = (uint32_t)prev[L];
-            m = ck__merge_find(t, (uint32_t)id[P], (uint32_t)id[L]);
-            if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | P, 0);
+    if (n <= CK__BPE_SCAN) {
+        /* short word: rank and result of the pair starting at each symbol, lowest rank (then
+           leftmost) by a scan: at most CK__BPE_SCAN steps per merge, no heap */
+        uint32_t *rk = (uint32_t *)e->snext, *rs = e->sstart;
+        for (i = 0; i + 1 < n; i++) ck__bpe_pair(t, id, rk, rs, i, i + 1);
+        rk[n - 1] = UINT32_MAX;
+        for (;;) {
+            uint32_t best = UINT32_MAX, L = 0, nx;
+            for (i = 0; i < n; i += len[i])
+                if (rk[i] < best) { best = rk[i]; L = i; }
+            if (best == UINT32_MAX) break;
+            id[L] = (int32_t)rs[L];
+            len[L] += len[L + len[L]];
+            nx = L + len[L];
+            if (nx < n) { prev[nx] = (int32_t)L; ck__bpe_pair(t, id, rk, rs, L, nx); }
+            else rk[L] = UINT32_MAX;
+            if (prev[L] >= 0) ck__bpe_pair(t, id, rk, rs, (uint32_t)prev[L], L);
         }
-        if (nx < n) {
-            m = ck__merge_find(t, (uint32_t)id[L], (uint32_t)id[nx]);
-            if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | L, 0);
+    } else {
+        for (i = 0; i + 1 < n; i++) {
+            const ck_tok_merge *m = ck__merge_find(t, (uint32_t)id[i], (uint32_t)id[i + 1]);
+            if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | i, 2, m->res);
+        }
+        while (hn) { /* lowest rank first, then leftmost; stale entries are skipped */
+            ck__hent b = ck__hpop(e->heap, &hn);
+            uint32_t L = (uint32_t)b.key, R, nx;
+            const ck_tok_merge *m;
+            if (len[L] == 0) continue;
+            R = L + len[L];
+            if (R >= n || len[L] + len[R] != b.aux) continue;
+            id[L] = (int32_t)b.res;
+            len[L] += len[R];
+            len[R] = 0;
+            nx = L + len[L];
+            if (nx < n) prev[nx] = (int32_t)L;
+            if (prev[L] >= 0) {
+                uint32_t P = (uint32_t)prev[L];
+                m = ck__merge_find(t, (uint32_t)id[P], (uint32_t)id[L]);
+                if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | P, len[P] + len[L], m->res);
+            }
+            if (nx < n) {
+                m = ck__merge_find(t, (uint32_t)id[L], (uint32_t)id[nx]);
+                if (m) ck__hpush(e->heap, &hn, (uint64_t)m->rank << 32 | L, len[L] + len[nx], m->res);
+            }
         }
     }
     for (i = 0; i < n; i += len[i])
@@ -6145,7 +6193,16 @@ static uint32_t ck__decode_all(ck__enc *e, const uint8_t *s, uint32_t n)
     uint32_t i = 0, k = 0;
     while (i < n) {
         int l;
-        uint32_t c = ck__utf8(s, n, i, &l);
+        uint32_t c;
+        if (s[i] < 0x80) { /* ASCII */
+            e->cp[k] = s[i];
+            e->off[k] = i;
+            e->fl[k] = ck__uflags_ascii[s[i]];
+            k++;
+            i++;
+            continue;
+        }
+        c = ck__utf8(s, n, i, &l);
         e->cp[k] = c;
         e->off[k] = i;
         e->fl[k] = (uint8_t)ck_unicode_flags(c);
@@ -6210,12 +6267,16 @@ static void ck__spm_try(ck__enc *e, size_t *hn, int32_t l, int32_t r)
     size = e->slen[l] + e->slen[r];
     id = ck__tok_find(t, e->buf + e->sstart[l], size);
     if (id < 0) return;
-    ck__hpush(e->heap, hn, ck__score_key(t->score[id]) << 32 | (uint32_t)l, size);
+    ck__hpush(e->heap, hn, ck__score_key(t->score[id]) << 32 | (uint32_t)l, size, (uint32_t)id);
+}
+static int ck__spm_is_space(const ck__enc *e, uint32_t k)
+{
+    return e->slen[k] == 3 && memcmp(e->buf + e->sstart[k], "\xe2\x96\x81", 3) == 0;
 }
 static void ck__spm_text(ck__enc *e, const uint8_t *s, uint32_t n, int prefix_space)
 {
     const ck_tok *t = e->t;
-    uint32_t bl = 0, i, nsym = 0;
+    uint32_t bl = 0, i, j, seg, nsym = 0;
     size_t hn = 0;
     int32_t k;
     if (prefix_space) { memcpy(e->buf, "\xe2\x96\x81", 3); bl = 3; }
@@ -6233,26 +6294,54 @@ static void ck__spm_text(ck__enc *e, const uint8_t *s, uint32_t n, int prefix_sp
         e->snext[nsym] = i == bl ? -1 : (int32_t)nsym + 1;
         nsym++;
     }
-    for (i = 1; i < nsym; i++) ck__spm_try(e, &hn, (int32_t)i - 1, (int32_t)i);
-    while (hn) {
-        ck__hent b = ck__hpop(e->heap, &hn);
-        int32_t L = (int32_t)(uint32_t)b.key, R = e->snext[L];
-        if (e->slen[L] == 0 || R < 0 || e->slen[R] == 0 || e->slen[L] + e->slen[R] != b.aux) continue;
-        e->slen[L] += e->slen[R];
-        e->slen[R] = 0;
-        e->snext[L] = e->snext[R];
-        if (e->snext[R] >= 0) e->sprev[e->snext[R]] = L;
-        ck__spm_try(e, &hn, e->sprev[L], L);
-        ck__spm_try(e, &hn, L, e->snext[L]);
-    }
-    for (k = nsym ? 0 : -1; k >= 0; k = e->snext[k]) {
-        int32_t id = ck__tok_find(t, e->buf + e->sstart[k], e->slen[k]);
-        if (id >= 0) ck__emit(e, id);
-        else
-            for (i = 0; i < e->slen[k]; i++) {
-                int32_t bt = t->byte_tok[e->buf[e->sstart[k] + i]];
-                ck__emit(e, bt >= 0 ? bt : t->unk);
+    /* merge word by word when no token spans words (t->spm_words), else the whole text at once:
+       the same merges in the same order within each word, with a heap the size of one word.
+       Each word's ids go out when it is done; a word seen before in this fragment (the cache,
+       tagged with the fragment: buf is rewritten for each) copies its ids. */
+    e->cache_gen++;
+    for (seg = 0, i = 1; i <= nsym; i++) {
+        const uint8_t *w;
+        uint32_t wl;
+        uint64_t h = 0;
+        ck__wcache *c = NULL;
+        size_t before = e->n, m;
+        if (i < nsym && !(t->spm_words && ck__spm_is_space(e, i) && !ck__spm_is_space(e, i - 1))) continue;
+        w = e->buf + e->sstart[seg];
+        wl = e->sstart[i - 1] + e->slen[i - 1] - e->sstart[seg];
+        if (e->cache && wl <= 256) {
+            h = ck__hash_bytes(w, wl);
+            c = &e->cache[h & e->cache_mask];
+            if (c->h == h && c->gen == e->cache_gen && c->len == wl && c->id0 + c->nid <= e->max && memcmp(c->p, w, wl) == 0) {
+                for (m = 0; m < c->nid; m++) ck__emit(e, e->ids[c->id0 + m]);
+                seg = i;
+                continue;
             }
+        }
+        e->sprev[seg] = -1; /* the word [seg, i) alone */
+        e->snext[i - 1] = -1;
+        for (j = seg + 1; j < i; j++) ck__spm_try(e, &hn, (int32_t)j - 1, (int32_t)j);
+        while (hn) {
+            ck__hent b = ck__hpop(e->heap, &hn);
+            int32_t L = (int32_t)(uint32_t)b.key, R = e->snext[L];
+            if (e->slen[L] == 0 || R < 0 || e->slen[R] == 0 || e->slen[L] + e->slen[R] != b.aux) continue;
+            e->slen[L] += e->slen[R];
+            e->slen[R] = 0;
+            e->snext[L] = e->snext[R];
+            if (e->snext[R] >= 0) e->sprev[e->snext[R]] = L;
+            ck__spm_try(e, &hn, e->sprev[L], L);
+            ck__spm_try(e, &hn, L, e->snext[L]);
+        }
+        for (k = (int32_t)seg; k >= 0; k = e->snext[k]) {
+            int32_t id = ck__tok_find(t, e->buf + e->sstart[k], e->slen[k]);
+            if (id >= 0) ck__emit(e, id);
+            else
+                for (j = 0; j < e->slen[k]; j++) {
+                    int32_t bt = t->byte_tok[e->buf[e->sstart[k] + j]];
+                    ck__emit(e, bt >= 0 ? bt : t->unk);
+                }
+        }
+        if (c && e->n <= e->max) { c->h = h; c->p = w; c->len = wl; c->id0 = (uint32_t)before; c->nid = (uint32_t)(e->n - before); c->gen = e->cache_gen; }
+        seg = i;
     }
 }
 
@@ -6312,53 +6401,71 @@ CK_DEF size_t ck_tok_max_ids(const ck_tok *t, size_t len)
     return t->model == CK_TOK_SPM ? 3 * len + 6 : len + 3;
 }
 
-/* N = len + 8 entries per text array; SentencePiece symbols can be 3 per input byte (a space is
-   3 bytes of U+2581, and a bad lead byte may swallow part of one) */
-static size_t ck__sym_n(const ck_tok *t, size_t N) { return t->model == CK_TOK_SPM ? 3 * N : N; }
+/* The work buffer, shared by ck_tok_work_bytes (e NULL: only the size) and ck_tok_encode; each
+   array 16-byte aligned. N = len + 8 entries per text array. Byte-level BPE: code points, their
+   offsets and flags, fragment ends (pre-tokenizer), symbols by byte (a word can be the whole
+   text) and their heap, the word cache. SentencePiece: symbols can be 3 per input byte (a space
+   is 3 bytes of U+2581, and a bad lead byte may swallow part of one), their heap, the escaped
+   text, the word cache. WordPiece: only the special-token claims and one word's bytes. */
+static size_t ck__work_layout(const ck_tok *t, size_t len, ck__enc *e, uint8_t *base)
+{
+    int bpe = t->model == CK_TOK_BPE, spm = t->model == CK_TOK_SPM;
+    size_t N = len + 8, NS = spm ? 3 * N : bpe ? N : 0, o = 0, nc = 16;
+    while (nc < 4096 && nc * 4 < N) nc *= 2; /* word cache entries: <= 32 bytes per 4 input bytes, <= 128 KB */
+#define CK__CARVE(field, type, count) \
+    do { if (e) e->field = (type *)(void *)(base + o); o += ((size_t)(count) * sizeof(type) + 15) & ~(size_t)15; } while (0)
+    CK__CARVE(claim, int32_t, N);
+    if (bpe) {
+        CK__CARVE(cp, uint32_t, N);
+        CK__CARVE(off, uint32_t, N);
+        CK__CARVE(fa, uint32_t, N);
+        CK__CARVE(fb, uint32_t, N);
+        CK__CARVE(fl, uint8_t, N);
+        CK__CARVE(sid, int32_t, NS);
+    }
+    if (bpe || spm) {
+        CK__CARVE(sprev, int32_t, NS);
+        CK__CARVE(slen, uint32_t, NS);
+        CK__CARVE(snext, int32_t, spm ? NS : CK__BPE_SCAN); /* BPE: pair ranks and results of a short word */
+        CK__CARVE(sstart, uint32_t, spm ? NS : CK__BPE_SCAN);
+        CK__CARVE(heap, ck__hent, 2 * NS);
+        CK__CARVE(cache, ck__wcache, nc);
+        if (e) e->cache_mask = (uint32_t)nc - 1;
+    }
+    CK__CARVE(buf, uint8_t, 4 * N + 8); /* BPE: a word's GPT-2 characters; SentencePiece: the text with U+2581; WordPiece: a word */
+#undef CK__CARVE
+    return o + 16; /* room to align the caller's pointer */
+}
+/* memchr, which a freestanding build (CK_NO_STDIO) does without */
+static const uint8_t *ck__find_byte(const uint8_t *p, uint8_t c, size_t n)
+{
+#ifndef CK_NO_STDIO
+    return (const uint8_t *)memchr(p, c, n);
+#else
+    for (; n; n--, p++)
+        if (*p == c) return p;
+    return NULL;
+#endif
+}
 CK_DEF size_t ck_tok_work_bytes(const ck_tok *t, size_t len)
 {
-    size_t N = len + 8, NS = ck__sym_n(t, N);
-    return N * (5 * 4 + 1) + NS * (5 * 4 + 2 * sizeof(ck__hent)) + (4 * N + 8) + 16 * N + 2048; /* + word cache, alignment */
-}
-
-static void *ck__carve(uint8_t **p, size_t bytes)
-{
-    void *r = *p;
-    *p += (bytes + 15) & ~(size_t)15;
-    return r;
+    return ck__work_layout(t, len, NULL, NULL);
 }
 
 CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int flags, int32_t *ids, size_t max_ids,
                              void *work, size_t work_bytes)
 {
     ck__enc e;
-    uint8_t *p;
-    size_t N = len + 8, i, start;
+    size_t i, start;
     const uint8_t *s = (const uint8_t *)text;
     int prev_special = 1;
     if (len >= 0x7fffffffu || !work || work_bytes < ck_tok_work_bytes(t, len) || (len && !text)) return -1;
-    p = (uint8_t *)work + ((16 - ((uintptr_t)work & 15)) & 15);
     memset(&e, 0, sizeof e);
     e.t = t;
     e.ids = ids;
     e.max = ids ? max_ids : 0;
-    e.claim = (int32_t *)ck__carve(&p, N * 4);
-    e.cp = (uint32_t *)ck__carve(&p, N * 4);
-    e.off = (uint32_t *)ck__carve(&p, N * 4);
-    e.fa = (uint32_t *)ck__carve(&p, N * 4);
-    e.fb = (uint32_t *)ck__carve(&p, N * 4);
-    e.fl = (uint8_t *)ck__carve(&p, N);
-    e.sid = (int32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
-    e.sprev = (int32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
-    e.snext = (int32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
-    e.slen = (uint32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
-    e.sstart = (uint32_t *)ck__carve(&p, ck__sym_n(t, N) * 4);
-    e.heap = (ck__hent *)ck__carve(&p, 2 * ck__sym_n(t, N) * sizeof(ck__hent));
-    e.buf = (uint8_t *)ck__carve(&p, 4 * N + 8);
-    e.cache_mask = 15;
-    while (e.cache_mask < 4095 && (e.cache_mask + 1) * 4 < N) e.cache_mask = e.cache_mask * 2 + 1;
-    e.cache = (ck__wcache *)ck__carve(&p, (e.cache_mask + 1) * sizeof(ck__wcache)); /* <= 32 bytes per 4 input bytes */
-    if (t->model == CK_TOK_BPE && !(flags & CK_TOK_NO_CACHE)) memset(e.cache, 0, (e.cache_mask + 1) * sizeof(ck__wcache));
+    ck__work_layout(t, len, &e, (uint8_t *)work + ((16 - ((uintptr_t)work & 15)) & 15));
+    if (e.cache && !(flags & CK_TOK_NO_CACHE)) memset(e.cache, 0, (e.cache_mask + 1) * sizeof(ck__wcache));
     else e.cache = NULL;
 
     if ((flags & CK_TOK_ADD_SPECIAL) && t->add_bos && t->bos >= 0) ck__emit(&e, t->bos);
@@ -6369,17 +6476,21 @@ CK_DEF int64_t ck_tok_encode(const ck_tok *t, const char *text, size_t len, int 
     if (t->n_special && len) {
         uint8_t present[256];
         int32_t k;
-        int claimed = 0;
-        memset(present, 0, sizeof present);
-        for (i = 0; i < len; i++) present[s[i]] = 1;
+        int claimed = 0, have_present = 0;
         for (k = 0; k < t->n_special; k++) {
             int32_t id = t->special[k];
             const uint8_t *tx = (const uint8_t *)t->text[id];
             size_t tl = t->text_len[id];
             if (t->type[id] != CK_TOKT_USER && !(flags & CK_TOK_PARSE_SPECIAL)) continue;
-            if (tl > len || !present[tx[0]]) continue;
+            if (tl > len) continue;
+            if (!have_present) { /* the bytes in the text, once a special token may be in it */
+                memset(present, 0, sizeof present);
+                for (i = 0; i < len; i++) present[s[i]] = 1;
+                have_present = 1;
+            }
+            if (!present[tx[0]]) continue;
             for (i = 0; i + tl <= len;) {
-                const uint8_t *hit = (const uint8_t *)memchr(s + i, tx[0], len - tl + 1 - i);
+                const uint8_t *hit = ck__find_byte(s + i, tx[0], len - tl + 1 - i);
                 size_t j, at;
                 if (!hit) break;
                 at = (size_t)(hit - s);

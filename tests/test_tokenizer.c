@@ -271,6 +271,48 @@ static void test_cache(const char *dir)
     free(txt);
 }
 
+/* SentencePiece merging word by word (ck_tok.spm_words) gives the ids merging the whole text
+   at once gives, with and without the word cache: long real text, then spaces, byte fallback
+   and invalid bytes next to U+2581, then words repeated across control tokens (the cache must
+   not carry a word from one fragment to the next) */
+static void test_spm_words(const char *dir)
+{
+    static const char odd[] = "  a  b\xf0 \xe2\x96\x81x\xe2\x96 \xe2\x96\x81\xe2\x96\x81 y\xff  \xe2\x96\x81  z \xf0\x9f\xa6\x8a  \xe2 ";
+    static const char frags[] = " the cat</s> the cat sat<s>the dog the cat</s> dog dog</s>the cat the";
+    char path[1024], err[512], *txt;
+    size_t n = 0, k;
+    ck_tokenizer_file tf;
+    FILE *f;
+    snprintf(path, sizeof path, "%s/shakespeare-15k.txt", dir);
+    f = fopen(path, "rb");
+    CHECK(f != NULL, "cannot open %s", path);
+    if (!f) return;
+    txt = (char *)malloc(1 << 16);
+    n = fread(txt, 1, 1 << 16, f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/vocab/ggml-vocab-llama-spm.gguf", dir);
+    if (ck_tok_open(&tf, path, err, sizeof err) == 0) {
+        ck_tok whole = tf.tok;
+        const char *ins[3];
+        size_t lens[3];
+        whole.spm_words = 0;
+        CHECK(tf.tok.spm_words == 1, "llama-spm: spm_words %d, expected 1", tf.tok.spm_words);
+        ins[0] = txt; lens[0] = n; ins[1] = odd; lens[1] = sizeof odd - 1; ins[2] = frags; lens[2] = sizeof frags - 1;
+        for (k = 0; k < 3; k++) {
+            const int fl = CK_TOK_ADD_SPECIAL | CK_TOK_PARSE_SPECIAL;
+            size_t mx = ck_tok_max_ids(&tf.tok, lens[k]);
+            int32_t *a = (int32_t *)malloc(mx * 4), *b = (int32_t *)malloc(mx * 4), *c = (int32_t *)malloc(mx * 4);
+            int64_t na = encode(&tf.tok, ins[k], lens[k], fl, a, mx), nb = encode(&whole, ins[k], lens[k], fl | CK_TOK_NO_CACHE, b, mx),
+                    nc = encode(&tf.tok, ins[k], lens[k], fl | CK_TOK_NO_CACHE, c, mx);
+            CHECK(na > 10 && na == nb && memcmp(a, b, (size_t)na * 4) == 0, "spm word by word changes the ids of input %d (%lld vs %lld)", (int)k, (long long)na, (long long)nb);
+            CHECK(na == nc && memcmp(a, c, (size_t)na * 4) == 0, "spm word cache changes the ids of input %d (%lld vs %lld)", (int)k, (long long)na, (long long)nc);
+            free(a); free(b); free(c);
+        }
+        ck_tok_close(&tf);
+    } else CHECK(0, "%s", err);
+    free(txt);
+}
+
 static void test_unicode(void)
 {
     CHECK(ck_unicode_flags('a') == CK_U_LETTER, "flags a");
@@ -294,6 +336,7 @@ int main(int argc, char **argv)
     test_unicode();
     for (i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++) test_vocab(dir, vocabs[i]);
     test_cache(dir);
+    test_spm_words(dir);
     if (failures) { printf("test_tokenizer: %d FAILURES\n", failures); return 1; }
     printf("test_tokenizer: all passed\n");
     return 0;
