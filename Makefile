@@ -233,7 +233,7 @@ fuzz-tokenizer: | $(B) ## libFuzzer on tokenizer encode/decode over every test v
 DEMO_GGUF ?= examples/demo/shakespeare.gguf
 DEMO_PROMPT ?= ROMEO:
 demo: $(B)/ck $(B)/ckgen ## generate Shakespeare-like text from the shipped model (examples/demo, trained with this project)
-	@./$(B)/ck run $(DEMO_GGUF) -p "$(DEMO_PROMPT)" -n 400 --temp 0.8 --top-k 40 --seed 1
+	@./$(B)/ck run $(DEMO_GGUF) -p "$(DEMO_PROMPT)" -n 240 --temp 0.8 --top-k 40 --seed 1
 
 clean: ## remove build/
 	rm -rf $(B)

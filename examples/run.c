@@ -208,6 +208,7 @@ int main(int argc, char **argv)
     }
     if (have_tok) { fwrite(piece, 1, ck_tok_stream_flush(&stream, piece, 4), stdout); free(piece); ck_tok_close(&tf); }
     printf("\n");
+    fflush(stdout); /* the text before the timing line on stderr */
     check_canaries(&m, "decode");
     t_decode = now() - t0;
     if (!quiet)
