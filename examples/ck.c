@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -474,6 +475,21 @@ static int cmd_build(int argc, char **argv)
     return 0;
 }
 
+/* the cached program is stale when the code it is made of changed after it was built */
+static int sources_newer_than(time_t built, const char *ckgen)
+{
+    static const char *files[] = { "ckernel.h", "ckernel_gen.h", "examples/run.c" };
+    char path[1200];
+    struct stat st;
+    size_t i;
+    if (stat(ckgen, &st) == 0 && st.st_mtime > built) return 1;
+    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", CK_SOURCE_DIR, files[i]);
+        if (stat(path, &st) == 0 && st.st_mtime > built) return 1;
+    }
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     char name[128], dir[1200], run[1300], ckgen[1024], hash[64] = "";
@@ -502,7 +518,7 @@ static int cmd_run(int argc, char **argv)
     mkdir(dir, 0777);
     snprintf(dir, sizeof dir, "%s/build/models/%s-%s", CK_SOURCE_DIR, name, hash);
     snprintf(run, sizeof run, "%s/run", dir);
-    if (stat(run, &st) != 0) {
+    if (stat(run, &st) != 0 || sources_newer_than(st.st_mtime, ckgen)) {
         fprintf(stderr, "%s run: building %s (once; cached in %s)\n", prog, argv[0], dir);
         if (build_model(argv[0], dir, name, 0, 0, NULL)) return 1;
     }
