@@ -94,9 +94,9 @@ static int load_tokens(const char *path, tokens *t)
     buf = (unsigned char *)malloc((size_t)size + 1);
     if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) { fprintf(stderr, "train: cannot read %s\n", path); fclose(f); free(buf); return -1; }
     fclose(f);
-    if (size >= 1024 && buf[0] == 0xc0 && buf[1] == 0x06 && buf[2] == 0x35 && buf[3] == 0x01) { /* 20240520 little-endian: an llm.c shard */
+    if (size >= 1024 && (buf[0] | buf[1] << 8 | buf[2] << 16 | (uint32_t)buf[3] << 24) == 20240520u) { /* an llm.c shard */
         int32_t hdr[256];
-        memcpy(hdr, buf, sizeof hdr);
+        for (i = 0; i < 256; i++) hdr[i] = (int32_t)(buf[4 * i] | buf[4 * i + 1] << 8 | buf[4 * i + 2] << 16 | (uint32_t)buf[4 * i + 3] << 24);
         if (hdr[1] != 1) { fprintf(stderr, "train: %s: llm.c shard version %d, expected 1\n", path, hdr[1]); free(buf); return -1; }
         if (hdr[2] < 0 || (uint64_t)hdr[2] * 2 + 1024 > (uint64_t)size) {
             fprintf(stderr, "train: %s: header says %d tokens, the file holds %ld\n", path, hdr[2], (size - 1024) / 2); free(buf); return -1;

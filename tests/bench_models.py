@@ -4,7 +4,8 @@ machine's measured memory bandwidth (decode reads every weight once per token, s
 weights / bandwidth is its floor). Numbers only, nothing asserted.
 
 usage: /usr/bin/python3 tests/bench_models.py [--models smollm,qwen2] [--types f32,q8_0,q4_0,q4_K] [--decode N]
-Random weights are cached in build/bench/ (a few GB for all of them)."""
+Random weights are cached in build/bench/ (a few GB for all of them). The prompt is run once untimed
+first (run --warmup), so prefill is not charged with page-faulting the mmapped weights in."""
 import argparse
 import os
 import re
@@ -62,7 +63,7 @@ def main():
                  os.path.join(REPO, "examples", "run.c"), "-o", os.path.join(d, "run"), "-lm"])
             wbytes = int(re.search(r"#define M_WEIGHTS_BYTES (\d+)", open(os.path.join(d, "m.h")).read()).group(1))
             toks = ",".join(str((i * 7919) % 1000 + 1) for i in range(64))
-            out, rss = peak_rss([os.path.join(d, "run"), "-m", g, "--tokens", toks, "-n", a.decode, "--temp", "0"])
+            out, rss = peak_rss([os.path.join(d, "run"), "-m", g, "--tokens", toks, "-n", a.decode, "--temp", "0", "--warmup"])
             pf = float(re.search(r"prefill: \d+ tokens in [0-9.]+ s \(([0-9.]+) tokens/s\)", out).group(1))
             dc = float(re.search(r"decode: \d+ tokens in [0-9.]+ s \(([0-9.]+) tokens/s\)", out).group(1))
             floor = bw * 1e9 / wbytes

@@ -26,6 +26,20 @@ def run(args):
     return r
 
 
+def shard():
+    """the text's bytes as an llm.c token shard (valid ids for any vocabulary of >= 256)"""
+    import numpy as np
+    p = os.path.join(B, "bench", "shakespeare-bytes.bin")
+    if not os.path.exists(p):
+        tok = np.frombuffer(open(DATA, "rb").read(), dtype=np.uint8).astype(np.uint16)
+        hdr = np.zeros(256, dtype=np.int32)
+        hdr[0], hdr[1], hdr[2] = 20240520, 1, len(tok)
+        with open(p, "wb") as f:
+            f.write(hdr.tobytes())
+            f.write(tok.tobytes())
+    return p
+
+
 def bench(label, cfg_path, b, t, steps):
     work = os.path.join(B, "bench", "train-" + re.sub(r"\W", "_", label))
     os.makedirs(work, exist_ok=True)
@@ -36,7 +50,7 @@ def bench(label, cfg_path, b, t, steps):
     cfg = json.load(open(cfg_path))
     hdr = open(os.path.join(work, "init.h")).read()
     n_params = int(re.search(r"#define INIT_WEIGHTS_BYTES (\d+)", hdr).group(1)) / 4
-    out = run([os.path.join(work, "train"), "--init", init, "--data", DATA, "--out", os.path.join(work, "out"), "-b", b, "-t", t,
+    out = run([os.path.join(work, "train"), "--init", init, "--data", shard(), "--out", os.path.join(work, "out"), "-b", b, "-t", t,
                "--steps", steps, "--eval-batches", 1, "--lr", "1e-4"]).stdout
     tok_s = [float(x) for x in re.findall(r"tok/s (\d+)", out)][1:]  # the first step warms caches and page-faults the arena
     tps = sorted(tok_s)[len(tok_s) // 2]

@@ -180,3 +180,21 @@ def test_bad_options_are_refused(tmp_path, data):
     must([tool("mkmodel"), "llama", q, "--type", "q8_0"] + COMMON + FAMILIES["llama"])
     r = sh([tool("ckgen"), q, "-o", tmp_path / "gq", "--train"])
     assert r.returncode != 0 and "needs f32 weights" in r.stderr and "ck dequantize" in r.stderr, r.stderr
+
+
+def test_llmc_shard_reads_as_the_same_tokens(tmp_path, data):
+    """an llm.c .bin shard (256 int32 header, magic 20240520, uint16 tokens) of the same bytes trains identically"""
+    gguf, gen, exe = build_trainer(tmp_path, "qwen3")
+    raw = np.frombuffer(open(data, "rb").read(), dtype=np.uint8).astype(np.uint16)
+    hdr = np.zeros(256, dtype=np.int32)
+    hdr[0], hdr[1], hdr[2] = 20240520, 1, len(raw)
+    shard = tmp_path / "data.bin"
+    shard.write_bytes(hdr.tobytes() + raw.tobytes())
+    args = ["-b", B, "-t", T, "--steps", 3, "--lr", "1e-3"]
+    a = must([exe, "--init", gguf, "--data", data, "--out", tmp_path / "a"] + args)
+    b = must([exe, "--init", gguf, "--data", shard, "--out", tmp_path / "b"] + args)
+    assert losses(a.stdout) == losses(b.stdout) and len(losses(a.stdout)) == 3
+    hdr[1] = 2
+    shard.write_bytes(hdr.tobytes() + raw.tobytes())
+    r = sh([exe, "--init", gguf, "--data", shard, "--out", tmp_path / "c"] + args)
+    assert r.returncode == 1 and "version 2" in r.stderr, r.stderr
