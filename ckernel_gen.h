@@ -1206,6 +1206,12 @@ typedef struct {
 
 static const char *ckg_tsec_names[6] = { "weights", "gradients", "adam m", "adam v", "saved activations", "scratch" };
 
+/* bytes of one [max B*T, cols] buffer: a value's slab (block values have one per layer) */
+static uint64_t ckg_tslab(const ckg_tir *X, int64_t cols)
+{
+    return CKG_ALIGN((uint64_t)X->max_b * (uint64_t)X->max_t * (uint64_t)cols * 4);
+}
+
 static int ckg_tnew(ckg_tir *X, const char *name, int version, int64_t cols, int section)
 {
     ckg_tval *v;
@@ -1350,17 +1356,17 @@ static void ckg_tplan(ckg_model *M, ckg_tir *X, const ckg_plan *P)
         const ckg_tval *v = &X->v[i];
         if (v->view >= 0 || v->carry_in) continue;
         X->act_off[i] = a;
-        a += CKG_ALIGN(bt * (uint64_t)v->cols * 4) * (v->section == CKG_BLOCK && v->saved ? L : 1);
+        a += ckg_tslab(X, v->cols) * (v->section == CKG_BLOCK && v->saved ? L : 1);
     }
     for (i = 0; i < X->n_op; i++) {
         const ckg_top *t = &X->op[i];
         int64_t k = ckg_tstat_per_row(M, X, t);
         if (!k) continue;
         X->stat_off[i] = a;
-        X->stat_bytes[i] = CKG_ALIGN(bt * (uint64_t)k * 4);
+        X->stat_bytes[i] = ckg_tslab(X, k);
         a += X->stat_bytes[i] * (t->o->section == CKG_BLOCK ? L : 1);
     }
-    X->probs_off = a; a += CKG_ALIGN(bt * (uint64_t)X->v[X->logits].cols * 4);
+    X->probs_off = a; a += ckg_tslab(X, X->v[X->logits].cols);
     X->losses_off = a; a += CKG_ALIGN(bt * 4);
     X->sec_bytes[4] = a - X->sec_off[4];
     pos = a + CKG_CANARY;
@@ -1369,7 +1375,7 @@ static void ckg_tplan(ckg_model *M, ckg_tir *X, const ckg_plan *P)
     for (i = 0; i < X->n_v; i++) {
         if (X->v[i].view >= 0) continue;
         X->grad_off[i] = a;
-        a += CKG_ALIGN(bt * (uint64_t)X->v[i].cols * 4);
+        a += ckg_tslab(X, X->v[i].cols);
     }
     for (i = 0; i < P->n_rope; i++) { X->rope_off[i] = a; a += CKG_ALIGN((uint64_t)X->max_t * (uint64_t)((int)ckg_get(&M->env, "n_rot") / 2) * 2 * 4); }
     X->sec_bytes[5] = a - X->sec_off[5];
@@ -1514,19 +1520,18 @@ static void ckg_tdecl(ckg_out *O, const ckg_tir *X, int section, int grads)
     FILE *f = O->f;
     const char *ind = section == CKG_BLOCK ? "        " : "    ";
     int i;
-    uint64_t bt = (uint64_t)X->max_b * (uint64_t)X->max_t;
     for (i = 0; i < X->n_v; i++) {
         const ckg_tval *v = &X->v[i];
         if (v->section != section || v->view >= 0) continue;
         if (v->carry_in) {
             const ckg_tval *last = &X->v[v->last];
             fprintf(f, "%sfloat *v_%s = l ? (float *)(void *)(A + 0x%llxull + (size_t)(l - 1) * 0x%llxull) : v_%s;\n", ind, v->name,
-                    (unsigned long long)X->act_off[v->last], (unsigned long long)CKG_ALIGN(bt * (uint64_t)last->cols * 4), X->v[v->from].name);
+                    (unsigned long long)X->act_off[v->last], (unsigned long long)ckg_tslab(X, last->cols), X->v[v->from].name);
         } else if (grads && (!v->bread || (section == CKG_BLOCK && ckg_tis_final(X, i)))) {
             /* not read by the backward pass: only its gradient */
         } else if (section == CKG_BLOCK && v->saved)
             fprintf(f, "%sfloat *v_%s = (float *)(void *)(A + 0x%llxull + (size_t)l * 0x%llxull); /* [%s_N_LAYER][B*T][%lld] */\n", ind, v->name,
-                    (unsigned long long)X->act_off[i], (unsigned long long)CKG_ALIGN(bt * (uint64_t)v->cols * 4), O->NAME, (long long)v->cols);
+                    (unsigned long long)X->act_off[i], (unsigned long long)ckg_tslab(X, v->cols), O->NAME, (long long)v->cols);
         else if (section == CKG_BLOCK)
             fprintf(f, "%sfloat *v_%s = (float *)(void *)(A + 0x%llxull); /* [B*T][%lld], not saved: the backward pass does not read it */\n", ind, v->name,
                     (unsigned long long)X->act_off[i], (long long)v->cols);
@@ -1539,12 +1544,11 @@ static void ckg_tdecl(ckg_out *O, const ckg_tir *X, int section, int grads)
 static void ckg_tdecl_finals(ckg_out *O, const ckg_tir *X, int grads)
 {
     int i;
-    uint64_t bt = (uint64_t)X->max_b * (uint64_t)X->max_t;
     for (i = 0; i < X->n_v; i++) {
         const ckg_tval *v = &X->v[i];
         if (!v->carry_in) continue;
         fprintf(O->f, "    float *v_%s = (float *)(void *)(A + 0x%llxull + (size_t)(%s_N_LAYER - 1) * 0x%llxull);\n", X->v[v->last].name,
-                (unsigned long long)X->act_off[v->last], O->NAME, (unsigned long long)CKG_ALIGN(bt * (uint64_t)X->v[v->last].cols * 4));
+                (unsigned long long)X->act_off[v->last], O->NAME, (unsigned long long)ckg_tslab(X, X->v[v->last].cols));
         if (grads) fprintf(O->f, "    float *d_%s = (float *)(void *)(A + 0x%llxull);\n", X->v[v->last].name, (unsigned long long)X->grad_off[v->last]);
     }
 }
@@ -1637,9 +1641,7 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     ckg_tdecl(O, X, CKG_BLOCK, 1);
     for (i = 0; i < X->n_v; i++) {
         const ckg_tval *v = &X->v[i];
-        int is_final = 0, k;
-        for (k = 0; k < X->n_v; k++) if (X->v[k].carry_in && X->v[k].last == i) is_final = 1;
-        if (v->section == CKG_BLOCK && v->view < 0 && !is_final) fprintf(f, "        memset(d_%s, 0, (size_t)BT * %lld * sizeof(float));\n", v->name, (long long)v->cols);
+        if (v->section == CKG_BLOCK && v->view < 0 && !ckg_tis_final(X, i)) fprintf(f, "        memset(d_%s, 0, (size_t)BT * %lld * sizeof(float));\n", v->name, (long long)v->cols);
     }
     for (i = X->n_op - 1; i >= 0; i--) if (X->op[i].o->section == CKG_BLOCK) ckg_temit_op(O, X, &X->op[i], 1);
     fprintf(f, "        /* the carried gradients go down a layer (layer 0: into the head's value) */\n");
@@ -1816,15 +1818,13 @@ static int ckg_init_from_config(const char *cfg, const char *out)
         else ck_gguf_add_f32(&b, key, (float)v);
     }
     if (bytes_tok) { /* GPT-2's byte-level alphabet: printable bytes as themselves, the rest from U+0100 on */
-        static char store[256][4];
+        static char store[256][5];
         const char *toks[256];
         int32_t types[256];
-        int i, n = 0;
+        int i;
         if ((int)ckg_get(&env, "n_vocab") != 256) ckg_die("%s: \"tokenizer\": \"bytes\" needs a vocabulary of 256", cfg);
-        for (i = 0; i < 256; i++) {
-            int cp = (i >= 33 && i <= 126) || (i >= 161 && i <= 172) || (i >= 174) ? i : 256 + n++;
-            if (cp < 0x80) { store[i][0] = (char)cp; store[i][1] = 0; }
-            else { store[i][0] = (char)(0xC0 | (cp >> 6)); store[i][1] = (char)(0x80 | (cp & 63)); store[i][2] = 0; }
+        for (i = 0; i < 256; i++) { /* the tokenizer's own byte <-> character map (ckernel.h section 15) */
+            store[i][ck__utf8_put((uint8_t *)store[i], ck__byte_to_cp((uint8_t)i))] = 0;
             toks[i] = store[i];
             types[i] = 1;
         }

@@ -27,6 +27,17 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* the prompt from position 0, in calls of at most CKM_MAX_PROMPT tokens; all_logits: NULL (the
+   last row's logits go to CKM_LOGITS) or [n, n_vocab] */
+static void prefill(ck_model *m, const int32_t *ids, int n, float *all_logits)
+{
+    int pos;
+    for (pos = 0; pos < n; pos += CKM_MAX_PROMPT) {
+        int T = n - pos < CKM_MAX_PROMPT ? n - pos : CKM_MAX_PROMPT;
+        CKM_PREFILL(m, ids + pos, T, pos, all_logits ? all_logits + (size_t)pos * CKM_N_VOCAB : NULL);
+    }
+}
+
 static int usage(int rc)
 {
     fprintf(rc ? stderr : stdout,
@@ -167,10 +178,7 @@ int main(int argc, char **argv)
             }
             check_canaries(&m, "decode");
         } else {
-            for (pos = 0; pos < n_prompt; pos += CKM_MAX_PROMPT) {
-                int T = n_prompt - pos < CKM_MAX_PROMPT ? n_prompt - pos : CKM_MAX_PROMPT;
-                CKM_PREFILL(&m, prompt_ids + pos, T, pos, all + (size_t)pos * CKM_N_VOCAB);
-            }
+            prefill(&m, prompt_ids, n_prompt, all);
             check_canaries(&m, "prefill");
         }
         rc = write_f32(logits_path, all, (size_t)n_prompt * CKM_N_VOCAB);
@@ -181,15 +189,9 @@ int main(int argc, char **argv)
     }
 
     scratch = (ck_prob_id *)malloc(CKM_N_VOCAB * sizeof *scratch);
-    for (pos = 0; warmup && pos < n_prompt; pos += CKM_MAX_PROMPT) { /* the same work, untimed: the KV cache is rewritten below */
-        int T = n_prompt - pos < CKM_MAX_PROMPT ? n_prompt - pos : CKM_MAX_PROMPT;
-        CKM_PREFILL(&m, prompt_ids + pos, T, pos, NULL);
-    }
+    if (warmup) prefill(&m, prompt_ids, n_prompt, NULL); /* the same work, untimed: the KV cache is rewritten below */
     t0 = now();
-    for (pos = 0; pos < n_prompt; pos += CKM_MAX_PROMPT) {
-        int T = n_prompt - pos < CKM_MAX_PROMPT ? n_prompt - pos : CKM_MAX_PROMPT;
-        CKM_PREFILL(&m, prompt_ids + pos, T, pos, NULL);
-    }
+    prefill(&m, prompt_ids, n_prompt, NULL);
     check_canaries(&m, "prefill");
     t_prefill = now() - t0;
     t0 = now();

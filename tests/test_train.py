@@ -12,13 +12,13 @@ build names the overwritten section and the op that ran last; bad options are re
 """
 import os
 import re
-import subprocess
 
 import numpy as np
 import pytest
 
 from oracle import train as TR
 from oracle.ckernel import build_dir
+from test_models import must, sh  # one thread, output on failure: the same runner as the model tests
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(REPO, "examples", "demo", "tinyshakespeare.txt")
@@ -46,19 +46,6 @@ OPTIONS = {
 # The key bias gets an identically zero true gradient (softmax is shift-invariant per query), so
 # Adam turns rounding noise into steps of up to lr: it is compared with lr * steps instead.
 KEY_BIAS = {"gpt2": ("attn_qkv.bias", slice(64, 128)), "qwen2": ("attn_k.bias", slice(None))}
-
-
-def sh(args, timeout=600, env=None):
-    e = dict(os.environ)
-    e.setdefault("OMP_NUM_THREADS", "1")  # tiny models: thread start-up costs more than it saves
-    e.update(env or {})
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, env=e)
-
-
-def must(args, **kw):
-    r = sh(args, **kw)
-    assert r.returncode == 0, f"{' '.join(map(str, args))} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
-    return r
 
 
 def tool(name):
