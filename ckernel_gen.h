@@ -26,29 +26,30 @@
      A new architecture is a new header plus one line in CK_GEN_FAMILIES below.
 
    THE OP TABLE
-     CK_OPS(X) lists every op a declaration may use: X(op, forward kernel, backward kernel).
-     Expand it with your own X to get an enum, a name table or a switch (LLVM .def style). */
+     CK_OPS(X) lists every op a declaration may use, X(op). Expand it with your own X to get an
+     enum or a name table (LLVM .def style); ckgen expands it into its table of descriptors
+     (section 5 of the generator: ckg_op_<op> holds the op's slots, shape rule, what its
+     backward pass reads, its statistics and its call templates). A new op is one line here,
+     one descriptor there, and its kernel pair in ckernel.h. */
 #ifndef CKERNEL_GEN_H
 #define CKERNEL_GEN_H
 
-/*      op             forward kernel              backward kernel            */
-#define CK_OPS(X)                                                             \
-    X(embedding,       ck_embedding_forward,       ck_embedding_backward)     \
-    X(matmul,          ck_matmul_forward,          ck_matmul_backward)        \
-    X(rmsnorm,         ck_rmsnorm_forward,         ck_rmsnorm_backward)       \
-    X(rmsnorm_heads,   ck_rmsnorm_forward,         ck_rmsnorm_backward)       \
-    X(layernorm,       ck_layernorm_forward,       ck_layernorm_backward)     \
-    X(gelu,            ck_gelu_forward,            ck_gelu_backward)          \
-    X(swiglu,          ck_swiglu_forward,          ck_swiglu_backward)        \
-    X(geglu,           ck_geglu_forward,           ck_geglu_backward)         \
-    X(rope,            ck_rope_forward_tm,         ck_rope_backward_tm)       \
-    X(attention,       ck_attention_forward_tm,    ck_attention_backward_tm)  \
-    X(add,             ck_add_forward,             ck_add_backward)           \
-    X(scale,           ck_scale_forward,           ck_scale_backward)         \
-    X(split3,          ck_view,                    ck_view)                   \
-    X(cross_entropy,   ck_cross_entropy_forward,   ck_cross_entropy_backward)
+#define CK_OPS(X)                                                                       \
+    X(embedding)      /* out = tok_embd[tokens] (+ position table c)                   */ \
+    X(matmul)         /* out = a @ w^T (+ bias c)                                       */ \
+    X(rmsnorm)        /* out = a / rms(a) * w                                           */ \
+    X(rmsnorm_heads)  /* rmsnorm over each head of head_dim columns (q/k norms)         */ \
+    X(layernorm)      /* out = (a - mean) / std * w + bias                              */ \
+    X(gelu)           /* tanh GELU                                                      */ \
+    X(swiglu)         /* out = silu(a) * b                                              */ \
+    X(geglu)          /* out = gelu_tanh(a) * b                                         */ \
+    X(rope)           /* rotary position embedding of a, in place                       */ \
+    X(attention)      /* causal attention of queries a over keys b and values c         */ \
+    X(add)            /* out = a + b                                                    */ \
+    X(scale)          /* out = a * hyperparameter b                                     */ \
+    X(view)           /* out = columns [b, b + c) of a, no copy (fused QKV, gate|up)    */
 
-#define CK__OP_ENUM(op, fwd, bwd) CK_OP_##op,
+#define CK__OP_ENUM(op) CK_OP_##op,
 enum ck_op { CK_OPS(CK__OP_ENUM) CK_OP_COUNT };
 #undef CK__OP_ENUM
 
@@ -471,7 +472,124 @@ static const ckg_weight *ckg_find_weight(const ckg_model *M, const char *name, i
     return NULL;
 }
 
-/* ---- 5. lowering: values, ops, liveness ----------------------------------------------------
+/* ---- 5. the ops: one descriptor each ----------------------------------------------------------
+   Everything ckgen knows about an op is its descriptor: which slots of OP(op, out, a, b, c) hold
+   values, weights or hyperparameter expressions, the rule that gives the output's columns, what
+   its backward kernel reads, the statistics it saves for training, the hyperparameters its calls
+   use, and its calls as templates, for inference and for training (forward and backward).
+
+   Template placeholders (expanded by ckg_expand):
+     {out} {a} {b} {c}      the values' pointers        {da} {db} {dc} {dout}  their gradients
+     {w} {w2}               the weights in slots b, c as const float * (NULL when absent)
+     {wq} {wt}              slot b's weight as raw bytes, and its GGUF type
+     {gw} {gw2}             the weights' gradients (training)
+     {p} {p2}               slots b, c as hyperparameter expressions (C constants)
+     {T}                    rows: T (prefill), n_out (prefill, foot), 1 (decode), BT or T (training)
+     {C} {CA}               columns of out and of a, as named constants
+     {LDO} {LDA} {LDB} {LDC} row strides of the values (a column view lives in a wider row)
+     {HEADS}                C / HEAD_DIM            {POS}  position of row 0
+     {tok}                  the token ids           {rope} this layer's rope cache
+     {st} {st2}             saved statistics (norm rstd and mean, attention lse); NULL in inference
+     {P}                    the model's prefix (PREFIX_N_EMBD ...)
+     {hp?name}              the constant PREFIX_NAME if the family declares `name`, else 0.0f
+   A template ends at its last ';'; several calls are separated by '\n'. */
+
+enum { CKG_A = 1, CKG_B = 2, CKG_C = 4, CKG_OUT = 8 };   /* slot masks */
+enum {
+    CKG_SHAPE_SAME,      /* out has a's columns */
+    CKG_SHAPE_HEADS,     /* out has a's columns, which are whole heads of head_dim */
+    CKG_SHAPE_W_NE1,     /* out has the rows of the weight in b (a linear layer: out = a @ w^T) */
+    CKG_SHAPE_W_NE0,     /* out has the row length of the weight in b (an embedding table) */
+    CKG_SHAPE_VIEW       /* out is columns [b, b + c) of a: no copy, no kernel */
+};
+enum { CKG_STAT_NONE, CKG_STAT_ONE, CKG_STAT_TWO, CKG_STAT_HEADS, CKG_STAT_N_HEAD }; /* floats per row */
+enum {
+    CKG_F_INPLACE = 1,   /* out must be a (rope rotates in place, forward and backward) */
+    CKG_F_PER_SEQ = 2,   /* positions matter: training calls it once per sequence of the batch */
+    CKG_F_STRIDED = 4,   /* its kernels take row strides, so column views may be passed as they are */
+    CKG_F_ROWWISE = 8,   /* elementwise over contiguous rows: with a column view it is called per row */
+    CKG_F_KV = 16        /* inference writes b, c into the KV cache and attends over it */
+};
+typedef struct {
+    const char *name;
+    unsigned values, weights, params;   /* slot masks: inputs that are values / weights / expressions */
+    int shape;
+    unsigned saved;                     /* what the backward kernel reads: slot masks and CKG_OUT */
+    int stat;                           /* statistics saved for the backward pass, per row */
+    unsigned flags;
+    const char *needs;                  /* hyperparameters its templates use, space separated */
+    const char *infer, *infer_q;        /* inference (NULL: the training forward); infer_q: b not f32 */
+    const char *fwd, *bwd;              /* training forward and backward */
+} ckg_opdesc;
+
+static const ckg_opdesc ckg_op_embedding = {
+    "embedding", 0, CKG_B | CKG_C, 0, CKG_SHAPE_W_NE0, 0, CKG_STAT_NONE, CKG_F_PER_SEQ, "",
+    "ck_embedding_forward({out}, {tok}, {w}, {w2}, {T}, {C}, {POS});",
+    "ck_embedding_forward_q({wt}, {out}, {tok}, {wq}, {w2}, {T}, {C}, {POS});",
+    "ck_embedding_forward({out}, {tok}, {w}, {w2}, {T}, {C}, {POS});",
+    "ck_embedding_backward({gw}, {gw2}, {dout}, {tok}, {T}, {C}, {POS});" };
+static const ckg_opdesc ckg_op_matmul = {
+    "matmul", CKG_A, CKG_B | CKG_C, 0, CKG_SHAPE_W_NE1, CKG_A, CKG_STAT_NONE, 0, "",
+    "ck_matmul_forward({out}, {a}, {w}, {w2}, {T}, {CA}, {C});",
+    "ck_matmul_forward_q({wt}, {out}, {a}, {wq}, {w2}, {T}, {CA}, {C});",
+    "ck_matmul_forward({out}, {a}, {w}, {w2}, {T}, {CA}, {C});",
+    "ck_matmul_backward({da}, {gw}, {gw2}, {dout}, {a}, {w}, {T}, {CA}, {C});" };
+static const ckg_opdesc ckg_op_rmsnorm = {
+    "rmsnorm", CKG_A, CKG_B, 0, CKG_SHAPE_SAME, CKG_A, CKG_STAT_ONE, 0, "norm_eps", NULL, NULL,
+    "ck_rmsnorm_forward({out}, {st}, {a}, {w}, {T}, {C}, {P}_NORM_EPS);",
+    "ck_rmsnorm_backward({da}, {gw}, {dout}, {a}, {w}, {st}, {T}, {C});" };
+static const ckg_opdesc ckg_op_rmsnorm_heads = {
+    "rmsnorm_heads", CKG_A, CKG_B, 0, CKG_SHAPE_HEADS, CKG_A, CKG_STAT_HEADS, 0, "head_dim norm_eps", NULL, NULL,
+    "ck_rmsnorm_forward({out}, {st}, {a}, {w}, {T} * {HEADS}, {P}_HEAD_DIM, {P}_NORM_EPS);",
+    "ck_rmsnorm_backward({da}, {gw}, {dout}, {a}, {w}, {st}, {T} * {HEADS}, {P}_HEAD_DIM);" };
+static const ckg_opdesc ckg_op_layernorm = {
+    "layernorm", CKG_A, CKG_B | CKG_C, 0, CKG_SHAPE_SAME, CKG_A, CKG_STAT_TWO, 0, "norm_eps", NULL, NULL,
+    "ck_layernorm_forward({out}, {st}, {st2}, {a}, {w}, {w2}, {T}, {C}, {P}_NORM_EPS);",
+    "ck_layernorm_backward({da}, {gw}, {gw2}, {dout}, {a}, {w}, {st}, {st2}, {T}, {C});" };
+static const ckg_opdesc ckg_op_gelu = {
+    "gelu", CKG_A, 0, 0, CKG_SHAPE_SAME, CKG_A, CKG_STAT_NONE, CKG_F_ROWWISE, "", NULL, NULL,
+    "ck_gelu_forward({out}, {a}, {T} * {C});",
+    "ck_gelu_backward({da}, {dout}, {a}, {T} * {C});" };
+static const ckg_opdesc ckg_op_swiglu = {
+    "swiglu", CKG_A | CKG_B, 0, 0, CKG_SHAPE_SAME, CKG_A | CKG_B, CKG_STAT_NONE, CKG_F_ROWWISE, "", NULL, NULL,
+    "ck_swiglu_forward({out}, {a}, {b}, {T} * {C});",
+    "ck_swiglu_backward({da}, {db}, {dout}, {a}, {b}, {T} * {C});" };
+static const ckg_opdesc ckg_op_geglu = {
+    "geglu", CKG_A | CKG_B, 0, 0, CKG_SHAPE_SAME, CKG_A | CKG_B, CKG_STAT_NONE, CKG_F_ROWWISE, "", NULL, NULL,
+    "ck_geglu_forward({out}, {a}, {b}, {T} * {C});",
+    "ck_geglu_backward({da}, {db}, {dout}, {a}, {b}, {T} * {C});" };
+static const ckg_opdesc ckg_op_rope = {
+    "rope", CKG_A, 0, 0, CKG_SHAPE_HEADS, 0, CKG_STAT_NONE, CKG_F_INPLACE | CKG_F_PER_SEQ | CKG_F_STRIDED,
+    "head_dim n_rot rope_neox", NULL, NULL,
+    "ck_rope_forward_tm({a}, {rope}, {HEADS}, {T}, {P}_HEAD_DIM, {P}_N_ROT, {POS}, {P}_ROPE_NEOX, {LDA});",
+    "ck_rope_backward_tm({da}, {rope}, {HEADS}, {T}, {P}_HEAD_DIM, {P}_N_ROT, {POS}, {P}_ROPE_NEOX, {LDA});" };
+static const ckg_opdesc ckg_op_attention = {
+    "attention", CKG_A | CKG_B | CKG_C, 0, 0, CKG_SHAPE_SAME, CKG_A | CKG_B | CKG_C | CKG_OUT, CKG_STAT_N_HEAD,
+    CKG_F_PER_SEQ | CKG_F_STRIDED | CKG_F_KV, "n_head n_head_kv head_dim attn_scale",
+    "ck_copy_rows(kc + (size_t){POS} * {P}_KV_DIM, {P}_KV_DIM, {b}, {LDB}, {T}, {P}_KV_DIM);\n"
+    "ck_copy_rows(vc + (size_t){POS} * {P}_KV_DIM, {P}_KV_DIM, {c}, {LDC}, {T}, {P}_KV_DIM);\n"
+    "ck_attention_forward_tm({out}, NULL, {a}, kc, vc, {P}_N_HEAD, {P}_N_HEAD_KV, {T}, {POS} + {T}, {P}_HEAD_DIM, {POS}, "
+    "L->window, {P}_ATTN_SCALE, {LDA}, {P}_KV_DIM, {LDO});", NULL,
+    "ck_attention_forward_tm({out}, {st}, {a}, {b}, {c}, {P}_N_HEAD, {P}_N_HEAD_KV, {T}, {T}, {P}_HEAD_DIM, 0, "
+    "L->window, {P}_ATTN_SCALE, {LDA}, {LDB}, {LDO});",
+    "ck_attention_backward_tm({da}, {db}, {dc}, {dout}, {out}, {st}, {a}, {b}, {c}, {P}_N_HEAD, {P}_N_HEAD_KV, {T}, {T}, "
+    "{P}_HEAD_DIM, 0, L->window, {P}_ATTN_SCALE, {LDA}, {LDB}, {LDO});" };
+static const ckg_opdesc ckg_op_add = {
+    "add", CKG_A | CKG_B, 0, 0, CKG_SHAPE_SAME, 0, CKG_STAT_NONE, 0, "", NULL, NULL,
+    "ck_add_forward({out}, {a}, {b}, (size_t){T} * {C});",
+    "ck_add_backward({da}, {db}, {dout}, (size_t){T} * {C});" };
+static const ckg_opdesc ckg_op_scale = {
+    "scale", CKG_A, 0, CKG_B, CKG_SHAPE_SAME, 0, CKG_STAT_NONE, 0, "", NULL, NULL,
+    "ck_scale_forward({out}, {a}, {p}, (size_t){T} * {C});",
+    "ck_scale_backward({da}, {dout}, {p}, (size_t){T} * {C});" };
+static const ckg_opdesc ckg_op_view = { /* no call: readers of out take a pointer into a's rows */
+    "view", CKG_A, 0, CKG_B | CKG_C, CKG_SHAPE_VIEW, 0, CKG_STAT_NONE, 0, "", NULL, NULL, "", "" };
+
+#define CKG_DESC(op) &ckg_op_##op,
+static const ckg_opdesc *const ckg_ops[CK_OP_COUNT] = { CK_OPS(CKG_DESC) };
+#undef CKG_DESC
+
+/* ---- 6. lowering: values, ops, liveness ----------------------------------------------------
    Inference is planned by name: an op that writes a name that exists (x = x + o) writes the
    same buffer, as the declaration reads. Each value has one interval of op positions in the
    order head, block (once), foot; a value the block reads before writing it (the residual
@@ -483,17 +601,21 @@ enum { CKG_HEAD = 0, CKG_BLOCK = 1, CKG_FOOT = 2 };
 typedef struct {
     char name[32];
     int64_t cols;               /* floats per row */
+    const char *cols_expr;      /* the same as the declaration writes it (n_head * head_dim) */
     int view;                   /* the value this is a column view of, or -1 */
     int64_t col_off;            /* view: first column in the base value */
+    const char *col_off_expr;   /* the same as the declaration writes it, or NULL */
     int first, last;            /* op positions: first definition, last use */
     int section;                /* where it is first defined */
     uint64_t off[2];            /* planned offset in the state region: prefill, decode */
 } ckg_val;
 typedef struct {
     const ckg_op_decl *d;
+    const ckg_opdesc *desc;
     int kind, section, pos;
     int out, a, b, c;           /* value indices, -1 if the slot is not a value */
-    const char *wa, *wb, *wc;   /* weight names in the slots, NULL if not a weight */
+    const char *wb, *wc;        /* weight names in slots b and c, NULL if not a weight */
+    double pb, pc;              /* slots b and c as evaluated expressions (params) */
 } ckg_op;
 typedef struct {
     ckg_val v[CKG_MAX_VALS];
@@ -506,9 +628,9 @@ typedef struct {
 
 static int ckg_op_kind(const char *name)
 {
-#define CKG_OPNAME(op, fwd, bwd) if (!strcmp(name, #op)) return CK_OP_##op;
-    CK_OPS(CKG_OPNAME)
-#undef CKG_OPNAME
+    int k;
+    for (k = 0; k < CK_OP_COUNT; k++)
+        if (!strcmp(ckg_ops[k]->name, name)) return k;
     return -1;
 }
 static int ckg_is_weight(const ckg_family *F, const char *name, int section)
@@ -521,6 +643,15 @@ static int ckg_is_weight(const ckg_family *F, const char *name, int section)
             if (!strcmp(F->lw[j].name, name)) return 1;
     return 0;
 }
+static const ckg_w_decl *ckg_wdecl(const ckg_family *F, const char *name)
+{
+    int j;
+    for (j = 0; j < F->n_gw; j++)
+        if (!strcmp(F->gw[j].name, name)) return &F->gw[j];
+    for (j = 0; j < F->n_lw; j++)
+        if (!strcmp(F->lw[j].name, name)) return &F->lw[j];
+    return NULL;
+}
 static int ckg_val_find(ckg_ir *R, const char *name)
 {
     int i;
@@ -528,26 +659,30 @@ static int ckg_val_find(ckg_ir *R, const char *name)
         if (!strcmp(R->v[i].name, name)) return i;
     return -1;
 }
-static int ckg_val_def(ckg_ir *R, const char *name, int64_t cols, int pos, int section)
+static int ckg_val_def(ckg_ir *R, const ckg_model *M, const ckg_op_decl *d, int64_t cols, const char *expr, int pos, int section)
 {
-    int i = ckg_val_find(R, name);
+    int i = ckg_val_find(R, d->out);
     if (i < 0) {
         if (R->n_v == CKG_MAX_VALS) ckg_die("too many values");
         i = R->n_v++;
         memset(&R->v[i], 0, sizeof R->v[i]);
-        snprintf(R->v[i].name, sizeof R->v[i].name, "%s", name);
+        snprintf(R->v[i].name, sizeof R->v[i].name, "%s", d->out);
         R->v[i].view = -1;
         R->v[i].first = pos;
         R->v[i].section = section;
-    }
-    if (cols > R->v[i].cols) R->v[i].cols = cols;
+        R->v[i].cols = cols;
+        R->v[i].cols_expr = expr;
+    } else if (R->v[i].cols != cols)
+        ckg_die("models/%s.h: OP(%s, %s, ...) gives %s %lld columns, but it was defined with %lld", M->fam->family, d->op, d->out, d->out,
+                (long long)cols, (long long)R->v[i].cols);
     if (pos > R->v[i].last) R->v[i].last = pos;
     return i;
 }
 static int ckg_val_use(ckg_ir *R, const ckg_model *M, const char *name, int pos, const ckg_op_decl *d)
 {
     int i = ckg_val_find(R, name);
-    if (i < 0) ckg_die("models/%s.h: OP(%s, %s, ...) reads '%s', which is neither a weight nor an earlier output", M->fam->family, d->op, d->out, name);
+    if (i < 0)
+        ckg_die("models/%s.h: OP(%s, %s, ...) reads '%s', which is neither a weight nor an earlier output", M->fam->family, d->op, d->out, name);
     if (pos > R->v[i].last) R->v[i].last = pos;
     if (R->v[i].view >= 0 && pos > R->v[R->v[i].view].last) R->v[R->v[i].view].last = pos;
     return i;
@@ -559,17 +694,28 @@ static int64_t ckg_wdim(const ckg_model *M, const char *w, int which)
     if (!x) ckg_die("no weight '%s'", w);
     return which ? x->ne1 : x->ne0;
 }
-static int ckg_present(const ckg_model *M, const char *w, int section)
+/* the hyperparameters an op's calls use must be declared: a family that leaves one out is told here */
+static void ckg_check_needs(const ckg_model *M, const char *who, const char *needs)
 {
-    const ckg_weight *x = ckg_find_weight(M, w, section == CKG_BLOCK ? 0 : -1);
-    return x && x->t;
+    const char *p = needs;
+    while (*p) {
+        size_t n = strcspn(p, " ");
+        ckg_sym *s = ckg_sym_find((ckg_env *)&M->env, p, n);
+        if (!s || !s->bound)
+            ckg_die("models/%s.h: %s needs the hyperparameter '%.*s', which the declaration does not have (see the grammar in models/llama.h)",
+                    M->fam->family, who, (int)n, p);
+        p += n;
+        while (*p == ' ') p++;
+    }
 }
 
 static void ckg_lower(ckg_model *M, ckg_ir *R)
 {
     const ckg_family *F = M->fam;
-    int s, j, pos = 0;
-    int64_t hd = (int64_t)ckg_get(&M->env, "head_dim");
+    int s, j, k, pos = 0;
+    int64_t hd = 0;
+    ckg_check_needs(M, "every model (KV cache, layers, context)", "n_layer n_head_kv head_dim n_ctx");
+    hd = (int64_t)ckg_get(&M->env, "head_dim");
     memset(R, 0, sizeof *R);
     R->logits = -1;
     for (s = 0; s < 3; s++) {
@@ -579,7 +725,11 @@ static void ckg_lower(ckg_model *M, ckg_ir *R)
         for (j = 0; j < n; j++, pos++) {
             const ckg_op_decl *d = &ops[j];
             ckg_op *o = &R->op[R->n_op++];
+            const ckg_opdesc *D;
+            const char *slot[3];
+            int *val[3];
             int64_t ca = 0, cols = 0;
+            const char *expr = NULL;
             if (R->n_op > CKG_MAX_OPS) ckg_die("too many ops");
             memset(o, 0, sizeof *o);
             o->d = d;
@@ -588,60 +738,81 @@ static void ckg_lower(ckg_model *M, ckg_ir *R)
             o->pos = pos;
             o->out = o->a = o->b = o->c = -1;
             if (o->kind < 0) ckg_die("models/%s.h: unknown op '%s'", F->family, d->op);
-            /* operands: weights by name, the input tokens, or values */
-#define CKG_SLOT(slot, field, wfield)                                                      \
-            if (strcmp(d->slot, "_") && strcmp(d->slot, "tokens")) {                       \
-                if (ckg_is_weight(F, d->slot, s)) o->wfield = d->slot;                    \
-                else if (!ckg_sym_find(&M->env, d->slot, strlen(d->slot)))                 \
-                    o->field = ckg_val_use(R, M, d->slot, pos, d);                        \
+            o->desc = D = ckg_ops[o->kind];
+            {
+                char who[160];
+                snprintf(who, sizeof who, "OP(%s, %s, ...)", d->op, d->out);
+                ckg_check_needs(M, who, D->needs);
             }
-            if (o->kind == CK_OP_split3) { /* out, b, c are the three views of a */
-                o->a = ckg_val_use(R, M, d->a, pos, d);
-            } else {
-                CKG_SLOT(a, a, wa)
-                CKG_SLOT(b, b, wb)
-                CKG_SLOT(c, c, wc)
+            /* operands, by the descriptor's slot kinds */
+            slot[0] = d->a; slot[1] = d->b; slot[2] = d->c;
+            val[0] = &o->a; val[1] = &o->b; val[2] = &o->c;
+            for (k = 0; k < 3; k++) {
+                unsigned bit = 1u << k;
+                const char *x = slot[k];
+                if (!strcmp(x, "_")) {
+                    if (D->values & bit) ckg_die("models/%s.h: OP(%s, %s, ...): slot %c needs a value", F->family, d->op, d->out, 'a' + k);
+                    continue;
+                }
+                if (k == 0 && !strcmp(x, "tokens") && o->kind == CK_OP_embedding) continue;
+                if ((D->weights & bit) && ckg_is_weight(F, x, s)) { if (k == 1) o->wb = x; else o->wc = x; }
+                else if (D->params & bit) { double v = ckg_eval(&M->env, x, NULL); if (k == 1) o->pb = v; else o->pc = v; }
+                else if (D->values & bit) *val[k] = ckg_val_use(R, M, x, pos, d);
+                else ckg_die("models/%s.h: OP(%s, %s, ...): '%s' in slot %c is not what %s takes there%s", F->family, d->op, d->out, x, 'a' + k,
+                             d->op, (D->weights & bit) ? " (a weight)" : "");
             }
-#undef CKG_SLOT
+            if ((D->weights & CKG_B) && !o->wb) ckg_die("models/%s.h: OP(%s, %s, %s, %s, ...): slot b must be a weight", F->family, d->op, d->out, d->a, d->b);
             if (o->a >= 0) ca = R->v[o->a].cols;
-            switch (o->kind) {
-            case CK_OP_embedding: cols = ckg_wdim(M, o->wb, 0); break;
-            case CK_OP_matmul:
+            switch (D->shape) {
+            case CKG_SHAPE_W_NE0: cols = ckg_wdim(M, o->wb, 0); expr = ckg_wdecl(F, o->wb)->ne0; break;
+            case CKG_SHAPE_W_NE1:
                 if (ca != ckg_wdim(M, o->wb, 0))
-                    ckg_die("models/%s.h: OP(matmul, %s, %s, %s): input has %lld columns, the weight %lld", F->family, d->out, d->a, d->b,
+                    ckg_die("models/%s.h: OP(%s, %s, %s, %s): input has %lld columns, the weight %lld", F->family, d->op, d->out, d->a, d->b,
                             (long long)ca, (long long)ckg_wdim(M, o->wb, 0));
                 cols = ckg_wdim(M, o->wb, 1);
+                expr = ckg_wdecl(F, o->wb)->ne1;
                 break;
-            case CK_OP_attention: cols = R->v[o->a].cols; break;
-            case CK_OP_split3:
-                if (ca % 3) ckg_die("split3 of %s: %lld columns are not divisible by 3", d->a, (long long)ca);
-                cols = ca / 3;
+            case CKG_SHAPE_VIEW:
+                if (o->pb < 0 || o->pc <= 0 || o->pb != floor(o->pb) || o->pc != floor(o->pc) || o->pb + o->pc > (double)ca)
+                    ckg_die("models/%s.h: OP(view, %s, %s, %s, %s): columns [%g, %g) are not inside %s's %lld", F->family, d->out, d->a, d->b, d->c,
+                            o->pb, o->pb + o->pc, d->a, (long long)ca);
+                cols = (int64_t)o->pc;
+                expr = d->c;
                 break;
-            case CK_OP_rope: case CK_OP_rmsnorm_heads:
+            case CKG_SHAPE_HEADS:
                 if (ca % hd) ckg_die("OP(%s, %s, %s): %lld columns are not whole heads of %lld", d->op, d->out, d->a, (long long)ca, (long long)hd);
-                cols = ca;
-                break;
-            default: cols = ca;
+                /* fall through */
+            default: cols = ca; expr = R->v[o->a].cols_expr;
             }
-            if (o->kind == CK_OP_rope && strcmp(d->out, d->a)) ckg_die("OP(rope, %s, %s): rope works in place: out must be the input", d->out, d->a);
-            o->out = ckg_val_def(R, d->out, cols, pos, s);
-            if (o->kind == CK_OP_split3) {
-                int k, outs[3];
-                outs[0] = o->out;
-                outs[1] = o->b = ckg_val_def(R, d->b, cols, pos, s);
-                outs[2] = o->c = ckg_val_def(R, d->c, cols, pos, s);
-                for (k = 0; k < 3; k++) { R->v[outs[k]].view = o->a; R->v[outs[k]].col_off = k * cols; }
+            if ((D->flags & CKG_F_INPLACE) && strcmp(d->out, d->a))
+                ckg_die("OP(%s, %s, %s): %s works in place: out must be the input", d->op, d->out, d->a, d->op);
+            if (D->shape == CKG_SHAPE_VIEW) { /* a view of a view is a view of the base */
+                const ckg_val *a = &R->v[o->a];
+                int base = a->view >= 0 ? a->view : o->a;
+                int64_t off = (a->view >= 0 ? a->col_off : 0) + (int64_t)o->pb;
+                if (ckg_val_find(R, d->out) >= 0) ckg_die("models/%s.h: OP(view, %s, ...): %s is already defined", F->family, d->out, d->out);
+                o->out = ckg_val_def(R, M, d, cols, expr, pos, s);
+                R->v[o->out].view = base;
+                R->v[o->out].col_off = off;
+                R->v[o->out].col_off_expr = a->view >= 0 ? NULL : d->b;
+            } else {
+                o->out = ckg_val_def(R, M, d, cols, expr, pos, s);
+                if (R->v[o->out].view >= 0 && !(D->flags & CKG_F_INPLACE)) ckg_die("models/%s.h: OP(%s, %s, ...) writes into a view", F->family, d->op, d->out);
             }
+            if (!(D->flags & (CKG_F_STRIDED | CKG_F_ROWWISE)) && D->shape != CKG_SHAPE_VIEW)
+                for (k = 0; k < 3; k++) /* kernels without row strides need whole rows */
+                    if (*val[k] >= 0 && R->v[*val[k]].view >= 0 && R->v[*val[k]].cols != R->v[R->v[*val[k]].view].cols)
+                        ckg_die("models/%s.h: OP(%s, %s, ...) reads %s, a column view; %s takes whole rows", F->family, d->op, d->out, slot[k], d->op);
             if (s == CKG_FOOT && j == n - 1) R->logits = o->out;
         }
         if (s == CKG_BLOCK) R->block_end = pos;
     }
+    if (R->logits < 0 || R->v[R->logits].view >= 0) ckg_die("models/%s.h: the foot must end with the op that writes the logits", F->family);
     /* values the block reads before (or without) writing them in the block live across it */
     for (j = R->block_start; j < R->block_end; j++) {
         const ckg_op *o = &R->op[j];
-        int ins[3], k;
+        int ins[3];
         ins[0] = o->a; ins[1] = o->b; ins[2] = o->c;
-        if (o->kind == CK_OP_split3) ins[1] = ins[2] = -1;
         for (k = 0; k < 3; k++) {
             ckg_val *v = ins[k] >= 0 ? &R->v[ins[k]] : NULL;
             if (v && v->view >= 0) v = &R->v[v->view];
@@ -652,10 +823,9 @@ static void ckg_lower(ckg_model *M, ckg_ir *R)
             }
         }
     }
-    (void)ckg_present;
 }
 
-/* ---- 6. the arena plan ---------------------------------------------------------------------
+/* ---- 7. the arena plan ---------------------------------------------------------------------
    State region: rope caches | KV cache | prefill activations | decode activations, each
    section 64-byte aligned with a 64-byte canary after it. Activations of one mode share
    space when their intervals do not overlap (greedy, largest first, lowest offset that fits). */
@@ -770,7 +940,7 @@ static void ckg_plan_all(ckg_model *M, ckg_ir *R, ckg_plan *P)
     P->state_bytes = pos;
 }
 
-/* ---- 7. emitting C ------------------------------------------------------------------------ */
+/* ---- 8. emitting C ------------------------------------------------------------------------ */
 
 /* a C float literal: "%.9g" plus what makes it one ("10000" -> "10000.0f") */
 static const char *ckg_flt(double v)
@@ -805,36 +975,175 @@ typedef struct {
     int n_info;                 /* entries of the weights table */
 } ckg_out;
 
-/* a value's pointer expression, in a mode, as read by an op in `section` */
-static void ckg_vptr(const ckg_out *O, int vi, int section, int mode, char *buf, size_t cap)
+/* a declaration's expression as C over the model's constants: "n_head * head_dim" ->
+   "PREFIX_N_HEAD * PREFIX_HEAD_DIM" (prefix NULL: "N_HEAD * HEAD_DIM", for comments); an
+   expression with anything but names of hyperparameters, numbers and + - * / ( ) is its value */
+static const char *ckg_cexpr(const ckg_out *O, const char *expr, int64_t value, int prefixed)
+{
+    static char buf[8][160];
+    static int k;
+    char *b = buf[k = (k + 1) & 7];
+    const char *p = expr;
+    size_t n = 0;
+    int ok = expr != NULL;
+    while (ok && *p) {
+        if (isalpha((unsigned char)*p) || *p == '_') {
+            const char *s = p;
+            ckg_sym *sym;
+            while (isalnum((unsigned char)*p) || *p == '_') p++;
+            sym = ckg_sym_find(&O->M->env, s, (size_t)(p - s));
+            if (!sym) { ok = 0; break; }
+            n += (size_t)snprintf(b + n, sizeof buf[0] - n, "%s%s%s", prefixed ? O->NAME : "", prefixed ? "_" : "", ckg_upper(sym->name));
+        } else if (isdigit((unsigned char)*p) || strchr("+-*/() ", *p)) {
+            if (*p == ' ') { if (n && b[n - 1] != ' ') b[n++] = ' '; }
+            else if (strchr("+-*/", *p)) { if (n && b[n - 1] != ' ') b[n++] = ' '; b[n++] = *p; b[n++] = ' '; }
+            else b[n++] = *p;
+            p++;
+        } else ok = 0;
+        if (n + 64 > sizeof buf[0]) ok = 0;
+    }
+    while (ok && n && b[n - 1] == ' ') n--;
+    if (!ok) { snprintf(b, sizeof buf[0], "%lld", (long long)value); return b; }
+    b[n] = 0;
+    { /* "N_HEAD  *  HEAD_DIM" -> single spaces */
+        char *r = b, *w = b;
+        for (; *r; r++) if (!(*r == ' ' && (w == b || w[-1] == ' '))) *w++ = *r;
+        *w = 0;
+    }
+    return b;
+}
+
+/* one C statement, wrapped after top-level commas to stay within 120 columns */
+static void ckg_put_stmt(FILE *f, const char *ind, const char *s)
+{
+    char line[1024];
+    size_t len = strlen(ind), start = 0, i, n = strlen(s);
+    int depth = 0, first = 1;
+    if (len + n <= 120) { fprintf(f, "%s%s\n", ind, s); return; }
+    snprintf(line, sizeof line, "%s", ind);
+    for (i = 0; i <= n; i++) {
+        if (s[i] == '(') depth++;
+        if (s[i] == ')') depth--;
+        if ((s[i] == ',' && depth == 1) || s[i] == 0) {
+            size_t seg = i + (s[i] ? 1 : 0) - start;
+            const char *p = s + start;
+            if (!first) while (*p == ' ') { p++; seg--; }
+            if (!first && strlen(line) + seg + 1 > 120) {
+                fprintf(f, "%s\n", line);
+                snprintf(line, sizeof line, "%s        ", ind);
+            } else if (!first)
+                strcat(line, " ");
+            if (strlen(line) + seg < sizeof line) strncat(line, p, seg);
+            start = i + 1;
+            first = 0;
+        }
+    }
+    fprintf(f, "%s\n", line);
+}
+
+/* the placeholders of one op's templates, filled in by the emitter of a mode */
+#define CKG_PH(X) X(out) X(a) X(b) X(c) X(da) X(db) X(dc) X(dout) X(w) X(w2) X(wq) X(wt) X(gw) X(gw2) X(p) X(p2) \
+    X(T) X(C) X(CA) X(LDO) X(LDA) X(LDB) X(LDC) X(HEADS) X(POS) X(tok) X(rope) X(st) X(st2) X(P)
+typedef struct {
+#define CKG_PH_FIELD(n) char n[224];
+    CKG_PH(CKG_PH_FIELD)
+#undef CKG_PH_FIELD
+} ckg_ctx;
+
+/* expand a template into statements (one per '\n'-separated call) */
+static void ckg_expand(const ckg_out *O, const ckg_ctx *x, const char *tmpl, const char *ind)
+{
+    char buf[2048];
+    size_t n = 0;
+    const char *p = tmpl;
+    for (;; p++) {
+        if (*p == '{') {
+            const char *e = strchr(p, '}');
+            const char *v = NULL;
+            size_t k = (size_t)(e - p - 1);
+            if (!e) ckg_die("internal: template '%s'", tmpl);
+#define CKG_PH_MATCH(nm) if (k == strlen(#nm) && !strncmp(p + 1, #nm, k)) v = x->nm;
+            CKG_PH(CKG_PH_MATCH)
+#undef CKG_PH_MATCH
+            if (!v && k > 3 && !strncmp(p + 1, "hp?", 3)) { /* {hp?name}: a constant if declared, else 0 */
+                ckg_sym *s = ckg_sym_find(&O->M->env, p + 4, k - 3);
+                static char hb[96];
+                if (s && s->bound) snprintf(hb, sizeof hb, "%s_%s", O->NAME, ckg_upper(s->name));
+                else snprintf(hb, sizeof hb, "0.0f");
+                v = hb;
+            }
+            if (!v) ckg_die("internal: template placeholder '%.*s'", (int)k, p + 1);
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s", v);
+            p = e;
+        } else if (*p == '\n' || !*p) {
+            buf[n] = 0;
+            if (n) ckg_put_stmt(O->f, ind, buf);
+            n = 0;
+            if (!*p) break;
+        } else if (n + 1 < sizeof buf)
+            buf[n++] = *p;
+    }
+}
+
+/* the shape comment of a call: [rows, COLS] of the input -> of the output */
+static void ckg_shape_note(const ckg_out *O, const ckg_op *o, int64_t ca, const char *ca_expr, int64_t c, const char *c_expr,
+                           const char *rows, char *buf, size_t cap)
+{
+    if (o->kind == CK_OP_embedding) snprintf(buf, cap, "tokens [%s] -> [%s, %s]", rows, rows, ckg_cexpr(O, c_expr, c, 0));
+    else if (o->kind == CK_OP_view)
+        snprintf(buf, cap, "columns [%s, +%s) of [%s, %s], a view: no copy", ckg_cexpr(O, o->d->b, (int64_t)o->pb, 0), ckg_cexpr(O, c_expr, c, 0), rows,
+                 ckg_cexpr(O, ca_expr, ca, 0));
+    else {
+        char in[96];
+        snprintf(in, sizeof in, "%s", ckg_cexpr(O, ca_expr, ca, 0));
+        snprintf(buf, cap, "[%s, %s] -> [%s, %s]", rows, in, rows, ckg_cexpr(O, c_expr, c, 0));
+    }
+}
+
+/* heads of C columns: "PFX_N_HEAD * PFX_HEAD_DIM" -> "PFX_N_HEAD", else "(C / PFX_HEAD_DIM)" */
+static void ckg_heads(const ckg_out *O, const char *C, char *buf, size_t cap)
+{
+    char tail[96];
+    size_t n = strlen(C), k;
+    snprintf(tail, sizeof tail, " * %s_HEAD_DIM", O->NAME);
+    k = strlen(tail);
+    if (n > k && !strcmp(C + n - k, tail) && !strpbrk(C, "+-/()")) snprintf(buf, cap, "%.*s", (int)(n - k), C);
+    else snprintf(buf, cap, "(%s / %s_HEAD_DIM)", C, O->NAME);
+}
+
+/* ---- inference: the prefill and decode functions -------------------------------------------- */
+
+/* a value's pointer expression, in a mode, as read by an op in `section`; row t of a per-row loop */
+static void ckg_vptr(const ckg_out *O, int vi, int section, int mode, int rowloop, char *buf, size_t cap)
 {
     const ckg_val *v = &O->R->v[vi];
     const ckg_val *base = v->view >= 0 ? &O->R->v[v->view] : v;
-    char b[96];
-    if (vi == O->R->logits) { snprintf(buf, cap, "logits"); return; }
-    if (v->view >= 0) snprintf(b, sizeof b, "(%s + %lld)", base->name, (long long)v->col_off);
+    const char *ld = ckg_cexpr(O, base->cols_expr, base->cols, 1);
+    char b[160];
+    if (vi == O->R->logits) snprintf(b, sizeof b, "logits");
+    else if (v->view >= 0 && v->col_off == 0) snprintf(b, sizeof b, "%s", base->name);
+    else if (v->view >= 0) snprintf(b, sizeof b, "(%s + %s)", base->name, ckg_cexpr(O, v->col_off_expr, v->col_off, 1));
     else snprintf(b, sizeof b, "%s", v->name);
     if (section == CKG_FOOT && base->section != CKG_FOOT && mode == 0)
-        snprintf(buf, cap, "(%s + (size_t)(T - n_out) * %lld)", b, (long long)base->cols);
+        snprintf(buf, cap, "(%s + (size_t)(T - n_out) * %s)", b, ld);
+    else if (rowloop)
+        snprintf(buf, cap, "(%s + (size_t)t * %s)", b, ld);
     else
         snprintf(buf, cap, "%s", b);
 }
-static int64_t ckg_ld(const ckg_out *O, int vi)
+static const char *ckg_ldexpr(const ckg_out *O, const ckg_val *vals, int vi)
 {
-    const ckg_val *v = &O->R->v[vi];
-    return v->view >= 0 ? O->R->v[v->view].cols : v->cols;
+    const ckg_val *v = &vals[vi];
+    if (v->view >= 0) v = &vals[v->view];
+    return ckg_cexpr(O, v->cols_expr, v->cols, 1);
 }
 /* a weight's pointer expression; layer weights come from the layer table L */
 static void ckg_wptr(const ckg_out *O, const char *w, int section, int as_float, char *buf, size_t cap)
 {
-    const ckg_weight *x = ckg_find_weight(O->M, w, section == CKG_BLOCK ? 0 : -1);
-    char up[64];
-    size_t i;
+    const ckg_weight *x = w ? ckg_find_weight(O->M, w, section == CKG_BLOCK ? 0 : -1) : NULL;
     if (!x || !x->t) { snprintf(buf, cap, "NULL"); return; }
     if (section == CKG_BLOCK) { snprintf(buf, cap, "%s(m, L->%s)", as_float ? "CK_WREF_F" : "CK_WREF", w); return; }
-    for (i = 0; w[i] && i < sizeof up - 1; i++) up[i] = (char)toupper((unsigned char)w[i]);
-    up[i] = 0;
-    snprintf(buf, cap, "%s(m, %s_W_%s)", as_float ? "CK_WF" : "CK_WP", O->NAME, up);
+    snprintf(buf, cap, "%s(m, %s_W_%s)", as_float ? "CK_WF" : "CK_WP", O->NAME, ckg_upper(w));
 }
 /* the type of a weight: a constant if every layer agrees, else the layer table's */
 static void ckg_wtype(const ckg_out *O, const char *w, int section, char *buf, size_t cap)
@@ -845,84 +1154,88 @@ static void ckg_wtype(const ckg_out *O, const char *w, int section, char *buf, s
         const ckg_weight *y = ckg_find_weight(O->M, w, il);
         if (!y || !y->t || y->t->type != x->t->type) same = 0;
     }
-    if (same) snprintf(buf, cap, "CK_%s", ck_type_name((int)x->t->type));
+    if (same) snprintf(buf, cap, "CK_%s", ckg_upper(ck_type_name((int)x->t->type)));
     else snprintf(buf, cap, "L->%s.type", w);
-    for (; *buf; buf++) *buf = (char)toupper((unsigned char)*buf);
+}
+/* does any value the op touches live in a wider row (a column view)? */
+static int ckg_strided(const ckg_val *vals, const int *idx, int n)
+{
+    int k;
+    for (k = 0; k < n; k++)
+        if (idx[k] >= 0 && vals[idx[k]].view >= 0 && vals[idx[k]].cols != vals[vals[idx[k]].view].cols) return 1;
+    return 0;
 }
 
 static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode)
 {
-    FILE *f = O->f;
-    const char *T = o->section == CKG_FOOT ? (mode ? "1" : "n_out") : (mode ? "1" : "T");
-    const char *POS = mode ? "pos" : "pos0";
-    char out[160], a[160], b[160], c[160], wb[160], wc[160], ty[48];
-    int64_t cols = o->out >= 0 ? O->R->v[o->out].cols : 0;
-    const char *N = O->NAME, *ind = o->section == CKG_BLOCK ? "        " : "    ";
-    out[0] = a[0] = b[0] = c[0] = 0;
-    if (o->out >= 0) ckg_vptr(O, o->out, o->section, mode, out, sizeof out);
-    if (o->a >= 0) ckg_vptr(O, o->a, o->section, mode, a, sizeof a);
-    if (o->b >= 0) ckg_vptr(O, o->b, o->section, mode, b, sizeof b);
-    if (o->c >= 0) ckg_vptr(O, o->c, o->section, mode, c, sizeof c);
-    fprintf(f, "%s", ind);
-    switch (o->kind) {
-    case CK_OP_embedding:
-        ckg_wptr(O, o->wb, o->section, 0, wb, sizeof wb);
-        ckg_wtype(O, o->wb, o->section, ty, sizeof ty);
-        if (o->wc) ckg_wptr(O, o->wc, o->section, 1, wc, sizeof wc); else snprintf(wc, sizeof wc, "NULL");
-        if (!strcmp(ty, "CK_F32")) fprintf(f, "ck_embedding_forward(%s, tokens, (const float *)%s, %s, %s, %lld, %s);", out, wb, wc, T, (long long)cols, POS);
-        else fprintf(f, "ck_embedding_forward_q(%s, %s, tokens, %s, %s, %s, %lld, %s);", ty, out, wb, wc, T, (long long)cols, POS);
-        break;
-    case CK_OP_rmsnorm:
-        ckg_wptr(O, o->wb, o->section, 1, wb, sizeof wb);
-        fprintf(f, "ck_rmsnorm_forward(%s, NULL, %s, %s, %s, %lld, %s_NORM_EPS);", out, a, wb, T, (long long)cols, N);
-        break;
-    case CK_OP_rmsnorm_heads:
-        ckg_wptr(O, o->wb, o->section, 1, wb, sizeof wb);
-        fprintf(f, "ck_rmsnorm_forward(%s, NULL, %s, %s, %s * %lld, %s_HEAD_DIM, %s_NORM_EPS);", out, a, wb, T,
-                (long long)(cols / (int64_t)ckg_get(&O->M->env, "head_dim")), N, N);
-        break;
-    case CK_OP_layernorm:
-        ckg_wptr(O, o->wb, o->section, 1, wb, sizeof wb);
-        if (o->wc) ckg_wptr(O, o->wc, o->section, 1, wc, sizeof wc); else snprintf(wc, sizeof wc, "NULL");
-        fprintf(f, "ck_layernorm_forward(%s, NULL, NULL, %s, %s, %s, %s, %lld, %s_NORM_EPS);", out, a, wb, wc, T, (long long)cols, N);
-        break;
-    case CK_OP_matmul:
-        ckg_wptr(O, o->wb, o->section, 0, wb, sizeof wb);
-        ckg_wtype(O, o->wb, o->section, ty, sizeof ty);
-        if (o->wc) ckg_wptr(O, o->wc, o->section, 1, wc, sizeof wc); else snprintf(wc, sizeof wc, "NULL");
-        if (!strcmp(ty, "CK_F32"))
-            fprintf(f, "ck_matmul_forward(%s, %s, (const float *)%s, %s, %s, %lld, %lld);", out, a, wb, wc, T, (long long)O->R->v[o->a].cols, (long long)cols);
-        else
-            fprintf(f, "ck_matmul_forward_q(%s, %s, %s, %s, %s, %s, %lld, %lld);", ty, out, a, wb, wc, T, (long long)O->R->v[o->a].cols, (long long)cols);
-        break;
-    case CK_OP_rope:
-        fprintf(f, "ck_rope_forward_tm(%s, CK_F(m, L->rope), %lld, %s, %s_HEAD_DIM, %s_N_ROT, %s, %s_ROPE_NEOX, %lld);", a,
-                (long long)(cols / (int64_t)ckg_get(&O->M->env, "head_dim")), T, N, N, POS, N, (long long)ckg_ld(O, o->a));
-        break;
-    case CK_OP_attention:
-        fprintf(f, "ck_copy_rows(kc + (size_t)%s * %s_KV_DIM, %s_KV_DIM, %s, %lld, %s, %s_KV_DIM);\n", POS, N, N, b, (long long)ckg_ld(O, o->b), T, N);
-        fprintf(f, "%sck_copy_rows(vc + (size_t)%s * %s_KV_DIM, %s_KV_DIM, %s, %lld, %s, %s_KV_DIM);\n", ind, POS, N, N, c, (long long)ckg_ld(O, o->c), T, N);
-        fprintf(f, "%sck_attention_forward_tm(%s, NULL, %s, kc, vc, %s_N_HEAD, %s_N_HEAD_KV, %s, %s + %s, %s_HEAD_DIM, %s, L->window, %s_ATTN_SCALE, %lld, %s_KV_DIM, %lld);",
-                ind, out, a, N, N, T, POS, T, N, POS, N, (long long)ckg_ld(O, o->a), N, (long long)cols);
-        break;
-    case CK_OP_add:
-        fprintf(f, "ck_add_forward(%s, %s, %s, (size_t)%s * %lld);", out, a, b, T, (long long)cols);
-        break;
-    case CK_OP_scale: {
-        char up[64];
-        size_t i;
-        for (i = 0; o->d->b[i] && i < sizeof up - 1; i++) up[i] = (char)toupper((unsigned char)o->d->b[i]);
-        up[i] = 0;
-        fprintf(f, "ck_scale_forward(%s, %s, %s_%s, (size_t)%s * %lld);", out, a, N, up, T, (long long)cols);
-        break;
+    const ckg_opdesc *D = o->desc;
+    const ckg_val *V = O->R->v;
+    const char *ind = o->section == CKG_BLOCK ? "        " : "    ";
+    const char *rows = o->section == CKG_FOOT ? (mode ? "1" : "n_out") : (mode ? "1" : "T");
+    const char *tmpl = D->infer ? D->infer : D->fwd;
+    int idx[4], rowloop;
+    char note[256];
+    ckg_ctx x;
+    memset(&x, 0, sizeof x);
+    idx[0] = o->out; idx[1] = o->a; idx[2] = o->b; idx[3] = o->c;
+    rowloop = (D->flags & CKG_F_ROWWISE) && ckg_strided(V, idx, 4) && strcmp(rows, "1"); /* one row is contiguous */
+    snprintf(x.P, sizeof x.P, "%s", O->NAME);
+    snprintf(x.T, sizeof x.T, "%s", rowloop ? "1" : rows);
+    snprintf(x.POS, sizeof x.POS, "%s", mode ? "pos" : "pos0");
+    snprintf(x.tok, sizeof x.tok, "tokens");
+    snprintf(x.rope, sizeof x.rope, "CK_F(m, L->rope)");
+    snprintf(x.st, sizeof x.st, "NULL");
+    snprintf(x.st2, sizeof x.st2, "NULL");
+    if (o->out >= 0) {
+        ckg_vptr(O, o->out, o->section, mode, rowloop, x.out, sizeof x.out);
+        snprintf(x.C, sizeof x.C, "%s", ckg_cexpr(O, V[o->out].cols_expr, V[o->out].cols, 1));
+        snprintf(x.LDO, sizeof x.LDO, "%s", ckg_ldexpr(O, V, o->out));
+        ckg_heads(O, x.C, x.HEADS, sizeof x.HEADS);
     }
-    case CK_OP_swiglu: fprintf(f, "ck_swiglu_forward(%s, %s, %s, %s * %lld);", out, a, b, T, (long long)cols); break;
-    case CK_OP_geglu: fprintf(f, "ck_geglu_forward(%s, %s, %s, %s * %lld);", out, a, b, T, (long long)cols); break;
-    case CK_OP_gelu: fprintf(f, "ck_gelu_forward(%s, %s, %s * %lld);", out, a, T, (long long)cols); break;
-    case CK_OP_split3: fprintf(f, "/* %s, %s, %s: column views of %s */", o->d->out, o->d->b, o->d->c, o->d->a); break;
-    default: ckg_die("op '%s' has no inference lowering yet", o->d->op);
+    if (o->a >= 0) {
+        ckg_vptr(O, o->a, o->section, mode, rowloop, x.a, sizeof x.a);
+        snprintf(x.CA, sizeof x.CA, "%s", ckg_cexpr(O, V[o->a].cols_expr, V[o->a].cols, 1));
+        snprintf(x.LDA, sizeof x.LDA, "%s", ckg_ldexpr(O, V, o->a));
     }
-    fprintf(f, " /* OP(%s, %s, %s, %s, %s) */\n", o->d->op, o->d->out, o->d->a, o->d->b, o->d->c);
+    if (o->b >= 0) { ckg_vptr(O, o->b, o->section, mode, rowloop, x.b, sizeof x.b); snprintf(x.LDB, sizeof x.LDB, "%s", ckg_ldexpr(O, V, o->b)); }
+    if (o->c >= 0) { ckg_vptr(O, o->c, o->section, mode, rowloop, x.c, sizeof x.c); snprintf(x.LDC, sizeof x.LDC, "%s", ckg_ldexpr(O, V, o->c)); }
+    ckg_wptr(O, o->wb, o->section, 1, x.w, sizeof x.w);
+    ckg_wptr(O, o->wc, o->section, 1, x.w2, sizeof x.w2);
+    ckg_wptr(O, o->wb, o->section, 0, x.wq, sizeof x.wq);
+    if (o->wb) {
+        ckg_wtype(O, o->wb, o->section, x.wt, sizeof x.wt);
+        if (D->infer_q && strcmp(x.wt, "CK_F32")) tmpl = D->infer_q;
+    }
+    if (D->params & CKG_B) snprintf(x.p, sizeof x.p, "%s", ckg_cexpr(O, o->d->b, (int64_t)o->pb, 1));
+    if (D->params & CKG_C) snprintf(x.p2, sizeof x.p2, "%s", ckg_cexpr(O, o->d->c, (int64_t)o->pc, 1));
+    if (o->kind == CK_OP_scale) snprintf(x.p, sizeof x.p, "%s_%s", O->NAME, ckg_upper(o->d->b));
+    if (o->a >= 0)
+        ckg_shape_note(O, o, V[o->a].cols, V[o->a].cols_expr, V[o->out].cols, V[o->out].cols_expr, mode ? "1" : rows, note, sizeof note);
+    else
+        ckg_shape_note(O, o, 0, NULL, V[o->out].cols, V[o->out].cols_expr, mode ? "1" : rows, note, sizeof note);
+    fprintf(O->f, "%s/* OP(%s, %s, %s, %s, %s): %s */\n", ind, o->d->op, o->d->out, o->d->a, o->d->b, o->d->c, note);
+    if (rowloop) {
+        char ind2[32];
+        fprintf(O->f, "%sfor (t = 0; t < %s; t++) { /* per row: %s reads a column view */\n", ind, rows, o->d->op);
+        snprintf(ind2, sizeof ind2, "%s    ", ind);
+        ckg_expand(O, &x, tmpl, ind2);
+        fprintf(O->f, "%s}\n", ind);
+    } else
+        ckg_expand(O, &x, tmpl, ind);
+}
+
+/* which values of a mode share bytes with value i (lifetimes that do not overlap) */
+static void ckg_sharers(const ckg_ir *R, const ckg_plan *P, int i, int mode, char *buf, size_t cap)
+{
+    int j;
+    size_t n = 0;
+    uint64_t a0 = R->v[i].off[mode], a1 = a0 + ckg_val_bytes(R, i, mode, P);
+    buf[0] = 0;
+    for (j = 0; j < R->n_v; j++) {
+        uint64_t b0 = R->v[j].off[mode], b1 = b0 + ckg_val_bytes(R, j, mode, P);
+        if (j == i || R->v[j].view >= 0 || j == R->logits || b1 <= a0 || a1 <= b0) continue;
+        n += (size_t)snprintf(buf + n, cap > n ? cap - n : 0, "%s%s", n ? ", " : "; shares bytes with ", R->v[j].name);
+    }
 }
 
 static void ckg_emit_forward(ckg_out *O, int mode)
@@ -930,7 +1243,7 @@ static void ckg_emit_forward(ckg_out *O, int mode)
     FILE *f = O->f;
     ckg_ir *R = O->R;
     const char *N = O->NAME, *n = O->name;
-    int i, first = 1, s;
+    int i, s, rowloop = 0;
     if (mode == 0)
         fprintf(f, "/* Prefill T tokens (1 <= T <= %s_MAX_PROMPT) at positions pos0..pos0+T-1 (pos0 + T <= %s_MAX_CTX).\n"
                    "   all_logits: NULL (the last row's logits go to %s_logits(m)) or a buffer [T, %s_N_VOCAB]. */\n"
@@ -939,22 +1252,29 @@ static void ckg_emit_forward(ckg_out *O, int mode)
     else
         fprintf(f, "/* Decode one token at position pos (< %s_MAX_CTX); its logits go to %s_logits(m). */\n"
                    "static void %s_decode(ck_model *m, int32_t token, int pos)\n{\n", N, n, n);
-    fprintf(f, "    float ");
+    fprintf(f, "    /* activations: offsets in the state region; buffers whose lifetimes do not overlap share bytes */\n");
     for (i = 0; i < R->n_v; i++) {
+        char share[256];
         if (R->v[i].view >= 0 || i == R->logits) continue;
-        fprintf(f, "%s*%s = CK_F(m, %s_S_%c_%s)", first ? "" : ",\n          ", R->v[i].name, N, mode ? 'D' : 'P', ckg_upper(R->v[i].name));
-        first = 0;
+        ckg_sharers(R, O->P, i, mode, share, sizeof share);
+        fprintf(f, "    float *%s = CK_F(m, %s_S_%c_%s); /* [%s, %s]%s */\n", R->v[i].name, N, mode ? 'D' : 'P', ckg_upper(R->v[i].name),
+                mode ? "1" : "T", ckg_cexpr(O, R->v[i].cols_expr, R->v[i].cols, 0), share);
     }
-    fprintf(f, ";\n");
     if (mode == 0) fprintf(f, "    float *logits = all_logits ? all_logits : %s_logits(m);\n    const int n_out = all_logits ? T : 1;\n", n);
     else fprintf(f, "    const int32_t *tokens = &token;\n    float *logits = %s_logits(m);\n", n);
-    fprintf(f, "    int l;\n");
+    for (i = 0; i < R->n_op; i++) {
+        const ckg_op *o = &R->op[i];
+        int idx[4];
+        idx[0] = o->out; idx[1] = o->a; idx[2] = o->b; idx[3] = o->c;
+        if ((o->desc->flags & CKG_F_ROWWISE) && ckg_strided(R->v, idx, 4) && mode == 0) rowloop = 1;
+    }
+    fprintf(f, "    int l%s;\n", rowloop ? ", t" : "");
     for (s = 0; s < 3; s++) {
         fprintf(f, s == CKG_HEAD ? "    /* head */\n" : s == CKG_BLOCK ? "    for (l = 0; l < %s_N_LAYER; l++) {\n" : "    }\n    /* foot%s */\n",
                 s == CKG_BLOCK ? N : mode ? "" : ": the last n_out rows");
         if (s == CKG_BLOCK)
             fprintf(f, "        const %s_layer *L = &%s_layers[l];\n"
-                       "        float *kc = CK_F(m, %s_S_KV_K) + (size_t)l * %s_MAX_CTX * %s_KV_DIM;\n"
+                       "        float *kc = CK_F(m, %s_S_KV_K) + (size_t)l * %s_MAX_CTX * %s_KV_DIM; /* this layer's KV cache */\n"
                        "        float *vc = CK_F(m, %s_S_KV_V) + (size_t)l * %s_MAX_CTX * %s_KV_DIM;\n", n, n, N, N, N, N, N, N);
         for (i = 0; i < R->n_op; i++)
             if (R->op[i].section == s) ckg_emit_op(O, &R->op[i], mode);
@@ -1163,7 +1483,7 @@ static void ckg_close(FILE *f, const char *path)
     if (fflush(f) != 0 || ferror(f) || fclose(f) != 0) ckg_die("writing %s failed: %s", path, strerror(errno));
 }
 
-/* ---- 8. training: values in SSA form, saved activations, the backward pass -----------------
+/* ---- 9. training: values in SSA form, saved activations, the backward pass -----------------
    Inference reuses buffers by name (x = x + o writes x); training cannot, because the backward
    pass needs every value an op read. So the op list is renamed into single assignments
    (x, x_1, x_2, ...), each block value gets one buffer per layer (the saved activations), and
@@ -1177,9 +1497,11 @@ static void ckg_close(FILE *f, const char *path)
 typedef struct {
     char name[40];
     int64_t cols;
+    const char *cols_expr;      /* the declaration's expression for cols */
     int section;
-    int view;                   /* split3: the value this is a column view of, or -1 */
+    int view;                   /* the value this is a column view of, or -1 */
     int64_t col_off;
+    const char *col_off_expr;   /* as the declaration writes it, or NULL */
     int carry_in;               /* block value standing for the previous layer's final version of a carried name */
     int from;                   /* carry_in: the head value layer 0 reads; the block's final version is `last` */
     int last;                   /* carry_in: the block's final version of the name */
@@ -1212,7 +1534,7 @@ static uint64_t ckg_tslab(const ckg_tir *X, int64_t cols)
     return CKG_ALIGN((uint64_t)X->max_b * (uint64_t)X->max_t * (uint64_t)cols * 4);
 }
 
-static int ckg_tnew(ckg_tir *X, const char *name, int version, int64_t cols, int section)
+static int ckg_tnew(ckg_tir *X, const char *name, int version, int64_t cols, const char *cols_expr, int section)
 {
     ckg_tval *v;
     if (X->n_v == CKG_MAX_TV) ckg_die("too many training values");
@@ -1221,6 +1543,7 @@ static int ckg_tnew(ckg_tir *X, const char *name, int version, int64_t cols, int
     if (version) snprintf(v->name, sizeof v->name, "%s_%d", name, version);
     else snprintf(v->name, sizeof v->name, "%s", name);
     v->cols = cols;
+    v->cols_expr = cols_expr;
     v->section = section;
     v->view = -1;
     v->from = v->last = -1;
@@ -1243,7 +1566,6 @@ static void ckg_tlower(const ckg_model *M, const ckg_ir *R, ckg_tir *X)
         t->stat = -1;
         ins[0] = &t->a; ins[1] = &t->b; ins[2] = &t->c;
         srcs[0] = o->a; srcs[1] = o->b; srcs[2] = o->c;
-        if (o->kind == CK_OP_split3) srcs[1] = srcs[2] = -1;
         for (k = 0; k < 3; k++) {
             int s = srcs[k];
             *ins[k] = -1;
@@ -1252,10 +1574,11 @@ static void ckg_tlower(const ckg_model *M, const ckg_ir *R, ckg_tir *X)
             /* the block reads a head value that it also writes: carried from layer to layer */
             if (o->section == CKG_BLOCK && X->v[cur[s]].section == CKG_HEAD) {
                 int j, redefined = 0;
-                for (j = R->block_start; j < R->block_end; j++) if (R->op[j].out == s && R->op[j].kind != CK_OP_rope) redefined = 1;
+                for (j = R->block_start; j < R->block_end; j++)
+                    if (R->op[j].out == s && !(R->op[j].desc->flags & CKG_F_INPLACE)) redefined = 1;
                 if (redefined) {
                     if (carried[s] < 0) {
-                        int ci = ckg_tnew(X, R->v[s].name, 0, X->v[cur[s]].cols, CKG_BLOCK);
+                        int ci = ckg_tnew(X, R->v[s].name, 0, X->v[cur[s]].cols, X->v[cur[s]].cols_expr, CKG_BLOCK);
                         snprintf(X->v[ci].name, sizeof X->v[ci].name, "%s_in", R->v[s].name);
                         X->v[ci].carry_in = 1;
                         X->v[ci].from = cur[s];
@@ -1266,30 +1589,26 @@ static void ckg_tlower(const ckg_model *M, const ckg_ir *R, ckg_tir *X)
             }
             *ins[k] = cur[s];
         }
-        if (o->kind == CK_OP_rope) {
+        if (o->desc->flags & CKG_F_INPLACE) {
             int s = o->a, j;
             /* in place: nothing between the definition of the input and the rope may read it */
             for (j = X->v[cur[s]].section == o->section ? 0 : X->n_op - 1; j < X->n_op - 1; j++) {
                 const ckg_top *u = &X->op[j];
-                if (u->o->section == o->section && (u->a == cur[s] || u->b == cur[s] || u->c == cur[s]) && u->o->kind != CK_OP_rope)
-                    ckg_die("models/%s.h: OP(rope, %s, ...): %s is also read by OP(%s, %s, ...); rope works in place, so training cannot keep both",
-                            M->fam->family, o->d->out, o->d->a, u->o->d->op, u->o->d->out);
+                if (u->o->section == o->section && (u->a == cur[s] || u->b == cur[s] || u->c == cur[s]) && !(u->o->desc->flags & CKG_F_INPLACE))
+                    ckg_die("models/%s.h: OP(%s, %s, ...): %s is also read by OP(%s, %s, ...); %s works in place, so training cannot keep both",
+                            M->fam->family, o->d->op, o->d->out, o->d->a, u->o->d->op, u->o->d->out, o->d->op);
             }
             t->out = cur[s];
             continue;
         }
-        t->out = ckg_tnew(X, R->v[o->out].name, ver[o->out]++, R->v[o->out].cols, o->section);
+        t->out = ckg_tnew(X, R->v[o->out].name, ver[o->out]++, R->v[o->out].cols, R->v[o->out].cols_expr, o->section);
         cur[o->out] = t->out;
-        if (o->kind == CK_OP_split3) {
-            int outs[3], base = t->a;
-            outs[0] = t->out;
-            outs[1] = t->b = ckg_tnew(X, R->v[o->b].name, ver[o->b]++, R->v[o->b].cols, o->section);
-            outs[2] = t->c = ckg_tnew(X, R->v[o->c].name, ver[o->c]++, R->v[o->c].cols, o->section);
-            cur[o->b] = t->b;
-            cur[o->c] = t->c;
-            for (k = 0; k < 3; k++) { X->v[outs[k]].view = base; X->v[outs[k]].col_off = k * X->v[outs[k]].cols; }
+        if (o->desc->shape == CKG_SHAPE_VIEW) { /* a view of the current version of the base, at the same columns */
+            X->v[t->out].view = X->v[t->a].view >= 0 ? X->v[t->a].view : t->a;
+            X->v[t->out].col_off = R->v[o->out].col_off;
+            X->v[t->out].col_off_expr = R->v[o->out].col_off_expr;
         }
-        if (o->kind == CK_OP_rmsnorm || o->kind == CK_OP_rmsnorm_heads || o->kind == CK_OP_layernorm || o->kind == CK_OP_attention) t->stat = X->n_op - 1;
+        if (o->desc->stat != CKG_STAT_NONE) t->stat = X->n_op - 1;
         if (i == R->n_op - 1) X->logits = t->out;
         /* the end of the block: the carried names' final versions feed the next layer */
         if (i == R->block_end - 1)
@@ -1305,11 +1624,11 @@ static void ckg_tlower(const ckg_model *M, const ckg_ir *R, ckg_tir *X)
 static int64_t ckg_tstat_per_row(const ckg_model *M, const ckg_tir *X, const ckg_top *t)
 {
     int64_t hd = (int64_t)ckg_get((ckg_env *)&M->env, "head_dim");
-    switch (t->o->kind) {
-    case CK_OP_rmsnorm: return 1;
-    case CK_OP_layernorm: return 2;
-    case CK_OP_rmsnorm_heads: return X->v[t->out].cols / hd;
-    case CK_OP_attention: return (int64_t)ckg_get((ckg_env *)&M->env, "n_head");
+    switch (t->o->desc->stat) {
+    case CKG_STAT_ONE: return 1;
+    case CKG_STAT_TWO: return 2;
+    case CKG_STAT_HEADS: return X->v[t->out].cols / hd;
+    case CKG_STAT_N_HEAD: return (int64_t)ckg_get((ckg_env *)&M->env, "n_head");
     default: return 0;
     }
 }
@@ -1320,13 +1639,12 @@ static void ckg_tsaved(ckg_tir *X)
     int i, k, changed = 1;
     for (i = 0; i < X->n_op; i++) {
         const ckg_top *t = &X->op[i];
-        int ins[4] = { -1, -1, -1, -1 };
-        switch (t->o->kind) {
-        case CK_OP_matmul: case CK_OP_rmsnorm: case CK_OP_rmsnorm_heads: case CK_OP_layernorm: case CK_OP_gelu: ins[0] = t->a; break;
-        case CK_OP_swiglu: case CK_OP_geglu: ins[0] = t->a; ins[1] = t->b; break;
-        case CK_OP_attention: ins[0] = t->a; ins[1] = t->b; ins[2] = t->c; ins[3] = t->out; break;
-        default: break;
-        }
+        unsigned sv = t->o->desc->saved;
+        int ins[4];
+        ins[0] = sv & CKG_A ? t->a : -1;
+        ins[1] = sv & CKG_B ? t->b : -1;
+        ins[2] = sv & CKG_C ? t->c : -1;
+        ins[3] = sv & CKG_OUT ? t->out : -1;
         for (k = 0; k < 4; k++) {
             int v = ins[k];
             if (v < 0) continue;
@@ -1382,25 +1700,29 @@ static void ckg_tplan(ckg_model *M, ckg_tir *X, const ckg_plan *P)
     X->bytes = a + CKG_CANARY;
 }
 
-/* pointer expressions in the emitted training code */
-static void ckg_tact(const ckg_out *O, const ckg_tir *X, int vi, char *buf, size_t cap)
+/* pointer expressions in the emitted training code: a value (v_), its gradient (d_), for the
+   whole batch, for sequence b (per-sequence ops), or for row t (a per-row loop over a view) */
+static void ckg_tptr(const ckg_out *O, const ckg_tir *X, int vi, int grad, int per_seq, int rowloop, char *buf, size_t cap)
 {
-    const ckg_tval *v = &X->v[vi];
-    if (v->view >= 0) { snprintf(buf, cap, "(v_%s + %lld)", X->v[v->view].name, (long long)v->col_off); return; }
-    snprintf(buf, cap, "v_%s", v->name);
-    (void)O;
-}
-static void ckg_tgrad(const ckg_tir *X, int vi, char *buf, size_t cap)
-{
-    const ckg_tval *v = &X->v[vi];
+    const ckg_tval *v, *base;
+    const char *ld;
+    char b[128];
     if (vi < 0) { snprintf(buf, cap, "NULL"); return; }
-    if (v->view >= 0) { snprintf(buf, cap, "(d_%s + %lld)", X->v[v->view].name, (long long)v->col_off); return; }
-    snprintf(buf, cap, "d_%s", v->name);
+    v = &X->v[vi];
+    base = v->view >= 0 ? &X->v[v->view] : v;
+    ld = ckg_cexpr(O, base->cols_expr, base->cols, 1);
+    if (v->view >= 0 && v->col_off == 0) snprintf(b, sizeof b, "%c_%s", grad ? 'd' : 'v', base->name);
+    else if (v->view >= 0) snprintf(b, sizeof b, "(%c_%s + %s)", grad ? 'd' : 'v', base->name, ckg_cexpr(O, v->col_off_expr, v->col_off, 1));
+    else snprintf(b, sizeof b, "%c_%s", grad ? 'd' : 'v', v->name);
+    if (per_seq) snprintf(buf, cap, "%s + (size_t)b * T * %s", b, ld);
+    else if (rowloop) snprintf(buf, cap, "%s + (size_t)t * %s", b, ld);
+    else snprintf(buf, cap, "%s", b);
 }
-static int64_t ckg_tld(const ckg_tir *X, int vi)
+static const char *ckg_tld(const ckg_out *O, const ckg_tir *X, int vi)
 {
     const ckg_tval *v = &X->v[vi];
-    return v->view >= 0 ? X->v[v->view].cols : v->cols;
+    if (v->view >= 0) v = &X->v[v->view];
+    return ckg_cexpr(O, v->cols_expr, v->cols, 1);
 }
 /* a weight (or its gradient) as a float pointer in the training arena: NULL when absent */
 static void ckg_tw(const ckg_out *O, const char *w, int section, int grad, char *buf, size_t cap)
@@ -1409,102 +1731,88 @@ static void ckg_tw(const ckg_out *O, const char *w, int section, int grad, char 
     const char *N = O->NAME;
     if (!x || !x->t) { snprintf(buf, cap, "NULL"); return; }
     if (section == CKG_BLOCK) snprintf(buf, cap, "%s_TW(A, %s, L->%s)", N, grad ? "GRADS" : "WEIGHTS", w);
-    else snprintf(buf, cap, "((float *)(void *)(A + %s_T_%s + %s_W_%s))", N, grad ? "GRADS" : "WEIGHTS", N, ckg_upper(w));
+    else snprintf(buf, cap, "%s_TG(A, %s, %s_W_%s)", N, grad ? "GRADS" : "WEIGHTS", N, ckg_upper(w));
 }
 
 static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd)
 {
     FILE *f = O->f;
     const ckg_op *o = t->o;
+    const ckg_opdesc *D = o->desc;
     const char *N = O->NAME, *ind = o->section == CKG_BLOCK ? "        " : "    ";
-    char out[160], a[160], b[160], c[160], da[160], db[160], dc[160], dout[160], w1[224], w2[224], g1[224], g2[224], st[200];
-    int64_t cols = X->v[t->out].cols, hd = (int64_t)ckg_get(&O->M->env, "head_dim");
-    const char *opstr = o->d->op;
-    ckg_tact(O, X, t->out, out, sizeof out);
-    ckg_tgrad(X, t->out, dout, sizeof dout);
-    a[0] = b[0] = c[0] = 0;
-    if (t->a >= 0) { ckg_tact(O, X, t->a, a, sizeof a); ckg_tgrad(X, t->a, da, sizeof da); } else snprintf(da, sizeof da, "NULL");
-    if (t->b >= 0) { ckg_tact(O, X, t->b, b, sizeof b); ckg_tgrad(X, t->b, db, sizeof db); } else snprintf(db, sizeof db, "NULL");
-    if (t->c >= 0) { ckg_tact(O, X, t->c, c, sizeof c); ckg_tgrad(X, t->c, dc, sizeof dc); } else snprintf(dc, sizeof dc, "NULL");
-    ckg_tw(O, o->wb, o->section, 0, w1, sizeof w1);
-    ckg_tw(O, o->wb, o->section, 1, g1, sizeof g1);
-    ckg_tw(O, o->wc, o->section, 0, w2, sizeof w2);
-    ckg_tw(O, o->wc, o->section, 1, g2, sizeof g2);
-    st[0] = 0;
-    if (t->stat >= 0 && o->section == CKG_BLOCK)
-        snprintf(st, sizeof st, "((float *)(void *)(A + 0x%llxull + (size_t)l * 0x%llxull))", (unsigned long long)X->stat_off[t->stat],
-                 (unsigned long long)X->stat_bytes[t->stat]);
-    else if (t->stat >= 0)
-        snprintf(st, sizeof st, "((float *)(void *)(A + 0x%llxull))", (unsigned long long)X->stat_off[t->stat]);
-    if (o->kind == CK_OP_rmsnorm_heads && X->v[t->a].view >= 0) ckg_die("OP(rmsnorm_heads, %s, %s): training needs a whole value, not a column view", o->d->out, o->d->a);
-    fprintf(f, "%s", ind);
-    if (!bwd) switch (o->kind) {
-    case CK_OP_embedding:
-        fprintf(f, "for (b = 0; b < B; b++) ck_embedding_forward(%s + (size_t)b * T * %lld, tokens + (size_t)b * T, %s, %s, T, %lld, 0);", out, (long long)cols, w1, w2, (long long)cols);
-        break;
-    case CK_OP_matmul: fprintf(f, "ck_matmul_forward(%s, %s, %s, %s, BT, %lld, %lld);", out, a, w1, w2, (long long)X->v[t->a].cols, (long long)cols); break;
-    case CK_OP_rmsnorm: fprintf(f, "ck_rmsnorm_forward(%s, %s, %s, %s, BT, %lld, %s_NORM_EPS);", out, st, a, w1, (long long)cols, N); break;
-    case CK_OP_rmsnorm_heads:
-        fprintf(f, "ck_rmsnorm_forward(%s, %s, %s, %s, BT * %lld, %s_HEAD_DIM, %s_NORM_EPS);", out, st, a, w1, (long long)(cols / hd), N, N);
-        break;
-    case CK_OP_layernorm:
-        fprintf(f, "ck_layernorm_forward(%s, %s, %s + BT, %s, %s, %s, BT, %lld, %s_NORM_EPS);", out, st, st, a, w1, w2, (long long)cols, N);
-        break;
-    case CK_OP_rope:
-        fprintf(f, "for (b = 0; b < B; b++) ck_rope_forward_tm(%s + (size_t)b * T * %lld, %s_TROPE(A, L->rope), %lld, T, %s_HEAD_DIM, %s_N_ROT, 0, %s_ROPE_NEOX, %lld);",
-                a, (long long)ckg_tld(X, t->a), N, (long long)(cols / hd), N, N, N, (long long)ckg_tld(X, t->a));
-        break;
-    case CK_OP_attention:
-        fprintf(f, "for (b = 0; b < B; b++) ck_attention_forward_tm(%s + (size_t)b * T * %lld, %s + (size_t)b * %s_N_HEAD * T, %s + (size_t)b * T * %lld, "
-                   "%s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, %s_N_HEAD, %s_N_HEAD_KV, T, T, %s_HEAD_DIM, 0, L->window, %s_ATTN_SCALE, %lld, %lld, %lld);",
-                out, (long long)cols, st, N, a, (long long)ckg_tld(X, t->a), b, (long long)ckg_tld(X, t->b), c, (long long)ckg_tld(X, t->c), N, N, N, N,
-                (long long)ckg_tld(X, t->a), (long long)ckg_tld(X, t->b), (long long)cols);
-        break;
-    case CK_OP_add: fprintf(f, "ck_add_forward(%s, %s, %s, BT * %lld);", out, a, b, (long long)cols); break;
-    case CK_OP_scale: fprintf(f, "ck_scale_forward(%s, %s, %s_%s, BT * %lld);", out, a, N, ckg_upper(o->d->b), (long long)cols); break;
-    case CK_OP_swiglu: fprintf(f, "ck_swiglu_forward(%s, %s, %s, BT * %lld);", out, a, b, (long long)cols); break;
-    case CK_OP_geglu: fprintf(f, "ck_geglu_forward(%s, %s, %s, BT * %lld);", out, a, b, (long long)cols); break;
-    case CK_OP_gelu: fprintf(f, "ck_gelu_forward(%s, %s, BT * %lld);", out, a, (long long)cols); break;
-    case CK_OP_split3: fprintf(f, "/* %s, %s, %s: column views of %s */", X->v[t->out].name, X->v[t->b].name, X->v[t->c].name, X->v[t->a].name); break;
-    default: ckg_die("op '%s' has no training lowering", opstr);
+    int per_seq = (D->flags & CKG_F_PER_SEQ) != 0, rowloop = 0, k, idx[4];
+    const char *tmpl = bwd ? D->bwd : D->fwd;
+    char note[256], pre[48];
+    ckg_ctx x;
+    memset(&x, 0, sizeof x);
+    idx[0] = t->out; idx[1] = t->a; idx[2] = t->b; idx[3] = t->c;
+    for (k = 0; k < 4; k++) /* a column view in a wider row */
+        if ((D->flags & CKG_F_ROWWISE) && idx[k] >= 0 && X->v[idx[k]].view >= 0 && X->v[idx[k]].cols != X->v[X->v[idx[k]].view].cols) rowloop = 1;
+    if (o->kind == CK_OP_rmsnorm_heads && X->v[t->a].view >= 0)
+        ckg_die("OP(rmsnorm_heads, %s, %s): training needs a whole value, not a column view", o->d->out, o->d->a);
+    snprintf(x.P, sizeof x.P, "%s", N);
+    snprintf(x.T, sizeof x.T, "%s", per_seq ? "T" : rowloop ? "1" : "BT");
+    snprintf(x.POS, sizeof x.POS, "0");
+    snprintf(x.tok, sizeof x.tok, "%s", per_seq ? "tokens + (size_t)b * T" : "tokens");
+    snprintf(x.rope, sizeof x.rope, "%s_TROPE(A, L->rope)", N);
+    ckg_tptr(O, X, t->out, 0, per_seq, rowloop, x.out, sizeof x.out);
+    ckg_tptr(O, X, t->out, 1, per_seq, rowloop, x.dout, sizeof x.dout);
+    snprintf(x.C, sizeof x.C, "%s", ckg_cexpr(O, X->v[t->out].cols_expr, X->v[t->out].cols, 1));
+    snprintf(x.LDO, sizeof x.LDO, "%s", ckg_tld(O, X, t->out));
+    ckg_heads(O, x.C, x.HEADS, sizeof x.HEADS);
+    if (t->a >= 0) {
+        ckg_tptr(O, X, t->a, 0, per_seq, rowloop, x.a, sizeof x.a);
+        ckg_tptr(O, X, t->a, 1, per_seq, rowloop, x.da, sizeof x.da);
+        snprintf(x.CA, sizeof x.CA, "%s", ckg_cexpr(O, X->v[t->a].cols_expr, X->v[t->a].cols, 1));
+        snprintf(x.LDA, sizeof x.LDA, "%s", ckg_tld(O, X, t->a));
+    } else snprintf(x.da, sizeof x.da, "NULL");
+    if (t->b >= 0) {
+        ckg_tptr(O, X, t->b, 0, per_seq, rowloop, x.b, sizeof x.b);
+        ckg_tptr(O, X, t->b, 1, per_seq, rowloop, x.db, sizeof x.db);
+        snprintf(x.LDB, sizeof x.LDB, "%s", ckg_tld(O, X, t->b));
+    } else snprintf(x.db, sizeof x.db, "NULL");
+    if (t->c >= 0) {
+        ckg_tptr(O, X, t->c, 0, per_seq, rowloop, x.c, sizeof x.c);
+        ckg_tptr(O, X, t->c, 1, per_seq, rowloop, x.dc, sizeof x.dc);
+        snprintf(x.LDC, sizeof x.LDC, "%s", ckg_tld(O, X, t->c));
+    } else snprintf(x.dc, sizeof x.dc, "NULL");
+    if ((D->flags & CKG_F_KV) && strcmp(x.LDB, x.LDC))
+        ckg_die("OP(%s, %s, ...): k and v must have the same row stride for training (%s, %s)", o->d->op, o->d->out, x.LDB, x.LDC);
+    ckg_tw(O, o->wb, o->section, 0, x.w, sizeof x.w);
+    ckg_tw(O, o->wb, o->section, 1, x.gw, sizeof x.gw);
+    ckg_tw(O, o->wc, o->section, 0, x.w2, sizeof x.w2);
+    ckg_tw(O, o->wc, o->section, 1, x.gw2, sizeof x.gw2);
+    if (D->params & CKG_B) snprintf(x.p, sizeof x.p, "%s", ckg_cexpr(O, o->d->b, (int64_t)o->pb, 1));
+    if (D->params & CKG_C) snprintf(x.p2, sizeof x.p2, "%s", ckg_cexpr(O, o->d->c, (int64_t)o->pc, 1));
+    if (o->kind == CK_OP_scale) snprintf(x.p, sizeof x.p, "%s_%s", N, ckg_upper(o->d->b));
+    snprintf(x.st, sizeof x.st, "NULL");
+    snprintf(x.st2, sizeof x.st2, "NULL");
+    if (t->stat >= 0) {
+        char sb[128];
+        if (o->section == CKG_BLOCK) snprintf(sb, sizeof sb, "%s_TS(A, 0x%llxull, l, 0x%llxull)", N, (unsigned long long)X->stat_off[t->stat],
+                                              (unsigned long long)X->stat_bytes[t->stat]);
+        else snprintf(sb, sizeof sb, "%s_TS(A, 0x%llxull, 0, 0)", N, (unsigned long long)X->stat_off[t->stat]);
+        if (per_seq && D->stat == CKG_STAT_N_HEAD) snprintf(x.st, sizeof x.st, "%s + (size_t)b * %s_N_HEAD * T", sb, N);
+        else if (per_seq) ckg_die("internal: per-sequence statistics of %s", o->d->op);
+        else snprintf(x.st, sizeof x.st, "%s", sb);
+        if (D->stat == CKG_STAT_TWO) snprintf(x.st2, sizeof x.st2, "%s + BT", sb);
     }
-    else switch (o->kind) {
-    case CK_OP_embedding:
-        fprintf(f, "for (b = 0; b < B; b++) ck_embedding_backward(%s, %s, %s + (size_t)b * T * %lld, tokens + (size_t)b * T, T, %lld, 0);", g1, g2, dout, (long long)cols, (long long)cols);
-        break;
-    case CK_OP_matmul:
-        fprintf(f, "ck_matmul_backward(%s, %s, %s, %s, %s, %s, BT, %lld, %lld);", da, g1, g2, dout, a, w1, (long long)X->v[t->a].cols, (long long)cols);
-        break;
-    case CK_OP_rmsnorm: fprintf(f, "ck_rmsnorm_backward(%s, %s, %s, %s, %s, %s, BT, %lld);", da, g1, dout, a, w1, st, (long long)cols); break;
-    case CK_OP_rmsnorm_heads:
-        fprintf(f, "ck_rmsnorm_backward(%s, %s, %s, %s, %s, %s, BT * %lld, %s_HEAD_DIM);", da, g1, dout, a, w1, st, (long long)(cols / hd), N);
-        break;
-    case CK_OP_layernorm:
-        fprintf(f, "ck_layernorm_backward(%s, %s, %s, %s, %s, %s, %s, %s + BT, BT, %lld);", da, g1, g2, dout, a, w1, st, st, (long long)cols);
-        break;
-    case CK_OP_rope:
-        fprintf(f, "for (b = 0; b < B; b++) ck_rope_backward_tm(%s + (size_t)b * T * %lld, %s_TROPE(A, L->rope), %lld, T, %s_HEAD_DIM, %s_N_ROT, 0, %s_ROPE_NEOX, %lld);",
-                da, (long long)ckg_tld(X, t->a), N, (long long)(cols / hd), N, N, N, (long long)ckg_tld(X, t->a));
-        break;
-    case CK_OP_attention:
-        fprintf(f, "for (b = 0; b < B; b++) ck_attention_backward_tm(%s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, "
-                   "%s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, %s + (size_t)b * %s_N_HEAD * T, %s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, "
-                   "%s + (size_t)b * T * %lld, %s_N_HEAD, %s_N_HEAD_KV, T, T, %s_HEAD_DIM, 0, L->window, %s_ATTN_SCALE, %lld, %lld, %lld);",
-                da, (long long)ckg_tld(X, t->a), db, (long long)ckg_tld(X, t->b), dc, (long long)ckg_tld(X, t->c), dout, (long long)cols, out, (long long)cols,
-                st, N, a, (long long)ckg_tld(X, t->a), b, (long long)ckg_tld(X, t->b), c, (long long)ckg_tld(X, t->c), N, N, N, N,
-                (long long)ckg_tld(X, t->a), (long long)ckg_tld(X, t->b), (long long)cols);
-        break;
-    case CK_OP_add: fprintf(f, "ck_add_backward(%s, %s, %s, BT * %lld);", da, db, dout, (long long)cols); break;
-    case CK_OP_scale: fprintf(f, "ck_scale_backward(%s, %s, %s_%s, BT * %lld);", da, dout, N, ckg_upper(o->d->b), (long long)cols); break;
-    case CK_OP_swiglu: fprintf(f, "ck_swiglu_backward(%s, %s, %s, %s, %s, BT * %lld);", da, db, dout, a, b, (long long)cols); break;
-    case CK_OP_geglu: fprintf(f, "ck_geglu_backward(%s, %s, %s, %s, %s, BT * %lld);", da, db, dout, a, b, (long long)cols); break;
-    case CK_OP_gelu: fprintf(f, "ck_gelu_backward(%s, %s, %s, BT * %lld);", da, dout, a, (long long)cols); break;
-    case CK_OP_split3: fprintf(f, "/* split3: the gradients of the views are columns of d_%s */", X->v[t->a].name); break;
-    default: ckg_die("op '%s' has no training lowering", opstr);
-    }
-    fprintf(f, " /* OP(%s, %s, %s, %s, %s) */\n", o->d->op, o->d->out, o->d->a, o->d->b, o->d->c);
-    fprintf(f, "%s%s_TCHECK(A, \"%s OP(%s, %s, %s, %s, %s)\", %s);\n", ind, N, bwd ? "backward" : "forward", o->d->op, o->d->out, o->d->a, o->d->b, o->d->c,
-            o->section == CKG_BLOCK ? "l" : "-1");
+    ckg_shape_note(O, o, t->a >= 0 ? X->v[t->a].cols : 0, t->a >= 0 ? X->v[t->a].cols_expr : NULL, X->v[t->out].cols, X->v[t->out].cols_expr, "B*T",
+                   note, sizeof note);
+    fprintf(f, "%s/* %sOP(%s, %s, %s, %s, %s): %s */\n", ind, bwd ? "backward of " : "", o->d->op, o->d->out, o->d->a, o->d->b, o->d->c, note);
+    pre[0] = 0;
+    if (per_seq) {
+        fprintf(f, "%sfor (b = 0; b < B; b++) /* per sequence: positions start at 0 */\n", ind);
+        snprintf(pre, sizeof pre, "%s    ", ind);
+    } else if (rowloop) {
+        fprintf(f, "%sfor (t = 0; t < BT; t++) /* per row: %s reads a column view */\n", ind, o->d->op);
+        snprintf(pre, sizeof pre, "%s    ", ind);
+    } else
+        snprintf(pre, sizeof pre, "%s", ind);
+    ckg_expand(O, &x, tmpl, pre);
+    if (o->kind != CK_OP_view)
+        fprintf(f, "%s%s_TCHECK(A, \"%s OP(%s, %s, %s, %s, %s)\", %s);\n", ind, N, bwd ? "backward" : "forward", o->d->op, o->d->out, o->d->a, o->d->b,
+                o->d->c, o->section == CKG_BLOCK ? "l" : "-1");
 }
 
 static int ckg_tis_final(const ckg_tir *X, int vi)
@@ -1571,7 +1879,10 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
         for (s = 0; s < 6; s++) fprintf(f, "#define %s_T_%-8s 0x%09llxull /* %.2f MB */\n", N, sn[s], (unsigned long long)X->sec_off[s], (double)X->sec_bytes[s] / 1e6);
     }
     fprintf(f, "#define %s_TRAIN_BYTES %lluull\n", N, (unsigned long long)X->bytes);
+    fprintf(f, "/* a layer's weight (or its gradient, AdamW moment) in section sec; a global one; saved statistics of layer l */\n");
     fprintf(f, "#define %s_TW(A, sec, r) ((r).off == CK_WREF_NONE ? NULL : (float *)(void *)((A) + %s_T_##sec + (r).off))\n", N, N);
+    fprintf(f, "#define %s_TG(A, sec, off) ((float *)(void *)((A) + %s_T_##sec + (off)))\n", N, N);
+    fprintf(f, "#define %s_TS(A, off, l, slab) ((float *)(void *)((A) + (off) + (size_t)(l) * (slab)))\n", N);
     fprintf(f, "#define %s_TROPE(A, off) ((const float *)(const void *)((A) + %s_train_rope(off)))\n", N, n);
     fprintf(f, "static const ck_section_info %s_train_sections[6] = {\n", n);
     for (s = 0; s < 6; s++) fprintf(f, "    { \"%s\", 0x%llx, %llu },\n", ckg_tsec_names[s], (unsigned long long)X->sec_off[s], (unsigned long long)X->sec_bytes[s]);
@@ -1603,7 +1914,7 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     fprintf(f, "/* forward over B sequences of T tokens (positions 0..T-1 each), keeping what the backward pass needs;\n"
                "   returns the mean cross-entropy over the B*T targets (ignore_index -1) */\n"
                "static float %s_train_forward(uint8_t *A, const int32_t *tokens, const int32_t *targets, int B, int T)\n{\n", n);
-    fprintf(f, "    const int BT = B * T;\n    int b, l;\n");
+    fprintf(f, "    const int BT = B * T;\n    int b, l, t;\n");
     ckg_tdecl(O, X, CKG_HEAD, 0);
     fprintf(f, "    /* head */\n");
     for (i = 0; i < X->n_op; i++) if (X->op[i].o->section == CKG_HEAD) ckg_temit_op(O, X, &X->op[i], 0);
@@ -1615,13 +1926,13 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     ckg_tdecl(O, X, CKG_FOOT, 0);
     fprintf(f, "    /* foot */\n");
     for (i = 0; i < X->n_op; i++) if (X->op[i].o->section == CKG_FOOT) ckg_temit_op(O, X, &X->op[i], 0);
-    fprintf(f, "    (void)L; (void)b;\n    return ck_cross_entropy_forward((float *)(void *)(A + 0x%llxull), (float *)(void *)(A + 0x%llxull), v_%s, targets, BT, %s_N_VOCAB, -1);\n    }\n}\n\n",
+    fprintf(f, "    (void)L; (void)b; (void)t;\n    return ck_cross_entropy_forward((float *)(void *)(A + 0x%llxull), (float *)(void *)(A + 0x%llxull), v_%s, targets, BT, %s_N_VOCAB, -1);\n    }\n}\n\n",
             (unsigned long long)X->losses_off, (unsigned long long)X->probs_off, X->v[X->logits].name, N);
 
     /* backward */
     fprintf(f, "/* backward of the last %s_train_forward: accumulates (+=) dloss * d(mean loss)/d(weight) into the gradients */\n"
                "static void %s_train_backward(uint8_t *A, const int32_t *tokens, const int32_t *targets, int B, int T, float dloss)\n{\n", n, n);
-    fprintf(f, "    const int BT = B * T;\n    int b, l;\n");
+    fprintf(f, "    const int BT = B * T;\n    int b, l, t;\n");
     ckg_tdecl(O, X, CKG_HEAD, 1);
     ckg_tdecl_finals(O, X, 1);
     ckg_tdecl(O, X, CKG_FOOT, 1);
@@ -1653,7 +1964,7 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     }
     fprintf(f, "        (void)L;\n    }\n    /* head, in reverse */\n    {\n        const %s_layer *L = &%s_layers[0];\n", n, n);
     for (i = X->n_op - 1; i >= 0; i--) if (X->op[i].o->section == CKG_HEAD) ckg_temit_op(O, X, &X->op[i], 1);
-    fprintf(f, "    (void)L; (void)b; (void)tokens;\n    }\n}\n\n");
+    fprintf(f, "    (void)L; (void)b; (void)t; (void)tokens;\n    }\n}\n\n");
 
     /* the optimizer over the weights table */
     fprintf(f, "/* gradient L2 norm over every weight (accumulated in double) */\nstatic float %s_train_grad_norm(const uint8_t *A)\n{\n"
@@ -1678,7 +1989,8 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
             N, N, N, n, n, n, n, n, n, N, N, N, N, N);
 }
 
-/* ---- 9. a new model from a config.json: ckgen --init CONFIG.json OUT.gguf ------------------
+
+/* ---- 10. a new model from a config.json: ckgen --init CONFIG.json OUT.gguf ------------------
    For training from scratch. The config is a flat JSON object: "architecture" (a family's
    GGUF name, or HF's "model_type"), the declaration's hyperparameter names or their Hugging
    Face spellings (hidden_size, num_hidden_layers, ...), optional "tie_word_embeddings",

@@ -46,7 +46,9 @@
 #define GPT2_BLOCK(OP)                                                                \
     OP(layernorm, h,      x,      attn_norm,   attn_norm_b)                           \
     OP(matmul,    qkv,    h,      attn_qkv,    attn_qkv_b)                            \
-    OP(split3,    q,      qkv,    k,           v)                                     \
+    OP(view,      q,      qkv,    0,           n_embd)                                \
+    OP(view,      k,      qkv,    n_embd,      n_embd)                                \
+    OP(view,      v,      qkv,    2 * n_embd,  n_embd)                                \
     OP(attention, att,    q,      k,           v)                                     \
     OP(matmul,    o,      att,    attn_output, attn_output_b)                         \
     OP(add,       x,      x,      o,           _)                                     \
