@@ -139,10 +139,13 @@ static void ckg_die(const char *fmt, ...)
 
 /* ---- 3. symbols and the expression evaluator ---------------------------------------------
    Expressions are C-like over doubles: numbers, names, + - * / %, comparisons, && ||, ?:,
-   parentheses, and sqrt() min() max(). Names are hyperparameters, layer params and `il`. */
+   parentheses, and sqrt() min() max() isarr(). Names are hyperparameters, layer params and
+   `il`. A hyperparameter whose GGUF key holds an array (one value per layer, e.g. Gemma 3's
+   sliding_window_pattern as bools) reads, in a layer's expression, as that layer's element;
+   isarr(name) tells whether the file gave an array. */
 
 #define CKG_MAX_SYMS 128
-typedef struct { char name[48]; double value; int bound; } ckg_sym;
+typedef struct { char name[48]; double value; int bound; double *arr; int64_t n_arr; } ckg_sym;
 typedef struct {
     ckg_sym syms[CKG_MAX_SYMS];
     int n_syms;
@@ -201,6 +204,16 @@ static double ckg_primary(ckg_ex *x)
         while (isalnum((unsigned char)*x->p) || *x->p == '_') x->p++;
         n = (size_t)(x->p - s);
         ckg_ws(x);
+        if (*x->p == '(' && n == 5 && !strncmp(s, "isarr", 5)) { /* isarr(name): the file gave one value per layer */
+            const char *q;
+            x->p++;
+            ckg_ws(x);
+            q = x->p;
+            while (isalnum((unsigned char)*x->p) || *x->p == '_') x->p++;
+            sym = ckg_sym_find(x->e, q, (size_t)(x->p - q));
+            if (!sym || !ckg_eat(x, ")")) ckg_die("expression '%s': isarr() takes the name of a hyperparameter", x->src);
+            return sym->arr != NULL;
+        }
         if (*x->p == '(') { /* functions */
             double a, b = 0;
             int two = 0;
@@ -220,6 +233,11 @@ static double ckg_primary(ckg_ex *x)
         sym = ckg_sym_find(x->e, s, n);
         if (!sym) ckg_die("expression '%s': unknown name '%.*s'", x->src, (int)n, s);
         if (!sym->bound) { x->unbound = sym->name; return NAN; }
+        if (sym->arr) {
+            if (x->e->il < 0) ckg_die("expression '%s': '%s' holds one value per layer in the file: use it in LAYER_PARAMS", x->src, sym->name);
+            if (x->e->il >= sym->n_arr) ckg_die("'%s' has %lld values, but there are more layers", sym->name, (long long)sym->n_arr);
+            return sym->arr[x->e->il];
+        }
         return sym->value;
     }
     ckg_die("expression '%s': unexpected '%s'", x->src, x->p);
@@ -364,6 +382,74 @@ static void ckg_bind_dim(ckg_model *M, const char *expr, int64_t actual, const c
                 M->fam->family, expr, (long long)v);
 }
 
+/* Metadata and tensors that change a model's math. A file that sets one to a value that is not
+   neutral, for a declaration that does not read it, is refused with the key and value named:
+   running it without the feature would give wrong text, not an error. */
+static const struct { const char *name, *neutral; } ckg_feature_keys[] = {
+    { "%s.rope.scaling.type", "none" },          { "%s.rope.scaling.factor", "0 1" },
+    { "%s.rope.scaling.attn_factor", "0 1" },    { "%s.rope.scaling.yarn_log_multiplier", "0" },
+    { "%s.attention.sliding_window", "0" },      { "%s.attention.sliding_window_pattern", "" },
+    { "%s.rope.freq_base_swa", "" },             { "%s.attn_logit_softcapping", "0" },
+    { "%s.final_logit_softcapping", "0" },       { "%s.attention.clamp_kqv", "0" },
+    { "%s.expert_count", "0" },                  { "%s.rope.dimension_sections", "" },
+    { "%s.attention.scale", "" },                { "%s.embedding_scale", "" },
+    { "%s.residual_scale", "" },                 { "%s.logit_scale", "" }
+};
+static const char *const ckg_feature_tensors[] = { "rope_freqs.weight", "rope_factors_long.weight", "rope_factors_short.weight" };
+
+static int ckg_reads_key(const ckg_family *F, const char *key, const char *arch)
+{
+    int j;
+    char k[160];
+    for (j = 0; j < F->n_hp; j++) {
+        if (!F->hp[j].key[0]) continue;
+        snprintf(k, sizeof k, F->hp[j].key, arch);
+        if (!strcmp(k, key)) return 1;
+    }
+    return 0;
+}
+static int ckg_declares_tensor(const ckg_family *F, const char *name)
+{
+    int j;
+    for (j = 0; j < F->n_gw; j++) if (!strcmp(F->gw[j].gguf, name)) return 1;
+    return 0;
+}
+static void ckg_refuse_unmodelled(ckg_model *M, const char *arch)
+{
+    size_t i;
+    for (i = 0; i < sizeof ckg_feature_keys / sizeof *ckg_feature_keys; i++) {
+        char key[160], val[96];
+        int64_t at = -1;
+        const ck_gguf_kv *kv;
+        const char *neutral = ckg_feature_keys[i].neutral, *p;
+        snprintf(key, sizeof key, ckg_feature_keys[i].name, arch);
+        if (ckg_reads_key(M->fam, key, arch) || (at = ck_gguf_find_kv(&M->g, key)) < 0) continue;
+        kv = &M->g.kv[at];
+        if (kv->type == CK_GGUF_STR) {
+            const char *sv;
+            uint64_t n;
+            ck_gguf_get_str(&M->g, key, &sv, &n);
+            snprintf(val, sizeof val, "'%.*s'", (int)CK_MIN(n, 64), sv);
+            if (n == 0 || (strlen(neutral) == n && !memcmp(neutral, sv, n))) continue;
+        } else if (kv->type == CK_GGUF_ARR) {
+            snprintf(val, sizeof val, "an array");
+        } else {
+            double v = 0;
+            int neutral_hit = 0;
+            ck_gguf_get_float(&M->g, key, &v);
+            snprintf(val, sizeof val, "%g", v);
+            for (p = neutral; *p; p += strcspn(p, " "), p += *p == ' ')
+                if (strtod(p, NULL) == v) neutral_hit = 1;
+            if (neutral_hit) continue;
+        }
+        ckg_die("%s = %s is not modelled by models/%s.h; running without it would give wrong output", key, val, M->fam->family);
+    }
+    for (i = 0; i < sizeof ckg_feature_tensors / sizeof *ckg_feature_tensors; i++)
+        if (ck_gguf_find_tensor(&M->g, ckg_feature_tensors[i]) && !ckg_declares_tensor(M->fam, ckg_feature_tensors[i]))
+            ckg_die("tensor %s (rope scaling) is not modelled by models/%s.h; running without it would give wrong output", ckg_feature_tensors[i],
+                    M->fam->family);
+}
+
 static void ckg_bind(ckg_model *M, const char *path)
 {
     const char *arch_s;
@@ -390,27 +476,33 @@ static void ckg_bind(ckg_model *M, const char *path)
         ckg_sym *s = ckg_sym_add(&M->env, h->name);
         char key[160];
         double v;
+        uint32_t et;
+        uint64_t an;
+        const ck_gguf_kv *akv;
         snprintf(key, sizeof key, h->key, arch);
-        if (h->key[0] && ck_gguf_get_float(&M->g, key, &v)) { s->value = v; s->bound = 1; continue; }
+        if (h->key[0] && ck_gguf_get_float(&M->g, key, &v)) {
+            if (!isfinite(v)) ckg_die("%s = %g is not a finite number", key, v);
+            s->value = v;
+            s->bound = 1;
+            continue;
+        }
+        if (h->key[0] && ck_gguf_get_arr(&M->g, key, &et, &an, &akv)) { /* one value per layer */
+            uint64_t k;
+            if (an == 0 || an > 65536) ckg_die("%s is an array of %llu values; expected one per layer", key, (unsigned long long)an);
+            s->arr = (double *)calloc((size_t)an, sizeof(double));
+            for (k = 0; k < an; k++)
+                if (!ck_gguf_arr_float(akv, k, &s->arr[k]) || !isfinite(s->arr[k]))
+                    ckg_die("%s: element %llu is not a number (type %s)", key, (unsigned long long)k, ck_gguf_vtype_name(et));
+            s->n_arr = (int64_t)an;
+            s->bound = 1;
+            continue;
+        }
         if (!strcmp(h->def, "REQUIRED")) ckg_die("models/%s.h needs the key %s, which the file does not have", M->fam->family, key);
         if (!strcmp(h->def, "FROM_WEIGHTS")) continue;
         s->value = ckg_eval(&M->env, h->def, NULL);
         s->bound = 1;
     }
-    { /* rope scaling no declaration models yet (linear, yarn, ...) is reported, never ignored silently */
-        char key[160];
-        const char *s;
-        uint64_t n;
-        double v;
-        snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
-        if (ck_gguf_get_str(&M->g, key, &s, &n) && !(n == 4 && !memcmp(s, "none", 4)))
-            fprintf(stderr, "ckgen: %s: warning: %s = '%.*s' is not modelled by models/%s.h: positions are rotated without it\n", path, key,
-                    (int)CK_MIN(n, 64), s, M->fam->family);
-        snprintf(key, sizeof key, "%s.rope.scaling.factor", arch);
-        if (ck_gguf_get_float(&M->g, key, &v) && v != 0.0 && v != 1.0)
-            fprintf(stderr, "ckgen: %s: warning: %s = %g is not modelled by models/%s.h: positions are rotated without it\n", path, key, v,
-                    M->fam->family);
-    }
+    ckg_refuse_unmodelled(M, arch);
     M->n_layer = (int)ckg_eval_int(&M->env, "n_layer", "n_layer");
     /* weights: globals, then every layer's */
     for (il = -1; il < M->n_layer; il++) {
@@ -452,7 +544,11 @@ static void ckg_bind(ckg_model *M, const char *path)
     M->lp = (double *)calloc((size_t)(M->n_layer * (M->fam->n_lp ? M->fam->n_lp : 1)), sizeof(double));
     for (il = 0; il < M->n_layer; il++) {
         M->env.il = il;
-        for (j = 0; j < M->fam->n_lp; j++) M->lp[il * M->fam->n_lp + j] = ckg_eval(&M->env, M->fam->lp[j].expr, NULL);
+        for (j = 0; j < M->fam->n_lp; j++) { /* each one a symbol: later ones may use earlier ones */
+            ckg_sym *s = ckg_sym_add(&M->env, M->fam->lp[j].name);
+            s->value = M->lp[il * M->fam->n_lp + j] = ckg_eval(&M->env, M->fam->lp[j].expr, NULL);
+            s->bound = 1;
+        }
     }
     M->env.il = -1;
     /* a tensor the declaration does not use is reported, never dropped silently */
@@ -1013,7 +1109,8 @@ static const char *ckg_cexpr(const ckg_out *O, const char *expr, int64_t value, 
     return b;
 }
 
-/* one C statement, wrapped after top-level commas to stay within 120 columns */
+/* one C statement (or initializer), wrapped after the commas of its outermost call (braces) to stay
+   within 120 columns */
 static void ckg_put_stmt(FILE *f, const char *ind, const char *s)
 {
     char line[1024];
@@ -1022,8 +1119,8 @@ static void ckg_put_stmt(FILE *f, const char *ind, const char *s)
     if (len + n <= 120) { fprintf(f, "%s%s\n", ind, s); return; }
     snprintf(line, sizeof line, "%s", ind);
     for (i = 0; i <= n; i++) {
-        if (s[i] == '(') depth++;
-        if (s[i] == ')') depth--;
+        if (s[i] == '(' || s[i] == '{') depth++;
+        if (s[i] == ')' || s[i] == '}') depth--;
         if ((s[i] == ',' && depth == 1) || s[i] == 0) {
             size_t seg = i + (s[i] ? 1 : 0) - start;
             const char *p = s + start;
@@ -1328,7 +1425,9 @@ static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
     fprintf(f, "#define %s_ARCH \"%s\"\n", N, M->fam->arch);
     for (j = 0; j < M->fam->n_hp; j++) {
         double v = M->env.syms[j].value;
-        if (v == floor(v) && fabs(v) < 2e9) fprintf(f, "#define %s_%s %lld\n", N, ckg_upper(M->env.syms[j].name), (long long)v);
+        if (M->env.syms[j].arr) fprintf(f, "/* %s_%s: one value per layer in the file (the layer table has what it decides) */\n", N,
+                                        ckg_upper(M->env.syms[j].name));
+        else if (v == floor(v) && fabs(v) < 2e9) fprintf(f, "#define %s_%s %lld\n", N, ckg_upper(M->env.syms[j].name), (long long)v);
         else fprintf(f, "#define %s_%s %s\n", N, ckg_upper(M->env.syms[j].name), ckg_flt(v));
     }
     fprintf(f, "#define %s_KV_DIM %lld /* n_head_kv * head_dim */\n", N, (long long)(ckg_get(&M->env, "n_head_kv") * ckg_get(&M->env, "head_dim")));
@@ -1348,13 +1447,18 @@ static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
     fprintf(f, ";\n    int32_t window;  /* sliding window, 0 = full causal */\n    uint64_t rope;   /* offset of this layer's rope cache */\n} %s_layer;\n", n);
     fprintf(f, "static const %s_layer %s_layers[%d] = {\n", n, n, M->n_layer);
     for (il = 0; il < M->n_layer; il++) {
-        fprintf(f, "    { ");
-        for (j = 0; j < M->fam->n_lw; j++) {
+        char row[8192];
+        size_t k = 0;
+        fprintf(f, "    /* blk.%d */\n", il);
+        k += (size_t)snprintf(row + k, sizeof row - k, "{ ");
+        for (j = 0; j < M->fam->n_lw && k < sizeof row - 64; j++) {
             const ckg_weight *w = ckg_find_weight(M, M->fam->lw[j].name, il);
-            if (w && w->t) fprintf(f, "{ 0x%llx, CK_%s }, ", (unsigned long long)w->t->offset, ckg_upper(ck_type_name((int)w->t->type)));
-            else fprintf(f, "{ CK_WREF_NONE, 0 }, ");
+            if (w && w->t) k += (size_t)snprintf(row + k, sizeof row - k, "{ 0x%llx, CK_%s }, ", (unsigned long long)w->t->offset,
+                                                 ckg_upper(ck_type_name((int)w->t->type)));
+            else k += (size_t)snprintf(row + k, sizeof row - k, "{ CK_WREF_NONE, 0 }, ");
         }
-        fprintf(f, "%d, 0x%llx }, /* blk.%d */\n", (int)ckg_param(M, "window", il, 0), (unsigned long long)P->rope_off[P->layer_rope[il]], il);
+        snprintf(row + k, sizeof row - k, "%d, 0x%llx },", (int)ckg_param(M, "window", il, 0), (unsigned long long)P->rope_off[P->layer_rope[il]]);
+        ckg_put_stmt(f, "    ", row);
     }
     fprintf(f, "};\n\n/* the tensors this layout expects, checked against a file before it is used */\n");
     fprintf(f, "static const ck_weight_info %s_weights[%d] = {\n", n, n_info);

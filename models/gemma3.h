@@ -1,8 +1,11 @@
 /* models/gemma3.h — Gemma 3 text (GGUF architecture "gemma3"): embeddings scaled by
    sqrt(n_embd), RMSNorm before and after attention and MLP (GGUF files carry Gemma's (1 + w)
    already folded into w), per-head q/k RMSNorm, GeGLU (tanh GELU), NeoX rotary embedding,
-   and layers that alternate sliding-window attention (local rope base) with a global layer
-   every swa_pattern layers (global rope base). The output is tied to the token embedding.
+   and layers that alternate sliding-window attention (local rope base, `rope.freq_base_swa`,
+   default 10000) with global ones (`rope.freq_base`). Which layers slide: the file's
+   `attention.sliding_window_pattern`, either one bool per layer (true = sliding) or a period p
+   (layer il slides when il % p < p - 1, i.e. every p-th layer is global; default 6), as
+   llama.cpp reads it. The output is tied to the token embedding.
    Attention is scaled by query_pre_attn_scalar^-0.5, which GGUF does not store: head_dim for
    1B/4B/12B, n_embd / n_head (168) for 27B, told apart by size (62 layers) as llama.cpp does.
    Not modelled: the linear rope scaling of the 4B+ models' global layers.
@@ -18,7 +21,7 @@
     H(head_dim,    "%s.attention.key_length",             n_embd / n_head)            \
     H(n_rot,       "",                                    head_dim)                   \
     H(rope_global, "%s.rope.freq_base",                   1000000)                    \
-    H(rope_local,  "",                                    10000)                      \
+    H(rope_local,  "%s.rope.freq_base_swa",               10000)                      \
     H(sliding_window, "%s.attention.sliding_window",      512)                        \
     H(swa_pattern, "%s.attention.sliding_window_pattern", 6)                          \
     H(norm_eps,    "%s.attention.layer_norm_rms_epsilon", 1e-6)                       \
@@ -28,10 +31,11 @@
     H(attn_scale,  "",                                    n_layer == 62 ? 1 / sqrt(n_embd / n_head) : 1 / sqrt(head_dim)) \
     H(embd_scale,  "",                                    sqrt(n_embd))
 
-/* every swa_pattern-th layer is global: full attention, global rope base */
+/* sliding layers: local window and rope base; the others attend to everything, global rope base */
 #define GEMMA3_LAYER_PARAMS(L)                                                        \
-    L(window,     (il + 1) % swa_pattern == 0 ? 0 : sliding_window)                  \
-    L(rope_base,  (il + 1) % swa_pattern == 0 ? rope_global : rope_local)
+    L(sliding,    isarr(swa_pattern) ? swa_pattern != 0 : il % swa_pattern < swa_pattern - 1) \
+    L(window,     sliding ? sliding_window : 0)                                       \
+    L(rope_base,  sliding ? rope_local : rope_global)
 
 #define GEMMA3_GLOBALS(W)                                                             \
     W(token_embd,  "token_embd.weight",       n_embd, n_vocab, 0)                     \

@@ -1,11 +1,24 @@
-/* models/llama.h — Llama 2/3, SmolLM, TinyLlama, Mistral (GGUF architecture "llama").
+/* models/llama.h — Llama 2/3, SmolLM, TinyLlama, Mistral (GGUF architecture "llama"). Mistral
+   7B v0.1's sliding window (`llama.attention.sliding_window`, as HF's MistralAttention) is
+   honoured when the file has it.
    A model is data: hyperparameters, weights and the ops of the head, the repeated block and
    the foot, as X-macro lists that ckgen (ckernel_gen.h) compiles into its tables.
 
    HPARAMS(H):  H(name, GGUF key ("%s" = architecture), default)
                 default: an expression of earlier names, REQUIRED (the file must have it), or
                 FROM_WEIGHTS (bound from the shape of the first weight that uses the name).
-   LAYER_PARAMS(L): L(name, expression of hparams and il, the layer index): per-layer values.
+                A key holding an array binds one value per layer (read in LAYER_PARAMS).
+                Names ckgen relies on (checked when the declaration is bound, naming what is
+                missing): every model n_layer, n_head_kv, head_dim, n_ctx; rmsnorm and
+                layernorm norm_eps; rmsnorm_heads head_dim; rope n_rot, rope_neox (0: pairs
+                (2i, 2i+1), 1: (i, i + n_rot/2)); attention n_head, attn_scale; optional
+                attn_softcap (attention logit soft-capping, 0 = none).
+   LAYER_PARAMS(L): L(name, expression of hparams, earlier layer params and il, the layer
+                index): per-layer values. ckgen reads `window` (sliding-window attention,
+                0 = full causal) and `rope_base` (this layer's rope frequency base; default the
+                hyperparameter rope_base).
+   OPS: see CK_OPS in ckernel_gen.h (embedding, matmul, rmsnorm, rmsnorm_heads, layernorm,
+                gelu, swiglu, geglu, rope, attention, add, scale, view).
    GLOBALS(W) / LAYER(W):  W(name, GGUF tensor name ("%d" = layer), ne0, ne1, flags)
                 ne0 is the contiguous row length (GGUF order): a linear layer's weight is
                 [out=ne1][in=ne0]. flags: 0, OPTIONAL (absent -> NULL), TIED(other) (absent -> other).
@@ -27,10 +40,12 @@
     H(norm_eps,   "%s.attention.layer_norm_rms_epsilon", 1e-5)                        \
     H(n_ctx,      "%s.context_length",                  2048)                         \
     H(n_vocab,    "%s.vocab_size",                      FROM_WEIGHTS)                 \
+    H(sliding_window, "%s.attention.sliding_window",    0)                            \
     H(rope_neox,  "",                                   0)                            \
     H(attn_scale, "",                                   1 / sqrt(head_dim))
 
-#define LLAMA_LAYER_PARAMS(L) /* none */
+#define LLAMA_LAYER_PARAMS(L)                                                         \
+    L(window,     sliding_window)
 
 #define LLAMA_GLOBALS(W)                                                              \
     W(token_embd,  "token_embd.weight",       n_embd, n_vocab, 0)                     \
