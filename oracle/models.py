@@ -176,6 +176,8 @@ def _llama_like(m, tokens, *, permuted, biases, qk_norm, rope_default):
     a, hp = m.arch, m.hp
     eps = float(_kv(m.g, f"{a}.attention.layer_norm_rms_epsilon", 1e-5 if a != "qwen3" else 1e-6))
     base = float(_kv(m.g, f"{a}.rope.freq_base", rope_default))
+    # Mistral v0.1's window (HF MistralAttention); qwen2/3's sliding_window is unused by HF (use_sliding_window false)
+    window = int(_kv(m.g, f"{a}.attention.sliding_window", 0)) if a == "llama" else 0
     H, HKV, D, n_rot = hp["n_head"], hp["n_head_kv"], hp["head_dim"], hp["n_rot"]
     if permuted:
         assert n_rot == D, "llama's GGUF permutation is over whole heads"
@@ -194,7 +196,7 @@ def _llama_like(m, tokens, *, permuted, biases, qk_norm, rope_default):
             q = rms_norm(q, m.w(p + "attn_q_norm.weight"), eps)
             k = rms_norm(k, m.w(p + "attn_k_norm.weight"), eps)
         q, k = rope_hf(q, base, n_rot), rope_hf(k, base, n_rot)
-        att = attention(q, k, v, 1.0 / math.sqrt(D))
+        att = attention(q, k, v, 1.0 / math.sqrt(D), window)
         x = x + linear(merge(att), m.w(p + "attn_output.weight"))
         h = rms_norm(x, m.w(p + "ffn_norm.weight"), eps)
         g = F.silu(linear(h, m.w(p + "ffn_gate.weight"))) * linear(h, m.w(p + "ffn_up.weight"))
@@ -218,6 +220,18 @@ GEMMA3_ROPE_LOCAL_BASE = 10000.0      # Gemma3TextConfig.rope_local_base_freq (l
 GEMMA3_SLIDING_WINDOW_PATTERN = 6     # Gemma3TextConfig.sliding_window_pattern (llama.cpp: set_swa_pattern(6))
 
 
+def sliding_layers(m, n_layer, default_period):
+    """which layers use the sliding window: `{arch}.attention.sliding_window_pattern` as one bool
+    per layer (true = sliding), or a period p (layer il slides when il % p < p - 1: HF's
+    `layer_types` / sliding_window_pattern, llama.cpp's set_swa_pattern)"""
+    v = m.g.kv.get(f"{m.arch}.attention.sliding_window_pattern")
+    if v is not None and isinstance(v.value, list):
+        assert len(v.value) >= n_layer, "sliding_window_pattern has fewer values than layers"
+        return [bool(x) for x in v.value[:n_layer]]
+    p = int(v.value) if v is not None else default_period
+    return [il % p < p - 1 for il in range(n_layer)]
+
+
 def gemma3(m, tokens):
     """Gemma3ForCausalLM (text): scaled embeddings, (1 + w) RMSNorms before and after attention
     and MLP, q/k norms, GeGLU (gelu_pytorch_tanh), 5 sliding-window layers then 1 global."""
@@ -225,7 +239,8 @@ def gemma3(m, tokens):
     eps = float(_kv(m.g, f"{a}.attention.layer_norm_rms_epsilon", 1e-6))
     base_global = float(_kv(m.g, f"{a}.rope.freq_base", 1e6))
     window = int(_kv(m.g, f"{a}.attention.sliding_window"))
-    pattern = int(_kv(m.g, f"{a}.attention.sliding_window_pattern", GEMMA3_SLIDING_WINDOW_PATTERN))
+    sliding_at = sliding_layers(m, hp["n_layer"], GEMMA3_SLIDING_WINDOW_PATTERN)
+    base_local = float(_kv(m.g, f"{a}.rope.freq_base_swa", GEMMA3_ROPE_LOCAL_BASE))
     C, H, HKV, D = hp["n_embd"], hp["n_head"], hp["n_head_kv"], hp["head_dim"]
     # query_pre_attn_scalar ** -0.5: the GGUF has no key for it; the HF configs have head_dim
     # (1B/4B/12B) and n_embd / n_head = 168 (27B), the rule llama.cpp applies by size (62 layers = 27B)
@@ -234,14 +249,14 @@ def gemma3(m, tokens):
     x = m.w("token_embd.weight")[tokens] * torch.tensor(C ** 0.5, dtype=DT)
     for il in range(hp["n_layer"]):
         p = f"blk.{il}."
-        sliding = (il + 1) % pattern != 0
+        sliding = sliding_at[il]
         h = gemma_rms_norm(x, norm_w(p + "attn_norm.weight"), eps)
         q = heads(linear(h, m.w(p + "attn_q.weight")), H)
         k = heads(linear(h, m.w(p + "attn_k.weight")), HKV)
         v = heads(linear(h, m.w(p + "attn_v.weight")), HKV)
         q = gemma_rms_norm(q, norm_w(p + "attn_q_norm.weight"), eps)
         k = gemma_rms_norm(k, norm_w(p + "attn_k_norm.weight"), eps)
-        base = GEMMA3_ROPE_LOCAL_BASE if sliding else base_global
+        base = base_local if sliding else base_global
         q, k = rope_hf(q, base, D), rope_hf(k, base, D)
         att = attention(q, k, v, scale, window if sliding else 0)
         o = linear(merge(att), m.w(p + "attn_output.weight"))

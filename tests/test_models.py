@@ -439,23 +439,6 @@ def test_gemma3_27b_attention_scale(tc):
         assert d < TOL, f"{'decode' if decode else 'prefill'}: {d:.3e}"
 
 
-def test_unmodelled_rope_scaling_is_reported(tc):
-    """rope scaling keys (Gemma 3 4B+: linear x8 on global layers; yarn) are not modelled yet:
-    ckgen says so instead of ignoring them silently"""
-    c = case(tc, "llama", "f32")
-    d = os.path.join(tc.work, "ropescale")
-    os.makedirs(d, exist_ok=True)
-    path = _rewrite(c.gguf, os.path.join(d, "scaled.gguf"), kv=[("llama.rope.scaling.type", "linear"),
-                                                                ("llama.rope.scaling.factor", 8.0)])
-    r = tc.ckgen(path, os.path.join(d, "out"))
-    assert r.returncode == 0, r.stderr
-    assert "llama.rope.scaling.type = 'linear' is not modelled" in r.stderr, r.stderr
-    assert "llama.rope.scaling.factor = 8 is not modelled" in r.stderr, r.stderr
-    path = _rewrite(c.gguf, os.path.join(d, "none.gguf"), kv=[("llama.rope.scaling.type", "none")])
-    r = tc.ckgen(path, os.path.join(d, "out_none"))
-    assert r.returncode == 0 and "not modelled" not in r.stderr, r.stderr
-
-
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_greedy_generation(tc, family):
     """run's own loop (prefill the prompt, then decode from the KV cache the prefill wrote)
@@ -493,3 +476,60 @@ def test_generated_code_under_asan(tc, family):
             assert d < (TOL if qtype == "f32" else 0.05 * np.max(np.abs(c.ref))), f"{qtype}: {d:.3e}"   # asan build: fast path
         r = sh([prog, "-m", os.path.join(c.dir, "weights.bump"), "--tokens", "1,2,3", "-n", "12", "--quiet"])
         assert r.returncode == 0 and len(r.stdout.split()) == 12, r.stderr
+
+
+# ============================================================================ metadata the declarations read
+def _case_from(tc, c, tag, kv):
+    """a copy of case c's file with keys added, generated, compiled, and its oracle logits"""
+    d = os.path.join(tc.work, tag)
+    os.makedirs(d, exist_ok=True)
+    path = _rewrite(c.gguf, os.path.join(d, "model.gguf"), kv=kv)
+    r = tc.ckgen(path, d)
+    assert r.returncode == 0, r.stderr
+    prog = tc.compile(d, "fast")
+    ref = OM.load(path).forward(c.tokens).numpy()
+    return prog, path, ref
+
+
+@pytest.mark.parametrize("pattern", ["bools", "period", "freq_base_swa"])
+def test_gemma3_layer_pattern_from_metadata(tc, pattern):
+    """Gemma 3's sliding layers from `sliding_window_pattern` (one bool per layer, or a period) and
+    the local rope base from `rope.freq_base_swa`, as llama.cpp reads them; each file differs from
+    the default pattern (5 sliding + 1 global, local base 10000), so ignoring the key fails"""
+    c = case(tc, "gemma3", "f32")
+    kv = {"bools": [("gemma3.attention.sliding_window_pattern", [True, False, True, True, False, True])],
+          "period": [("gemma3.attention.sliding_window_pattern", 3)],
+          "freq_base_swa": [("gemma3.rope.freq_base_swa", 500.0)]}[pattern]
+    prog, path, ref = _case_from(tc, c, f"gemma3_pattern_{pattern}", kv)
+    assert diff(c.ref, ref) > 1e-2, "the oracle must see the changed pattern (else the test proves nothing)"
+    for decode in (False, True):
+        got = run_logits(prog, path, c.tokens, decode)
+        record(f"gemma3 pattern {pattern}", "decode" if decode else "prefill", diff(got, ref))
+        assert diff(got, ref) < TOL
+
+
+def test_mistral_sliding_window(tc):
+    """models/llama.h honours `llama.attention.sliding_window` (Mistral 7B v0.1) when the file has it"""
+    c = case(tc, "llama", "f32")
+    prog, path, ref = _case_from(tc, c, "mistral_window", [("llama.attention.sliding_window", 5)])
+    assert diff(c.ref, ref) > 1e-2
+    for decode in (False, True):
+        got = run_logits(prog, path, c.tokens, decode)
+        assert diff(got, ref) < TOL
+
+
+@pytest.mark.parametrize("key,value,shown", [("qwen2.attn_logit_softcapping", 50.0, "= 50"),
+                                             ("qwen2.attention.sliding_window_pattern", 4, "= 4"),
+                                             ("qwen2.rope.scaling.type", "yarn", "= 'yarn'")])
+def test_unmodelled_metadata_is_refused(tc, key, value, shown):
+    """a key that changes the math, set in a file whose declaration does not model it, is refused
+    with the key and the value named (never run approximately with a warning)"""
+    c = case(tc, "qwen2", "f32")
+    d = os.path.join(tc.work, "unmodelled_" + key.split(".")[-1])
+    os.makedirs(d, exist_ok=True)
+    path = _rewrite(c.gguf, os.path.join(d, "m.gguf"), kv=[(key, value)])
+    r = tc.ckgen(path, os.path.join(d, "out"))
+    assert r.returncode != 0
+    assert f"{key} {shown} is not modelled by models/qwen2.h" in r.stderr, r.stderr
+    path = _rewrite(c.gguf, os.path.join(d, "neutral.gguf"), kv=[("qwen2.rope.scaling.type", "none")])
+    assert tc.ckgen(path, os.path.join(d, "out_n")).returncode == 0
