@@ -137,6 +137,17 @@ static void ckg_die(const char *fmt, ...)
     exit(1);
 }
 
+/* snprintf that stops ckgen instead of truncating (generated C must never be cut short) */
+static void ckg_fmt(char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap) ckg_die("internal: an expression of %d characters does not fit %zu", n, cap);
+}
+
 /* ---- 3. symbols and the expression evaluator ---------------------------------------------
    Expressions are C-like over doubles: numbers, names, + - * / %, comparisons, && ||, ?:,
    parentheses, and sqrt() min() max() isarr(). Names are hyperparameters, layer params and
@@ -1142,7 +1153,7 @@ static void ckg_put_stmt(FILE *f, const char *ind, const char *s)
 #define CKG_PH(X) X(out) X(a) X(b) X(c) X(da) X(db) X(dc) X(dout) X(w) X(w2) X(wq) X(wt) X(gw) X(gw2) X(p) X(p2) \
     X(T) X(C) X(CA) X(LDO) X(LDA) X(LDB) X(LDC) X(HEADS) X(POS) X(tok) X(rope) X(st) X(st2) X(P)
 typedef struct {
-#define CKG_PH_FIELD(n) char n[224];
+#define CKG_PH_FIELD(n) char n[384];
     CKG_PH(CKG_PH_FIELD)
 #undef CKG_PH_FIELD
 } ckg_ctx;
@@ -1892,14 +1903,15 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
     snprintf(x.st, sizeof x.st, "NULL");
     snprintf(x.st2, sizeof x.st2, "NULL");
     if (t->stat >= 0) {
-        char sb[128];
-        if (o->section == CKG_BLOCK) snprintf(sb, sizeof sb, "%s_TS(A, 0x%llxull, l, 0x%llxull)", N, (unsigned long long)X->stat_off[t->stat],
-                                              (unsigned long long)X->stat_bytes[t->stat]);
-        else snprintf(sb, sizeof sb, "%s_TS(A, 0x%llxull, 0, 0)", N, (unsigned long long)X->stat_off[t->stat]);
-        if (per_seq && D->stat == CKG_STAT_N_HEAD) snprintf(x.st, sizeof x.st, "%s + (size_t)b * %s_N_HEAD * T", sb, N);
+        char sb[1024], k[384];
+        if (D->stat == CKG_STAT_N_HEAD) snprintf(k, sizeof k, "%s_N_HEAD", N);
+        else if (D->stat == CKG_STAT_HEADS) ckg_fmt(k, sizeof k, "%s", x.HEADS);
+        else snprintf(k, sizeof k, "%d", D->stat == CKG_STAT_TWO ? 2 : 1);
+        ckg_fmt(sb, sizeof sb, "%s_TACT(A, %s_TSTAT_%s, %s, %s)", N, N, ckg_upper(X->v[t->out].name), o->section == CKG_BLOCK ? "l" : "0", k);
+        if (per_seq && D->stat == CKG_STAT_N_HEAD) ckg_fmt(x.st, sizeof x.st, "%s + (size_t)b * %s_N_HEAD * T", sb, N);
         else if (per_seq) ckg_die("internal: per-sequence statistics of %s", o->d->op);
-        else snprintf(x.st, sizeof x.st, "%s", sb);
-        if (D->stat == CKG_STAT_TWO) snprintf(x.st2, sizeof x.st2, "%s + BT", sb);
+        else ckg_fmt(x.st, sizeof x.st, "%s", sb);
+        if (D->stat == CKG_STAT_TWO) ckg_fmt(x.st2, sizeof x.st2, "%s + BT", sb);
     }
     ckg_shape_note(O, o, t->a >= 0 ? X->v[t->a].cols : 0, t->a >= 0 ? X->v[t->a].cols_expr : NULL, X->v[t->out].cols, X->v[t->out].cols_expr, "B*T",
                    note, sizeof note);
@@ -1930,39 +1942,74 @@ static int ckg_tis_final(const ckg_tir *X, int vi)
 static void ckg_tdecl(ckg_out *O, const ckg_tir *X, int section, int grads)
 {
     FILE *f = O->f;
-    const char *ind = section == CKG_BLOCK ? "        " : "    ";
+    const char *ind = section == CKG_BLOCK ? "        " : "    ", *N = O->NAME;
     int i;
     for (i = 0; i < X->n_v; i++) {
         const ckg_tval *v = &X->v[i];
+        const char *cols = ckg_cexpr(O, v->cols_expr, v->cols, 1), *shape = ckg_cexpr(O, v->cols_expr, v->cols, 0);
         if (v->section != section || v->view >= 0) continue;
         if (v->carry_in) {
-            const ckg_tval *last = &X->v[v->last];
-            fprintf(f, "%sfloat *v_%s = l ? (float *)(void *)(A + 0x%llxull + (size_t)(l - 1) * 0x%llxull) : v_%s;\n", ind, v->name,
-                    (unsigned long long)X->act_off[v->last], (unsigned long long)ckg_tslab(X, last->cols), X->v[v->from].name);
+            fprintf(f, "%sfloat *v_%s = l ? %s_TACT(A, %s_TA_%s, l - 1, %s) : v_%s; /* the previous layer's %s */\n", ind, v->name, N, N,
+                    ckg_upper(X->v[v->last].name), cols, X->v[v->from].name, X->v[v->last].name);
         } else if (grads && (!v->bread || (section == CKG_BLOCK && ckg_tis_final(X, i)))) {
             /* not read by the backward pass: only its gradient */
         } else if (section == CKG_BLOCK && v->saved)
-            fprintf(f, "%sfloat *v_%s = (float *)(void *)(A + 0x%llxull + (size_t)l * 0x%llxull); /* [%s_N_LAYER][B*T][%lld] */\n", ind, v->name,
-                    (unsigned long long)X->act_off[i], (unsigned long long)ckg_tslab(X, v->cols), O->NAME, (long long)v->cols);
+            fprintf(f, "%sfloat *v_%s = %s_TACT(A, %s_TA_%s, l, %s); /* [N_LAYER][B*T, %s] */\n", ind, v->name, N, N, ckg_upper(v->name), cols, shape);
         else if (section == CKG_BLOCK)
-            fprintf(f, "%sfloat *v_%s = (float *)(void *)(A + 0x%llxull); /* [B*T][%lld], not saved: the backward pass does not read it */\n", ind, v->name,
-                    (unsigned long long)X->act_off[i], (long long)v->cols);
+            fprintf(f, "%sfloat *v_%s = %s_TACT(A, %s_TA_%s, 0, %s); /* [B*T, %s], not kept per layer: no backward kernel reads it */\n", ind,
+                    v->name, N, N, ckg_upper(v->name), cols, shape);
         else
-            fprintf(f, "%sfloat *v_%s = (float *)(void *)(A + 0x%llxull); /* [B*T][%lld] */\n", ind, v->name, (unsigned long long)X->act_off[i], (long long)v->cols);
-        if (grads) fprintf(f, "%sfloat *d_%s = (float *)(void *)(A + 0x%llxull);\n", ind, v->name, (unsigned long long)X->grad_off[i]);
+            fprintf(f, "%sfloat *v_%s = %s_TACT(A, %s_TA_%s, 0, %s); /* [B*T, %s] */\n", ind, v->name, N, N, ckg_upper(v->name), cols, shape);
+        if (grads) fprintf(f, "%sfloat *d_%s = %s_TACT(A, %s_TD_%s, 0, %s);\n", ind, v->name, N, N, ckg_upper(v->name), cols);
     }
 }
 /* the foot reads the block's final versions of the last layer */
 static void ckg_tdecl_finals(ckg_out *O, const ckg_tir *X, int grads)
 {
     int i;
+    const char *N = O->NAME;
+    for (i = 0; i < X->n_v; i++) {
+        const ckg_tval *v = &X->v[i], *last;
+        const char *cols;
+        if (!v->carry_in) continue;
+        last = &X->v[v->last];
+        cols = ckg_cexpr(O, last->cols_expr, last->cols, 1);
+        fprintf(O->f, "    float *v_%s = %s_TACT(A, %s_TA_%s, %s_N_LAYER - 1, %s);\n", last->name, N, N, ckg_upper(last->name), N, cols);
+        if (grads) fprintf(O->f, "    float *d_%s = %s_TACT(A, %s_TD_%s, 0, %s);\n", last->name, N, N, ckg_upper(last->name), cols);
+    }
+}
+
+/* the training arena's offsets, named: saved activations (TA_), statistics (TSTAT_), gradients of the
+   activations (TD_); a block value kept per layer has one slab of TSLAB(cols) bytes per layer */
+static void ckg_temit_offsets(ckg_out *O, const ckg_tir *X)
+{
+    FILE *f = O->f;
+    const char *N = O->NAME;
+    int i;
+    fprintf(f, "#define %s_TSLAB(cols) (((size_t)%s_TRAIN_MAX_B * %s_TRAIN_MAX_T * (size_t)(cols) * 4u + 63u) & ~(size_t)63u)\n", N, N, N);
+    fprintf(f, "#define %s_TACT(A, off, l, cols) ((float *)(void *)((A) + (off) + (size_t)(l) * %s_TSLAB(cols)))\n", N, N);
     for (i = 0; i < X->n_v; i++) {
         const ckg_tval *v = &X->v[i];
-        if (!v->carry_in) continue;
-        fprintf(O->f, "    float *v_%s = (float *)(void *)(A + 0x%llxull + (size_t)(%s_N_LAYER - 1) * 0x%llxull);\n", X->v[v->last].name,
-                (unsigned long long)X->act_off[v->last], O->NAME, (unsigned long long)ckg_tslab(X, X->v[v->last].cols));
-        if (grads) fprintf(O->f, "    float *d_%s = (float *)(void *)(A + 0x%llxull);\n", X->v[v->last].name, (unsigned long long)X->grad_off[v->last]);
+        if (v->view >= 0 || v->carry_in) continue;
+        fprintf(f, "#define %s_TA_%-12s 0x%09llxull /* %s[B*T, %s] */\n", N, ckg_upper(v->name), (unsigned long long)X->act_off[i],
+                v->section == CKG_BLOCK && v->saved ? "[N_LAYER]" : "", ckg_cexpr(O, v->cols_expr, v->cols, 0));
     }
+    for (i = 0; i < X->n_op; i++) {
+        const ckg_top *t = &X->op[i];
+        if (t->stat < 0) continue;
+        fprintf(f, "#define %s_TSTAT_%-10s 0x%09llxull /* %s[B*T, %lld] %s of OP(%s, %s, ...) */\n", N, ckg_upper(X->v[t->out].name),
+                (unsigned long long)X->stat_off[i], t->o->section == CKG_BLOCK ? "[N_LAYER]" : "", (long long)ckg_tstat_per_row(O->M, X, t),
+                t->o->desc->stat == CKG_STAT_N_HEAD ? "log-sum-exp per head" : t->o->desc->stat == CKG_STAT_TWO ? "mean, rstd" : "rstd",
+                t->o->d->op, t->o->d->out);
+    }
+    for (i = 0; i < X->n_v; i++) {
+        const ckg_tval *v = &X->v[i];
+        if (v->view >= 0) continue;
+        fprintf(f, "#define %s_TD_%-12s 0x%09llxull /* gradient [B*T, %s] */\n", N, ckg_upper(v->name), (unsigned long long)X->grad_off[i],
+                ckg_cexpr(O, v->cols_expr, v->cols, 0));
+    }
+    fprintf(f, "#define %s_T_PROBS  0x%09llxull /* [B*T, N_VOCAB] softmax of the logits */\n", N, (unsigned long long)X->probs_off);
+    fprintf(f, "#define %s_T_LOSSES 0x%09llxull /* [B*T] */\n", N, (unsigned long long)X->losses_off);
 }
 
 static void ckg_temit(ckg_out *O, ckg_tir *X)
@@ -1983,10 +2030,10 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
         for (s = 0; s < 6; s++) fprintf(f, "#define %s_T_%-8s 0x%09llxull /* %.2f MB */\n", N, sn[s], (unsigned long long)X->sec_off[s], (double)X->sec_bytes[s] / 1e6);
     }
     fprintf(f, "#define %s_TRAIN_BYTES %lluull\n", N, (unsigned long long)X->bytes);
-    fprintf(f, "/* a layer's weight (or its gradient, AdamW moment) in section sec; a global one; saved statistics of layer l */\n");
+    ckg_temit_offsets(O, X);
+    fprintf(f, "/* a layer's weight (or its gradient, AdamW moment) in section sec; a global one */\n");
     fprintf(f, "#define %s_TW(A, sec, r) ((r).off == CK_WREF_NONE ? NULL : (float *)(void *)((A) + %s_T_##sec + (r).off))\n", N, N);
     fprintf(f, "#define %s_TG(A, sec, off) ((float *)(void *)((A) + %s_T_##sec + (off)))\n", N, N);
-    fprintf(f, "#define %s_TS(A, off, l, slab) ((float *)(void *)((A) + (off) + (size_t)(l) * (slab)))\n", N);
     fprintf(f, "#define %s_TROPE(A, off) ((const float *)(const void *)((A) + %s_train_rope(off)))\n", N, n);
     fprintf(f, "static const ck_section_info %s_train_sections[6] = {\n", n);
     for (s = 0; s < 6; s++) fprintf(f, "    { \"%s\", 0x%llx, %llu },\n", ckg_tsec_names[s], (unsigned long long)X->sec_off[s], (unsigned long long)X->sec_bytes[s]);
@@ -2030,8 +2077,8 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     ckg_tdecl(O, X, CKG_FOOT, 0);
     fprintf(f, "    /* foot */\n");
     for (i = 0; i < X->n_op; i++) if (X->op[i].o->section == CKG_FOOT) ckg_temit_op(O, X, &X->op[i], 0);
-    fprintf(f, "    (void)L; (void)b; (void)t;\n    return ck_cross_entropy_forward((float *)(void *)(A + 0x%llxull), (float *)(void *)(A + 0x%llxull), v_%s, targets, BT, %s_N_VOCAB, -1);\n    }\n}\n\n",
-            (unsigned long long)X->losses_off, (unsigned long long)X->probs_off, X->v[X->logits].name, N);
+    fprintf(f, "    (void)L; (void)b; (void)t;\n    return ck_cross_entropy_forward((float *)(void *)(A + %s_T_LOSSES), (float *)(void *)(A + %s_T_PROBS), v_%s,\n"
+               "                                    targets, BT, %s_N_VOCAB, -1);\n    }\n}\n\n", N, N, X->v[X->logits].name, N);
 
     /* backward */
     fprintf(f, "/* backward of the last %s_train_forward: accumulates (+=) dloss * d(mean loss)/d(weight) into the gradients */\n"
@@ -2048,8 +2095,8 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
         else if (v->carry_in) fprintf(f, "    memset(d_%s, 0, (size_t)BT * %lld * sizeof(float));\n", X->v[v->last].name, (long long)v->cols);
     }
     fprintf(f, "    {\n        const %s_layer *L = &%s_layers[0];\n", n, n);
-    fprintf(f, "    ck_cross_entropy_backward(d_%s, (const float *)(const void *)(A + 0x%llxull), targets, BT, %s_N_VOCAB, -1, dloss);\n", X->v[X->logits].name,
-            (unsigned long long)X->probs_off, N);
+    fprintf(f, "    ck_cross_entropy_backward(d_%s, (const float *)(const void *)(A + %s_T_PROBS), targets, BT, %s_N_VOCAB, -1, dloss);\n",
+            X->v[X->logits].name, N, N);
     fprintf(f, "    /* foot, in reverse */\n");
     for (i = X->n_op - 1; i >= 0; i--) if (X->op[i].o->section == CKG_FOOT) ckg_temit_op(O, X, &X->op[i], 1);
     fprintf(f, "    (void)L;\n    }\n    for (l = %s_N_LAYER - 1; l >= 0; l--) {\n        const %s_layer *L = &%s_layers[l];\n", N, n, n);
