@@ -86,9 +86,11 @@ static void key_f32(const char *arch, const char *key, float v)
    low_freq_factor 1, high_freq_factor 4) over an original context of --rope-orig-ctx (default 8192,
    Llama 3.1's): 1 for pairs whose wavelength 2 pi base^(2i/n_rot) is under orig/4, 8 over orig,
    1 / ((1 - t)/8 + t), t = (orig / wavelength - 1) / 3, between. With base 1e4 and n_rot 64 the
-   Llama 3.1 constants already vary across pairs (1 up to pair 20, 8 from pair 25), but those slow
-   pairs turn by < 0.02 rad in a tiny test context, so tests pass a small --rope-orig-ctx (e.g. 16)
-   to move the cut to pairs that turn visibly within a few dozen positions.
+   Llama 3.1 constants already vary across pairs (1 to pair 20, blended 21-24, 8 from pair 25), but
+   those slow pairs turn by < 0.02 rad in a test's few dozen positions, so the change would be
+   invisible; tests pass a smaller --rope-orig-ctx to move the cuts to pairs that turn visibly:
+   256 gives 1 to pair 8, 1.38 / 1.99 / 2.99 / 4.78 for pairs 9-12, 8 from pair 13. (mkmodel
+   computes in double; the converter in float32: the factors differ by float32 rounding.)
    --rope-longrope: Phi-3's rope_factors_long.weight / rope_factors_short.weight (long: 1 rising to
    --rope-factor or 4 quadratically over the pairs; short: 1 + 0.1 i/half) and rope.scaling.attn_factor
    = sqrt(1 + ln(ctx / orig) / ln(orig)), orig = --rope-orig-ctx. llama.cpp loads rope_freqs.weight for

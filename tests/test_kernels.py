@@ -12,6 +12,7 @@ import subprocess
 
 import numpy as np
 import pytest
+import torch
 
 from oracle import models as OM
 from oracle import reference as ref
@@ -556,6 +557,28 @@ def test_rope_params_from_gguf(lib, check, tmp_path, name):
     inv_freq, mscale = OM.rope_freqs_for(m, base)
     got = lib.rope_cache_ext(1024, n_rot, RopeParams.from_dict(d))
     check("rope_cache_ext", got, R.cache(np.arange(1024), inv_freq, mscale).numpy(), what="from gguf " + name)
+
+
+@pytest.mark.parametrize("family,args", [
+    P("llama", ["--rope-freqs", "--rope-orig-ctx", "256"], id="llama-rope_freqs"),
+    P("qwen2", ["--rope-scaling", "yarn", "--rope-factor", "4", "--rope-orig-ctx", "16"], id="qwen2-yarn"),
+    P("qwen3", ["--rope-scaling", "linear", "--rope-factor", "4"], id="qwen3-linear"),
+    P("gemma3", ["--rope-scaling", "linear", "--rope-factor", "8"], id="gemma3-linear"),
+    P("llama", ["--rope-longrope", "--rope-orig-ctx", "16"], id="llama-longrope")])
+def test_oracle_models_apply_rope_scaling(tmp_path, family, args):
+    """oracle.models forwards a file's rope scaling: logits differ from the same weights without
+    it. gemma3 scales only its global layers (every 6th): with 6 layers the logits differ, with
+    2 (both sliding-window) they are identical."""
+    common = ["--layers", "6" if family == "gemma3" else "2", "--head-dim", "64", "--vocab", "64"]
+    tokens = np.arange(24) % 64
+    plain = OM.load(_mkmodel(tmp_path, "plain", family, *common)).forward(tokens)
+    scaled = OM.load(_mkmodel(tmp_path, "scaled", family, *common, *args)).forward(tokens)
+    assert float((scaled - plain).abs().max()) > 1e-3
+    if family == "gemma3":
+        common[1] = "2"
+        plain = OM.load(_mkmodel(tmp_path, "plain2", family, *common)).forward(tokens)
+        scaled = OM.load(_mkmodel(tmp_path, "scaled2", family, *common, *args)).forward(tokens)
+        assert torch.equal(scaled, plain)
 
 
 def test_rope_params_from_gguf_errors(lib, tmp_path):
