@@ -3257,6 +3257,16 @@ CK_DEF void ck_rope_params_init(ck_rope_params *p, int scaling, float freq_base,
     p->freq_factors = freq_factors;
 }
 
+/* floor without libm's floor (MCU builds link only the libm functions listed in the Makefile);
+   exact for |x| < 2^53, the rest (huge, infinite, NaN) is returned as is */
+static double ck__floor(double x)
+{
+    double t;
+    if (!(x > -1e15 && x < 1e15)) return x;
+    t = (double)(long long)x;
+    return t > x ? t - 1.0 : t;
+}
+
 /* YaRN's d(b): the (fractional) pair index that turns b times in n_ctx_orig positions */
 static double ck__yarn_corr_dim(int n_rot, int n_ctx_orig, double b, double base)
 {
@@ -3268,8 +3278,8 @@ CK_DEF void ck_rope_cache_ext(float *cos_sin, int max_T, int n_rot, const ck_rop
     int t, i, half = n_rot / 2;
     double lo = 0.0, hi = 0.0, mscale = p->attn_factor;
     if (p->ext_factor != 0.0f) {
-        lo = CK_MAX(0.0, floor(ck__yarn_corr_dim(n_rot, p->n_ctx_orig, p->beta_fast, p->freq_base)));
-        hi = CK_MIN((double)(n_rot - 1), ceil(ck__yarn_corr_dim(n_rot, p->n_ctx_orig, p->beta_slow, p->freq_base)));
+        lo = CK_MAX(0.0, ck__floor(ck__yarn_corr_dim(n_rot, p->n_ctx_orig, p->beta_fast, p->freq_base)));
+        hi = CK_MIN((double)(n_rot - 1), -ck__floor(-ck__yarn_corr_dim(n_rot, p->n_ctx_orig, p->beta_slow, p->freq_base)));
         mscale *= 1.0 + 0.1 * log(1.0 / p->freq_scale);
     }
     for (i = 0; i < half; i++) {
