@@ -315,7 +315,7 @@ typedef struct {
 /* {arch}.rope.scaling.type: llama.cpp's llama_rope_scaling_type values; an absent key is "linear". */
 enum ck_rope_scaling { CK_ROPE_SCALING_NONE = 0, CK_ROPE_SCALING_LINEAR = 1, CK_ROPE_SCALING_YARN = 2, CK_ROPE_SCALING_LONGROPE = 3 };
 CK_DEF int  ck_rope_scaling_from_name(const char *name, size_t len);   /* CK_ROPE_SCALING_*, or -1 */
-/* Fill p as llama.cpp derives it from GGUF metadata (llama_context's defaults, commit c392e5094):
+/* Fill p as llama.cpp (c392e5094: its hparams and context defaults) derives it from GGUF metadata:
    scaling: CK_ROPE_SCALING_*; factor: {arch}.rope.scaling.factor, 0 = absent (freq_scale =
    1/factor, except NONE: 1); n_ctx_orig: see above; attn_factor: {arch}.rope.scaling.attn_factor
    (pass 1 when absent); freq_factors: see above. ext_factor = 1 for YARN, else 0; beta 32 / 1. */
@@ -3249,7 +3249,7 @@ CK_DEF void ck_rope_params_init(ck_rope_params *p, int scaling, float freq_base,
     p->freq_base = freq_base;
     /* llama.cpp: rope_freq_scale_train = factor == 0 ? 1 : 1/factor; "none" never scales */
     p->freq_scale = scaling == CK_ROPE_SCALING_NONE || factor == 0.0f ? 1.0f : 1.0f / factor;
-    p->ext_factor = scaling == CK_ROPE_SCALING_YARN ? 1.0f : 0.0f;   /* yarn_ext_factor -1 = "not set" */
+    p->ext_factor = scaling == CK_ROPE_SCALING_YARN ? 1.0f : 0.0f;   /* default yarn_ext_factor -1: "not set" */
     p->attn_factor = attn_factor;   /* yarn_attn_factor (1) * hparams.rope_attn_factor */
     p->beta_fast = 32.0f;           /* llama_context_default_params: yarn_beta_fast */
     p->beta_slow = 1.0f;            /* yarn_beta_slow */
