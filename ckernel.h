@@ -79,7 +79,9 @@
      6. Normalisation        ck_rmsnorm_*, ck_layernorm_*
      7. Activations          ck_gelu_*, ck_gelu_erf_*, ck_swiglu_*, ck_geglu_*
      8. Softmax              ck_softmax_forward / _backward
-     9. Rotary embedding     ck_rope_cache, ck_rope_forward / _backward
+     9. Rotary embedding     ck_rope_cache, ck_rope_forward / _backward; rope scaling as llama.cpp
+                             computes it (linear, Llama 3 factors, YaRN, LongRoPE): ck_rope_params,
+                             ck_rope_params_init, ck_rope_cache_ext (ck_rope_params_from_gguf: 14)
     10. Attention            ck_attention_forward / _backward     scalar + AVX2, flash-style
     11. Loss                 ck_cross_entropy_forward / _backward
     12. Optimiser            ck_adamw_update, ck_grad_norm
@@ -277,10 +279,51 @@ CK_DEF void ck_softmax_backward(float *dinp, const float *dout, const float *out
    cos_sin [max_T, n_rot/2, 2] holds (cos, sin) of pos * theta^(-2i/n_rot), computed in double.
    forward rotates x [NH,T,HS] in place; row t has position pos0+t; dims >= n_rot pass through.
    neox = 0 rotates the pairs (2i, 2i+1) (GPT-J / llama.cpp "normal"), neox = 1 the pairs
-   (i, i + n_rot/2) (GPT-NeoX, Qwen, Gemma). backward rotates dx back in place (no accumulate). */
+   (i, i + n_rot/2) (GPT-NeoX, Qwen, Gemma). backward applies the transposed rotation to dx in
+   place (no accumulate): the inverse rotation when |(cos, sin)| = 1, and still the gradient when
+   a scaled cache (ck_rope_cache_ext, mscale != 1) makes the map (a, b) -> mscale * R (a, b). */
 CK_DEF void ck_rope_cache(float *cos_sin, int max_T, int n_rot, float theta);
 CK_DEF void ck_rope_forward(float *x, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox);
 CK_DEF void ck_rope_backward(float *dx, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox);
+
+/* ---- rope scaling, as llama.cpp computes it ----------------------------------------------
+   Every rope scaling llama.cpp (ggml's rope_yarn) supports changes only the cache's values; the
+   rotation kernels are the same. For pair i at position p, with f_i = freq_base^(-2i/n_rot):
+     extrap = p * f_i / freq_factors[i]               the angle without interpolation
+     interp = freq_scale * extrap                      linearly interpolated positions
+     angle  = interp                                   if ext_factor == 0, else (YaRN)
+              interp * (1 - r) + extrap * r,           r = ext_factor * ramp(i)
+     mscale = attn_factor, times 1 + 0.1 ln(1/freq_scale) if ext_factor != 0
+     cos_sin[p, i] = (mscale cos(angle), mscale sin(angle))
+   ramp(i) = 1 - clamp((i - lo) / max(0.001, hi - lo), 0, 1): 1 (extrapolate, the pair keeps its
+   frequency) up to pair lo, 0 (interpolate) from pair hi on, where lo = max(0, floor(d(beta_fast))),
+   hi = min(n_rot - 1, ceil(d(beta_slow))) and d(b) = n_rot ln(n_ctx_orig / (2 pi b)) / (2 ln
+   freq_base) is the pair that turns b times in n_ctx_orig positions. Computed in double (ggml
+   uses float: the angles agree to float rounding, the floor/ceil of d(b) unless d(b) is within
+   float rounding of an integer). */
+typedef struct {
+    float freq_base;   /* pair i turns freq_base^(-2i/n_rot) rad per position: {arch}.rope.freq_base */
+    float freq_scale;  /* multiplies every angle: 1 / {arch}.rope.scaling.factor (linear, yarn), else 1 */
+    float ext_factor;  /* weight of YaRN's ramp, 0 = no YaRN; llama.cpp: 1 if rope.scaling.type = yarn, else 0 */
+    float attn_factor; /* multiplies cos and sin: {arch}.rope.scaling.attn_factor (Phi-3 LongRoPE), else 1 */
+    float beta_fast;   /* YaRN: pairs turning >= beta_fast times in n_ctx_orig keep their frequency (llama.cpp: 32) */
+    float beta_slow;   /* YaRN: pairs turning <= beta_slow times are fully interpolated (llama.cpp: 1) */
+    int n_ctx_orig;    /* YaRN: the pre-training context, {arch}.rope.scaling.original_context_length, else context_length */
+    const float *freq_factors; /* n_rot/2 divisors of the pair frequencies, or NULL: rope_freqs.weight
+                                  (Llama 3.1), rope_factors_long/short.weight (Phi-3 LongRoPE) */
+} ck_rope_params;
+/* {arch}.rope.scaling.type: llama.cpp's llama_rope_scaling_type values; an absent key is "linear". */
+enum ck_rope_scaling { CK_ROPE_SCALING_NONE = 0, CK_ROPE_SCALING_LINEAR = 1, CK_ROPE_SCALING_YARN = 2, CK_ROPE_SCALING_LONGROPE = 3 };
+CK_DEF int  ck_rope_scaling_from_name(const char *name, size_t len);   /* CK_ROPE_SCALING_*, or -1 */
+/* Fill p as llama.cpp (c392e5094: its hparams and context defaults) derives it from GGUF metadata:
+   scaling: CK_ROPE_SCALING_*; factor: {arch}.rope.scaling.factor, 0 = absent (freq_scale =
+   1/factor, except NONE: 1); n_ctx_orig: see above; attn_factor: {arch}.rope.scaling.attn_factor
+   (pass 1 when absent); freq_factors: see above. ext_factor = 1 for YARN, else 0; beta 32 / 1. */
+CK_DEF void ck_rope_params_init(ck_rope_params *p, int scaling, float freq_base, float factor, int n_ctx_orig,
+                                float attn_factor, const float *freq_factors);
+/* cos_sin [max_T, n_rot/2, 2] of the scaled rotation above. With freq_scale 1, ext_factor 0,
+   attn_factor 1 and no freq_factors it is ck_rope_cache(cos_sin, max_T, n_rot, freq_base), bit for bit. */
+CK_DEF void ck_rope_cache_ext(float *cos_sin, int max_T, int n_rot, const ck_rope_params *p);
 
 /* ---- causal self-attention, flash-style ---------------------------------------------------
    q, out [NH,T,HS]; k, v [NKV,Tk,HS]; lse [NH,T] (or NULL in forward).
@@ -493,6 +536,17 @@ CK_DEF int  ck_canary_write(uint8_t *state, const ck_section_info *s, int n);
 CK_DEF int  ck_canary_check(const uint8_t *state, const ck_section_info *s, int n); /* first bad section, or -1 */
 /* Check that GGUF tensors match what a layout expects (name, type, shape, offset); 0 or -1 with err. */
 CK_DEF int  ck_weights_check_gguf(const ck_gguf *g, const ck_weight_info *w, int n, char *err, size_t errlen);
+/* The rope parameters llama.cpp (c392e5094) uses for GGUF g, n_rot rotated dims and a context of
+   n_ctx positions (<= 0: {arch}.context_length). Keys: {arch}.rope.freq_base (default 10000),
+   .rope.scaling.type (absent: linear), .rope.scaling.factor (or the older .rope.scale_linear),
+   .rope.scaling.attn_factor (1), .rope.scaling.original_context_length (.context_length).
+   Factors: rope_freqs.weight if present; else rope_factors_long.weight if n_ctx > n_ctx_orig;
+   else rope_factors_short.weight; else none. p->freq_factors then points into the file and
+   *factors_name (if not NULL) names the tensor, else is NULL. (.rope.scaling.yarn_log_multiplier
+   is read by llama.cpp's DeepSeek-2 graph only, which moves the YaRN magnitude into the attention
+   scale; it is not read here.) 0, or -1 with err: unknown scaling type, factors not f32 [n_rot/2]. */
+CK_DEF int  ck_rope_params_from_gguf(ck_rope_params *p, const char **factors_name, const ck_gguf *g, int n_rot, int n_ctx,
+                                     char *err, size_t errlen);
 #ifndef CK_NO_STDIO
 CK_DEF int  ck_bump_write(const char *path, const void *weights, uint64_t bytes, uint64_t layout_hash);
 /* Open weights (a .gguf, checked tensor by tensor, or a weights.bump, checked by hash) and set up
@@ -3175,16 +3229,80 @@ CK_DEF void ck_softmax_backward(float *dinp, const float *dout, const float *out
 
 CK_DEF void ck_rope_cache(float *cos_sin, int max_T, int n_rot, float theta)
 {
-    int p, i, half = n_rot / 2;
-    for (p = 0; p < max_T; p++)
-        for (i = 0; i < half; i++) {
-            double ang = (double)p * pow((double)theta, -2.0 * i / n_rot);
-            cos_sin[((size_t)p * half + i) * 2 + 0] = (float)cos(ang);
-            cos_sin[((size_t)p * half + i) * 2 + 1] = (float)sin(ang);
-        }
+    ck_rope_params p;
+    ck_rope_params_init(&p, CK_ROPE_SCALING_NONE, theta, 0.0f, 0, 1.0f, NULL);
+    ck_rope_cache_ext(cos_sin, max_T, n_rot, &p);
 }
 
-/* (a, b) -> (a cos - b sin, a sin + b cos); dir = -1 applies the inverse rotation.
+CK_DEF int ck_rope_scaling_from_name(const char *name, size_t len)
+{
+    static const char *const names[] = { "none", "linear", "yarn", "longrope" };
+    int i;
+    for (i = 0; i < 4; i++)
+        if (strlen(names[i]) == len && !memcmp(names[i], name, len)) return i;
+    return -1;
+}
+
+CK_DEF void ck_rope_params_init(ck_rope_params *p, int scaling, float freq_base, float factor, int n_ctx_orig,
+                                float attn_factor, const float *freq_factors)
+{
+    p->freq_base = freq_base;
+    /* llama.cpp: rope_freq_scale_train = factor == 0 ? 1 : 1/factor; "none" never scales */
+    p->freq_scale = scaling == CK_ROPE_SCALING_NONE || factor == 0.0f ? 1.0f : 1.0f / factor;
+    p->ext_factor = scaling == CK_ROPE_SCALING_YARN ? 1.0f : 0.0f;   /* default yarn_ext_factor -1: "not set" */
+    p->attn_factor = attn_factor;   /* yarn_attn_factor (1) * hparams.rope_attn_factor */
+    p->beta_fast = 32.0f;           /* llama_context_default_params: yarn_beta_fast */
+    p->beta_slow = 1.0f;            /* yarn_beta_slow */
+    p->n_ctx_orig = n_ctx_orig;
+    p->freq_factors = freq_factors;
+}
+
+/* floor without libm's floor (MCU builds link only the libm functions listed in the Makefile);
+   exact for |x| < 2^53, the rest (huge, infinite, NaN) is returned as is */
+static double ck__floor(double x)
+{
+    double t;
+    if (!(x > -1e15 && x < 1e15)) return x;
+    t = (double)(long long)x;
+    return t > x ? t - 1.0 : t;
+}
+
+/* YaRN's d(b): the (fractional) pair index that turns b times in n_ctx_orig positions */
+static double ck__yarn_corr_dim(int n_rot, int n_ctx_orig, double b, double base)
+{
+    return n_rot * log(n_ctx_orig / (b * 2.0 * 3.14159265358979323846)) / (2.0 * log(base));
+}
+
+CK_DEF void ck_rope_cache_ext(float *cos_sin, int max_T, int n_rot, const ck_rope_params *p)
+{
+    int t, i, half = n_rot / 2;
+    double lo = 0.0, hi = 0.0, mscale = p->attn_factor;
+    if (p->ext_factor != 0.0f) {
+        lo = CK_MAX(0.0, ck__floor(ck__yarn_corr_dim(n_rot, p->n_ctx_orig, p->beta_fast, p->freq_base)));
+        hi = CK_MIN((double)(n_rot - 1), -ck__floor(-ck__yarn_corr_dim(n_rot, p->n_ctx_orig, p->beta_slow, p->freq_base)));
+        mscale *= 1.0 + 0.1 * log(1.0 / p->freq_scale);
+    }
+    for (i = 0; i < half; i++) {
+        /* the angle is linear in the position, so YaRN's blend of the interpolated and the
+           extrapolated angle is a blend of the two frequencies */
+        double f = pow((double)p->freq_base, -2.0 * i / n_rot);
+        if (p->freq_factors) f /= p->freq_factors[i];
+        if (p->ext_factor != 0.0f) {
+            double y = (i - lo) / CK_MAX(0.001, hi - lo);
+            double r = (1.0 - CK_MIN(1.0, CK_MAX(0.0, y))) * p->ext_factor;
+            f = f * p->freq_scale * (1.0 - r) + f * r;
+        } else {
+            f *= p->freq_scale;
+        }
+        for (t = 0; t < max_T; t++) {
+            double ang = (double)t * f;
+            cos_sin[((size_t)t * half + i) * 2 + 0] = (float)(cos(ang) * mscale);
+            cos_sin[((size_t)t * half + i) * 2 + 1] = (float)(sin(ang) * mscale);
+        }
+    }
+}
+
+/* (a, b) -> (a cos - b sin, a sin + b cos); dir = -1 applies the transposed matrix.
    Row (h, t) starts at x + h*sh + t*st: head-major [NH,T,HS] has sh = T*HS, st = HS. */
 static void ck__rope(float *x, const float *cos_sin, int NH, int T, int n_rot, int pos0, int neox, float dir, size_t sh, size_t st)
 {
@@ -3206,7 +3324,9 @@ CK_DEF void ck_rope_forward(float *x, const float *cos_sin, int NH, int T, int H
 {
     ck__rope(x, cos_sin, NH, T, n_rot, pos0, neox, 1.0f, (size_t)T * HS, (size_t)HS);
 }
-/* The rotation is orthogonal, so the gradient is the inverse rotation of dx, in place. */
+/* forward maps (a, b) to M (a, b) with M = [c -s; s c]; the gradient is M^T dx = [c s; -s c] dx,
+   the dir = -1 rotation. With |(c, s)| = 1 (ck_rope_cache) M^T is M's inverse; with a scaled cache
+   (mscale != 1) it is still the gradient, not the inverse. */
 CK_DEF void ck_rope_backward(float *dx, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox)
 {
     ck__rope(dx, cos_sin, NH, T, n_rot, pos0, neox, -1.0f, (size_t)T * HS, (size_t)HS);
@@ -4400,6 +4520,65 @@ CK_DEF int ck_weights_check_gguf(const ck_gguf *g, const ck_weight_info *w, int 
             return -1;
         }
     }
+    return 0;
+}
+
+/* {arch}.<suffix> of g into key; 0 if g has no general.architecture */
+static int ck__arch_key(char *key, size_t cap, const ck_gguf *g, const char *suffix)
+{
+    const char *arch;
+    uint64_t n;
+    if (!ck_gguf_get_str(g, "general.architecture", &arch, &n) || n > 100) return 0;
+    ck__fmt(key, cap, "%.*s.%s", (int)n, arch, suffix);
+    return 1;
+}
+
+CK_DEF int ck_rope_params_from_gguf(ck_rope_params *p, const char **factors_name, const ck_gguf *g, int n_rot, int n_ctx,
+                                    char *err, size_t errlen)
+{
+    static const char *const tensors[] = { "rope_freqs.weight", "rope_factors_long.weight", "rope_factors_short.weight" };
+    char key[160];
+    const char *s;
+    uint64_t n;
+    double base = 10000.0, factor = 0.0, attn_factor = 1.0, v;
+    int64_t n_ctx_train = 0, n_ctx_orig = 0;
+    int scaling = CK_ROPE_SCALING_LINEAR, which = -1;
+    const ck_gguf_tensor *t = NULL;
+    if (factors_name) *factors_name = NULL;
+    if (!ck__arch_key(key, sizeof key, g, "context_length")) { ck__fmt(err, errlen, "the file has no general.architecture"); return -1; }
+    ck_gguf_get_int(g, key, &n_ctx_train);
+    ck__arch_key(key, sizeof key, g, "rope.freq_base");
+    if (ck_gguf_get_float(g, key, &v)) base = v;
+    ck__arch_key(key, sizeof key, g, "rope.scaling.type");
+    if (ck_gguf_get_str(g, key, &s, &n) && (scaling = ck_rope_scaling_from_name(s, (size_t)n)) < 0) {
+        ck__fmt(err, errlen, "%s = '%.*s' is not a rope scaling llama.cpp knows (none, linear, yarn, longrope)", key, (int)CK_MIN(n, 64), s);
+        return -1;
+    }
+    ck__arch_key(key, sizeof key, g, "rope.scale_linear");            /* the older key */
+    if (ck_gguf_get_float(g, key, &v)) factor = v;
+    ck__arch_key(key, sizeof key, g, "rope.scaling.factor");
+    if (ck_gguf_get_float(g, key, &v)) factor = v;
+    ck__arch_key(key, sizeof key, g, "rope.scaling.attn_factor");
+    if (ck_gguf_get_float(g, key, &v)) attn_factor = v;
+    ck__arch_key(key, sizeof key, g, "rope.scaling.original_context_length");
+    if (!ck_gguf_get_int(g, key, &n_ctx_orig)) n_ctx_orig = n_ctx_train;
+    if (n_ctx <= 0) n_ctx = (int)n_ctx_train;
+    /* llama.cpp's build_rope_factors: rope_freqs if the model has it, else LongRoPE's long factors
+       when the context (per sequence) exceeds the original one, else the short ones */
+    if (ck_gguf_find_tensor(g, tensors[0])) which = 0;
+    else if (n_ctx > n_ctx_orig && ck_gguf_find_tensor(g, tensors[1])) which = 1;
+    else if (n_ctx <= n_ctx_orig && ck_gguf_find_tensor(g, tensors[2])) which = 2;
+    if (which >= 0) {
+        t = ck_gguf_find_tensor(g, tensors[which]);
+        if (t->type != CK_F32 || t->n_elements != (uint64_t)(n_rot / 2)) {
+            ck__fmt(err, errlen, "tensor %s is %s with %llu values; rope needs f32 with n_rot/2 = %d", tensors[which],
+                    ck_type_name((int)t->type), (unsigned long long)t->n_elements, n_rot / 2);
+            return -1;
+        }
+        if (factors_name) *factors_name = tensors[which];
+    }
+    ck_rope_params_init(p, scaling, (float)base, (float)factor, (int)n_ctx_orig, (float)attn_factor,
+                        t ? (const float *)t->data : NULL);
     return 0;
 }
 

@@ -54,6 +54,9 @@ _SIGNATURES = {
     "ck_rope_cache": (None, [_P, _I, _I, _F]),
     "ck_rope_forward": (None, [_P, _P, _I, _I, _I, _I, _I, _I]),
     "ck_rope_backward": (None, [_P, _P, _I, _I, _I, _I, _I, _I]),
+    "ck_rope_params_init": (None, [_P, _I, _F, _F, _I, _F, _P]),
+    "ck_rope_cache_ext": (None, [_P, _I, _I, _P]),
+    "ck_rope_scaling_from_name": (_I, [ctypes.c_char_p, _Z]),
     "ck_attention_forward": (None, [_P, _P, _P, _P, _P, _I, _I, _I, _I, _I, _I, _I, _F]),
     "ck_attention_backward": (None, [_P, _P, _P, _P, _P, _P, _P, _P, _P,
                                      _I, _I, _I, _I, _I, _I, _I, _F]),
@@ -83,12 +86,42 @@ _Q_SIGNATURES = {
     "ck_quantize_row": (_Z, [_I, _P, _P, _I64]),
     "ck_matmul_forward_q": (None, [_I, _P, _P, _P, _P, _I, _I, _I]),
     "ck_matmul_forward_qp": (None, [_I, _I, _P, _P, _P, _P, _I, _I, _I]),
+    "ck_gguf_open": (_I, [_P, _S]),
+    "ck_gguf_close": (None, [_P]),
+    "ck_rope_params_from_gguf": (_I, [_P, _P, _P, _I, _I, _P, _Z]),
 }
 
 Q_EXACT, Q_FAST = 0, 1   # CK_Q_EXACT: dequantize weights, fp32 math; CK_Q_FAST: quantized activations
 TYPE_IDS = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8, "q8_1": 9,
             "q2_K": 10, "q3_K": 11, "q4_K": 12, "q5_K": 13, "q6_K": 14, "q8_K": 15, "bf16": 30}
 GUARD = 64   # bytes past every output buffer that must stay untouched
+
+
+class RopeParams(ctypes.Structure):
+    """ck_rope_params"""
+    _fields_ = [("freq_base", _F), ("freq_scale", _F), ("ext_factor", _F), ("attn_factor", _F),
+                ("beta_fast", _F), ("beta_slow", _F), ("n_ctx_orig", _I), ("freq_factors", _P)]
+
+    @classmethod
+    def from_dict(cls, d):
+        """the struct for a dict as oracle.rope.params() makes it (freq_factors kept alive on it)"""
+        p = cls(**{k: d[k] for k, _ in cls._fields_ if k != "freq_factors"})
+        ff = d.get("freq_factors")
+        if ff is not None:
+            p._keep = np.ascontiguousarray(ff, dtype=np.float32)
+            p.freq_factors = p._keep.ctypes.data
+        return p
+
+    def as_dict(self, n_rot):
+        """the fields as oracle.rope.params() has them (freq_factors: a list, or None)"""
+        d = {k: getattr(self, k) for k, _ in self._fields_ if k != "freq_factors"}
+        ff = self.freq_factors
+        d["freq_factors"] = None if not ff else list(ctypes.cast(ff, ctypes.POINTER(_F))[:n_rot // 2])
+        return d
+
+
+ROPE_SCALING = {"none": 0, "linear": 1, "yarn": 2, "longrope": 3}   # enum ck_rope_scaling
+GGUF_STRUCT_BYTES = 1 << 14   # ck_gguf is opaque to Python: a buffer much larger than sizeof(ck_gguf)
 
 
 def type_id(t):
@@ -308,6 +341,42 @@ class CKernel:
         NH, T, HS = self._rope_check(dx, cos_sin, n_rot, pos0)
         self.lib.ck_rope_backward(_ptr(dx, "dx", writable=True), cos_sin.ctypes.data,
                                   NH, T, HS, n_rot, pos0, int(neox))
+
+    # ------------------------------------------------------------------ rope scaling
+    def rope_params(self, scaling="none", freq_base=10000.0, factor=0.0, n_ctx_orig=0, attn_factor=1.0,
+                    freq_factors=None):
+        """ck_rope_params_init; freq_factors (float32 [n_rot/2]) is kept alive on the result"""
+        p = RopeParams()
+        s = ROPE_SCALING[scaling] if isinstance(scaling, str) else int(scaling)
+        self.lib.ck_rope_params_init(ctypes.byref(p), s, freq_base, factor, n_ctx_orig, attn_factor,
+                                     _ptr(freq_factors, "freq_factors", optional=True))
+        p._keep = freq_factors
+        return p
+
+    def rope_scaling_from_name(self, name):
+        b = name.encode()
+        return self.lib.ck_rope_scaling_from_name(b, len(b))
+
+    def rope_cache_ext(self, max_T, n_rot, params):
+        assert n_rot % 2 == 0
+        cs = _nan((max_T, n_rot // 2, 2))
+        self.lib.ck_rope_cache_ext(_ptr(cs, "cos_sin"), max_T, n_rot, ctypes.byref(params))
+        return cs
+
+    def rope_params_from_gguf(self, path, n_rot, n_ctx=0):
+        """ck_rope_params_from_gguf on the file at path -> (params as a dict (see RopeParams.as_dict),
+        factors tensor name or None); raises ValueError with ckernel's message on -1"""
+        g = ctypes.create_string_buffer(GGUF_STRUCT_BYTES)
+        if self.lib.ck_gguf_open(g, path.encode()) != 0:
+            raise OSError(f"ck_gguf_open({path}) failed")
+        try:
+            p, name, err = RopeParams(), ctypes.c_char_p(), ctypes.create_string_buffer(512)
+            rc = self.lib.ck_rope_params_from_gguf(ctypes.byref(p), ctypes.byref(name), g, n_rot, n_ctx, err, len(err))
+            if rc != 0:
+                raise ValueError(err.value.decode())
+            return p.as_dict(n_rot), (name.value.decode() if name.value else None)
+        finally:
+            self.lib.ck_gguf_close(g)
 
     # ------------------------------------------------------------------ attention
     def _attn_dims(self, q, k, v):

@@ -15,6 +15,12 @@ those models in GGUF, undone here so that the math below is the HF math:
   query_pre_attn_scalar ** -0.5: head_dim for 1B/4B/12B, n_embd / n_head for 27B (62 layers).
 * GGUF matrices are [ne1 = out][ne0 = in] (torch Linear layout), GPT-2's Conv1D included.
 * weights: f32/f16 as stored, quantized types dequantized with oracle.quant (ggml's formulas).
+* rope scaling: ``rope_freqs_for`` reads it from the GGUF as llama.cpp (c392e5094) does --
+  rope.scaling.type / .factor / .attn_factor / .original_context_length, rope_freqs.weight (Llama
+  3.1), rope_factors_long/short.weight (Phi-3 LongRoPE) -- and oracle.rope turns it into (inv_freq,
+  mscale) by llama.cpp's convention, where it differs from HF's (see oracle/rope.py). llama.cpp
+  reads the factor tensors only for the architectures that have them (llama: rope_freqs; phi3:
+  LongRoPE) and refuses other files holding them; here they apply to every family.
 
 Everything runs in float64. ``load(path)`` -> Model; ``Model.forward(tokens)`` -> logits [T, V]
 of a causal prefill from position 0 (what ckernel's prefill and its token-by-token decode both
@@ -27,8 +33,18 @@ import torch
 import torch.nn.functional as F
 
 from . import gguf as G
+from . import rope as R
 
 DT = torch.float64
+
+
+def _kv_opt(g, key):
+    """the key's value, or None"""
+    v = g.kv.get(key)
+    if v is None:
+        return None
+    v = v.value
+    return v.decode() if isinstance(v, bytes) else v
 
 
 def _kv(g, key, default=None):
@@ -59,6 +75,7 @@ class Model:
         hp["head_dim"] = int(_kv(self.g, f"{a}.attention.key_length", hp["n_embd"] // hp["n_head"]))
         hp["n_rot"] = int(_kv(self.g, f"{a}.rope.dimension_count", hp["head_dim"]))
         self.hp = hp
+        self.n_ctx = None   # llama.cpp's n_ctx (LongRoPE picks its factors by it); None: context_length
         if a not in FAMILIES:
             raise ValueError(f"oracle: no reference model for architecture {a!r}")
 
@@ -95,16 +112,43 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-def rope_hf(x, base, n_rot):
+def rope_freqs_for(m, base, local=False):
+    """(inv_freq [n_rot/2] float64, mscale) of m's rope as llama.cpp computes it from the GGUF:
+    {arch}.rope.scaling.type (absent: linear), .factor (or the older .rope.scale_linear; 0 = none),
+    .attn_factor (1), .original_context_length (else context_length); per-pair divisors from
+    rope_freqs.weight, else rope_factors_long.weight when n_ctx > n_ctx_orig, else
+    rope_factors_short.weight (llama.cpp's build_rope_factors). base: the layer's freq_base.
+    local: a sliding-window layer of gemma3, which llama.cpp (and HF's rotary_emb_local) rotates
+    unscaled: freq_scale 1 and no factors."""
+    a, g = m.arch, m.g
+    n_ctx_train = int(_kv_opt(g, f"{a}.context_length") or 0)
+    scaling = _kv_opt(g, f"{a}.rope.scaling.type") or "linear"
+    factor = _kv_opt(g, f"{a}.rope.scaling.factor")
+    if factor is None:
+        factor = _kv_opt(g, f"{a}.rope.scale_linear") or 0.0
+    attn_factor = _kv_opt(g, f"{a}.rope.scaling.attn_factor")
+    n_ctx_orig = int(_kv_opt(g, f"{a}.rope.scaling.original_context_length") or n_ctx_train)
+    n_ctx = m.n_ctx or n_ctx_train
+    factors = None
+    if m.has("rope_freqs.weight"):
+        factors = m.w("rope_freqs.weight")
+    elif n_ctx > n_ctx_orig and m.has("rope_factors_long.weight"):
+        factors = m.w("rope_factors_long.weight")
+    elif n_ctx <= n_ctx_orig and m.has("rope_factors_short.weight"):
+        factors = m.w("rope_factors_short.weight")
+    if local:
+        factor, factors = 0.0, None
+    p = R.params(scaling, base, float(factor), n_ctx_orig, 1.0 if attn_factor is None else float(attn_factor),
+                 None if factors is None else factors.reshape(-1).tolist())
+    return R.llamacpp(m.hp["n_rot"], p)
+
+
+def rope_hf(x, rope, n_rot):
     """HF apply_rotary_pos_emb (rotate_half form) on the first n_rot dims of x [H, T, D],
-    positions 0..T-1; the rest pass through (partial rotary, as GPT-NeoX / llama.cpp NeoX)."""
-    T = x.shape[-2]
-    inv_freq = 1.0 / (base ** (torch.arange(0, n_rot, 2, dtype=DT) / n_rot))
-    freqs = torch.outer(torch.arange(T, dtype=DT), inv_freq)
-    emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos(), emb.sin()
-    xr, xp = x[..., :n_rot], x[..., n_rot:]
-    return torch.cat((xr * cos + rotate_half(xr) * sin, xp), dim=-1)
+    positions 0..T-1, with rope = (inv_freq, mscale) from rope_freqs_for; the rest pass through
+    (partial rotary, as GPT-NeoX / llama.cpp NeoX)."""
+    inv_freq, mscale = rope
+    return R.apply_rotary_pos_emb(x, torch.arange(x.shape[-2], dtype=DT), inv_freq, mscale, n_rot)
 
 
 def unpermute_llama(w, n_head):
@@ -175,7 +219,7 @@ def _llama_like(m, tokens, *, permuted, biases, qk_norm, rope_default):
     """LlamaForCausalLM / Qwen2ForCausalLM / Qwen3ForCausalLM"""
     a, hp = m.arch, m.hp
     eps = float(_kv(m.g, f"{a}.attention.layer_norm_rms_epsilon", 1e-5 if a != "qwen3" else 1e-6))
-    base = float(_kv(m.g, f"{a}.rope.freq_base", rope_default))
+    rope = rope_freqs_for(m, float(_kv(m.g, f"{a}.rope.freq_base", rope_default)))
     # Mistral v0.1's window (HF MistralAttention); qwen2/3's sliding_window is unused by HF (use_sliding_window false)
     window = int(_kv(m.g, f"{a}.attention.sliding_window", 0)) if a == "llama" else 0
     H, HKV, D, n_rot = hp["n_head"], hp["n_head_kv"], hp["head_dim"], hp["n_rot"]
@@ -195,7 +239,7 @@ def _llama_like(m, tokens, *, permuted, biases, qk_norm, rope_default):
         if qk_norm:  # Qwen3Attention: q_norm / k_norm (RMSNorm over head_dim) before RoPE
             q = rms_norm(q, m.w(p + "attn_q_norm.weight"), eps)
             k = rms_norm(k, m.w(p + "attn_k_norm.weight"), eps)
-        q, k = rope_hf(q, base, n_rot), rope_hf(k, base, n_rot)
+        q, k = rope_hf(q, rope, n_rot), rope_hf(k, rope, n_rot)
         att = attention(q, k, v, 1.0 / math.sqrt(D), window)
         x = x + linear(merge(att), m.w(p + "attn_output.weight"))
         h = rms_norm(x, m.w(p + "ffn_norm.weight"), eps)
@@ -246,6 +290,10 @@ def gemma3(m, tokens):
     # (1B/4B/12B) and n_embd / n_head = 168 (27B), the rule llama.cpp applies by size (62 layers = 27B)
     scale = (C // H if hp["n_layer"] == 62 else D) ** -0.5
     norm_w = lambda n: m.w(n) - 1.0       # the file holds 1 + w (convert_hf_to_gguf, Gemma3Model)
+    # sliding-window layers: base 10000, unscaled; global layers: rope.freq_base and the file's
+    # scaling (Gemma 3 4B+: linear x8), as llama.cpp's gemma3 and HF's two rotary embeddings
+    rope_local = rope_freqs_for(m, base_local, local=True)
+    rope_global = rope_freqs_for(m, base_global)
     x = m.w("token_embd.weight")[tokens] * torch.tensor(C ** 0.5, dtype=DT)
     for il in range(hp["n_layer"]):
         p = f"blk.{il}."
@@ -256,8 +304,8 @@ def gemma3(m, tokens):
         v = heads(linear(h, m.w(p + "attn_v.weight")), HKV)
         q = gemma_rms_norm(q, norm_w(p + "attn_q_norm.weight"), eps)
         k = gemma_rms_norm(k, norm_w(p + "attn_k_norm.weight"), eps)
-        base = base_local if sliding else base_global
-        q, k = rope_hf(q, base, D), rope_hf(k, base, D)
+        rope = rope_local if sliding else rope_global
+        q, k = rope_hf(q, rope, D), rope_hf(k, rope, D)
         att = attention(q, k, v, scale, window if sliding else 0)
         o = linear(merge(att), m.w(p + "attn_output.weight"))
         x = x + gemma_rms_norm(o, norm_w(p + "post_attention_norm.weight"), eps)

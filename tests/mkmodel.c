@@ -16,6 +16,10 @@ typedef struct {
     int vocab, embd, layers, heads, kv_heads, head_dim, ff, ctx, tied, window, seed;
     int type, q6_mix; /* q6_mix: llama.cpp Q4_K_M-like: attn_v, ffn_down, output in q6_K, the rest q4_K */
     float rope_base;
+    const char *rope_scaling; /* {arch}.rope.scaling.type, or NULL */
+    float rope_factor;        /* {arch}.rope.scaling.factor, 0 = not written */
+    int rope_orig_ctx;        /* {arch}.rope.scaling.original_context_length, 0 = not written */
+    int rope_freqs, rope_longrope;
 } opts;
 
 static uint64_t rng = 88172645463325252ull;
@@ -55,6 +59,15 @@ static void add(const opts *o, const char *name, int64_t ne0, int64_t ne1, float
     ck_gguf_add_tensor(&B, name, ne1 == 1 ? 1 : 2, ne, (uint32_t)type, data);
     (void)o;
 }
+static void add_f32(const opts *o, const char *name, const float *v, int64_t n) /* a 1-D f32 tensor of given values */
+{
+    float *data = (float *)malloc((size_t)n * sizeof(float));
+    memcpy(data, v, (size_t)n * sizeof(float));
+    bufs = (void **)realloc(bufs, (size_t)(n_bufs + 1) * sizeof *bufs);
+    bufs[n_bufs++] = data;
+    ck_gguf_add_tensor(&B, name, 1, &n, CK_F32, data);
+    (void)o;
+}
 static void key_u32(const char *arch, const char *key, uint32_t v)
 {
     char k[128];
@@ -68,13 +81,62 @@ static void key_f32(const char *arch, const char *key, float v)
     ck_gguf_add_f32(&B, k, v);
 }
 
+/* rope scaling metadata and tensors, as convert_hf_to_gguf.py writes them (n_rot = head_dim):
+   --rope-freqs: rope_freqs.weight, Llama 3.1's per-pair divisors (its rope_type "llama3": factor 8,
+   low_freq_factor 1, high_freq_factor 4) over an original context of --rope-orig-ctx (default 8192,
+   Llama 3.1's): 1 for pairs whose wavelength 2 pi base^(2i/n_rot) is under orig/4, 8 over orig,
+   1 / ((1 - t)/8 + t), t = (orig / wavelength - 1) / 3, between. With base 1e4 and n_rot 64 the
+   Llama 3.1 constants already vary across pairs (1 to pair 20, blended 21-24, 8 from pair 25), but
+   those slow pairs turn by < 0.02 rad in a test's few dozen positions, so the change would be
+   invisible; tests pass a smaller --rope-orig-ctx to move the cuts to pairs that turn visibly:
+   256 gives 1 to pair 8, 1.38 / 1.99 / 2.99 / 4.78 for pairs 9-12, 8 from pair 13. (mkmodel
+   computes in double; the converter in float32: the factors differ by float32 rounding.)
+   --rope-longrope: Phi-3's rope_factors_long.weight / rope_factors_short.weight (long: 1 rising to
+   --rope-factor or 4 quadratically over the pairs; short: 1 + 0.1 i/half) and rope.scaling.attn_factor
+   = sqrt(1 + ln(ctx / orig) / ln(orig)), orig = --rope-orig-ctx. llama.cpp loads rope_freqs.weight for
+   llama-like archs and the LongRoPE pair for phi3 only: a file of another family with them is one
+   llama.cpp would refuse (unused tensors); ckernel and the oracle apply them for every family. */
+static void add_rope_scaling(const opts *o, const char *A)
+{
+    int i, half = o->head_dim / 2;
+    double orig = o->rope_orig_ctx ? o->rope_orig_ctx : 8192.0;
+    float v[512];
+    char k[128];
+    if (o->rope_scaling) { snprintf(k, sizeof k, "%s.rope.scaling.type", A); ck_gguf_add_str(&B, k, o->rope_scaling); }
+    if (o->rope_factor != 0.0f) key_f32(A, "rope.scaling.factor", o->rope_factor);
+    if (o->rope_orig_ctx) key_u32(A, "rope.scaling.original_context_length", (uint32_t)o->rope_orig_ctx);
+    if (half > 512) { fprintf(stderr, "mkmodel: head_dim too large for rope factors\n"); exit(2); }
+    if (o->rope_freqs) {
+        for (i = 0; i < half; i++) {
+            double wavelength = 2.0 * 3.14159265358979323846 * pow((double)o->rope_base, 2.0 * i / o->head_dim);
+            double t = (orig / wavelength - 1.0) / (4.0 - 1.0);
+            v[i] = wavelength < orig / 4.0 ? 1.0f : wavelength > orig / 1.0 ? 8.0f : (float)(1.0 / ((1.0 - t) / 8.0 + t));
+        }
+        add_f32(o, "rope_freqs.weight", v, half);
+    }
+    if (o->rope_longrope) {
+        double top = o->rope_factor != 0.0f ? o->rope_factor : 4.0, s = (double)o->ctx / orig;
+        for (i = 0; i < half; i++) v[i] = (float)(1.0 + (top - 1.0) * ((double)i / (half > 1 ? half - 1 : 1)) * ((double)i / (half > 1 ? half - 1 : 1)));
+        add_f32(o, "rope_factors_long.weight", v, half);
+        for (i = 0; i < half; i++) v[i] = (float)(1.0 + 0.1 * i / half);
+        add_f32(o, "rope_factors_short.weight", v, half);
+        key_f32(A, "rope.scaling.attn_factor", s > 1.0 ? (float)sqrt(1.0 + log(s) / log(orig)) : 1.0f);
+    }
+}
+
 static int usage(int rc)
 {
     printf("usage: mkmodel FAMILY OUT.gguf [--vocab V] [--embd C] [--layers L] [--heads H] [--kv-heads K]\n"
            "                [--head-dim D] [--ff F] [--ctx N] [--type T | --mix q4_k_m] [--tied] [--window W]\n"
            "                [--rope-base B] [--seed S]\n"
+           "                [--rope-scaling none|linear|yarn|longrope] [--rope-factor F] [--rope-orig-ctx N]\n"
+           "                [--rope-freqs] [--rope-longrope]\n"
            "  FAMILY: gpt2 llama qwen2 qwen3 gemma3. Writes random weights (matrices ~N(0, 1/fan_in),\n"
-           "  norms ~1) in TYPE (default f32; 1-D tensors stay f32) and the family's metadata.\n");
+           "  norms ~1) in TYPE (default f32; 1-D tensors stay f32) and the family's metadata.\n"
+           "  Rope scaling (not gpt2): --rope-scaling, --rope-factor, --rope-orig-ctx write rope.scaling.type,\n"
+           "  .factor, .original_context_length; --rope-freqs writes rope_freqs.weight (Llama 3.1's factors,\n"
+           "  original context --rope-orig-ctx or 8192); --rope-longrope writes Phi-3's rope_factors_long/short\n"
+           "  and rope.scaling.attn_factor (needs --rope-orig-ctx).\n");
     return rc;
 }
 
@@ -96,6 +158,11 @@ int main(int argc, char **argv)
         OPT("--head-dim", head_dim) OPT("--ff", ff) OPT("--ctx", ctx) OPT("--window", window) OPT("--seed", seed)
 #undef OPT
         if (!strcmp(a, "--rope-base") && v) { o.rope_base = (float)atof(v); i++; continue; }
+        if (!strcmp(a, "--rope-scaling") && v) { o.rope_scaling = v; i++; continue; }
+        if (!strcmp(a, "--rope-factor") && v) { o.rope_factor = (float)atof(v); i++; continue; }
+        if (!strcmp(a, "--rope-orig-ctx") && v) { o.rope_orig_ctx = atoi(v); i++; continue; }
+        if (!strcmp(a, "--rope-freqs")) { o.rope_freqs = 1; continue; }
+        if (!strcmp(a, "--rope-longrope")) { o.rope_longrope = 1; continue; }
         if (!strcmp(a, "--type") && v) {
             o.type = ck_type_from_name(v);
             if (o.type < 0) { fprintf(stderr, "mkmodel: unknown type %s\n", v); return 2; }
@@ -110,6 +177,11 @@ int main(int argc, char **argv)
     if (!o.kv_heads) o.kv_heads = o.heads;
     if (!o.head_dim) o.head_dim = o.embd / o.heads;
     if (!o.ff) o.ff = 4 * o.embd;
+    if (o.rope_longrope && !o.rope_orig_ctx) { fprintf(stderr, "mkmodel: --rope-longrope needs --rope-orig-ctx\n"); return 2; }
+    if (!strcmp(o.family, "gpt2") && (o.rope_scaling || o.rope_factor != 0.0f || o.rope_orig_ctx || o.rope_freqs || o.rope_longrope)) {
+        fprintf(stderr, "mkmodel: gpt2 has no rope\n");
+        return 2;
+    }
     rng ^= (uint64_t)o.seed * 0x9E3779B97F4A7C15ull;
     ck_gguf_builder_init(&B);
     ck_gguf_add_str(&B, "general.architecture", o.family);
@@ -158,6 +230,7 @@ int main(int argc, char **argv)
                 key_u32(A, "rope.dimension_count", (uint32_t)o.head_dim);
             }
             if (gemma) key_u32(A, "attention.sliding_window", (uint32_t)(o.window ? o.window : 4));
+            add_rope_scaling(&o, A);
             add(&o, "token_embd.weight", o.embd, o.vocab, 0, gemma ? 0.1f : 0.5f, o.type);
             for (l = 0; l < o.layers; l++) {
                 add(&o, L("attn_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);

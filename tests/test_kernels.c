@@ -2,6 +2,8 @@
    - every SIMD path against the scalar reference (relative error: |simd - scalar| / |scalar| < 1e-5)
    - bit-identical results for 1, 2 and 3 OpenMP threads
    - edge cases of the attention contract
+   - rope scaling: with a scaled cache (mscale != 1) backward is the transpose of forward (head-
+     and token-major), and GGUF metadata becomes llama.cpp's parameters (ck_rope_params_from_gguf)
    Ends with the plain line "N passed, N failed". */
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
@@ -191,6 +193,99 @@ static void test_attention_edges(void)
           "attention over a single key returns v and lse = score");
 }
 
+/* <M x, y> = <x, M^T y> for the map M = ck_rope_forward with a YaRN cache (mscale = 1.1386 * 1.2):
+   ck_rope_backward must apply M^T (not M^-1, which differs by mscale^2) */
+static void test_rope_scaled_adjoint(int neox, int token_major)
+{
+    enum { NH = 3, T = 7, HS = 20, N_ROT = 16, POS0 = 90, MAX_T = 100 };
+    float *cs = (float *)malloc((size_t)MAX_T * N_ROT * sizeof(float));
+    float *x = rnd((size_t)NH * T * HS, 1.0f), *y = rnd((size_t)NH * T * HS, 1.0f);
+    float *mx = copy_of(x, (size_t)NH * T * HS), *mty = copy_of(y, (size_t)NH * T * HS);
+    double lhs = 0, rhs = 0, ms2, worst = 0;
+    ck_rope_params p;
+    size_t i;
+    char what[160];
+    ck_rope_params_init(&p, CK_ROPE_SCALING_YARN, 10000.0f, 4.0f, 32, 1.2f, NULL);
+    ck_rope_cache_ext(cs, MAX_T, N_ROT, &p);
+    ms2 = pow(1.2 * (1.0 + 0.1 * log(4.0)), 2.0);
+    if (token_major) { /* [T, NH*HS]: the same numbers read as token-major rows */
+        ck_rope_forward_tm(mx, cs, NH, T, HS, N_ROT, POS0, neox, (size_t)NH * HS);
+        ck_rope_backward_tm(mty, cs, NH, T, HS, N_ROT, POS0, neox, (size_t)NH * HS);
+    } else {
+        ck_rope_forward(mx, cs, NH, T, HS, N_ROT, POS0, neox);
+        ck_rope_backward(mty, cs, NH, T, HS, N_ROT, POS0, neox);
+    }
+    for (i = 0; i < (size_t)NH * T * HS; i++) { lhs += (double)mx[i] * y[i]; rhs += (double)x[i] * mty[i]; }
+    snprintf(what, sizeof what, "rope %s neox=%d: <Mx,y> = %.9g != <x,M^T y> = %.9g", token_major ? "tm" : "head-major", neox, lhs, rhs);
+    check(fabs(lhs - rhs) < 1e-5 * (fabs(lhs) + 1.0), what);
+    if (token_major) ck_rope_backward_tm(mx, cs, NH, T, HS, N_ROT, POS0, neox, (size_t)NH * HS);
+    else ck_rope_backward(mx, cs, NH, T, HS, N_ROT, POS0, neox);
+    for (i = 0; i < (size_t)NH * T * HS; i++) {
+        int rotated = (int)(token_major ? i % ((size_t)NH * HS) % HS : i % HS) < N_ROT;
+        worst = fmax(worst, fabs(mx[i] - (rotated ? ms2 : 1.0) * x[i]));
+    }
+    snprintf(what, sizeof what, "rope %s neox=%d: backward(forward(x)) != mscale^2 x on the rotated dims (max diff %.3g)",
+             token_major ? "tm" : "head-major", neox, worst);
+    check(worst < 1e-5, what);
+    free(cs); free(x); free(y); free(mx); free(mty);
+}
+
+static size_t write_mem(void *ctx, const void *p, size_t n)
+{
+    uint8_t **dst = (uint8_t **)ctx;
+    memcpy(*dst, p, n);
+    *dst += n;
+    return n;
+}
+/* a GGUF in memory with the given rope metadata; ck_rope_params_from_gguf on it */
+static int rope_from_gguf(ck_rope_params *p, const char **name, int n_ctx, const char *type, float factor, int orig,
+                          float attn, const char *tensor, uint8_t *file, size_t cap)
+{
+    static float factors[8] = { 1, 1, 1.5f, 2, 4, 8, 8, 8 };
+    static uint8_t index[1 << 14];
+    static ck_gguf g;
+    ck_gguf_builder b;
+    int64_t ne = 8;
+    uint8_t *end = file;
+    char err[256];
+    ck_gguf_builder_init(&b);
+    ck_gguf_add_str(&b, "general.architecture", "llama");
+    ck_gguf_add_u32(&b, "llama.context_length", 4096);
+    ck_gguf_add_f32(&b, "llama.rope.freq_base", 500000.0f);
+    if (type) ck_gguf_add_str(&b, "llama.rope.scaling.type", type);
+    if (factor != 0.0f) ck_gguf_add_f32(&b, "llama.rope.scaling.factor", factor);
+    if (orig) ck_gguf_add_u32(&b, "llama.rope.scaling.original_context_length", (uint32_t)orig);
+    if (attn != 0.0f) ck_gguf_add_f32(&b, "llama.rope.scaling.attn_factor", attn);
+    if (tensor) ck_gguf_add_tensor(&b, tensor, 1, &ne, CK_F32, factors);
+    if (ck_gguf_builder_size(&b) > cap || ck_gguf_write(&b, write_mem, &end) != 0) { ck_gguf_builder_free(&b); return -2; }
+    ck_gguf_builder_free(&b);
+    if (ck_gguf_parse(&g, file, (size_t)(end - file), index, sizeof index) != 0) return -3;
+    return ck_rope_params_from_gguf(p, name, &g, 16, n_ctx, err, sizeof err);
+}
+
+static void test_rope_params_from_gguf(void)
+{
+    static uint8_t file[1 << 14];
+    ck_rope_params p;
+    const char *name;
+    check(rope_from_gguf(&p, &name, 0, NULL, 0, 0, 0, NULL, file, sizeof file) == 0 && p.freq_base == 500000.0f && p.freq_scale == 1.0f &&
+          p.ext_factor == 0.0f && p.attn_factor == 1.0f && p.n_ctx_orig == 4096 && !p.freq_factors && !name, "rope from gguf: no scaling keys");
+    check(rope_from_gguf(&p, &name, 0, "linear", 8.0f, 0, 0, NULL, file, sizeof file) == 0 && p.freq_scale == 0.125f && p.ext_factor == 0.0f,
+          "rope from gguf: linear x8");
+    check(rope_from_gguf(&p, &name, 0, "none", 8.0f, 0, 0, NULL, file, sizeof file) == 0 && p.freq_scale == 1.0f, "rope from gguf: none never scales");
+    check(rope_from_gguf(&p, &name, 0, "yarn", 4.0f, 32768, 0, NULL, file, sizeof file) == 0 && p.freq_scale == 0.25f && p.ext_factor == 1.0f &&
+          p.attn_factor == 1.0f && p.beta_fast == 32.0f && p.beta_slow == 1.0f && p.n_ctx_orig == 32768, "rope from gguf: yarn");
+    check(rope_from_gguf(&p, &name, 0, NULL, 0, 0, 0, "rope_freqs.weight", file, sizeof file) == 0 && p.freq_factors && p.freq_factors[4] == 4.0f &&
+          name && !strcmp(name, "rope_freqs.weight"), "rope from gguf: Llama 3 rope_freqs");
+    check(rope_from_gguf(&p, &name, 8192, NULL, 0, 2048, 1.19f, "rope_factors_long.weight", file, sizeof file) == 0 && p.freq_factors &&
+          p.attn_factor == 1.19f && p.freq_scale == 1.0f, "rope from gguf: LongRoPE, n_ctx > orig: long factors");
+    check(rope_from_gguf(&p, &name, 2048, NULL, 0, 2048, 1.19f, "rope_factors_long.weight", file, sizeof file) == 0 && !p.freq_factors && !name,
+          "rope from gguf: LongRoPE, n_ctx <= orig: not the long factors");
+    check(rope_from_gguf(&p, &name, 2048, NULL, 0, 2048, 0, "rope_factors_short.weight", file, sizeof file) == 0 && p.freq_factors &&
+          name && !strcmp(name, "rope_factors_short.weight"), "rope from gguf: LongRoPE, n_ctx <= orig: short factors");
+    check(rope_from_gguf(&p, &name, 0, "dynamic", 2.0f, 0, 0, NULL, file, sizeof file) == -1, "rope from gguf: unknown scaling type is an error");
+}
+
 int main(void)
 {
     static const int Ts[] = { 1, 2, 3, 4, 5, 7, 13, 64 };
@@ -218,6 +313,11 @@ int main(void)
     printf("built without OpenMP: thread-count determinism not exercised in this binary\n");
 #endif
     test_attention_edges();
+    test_rope_scaled_adjoint(0, 0);
+    test_rope_scaled_adjoint(1, 0);
+    test_rope_scaled_adjoint(0, 1);
+    test_rope_scaled_adjoint(1, 1);
+    test_rope_params_from_gguf();
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }

@@ -7,11 +7,17 @@ Criterion: max|ck - ref| < 1e-5 on unit-scale inputs; large-magnitude inputs use
 max|ck - ref| / max(1, max|ref|) < 1e-5 (``rel=True``).
 """
 import math
+import os
+import subprocess
 
 import numpy as np
 import pytest
+import torch
 
+from oracle import models as OM
 from oracle import reference as ref
+from oracle import rope as R
+from oracle.ckernel import RopeParams, build_dir
 
 f32 = np.float32
 TOL = 1e-5
@@ -341,6 +347,249 @@ def test_rope_long_context(lib, check, rng, neox):
     check("rope_backward", dx, ref.rope_backward(x, n_rot, pos0, neox, THETA), what="pos~4090")
 
 
+# =========================================================================== rope scaling
+# ck_rope_cache_ext against oracle/rope.py's llama.cpp convention, and that convention against HF's
+# definitions (test_hf_* below: equal where they agree, the exact difference where they do not).
+ROPE_ORIG = 64          # the "original context" of the scaled cases; caches reach 8x beyond it
+ROPE_EXT_T = 512
+
+
+def _llama3_factors(n_rot, base=THETA, old_context_len=256):
+    # Llama 3.1's constants (factor 8, low 1, high 4) over a small original context, so that the
+    # factors vary over the pairs of a small n_rot: 1 (fast pairs), blended, 8 (slow pairs)
+    return R.converter_llama3_rope_freqs(base, n_rot, old_context_len=old_context_len).numpy()
+
+
+def _longrope_factors(n_rot):
+    half = n_rot // 2
+    return (1.0 + 3.0 * (np.arange(half) / max(1, half - 1)) ** 2).astype(f32)
+
+
+ROPE_SCALINGS = {   # name -> kwargs of R.params / lib.rope_params (freq_factors: a function of n_rot)
+    "none": dict(scaling="none"),
+    "linear": dict(scaling="linear", factor=4.0),
+    "llama3": dict(scaling="linear", freq_factors=_llama3_factors),
+    "yarn": dict(scaling="yarn", factor=4.0, n_ctx_orig=ROPE_ORIG),
+    "yarn-x16-theta1e6-attn": dict(scaling="yarn", freq_base=1e6, factor=16.0, n_ctx_orig=ROPE_ORIG, attn_factor=0.8),
+    "yarn-x0.5": dict(scaling="yarn", factor=0.5, n_ctx_orig=ROPE_ORIG),
+    "longrope": dict(scaling="longrope", n_ctx_orig=ROPE_ORIG, freq_factors=_longrope_factors,
+                     attn_factor=R.converter_longrope_attn_factor(8 * ROPE_ORIG, ROPE_ORIG)),
+}
+
+
+def _scaling_kwargs(name, n_rot):
+    kw = dict(ROPE_SCALINGS[name])
+    if callable(kw.get("freq_factors")):
+        kw["freq_factors"] = kw["freq_factors"](n_rot)
+    return kw
+
+
+def _scaled(name, n_rot):
+    """(inv_freq, mscale) by llama.cpp's convention, and the float32 factors the C side gets"""
+    kw = _scaling_kwargs(name, n_rot)
+    return R.llamacpp(n_rot, R.params(**kw)), kw
+
+
+@pytest.mark.parametrize("n_rot", [2, 6, 64, 96])
+@pytest.mark.parametrize("name", list(ROPE_SCALINGS))
+def test_rope_cache_ext(lib, check, name, n_rot):
+    (inv_freq, mscale), kw = _scaled(name, n_rot)
+    p = lib.rope_params(**kw)
+    got = lib.rope_cache_ext(ROPE_EXT_T, n_rot, p)
+    check("rope_cache_ext", got, R.cache(np.arange(ROPE_EXT_T), inv_freq, mscale).numpy(), what=name)
+    if name in ("none", "llama3", "linear"):
+        assert p.ext_factor == 0 and p.attn_factor == 1
+
+
+def test_rope_cache_ext_unscaled_is_rope_cache(lib):
+    for n_rot, theta in [(2, THETA), (6, 1e6), (128, 5e5)]:
+        for kw in (dict(scaling="none"), dict(scaling="linear"), dict(scaling="none", factor=8.0)):
+            got = lib.rope_cache_ext(2048, n_rot, lib.rope_params(freq_base=theta, **kw))
+            np.testing.assert_array_equal(got, lib.rope_cache(2048, n_rot, theta), err_msg=repr(kw))
+
+
+def test_rope_params_init(lib):
+    """llama.cpp's derivation: freq_scale = 1/factor (factor 0 = absent; "none" never scales),
+    ext_factor 1 only for yarn, attn_factor passed through, beta 32 / 1"""
+    for name, factor, scale, ext in [("none", 8.0, 1.0, 0.0), ("linear", 8.0, 0.125, 0.0), ("linear", 0.0, 1.0, 0.0),
+                                     ("yarn", 4.0, 0.25, 1.0), ("longrope", 0.0, 1.0, 0.0)]:
+        p = lib.rope_params(name, 1e4, factor, 4096, 1.25)
+        got = (p.freq_scale, p.ext_factor, p.attn_factor, p.beta_fast, p.beta_slow, p.n_ctx_orig, p.freq_factors)
+        assert got == (scale, ext, 1.25, 32.0, 1.0, 4096, None), (name, got)
+        assert R.params(name, 1e4, factor, 4096, 1.25) == {**p.as_dict(64), "freq_base": 1e4}
+    assert [lib.rope_scaling_from_name(n) for n in ("none", "linear", "yarn", "longrope", "su", "")] == [0, 1, 2, 3, -1, -1]
+
+
+@pytest.mark.parametrize("pos0", [P(0, id="pos0=0"), P(60, id="pos0=60"), P(500, id="pos0=500")])
+@pytest.mark.parametrize("neox", NEOX)
+@pytest.mark.parametrize("NH,T,HS,n_rot", [P(2, 5, 8, 6, id="NH2-T5-HS8-rot6"), P(3, 9, 64, 64, id="NH3-T9-HS64-rot64"),
+                                           P(2, 4, 128, 96, id="NH2-T4-HS128-rot96")])
+@pytest.mark.parametrize("name", ["linear", "llama3", "yarn", "yarn-x16-theta1e6-attn", "longrope"])
+def test_rope_scaled_forward_backward(lib, check, rng, name, NH, T, HS, n_rot, neox, pos0):
+    """forward and backward with a scaled cache vs torch autograd through the same rotation (the
+    neox case is HF's apply_rotary_pos_emb). With mscale != 1 the map is mscale * R, not a
+    rotation: the gradient is mscale R^T dy, and backward(forward(x)) = mscale^2 x."""
+    (inv_freq, mscale), _ = _scaled(name, n_rot)
+    cos_sin = R.cache(np.arange(ROPE_EXT_T), inv_freq, mscale).numpy().astype(f32)
+    pos = pos0 + np.arange(T)
+    fn = lambda x: R.rope(x, pos, inv_freq, mscale, n_rot, neox)
+    x = randn(rng, NH, T, HS)
+    y = lib.rope_forward(x, cos_sin, n_rot, pos0, neox)
+    check("rope_forward", y, ref._np(fn(ref._t(x))), what=name)
+    dy = randn(rng, NH, T, HS)
+    dx = dy.copy()
+    lib.rope_backward(dx, cos_sin, n_rot, pos0, neox)
+    check("rope_backward", dx, ref.vjp(fn, [np.zeros_like(dy)], dy)[0], what=name)
+    lib.rope_backward(y, cos_sin, n_rot, pos0, neox)
+    ms2 = np.ones(HS)
+    ms2[:n_rot] = mscale * mscale
+    check("rope_backward", y, x * ms2, what=name + " backward(forward(x)) = mscale^2 x")
+
+
+# --------------------------------------------------------------------------- HF's definitions vs llama.cpp's
+def _rel(a, b):
+    return float(((a - b).abs() / b.abs()).max())
+
+
+@pytest.mark.parametrize("base,dim", [(1e4, 64), (5e5, 128), (1e6, 6)])
+def test_hf_linear_is_llamacpp(base, dim):
+    inv, att = R.hf_linear(base, dim, 8.0)
+    inv2, ms = R.llamacpp(dim, R.params("linear", base, 8.0))
+    assert _rel(inv2, inv) < 1e-15 and att == ms == 1.0
+
+
+@pytest.mark.parametrize("base,dim,old_ctx", [(5e5, 128, 8192), (1e4, 64, 8192), (1e4, 64, 256), (1e4, 96, 64)])
+def test_hf_llama3_is_base_over_rope_freqs(base, dim, old_ctx):
+    """HF's llama3 inv_freq = the unscaled inv_freq / rope_freqs.weight as the converter writes it
+    (its float32 arithmetic: within 3e-7 relative); and the factors do vary over the pairs."""
+    inv, att = R.hf_llama3(base, dim, old_context_len=old_ctx)
+    ff = R.converter_llama3_rope_freqs(base, dim, old_context_len=old_ctx)
+    inv2, ms = R.llamacpp(dim, R.params("none", base, freq_factors=ff))
+    assert _rel(inv2, inv) < 3e-7 and att == ms == 1.0
+    assert float(ff.min()) == 1.0 and float(ff.max()) == 8.0 and ((ff > 1) & (ff < 8)).any()
+
+
+@pytest.mark.parametrize("base,dim,factor,orig", [(1e4, 64, 4.0, 4096), (1e6, 128, 4.0, 32768), (1e4, 96, 16.0, 64),
+                                                  (1e4, 6, 8.0, 2048), (1e4, 64, 4.0, 64)])
+def test_hf_yarn_is_llamacpp(base, dim, factor, orig):
+    """Same frequencies (same floor/ceil correction range, same ramp over pair indices) and, for
+    factor > 1, the same magnitude: HF attention_factor = llama.cpp's 1 + 0.1 ln(1/freq_scale)."""
+    inv, att = R.hf_yarn(base, dim, factor, orig)
+    inv2, ms = R.llamacpp(dim, R.params("yarn", base, factor, orig))
+    assert _rel(inv2, inv) < 1e-14 and abs(ms - att) < 1e-15
+    # the blend is real: fast pairs keep their frequency, slow pairs are divided by factor
+    base_inv, _ = R.hf_default(base, dim)
+    assert _rel(inv[:1], base_inv[:1]) < 1e-15 and _rel(inv[-1:], base_inv[-1:] / factor) < 1e-15
+
+
+def test_hf_yarn_magnitude_differs_from_llamacpp():
+    """Where the two conventions part: (1) factor < 1: HF's attention factor is 1, llama.cpp's
+    mscale 1 + 0.1 ln(factor); (2) rope_scaling.attention_factor A replaces HF's default, while
+    llama.cpp's rope.scaling.attn_factor A multiplies its own 1 + 0.1 ln(factor). Frequencies agree."""
+    inv, att = R.hf_yarn(1e4, 64, 0.5, 4096)
+    inv2, ms = R.llamacpp(64, R.params("yarn", 1e4, 0.5, 4096))
+    assert _rel(inv2, inv) < 1e-14 and att == 1.0 and abs(ms - (1 + 0.1 * math.log(0.5))) < 1e-15
+    _, att = R.hf_yarn(1e4, 64, 4.0, 4096, attention_factor=1.5)
+    _, ms = R.llamacpp(64, R.params("yarn", 1e4, 4.0, 4096, attn_factor=1.5))
+    assert att == 1.5 and abs(ms - 1.5 * (1 + 0.1 * math.log(4.0))) < 1e-15
+
+
+def test_hf_longrope_is_llamacpp_but_for_the_choice():
+    """Same inv_freq for the same factors and the same attention factor (the converter's
+    rope.scaling.attn_factor); HF picks the factors by the sequence length, llama.cpp by n_ctx."""
+    dim, orig, max_pos = 64, 4096, 131072
+    short, long = 1 + 0.01 * np.arange(dim // 2), 1 + 0.5 * np.arange(dim // 2)
+    attn = R.converter_longrope_attn_factor(max_pos, orig)
+    for seq_len, factors in [(100, short), (5000, long)]:
+        inv, att = R.hf_longrope(1e4, dim, short, long, orig, max_pos, seq_len)
+        inv2, ms = R.llamacpp(dim, R.params("linear", 1e4, 0.0, orig, attn, factors))
+        assert _rel(inv2, inv) < 1e-15 and abs(ms - att) < 1e-15
+    # llama.cpp with n_ctx = 131072 > 4096 uses the long factors even for a 100-token prompt
+    inv_hf, _ = R.hf_longrope(1e4, dim, short, long, orig, max_pos, 100)
+    inv_cpp, _ = R.llamacpp(dim, R.params("linear", 1e4, 0.0, orig, attn, long))
+    assert _rel(inv_cpp, inv_hf) > 0.5
+
+
+# --------------------------------------------------------------------------- the GGUF metadata path
+def _mkmodel(tmp_path, name, *args):
+    exe = os.path.join(build_dir(), "mkmodel")
+    if not os.path.exists(exe):
+        pytest.fail(f"{exe} not found: run `make build/mkmodel`", pytrace=False)
+    path = str(tmp_path / f"{name}.gguf")
+    r = subprocess.run([exe, args[0], path, "--embd", "128", "--heads", "2", "--ctx", "256", *args[1:]],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return path
+
+
+ROPE_FILES = {   # name -> mkmodel args, n_ctx asked for, expected (scaling-derived fields, factors tensor)
+    "plain": (["llama"], 0, dict(freq_scale=1.0, ext_factor=0.0, attn_factor=1.0), None),
+    "linear": (["qwen2", "--rope-scaling", "linear", "--rope-factor", "4"], 0, dict(freq_scale=0.25, ext_factor=0.0), None),
+    "llama3": (["llama", "--rope-freqs", "--rope-orig-ctx", "256"], 0, dict(freq_scale=1.0, ext_factor=0.0), "rope_freqs.weight"),
+    "yarn": (["qwen3", "--rope-scaling", "yarn", "--rope-factor", "4", "--rope-orig-ctx", "64", "--rope-base", "1000000"], 0,
+             dict(freq_scale=0.25, ext_factor=1.0, n_ctx_orig=64), None),
+    "yarn-no-orig": (["llama", "--rope-scaling", "yarn", "--rope-factor", "2"], 0, dict(freq_scale=0.5, ext_factor=1.0, n_ctx_orig=256), None),
+    "longrope-long": (["llama", "--rope-longrope", "--rope-orig-ctx", "64"], 0, dict(freq_scale=1.0, n_ctx_orig=64), "rope_factors_long.weight"),
+    "longrope-short": (["llama", "--rope-longrope", "--rope-orig-ctx", "64"], 64, dict(freq_scale=1.0), "rope_factors_short.weight"),
+    "gemma3-linear": (["gemma3", "--rope-scaling", "linear", "--rope-factor", "8", "--layers", "6", "--head-dim", "64"], 0,
+                      dict(freq_scale=0.125), None),
+}
+
+
+@pytest.mark.parametrize("name", list(ROPE_FILES))
+def test_rope_params_from_gguf(lib, check, tmp_path, name):
+    """ck_rope_params_from_gguf (C) and oracle.models.rope_freqs_for (Python) read the same file
+    independently; their caches must agree, and the C params must be what llama.cpp derives."""
+    args, n_ctx, expect, tensor = ROPE_FILES[name]
+    path = _mkmodel(tmp_path, name, *args)
+    m = OM.load(path)
+    n_rot = m.hp["n_rot"]
+    d, got_tensor = lib.rope_params_from_gguf(path, n_rot, n_ctx)
+    assert got_tensor == tensor
+    for k, v in expect.items():
+        assert d[k] == pytest.approx(v, rel=1e-7), (k, d)
+    if tensor:
+        np.testing.assert_array_equal(np.asarray(d["freq_factors"], dtype=f32), m.g.array(tensor).astype(f32))
+    if name.startswith("longrope"):
+        assert d["attn_factor"] == pytest.approx(R.converter_longrope_attn_factor(256, 64), rel=1e-7)
+    m.n_ctx = n_ctx or None
+    base = float(m.g.kv[f"{m.arch}.rope.freq_base"].value)
+    inv_freq, mscale = OM.rope_freqs_for(m, base)
+    got = lib.rope_cache_ext(1024, n_rot, RopeParams.from_dict(d))
+    check("rope_cache_ext", got, R.cache(np.arange(1024), inv_freq, mscale).numpy(), what="from gguf " + name)
+
+
+@pytest.mark.parametrize("family,args", [
+    P("llama", ["--rope-freqs", "--rope-orig-ctx", "256"], id="llama-rope_freqs"),
+    P("qwen2", ["--rope-scaling", "yarn", "--rope-factor", "4", "--rope-orig-ctx", "16"], id="qwen2-yarn"),
+    P("qwen3", ["--rope-scaling", "linear", "--rope-factor", "4"], id="qwen3-linear"),
+    P("gemma3", ["--rope-scaling", "linear", "--rope-factor", "8"], id="gemma3-linear"),
+    P("llama", ["--rope-longrope", "--rope-orig-ctx", "16"], id="llama-longrope")])
+def test_oracle_models_apply_rope_scaling(tmp_path, family, args):
+    """oracle.models forwards a file's rope scaling: logits differ from the same weights without
+    it. gemma3 scales only its global layers (every 6th): with 6 layers the logits differ, with
+    2 (both sliding-window) they are identical."""
+    common = ["--layers", "6" if family == "gemma3" else "2", "--head-dim", "64", "--vocab", "64"]
+    tokens = np.arange(24) % 64
+    plain = OM.load(_mkmodel(tmp_path, "plain", family, *common)).forward(tokens)
+    scaled = OM.load(_mkmodel(tmp_path, "scaled", family, *common, *args)).forward(tokens)
+    assert float((scaled - plain).abs().max()) > 1e-3
+    if family == "gemma3":
+        common[1] = "2"
+        plain = OM.load(_mkmodel(tmp_path, "plain2", family, *common)).forward(tokens)
+        scaled = OM.load(_mkmodel(tmp_path, "scaled2", family, *common, *args)).forward(tokens)
+        assert torch.equal(scaled, plain)
+
+
+def test_rope_params_from_gguf_errors(lib, tmp_path):
+    path = _mkmodel(tmp_path, "bad-type", "llama", "--rope-scaling", "dynamic")
+    with pytest.raises(ValueError, match="rope.scaling.type = 'dynamic' is not a rope scaling llama.cpp knows"):
+        lib.rope_params_from_gguf(path, 64)
+    path = _mkmodel(tmp_path, "freqs", "llama", "--rope-freqs")
+    with pytest.raises(ValueError, match=r"tensor rope_freqs.weight is f32 with 32 values; rope needs f32 with n_rot/2 = 16"):
+        lib.rope_params_from_gguf(path, 32)
+
+
 # =========================================================================== attention
 HEADS = [P(2, 2, id="NH2-NKV2"), P(4, 2, id="NH4-NKV2"), P(7, 1, id="NH7-NKV1")]
 HEAD_SIZES = [P(1, id="HS1"), P(7, id="HS7"), P(64, id="HS64")]
@@ -501,3 +750,4 @@ def test_grad_norm(lib, check, rng, n, scale):
 
 def test_grad_norm_zero(lib):
     assert lib.grad_norm(np.zeros(37, f32)) == 0.0
+
