@@ -77,10 +77,11 @@
                              ck_matmul_forward_q / _qp            scalar + AVX2, exact and fast
                                                                   (+ Helium Q8_0/Q4_0 dot products)
      6. Normalisation        ck_rmsnorm_*, ck_layernorm_*
-     7. Activations          ck_gelu_*, ck_gelu_erf_*, ck_swiglu_*, ck_geglu_*
+     7. Activations          ck_gelu_*, ck_gelu_erf_*, ck_swiglu_*, ck_geglu_*, ck_softcap_*
      8. Softmax              ck_softmax_forward / _backward
      9. Rotary embedding     ck_rope_cache, ck_rope_forward / _backward
-    10. Attention            ck_attention_forward / _backward     scalar + AVX2, flash-style
+    10. Attention            ck_attention_forward / _backward     scalar + AVX2, flash-style,
+                             sliding window, GQA, logit soft-capping
     11. Loss                 ck_cross_entropy_forward / _backward
     12. Optimiser            ck_adamw_update, ck_grad_norm
     13. GGUF files           ck_gguf_parse (caller memory) / ck_gguf_open (mmap), lookups by
@@ -268,6 +269,10 @@ CK_DEF void ck_swiglu_forward(float *out, const float *gate, const float *up, in
 CK_DEF void ck_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int N);
 CK_DEF void ck_geglu_forward(float *out, const float *gate, const float *up, int N);    /* gelu_tanh(gate)*up */
 CK_DEF void ck_geglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int N);
+/* logit soft-capping (Gemma 2's final logits): out = cap * tanh(inp / cap), |out| < cap; backward
+   dinp += dout * (1 - tanh^2(inp / cap)). cap <= 0 means no capping (out = inp). */
+CK_DEF void ck_softcap_forward(float *out, const float *inp, float cap, size_t n);
+CK_DEF void ck_softcap_backward(float *dinp, const float *dout, const float *inp, float cap, size_t n);
 
 /* ---- softmax over the last dimension of [rows, cols] ----------------------------------- */
 CK_DEF void ck_softmax_forward(float *out, const float *inp, int rows, int cols);
@@ -285,20 +290,22 @@ CK_DEF void ck_rope_backward(float *dx, const float *cos_sin, int NH, int T, int
 /* ---- causal self-attention, flash-style ---------------------------------------------------
    q, out [NH,T,HS]; k, v [NKV,Tk,HS]; lse [NH,T] (or NULL in forward).
    Query t (position pos0+t) sees keys j <= pos0+t; window > 0 also requires j > pos0+t-window
-   (window = 1 sees only itself). GQA: head h uses kv head h / (NH/NKV). scores = scale * q.k.
-   lse is the natural log-sum-exp of each row's scaled visible scores; the backward pass
+   (window = 1 sees only itself). GQA: head h uses kv head h / (NH/NKV). scores = scale * q.k,
+   then, if softcap > 0, logit soft-capping (Gemma 2): scores = softcap * tanh(scores / softcap),
+   before the mask and the softmax; softcap = 0 leaves the scores as they are.
+   lse is the natural log-sum-exp of each row's (capped) visible scores; the backward pass
    recomputes probabilities from it, so no [T,Tk] buffer exists in either direction.
    A row that sees no key gets out = 0 and lse = -inf. */
 CK_DEF void ck_attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                                 int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale);
+                                 int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 CK_DEF void ck_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                   const float *q, const float *k, const float *v,
-                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale);
+                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 CK_DEF void ck_attention_forward_scalar(float *out, float *lse, const float *q, const float *k, const float *v,
-                                        int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale);
+                                        int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 CK_DEF void ck_attention_backward_scalar(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                          const float *q, const float *k, const float *v,
-                                         int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale);
+                                         int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 
 /* ---- cross-entropy over [T, V] logits ----------------------------------------------------
    forward: losses [T] (0 for rows whose target == ignore_index), probs [T,V] = softmax (or
@@ -320,10 +327,10 @@ CK_DEF void ck_matmul_forward_avx2(float *out, const float *inp, const float *we
 CK_DEF void ck_matmul_backward_avx2(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC);
 CK_DEF void ck_matmul_forward_qp_avx2(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
 CK_DEF void ck_attention_forward_avx2(float *out, float *lse, const float *q, const float *k, const float *v,
-                                      int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale);
+                                      int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 CK_DEF void ck_attention_backward_avx2(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                        const float *q, const float *k, const float *v,
-                                       int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale);
+                                       int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 #endif
 #if CK_HAVE_MVE
 CK_DEF void ck_matmul_forward_mve(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC);
@@ -452,11 +459,11 @@ CK_DEF void ck_scale_backward(float *da, const float *dout, float s, size_t n); 
 CK_DEF void ck_rope_forward_tm(float *x, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox, size_t ld);
 CK_DEF void ck_rope_backward_tm(float *dx, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox, size_t ld);
 CK_DEF void ck_attention_forward_tm(float *out, float *lse, const float *q, const float *k, const float *v,
-                                    int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale,
+                                    int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                     size_t ldq, size_t ldkv, size_t ldo);
 CK_DEF void ck_attention_backward_tm(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                      const float *q, const float *k, const float *v,
-                                     int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale,
+                                     int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                      size_t ldq, size_t ldkv, size_t ldo);
 
 /* ---- the model runtime: one arena, two regions ----------------------------------------------
@@ -3133,6 +3140,35 @@ CK_DEF void ck_geglu_backward(float *dgate, float *dup, const float *dout, const
     }
 }
 
+/* cap * tanh(x / cap). The attention kernels call this same function on each score in both
+   directions, so the backward pass recomputes exactly the probabilities the forward pass saw. */
+static float ck__softcap(float x, float cap) { return cap * tanhf(x / cap); }
+
+/* Elementwise and scalar-only: on the final logits it costs one tanhf per element, next to the
+   n_embd multiply-adds per element of the lm_head matmul that produced them. */
+CK_DEF void ck_softcap_forward(float *out, const float *inp, float cap, size_t n)
+{
+    size_t i;
+    if (cap <= 0.0f) {
+        if (out != inp) memmove(out, inp, n * sizeof(float));
+        return;
+    }
+    for (i = 0; i < n; i++) out[i] = ck__softcap(inp[i], cap);
+}
+/* d/dx cap * tanh(x / cap) = 1 - tanh^2(x / cap) */
+CK_DEF void ck_softcap_backward(float *dinp, const float *dout, const float *inp, float cap, size_t n)
+{
+    size_t i;
+    if (cap <= 0.0f) {
+        for (i = 0; i < n; i++) dinp[i] += dout[i];
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        float t = tanhf(inp[i] / cap);
+        dinp[i] += dout[i] * (1.0f - t * t);
+    }
+}
+
 /* ===================================================================================== */
 /* 8. Softmax                                                                            */
 /* ===================================================================================== */
@@ -3247,7 +3283,7 @@ static void ck__attn_head_major(ck__attn_layout *L, int T, int Tk, int HS)
 }
 
 static void ck__attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale,
+                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                   const ck__attn_layout *L, int simd)
 {
     enum { KBLK = 32 };
@@ -3267,6 +3303,7 @@ static void ck__attention_forward(float *out, float *lse, const float *q, const 
                 n = CK_MIN(KBLK, j1 - jb);
                 for (j = 0; j < n; j++) {
                     s[j] = scale * CK__DOT(simd, qr, kh + (size_t)(jb + j) * L->kt, HS);
+                    if (softcap > 0.0f) s[j] = ck__softcap(s[j], softcap);
                     bm = s[j] > bm ? s[j] : bm;
                 }
                 if (bm > mx) {
@@ -3294,10 +3331,12 @@ static void ck__attention_forward(float *out, float *lse, const float *q, const 
 
 /* Flash-style backward from the saved lse: p = exp(s - lse), D = dout.out,
    ds = p (dout.v - D); dq += scale ds k; dk += scale ds q; dv += p dout.
+   With soft-capping, s = cap tanh(r / cap) of the raw score r = scale q.k is recomputed the
+   same way as in forward, and ds picks up ds/dr = 1 - tanh^2(r / cap).
    One thread per kv head, so the shared dk/dv of a GQA group have one owner. */
 static void ck__attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                    const float *q, const float *k, const float *v,
-                                   int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale,
+                                   int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                    const ck__attn_layout *L, int simd)
 {
     int group = NH / NKV, g;
@@ -3316,8 +3355,14 @@ static void ck__attention_backward(float *dq, float *dk, float *dv, const float 
                 ck__attn_range(t, Tk, pos0, window, &j0, &j1);
                 for (j = j0; j < j1; j++) {
                     const float *kj = kh + (size_t)j * L->kt, *vj = vh + (size_t)j * L->kt;
-                    float p = expf(scale * CK__DOT(simd, qr, kj, HS) - lse_r);
-                    float ds = p * (CK__DOT(simd, dor, vj, HS) - D);
+                    float sc = scale * CK__DOT(simd, qr, kj, HS), dcap = 1.0f, p, ds;
+                    if (softcap > 0.0f) {
+                        float t = tanhf(sc / softcap);   /* the bits of ck__softcap(sc, softcap) */
+                        sc = softcap * t;
+                        dcap = 1.0f - t * t;
+                    }
+                    p = expf(sc - lse_r);
+                    ds = p * (CK__DOT(simd, dor, vj, HS) - D) * dcap;
                     if (dqr) CK__AXPY(simd, dqr, scale * ds, kj, HS);
                     if (dkh) CK__AXPY(simd, dkh + (size_t)j * L->kt, scale * ds, qr, HS);
                     if (dvh) CK__AXPY(simd, dvh + (size_t)j * L->kt, p, dor, HS);
@@ -3327,51 +3372,51 @@ static void ck__attention_backward(float *dq, float *dk, float *dv, const float 
 }
 
 CK_DEF void ck_attention_forward_scalar(float *out, float *lse, const float *q, const float *k, const float *v,
-                                        int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale)
+                                        int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap)
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, 0);
+    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, 0);
 }
 CK_DEF void ck_attention_backward_scalar(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                          const float *q, const float *k, const float *v,
-                                         int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale)
+                                         int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap)
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, 0);
+    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, 0);
 }
 #if CK_HAVE_AVX2
 CK_DEF void ck_attention_forward_avx2(float *out, float *lse, const float *q, const float *k, const float *v,
-                                      int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale)
+                                      int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap)
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, 1);
+    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, 1);
 }
 CK_DEF void ck_attention_backward_avx2(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                        const float *q, const float *k, const float *v,
-                                       int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale)
+                                       int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap)
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, 1);
+    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, 1);
 }
 #endif
 CK_DEF void ck_attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                                 int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale)
+                                 int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap)
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, CK_HAVE_AVX2);
+    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
 }
 CK_DEF void ck_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                   const float *q, const float *k, const float *v,
-                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale)
+                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap)
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, CK_HAVE_AVX2);
+    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
 }
 
 /* ===================================================================================== */
@@ -4313,21 +4358,21 @@ CK_DEF void ck_rope_backward_tm(float *dx, const float *cos_sin, int NH, int T, 
     ck__rope(dx, cos_sin, NH, T, n_rot, pos0, neox, -1.0f, (size_t)HS, ld);
 }
 CK_DEF void ck_attention_forward_tm(float *out, float *lse, const float *q, const float *k, const float *v,
-                                    int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale,
+                                    int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                     size_t ldq, size_t ldkv, size_t ldo)
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
-    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, CK_HAVE_AVX2);
+    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
 }
 CK_DEF void ck_attention_backward_tm(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                      const float *q, const float *k, const float *v,
-                                     int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale,
+                                     int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                      size_t ldq, size_t ldkv, size_t ldo)
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
-    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, CK_HAVE_AVX2);
+    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
 }
 
 /* ---- the model runtime ---------------------------------------------------------------------- */

@@ -902,7 +902,7 @@ static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode)
     case CK_OP_attention:
         fprintf(f, "ck_copy_rows(kc + (size_t)%s * %s_KV_DIM, %s_KV_DIM, %s, %lld, %s, %s_KV_DIM);\n", POS, N, N, b, (long long)ckg_ld(O, o->b), T, N);
         fprintf(f, "%sck_copy_rows(vc + (size_t)%s * %s_KV_DIM, %s_KV_DIM, %s, %lld, %s, %s_KV_DIM);\n", ind, POS, N, N, c, (long long)ckg_ld(O, o->c), T, N);
-        fprintf(f, "%sck_attention_forward_tm(%s, NULL, %s, kc, vc, %s_N_HEAD, %s_N_HEAD_KV, %s, %s + %s, %s_HEAD_DIM, %s, L->window, %s_ATTN_SCALE, %lld, %s_KV_DIM, %lld);",
+        fprintf(f, "%sck_attention_forward_tm(%s, NULL, %s, kc, vc, %s_N_HEAD, %s_N_HEAD_KV, %s, %s + %s, %s_HEAD_DIM, %s, L->window, %s_ATTN_SCALE, 0.0f, %lld, %s_KV_DIM, %lld);",
                 ind, out, a, N, N, T, POS, T, N, POS, N, (long long)ckg_ld(O, o->a), N, (long long)cols);
         break;
     case CK_OP_add:
@@ -1456,7 +1456,7 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
         break;
     case CK_OP_attention:
         fprintf(f, "for (b = 0; b < B; b++) ck_attention_forward_tm(%s + (size_t)b * T * %lld, %s + (size_t)b * %s_N_HEAD * T, %s + (size_t)b * T * %lld, "
-                   "%s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, %s_N_HEAD, %s_N_HEAD_KV, T, T, %s_HEAD_DIM, 0, L->window, %s_ATTN_SCALE, %lld, %lld, %lld);",
+                   "%s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, %s_N_HEAD, %s_N_HEAD_KV, T, T, %s_HEAD_DIM, 0, L->window, %s_ATTN_SCALE, 0.0f, %lld, %lld, %lld);",
                 out, (long long)cols, st, N, a, (long long)ckg_tld(X, t->a), b, (long long)ckg_tld(X, t->b), c, (long long)ckg_tld(X, t->c), N, N, N, N,
                 (long long)ckg_tld(X, t->a), (long long)ckg_tld(X, t->b), (long long)cols);
         break;
@@ -1489,7 +1489,7 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
     case CK_OP_attention:
         fprintf(f, "for (b = 0; b < B; b++) ck_attention_backward_tm(%s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, "
                    "%s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, %s + (size_t)b * %s_N_HEAD * T, %s + (size_t)b * T * %lld, %s + (size_t)b * T * %lld, "
-                   "%s + (size_t)b * T * %lld, %s_N_HEAD, %s_N_HEAD_KV, T, T, %s_HEAD_DIM, 0, L->window, %s_ATTN_SCALE, %lld, %lld, %lld);",
+                   "%s + (size_t)b * T * %lld, %s_N_HEAD, %s_N_HEAD_KV, T, T, %s_HEAD_DIM, 0, L->window, %s_ATTN_SCALE, 0.0f, %lld, %lld, %lld);",
                 da, (long long)ckg_tld(X, t->a), db, (long long)ckg_tld(X, t->b), dc, (long long)ckg_tld(X, t->c), dout, (long long)cols, out, (long long)cols,
                 st, N, a, (long long)ckg_tld(X, t->a), b, (long long)ckg_tld(X, t->b), c, (long long)ckg_tld(X, t->c), N, N, N, N,
                 (long long)ckg_tld(X, t->a), (long long)ckg_tld(X, t->b), (long long)cols);
