@@ -3229,7 +3229,7 @@ CK_DEF void ck_softcap_backward(float *dinp, const float *dout, const float *inp
         return;
     }
     for (i = 0; i < n; i += m) {
-        m = n - i < BLK ? n - i : BLK;
+        m = n - i < (size_t)BLK ? n - i : (size_t)BLK;
         ck__softcap(tmp, d, inp + i, cap, m, CK_HAVE_AVX2);
         for (j = 0; j < m; j++) dinp[i + j] += dout[i + j] * d[j];
     }
