@@ -118,6 +118,11 @@ int main(int argc, char **argv)
     if (!o.kv_heads) o.kv_heads = o.heads;
     if (!o.head_dim) o.head_dim = o.embd / o.heads;
     if (!o.ff) o.ff = 4 * o.embd;
+    if (!strcmp(o.family, "phi3") && o.head_dim * o.heads != o.embd) {
+        /* Phi3MiniModel writes no key_length: head_dim is n_embd / n_head (llama.cpp's wo is [n_embd, n_embd]) */
+        fprintf(stderr, "mkmodel: phi3 needs head_dim * heads == embd (%d * %d != %d)\n", o.head_dim, o.heads, o.embd);
+        return 2;
+    }
     rng ^= (uint64_t)o.seed * 0x9E3779B97F4A7C15ull;
     ck_gguf_builder_init(&B);
     ck_gguf_add_str(&B, "general.architecture", o.family);
