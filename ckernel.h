@@ -77,12 +77,13 @@
                              ck_matmul_forward_q / _qp            scalar + AVX2, exact and fast
                                                                   (+ Helium Q8_0/Q4_0 dot products)
      6. Normalisation        ck_rmsnorm_*, ck_layernorm_*
-     7. Activations          ck_gelu_*, ck_gelu_erf_*, ck_swiglu_*, ck_geglu_*
+     7. Activations          ck_gelu_*, ck_gelu_erf_*, ck_swiglu_*, ck_geglu_*, ck_softcap_* (AVX2 tanh)
      8. Softmax              ck_softmax_forward / _backward
      9. Rotary embedding     ck_rope_cache, ck_rope_forward / _backward; rope scaling as llama.cpp
                              computes it (linear, Llama 3 factors, YaRN, LongRoPE): ck_rope_params,
                              ck_rope_params_init, ck_rope_cache_ext (ck_rope_params_from_gguf: 14)
-    10. Attention            ck_attention_forward / _backward     scalar + AVX2, flash-style
+    10. Attention            ck_attention_forward / _backward     scalar + AVX2, flash-style,
+                             sliding window, GQA, logit soft-capping
     11. Loss                 ck_cross_entropy_forward / _backward
     12. Optimiser            ck_adamw_update, ck_grad_norm
     13. GGUF files           ck_gguf_parse (caller memory) / ck_gguf_open (mmap), lookups by
@@ -270,6 +271,10 @@ CK_DEF void ck_swiglu_forward(float *out, const float *gate, const float *up, in
 CK_DEF void ck_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int N);
 CK_DEF void ck_geglu_forward(float *out, const float *gate, const float *up, int N);    /* gelu_tanh(gate)*up */
 CK_DEF void ck_geglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int N);
+/* logit soft-capping (Gemma 2's final logits): out = cap * tanh(inp / cap), |out| < cap; backward
+   dinp += dout * (1 - tanh^2(inp / cap)). cap <= 0 means no capping (out = inp). */
+CK_DEF void ck_softcap_forward(float *out, const float *inp, float cap, size_t n);
+CK_DEF void ck_softcap_backward(float *dinp, const float *dout, const float *inp, float cap, size_t n);
 
 /* ---- softmax over the last dimension of [rows, cols] ----------------------------------- */
 CK_DEF void ck_softmax_forward(float *out, const float *inp, int rows, int cols);
@@ -328,20 +333,22 @@ CK_DEF void ck_rope_cache_ext(float *cos_sin, int max_T, int n_rot, const ck_rop
 /* ---- causal self-attention, flash-style ---------------------------------------------------
    q, out [NH,T,HS]; k, v [NKV,Tk,HS]; lse [NH,T] (or NULL in forward).
    Query t (position pos0+t) sees keys j <= pos0+t; window > 0 also requires j > pos0+t-window
-   (window = 1 sees only itself). GQA: head h uses kv head h / (NH/NKV). scores = scale * q.k.
-   lse is the natural log-sum-exp of each row's scaled visible scores; the backward pass
+   (window = 1 sees only itself). GQA: head h uses kv head h / (NH/NKV). scores = scale * q.k,
+   then, if softcap > 0, logit soft-capping (Gemma 2): scores = softcap * tanh(scores / softcap),
+   before the mask and the softmax; softcap = 0 leaves the scores as they are.
+   lse is the natural log-sum-exp of each row's (capped) visible scores; the backward pass
    recomputes probabilities from it, so no [T,Tk] buffer exists in either direction.
    A row that sees no key gets out = 0 and lse = -inf. */
 CK_DEF void ck_attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                                 int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale);
+                                 int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 CK_DEF void ck_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                   const float *q, const float *k, const float *v,
-                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale);
+                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 CK_DEF void ck_attention_forward_scalar(float *out, float *lse, const float *q, const float *k, const float *v,
-                                        int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale);
+                                        int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 CK_DEF void ck_attention_backward_scalar(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                          const float *q, const float *k, const float *v,
-                                         int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale);
+                                         int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 
 /* ---- cross-entropy over [T, V] logits ----------------------------------------------------
    forward: losses [T] (0 for rows whose target == ignore_index), probs [T,V] = softmax (or
@@ -363,10 +370,10 @@ CK_DEF void ck_matmul_forward_avx2(float *out, const float *inp, const float *we
 CK_DEF void ck_matmul_backward_avx2(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC);
 CK_DEF void ck_matmul_forward_qp_avx2(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
 CK_DEF void ck_attention_forward_avx2(float *out, float *lse, const float *q, const float *k, const float *v,
-                                      int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale);
+                                      int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 CK_DEF void ck_attention_backward_avx2(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                        const float *q, const float *k, const float *v,
-                                       int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale);
+                                       int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 #endif
 #if CK_HAVE_MVE
 CK_DEF void ck_matmul_forward_mve(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC);
@@ -495,11 +502,11 @@ CK_DEF void ck_scale_backward(float *da, const float *dout, float s, size_t n); 
 CK_DEF void ck_rope_forward_tm(float *x, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox, size_t ld);
 CK_DEF void ck_rope_backward_tm(float *dx, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox, size_t ld);
 CK_DEF void ck_attention_forward_tm(float *out, float *lse, const float *q, const float *k, const float *v,
-                                    int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale,
+                                    int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                     size_t ldq, size_t ldkv, size_t ldo);
 CK_DEF void ck_attention_backward_tm(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                      const float *q, const float *k, const float *v,
-                                     int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale,
+                                     int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                      size_t ldq, size_t ldkv, size_t ldo);
 
 /* ---- the model runtime: one arena, two regions ----------------------------------------------
@@ -3187,6 +3194,101 @@ CK_DEF void ck_geglu_backward(float *dgate, float *dup, const float *dout, const
     }
 }
 
+#if CK_HAVE_AVX2
+/* tanh of 8 floats, within a few ulp of tanhf. |x| < 0.5: the odd Taylor series to x^17 (the
+   first omitted term is < 1e-9 relative there). Otherwise sign(x) (1 - 2 / (e^(2|x|) + 1)), with
+   e^y = 2^n e^r, n = round(y / ln2), r = y - n ln2 in [-ln2/2, ln2/2] (ln2 in two parts, so n ln2
+   is exact) and e^r its Taylor polynomial to r^7 (error < 6e-9 relative). |x| is clamped at 10,
+   where tanh rounds to 1 in float; NaN stays NaN. */
+static inline __m256 ck__tanh_avx2(__m256 x)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+    __m256 ax = _mm256_min_ps(_mm256_andnot_ps(sign, x), _mm256_set1_ps(10.0f));
+    __m256 x2 = _mm256_mul_ps(ax, ax), p, y, n, r, e, big, small, res;
+    p = _mm256_set1_ps((float)(6404582.0 / 10854718875.0));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps((float)(-929569.0 / 638512875.0)));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps((float)(21844.0 / 6081075.0)));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps((float)(-1382.0 / 155925.0)));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps((float)(62.0 / 2835.0)));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps((float)(-17.0 / 315.0)));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps((float)(2.0 / 15.0)));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps((float)(-1.0 / 3.0)));
+    small = _mm256_fmadd_ps(_mm256_mul_ps(p, x2), ax, ax);
+    y = _mm256_add_ps(ax, ax);
+    n = _mm256_round_ps(_mm256_mul_ps(y, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), y);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    e = _mm256_set1_ps(1.0f / 5040.0f);
+    e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(1.0f / 720.0f));
+    e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(1.0f / 120.0f));
+    e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(1.0f / 24.0f));
+    e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(1.0f / 6.0f));
+    e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(0.5f));
+    e = _mm256_fmadd_ps(e, r, one);
+    e = _mm256_fmadd_ps(e, r, one);
+    e = _mm256_mul_ps(e, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23)));
+    big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+    res = _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(0.5f), _CMP_LT_OQ));
+    res = _mm256_or_ps(res, _mm256_and_ps(x, sign));   /* odd: the sign of x (and -0 stays -0) */
+    return _mm256_blendv_ps(res, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+#endif
+
+/* out = cap * tanh(inp / cap) over n values (out may be inp) and, if dcap is not NULL, dcap =
+   1 - tanh^2(inp / cap), its derivative. The attention kernels call this on each block of scores
+   in both directions, so the backward pass recomputes exactly the scores the forward pass saw.
+   Each value's result depends on that value alone (vector lanes and the masked tail agree). */
+static void ck__softcap(float *out, float *dcap, const float *inp, float cap, size_t n, int simd)
+{
+    size_t i = 0;
+#if CK_HAVE_AVX2
+    if (simd) {
+        const __m256 vc = _mm256_set1_ps(cap), one = _mm256_set1_ps(1.0f);
+        for (; i < n; i += 8) {
+            __m256i m = ck__mask(n - i < 8 ? (int)(n - i) : 8);
+            __m256 t = ck__tanh_avx2(_mm256_div_ps(_mm256_maskload_ps(inp + i, m), vc));
+            if (dcap) _mm256_maskstore_ps(dcap + i, m, _mm256_fnmadd_ps(t, t, one));
+            _mm256_maskstore_ps(out + i, m, _mm256_mul_ps(vc, t));
+        }
+        return;
+    }
+#else
+    (void)simd;
+#endif
+    for (; i < n; i++) {
+        float t = tanhf(inp[i] / cap);
+        if (dcap) dcap[i] = 1.0f - t * t;
+        out[i] = cap * t;
+    }
+}
+
+/* One tanh per value (vectorised with AVX2): on Gemma 2's final logits it runs next to the
+   n_embd multiply-adds per value of the lm_head matmul that produced them. */
+CK_DEF void ck_softcap_forward(float *out, const float *inp, float cap, size_t n)
+{
+    if (cap <= 0.0f) {
+        if (out != inp) memmove(out, inp, n * sizeof(float));
+        return;
+    }
+    ck__softcap(out, NULL, inp, cap, n, CK_HAVE_AVX2);
+}
+/* d/dx cap * tanh(x / cap) = 1 - tanh^2(x / cap), in blocks of a small stack buffer */
+CK_DEF void ck_softcap_backward(float *dinp, const float *dout, const float *inp, float cap, size_t n)
+{
+    enum { BLK = 256 };
+    float tmp[BLK], d[BLK];
+    size_t i, j, m;
+    if (cap <= 0.0f) {
+        for (i = 0; i < n; i++) dinp[i] += dout[i];
+        return;
+    }
+    for (i = 0; i < n; i += m) {
+        m = n - i < (size_t)BLK ? n - i : (size_t)BLK;
+        ck__softcap(tmp, d, inp + i, cap, m, CK_HAVE_AVX2);
+        for (j = 0; j < m; j++) dinp[i + j] += dout[i + j] * d[j];
+    }
+}
+
 /* ===================================================================================== */
 /* 8. Softmax                                                                            */
 /* ===================================================================================== */
@@ -3367,7 +3469,7 @@ static void ck__attn_head_major(ck__attn_layout *L, int T, int Tk, int HS)
 }
 
 static void ck__attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale,
+                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                   const ck__attn_layout *L, int simd)
 {
     enum { KBLK = 32 };
@@ -3387,8 +3489,9 @@ static void ck__attention_forward(float *out, float *lse, const float *q, const 
                 n = CK_MIN(KBLK, j1 - jb);
                 for (j = 0; j < n; j++) {
                     s[j] = scale * CK__DOT(simd, qr, kh + (size_t)(jb + j) * L->kt, HS);
-                    bm = s[j] > bm ? s[j] : bm;
                 }
+                if (softcap > 0.0f) ck__softcap(s, NULL, s, softcap, (size_t)n, simd);
+                for (j = 0; j < n; j++) bm = s[j] > bm ? s[j] : bm;
                 if (bm > mx) {
                     if (l > 0.0) {
                         float c = expf(mx - bm);
@@ -3414,18 +3517,22 @@ static void ck__attention_forward(float *out, float *lse, const float *q, const 
 
 /* Flash-style backward from the saved lse: p = exp(s - lse), D = dout.out,
    ds = p (dout.v - D); dq += scale ds k; dk += scale ds q; dv += p dout.
+   With soft-capping, s = cap tanh(r / cap) of the raw score r = scale q.k is recomputed the
+   same way as in forward, and ds picks up ds/dr = 1 - tanh^2(r / cap).
    One thread per kv head, so the shared dk/dv of a GQA group have one owner. */
 static void ck__attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                    const float *q, const float *k, const float *v,
-                                   int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale,
+                                   int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                    const ck__attn_layout *L, int simd)
 {
+    enum { KBLK = 32 };
     int group = NH / NKV, g;
     CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)NH * T * Tk * HS > CK_OMP_MIN_WORK))
     for (g = 0; g < NKV; g++) {
         const float *kh = k + (size_t)g * L->kh, *vh = v + (size_t)g * L->kh;
         float *dkh = dk ? dk + (size_t)g * L->kh : NULL, *dvh = dv ? dv + (size_t)g * L->kh : NULL;
-        int h, t, j, j0, j1;
+        float s[KBLK], dcap[KBLK];
+        int h, t, j, j0, j1, jb, n;
         for (h = g * group; h < (g + 1) * group; h++)
             for (t = 0; t < T; t++) {
                 size_t row = (size_t)h * T + t, qo = (size_t)h * L->qh + (size_t)t * L->qt, oo = (size_t)h * L->oh + (size_t)t * L->ot;
@@ -3434,64 +3541,70 @@ static void ck__attention_backward(float *dq, float *dk, float *dv, const float 
                 if (lse_r == -INFINITY) continue;
                 D = CK__DOT(simd, dor, out + oo, HS);
                 ck__attn_range(t, Tk, pos0, window, &j0, &j1);
-                for (j = j0; j < j1; j++) {
-                    const float *kj = kh + (size_t)j * L->kt, *vj = vh + (size_t)j * L->kt;
-                    float p = expf(scale * CK__DOT(simd, qr, kj, HS) - lse_r);
-                    float ds = p * (CK__DOT(simd, dor, vj, HS) - D);
-                    if (dqr) CK__AXPY(simd, dqr, scale * ds, kj, HS);
-                    if (dkh) CK__AXPY(simd, dkh + (size_t)j * L->kt, scale * ds, qr, HS);
-                    if (dvh) CK__AXPY(simd, dvh + (size_t)j * L->kt, p, dor, HS);
+                for (jb = j0; jb < j1; jb += KBLK) {   /* the forward pass's blocks */
+                    n = CK_MIN(KBLK, j1 - jb);
+                    for (j = 0; j < n; j++) s[j] = scale * CK__DOT(simd, qr, kh + (size_t)(jb + j) * L->kt, HS);
+                    if (softcap > 0.0f) ck__softcap(s, dcap, s, softcap, (size_t)n, simd);
+                    for (j = 0; j < n; j++) {
+                        const float *kj = kh + (size_t)(jb + j) * L->kt, *vj = vh + (size_t)(jb + j) * L->kt;
+                        float p = expf(s[j] - lse_r);
+                        float ds = p * (CK__DOT(simd, dor, vj, HS) - D);
+                        if (softcap > 0.0f) ds *= dcap[j];
+                        if (dqr) CK__AXPY(simd, dqr, scale * ds, kj, HS);
+                        if (dkh) CK__AXPY(simd, dkh + (size_t)(jb + j) * L->kt, scale * ds, qr, HS);
+                        if (dvh) CK__AXPY(simd, dvh + (size_t)(jb + j) * L->kt, p, dor, HS);
+                    }
                 }
             }
     }
 }
 
 CK_DEF void ck_attention_forward_scalar(float *out, float *lse, const float *q, const float *k, const float *v,
-                                        int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale)
+                                        int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap)
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, 0);
+    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, 0);
 }
 CK_DEF void ck_attention_backward_scalar(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                          const float *q, const float *k, const float *v,
-                                         int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale)
+                                         int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap)
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, 0);
+    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, 0);
 }
 #if CK_HAVE_AVX2
 CK_DEF void ck_attention_forward_avx2(float *out, float *lse, const float *q, const float *k, const float *v,
-                                      int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale)
+                                      int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap)
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, 1);
+    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, 1);
 }
 CK_DEF void ck_attention_backward_avx2(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                        const float *q, const float *k, const float *v,
-                                       int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale)
+                                       int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap)
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, 1);
+    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, 1);
 }
 #endif
 CK_DEF void ck_attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                                 int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale)
+                                 int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap)
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, CK_HAVE_AVX2);
+    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
 }
 CK_DEF void ck_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                   const float *q, const float *k, const float *v,
-                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale)
+                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap)
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, CK_HAVE_AVX2);
+    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
 }
 
 /* ===================================================================================== */
@@ -4433,21 +4546,21 @@ CK_DEF void ck_rope_backward_tm(float *dx, const float *cos_sin, int NH, int T, 
     ck__rope(dx, cos_sin, NH, T, n_rot, pos0, neox, -1.0f, (size_t)HS, ld);
 }
 CK_DEF void ck_attention_forward_tm(float *out, float *lse, const float *q, const float *k, const float *v,
-                                    int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale,
+                                    int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                     size_t ldq, size_t ldkv, size_t ldo)
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
-    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, CK_HAVE_AVX2);
+    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
 }
 CK_DEF void ck_attention_backward_tm(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                      const float *q, const float *k, const float *v,
-                                     int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale,
+                                     int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                      size_t ldq, size_t ldkv, size_t ldo)
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
-    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, &L, CK_HAVE_AVX2);
+    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
 }
 
 /* ---- the model runtime ---------------------------------------------------------------------- */

@@ -676,11 +676,11 @@ static const ckg_opdesc ckg_op_attention = {
     "ck_copy_rows(kc + (size_t){POS} * {P}_KV_DIM, {P}_KV_DIM, {b}, {LDB}, {T}, {P}_KV_DIM);\n"
     "ck_copy_rows(vc + (size_t){POS} * {P}_KV_DIM, {P}_KV_DIM, {c}, {LDC}, {T}, {P}_KV_DIM);\n"
     "ck_attention_forward_tm({out}, NULL, {a}, kc, vc, {P}_N_HEAD, {P}_N_HEAD_KV, {T}, {POS} + {T}, {P}_HEAD_DIM, {POS}, "
-    "L->window, {P}_ATTN_SCALE, {LDA}, {P}_KV_DIM, {LDO});", NULL,
+    "L->window, {P}_ATTN_SCALE, {hp?attn_softcap}, {LDA}, {P}_KV_DIM, {LDO});", NULL,
     "ck_attention_forward_tm({out}, {st}, {a}, {b}, {c}, {P}_N_HEAD, {P}_N_HEAD_KV, {T}, {T}, {P}_HEAD_DIM, 0, "
-    "L->window, {P}_ATTN_SCALE, {LDA}, {LDB}, {LDO});",
+    "L->window, {P}_ATTN_SCALE, {hp?attn_softcap}, {LDA}, {LDB}, {LDO});",
     "ck_attention_backward_tm({da}, {db}, {dc}, {dout}, {out}, {st}, {a}, {b}, {c}, {P}_N_HEAD, {P}_N_HEAD_KV, {T}, {T}, "
-    "{P}_HEAD_DIM, 0, L->window, {P}_ATTN_SCALE, {LDA}, {LDB}, {LDO});" };
+    "{P}_HEAD_DIM, 0, L->window, {P}_ATTN_SCALE, {hp?attn_softcap}, {LDA}, {LDB}, {LDO});" };
 static const ckg_opdesc ckg_op_add = {
     "add", CKG_A | CKG_B, 0, 0, CKG_SHAPE_SAME, 0, CKG_STAT_NONE, 0, "", NULL, NULL,
     "ck_add_forward({out}, {a}, {b}, (size_t){T} * {C});",

@@ -57,9 +57,11 @@ _SIGNATURES = {
     "ck_rope_params_init": (None, [_P, _I, _F, _F, _I, _F, _P]),
     "ck_rope_cache_ext": (None, [_P, _I, _I, _P]),
     "ck_rope_scaling_from_name": (_I, [ctypes.c_char_p, _Z]),
-    "ck_attention_forward": (None, [_P, _P, _P, _P, _P, _I, _I, _I, _I, _I, _I, _I, _F]),
+    "ck_softcap_forward": (None, [_P, _P, _F, _Z]),
+    "ck_softcap_backward": (None, [_P, _P, _P, _F, _Z]),
+    "ck_attention_forward": (None, [_P, _P, _P, _P, _P, _I, _I, _I, _I, _I, _I, _I, _F, _F]),
     "ck_attention_backward": (None, [_P, _P, _P, _P, _P, _P, _P, _P, _P,
-                                     _I, _I, _I, _I, _I, _I, _I, _F]),
+                                     _I, _I, _I, _I, _I, _I, _I, _F, _F]),
     "ck_cross_entropy_forward": (_F, [_P, _P, _P, _P, _I, _I, _I]),
     "ck_cross_entropy_backward": (None, [_P, _P, _P, _I, _I, _I, _F]),
     "ck_adamw_update": (None, [_P, _P, _P, _P, _Z, _F, _F, _F, _F, _F, _I]),
@@ -302,6 +304,15 @@ class CKernel:
     def geglu_backward(self, dgate, dup, dout, gate, up):
         self._glu_bwd(self.lib.ck_geglu_backward, dgate, dup, dout, gate, up)
 
+    def softcap_forward(self, inp, cap):
+        out = _nan(inp.shape)
+        self.lib.ck_softcap_forward(_ptr(out, "out"), _ptr(inp, "inp"), cap, inp.size)
+        return out
+
+    def softcap_backward(self, dinp, dout, inp, cap):
+        self.lib.ck_softcap_backward(_ptr(dinp, "dinp", inp.shape, writable=True), _ptr(dout, "dout", inp.shape),
+                                     _ptr(inp, "inp"), cap, inp.size)
+
     # ------------------------------------------------------------------ softmax
     def softmax_forward(self, inp):
         rows, cols = inp.shape
@@ -386,17 +397,18 @@ class CKernel:
         _ptr(q, "q"), _ptr(k, "k"), _ptr(v, "v")
         return NH, NKV, T, Tk, HS
 
-    def attention_forward(self, q, k, v, pos0=0, window=0, scale=None):
+    def attention_forward(self, q, k, v, pos0=0, window=0, scale=None, softcap=0.0):
         NH, NKV, T, Tk, HS = self._attn_dims(q, k, v)
         if scale is None:
             scale = 1.0 / np.sqrt(HS)
         out, lse = _nan((NH, T, HS)), _nan((NH, T))
         self.lib.ck_attention_forward(_ptr(out, "out"), _ptr(lse, "lse"), q.ctypes.data,
                                       k.ctypes.data, v.ctypes.data,
-                                      NH, NKV, T, Tk, HS, pos0, window, scale)
+                                      NH, NKV, T, Tk, HS, pos0, window, scale, softcap)
         return out, lse
 
-    def attention_backward(self, dq, dk, dv, dout, out, lse, q, k, v, pos0=0, window=0, scale=None):
+    def attention_backward(self, dq, dk, dv, dout, out, lse, q, k, v, pos0=0, window=0, scale=None,
+                           softcap=0.0):
         NH, NKV, T, Tk, HS = self._attn_dims(q, k, v)
         if scale is None:
             scale = 1.0 / np.sqrt(HS)
@@ -405,7 +417,7 @@ class CKernel:
                                        _ptr(dv, "dv", k.shape, writable=True),
                                        _ptr(dout, "dout", q.shape), _ptr(out, "out", q.shape),
                                        _ptr(lse, "lse", (NH, T)), q.ctypes.data, k.ctypes.data,
-                                       v.ctypes.data, NH, NKV, T, Tk, HS, pos0, window, scale)
+                                       v.ctypes.data, NH, NKV, T, Tk, HS, pos0, window, scale, softcap)
 
     # ------------------------------------------------------------------ cross entropy
     @staticmethod

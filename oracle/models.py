@@ -1,9 +1,10 @@
-"""PyTorch reference forwards of the five model families ckernel generates, loaded from a GGUF.
+"""PyTorch reference forwards of the model families ckernel generates, loaded from a GGUF.
 
 Written from the architectures' public definitions -- the Hugging Face `transformers` modeling
 code (GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
-Gemma3ForCausalLM) -- and the conventions llama.cpp's `convert_hf_to_gguf.py` uses to store
-those models in GGUF, undone here so that the math below is the HF math:
+Gemma2ForCausalLM, Gemma3ForCausalLM, Phi3ForCausalLM) -- and the conventions llama.cpp's
+`convert_hf_to_gguf.py` uses to store those models in GGUF, undone here so that the math below
+is the HF math:
 
 * llama: attn_q / attn_k rows are permuted for llama.cpp's interleaved ("normal") RoPE
   (`LlamaModel.permute`); the oracle un-permutes them and applies HF's `rotate_half` RoPE.
@@ -13,6 +14,29 @@ those models in GGUF, undone here so that the math below is the HF math:
   scaled by sqrt(n_embd); sliding-window layers use rope base 10000 (`rope_local_base_freq`),
   every 6th layer (`sliding_window_pattern`) is global with `rope.freq_base`; attention scale
   query_pre_attn_scalar ** -0.5: head_dim for 1B/4B/12B, n_embd / n_head for 27B (62 layers).
+* gemma2: `*norm.weight` holds (1 + w) as in gemma3 (Gemma2Model adds 1); embeddings scaled by
+  sqrt(n_embd); no q/k norms; every layer uses rope base 10000 (the converter writes no
+  rope.freq_base), NeoX RoPE. Even layers (0, 2, ...) use the sliding window
+  (`gemma2.attention.sliding_window`, llama.cpp default 4096; HF layer_types "sliding_attention"
+  for i % 2 == 0, llama.cpp set_swa_pattern(2)), odd layers are global. Attention logits are
+  soft-capped after the scale and before the mask: s = cap tanh(s / cap) with
+  `gemma2.attn_logit_softcapping` (default 50), and so are the final logits with
+  `gemma2.final_logit_softcapping` (default 30); note these two keys have no "attention." part.
+  Scale: query_pre_attn_scalar ** -0.5, which the GGUF does not hold; llama.cpp uses n_embd /
+  n_head for 27B (46 layers: 4608 / 32 = 144) and head_dim otherwise (2B, 9B: 256), as here.
+  The output matrix is always the token embedding (tied).
+* phi3: fused `attn_qkv` [n_head*hd + 2*n_head_kv*hd, n_embd], rows q | k | v (HF qkv_proj as
+  is); fused `ffn_up` [2*n_ff, n_embd] whose first n_ff rows are the gate and the last n_ff the
+  up projection (HF gate_up_proj + chunk(2): silu(gate) * up; llama.cpp's LLM_FFN_SWIGLU takes
+  silu of the first half). NeoX RoPE (unpermuted), rope base `phi3.rope.freq_base`, n_rot =
+  `rope.dimension_count`. The converter always writes `phi3.attention.sliding_window` (0 =
+  none, Phi-4); HF masks keys j <= i - window on every layer, which the oracle does when the
+  key is > 0 (PHI3_APPLY_SLIDING_WINDOW). Current llama.cpp ignores the key (PR 13676: "Phi SWA
+  is currently disabled"), so for windows smaller than the prompt the two differ.
+  LongRoPE (128k models): `rope_factors_long.weight` / `rope_factors_short.weight` [n_rot/2]
+  divide the inverse frequencies (HF: inv_freq = 1 / (factor * base^(2i/d))), long beyond the
+  original context, short within it, with `rope.scaling.attn_factor` on cos and sin: all as
+  llama.cpp picks them (rope_freqs_for).
 * GGUF matrices are [ne1 = out][ne0 = in] (torch Linear layout), GPT-2's Conv1D included.
 * weights: f32/f16 as stored, quantized types dequantized with oracle.quant (ggml's formulas).
 * rope scaling: ``rope_freqs_for`` reads it from the GGUF as llama.cpp (c392e5094) does --
@@ -157,14 +181,17 @@ def unpermute_llama(w, n_head):
     return w.reshape(n_head, out_dim // n_head // 2, 2, *w.shape[1:]).transpose(1, 2).reshape(w.shape)
 
 
-def attention(q, k, v, scale, window=0):
+def attention(q, k, v, scale, window=0, softcap=0.0):
     """q [H, T, D], k/v [HKV, T, D]; causal (and sliding window: key j visible to query i when
-    i - j < window, HF's sliding_window / llama.cpp's n_swa); GQA by repeating kv heads."""
+    i - j < window, HF's sliding_window / llama.cpp's n_swa); GQA by repeating kv heads.
+    softcap > 0: Gemma 2's logit soft-capping of the scaled scores, before the mask."""
     H, T, _ = q.shape
     rep = H // k.shape[0]
     k = k.repeat_interleave(rep, dim=0)
     v = v.repeat_interleave(rep, dim=0)
     s = (q @ k.transpose(-1, -2)) * scale
+    if softcap > 0:
+        s = softcap * torch.tanh(s / softcap)
     i = torch.arange(T).unsqueeze(1)
     j = torch.arange(T).unsqueeze(0)
     mask = j > i
@@ -317,4 +344,73 @@ def gemma3(m, tokens):
     return lm_head(m, x)
 
 
-FAMILIES = {"gpt2": gpt2, "llama": llama, "qwen2": qwen2, "qwen3": qwen3, "gemma3": gemma3}
+GEMMA2_SLIDING_WINDOW = 4096          # llama.cpp's default when the GGUF has no sliding_window key
+GEMMA2_ATTN_SOFTCAP = 50.0            # llama.cpp's defaults (llama-hparams.h), = HF Gemma2Config's
+GEMMA2_FINAL_SOFTCAP = 30.0
+GEMMA2_27B_LAYERS = 46                # llama.cpp's LLM_TYPE_27B for gemma2
+
+
+def gemma2(m, tokens):
+    """Gemma2ForCausalLM: scaled embeddings, (1 + w) RMSNorms before and after attention and MLP,
+    GeGLU (gelu_pytorch_tanh), attention and final logit soft-capping, sliding window on even
+    layers, rope base 10000 everywhere."""
+    a, hp = m.arch, m.hp
+    eps = float(_kv(m.g, f"{a}.attention.layer_norm_rms_epsilon", 1e-6))
+    rope = rope_freqs_for(m, float(_kv(m.g, f"{a}.rope.freq_base", 10000.0)))
+    window = int(_kv(m.g, f"{a}.attention.sliding_window", GEMMA2_SLIDING_WINDOW))
+    attn_cap = float(_kv(m.g, f"{a}.attn_logit_softcapping", GEMMA2_ATTN_SOFTCAP))
+    final_cap = float(_kv(m.g, f"{a}.final_logit_softcapping", GEMMA2_FINAL_SOFTCAP))
+    C, H, HKV, D, n_rot = hp["n_embd"], hp["n_head"], hp["n_head_kv"], hp["head_dim"], hp["n_rot"]
+    # query_pre_attn_scalar ** -0.5 (no GGUF key): n_embd / n_head for 27B, head_dim otherwise
+    scale = (C // H if hp["n_layer"] == GEMMA2_27B_LAYERS else D) ** -0.5
+    norm_w = lambda n: m.w(n) - 1.0       # the file holds 1 + w (convert_hf_to_gguf, Gemma2Model)
+    x = m.w("token_embd.weight")[tokens] * torch.tensor(C ** 0.5, dtype=DT)
+    for il in range(hp["n_layer"]):
+        p = f"blk.{il}."
+        sliding = il % 2 == 0
+        h = gemma_rms_norm(x, norm_w(p + "attn_norm.weight"), eps)
+        q = rope_hf(heads(linear(h, m.w(p + "attn_q.weight")), H), rope, n_rot)
+        k = rope_hf(heads(linear(h, m.w(p + "attn_k.weight")), HKV), rope, n_rot)
+        v = heads(linear(h, m.w(p + "attn_v.weight")), HKV)
+        att = attention(q, k, v, scale, window if sliding else 0, softcap=attn_cap)
+        o = linear(merge(att), m.w(p + "attn_output.weight"))
+        x = x + gemma_rms_norm(o, norm_w(p + "post_attention_norm.weight"), eps)
+        h = gemma_rms_norm(x, norm_w(p + "ffn_norm.weight"), eps)
+        g = F.gelu(linear(h, m.w(p + "ffn_gate.weight")), approximate="tanh") * linear(h, m.w(p + "ffn_up.weight"))
+        d = linear(g, m.w(p + "ffn_down.weight"))
+        x = x + gemma_rms_norm(d, norm_w(p + "post_ffw_norm.weight"), eps)
+    x = gemma_rms_norm(x, norm_w("output_norm.weight"), eps)
+    logits = linear(x, m.w("token_embd.weight"))
+    return final_cap * torch.tanh(logits / final_cap) if final_cap > 0 else logits
+
+
+PHI3_APPLY_SLIDING_WINDOW = True      # HF's behaviour; current llama.cpp ignores the window (PR 13676)
+
+
+def phi3(m, tokens):
+    """Phi3ForCausalLM: fused qkv_proj and gate_up_proj, RMSNorm, SwiGLU, NeoX RoPE (LongRoPE
+    factors if present), optional sliding window on every layer."""
+    a, hp = m.arch, m.hp
+    eps = float(_kv(m.g, f"{a}.attention.layer_norm_rms_epsilon", 1e-5))
+    # LongRoPE (rope_factors_long/short.weight, rope.scaling.attn_factor) as llama.cpp picks it
+    rope = rope_freqs_for(m, float(_kv(m.g, f"{a}.rope.freq_base", 10000.0)))
+    window = int(_kv(m.g, f"{a}.attention.sliding_window", 0)) if PHI3_APPLY_SLIDING_WINDOW else 0
+    H, HKV, D, n_rot, n_ff = hp["n_head"], hp["n_head_kv"], hp["head_dim"], hp["n_rot"], hp["n_ff"]
+    x = m.w("token_embd.weight")[tokens]
+    for il in range(hp["n_layer"]):
+        p = f"blk.{il}."
+        h = rms_norm(x, m.w(p + "attn_norm.weight"), eps)
+        qkv = linear(h, m.w(p + "attn_qkv.weight"))
+        q, k, v = qkv.split([H * D, HKV * D, HKV * D], dim=-1)
+        q = rope_hf(heads(q, H), rope, n_rot)
+        k = rope_hf(heads(k, HKV), rope, n_rot)
+        att = attention(q, k, heads(v, HKV), 1.0 / math.sqrt(D), window)
+        x = x + linear(merge(att), m.w(p + "attn_output.weight"))
+        h = rms_norm(x, m.w(p + "ffn_norm.weight"), eps)
+        gate, up = linear(h, m.w(p + "ffn_up.weight")).split([n_ff, n_ff], dim=-1)
+        x = x + linear(F.silu(gate) * up, m.w(p + "ffn_down.weight"))
+    return lm_head(m, rms_norm(x, m.w("output_norm.weight"), eps))
+
+
+FAMILIES = {"gpt2": gpt2, "llama": llama, "qwen2": qwen2, "qwen3": qwen3, "gemma2": gemma2, "gemma3": gemma3,
+            "phi3": phi3}

@@ -233,13 +233,26 @@ def attention_mask(T, Tk, pos0, window):
     return vis
 
 
-def _attention(q, k, v, pos0, window, scale):
+def _softcap(x, cap):
+    return cap * torch.tanh(x / cap) if cap > 0 else x
+
+
+def softcap_forward(inp, cap):
+    return _np(_softcap(_t(inp), cap))
+
+
+def softcap_backward(dout, inp, cap):
+    return vjp(lambda x: _softcap(x, cap), [inp], dout)[0]
+
+
+def _attention(q, k, v, pos0, window, scale, softcap=0.0):
     NH, T, HS = q.shape
     NKV, Tk, _ = k.shape
     group = NH // NKV
     kv_head = torch.tensor([h // group for h in range(NH)])
     kh, vh = k[kv_head], v[kv_head]                       # [NH, Tk, HS]
     scores = scale * torch.einsum("htd,hjd->htj", q, kh)  # [NH, T, Tk]
+    scores = _softcap(scores, softcap)                     # Gemma 2: after the scale, before the mask
     vis = attention_mask(T, Tk, pos0, window)[None]
     scores = scores.masked_fill(~vis, float("-inf"))
     lse = torch.logsumexp(scores, dim=-1)
@@ -247,15 +260,15 @@ def _attention(q, k, v, pos0, window, scale):
     return torch.einsum("htj,hjd->htd", p, vh), lse
 
 
-def attention_forward(q, k, v, pos0, window, scale):
+def attention_forward(q, k, v, pos0, window, scale, softcap=0.0):
     """-> (out [NH,T,HS], lse [NH,T])"""
-    out, lse = _attention(_t(q), _t(k), _t(v), pos0, window, scale)
+    out, lse = _attention(_t(q), _t(k), _t(v), pos0, window, scale, softcap)
     return _np(out), _np(lse)
 
 
-def attention_backward(dout, q, k, v, pos0, window, scale):
+def attention_backward(dout, q, k, v, pos0, window, scale, softcap=0.0):
     """-> (dq, dk, dv)"""
-    return tuple(vjp(lambda a, b, c: _attention(a, b, c, pos0, window, scale)[0], [q, k, v], dout))
+    return tuple(vjp(lambda a, b, c: _attention(a, b, c, pos0, window, scale, softcap)[0], [q, k, v], dout))
 
 
 # --------------------------------------------------------------------------- cross entropy

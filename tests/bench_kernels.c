@@ -137,10 +137,10 @@ int main(int argc, char **argv)
         char name[64];
         for (t = 0; t < T; t++) pairs += W > 0 && W < t + 1 ? W : t + 1;
         fl = 4.0 * NH * pairs * HS; /* q.k and p*v */
-        TIME_IT(min_time, ck_attention_forward(o, l, q, k, v, NH, NKV, T, T, HS, 0, W, 0.125f));
+        TIME_IT(min_time, ck_attention_forward(o, l, q, k, v, NH, NKV, T, T, HS, 0, W, 0.125f, 0.0f));
         fwd_s = secs;
         gf = fl / fwd_s * 1e-9;
-        TIME_IT(min_time, ck_attention_backward(dq, dk, dv, o, o, l, q, k, v, NH, NKV, T, T, HS, 0, W, 0.125f));
+        TIME_IT(min_time, ck_attention_backward(dq, dk, dv, o, o, l, q, k, v, NH, NKV, T, T, HS, 0, W, 0.125f, 0.0f));
         gb = 2.0 * fl / secs * 1e-9; /* backward: 4 HS-length products per pair = 2x the forward */
         snprintf(name, sizeof name, "NH=%d/%d T=%d HS=%d w=%d", NH, NKV, T, HS, W);
         printf("%-28s %10.3f %10.1f %7.0f%% %10.1f %7.0f%%\n", name, fwd_s * 1e3, gf, 100 * gf / peak, gb, 100 * gb / peak);

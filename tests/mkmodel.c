@@ -15,7 +15,7 @@ typedef struct {
     const char *family;
     int vocab, embd, layers, heads, kv_heads, head_dim, ff, ctx, tied, window, seed;
     int type, q6_mix; /* q6_mix: llama.cpp Q4_K_M-like: attn_v, ffn_down, output in q6_K, the rest q4_K */
-    float rope_base;
+    float rope_base, attn_softcap, final_softcap; /* gemma2's logit soft-caps */
     const char *rope_scaling; /* {arch}.rope.scaling.type, or NULL */
     float rope_factor;        /* {arch}.rope.scaling.factor, 0 = not written */
     int rope_orig_ctx;        /* {arch}.rope.scaling.original_context_length, 0 = not written */
@@ -128,11 +128,13 @@ static int usage(int rc)
 {
     printf("usage: mkmodel FAMILY OUT.gguf [--vocab V] [--embd C] [--layers L] [--heads H] [--kv-heads K]\n"
            "                [--head-dim D] [--ff F] [--ctx N] [--type T | --mix q4_k_m] [--tied] [--window W]\n"
-           "                [--rope-base B] [--seed S]\n"
+           "                [--rope-base B] [--seed S] [--attn-softcap A] [--final-softcap F]\n"
            "                [--rope-scaling none|linear|yarn|longrope] [--rope-factor F] [--rope-orig-ctx N]\n"
            "                [--rope-freqs] [--rope-longrope]\n"
-           "  FAMILY: gpt2 llama qwen2 qwen3 gemma3. Writes random weights (matrices ~N(0, 1/fan_in),\n"
-           "  norms ~1) in TYPE (default f32; 1-D tensors stay f32) and the family's metadata.\n"
+           "  FAMILY: gpt2 llama qwen2 qwen3 gemma2 gemma3 phi3. Writes random weights (matrices\n"
+           "  ~N(0, 1/fan_in), norms ~1) in TYPE (default f32; 1-D tensors stay f32) and the family's metadata.\n"
+           "  gemma2: --attn-softcap / --final-softcap (default 50 / 30, llama.cpp's and HF's);\n"
+           "  --window W: gemma2, gemma3 (default 4), phi3 (default 0 = none), llama (default: no key).\n"
            "  Rope scaling (not gpt2): --rope-scaling, --rope-factor, --rope-orig-ctx write rope.scaling.type,\n"
            "  .factor, .original_context_length; --rope-freqs writes rope_freqs.weight (Llama 3.1's factors,\n"
            "  original context --rope-orig-ctx or 8192); --rope-longrope writes Phi-3's rope_factors_long/short\n"
@@ -148,6 +150,7 @@ int main(int argc, char **argv)
     char n[128];
     memset(&o, 0, sizeof o);
     o.vocab = 256; o.embd = 64; o.layers = 2; o.heads = 4; o.ff = 0; o.ctx = 128; o.seed = 1; o.type = CK_F32; o.rope_base = 10000.0f;
+    o.attn_softcap = 50.0f; o.final_softcap = 30.0f;
     if (argc < 3 || argv[1][0] == '-') return usage(argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? 0 : 2);
     o.family = argv[1];
     out = argv[2];
@@ -163,6 +166,8 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--rope-orig-ctx") && v) { o.rope_orig_ctx = atoi(v); i++; continue; }
         if (!strcmp(a, "--rope-freqs")) { o.rope_freqs = 1; continue; }
         if (!strcmp(a, "--rope-longrope")) { o.rope_longrope = 1; continue; }
+        if (!strcmp(a, "--attn-softcap") && v) { o.attn_softcap = (float)atof(v); i++; continue; }
+        if (!strcmp(a, "--final-softcap") && v) { o.final_softcap = (float)atof(v); i++; continue; }
         if (!strcmp(a, "--type") && v) {
             o.type = ck_type_from_name(v);
             if (o.type < 0) { fprintf(stderr, "mkmodel: unknown type %s\n", v); return 2; }
@@ -180,6 +185,11 @@ int main(int argc, char **argv)
     if (o.rope_longrope && !o.rope_orig_ctx) { fprintf(stderr, "mkmodel: --rope-longrope needs --rope-orig-ctx\n"); return 2; }
     if (!strcmp(o.family, "gpt2") && (o.rope_scaling || o.rope_factor != 0.0f || o.rope_orig_ctx || o.rope_freqs || o.rope_longrope)) {
         fprintf(stderr, "mkmodel: gpt2 has no rope\n");
+        return 2;
+    }
+    if (!strcmp(o.family, "phi3") && o.head_dim * o.heads != o.embd) {
+        /* Phi3MiniModel writes no key_length: head_dim is n_embd / n_head (llama.cpp's wo is [n_embd, n_embd]) */
+        fprintf(stderr, "mkmodel: phi3 needs head_dim * heads == embd (%d * %d != %d)\n", o.head_dim, o.heads, o.embd);
         return 2;
     }
     rng ^= (uint64_t)o.seed * 0x9E3779B97F4A7C15ull;
@@ -218,11 +228,40 @@ int main(int argc, char **argv)
             add(&o, "output_norm.weight", o.embd, 1, 1, 0.1f, CK_F32);
             add(&o, "output_norm.bias", o.embd, 1, 0, 0.1f, CK_F32);
             if (!o.tied) add(&o, "output.weight", o.embd, o.vocab, 0, s_e, t_out);
+        } else if (!strcmp(A, "phi3")) {
+            /* convert_hf_to_gguf's Phi3MiniModel: HF's fused qkv_proj as attn_qkv (rows q | k | v) and
+               gate_up_proj as ffn_up (rows gate | up); the sliding window key is always written (0 = none,
+               as for Phi-4). LongRoPE factors (--rope-longrope): see add_rope_scaling. */
+            key_u32(A, "attention.head_count_kv", (uint32_t)o.kv_heads);
+            key_f32(A, "attention.layer_norm_rms_epsilon", 1e-5f);
+            key_u32(A, "rope.dimension_count", (uint32_t)o.head_dim);
+            key_f32(A, "rope.freq_base", o.rope_base);
+            if (!o.rope_orig_ctx) key_u32(A, "rope.scaling.original_context_length", (uint32_t)o.ctx);
+            key_u32(A, "attention.sliding_window", (uint32_t)o.window);
+            add_rope_scaling(&o, A);
+            add(&o, "token_embd.weight", o.embd, o.vocab, 0, 0.5f, o.type);
+            for (l = 0; l < o.layers; l++) {
+                add(&o, L("attn_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
+                add(&o, L("attn_qkv.weight"), o.embd, q + 2 * kv, 0, s_e, o.type);
+                add(&o, L("attn_output.weight"), q, o.embd, 0, s_q, o.type);
+                add(&o, L("ffn_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
+                add(&o, L("ffn_up.weight"), o.embd, 2 * o.ff, 0, s_e, o.type);
+                add(&o, L("ffn_down.weight"), o.ff, o.embd, 0, s_f, t_v);
+            }
+            add(&o, "output_norm.weight", o.embd, 1, 1, 0.1f, CK_F32);
+            if (!o.tied) add(&o, "output.weight", o.embd, o.vocab, 0, s_e, t_out);
         } else {
-            int qwen3 = !strcmp(A, "qwen3"), gemma = !strcmp(A, "gemma3"), qwen2 = !strcmp(A, "qwen2");
+            /* gemma2/gemma3: norms hold 1 + w (the converter adds 1), the output is the token embedding.
+               gemma2: no rope.freq_base (10000), no q/k norms, the two soft-caps (no "attention." part). */
+            int qwen3 = !strcmp(A, "qwen3"), qwen2 = !strcmp(A, "qwen2");
+            int gemma2 = !strcmp(A, "gemma2"), gemma3 = !strcmp(A, "gemma3"), gemma = gemma2 || gemma3;
             key_u32(A, "attention.head_count_kv", (uint32_t)o.kv_heads);
             key_f32(A, "attention.layer_norm_rms_epsilon", 1e-6f);
-            key_f32(A, "rope.freq_base", o.rope_base);
+            if (!gemma2) key_f32(A, "rope.freq_base", o.rope_base);
+            if (gemma2) {
+                key_f32(A, "attn_logit_softcapping", o.attn_softcap);
+                key_f32(A, "final_logit_softcapping", o.final_softcap);
+            }
             if (qwen3 || gemma) {
                 key_u32(A, "attention.key_length", (uint32_t)o.head_dim);
                 key_u32(A, "attention.value_length", (uint32_t)o.head_dim);
@@ -230,6 +269,7 @@ int main(int argc, char **argv)
                 key_u32(A, "rope.dimension_count", (uint32_t)o.head_dim);
             }
             if (gemma) key_u32(A, "attention.sliding_window", (uint32_t)(o.window ? o.window : 4));
+            else if (o.window) key_u32(A, "attention.sliding_window", (uint32_t)o.window); /* Mistral v0.1 */
             add_rope_scaling(&o, A);
             add(&o, "token_embd.weight", o.embd, o.vocab, 0, gemma ? 0.1f : 0.5f, o.type);
             for (l = 0; l < o.layers; l++) {
@@ -242,7 +282,7 @@ int main(int argc, char **argv)
                     add(&o, L("attn_k.bias"), kv, 1, 0, 0.2f, CK_F32);
                     add(&o, L("attn_v.bias"), kv, 1, 0, 0.2f, CK_F32);
                 }
-                if (qwen3 || gemma) {
+                if (qwen3 || gemma3) {
                     add(&o, L("attn_q_norm.weight"), o.head_dim, 1, 1, 0.1f, CK_F32);
                     add(&o, L("attn_k_norm.weight"), o.head_dim, 1, 1, 0.1f, CK_F32);
                 }

@@ -101,7 +101,7 @@ static void test_matmul(int T, int C, int OC, int with_bias)
     free(db1); free(db2); free(di0); free(dw0); free(db0);
 }
 
-static void test_attention(int NH, int NKV, int T, int pos0, int HS, int window)
+static void test_attention(int NH, int NKV, int T, int pos0, int HS, int window, float softcap)
 {
     int Tk = pos0 + T;
     size_t nq = (size_t)NH * T * HS, nk = (size_t)NKV * Tk * HS, nl = (size_t)NH * T;
@@ -113,17 +113,17 @@ static void test_attention(int NH, int NKV, int T, int pos0, int HS, int window)
     char what[160];
     double e;
     size_t i;
-    ck_attention_forward_scalar(o1, l1, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale);
-    ck_attention_forward(o2, l2, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale);
-    snprintf(what, sizeof what, "attention_forward NH=%d NKV=%d T=%d pos0=%d HS=%d window=%d", NH, NKV, T, pos0, HS, window);
+    ck_attention_forward_scalar(o1, l1, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap);
+    ck_attention_forward(o2, l2, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap);
+    snprintf(what, sizeof what, "attention_forward NH=%d NKV=%d T=%d pos0=%d HS=%d window=%d softcap=%g", NH, NKV, T, pos0, HS, window, softcap);
     e = rel_err(o2, o1, nq); if (e > worst_at_fwd) worst_at_fwd = e;
     check_rel(o2, o1, nq, 1e-5, what);
     check_rel(l2, l1, nl, 1e-5, what);
-    ck_attention_backward_scalar(dq1, dk1, dv1, dout, o1, l1, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale);
-    ck_attention_backward(dq2, dk2, dv2, dout, o1, l1, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale);
+    ck_attention_backward_scalar(dq1, dk1, dv1, dout, o1, l1, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap);
+    ck_attention_backward(dq2, dk2, dv2, dout, o1, l1, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap);
     for (i = 0; i < nq; i++) { dq1[i] -= dq0[i]; dq2[i] -= dq0[i]; }
     for (i = 0; i < nk; i++) { dk1[i] -= dk0[i]; dk2[i] -= dk0[i]; dv1[i] -= dv0[i]; dv2[i] -= dv0[i]; }
-    snprintf(what, sizeof what, "attention_backward NH=%d NKV=%d T=%d pos0=%d HS=%d window=%d", NH, NKV, T, pos0, HS, window);
+    snprintf(what, sizeof what, "attention_backward NH=%d NKV=%d T=%d pos0=%d HS=%d window=%d softcap=%g", NH, NKV, T, pos0, HS, window, softcap);
     e = rel_err(dq2, dq1, nq); if (e > worst_at_bwd) worst_at_bwd = e;
     check_rel(dq2, dq1, nq, 1e-5, what);
     e = rel_err(dk2, dk1, nk); if (e > worst_at_bwd) worst_at_bwd = e;
@@ -132,6 +132,36 @@ static void test_attention(int NH, int NKV, int T, int pos0, int HS, int window)
     check_rel(dv2, dv1, nk, 1e-5, what);
     free(q); free(k); free(v); free(dout); free(o1); free(o2); free(l1); free(l2);
     free(dq1); free(dq2); free(dk1); free(dk2); free(dv1); free(dv2); free(dq0); free(dk0); free(dv0);
+}
+
+/* AVX2 tanh (ck_softcap_forward/_backward) against libm's tanhf on a dense grid across the
+   polynomial / exponential switch at |x| = 0.5 and the clamp at 9, plus 0, -0, tiny and huge */
+static void test_softcap_simd(void)
+{
+#if CK_HAVE_AVX2
+    enum { N = 200003 };
+    static float x[N], y[N], d[N], ones[N];
+    const float cap = 1.0f;
+    double worst = 0, worst_d = 0;
+    int i;
+    char what[128];
+    for (i = 0; i < N; i++) { x[i] = -12.0f + 24.0f * (float)i / (N - 1); ones[i] = 1.0f; d[i] = 0.0f; }
+    x[0] = 0.0f; x[1] = -0.0f; x[2] = 1e-30f; x[3] = -3e-8f; x[4] = 1e30f; x[5] = -1e30f; x[6] = 0.5f; x[7] = -0.49999997f;
+    ck_softcap_forward(y, x, cap, N);
+    ck_softcap_backward(d, ones, x, cap, N);
+    for (i = 0; i < N; i++) {
+        double t = tanhf(x[i]), e = fabs(y[i] - t) / (fabs(t) > 1e-30 ? fabs(t) : 1e-30);
+        double ed = fabs(d[i] - (1.0 - t * t));   /* 1 - t^2 loses relative precision near |t| = 1: absolute */
+        if (e > worst) worst = e;
+        if (ed > worst_d) worst_d = ed;
+    }
+    snprintf(what, sizeof what, "softcap AVX2 tanh vs tanhf: worst relative error %.2e, derivative abs %.2e", worst, worst_d);
+    check(worst < 1e-6 && worst_d < 1e-6, what);
+    check(y[1] == 0.0f && signbit(y[1]) && y[4] == 1.0f && y[5] == -1.0f, "softcap AVX2 tanh keeps -0 and saturates to +-1");
+    printf("%s\n", what);
+#else
+    printf("softcap: scalar build, the AVX2 tanh is not applicable here\n");
+#endif
 }
 
 /* ---- determinism over thread counts ------------------------------------------------------ */
@@ -156,8 +186,8 @@ static void test_threads(void)
         omp_set_num_threads(nt);
         ck_matmul_forward(o, inp, w, NULL, T, C, OC);
         ck_matmul_backward(di, dw, NULL, dout, inp, w, T, C, OC);
-        ck_attention_forward(ao, al, q, k, v, NH, NKV, T, T, HS, 0, 0, 0.2f);
-        ck_attention_backward(dq, dk, NULL, ao, ao, al, q, k, v, NH, NKV, T, T, HS, 0, 0, 0.2f);
+        ck_attention_forward(ao, al, q, k, v, NH, NKV, T, T, HS, 0, 0, 0.2f, 0.0f);
+        ck_attention_backward(dq, dk, NULL, ao, ao, al, q, k, v, NH, NKV, T, T, HS, 0, 0, 0.2f, 0.0f);
         outs[0] = o; outs[1] = di; outs[2] = dw; outs[3] = ao; outs[4] = dq; outs[5] = dk;
         for (i = 0; i < 6; i++) {
             if (r == 0) ref[i] = outs[i];
@@ -183,12 +213,12 @@ static void test_attention_edges(void)
     /* Tk = 0: no key visible: out = 0, lse = -inf, backward adds nothing */
     float q[4] = { 1, 2, 3, 4 }, out[4] = { 9, 9, 9, 9 }, lse[1] = { 0 }, dq[4] = { 1, 1, 1, 1 };
     float k[4] = { 1, 0, 0, 0 }, v[4] = { 5, 6, 7, 8 }, one_out[4], one_lse[1];
-    ck_attention_forward(out, lse, q, k, v, 1, 1, 1, 0, 4, 0, 0, 0.5f);
+    ck_attention_forward(out, lse, q, k, v, 1, 1, 1, 0, 4, 0, 0, 0.5f, 0.0f);
     check(out[0] == 0 && out[3] == 0 && isinf(lse[0]) && lse[0] < 0, "attention with no visible key gives out=0, lse=-inf");
-    ck_attention_backward(dq, NULL, NULL, q, out, lse, q, k, v, 1, 1, 1, 0, 4, 0, 0, 0.5f);
+    ck_attention_backward(dq, NULL, NULL, q, out, lse, q, k, v, 1, 1, 1, 0, 4, 0, 0, 0.5f, 0.0f);
     check(dq[0] == 1 && dq[3] == 1, "attention backward with no visible key adds nothing");
     /* one key: output is exactly v, lse the single score */
-    ck_attention_forward(one_out, one_lse, q, k, v, 1, 1, 1, 1, 4, 0, 0, 0.5f);
+    ck_attention_forward(one_out, one_lse, q, k, v, 1, 1, 1, 1, 4, 0, 0, 0.5f, 0.0f);
     check(fabsf(one_out[0] - 5) < 1e-6f && fabsf(one_out[3] - 8) < 1e-6f && fabsf(one_lse[0] - 0.5f) < 1e-6f,
           "attention over a single key returns v and lse = score");
 }
@@ -303,7 +333,9 @@ int main(void)
             { 4, 4, 70, 0, 64, 5 }, { 2, 2, 1, 100, 64, 0 }, { 2, 1, 3, 50, 128, 16 }, { 3, 3, 33, 0, 9, 1 }, { 2, 2, 65, 7, 17, 1000 },
         };
         size_t i;
-        for (i = 0; i < sizeof cfg / sizeof *cfg; i++) test_attention(cfg[i][0], cfg[i][1], cfg[i][2], cfg[i][3], cfg[i][4], cfg[i][5]);
+        for (i = 0; i < sizeof cfg / sizeof *cfg; i++) test_attention(cfg[i][0], cfg[i][1], cfg[i][2], cfg[i][3], cfg[i][4], cfg[i][5], 0.0f);
+        /* logit soft-capping: a cap below the score range (0.3) bends most scores, 5 a few */
+        for (i = 0; i < sizeof cfg / sizeof *cfg; i += 2) test_attention(cfg[i][0], cfg[i][1], cfg[i][2], cfg[i][3], cfg[i][4], cfg[i][5], i % 4 ? 5.0f : 0.3f);
     }
     printf("worst relative error SIMD vs scalar: matmul fwd %.2e bwd %.2e, attention fwd %.2e bwd %.2e\n",
            worst_mm_fwd, worst_mm_bwd, worst_at_fwd, worst_at_bwd);
@@ -318,6 +350,7 @@ int main(void)
     test_rope_scaled_adjoint(0, 1);
     test_rope_scaled_adjoint(1, 1);
     test_rope_params_from_gguf();
+    test_softcap_simd();
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }

@@ -234,6 +234,29 @@ def test_glu_backward(lib, check, rng, kind, N, scale):
     check(f"{kind}_backward", du, du0 + g_up, rel=scale != 1.0, what="dup")
 
 
+# logit soft-capping: cap 0 = identity; 5 and 30 (Gemma 2's final cap) bend the x8 and large inputs
+SOFTCAPS = [P(0.0, id="cap0"), P(5.0, id="cap5"), P(30.0, id="cap30")]
+
+
+@pytest.mark.parametrize("cap", SOFTCAPS)
+@pytest.mark.parametrize("scale", ACT_SCALES)
+@pytest.mark.parametrize("N", ACT_N)
+def test_softcap_forward(lib, check, rng, N, scale, cap):
+    inp = randn(rng, N, scale=scale)
+    check("softcap_forward", lib.softcap_forward(inp, cap), ref.softcap_forward(inp, cap), rel=scale != 1.0)
+
+
+@pytest.mark.parametrize("cap", SOFTCAPS)
+@pytest.mark.parametrize("scale", ACT_SCALES)
+@pytest.mark.parametrize("N", ACT_N)
+def test_softcap_backward(lib, check, rng, N, scale, cap):
+    inp, dout = randn(rng, N, scale=scale), randn(rng, N)
+    dinp0 = prefill(rng, N)
+    dinp = dinp0.copy()
+    lib.softcap_backward(dinp, dout, inp, cap)
+    check("softcap_backward", dinp, dinp0 + ref.softcap_backward(dout, inp, cap))
+
+
 # =========================================================================== softmax
 SM_SHAPES = [P(1, 1, id="R1-C1"), P(3, 1, id="R3-C1"), P(2, 7, id="R2-C7"), P(5, 8, id="R5-C8"),
              P(3, 33, id="R3-C33"), P(4, 129, id="R4-C129"), P(2, 1000, id="R2-C1000"),
@@ -631,6 +654,58 @@ def test_attention_backward(lib, check, rng, NH, NKV, HS, T, Tk, pos0, window):
     check("attention_backward", dq, dq0 + g_q, what="dq")
     check("attention_backward", dk, dk0 + g_k, what="dk")
     check("attention_backward", dv, dv0 + g_v, what="dv")
+
+
+# Soft-capped attention (Gemma 2): with a cap, q is scaled by 4 so the scaled scores reach |s| ~ 4-15,
+# where a cap of 5 bends them hard (and keeps |s| < 5, so the abs criterion holds); cap 0 is plain
+# attention on unit inputs (uncapped scores of 15 would need the relative criterion).
+ATTN_SOFTCAPS = [P(0.0, id="cap0"), P(5.0, id="cap5")]
+
+
+@pytest.mark.parametrize("softcap", ATTN_SOFTCAPS)
+@pytest.mark.parametrize("window", [P(0, id="w0"), P(3, id="w3")])
+@pytest.mark.parametrize("T,Tk,pos0", SEQ)
+@pytest.mark.parametrize("HS", [P(7, id="HS7"), P(64, id="HS64")])
+@pytest.mark.parametrize("NH,NKV", HEADS)
+def test_attention_softcap_forward(lib, check, rng, NH, NKV, HS, T, Tk, pos0, window, softcap):
+    q, k, v = _attn_inputs(rng, NH, NKV, T, Tk, HS)
+    if softcap:
+        q *= 4
+    scale = 1.0 / math.sqrt(HS)
+    out, lse = lib.attention_forward(q, k, v, pos0, window, scale, softcap)
+    r_out, r_lse = ref.attention_forward(q, k, v, pos0, window, scale, softcap)
+    check("attention_softcap_forward", out, r_out, what="out")
+    check("attention_softcap_forward", lse, r_lse, what="lse")
+
+
+@pytest.mark.parametrize("softcap", ATTN_SOFTCAPS)
+@pytest.mark.parametrize("window", [P(0, id="w0"), P(3, id="w3")])
+@pytest.mark.parametrize("T,Tk,pos0", SEQ)
+@pytest.mark.parametrize("HS", [P(7, id="HS7"), P(64, id="HS64")])
+@pytest.mark.parametrize("NH,NKV", HEADS)
+def test_attention_softcap_backward(lib, check, rng, NH, NKV, HS, T, Tk, pos0, window, softcap):
+    q, k, v = _attn_inputs(rng, NH, NKV, T, Tk, HS)
+    if softcap:
+        q *= 4
+    dout = randn(rng, NH, T, HS)
+    scale = 1.0 / math.sqrt(HS)
+    out, lse = (a.astype(f32) for a in ref.attention_forward(q, k, v, pos0, window, scale, softcap))
+    dq0, dk0, dv0 = prefill(rng, *q.shape), prefill(rng, *k.shape), prefill(rng, *v.shape)
+    dq, dk, dv = dq0.copy(), dk0.copy(), dv0.copy()
+    lib.attention_backward(dq, dk, dv, dout, out, lse, q, k, v, pos0, window, scale, softcap)
+    g_q, g_k, g_v = ref.attention_backward(dout, q, k, v, pos0, window, scale, softcap)
+    check("attention_softcap_backward", dq, dq0 + g_q, what="dq")
+    check("attention_softcap_backward", dk, dk0 + g_k, what="dk")
+    check("attention_softcap_backward", dv, dv0 + g_v, what="dv")
+
+
+def test_attention_softcap_matters(rng):
+    """the cap-5 cases above are not vacuous: capping changes the output by far more than the tolerance"""
+    q, k, v = _attn_inputs(rng, 2, 2, 17, 17, 64)
+    q *= 4
+    a, _ = ref.attention_forward(q, k, v, 0, 0, 0.125, 0.0)
+    b, _ = ref.attention_forward(q, k, v, 0, 0, 0.125, 5.0)
+    assert np.max(np.abs(a - b)) > 1e-2
 
 
 # =========================================================================== cross entropy
