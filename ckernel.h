@@ -31,7 +31,8 @@
      CK_DEF             Linkage of every function; default `extern`. `#define CK_DEF static`
                         makes everything private to one translation unit.
      CK_QMATMUL_PATH    The path ck_matmul_forward_q takes: CK_Q_FAST (default; activations
-                        quantized to 8 bits, integer dot products, as llama.cpp) or CK_Q_EXACT
+                        quantized to 8 bits as llama.cpp on x86 does, byte for byte, integer dot
+                        products) or CK_Q_EXACT
                         (weights dequantized, fp32 dot products). ck_matmul_forward_qp takes
                         the path as an argument.
      CK_QSEG            Columns of C the quantized matmul handles per step (default 1024, a
@@ -71,9 +72,10 @@
      2. Implementation: helpers
      3. Embedding            ck_embedding_forward / _backward
      4. Matmul (linear)      ck_matmul_forward / _backward        scalar + AVX2 (+ Helium forward)
-     5. Weight formats       GGUF types F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K..Q8_K:
-                             ck_type_*, ck_row_size, ck_fp16/bf16 conversions,
+     5. Weight formats       GGUF types F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K..Q8_K
+                             IQ4_NL: ck_type_*, ck_row_size, ck_fp16/bf16 conversions,
                              ck_dequantize_row, ck_quantize_row (ggml's reference quantizers),
+                             ck_quantize_act_row (ggml's x86 activation blocks),
                              ck_matmul_forward_q / _qp            scalar + AVX2, exact and fast
                                                                   (+ Helium Q8_0/Q4_0 dot products)
      6. Normalisation        ck_rmsnorm_*, ck_layernorm_*
@@ -155,7 +157,8 @@ CK_DEF void ck_matmul_backward_scalar(float *dinp, float *dweight, float *dbias,
    the even row sizes keep every block of a tensor aligned, and the kernels assert it. */
 enum ck_type {
     CK_F32 = 0, CK_F16 = 1, CK_Q4_0 = 2, CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q5_1 = 7, CK_Q8_0 = 8, CK_Q8_1 = 9,
-    CK_Q2_K = 10, CK_Q3_K = 11, CK_Q4_K = 12, CK_Q5_K = 13, CK_Q6_K = 14, CK_Q8_K = 15, CK_BF16 = 30
+    CK_Q2_K = 10, CK_Q3_K = 11, CK_Q4_K = 12, CK_Q5_K = 13, CK_Q6_K = 14, CK_Q8_K = 15, CK_IQ4_NL = 20,
+    CK_BF16 = 30
 };
 #define CK_QK   32   /* values per block of the legacy formats (Q4_0 .. Q8_1) */
 #define CK_QK_K 256  /* values per super-block of the K-quants (Q2_K .. Q8_K) */
@@ -201,6 +204,11 @@ typedef struct { uint8_t ql[CK_QK_K / 2]; uint8_t qh[CK_QK_K / 4]; int8_t scales
    bsums[g] = sum of the 16 quants of group g. */
 typedef struct { float d; int8_t qs[CK_QK_K]; int16_t bsums[CK_QK_K / 16]; } ck_block_q8_K;
 
+/* IQ4_NL, 4.5 bits/value: x = d * kvalues_iq4nl[q], q in 0..15 an index into ggml's fixed
+   non-linear table {-127,-104,-83,-65,-49,-35,-22,-10,1,13,25,38,53,69,89,113}; nibbles as Q4_0.
+   (llama-quantize's fallback for Q2_K/Q3_K rows that are not whole 256-blocks.) */
+typedef struct { uint16_t d; uint8_t qs[CK_QK / 2]; } ck_block_iq4_nl;
+
 /* C99 has no _Static_assert: an array of size -1 fails to compile. */
 typedef char ck__assert_q4_0[sizeof(ck_block_q4_0) == 18 ? 1 : -1];
 typedef char ck__assert_q4_1[sizeof(ck_block_q4_1) == 20 ? 1 : -1];
@@ -214,6 +222,7 @@ typedef char ck__assert_q4_K[sizeof(ck_block_q4_K) == 144 ? 1 : -1];
 typedef char ck__assert_q5_K[sizeof(ck_block_q5_K) == 176 ? 1 : -1];
 typedef char ck__assert_q6_K[sizeof(ck_block_q6_K) == 210 ? 1 : -1];
 typedef char ck__assert_q8_K[sizeof(ck_block_q8_K) == 292 ? 1 : -1];
+typedef char ck__assert_iq4_nl[sizeof(ck_block_iq4_nl) == 18 ? 1 : -1];
 
 CK_DEF const char *ck_type_name(int type);          /* ggml's name: "f32", "q4_0", "q4_K", "bf16"; NULL if unknown */
 CK_DEF int     ck_type_from_name(const char *name); /* case-insensitive; -1 if unknown */
@@ -234,17 +243,34 @@ CK_DEF uint16_t ck_fp32_to_bf16(float f);
 CK_DEF void   ck_dequantize_row(int type, const void *src, float *dst, int64_t n);
 CK_DEF void   ck_dequantize_row_scalar(int type, const void *src, float *dst, int64_t n);
 /* n floats (a multiple of the block size) to `type` with ggml's reference quantizer
-   (quantize_row_*_ref, no importance matrix). Returns the bytes written, 0 if `type` is unknown
-   or n is not a multiple of the block size. */
+   (quantize_row_*_ref, no importance matrix; IQ4_NL: quantize_iq4_nl without one, the search
+   llama-quantize runs). Returns the bytes written, 0 if `type` is unknown or n is not a
+   multiple of the block size. */
 CK_DEF size_t ck_quantize_row(int type, const float *src, void *dst, int64_t n);
+
+/* The activation row the fast matmul path pairs with weights of `weight_type`: n floats (a
+   multiple of 32, of 256 for the K-quants) quantized into dst exactly as ggml's x86 CPU backend
+   builds its vec_dot_type blocks, byte for byte. Returns the block type written:
+     CK_Q8_0 for Q4_0, Q5_0, Q8_0, IQ4_NL  (fp16 d; d = amax/127, q = round-half-even(x * 127/amax),
+                                            as ggml's AVX2/AVX quantize_row_q8_0)
+     CK_Q8_1 for Q4_1, Q5_1                (Q8_0's quants, fp16 d and s = fp16(d * sum q))
+     CK_Q8_K for Q2_K .. Q6_K              (quantize_row_q8_K_ref: fp32 d, int16 bsums)
+   or -1 (nothing written) for the other types or an n that does not fit. For finite
+   inputs the scalar and SIMD builds write the same bytes (NaN: unspecified). ggml's own non-SIMD
+   build (quantize_row_q8_0_ref: roundf, 1/d) and its Arm NEON code round some ties differently;
+   x86 with AVX is the reference here. _scalar is the portable path. */
+CK_DEF int ck_quantize_act_row(int weight_type, const float *src, void *dst, int64_t n);
+CK_DEF int ck_quantize_act_row_scalar(int weight_type, const float *src, void *dst, int64_t n);
 
 /* ---- quantized matmul: out [T,OC] = inp [T,C] @ dequant(weight)^T + bias ------------------
    weight is OC rows of ck_row_size(type, C) bytes (row-major [OC, C], as in GGUF); C must be a
    multiple of the type's block size. bias [OC] or NULL. Every type above except Q8_K works.
    CK_Q_EXACT: dequantize each weight-row segment once, fp32 dot products (FMA) with every row.
-   CK_Q_FAST:  as llama.cpp: quantize inp to Q8_0-like blocks (legacy types; fp32 scales) or
-               Q8_K (K-quants) and take integer dot products. Types without an integer kernel
-               (F32, F16, BF16, Q2_K, Q3_K, Q8_1) take the exact path. */
+   CK_Q_FAST:  as llama.cpp's CPU backend on x86: quantize each inp row with
+               ck_quantize_act_row (Q8_0, Q8_1 or Q8_K blocks, fp16 scales where ggml has them)
+               and take integer dot products, one float multiply-add per block as ggml's
+               vec_dot kernels (only the order of the float sums differs). Types without an
+               integer kernel (F32, F16, BF16, Q2_K, Q3_K, Q8_1) take the exact path. */
 #define CK_Q_EXACT 0
 #define CK_Q_FAST  1
 #ifndef CK_QMATMUL_PATH
@@ -1131,21 +1157,30 @@ CK_DEF void ck_matmul_backward(float *dinp, float *dweight, float *dbias, const 
 
 /* ---- type table -------------------------------------------------------------------------- */
 
-typedef struct { const char *name; int blck; int bytes; int align; } ck__type_traits;
+/* One row per GGUF type id: ggml's name, values and bytes per block, the alignment of a block,
+   and `act`, the activation block type ggml's CPU backend pairs with it (vec_dot_type in its
+   type_traits_cpu; -1: none). The fast matmul path uses it where ck__qdot_kernel has an integer
+   kernel (not yet for Q2_K and Q3_K, which take the exact path). */
+typedef struct { const char *name; int blck; int bytes; int align; int act; } ck__type_traits;
 
 static const ck__type_traits *ck__traits(int type)
 {
+#define CK__NONE { NULL, 0, 0, 0, -1 }
     static const ck__type_traits tab[31] = {
-        { "f32", 1, 4, 4 }, { "f16", 1, 2, 2 }, { "q4_0", CK_QK, 18, 2 }, { "q4_1", CK_QK, 20, 2 },
-        { NULL, 0, 0, 0 }, { NULL, 0, 0, 0 }, /* 4, 5: Q4_2, Q4_3, removed from ggml */
-        { "q5_0", CK_QK, 22, 2 }, { "q5_1", CK_QK, 24, 2 }, { "q8_0", CK_QK, 34, 2 }, { "q8_1", CK_QK, 36, 2 },
-        { "q2_K", CK_QK_K, 84, 2 }, { "q3_K", CK_QK_K, 110, 2 }, { "q4_K", CK_QK_K, 144, 2 },
-        { "q5_K", CK_QK_K, 176, 2 }, { "q6_K", CK_QK_K, 210, 2 }, { "q8_K", CK_QK_K, 292, 4 },
-        { NULL, 0, 0, 0 }, { NULL, 0, 0, 0 }, { NULL, 0, 0, 0 }, { NULL, 0, 0, 0 }, { NULL, 0, 0, 0 }, /* 16..29: */
-        { NULL, 0, 0, 0 }, { NULL, 0, 0, 0 }, { NULL, 0, 0, 0 }, { NULL, 0, 0, 0 }, { NULL, 0, 0, 0 }, /* IQ formats */
-        { NULL, 0, 0, 0 }, { NULL, 0, 0, 0 }, { NULL, 0, 0, 0 }, { NULL, 0, 0, 0 },                    /* and int types */
-        { "bf16", 1, 2, 2 }
+        { "f32", 1, 4, 4, -1 }, { "f16", 1, 2, 2, -1 },
+        { "q4_0", CK_QK, 18, 2, CK_Q8_0 }, { "q4_1", CK_QK, 20, 2, CK_Q8_1 },
+        CK__NONE, CK__NONE, /* 4, 5: Q4_2, Q4_3, removed from ggml */
+        { "q5_0", CK_QK, 22, 2, CK_Q8_0 }, { "q5_1", CK_QK, 24, 2, CK_Q8_1 },
+        { "q8_0", CK_QK, 34, 2, CK_Q8_0 }, { "q8_1", CK_QK, 36, 2, -1 },
+        { "q2_K", CK_QK_K, 84, 2, CK_Q8_K }, { "q3_K", CK_QK_K, 110, 2, CK_Q8_K },
+        { "q4_K", CK_QK_K, 144, 2, CK_Q8_K }, { "q5_K", CK_QK_K, 176, 2, CK_Q8_K },
+        { "q6_K", CK_QK_K, 210, 2, CK_Q8_K }, { "q8_K", CK_QK_K, 292, 4, -1 },
+        CK__NONE, CK__NONE, CK__NONE, CK__NONE,                          /* 16..19: IQ2_XXS .. IQ1_S */
+        { "iq4_nl", CK_QK, 18, 2, CK_Q8_0 },
+        CK__NONE, CK__NONE, CK__NONE, CK__NONE, CK__NONE, CK__NONE, CK__NONE, CK__NONE, CK__NONE, /* 21..29: */
+        { "bf16", 1, 2, 2, -1 }                                          /* other IQ and int types */
     };
+#undef CK__NONE
     if (type < 0 || type >= (int)(sizeof tab / sizeof tab[0]) || !tab[type].name) return NULL;
     return &tab[type];
 }
@@ -1436,6 +1471,23 @@ static void ck__dequant_q8_K(const void *src, float *y, int64_t nb)
         for (j = 0; j < CK_QK_K; j++) y[j] = (float)x[i].qs[j] * x[i].d;
 }
 
+/* IQ4_NL's 16 levels (ggml's kvalues_iq4nl): a non-linear 4-bit grid, denser near zero */
+static const int8_t ck__iq4nl_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+
+static void ck__dequant_iq4_nl(const void *src, float *y, int64_t nb)
+{
+    const ck_block_iq4_nl *x = (const ck_block_iq4_nl *)src;
+    int64_t i;
+    int j;
+    for (i = 0; i < nb; i++, y += CK_QK) {
+        float d = ck_fp16_to_fp32(x[i].d);
+        for (j = 0; j < CK_QK / 2; j++) {
+            y[j] = d * (float)ck__iq4nl_values[x[i].qs[j] & 15];
+            y[j + CK_QK / 2] = d * (float)ck__iq4nl_values[x[i].qs[j] >> 4];
+        }
+    }
+}
+
 static void ck__dequant_f16(const void *src, float *y, int64_t n)
 {
     const uint16_t *x = (const uint16_t *)src;
@@ -1469,6 +1521,7 @@ static void ck__dequant_scalar(int type, const void *src, float *dst, int64_t n)
     case CK_Q5_K: ck__dequant_q5_K(src, dst, n / CK_QK_K); break;
     case CK_Q6_K: ck__dequant_q6_K(src, dst, n / CK_QK_K); break;
     case CK_Q8_K: ck__dequant_q8_K(src, dst, n / CK_QK_K); break;
+    case CK_IQ4_NL: ck__dequant_iq4_nl(src, dst, n / CK_QK); break;
     default: CK_ASSERT(0 && "ck_dequantize_row: unknown type");
     }
 }
@@ -2020,6 +2073,75 @@ static void ck__quant_q8_K(const float *x, void *dst, int64_t nb)
     }
 }
 
+/* ggml's best_index_int8: the index of the level of ck__iq4nl_values nearest to x (ties go up) */
+static int ck__iq4nl_index(float x)
+{
+    const int8_t *v = ck__iq4nl_values;
+    int lo = 0, hi = 15;
+    if (x <= v[0]) return 0;
+    if (x >= v[15]) return 15;
+    while (hi - lo > 1) { /* v[lo] <= x < v[hi] */
+        int mid = (lo + hi) / 2;
+        if (x < v[mid]) hi = mid;
+        else lo = mid;
+    }
+    return x - v[hi - 1] < v[hi] - x ? hi - 1 : hi;
+}
+
+/* IQ4_NL as ggml's quantize_iq4_nl without an importance matrix (what llama-quantize writes;
+   ggml's quantize_row_iq4_nl_ref is the same with ntry = -1, no search): per block, weights
+   x^2, the scale max/127 and 15 trial scales (itry - 127)/max, each fitted by weighted least
+   squares, the best kept; then every value's nearest level at that (fp32) scale. A block with
+   amax < 1e-15 gets d = 0 and index 8 (level 1) everywhere, as ggml's code does. Like the other
+   formats, bit-identical to ggml built without FP contraction; a gcc -std=gnu11 build on an FMA
+   target fuses w*q*x into the sums and picks another scale in ~0.15% of N(0,1) blocks. */
+static void ck__quant_iq4_nl(const float *x, void *dst, int64_t nb)
+{
+    CK__FP_EXACT
+    const int ntry = 7;
+    ck_block_iq4_nl *y = (ck_block_iq4_nl *)dst;
+    float weight[CK_QK];
+    uint8_t L[CK_QK];
+    int64_t i;
+    int j, itry;
+    for (i = 0; i < nb; i++, x += CK_QK) {
+        float amax = 0, max = 0, d = 0, id;
+        for (j = 0; j < CK_QK; j++) {
+            weight[j] = x[j] * x[j];
+            if (fabsf(x[j]) > amax) { amax = fabsf(x[j]); max = x[j]; }
+        }
+        if (amax >= 1e-15f) { /* ggml's GROUP_MAX_EPS */
+            float sumqx = 0, sumq2 = 0, best;
+            d = -max / (float)ck__iq4nl_values[0];
+            id = 1 / d;
+            for (j = 0; j < CK_QK; j++) {
+                float q = (float)ck__iq4nl_values[ck__iq4nl_index(id * x[j])];
+                sumqx += weight[j] * q * x[j];
+                sumq2 += weight[j] * q * q;
+            }
+            d = sumqx / sumq2;
+            best = d * sumqx;
+            for (itry = -ntry; itry <= ntry; itry++) {
+                id = (float)(itry + ck__iq4nl_values[0]) / max;
+                sumqx = sumq2 = 0;
+                for (j = 0; j < CK_QK; j++) {
+                    float q = (float)ck__iq4nl_values[ck__iq4nl_index(id * x[j])];
+                    sumqx += weight[j] * q * x[j];
+                    sumq2 += weight[j] * q * q;
+                }
+                if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+                    d = sumqx / sumq2;
+                    best = d * sumqx;
+                }
+            }
+        }
+        y[i].d = ck_fp32_to_fp16(d);
+        id = d != 0.0f ? 1 / d : 0.0f;
+        for (j = 0; j < CK_QK; j++) L[j] = (uint8_t)ck__iq4nl_index(id * x[j]);
+        for (j = 0; j < CK_QK / 2; j++) y[i].qs[j] = (uint8_t)(L[j] | L[j + CK_QK / 2] << 4);
+    }
+}
+
 CK_DEF size_t ck_quantize_row(int type, const float *src, void *dst, int64_t n)
 {
     size_t bytes = ck_row_size(type, n);
@@ -2041,67 +2163,67 @@ CK_DEF size_t ck_quantize_row(int type, const float *src, void *dst, int64_t n)
     case CK_Q5_K: ck__quant_q45_K(src, dst, n / CK_QK_K, 31); break;
     case CK_Q6_K: ck__quant_q6_K(src, dst, n / CK_QK_K); break;
     case CK_Q8_K: ck__quant_q8_K(src, dst, n / CK_QK_K); break;
+    case CK_IQ4_NL: ck__quant_iq4_nl(src, dst, n / CK_QK); break;
     default: return 0;
     }
     return bytes;
 }
 
-/* ---- fast path: activation formats and integer dot products (scalar reference) ------------ */
+/* ---- fast path: activation blocks and integer dot products (scalar reference) -------------- */
 
-/* Activations for the legacy formats: Q8_0's quants (d = amax / 127, q = round(x / d), ties to
-   even as llama.cpp's SIMD quantizers) with d kept in fp32 (llama.cpp rounds it to fp16), and
-   s = d * sum(q) as in Q8_1, for the formats with a min. The K-quants take Q8_K, ggml's.
-   Both round with rintf (to nearest even, no addition a compiler could fuse into an FMA), the
-   same bits as the AVX2 versions' cvtps2dq. */
-typedef struct { float d, s; int8_t qs[CK_QK]; } ck__q8a;
-
-static void ck__quant_act_q8a_scalar(const float *x, void *dst, int n)
+/* x86's cvtps2dq after roundps to nearest: ties to even; NaN and |v| >= 2^31 give INT32_MIN (the
+   "integer indefinite"). Adding and removing 2^23 rounds |v| < 2^23 to an integer in the default
+   rounding mode (no product here, nothing a compiler could fuse). */
+static inline int32_t ck__round_x86(float v)
 {
-    ck__q8a *y = (ck__q8a *)dst;
+    CK__FP_EXACT
+    const float big = 8388608.0f;
+    if (!(fabsf(v) < 2147483648.0f)) return INT32_MIN;
+    if (fabsf(v) >= big) return (int32_t)v;
+    return (int32_t)(v < 0 ? (v - big) + big : (v + big) - big);
+}
+
+/* Activation blocks for the legacy formats and IQ4_NL, as ggml's x86 quantize_row_q8_0 and
+   quantize_row_q8_1 (its AVX2 and AVX code; llama.cpp on any x86 with AVX runs them): d = amax/127
+   stored as fp16, q = round-half-even(x * id) with id = 127/amax (not 1/d: the two differ in the
+   last bit for some amax), saturated to int8 as the pack instructions do; Q8_1 adds
+   s = fp16(d * sum q). (A block with amax < 127/FLT_MAX has id = inf: every q is -128 and d = 0,
+   exactly as there.) The K-quants take ck__quant_q8_K, ggml's quantize_row_q8_K_ref, which its
+   x86 backend also calls. */
+static void ck__quant_act_q8_01_scalar(const float *x, void *dst, int n, int with_sum)
+{
+    CK__FP_EXACT
     int b, j;
     for (b = 0; b < n / CK_QK; b++, x += CK_QK) {
+        ck_block_q8_0 *y0 = (ck_block_q8_0 *)dst + b;
+        ck_block_q8_1 *y1 = (ck_block_q8_1 *)dst + b;
+        int8_t *qs = with_sum ? y1->qs : y0->qs;
         float amax = 0.0f, d, id;
-        int sum = 0;
+        uint32_t sum = 0; /* wraps like the int32 vector adds */
         for (j = 0; j < CK_QK; j++) amax = amax > fabsf(x[j]) ? amax : fabsf(x[j]);
         d = amax / 127.0f;
-        id = d != 0.0f ? 1.0f / d : 0.0f;
+        id = amax != 0.0f ? 127.0f / amax : 0.0f;
         for (j = 0; j < CK_QK; j++) {
-            int q = (int)rintf(x[j] * id);
-            y[b].qs[j] = (int8_t)q;
-            sum += q;
+            int32_t q = ck__round_x86(x[j] * id);
+            sum += (uint32_t)q;
+            qs[j] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
         }
-        y[b].d = d;
-        y[b].s = d * (float)sum;
+        if (with_sum) {
+            y1->d = ck_fp32_to_fp16(d);
+            y1->s = ck_fp32_to_fp16(d * (float)(int32_t)sum);
+        } else {
+            y0->d = ck_fp32_to_fp16(d);
+        }
     }
 }
-
-/* ck__quant_q8_K's bits (ggml's Q8_K reference), rounding with rintf */
-static void ck__quant_act_q8K_scalar(const float *x, void *dst, int n)
-{
-    ck_block_q8_K *y = (ck_block_q8_K *)dst;
-    int b, j, l;
-    for (b = 0; b < n / CK_QK_K; b++, x += CK_QK_K) {
-        float max = 0, amax = 0, iscale;
-        for (j = 0; j < CK_QK_K; j++)
-            if (fabsf(x[j]) > amax) { amax = fabsf(x[j]); max = x[j]; }
-        if (amax == 0.0f) {
-            memset(&y[b], 0, sizeof y[b]);
-            continue;
-        }
-        iscale = -127.0f / max;
-        for (j = 0; j < CK_QK_K; j++) y[b].qs[j] = (int8_t)CK_MIN(127, (int)rintf(iscale * x[j]));
-        for (j = 0; j < CK_QK_K / 16; j++) {
-            int sum = 0;
-            for (l = 0; l < 16; l++) sum += y[b].qs[16 * j + l];
-            y[b].bsums[j] = (int16_t)sum;
-        }
-        y[b].d = 1 / iscale;
-    }
-}
+static void ck__quant_act_q8_0_scalar(const float *x, void *dst, int n) { ck__quant_act_q8_01_scalar(x, dst, n, 0); }
+static void ck__quant_act_q8_1_scalar(const float *x, void *dst, int n) { ck__quant_act_q8_01_scalar(x, dst, n, 1); }
+static void ck__quant_act_q8_K_scalar(const float *x, void *dst, int n) { ck__quant_q8_K(x, dst, n / CK_QK_K); }
 
 /* One weight row segment (nb blocks) against na activation rows a[k] (segment of the same
-   columns): res[k] = sum over blocks of the block's dot product. Integer sums per block, one
-   float multiply-add per block (two with a min); the AVX2 kernels compute the same integers. */
+   columns): res[k] = sum over blocks of the block's dot product. Integer sums per block, then as
+   ggml: (fp16 d_w * fp16 d_a) * sum, plus fp16 m_w * fp16 s_a with a min; the AVX2 kernels
+   compute the same integers and products and add them in another order. */
 typedef void (*ck__qdot_fn)(const void *w, const void *const *a, int nb, int na, float *res);
 
 static void ck__qdot_q4_0_scalar(const void *vw, const void *const *va, int nb, int na, float *res)
@@ -2109,13 +2231,13 @@ static void ck__qdot_q4_0_scalar(const void *vw, const void *const *va, int nb, 
     const ck_block_q4_0 *w = (const ck_block_q4_0 *)vw;
     int k, b, j;
     for (k = 0; k < na; k++) {
-        const ck__q8a *a = (const ck__q8a *)va[k];
+        const ck_block_q8_0 *a = (const ck_block_q8_0 *)va[k];
         float sum = 0.0f;
         for (b = 0; b < nb; b++) {
             int sumi = 0;
             for (j = 0; j < CK_QK / 2; j++)
                 sumi += ((w[b].qs[j] & 15) - 8) * a[b].qs[j] + ((w[b].qs[j] >> 4) - 8) * a[b].qs[j + CK_QK / 2];
-            sum += ck_fp16_to_fp32(w[b].d) * a[b].d * (float)sumi;
+            sum += ck_fp16_to_fp32(w[b].d) * ck_fp16_to_fp32(a[b].d) * (float)sumi;
         }
         res[k] = sum;
     }
@@ -2126,12 +2248,12 @@ static void ck__qdot_q4_1_scalar(const void *vw, const void *const *va, int nb, 
     const ck_block_q4_1 *w = (const ck_block_q4_1 *)vw;
     int k, b, j;
     for (k = 0; k < na; k++) {
-        const ck__q8a *a = (const ck__q8a *)va[k];
+        const ck_block_q8_1 *a = (const ck_block_q8_1 *)va[k];
         float sum = 0.0f;
         for (b = 0; b < nb; b++) {
             int sumi = 0;
             for (j = 0; j < CK_QK / 2; j++) sumi += (w[b].qs[j] & 15) * a[b].qs[j] + (w[b].qs[j] >> 4) * a[b].qs[j + CK_QK / 2];
-            sum += ck_fp16_to_fp32(w[b].d) * a[b].d * (float)sumi + ck_fp16_to_fp32(w[b].m) * a[b].s;
+            sum += ck_fp16_to_fp32(w[b].d) * ck_fp16_to_fp32(a[b].d) * (float)sumi + ck_fp16_to_fp32(w[b].m) * ck_fp16_to_fp32(a[b].s);
         }
         res[k] = sum;
     }
@@ -2142,7 +2264,7 @@ static void ck__qdot_q5_0_scalar(const void *vw, const void *const *va, int nb, 
     const ck_block_q5_0 *w = (const ck_block_q5_0 *)vw;
     int k, b, j;
     for (k = 0; k < na; k++) {
-        const ck__q8a *a = (const ck__q8a *)va[k];
+        const ck_block_q8_0 *a = (const ck_block_q8_0 *)va[k];
         float sum = 0.0f;
         for (b = 0; b < nb; b++) {
             uint32_t qh = ck__le32(w[b].qh);
@@ -2151,7 +2273,7 @@ static void ck__qdot_q5_0_scalar(const void *vw, const void *const *va, int nb, 
                 int q0 = (int)((w[b].qs[j] & 15) | ((qh >> j) & 1) << 4), q1 = (int)((w[b].qs[j] >> 4) | ((qh >> (j + 16)) & 1) << 4);
                 sumi += (q0 - 16) * a[b].qs[j] + (q1 - 16) * a[b].qs[j + CK_QK / 2];
             }
-            sum += ck_fp16_to_fp32(w[b].d) * a[b].d * (float)sumi;
+            sum += ck_fp16_to_fp32(w[b].d) * ck_fp16_to_fp32(a[b].d) * (float)sumi;
         }
         res[k] = sum;
     }
@@ -2162,7 +2284,7 @@ static void ck__qdot_q5_1_scalar(const void *vw, const void *const *va, int nb, 
     const ck_block_q5_1 *w = (const ck_block_q5_1 *)vw;
     int k, b, j;
     for (k = 0; k < na; k++) {
-        const ck__q8a *a = (const ck__q8a *)va[k];
+        const ck_block_q8_1 *a = (const ck_block_q8_1 *)va[k];
         float sum = 0.0f;
         for (b = 0; b < nb; b++) {
             uint32_t qh = ck__le32(w[b].qh);
@@ -2171,7 +2293,7 @@ static void ck__qdot_q5_1_scalar(const void *vw, const void *const *va, int nb, 
                 int q0 = (int)((w[b].qs[j] & 15) | ((qh >> j) & 1) << 4), q1 = (int)((w[b].qs[j] >> 4) | ((qh >> (j + 16)) & 1) << 4);
                 sumi += q0 * a[b].qs[j] + q1 * a[b].qs[j + CK_QK / 2];
             }
-            sum += ck_fp16_to_fp32(w[b].d) * a[b].d * (float)sumi + ck_fp16_to_fp32(w[b].m) * a[b].s;
+            sum += ck_fp16_to_fp32(w[b].d) * ck_fp16_to_fp32(a[b].d) * (float)sumi + ck_fp16_to_fp32(w[b].m) * ck_fp16_to_fp32(a[b].s);
         }
         res[k] = sum;
     }
@@ -2182,12 +2304,29 @@ static void ck__qdot_q8_0_scalar(const void *vw, const void *const *va, int nb, 
     const ck_block_q8_0 *w = (const ck_block_q8_0 *)vw;
     int k, b, j;
     for (k = 0; k < na; k++) {
-        const ck__q8a *a = (const ck__q8a *)va[k];
+        const ck_block_q8_0 *a = (const ck_block_q8_0 *)va[k];
         float sum = 0.0f;
         for (b = 0; b < nb; b++) {
             int sumi = 0;
             for (j = 0; j < CK_QK; j++) sumi += w[b].qs[j] * a[b].qs[j];
-            sum += ck_fp16_to_fp32(w[b].d) * a[b].d * (float)sumi;
+            sum += ck_fp16_to_fp32(w[b].d) * ck_fp16_to_fp32(a[b].d) * (float)sumi;
+        }
+        res[k] = sum;
+    }
+}
+
+static void ck__qdot_iq4_nl_scalar(const void *vw, const void *const *va, int nb, int na, float *res)
+{
+    const ck_block_iq4_nl *w = (const ck_block_iq4_nl *)vw;
+    int k, b, j;
+    for (k = 0; k < na; k++) {
+        const ck_block_q8_0 *a = (const ck_block_q8_0 *)va[k];
+        float sum = 0.0f;
+        for (b = 0; b < nb; b++) {
+            int sumi = 0;
+            for (j = 0; j < CK_QK / 2; j++)
+                sumi += ck__iq4nl_values[w[b].qs[j] & 15] * a[b].qs[j] + ck__iq4nl_values[w[b].qs[j] >> 4] * a[b].qs[j + CK_QK / 2];
+            sum += ck_fp16_to_fp32(w[b].d) * ck_fp16_to_fp32(a[b].d) * (float)sumi;
         }
         res[k] = sum;
     }
@@ -2201,12 +2340,12 @@ static void ck__qdot_q8_0_mve(const void *vw, const void *const *va, int nb, int
     const ck_block_q8_0 *w = (const ck_block_q8_0 *)vw;
     int k, b;
     for (k = 0; k < na; k++) {
-        const ck__q8a *a = (const ck__q8a *)va[k];
+        const ck_block_q8_0 *a = (const ck_block_q8_0 *)va[k];
         float sum = 0.0f;
         for (b = 0; b < nb; b++) {
             int32_t sumi = vmladavq_s8(vld1q_s8(w[b].qs), vld1q_s8(a[b].qs));
             sumi = vmladavaq_s8(sumi, vld1q_s8(w[b].qs + 16), vld1q_s8(a[b].qs + 16));
-            sum += ck_fp16_to_fp32(w[b].d) * a[b].d * (float)sumi;
+            sum += ck_fp16_to_fp32(w[b].d) * ck_fp16_to_fp32(a[b].d) * (float)sumi;
         }
         res[k] = sum;
     }
@@ -2216,7 +2355,7 @@ static void ck__qdot_q4_0_mve(const void *vw, const void *const *va, int nb, int
     const ck_block_q4_0 *w = (const ck_block_q4_0 *)vw;
     int k, b;
     for (k = 0; k < na; k++) {
-        const ck__q8a *a = (const ck__q8a *)va[k];
+        const ck_block_q8_0 *a = (const ck_block_q8_0 *)va[k];
         float sum = 0.0f;
         for (b = 0; b < nb; b++) {
             uint8x16_t q = vld1q_u8(w[b].qs);
@@ -2224,7 +2363,7 @@ static void ck__qdot_q4_0_mve(const void *vw, const void *const *va, int nb, int
             int8x16_t hi = vsubq_n_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), 8);
             int32_t sumi = vmladavq_s8(lo, vld1q_s8(a[b].qs));
             sumi = vmladavaq_s8(sumi, hi, vld1q_s8(a[b].qs + 16));
-            sum += ck_fp16_to_fp32(w[b].d) * a[b].d * (float)sumi;
+            sum += ck_fp16_to_fp32(w[b].d) * ck_fp16_to_fp32(a[b].d) * (float)sumi;
         }
         res[k] = sum;
     }
@@ -2325,6 +2464,17 @@ static void ck__dequant_q8_0_avx2(const void *src, float *y, int64_t nb)
     for (i = 0; i < nb; i++, y += CK_QK) {
         __m256 d = _mm256_set1_ps(ck__h2f(x[i].d));
         ck__i8x32_to_f32_avx2(y, ck__load256(x[i].qs), d, d);
+    }
+}
+
+static void ck__dequant_iq4_nl_avx2(const void *src, float *y, int64_t nb)
+{
+    const ck_block_iq4_nl *x = (const ck_block_iq4_nl *)src;
+    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)ck__iq4nl_values));
+    int64_t i;
+    for (i = 0; i < nb; i++, y += CK_QK) {
+        __m256 d = _mm256_set1_ps(ck__h2f(x[i].d));
+        ck__i8x32_to_f32_avx2(y, _mm256_shuffle_epi8(levels, ck__nibbles_avx2(x[i].qs)), d, d);
     }
 }
 
@@ -2460,6 +2610,7 @@ static void ck__dequant_avx2(int type, const void *src, float *dst, int64_t n)
     case CK_Q5_0: ck__dequant_q5_0_avx2(src, dst, n / CK_QK); break;
     case CK_Q5_1: ck__dequant_q5_1_avx2(src, dst, n / CK_QK); break;
     case CK_Q8_0: ck__dequant_q8_0_avx2(src, dst, n / CK_QK); break;
+    case CK_IQ4_NL: ck__dequant_iq4_nl_avx2(src, dst, n / CK_QK); break;
     case CK_Q4_K: ck__dequant_q45_K_avx2(src, dst, n / CK_QK_K, 0); break;
     case CK_Q5_K: ck__dequant_q45_K_avx2(src, dst, n / CK_QK_K, 1); break;
     case CK_Q6_K: ck__dequant_q6_K_avx2(src, dst, n / CK_QK_K); break;
@@ -2492,33 +2643,47 @@ static inline __m256i ck__pack_i32x32_avx2(__m256i i0, __m256i i1, __m256i i2, _
     return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-static void ck__quant_act_q8a_avx2(const float *x, void *dst, int n)
+/* ck__quant_act_q8_01_scalar's bytes: ggml's AVX2 quantize_row_q8_0 / _q8_1 arithmetic */
+static void ck__quant_act_q8_01_avx2(const float *x, void *dst, int n, int with_sum)
 {
-    ck__q8a *y = (ck__q8a *)dst;
     const __m256 sign = _mm256_set1_ps(-0.0f);
     int b;
     for (b = 0; b < n / CK_QK; b++, x += CK_QK) {
+        ck_block_q8_0 *y0 = (ck_block_q8_0 *)dst + b;
+        ck_block_q8_1 *y1 = (ck_block_q8_1 *)dst + b;
         __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24), vid;
         __m256i i0, i1, i2, i3;
         float amax = ck__hmax_avx2(_mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
                                                  _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3))));
-        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
         vid = _mm256_set1_ps(id);
-        i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, vid)); /* round to nearest even, like ck__nearest_int */
-        i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, vid));
-        i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, vid));
-        i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, vid));
-        y[b].d = d;
-        y[b].s = d * (float)ck__hsum_i32_avx2(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
-        _mm256_storeu_si256((__m256i *)(void *)y[b].qs, ck__pack_i32x32_avx2(i0, i1, i2, i3));
+#define CK__RNE(v) _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))
+        i0 = CK__RNE(v0);
+        i1 = CK__RNE(v1);
+        i2 = CK__RNE(v2);
+        i3 = CK__RNE(v3);
+#undef CK__RNE
+        if (with_sum) {
+            y1->d = ck_fp32_to_fp16(d);
+            y1->s = ck_fp32_to_fp16(d * (float)ck__hsum_i32_avx2(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3))));
+        } else {
+            y0->d = ck_fp32_to_fp16(d);
+        }
+        _mm256_storeu_si256((__m256i *)(void *)(with_sum ? y1->qs : y0->qs), ck__pack_i32x32_avx2(i0, i1, i2, i3));
     }
 }
+static void ck__quant_act_q8_0_avx2(const float *x, void *dst, int n) { ck__quant_act_q8_01_avx2(x, dst, n, 0); }
+static void ck__quant_act_q8_1_avx2(const float *x, void *dst, int n) { ck__quant_act_q8_01_avx2(x, dst, n, 1); }
 
-static void ck__quant_act_q8K_avx2(const float *x, void *dst, int n)
+/* ck__quant_q8_K's bytes (ggml's reference): q = MIN(127, nearest(iscale * x)) stored as int8 by
+   truncation (only the inf / NaN products of a block with |max| < 127/FLT_MAX leave -127..127;
+   nearest_int and cvtps2dq both give them a zero low byte) */
+static void ck__quant_act_q8_K_avx2(const float *x, void *dst, int n)
 {
     ck_block_q8_K *y = (ck_block_q8_K *)dst;
     const __m256 sign = _mm256_set1_ps(-0.0f);
-    const __m256i q127 = _mm256_set1_epi32(127);
+    const __m256i q127 = _mm256_set1_epi32(127), low = _mm256_set1_epi32(255);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     int b, j, l;
     for (b = 0; b < n / CK_QK_K; b++, x += CK_QK_K) {
         __m256 m = _mm256_setzero_ps(), vis;
@@ -2534,11 +2699,13 @@ static void ck__quant_act_q8K_avx2(const float *x, void *dst, int n)
         iscale = -127.0f / max;
         vis = _mm256_set1_ps(iscale);
         for (j = 0; j < CK_QK_K; j += 32) {
-            __m256i i0 = _mm256_min_epi32(q127, _mm256_cvtps_epi32(_mm256_mul_ps(vis, _mm256_loadu_ps(x + j))));
-            __m256i i1 = _mm256_min_epi32(q127, _mm256_cvtps_epi32(_mm256_mul_ps(vis, _mm256_loadu_ps(x + j + 8))));
-            __m256i i2 = _mm256_min_epi32(q127, _mm256_cvtps_epi32(_mm256_mul_ps(vis, _mm256_loadu_ps(x + j + 16))));
-            __m256i i3 = _mm256_min_epi32(q127, _mm256_cvtps_epi32(_mm256_mul_ps(vis, _mm256_loadu_ps(x + j + 24))));
-            _mm256_storeu_si256((__m256i *)(void *)(y[b].qs + j), ck__pack_i32x32_avx2(i0, i1, i2, i3));
+            __m256i i[4], p;
+            for (l = 0; l < 4; l++) {
+                __m256 v = _mm256_round_ps(_mm256_mul_ps(vis, _mm256_loadu_ps(x + j + 8 * l)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                i[l] = _mm256_and_si256(_mm256_min_epi32(q127, _mm256_cvtps_epi32(v)), low); /* the low byte, 0..255 */
+            }
+            p = _mm256_packus_epi16(_mm256_packus_epi32(i[0], i[1]), _mm256_packus_epi32(i[2], i[3]));
+            _mm256_storeu_si256((__m256i *)(void *)(y[b].qs + j), _mm256_permutevar8x32_epi32(p, order));
         }
         for (j = 0; j < CK_QK_K / 16; j++) {
             int sum = 0;
@@ -2558,25 +2725,27 @@ static void ck__quant_act_q8K_avx2(const float *x, void *dst, int n)
 #define CK__QDOT_ROWS(STEP) do { acc0 = STEP(acc0, 0); if (na > 1) { acc1 = STEP(acc1, 1); acc2 = STEP(acc2, 2); acc3 = STEP(acc3, 3); } } while (0)
 #define CK__QDOT_RESULT() do { res[0] = ck__hsum(acc0); if (na > 1) { res[1] = ck__hsum(acc1); res[2] = ck__hsum(acc2); res[3] = ck__hsum(acc3); } } while (0)
 
-/* signed weights w (|w| <= 128, wabs = |w|) . activation block: acc += (dw * a.d) * sum, lane-wise */
-static inline __m256 ck__acc_q8s_avx2(__m256 acc, __m256i wabs, __m256i w, const ck__q8a *a, __m256 dw)
+/* signed weights w (|w| <= 128, wabs = |w|) . Q8_0 block: acc += (dw * a.d) * sum, lane-wise. The
+   sign trick negates a where w < 0; an activation of -128 (only in a block with d = 0) would
+   wrap there, as in ggml's AVX2 kernels. */
+static inline __m256 ck__acc_q8s_avx2(__m256 acc, __m256i wabs, __m256i w, const ck_block_q8_0 *a, __m256 dw)
 {
     __m256i p = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(ck__load256(a->qs), w)); /* |w| * (a * sign w): pairs, exact */
     __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
-    return _mm256_fmadd_ps(s, _mm256_mul_ps(dw, _mm256_broadcast_ss(&a->d)), acc);
+    return _mm256_fmadd_ps(s, _mm256_mul_ps(dw, _mm256_set1_ps(ck__h2f(a->d))), acc);
 }
 
-/* unsigned weights w (<= 31) with a min: acc += (dw * a.d) * sum + m * a.s (m0: the min in lane 0) */
-static inline __m256 ck__acc_q8u_avx2(__m256 acc, __m256i w, __m256 m0, const ck__q8a *a, __m256 dw)
+/* unsigned weights w (<= 31) with a min . Q8_1 block: acc += (dw * a.d) * sum + m * a.s (m0: the min in lane 0) */
+static inline __m256 ck__acc_q8u_avx2(__m256 acc, __m256i w, __m256 m0, const ck_block_q8_1 *a, __m256 dw)
 {
     __m256i p = _mm256_maddubs_epi16(w, ck__load256(a->qs));
     __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
-    acc = _mm256_fmadd_ps(s, _mm256_mul_ps(dw, _mm256_broadcast_ss(&a->d)), acc);
-    return _mm256_fmadd_ps(m0, _mm256_broadcast_ss(&a->s), acc);
+    acc = _mm256_fmadd_ps(s, _mm256_mul_ps(dw, _mm256_set1_ps(ck__h2f(a->d))), acc);
+    return _mm256_fmadd_ps(m0, _mm256_set1_ps(ck__h2f(a->s)), acc);
 }
 
-#define CK__STEP_S(acc, k) ck__acc_q8s_avx2(acc, wabs, wq, (const ck__q8a *)a[k] + b, dw)
-#define CK__STEP_U(acc, k) ck__acc_q8u_avx2(acc, wq, m0, (const ck__q8a *)a[k] + b, dw)
+#define CK__STEP_S(acc, k) ck__acc_q8s_avx2(acc, wabs, wq, (const ck_block_q8_0 *)a[k] + b, dw)
+#define CK__STEP_U(acc, k) ck__acc_q8u_avx2(acc, wq, m0, (const ck_block_q8_1 *)a[k] + b, dw)
 
 static void ck__qdot_q4_0_avx2(const void *vw, const void *const *a, int nb, int na, float *res)
 {
@@ -2643,6 +2812,19 @@ static void ck__qdot_q5_1_avx2(const void *vw, const void *const *a, int nb, int
         __m256 m0 = _mm256_blend_ps(_mm256_setzero_ps(), _mm256_set1_ps(ck__h2f(w[b].m)), 1);
         __m256 dw = _mm256_set1_ps(ck__h2f(w[b].d));
         CK__QDOT_ROWS(CK__STEP_U);
+    }
+    CK__QDOT_RESULT();
+}
+static void ck__qdot_iq4_nl_avx2(const void *vw, const void *const *a, int nb, int na, float *res)
+{
+    const ck_block_iq4_nl *w = (const ck_block_iq4_nl *)vw;
+    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)ck__iq4nl_values));
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    int b;
+    for (b = 0; b < nb; b++) { /* the nibbles index the 16 levels: one byte shuffle */
+        __m256i wq = _mm256_shuffle_epi8(levels, ck__nibbles_avx2(w[b].qs)), wabs = _mm256_sign_epi8(wq, wq);
+        __m256 dw = _mm256_set1_ps(ck__h2f(w[b].d));
+        CK__QDOT_ROWS(CK__STEP_S);
     }
     CK__QDOT_RESULT();
 }
@@ -2784,11 +2966,10 @@ static void ck__init_out_rows(float *out, const float *bias, int T, int OC, int 
         for (o = o_lo; o < o_hi; o++) out[(size_t)t * OC + o] = bias ? bias[o] : 0.0f;
 }
 
-/* The fast path's kernel for a weight type (NULL: none, the exact path serves it); *act_q8K
-   tells the activation format: Q8_K for the K-quants, ck__q8a for the legacy formats. */
-static ck__qdot_fn ck__qdot_kernel(int type, int simd, int *act_q8K)
+/* The fast path's kernel for a weight type (NULL: none, the exact path serves it). Its
+   activation blocks are of type ck__traits(type)->act. */
+static ck__qdot_fn ck__qdot_kernel(int type, int simd)
 {
-    *act_q8K = type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K;
 #if CK_HAVE_AVX2
     if (simd) switch (type) {
         case CK_Q4_0: return ck__qdot_q4_0_avx2;
@@ -2796,6 +2977,7 @@ static ck__qdot_fn ck__qdot_kernel(int type, int simd, int *act_q8K)
         case CK_Q5_0: return ck__qdot_q5_0_avx2;
         case CK_Q5_1: return ck__qdot_q5_1_avx2;
         case CK_Q8_0: return ck__qdot_q8_0_avx2;
+        case CK_IQ4_NL: return ck__qdot_iq4_nl_avx2;
         case CK_Q4_K: return ck__qdot_q4_K_avx2;
         case CK_Q5_K: return ck__qdot_q5_K_avx2;
         case CK_Q6_K: return ck__qdot_q6_K_avx2;
@@ -2816,6 +2998,7 @@ static ck__qdot_fn ck__qdot_kernel(int type, int simd, int *act_q8K)
     case CK_Q5_0: return ck__qdot_q5_0_scalar;
     case CK_Q5_1: return ck__qdot_q5_1_scalar;
     case CK_Q8_0: return ck__qdot_q8_0_scalar;
+    case CK_IQ4_NL: return ck__qdot_iq4_nl_scalar;
     case CK_Q4_K: return ck__qdot_q4_K_scalar;
     case CK_Q5_K: return ck__qdot_q5_K_scalar;
     case CK_Q6_K: return ck__qdot_q6_K_scalar;
@@ -2823,31 +3006,73 @@ static ck__qdot_fn ck__qdot_kernel(int type, int simd, int *act_q8K)
     }
 }
 
+/* n floats (a multiple of the activation block) -> activation blocks of type act (Q8_0, Q8_1,
+   Q8_K). Helium builds take the scalar quantizers (so their blocks are the scalar ones). */
+typedef void (*ck__qact_fn)(const float *x, void *dst, int n);
+
+static ck__qact_fn ck__act_quantizer(int act, int simd)
+{
+#if CK_HAVE_AVX2
+    if (simd) switch (act) {
+        case CK_Q8_0: return ck__quant_act_q8_0_avx2;
+        case CK_Q8_1: return ck__quant_act_q8_1_avx2;
+        case CK_Q8_K: return ck__quant_act_q8_K_avx2;
+        default: return NULL;
+    }
+#else
+    (void)simd;
+#endif
+    switch (act) {
+    case CK_Q8_0: return ck__quant_act_q8_0_scalar;
+    case CK_Q8_1: return ck__quant_act_q8_1_scalar;
+    case CK_Q8_K: return ck__quant_act_q8_K_scalar;
+    default: return NULL;
+    }
+}
+
+static int ck__quantize_act_row(int simd, int weight_type, const float *src, void *dst, int64_t n)
+{
+    const ck__type_traits *t = ck__traits(weight_type);
+    int64_t blck;
+    if (!t || t->act < 0) return -1;
+    blck = ck_type_block_size(t->act);
+    if (n < 0 || n % blck || n > 0x7fffffff / 2) return -1;
+    if (n > 0) ck__act_quantizer(t->act, simd)(src, dst, (int)n);
+    return t->act;
+}
+
+CK_DEF int ck_quantize_act_row_scalar(int weight_type, const float *src, void *dst, int64_t n)
+{
+    return ck__quantize_act_row(0, weight_type, src, dst, n);
+}
+
+CK_DEF int ck_quantize_act_row(int weight_type, const float *src, void *dst, int64_t n)
+{
+    return ck__quantize_act_row(1, weight_type, src, dst, n);
+}
+
 /* Fast path. Each thread owns a range of output columns (weight rows). Per C segment and per
    tile of at most 8 activation rows, the thread quantizes the tile into a stack buffer
-   (<= 8*CK_QSEG values) and runs every weight row of a panel against it, 4 activation rows
-   per kernel call; the panel (OB rows x one segment) stays in L2 across the tiles. Each output
-   is the same sequence of operations whichever thread computes it: bit-identical for any
-   thread count. */
+   (<= 8*CK_QSEG values, in blocks of ggml's vec_dot_type for the weight type) and runs every
+   weight row of a panel against it, 4 activation rows per kernel call; the panel (OB rows x one
+   segment) stays in L2 across the tiles. Segments are whole 256-value blocks, so the blocks
+   are those of the whole row. Each output is the same sequence of operations whichever thread
+   computes it: bit-identical for any thread count. */
 static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
-    int act_q8K, qk = (int)ck_type_block_size(type);
-    ck__qdot_fn dot = ck__qdot_kernel(type, simd, &act_q8K);
-    void (*quant_act)(const float *, void *, int);
+    int act = ck__traits(type)->act, qk = (int)ck_type_block_size(type);
+    ck__qdot_fn dot = ck__qdot_kernel(type, simd);
+    ck__qact_fn quant_act = ck__act_quantizer(act, simd);
     size_t row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
-    size_t act_block_bytes = act_q8K ? sizeof(ck_block_q8_K) : sizeof(ck__q8a);
-    int act_qk = act_q8K ? CK_QK_K : CK_QK;
+    size_t act_block_bytes = ck_type_block_bytes(act);
+    int act_qk = (int)ck_type_block_size(act);
     int TB = CK_MIN(T, 8), S = 8 * CK_QSEG / CK_MAX(TB, 1) / CK_QK_K * CK_QK_K, OB;
-    quant_act = act_q8K ? ck__quant_act_q8K_scalar : ck__quant_act_q8a_scalar;
-#if CK_HAVE_AVX2
-    if (simd) quant_act = act_q8K ? ck__quant_act_q8K_avx2 : ck__quant_act_q8a_avx2;
-#endif
     /* with one tile nothing is reused: a thread streams all its rows per segment */
     OB = T <= TB ? OC : (int)CK_MAX(4, (256 << 10) / ((size_t)S / (size_t)qk * wblock_bytes));
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
-        union { ck_block_q8_K k[8 * CK_QSEG / CK_QK_K]; ck__q8a a[8 * CK_QSEG / CK_QK]; } act;
-        char *act_bytes = (char *)&act;
+        union { ck_block_q8_K k[8 * CK_QSEG / CK_QK_K]; ck_block_q8_1 a[8 * CK_QSEG / CK_QK]; } act_buf;
+        char *act_bytes = (char *)&act_buf;
         int o_lo, o_hi, ob, c0, t0, t, o, k;
         ck__thread_rows(OC, &o_lo, &o_hi);
         ck__init_out_rows(out, bias, T, OC, o_lo, o_hi);
@@ -2940,20 +3165,18 @@ static void ck__check_qmatmul(int type, const void *weight, int C)
 
 CK_DEF void ck_matmul_forward_qp_scalar(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
-    int act_q8K;
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_scalar(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 0, &act_q8K)) ck__matmul_q_fast(0, type, out, inp, weight, bias, T, C, OC);
+    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 0)) ck__matmul_q_fast(0, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
 }
 
 #if CK_HAVE_AVX2
 CK_DEF void ck_matmul_forward_qp_avx2(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
-    int act_q8K;
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_avx2(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 1, &act_q8K)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
+    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_avx2(type, out, inp, weight, bias, T, C, OC);
 }
 #endif
@@ -2964,10 +3187,9 @@ CK_DEF void ck_matmul_forward_qp_avx2(int path, int type, float *out, const floa
    for bit); the exact path is the scalar one. */
 CK_DEF void ck_matmul_forward_qp_mve(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
-    int act_q8K;
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_mve(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 1, &act_q8K)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
+    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
 }
 #endif

@@ -202,6 +202,7 @@ static int file_type_of(int type)
     case CK_Q4_K: return 14; /* Q4_K_S: every matrix q4_K */
     case CK_Q5_K: return 16; /* Q5_K_S */
     case CK_Q6_K: return 18;
+    case CK_IQ4_NL: return 25;
     case CK_BF16: return 32;
     default: return -1;
     }
@@ -292,7 +293,7 @@ static int cmd_quantize(int argc, char **argv)
                "  Re-encodes every matrix (2+ dimensions, rows a multiple of TYPE's block) to TYPE with\n"
                "  ggml's reference quantizers; other tensors (norms, biases) are stored as f32.\n"
                "  Metadata is copied; general.file_type is set. OUT is written to OUT.tmp and renamed.\n"
-               "  TYPE: f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_K q5_K q6_K.  -q: no progress lines.\n", prog);
+               "  TYPE: f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_K q5_K q6_K iq4_nl.  -q: no progress lines.\n", prog);
         return 0;
     }
     for (i = 0; i < argc; i++) {
@@ -304,7 +305,7 @@ static int cmd_quantize(int argc, char **argv)
     if (n < 3) return usage_error("quantize", "needs IN.gguf OUT.gguf TYPE");
     type = ck_type_from_name(pos[2]);
     if (type < 0 || type == CK_Q8_K || type == CK_Q8_1 || type == CK_Q2_K || type == CK_Q3_K) {
-        fprintf(stderr, "%s quantize: '%s' is not a type it can write (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_K q5_K q6_K)\n", prog, pos[2]);
+        fprintf(stderr, "%s quantize: '%s' is not a type it can write (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_K q5_K q6_K iq4_nl)\n", prog, pos[2]);
         return 2;
     }
     return convert("quantize", pos[0], pos[1], type, quiet);

@@ -86,6 +86,8 @@ _Q_SIGNATURES = {
     "ck_fp32_to_bf16": (_U16, [_F]),
     "ck_dequantize_row": (None, [_I, _P, _P, _I64]),
     "ck_quantize_row": (_Z, [_I, _P, _P, _I64]),
+    "ck_quantize_act_row": (_I, [_I, _P, _P, _I64]),
+    "ck_quantize_act_row_scalar": (_I, [_I, _P, _P, _I64]),
     "ck_matmul_forward_q": (None, [_I, _P, _P, _P, _P, _I, _I, _I]),
     "ck_matmul_forward_qp": (None, [_I, _I, _P, _P, _P, _P, _I, _I, _I]),
     "ck_gguf_open": (_I, [_P, _S]),
@@ -95,7 +97,7 @@ _Q_SIGNATURES = {
 
 Q_EXACT, Q_FAST = 0, 1   # CK_Q_EXACT: dequantize weights, fp32 math; CK_Q_FAST: quantized activations
 TYPE_IDS = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8, "q8_1": 9,
-            "q2_K": 10, "q3_K": 11, "q4_K": 12, "q5_K": 13, "q6_K": 14, "q8_K": 15, "bf16": 30}
+            "q2_K": 10, "q3_K": 11, "q4_K": 12, "q5_K": 13, "q6_K": 14, "q8_K": 15, "iq4_nl": 20, "bf16": 30}
 GUARD = 64   # bytes past every output buffer that must stay untouched
 
 
@@ -513,6 +515,21 @@ class CKernel:
         assert np.all(dst[rs:] == 0xA5), f"ck_quantize_row({t}, n={n}) wrote past the row size {rs}"
         assert np.array_equal(x.view(np.uint32), x_before.view(np.uint32)), "ck_quantize_row modified src"
         return dst[:rs].tobytes(), written
+
+    def quantize_act_row(self, t, x, scalar=False):
+        """float32[n] -> (block type id returned, bytes written): ck_quantize_act_row (or its
+        _scalar path) for weights of type t. The destination is pre-filled with 0xA5; the bytes
+        past the activation row must stay untouched."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        cap = x.size // 32 * 36 + x.size // 256 * 292   # more than any activation row of x.size values
+        dst = np.full(cap + GUARD, 0xA5, dtype=np.uint8)
+        x_before = x.copy()
+        fn = "ck_quantize_act_row_scalar" if scalar else "ck_quantize_act_row"
+        at = int(self._q(fn)(type_id(t), x.ctypes.data, dst.ctypes.data, x.size))
+        rs = self.row_size(at, x.size) if at >= 0 else 0
+        assert np.all(dst[rs:] == 0xA5), f"{fn}({t}, n={x.size}) wrote past the activation row ({rs} bytes)"
+        assert np.array_equal(x.view(np.uint32), x_before.view(np.uint32)), f"{fn} modified src"
+        return at, dst[:rs].tobytes()
 
     def quantize_rows(self, t, x):
         """float32[rows, n] -> bytes of rows (each through ck_quantize_row)"""

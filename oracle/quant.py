@@ -10,7 +10,9 @@ ggml's ``nearest_int`` (the 1.5*2^23 magic-number trick) is emulated bit for bit
 * ``row_size(type, n)``          bytes of a row of n elements
 * ``dequantize(type, data, n)``  bytes -> float32[n]
 * ``quantize(type, x)``          float32[n] -> bytes (every type: f32, f16, bf16, q4_0, q4_1, q5_0,
-                                 q5_1, q8_0, q8_1, q2_K, q3_K, q4_K, q5_K, q6_K, q8_K)
+                                 q5_1, q8_0, q8_1, q2_K, q3_K, q4_K, q5_K, q6_K, q8_K, iq4_nl)
+* ``quantize_act(type, x)``      the activation blocks ggml's x86 CPU backend pairs with weights of
+                                 ``type`` (its vec_dot_type): (block type, bytes)
 * ``fp16_to_fp32``, ``fp32_to_fp16``, ``bf16_to_fp32``, ``fp32_to_bf16`` on uint16 / float32 arrays
 
 Quantizers vectorise over blocks; K-quant quantizers loop (in Python) over the elements of a
@@ -42,11 +44,14 @@ TYPES = {
     "q5_K": TypeInfo(13, 256, 176),  # d f16, dmin f16, scales[12], qh[32], qs[128]
     "q6_K": TypeInfo(14, 256, 210),  # ql[128], qh[64], scales[16] int8, d f16
     "q8_K": TypeInfo(15, 256, 292),  # d f32, qs[256] int8, bsums[16] int16
+    "iq4_nl": TypeInfo(20, 32, 18),  # d f16, qs[16]: 4-bit indices into KVALUES_IQ4NL
     "bf16": TypeInfo(30, 1, 2),
 }
 TYPE_BY_ID = {v.id: k for k, v in TYPES.items()}
 QUANTIZABLE = ("f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q8_1",
-               "q2_K", "q3_K", "q4_K", "q5_K", "q6_K", "q8_K")
+               "q2_K", "q3_K", "q4_K", "q5_K", "q6_K", "q8_K", "iq4_nl")
+# ggml's fixed non-linear levels of IQ4_NL (kvalues_iq4nl)
+KVALUES_IQ4NL = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113], dtype=f32)
 
 
 def type_name(t):
@@ -315,10 +320,15 @@ def _dq_q8_K(b, n):
     return (d[:, None] * q).reshape(-1)
 
 
+def _dq_iq4_nl(b, n):
+    d = _half(b, 0)
+    return (d[:, None] * KVALUES_IQ4NL[_nibbles(b[:, 2:18])]).reshape(-1)
+
+
 _DEQUANT = {"f32": _dq_f32, "f16": _dq_f16, "bf16": _dq_bf16, "q4_0": _dq_q4_0, "q4_1": _dq_q4_1,
             "q5_0": _dq_q5_0, "q5_1": _dq_q5_1, "q8_0": _dq_q8_0, "q8_1": _dq_q8_1,
             "q2_K": _dq_q2_K, "q3_K": _dq_q3_K, "q4_K": _dq_q4_K, "q5_K": _dq_q5_K,
-            "q6_K": _dq_q6_K, "q8_K": _dq_q8_K}
+            "q6_K": _dq_q6_K, "q8_K": _dq_q8_K, "iq4_nl": _dq_iq4_nl}
 
 
 def dequantize(t, data, n):
@@ -739,8 +749,101 @@ def _q_q8_K(x):
         d = (f32(1) / iscale).astype(f32)
     q = np.where(zero[:, None], 0, q)
     d = np.where(zero, f32(0), d).astype(f32)
-    bsums = q.reshape(nb, 16, 16).sum(axis=2).astype(np.int16)   # ggml leaves these unset for all-zero blocks
-    return np.concatenate([d.reshape(-1, 1).view(np.uint8), _i8(q), bsums.view(np.uint8)], axis=1).tobytes()
+    qs = _i8(q)                                                      # int -> int8_t: wraps
+    bsums = qs.view(np.int8).astype(np.int64).reshape(nb, 16, 16).sum(axis=2).astype(np.int16)   # of the stored
+    # int8 quants; ggml leaves them unset in an all-zero block, ckernel (and this port) writes 0
+    return np.concatenate([d.reshape(-1, 1).view(np.uint8), qs, bsums.view(np.uint8)], axis=1).tobytes()
+
+
+# ============================================================================ iq4_nl
+def iq4nl_index(v):
+    """ggml's best_index_int8(16, kvalues_iq4nl, v) on float32 values: the nearest level, ties
+    to the upper one, everything below -127 / above 113 to the end levels"""
+    v = np.asarray(v, dtype=f32)
+    with np.errstate(invalid="ignore"):
+        mu = np.clip(np.searchsorted(KVALUES_IQ4NL, v, side="right"), 1, 15)   # KV[mu-1] <= v < KV[mu]
+        idx = np.where((v - KVALUES_IQ4NL[mu - 1]) < (KVALUES_IQ4NL[mu] - v), mu - 1, mu)
+        idx = np.where(v <= KVALUES_IQ4NL[0], 0, np.where(v >= KVALUES_IQ4NL[15], 15, idx))
+    return idx.astype(np.int64)
+
+
+def _q_iq4_nl(x, ntry=7):
+    """ggml's quantize_iq4_nl without importance weights (quantize_row_iq4_nl_impl with
+    super_block_size = block_size = 32, ntry = 7: what llama-quantize writes). Per block: weights
+    x^2, a first scale max/127 fitted by weighted least squares, 2*ntry+1 trial scales
+    id = (itry - 127)/max likewise, the best kept (strictly better only); then every value takes
+    its nearest level at the float32 scale. amax < 1e-15: d = 0 and every index is that of 0.0.
+    (quantize_row_iq4_nl_ref is ntry = -1: no trials, no re-assignment; not ported.)"""
+    xb = _xblocks(x, QK)
+    w = (xb * xb).astype(f32)
+    amax, mx = _first_absmax(xb)
+    ok = amax >= GROUP_MAX_EPS
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        safe_mx = np.where(ok, mx, f32(1)).astype(f32)
+
+        def fit(idv):
+            q = KVALUES_IQ4NL[iq4nl_index(idv[:, None] * xb)]
+            wq = w * q
+            return _seqsum(wq * xb), _seqsum(wq * q)
+
+        d = ((-safe_mx) / KVALUES_IQ4NL[0]).astype(f32)
+        sumqx, sumq2 = fit((f32(1) / d).astype(f32))
+        d = (sumqx / sumq2).astype(f32)
+        best = (d * sumqx).astype(f32)
+        for itry in range(-ntry, ntry + 1):
+            idv = (f32(itry + int(KVALUES_IQ4NL[0])) / safe_mx).astype(f32)
+            sqx, sq2 = fit(idv)
+            upd = (sq2 > 0) & (sqx * sqx > best * sq2)
+            d = np.where(upd, sqx / sq2, d).astype(f32)
+            best = np.where(upd, d * sqx, best).astype(f32)
+        d = np.where(ok, d, f32(0)).astype(f32)
+        L = iq4nl_index(_inv(d)[:, None] * xb)
+    return np.concatenate([_u16bytes(fp32_to_fp16(d)), _pack_nibbles(L[:, :16], L[:, 16:])], axis=1).tobytes()
+
+
+# ============================================================================ activations (fast path)
+# ggml's CPU backend quantizes the activations of a quantized matmul to the weight type's
+# vec_dot_type (ggml-cpu.c, type_traits_cpu). On x86 with AVX or AVX2, quantize_row_q8_0 and
+# quantize_row_q8_1 are SIMD code whose arithmetic differs from the portable *_ref ones: the
+# multiplier is 127/amax (not 1/d), rounding is round-half-even (_mm256_round_ps, not roundf),
+# and int32 -> int8 saturates (packs). quantize_row_q8_K is quantize_row_q8_K_ref there.
+ACT_TYPE = {"q4_0": "q8_0", "q5_0": "q8_0", "q8_0": "q8_0", "iq4_nl": "q8_0", "q4_1": "q8_1", "q5_1": "q8_1",
+            "q2_K": "q8_K", "q3_K": "q8_K", "q4_K": "q8_K", "q5_K": "q8_K", "q6_K": "q8_K"}
+
+
+def round_x86(v):
+    """cvtps2dq after roundps(nearest) on float32 values: round half to even; NaN and
+    |v| >= 2^31 give INT32_MIN (x86's "integer indefinite"). -> int64"""
+    v = np.asarray(v, dtype=f32)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(v) < f32(2.0**31))
+        return np.where(bad, -2**31, np.rint(np.where(bad, 0, v).astype(np.float64))).astype(np.int64)
+
+
+def _act_q8_01(x, with_sum):
+    xb = _xblocks(x, QK)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        amax = np.max(np.abs(xb), axis=1).astype(f32)
+        d = (amax / f32(127)).astype(f32)
+        idv = np.where(amax != 0, f32(127) / np.where(amax != 0, amax, f32(1)), f32(0)).astype(f32)
+        q = round_x86(xb * idv[:, None])
+    qs = _i8(np.clip(q, -128, 127))                                 # packs_epi32 + packs_epi16: saturate
+    head = [_u16bytes(fp32_to_fp16(d))]
+    if with_sum:
+        s32 = ((q.sum(axis=1) + 2**31) % 2**32) - 2**31                 # _mm256_add_epi32: wraps
+        head.append(_u16bytes(fp32_to_fp16((d * s32.astype(f32)).astype(f32))))
+    return np.concatenate(head + [qs], axis=1).tobytes()
+
+
+_ACT_QUANT = {"q8_0": lambda x: _act_q8_01(x, False), "q8_1": lambda x: _act_q8_01(x, True), "q8_K": _q_q8_K}
+
+
+def quantize_act(t, x):
+    """float32 activations (rows concatenated, each a multiple of the block) -> (block type, bytes):
+    the blocks ggml's x86 CPU backend builds before its vec_dot with weights of type t"""
+    at = ACT_TYPE[type_name(t)]
+    with np.errstate(over="ignore"):
+        return at, _ACT_QUANT[at](np.ascontiguousarray(x, dtype=f32).reshape(-1))
 
 
 def _q_f32(x):
@@ -758,7 +861,7 @@ def _q_bf16(x):
 _QUANT = {"f32": _q_f32, "f16": _q_f16, "bf16": _q_bf16, "q4_0": _q_q4_0, "q4_1": _q_q4_1,
           "q5_0": _q_q5_0, "q5_1": _q_q5_1, "q8_0": _q_q8_0, "q8_1": _q_q8_1, "q2_K": _q_q2_K,
           "q3_K": _q_q3_K, "q4_K": _q_q4_K,
-          "q5_K": _q_q5_K, "q6_K": _q_q6_K, "q8_K": _q_q8_K}
+          "q5_K": _q_q5_K, "q6_K": _q_q6_K, "q8_K": _q_q8_K, "iq4_nl": _q_iq4_nl}
 
 
 def quantize(t, x):

@@ -26,9 +26,9 @@ from oracle import quant as Q
 f32 = np.float32
 HERE = os.path.dirname(os.path.abspath(__file__))
 VOCAB_FILES = sorted(glob.glob(os.path.join(HERE, "data", "vocab", "*.gguf")))
-CLI_TYPES = ["f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_K", "q5_K", "q6_K"]
+CLI_TYPES = ["f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_K", "q5_K", "q6_K", "iq4_nl"]
 FILE_TYPE = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q8_0": 7, "q5_0": 8, "q5_1": 9, "q4_K": 14,
-             "q5_K": 16, "q6_K": 18, "bf16": 32}   # llama.cpp's LLAMA_FTYPE_MOSTLY_* (K: the _S variants)
+             "q5_K": 16, "q6_K": 18, "iq4_nl": 25, "bf16": 32}   # llama.cpp's LLAMA_FTYPE_MOSTLY_* (K: the _S variants)
 REWRITTEN = ("general.file_type", "general.quantization_version")
 
 

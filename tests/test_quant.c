@@ -53,9 +53,9 @@ static void check(int ok, const char *what)
 
 /* every type, and the ones the matmul is specified for */
 static const int all_types[] = { CK_F32, CK_F16, CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q8_1,
-                                 CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_Q8_K, CK_BF16 };
+                                 CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_Q8_K, CK_IQ4_NL, CK_BF16 };
 #define N_ALL_TYPES ((int)(sizeof all_types / sizeof all_types[0]))
-static const int mm_types[] = { CK_F32, CK_F16, CK_BF16, CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q4_K, CK_Q5_K, CK_Q6_K };
+static const int mm_types[] = { CK_F32, CK_F16, CK_BF16, CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_IQ4_NL, CK_Q4_K, CK_Q5_K, CK_Q6_K };
 #define N_MM_TYPES ((int)(sizeof mm_types / sizeof mm_types[0]))
 
 /* ---- type table -------------------------------------------------------------------------- */
@@ -67,10 +67,11 @@ static void test_type_table(void)
         { CK_Q4_1, "q4_1", "Q4_1", 32, 20 }, { CK_Q5_0, "q5_0", "Q5_0", 32, 22 }, { CK_Q5_1, "q5_1", "Q5_1", 32, 24 },
         { CK_Q8_0, "q8_0", "Q8_0", 32, 34 }, { CK_Q8_1, "q8_1", "Q8_1", 32, 36 }, { CK_Q2_K, "q2_K", "Q2_K", 256, 84 },
         { CK_Q3_K, "q3_K", "Q3_K", 256, 110 }, { CK_Q4_K, "q4_K", "Q4_K", 256, 144 }, { CK_Q5_K, "q5_K", "q5_k", 256, 176 },
-        { CK_Q6_K, "q6_K", "Q6_K", 256, 210 }, { CK_Q8_K, "q8_K", "Q8_K", 256, 292 }, { CK_BF16, "bf16", "BF16", 1, 2 }
+        { CK_Q6_K, "q6_K", "Q6_K", 256, 210 }, { CK_Q8_K, "q8_K", "Q8_K", 256, 292 }, { CK_IQ4_NL, "iq4_nl", "IQ4_NL", 32, 18 },
+        { CK_BF16, "bf16", "BF16", 1, 2 }
     };
-    static const int gguf_ids[] = { 0, 1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 30 };
-    static const int unknown[] = { 4, 5, 16, 17, 29, 31, 99, -1, 1000000 };
+    static const int gguf_ids[] = { 0, 1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 20, 30 };
+    static const int unknown[] = { 4, 5, 16, 17, 19, 21, 29, 31, 99, -1, 1000000 };
     int i, ok = 1;
     char what[160];
     for (i = 0; i < (int)(sizeof want / sizeof want[0]); i++) {
@@ -85,17 +86,18 @@ static void test_type_table(void)
     for (i = 0; i < (int)(sizeof unknown / sizeof unknown[0]); i++)
         ok &= ck_type_name(unknown[i]) == NULL && ck_type_block_size(unknown[i]) == 0 && ck_type_block_bytes(unknown[i]) == 0 &&
               ck_row_size(unknown[i], 256) == 0;
-    check(ok, "type table: unknown ids (4, 5, 16, 17, 29, 31, 99, -1, 1e6) give NULL / 0");
+    check(ok, "type table: unknown ids (4, 5, 16, 17, 19, 21, 29, 31, 99, -1, 1e6) give NULL / 0");
     check(ck_type_from_name("q4_2") == -1 && ck_type_from_name("") == -1 && ck_type_from_name(NULL) == -1 &&
           ck_type_from_name("q4_k_m") == -1 && ck_type_from_name("q4") == -1 && ck_type_from_name("F32 ") == -1,
           "type table: unknown names give -1");
     {   /* sizes of the block structs match the table */
         size_t sz[] = { sizeof(ck_block_q4_0), sizeof(ck_block_q4_1), sizeof(ck_block_q5_0), sizeof(ck_block_q5_1),
                         sizeof(ck_block_q8_0), sizeof(ck_block_q8_1), sizeof(ck_block_q2_K), sizeof(ck_block_q3_K),
-                        sizeof(ck_block_q4_K), sizeof(ck_block_q5_K), sizeof(ck_block_q6_K), sizeof(ck_block_q8_K) };
-        int ty[] = { CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q8_1, CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_Q8_K };
+                        sizeof(ck_block_q4_K), sizeof(ck_block_q5_K), sizeof(ck_block_q6_K), sizeof(ck_block_q8_K),
+                        sizeof(ck_block_iq4_nl) };
+        int ty[] = { CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q8_1, CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_Q8_K, CK_IQ4_NL };
         ok = 1;
-        for (i = 0; i < 12; i++) ok &= sz[i] == ck_type_block_bytes(ty[i]);
+        for (i = 0; i < 13; i++) ok &= sz[i] == ck_type_block_bytes(ty[i]);
         check(ok, "type table: sizeof(ck_block_*) equals ck_type_block_bytes");
     }
     {
@@ -219,6 +221,11 @@ static void spec_dequant_block(int type, const unsigned char *b, float *y)
     case CK_Q8_0: case CK_Q8_1:
         for (i = 0; i < 32; i++) y[i] = (float)(signed char)b[(type == CK_Q8_0 ? 2 : 4) + i] * h2f(b);
         break;
+    case CK_IQ4_NL: { /* d 0, qs 2..17: nibbles as Q4_0, indices into the 16 levels */
+        static const int levels[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+        for (i = 0; i < 32; i++) y[i] = h2f(b) * (float)levels[(b[2 + i % 16] >> (i < 16 ? 0 : 4)) & 15];
+        break;
+    }
     case CK_Q2_K: { /* scales 0..15, qs 16..79, d 80, dmin 82 */
         float d = h2f(b + 80), dmin = h2f(b + 82);
         for (i = 0; i < 256; i++) {
@@ -286,7 +293,7 @@ static void random_block(int type, unsigned char *b)
     case CK_Q4_0: half = q4_0; break; case CK_Q4_1: half = q4_1; break; case CK_Q5_0: half = q5_0; break;
     case CK_Q5_1: half = q5_1; break; case CK_Q8_0: half = q8_0; break; case CK_Q8_1: half = q8_1; break;
     case CK_Q2_K: half = q2_K; break; case CK_Q3_K: half = q3_K; break; case CK_Q4_K: half = q4_K; break;
-    case CK_Q5_K: half = q5_K; break; case CK_Q6_K: half = q6_K; break;
+    case CK_Q5_K: half = q5_K; break; case CK_Q6_K: half = q6_K; break; case CK_IQ4_NL: half = q4_0; break;
     case CK_Q8_K: { float d = grand() * 0.01f; memcpy(b, &d, 4); break; }
     case CK_F16: if ((b[1] & 0x7c) == 0x7c) b[1] &= 0xbf; break;
     case CK_BF16: if ((b[1] & 0x7f) == 0x7f && (b[0] & 0x80)) b[1] &= 0xbf; break;
@@ -416,7 +423,8 @@ static const struct { int type; double rel, floor; } qbounds[] = {
     { CK_F16, 4.9e-4, 3.0e-8 }, { CK_BF16, 3.91e-3, 1e-38 }, { CK_F32, 0, 0 },
     { CK_Q8_0, 0.0045, 4e-6 }, { CK_Q8_1, 0.0045, 4e-6 }, { CK_Q4_0, 0.126, 3e-7 }, { CK_Q5_0, 0.0632, 6e-7 },
     { CK_Q4_1, 0.0685, 6e-7 }, { CK_Q5_1, 0.0340, 1e-6 }, { CK_Q8_K, 0.0040, 0 },
-    { CK_Q2_K, 0.50, 3e-6 }, { CK_Q3_K, 0.32, 5e-6 }, { CK_Q4_K, 0.14, 4e-5 }, { CK_Q5_K, 0.075, 7e-5 }, { CK_Q6_K, 0.032, 1.5e-4 }
+    { CK_Q2_K, 0.50, 3e-6 }, { CK_Q3_K, 0.32, 5e-6 }, { CK_Q4_K, 0.14, 4e-5 }, { CK_Q5_K, 0.075, 7e-5 }, { CK_Q6_K, 0.032, 1.5e-4 },
+    { CK_IQ4_NL, 0.12, 4e-6 }  /* floor: level 127 times half an fp16 subnormal step (2^-25) */
 };
 
 static void fill_block(float *x, int n, int kind)
@@ -507,29 +515,108 @@ static double rel_errf(const float *a, const float *b, size_t n, double floor)
     return sqrt(num) / fmax(fmax(sqrt(den), floor), 1e-30);
 }
 
-/* the activations as the fast path sees them: legacy formats, per 32: d = amax / 127 (fp32),
-   q = round-half-even(x / d); K-quants: Q8_K (ck_quantize_row's, ggml's reference) */
-static void fast_activations(int type, const float *x, float *xq, int n)
+/* The activations as the fast path sees them: the blocks of ck_quantize_act_row_scalar (checked
+   byte for byte against a numpy port of ggml's quantizers in tests/test_quant.py, and against the
+   SIMD quantizer in test_act_blocks), dequantized in double (Q8_K's fp32 d times an int8 is not
+   always a float). *act gets the blocks (Q8_1: their d and s are needed for the min term). Types
+   without an integer kernel: the floats themselves (the fast path is the exact one). */
+static void fast_activations(int type, const float *x, double *xq, unsigned char *act, int n)
 {
-    int i, j;
-    if (type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K) {
-        ck_block_q8_K *blk = (ck_block_q8_K *)malloc((size_t)(n / 256) * sizeof(ck_block_q8_K));
-        ck_quantize_row(CK_Q8_K, x, blk, n);
-        ck_dequantize_row(CK_Q8_K, blk, xq, n);
-        free(blk);
+    int i, j, at = ck_quantize_act_row_scalar(type, x, act, n);
+    if (at < 0 || type == CK_Q2_K || type == CK_Q3_K) {
+        for (i = 0; i < n; i++) xq[i] = x[i];
         return;
     }
-    if (type != CK_Q4_0 && type != CK_Q4_1 && type != CK_Q5_0 && type != CK_Q5_1 && type != CK_Q8_0) {
-        memcpy(xq, x, (size_t)n * sizeof(float)); /* F32, F16, BF16: the fast path is the exact one */
+    for (i = 0; i < n; i += (int)ck_type_block_size(at)) {
+        const unsigned char *b = act + (size_t)(i / ck_type_block_size(at)) * ck_type_block_bytes(at);
+        if (at == CK_Q8_K) {
+            float d;
+            memcpy(&d, b, 4);
+            for (j = 0; j < 256; j++) xq[i + j] = (double)d * (signed char)b[4 + j];
+        } else {
+            for (j = 0; j < 32; j++) xq[i + j] = (double)h2f(b) * (signed char)b[(at == CK_Q8_0 ? 2 : 4) + j];
+        }
+    }
+}
+
+/* Q4_1 / Q5_1 against Q8_1 (ggml's formula): sum_j (d q_j + m)(da a_j) with the min term taken as
+   m * s, s = fp16(da * sum_j a_j) stored in the block, not m * da * sum_j a_j: the difference,
+   summed over the blocks of one weight row and one activation row */
+static double min_term_correction(int type, const unsigned char *wrow, const unsigned char *act, int C)
+{
+    double corr = 0;
+    int b, j;
+    if (type != CK_Q4_1 && type != CK_Q5_1) return 0;
+    for (b = 0; b < C / 32; b++) {
+        const unsigned char *w = wrow + (size_t)b * ck_type_block_bytes(type), *a = act + (size_t)b * sizeof(ck_block_q8_1);
+        double suma = 0;
+        for (j = 0; j < 32; j++) suma += (signed char)a[4 + j];
+        corr += (double)h2f(w + 2) * ((double)h2f(a + 2) - (double)h2f(a) * suma);
+    }
+    return corr;
+}
+
+/* ck_quantize_act_row: the block type per weight type (ggml's vec_dot_type), bad lengths, and
+   the SIMD quantizer's bytes equal to the scalar one's on random rows and edge cases: zeros,
+   -0.0, one huge value, exact .5 ties, values whose d overflows or underflows fp16, subnormals,
+   amax below 127/FLT_MAX (id = inf), an odd number of blocks, a source 4 bytes off alignment. */
+static void test_act_blocks(void)
+{
+    static const struct { int type, act; } want[] = {
+        { CK_Q4_0, CK_Q8_0 }, { CK_Q5_0, CK_Q8_0 }, { CK_Q8_0, CK_Q8_0 }, { CK_IQ4_NL, CK_Q8_0 }, { CK_Q4_1, CK_Q8_1 },
+        { CK_Q5_1, CK_Q8_1 }, { CK_Q2_K, CK_Q8_K }, { CK_Q3_K, CK_Q8_K }, { CK_Q4_K, CK_Q8_K }, { CK_Q5_K, CK_Q8_K },
+        { CK_Q6_K, CK_Q8_K }, { CK_F32, -1 }, { CK_F16, -1 }, { CK_BF16, -1 }, { CK_Q8_1, -1 }, { CK_Q8_K, -1 }, { 99, -1 }
+    };
+    enum { N = 768 + 1 };
+    static float xbuf[N];
+    static unsigned char a_simd[2000], a_scalar[2000];
+    float *x = xbuf + 1; /* 4 bytes off the array's alignment */
+    int i, k, kind, ok_types = 1, ok_bytes = 1, cases = 0;
+    char what[200];
+    for (i = 0; i < (int)(sizeof want / sizeof want[0]); i++) {
+        int blk = want[i].act == CK_Q8_K ? 256 : 32;
+        ok_types &= ck_quantize_act_row(want[i].type, x, a_simd, 2 * blk) == want[i].act;
+        ok_types &= ck_quantize_act_row_scalar(want[i].type, x, a_simd, 2 * blk) == want[i].act;
+        if (want[i].act >= 0) ok_types &= ck_quantize_act_row(want[i].type, x, a_simd, blk + 16) == -1;
+    }
+    check(ok_types, "ck_quantize_act_row: Q8_0 for q4_0 q5_0 q8_0 iq4_nl, Q8_1 for q4_1 q5_1, Q8_K for the K-quants, -1 otherwise");
+    if (strcmp(ck_simd_name(), "scalar") == 0) {
+        printf("  activation blocks, SIMD vs scalar: not applicable (scalar build: one quantizer)\n");
         return;
     }
-    for (i = 0; i < n; i += 32) {
-        float amax = 0, d, id;
-        for (j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[i + j]));
-        d = amax / 127.0f;
-        id = d != 0.0f ? 1.0f / d : 0.0f;
-        for (j = 0; j < 32; j++) xq[i + j] = rintf(x[i + j] * id) * d; /* exact: |q| <= 127 */
-    }
+    for (kind = 0; kind < 12; kind++)
+        for (k = 0; k < 3; k++) { /* k: the activation format (via a weight type that uses it) */
+            static const int wt[3] = { CK_Q8_0, CK_Q4_1, CK_Q4_K };
+            int n = k == 2 ? 768 : 96, at;
+            size_t bytes;
+            for (i = 0; i < n; i++) {
+                switch (kind) {
+                case 0: x[i] = grand(); break;
+                case 1: x[i] = 0.0f; break;
+                case 2: x[i] = -0.0f; break;
+                case 3: x[i] = i % 37 == 5 ? 3e4f : grand(); break;                          /* one huge value per block */
+                case 4: x[i] = (float)((int)(rnd_u32() % 253) - 126) + 0.5f; if (i % 32 == 3) x[i] = 127.0f; break; /* ties */
+                case 5: x[i] = (float)((int)(rnd_u32() % 253) - 126) + 0.5f; if (i % 32 == 3) x[i] = -127.0f; break;
+                case 6: x[i] = grand() * 1e7f; break;                                        /* d = amax/127 > 65504: fp16 inf */
+                case 7: x[i] = grand() * 1e-6f; break;                                       /* d an fp16 subnormal */
+                case 8: x[i] = grand() * 1e-12f; break;                                      /* d rounds to 0 in fp16 */
+                case 9: x[i] = grand() * 1e-39f; break;                                      /* float subnormals: id = inf */
+                case 10: x[i] = i % 2 ? 1e-45f : -1e-45f; break;                             /* the smallest subnormal */
+                default: x[i] = grand() * (float)exp(6.0 * frand()); break;
+                }
+            }
+            at = ck_quantize_act_row(wt[k], x, a_simd, n);
+            ck_quantize_act_row_scalar(wt[k], x, a_scalar, n);
+            bytes = ck_row_size(at, n);
+            if (memcmp(a_simd, a_scalar, bytes) != 0) {
+                if (ok_bytes) printf("  %s activation blocks, input kind %d: SIMD and scalar bytes differ\n", ck_type_name(at), kind);
+                ok_bytes = 0;
+            }
+            cases++;
+        }
+    snprintf(what, sizeof what, "activation blocks (Q8_0, Q8_1, Q8_K): %s bytes identical to the scalar quantizer's (%d rows, 12 input kinds)",
+             ck_simd_name(), cases);
+    check(ok_bytes, what);
 }
 
 static double worst_exact, worst_fast, worst_simd_exact, worst_simd_fast;
@@ -537,14 +624,17 @@ static double fve_num[31], fve_den[31]; /* fast vs exact, summed over all shapes
 
 static void test_qmatmul(int type, int T, int C, int OC, int with_bias)
 {
-    size_t nw = (size_t)OC * C, no = (size_t)T * OC, wbytes = (size_t)OC * ck_row_size(type, C);
-    float *inp = (float *)malloc((size_t)T * C * sizeof(float)), *xq = (float *)malloc((size_t)T * C * sizeof(float));
+    size_t nw = (size_t)OC * C, no = (size_t)T * OC, wbytes = (size_t)OC * ck_row_size(type, C), rb = ck_row_size(type, C);
+    size_t abytes = (size_t)C / 32 * sizeof(ck_block_q8_1) + (size_t)C / 256 * sizeof(ck_block_q8_K); /* room for any activation row */
+    float *inp = (float *)malloc((size_t)T * C * sizeof(float));
+    double *xq = (double *)malloc((size_t)T * C * sizeof(double));
+    unsigned char *act = (unsigned char *)malloc((size_t)T * abytes);
     float *w = (float *)malloc(nw * sizeof(float)), *wd = (float *)malloc(nw * sizeof(float));
     float *bias = with_bias ? (float *)malloc((size_t)OC * sizeof(float)) : NULL;
     float *o_es = (float *)malloc(no * sizeof(float)), *o_fs = (float *)malloc(no * sizeof(float));
     float *o_e = (float *)malloc(no * sizeof(float)), *o_f = (float *)malloc(no * sizeof(float));
     double *ref_e = (double *)malloc(no * sizeof(double)), *ref_f = (double *)malloc(no * sizeof(double));
-    void *wq = malloc(wbytes);
+    unsigned char *wq = (unsigned char *)malloc(wbytes);
     size_t i;
     int t, o, c;
     double e, rss = 0;
@@ -552,9 +642,9 @@ static void test_qmatmul(int type, int T, int C, int OC, int with_bias)
     for (i = 0; i < (size_t)T * C; i++) inp[i] = grand();
     for (i = 0; i < nw; i++) w[i] = grand() / (float)sqrt((double)C);
     for (o = 0; o < OC && bias; o++) bias[o] = grand();
-    for (o = 0; o < OC; o++) ck_quantize_row(type, w + (size_t)o * C, (char *)wq + (size_t)o * ck_row_size(type, C), C);
+    for (o = 0; o < OC; o++) ck_quantize_row(type, w + (size_t)o * C, wq + (size_t)o * rb, C);
     ck_dequantize_row(type, wq, wd, (int64_t)nw); /* rows are contiguous: one long row */
-    for (t = 0; t < T; t++) fast_activations(type, inp + (size_t)t * C, xq + (size_t)t * C, C);
+    for (t = 0; t < T; t++) fast_activations(type, inp + (size_t)t * C, xq + (size_t)t * C, act + (size_t)t * abytes, C);
     for (t = 0; t < T; t++)
         for (o = 0; o < OC; o++) {
             double se = bias ? bias[o] : 0, sf = se;
@@ -566,7 +656,7 @@ static void test_qmatmul(int type, int T, int C, int OC, int with_bias)
             }
             if (bias) rss += (double)bias[o] * bias[o];
             ref_e[(size_t)t * OC + o] = se;
-            ref_f[(size_t)t * OC + o] = sf;
+            ref_f[(size_t)t * OC + o] = sf + min_term_correction(type, wq + (size_t)o * rb, act + (size_t)t * abytes, C);
         }
     ck_matmul_forward_qp_scalar(CK_Q_EXACT, type, o_es, inp, wq, bias, T, C, OC);
     ck_matmul_forward_qp_scalar(CK_Q_FAST, type, o_fs, inp, wq, bias, T, C, OC);
@@ -587,7 +677,7 @@ static void test_qmatmul(int type, int T, int C, int OC, int with_bias)
         fve_num[type] += ((double)o_f[i] - o_e[i]) * ((double)o_f[i] - o_e[i]);
         fve_den[type] += (double)o_e[i] * o_e[i];
     }
-    free(inp); free(xq); free(w); free(wd); free(bias); free(o_es); free(o_fs); free(o_e); free(o_f); free(ref_e); free(ref_f); free(wq);
+    free(inp); free(xq); free(act); free(w); free(wd); free(bias); free(o_es); free(o_fs); free(o_e); free(o_f); free(ref_e); free(ref_f); free(wq);
 }
 
 #ifdef _OPENMP
@@ -643,6 +733,7 @@ int main(void)
     test_known_answers();
     test_fixed_points();
     test_quant_error();
+    test_act_blocks();
     for (ti = 0; ti < N_MM_TYPES; ti++)
         for (a = 0; a < 5; a++)
             for (b = 0; b < 3; b++)

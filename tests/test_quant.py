@@ -5,11 +5,16 @@ ggml's block layouts and reference algorithms) and float64 PyTorch.
 Every test runs against both builds (fixture ``lib``: simd, scalar).
 
 * conversions and dequantization: BIT-exact (ggml computes in float32; so do the references).
-* quantization: q8_0, q4_0, q4_1, q5_0, q5_1, q8_1 (ggml's *_ref algorithms) BYTE-identical;
+* quantization: q8_0, q4_0, q4_1, q5_0, q5_1, q8_1 (ggml's *_ref algorithms) and iq4_nl (ggml's
+  quantize_iq4_nl without an importance matrix) BYTE-identical;
   K-quants (q2_K .. q8_K): per row RMSE(ck) <= RMSE(reference port) * (1 + 1e-6) + tiny, with the
   number of byte-identical rows reported in the summary.
+* activation blocks of the fast path (ck_quantize_act_row, SIMD and scalar): BYTE-identical to the
+  numpy port of ggml's x86 activation quantizers (q8_0, q8_1, q8_K) on random and edge-case rows.
 * matmul: exact path (dequantized weights, fp32 math) max abs diff < 1e-4 vs float64 torch;
-  fast path (Q8 activations) vs an emulation of the Q8 scheme, and relative error vs float64.
+  fast path vs a float64 emulation of ggml's scheme (the activation blocks of the numpy port,
+  ggml's per-block formula) within float-summation error of sum |products|, and its relative
+  error vs float64.
 """
 import math
 import zlib
@@ -26,8 +31,9 @@ P = pytest.param
 
 ALL_TYPES = list(Q.TYPES)                       # every type ckernel knows (GGUF ids)
 LEGACY = ["q8_0", "q4_0", "q4_1", "q5_0", "q5_1"]   # byte-identical to ggml's *_ref
+IDENTICAL = LEGACY + ["iq4_nl"]                     # byte-identical quantizers (iq4_nl: quantize_iq4_nl)
 KQUANTS = ["q2_K", "q3_K", "q4_K", "q5_K", "q6_K", "q8_K"]   # at least as accurate as ggml's *_ref
-MATMUL_TYPES = ["f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_K", "q5_K", "q6_K",
+MATMUL_TYPES = ["f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "iq4_nl", "q4_K", "q5_K", "q6_K",
                 "q2_K", "q3_K", "q8_1"]
 NO_INT_KERNEL = ("f32", "f16", "bf16", "q2_K", "q3_K", "q8_1")   # ckernel.h: CK_Q_FAST takes the exact path
 UNKNOWN_IDS = [4, 5, 99]
@@ -180,7 +186,7 @@ def test_fp32_to_bf16(lib, rng):
 # =========================================================================== dequantization
 # byte offsets of the fp16 scale fields of each block (d, m / dmin, s); q8_K's d is a float32 at 0
 HALF_FIELDS = {"q4_0": [0], "q4_1": [0, 2], "q5_0": [0], "q5_1": [0, 2], "q8_0": [0], "q8_1": [0, 2],
-               "q2_K": [80, 82], "q3_K": [108], "q4_K": [0, 2], "q5_K": [0, 2], "q6_K": [208]}
+               "q2_K": [80, 82], "q3_K": [108], "q4_K": [0, 2], "q5_K": [0, 2], "q6_K": [208], "iq4_nl": [0]}
 QUANT_TYPES = list(HALF_FIELDS) + ["q8_K"]
 
 
@@ -355,7 +361,7 @@ K_NS = [256, 512, 1024, 4096]
 
 
 @pytest.mark.parametrize("kind", ROW_KINDS)
-@pytest.mark.parametrize("t", LEGACY)
+@pytest.mark.parametrize("t", IDENTICAL)
 def test_quantize_legacy_identical(lib, qstat, rng, t, kind):
     info = Q.TYPES[t]
     for n in LEGACY_NS:
@@ -445,7 +451,7 @@ K_BOUND = {   # max |error| <= frac * (absolute max of the 256-element super-blo
 
 
 @pytest.mark.parametrize("kind", ["normal", "large", "one_huge", "const_neg", "neg_max", "positive", "sparse"])
-@pytest.mark.parametrize("t", ["f16", "bf16"] + LEGACY + KQUANTS)
+@pytest.mark.parametrize("t", ["f16", "bf16"] + LEGACY + KQUANTS + ["iq4_nl"])
 def test_quantize_roundtrip_bound(lib, check, rng, t, kind):
     info = Q.TYPES[t]
     n = 4096
@@ -460,6 +466,9 @@ def test_quantize_roundtrip_bound(lib, check, rng, t, kind):
         bound = ax * 2.0**-8
     elif t in LEGACY:
         bound = _legacy_bound(t, x, got)
+    elif t == "iq4_nl":   # half the widest level gap (89..113: 12/127) plus one clamped end level (113 vs 127:
+        # 14/127), ~0.11 amax; the least-squares scale may stretch it: 0.12 amax, + 127 half fp16 subnormal steps
+        bound = np.repeat(np.abs(x.reshape(-1, 32)).max(axis=1) * 0.12 + 127 * 2.0**-25, 32)
     else:
         bound = np.repeat(np.abs(x.reshape(-1, 256)).max(axis=1) * K_BOUND[t], 256)
     bound = bound * (1 + 1e-4) + 1e-30   # 1e-4: float32 rounding of x*id (+ offset) before the integer conversion
@@ -467,6 +476,92 @@ def test_quantize_roundtrip_bound(lib, check, rng, t, kind):
     assert bad.size == 0, (f"{t} {kind}: {bad.size} elements exceed the bound, first {bad[0]}: x={x[bad[0]]!r} "
                            f"y={y[bad[0]]!r} err={err[bad[0]]:.6g} bound={bound[bad[0]]:.6g}")
     check(f"quant->dequant {t} err/bound", err / bound, np.zeros_like(err), tol=1.0 + 1e-12, what=kind)
+
+
+# =========================================================================== activation blocks
+ACT_KINDS = ["normal", "zeros", "neg_zero", "one_huge", "ties_pos", "ties_neg", "d_fp16_inf", "d_fp16_subnormal",
+             "d_fp16_zero", "float_subnormal", "min_subnormal", "mixed", "block_scales"]
+
+
+def make_act_row(rng, kind, n, blk):
+    """activation rows for the fast path's quantizers; blk = 32 (Q8_0 / Q8_1) or 256 (Q8_K)"""
+    x = rng.standard_normal(n).astype(f32)
+    if kind == "zeros":
+        x[:] = 0
+    elif kind == "neg_zero":
+        x[:] = -0.0
+    elif kind == "one_huge":        # one value per block far above the rest
+        x.reshape(-1, blk)[:, rng.integers(blk)] = 3e4
+    elif kind in ("ties_pos", "ties_neg"):   # k + 0.5 with +-127 the block's largest: x * (127/amax) is a tie
+        x = (rng.integers(-126, 126, n) + 0.5).astype(f32)
+        x.reshape(-1, blk)[:, 3] = 127 if kind == "ties_pos" else -127
+    elif kind == "d_fp16_inf":      # amax/127 > 65504: d is inf in fp16
+        x = (x * 1e7).astype(f32)
+    elif kind == "d_fp16_subnormal":
+        x = (x * 1e-6).astype(f32)
+    elif kind == "d_fp16_zero":     # amax/127 < 2^-25: d rounds to 0 in fp16
+        x = (x * 1e-12).astype(f32)
+    elif kind == "float_subnormal":  # amax < 127/FLT_MAX: 127/amax (and -127/max) overflow to inf
+        x = (x * 1e-39).astype(f32)
+    elif kind == "min_subnormal":
+        x = np.where(rng.random(n) < 0.5, f32(1e-45), f32(-1e-45)).astype(f32)
+    elif kind == "mixed":           # zeros, -0.0, subnormals and normal values in one row
+        x = np.where(rng.random(n) < 0.3, f32(-0.0), x * np.exp2(rng.uniform(-140, 20, n))).astype(f32)
+    elif kind == "block_scales":    # every block its own magnitude, 2^-30 .. 2^30
+        x = (x.reshape(-1, blk) * np.exp2(rng.uniform(-30, 30, (n // blk, 1)))).reshape(-1).astype(f32)
+    return np.ascontiguousarray(x, dtype=f32)
+
+
+ACT_NS = {"q8_0": [32, 96, 288, 4096], "q8_1": [32, 96, 288, 4096], "q8_K": [256, 768, 2304]}   # odd block counts too
+
+
+@pytest.mark.parametrize("kind", ACT_KINDS)
+@pytest.mark.parametrize("at", ["q8_0", "q8_1", "q8_K"])
+def test_act_blocks_identical(lib, qstat, rng, at, kind):
+    """ck_quantize_act_row (SIMD where the build has it) and its _scalar path write, for every
+    weight type that pairs with `at`, the bytes of the numpy port of ggml's x86 quantizer"""
+    blk = Q.TYPES[at].block_size
+    for n in ACT_NS[at]:
+        buf = np.zeros(n + 1, f32)
+        buf[1:] = make_act_row(rng, kind, n, blk)
+        x = buf[1:]                                    # 4 bytes past the allocation's alignment
+        for t in [w for w, a in Q.ACT_TYPE.items() if a == at]:
+            exp_type, exp = Q.quantize_act(t, x)
+            for scalar in (False, True):
+                got_id, got = lib.quantize_act_row(t, x, scalar=scalar)
+                what = f"ck_quantize_act_row{'_scalar' if scalar else ''}({t}) {kind} n={n}"
+                assert got_id == Q.TYPES[exp_type].id, f"{what}: returned {got_id}, expected {exp_type}"
+                if got != exp:
+                    g, e = np.frombuffer(got, np.uint8), np.frombuffer(exp, np.uint8)
+                    i, b = _first_mismatch(g, e, Q.TYPES[at].block_bytes)
+                    bs = Q.TYPES[at].block_bytes
+                    raise AssertionError(
+                        f"{what}: {int(np.sum(g != e))} bytes differ from ggml's; first byte {i} (block {b})\n"
+                        f"  x[block] = {x[b * blk:(b + 1) * blk][:32].tolist()}\n"
+                        f"  got      {g[b * bs:(b + 1) * bs].tobytes().hex()}\n  expected {e[b * bs:(b + 1) * bs].tobytes().hex()}")
+        qstat("activation blocks byte-identical to ggml's x86 quantizers (rows x weight types)", at, "rows", 1, how="sum")
+
+
+@pytest.mark.parametrize("t", ["f32", "f16", "bf16", "q8_1", "q8_K"])
+def test_act_blocks_none(lib, t):
+    """types without an activation format: -1, nothing written"""
+    at, got = lib.quantize_act_row(t, np.ones(256, f32))
+    assert at == -1 and got == b"", f"ck_quantize_act_row({t}) returned {at}"
+
+
+def test_act_blocks_bad_length(lib):
+    for t, n in (("q8_0", 48), ("q4_1", 16), ("q4_K", 32), ("q6_K", 300)):
+        at, got = lib.quantize_act_row(t, np.ones(n, f32))
+        assert at == -1 and got == b"", f"ck_quantize_act_row({t}, n={n}) returned {at}"
+
+
+def test_act_blocks_differ_from_portable_ref(lib):
+    """the x86 blocks are not ggml's portable quantize_row_q8_0_ref (roundf, 1/d): on exact ties they
+    differ, so the byte-identity tests above can tell the two apart"""
+    x = (np.arange(-126, 130, dtype=f32) + 0.5)[:256]
+    x[3::32] = 127
+    _, got = lib.quantize_act_row("q8_0", x)
+    assert got == Q.quantize_act("q8_0", x)[1] and got != Q.quantize("q8_0", x)
 
 
 # =========================================================================== matmul
@@ -492,24 +587,49 @@ def _ref_matmul(inp, w, bias):
     return out.numpy()
 
 
-def _q8_activations(t, inp):
-    """activations as the fast path sees them (ckernel.h's documented scheme, as llama.cpp):
-    K-quants: Q8_K (blocks of 256) with ggml's quantize_row_q8_K_ref; legacy types: Q8_0's quants
-    (blocks of 32, d = amax/127, q = round-half-even(x/d)) with d kept in fp32 rather than fp16."""
+def _act_f64(at, data, n):
+    """activation blocks -> float64 values d * q (exact: Q8_K's fp32 d times an int8 need not be a float32)"""
+    info = Q.TYPES[at]
+    b = np.frombuffer(data, np.uint8).reshape(-1, info.block_bytes)
+    if at == "q8_K":
+        d = b[:, 0:4].copy().view(f32)[:, 0].astype(np.float64)
+        q = b[:, 4:260].view(np.int8)
+    else:
+        d = Q.fp16_to_fp32(b[:, 0:2].copy().view(np.uint16)[:, 0]).astype(np.float64)
+        q = b[:, (2 if at == "q8_0" else 4):].view(np.int8)
+    return (q.astype(np.float64) * d[:, None]).reshape(-1)[:n]
+
+
+def _fast_emulation(t, inp, wdata, wdeq, bias):
+    """float64 of what ggml's CPU backend computes for out = inp @ w^T + bias with weights of type t,
+    up to the order of its float sums: activations quantized by the numpy port of ggml's x86
+    quantizer (Q.quantize_act), then per block (d_w * d_a) * (integer dot), plus m_w * s_a for
+    Q4_1 / Q5_1 against Q8_1 (s = fp16(d_a * sum q_a), so not m_w * d_a * sum q_a).
+    Returns (emulated out, sum |products| per output: the scale of float-summation error)."""
     T, C = inp.shape
-    if t.endswith("_K"):
-        return Q.dequantize("q8_K", Q.quantize("q8_K", inp), T * C).reshape(T, C)
-    xb = inp.reshape(-1, 32).astype(f32)
-    d = (np.max(np.abs(xb), axis=1) / f32(127)).astype(f32)
-    idv = np.where(d != 0, f32(1) / np.where(d != 0, d, f32(1)), f32(0)).astype(f32)
-    q = Q.nearest_int(xb * idv[:, None]).astype(np.float64)
-    return (q * d[:, None].astype(np.float64)).reshape(T, C)
+    OC = wdeq.shape[0]
+    at, act = Q.quantize_act(t, inp)
+    a = _act_f64(at, act, T * C).reshape(T, C)
+    w = wdeq.astype(np.float64)
+    if at == "q8_1":   # weights as d*q (their float32 d*q + m rounds), the min term from the blocks
+        wb = np.frombuffer(wdata, np.uint8).reshape(OC, C // 32, Q.TYPES[t].block_bytes)
+        m = Q.fp16_to_fp32(wb[:, :, 2:4].copy().view(np.uint16)[..., 0]).astype(np.float64)   # [OC, nb]
+        w = w - np.repeat(m, 32, axis=1)
+        ab = np.frombuffer(act, np.uint8).reshape(T, C // 32, 36)
+        s16 = Q.fp16_to_fp32(ab[:, :, 2:4].copy().view(np.uint16)[..., 0]).astype(np.float64)  # [T, nb]
+        out, mag = a @ w.T + s16 @ m.T, np.abs(a) @ np.abs(w).T + np.abs(s16) @ np.abs(m).T
+    else:
+        out, mag = a @ w.T, np.abs(a) @ np.abs(w).T
+    if bias is not None:
+        out, mag = out + bias.astype(np.float64), mag + np.abs(bias.astype(np.float64))
+    return out, mag
 
 
 MM_T = [1, 2, 5, 64]
 MM_C = [256, 512, 768]
 MM_OC = [1, 7, 64]
 FAST_REL_TOL = 2e-3
+FAST_EMU_TOL = 1e-6   # float32 summation noise relative to sum |products| (measured worst 1.2e-7, q5_K)
 
 
 @pytest.mark.parametrize("use_bias", [P(True, id="bias"), P(False, id="no_bias")])
@@ -537,10 +657,13 @@ def test_matmul_q(lib, check, qstat, rng, t, T, C, OC, use_bias):
         check(f"matmul_q fast {t} (exact path)", fast, ref, tol=1e-4)
         assert rel < FAST_REL_TOL, f"matmul_q fast {t}: relative error {rel:.3e} >= {FAST_REL_TOL}"
     else:
-        # the fast path must compute exactly the Q8 scheme: emulate it (activations through ggml's
-        # reference Q8_0 / Q8_K quantizer) and compare with the fp32 tolerance of the exact path
-        emu = _ref_matmul(_q8_activations(t, inp), wdeq, bias)
-        check(f"matmul_q fast {t} vs Q8 emulation", fast, emu, tol=1e-4)
+        # the fast path computes ggml's scheme: against its float64 emulation only the float32
+        # roundings and summation order differ, a few ulps of sum |products| (C <= 768 terms)
+        emu, mag = _fast_emulation(t, inp, wdata, wdeq, bias)
+        err = float(np.max(np.abs(fast.astype(np.float64) - emu) / mag))
+        qstat("matmul fast path vs float64 emulation of ggml: max |fast - emu| / sum|products|", t, "max", err)
+        check(f"matmul_q fast {t} vs ggml emulation / sum|products|", np.abs(fast - emu) / mag, np.zeros_like(emu),
+              tol=FAST_EMU_TOL)
         # Q8 rounding of N(0,1) activations alone costs ~amax/(127*sqrt(12)) ~ 0.55% (Q8_0) to 0.7% (Q8_K)
         # relative (measured: the emulation above), so 2e-3 is below the scheme's own error: allow 1e-2,
         # widened by 4/sqrt(T*OC) because a norm over few outputs is a noisy estimate (k=1: 5 sigma)
