@@ -47,6 +47,7 @@
     X(attention)      /* causal attention of queries a over keys b and values c         */ \
     X(add)            /* out = a + b                                                    */ \
     X(scale)          /* out = a * hyperparameter b                                     */ \
+    X(softcap)        /* out = b * tanh(a / b): Gemma 2's final logit soft-capping      */ \
     X(view)           /* out = columns [b, b + c) of a, no copy (fused QKV, gate|up)    */
 
 #define CK__OP_ENUM(op) CK_OP_##op,
@@ -60,7 +61,9 @@ enum ck_op { CK_OPS(CK__OP_ENUM) CK_OP_COUNT };
     FAMILY(GPT2, gpt2)              \
     FAMILY(QWEN2, qwen2)            \
     FAMILY(QWEN3, qwen3)            \
-    FAMILY(GEMMA3, gemma3)
+    FAMILY(GEMMA2, gemma2)          \
+    FAMILY(GEMMA3, gemma3)          \
+    FAMILY(PHI3, phi3)
 
 #endif /* CKERNEL_GEN_H */
 
@@ -75,7 +78,9 @@ enum ck_op { CK_OPS(CK__OP_ENUM) CK_OP_COUNT };
 #include "models/gpt2.h"
 #include "models/qwen2.h"
 #include "models/qwen3.h"
+#include "models/gemma2.h"
 #include "models/gemma3.h"
+#include "models/phi3.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -428,12 +433,15 @@ static int ckg_declares_tensor(const ckg_family *F, const char *name)
 static void ckg_refuse_unmodelled(ckg_model *M, const char *arch)
 {
     size_t i;
+    ckg_sym *rs = ckg_sym_find(&M->env, "rope_scaling", 12);
+    int scales = rs && rs->bound && rs->value != 0;
     for (i = 0; i < sizeof ckg_feature_keys / sizeof *ckg_feature_keys; i++) {
         char key[160], val[96];
         int64_t at = -1;
         const ck_gguf_kv *kv;
         const char *neutral = ckg_feature_keys[i].neutral, *p;
         snprintf(key, sizeof key, ckg_feature_keys[i].name, arch);
+        if (scales && strstr(key, ".rope.scaling.")) continue; /* ck_rope_params_from_gguf reads them (or refuses) */
         if (ckg_reads_key(M->fam, key, arch) || (at = ck_gguf_find_kv(&M->g, key)) < 0) continue;
         kv = &M->g.kv[at];
         if (kv->type == CK_GGUF_STR) {
@@ -456,7 +464,7 @@ static void ckg_refuse_unmodelled(ckg_model *M, const char *arch)
         ckg_die("%s = %s is not modelled by models/%s.h; running without it would give wrong output", key, val, M->fam->family);
     }
     for (i = 0; i < sizeof ckg_feature_tensors / sizeof *ckg_feature_tensors; i++)
-        if (ck_gguf_find_tensor(&M->g, ckg_feature_tensors[i]) && !ckg_declares_tensor(M->fam, ckg_feature_tensors[i]))
+        if (!scales && ck_gguf_find_tensor(&M->g, ckg_feature_tensors[i]) && !ckg_declares_tensor(M->fam, ckg_feature_tensors[i]))
             ckg_die("tensor %s (rope scaling) is not modelled by models/%s.h; running without it would give wrong output", ckg_feature_tensors[i],
                     M->fam->family);
 }
@@ -689,6 +697,10 @@ static const ckg_opdesc ckg_op_scale = {
     "scale", CKG_A, 0, CKG_B, CKG_SHAPE_SAME, 0, CKG_STAT_NONE, 0, "", NULL, NULL,
     "ck_scale_forward({out}, {a}, {p}, (size_t){T} * {C});",
     "ck_scale_backward({da}, {dout}, {p}, (size_t){T} * {C});" };
+static const ckg_opdesc ckg_op_softcap = {
+    "softcap", CKG_A, 0, CKG_B, CKG_SHAPE_SAME, CKG_A, CKG_STAT_NONE, 0, "", NULL, NULL,
+    "ck_softcap_forward({out}, {a}, {p}, (size_t){T} * {C});",
+    "ck_softcap_backward({da}, {dout}, {a}, {p}, (size_t){T} * {C});" };
 static const ckg_opdesc ckg_op_view = { /* no call: readers of out take a pointer into a's rows */
     "view", CKG_A, 0, CKG_B | CKG_C, CKG_SHAPE_VIEW, 0, CKG_STAT_NONE, 0, "", NULL, NULL, "", "" };
 
@@ -944,6 +956,9 @@ typedef struct {
     int max_ctx, max_prompt;
     int n_rope;                 /* distinct rope caches */
     double rope_base[16];
+    int rope_scaled[16];        /* the file's rope scaling applies (else plain rope of that base) */
+    ck_rope_params rope_p[16];  /* each cache's parameters (freq_factors: the file's tensor) */
+    const char *rope_factors;   /* name of the file's frequency-factor tensor, or NULL */
     int *layer_rope;            /* rope cache index per layer */
     uint64_t rope_off[16], rope_bytes;
     uint64_t kv_k, kv_v, kv_bytes;     /* each of K and V: n_layer * max_ctx * kv_dim floats */
@@ -1015,13 +1030,27 @@ static void ckg_plan_all(ckg_model *M, ckg_ir *R, ckg_plan *P)
 {
     uint64_t pos = 0, kv_dim = (uint64_t)(ckg_get(&M->env, "n_head_kv") * ckg_get(&M->env, "head_dim"));
     int il, r, n_rot = (int)ckg_get(&M->env, "n_rot");
+    ck_rope_params file_p;
+    int file_scaled = 0;
+    if (ckg_param(M, "rope_scaling", 0, 0) != 0) { /* the declaration applies the file's rope scaling, as llama.cpp derives it */
+        char err[256];
+        if (ck_rope_params_from_gguf(&file_p, &P->rope_factors, &M->g, n_rot, P->max_ctx, err, sizeof err) != 0) ckg_die("%s", err);
+        file_scaled = file_p.freq_scale != 1.0f || file_p.ext_factor != 0.0f || file_p.attn_factor != 1.0f || file_p.freq_factors;
+    }
     P->layer_rope = (int *)calloc((size_t)M->n_layer, sizeof(int));
     for (il = 0; il < M->n_layer; il++) {
         double base = ckg_param(M, "rope_base", il, 10000);
-        for (r = 0; r < P->n_rope && P->rope_base[r] != base; r++) {}
+        int scaled = file_scaled && ckg_param(M, "rope_scaled", il, 1) != 0;
+        if (!isfinite(base) || base <= 1.0) ckg_die("layer %d: rope base %g must be a finite number > 1", il, base);
+        for (r = 0; r < P->n_rope && !(P->rope_base[r] == base && P->rope_scaled[r] == scaled); r++) {}
         if (r == P->n_rope) {
             if (P->n_rope == 16) ckg_die("more than 16 rope bases");
-            P->rope_base[P->n_rope++] = base;
+            P->rope_base[r] = base;
+            P->rope_scaled[r] = scaled;
+            if (scaled) P->rope_p[r] = file_p;
+            else ck_rope_params_init(&P->rope_p[r], CK_ROPE_SCALING_NONE, (float)base, 0.0f, 0, 1.0f, NULL);
+            P->rope_p[r].freq_base = (float)base;
+            P->n_rope++;
         }
         P->layer_rope[il] = r;
     }
@@ -1052,9 +1081,9 @@ static void ckg_plan_all(ckg_model *M, ckg_ir *R, ckg_plan *P)
 /* a C float literal: "%.9g" plus what makes it one ("10000" -> "10000.0f") */
 static const char *ckg_flt(double v)
 {
-    static char buf[4][48];
+    static char buf[8][48]; /* a ring: up to 8 results may be used in one call */
     static int k;
-    char *b = buf[k = (k + 1) & 3];
+    char *b = buf[k = (k + 1) & 7];
     snprintf(b, 40, "%.9g", v);
     if (!strpbrk(b, ".eni")) strcat(b, ".0");
     strcat(b, "f");
@@ -1316,7 +1345,6 @@ static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode)
     }
     if (D->params & CKG_B) snprintf(x.p, sizeof x.p, "%s", ckg_cexpr(O, o->d->b, (int64_t)o->pb, 1));
     if (D->params & CKG_C) snprintf(x.p2, sizeof x.p2, "%s", ckg_cexpr(O, o->d->c, (int64_t)o->pc, 1));
-    if (o->kind == CK_OP_scale) snprintf(x.p, sizeof x.p, "%s_%s", O->NAME, ckg_upper(o->d->b));
     if (o->a >= 0)
         ckg_shape_note(O, o, V[o->a].cols, V[o->a].cols_expr, V[o->out].cols, V[o->out].cols_expr, mode ? "1" : rows, note, sizeof note);
     else
@@ -1418,6 +1446,39 @@ static void ckg_fill_info(const ckg_model *M, ck_weight_info *info, const ck_ggu
     (void)M;
 }
 
+/* each rope cache's parameters as a table (the file's frequency factors copied into the program) */
+static void ckg_emit_rope_params(ckg_out *O)
+{
+    const ckg_plan *P = O->P;
+    FILE *f = O->f;
+    int r, i, half = (int)ckg_get(&O->M->env, "n_rot") / 2;
+    const float *ff = NULL;
+    char line[4096];
+    for (r = 0; r < P->n_rope; r++) if (P->rope_p[r].freq_factors) ff = P->rope_p[r].freq_factors;
+    if (ff) {
+        fprintf(f, "/* %s from the file: divisors of the rope pairs' frequencies */\nstatic const float %s_rope_factors[%d] = {\n", P->rope_factors,
+                O->name, half);
+        for (i = 0; i < half; i += 8) {
+            size_t k = 0;
+            int j;
+            for (j = i; j < half && j < i + 8; j++) k += (size_t)snprintf(line + k, sizeof line - k, "%s%s", j > i ? ", " : "", ckg_flt(ff[j]));
+            fprintf(f, "    %s%s\n", line, i + 8 < half ? "," : "");
+        }
+        fprintf(f, "};\n");
+    }
+    fprintf(f, "/* rope caches: base, freq_scale, ext_factor, attn_factor, beta_fast, beta_slow, n_ctx_orig, factors\n"
+               "   (ck_rope_params: the file's rope scaling as llama.cpp derives it, or plain rope) */\n");
+    fprintf(f, "static const ck_rope_params %s_rope_params[%d] = {\n", O->name, P->n_rope);
+    for (r = 0; r < P->n_rope; r++) {
+        const ck_rope_params *p = &P->rope_p[r];
+        char fac[96];
+        snprintf(fac, sizeof fac, "%s%s", p->freq_factors ? O->name : "NULL", p->freq_factors ? "_rope_factors" : "");
+        fprintf(f, "    { %s, %s, %s, %s, %s, %s, %d, %s },%s\n", ckg_flt(p->freq_base), ckg_flt(p->freq_scale), ckg_flt(p->ext_factor),
+                ckg_flt(p->attn_factor), ckg_flt(p->beta_fast), ckg_flt(p->beta_slow), p->n_ctx_orig, fac, P->rope_scaled[r] ? " /* scaled */" : "");
+    }
+    fprintf(f, "};\n\n");
+}
+
 static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
 {
     ckg_model *M = O->M;
@@ -1497,9 +1558,10 @@ static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
         fprintf(f, "    { \"%s\", 0x%llx, %llu },\n", P->sec[i].name, (unsigned long long)P->sec[i].off, (unsigned long long)P->sec[i].bytes);
     fprintf(f, "};\n\n");
     fprintf(f, "static float *%s_logits(ck_model *m) { return CK_F(m, %s_S_LOGITS); }\n\n", n, N);
+    ckg_emit_rope_params(O);
     fprintf(f, "/* fill the rope caches; with CK_CANARIES, write the guard bytes after each section */\nstatic void %s_init(ck_model *m)\n{\n", n);
     for (r = 0; r < P->n_rope; r++)
-        fprintf(f, "    ck_rope_cache(CK_F(m, %s_S_ROPE%d), %s_MAX_CTX, %s_N_ROT, %s);\n", N, r, N, N, ckg_flt(P->rope_base[r]));
+        fprintf(f, "    ck_rope_cache_ext(CK_F(m, %s_S_ROPE%d), %s_MAX_CTX, %s_N_ROT, &%s_rope_params[%d]);\n", N, r, N, N, n, r);
     fprintf(f, "#ifdef CK_CANARIES\n    ck_canary_write(m->state, %s_sections, %d);\n#endif\n}\n\n", n, P->n_sec);
     ckg_emit_forward(O, 0);
     ckg_emit_forward(O, 1);
@@ -1899,7 +1961,6 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
     ckg_tw(O, o->wc, o->section, 1, x.gw2, sizeof x.gw2);
     if (D->params & CKG_B) snprintf(x.p, sizeof x.p, "%s", ckg_cexpr(O, o->d->b, (int64_t)o->pb, 1));
     if (D->params & CKG_C) snprintf(x.p2, sizeof x.p2, "%s", ckg_cexpr(O, o->d->c, (int64_t)o->pc, 1));
-    if (o->kind == CK_OP_scale) snprintf(x.p, sizeof x.p, "%s_%s", N, ckg_upper(o->d->b));
     snprintf(x.st, sizeof x.st, "NULL");
     snprintf(x.st2, sizeof x.st2, "NULL");
     if (t->stat >= 0) {
@@ -2056,7 +2117,8 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     /* init */
     fprintf(f, "/* once, after the weights are in place: rope caches, zero optimizer state, canaries */\nstatic void %s_train_init(uint8_t *A)\n{\n", n);
     for (i = 0; i < O->P->n_rope; i++)
-        fprintf(f, "    ck_rope_cache((float *)(void *)(A + 0x%llxull), %s_TRAIN_MAX_T, %s_N_ROT, %s);\n", (unsigned long long)X->rope_off[i], N, N, ckg_flt(O->P->rope_base[i]));
+        fprintf(f, "    ck_rope_cache_ext((float *)(void *)(A + 0x%llxull), %s_TRAIN_MAX_T, %s_N_ROT, &%s_rope_params[%d]);\n",
+                (unsigned long long)X->rope_off[i], N, N, n, i);
     fprintf(f, "    memset(A + %s_T_ADAM_M, 0, %lluu);\n    memset(A + %s_T_ADAM_V, 0, %lluu);\n    memset(A + %s_T_GRADS, 0, %lluu);\n", N,
             (unsigned long long)X->weights_bytes, N, (unsigned long long)X->weights_bytes, N, (unsigned long long)X->weights_bytes);
     fprintf(f, "#ifdef CK_CANARIES\n    ck_canary_write(A, %s_train_sections, 6);\n#endif\n}\n\n", n);

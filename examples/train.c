@@ -253,7 +253,11 @@ static int save_model(const ck_gguf *init, const char *dir, const uint8_t *A, ui
         const ck_gguf_tensor *t = &init->tensors[i];
         char name[256];
         snprintf(name, sizeof name, "%.*s", (int)(t->name_len < 255 ? t->name_len : 255), t->name);
-        ck_gguf_add_tensor(&b, name, t->n_dims, t->ne, t->type, A + CKM_T_WEIGHTS + t->offset);
+        /* a tensor the model does not use (e.g. rope factors, baked into the program) may lie past
+           the weights region: it is unchanged, so it comes from the init file */
+        ck_gguf_add_tensor(&b, name, t->n_dims, t->ne, t->type,
+                           t->offset + t->n_bytes <= CKM_WEIGHTS_BYTES ? (const void *)(A + CKM_T_WEIGHTS + t->offset)
+                                                                       : (const void *)(init->file + init->data_offset + t->offset));
     }
     snprintf(path, sizeof path, "%s/model.gguf", dir);
     rc = ck_gguf_write_file(&b, path);

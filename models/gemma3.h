@@ -8,7 +8,8 @@
    llama.cpp reads it. The output is tied to the token embedding.
    Attention is scaled by query_pre_attn_scalar^-0.5, which GGUF does not store: head_dim for
    1B/4B/12B, n_embd / n_head (168) for 27B, told apart by size (62 layers) as llama.cpp does.
-   Not modelled: the linear rope scaling of the 4B+ models' global layers.
+   The file's rope scaling (4B+: linear, factor 8) applies to the global layers only, as in HF
+   (rotary_emb vs rotary_emb_local) and llama.cpp.
    Grammar: see models/llama.h. */
 #define GEMMA3_ARCH "gemma3"
 
@@ -27,6 +28,7 @@
     H(norm_eps,    "%s.attention.layer_norm_rms_epsilon", 1e-6)                       \
     H(n_ctx,       "%s.context_length",                   8192)                       \
     H(n_vocab,     "",                                    FROM_WEIGHTS)               \
+    H(rope_scaling, "",                                 1) /* the file's rope scaling, as llama.cpp */ \
     H(rope_neox,   "",                                    1)                          \
     H(attn_scale,  "",                                    n_layer == 62 ? 1 / sqrt(n_embd / n_head) : 1 / sqrt(head_dim)) \
     H(embd_scale,  "",                                    sqrt(n_embd))
@@ -35,7 +37,8 @@
 #define GEMMA3_LAYER_PARAMS(L)                                                        \
     L(sliding,    isarr(swa_pattern) ? swa_pattern != 0 : il % swa_pattern < swa_pattern - 1) \
     L(window,     sliding ? sliding_window : 0)                                       \
-    L(rope_base,  sliding ? rope_local : rope_global)
+    L(rope_base,  sliding ? rope_local : rope_global)                                 \
+    L(rope_scaled, !sliding) /* rope scaling (4B+: linear x8) on the global layers only */
 
 #define GEMMA3_GLOBALS(W)                                                             \
     W(token_embd,  "token_embd.weight",       n_embd, n_vocab, 0)                     \

@@ -14,6 +14,7 @@
     H(norm_eps,   "%s.attention.layer_norm_rms_epsilon", 1e-5)                        \
     H(n_ctx,      "%s.context_length",                  2048)                         \
     H(n_vocab,    "%s.vocab_size",                      FROM_WEIGHTS)                 \
+    H(rope_scaling, "",                                 1) /* the file's rope scaling, as llama.cpp */ \
     H(rope_neox,  "",                                   1)                            \
     H(attn_scale, "",                                   1 / sqrt(head_dim))
 

@@ -46,6 +46,12 @@ FAMILIES = {
     "qwen3": ["--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--layers", "2", "--rope-base", "1000000"],
     "gemma3": ["--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--layers", "6", "--window", "4",
                "--rope-base", "1000000"],
+    # gemma2: attention soft-cap 2 (the real 50 barely touches random scores, so a missing cap would
+    # not show), final cap 30 (logits ~14: it does); even layers slide (window 4 < prompt)
+    "gemma2": ["--heads", "8", "--kv-heads", "2", "--head-dim", "64", "--layers", "4", "--window", "4",
+               "--attn-softcap", "2"],
+    # phi3: fused q|k|v (GQA sizes) and gate|up, views into them; window 6 on every layer
+    "phi3": ["--heads", "4", "--kv-heads", "2", "--layers", "2", "--window", "6"],
 }
 QTYPES = ["q8_0", "q4_0", "q4_K", "q4_k_m"]   # q4_k_m: mkmodel --mix q4_k_m (Q4_K and Q6_K)
 TYPES = ["f32"] + QTYPES
@@ -518,18 +524,67 @@ def test_mistral_sliding_window(tc):
         assert diff(got, ref) < TOL
 
 
-@pytest.mark.parametrize("key,value,shown", [("qwen2.attn_logit_softcapping", 50.0, "= 50"),
-                                             ("qwen2.attention.sliding_window_pattern", 4, "= 4"),
-                                             ("qwen2.rope.scaling.type", "yarn", "= 'yarn'")])
-def test_unmodelled_metadata_is_refused(tc, key, value, shown):
+@pytest.mark.parametrize("family,key,value,shown", [("qwen2", "qwen2.attn_logit_softcapping", 50.0, "= 50"),
+                                                    ("qwen2", "qwen2.attention.sliding_window_pattern", 4, "= 4"),
+                                                    ("gpt2", "gpt2.rope.scaling.type", "yarn", "= 'yarn'"),
+                                                    ("gemma2", "gemma2.rope.scaling.factor", 8.0, "= 8")])
+def test_unmodelled_metadata_is_refused(tc, family, key, value, shown):
     """a key that changes the math, set in a file whose declaration does not model it, is refused
     with the key and the value named (never run approximately with a warning)"""
-    c = case(tc, "qwen2", "f32")
-    d = os.path.join(tc.work, "unmodelled_" + key.split(".")[-1])
+    c = case(tc, family, "f32")
+    d = os.path.join(tc.work, "unmodelled_" + key.replace(".", "_"))
     os.makedirs(d, exist_ok=True)
     path = _rewrite(c.gguf, os.path.join(d, "m.gguf"), kv=[(key, value)])
     r = tc.ckgen(path, os.path.join(d, "out"))
     assert r.returncode != 0
-    assert f"{key} {shown} is not modelled by models/qwen2.h" in r.stderr, r.stderr
-    path = _rewrite(c.gguf, os.path.join(d, "neutral.gguf"), kv=[("qwen2.rope.scaling.type", "none")])
+    assert f"{key} {shown} is not modelled by models/{family}.h" in r.stderr, r.stderr
+    path = _rewrite(c.gguf, os.path.join(d, "neutral.gguf"), kv=[(f"{family}.rope.scaling.type", "none")])
     assert tc.ckgen(path, os.path.join(d, "out_n")).returncode == 0
+
+
+# ============================================================================ rope scaling
+# family, mkmodel options: each file's rope differs visibly from the unscaled one (checked), and
+# ckernel must equal the oracle (oracle/rope.py: HF's definitions, llama.cpp's conventions)
+ROPE_CASES = {
+    "llama3_freqs": ("llama", ["--rope-freqs", "--rope-orig-ctx", "256"]),
+    "llama_linear": ("llama", ["--rope-scaling", "linear", "--rope-factor", "4"]),
+    "qwen2_yarn": ("qwen2", ["--rope-scaling", "yarn", "--rope-factor", "4", "--rope-orig-ctx", "32"]),
+    "qwen3_linear": ("qwen3", ["--rope-scaling", "linear", "--rope-factor", "2"]),
+    "gemma3_linear_global": ("gemma3", ["--rope-scaling", "linear", "--rope-factor", "8"]),
+    "phi3_longrope_long": ("phi3", ["--rope-longrope", "--rope-orig-ctx", "32"]),    # context 64 > 32: long factors
+    "phi3_longrope_short": ("phi3", ["--rope-longrope", "--rope-orig-ctx", "64"]),   # context 64 <= 64: short factors
+}
+
+
+@pytest.mark.parametrize("name", list(ROPE_CASES))
+def test_rope_scaling(tc, name):
+    family, extra = ROPE_CASES[name]
+    plain = case(tc, family, "f32")
+    c = case(tc, family, "f32", tuple(extra))
+    assert diff(plain.ref, c.ref) > 1e-2, "the scaling must change the oracle's logits (else the test proves nothing)"
+    for decode in (False, True):
+        got = c.logits("fast", decode)
+        record(f"rope {name}", "decode" if decode else "prefill", diff(got, c.ref))
+        assert diff(got, c.ref) < TOL
+
+
+def test_unknown_rope_scaling_type_is_refused(tc):
+    c = case(tc, "llama", "f32")
+    d = os.path.join(tc.work, "rope_unknown")
+    os.makedirs(d, exist_ok=True)
+    path = _rewrite(c.gguf, os.path.join(d, "m.gguf"), kv=[("llama.rope.scaling.type", "ntk-by-parts")])
+    r = tc.ckgen(path, os.path.join(d, "out"))
+    assert r.returncode != 0
+    assert "llama.rope.scaling.type = 'ntk-by-parts'" in r.stderr, r.stderr
+
+
+def test_rope_factors_refused_where_not_modelled(tc):
+    """gemma2's declaration has no rope scaling: a rope_freqs tensor in its file is refused, named"""
+    c = case(tc, "gemma2", "f32")
+    d = os.path.join(tc.work, "gemma2_freqs")
+    os.makedirs(d, exist_ok=True)
+    hd = 64
+    path = _rewrite(c.gguf, os.path.join(d, "m.gguf"), add=[G.f32_tensor("rope_freqs.weight", np.full(hd // 2, 2.0, np.float32))])
+    r = tc.ckgen(path, os.path.join(d, "out"))
+    assert r.returncode != 0
+    assert "tensor rope_freqs.weight (rope scaling) is not modelled by models/gemma2.h" in r.stderr, r.stderr

@@ -34,7 +34,15 @@ FAMILIES = {
     "qwen2": ["--heads", "4", "--kv-heads", "2", "--layers", "2", "--tied"],
     "qwen3": ["--heads", "4", "--kv-heads", "2", "--head-dim", "32", "--layers", "2"],
     "gemma3": ["--heads", "4", "--kv-heads", "2", "--head-dim", "32", "--layers", "2", "--window", "8"],
+    "gemma2": ["--heads", "4", "--kv-heads", "2", "--head-dim", "32", "--layers", "2", "--window", "8", "--attn-softcap", "3"],
+    "phi3": ["--heads", "4", "--kv-heads", "2", "--layers", "2", "--window", "8"],
+    # rope scaling in training: Llama 3 frequency factors, YaRN, LongRoPE (long factors, attn_factor)
+    "llama3_freqs": ["--heads", "4", "--kv-heads", "2", "--layers", "2", "--rope-freqs", "--rope-orig-ctx", "256"],
+    "qwen2_yarn": ["--heads", "4", "--kv-heads", "2", "--layers", "2", "--rope-scaling", "yarn", "--rope-factor", "4",
+                   "--rope-orig-ctx", "32"],
+    "phi3_longrope": ["--heads", "4", "--kv-heads", "2", "--layers", "2", "--rope-longrope", "--rope-orig-ctx", "32"],
 }
+ARCH = {"llama3_freqs": "llama", "qwen2_yarn": "qwen2", "phi3_longrope": "phi3"}   # cases that are not a family name
 # every option of the trainer is exercised by some family
 OPTIONS = {
     "gpt2": dict(lr=1e-3, schedule="constant", clip=0.0),
@@ -42,10 +50,15 @@ OPTIONS = {
     "qwen2": dict(lr=2e-3, beta1=0.8, beta2=0.99, eps=1e-6),
     "qwen3": dict(lr=1e-3, min_lr_frac=0.0),
     "gemma3": dict(lr=1e-3, warmup=2),
+    "gemma2": dict(lr=1e-3, wd=0.1),
+    "phi3": dict(lr=1e-3, clip=0.5),
+    "llama3_freqs": dict(lr=1e-3),
+    "qwen2_yarn": dict(lr=1e-3),
+    "phi3_longrope": dict(lr=1e-3),
 }
 # The key bias gets an identically zero true gradient (softmax is shift-invariant per query), so
 # Adam turns rounding noise into steps of up to lr: it is compared with lr * steps instead.
-KEY_BIAS = {"gpt2": ("attn_qkv.bias", slice(64, 128)), "qwen2": ("attn_k.bias", slice(None))}
+KEY_BIAS = {"gpt2": ("attn_qkv.bias", slice(64, 128)), "qwen2": ("attn_k.bias", slice(None)), "qwen2_yarn": ("attn_k.bias", slice(None))}
 
 
 def tool(name):
@@ -77,7 +90,7 @@ def data(tmp_path_factory):
 def build_trainer(work, fam, extra_cflags=()):
     gguf = work / f"{fam}.gguf"
     if not gguf.exists():
-        must([tool("mkmodel"), fam, gguf] + COMMON + FAMILIES[fam] + ["--seed", "7"])
+        must([tool("mkmodel"), ARCH.get(fam, fam), gguf] + COMMON + FAMILIES[fam] + ["--seed", "7"])
     gen = work / f"gen_{fam}"
     must([tool("ckgen"), gguf, "-o", gen, "--name", fam, "--train", "--train-batch", B, "--train-seq", T, "--no-bump"])
     exe = work / (f"train_{fam}" + ("_canary" if extra_cflags else ""))
