@@ -14,7 +14,9 @@
 typedef struct {
     const char *family;
     int vocab, embd, layers, heads, kv_heads, head_dim, ff, ctx, tied, window, seed;
-    int type, q6_mix; /* q6_mix: llama.cpp Q4_K_M-like: attn_v, ffn_down, output in q6_K, the rest q4_K */
+    int type;
+    const struct mix_preset *mix; /* --mix: per-tensor types as llama-quantize picks them (below) */
+    int list;                     /* --list: print each tensor's name, shape and type; write nothing */
     float rope_base, attn_softcap, final_softcap; /* gemma2's logit soft-caps */
     const char *rope_scaling; /* {arch}.rope.scaling.type, or NULL */
     float rope_factor;        /* {arch}.rope.scaling.factor, 0 = not written */
@@ -33,18 +35,120 @@ static float gauss(void)
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
+/* ---- --mix PRESET: the per-tensor types of llama.cpp's `llama-quantize IN OUT PRESET` --------------
+   Observed by quantizing f32 files from this tool with llama-quantize (llama.cpp c392e5094, Feb 2025,
+   no importance matrix) and reading the output types; restated here as a table. Scope: dense models
+   (no experts), not Falcon, not the 70B special case; layer i of n. The steps, in order:
+     1. role rule: the preset's base type, or the per-role override below;
+     2. output.weight, or token_embd.weight when there is no output.weight (tied): Q8_0 if the row
+        length is not a multiple of the base type's block, else Q8_0 if the base is Q8_0, else Q6_K;
+        an untied token_embd.weight keeps the base type;
+     3. row fallback: a type whose block does not divide the row length is replaced once
+        (Q2_K, Q3_K -> IQ4_NL; Q4_K -> Q5_0; Q5_K -> Q5_1; Q6_K -> Q8_0; others: no file),
+        and by F16 if that block does not divide it either.
+   "more bits" layers: i < n/8, i >= 7n/8, or (i - n/8) % 3 == 2 (integer division). */
+#define MIX_IQ4_NL 20 /* ggml's id; written only once ckernel.h knows the format (as CK_IQ4_NL) */
+
+enum { R_EMBD, R_OUTPUT, R_Q, R_K, R_V, R_QKV, R_O, R_GATE, R_UP, R_DOWN };
+enum { BASE = 0, ALL, FIRST, FRAC, MORE_BITS, GQA4 }; /* how a role rule picks between hi and lo */
+typedef struct {
+    unsigned char when;  /* ALL: hi; FIRST: i < k; FRAC: i < n/k; MORE_BITS: "more bits" layer; GQA4: n_head/n_head_kv >= 4 */
+    signed char hi, lo;  /* lo = -1: the base type */
+    unsigned char k;
+} mix_rule;
+struct mix_preset {
+    const char *name;
+    int base;
+    mix_rule v, down, o, qkv; /* attn_v, ffn_down, attn_output, attn_qkv (fused, GPT-2); every other role: base */
+};
+#define R_(w, hi, lo, k) { w, hi, lo, k }
+static const struct mix_preset mixes[] = {
+    /*  name      base      attn_v                               ffn_down                             attn_output             attn_qkv */
+    { "q2_k",   CK_Q2_K, R_(GQA4, CK_Q4_K, CK_Q3_K, 0),      R_(ALL, CK_Q3_K, -1, 0),             R_(ALL, CK_Q3_K, -1, 0), R_(BASE, 0, -1, 0) },
+    { "q3_k_s", CK_Q3_K, R_(BASE, 0, -1, 0),                 R_(BASE, 0, -1, 0),                  R_(BASE, 0, -1, 0),      R_(BASE, 0, -1, 0) },
+    { "q3_k_m", CK_Q3_K, R_(FIRST, CK_Q5_K, CK_Q4_K, 2),     R_(FRAC, CK_Q5_K, CK_Q4_K, 16),      R_(ALL, CK_Q4_K, -1, 0), R_(ALL, CK_Q4_K, -1, 0) },
+    { "q3_k_l", CK_Q3_K, R_(ALL, CK_Q5_K, -1, 0),            R_(ALL, CK_Q5_K, -1, 0),             R_(ALL, CK_Q5_K, -1, 0), R_(ALL, CK_Q4_K, -1, 0) },
+    { "q4_k_s", CK_Q4_K, R_(FIRST, CK_Q5_K, -1, 4),          R_(FRAC, CK_Q5_K, -1, 8),            R_(BASE, 0, -1, 0),      R_(BASE, 0, -1, 0) },
+    { "q4_k_m", CK_Q4_K, R_(MORE_BITS, CK_Q6_K, -1, 0),      R_(MORE_BITS, CK_Q6_K, -1, 0),       R_(BASE, 0, -1, 0),      R_(ALL, CK_Q5_K, -1, 0) },
+    { "q5_k_s", CK_Q5_K, R_(BASE, 0, -1, 0),                 R_(BASE, 0, -1, 0),                  R_(BASE, 0, -1, 0),      R_(BASE, 0, -1, 0) },
+    { "q5_k_m", CK_Q5_K, R_(MORE_BITS, CK_Q6_K, -1, 0),      R_(MORE_BITS, CK_Q6_K, -1, 0),       R_(BASE, 0, -1, 0),      R_(ALL, CK_Q6_K, -1, 0) },
+    { "q6_k",   CK_Q6_K, R_(BASE, 0, -1, 0),                 R_(BASE, 0, -1, 0),                  R_(BASE, 0, -1, 0),      R_(BASE, 0, -1, 0) },
+    { "q8_0",   CK_Q8_0, R_(BASE, 0, -1, 0),                 R_(BASE, 0, -1, 0),                  R_(BASE, 0, -1, 0),      R_(BASE, 0, -1, 0) },
+    { "q4_0",   CK_Q4_0, R_(BASE, 0, -1, 0),                 R_(BASE, 0, -1, 0),                  R_(BASE, 0, -1, 0),      R_(BASE, 0, -1, 0) },
+    { "q4_1",   CK_Q4_1, R_(BASE, 0, -1, 0),                 R_(BASE, 0, -1, 0),                  R_(BASE, 0, -1, 0),      R_(BASE, 0, -1, 0) },
+    { "q5_0",   CK_Q5_0, R_(BASE, 0, -1, 0),                 R_(BASE, 0, -1, 0),                  R_(BASE, 0, -1, 0),      R_(BASE, 0, -1, 0) },
+    { "q5_1",   CK_Q5_1, R_(BASE, 0, -1, 0),                 R_(BASE, 0, -1, 0),                  R_(BASE, 0, -1, 0),      R_(BASE, 0, -1, 0) },
+};
+#undef R_
+
+static int64_t mix_block(int type) { return type == MIX_IQ4_NL ? 32 : ck_type_block_size(type); }
+
+static int more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+/* the type of the matrix of `role` in layer i (of o->layers; -1 outside layers), rows of ne0 values */
+static int mix_type(const opts *o, int role, int i, int64_t ne0, const char *name)
+{
+    const struct mix_preset *m = o->mix;
+    const mix_rule *r = role == R_V ? &m->v : role == R_DOWN ? &m->down : role == R_O ? &m->o : role == R_QKV ? &m->qkv : NULL;
+    int t = m->base, n = o->layers, hi = 0;
+    if (r) { /* step 1 */
+        switch (r->when) {
+        case ALL: hi = 1; break;
+        case FIRST: hi = i < r->k; break;
+        case FRAC: hi = i < n / r->k; break;
+        case MORE_BITS: hi = more_bits(i, n); break;
+        case GQA4: hi = o->heads / o->kv_heads >= 4; break;
+        default: break;
+        }
+        if (r->when != BASE) t = hi ? r->hi : r->lo < 0 ? m->base : r->lo;
+    }
+    if (role == R_OUTPUT) /* step 2 (the caller passes R_OUTPUT for a tied token_embd) */
+        t = ne0 % ck_type_block_size(m->base) || m->base == CK_Q8_0 ? CK_Q8_0 : CK_Q6_K;
+    if (ne0 % mix_block(t)) { /* step 3 */
+        int f = t == CK_Q2_K || t == CK_Q3_K ? MIX_IQ4_NL : t == CK_Q4_K ? CK_Q5_0 : t == CK_Q5_K ? CK_Q5_1 : t == CK_Q6_K ? CK_Q8_0 : -1;
+        if (f < 0) {
+            fprintf(stderr, "mkmodel: --mix %s: %s has rows of %lld values, not a multiple of %s's block (llama-quantize refuses this too)\n",
+                    m->name, name, (long long)ne0, ck_type_name(t));
+            exit(1);
+        }
+        t = ne0 % mix_block(f) ? CK_F16 : f;
+    }
+    if (t == MIX_IQ4_NL && ck_type_block_size(MIX_IQ4_NL) != 32 && !o->list) {
+        fprintf(stderr, "mkmodel: --mix %s: llama-quantize writes %s (rows of %lld values) as IQ4_NL, which this ckernel.h cannot write yet\n",
+                m->name, name, (long long)ne0);
+        exit(1);
+    }
+    return t;
+}
+
 static ck_gguf_builder B;
 static void **bufs;
 static int n_bufs;
+
+#define ROLE(r) (1000 + (r)) /* for add(): the matrix's type is --type's, or --mix's for this role */
 
 /* a tensor [ne1][ne0] of N(mean, std) values, stored as `type` (1-D tensors always f32) */
 static void add(const opts *o, const char *name, int64_t ne0, int64_t ne1, float mean, float std, int type)
 {
     int64_t ne[2], r, i;
-    float *row = (float *)malloc((size_t)ne0 * sizeof(float));
+    float *row;
     uint8_t *data;
     size_t row_bytes;
-    if (ne1 == 1 || ne0 % ck_type_block_size(type)) type = CK_F32;
+    if (type >= ROLE(0)) {
+        int layer = -1;
+        if (o->mix && ne1 > 1) {
+            if (sscanf(name, "blk.%d.", &layer) != 1) layer = -1;
+            type = mix_type(o, type - ROLE(0), layer, ne0, name);
+        } else {
+            type = o->type;
+        }
+    }
+    if (type != MIX_IQ4_NL && (ne1 == 1 || ne0 % ck_type_block_size(type))) type = CK_F32;
+    if (o->list) {
+        printf("%s %lld %lld %s\n", name, (long long)ne0, (long long)ne1, type == MIX_IQ4_NL ? "iq4_nl" : ck_type_name(type));
+        return;
+    }
+    row = (float *)malloc((size_t)ne0 * sizeof(float));
     row_bytes = ck_row_size(type, ne0);
     data = (uint8_t *)malloc(row_bytes * (size_t)ne1);
     for (r = 0; r < ne1; r++) {
@@ -57,7 +161,6 @@ static void add(const opts *o, const char *name, int64_t ne0, int64_t ne1, float
     ne[0] = ne0;
     ne[1] = ne1;
     ck_gguf_add_tensor(&B, name, ne1 == 1 ? 1 : 2, ne, (uint32_t)type, data);
-    (void)o;
 }
 static void add_f32(const opts *o, const char *name, const float *v, int64_t n) /* a 1-D f32 tensor of given values */
 {
@@ -127,12 +230,15 @@ static void add_rope_scaling(const opts *o, const char *A)
 static int usage(int rc)
 {
     printf("usage: mkmodel FAMILY OUT.gguf [--vocab V] [--embd C] [--layers L] [--heads H] [--kv-heads K]\n"
-           "                [--head-dim D] [--ff F] [--ctx N] [--type T | --mix q4_k_m] [--tied] [--window W]\n"
-           "                [--rope-base B] [--seed S] [--attn-softcap A] [--final-softcap F]\n"
+           "                [--head-dim D] [--ff F] [--ctx N] [--type T | --mix PRESET] [--tied] [--window W]\n"
+           "                [--rope-base B] [--seed S] [--list] [--attn-softcap A] [--final-softcap F]\n"
            "                [--rope-scaling none|linear|yarn|longrope] [--rope-factor F] [--rope-orig-ctx N]\n"
            "                [--rope-freqs] [--rope-longrope]\n"
            "  FAMILY: gpt2 llama qwen2 qwen3 gemma2 gemma3 phi3. Writes random weights (matrices\n"
            "  ~N(0, 1/fan_in), norms ~1) in TYPE (default f32; 1-D tensors stay f32) and the family's metadata.\n"
+           "  --mix PRESET: each matrix in the type llama.cpp's llama-quantize gives it for PRESET:\n"
+           "  q2_k q3_k_s q3_k_m q3_k_l q4_k_s q4_k_m q5_k_s q5_k_m q6_k q8_0 q4_0 q4_1 q5_0 q5_1.\n"
+           "  --list: print each tensor's name, row length, rows and type instead of writing OUT.gguf.\n"
            "  gemma2: --attn-softcap / --final-softcap (default 50 / 30, llama.cpp's and HF's);\n"
            "  --window W: gemma2, gemma3 (default 4), phi3 (default 0 = none), llama (default: no key).\n"
            "  Rope scaling (not gpt2): --rope-scaling, --rope-factor, --rope-orig-ctx write rope.scaling.type,\n"
@@ -174,8 +280,16 @@ int main(int argc, char **argv)
             i++;
             continue;
         }
-        if (!strcmp(a, "--mix") && v && !strcmp(v, "q4_k_m")) { o.q6_mix = 1; o.type = CK_Q4_K; i++; continue; }
+        if (!strcmp(a, "--mix") && v) {
+            size_t k;
+            for (k = 0; k < sizeof mixes / sizeof mixes[0]; k++)
+                if (!strcmp(v, mixes[k].name)) o.mix = &mixes[k];
+            if (!o.mix) { fprintf(stderr, "mkmodel: unknown --mix preset %s (mkmodel --help lists them)\n", v); return 2; }
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--tied")) { o.tied = 1; continue; }
+        if (!strcmp(a, "--list")) { o.list = 1; continue; }
         fprintf(stderr, "mkmodel: unknown option %s\n", a);
         return usage(2);
     }
@@ -199,7 +313,6 @@ int main(int argc, char **argv)
     {
         const char *A = o.family;
         int q = o.heads * o.head_dim, kv = o.kv_heads * o.head_dim;
-        int t_v = o.q6_mix ? CK_Q6_K : o.type, t_out = o.q6_mix ? CK_Q6_K : o.type;
         float s_e = 1.0f / sqrtf((float)o.embd), s_q = 1.0f / sqrtf((float)q), s_f = 1.0f / sqrtf((float)o.ff);
         key_u32(A, "context_length", (uint32_t)o.ctx);
         key_u32(A, "embedding_length", (uint32_t)o.embd);
@@ -208,26 +321,26 @@ int main(int argc, char **argv)
         key_u32(A, "attention.head_count", (uint32_t)o.heads);
         if (!strcmp(A, "gpt2")) {
             key_f32(A, "attention.layer_norm_epsilon", 1e-5f);
-            add(&o, "token_embd.weight", o.embd, o.vocab, 0, 0.5f, o.type);
+            add(&o, "token_embd.weight", o.embd, o.vocab, 0, 0.5f, ROLE(o.tied ? R_OUTPUT : R_EMBD));
             add(&o, "position_embd.weight", o.embd, o.ctx, 0, 0.1f, CK_F32);
             for (l = 0; l < o.layers; l++) {
 #define L(s) (snprintf(n, sizeof n, "blk.%d." s, l), n)
                 add(&o, L("attn_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
                 add(&o, L("attn_norm.bias"), o.embd, 1, 0, 0.1f, CK_F32);
-                add(&o, L("attn_qkv.weight"), o.embd, 3 * o.embd, 0, s_e, o.type);
+                add(&o, L("attn_qkv.weight"), o.embd, 3 * o.embd, 0, s_e, ROLE(R_QKV));
                 add(&o, L("attn_qkv.bias"), 3 * o.embd, 1, 0, 0.1f, CK_F32);
-                add(&o, L("attn_output.weight"), o.embd, o.embd, 0, s_e, o.type);
+                add(&o, L("attn_output.weight"), o.embd, o.embd, 0, s_e, ROLE(R_O));
                 add(&o, L("attn_output.bias"), o.embd, 1, 0, 0.1f, CK_F32);
                 add(&o, L("ffn_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
                 add(&o, L("ffn_norm.bias"), o.embd, 1, 0, 0.1f, CK_F32);
-                add(&o, L("ffn_up.weight"), o.embd, o.ff, 0, s_e, o.type);
+                add(&o, L("ffn_up.weight"), o.embd, o.ff, 0, s_e, ROLE(R_UP));
                 add(&o, L("ffn_up.bias"), o.ff, 1, 0, 0.1f, CK_F32);
-                add(&o, L("ffn_down.weight"), o.ff, o.embd, 0, s_f, t_v);
+                add(&o, L("ffn_down.weight"), o.ff, o.embd, 0, s_f, ROLE(R_DOWN));
                 add(&o, L("ffn_down.bias"), o.embd, 1, 0, 0.1f, CK_F32);
             }
             add(&o, "output_norm.weight", o.embd, 1, 1, 0.1f, CK_F32);
             add(&o, "output_norm.bias", o.embd, 1, 0, 0.1f, CK_F32);
-            if (!o.tied) add(&o, "output.weight", o.embd, o.vocab, 0, s_e, t_out);
+            if (!o.tied) add(&o, "output.weight", o.embd, o.vocab, 0, s_e, ROLE(R_OUTPUT));
         } else if (!strcmp(A, "phi3")) {
             /* convert_hf_to_gguf's Phi3MiniModel: HF's fused qkv_proj as attn_qkv (rows q | k | v) and
                gate_up_proj as ffn_up (rows gate | up); the sliding window key is always written (0 = none,
@@ -239,17 +352,17 @@ int main(int argc, char **argv)
             if (!o.rope_orig_ctx) key_u32(A, "rope.scaling.original_context_length", (uint32_t)o.ctx);
             key_u32(A, "attention.sliding_window", (uint32_t)o.window);
             add_rope_scaling(&o, A);
-            add(&o, "token_embd.weight", o.embd, o.vocab, 0, 0.5f, o.type);
+            add(&o, "token_embd.weight", o.embd, o.vocab, 0, 0.5f, ROLE(o.tied ? R_OUTPUT : R_EMBD));
             for (l = 0; l < o.layers; l++) {
                 add(&o, L("attn_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
-                add(&o, L("attn_qkv.weight"), o.embd, q + 2 * kv, 0, s_e, o.type);
-                add(&o, L("attn_output.weight"), q, o.embd, 0, s_q, o.type);
+                add(&o, L("attn_qkv.weight"), o.embd, q + 2 * kv, 0, s_e, ROLE(R_QKV));
+                add(&o, L("attn_output.weight"), q, o.embd, 0, s_q, ROLE(R_O));
                 add(&o, L("ffn_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
-                add(&o, L("ffn_up.weight"), o.embd, 2 * o.ff, 0, s_e, o.type);
-                add(&o, L("ffn_down.weight"), o.ff, o.embd, 0, s_f, t_v);
+                add(&o, L("ffn_up.weight"), o.embd, 2 * o.ff, 0, s_e, ROLE(R_UP));
+                add(&o, L("ffn_down.weight"), o.ff, o.embd, 0, s_f, ROLE(R_DOWN));
             }
             add(&o, "output_norm.weight", o.embd, 1, 1, 0.1f, CK_F32);
-            if (!o.tied) add(&o, "output.weight", o.embd, o.vocab, 0, s_e, t_out);
+            if (!o.tied) add(&o, "output.weight", o.embd, o.vocab, 0, s_e, ROLE(R_OUTPUT));
         } else {
             /* gemma2/gemma3: norms hold 1 + w (the converter adds 1), the output is the token embedding.
                gemma2: no rope.freq_base (10000), no q/k norms, the two soft-caps (no "attention." part). */
@@ -271,12 +384,13 @@ int main(int argc, char **argv)
             if (gemma) key_u32(A, "attention.sliding_window", (uint32_t)(o.window ? o.window : 4));
             else if (o.window) key_u32(A, "attention.sliding_window", (uint32_t)o.window); /* Mistral v0.1 */
             add_rope_scaling(&o, A);
-            add(&o, "token_embd.weight", o.embd, o.vocab, 0, gemma ? 0.1f : 0.5f, o.type);
+            /* gemma2/gemma3 never have output.weight: their token_embd is always tied */
+            add(&o, "token_embd.weight", o.embd, o.vocab, 0, gemma ? 0.1f : 0.5f, ROLE(o.tied || gemma ? R_OUTPUT : R_EMBD));
             for (l = 0; l < o.layers; l++) {
                 add(&o, L("attn_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
-                add(&o, L("attn_q.weight"), o.embd, q, 0, s_e, o.type);
-                add(&o, L("attn_k.weight"), o.embd, kv, 0, s_e, o.type);
-                add(&o, L("attn_v.weight"), o.embd, kv, 0, s_e, t_v);
+                add(&o, L("attn_q.weight"), o.embd, q, 0, s_e, ROLE(R_Q));
+                add(&o, L("attn_k.weight"), o.embd, kv, 0, s_e, ROLE(R_K));
+                add(&o, L("attn_v.weight"), o.embd, kv, 0, s_e, ROLE(R_V));
                 if (qwen2) {
                     add(&o, L("attn_q.bias"), q, 1, 0, 0.2f, CK_F32);
                     add(&o, L("attn_k.bias"), kv, 1, 0, 0.2f, CK_F32);
@@ -286,23 +400,27 @@ int main(int argc, char **argv)
                     add(&o, L("attn_q_norm.weight"), o.head_dim, 1, 1, 0.1f, CK_F32);
                     add(&o, L("attn_k_norm.weight"), o.head_dim, 1, 1, 0.1f, CK_F32);
                 }
-                add(&o, L("attn_output.weight"), q, o.embd, 0, s_q, o.type);
+                add(&o, L("attn_output.weight"), q, o.embd, 0, s_q, ROLE(R_O));
                 if (gemma) add(&o, L("post_attention_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
                 add(&o, L("ffn_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
-                add(&o, L("ffn_gate.weight"), o.embd, o.ff, 0, s_e, o.type);
-                add(&o, L("ffn_up.weight"), o.embd, o.ff, 0, s_e, o.type);
-                add(&o, L("ffn_down.weight"), o.ff, o.embd, 0, s_f, t_v);
+                add(&o, L("ffn_gate.weight"), o.embd, o.ff, 0, s_e, ROLE(R_GATE));
+                add(&o, L("ffn_up.weight"), o.embd, o.ff, 0, s_e, ROLE(R_UP));
+                add(&o, L("ffn_down.weight"), o.ff, o.embd, 0, s_f, ROLE(R_DOWN));
                 if (gemma) add(&o, L("post_ffw_norm.weight"), o.embd, 1, 1, 0.1f, CK_F32);
 #undef L
             }
             add(&o, "output_norm.weight", o.embd, 1, 1, 0.1f, CK_F32);
-            if (!o.tied && !gemma) add(&o, "output.weight", o.embd, o.vocab, 0, s_e, t_out);
+            if (!o.tied && !gemma) add(&o, "output.weight", o.embd, o.vocab, 0, s_e, ROLE(R_OUTPUT));
         }
+    }
+    if (o.list) {
+        ck_gguf_builder_free(&B);
+        return 0;
     }
     if (B.failed) { fprintf(stderr, "mkmodel: %s\n", B.error); return 1; }
     if (ck_gguf_write_file(&B, out) != 0) { fprintf(stderr, "mkmodel: %s\n", B.error); return 1; }
     fprintf(stderr, "mkmodel: %s: %s, %d layers, embd %d, %d heads (%d kv, dim %d), ff %d, vocab %d, %s, %.2f MB\n", out, o.family, o.layers, o.embd,
-            o.heads, o.kv_heads, o.head_dim, o.ff, o.vocab, o.q6_mix ? "q4_K_M mix" : ck_type_name(o.type), (double)ck_gguf_builder_size(&B) / 1e6);
+            o.heads, o.kv_heads, o.head_dim, o.ff, o.vocab, o.mix ? o.mix->name : ck_type_name(o.type), (double)ck_gguf_builder_size(&B) / 1e6);
     for (i = 0; i < n_bufs; i++) free(bufs[i]);
     free(bufs);
     ck_gguf_builder_free(&B);

@@ -53,7 +53,7 @@ FAMILIES = {
     # phi3: fused q|k|v (GQA sizes) and gate|up, views into them; window 6 on every layer
     "phi3": ["--heads", "4", "--kv-heads", "2", "--layers", "2", "--window", "6"],
 }
-QTYPES = ["q8_0", "q4_0", "q4_K", "q4_k_m"]   # q4_k_m: mkmodel --mix q4_k_m (Q4_K and Q6_K)
+QTYPES = ["q8_0", "q4_0", "q4_K", "q4_k_m"]   # q4_k_m: mkmodel --mix q4_k_m (Q4_K, Q5_K, Q6_K; per layer)
 TYPES = ["f32"] + QTYPES
 
 
@@ -138,9 +138,8 @@ def expected_types(family, qtype, name, ne):
     """the type mkmodel must have given a 2-D tensor (1-D tensors and GPT-2's positions: f32)"""
     if len(ne) == 1 or ne[1] == 1 or name == "position_embd.weight":
         return {"f32"}
-    if qtype == "q4_k_m":   # llama.cpp Q4_K_M-like: attn_v, ffn_down, output in Q6_K, the rest Q4_K
-        q6 = name.endswith(("attn_v.weight", "ffn_down.weight")) or name == "output.weight"
-        return {"q6_K"} if q6 else {"q4_K"}
+    if qtype == "q4_k_m":   # llama-quantize's Q4_K_M mix (types per layer pinned by test_mix.py)
+        return {"q4_K", "q5_K", "q6_K"}
     return {qtype}
 
 
