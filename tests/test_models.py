@@ -97,7 +97,8 @@ class Toolchain:
         self.impl[path] = o
 
     def mkmodel(self, path, family, qtype, extra=(), arch=None):
-        t = ["--mix", "q4_k_m"] if qtype == "q4_k_m" else ["--type", qtype]
+        t = (["--mix", "q4_k_m"] if qtype == "q4_k_m" else ["--mix", qtype[4:]] if qtype.startswith("mix:")
+             else ["--type", qtype])
         must([self.mkmodel_bin, arch or family, path] + COMMON + FAMILIES[family] + t + list(extra))
         return path
 
@@ -140,6 +141,8 @@ def expected_types(family, qtype, name, ne):
         return {"f32"}
     if qtype == "q4_k_m":   # llama-quantize's Q4_K_M mix (types per layer pinned by test_mix.py)
         return {"q4_K", "q5_K", "q6_K"}
+    if qtype.startswith("mix:"):   # any preset: test_mix.py pins mkmodel's types to llama-quantize's
+        return None
     return {qtype}
 
 
@@ -148,7 +151,7 @@ class Case:
 
     def __init__(self, tc, family, qtype, extra=()):
         self.family, self.qtype = family, qtype
-        tag = f"{family}_{qtype}" + "".join(e.strip("-") for e in extra)
+        tag = f"{family}_{qtype.replace(':', '_')}" + "".join(e.strip("-") for e in extra)
         self.dir = os.path.join(tc.work, tag)
         os.makedirs(self.dir, exist_ok=True)
         self.gguf = tc.mkmodel(os.path.join(self.dir, "model.gguf"), family, qtype, extra)
@@ -156,7 +159,8 @@ class Case:
         for t in g.tensors:   # the file really holds the types this case claims to test
             name = t.name.decode()
             got = Q.type_name(t.type)
-            assert got in expected_types(family, qtype, name, t.ne), f"{tag}: {name} is {got}"
+            want = expected_types(family, qtype, name, t.ne)
+            assert want is None or got in want, f"{tag}: {name} is {got}"
         self.types = sorted({Q.type_name(t.type) for t in g.tensors})
         # quantized cases prefill in chunks of 8 tokens, so later chunks attend to the KV cache
         self.gen_args = ["--max-prompt", "8"] if qtype != "f32" else []
@@ -587,3 +591,40 @@ def test_rope_factors_refused_where_not_modelled(tc):
     r = tc.ckgen(path, os.path.join(d, "out"))
     assert r.returncode != 0
     assert "tensor rope_freqs.weight (rope scaling) is not modelled by models/gemma2.h" in r.stderr, r.stderr
+
+
+# ============================================================================ llama-quantize's presets
+# Files mixed per tensor and per layer as llama-quantize mixes them (mkmodel --mix: the rules are
+# pinned to llama-quantize's observed output by test_mix.py), in two shapes: rows of whole 256-blocks
+# (K-quants everywhere), and SmolLM-like rows of 320 = 1.25 blocks, where llama-quantize falls back
+# to Q5_0 / Q5_1 / Q8_0 / IQ4_NL. 8 layers (its "more bits" layers depend on the layer index), GQA 4+.
+PRESETS = ["q2_k", "q3_k_s", "q3_k_m", "q3_k_l", "q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q6_k",
+           "q8_0", "q4_0", "q4_1", "q5_0", "q5_1"]
+SHAPES = {"blocks256": ["--layers", "8", "--heads", "4", "--kv-heads", "1"],
+          "rows320": ["--layers", "8", "--embd", "320", "--heads", "5", "--kv-heads", "1", "--ff", "768"]}
+MIXED = {"q3_k_m", "q4_k_s", "q4_k_m", "q5_k_m"}   # presets that vary a role's type from layer to layer
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+@pytest.mark.parametrize("preset", PRESETS)
+def test_llama_quantize_preset(tc, preset, shape):
+    c = case(tc, "llama", "mix:" + preset, tuple(SHAPES[shape]))
+    g = G.read(c.gguf)
+    by_role = {}
+    for t in g.tensors:
+        n = t.name.decode()
+        if n.startswith("blk."):
+            by_role.setdefault(n.split(".", 2)[2], set()).add(Q.type_name(t.type))
+    if preset in MIXED:
+        assert any(len(v) > 1 for v in by_role.values()), f"{preset}: no role varies across layers: {by_role}"
+    row = f"preset {preset} {shape}"
+    exact = [diff(c.logits("exact", d), c.ref) for d in (False, True)]
+    record(row, "1 prefill", exact[0])
+    record(row, "2 decode", exact[1])
+    record(row, "5 types", "+".join(c.types))
+    assert max(exact) < TOL, f"{row} ({'+'.join(c.types)}): exact path differs from the oracle by {max(exact):.3e}"
+    scale = float(np.max(np.abs(c.ref)))
+    for decode in (False, True):
+        d = diff(c.logits("fast", decode), c.ref)
+        record(row, "3 fast decode" if decode else "3 fast prefill", d)
+        assert d < 0.05 * scale, f"{row}: fast path differs by {d:.3e}, over 5% of max|logit| {scale:.2f}"
