@@ -623,7 +623,9 @@ enum {
     CKG_F_PER_SEQ = 2,   /* positions matter: training calls it once per sequence of the batch */
     CKG_F_STRIDED = 4,   /* its kernels take row strides, so column views may be passed as they are */
     CKG_F_ROWWISE = 8,   /* elementwise over contiguous rows: with a column view it is called per row */
-    CKG_F_KV = 16        /* inference writes b, c into the KV cache and attends over it */
+    CKG_F_KV = 16,       /* inference writes b, c into the KV cache and attends over it */
+    CKG_F_TOKENS = 32,   /* slot a may be the input token ids, `tokens` */
+    CKG_F_POSITIONS = 64 /* the weight in slot c is a table of positions: its rows bound the context */
 };
 typedef struct {
     const char *name;
@@ -638,7 +640,7 @@ typedef struct {
 } ckg_opdesc;
 
 static const ckg_opdesc ckg_op_embedding = {
-    "embedding", 0, CKG_B | CKG_C, 0, CKG_SHAPE_W_NE0, 0, CKG_STAT_NONE, CKG_F_PER_SEQ, "",
+    "embedding", 0, CKG_B | CKG_C, 0, CKG_SHAPE_W_NE0, 0, CKG_STAT_NONE, CKG_F_PER_SEQ | CKG_F_TOKENS | CKG_F_POSITIONS, "",
     "ck_embedding_forward({out}, {tok}, {w}, {w2}, {T}, {C}, {POS});",
     "ck_embedding_forward_q({wt}, {out}, {tok}, {wq}, {w2}, {T}, {C}, {POS});",
     "ck_embedding_forward({out}, {tok}, {w}, {w2}, {T}, {C}, {POS});",
@@ -873,7 +875,7 @@ static void ckg_lower(ckg_model *M, ckg_ir *R)
                     if (D->values & bit) ckg_die("models/%s.h: OP(%s, %s, ...): slot %c needs a value", F->family, d->op, d->out, 'a' + k);
                     continue;
                 }
-                if (k == 0 && !strcmp(x, "tokens") && o->kind == CK_OP_embedding) continue;
+                if (k == 0 && !strcmp(x, "tokens") && (D->flags & CKG_F_TOKENS)) continue;
                 if ((D->weights & bit) && ckg_is_weight(F, x, s)) { if (k == 1) o->wb = x; else o->wc = x; }
                 else if (D->params & bit) { double v = ckg_eval(&M->env, x, NULL); if (k == 1) o->pb = v; else o->pc = v; }
                 else if (D->values & bit) *val[k] = ckg_val_use(R, M, x, pos, d);
@@ -1226,8 +1228,8 @@ static void ckg_expand(const ckg_out *O, const ckg_ctx *x, const char *tmpl, con
 static void ckg_shape_note(const ckg_out *O, const ckg_op *o, int64_t ca, const char *ca_expr, int64_t c, const char *c_expr,
                            const char *rows, char *buf, size_t cap)
 {
-    if (o->kind == CK_OP_embedding) snprintf(buf, cap, "tokens [%s] -> [%s, %s]", rows, rows, ckg_cexpr(O, c_expr, c, 0));
-    else if (o->kind == CK_OP_view)
+    if (o->desc->flags & CKG_F_TOKENS) snprintf(buf, cap, "tokens [%s] -> [%s, %s]", rows, rows, ckg_cexpr(O, c_expr, c, 0));
+    else if (o->desc->shape == CKG_SHAPE_VIEW)
         snprintf(buf, cap, "columns [%s, +%s) of [%s, %s], a view: no copy", ckg_cexpr(O, o->d->b, (int64_t)o->pb, 0), ckg_cexpr(O, c_expr, c, 0), rows,
                  ckg_cexpr(O, ca_expr, ca, 0));
     else {
@@ -1925,8 +1927,6 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
     idx[0] = t->out; idx[1] = t->a; idx[2] = t->b; idx[3] = t->c;
     for (k = 0; k < 4; k++) /* a column view in a wider row */
         if ((D->flags & CKG_F_ROWWISE) && idx[k] >= 0 && X->v[idx[k]].view >= 0 && X->v[idx[k]].cols != X->v[X->v[idx[k]].view].cols) rowloop = 1;
-    if (o->kind == CK_OP_rmsnorm_heads && X->v[t->a].view >= 0)
-        ckg_die("OP(rmsnorm_heads, %s, %s): training needs a whole value, not a column view", o->d->out, o->d->a);
     snprintf(x.P, sizeof x.P, "%s", N);
     snprintf(x.T, sizeof x.T, "%s", per_seq ? "T" : rowloop ? "1" : "BT");
     snprintf(x.POS, sizeof x.POS, "0");
@@ -1987,7 +1987,7 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
     } else
         snprintf(pre, sizeof pre, "%s", ind);
     ckg_expand(O, &x, tmpl, pre);
-    if (o->kind != CK_OP_view)
+    if (D->shape != CKG_SHAPE_VIEW)
         fprintf(f, "%s%s_TCHECK(A, \"%s OP(%s, %s, %s, %s, %s)\", %s);\n", ind, N, bwd ? "backward" : "forward", o->d->op, o->d->out, o->d->a, o->d->b,
                 o->d->c, o->section == CKG_BLOCK ? "l" : "-1");
 }
@@ -2100,7 +2100,7 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     for (s = 0; s < 6; s++) fprintf(f, "    { \"%s\", 0x%llx, %llu },\n", ckg_tsec_names[s], (unsigned long long)X->sec_off[s], (unsigned long long)X->sec_bytes[s]);
     fprintf(f, "};\n");
     /* the layer table's rope offsets are the inference ones: map them to the training copies */
-    for (i = 0, s = 0; i < X->n_op; i++) s |= X->op[i].o->kind == CK_OP_rope;
+    for (i = 0, s = 0; i < X->n_op; i++) s |= strstr(X->op[i].o->desc->fwd, "{rope}") != NULL;
     if (s) {
         fprintf(f, "static uint64_t %s_train_rope(uint64_t inference_off)\n{\n", n);
         for (i = 0; i < O->P->n_rope; i++)
@@ -2516,7 +2516,7 @@ int main(int argc, char **argv)
     }
     ckg_lower(&M, &R);
     for (i = 0; i < R.n_op; i++) /* a learned position table (GPT-2) bounds the context: never read past its rows */
-        if (R.op[i].kind == CK_OP_embedding && R.op[i].wc && P.max_ctx > ckg_wdim(&M, R.op[i].wc, 1))
+        if ((R.op[i].desc->flags & CKG_F_POSITIONS) && R.op[i].wc && P.max_ctx > ckg_wdim(&M, R.op[i].wc, 1))
             ckg_die("--max-ctx %d exceeds the %lld positions of %s (%s)", P.max_ctx, (long long)ckg_wdim(&M, R.op[i].wc, 1), R.op[i].wc,
                     ckg_find_weight(&M, R.op[i].wc, -1)->gguf_name);
     ckg_plan_all(&M, &R, &P);
