@@ -469,6 +469,63 @@ static void ckg_refuse_unmodelled(ckg_model *M, const char *arch)
                     M->fam->family);
 }
 
+/* The ranges ckgen accepts for the hyperparameters it knows (a file's value outside them is an error
+   naming the key and the value, never a crash or a C file with `nan` in it), and the relations the
+   kernels need. Whole numbers are checked as such; names a declaration does not have are skipped. */
+static const struct { const char *name; double lo, hi; int whole, open_lo; } ckg_hp_rules[] = {
+    { "n_embd", 1, 1048576, 1, 0 },     { "n_layer", 1, 4096, 1, 0 },        { "n_ff", 1, 4194304, 1, 0 },
+    { "n_head", 1, 4096, 1, 0 },        { "n_head_kv", 1, 4096, 1, 0 },      { "head_dim", 1, 65536, 1, 0 },
+    { "n_rot", 0, 65536, 1, 0 },        { "n_ctx", 1, 16777216, 1, 0 },      { "n_vocab", 1, 16777216, 1, 0 },
+    { "sliding_window", 0, 16777216, 1, 0 }, { "norm_eps", 0, 1, 0, 1 },    { "rope_base", 0, 1e12, 0, 1 },
+    { "rope_local", 0, 1e12, 0, 1 },   { "rope_global", 0, 1e12, 0, 1 },    { "attn_scale", 0, 1e6, 0, 1 },
+    { "attn_softcap", 0, 1e6, 0, 0 },   { "final_softcap", 0, 1e6, 0, 0 },   { "embd_scale", 0, 1e6, 0, 1 }
+};
+static void ckg_hp_where(const ckg_model *M, const char *name, const char *arch, char *buf, size_t cap)
+{
+    int j;
+    for (j = 0; j < M->fam->n_hp; j++)
+        if (!strcmp(M->fam->hp[j].name, name) && M->fam->hp[j].key[0]) {
+            char key[160];
+            double v;
+            snprintf(key, sizeof key, M->fam->hp[j].key, arch);
+            if (ck_gguf_find_kv(&M->g, key) >= 0 || ck_gguf_get_float(&M->g, key, &v)) { snprintf(buf, cap, "%s", key); return; }
+        }
+    snprintf(buf, cap, "%s (models/%s.h)", name, M->fam->family);
+}
+static void ckg_check_hparams(ckg_model *M, const char *arch, int final)
+{
+    size_t r;
+    int j;
+    char where[200];
+    for (j = 0; j < M->env.n_syms; j++) {
+        const ckg_sym *s = &M->env.syms[j];
+        if (!s->bound || s->arr) continue;
+        ckg_hp_where(M, s->name, arch, where, sizeof where);
+        if (!isfinite(s->value)) ckg_die("%s = %g is not a finite number", where, s->value);
+        for (r = 0; r < sizeof ckg_hp_rules / sizeof *ckg_hp_rules; r++) {
+            if (strcmp(ckg_hp_rules[r].name, s->name)) continue;
+            if (ckg_hp_rules[r].whole && s->value != floor(s->value)) ckg_die("%s = %.15g: %s must be a whole number", where, s->value, s->name);
+            if (s->value > ckg_hp_rules[r].hi || s->value < ckg_hp_rules[r].lo || (ckg_hp_rules[r].open_lo && s->value == ckg_hp_rules[r].lo))
+                ckg_die("%s = %.15g: %s must be in %s%.15g, %.15g]", where, s->value, s->name, ckg_hp_rules[r].open_lo ? "(" : "[", ckg_hp_rules[r].lo,
+                        ckg_hp_rules[r].hi);
+        }
+    }
+    if (!final) return;
+    { /* relations the kernels rely on */
+        ckg_sym *hd = ckg_sym_find(&M->env, "head_dim", 8), *nr = ckg_sym_find(&M->env, "n_rot", 5);
+        ckg_sym *nh = ckg_sym_find(&M->env, "n_head", 6), *nkv = ckg_sym_find(&M->env, "n_head_kv", 9);
+        if (hd && nr && hd->bound && nr->bound && ((int64_t)nr->value % 2 || nr->value > hd->value)) {
+            ckg_hp_where(M, "n_rot", arch, where, sizeof where);
+            ckg_die("%s = %g: the rotated dimensions must be even and at most the head size (head_dim %g)", where, nr->value, hd->value);
+        }
+        if (nh && nkv && nh->bound && nkv->bound && ((int64_t)nh->value % (int64_t)nkv->value)) {
+            ckg_hp_where(M, "n_head_kv", arch, where, sizeof where);
+            ckg_die("%s = %g does not divide n_head = %g (grouped-query attention shares each kv head among whole groups)", where, nkv->value,
+                    nh->value);
+        }
+    }
+}
+
 static void ckg_bind(ckg_model *M, const char *path)
 {
     const char *arch_s;
@@ -522,6 +579,7 @@ static void ckg_bind(ckg_model *M, const char *path)
         s->bound = 1;
     }
     ckg_refuse_unmodelled(M, arch);
+    ckg_check_hparams(M, arch, 0);
     M->n_layer = (int)ckg_eval_int(&M->env, "n_layer", "n_layer");
     /* weights: globals, then every layer's */
     for (il = -1; il < M->n_layer; il++) {
@@ -559,6 +617,7 @@ static void ckg_bind(ckg_model *M, const char *path)
     M->env.il = -1;
     for (j = 0; j < M->fam->n_hp; j++)
         if (!M->env.syms[j].bound) ckg_die("'%s' (FROM_WEIGHTS) is not the shape of any weight", M->env.syms[j].name);
+    ckg_check_hparams(M, arch, 1);
     /* per-layer parameters */
     M->lp = (double *)calloc((size_t)(M->n_layer * (M->fam->n_lp ? M->fam->n_lp : 1)), sizeof(double));
     for (il = 0; il < M->n_layer; il++) {
@@ -2430,6 +2489,20 @@ static void ckg_emit_weights_c(const ckg_out *O, FILE *f)
             O->name, (unsigned long long)n, N);
 }
 
+/* a whole number option in [lo, hi], or a message naming the option and the value */
+static int ckg_opt_int(const char *opt, const char *v, long lo, long hi)
+{
+    char *end;
+    long x;
+    errno = 0;
+    x = strtol(v, &end, 10);
+    if (end == v || *end || errno == ERANGE || x < lo || x > hi) {
+        fprintf(stderr, "ckgen: %s %s: expected a whole number in [%ld, %ld]\n", opt, v, lo, hi);
+        exit(2);
+    }
+    return (int)x;
+}
+
 static int ckg_usage(int rc)
 {
     printf("usage: ckgen MODEL.gguf -o DIR [--name NAME] [--max-ctx N] [--max-prompt N] [--no-bump] [--weights-c]\n"
@@ -2479,12 +2552,12 @@ int main(int argc, char **argv)
         }
         else if (!strcmp(argv[i], "-o") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--name") && i + 1 < argc) name = argv[++i];
-        else if (!strcmp(argv[i], "--max-ctx") && i + 1 < argc) P.max_ctx = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--max-prompt") && i + 1 < argc) P.max_prompt = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--max-ctx") && i + 1 < argc) { P.max_ctx = ckg_opt_int(argv[i], argv[i + 1], 1, 16777216); i++; }
+        else if (!strcmp(argv[i], "--max-prompt") && i + 1 < argc) { P.max_prompt = ckg_opt_int(argv[i], argv[i + 1], 1, 16777216); i++; }
         else if (!strcmp(argv[i], "--no-bump")) bump = 0;
         else if (!strcmp(argv[i], "--train")) train = 1;
-        else if (!strcmp(argv[i], "--train-batch") && i + 1 < argc) train_b = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--train-seq") && i + 1 < argc) train_t = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--train-batch") && i + 1 < argc) { train_b = ckg_opt_int(argv[i], argv[i + 1], 1, 65536); i++; }
+        else if (!strcmp(argv[i], "--train-seq") && i + 1 < argc) { train_t = ckg_opt_int(argv[i], argv[i + 1], 1, 1048576); i++; }
         else if (!strcmp(argv[i], "--weights-c")) weights_c = 1;
         else if (!strcmp(argv[i], "--hash-only")) hash_only = 1;
         else if (argv[i][0] == '-') { fprintf(stderr, "ckgen: unknown option %s\n", argv[i]); return ckg_usage(2); }

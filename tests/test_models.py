@@ -628,3 +628,27 @@ def test_llama_quantize_preset(tc, preset, shape):
         d = diff(c.logits("fast", decode), c.ref)
         record(row, "3 fast decode" if decode else "3 fast prefill", d)
         assert d < 0.05 * scale, f"{row}: fast path differs by {d:.3e}, over 5% of max|logit| {scale:.2f}"
+
+
+@pytest.mark.parametrize("key,value,says", [
+    ("llama.rope.dimension_count", 96, "llama.rope.dimension_count = 96: the rotated dimensions must be even and at most the head size"),
+    ("llama.rope.dimension_count", 63, "llama.rope.dimension_count = 63: the rotated dimensions must be even"),
+    ("llama.rope.freq_base", -1.0, "llama.rope.freq_base = -1: rope_base must be in (0"),
+    ("llama.attention.layer_norm_rms_epsilon", float("nan"), "llama.attention.layer_norm_rms_epsilon = nan is not a finite number"),
+    ("llama.attention.layer_norm_rms_epsilon", 0.0, "llama.attention.layer_norm_rms_epsilon = 0: norm_eps must be in (0"),
+    ("llama.context_length", 0xFFFFFFFF, "llama.context_length = 4294967295: n_ctx must be in [1, 16777216]"),
+    ("llama.block_count", 0, "llama.block_count = 0: n_layer must be in [1, 4096]"),
+    ("llama.embedding_length", 256.5, "llama.embedding_length = 256.5: n_embd must be a whole number"),
+])
+def test_hostile_hyperparameters_are_refused(tc, key, value, says):
+    """every hyperparameter is range-checked where it is bound, the message names key and value
+    (before: a heap overflow in the rope kernel, NaN logits, `nan` in the generated C, a context
+    of -2147483648 positions)"""
+    c = case(tc, "llama", "f32")
+    d = os.path.join(tc.work, "hostile_" + key.replace(".", "_") + str(value).replace(".", "_"))
+    os.makedirs(d, exist_ok=True)
+    vtype = G.F32 if isinstance(value, float) else G.U32
+    path = _rewrite(c.gguf, os.path.join(d, "m.gguf"), kv=[(key, G.value(value, vtype))])
+    r = tc.ckgen(path, os.path.join(d, "out"))
+    assert r.returncode == 1 and says in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(d, "out", "m.h"))
