@@ -3646,6 +3646,7 @@ static void ck__rope(float *x, const float *cos_sin, int NH, int T, int n_rot, i
 }
 CK_DEF void ck_rope_forward(float *x, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox)
 {
+    CK_ASSERT(n_rot >= 0 && n_rot % 2 == 0 && n_rot <= HS && pos0 >= 0 && "rope: n_rot must be even and <= HS");
     ck__rope(x, cos_sin, NH, T, n_rot, pos0, neox, 1.0f, (size_t)T * HS, (size_t)HS);
 }
 /* forward maps (a, b) to M (a, b) with M = [c -s; s c]; the gradient is M^T dx = [c s; -s c] dx,
@@ -3653,6 +3654,7 @@ CK_DEF void ck_rope_forward(float *x, const float *cos_sin, int NH, int T, int H
    (mscale != 1) it is still the gradient, not the inverse. */
 CK_DEF void ck_rope_backward(float *dx, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox)
 {
+    CK_ASSERT(n_rot >= 0 && n_rot % 2 == 0 && n_rot <= HS && pos0 >= 0 && "rope: n_rot must be even and <= HS");
     ck__rope(dx, cos_sin, NH, T, n_rot, pos0, neox, -1.0f, (size_t)T * HS, (size_t)HS);
 }
 
@@ -3695,7 +3697,9 @@ static void ck__attention_forward(float *out, float *lse, const float *q, const 
                                   const ck__attn_layout *L, int simd)
 {
     enum { KBLK = 32 };
-    int group = NH / NKV, h, t;
+    int group, h, t;
+    CK_ASSERT(NKV > 0 && NH % NKV == 0 && HS > 0 && pos0 >= 0 && Tk >= 0 && "attention: NH must be a multiple of NKV");
+    group = NH / NKV;
     CK_OMP(omp parallel for collapse(2) schedule(dynamic, 4) if ((double)NH * T * Tk * HS > CK_OMP_MIN_WORK))
     for (h = 0; h < NH; h++)
         for (t = 0; t < T; t++) {
@@ -3748,7 +3752,9 @@ static void ck__attention_backward(float *dq, float *dk, float *dv, const float 
                                    const ck__attn_layout *L, int simd)
 {
     enum { KBLK = 32 };
-    int group = NH / NKV, g;
+    int group, g;
+    CK_ASSERT(NKV > 0 && NH % NKV == 0 && HS > 0 && pos0 >= 0 && Tk >= 0 && "attention: NH must be a multiple of NKV");
+    group = NH / NKV;
     CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)NH * T * Tk * HS > CK_OMP_MIN_WORK))
     for (g = 0; g < NKV; g++) {
         const float *kh = k + (size_t)g * L->kh, *vh = v + (size_t)g * L->kh;
@@ -4761,10 +4767,12 @@ CK_DEF void ck_scale_backward(float *da, const float *dout, float s, size_t n)
 }
 CK_DEF void ck_rope_forward_tm(float *x, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox, size_t ld)
 {
+    CK_ASSERT(n_rot >= 0 && n_rot % 2 == 0 && n_rot <= HS && pos0 >= 0 && "rope: n_rot must be even and <= HS");
     ck__rope(x, cos_sin, NH, T, n_rot, pos0, neox, 1.0f, (size_t)HS, ld);
 }
 CK_DEF void ck_rope_backward_tm(float *dx, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox, size_t ld)
 {
+    CK_ASSERT(n_rot >= 0 && n_rot % 2 == 0 && n_rot <= HS && pos0 >= 0 && "rope: n_rot must be even and <= HS");
     ck__rope(dx, cos_sin, NH, T, n_rot, pos0, neox, -1.0f, (size_t)HS, ld);
 }
 CK_DEF void ck_attention_forward_tm(float *out, float *lse, const float *q, const float *k, const float *v,
