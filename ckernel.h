@@ -245,7 +245,9 @@ CK_DEF void   ck_dequantize_row_scalar(int type, const void *src, float *dst, in
 /* n floats (a multiple of the block size) to `type` with ggml's reference quantizer
    (quantize_row_*_ref, no importance matrix; IQ4_NL: quantize_iq4_nl without one, the search
    llama-quantize runs). Returns the bytes written, 0 if `type` is unknown or n is not a
-   multiple of the block size. */
+   multiple of the block size. The block formats (Q*, IQ4_NL) cannot hold NaN or Inf: a row with
+   one is not quantized (returns 0, dst untouched; ggml's code has undefined behaviour there).
+   F32, F16 and BF16 keep them (F16: NaN stays NaN, beyond +-65504 becomes +-Inf). */
 CK_DEF size_t ck_quantize_row(int type, const float *src, void *dst, int64_t n);
 
 /* The activation row the fast matmul path pairs with weights of `weight_type`: n floats (a
@@ -2147,6 +2149,9 @@ CK_DEF size_t ck_quantize_row(int type, const float *src, void *dst, int64_t n)
     size_t bytes = ck_row_size(type, n);
     int64_t i;
     if (!bytes) return 0;
+    if (ck_type_block_size(type) > 1)
+        for (i = 0; i < n; i++)
+            if (!(src[i] - src[i] == 0.0f)) return 0; /* NaN or +-Inf (x - x is NaN for both) */
     switch (type) {
     case CK_F32: memcpy(dst, src, bytes); break;
     case CK_F16: for (i = 0; i < n; i++) ((uint16_t *)dst)[i] = ck_fp32_to_fp16(src[i]); break;

@@ -258,8 +258,14 @@ static int convert(const char *cmd, const char *in, const char *out, int type, i
             if (!bufs[k] || !tmp) { fprintf(stderr, "%s %s: out of memory at %s\n", prog, cmd, name); free(tmp); rc = 1; break; }
             for (r = 0; r < rows; r++) {
                 ck_dequantize_row((int)t->type, (const uint8_t *)t->data + (size_t)r * row_in, tmp, t->ne[0]);
-                ck_quantize_row(dst, tmp, bufs[k] + (size_t)r * row_out, t->ne[0]);
+                if (ck_quantize_row(dst, tmp, bufs[k] + (size_t)r * row_out, t->ne[0]) == 0) {
+                    fprintf(stderr, "%s %s: %s row %lld holds NaN or Inf, which %s cannot store: nothing written\n", prog, cmd, name,
+                            (long long)r, ck_type_name(dst));
+                    rc = 1;
+                    break;
+                }
             }
+            if (rc) { free(tmp); break; }
             free(tmp);
             ck_gguf_add_tensor(&b, name, t->n_dims, t->ne, (uint32_t)dst, bufs[k]);
         }

@@ -560,3 +560,17 @@ def test_info_wellformed_craft(ck_bin, tmp_path):
     p = tmp_path / "ok.gguf"
     p.write_bytes(raw)
     compare_info(ck_info(ck_bin, p, 3), G.read(raw), 3, str(p))
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf"])
+def test_quantize_refuses_nan_and_inf(ck_bin, tmp_path, bad):
+    """a block format cannot store NaN or Inf: `ck quantize` names the tensor and row and writes
+    nothing (before: undefined behaviour in the quantizer, UBSan's left shift of a negative value)"""
+    w = np.ones((4, 64), np.float32)
+    w[2, 5] = np.nan if bad == "nan" else np.inf
+    src, out = tmp_path / "bad.gguf", tmp_path / "bad-q4_0.gguf"
+    G.write(src, {"general.architecture": G.value("llama")}, [G.f32_tensor("blk.0.ffn_up.weight", w)])
+    r = run([ck_bin, "quantize", src, out, "q4_0", "-q"])
+    assert r.returncode == 1, r
+    assert "blk.0.ffn_up.weight row 2 holds NaN or Inf, which q4_0 cannot store" in r.stderr.decode(), r.stderr
+    assert not out.exists()

@@ -107,6 +107,24 @@ static void test_type_table(void)
         for (i = 0; i < 64; i++) x[i] = frand();
         check(ck_quantize_row(CK_Q4_0, x, buf, 48) == 0 && ck_quantize_row(99, x, buf, 32) == 0 && ck_quantize_row(CK_Q4_0, x, buf, 64) == 36 &&
               ck_quantize_row(CK_F16, x, buf, 3) == 6, "ck_quantize_row: bytes written, 0 for a bad type or length");
+    { /* NaN and Inf: the block formats refuse the row (ggml's code is undefined there), F16 keeps them */
+        static const int blocks[] = { CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q8_1, CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_Q8_K, CK_IQ4_NL };
+        static float row[256];
+        static unsigned char qb[512];
+        size_t ti;
+        int k, ok = 1;
+        for (ti = 0; ti < sizeof blocks / sizeof *blocks; ti++)
+            for (k = 0; k < 3; k++) {
+                int j;
+                for (j = 0; j < 256; j++) row[j] = (float)j / 256.0f - 0.5f;
+                row[k * 100 + 3] = k == 0 ? NAN : k == 1 ? INFINITY : -INFINITY;
+                memset(qb, 0xA5, sizeof qb);
+                ok &= ck_quantize_row(blocks[ti], row, qb, 256) == 0 && qb[0] == 0xA5;
+            }
+        row[3] = NAN;
+        ok &= ck_quantize_row(CK_F16, row, qb, 256) == 512 && ck_fp16_to_fp32(((uint16_t *)(void *)qb)[3]) != ck_fp16_to_fp32(((uint16_t *)(void *)qb)[3]);
+        check(ok, "ck_quantize_row: a NaN/Inf row is refused by every block format (0, dst untouched); f16 keeps NaN");
+    }
     }
 }
 
