@@ -130,16 +130,30 @@ static const ckg_family ckg_families[] = { CK_GEN_FAMILIES(CKG_ENTRY) };
 
 /* ---- 2. errors --------------------------------------------------------------------------- */
 
+/* Every error ends here: the message names the input file. CKG_FUZZ builds (tests/fuzz_ckgen.c)
+   return to the fuzzer instead of exiting. */
 static const char *ckg_input = "";
+#ifdef CKG_FUZZ
+#include <setjmp.h>
+static jmp_buf ckg_fuzz_jmp;
+#endif
 static void ckg_die(const char *fmt, ...)
 {
     va_list ap;
+#ifdef CKG_FUZZ
+    char msg[512];
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap); /* formatted (the arguments are touched) but not printed */
+    va_end(ap);
+    longjmp(ckg_fuzz_jmp, 1);
+#else
     fprintf(stderr, "ckgen: %s: ", ckg_input);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
     exit(1);
+#endif
 }
 
 /* snprintf that stops ckgen instead of truncating (generated C must never be cut short) */
@@ -526,23 +540,23 @@ static void ckg_check_hparams(ckg_model *M, const char *arch, int final)
     }
 }
 
-static void ckg_bind(ckg_model *M, const char *path)
+/* bind the declaration named by the file's architecture to M->g, an opened or parsed GGUF */
+static void ckg_bind_gguf(ckg_model *M, const char *path)
 {
     const char *arch_s;
     uint64_t arch_n, i;
     char arch[64];
     int f, j, il;
     unsigned char *used;
-    if (ck_gguf_open(&M->g, path) != 0) ckg_die("%s", M->g.error);
     if (!ck_gguf_get_str(&M->g, "general.architecture", &arch_s, &arch_n)) ckg_die("no general.architecture key");
     snprintf(arch, sizeof arch, "%.*s", (int)CK_MIN(arch_n, 63), arch_s);
     for (f = 0; f < CKG_N_FAMILIES; f++)
         if (!strcmp(ckg_families[f].arch, arch)) M->fam = &ckg_families[f];
     if (!M->fam) {
-        fprintf(stderr, "ckgen: %s: architecture '%s' has no declaration in models/ (known:", path, arch);
-        for (f = 0; f < CKG_N_FAMILIES; f++) fprintf(stderr, " %s", ckg_families[f].arch);
-        fprintf(stderr, ")\n");
-        exit(1);
+        char known[256];
+        size_t k = 0;
+        for (f = 0; f < CKG_N_FAMILIES; f++) k += (size_t)snprintf(known + k, sizeof known - k, " %s", ckg_families[f].arch);
+        ckg_die("architecture '%s' has no declaration in models/ (known:%s)", arch, known);
     }
     M->env.fam = M->fam;
     M->env.il = -1;
@@ -636,6 +650,12 @@ static void ckg_bind(ckg_model *M, const char *path)
     for (i = 0; i < M->g.n_tensors; i++)
         if (!used[i]) fprintf(stderr, "ckgen: %s: note: tensor %s is not used by models/%s.h\n", path, ckg_tensor_name(&M->g.tensors[i]), M->fam->family);
     free(used);
+}
+
+static void ckg_bind(ckg_model *M, const char *path)
+{
+    if (ck_gguf_open(&M->g, path) != 0) ckg_die("%s", M->g.error);
+    ckg_bind_gguf(M, path);
 }
 
 static const ckg_weight *ckg_find_weight(const ckg_model *M, const char *name, int layer)
