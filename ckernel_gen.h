@@ -1309,8 +1309,7 @@ static void ckg_shape_note(const ckg_out *O, const ckg_op *o, int64_t ca, const 
 {
     if (o->desc->flags & CKG_F_TOKENS) snprintf(buf, cap, "tokens [%s] -> [%s, %s]", rows, rows, ckg_cexpr(O, c_expr, c, 0));
     else if (o->desc->shape == CKG_SHAPE_VIEW)
-        snprintf(buf, cap, "columns [%s, +%s) of [%s, %s], a view: no copy", ckg_cexpr(O, o->d->b, (int64_t)o->pb, 0), ckg_cexpr(O, c_expr, c, 0), rows,
-                 ckg_cexpr(O, ca_expr, ca, 0));
+        snprintf(buf, cap, "columns [%s, +%s) of %s, a view: no copy", ckg_cexpr(O, o->d->b, (int64_t)o->pb, 0), ckg_cexpr(O, c_expr, c, 0), o->d->a);
     else {
         char in[96];
         snprintf(in, sizeof in, "%s", ckg_cexpr(O, ca_expr, ca, 0));
