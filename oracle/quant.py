@@ -807,8 +807,11 @@ def _q_iq4_nl(x, ntry=7):
 # quantize_row_q8_1 are SIMD code whose arithmetic differs from the portable *_ref ones: the
 # multiplier is 127/amax (not 1/d), rounding is round-half-even (_mm256_round_ps, not roundf),
 # and int32 -> int8 saturates (packs). quantize_row_q8_K is quantize_row_q8_K_ref there.
+# F16 and BF16 weights pair with activations of their own type (ggml_fp32_to_fp16_row: F16C's
+# cvtps_ph on x86; ggml_fp32_to_bf16_row), both round to nearest even.
 ACT_TYPE = {"q4_0": "q8_0", "q5_0": "q8_0", "q8_0": "q8_0", "iq4_nl": "q8_0", "q4_1": "q8_1", "q5_1": "q8_1",
-            "q2_K": "q8_K", "q3_K": "q8_K", "q4_K": "q8_K", "q5_K": "q8_K", "q6_K": "q8_K"}
+            "q2_K": "q8_K", "q3_K": "q8_K", "q4_K": "q8_K", "q5_K": "q8_K", "q6_K": "q8_K",
+            "f16": "f16", "bf16": "bf16"}
 
 
 def round_x86(v):
@@ -835,7 +838,8 @@ def _act_q8_01(x, with_sum):
     return np.concatenate(head + [qs], axis=1).tobytes()
 
 
-_ACT_QUANT = {"q8_0": lambda x: _act_q8_01(x, False), "q8_1": lambda x: _act_q8_01(x, True), "q8_K": _q_q8_K}
+_ACT_QUANT = {"q8_0": lambda x: _act_q8_01(x, False), "q8_1": lambda x: _act_q8_01(x, True), "q8_K": _q_q8_K,
+              "f16": lambda x: fp32_to_fp16(x).tobytes(), "bf16": lambda x: fp32_to_bf16(x).tobytes()}
 
 
 def quantize_act(t, x):
