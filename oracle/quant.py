@@ -850,6 +850,46 @@ def quantize_act(t, x):
         return at, _ACT_QUANT[at](np.ascontiguousarray(x, dtype=f32).reshape(-1))
 
 
+def dequantize_act(at, data, n):
+    """activation blocks of type at (quantize_act's) -> float64 [n] values d * q, exact (Q8_K's fp32
+    d times an int8 need not be a float32); f16 / bf16: the rounded values"""
+    if at in ("f16", "bf16"):
+        h = np.frombuffer(data, np.uint16)[:n]
+        return (fp16_to_fp32(h) if at == "f16" else bf16_to_fp32(h)).astype(np.float64)
+    b = _blocks(data, at, n)
+    if at == "q8_K":
+        d = b[:, 0:4].copy().view(f32)[:, 0].astype(np.float64)
+        q = b[:, 4:260].view(np.int8)
+    else:
+        d = _half(b, 0).astype(np.float64)
+        q = b[:, (2 if at == "q8_0" else 4):].view(np.int8)
+    return (q.astype(np.float64) * d[:, None]).reshape(-1)[:n]
+
+
+def emulate_matmul(t, x, wdata, wdeq):
+    """float64 of what ggml's x86 CPU backend computes for x @ W^T, x [T, C] float32 activations, W
+    [OC, C] of type t (wdata: its GGUF bytes, wdeq: its dequantized values), up to the order of its
+    float sums: x quantized by quantize_act (Q8_0 / Q8_1 / Q8_K blocks, or rounded to f16 / bf16),
+    then per block (d_w * d_a) * (integer dot), plus m_w * s_a for Q4_1 / Q5_1 against Q8_1
+    (s = fp16(d_a * sum q_a), so not m_w * d_a * sum q_a). Returns (out [T, OC], sum |products|
+    [T, OC]: the scale of float-summation error)."""
+    x = np.ascontiguousarray(x, dtype=f32)
+    T, C = x.shape
+    OC = wdeq.shape[0]
+    at, act = quantize_act(t, x)
+    a = dequantize_act(at, act, T * C).reshape(T, C)
+    w = np.asarray(wdeq, dtype=np.float64)
+    if at != "q8_1":
+        return a @ w.T, np.abs(a) @ np.abs(w).T
+    # Q4_1 / Q5_1: the weights as d*q (their float32 d*q + m rounds), the min term from the blocks
+    wb = np.frombuffer(bytes(wdata), np.uint8)[:row_size(t, C) * OC].reshape(OC, C // QK, TYPES[type_name(t)].block_bytes)
+    m = fp16_to_fp32(wb[:, :, 2:4].copy().view(np.uint16)[..., 0]).astype(np.float64)      # [OC, nb]
+    w = w - np.repeat(m, QK, axis=1)
+    ab = np.frombuffer(act, np.uint8).reshape(T, C // QK, TYPES["q8_1"].block_bytes)
+    s16 = fp16_to_fp32(ab[:, :, 2:4].copy().view(np.uint16)[..., 0]).astype(np.float64)   # [T, nb]
+    return a @ w.T + s16 @ m.T, np.abs(a) @ np.abs(w).T + np.abs(s16) @ np.abs(m).T
+
+
 def _q_f32(x):
     return np.ascontiguousarray(x, dtype=f32).tobytes()
 

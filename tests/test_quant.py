@@ -590,43 +590,12 @@ def _ref_matmul(inp, w, bias):
     return out.numpy()
 
 
-def _act_f64(at, data, n):
-    """activation blocks -> float64 values d * q (exact: Q8_K's fp32 d times an int8 need not be a float32);
-    F16 / BF16: the rounded values"""
-    if at in ("f16", "bf16"):
-        h = np.frombuffer(data, np.uint16)[:n]
-        return (Q.fp16_to_fp32(h) if at == "f16" else Q.bf16_to_fp32(h)).astype(np.float64)
-    info = Q.TYPES[at]
-    b = np.frombuffer(data, np.uint8).reshape(-1, info.block_bytes)
-    if at == "q8_K":
-        d = b[:, 0:4].copy().view(f32)[:, 0].astype(np.float64)
-        q = b[:, 4:260].view(np.int8)
-    else:
-        d = Q.fp16_to_fp32(b[:, 0:2].copy().view(np.uint16)[:, 0]).astype(np.float64)
-        q = b[:, (2 if at == "q8_0" else 4):].view(np.int8)
-    return (q.astype(np.float64) * d[:, None]).reshape(-1)[:n]
-
-
 def _fast_emulation(t, inp, wdata, wdeq, bias):
     """float64 of what ggml's CPU backend computes for out = inp @ w^T + bias with weights of type t,
-    up to the order of its float sums: activations quantized by the numpy port of ggml's x86
-    quantizer (Q.quantize_act), then per block (d_w * d_a) * (integer dot), plus m_w * s_a for
-    Q4_1 / Q5_1 against Q8_1 (s = fp16(d_a * sum q_a), so not m_w * d_a * sum q_a).
+    up to the order of its float sums (oracle.quant.emulate_matmul: activations quantized by the
+    numpy port of ggml's x86 quantizer, ggml's per-block formula).
     Returns (emulated out, sum |products| per output: the scale of float-summation error)."""
-    T, C = inp.shape
-    OC = wdeq.shape[0]
-    at, act = Q.quantize_act(t, inp)
-    a = _act_f64(at, act, T * C).reshape(T, C)
-    w = wdeq.astype(np.float64)
-    if at == "q8_1":   # weights as d*q (their float32 d*q + m rounds), the min term from the blocks
-        wb = np.frombuffer(wdata, np.uint8).reshape(OC, C // 32, Q.TYPES[t].block_bytes)
-        m = Q.fp16_to_fp32(wb[:, :, 2:4].copy().view(np.uint16)[..., 0]).astype(np.float64)   # [OC, nb]
-        w = w - np.repeat(m, 32, axis=1)
-        ab = np.frombuffer(act, np.uint8).reshape(T, C // 32, 36)
-        s16 = Q.fp16_to_fp32(ab[:, :, 2:4].copy().view(np.uint16)[..., 0]).astype(np.float64)  # [T, nb]
-        out, mag = a @ w.T + s16 @ m.T, np.abs(a) @ np.abs(w).T + np.abs(s16) @ np.abs(m).T
-    else:
-        out, mag = a @ w.T, np.abs(a) @ np.abs(w).T
+    out, mag = Q.emulate_matmul(t, inp, wdata, wdeq)
     if bias is not None:
         out, mag = out + bias.astype(np.float64), mag + np.abs(bias.astype(np.float64))
     return out, mag
