@@ -32,9 +32,9 @@
                         makes everything private to one translation unit.
      CK_QMATMUL_PATH    The path ck_matmul_forward_q takes: CK_Q_FAST (default; activations
                         quantized to 8 bits as llama.cpp on x86 does, byte for byte, integer dot
-                        products) or CK_Q_EXACT
-                        (weights dequantized, fp32 dot products). ck_matmul_forward_qp takes
-                        the path as an argument.
+                        products; for F16 / BF16 weights rounded to fp16 / bf16 as there) or
+                        CK_Q_EXACT (weights dequantized, fp32 activations and dot products).
+                        ck_matmul_forward_qp takes the path as an argument.
      CK_QSEG            Columns of C the quantized matmul handles per step (default 1024, a
                         multiple of 512); it bounds the kernels' stack: the exact path
                         dequantizes CK_QSEG values of one weight row (scalar, 4 KB) or 6 rows of
@@ -257,6 +257,8 @@ CK_DEF size_t ck_quantize_row(int type, const float *src, void *dst, int64_t n);
                                             as ggml's AVX2/AVX quantize_row_q8_0)
      CK_Q8_1 for Q4_1, Q5_1                (Q8_0's quants, fp16 d and s = fp16(d * sum q))
      CK_Q8_K for Q2_K .. Q6_K              (quantize_row_q8_K_ref: fp32 d, int16 bsums)
+     CK_F16 for F16, CK_BF16 for BF16      (each value rounded to nearest even: fp32_to_fp16_row,
+                                            F16C's cvtps_ph on x86; fp32_to_bf16_row; any n)
    or -1 (nothing written) for the other types or an n that does not fit. For finite
    inputs the scalar and SIMD builds write the same bytes (NaN: unspecified). ggml's own non-SIMD
    build (quantize_row_q8_0_ref: roundf, 1/d) and its Arm NEON code round some ties differently;
@@ -271,8 +273,10 @@ CK_DEF int ck_quantize_act_row_scalar(int weight_type, const float *src, void *d
    CK_Q_FAST:  as llama.cpp's CPU backend on x86: quantize each inp row with
                ck_quantize_act_row (Q8_0, Q8_1 or Q8_K blocks, fp16 scales where ggml has them)
                and take integer dot products, one float multiply-add per block as ggml's
-               vec_dot kernels (only the order of the float sums differs). Types without an
-               integer kernel (F32, F16, BF16, Q2_K, Q3_K, Q8_1) take the exact path. */
+               vec_dot kernels (only the order of the float sums differs); F16 and BF16
+               weights: the activations rounded to fp16 / bf16 (ggml's vec_dot_type for them),
+               fp32 sums of the (exact) products. F32 weights take ck_matmul_forward, Q8_1
+               (no ggml vec_dot on the CPU for it as weight) the exact path. */
 #define CK_Q_EXACT 0
 #define CK_Q_FAST  1
 #ifndef CK_QMATMUL_PATH
@@ -1161,15 +1165,15 @@ CK_DEF void ck_matmul_backward(float *dinp, float *dweight, float *dbias, const 
 
 /* One row per GGUF type id: ggml's name, values and bytes per block, the alignment of a block,
    and `act`, the activation block type ggml's CPU backend pairs with it (vec_dot_type in its
-   type_traits_cpu; -1: none). The fast matmul path uses it where ck__qdot_kernel has an integer
-   kernel (not yet for Q2_K and Q3_K, which take the exact path). */
+   type_traits_cpu; -1: none): Q8_0, Q8_1 or Q8_K blocks for the quantized types, the weight's own
+   type for F16 and BF16. The fast matmul path uses it with ck__qdot_kernel. */
 typedef struct { const char *name; int blck; int bytes; int align; int act; } ck__type_traits;
 
 static const ck__type_traits *ck__traits(int type)
 {
 #define CK__NONE { NULL, 0, 0, 0, -1 }
     static const ck__type_traits tab[31] = {
-        { "f32", 1, 4, 4, -1 }, { "f16", 1, 2, 2, -1 },
+        { "f32", 1, 4, 4, -1 }, { "f16", 1, 2, 2, CK_F16 },
         { "q4_0", CK_QK, 18, 2, CK_Q8_0 }, { "q4_1", CK_QK, 20, 2, CK_Q8_1 },
         CK__NONE, CK__NONE, /* 4, 5: Q4_2, Q4_3, removed from ggml */
         { "q5_0", CK_QK, 22, 2, CK_Q8_0 }, { "q5_1", CK_QK, 24, 2, CK_Q8_1 },
@@ -1180,7 +1184,7 @@ static const ck__type_traits *ck__traits(int type)
         CK__NONE, CK__NONE, CK__NONE, CK__NONE,                          /* 16..19: IQ2_XXS .. IQ1_S */
         { "iq4_nl", CK_QK, 18, 2, CK_Q8_0 },
         CK__NONE, CK__NONE, CK__NONE, CK__NONE, CK__NONE, CK__NONE, CK__NONE, CK__NONE, CK__NONE, /* 21..29: */
-        { "bf16", 1, 2, 2, -1 }                                          /* other IQ and int types */
+        { "bf16", 1, 2, 2, CK_BF16 }                                     /* other IQ and int types */
     };
 #undef CK__NONE
     if (type < 0 || type >= (int)(sizeof tab / sizeof tab[0]) || !tab[type].name) return NULL;
@@ -2224,6 +2228,18 @@ static void ck__quant_act_q8_01_scalar(const float *x, void *dst, int n, int wit
 static void ck__quant_act_q8_0_scalar(const float *x, void *dst, int n) { ck__quant_act_q8_01_scalar(x, dst, n, 0); }
 static void ck__quant_act_q8_1_scalar(const float *x, void *dst, int n) { ck__quant_act_q8_01_scalar(x, dst, n, 1); }
 static void ck__quant_act_q8_K_scalar(const float *x, void *dst, int n) { ck__quant_q8_K(x, dst, n / CK_QK_K); }
+/* F16 and BF16 weights: the activations rounded to the weight's type, as ggml's fp32_to_fp16_row
+   (F16C's cvtps_ph on x86, round to nearest even) and fp32_to_bf16_row (round to nearest even) */
+static void ck__quant_act_f16_scalar(const float *x, void *dst, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) ((uint16_t *)dst)[i] = ck_fp32_to_fp16(x[i]);
+}
+static void ck__quant_act_bf16_scalar(const float *x, void *dst, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) ((uint16_t *)dst)[i] = ck_fp32_to_bf16(x[i]);
+}
 
 /* One weight row segment (nb blocks) against na activation rows a[k] (segment of the same
    columns): res[k] = sum over blocks of the block's dot product. Integer sums per block, then as
@@ -2428,6 +2444,71 @@ static void ck__qdot_q6_K_scalar(const void *vw, const void *const *va, int nb, 
         res[k] = sum;
     }
 }
+
+/* Q2_K x Q8_K (ggml's vec_dot_q2_K_q8_K): d * ad * sum_g sc_g (q . a)_g  -  dmin * ad * sum_g m_g bsum_g
+   over the 16 groups of 16 (q in 0..3, sc_g and m_g the low and high nibbles of scales[g]) */
+static void ck__qdot_q2_K_scalar(const void *vw, const void *const *va, int nb, int na, float *res)
+{
+    const ck_block_q2_K *w = (const ck_block_q2_K *)vw;
+    int k, b, g, l;
+    for (k = 0; k < na; k++) {
+        const ck_block_q8_K *a = (const ck_block_q8_K *)va[k];
+        float sum = 0.0f;
+        for (b = 0; b < nb; b++) {
+            int isum = 0, imin = 0;
+            for (g = 0; g < 16; g++) { /* values 16g + l: qs[32 (g/8) + 16 (g%2) + l], bits 2 ((g%8)/2) */
+                const uint8_t *qs = w[b].qs + 32 * (g / 8) + 16 * (g % 2);
+                int shift = 2 * ((g % 8) / 2), dot = 0;
+                for (l = 0; l < 16; l++) dot += ((qs[l] >> shift) & 3) * a[b].qs[16 * g + l];
+                isum += (w[b].scales[g] & 15) * dot;
+                imin += (w[b].scales[g] >> 4) * a[b].bsums[g];
+            }
+            sum += ck_fp16_to_fp32(w[b].d) * a[b].d * (float)isum - ck_fp16_to_fp32(w[b].dmin) * a[b].d * (float)imin;
+        }
+        res[k] = sum;
+    }
+}
+
+/* Q3_K x Q8_K (ggml's vec_dot_q3_K_q8_K): d * ad * sum_g s_g (q . a)_g over the 16 groups of 16,
+   q = low 2 bits - (hmask bit ? 0 : 4) in -4..3, s_g = ck__scale_q3_K in -32..31 */
+static void ck__qdot_q3_K_scalar(const void *vw, const void *const *va, int nb, int na, float *res)
+{
+    const ck_block_q3_K *w = (const ck_block_q3_K *)vw;
+    int k, b, g, l;
+    for (k = 0; k < na; k++) {
+        const ck_block_q8_K *a = (const ck_block_q8_K *)va[k];
+        float sum = 0.0f;
+        for (b = 0; b < nb; b++) {
+            int isum = 0;
+            for (g = 0; g < 16; g++) { /* value 16g + l: hmask[16 (g%2) + l], bit g/2 */
+                const uint8_t *qs = w[b].qs + 32 * (g / 8) + 16 * (g % 2), *hm = w[b].hmask + 16 * (g % 2);
+                int shift = 2 * ((g % 8) / 2), dot = 0;
+                for (l = 0; l < 16; l++) dot += (((qs[l] >> shift) & 3) - (((hm[l] >> (g / 2)) & 1) ? 0 : 4)) * a[b].qs[16 * g + l];
+                isum += ck__scale_q3_K(w[b].scales, g) * dot;
+            }
+            sum += ck_fp16_to_fp32(w[b].d) * a[b].d * (float)isum;
+        }
+        res[k] = sum;
+    }
+}
+
+/* F16 x F16 and BF16 x BF16 (ggml's vec_dot_f16 / vec_dot_bf16, after the activations were rounded
+   to the weight's type): the product of two halves (or two bf16) is exact in fp32, so only the
+   order of the float sums differs from ggml's. nb counts values. */
+static void ck__qdot_h16_scalar(const void *vw, const void *const *va, int nb, int na, float *res, int bf)
+{
+    const uint16_t *w = (const uint16_t *)vw;
+    int k, i;
+    for (k = 0; k < na; k++) {
+        const uint16_t *a = (const uint16_t *)va[k];
+        float sum = 0.0f;
+        if (bf) for (i = 0; i < nb; i++) sum += ck_bf16_to_fp32(w[i]) * ck_bf16_to_fp32(a[i]);
+        else    for (i = 0; i < nb; i++) sum += ck_fp16_to_fp32(w[i]) * ck_fp16_to_fp32(a[i]);
+        res[k] = sum;
+    }
+}
+static void ck__qdot_f16_scalar(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot_h16_scalar(w, a, nb, na, res, 0); }
+static void ck__qdot_bf16_scalar(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot_h16_scalar(w, a, nb, na, res, 1); }
 
 #if CK_HAVE_AVX2
 /* ---- AVX2: dequantization (bit-identical to the scalar code: the same roundings, no FMA) --- */
@@ -2680,6 +2761,19 @@ static void ck__quant_act_q8_01_avx2(const float *x, void *dst, int n, int with_
 static void ck__quant_act_q8_0_avx2(const float *x, void *dst, int n) { ck__quant_act_q8_01_avx2(x, dst, n, 0); }
 static void ck__quant_act_q8_1_avx2(const float *x, void *dst, int n) { ck__quant_act_q8_01_avx2(x, dst, n, 1); }
 
+#if defined(__F16C__)
+/* ck__quant_act_f16_scalar's bits for finite values (cvtps_ph, round to nearest even, as ggml's
+   fp32_to_fp16_row; a NaN keeps its payload here) */
+static void ck__quant_act_f16_avx2(const float *x, void *dst, int n)
+{
+    uint16_t *y = (uint16_t *)dst;
+    int i;
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(void *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = ck_fp32_to_fp16(x[i]);
+}
+#endif
+
 /* ck__quant_q8_K's bytes (ggml's reference): q = MIN(127, nearest(iscale * x)) stored as int8 by
    truncation (only the inf / NaN products of a block with |max| < 127/FLT_MAX leave -127..127;
    nearest_int and cvtps2dq both give them a zero low byte) */
@@ -2907,13 +3001,21 @@ static inline void ck__qdot_q45_K_avx2(const void *vw, const void *const *a, int
 static void ck__qdot_q4_K_avx2(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot_q45_K_avx2(w, a, nb, na, res, 0); }
 static void ck__qdot_q5_K_avx2(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot_q45_K_avx2(w, a, nb, na, res, 1); }
 
+/* the 16 int8 group scales of a 256-value super-block as int16, even groups in the low 128-bit
+   lane and odd ones in the high lane: shuffled with ck__bcast16[i] they give, lane by lane, the
+   scales of groups 2i and 2i + 1, the two halves of the 32 values 32i .. 32i + 31 */
+static inline __m256i ck__even_odd_epi16_avx2(__m128i sc8)
+{
+    const __m128i even_odd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, even_odd));
+}
+
 /* Q6_K: per row, sum_g sc_g (q_u . a)_g - 32 sum_g sc_g bsum_g in 8 int32 lanes (q_u = q + 32,
    unsigned, for maddubs), then acc += (d * ad) * that */
 static void ck__qdot_q6_K_avx2(const void *vw, const void *const *a, int nb, int na, float *res)
 {
     const ck_block_q6_K *w = (const ck_block_q6_K *)vw;
     const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
-    const __m128i even_odd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     int b, h, k;
     for (b = 0; b < nb; b++) {
@@ -2921,7 +3023,7 @@ static void ck__qdot_q6_K_avx2(const void *vw, const void *const *a, int nb, int
         const ck_block_q8_K *a2 = (const ck_block_q8_K *)a[na > 1 ? 2 : 0] + b, *a3 = (const ck_block_q8_K *)a[na > 1 ? 3 : 0] + b;
         __m128i sc8 = _mm_loadu_si128((const __m128i *)(const void *)w[b].scales);
         __m256i sc16 = _mm256_cvtepi8_epi16(sc8);                                  /* sc_g, g = 0..15, for the bsums */
-        __m256i sc_eo = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, even_odd));   /* even groups | odd groups */
+        __m256i sc_eo = ck__even_odd_epi16_avx2(sc8);                            /* even groups | odd groups */
         __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
         float d = ck__h2f(w[b].d);
         for (h = 0; h < 2; h++) {
@@ -2946,6 +3048,124 @@ static void ck__qdot_q6_K_avx2(const void *vw, const void *const *a, int nb, int
     }
     CK__QDOT_RESULT();
 }
+/* Q2_K: per row, sum_g sc_g (q . a)_g in 8 int32 lanes (q in 0..3, unsigned for maddubs), then
+   acc += (d * ad) * that - (dmin * ad) * (m_g . bsums), as ggml's AVX2 kernel */
+static void ck__qdot_q2_K_avx2(const void *vw, const void *const *a, int nb, int na, float *res)
+{
+    const ck_block_q2_K *w = (const ck_block_q2_K *)vw;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m128i m4 = _mm_set1_epi8(15);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    int b, i;
+    for (b = 0; b < nb; b++) {
+        const ck_block_q8_K *a0 = (const ck_block_q8_K *)a[0] + b, *a1 = (const ck_block_q8_K *)a[na > 1 ? 1 : 0] + b;
+        const ck_block_q8_K *a2 = (const ck_block_q8_K *)a[na > 1 ? 2 : 0] + b, *a3 = (const ck_block_q8_K *)a[na > 1 ? 3 : 0] + b;
+        __m128i sm = _mm_loadu_si128((const __m128i *)(const void *)w[b].scales);
+        __m256i sc_eo = ck__even_odd_epi16_avx2(_mm_and_si128(sm, m4));
+        __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sm, 4), m4)); /* m_g, g = 0..15 */
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+        float d = ck__h2f(w[b].d), dmin = ck__h2f(w[b].dmin);
+        for (i = 0; i < 8; i++) { /* 32 values 32i + l: qs[32 (i/4) + l], bits 2 (i%4); groups 2i, 2i + 1 */
+            __m256i q = _mm256_and_si256(_mm256_srli_epi16(ck__load256(w[b].qs + 32 * (i / 4)), 2 * (i % 4)), m3);
+            __m256i scv = _mm256_shuffle_epi8(sc_eo, ck__load256(ck__bcast16[i]));
+#define CK__STEP_2(s, ak) s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(q, ck__load256(ak->qs + 32 * i)), scv))
+            CK__STEP_2(s0, a0);
+            if (na > 1) { CK__STEP_2(s1, a1); CK__STEP_2(s2, a2); CK__STEP_2(s3, a3); }
+#undef CK__STEP_2
+        }
+#define CK__FINISH_2(acc, s, ak)                                                                      \
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * ak->d), acc);                 \
+        acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(ck__load256(ak->bsums), mins)),   \
+                               _mm256_set1_ps(dmin * ak->d), acc)
+        CK__FINISH_2(acc0, s0, a0);
+        if (na > 1) { CK__FINISH_2(acc1, s1, a1); CK__FINISH_2(acc2, s2, a2); CK__FINISH_2(acc3, s3, a3); }
+#undef CK__FINISH_2
+    }
+    CK__QDOT_RESULT();
+}
+
+/* Q3_K: per row, sum_g s_g (q . a)_g in 8 int32 lanes, q = low - high with low the 2 bits (0..3)
+   and high = 4 where the hmask bit is clear (two unsigned maddubs, subtracted: exact in int16),
+   then acc += (d * ad) * that, as ggml's AVX2 kernel. (The sign trick of the Q8_0 kernels would
+   wrap on Q8_K's -128, which its quantizer produces.) */
+static void ck__qdot_q3_K_avx2(const void *vw, const void *const *a, int nb, int na, float *res)
+{
+    const ck_block_q3_K *w = (const ck_block_q3_K *)vw;
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    int b, i, g;
+    for (b = 0; b < nb; b++) {
+        const ck_block_q8_K *a0 = (const ck_block_q8_K *)a[0] + b, *a1 = (const ck_block_q8_K *)a[na > 1 ? 1 : 0] + b;
+        const ck_block_q8_K *a2 = (const ck_block_q8_K *)a[na > 1 ? 2 : 0] + b, *a3 = (const ck_block_q8_K *)a[na > 1 ? 3 : 0] + b;
+        int8_t sc8[16];
+        __m256i sc_eo, hclear = _mm256_andnot_si256(ck__load256(w[b].hmask), _mm256_set1_epi8(-1));
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+        float d = ck__h2f(w[b].d);
+        for (g = 0; g < 16; g++) sc8[g] = (int8_t)ck__scale_q3_K(w[b].scales, g);
+        sc_eo = ck__even_odd_epi16_avx2(_mm_loadu_si128((const __m128i *)(const void *)sc8));
+        for (i = 0; i < 8; i++) { /* 32 values 32i + l: qs[32 (i/4) + l] bits 2 (i%4), hmask[l] bit i */
+            __m256i lo = _mm256_and_si256(_mm256_srli_epi16(ck__load256(w[b].qs + 32 * (i / 4)), 2 * (i % 4)), m3);
+            __m256i hi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hclear, i), one), 2);
+            __m256i scv = _mm256_shuffle_epi8(sc_eo, ck__load256(ck__bcast16[i]));
+#define CK__STEP_3(s, ak) do { __m256i aq = ck__load256(ak->qs + 32 * i);                                        \
+                s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(lo, aq),             \
+                                                                           _mm256_maddubs_epi16(hi, aq)), scv)); } while (0)
+            CK__STEP_3(s0, a0);
+            if (na > 1) { CK__STEP_3(s1, a1); CK__STEP_3(s2, a2); CK__STEP_3(s3, a3); }
+#undef CK__STEP_3
+        }
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_set1_ps(d * a0->d), acc0);
+        if (na > 1) {
+            acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_set1_ps(d * a1->d), acc1);
+            acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s2), _mm256_set1_ps(d * a2->d), acc2);
+            acc3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s3), _mm256_set1_ps(d * a3->d), acc3);
+        }
+    }
+    CK__QDOT_RESULT();
+}
+
+/* 8 halves (F16C) or 8 bf16 (a shift) to fp32 */
+static inline __m256 ck__load_h16x8_avx2(const uint16_t *p, int bf)
+{
+    __m128i h = _mm_loadu_si128((const __m128i *)(const void *)p);
+#if defined(__F16C__)
+    if (!bf) return _mm256_cvtph_ps(h);
+#else
+    (void)bf;
+#endif
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+/* F16 x F16 (needs F16C) and BF16 x BF16: 8 lanes of exact products per row, then the tail of
+   nb % 8 values in order after the lane sum */
+static inline void ck__qdot_h16_avx2(const void *vw, const void *const *a, int nb, int na, float *res, int bf)
+{
+    const uint16_t *w = (const uint16_t *)vw;
+    const uint16_t *a0 = (const uint16_t *)a[0], *a1 = (const uint16_t *)a[na > 1 ? 1 : 0];
+    const uint16_t *a2 = (const uint16_t *)a[na > 1 ? 2 : 0], *a3 = (const uint16_t *)a[na > 1 ? 3 : 0];
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    int i, k;
+    for (i = 0; i + 8 <= nb; i += 8) {
+        __m256 wv = ck__load_h16x8_avx2(w + i, bf);
+        acc0 = _mm256_fmadd_ps(wv, ck__load_h16x8_avx2(a0 + i, bf), acc0);
+        if (na > 1) {
+            acc1 = _mm256_fmadd_ps(wv, ck__load_h16x8_avx2(a1 + i, bf), acc1);
+            acc2 = _mm256_fmadd_ps(wv, ck__load_h16x8_avx2(a2 + i, bf), acc2);
+            acc3 = _mm256_fmadd_ps(wv, ck__load_h16x8_avx2(a3 + i, bf), acc3);
+        }
+    }
+    CK__QDOT_RESULT();
+    for (k = 0; k < (na > 1 ? 4 : 1); k++) {
+        const uint16_t *ak = (const uint16_t *)a[k];
+        int j;
+        for (j = i; j < nb; j++)
+            res[k] += bf ? ck_bf16_to_fp32(w[j]) * ck_bf16_to_fp32(ak[j]) : ck__h2f(w[j]) * ck__h2f(ak[j]);
+    }
+}
+#if defined(__F16C__)
+static void ck__qdot_f16_avx2(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot_h16_avx2(w, a, nb, na, res, 0); }
+#endif
+static void ck__qdot_bf16_avx2(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot_h16_avx2(w, a, nb, na, res, 1); }
 #undef CK__QDOT_ROWS
 #undef CK__QDOT_RESULT
 #endif /* CK_HAVE_AVX2 */
@@ -2986,7 +3206,13 @@ static ck__qdot_fn ck__qdot_kernel(int type, int simd)
         case CK_Q4_K: return ck__qdot_q4_K_avx2;
         case CK_Q5_K: return ck__qdot_q5_K_avx2;
         case CK_Q6_K: return ck__qdot_q6_K_avx2;
-        default: return NULL;
+        case CK_Q2_K: return ck__qdot_q2_K_avx2;
+        case CK_Q3_K: return ck__qdot_q3_K_avx2;
+#if defined(__F16C__)
+        case CK_F16: return ck__qdot_f16_avx2;
+#endif
+        case CK_BF16: return ck__qdot_bf16_avx2;
+        default: break; /* F16 without F16C: the scalar kernel */
     }
 #elif CK_HAVE_MVE
     if (simd) switch (type) { /* the other types take their scalar kernels */
@@ -3007,12 +3233,17 @@ static ck__qdot_fn ck__qdot_kernel(int type, int simd)
     case CK_Q4_K: return ck__qdot_q4_K_scalar;
     case CK_Q5_K: return ck__qdot_q5_K_scalar;
     case CK_Q6_K: return ck__qdot_q6_K_scalar;
+    case CK_Q2_K: return ck__qdot_q2_K_scalar;
+    case CK_Q3_K: return ck__qdot_q3_K_scalar;
+    case CK_F16: return ck__qdot_f16_scalar;
+    case CK_BF16: return ck__qdot_bf16_scalar;
     default: return NULL;
     }
 }
 
 /* n floats (a multiple of the activation block) -> activation blocks of type act (Q8_0, Q8_1,
-   Q8_K). Helium builds take the scalar quantizers (so their blocks are the scalar ones). */
+   Q8_K; F16, BF16: the values rounded). Helium builds take the scalar quantizers (so their blocks
+   are the scalar ones). */
 typedef void (*ck__qact_fn)(const float *x, void *dst, int n);
 
 static ck__qact_fn ck__act_quantizer(int act, int simd)
@@ -3022,7 +3253,10 @@ static ck__qact_fn ck__act_quantizer(int act, int simd)
         case CK_Q8_0: return ck__quant_act_q8_0_avx2;
         case CK_Q8_1: return ck__quant_act_q8_1_avx2;
         case CK_Q8_K: return ck__quant_act_q8_K_avx2;
-        default: return NULL;
+#if defined(__F16C__)
+        case CK_F16: return ck__quant_act_f16_avx2;
+#endif
+        default: break; /* BF16 (and F16 without F16C): the scalar conversion */
     }
 #else
     (void)simd;
@@ -3031,6 +3265,8 @@ static ck__qact_fn ck__act_quantizer(int act, int simd)
     case CK_Q8_0: return ck__quant_act_q8_0_scalar;
     case CK_Q8_1: return ck__quant_act_q8_1_scalar;
     case CK_Q8_K: return ck__quant_act_q8_K_scalar;
+    case CK_F16: return ck__quant_act_f16_scalar;
+    case CK_BF16: return ck__quant_act_bf16_scalar;
     default: return NULL;
     }
 }
@@ -3058,7 +3294,8 @@ CK_DEF int ck_quantize_act_row(int weight_type, const float *src, void *dst, int
 
 /* Fast path. Each thread owns a range of output columns (weight rows). Per C segment and per
    tile of at most 8 activation rows, the thread quantizes the tile into a stack buffer
-   (<= 8*CK_QSEG values, in blocks of ggml's vec_dot_type for the weight type) and runs every
+   (<= 8*CK_QSEG values in blocks of ggml's vec_dot_type for the weight type, <= 4*CK_QSEG
+   values of 16 bits for F16 and BF16 weights) and runs every
    weight row of a panel against it, 4 activation rows per kernel call; the panel (OB rows x one
    segment) stays in L2 across the tiles. Segments are whole 256-value blocks, so the blocks
    are those of the whole row. Each output is the same sequence of operations whichever thread
@@ -3071,12 +3308,12 @@ static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, 
     size_t row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
     size_t act_block_bytes = ck_type_block_bytes(act);
     int act_qk = (int)ck_type_block_size(act);
-    int TB = CK_MIN(T, 8), S = 8 * CK_QSEG / CK_MAX(TB, 1) / CK_QK_K * CK_QK_K, OB;
+    int TB = CK_MIN(T, 8), S = (act_qk == 1 ? 4 : 8) * CK_QSEG / CK_MAX(TB, 1) / CK_QK_K * CK_QK_K, OB;
     /* with one tile nothing is reused: a thread streams all its rows per segment */
     OB = T <= TB ? OC : (int)CK_MAX(4, (256 << 10) / ((size_t)S / (size_t)qk * wblock_bytes));
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
-        union { ck_block_q8_K k[8 * CK_QSEG / CK_QK_K]; ck_block_q8_1 a[8 * CK_QSEG / CK_QK]; } act_buf;
+        union { ck_block_q8_K k[8 * CK_QSEG / CK_QK_K]; ck_block_q8_1 a[8 * CK_QSEG / CK_QK]; uint16_t h[4 * CK_QSEG]; } act_buf;
         char *act_bytes = (char *)&act_buf;
         int o_lo, o_hi, ob, c0, t0, t, o, k;
         ck__thread_rows(OC, &o_lo, &o_hi);

@@ -521,7 +521,7 @@ class CKernel:
         _scalar path) for weights of type t. The destination is pre-filled with 0xA5; the bytes
         past the activation row must stay untouched."""
         x = np.ascontiguousarray(x, dtype=np.float32)
-        cap = x.size // 32 * 36 + x.size // 256 * 292   # more than any activation row of x.size values
+        cap = x.size // 32 * 36 + x.size // 256 * 292 + 2 * x.size   # more than any activation row of x.size values
         dst = np.full(cap + GUARD, 0xA5, dtype=np.uint8)
         x_before = x.copy()
         fn = "ck_quantize_act_row_scalar" if scalar else "ck_quantize_act_row"

@@ -49,6 +49,13 @@ is the HF math:
 Everything runs in float64. ``load(path)`` -> Model; ``Model.forward(tokens)`` -> logits [T, V]
 of a causal prefill from position 0 (what ckernel's prefill and its token-by-token decode both
 must produce).
+
+``Model(path, emulate_ggml_acts=True)``: what llama.cpp's CPU backend (x86) and ckernel's default
+fast path compute instead. Every linear layer whose weight is quantized, F16 or BF16 first rounds
+its input rows to float32 and then as ggml does for that weight type (its vec_dot_type:
+Q8_0 / Q8_1 / Q8_K blocks, or fp16 / bf16 values; oracle.quant.quantize_act) and multiplies the
+rounded activations, in float64, with the dequantized weights (oracle.quant.emulate_matmul,
+including Q8_1's stored fp16 sum for Q4_1 / Q5_1). Not differentiable; the default mode is.
 """
 import math
 
@@ -57,6 +64,7 @@ import torch
 import torch.nn.functional as F
 
 from . import gguf as G
+from . import quant as Q
 from . import rope as R
 
 DT = torch.float64
@@ -82,8 +90,9 @@ def _kv(g, key, default=None):
 
 
 class Model:
-    def __init__(self, path):
+    def __init__(self, path, emulate_ggml_acts=False):
         self.path = path
+        self.emulate_ggml_acts = emulate_ggml_acts
         self.g = G.read(path)
         self.arch = _kv(self.g, "general.architecture")
         self.names = {t.name.decode() for t in self.g.tensors}
@@ -112,12 +121,23 @@ class Model:
     def has(self, name):
         return name in self.names
 
+    def ggml_matmul(self, x, name):
+        """x [T, C] @ W^T [T, OC] as ggml's CPU backend computes it for the GGUF matrix `name`
+        (float64, see emulate_ggml_acts), or None when W's type has no activation rounding (f32)"""
+        t = Q.type_name(self.types[name])
+        if t not in Q.ACT_TYPE:
+            return None
+        tensor = self.g.tensor(name)
+        x32 = x.detach().numpy().astype(np.float32)
+        out, _ = Q.emulate_matmul(t, x32, bytes(tensor.data), self.g.array(name))
+        return torch.from_numpy(out)
+
     def forward(self, tokens):
         return FAMILIES[self.arch](self, torch.as_tensor(np.asarray(tokens, dtype=np.int64)))
 
 
-def load(path):
-    return Model(path)
+def load(path, emulate_ggml_acts=False):
+    return Model(path, emulate_ggml_acts)
 
 
 # ---------------------------------------------------------------------------- building blocks
@@ -212,12 +232,20 @@ def merge(x):
     return x.transpose(0, 1).reshape(x.shape[1], -1)
 
 
-def linear(x, w, b=None):
-    return F.linear(x, w, b)
+def linear(m, x, name, b=None, rows=None):
+    """x @ W^T + b for the GGUF matrix `name`; rows: a function of W's rows applied after loading
+    (llama's un-permutation), i.e. of the output's columns. With m.emulate_ggml_acts, x is first
+    rounded as ggml rounds activations for W's type (Model.ggml_matmul)."""
+    out = m.ggml_matmul(x, name) if m.emulate_ggml_acts else None
+    if out is None:
+        return F.linear(x, m.w(name) if rows is None else rows(m.w(name)), b)
+    if rows is not None:
+        out = rows(out.T).T
+    return out if b is None else out + b
 
 
 def lm_head(m, h):
-    return linear(h, m.w("output.weight") if m.has("output.weight") else m.w("token_embd.weight"))
+    return linear(m, h, "output.weight" if m.has("output.weight") else "token_embd.weight")
 
 
 # ---------------------------------------------------------------------------- families
@@ -231,13 +259,13 @@ def gpt2(m, tokens):
     for il in range(hp["n_layer"]):
         p = f"blk.{il}."
         h = F.layer_norm(x, (C,), m.w(p + "attn_norm.weight"), m.w(p + "attn_norm.bias"), eps)
-        qkv = linear(h, m.w(p + "attn_qkv.weight"), m.w(p + "attn_qkv.bias"))
+        qkv = linear(m, h, p + "attn_qkv.weight", m.w(p + "attn_qkv.bias"))
         q, k, v = qkv.split(C, dim=-1)
         att = attention(heads(q, H), heads(k, H), heads(v, H), 1.0 / math.sqrt(C // H))
-        x = x + linear(merge(att), m.w(p + "attn_output.weight"), m.w(p + "attn_output.bias"))
+        x = x + linear(m, merge(att), p + "attn_output.weight", m.w(p + "attn_output.bias"))
         h = F.layer_norm(x, (C,), m.w(p + "ffn_norm.weight"), m.w(p + "ffn_norm.bias"), eps)
-        u = F.gelu(linear(h, m.w(p + "ffn_up.weight"), m.w(p + "ffn_up.bias")), approximate="tanh")
-        x = x + linear(u, m.w(p + "ffn_down.weight"), m.w(p + "ffn_down.bias"))
+        u = F.gelu(linear(m, h, p + "ffn_up.weight", m.w(p + "ffn_up.bias")), approximate="tanh")
+        x = x + linear(m, u, p + "ffn_down.weight", m.w(p + "ffn_down.bias"))
     x = F.layer_norm(x, (C,), m.w("output_norm.weight"), m.w("output_norm.bias"), eps)
     return lm_head(m, x)
 
@@ -256,22 +284,21 @@ def _llama_like(m, tokens, *, permuted, biases, qk_norm, rope_default):
     for il in range(hp["n_layer"]):
         p = f"blk.{il}."
         h = rms_norm(x, m.w(p + "attn_norm.weight"), eps)
-        wq, wk = m.w(p + "attn_q.weight"), m.w(p + "attn_k.weight")
-        if permuted:
-            wq, wk = unpermute_llama(wq, H), unpermute_llama(wk, HKV)
+        rows_q = (lambda w: unpermute_llama(w, H)) if permuted else None
+        rows_k = (lambda w: unpermute_llama(w, HKV)) if permuted else None
         b = (lambda n: m.w(p + n)) if biases else (lambda n: None)
-        q = heads(linear(h, wq, b("attn_q.bias")), H)
-        k = heads(linear(h, wk, b("attn_k.bias")), HKV)
-        v = heads(linear(h, m.w(p + "attn_v.weight"), b("attn_v.bias")), HKV)
+        q = heads(linear(m, h, p + "attn_q.weight", b("attn_q.bias"), rows_q), H)
+        k = heads(linear(m, h, p + "attn_k.weight", b("attn_k.bias"), rows_k), HKV)
+        v = heads(linear(m, h, p + "attn_v.weight", b("attn_v.bias")), HKV)
         if qk_norm:  # Qwen3Attention: q_norm / k_norm (RMSNorm over head_dim) before RoPE
             q = rms_norm(q, m.w(p + "attn_q_norm.weight"), eps)
             k = rms_norm(k, m.w(p + "attn_k_norm.weight"), eps)
         q, k = rope_hf(q, rope, n_rot), rope_hf(k, rope, n_rot)
         att = attention(q, k, v, 1.0 / math.sqrt(D), window)
-        x = x + linear(merge(att), m.w(p + "attn_output.weight"))
+        x = x + linear(m, merge(att), p + "attn_output.weight")
         h = rms_norm(x, m.w(p + "ffn_norm.weight"), eps)
-        g = F.silu(linear(h, m.w(p + "ffn_gate.weight"))) * linear(h, m.w(p + "ffn_up.weight"))
-        x = x + linear(g, m.w(p + "ffn_down.weight"))
+        g = F.silu(linear(m, h, p + "ffn_gate.weight")) * linear(m, h, p + "ffn_up.weight")
+        x = x + linear(m, g, p + "ffn_down.weight")
     return lm_head(m, rms_norm(x, m.w("output_norm.weight"), eps))
 
 
@@ -326,19 +353,19 @@ def gemma3(m, tokens):
         p = f"blk.{il}."
         sliding = sliding_at[il]
         h = gemma_rms_norm(x, norm_w(p + "attn_norm.weight"), eps)
-        q = heads(linear(h, m.w(p + "attn_q.weight")), H)
-        k = heads(linear(h, m.w(p + "attn_k.weight")), HKV)
-        v = heads(linear(h, m.w(p + "attn_v.weight")), HKV)
+        q = heads(linear(m, h, p + "attn_q.weight"), H)
+        k = heads(linear(m, h, p + "attn_k.weight"), HKV)
+        v = heads(linear(m, h, p + "attn_v.weight"), HKV)
         q = gemma_rms_norm(q, norm_w(p + "attn_q_norm.weight"), eps)
         k = gemma_rms_norm(k, norm_w(p + "attn_k_norm.weight"), eps)
         rope = rope_local if sliding else rope_global
         q, k = rope_hf(q, rope, D), rope_hf(k, rope, D)
         att = attention(q, k, v, scale, window if sliding else 0)
-        o = linear(merge(att), m.w(p + "attn_output.weight"))
+        o = linear(m, merge(att), p + "attn_output.weight")
         x = x + gemma_rms_norm(o, norm_w(p + "post_attention_norm.weight"), eps)
         h = gemma_rms_norm(x, norm_w(p + "ffn_norm.weight"), eps)
-        g = F.gelu(linear(h, m.w(p + "ffn_gate.weight")), approximate="tanh") * linear(h, m.w(p + "ffn_up.weight"))
-        d = linear(g, m.w(p + "ffn_down.weight"))
+        g = F.gelu(linear(m, h, p + "ffn_gate.weight"), approximate="tanh") * linear(m, h, p + "ffn_up.weight")
+        d = linear(m, g, p + "ffn_down.weight")
         x = x + gemma_rms_norm(d, norm_w(p + "post_ffw_norm.weight"), eps)
     x = gemma_rms_norm(x, norm_w("output_norm.weight"), eps)
     return lm_head(m, x)
@@ -369,18 +396,18 @@ def gemma2(m, tokens):
         p = f"blk.{il}."
         sliding = il % 2 == 0
         h = gemma_rms_norm(x, norm_w(p + "attn_norm.weight"), eps)
-        q = rope_hf(heads(linear(h, m.w(p + "attn_q.weight")), H), rope, n_rot)
-        k = rope_hf(heads(linear(h, m.w(p + "attn_k.weight")), HKV), rope, n_rot)
-        v = heads(linear(h, m.w(p + "attn_v.weight")), HKV)
+        q = rope_hf(heads(linear(m, h, p + "attn_q.weight"), H), rope, n_rot)
+        k = rope_hf(heads(linear(m, h, p + "attn_k.weight"), HKV), rope, n_rot)
+        v = heads(linear(m, h, p + "attn_v.weight"), HKV)
         att = attention(q, k, v, scale, window if sliding else 0, softcap=attn_cap)
-        o = linear(merge(att), m.w(p + "attn_output.weight"))
+        o = linear(m, merge(att), p + "attn_output.weight")
         x = x + gemma_rms_norm(o, norm_w(p + "post_attention_norm.weight"), eps)
         h = gemma_rms_norm(x, norm_w(p + "ffn_norm.weight"), eps)
-        g = F.gelu(linear(h, m.w(p + "ffn_gate.weight")), approximate="tanh") * linear(h, m.w(p + "ffn_up.weight"))
-        d = linear(g, m.w(p + "ffn_down.weight"))
+        g = F.gelu(linear(m, h, p + "ffn_gate.weight"), approximate="tanh") * linear(m, h, p + "ffn_up.weight")
+        d = linear(m, g, p + "ffn_down.weight")
         x = x + gemma_rms_norm(d, norm_w(p + "post_ffw_norm.weight"), eps)
     x = gemma_rms_norm(x, norm_w("output_norm.weight"), eps)
-    logits = linear(x, m.w("token_embd.weight"))
+    logits = linear(m, x, "token_embd.weight")
     return final_cap * torch.tanh(logits / final_cap) if final_cap > 0 else logits
 
 
@@ -400,15 +427,15 @@ def phi3(m, tokens):
     for il in range(hp["n_layer"]):
         p = f"blk.{il}."
         h = rms_norm(x, m.w(p + "attn_norm.weight"), eps)
-        qkv = linear(h, m.w(p + "attn_qkv.weight"))
+        qkv = linear(m, h, p + "attn_qkv.weight")
         q, k, v = qkv.split([H * D, HKV * D, HKV * D], dim=-1)
         q = rope_hf(heads(q, H), rope, n_rot)
         k = rope_hf(heads(k, HKV), rope, n_rot)
         att = attention(q, k, heads(v, HKV), 1.0 / math.sqrt(D), window)
-        x = x + linear(merge(att), m.w(p + "attn_output.weight"))
+        x = x + linear(m, merge(att), p + "attn_output.weight")
         h = rms_norm(x, m.w(p + "ffn_norm.weight"), eps)
-        gate, up = linear(h, m.w(p + "ffn_up.weight")).split([n_ff, n_ff], dim=-1)
-        x = x + linear(F.silu(gate) * up, m.w(p + "ffn_down.weight"))
+        gate, up = linear(m, h, p + "ffn_up.weight").split([n_ff, n_ff], dim=-1)
+        x = x + linear(m, F.silu(gate) * up, p + "ffn_down.weight")
     return lm_head(m, rms_norm(x, m.w("output_norm.weight"), eps))
 
 

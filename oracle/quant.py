@@ -807,8 +807,11 @@ def _q_iq4_nl(x, ntry=7):
 # quantize_row_q8_1 are SIMD code whose arithmetic differs from the portable *_ref ones: the
 # multiplier is 127/amax (not 1/d), rounding is round-half-even (_mm256_round_ps, not roundf),
 # and int32 -> int8 saturates (packs). quantize_row_q8_K is quantize_row_q8_K_ref there.
+# F16 and BF16 weights pair with activations of their own type (ggml_fp32_to_fp16_row: F16C's
+# cvtps_ph on x86; ggml_fp32_to_bf16_row), both round to nearest even.
 ACT_TYPE = {"q4_0": "q8_0", "q5_0": "q8_0", "q8_0": "q8_0", "iq4_nl": "q8_0", "q4_1": "q8_1", "q5_1": "q8_1",
-            "q2_K": "q8_K", "q3_K": "q8_K", "q4_K": "q8_K", "q5_K": "q8_K", "q6_K": "q8_K"}
+            "q2_K": "q8_K", "q3_K": "q8_K", "q4_K": "q8_K", "q5_K": "q8_K", "q6_K": "q8_K",
+            "f16": "f16", "bf16": "bf16"}
 
 
 def round_x86(v):
@@ -835,7 +838,8 @@ def _act_q8_01(x, with_sum):
     return np.concatenate(head + [qs], axis=1).tobytes()
 
 
-_ACT_QUANT = {"q8_0": lambda x: _act_q8_01(x, False), "q8_1": lambda x: _act_q8_01(x, True), "q8_K": _q_q8_K}
+_ACT_QUANT = {"q8_0": lambda x: _act_q8_01(x, False), "q8_1": lambda x: _act_q8_01(x, True), "q8_K": _q_q8_K,
+              "f16": lambda x: fp32_to_fp16(x).tobytes(), "bf16": lambda x: fp32_to_bf16(x).tobytes()}
 
 
 def quantize_act(t, x):
@@ -844,6 +848,46 @@ def quantize_act(t, x):
     at = ACT_TYPE[type_name(t)]
     with np.errstate(over="ignore"):
         return at, _ACT_QUANT[at](np.ascontiguousarray(x, dtype=f32).reshape(-1))
+
+
+def dequantize_act(at, data, n):
+    """activation blocks of type at (quantize_act's) -> float64 [n] values d * q, exact (Q8_K's fp32
+    d times an int8 need not be a float32); f16 / bf16: the rounded values"""
+    if at in ("f16", "bf16"):
+        h = np.frombuffer(data, np.uint16)[:n]
+        return (fp16_to_fp32(h) if at == "f16" else bf16_to_fp32(h)).astype(np.float64)
+    b = _blocks(data, at, n)
+    if at == "q8_K":
+        d = b[:, 0:4].copy().view(f32)[:, 0].astype(np.float64)
+        q = b[:, 4:260].view(np.int8)
+    else:
+        d = _half(b, 0).astype(np.float64)
+        q = b[:, (2 if at == "q8_0" else 4):].view(np.int8)
+    return (q.astype(np.float64) * d[:, None]).reshape(-1)[:n]
+
+
+def emulate_matmul(t, x, wdata, wdeq):
+    """float64 of what ggml's x86 CPU backend computes for x @ W^T, x [T, C] float32 activations, W
+    [OC, C] of type t (wdata: its GGUF bytes, wdeq: its dequantized values), up to the order of its
+    float sums: x quantized by quantize_act (Q8_0 / Q8_1 / Q8_K blocks, or rounded to f16 / bf16),
+    then per block (d_w * d_a) * (integer dot), plus m_w * s_a for Q4_1 / Q5_1 against Q8_1
+    (s = fp16(d_a * sum q_a), so not m_w * d_a * sum q_a). Returns (out [T, OC], sum |products|
+    [T, OC]: the scale of float-summation error)."""
+    x = np.ascontiguousarray(x, dtype=f32)
+    T, C = x.shape
+    OC = wdeq.shape[0]
+    at, act = quantize_act(t, x)
+    a = dequantize_act(at, act, T * C).reshape(T, C)
+    w = np.asarray(wdeq, dtype=np.float64)
+    if at != "q8_1":
+        return a @ w.T, np.abs(a) @ np.abs(w).T
+    # Q4_1 / Q5_1: the weights as d*q (their float32 d*q + m rounds), the min term from the blocks
+    wb = np.frombuffer(bytes(wdata), np.uint8)[:row_size(t, C) * OC].reshape(OC, C // QK, TYPES[type_name(t)].block_bytes)
+    m = fp16_to_fp32(wb[:, :, 2:4].copy().view(np.uint16)[..., 0]).astype(np.float64)      # [OC, nb]
+    w = w - np.repeat(m, QK, axis=1)
+    ab = np.frombuffer(act, np.uint8).reshape(T, C // QK, TYPES["q8_1"].block_bytes)
+    s16 = fp16_to_fp32(ab[:, :, 2:4].copy().view(np.uint16)[..., 0]).astype(np.float64)   # [T, nb]
+    return a @ w.T + s16 @ m.T, np.abs(a) @ np.abs(w).T + np.abs(s16) @ np.abs(m).T
 
 
 def _q_f32(x):

@@ -56,7 +56,8 @@ static void check(int ok, const char *what)
 static const int all_types[] = { CK_F32, CK_F16, CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q8_1,
                                  CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_Q8_K, CK_IQ4_NL, CK_BF16 };
 #define N_ALL_TYPES ((int)(sizeof all_types / sizeof all_types[0]))
-static const int mm_types[] = { CK_F32, CK_F16, CK_BF16, CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_IQ4_NL, CK_Q4_K, CK_Q5_K, CK_Q6_K };
+static const int mm_types[] = { CK_F32, CK_F16, CK_BF16, CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_IQ4_NL, CK_Q2_K, CK_Q3_K,
+                                CK_Q4_K, CK_Q5_K, CK_Q6_K };
 #define N_MM_TYPES ((int)(sizeof mm_types / sizeof mm_types[0]))
 
 /* ---- type table -------------------------------------------------------------------------- */
@@ -537,13 +538,19 @@ static double rel_errf(const float *a, const float *b, size_t n, double floor)
 /* The activations as the fast path sees them: the blocks of ck_quantize_act_row_scalar (checked
    byte for byte against a numpy port of ggml's quantizers in tests/test_quant.py, and against the
    SIMD quantizer in test_act_blocks), dequantized in double (Q8_K's fp32 d times an int8 is not
-   always a float). *act gets the blocks (Q8_1: their d and s are needed for the min term). Types
-   without an integer kernel: the floats themselves (the fast path is the exact one). */
+   always a float). *act gets the blocks (Q8_1: their d and s are needed for the min term). F16 and
+   BF16 weights: the values rounded to the weight's type. Types without a fast kernel (F32, Q8_1):
+   the floats themselves (the fast path is the exact one). */
 static void fast_activations(int type, const float *x, double *xq, unsigned char *act, int n)
 {
     int i, j, at = ck_quantize_act_row_scalar(type, x, act, n);
-    if (at < 0 || type == CK_Q2_K || type == CK_Q3_K) {
+    if (at < 0) {
         for (i = 0; i < n; i++) xq[i] = x[i];
+        return;
+    }
+    if (at == CK_F16 || at == CK_BF16) {
+        const uint16_t *h = (const uint16_t *)(const void *)act;
+        for (i = 0; i < n; i++) xq[i] = at == CK_F16 ? ck_fp16_to_fp32(h[i]) : ck_bf16_to_fp32(h[i]);
         return;
     }
     for (i = 0; i < n; i += (int)ck_type_block_size(at)) {
@@ -584,7 +591,7 @@ static void test_act_blocks(void)
     static const struct { int type, act; } want[] = {
         { CK_Q4_0, CK_Q8_0 }, { CK_Q5_0, CK_Q8_0 }, { CK_Q8_0, CK_Q8_0 }, { CK_IQ4_NL, CK_Q8_0 }, { CK_Q4_1, CK_Q8_1 },
         { CK_Q5_1, CK_Q8_1 }, { CK_Q2_K, CK_Q8_K }, { CK_Q3_K, CK_Q8_K }, { CK_Q4_K, CK_Q8_K }, { CK_Q5_K, CK_Q8_K },
-        { CK_Q6_K, CK_Q8_K }, { CK_F32, -1 }, { CK_F16, -1 }, { CK_BF16, -1 }, { CK_Q8_1, -1 }, { CK_Q8_K, -1 }, { 99, -1 }
+        { CK_Q6_K, CK_Q8_K }, { CK_F16, CK_F16 }, { CK_BF16, CK_BF16 }, { CK_F32, -1 }, { CK_Q8_1, -1 }, { CK_Q8_K, -1 }, { 99, -1 }
     };
     enum { N = 768 + 1 };
     static float xbuf[N];
@@ -593,20 +600,20 @@ static void test_act_blocks(void)
     int i, k, kind, ok_types = 1, ok_bytes = 1, cases = 0;
     char what[200];
     for (i = 0; i < (int)(sizeof want / sizeof want[0]); i++) {
-        int blk = want[i].act == CK_Q8_K ? 256 : 32;
+        int blk = (int)ck_type_block_size(want[i].act < 0 ? CK_Q8_0 : want[i].act);
         ok_types &= ck_quantize_act_row(want[i].type, x, a_simd, 2 * blk) == want[i].act;
         ok_types &= ck_quantize_act_row_scalar(want[i].type, x, a_simd, 2 * blk) == want[i].act;
-        if (want[i].act >= 0) ok_types &= ck_quantize_act_row(want[i].type, x, a_simd, blk + 16) == -1;
+        if (want[i].act >= 0 && blk > 1) ok_types &= ck_quantize_act_row(want[i].type, x, a_simd, blk + 16) == -1;
     }
-    check(ok_types, "ck_quantize_act_row: Q8_0 for q4_0 q5_0 q8_0 iq4_nl, Q8_1 for q4_1 q5_1, Q8_K for the K-quants, -1 otherwise");
+    check(ok_types, "ck_quantize_act_row: Q8_0 for q4_0 q5_0 q8_0 iq4_nl, Q8_1 for q4_1 q5_1, Q8_K for the K-quants, F16 and BF16 for themselves, -1 otherwise");
     if (strcmp(ck_simd_name(), "scalar") == 0) {
         printf("  activation blocks, SIMD vs scalar: not applicable (scalar build: one quantizer)\n");
         return;
     }
     for (kind = 0; kind < 12; kind++)
-        for (k = 0; k < 3; k++) { /* k: the activation format (via a weight type that uses it) */
-            static const int wt[3] = { CK_Q8_0, CK_Q4_1, CK_Q4_K };
-            int n = k == 2 ? 768 : 96, at;
+        for (k = 0; k < 5; k++) { /* k: the activation format (via a weight type that uses it) */
+            static const int wt[5] = { CK_Q8_0, CK_Q4_1, CK_Q4_K, CK_F16, CK_BF16 };
+            int n = k == 2 ? 768 : k >= 3 ? 101 : 96, at; /* F16, BF16: 8-value steps and a tail */
             size_t bytes;
             for (i = 0; i < n; i++) {
                 switch (kind) {
@@ -633,7 +640,7 @@ static void test_act_blocks(void)
             }
             cases++;
         }
-    snprintf(what, sizeof what, "activation blocks (Q8_0, Q8_1, Q8_K): %s bytes identical to the scalar quantizer's (%d rows, 12 input kinds)",
+    snprintf(what, sizeof what, "activation blocks (Q8_0, Q8_1, Q8_K, F16, BF16): %s bytes identical to the scalar quantizer's (%d rows, 12 input kinds)",
              ck_simd_name(), cases);
     check(ok_bytes, what);
 }
@@ -704,7 +711,7 @@ static void test_qmatmul(int type, int T, int C, int OC, int with_bias)
 #ifdef _OPENMP
 static void test_qthreads(void)
 {
-    static const int types[] = { CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_F16, CK_BF16 };
+    static const int types[] = { CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_F16, CK_BF16 };
     static const struct { int T, C, OC; } shapes[] = { { 1, 512, 300 }, { 5, 512, 37 }, { 20, 2048, 1100 } };
     int ti, si, path, r, simd;
     for (ti = 0; ti < (int)(sizeof types / sizeof types[0]); ti++)
@@ -762,9 +769,7 @@ int main(void)
                     if (Cs[b] == 4864 && Ts[a] * OCs[c] > 64) continue; /* keep the big C to small products */
                     test_qmatmul(mm_types[ti], Ts[a], Cs[b], OCs[c], (a + c) & 1);
                 }
-    test_qmatmul(CK_Q2_K, 3, 512, 7, 1); /* not required for the matmul, but served by the exact path */
-    test_qmatmul(CK_Q3_K, 3, 512, 7, 0);
-    test_qmatmul(CK_Q8_1, 2, 256, 5, 1);
+    test_qmatmul(CK_Q8_1, 2, 256, 5, 1); /* not required for the matmul, but served by the exact path */
     if (HAS_SIMD)
         printf("matmul_q worst relative errors: exact vs fp64 %.2e, fast vs fp64 (quantized activations) %.2e, "
                "SIMD vs scalar exact %.2e, fast %.2e\n", worst_exact, worst_fast, worst_simd_exact, worst_simd_fast);

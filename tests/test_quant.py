@@ -10,7 +10,8 @@ Every test runs against both builds (fixture ``lib``: simd, scalar).
   K-quants (q2_K .. q8_K): per row RMSE(ck) <= RMSE(reference port) * (1 + 1e-6) + tiny, with the
   number of byte-identical rows reported in the summary.
 * activation blocks of the fast path (ck_quantize_act_row, SIMD and scalar): BYTE-identical to the
-  numpy port of ggml's x86 activation quantizers (q8_0, q8_1, q8_K) on random and edge-case rows.
+  numpy port of ggml's x86 activation quantizers (q8_0, q8_1, q8_K; f16 and bf16 rounding for
+  F16 / BF16 weights) on random and edge-case rows.
 * matmul: exact path (dequantized weights, fp32 math) max abs diff < 1e-4 vs float64 torch;
   fast path vs a float64 emulation of ggml's scheme (the activation blocks of the numpy port,
   ggml's per-block formula) within float-summation error of sum |products|, and its relative
@@ -35,7 +36,7 @@ IDENTICAL = LEGACY + ["iq4_nl"]                     # byte-identical quantizers 
 KQUANTS = ["q2_K", "q3_K", "q4_K", "q5_K", "q6_K", "q8_K"]   # at least as accurate as ggml's *_ref
 MATMUL_TYPES = ["f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "iq4_nl", "q4_K", "q5_K", "q6_K",
                 "q2_K", "q3_K", "q8_1"]
-NO_INT_KERNEL = ("f32", "f16", "bf16", "q2_K", "q3_K", "q8_1")   # ckernel.h: CK_Q_FAST takes the exact path
+NO_INT_KERNEL = ("f32", "q8_1")   # ckernel.h: CK_Q_FAST takes the exact path
 UNKNOWN_IDS = [4, 5, 99]
 
 
@@ -512,18 +513,20 @@ def make_act_row(rng, kind, n, blk):
     return np.ascontiguousarray(x, dtype=f32)
 
 
-ACT_NS = {"q8_0": [32, 96, 288, 4096], "q8_1": [32, 96, 288, 4096], "q8_K": [256, 768, 2304]}   # odd block counts too
+ACT_NS = {"q8_0": [32, 96, 288, 4096], "q8_1": [32, 96, 288, 4096], "q8_K": [256, 768, 2304],   # odd block counts too
+          "f16": [1, 7, 101, 4096], "bf16": [1, 7, 101, 4096]}                                  # tails of the 8-value steps
 
 
 @pytest.mark.parametrize("kind", ACT_KINDS)
-@pytest.mark.parametrize("at", ["q8_0", "q8_1", "q8_K"])
+@pytest.mark.parametrize("at", ["q8_0", "q8_1", "q8_K", "f16", "bf16"])
 def test_act_blocks_identical(lib, qstat, rng, at, kind):
     """ck_quantize_act_row (SIMD where the build has it) and its _scalar path write, for every
     weight type that pairs with `at`, the bytes of the numpy port of ggml's x86 quantizer"""
     blk = Q.TYPES[at].block_size
     for n in ACT_NS[at]:
         buf = np.zeros(n + 1, f32)
-        buf[1:] = make_act_row(rng, kind, n, blk)
+        gb = max(blk, 32)                              # f16 / bf16: rows made in 32-value blocks, cut to n
+        buf[1:] = make_act_row(rng, kind, -(-n // gb) * gb, gb)[:n]
         x = buf[1:]                                    # 4 bytes past the allocation's alignment
         for t in [w for w, a in Q.ACT_TYPE.items() if a == at]:
             exp_type, exp = Q.quantize_act(t, x)
@@ -542,7 +545,7 @@ def test_act_blocks_identical(lib, qstat, rng, at, kind):
         qstat("activation blocks byte-identical to ggml's x86 quantizers (rows x weight types)", at, "rows", 1, how="sum")
 
 
-@pytest.mark.parametrize("t", ["f32", "f16", "bf16", "q8_1", "q8_K"])
+@pytest.mark.parametrize("t", ["f32", "q8_1", "q8_K"])
 def test_act_blocks_none(lib, t):
     """types without an activation format: -1, nothing written"""
     at, got = lib.quantize_act_row(t, np.ones(256, f32))
@@ -587,39 +590,12 @@ def _ref_matmul(inp, w, bias):
     return out.numpy()
 
 
-def _act_f64(at, data, n):
-    """activation blocks -> float64 values d * q (exact: Q8_K's fp32 d times an int8 need not be a float32)"""
-    info = Q.TYPES[at]
-    b = np.frombuffer(data, np.uint8).reshape(-1, info.block_bytes)
-    if at == "q8_K":
-        d = b[:, 0:4].copy().view(f32)[:, 0].astype(np.float64)
-        q = b[:, 4:260].view(np.int8)
-    else:
-        d = Q.fp16_to_fp32(b[:, 0:2].copy().view(np.uint16)[:, 0]).astype(np.float64)
-        q = b[:, (2 if at == "q8_0" else 4):].view(np.int8)
-    return (q.astype(np.float64) * d[:, None]).reshape(-1)[:n]
-
-
 def _fast_emulation(t, inp, wdata, wdeq, bias):
     """float64 of what ggml's CPU backend computes for out = inp @ w^T + bias with weights of type t,
-    up to the order of its float sums: activations quantized by the numpy port of ggml's x86
-    quantizer (Q.quantize_act), then per block (d_w * d_a) * (integer dot), plus m_w * s_a for
-    Q4_1 / Q5_1 against Q8_1 (s = fp16(d_a * sum q_a), so not m_w * d_a * sum q_a).
+    up to the order of its float sums (oracle.quant.emulate_matmul: activations quantized by the
+    numpy port of ggml's x86 quantizer, ggml's per-block formula).
     Returns (emulated out, sum |products| per output: the scale of float-summation error)."""
-    T, C = inp.shape
-    OC = wdeq.shape[0]
-    at, act = Q.quantize_act(t, inp)
-    a = _act_f64(at, act, T * C).reshape(T, C)
-    w = wdeq.astype(np.float64)
-    if at == "q8_1":   # weights as d*q (their float32 d*q + m rounds), the min term from the blocks
-        wb = np.frombuffer(wdata, np.uint8).reshape(OC, C // 32, Q.TYPES[t].block_bytes)
-        m = Q.fp16_to_fp32(wb[:, :, 2:4].copy().view(np.uint16)[..., 0]).astype(np.float64)   # [OC, nb]
-        w = w - np.repeat(m, 32, axis=1)
-        ab = np.frombuffer(act, np.uint8).reshape(T, C // 32, 36)
-        s16 = Q.fp16_to_fp32(ab[:, :, 2:4].copy().view(np.uint16)[..., 0]).astype(np.float64)  # [T, nb]
-        out, mag = a @ w.T + s16 @ m.T, np.abs(a) @ np.abs(w).T + np.abs(s16) @ np.abs(m).T
-    else:
-        out, mag = a @ w.T, np.abs(a) @ np.abs(w).T
+    out, mag = Q.emulate_matmul(t, inp, wdata, wdeq)
     if bias is not None:
         out, mag = out + bias.astype(np.float64), mag + np.abs(bias.astype(np.float64))
     return out, mag
