@@ -147,7 +147,13 @@ static int cmd_info(int argc, char **argv)
     for (i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--no-kv")) show_kv = 0;
         else if (!strcmp(argv[i], "--no-tensors")) show_tensors = 0;
-        else if (!strcmp(argv[i], "-n") && i + 1 < argc) max_items = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "-n")) {
+            char *end;
+            if (++i >= argc) return usage_error("info", "-n needs a number");
+            errno = 0;
+            max_items = argv[i][0] >= '0' && argv[i][0] <= '9' ? strtoull(argv[i], &end, 10) : 0;
+            if (!(argv[i][0] >= '0' && argv[i][0] <= '9') || *end || errno) return usage_error("info", "-n wants a whole number >= 0");
+        }
         else if (argv[i][0] == '-') return usage_error("info", "unknown option");
         else if (!path) path = argv[i];
         else return usage_error("info", "one file at a time");
