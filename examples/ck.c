@@ -730,9 +730,10 @@ static int cmd_run(int argc, char **argv)
         else {
             fprintf(stderr, "%s run: building %s (once; cached in %s)\n", prog, argv[0], dir);
             if (compile_program("ck run", tmp, name, "run.c", "run", 0)) rc = 1;
+            else if (access(run, X_OK) == 0) remove_dir(tmp); /* another ck run installed it meanwhile */
             else { /* installed whole or not at all */
                 chmod(tmp, 0755); /* mkdtemp made it private */
-                if (stat(dir, &st) == 0) remove_dir(dir); /* an incomplete entry (no program) */
+                if (stat(dir, &st) == 0) remove_dir(dir); /* an entry without its program: not made by rename */
                 if (rename(tmp, dir) != 0) {
                     if (access(run, X_OK) != 0) { fprintf(stderr, "%s run: cannot install %s: %s\n", prog, dir, strerror(errno)); rc = 1; }
                     remove_dir(tmp); /* another ck run installed the same program first */
