@@ -21,7 +21,7 @@ EXAMPLES = $(B)/mlp_train
 TOOLS = $(B)/ck $(B)/ckgen
 DEB_PKGS = python3-torch python3-numpy python3-pytest
 
-.PHONY: all help examples tools test test-header test-c test-asan test-py test-mcu size-mcu mcu-freestanding deps deps-mcu bench bench-kernels bench-quant bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer fuzz-ckgen demo clean
+.PHONY: all help examples tools test test-header test-c test-asan test-py test-mcu size-mcu mcu-freestanding deps deps-mcu bench bench-kernels bench-quant bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer fuzz-run-options fuzz-ckgen demo clean
 
 all: tools $(B)/libckernel.so $(B)/libckernel_scalar.so examples ## build the ck tool, ckgen, the oracle's shared libraries and the examples
 
@@ -235,6 +235,13 @@ fuzz-ckgen: | $(B) ## libFuzzer on ckgen (binder, lowering, plan, emitters) over
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. tests/fuzz_ckgen.c -o $(B)/fuzz_ckgen -lm
 	@mkdir -p $(B)/fuzz_ckgen_corpus
 	ASAN_OPTIONS=detect_leaks=0 ./$(B)/fuzz_ckgen -max_total_time=$(FUZZ_SECONDS) -max_len=512 -rss_limit_mb=2048 -print_final_stats=1 $(B)/fuzz_ckgen_corpus
+
+fuzz-run-options: | $(B) ## libFuzzer on run's command line: run_parse_options, run_check_context, parse_tokens, ck_sample (clang, ASan+UBSan), FUZZ_SECONDS=60
+	@command -v clang >/dev/null || { echo "fuzz-run-options: needs clang (apt-get install clang)"; exit 1; }
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. tests/fuzz_run_options.c -o $(B)/fuzz_run_options -lm
+	@mkdir -p $(B)/fuzz_run_corpus
+	./$(B)/fuzz_run_options -max_total_time=$(FUZZ_SECONDS) -max_len=512 -rss_limit_mb=2048 -print_final_stats=1 \
+	  -dict=tests/fuzz_run_options.dict $(B)/fuzz_run_corpus tests/data/fuzz_run_options
 
 DEMO_GGUF ?= examples/demo/shakespeare.gguf
 DEMO_PROMPT ?= ROMEO:

@@ -598,7 +598,9 @@ CK_DEF void ck_model_close(ck_model *m);
 /* ---- sampler -------------------------------------------------------------------------------
    temp <= 0: greedy (argmax, lowest id on ties). Otherwise softmax(logits / temp), keep the top_k
    (0 = all), then the smallest prefix whose probability reaches top_p (1 = all), and draw.
-   scratch: n entries; rng: any nonzero state (xorshift64*), advanced by each draw. */
+   scratch: n entries; rng: any nonzero state (xorshift64*), advanced by each draw.
+   Returns a token id in [0, n), or -1 (nothing drawn, nothing read past logits[n - 1]) when a
+   logit is NaN or infinite, temp or top_p is NaN, or n < 1: the caller names the position. */
 typedef struct { float p; int32_t id; } ck_prob_id;
 CK_DEF int32_t ck_sample(const float *logits, int n, float temp, int top_k, float top_p, uint64_t *rng, ck_prob_id *scratch);
 CK_DEF int32_t ck_argmax(const float *x, int n);
@@ -5343,6 +5345,10 @@ CK_DEF int32_t ck_sample(const float *logits, int n, float temp, int top_k, floa
     float mx, acc;
     double sum = 0.0, cut;
     int i, m;
+    /* a NaN would make the comparisons below inconsistent and the selection run off the array */
+    if (n < 1 || temp != temp || top_p != top_p) return -1;
+    for (i = 0; i < n; i++)
+        if (!(logits[i] - logits[i] == 0.0f)) return -1; /* NaN or +-Inf */
     if (temp <= 0.0f || top_k == 1) return ck_argmax(logits, n);
     mx = logits[ck_argmax(logits, n)];
     for (i = 0; i < n; i++) {

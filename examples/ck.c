@@ -3,7 +3,7 @@
      ck quantize IN.gguf OUT.gguf TYPE
      ck dequantize IN.gguf OUT.gguf  (every tensor to f32)
      ck build MODEL.gguf [-o DIR]    generate the model's C with ckgen and compile examples/run.c
-     ck run MODEL.gguf [RUN ARGS]    build once (cached by layout hash), then run it
+     ck run MODEL.gguf [RUN ARGS]    build once (cached by its inputs' hash), then run it
      ck tokenize MODEL.gguf [-f FILE | TEXT] [--bos] [--special]    token ids
      ck detokenize MODEL.gguf IDS... the text of token ids
    `ck help` and `ck SUBCOMMAND --help` say more. Built by plain `make` as build/ck. */
@@ -17,6 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,7 +147,13 @@ static int cmd_info(int argc, char **argv)
     for (i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--no-kv")) show_kv = 0;
         else if (!strcmp(argv[i], "--no-tensors")) show_tensors = 0;
-        else if (!strcmp(argv[i], "-n") && i + 1 < argc) max_items = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "-n")) {
+            char *end;
+            if (++i >= argc) return usage_error("info", "-n needs a number");
+            errno = 0;
+            max_items = argv[i][0] >= '0' && argv[i][0] <= '9' ? strtoull(argv[i], &end, 10) : 0;
+            if (!(argv[i][0] >= '0' && argv[i][0] <= '9') || *end || errno) return usage_error("info", "-n wants a whole number >= 0");
+        }
         else if (argv[i][0] == '-') return usage_error("info", "unknown option");
         else if (!path) path = argv[i];
         else return usage_error("info", "one file at a time");
@@ -336,32 +346,90 @@ static int cmd_dequantize(int argc, char **argv)
     return convert("dequantize", pos[0], pos[1], CK_F32, quiet);
 }
 
-/* run argv[] as a child process; its exit status, or -1 */
-static int spawn(char *const *args, int quiet_stdout)
+/* ---- child processes: an argument vector and execvp, never a shell ----------------------------
+   Every path goes to a child as one argv entry, so any byte in it is just a byte. */
+
+/* malloc'd printf: paths have no length limit here */
+static char *str_printf(const char *fmt, ...)
 {
-    pid_t pid = fork();
+    va_list ap;
+    int n;
+    char *s;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !(s = (char *)malloc((size_t)n + 1))) { fprintf(stderr, "%s: out of memory\n", prog); exit(1); }
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static const char *signal_name(int sig, char *buf, size_t cap)
+{
+    static const struct { int sig; const char *name; } names[] = {
+        { SIGSEGV, "SIGSEGV" }, { SIGABRT, "SIGABRT" }, { SIGBUS, "SIGBUS" }, { SIGFPE, "SIGFPE" }, { SIGILL, "SIGILL" },
+        { SIGKILL, "SIGKILL" }, { SIGTERM, "SIGTERM" }, { SIGINT, "SIGINT" }, { SIGQUIT, "SIGQUIT" }, { SIGHUP, "SIGHUP" },
+        { SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" }, { SIGTRAP, "SIGTRAP" }, { SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
+        { SIGUSR1, "SIGUSR1" }, { SIGUSR2, "SIGUSR2" },
+    };
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].sig == sig) return names[i].name;
+    snprintf(buf, cap, "signal %d", sig);
+    return buf;
+}
+
+/* Run args[0] (found on PATH as execvp does) with args; its stdout and stderr go to out_path
+   (created, 0600) when it is not NULL. Returns the child's exit status: 0, or nonzero with a line
+   naming the program ("run: exited with status 2"; "run: killed by SIGSEGV", then 128 + the
+   signal, as a shell reports it); 127 when it could not be started. */
+static int spawn(char *const *args, const char *out_path)
+{
+    pid_t pid;
     int status;
-    if (pid < 0) return -1;
+    char buf[32];
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid < 0) { fprintf(stderr, "%s: cannot start %s: %s\n", prog, args[0], strerror(errno)); return 127; }
     if (pid == 0) {
-        if (quiet_stdout && !freopen("/dev/null", "w", stdout)) _exit(127);
+        if (out_path) {
+            int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(127);
+            close(fd);
+        }
         execvp(args[0], args);
         fprintf(stderr, "%s: cannot run %s: %s\n", prog, args[0], strerror(errno));
         _exit(127);
     }
-    if (waitpid(pid, &status, 0) < 0) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) { fprintf(stderr, "%s: waiting for %s: %s\n", prog, args[0], strerror(errno)); return 127; }
+    if (WIFSIGNALED(status)) {
+        fprintf(stderr, "%s: killed by %s\n", base_name(args[0]), signal_name(WTERMSIG(status), buf, sizeof buf));
+        return 128 + WTERMSIG(status);
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0) fprintf(stderr, "%s: exited with status %d\n", base_name(args[0]), WEXITSTATUS(status));
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
 }
+
 /* build/ckgen beside this binary */
-static void sibling(char *buf, size_t cap, const char *name)
+static char *sibling(const char *name)
 {
     const char *slash = strrchr(self_path, '/');
-    if (slash) snprintf(buf, cap, "%.*s/%s", (int)(slash - self_path), self_path, name);
-    else snprintf(buf, cap, "%s/build/%s", CK_SOURCE_DIR, name);
+    if (slash) return str_printf("%.*s/%s", (int)(slash - self_path), self_path, name);
+    return str_printf("%s/build/%s", CK_SOURCE_DIR, name);
 }
 /* the model name ckgen would pick: the file's base name as a C identifier */
 static void model_name(char *buf, size_t cap, const char *path)
 {
-    const char *b = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *b = base_name(path);
     size_t k, n = 0;
     for (k = 0; b[k] && n + 3 < cap; k++) {
         if (b[k] == '.' && !strcmp(b + k, ".gguf")) break;
@@ -372,99 +440,222 @@ static void model_name(char *buf, size_t cap, const char *path)
     if (!n || (buf[0] >= '0' && buf[0] <= '9')) { memmove(buf + 2, buf, n + 1); buf[0] = 'm'; buf[1] = '_'; }
 }
 
-static int build_model(const char *gguf, const char *dir, const char *name, int verbose, int bump, const char *train)
+/* FNV-1a, 64 bits: the cache key (not a defence against a crafted collision; see README) */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 {
-    char ckgen[1024], header[1200], define[1300], tdefine[1300], out[1200], inc_dir[1200], inc_src[1200], src[1200], tb[32], tt[32];
-    char *gen_args[12], *cc_args[24];
-    int n = 0, rc;
-    const char *cc = getenv("CC") ? getenv("CC") : "cc";
-    char flags[512];
-    char *tok, *save = NULL;
-    sibling(ckgen, sizeof ckgen, "ckgen");
-    gen_args[n++] = ckgen;
-    gen_args[n++] = (char *)gguf;
-    gen_args[n++] = (char *)"-o";
-    gen_args[n++] = (char *)dir;
-    gen_args[n++] = (char *)"--name";
-    gen_args[n++] = (char *)name;
-    if (!bump) gen_args[n++] = (char *)"--no-bump";
-    if (train) { /* "BxT" */
-        int b = 4, t = 0;
-        if (*train && sscanf(train, "%dx%d", &b, &t) != 2) { fprintf(stderr, "%s build: --train-size wants BxT, e.g. 8x256\n", prog); return 2; }
-        snprintf(tb, sizeof tb, "%d", b);
-        snprintf(tt, sizeof tt, "%d", t);
-        gen_args[n++] = (char *)"--train";
-        gen_args[n++] = (char *)"--train-batch";
-        gen_args[n++] = tb;
-        if (t > 0) { gen_args[n++] = (char *)"--train-seq"; gen_args[n++] = tt; }
+    const unsigned char *b = (const unsigned char *)p;
+    size_t i;
+    for (i = 0; i < n; i++) { h ^= b[i]; h *= 0x100000001b3ull; }
+    return h;
+}
+/* a labelled field: its name, its length, its bytes (no two different inputs give one stream) */
+static uint64_t hash_field(uint64_t h, const char *label, const void *p, size_t n)
+{
+    uint64_t len = n;
+    h = fnv1a(h, label, strlen(label) + 1);
+    h = fnv1a(h, &len, sizeof len);
+    return fnv1a(h, p, n);
+}
+static int hash_file(uint64_t *h, const char *label, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t cap = 1 << 16, n = 0, r;
+    if (!f) { fprintf(stderr, "%s: cannot read %s: %s\n", prog, path, strerror(errno)); return -1; }
+    buf = (char *)malloc(cap);
+    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) { char *nb = (char *)realloc(buf, cap *= 2); if (!nb) { free(buf); buf = NULL; } else buf = nb; }
     }
-    gen_args[n] = NULL;
-    if (verbose) fprintf(stderr, "%s build: %s %s -o %s --name %s%s\n", prog, ckgen, gguf, dir, name, bump ? "" : " --no-bump");
-    rc = spawn(gen_args, 0);
-    if (rc != 0) { fprintf(stderr, "%s build: ckgen failed on %s\n", prog, gguf); return 1; }
-    snprintf(header, sizeof header, "%s/%s.h", dir, name);
-    snprintf(define, sizeof define, "-DCK_MODEL_HEADER=\"%s.h\"", name);
-    snprintf(out, sizeof out, "%s/run", dir);
-    snprintf(inc_dir, sizeof inc_dir, "-I%s", dir);
-    snprintf(inc_src, sizeof inc_src, "-I%s", CK_SOURCE_DIR);
-    snprintf(src, sizeof src, "%s/examples/run.c", CK_SOURCE_DIR);
-    snprintf(flags, sizeof flags, "%s", getenv("CK_CFLAGS") ? getenv("CK_CFLAGS") : CK_BUILD_CFLAGS);
-    n = 0;
-    cc_args[n++] = (char *)cc;
-    cc_args[n++] = (char *)"-std=c99";
-    for (tok = strtok_r(flags, " ", &save); tok && n < 14; tok = strtok_r(NULL, " ", &save)) cc_args[n++] = tok;
-    cc_args[n++] = inc_src;
-    cc_args[n++] = inc_dir;
-    cc_args[n++] = define;
-    cc_args[n++] = src;
-    cc_args[n++] = (char *)"-o";
-    cc_args[n++] = out;
-    cc_args[n++] = (char *)"-lm";
-    cc_args[n] = NULL;
+    if (!buf || ferror(f)) { fprintf(stderr, "%s: cannot read %s\n", prog, path); fclose(f); free(buf); return -1; }
+    fclose(f);
+    *h = hash_field(*h, label, buf, n);
+    free(buf);
+    return 0;
+}
+
+/* a directory ckgen or the compiler filled: its files, then itself (it holds no subdirectory) */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (d) {
+        while ((e = readdir(d)) != NULL) {
+            char *p;
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            p = str_printf("%s/%s", dir, e->d_name);
+            unlink(p);
+            free(p);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* The model path as ckgen gets it. ckgen copies it into a C comment of the generated header, so a
+   path with bytes that could end that comment or splice lines ('*', '?', '\', control bytes, non-ASCII)
+   is given as a symlink build/models/.paths/HASH.gguf to it instead (stable: the header, hence the
+   cache key, stays the same); a path starting with '-' gets "./" so that it is not an option. */
+static char *ckgen_path(const char *gguf)
+{
+    const unsigned char *s = (const unsigned char *)gguf;
+    size_t i;
+    int safe = 1;
+    char *abs, *dir, *link, *tmp, cwd[4096];
+    for (i = 0; s[i]; i++)
+        if (!(isalnum(s[i]) || strchr(" ._/+,=@%:~-", s[i]))) safe = 0;
+    if (safe) return gguf[0] == '-' ? str_printf("./%s", gguf) : str_printf("%s", gguf);
+    if (gguf[0] == '/') abs = str_printf("%s", gguf);
+    else if (getcwd(cwd, sizeof cwd)) abs = str_printf("%s/%s", cwd, gguf);
+    else { fprintf(stderr, "%s: cannot read the current directory: %s\n", prog, strerror(errno)); return NULL; }
+    dir = str_printf("%s/build/models/.paths", CK_SOURCE_DIR);
+    mkdir(dir, 0777);
+    link = str_printf("%s/%016llx.gguf", dir, (unsigned long long)fnv1a(0xcbf29ce484222325ull, abs, strlen(abs)));
+    tmp = str_printf("%s.%ld.tmp", link, (long)getpid());
+    unlink(tmp);
+    if (symlink(abs, tmp) != 0 || rename(tmp, link) != 0) {
+        fprintf(stderr, "%s: cannot create the link %s: %s\n", prog, link, strerror(errno));
+        unlink(tmp);
+        free(link);
+        link = NULL;
+    }
+    free(tmp);
+    free(dir);
+    free(abs);
+    return link;
+}
+
+/* ckgen GGUF -o DIR --name NAME [--no-bump] [training sizes]. log: where its output goes (NULL: the
+   terminal); shown when it fails. 0 or -1. */
+static int run_ckgen(const char *who, const char *gguf, const char *dir, const char *name, int bump, int train_b, int train_t,
+                     const char *log)
+{
+    char *ckgen = sibling("ckgen"), *path = ckgen_path(gguf), tb[32], tt[32];
+    char *args[16];
+    int n = 0, rc;
+    if (!path) { free(ckgen); return -1; }
+    args[n++] = ckgen;
+    args[n++] = path;
+    args[n++] = (char *)"-o";
+    args[n++] = (char *)dir;
+    args[n++] = (char *)"--name";
+    args[n++] = (char *)name;
+    if (!bump) args[n++] = (char *)"--no-bump";
+    if (train_b > 0) {
+        snprintf(tb, sizeof tb, "%d", train_b);
+        snprintf(tt, sizeof tt, "%d", train_t);
+        args[n++] = (char *)"--train";
+        args[n++] = (char *)"--train-batch";
+        args[n++] = tb;
+        if (train_t > 0) { args[n++] = (char *)"--train-seq"; args[n++] = tt; }
+    }
+    args[n] = NULL;
+    if (!log) fprintf(stderr, "%s: %s %s -o %s --name %s%s\n", who, ckgen, path, dir, name, bump ? "" : " --no-bump");
+    rc = spawn(args, log);
+    if (rc != 0) {
+        if (log) { /* its own words first */
+            FILE *f = fopen(log, "rb");
+            char line[1024];
+            while (f && fgets(line, sizeof line, f)) fputs(line, stderr);
+            if (f) fclose(f);
+        }
+        fprintf(stderr, "%s: ckgen failed on %s\n", who, gguf);
+    }
+    free(ckgen);
+    free(path);
+    return rc ? -1 : 0;
+}
+
+/* the compiler and its flags: CC (default cc) and CK_CFLAGS (default CK_BUILD_CFLAGS), split at
+   spaces. A NULL-terminated vector with room for `extra` more entries; *n is its length. */
+static char **compiler_args(int extra, int *n, char **flags_copy)
+{
+    const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
+    const char *fl = getenv("CK_CFLAGS") ? getenv("CK_CFLAGS") : CK_BUILD_CFLAGS;
+    size_t words = 2, i;
+    char **args, *tok, *save = NULL;
+    for (i = 0; fl[i]; i++) words += fl[i] == ' ' || fl[i] == '\t';
+    args = (char **)calloc(words + 2 + (size_t)extra, sizeof *args);
+    *flags_copy = str_printf("%s", fl);
+    if (!args) { fprintf(stderr, "%s: out of memory\n", prog); exit(1); }
+    *n = 0;
+    args[(*n)++] = (char *)cc;
+    args[(*n)++] = (char *)"-std=c99";
+    for (tok = strtok_r(*flags_copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) args[(*n)++] = tok;
+    args[*n] = NULL;
+    return args;
+}
+
+/* cc -std=c99 FLAGS -I<sources> -I<dir> -DCK_MODEL_HEADER="NAME.h" [-DCK_TRAIN_HEADER=...] examples/SRC.c -o DIR/OUT -lm */
+static int compile_program(const char *who, const char *dir, const char *name, const char *src_name, const char *out_name, int verbose)
+{
+    char *flags, *inc_src = str_printf("-I%s", CK_SOURCE_DIR), *inc_dir = str_printf("-I%s", dir);
+    char *define = str_printf("-DCK_MODEL_HEADER=\"%s.h\"", name), *tdefine = str_printf("-DCK_TRAIN_HEADER=\"%s_train.h\"", name);
+    char *src = str_printf("%s/examples/%s", CK_SOURCE_DIR, src_name), *out = str_printf("%s/%s", dir, out_name);
+    int n, i, rc;
+    char **args = compiler_args(10, &n, &flags);
+    args[n++] = inc_src;
+    args[n++] = inc_dir;
+    args[n++] = define;
+    if (!strcmp(src_name, "train.c")) args[n++] = tdefine;
+    args[n++] = src;
+    args[n++] = (char *)"-o";
+    args[n++] = out;
+    args[n++] = (char *)"-lm";
+    args[n] = NULL;
     if (verbose) {
-        int i;
-        fprintf(stderr, "%s build:", prog);
-        for (i = 0; i < n; i++) fprintf(stderr, " %s", cc_args[i]);
+        fprintf(stderr, "%s:", who);
+        for (i = 0; i < n; i++) fprintf(stderr, " %s", args[i]);
         fprintf(stderr, "\n");
     }
-    rc = spawn(cc_args, 0);
-    if (rc != 0) { fprintf(stderr, "%s build: the C compiler failed (%s)\n", prog, cc); return 1; }
-    if (verbose) fprintf(stderr, "%s build: the generated C is %s; the program is %s\n", prog, header, out);
-    if (train) { /* the same command line for examples/train.c */
-        int k;
-        snprintf(tdefine, sizeof tdefine, "-DCK_TRAIN_HEADER=\"%s_train.h\"", name);
-        snprintf(src, sizeof src, "%s/examples/train.c", CK_SOURCE_DIR);
-        snprintf(out, sizeof out, "%s/train", dir);
-        for (k = n; k > 0 && cc_args[k - 1] != define; k--) cc_args[k] = cc_args[k - 1]; /* insert after -DCK_MODEL_HEADER */
-        cc_args[k] = tdefine;
-        cc_args[++n] = NULL;
-        if (verbose) fprintf(stderr, "%s build: %s/%s_train.h -> %s\n", prog, dir, name, out);
-        rc = spawn(cc_args, 0);
-        if (rc != 0) { fprintf(stderr, "%s build: the C compiler failed on examples/train.c (%s)\n", prog, cc); return 1; }
-    }
+    rc = spawn(args, NULL);
+    if (rc != 0) fprintf(stderr, "%s: the C compiler failed on examples/%s (%s)\n", who, src_name, args[0]);
+    free(args); free(flags); free(inc_src); free(inc_dir); free(define); free(tdefine); free(src); free(out);
+    return rc ? -1 : 0;
+}
+
+/* "B" or "BxT", both whole positive numbers: 0, or -1 */
+static int parse_train_size(const char *s, int *b, int *t)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = *s >= '0' && *s <= '9' ? strtol(s, &end, 10) : 0;
+    if (v < 1 || v > 1 << 20 || errno) return -1;
+    *b = (int)v;
+    *t = 0;
+    if (!*end) return 0;
+    if (*end != 'x' || !(end[1] >= '0' && end[1] <= '9')) return -1;
+    s = end + 1;
+    v = strtol(s, &end, 10);
+    if (v < 1 || v > 1 << 20 || errno || *end) return -1;
+    *t = (int)v;
     return 0;
 }
 
 static int cmd_build(int argc, char **argv)
 {
     const char *gguf = NULL, *dir = NULL;
-    char name[128], defdir[1024];
-    const char *train = NULL;
-    int i, bump = 0;
+    char name[128], *defdir = NULL;
+    int i, bump = 0, train_b = 0, train_t = 0;
     if (wants_help(argc, argv)) {
-        printf("usage: %s build MODEL.gguf [-o DIR] [--bump] [--train [BxT]]\n"
+        printf("usage: %s build MODEL.gguf [-o DIR] [--bump] [--train [B[xT]]]\n"
                "  Runs ckgen (the declaration in models/ named by the file's architecture, bound to the file)\n"
                "  and compiles examples/run.c with the generated header as one translation unit.\n"
                "  DIR defaults to build/models/NAME. --bump also writes DIR/weights.bump.\n"
-               "  --train [BxT] also generates NAME_train.h and compiles examples/train.c as DIR/train, for\n"
-               "  batches of up to B sequences of T tokens (default 4 x the model's context, at most 1024).\n"
+               "  --train [B[xT]] also generates NAME_train.h and compiles examples/train.c as DIR/train, for\n"
+               "  batches of up to B sequences (default 4) of T tokens (default the model's context, at most 1024).\n"
                "  CC and CK_CFLAGS (default \"%s\") choose the compiler and flags.\n", prog, CK_BUILD_CFLAGS);
         return 0;
     }
     for (i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "-o") && i + 1 < argc) dir = argv[++i];
+        if (!strcmp(argv[i], "-o")) { if (++i >= argc) return usage_error("build", "-o needs a directory"); dir = argv[i]; }
         else if (!strcmp(argv[i], "--bump")) bump = 1;
-        else if (!strcmp(argv[i], "--train")) train = i + 1 < argc && strchr(argv[i + 1], 'x') && isdigit((unsigned char)argv[i + 1][0]) ? argv[++i] : "";
+        else if (!strcmp(argv[i], "--train")) {
+            train_b = 4;
+            if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9' && parse_train_size(argv[++i], &train_b, &train_t))
+                return usage_error("build", "--train wants B or BxT, whole numbers from 1, e.g. 8x256");
+        }
         else if (argv[i][0] == '-') return usage_error("build", "unknown option");
         else if (!gguf) gguf = argv[i];
         else return usage_error("build", "one model at a time");
@@ -472,71 +663,101 @@ static int cmd_build(int argc, char **argv)
     if (!gguf) return usage_error("build", "no model given");
     model_name(name, sizeof name, gguf);
     if (!dir) {
-        snprintf(defdir, sizeof defdir, "%s/build/models", CK_SOURCE_DIR);
-        mkdir(defdir, 0777);
-        snprintf(defdir, sizeof defdir, "%s/build/models/%s", CK_SOURCE_DIR, name);
-        dir = defdir;
+        char *models = str_printf("%s/build/models", CK_SOURCE_DIR);
+        mkdir(models, 0777);
+        free(models);
+        dir = defdir = str_printf("%s/build/models/%s", CK_SOURCE_DIR, name);
     }
-    if (build_model(gguf, dir, name, 1, bump, train)) return 1;
+    if (run_ckgen("ck build", gguf, dir, name, bump, train_b, train_t, NULL) || compile_program("ck build", dir, name, "run.c", "run", 1)
+        || (train_b && compile_program("ck build", dir, name, "train.c", "train", 1))) {
+        free(defdir);
+        return 1;
+    }
+    fprintf(stderr, "%s build: the generated C is %s/%s.h; the program is %s/run\n", prog, dir, name, dir);
     printf("%s/run\n", dir);
+    free(defdir);
     return 0;
 }
 
-/* the cached program is stale when the code it is made of changed after it was built */
-static int sources_newer_than(time_t built, const char *ckgen)
+/* The cache key of `ck run`: everything the compiled program is made of. The generated header
+   (it holds every hyperparameter, offset and the layout hash; the weights are read at run time),
+   ckernel.h, examples/run.c, the compiler's name, its --version text and the flags. */
+static int run_cache_key(const char *tmp, const char *name, uint64_t *key)
 {
-    static const char *files[] = { "ckernel.h", "ckernel_gen.h", "examples/run.c" };
-    char path[1200];
-    struct stat st;
-    size_t i;
-    if (stat(ckgen, &st) == 0 && st.st_mtime > built) return 1;
-    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", CK_SOURCE_DIR, files[i]);
-        if (stat(path, &st) == 0 && st.st_mtime > built) return 1;
-    }
-    return 0;
+    char *header = str_printf("%s/%s.h", tmp, name), *src = str_printf("%s/ckernel.h", CK_SOURCE_DIR);
+    char *run_c = str_printf("%s/examples/run.c", CK_SOURCE_DIR), *ver = str_printf("%s/cc-version.txt", tmp), *flags;
+    int n, rc = -1;
+    char **cc = compiler_args(2, &n, &flags), *vargs[3];
+    uint64_t h = 0xcbf29ce484222325ull;
+    int i;
+    h = hash_field(h, "ck run cache v1", "", 0);
+    for (i = 0; i < n; i++) h = hash_field(h, "compiler argument", cc[i], strlen(cc[i]));
+    vargs[0] = cc[0];
+    vargs[1] = (char *)"--version";
+    vargs[2] = NULL;
+    if (spawn(vargs, ver) != 0) fprintf(stderr, "%s run: '%s --version' failed\n", prog, cc[0]);
+    else if (!hash_file(&h, "compiler version", ver) && !hash_file(&h, "generated header", header) && !hash_file(&h, "ckernel.h", src)
+             && !hash_file(&h, "run.c", run_c)) rc = 0;
+    unlink(ver);
+    *key = h;
+    free(cc); free(flags); free(header); free(src); free(run_c); free(ver);
+    return rc;
 }
 
 static int cmd_run(int argc, char **argv)
 {
-    char name[128], dir[1200], run[1300], ckgen[1024], hash[64] = "";
-    char **args;
+    char name[128], *models, *tmp, *dir = NULL, *run, *log, **args;
+    uint64_t key;
     int i, rc;
-    FILE *p;
-    struct stat st;
     if (argc < 1 || wants_help(1, argv)) {
         printf("usage: %s run MODEL.gguf [RUN OPTIONS]\n"
-               "  Builds the model's program once (kept in build/models/NAME-LAYOUTHASH), then runs it with\n"
+               "  Generates the model's C with ckgen (every time: it is fast), and compiles examples/run.c with it\n"
+               "  unless build/models/NAME-KEY/run exists, KEY being a hash of the generated header, ckernel.h,\n"
+               "  examples/run.c, the compiler and its flags (CC, CK_CFLAGS); then runs that program with\n"
                "  -m MODEL.gguf and the options given (see the program's --help, e.g. --tokens, -n, --temp).\n", prog);
         return argc < 1 ? 2 : 0;
     }
     model_name(name, sizeof name, argv[0]);
-    /* the layout hash names the cache: same layout, same program */
-    sibling(ckgen, sizeof ckgen, "ckgen");
-    {
-        char cmd[2600];
-        snprintf(cmd, sizeof cmd, "'%s' '%s' --hash-only", ckgen, argv[0]);
-        p = popen(cmd, "r");
-        if (!p || !fgets(hash, sizeof hash, p)) { if (p) pclose(p); fprintf(stderr, "%s run: ckgen could not read %s\n", prog, argv[0]); return 1; }
-        if (pclose(p) != 0) { fprintf(stderr, "%s run: ckgen could not read %s\n", prog, argv[0]); return 1; }
-        hash[strcspn(hash, "\r\n")] = 0;
+    models = str_printf("%s/build", CK_SOURCE_DIR);
+    mkdir(models, 0777);
+    free(models);
+    models = str_printf("%s/build/models", CK_SOURCE_DIR);
+    mkdir(models, 0777);
+    tmp = str_printf("%s/.tmp-%s-XXXXXX", models, name);
+    if (!mkdtemp(tmp)) { fprintf(stderr, "%s run: cannot create a directory in %s: %s\n", prog, models, strerror(errno)); return 1; }
+    log = str_printf("%s/ckgen.log", tmp);
+    rc = run_ckgen("ck run", argv[0], tmp, name, 0, 0, 0, log) || run_cache_key(tmp, name, &key) ? 1 : 0;
+    unlink(log);
+    if (!rc) {
+        struct stat st;
+        dir = str_printf("%s/%s-%016llx", models, name, (unsigned long long)key);
+        run = str_printf("%s/run", dir);
+        if (access(run, X_OK) == 0) remove_dir(tmp); /* built before from the same inputs */
+        else {
+            fprintf(stderr, "%s run: building %s (once; cached in %s)\n", prog, argv[0], dir);
+            if (compile_program("ck run", tmp, name, "run.c", "run", 0)) rc = 1;
+            else if (access(run, X_OK) == 0) remove_dir(tmp); /* another ck run installed it meanwhile */
+            else { /* installed whole or not at all */
+                chmod(tmp, 0755); /* mkdtemp made it private */
+                if (stat(dir, &st) == 0) remove_dir(dir); /* an entry without its program: not made by rename */
+                if (rename(tmp, dir) != 0) {
+                    if (access(run, X_OK) != 0) { fprintf(stderr, "%s run: cannot install %s: %s\n", prog, dir, strerror(errno)); rc = 1; }
+                    remove_dir(tmp); /* another ck run installed the same program first */
+                }
+            }
+        }
+        free(run);
     }
-    snprintf(dir, sizeof dir, "%s/build/models", CK_SOURCE_DIR);
-    mkdir(dir, 0777);
-    snprintf(dir, sizeof dir, "%s/build/models/%s-%s", CK_SOURCE_DIR, name, hash);
-    snprintf(run, sizeof run, "%s/run", dir);
-    if (stat(run, &st) != 0 || sources_newer_than(st.st_mtime, ckgen)) {
-        fprintf(stderr, "%s run: building %s (once; cached in %s)\n", prog, argv[0], dir);
-        if (build_model(argv[0], dir, name, 0, 0, NULL)) return 1;
-    }
+    if (rc) { remove_dir(tmp); free(tmp); free(dir); free(models); return 1; }
+    run = str_printf("%s/run", dir);
     args = (char **)calloc((size_t)argc + 4, sizeof *args);
     args[0] = run;
     args[1] = (char *)"-m";
     args[2] = argv[0];
     for (i = 1; i < argc; i++) args[2 + i] = argv[i];
-    rc = spawn(args, 0);
-    free(args);
-    return rc < 0 ? 1 : rc;
+    rc = spawn(args, NULL);
+    free(args); free(run); free(dir); free(tmp); free(models);
+    return rc;
 }
 
 /* ---- tokenize / detokenize ---------------------------------------------------------------- */
@@ -634,7 +855,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *wha
     { "quantize", cmd_quantize, "re-encode a GGUF file's matrices to another type" },
     { "dequantize", cmd_dequantize, "write every tensor of a GGUF file as f32" },
     { "build", cmd_build, "generate a model's C with ckgen and compile its run program" },
-    { "run", cmd_run, "build once (cached by layout hash) and run a model" },
+    { "run", cmd_run, "build once (cached by what the program is made of) and run a model" },
     { "tokenize", cmd_tokenize, "token ids of a text with a GGUF's tokenizer" },
     { "detokenize", cmd_detokenize, "the text of token ids" },
 };

@@ -5,21 +5,214 @@
 
    run -m MODEL.gguf|weights.bump --tokens 1,2,3 [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S]
    run -m MODEL --tokens 1,2,3 --logits OUT.f32          float32 logits [T, n_vocab] of the prompt (prefill)
-   run -m MODEL --tokens 1,2,3 --decode-logits OUT.f32   the same, one token at a time through the KV cache */
+   run -m MODEL --tokens 1,2,3 --decode-logits OUT.f32   the same, one token at a time through the KV cache
+
+   Exit codes: 0 done; 1 the model could not be opened or run (unreadable file, non-finite logits,
+   a write error); 2 the command line (an option's value, a conflict, a prompt that does not fit).
+   With -DRUN_OPTIONS_ONLY this file is only the option parser (no model, no main):
+   tests/fuzz_run_options.c includes it that way. */
 #define _POSIX_C_SOURCE 200809L
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
+#ifndef RUN_OPTIONS_ONLY
 #ifndef CK_MODEL_HEADER
 #error "define CK_MODEL_HEADER as the generated header, e.g. -DCK_MODEL_HEADER='\"mymodel.h\"'"
 #endif
 #include CK_MODEL_HEADER
+#endif
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+/* ---- options: every value parsed whole and range-checked before a model is opened ---------- */
+enum { OPT_MODEL, OPT_PROMPT, OPT_TOKENS, OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_LOGITS, OPT_DECODE_LOGITS,
+       OPT_QUIET, OPT_WARMUP, OPT_HELP, OPT_COUNT };
+static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_COUNT] = {
+    { "-m", NULL, 1 }, { "-p", NULL, 1 }, { "--tokens", NULL, 1 }, { "-n", NULL, 1 }, { "--temp", NULL, 1 },
+    { "--top-k", NULL, 1 }, { "--top-p", NULL, 1 }, { "--seed", NULL, 1 }, { "--logits", NULL, 1 },
+    { "--decode-logits", NULL, 1 }, { "--quiet", NULL, 0 }, { "--warmup", NULL, 0 }, { "--help", "-h", 0 },
+};
+
+typedef struct {
+    const char *model, *prompt, *tokens, *logits_path; /* NULL: not given */
+    int n_gen, top_k;                                  /* n_gen >= 0, top_k >= 0 (0 = all) */
+    float temp, top_p;                                 /* temp finite >= 0 (0 = greedy), top_p in (0, 1] */
+    uint64_t seed;
+    int decode_logits, quiet, warmup, help;
+    int given[OPT_COUNT];                              /* 1: the option was on the command line */
+} run_options;
+
+static int run_fail(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* a user's value for a message: at most 48 bytes, control bytes as '?' */
+static const char *shown(const char *s, char *buf, size_t cap)
+{
+    size_t i;
+    for (i = 0; s[i] && i + 4 < cap && i < 48; i++) buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    if (s[i] && i + 4 < cap) { memcpy(buf + i, "...", 3); i += 3; }
+    buf[i] = 0;
+    return buf;
+}
+
+/* a whole number in [lo, hi]: no leading space, no trailing bytes */
+static int parse_long(const char *opt, const char *s, long lo, long hi, const char *range, long *out, char *err, size_t cap)
+{
+    char *end, b[64];
+    long v;
+    errno = 0;
+    v = *s && !isspace((unsigned char)*s) ? strtol(s, &end, 10) : 0;
+    if (!*s || isspace((unsigned char)*s) || end == s || *end) return run_fail(err, cap, "%s %s: not a number", opt, shown(s, b, sizeof b));
+    if (errno == ERANGE || v < lo || v > hi) return run_fail(err, cap, "%s %s: must be %s", opt, shown(s, b, sizeof b), range);
+    *out = v;
+    return 0;
+}
+/* a finite number, after rounding to float */
+static int parse_float(const char *opt, const char *s, float *out, char *err, size_t cap)
+{
+    char *end, b[64];
+    double v;
+    v = *s && !isspace((unsigned char)*s) ? strtod(s, &end) : 0;
+    if (!*s || isspace((unsigned char)*s) || end == s || *end) return run_fail(err, cap, "%s %s: not a number", opt, shown(s, b, sizeof b));
+    *out = (float)v;
+    return 0;
+}
+static int parse_seed(const char *s, uint64_t *out, char *err, size_t cap)
+{
+    char *end, b[64];
+    unsigned long long v;
+    errno = 0;
+    v = *s >= '0' && *s <= '9' ? strtoull(s, &end, 10) : 0; /* strtoull would take "-1" and " 1" */
+    if (!(*s >= '0' && *s <= '9') || *end || errno == ERANGE || (uint64_t)v != v)
+        return run_fail(err, cap, "--seed %s: not a whole unsigned number (0..18446744073709551615)", shown(s, b, sizeof b));
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* argv[1..argc-1] -> o. 0: ready to run; 1: --help; -1: err (no "run: " prefix) says what is wrong.
+   It reads no file and needs no model: what depends on the prompt's length is run_check_context. */
+static int run_parse_options(int argc, char **argv, run_options *o, char *err, size_t cap)
+{
+    int i, k;
+    long v;
+    static const int generation[] = { OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_WARMUP };
+    memset(o, 0, sizeof *o);
+    o->n_gen = 32; o->top_k = 40; o->temp = 0.8f; o->top_p = 0.95f; o->seed = 42;
+    err[0] = 0;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *val;
+        char b[64];
+        for (k = 0; k < OPT_COUNT; k++)
+            if (!strcmp(a, run_opts[k].name) || (run_opts[k].alias && !strcmp(a, run_opts[k].alias))) break;
+        if (k == OPT_COUNT)
+            return run_fail(err, cap, a[0] == '-' ? "unknown option %s" : "unexpected argument '%s' (options: run --help)", shown(a, b, sizeof b));
+        if (k == OPT_HELP) { o->help = 1; return 1; }
+        if (o->given[k]) return run_fail(err, cap, "%s given twice", run_opts[k].name);
+        o->given[k] = 1;
+        if (!run_opts[k].takes_value) { if (k == OPT_QUIET) o->quiet = 1; else o->warmup = 1; continue; }
+        if (i + 1 >= argc) return run_fail(err, cap, "%s needs a value", a);
+        val = argv[++i];
+        switch (k) {
+        case OPT_MODEL: o->model = val; break;
+        case OPT_PROMPT: o->prompt = val; break;
+        case OPT_TOKENS: o->tokens = val; break;
+        case OPT_LOGITS: o->logits_path = val; break;
+        case OPT_DECODE_LOGITS: o->logits_path = val; o->decode_logits = 1; break;
+        case OPT_N:
+            if (parse_long("-n", val, 0, INT_MAX, "0 or more (at most 2147483647)", &v, err, cap)) return -1;
+            o->n_gen = (int)v;
+            break;
+        case OPT_TOP_K:
+            if (parse_long("--top-k", val, 0, INT_MAX, "0 or more (0 = all)", &v, err, cap)) return -1;
+            o->top_k = (int)v;
+            break;
+        case OPT_TEMP:
+            if (parse_float("--temp", val, &o->temp, err, cap)) return -1;
+            if (!(o->temp >= 0.0f && o->temp - o->temp == 0.0f)) /* NaN fails both */
+                return run_fail(err, cap, "--temp %s: must be a finite number >= 0 (0 = greedy)", shown(val, b, sizeof b));
+            break;
+        case OPT_TOP_P:
+            if (parse_float("--top-p", val, &o->top_p, err, cap)) return -1;
+            if (!(o->top_p > 0.0f && o->top_p <= 1.0f)) return run_fail(err, cap, "--top-p %s: must be in (0, 1] (1 = off)", shown(val, b, sizeof b));
+            break;
+        case OPT_SEED:
+            if (parse_seed(val, &o->seed, err, cap)) return -1;
+            break;
+        }
+    }
+    if (o->given[OPT_PROMPT] && o->given[OPT_TOKENS]) return run_fail(err, cap, "-p and --tokens both give the prompt: use one");
+    if (o->given[OPT_LOGITS] && o->given[OPT_DECODE_LOGITS]) return run_fail(err, cap, "--logits and --decode-logits: use one");
+    if (o->logits_path)
+        for (k = 0; k < (int)(sizeof generation / sizeof generation[0]); k++)
+            if (o->given[generation[k]])
+                return run_fail(err, cap, "%s does not apply with %s (it writes the prompt's logits and generates nothing)",
+                                run_opts[generation[k]].name, o->decode_logits ? "--decode-logits" : "--logits");
+    if (!o->model) return run_fail(err, cap, "no model (-m MODEL.gguf)");
+    if (!o->prompt && !o->tokens) return run_fail(err, cap, "no prompt (-p TEXT or --tokens ID,ID,...)");
+    return 0;
+}
+
+/* the prompt and the tokens to generate fit the max_ctx positions of the KV cache: 0, or -1 and err */
+static int run_check_context(const run_options *o, int n_prompt, int max_ctx, char *err, size_t cap)
+{
+    if (n_prompt < 1) return run_fail(err, cap, "the prompt is empty");
+    if (n_prompt > max_ctx)
+        return run_fail(err, cap, "the prompt has %d tokens, more than the %d positions this program was generated for (ckgen --max-ctx)",
+                        n_prompt, max_ctx);
+    if (!o->logits_path && (long long)n_prompt + o->n_gen > max_ctx)
+        return run_fail(err, cap, "-n %d: the prompt's %d tokens leave %d of the %d positions this program was generated for "
+                                  "(ckgen --max-ctx)", o->n_gen, n_prompt, max_ctx - n_prompt, max_ctx);
+    return 0;
+}
+
+/* "1,2, 3" -> ids; every id is checked against the vocabulary. The count, or -1 and err. */
+static int parse_tokens(const char *s, int n_vocab, int32_t **out, char *err, size_t cap)
+{
+    int n = 0, n_cap = 64;
+    int32_t *ids = (int32_t *)malloc((size_t)n_cap * sizeof *ids), *grown;
+    if (!ids) return run_fail(err, cap, "out of memory");
+    while (*s) {
+        char *end, b[64];
+        long v;
+        while (*s == ',' || *s == ' ') s++;
+        if (!*s) break;
+        errno = 0;
+        v = *s >= '0' && *s <= '9' ? strtol(s, &end, 10) : -1;
+        if (v < 0 || errno || v >= n_vocab || (*end && *end != ',' && *end != ' ')) {
+            size_t len = strcspn(s, ", ");
+            memcpy(b, s, len < 40 ? len : 40);
+            b[len < 40 ? len : 40] = 0;
+            free(ids);
+            return run_fail(err, cap, "--tokens: '%s' is not a token id (ids are 0..%d)", shown(b, b, sizeof b), n_vocab - 1);
+        }
+        if (n == INT_MAX) { free(ids); return run_fail(err, cap, "--tokens: too many ids"); }
+        if (n == n_cap) {
+            if (n_cap > INT_MAX / 2 || !(grown = (int32_t *)realloc(ids, (size_t)(n_cap *= 2) * sizeof *ids))) {
+                free(ids);
+                return run_fail(err, cap, "out of memory");
+            }
+            ids = grown;
+        }
+        ids[n++] = (int32_t)v;
+        s = end;
+    }
+    *out = ids;
+    return n;
+}
+
+#ifndef RUN_OPTIONS_ONLY
 static double now(void)
 {
     struct timespec ts;
@@ -38,47 +231,22 @@ static void prefill(ck_model *m, const int32_t *ids, int n, float *all_logits)
     }
 }
 
-static int usage(int rc)
+static int usage(void)
 {
-    fprintf(rc ? stderr : stdout,
-            "usage: run -m MODEL.gguf|weights.bump (--tokens ID,ID,... | -p PROMPT) [options]\n"
-            "  model %s (%s), vocab %d, context %d, prompt chunks of %d tokens\n"
-            "  -n N               tokens to generate (default 32)\n"
-            "  --temp T           temperature (default 0.8; 0 = greedy)\n"
-            "  --top-k K          keep the K most likely tokens (default 40; 0 = all)\n"
-            "  --top-p P          nucleus sampling (default 0.95; 1 = off)\n"
-            "  --seed S           sampler seed (default 42)\n"
-            "  --logits FILE      write float32 logits [T, n_vocab] of every prompt position (prefill), then stop\n"
-            "  --decode-logits FILE  the same, feeding the prompt one token at a time through the KV cache\n"
-            "  --quiet            print only the generated token ids\n"
-            "  --warmup           run the prompt once untimed first (page-faults the weights in: for benchmarks)\n",
-            CKM_NAME, CKM_ARCH, CKM_N_VOCAB, CKM_MAX_CTX, CKM_MAX_PROMPT);
-    return rc;
-}
-
-/* "1,2, 3" -> ids; every id is checked against the vocabulary */
-static int parse_tokens(const char *s, int32_t **out)
-{
-    int n = 0, cap = 64;
-    int32_t *ids = (int32_t *)malloc((size_t)cap * sizeof *ids);
-    while (*s) {
-        char *end;
-        long v;
-        while (*s == ',' || *s == ' ') s++;
-        if (!*s) break;
-        errno = 0;
-        v = strtol(s, &end, 10);
-        if (end == s || errno || v < 0 || v >= CKM_N_VOCAB) {
-            fprintf(stderr, "run: bad token id '%.*s' (ids are 0..%d)\n", (int)strcspn(s, ","), s, CKM_N_VOCAB - 1);
-            free(ids);
-            return -1;
-        }
-        if (n == cap) ids = (int32_t *)realloc(ids, (size_t)(cap *= 2) * sizeof *ids);
-        ids[n++] = (int32_t)v;
-        s = end;
-    }
-    *out = ids;
-    return n;
+    printf("usage: run -m MODEL.gguf|weights.bump (--tokens ID,ID,... | -p PROMPT) [options]\n"
+           "  model %s (%s), vocab %d, context %d, prompt chunks of %d tokens\n"
+           "  -n N               tokens to generate (default 32; prompt + N <= context)\n"
+           "  --temp T           temperature, finite >= 0 (default 0.8; 0 = greedy)\n"
+           "  --top-k K          keep the K most likely tokens, K >= 0 (default 40; 0 = all)\n"
+           "  --top-p P          nucleus sampling, P in (0, 1] (default 0.95; 1 = off)\n"
+           "  --seed S           sampler seed, 0..2^64-1 (default 42)\n"
+           "  --logits FILE      write float32 logits [T, n_vocab] of every prompt position (prefill), then stop\n"
+           "  --decode-logits FILE  the same, feeding the prompt one token at a time through the KV cache\n"
+           "  --quiet            print only the generated token ids\n"
+           "  --warmup           run the prompt once untimed first (page-faults the weights in: for benchmarks)\n"
+           "  Each option at most once; -p or --tokens, not both; --logits takes no generation option.\n",
+           CKM_NAME, CKM_ARCH, CKM_N_VOCAB, CKM_MAX_CTX, CKM_MAX_PROMPT);
+    return 0;
 }
 
 static int write_f32(const char *path, const float *x, size_t n)
@@ -107,10 +275,9 @@ static void check_canaries(ck_model *m, const char *phase)
 
 int main(int argc, char **argv)
 {
-    const char *model = NULL, *tokens_arg = NULL, *logits_path = NULL, *prompt = NULL;
-    int n_gen = 32, top_k = 40, decode_logits = 0, quiet = 0, warmup = 0, i, n_prompt, pos;
-    float temp = 0.8f, top_p = 0.95f;
-    uint64_t seed = 42;
+    run_options o;
+    char err[512];
+    int i, n_prompt, pos, rc;
     int32_t *prompt_ids = NULL, tok;
     ck_model m;
     ck_prob_id *scratch;
@@ -119,59 +286,41 @@ int main(int argc, char **argv)
     int have_tok = 0;
     ck_tok_stream stream;
     char *piece = NULL;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(0);
-        else if (!strcmp(a, "--quiet")) quiet = 1;
-        else if (!strcmp(a, "--warmup")) warmup = 1;
-        else if (!v) { fprintf(stderr, "run: %s needs a value\n", a); return usage(2); }
-        else if (!strcmp(a, "-m")) model = argv[++i];
-        else if (!strcmp(a, "-p")) prompt = argv[++i];
-        else if (!strcmp(a, "--tokens")) tokens_arg = argv[++i];
-        else if (!strcmp(a, "-n")) n_gen = atoi(argv[++i]);
-        else if (!strcmp(a, "--temp")) temp = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--top-k")) top_k = atoi(argv[++i]);
-        else if (!strcmp(a, "--top-p")) top_p = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--seed")) seed = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--logits")) logits_path = argv[++i];
-        else if (!strcmp(a, "--decode-logits")) { logits_path = argv[++i]; decode_logits = 1; }
-        else { fprintf(stderr, "run: unknown option %s\n", a); return usage(2); }
-    }
-    if (!model) { fprintf(stderr, "run: no model (-m)\n"); return usage(2); }
-    if (prompt && !tokens_arg) { /* the GGUF's own tokenizer, with the special tokens the model adds (BOS) */
-        char err[512];
+    rc = run_parse_options(argc, argv, &o, err, sizeof err);
+    if (rc > 0) return usage();
+    if (rc < 0) { fprintf(stderr, "run: %s\n", err); return 2; }
+    if (o.prompt) { /* the GGUF's own tokenizer, with the special tokens the model adds (BOS) */
         int64_t n;
-        if (ck_tok_open(&tf, model, err, sizeof err)) {
+        if (ck_tok_open(&tf, o.model, err, sizeof err)) {
             fprintf(stderr, "run: -p needs the tokenizer of a GGUF (tokenizer.ggml.*): %s; or give --tokens ID,ID,...\n", err);
             return 2;
         }
         have_tok = 1;
-        n = ck_tok_encode_alloc(&tf.tok, prompt, strlen(prompt), CK_TOK_ADD_SPECIAL, &prompt_ids);
+        n = ck_tok_encode_alloc(&tf.tok, o.prompt, strlen(o.prompt), CK_TOK_ADD_SPECIAL, &prompt_ids);
         if (n < 0 || n > 0x7fffffff) { fprintf(stderr, "run: cannot tokenize the prompt\n"); ck_tok_close(&tf); return 2; }
         n_prompt = (int)n;
     } else {
-        if (!tokens_arg) { fprintf(stderr, "run: no prompt (--tokens)\n"); return usage(2); }
-        n_prompt = parse_tokens(tokens_arg, &prompt_ids);
-        if (n_prompt < 0) return 2;
+        n_prompt = parse_tokens(o.tokens, CKM_N_VOCAB, &prompt_ids, err, sizeof err);
+        if (n_prompt < 0) { fprintf(stderr, "run: %s\n", err); return 2; }
     }
-    if (n_prompt == 0) { fprintf(stderr, "run: the prompt is empty\n"); return 2; }
-    if (n_prompt + (logits_path ? 0 : n_gen) > CKM_MAX_CTX) {
-        fprintf(stderr, "run: %d prompt tokens + %d to generate exceed the context of %d positions this program was generated for "
-                        "(ckgen --max-ctx)\n", n_prompt, logits_path ? 0 : n_gen, CKM_MAX_CTX);
+    if (run_check_context(&o, n_prompt, CKM_MAX_CTX, err, sizeof err)) {
+        fprintf(stderr, "run: %s\n", err);
         free(prompt_ids);
+        if (have_tok) ck_tok_close(&tf);
         return 2;
     }
-    if (ck_model_open(&m, model, CKM_WEIGHTS, CKM_N_WEIGHTS, CKM_LAYOUT_HASH, CKM_WEIGHTS_BYTES, NULL, CKM_STATE_BYTES) != 0) {
+    if (ck_model_open(&m, o.model, CKM_WEIGHTS, CKM_N_WEIGHTS, CKM_LAYOUT_HASH, CKM_WEIGHTS_BYTES, NULL, CKM_STATE_BYTES) != 0) {
         fprintf(stderr, "run: %s\n", m.error);
         free(prompt_ids);
+        if (have_tok) ck_tok_close(&tf);
         return 1;
     }
     CKM_INIT(&m);
 
-    if (logits_path) { /* logits of every prompt position */
+    if (o.logits_path) { /* logits of every prompt position */
         float *all = (float *)malloc((size_t)n_prompt * CKM_N_VOCAB * sizeof(float));
-        int rc;
-        if (decode_logits) {
+        if (!all) { fprintf(stderr, "run: out of memory for %d x %d logits\n", n_prompt, CKM_N_VOCAB); return 1; }
+        if (o.decode_logits) {
             for (pos = 0; pos < n_prompt; pos++) {
                 CKM_DECODE(&m, prompt_ids[pos], pos);
                 memcpy(all + (size_t)pos * CKM_N_VOCAB, CKM_LOGITS(&m), CKM_N_VOCAB * sizeof(float));
@@ -181,49 +330,57 @@ int main(int argc, char **argv)
             prefill(&m, prompt_ids, n_prompt, all);
             check_canaries(&m, "prefill");
         }
-        rc = write_f32(logits_path, all, (size_t)n_prompt * CKM_N_VOCAB);
+        rc = write_f32(o.logits_path, all, (size_t)n_prompt * CKM_N_VOCAB);
         free(all);
         free(prompt_ids);
+        if (have_tok) ck_tok_close(&tf);
         ck_model_close(&m);
         return rc ? 1 : 0;
     }
 
     scratch = (ck_prob_id *)malloc(CKM_N_VOCAB * sizeof *scratch);
-    if (warmup) prefill(&m, prompt_ids, n_prompt, NULL); /* the same work, untimed: the KV cache is rewritten below */
+    if (o.warmup) prefill(&m, prompt_ids, n_prompt, NULL); /* the same work, untimed: the KV cache is rewritten below */
     t0 = now();
     prefill(&m, prompt_ids, n_prompt, NULL);
     check_canaries(&m, "prefill");
     t_prefill = now() - t0;
     t0 = now();
-    if (!quiet) {
+    if (!o.quiet) {
         fprintf(stderr, "prompt: %d tokens:", n_prompt);
         for (i = 0; i < n_prompt; i++) fprintf(stderr, " %d", prompt_ids[i]);
         fprintf(stderr, "\n");
-        if (have_tok && prompt) fputs(prompt, stdout); /* the text continues the prompt, as llama.cpp prints it */
+        if (have_tok) fputs(o.prompt, stdout); /* the text continues the prompt, as llama.cpp prints it */
         else printf("output:");
     }
     if (have_tok) { /* the text, streamed: whole UTF-8 characters only */
         ck_tok_stream_init(&stream);
         piece = (char *)malloc(tf.tok.max_token_len + 8);
-        if (!quiet && !prompt) putchar(' ');
     }
-    for (i = 0, pos = n_prompt; i < n_gen; i++, pos++) {
-        tok = ck_sample(CKM_LOGITS(&m), CKM_N_VOCAB, temp, top_k, top_p, &seed, scratch);
+    rc = 0;
+    for (i = 0, pos = n_prompt; i < o.n_gen; i++, pos++) { /* run_check_context: pos < CKM_MAX_CTX */
+        tok = ck_sample(CKM_LOGITS(&m), CKM_N_VOCAB, o.temp, o.top_k, o.top_p, &o.seed, scratch);
+        if (tok < 0) { /* the logits of the last token fed, at position pos - 1 */
+            fflush(stdout);
+            fprintf(stderr, "\nrun: logits at position %d are not finite (NaN or Inf): nothing to sample\n", pos - 1);
+            rc = 1;
+            break;
+        }
         if (have_tok) fwrite(piece, 1, ck_tok_stream_next(&tf.tok, &stream, tok, 0, piece, tf.tok.max_token_len + 8), stdout);
         else printf(" %d", tok);
         fflush(stdout);
-        if (i + 1 < n_gen) CKM_DECODE(&m, tok, pos);
+        if (i + 1 < o.n_gen) CKM_DECODE(&m, tok, pos);
     }
     if (have_tok) { fwrite(piece, 1, ck_tok_stream_flush(&stream, piece, 4), stdout); free(piece); ck_tok_close(&tf); }
     printf("\n");
     fflush(stdout); /* the text before the timing line on stderr */
     check_canaries(&m, "decode");
     t_decode = now() - t0;
-    if (!quiet)
+    if (!o.quiet && !rc)
         fprintf(stderr, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s)\n", n_prompt, t_prefill,
-                n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), n_gen, t_decode, n_gen / (t_decode > 0 ? t_decode : 1e-9));
+                n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), o.n_gen, t_decode, o.n_gen / (t_decode > 0 ? t_decode : 1e-9));
     free(scratch);
     free(prompt_ids);
     ck_model_close(&m);
-    return 0;
+    return rc;
 }
+#endif /* RUN_OPTIONS_ONLY */
