@@ -76,6 +76,14 @@ $(B)/test_tokenizer_asan: tests/test_tokenizer.c $(HEADERS) | $(B)
 	$(CC) $(WARN) $(SAN) $(ARCH) -I. $< -o $@ -lm
 $(B)/ckgen_asan: $(GEN_HEADERS) | $(B)
 	$(CC) $(WARN) $(SAN) -I. -DCK_GEN_MAIN -x c ckernel_gen.h -o $@ -lm
+# ck and ckgen under ASan+UBSan, side by side as ck expects them (tests/test_hostile.py replays
+# tests/data/hostile through them, with the run programs compiled under the same sanitizers)
+$(B)/asan/ck: examples/ck.c $(HEADERS) | $(B)
+	@mkdir -p $(B)/asan
+	$(CC) $(WARN) $(SAN) $(ARCH) -I. -DCK_SOURCE_DIR='"$(CURDIR)"' $< -o $@ -lm
+$(B)/asan/ckgen: $(GEN_HEADERS) | $(B)
+	@mkdir -p $(B)/asan
+	$(CC) $(WARN) $(SAN) -I. -DCK_GEN_MAIN -x c ckernel_gen.h -o $@ -lm
 
 test-header: | $(B) ## the header compiles warning-free: gcc, clang, -std=c99 -Wpedantic -Werror, scalar and SIMD, and as C++
 	@printf '#define CK_IMPLEMENTATION\n#include "ckernel.h"\n' > $(B)/tu.c
@@ -102,7 +110,7 @@ test-asan: $(B)/test_kernels_asan $(B)/test_quant_asan $(B)/test_gguf_asan $(B)/
 	./$(B)/test_gguf_asan tests/data
 	./$(B)/test_tokenizer_asan tests/data
 
-test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so $(TOOLS) $(B)/mkmodel ## PyTorch parity tests of every kernel (forward and backward) and of the generated models (oracle/models.py)
+test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so $(TOOLS) $(B)/mkmodel $(B)/asan/ck $(B)/asan/ckgen ## PyTorch parity tests of every kernel (forward and backward) and of the generated models (oracle/models.py)
 	CC="$(CC)" CK_TEST_ARCH="$(ARCH)" CK_TEST_OPENMP="$(OPENMP)" $(PYTHON) -m pytest -p no:cacheprovider -q tests
 
 test: deps test-header test-c test-asan test-mcu test-py ## everything (installs Debian's torch, numpy, pytest if missing); ends with pytest's summary
