@@ -609,11 +609,12 @@ static void on_signal(int sig)
         ssize_t k = write(2, again, sizeof again - 1);
         (void)k;
         signal(sig, SIG_DFL);
-        raise(sig);
+        raise(sig); /* blocked until this handler returns: then the default action ends the program */
     } else {
-        ssize_t k = write(2, first, sizeof first - 1);
-        (void)k;
+        ssize_t k;
         stop_signal = sig;
+        k = write(2, first, sizeof first - 1);
+        (void)k;
     }
     errno = e;
 }
@@ -623,7 +624,9 @@ static void install_signals(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
+    sigemptyset(&sa.sa_mask); /* one handler at a time: a second signal finds the first one noted */
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
     sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
