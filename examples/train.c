@@ -327,8 +327,9 @@ typedef struct {
     const ck_gguf *init;
     int argc;
     char **argv;
-    int has_ckpt;       /* OUT/ckpt names a complete checkpoint */
-    uint64_t ckpt_step; /* its step */
+    char ckpt_name[256]; /* the directory OUT/ckpt names ("" if none) */
+    int own;            /* written by this run (or the one --resume continues) */
+    uint64_t ckpt_step; /* its step, when own */
 } ckpt_ctx;
 
 static int join(char *buf, size_t n, const char *dir, const char *name)
@@ -499,7 +500,8 @@ static int write_checkpoint(ckpt_ctx *c, const uint8_t *A, const ts_state *st)
     if (rename(tmp, final) != 0) return io_error("cannot rename the new checkpoint to", final);
     if (fsync_dir(c->out) != 0) return io_error("fsync of", c->out);
     if (swap_link(c->out, "ckpt", name) != 0) return -1;
-    c->has_ckpt = 1;
+    snprintf(c->ckpt_name, sizeof c->ckpt_name, "%s", name);
+    c->own = 1;
     c->ckpt_step = st->step;
     if (fsync_dir(c->out) != 0) return io_error("fsync of", c->out);
     /* the new pair is in place: OUT/model.gguf follows OUT/ckpt; the older directories go */
@@ -525,11 +527,14 @@ static void checkpoint_failed(const ckpt_ctx *c, uint64_t step)
 {
     char tmp[4096];
     if (!join(tmp, sizeof tmp, c->out, ".ckpt-new")) remove_ckpt_dir(c->out, ".ckpt-new"); /* give the space back */
-    if (c->has_ckpt) {
+    if (c->own) {
         fprintf(stderr, "train: the checkpoint of step %llu failed; %s/ckpt still holds the one of step %llu, intact. Resume with\n",
                 (unsigned long long)step, c->out, (unsigned long long)c->ckpt_step);
         print_resume_command(stderr, c->argc, c->argv);
-    } else
+    } else if (c->ckpt_name[0])
+        fprintf(stderr, "train: the checkpoint of step %llu failed; %s/ckpt still names %s (an earlier run's), intact\n", (unsigned long long)step,
+                c->out, c->ckpt_name);
+    else
         fprintf(stderr, "train: the checkpoint of step %llu failed, and there is no earlier one in %s\n", (unsigned long long)step, c->out);
 }
 
@@ -745,7 +750,7 @@ static int setup(trainer *t, int argc, char **argv)
     {
         char cur[256];
         if (current_ckpt(o->out, cur, sizeof cur) != 0) return 1;
-        t->ck.has_ckpt = cur[0] != 0; /* its step: below, for --resume; a new run replaces it at its first checkpoint */
+        snprintf(t->ck.ckpt_name, sizeof t->ck.ckpt_name, "%s", cur); /* a new run replaces it at its first checkpoint */
         if (cur[0] && !o->resume && !o->quiet)
             fprintf(stderr, "train: note: %s/ckpt (%s) is replaced at this run's first checkpoint (--resume continues it instead)\n", o->out, cur);
     }
@@ -769,6 +774,7 @@ static int setup(trainer *t, int argc, char **argv)
         }
         t->run.step = got.step;
         t->run.data_pos = got.data_pos;
+        t->ck.own = 1;
         t->ck.ckpt_step = got.step;
         if (!o->quiet) fprintf(stderr, "train: resuming at step %llu from %s\n", (unsigned long long)got.step, t->state_path);
     }

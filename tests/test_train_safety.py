@@ -73,12 +73,16 @@ def resume(exe, data, out, extra=(), args=ARGS, **kw):
     return sh([exe, "--data", data, "--out", out, "--resume"] + list(args) + list(extra), **kw)
 
 
-def test_layout_and_model_link(trainer, at5):
+def test_layout_and_model_link(trainer, data, at5):
     gguf, exe = trainer
     assert sorted(os.listdir(at5)) == ["ckpt", "ckpt-00000005", "model.gguf"]
     assert os.readlink(at5 / "ckpt") == "ckpt-00000005" and os.readlink(at5 / "model.gguf") == "ckpt/model.gguf"
     r = must([tool("ck"), "info", at5 / "model.gguf"])
     assert "training.step" in r.stdout, r.stdout
+    # a new run over this OUT reaching the same step: the new directory cannot take the current one's name
+    r = must([exe, "--init", gguf, "--data", data, "--out", at5, "--stop-at", 5] + ARGS)
+    assert "is replaced at this run's first checkpoint" in r.stderr, r.stderr
+    assert sorted(os.listdir(at5)) == ["ckpt", "ckpt-00000005b", "model.gguf"] and os.readlink(at5 / "ckpt") == "ckpt-00000005b"
 
 
 def test_crafted_data_pos_is_refused(trainer, data, at5):
