@@ -254,7 +254,9 @@ def test_signal_writes_a_checkpoint_and_resume_is_bit_identical(trainer, data, t
         if line.startswith("step 3/"):
             p.send_signal(sig)
             break
-    rest, err = p.communicate(timeout=300)
+    rest = p.stdout.read()                               # not communicate(): it would skip what the line reader buffered
+    err = p.stderr.read()
+    p.wait(timeout=300)
     first = step_lines("".join(head) + rest)
     assert p.returncode == EXIT_INTERRUPTED, (p.returncode, err)
     n = int(re.search(r"stopped by (SIGINT|SIGTERM) after step (\d+) of 60", err).group(2))
@@ -283,7 +285,9 @@ def test_second_signal_aborts_at_once(trainer, data, tmp_path):
             for s in (signal.SIGSTOP, signal.SIGINT, signal.SIGTERM, signal.SIGCONT):
                 p.send_signal(s)
             break
-    out, err = p.communicate(timeout=120)
+    p.stdout.read()
+    err = p.stderr.read()
+    p.wait(timeout=120)
     assert p.returncode == -signal.SIGTERM, (p.returncode, err)
     assert "interrupted: the step in progress ends" in err and "interrupted again: aborting without a checkpoint" in err, err
     assert not os.path.exists(tmp_path / "o" / "ckpt"), "a checkpoint was written"
