@@ -21,7 +21,7 @@ EXAMPLES = $(B)/mlp_train
 TOOLS = $(B)/ck $(B)/ckgen
 DEB_PKGS = python3-torch python3-numpy python3-pytest
 
-.PHONY: all help examples tools test test-header test-c test-asan test-py test-mcu size-mcu mcu-freestanding deps deps-mcu bench bench-kernels bench-quant bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer fuzz-run-options fuzz-ckgen demo clean
+.PHONY: all help examples tools test test-header test-c test-asan test-py test-mcu size-mcu mcu-freestanding deps deps-mcu bench bench-kernels bench-quant bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer fuzz-run-options fuzz-ckgen fuzz-train-state demo clean
 
 all: tools $(B)/libckernel.so $(B)/libckernel_scalar.so examples ## build the ck tool, ckgen, the oracle's shared libraries and the examples
 
@@ -225,6 +225,14 @@ fuzz: | $(B) ## libFuzzer on the GGUF reader (clang, ASan+UBSan), FUZZ_SECONDS=6
 	@rm -rf $(B)/fuzz_corpus && mkdir -p $(B)/fuzz_corpus $(B)/fuzz_seeds
 	./$(B)/test_gguf --seeds $(B)/fuzz_seeds >/dev/null
 	./$(B)/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 $(B)/fuzz_corpus $(B)/fuzz_seeds
+
+fuzz-train-state: | $(B) ## libFuzzer on train.c's state reader (examples/train_state.h; clang, ASan+UBSan), FUZZ_SECONDS=60; seeds: valid states and variants
+	@command -v clang >/dev/null || { echo "fuzz-train-state: needs clang (apt-get install clang)"; exit 1; }
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. tests/fuzz_train_state.c -o $(B)/fuzz_train_state -lm
+	$(CC) $(WARN) -O1 -I. -DFUZZ_SEEDS_MAIN tests/fuzz_train_state.c -o $(B)/fuzz_train_state_seeds -lm
+	@rm -rf $(B)/fuzz_ts_corpus $(B)/fuzz_ts_seeds && mkdir -p $(B)/fuzz_ts_corpus $(B)/fuzz_ts_seeds
+	./$(B)/fuzz_train_state_seeds $(B)/fuzz_ts_seeds
+	./$(B)/fuzz_train_state -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$(B)/fuzz_ts_ $(B)/fuzz_ts_corpus $(B)/fuzz_ts_seeds
 
 $(B)/bench_tokenizer: tests/bench_tokenizer.c $(HEADERS) | $(B)
 	$(CC) $(WARN) $(CFLAGS) $(ARCH) -I. $< -o $@ -lm

@@ -12,9 +12,17 @@
    Batches are read in order from the start, llm.c style: B*T+1 consecutive tokens per
    micro-batch, inputs the first B*T, targets the same shifted by one; at the end it wraps.
    Validation: --val FILE, or else the last 10% of the data (the first 90% is for training).
-   Checkpoints: OUT/model.gguf (the weights, in the layout of the init file: readable by run and
-   by llama.cpp) and OUT/train_state.bin (step, data position, AdamW m and v), each written to a
-   temporary name and renamed; --resume continues from them bit-identically. */
+
+   Checkpoints (section "checkpoints" below): OUT/ckpt names the last complete one, a directory
+   with model.gguf (the weights, in the layout of the init file: readable by run and llama.cpp)
+   and train_state.bin (train_state.h: the run's settings, step, data position, AdamW m and v);
+   OUT/model.gguf links to OUT/ckpt/model.gguf. A checkpoint is written whole into a new directory
+   and switched in by one rename, so a crash or a full disk leaves the previous one intact.
+   --resume continues bit-identically, and refuses other settings than the checkpoint's.
+   SIGINT/SIGTERM: the step in progress ends, a checkpoint is written, the program says how to
+   resume and exits with 75 (EX_TEMPFAIL); a second signal ends it at once.
+   Exit codes: 0 done, 1 error (files, data, checkpoint), 2 command line (options, --resume
+   mismatch), 75 interrupted with a checkpoint. */
 #define _POSIX_C_SOURCE 200809L
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
@@ -23,14 +31,22 @@
 #endif
 #include CK_MODEL_HEADER
 #include CK_TRAIN_HEADER
+#include "train_state.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
+
+#define EXIT_INTERRUPTED 75 /* sysexits.h EX_TEMPFAIL: stopped with a checkpoint, --resume continues */
 
 static double now(void)
 {
@@ -39,6 +55,7 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* ---- options --------------------------------------------------------------------------------- */
 typedef struct {
     const char *init, *data, *val, *out, *schedule;
     int B, T, accum, steps, warmup, eval_every, eval_batches, save_every, resume, quiet, stop_at, sample;
@@ -57,7 +74,7 @@ static int usage(int rc)
            "  --lr LR           peak learning rate (default 3e-4)\n"
            "  --schedule S      cosine (warmup, then cosine down to min-lr-frac * lr) or constant (default cosine)\n"
            "  --warmup N        linear warmup steps (default 0)\n"
-           "  --min-lr-frac F   where the cosine ends, as a fraction of lr (default 0.1)\n"
+           "  --min-lr-frac F   where the cosine ends, as a fraction of lr, in [0, 1] (default 0.1)\n"
            "  --wd W            AdamW weight decay, on matrices only (default 0.0)\n"
            "  --clip C          clip the global gradient norm to C; 0 = no clipping (default 1.0)\n"
            "  --beta1 B1 --beta2 B2 --eps E   AdamW (defaults 0.9, 0.999, 1e-8, as torch.optim.AdamW)\n"
@@ -66,17 +83,146 @@ static int usage(int rc)
            "  --eval-batches N  validation micro-batches per evaluation (default 8)\n"
            "  --save-every N    checkpoint every N steps (default 0 = only at the end)\n"
            "  --seed S          accepted for scripts; batches are read in order, so nothing is random\n"
-           "  --resume          continue from OUT/model.gguf and OUT/train_state.bin\n"
+           "  --resume          continue from the checkpoint in OUT (OUT/ckpt); the settings above must be the same\n"
            "  --stop-at N       stop after step N with a checkpoint, as if interrupted (then --resume)\n"
            "  --sample N        at the end, generate N tokens greedily after the first 16 validation tokens\n"
            "  --quiet           only the final line\n"
-           "  Each step prints a line: step N/M | loss X | lr Y | norm Z | tok/s W | eta S.\n",
-           CKM_NAME, CKM_ARCH, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T);
+           "  Each step prints a line: step N/M | loss X | lr Y | norm Z | tok/s W | eta S.\n"
+           "  Ctrl-C (SIGINT) or SIGTERM: the step ends, a checkpoint is written, exit %d; a second one aborts.\n",
+           CKM_NAME, CKM_ARCH, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T, EXIT_INTERRUPTED);
     return rc;
 }
 
+/* An integer option: the whole value, base 10, in [lo, hi]. */
+static int opt_int(const char *name, const char *v, long lo, long hi, int *out)
+{
+    char *end;
+    long x;
+    errno = 0;
+    x = strtol(v, &end, 10);
+    if (!(*v == '-' || (*v >= '0' && *v <= '9')) || *end || end == v) { fprintf(stderr, "train: %s %s: not an integer\n", name, v); return -1; }
+    if (errno == ERANGE || x < lo || x > hi) { fprintf(stderr, "train: %s %s: must be an integer from %ld to %ld\n", name, v, lo, hi); return -1; }
+    *out = (int)x;
+    return 0;
+}
+
+/* A real option: the whole value, finite, in [lo, hi] or (lo, hi] / [lo, hi) where open says so. */
+static int opt_real(const char *name, const char *v, double lo, int lo_open, double hi, int hi_open, double *out)
+{
+    char *end;
+    double x;
+    errno = 0;
+    x = strtod(v, &end);
+    if (*v == ' ' || (*v >= '\t' && *v <= '\r') || *end || end == v) {
+        fprintf(stderr, "train: %s %s: not a number\n", name, v);
+        return -1;
+    }
+    if (errno == ERANGE || !isfinite(x) || (lo_open ? x <= lo : x < lo) || (hi_open ? x >= hi : x > hi)) {
+        if (hi == HUGE_VAL) fprintf(stderr, "train: %s %s: must be a finite number %s %g\n", name, v, lo_open ? ">" : ">=", lo);
+        else fprintf(stderr, "train: %s %s: must be in %c%g, %g%c\n", name, v, lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+/* 0: go on; otherwise the exit code (usage printed, or the error said) */
+static int parse_options(int argc, char **argv, opts *o)
+{
+    enum { MAXARGS = 64 };
+    const char *seen[MAXARGS];
+    int n_seen = 0, i, j, rc = 0;
+    memset(o, 0, sizeof *o);
+    o->B = CKM_TRAIN_MAX_B; o->T = CKM_TRAIN_MAX_T; o->accum = 1; o->steps = 100; o->lr = 3e-4; o->schedule = "cosine";
+    o->min_lr_frac = 0.1; o->wd = 0.0; o->clip = 1.0; o->beta1 = 0.9; o->beta2 = 0.999; o->eps = 1e-8; o->eval_batches = 8;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const long MAXC = (long)TS_MAX_COUNT;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(0); return 3; }
+        if (a[0] != '-') { fprintf(stderr, "train: unexpected argument '%s' (options start with -; train --help)\n", a); return 2; }
+        if (!strcmp(a, "-m")) a = "--init"; /* one name per option, for the checks below */
+        for (j = 0; j < n_seen; j++)
+            if (!strcmp(seen[j], a)) { fprintf(stderr, "train: %s is given twice\n", a); return 2; }
+        if (n_seen < MAXARGS) seen[n_seen++] = a;
+        if (!strcmp(a, "--resume")) { o->resume = 1; continue; }
+        if (!strcmp(a, "--quiet")) { o->quiet = 1; continue; }
+        if (!v || (v[0] == '-' && v[1] == '-')) { fprintf(stderr, "train: %s needs a value%s%s (train --help)\n", a, v ? ", not " : "", v ? v : ""); return 2; }
+        i++;
+        if (!strcmp(a, "--init")) o->init = v;
+        else if (!strcmp(a, "--data")) o->data = v;
+        else if (!strcmp(a, "--val")) o->val = v;
+        else if (!strcmp(a, "--out")) o->out = v;
+        else if (!strcmp(a, "-b")) rc = opt_int(a, v, 1, MAXC, &o->B);
+        else if (!strcmp(a, "-t")) rc = opt_int(a, v, 1, MAXC, &o->T);
+        else if (!strcmp(a, "--accum")) rc = opt_int(a, v, 1, MAXC, &o->accum);
+        else if (!strcmp(a, "--steps")) rc = opt_int(a, v, 1, MAXC, &o->steps);
+        else if (!strcmp(a, "--warmup")) rc = opt_int(a, v, 0, MAXC, &o->warmup);
+        else if (!strcmp(a, "--eval-every")) rc = opt_int(a, v, 0, MAXC, &o->eval_every);
+        else if (!strcmp(a, "--eval-batches")) rc = opt_int(a, v, 1, MAXC, &o->eval_batches);
+        else if (!strcmp(a, "--save-every")) rc = opt_int(a, v, 0, MAXC, &o->save_every);
+        else if (!strcmp(a, "--stop-at")) rc = opt_int(a, v, 1, MAXC, &o->stop_at);
+        else if (!strcmp(a, "--sample")) rc = opt_int(a, v, 0, MAXC, &o->sample);
+        else if (!strcmp(a, "--lr")) rc = opt_real(a, v, 0, 1, HUGE_VAL, 0, &o->lr);
+        else if (!strcmp(a, "--min-lr-frac")) rc = opt_real(a, v, 0, 0, 1, 0, &o->min_lr_frac);
+        else if (!strcmp(a, "--wd")) rc = opt_real(a, v, 0, 0, HUGE_VAL, 0, &o->wd);
+        else if (!strcmp(a, "--clip")) rc = opt_real(a, v, 0, 0, HUGE_VAL, 0, &o->clip);
+        else if (!strcmp(a, "--beta1")) rc = opt_real(a, v, 0, 0, 1, 1, &o->beta1);
+        else if (!strcmp(a, "--beta2")) rc = opt_real(a, v, 0, 0, 1, 1, &o->beta2);
+        else if (!strcmp(a, "--eps")) rc = opt_real(a, v, 0, 1, HUGE_VAL, 0, &o->eps);
+        else if (!strcmp(a, "--schedule")) {
+            o->schedule = v;
+            if (strcmp(v, "cosine") && strcmp(v, "constant")) { fprintf(stderr, "train: --schedule %s: must be cosine or constant\n", v); return 2; }
+        } else if (!strcmp(a, "--seed")) {
+            char *end;
+            errno = 0;
+            o->seed = strtoull(v, &end, 10);
+            if (!(*v >= '0' && *v <= '9') || *end || errno == ERANGE) { fprintf(stderr, "train: --seed %s: not an unsigned 64-bit integer\n", v); return 2; }
+        } else if (!strcmp(a, "--config")) {
+            fprintf(stderr, "train: --config: generate the initial model with 'ck init %s OUT.gguf', then train --init OUT.gguf\n", v);
+            return 2;
+        } else { fprintf(stderr, "train: unknown option %s (train --help)\n", a); return 2; }
+        if (rc) return 2;
+    }
+    if (!o->data || !o->out || (!o->init && !o->resume)) { fprintf(stderr, "train: needs --data, --out and --init (or --resume)\n"); usage(2); return 2; }
+    if (o->init && o->resume) {
+        fprintf(stderr, "train: --init and --resume conflict: --resume continues from the checkpoint in %s (its model.gguf); "
+                        "give one of them\n", o->out);
+        return 2;
+    }
+    if (o->B > CKM_TRAIN_MAX_B || o->T > CKM_TRAIN_MAX_T) {
+        fprintf(stderr, "train: -b %d -t %d: this program was generated for at most %d x %d (ckgen --train-batch/--train-seq)\n", o->B, o->T,
+                CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T);
+        return 2;
+    }
+    if (o->stop_at > o->steps) { fprintf(stderr, "train: --stop-at %d is after the last step (--steps %d)\n", o->stop_at, o->steps); return 2; }
+    return 0;
+}
+
+/* the command that continues this run: argv without --init/-m, --stop-at, --resume, then --resume,
+   each word quoted for a POSIX shell where it needs it */
+static void print_resume_command(FILE *f, int argc, char **argv)
+{
+    int i;
+    fprintf(f, " ");
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i], *c;
+        int plain = *a != 0;
+        if (i > 0 && (!strcmp(a, "--init") || !strcmp(a, "-m") || !strcmp(a, "--stop-at"))) { i++; continue; }
+        if (!strcmp(a, "--resume")) continue;
+        for (c = a; *c; c++)
+            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=./,:@%", *c)) plain = 0;
+        if (plain) fprintf(f, " %s", a);
+        else {
+            fprintf(f, " '");
+            for (c = a; *c; c++) { if (*c == '\'') fprintf(f, "'\\''"); else fputc(*c, f); }
+            fprintf(f, "'");
+        }
+    }
+    fprintf(f, " --resume\n");
+}
+
 /* ---- data ---------------------------------------------------------------------------------- */
-typedef struct { int32_t *tok; size_t n; } tokens;
+typedef struct { int32_t *tok; size_t n; uint64_t file_bytes, file_hash; } tokens; /* file_*: of the file read (train_state.h) */
 
 /* raw text: the model's own tokenizer (tokenizer.ggml.* of the init file, no BOS), or bytes when
    the file has none and the vocabulary has 256 ids */
@@ -94,6 +240,8 @@ static int load_tokens(const char *path, tokens *t)
     buf = (unsigned char *)malloc((size_t)size + 1);
     if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) { fprintf(stderr, "train: cannot read %s\n", path); fclose(f); free(buf); return -1; }
     fclose(f);
+    t->file_bytes = (uint64_t)size;
+    t->file_hash = ts_fnv(TS_FNV_INIT, buf, (size_t)size);
     if (size >= 1024 && (buf[0] | buf[1] << 8 | buf[2] << 16 | (uint32_t)buf[3] << 24) == 20240520u) { /* an llm.c shard */
         int32_t hdr[256];
         for (i = 0; i < 256; i++) hdr[i] = (int32_t)(buf[4 * i] | buf[4 * i + 1] << 8 | buf[4 * i + 2] << 16 | (uint32_t)buf[4 * i + 3] << 24);
@@ -140,11 +288,12 @@ check:
     return 0;
 }
 
-/* the next micro-batch at *pos: x = B*T tokens, y = the same shifted by one; wraps to 0 at the end */
+/* the next micro-batch at *pos: x = B*T tokens, y = the same shifted by one; wraps to 0 at the end
+   (and for any *pos that does not leave room for a batch: never a read past the tokens) */
 static void next_batch(const tokens *d, size_t *pos, int B, int T, int32_t *x, int32_t *y)
 {
     size_t need = (size_t)B * T + 1;
-    if (*pos + need > d->n) *pos = 0;
+    if (*pos > d->n || d->n - *pos < need) *pos = 0;
     memcpy(x, d->tok + *pos, (need - 1) * sizeof(int32_t));
     memcpy(y, d->tok + *pos + 1, (need - 1) * sizeof(int32_t));
     *pos += need - 1;
@@ -163,82 +312,79 @@ static float lr_at(const opts *o, int step) /* step counts from 0 */
     }
 }
 
-/* ---- checkpoints ----------------------------------------------------------------------------- */
-#define STATE_MAGIC "CKTS"
-typedef struct { char magic[4]; uint32_t version; uint64_t step, data_pos, layout_hash, weights_bytes, check; uint8_t pad[16]; } state_header;
+/* ---- checkpoints ------------------------------------------------------------------------------
+   OUT/ckpt            a symbolic link to the last complete checkpoint directory, e.g. ckpt-00000012
+   OUT/ckpt-00000012/  model.gguf (the init file's key/values and tensors, in its order and alignment,
+                       with the trained weights and training.step) and train_state.bin (train_state.h)
+   OUT/model.gguf      a symbolic link to ckpt/model.gguf: always the last complete checkpoint
+   Writing one: both files go into OUT/.ckpt-new, each fsynced, then the directory; it is renamed
+   to ckpt-STEP (a "b" appended if that is the current one: a new run over an old OUT) and OUT is
+   fsynced; a new link OUT/.ckpt-link -> ckpt-STEP is renamed over OUT/ckpt (atomic) and OUT is
+   fsynced again. Until that rename OUT/ckpt names the previous pair, untouched; after it, the new
+   one. Then the other ckpt-* directories (the previous one, any a crash left behind) are removed. */
+typedef struct {
+    const char *out;
+    const ck_gguf *init;
+    int argc;
+    char **argv;
+    char ckpt_name[256]; /* the directory OUT/ckpt names ("" if none) */
+    int own;            /* written by this run (or the one --resume continues) */
+    uint64_t ckpt_step; /* its step, when own */
+} ckpt_ctx;
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+static int join(char *buf, size_t n, const char *dir, const char *name)
 {
-    const uint8_t *b = (const uint8_t *)p;
-    size_t i;
-    for (i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
-
-static int write_all(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n ? 0 : -1; }
-
-/* OUT/train_state.bin, atomically: header, m, v */
-static int save_state(const char *dir, const uint8_t *A, uint64_t step, uint64_t data_pos)
-{
-    char path[1100], tmp[1110];
-    state_header h;
-    FILE *f;
-    int rc = 0;
-    memset(&h, 0, sizeof h);
-    memcpy(h.magic, STATE_MAGIC, 4);
-    h.version = 1;
-    h.step = step;
-    h.data_pos = data_pos;
-    h.layout_hash = CKM_LAYOUT_HASH;
-    h.weights_bytes = CKM_WEIGHTS_BYTES;
-    h.check = fnv(fnv(1469598103934665603ull, A + CKM_T_ADAM_M, CKM_WEIGHTS_BYTES), A + CKM_T_ADAM_V, CKM_WEIGHTS_BYTES);
-    snprintf(path, sizeof path, "%s/train_state.bin", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    f = fopen(tmp, "wb");
-    if (!f) { fprintf(stderr, "train: cannot create %s: %s\n", tmp, strerror(errno)); return -1; }
-    rc |= write_all(f, &h, sizeof h);
-    rc |= write_all(f, A + CKM_T_ADAM_M, CKM_WEIGHTS_BYTES);
-    rc |= write_all(f, A + CKM_T_ADAM_V, CKM_WEIGHTS_BYTES);
-    rc |= fflush(f) != 0 ? -1 : 0;
-    rc |= fclose(f) != 0 ? -1 : 0;
-    if (rc || rename(tmp, path) != 0) { fprintf(stderr, "train: writing %s failed: %s\n", path, strerror(errno)); remove(tmp); return -1; }
+    if ((size_t)snprintf(buf, n, "%s/%s", dir, name) >= n) { fprintf(stderr, "train: the path %s/%s is too long\n", dir, name); return -1; }
     return 0;
 }
 
-static int load_state(const char *dir, uint8_t *A, uint64_t *step, uint64_t *data_pos)
+static int write_all_fd(int fd, const void *p, size_t n)
 {
-    char path[1100];
-    state_header h;
-    FILE *f;
-    snprintf(path, sizeof path, "%s/train_state.bin", dir);
-    f = fopen(path, "rb");
-    if (!f) { fprintf(stderr, "train: --resume: cannot open %s: %s\n", path, strerror(errno)); return -1; }
-    if (fread(&h, sizeof h, 1, f) != 1 || memcmp(h.magic, STATE_MAGIC, 4) || h.version != 1) {
-        fprintf(stderr, "train: %s is not a ckernel training state (bad magic or version)\n", path); fclose(f); return -1;
+    const char *c = (const char *)p;
+    while (n) {
+        ssize_t k = write(fd, c, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) { if (k == 0) errno = EIO; return -1; }
+        c += k;
+        n -= (size_t)k;
     }
-    if (h.layout_hash != CKM_LAYOUT_HASH || h.weights_bytes != CKM_WEIGHTS_BYTES) {
-        fprintf(stderr, "train: %s was written for layout 0x%016llx, this program is 0x%016llx\n", path, (unsigned long long)h.layout_hash,
-                (unsigned long long)CKM_LAYOUT_HASH);
-        fclose(f); return -1;
-    }
-    if (fread(A + CKM_T_ADAM_M, 1, CKM_WEIGHTS_BYTES, f) != CKM_WEIGHTS_BYTES || fread(A + CKM_T_ADAM_V, 1, CKM_WEIGHTS_BYTES, f) != CKM_WEIGHTS_BYTES) {
-        fprintf(stderr, "train: %s is truncated\n", path); fclose(f); return -1;
-    }
-    fclose(f);
-    if (fnv(fnv(1469598103934665603ull, A + CKM_T_ADAM_M, CKM_WEIGHTS_BYTES), A + CKM_T_ADAM_V, CKM_WEIGHTS_BYTES) != h.check) {
-        fprintf(stderr, "train: %s: checksum mismatch (the file is damaged)\n", path); return -1;
-    }
-    *step = h.step;
-    *data_pos = h.data_pos;
     return 0;
 }
+typedef struct { int fd, err; } fd_sink;
+static size_t fd_sink_write(void *ctx, const void *p, size_t n)
+{
+    fd_sink *s = (fd_sink *)ctx;
+    if (write_all_fd(s->fd, p, n) != 0) { s->err = errno; return 0; }
+    return n;
+}
 
-/* OUT/model.gguf: the init file's key/values and tensors, in its order and alignment (so the same
-   layout), with the trained weights and training.step */
-static int save_model(const ck_gguf *init, const char *dir, const uint8_t *A, uint64_t step)
+static int fsync_fd(int fd) { int rc; while ((rc = fsync(fd)) != 0 && errno == EINTR) {} return rc; }
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY), rc, e;
+    if (fd < 0) return -1;
+    rc = fsync_fd(fd);
+    e = errno;
+    close(fd);
+    errno = e;
+    /* some file systems cannot fsync a directory (EINVAL): their renames are what they are */
+    return rc != 0 && errno != EINVAL ? -1 : 0;
+}
+
+static int io_error(const char *what, const char *path)
+{
+    int e = errno;
+    fprintf(stderr, "train: %s %s: %s (errno %d)\n", what, path, strerror(e), e);
+    errno = e;
+    return -1;
+}
+
+/* model.gguf (via the GGUF writer) or train_state.bin (header, m, v) into dir, fsynced */
+static int write_model(const char *path, const ck_gguf *init, const uint8_t *A, uint64_t step)
 {
     ck_gguf_builder b;
-    char path[1100];
+    fd_sink s;
     uint64_t i;
     int rc;
     ck_gguf_builder_init(&b);
@@ -259,14 +405,240 @@ static int save_model(const ck_gguf *init, const char *dir, const uint8_t *A, ui
                            t->offset + t->n_bytes <= CKM_WEIGHTS_BYTES ? (const void *)(A + CKM_T_WEIGHTS + t->offset)
                                                                        : (const void *)(init->file + init->data_offset + t->offset));
     }
-    snprintf(path, sizeof path, "%s/model.gguf", dir);
-    rc = ck_gguf_write_file(&b, path);
-    if (rc != 0) fprintf(stderr, "train: writing %s failed: %s\n", path, b.error);
+    if (b.failed) { fprintf(stderr, "train: building %s failed: %s\n", path, b.error); ck_gguf_builder_free(&b); return -1; }
+    s.err = 0;
+    s.fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (s.fd < 0) { ck_gguf_builder_free(&b); return io_error("cannot create", path); }
+    rc = ck_gguf_write(&b, fd_sink_write, &s);
     ck_gguf_builder_free(&b);
-    return rc;
+    if (rc != 0) { errno = s.err ? s.err : EIO; io_error("writing", path); close(s.fd); return -1; }
+    if (fsync_fd(s.fd) != 0) { io_error("fsync of", path); close(s.fd); return -1; }
+    if (close(s.fd) != 0) return io_error("closing", path);
+    return 0;
 }
 
-/* ---- main ------------------------------------------------------------------------------------ */
+static int write_state(const char *path, const ts_state *st, const uint8_t *A)
+{
+    uint8_t h[TS_HEADER_BYTES];
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd < 0) return io_error("cannot create", path);
+    ts_encode(st, A + CKM_T_ADAM_M, A + CKM_T_ADAM_V, h);
+    if (write_all_fd(fd, h, sizeof h) != 0 || write_all_fd(fd, A + CKM_T_ADAM_M, CKM_WEIGHTS_BYTES) != 0 ||
+        write_all_fd(fd, A + CKM_T_ADAM_V, CKM_WEIGHTS_BYTES) != 0) {
+        io_error("writing", path); close(fd); return -1;
+    }
+    if (fsync_fd(fd) != 0) { io_error("fsync of", path); close(fd); return -1; }
+    if (close(fd) != 0) return io_error("closing", path);
+    return 0;
+}
+
+/* "ckpt-" 8 digits, "b" or nothing: the only names train removes or follows */
+static int is_ckpt_name(const char *s)
+{
+    int i;
+    if (strncmp(s, "ckpt-", 5)) return 0;
+    for (i = 5; i < 13; i++) if (s[i] < '0' || s[i] > '9') return 0;
+    return !s[13] || (s[13] == 'b' && !s[14]);
+}
+
+/* remove a checkpoint directory train wrote (its two files, then itself); quiet: best effort */
+static void remove_ckpt_dir(const char *out, const char *name)
+{
+    char dir[4096], p[4200];
+    if (join(dir, sizeof dir, out, name)) return;
+    snprintf(p, sizeof p, "%s/model.gguf", dir); unlink(p);
+    snprintf(p, sizeof p, "%s/train_state.bin", dir); unlink(p);
+    rmdir(dir);
+}
+
+/* the directory OUT/ckpt names ("" if none); -1 if it is something train did not write */
+static int current_ckpt(const char *out, char *name, size_t n)
+{
+    char link[4096];
+    ssize_t k;
+    if (join(link, sizeof link, out, "ckpt")) return -1;
+    k = readlink(link, name, n - 1);
+    if (k < 0) {
+        name[0] = 0;
+        if (errno == ENOENT) return 0;
+        if (errno == EINVAL) { fprintf(stderr, "train: %s is not a symbolic link to a checkpoint (train did not write it)\n", link); return -1; }
+        return io_error("cannot read", link);
+    }
+    name[k] = 0;
+    if (!is_ckpt_name(name)) { fprintf(stderr, "train: %s points to '%s', not a checkpoint directory train writes\n", link, name); return -1; }
+    return 0;
+}
+
+/* replace OUT/NAME by a symbolic link to TARGET, atomically (a new link renamed over it) */
+static int swap_link(const char *out, const char *name, const char *target)
+{
+    char tmp[4096], dst[4096];
+    if (join(tmp, sizeof tmp, out, ".ckpt-link") || join(dst, sizeof dst, out, name)) return -1;
+    unlink(tmp);
+    if (symlink(target, tmp) != 0) return io_error("cannot create the symbolic link", tmp);
+    if (rename(tmp, dst) != 0) { io_error("cannot rename a new link over", dst); unlink(tmp); return -1; }
+    return 0;
+}
+
+static int write_checkpoint(ckpt_ctx *c, const uint8_t *A, const ts_state *st)
+{
+    char tmp[4096], p[4200], cur[256], name[32], final[4096];
+    struct dirent *e;
+    DIR *d;
+    if (join(tmp, sizeof tmp, c->out, ".ckpt-new") || current_ckpt(c->out, cur, sizeof cur)) return -1;
+    remove_ckpt_dir(c->out, ".ckpt-new"); /* a crash's leftovers */
+    if (mkdir(tmp, 0777) != 0) return io_error("cannot create", tmp);
+    snprintf(p, sizeof p, "%s/model.gguf", tmp);
+    if (write_model(p, c->init, A, st->step) != 0) return -1;
+    snprintf(p, sizeof p, "%s/train_state.bin", tmp);
+    if (write_state(p, st, A) != 0) return -1;
+    if (fsync_dir(tmp) != 0) return io_error("fsync of", tmp);
+    snprintf(name, sizeof name, "ckpt-%08llu", (unsigned long long)st->step);
+    if (!strcmp(name, cur)) strcat(name, "b");
+    remove_ckpt_dir(c->out, name); /* a crash's leftovers, never the current one */
+    if (join(final, sizeof final, c->out, name)) return -1;
+    if (rename(tmp, final) != 0) return io_error("cannot rename the new checkpoint to", final);
+    if (fsync_dir(c->out) != 0) return io_error("fsync of", c->out);
+    if (swap_link(c->out, "ckpt", name) != 0) return -1;
+    snprintf(c->ckpt_name, sizeof c->ckpt_name, "%s", name);
+    c->own = 1;
+    c->ckpt_step = st->step;
+    if (fsync_dir(c->out) != 0) return io_error("fsync of", c->out);
+    /* the new pair is in place: OUT/model.gguf follows OUT/ckpt; the older directories go */
+    snprintf(p, sizeof p, "%s/model.gguf", c->out);
+    {
+        char l[64];
+        ssize_t k = readlink(p, l, sizeof l - 1);
+        if (k < 0 || (l[k] = 0, strcmp(l, "ckpt/model.gguf"))) {
+            if (swap_link(c->out, "model.gguf", "ckpt/model.gguf") != 0) return -1;
+            fsync_dir(c->out);
+        }
+    }
+    if ((d = opendir(c->out)) != NULL) {
+        while ((e = readdir(d)) != NULL)
+            if (is_ckpt_name(e->d_name) && strcmp(e->d_name, name)) remove_ckpt_dir(c->out, e->d_name);
+        closedir(d);
+    }
+    return 0;
+}
+
+/* after a failed checkpoint: what is left, and how to go on */
+static void checkpoint_failed(const ckpt_ctx *c, uint64_t step)
+{
+    char tmp[4096];
+    if (!join(tmp, sizeof tmp, c->out, ".ckpt-new")) remove_ckpt_dir(c->out, ".ckpt-new"); /* give the space back */
+    if (c->own) {
+        fprintf(stderr, "train: the checkpoint of step %llu failed; %s/ckpt still holds the one of step %llu, intact. Resume with\n",
+                (unsigned long long)step, c->out, (unsigned long long)c->ckpt_step);
+        print_resume_command(stderr, c->argc, c->argv);
+    } else if (c->ckpt_name[0])
+        fprintf(stderr, "train: the checkpoint of step %llu failed; %s/ckpt still names %s (an earlier run's), intact\n", (unsigned long long)step,
+                c->out, c->ckpt_name);
+    else
+        fprintf(stderr, "train: the checkpoint of step %llu failed, and there is no earlier one in %s\n", (unsigned long long)step, c->out);
+}
+
+/* --out: created if missing (not for --resume), a directory where a file and a symbolic link can
+   be created and fsynced, with room for a checkpoint: found before the first step, not after the last */
+static int check_out(const opts *o, uint64_t need)
+{
+    char f[4096], l[4096];
+    struct statvfs vfs;
+    int fd;
+    if (!o->resume && mkdir(o->out, 0777) != 0 && errno != EEXIST) return io_error("--out: cannot create the directory", o->out);
+    snprintf(f, sizeof f, "%s/.train-probe-%ld", o->out, (long)getpid());
+    snprintf(l, sizeof l, "%s/.train-probe-%ld.link", o->out, (long)getpid());
+    if ((size_t)snprintf(NULL, 0, "%s/.train-probe-%ld.link", o->out, (long)getpid()) >= sizeof l) { fprintf(stderr, "train: --out %s: path too long\n", o->out); return -1; }
+    fd = open(f, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd < 0) return io_error("--out: cannot create a file in", o->out);
+    if (write_all_fd(fd, "x", 1) != 0 || fsync_fd(fd) != 0) { io_error("--out: cannot write a file in", o->out); close(fd); unlink(f); return -1; }
+    close(fd);
+    if (symlink(".train-probe", l) != 0) { io_error("--out: cannot create a symbolic link in", o->out); unlink(f); return -1; }
+    unlink(l);
+    unlink(f);
+    if (statvfs(o->out, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < need) {
+        fprintf(stderr, "train: --out %s: %llu bytes free, a checkpoint needs %llu\n", o->out, (unsigned long long)vfs.f_bavail * vfs.f_frsize,
+                (unsigned long long)need);
+        return -1;
+    }
+    return 0;
+}
+
+/* OUT/ckpt's model.gguf and train_state.bin, for --resume */
+static int checkpoint_paths(const char *out, char *model, char *state, size_t n)
+{
+    char cur[256], old[4096];
+    struct stat sb;
+    if (current_ckpt(out, cur, sizeof cur) != 0) return -1;
+    if (!cur[0]) {
+        if (!join(old, sizeof old, out, "train_state.bin") && stat(old, &sb) == 0)
+            fprintf(stderr, "train: --resume: %s has a checkpoint of an older train (%s) that did not record the run's settings: it cannot be "
+                            "resumed; train --init %s/model.gguf starts a new run from its weights\n", out, old, out);
+        else fprintf(stderr, "train: --resume: no checkpoint in %s (%s/ckpt: %s)\n", out, out, strerror(ENOENT));
+        return -1;
+    }
+    if ((size_t)snprintf(model, n, "%s/%s/model.gguf", out, cur) >= n || (size_t)snprintf(state, n, "%s/%s/train_state.bin", out, cur) >= n) {
+        fprintf(stderr, "train: --out %s: path too long\n", out);
+        return -1;
+    }
+    return 0;
+}
+
+/* train_state.bin into *st and the arena's m and v; the caller compares the settings */
+static int load_state(const char *path, uint8_t *A, ts_state *st)
+{
+    char err[400];
+    struct stat sb;
+    FILE *f = fopen(path, "rb");
+    int rc;
+    if (!f) return io_error("--resume: cannot open", path);
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) { fprintf(stderr, "train: --resume: %s is not a regular file\n", path); fclose(f); return -1; }
+    rc = ts_read(f, (uint64_t)sb.st_size, CKM_LAYOUT_HASH, CKM_WEIGHTS_BYTES, st, A + CKM_T_ADAM_M, A + CKM_T_ADAM_V, err, sizeof err);
+    fclose(f);
+    if (rc != 0) { fprintf(stderr, "train: --resume: %s: %s\n", path, err); return -1; }
+    return 0;
+}
+
+/* ---- signals ------------------------------------------------------------------------------------
+   The first SIGINT/SIGTERM is noted; the loop ends its step, writes a checkpoint and exits. A
+   second one restores the default action and raises itself: the program ends at once (a checkpoint
+   being written is then left as OUT/.ckpt-new, and OUT/ckpt still names the previous one). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    static const char first[] = "\ntrain: interrupted: the step in progress ends, then a checkpoint is written (again to abort)\n";
+    static const char again[] = "\ntrain: interrupted again: aborting without a checkpoint\n";
+    int e = errno;
+    if (stop_signal) {
+        ssize_t k = write(2, again, sizeof again - 1);
+        (void)k;
+        signal(sig, SIG_DFL);
+        raise(sig); /* blocked until this handler returns: then the default action ends the program */
+    } else {
+        ssize_t k;
+        stop_signal = sig;
+        k = write(2, first, sizeof first - 1);
+        (void)k;
+    }
+    errno = e;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask); /* one handler at a time: a second signal finds the first one noted */
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* a file size limit (ulimit -f) is then a write error with a message, not a core dump */
+    signal(SIGXFSZ, SIG_IGN);
+}
+
 static double evaluate(uint8_t *A, const tokens *val, const opts *o, int32_t *x, int32_t *y)
 {
     size_t pos = 0;
@@ -312,152 +684,175 @@ static void sample(uint8_t *A, const tokens *val, int n)
     free(m.state);
 }
 
-int main(int argc, char **argv)
-{
+/* ---- main ------------------------------------------------------------------------------------ */
+typedef struct {
     opts o;
     tokens data, train, val;
     ck_gguf init;
+    char init_path[4096], state_path[4096];
     uint8_t *A;
     int32_t *x, *y;
-    char err[320], init_path[1100];
-    uint64_t step0 = 0, pos64 = 0;
-    size_t data_pos = 0;
-    int i, step;
-    double t_start, tokens_done = 0;
-    memset(&o, 0, sizeof o);
-    o.B = CKM_TRAIN_MAX_B; o.T = CKM_TRAIN_MAX_T; o.accum = 1; o.steps = 100; o.lr = 3e-4; o.schedule = "cosine";
-    o.min_lr_frac = 0.1; o.wd = 0.0; o.clip = 1.0; o.beta1 = 0.9; o.beta2 = 0.999; o.eps = 1e-8; o.eval_batches = 8;
-    memset(&data, 0, sizeof data);
-    memset(&val, 0, sizeof val);
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(0);
-        else if (!strcmp(a, "--resume")) { o.resume = 1; continue; }
-        else if (!strcmp(a, "--quiet")) { o.quiet = 1; continue; }
-        if (!v) { fprintf(stderr, "train: %s needs a value (train --help)\n", a); return 2; }
-        i++;
-        if (!strcmp(a, "--init") || !strcmp(a, "-m")) o.init = v;
-        else if (!strcmp(a, "--data")) o.data = v;
-        else if (!strcmp(a, "--val")) o.val = v;
-        else if (!strcmp(a, "--out")) o.out = v;
-        else if (!strcmp(a, "-b")) o.B = atoi(v);
-        else if (!strcmp(a, "-t")) o.T = atoi(v);
-        else if (!strcmp(a, "--accum")) o.accum = atoi(v);
-        else if (!strcmp(a, "--steps")) o.steps = atoi(v);
-        else if (!strcmp(a, "--lr")) o.lr = atof(v);
-        else if (!strcmp(a, "--schedule")) o.schedule = v;
-        else if (!strcmp(a, "--warmup")) o.warmup = atoi(v);
-        else if (!strcmp(a, "--min-lr-frac")) o.min_lr_frac = atof(v);
-        else if (!strcmp(a, "--wd")) o.wd = atof(v);
-        else if (!strcmp(a, "--clip")) o.clip = atof(v);
-        else if (!strcmp(a, "--beta1")) o.beta1 = atof(v);
-        else if (!strcmp(a, "--beta2")) o.beta2 = atof(v);
-        else if (!strcmp(a, "--eps")) o.eps = atof(v);
-        else if (!strcmp(a, "--eval-every")) o.eval_every = atoi(v);
-        else if (!strcmp(a, "--eval-batches")) o.eval_batches = atoi(v);
-        else if (!strcmp(a, "--save-every")) o.save_every = atoi(v);
-        else if (!strcmp(a, "--stop-at")) o.stop_at = atoi(v);
-        else if (!strcmp(a, "--sample")) o.sample = atoi(v);
-        else if (!strcmp(a, "--seed")) o.seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--config")) { fprintf(stderr, "train: --config: generate the initial model with 'ck init %s OUT.gguf', then train --init OUT.gguf\n", v); return 2; }
-        else { fprintf(stderr, "train: unknown option %s (train --help)\n", a); return 2; }
+    ts_state run;     /* this run's settings and position: what a checkpoint records */
+    ckpt_ctx ck;
+} trainer;
+
+/* data, arena, weights, and for --resume the state: 0, or the exit code */
+static int setup(trainer *t, int argc, char **argv)
+{
+    opts *o = &t->o;
+    char err[320];
+    int rc = parse_options(argc, argv, o);
+    if (rc) return rc; /* 3: --help */
+    t->ck.out = o->out; t->ck.init = &t->init; t->ck.argc = argc; t->ck.argv = argv;
+    if (o->resume) {
+        if (checkpoint_paths(o->out, t->init_path, t->state_path, sizeof t->init_path) != 0) return 1;
+    } else snprintf(t->init_path, sizeof t->init_path, "%s", o->init);
+    /* the output directory first: a wrong --out is found now, not after the last step */
+    {
+        struct stat sb;
+        uint64_t need = (stat(t->init_path, &sb) == 0 ? (uint64_t)sb.st_size : CKM_WEIGHTS_BYTES) + 1024 + TS_HEADER_BYTES + 2ull * CKM_WEIGHTS_BYTES;
+        if (check_out(o, need) != 0) return 1;
     }
-    if (!o.data || !o.out || (!o.init && !o.resume)) { fprintf(stderr, "train: needs --data, --out and --init (or --resume)\n"); return usage(2); }
-    if (o.B < 1 || o.B > CKM_TRAIN_MAX_B || o.T < 1 || o.T > CKM_TRAIN_MAX_T) {
-        fprintf(stderr, "train: -b %d -t %d: this program was generated for at most %d x %d (ckgen --train-batch/--train-seq)\n", o.B, o.T,
-                CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T);
-        return 2;
-    }
-    if (o.accum < 1 || o.steps < 1 || o.warmup < 0 || !(o.lr > 0) || o.clip < 0 || (strcmp(o.schedule, "cosine") && strcmp(o.schedule, "constant"))) {
-        fprintf(stderr, "train: bad option value: --accum %d --steps %d --warmup %d --lr %g --clip %g --schedule %s\n", o.accum, o.steps, o.warmup, o.lr,
-                o.clip, o.schedule);
-        return 2;
-    }
-    if (mkdir(o.out, 0777) != 0 && errno != EEXIST) { fprintf(stderr, "train: cannot create %s: %s\n", o.out, strerror(errno)); return 1; }
     /* data */
-    if (o.resume) snprintf(init_path, sizeof init_path, "%s/model.gguf", o.out);
-    else snprintf(init_path, sizeof init_path, "%s", o.init);
-    tok_source = init_path;
-    if (load_tokens(o.data, &data) != 0) return 1;
-    train = data;
-    if (o.val) { if (load_tokens(o.val, &val) != 0) return 1; }
-    else { size_t cut = data.n - data.n / 10; val.tok = data.tok + cut; val.n = data.n - cut; train.n = cut; }
-    if (train.n < (size_t)o.B * o.T + 1) {
-        fprintf(stderr, "train: %s: %zu training tokens, a batch needs %d\n", o.data, train.n, o.B * o.T + 1);
+    tok_source = t->init_path;
+    if (load_tokens(o->data, &t->data) != 0) return 1;
+    t->train = t->data;
+    if (o->val) { if (load_tokens(o->val, &t->val) != 0) return 1; }
+    else { size_t cut = t->data.n - t->data.n / 10; t->val.tok = t->data.tok + cut; t->val.n = t->data.n - cut; t->train.n = cut; }
+    if (t->train.n < (size_t)o->B * o->T + 1) {
+        fprintf(stderr, "train: %s: %zu training tokens, a batch needs %d\n", o->data, t->train.n, o->B * o->T + 1);
         return 1;
     }
     /* the arena, the weights */
-    A = (uint8_t *)malloc((size_t)CKM_TRAIN_BYTES);
-    x = (int32_t *)malloc((size_t)o.B * o.T * sizeof(int32_t));
-    y = (int32_t *)malloc((size_t)o.B * o.T * sizeof(int32_t));
-    if (!A || !x || !y) { fprintf(stderr, "train: out of memory (%llu bytes for the arena)\n", (unsigned long long)CKM_TRAIN_BYTES); return 1; }
-    memset(A, 0, (size_t)CKM_TRAIN_BYTES);
-    if (ck_gguf_open(&init, init_path) != 0) { fprintf(stderr, "train: %s\n", init.error); return 1; }
-    if (ck_weights_check_gguf(&init, CKM_WEIGHTS, CKM_N_WEIGHTS, err, sizeof err) != 0) {
-        fprintf(stderr, "train: %s does not match the layout this program was generated for: %s\n", init_path, err);
+    t->A = (uint8_t *)malloc((size_t)CKM_TRAIN_BYTES);
+    t->x = (int32_t *)malloc((size_t)o->B * o->T * sizeof(int32_t));
+    t->y = (int32_t *)malloc((size_t)o->B * o->T * sizeof(int32_t));
+    if (!t->A || !t->x || !t->y) { fprintf(stderr, "train: out of memory (%llu bytes for the arena)\n", (unsigned long long)CKM_TRAIN_BYTES); return 1; }
+    memset(t->A, 0, (size_t)CKM_TRAIN_BYTES);
+    if (ck_gguf_open(&t->init, t->init_path) != 0) { fprintf(stderr, "train: %s\n", t->init.error); return 1; }
+    if (ck_weights_check_gguf(&t->init, CKM_WEIGHTS, CKM_N_WEIGHTS, err, sizeof err) != 0) {
+        fprintf(stderr, "train: %s does not match the layout this program was generated for: %s\n", t->init_path, err);
         return 1;
     }
-    if (init.size - init.data_offset < CKM_WEIGHTS_BYTES) { fprintf(stderr, "train: %s: the data section is shorter than the weights\n", init_path); return 1; }
-    memcpy(A + CKM_T_WEIGHTS, init.file + init.data_offset, CKM_WEIGHTS_BYTES);
-    CKM_TRAIN_INIT(A);
-    if (o.resume) {
+    if (t->init.size - t->init.data_offset < CKM_WEIGHTS_BYTES) { fprintf(stderr, "train: %s: the data section is shorter than the weights\n", t->init_path); return 1; }
+    memcpy(t->A + CKM_T_WEIGHTS, t->init.file + t->init.data_offset, CKM_WEIGHTS_BYTES);
+    CKM_TRAIN_INIT(t->A);
+    /* what a checkpoint of this run records */
+    {
+        ts_state *r = &t->run;
+        memset(r, 0, sizeof *r);
+        r->schedule = strcmp(o->schedule, "constant") == 0;
+        r->layout_hash = CKM_LAYOUT_HASH; r->weights_bytes = CKM_WEIGHTS_BYTES;
+        r->steps = (uint64_t)o->steps; r->train_tokens = t->train.n; r->data_bytes = t->data.file_bytes; r->data_hash = t->data.file_hash;
+        r->B = (uint32_t)o->B; r->T = (uint32_t)o->T; r->accum = (uint32_t)o->accum; r->warmup = (uint32_t)o->warmup;
+        r->lr = o->lr; r->min_lr_frac = o->min_lr_frac; r->wd = o->wd; r->clip = o->clip; r->beta1 = o->beta1; r->beta2 = o->beta2; r->eps = o->eps;
+    }
+    {
+        char cur[256];
+        if (current_ckpt(o->out, cur, sizeof cur) != 0) return 1;
+        snprintf(t->ck.ckpt_name, sizeof t->ck.ckpt_name, "%s", cur); /* a new run replaces it at its first checkpoint */
+        if (cur[0] && !o->resume && !o->quiet)
+            fprintf(stderr, "train: note: %s/ckpt (%s) is replaced at this run's first checkpoint (--resume continues it instead)\n", o->out, cur);
+    }
+    if (o->resume) {
+        ts_state got;
         int64_t s;
-        if (load_state(o.out, A, &step0, &pos64) != 0) return 1;
-        data_pos = (size_t)pos64;
-        if (!ck_gguf_get_int(&init, "training.step", &s) || (uint64_t)s != step0) {
-            fprintf(stderr, "train: %s (step %lld) and %s/train_state.bin (step %llu) are not from the same checkpoint\n", init_path, (long long)s, o.out,
-                    (unsigned long long)step0);
+        if (load_state(t->state_path, t->A, &got) != 0) return 1;
+        if (ts_match(&got, &t->run, o->data, err, sizeof err) != 0) {
+            fprintf(stderr, "train: --resume: %s; a resumed run takes the same settings (%s)\n", err, t->state_path);
+            return 2;
+        }
+        if (!ck_gguf_get_int(&t->init, "training.step", &s) || (uint64_t)s != got.step ||
+            ts_fnv(TS_FNV_INIT, t->A + CKM_T_WEIGHTS, CKM_WEIGHTS_BYTES) != got.weights_hash) {
+            fprintf(stderr, "train: --resume: %s and %s are not from the same checkpoint (steps %lld and %llu, or the weights differ)\n",
+                    t->init_path, t->state_path, (long long)s, (unsigned long long)got.step);
             return 1;
         }
-        if (!o.quiet) fprintf(stderr, "train: resuming at step %llu from %s\n", (unsigned long long)step0, o.out);
-    }
-    if (!o.quiet)
-        fprintf(stderr, "train: %s, %.2f M parameters; arena %.1f MB; %zu training / %zu validation tokens; %d x %d x %d tokens per step\n",
-                CKM_ARCH, CKM_WEIGHTS_BYTES / 4e6, CKM_TRAIN_BYTES / 1e6, train.n, val.n, o.B, o.T, o.accum);
-    t_start = now();
-    for (step = (int)step0; step < o.steps; step++) {
-        double t0 = now(), loss = 0;
-        float norm, scale = 1.0f, lr = lr_at(&o, step);
-        int k;
-        memset(A + CKM_T_GRADS, 0, CKM_WEIGHTS_BYTES);
-        for (k = 0; k < o.accum; k++) {
-            next_batch(&train, &data_pos, o.B, o.T, x, y);
-            loss += CKM_TRAIN_FORWARD(A, x, y, o.B, o.T);
-            CKM_TRAIN_BACKWARD(A, x, y, o.B, o.T, 1.0f / (float)o.accum);
+        if (o->stop_at && (uint64_t)o->stop_at <= got.step) {
+            fprintf(stderr, "train: --stop-at %d: the checkpoint is already at step %llu\n", o->stop_at, (unsigned long long)got.step);
+            return 2;
         }
-        loss /= o.accum;
+        t->run.step = got.step;
+        t->run.data_pos = got.data_pos;
+        t->ck.own = 1;
+        t->ck.ckpt_step = got.step;
+        if (!o->quiet) fprintf(stderr, "train: resuming at step %llu from %s\n", (unsigned long long)got.step, t->state_path);
+    }
+    return 0;
+}
+
+/* one checkpoint of the arena at the current step: 0, or the error said */
+static int checkpoint(trainer *t)
+{
+    t->run.weights_hash = ts_fnv(TS_FNV_INIT, t->A + CKM_T_WEIGHTS, CKM_WEIGHTS_BYTES);
+    if (write_checkpoint(&t->ck, t->A, &t->run) != 0) { checkpoint_failed(&t->ck, t->run.step); return -1; }
+    if (!t->o.quiet) fprintf(stderr, "train: checkpoint at step %llu: %s/model.gguf\n", (unsigned long long)t->run.step, t->o.out);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static trainer tr;
+    trainer *t = &tr;
+    const opts *o = &t->o;
+    size_t data_pos;
+    int step, step0, rc;
+    double t_start, tokens_done = 0;
+    install_signals();
+    if ((rc = setup(t, argc, argv)) != 0) return rc == 3 ? 0 : rc;
+    step0 = (int)t->run.step;
+    data_pos = (size_t)t->run.data_pos;
+    if (!o->quiet)
+        fprintf(stderr, "train: %s, %.2f M parameters; arena %.1f MB; %zu training / %zu validation tokens; %d x %d x %d tokens per step\n",
+                CKM_ARCH, CKM_WEIGHTS_BYTES / 4e6, CKM_TRAIN_BYTES / 1e6, t->train.n, t->val.n, o->B, o->T, o->accum);
+    t_start = now();
+    for (step = step0; step < o->steps; step++) {
+        double t0 = now(), loss = 0;
+        float norm, scale = 1.0f, lr = lr_at(o, step);
+        int k, last = step + 1 == o->steps;
+        memset(t->A + CKM_T_GRADS, 0, CKM_WEIGHTS_BYTES);
+        for (k = 0; k < o->accum; k++) {
+            next_batch(&t->train, &data_pos, o->B, o->T, t->x, t->y);
+            loss += CKM_TRAIN_FORWARD(t->A, t->x, t->y, o->B, o->T);
+            CKM_TRAIN_BACKWARD(t->A, t->x, t->y, o->B, o->T, 1.0f / (float)o->accum);
+        }
+        loss /= o->accum;
         if (!isfinite(loss)) { fprintf(stderr, "train: step %d: the loss is %f; stopping (lower --lr?)\n", step + 1, loss); return 1; }
-        norm = CKM_TRAIN_GRAD_NORM(A);
-        if (o.clip > 0) { /* as torch.nn.utils.clip_grad_norm_ */
-            float coef = (float)o.clip / (norm + 1e-6f);
+        norm = CKM_TRAIN_GRAD_NORM(t->A);
+        if (o->clip > 0) { /* as torch.nn.utils.clip_grad_norm_ */
+            float coef = (float)o->clip / (norm + 1e-6f);
             if (coef < 1.0f) scale = coef;
         }
-        CKM_TRAIN_ADAMW(A, lr, (float)o.beta1, (float)o.beta2, (float)o.eps, (float)o.wd, step + 1, scale);
-        tokens_done += (double)o.B * o.T * o.accum;
-        if (!o.quiet) {
-            double dt = now() - t0, el = now() - t_start, eta = el / (step + 1 - (int)step0) * (o.steps - step - 1);
-            printf("step %d/%d | loss %.6f | lr %.3e | norm %.4f | tok/s %.0f | eta %.0fs\n", step + 1, o.steps, loss, lr, norm,
-                   o.B * o.T * o.accum / (dt > 0 ? dt : 1e-9), eta);
+        CKM_TRAIN_ADAMW(t->A, lr, (float)o->beta1, (float)o->beta2, (float)o->eps, (float)o->wd, step + 1, scale);
+        tokens_done += (double)o->B * o->T * o->accum;
+        t->run.step = (uint64_t)step + 1;
+        t->run.data_pos = data_pos;
+        if (!o->quiet) {
+            double dt = now() - t0, el = now() - t_start, eta = el / (step + 1 - step0) * (o->steps - step - 1);
+            printf("step %d/%d | loss %.6f | lr %.3e | norm %.4f | tok/s %.0f | eta %.0fs\n", step + 1, o->steps, loss, lr, norm,
+                   o->B * o->T * o->accum / (dt > 0 ? dt : 1e-9), eta);
             fflush(stdout);
         }
-        if ((o.eval_every && (step + 1) % o.eval_every == 0) || step + 1 == o.steps) {
-            double vl = evaluate(A, &val, &o, x, y);
-            printf("step %d/%d | val loss %.6f\n", step + 1, o.steps, vl);
+        if ((o->eval_every && (step + 1) % o->eval_every == 0) || last) {
+            double vl = evaluate(t->A, &t->val, o, t->x, t->y);
+            printf("step %d/%d | val loss %.6f\n", step + 1, o->steps, vl);
             fflush(stdout);
         }
-        if ((o.save_every && (step + 1) % o.save_every == 0) || step + 1 == o.steps || step + 1 == o.stop_at) {
-            /* state first, then the weights: a crash between them leaves the old model.gguf, and
-               --resume refuses the pair because their steps differ */
-            if (save_state(o.out, A, (uint64_t)step + 1, (uint64_t)data_pos) != 0 || save_model(&init, o.out, A, (uint64_t)step + 1) != 0) return 1;
-            if (!o.quiet) fprintf(stderr, "train: checkpoint at step %d: %s/model.gguf\n", step + 1, o.out);
+        if ((o->save_every && (step + 1) % o->save_every == 0) || last || step + 1 == o->stop_at || stop_signal)
+            if (checkpoint(t) != 0) return 1;
+        if (stop_signal && !last) {
+            fprintf(stderr, "train: stopped by %s after step %d of %d; the checkpoint is in %s/ckpt. Resume with\n",
+                    stop_signal == SIGINT ? "SIGINT" : "SIGTERM", step + 1, o->steps, o->out);
+            print_resume_command(stderr, argc, argv);
+            return EXIT_INTERRUPTED;
         }
-        if (step + 1 == o.stop_at) { step++; break; }
+        if (step + 1 == o->stop_at) { step++; break; }
     }
-    if (o.sample > 0) sample(A, &val, o.sample);
-    if (!o.quiet) fprintf(stderr, "train: %d steps, %.0f tokens in %.1f s (%.0f tok/s)\n", step - (int)step0, tokens_done, now() - t_start,
+    if (o->sample > 0) sample(t->A, &t->val, o->sample);
+    if (!o->quiet) fprintf(stderr, "train: %d steps, %.0f tokens in %.1f s (%.0f tok/s)\n", step - step0, tokens_done, now() - t_start,
                           tokens_done / (now() - t_start + 1e-9));
-    ck_gguf_close(&init);
-    if (!o.val) val.tok = NULL;
-    free(data.tok); free(val.tok); free(A); free(x); free(y);
+    ck_gguf_close(&t->init);
+    if (!o->val) t->val.tok = NULL;
+    free(t->data.tok); free(t->val.tok); free(t->A); free(t->x); free(t->y);
     return 0;
 }

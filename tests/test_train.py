@@ -9,6 +9,7 @@ step whose loss diverged and the tensors that differ most.
 
 Also: --resume after an interruption is bit-identical with an uninterrupted run; a CK_CANARIES
 build names the overwritten section and the op that ran last; bad options are refused.
+Checkpoint safety, state validation, signals and strict options: test_train_safety.py.
 """
 import os
 import re
@@ -144,8 +145,8 @@ def test_resume_is_bit_identical(tmp_path, data):
     assert lines(part.stdout) == lines(full.stdout)[:5]
     assert lines(rest.stdout) == lines(full.stdout)[5:], "a resumed run prints other losses than an uninterrupted one"
     for f in ("model.gguf", "train_state.bin"):
-        assert open(tmp_path / "full" / f, "rb").read() == open(tmp_path / "part" / f, "rb").read(), f"{f} differs after resume"
-    assert not [p for p in os.listdir(tmp_path / "part") if p.endswith(".tmp")], "a temporary checkpoint file was left behind"
+        assert open(tmp_path / "full" / "ckpt" / f, "rb").read() == open(tmp_path / "part" / "ckpt" / f, "rb").read(), f"{f} differs after resume"
+    assert sorted(os.listdir(tmp_path / "part")) == ["ckpt", "ckpt-00000012", "model.gguf"], "a checkpoint directory was left behind"
 
 
 def test_canary_names_section_and_op(tmp_path):
@@ -175,7 +176,7 @@ def test_bad_options_are_refused(tmp_path, data):
     r = sh([exe, "--init", gguf, "--data", tmp_path / "missing.txt", "--out", tmp_path / "o"])
     assert r.returncode == 1 and "missing.txt" in r.stderr, r.stderr
     r = sh([exe, "--data", data, "--out", tmp_path / "nothing_here", "--resume"])
-    assert r.returncode == 1 and "nothing_here/model.gguf" in r.stderr, r.stderr
+    assert r.returncode == 1 and "no checkpoint in " + str(tmp_path / "nothing_here") in r.stderr, r.stderr
     q = tmp_path / "q8.gguf"
     must([tool("mkmodel"), "llama", q, "--type", "q8_0"] + COMMON + FAMILIES["llama"])
     r = sh([tool("ckgen"), q, "-o", tmp_path / "gq", "--train"])
