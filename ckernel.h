@@ -2916,6 +2916,11 @@ static void ck__qdot_q5_1_avx2(const void *vw, const void *const *a, int nb, int
     }
     CK__QDOT_RESULT();
 }
+/* K-quant x Q8_K (AVX2): acc += d_w * d_a * isum - dmin_w * d_a * (mins . bsums), ggml's per-superblock formula */
+#define CK__FINISH_DMIN(acc, s, ak)                                                                   \
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * ak->d), acc);                 \
+        acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(ck__load256(ak->bsums), mins)),   \
+                               _mm256_set1_ps(dmin * ak->d), acc)
 static void ck__qdot_iq4_nl_avx2(const void *vw, const void *const *a, int nb, int na, float *res)
 {
     const ck_block_iq4_nl *w = (const ck_block_iq4_nl *)vw;
@@ -2990,13 +2995,8 @@ static inline void ck__qdot_q45_K_avx2(const void *vw, const void *const *a, int
             if (na > 1) { CK__STEP_K(s1, a1); CK__STEP_K(s2, a2); CK__STEP_K(s3, a3); }
 #undef CK__STEP_K
         }
-#define CK__FINISH_K(acc, s, ak)                                                                      \
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * ak->d), acc);                 \
-        acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(ck__load256(ak->bsums), mins)),   \
-                               _mm256_set1_ps(dmin * ak->d), acc)
-        CK__FINISH_K(acc0, s0, a0);
-        if (na > 1) { CK__FINISH_K(acc1, s1, a1); CK__FINISH_K(acc2, s2, a2); CK__FINISH_K(acc3, s3, a3); }
-#undef CK__FINISH_K
+        CK__FINISH_DMIN(acc0, s0, a0);
+        if (na > 1) { CK__FINISH_DMIN(acc1, s1, a1); CK__FINISH_DMIN(acc2, s2, a2); CK__FINISH_DMIN(acc3, s3, a3); }
     }
     CK__QDOT_RESULT();
 }
@@ -3075,16 +3075,12 @@ static void ck__qdot_q2_K_avx2(const void *vw, const void *const *a, int nb, int
             if (na > 1) { CK__STEP_2(s1, a1); CK__STEP_2(s2, a2); CK__STEP_2(s3, a3); }
 #undef CK__STEP_2
         }
-#define CK__FINISH_2(acc, s, ak)                                                                      \
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * ak->d), acc);                 \
-        acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(ck__load256(ak->bsums), mins)),   \
-                               _mm256_set1_ps(dmin * ak->d), acc)
-        CK__FINISH_2(acc0, s0, a0);
-        if (na > 1) { CK__FINISH_2(acc1, s1, a1); CK__FINISH_2(acc2, s2, a2); CK__FINISH_2(acc3, s3, a3); }
-#undef CK__FINISH_2
+        CK__FINISH_DMIN(acc0, s0, a0);
+        if (na > 1) { CK__FINISH_DMIN(acc1, s1, a1); CK__FINISH_DMIN(acc2, s2, a2); CK__FINISH_DMIN(acc3, s3, a3); }
     }
     CK__QDOT_RESULT();
 }
+#undef CK__FINISH_DMIN
 
 /* Q3_K: per row, sum_g s_g (q . a)_g in 8 int32 lanes, q = low - high with low the 2 bits (0..3)
    and high = 4 where the hmask bit is clear (two unsigned maddubs, subtracted: exact in int16),

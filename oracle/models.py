@@ -330,6 +330,17 @@ def sliding_layers(m, n_layer, default_period):
     return [il % p < p - 1 for il in range(n_layer)]
 
 
+def gemma_post_attention(m, p, x, att, eps, norm_w):
+    """Gemma 2/3 after attention: output projection, post-norm, residual; (1 + w) RMSNorm, GeGLU
+    (gelu_pytorch_tanh) MLP, post-norm, residual"""
+    o = linear(m, merge(att), p + "attn_output.weight")
+    x = x + gemma_rms_norm(o, norm_w(p + "post_attention_norm.weight"), eps)
+    h = gemma_rms_norm(x, norm_w(p + "ffn_norm.weight"), eps)
+    g = F.gelu(linear(m, h, p + "ffn_gate.weight"), approximate="tanh") * linear(m, h, p + "ffn_up.weight")
+    d = linear(m, g, p + "ffn_down.weight")
+    return x + gemma_rms_norm(d, norm_w(p + "post_ffw_norm.weight"), eps)
+
+
 def gemma3(m, tokens):
     """Gemma3ForCausalLM (text): scaled embeddings, (1 + w) RMSNorms before and after attention
     and MLP, q/k norms, GeGLU (gelu_pytorch_tanh), 5 sliding-window layers then 1 global."""
@@ -361,12 +372,7 @@ def gemma3(m, tokens):
         rope = rope_local if sliding else rope_global
         q, k = rope_hf(q, rope, D), rope_hf(k, rope, D)
         att = attention(q, k, v, scale, window if sliding else 0)
-        o = linear(m, merge(att), p + "attn_output.weight")
-        x = x + gemma_rms_norm(o, norm_w(p + "post_attention_norm.weight"), eps)
-        h = gemma_rms_norm(x, norm_w(p + "ffn_norm.weight"), eps)
-        g = F.gelu(linear(m, h, p + "ffn_gate.weight"), approximate="tanh") * linear(m, h, p + "ffn_up.weight")
-        d = linear(m, g, p + "ffn_down.weight")
-        x = x + gemma_rms_norm(d, norm_w(p + "post_ffw_norm.weight"), eps)
+        x = gemma_post_attention(m, p, x, att, eps, norm_w)
     x = gemma_rms_norm(x, norm_w("output_norm.weight"), eps)
     return lm_head(m, x)
 
@@ -400,12 +406,7 @@ def gemma2(m, tokens):
         k = rope_hf(heads(linear(m, h, p + "attn_k.weight"), HKV), rope, n_rot)
         v = heads(linear(m, h, p + "attn_v.weight"), HKV)
         att = attention(q, k, v, scale, window if sliding else 0, softcap=attn_cap)
-        o = linear(m, merge(att), p + "attn_output.weight")
-        x = x + gemma_rms_norm(o, norm_w(p + "post_attention_norm.weight"), eps)
-        h = gemma_rms_norm(x, norm_w(p + "ffn_norm.weight"), eps)
-        g = F.gelu(linear(m, h, p + "ffn_gate.weight"), approximate="tanh") * linear(m, h, p + "ffn_up.weight")
-        d = linear(m, g, p + "ffn_down.weight")
-        x = x + gemma_rms_norm(d, norm_w(p + "post_ffw_norm.weight"), eps)
+        x = gemma_post_attention(m, p, x, att, eps, norm_w)
     x = gemma_rms_norm(x, norm_w("output_norm.weight"), eps)
     logits = linear(m, x, "token_embd.weight")
     return final_cap * torch.tanh(logits / final_cap) if final_cap > 0 else logits
