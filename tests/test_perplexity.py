@@ -34,7 +34,7 @@ N_CTX = 256           # the demo model's context
 TEXT_BYTES = 4096     # 16 chunks of 256
 # -march=native: the program rounds the q8_0 matmuls' activations as ggml's x86 backend does, which
 # the oracle emulates (a plain -O1 build, scalar, is 2e-4 away at some chunks); -O1 compiles quickly
-CFLAGS = "-O1 -march=native"
+CFLAGS = "-O1 " + os.environ.get("CK_TEST_ARCH", "-march=native")
 # The final value and its error: 1e-4 relative. A running estimate after k chunks: 5e-4. The program
 # and the oracle round the q8_0 matmuls' activations alike, but where float32 noise puts a value on
 # a rounding boundary one int8 flips and the later positions' logits move by ~1e-2 of their scale
