@@ -292,6 +292,7 @@ int main(int argc, char **argv)
         ppl = exp(nll);
         err = nll2 > 0.0 ? ppl * sqrt(nll2 / (double)(count - 1)) : 0.0;
         printf("\nFinal estimate: PPL = %.4f +/- %.5f\n", ppl, err);
+        fflush(stdout); /* before the summary on stderr */
         fprintf(stderr, "perplexity: %lld tokens scored in %d chunks\n", count, n_chunk);
     }
     free(logits); free(chunk); free(tokens);
