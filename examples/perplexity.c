@@ -19,7 +19,8 @@
    - after each chunk the running estimate exp(mean nll) is printed as "[k]PPL,"; at the end
      "Final estimate: PPL = P +/- E" with E = P * sqrt((mean(nll^2) - mean(nll)^2) / (count - 1)).
    -b N only cuts each chunk's prefill into calls of at most N tokens (and of at most this
-   program's CKM_MAX_PROMPT): the values are the same up to float rounding.
+   program's CKM_MAX_PROMPT; a call also ends at N/2, so that only the scored half writes logits):
+   the values are the same up to float rounding.
 
    Exit codes: 0 done; 1 the model or the text could not be read or run; 2 the command line (an
    option's value, a text too short for two chunks). */
@@ -211,7 +212,7 @@ int main(int argc, char **argv)
     size_t text_len;
     int32_t *tokens = NULL, *chunk, bos;
     int64_t n_tokens;
-    int rc, n_ctx, n_batch, n_chunk, first, i, j, pos;
+    int rc, n_ctx, n_batch, n_chunk, first, i, j, pos, T;
     float *logits;
     double nll = 0.0, nll2 = 0.0, ppl, err;
     long long count = 0;
@@ -249,10 +250,10 @@ int main(int argc, char **argv)
         return 1;
     }
     CKM_INIT(&m);
-    logits = (float *)malloc((size_t)n_ctx * CKM_N_VOCAB * sizeof(float)); /* [n_ctx, n_vocab] */
+    logits = (float *)malloc((size_t)(n_ctx - first) * CKM_N_VOCAB * sizeof(float)); /* [n_ctx - first, n_vocab] */
     chunk = (int32_t *)malloc((size_t)n_ctx * sizeof(int32_t));
     if (!logits || !chunk) {
-        fprintf(stderr, "perplexity: out of memory for %d x %d logits\n", n_ctx, CKM_N_VOCAB);
+        fprintf(stderr, "perplexity: out of memory for %d x %d logits\n", n_ctx - first, CKM_N_VOCAB);
         free(logits); free(chunk); free(tokens); ck_model_close(&m);
         return 1;
     }
@@ -263,12 +264,15 @@ int main(int argc, char **argv)
     for (i = 0; i < n_chunk && !rc; i++) {
         memcpy(chunk, tokens + (size_t)i * n_ctx, (size_t)n_ctx * sizeof(int32_t));
         if (bos >= 0) chunk[0] = bos;
-        for (pos = 0; pos < n_ctx; pos += n_batch) { /* from position 0: the KV cache holds nothing of the last chunk */
-            int T = n_ctx - pos < n_batch ? n_ctx - pos : n_batch;
-            CKM_PREFILL(&m, chunk + pos, T, pos, logits + (size_t)pos * CKM_N_VOCAB);
+        /* from position 0 (the KV cache holds nothing of the last chunk); a call ends at `first`, so
+           that the rows before it (context only) write no logits, and the rows from it write them all */
+        for (pos = 0; pos < n_ctx; pos += T) {
+            T = (pos < first ? first : n_ctx) - pos;
+            if (T > n_batch) T = n_batch;
+            CKM_PREFILL(&m, chunk + pos, T, pos, pos < first ? NULL : logits + (size_t)(pos - first) * CKM_N_VOCAB);
         }
         for (j = first; j < n_ctx - 1; j++) { /* the logits at j predict the token at j + 1 */
-            const float *row = logits + (size_t)j * CKM_N_VOCAB;
+            const float *row = logits + (size_t)(j - first) * CKM_N_VOCAB;
             double v;
             if (!finite_row(row, CKM_N_VOCAB)) {
                 fflush(stdout);
