@@ -145,15 +145,23 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-/* a GGUF with no tokenizer.ggml.* at all and 256 ids: its text is bytes (examples/train.c) */
-static int bytes_model(const char *model)
+/* A GGUF with no tokenizer.ggml.* at all and 256 ids: its text is bytes (examples/train.c). 1, or 0
+   with a message: why the text cannot be tokenized (tok_err: the tokenizer's own words). */
+static int bytes_model(const char *model, const char *tok_err)
 {
     ck_gguf g;
-    int bytes;
-    if (CKM_N_VOCAB != 256 || ck_gguf_open(&g, model) != 0) return 0;
-    bytes = ck_gguf_find_kv(&g, "tokenizer.ggml.model") < 0;
+    int has_tokenizer;
+    if (ck_gguf_open(&g, model) != 0) {
+        fprintf(stderr, "perplexity: %s\n", g.error);
+        return 0;
+    }
+    has_tokenizer = ck_gguf_find_kv(&g, "tokenizer.ggml.model") >= 0;
     ck_gguf_close(&g);
-    return bytes;
+    if (has_tokenizer || CKM_N_VOCAB != 256) {
+        fprintf(stderr, "perplexity: the text needs the model's tokenizer: %s\n", tok_err);
+        return 0;
+    }
+    return 1;
 }
 
 /* The text's tokens as llama.cpp tokenizes it for perplexity (add_special on, parse_special off).
@@ -176,10 +184,7 @@ static int64_t tokenize_text(const char *model, const char *text, size_t len, in
         if (n < 0) fprintf(stderr, "perplexity: the tokenizer failed on the text (%llu bytes): out of memory or too long\n", (unsigned long long)len);
         return n;
     }
-    if (!bytes_model(model)) {
-        fprintf(stderr, "perplexity: the text needs the model's tokenizer: %s\n", err);
-        return -1;
-    }
+    if (!bytes_model(model, err)) return -1;
     *ids = (int32_t *)malloc((len ? len : 1) * sizeof(int32_t)); /* no tokenizer, 256 ids: bytes */
     if (!*ids) return -1;
     for (i = 0; i < (int64_t)len; i++) (*ids)[i] = (unsigned char)text[i];
@@ -221,6 +226,9 @@ int main(int argc, char **argv)
     if (rc == 1) return usage();
     if (rc) return 2;
     n_ctx = o.n_ctx ? o.n_ctx : PPL_DEFAULT_CTX < CKM_MAX_CTX ? PPL_DEFAULT_CTX : CKM_MAX_CTX;
+    if (!o.n_ctx && n_ctx < PPL_DEFAULT_CTX)
+        fprintf(stderr, "perplexity: -c defaults to %d (llama-perplexity's); this program has %d positions (the model's context): -c %d\n",
+                PPL_DEFAULT_CTX, CKM_MAX_CTX, n_ctx);
     n_batch = o.n_batch ? o.n_batch : PPL_DEFAULT_BATCH;
     if (n_batch > n_ctx) n_batch = n_ctx;
     if (n_batch > CKM_MAX_PROMPT) n_batch = CKM_MAX_PROMPT;

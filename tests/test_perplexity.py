@@ -201,3 +201,24 @@ def test_no_text_and_short_text(text, tmp_path):
     assert rc == 0 and parse(out)[0][-1] > 1.0, err
     rc, _, err = ck(["perplexity", "-f", str(short), DEMO])
     assert rc == 2 and "the model comes first" in err, err
+
+
+def test_model_without_tokenizer(text, tmp_path):
+    """no tokenizer.ggml.*: 256 ids read the text as bytes (as examples/train.c does); other sizes are refused"""
+    mkmodel = os.path.join(B, "mkmodel")
+    if not os.path.exists(mkmodel):
+        pytest.fail("build/mkmodel is missing: run `make build/mkmodel`", pytrace=False)
+    paths = {}
+    for vocab in (256, 64):
+        paths[vocab] = str(tmp_path / f"bytes{vocab}.gguf")
+        subprocess.run([mkmodel, "llama", paths[vocab], "--vocab", str(vocab), "--embd", "32", "--layers", "1", "--heads", "2",
+                        "--kv-heads", "1", "--ff", "64", "--ctx", "32", "--seed", "1"], check=True, capture_output=True)
+    rc, out, err = ck(["perplexity", paths[256], "-f", text[0], "-c", "32"])
+    assert rc == 0 and "read as bytes" in err and f"{TEXT_BYTES} tokens" in err, err
+    running, ppl, _ = parse(out)
+    assert len(running) == TEXT_BYTES // 32 and 1.0 < ppl < 1e4
+    assert "-c defaults to 512 (llama-perplexity's); this program has 32 positions" in ck(["perplexity", paths[256], "-f", text[0]])[2]
+    rc, _, err = ck(["perplexity", paths[256], "-f", text[0], "-c", "33"])
+    assert rc == 2 and "-c 33: more than the 32 positions" in err, err
+    rc, _, err = ck(["perplexity", paths[64], "-f", text[0], "-c", "32"])
+    assert rc == 1 and "the text needs the model's tokenizer" in err, err
