@@ -216,7 +216,7 @@ int main(int argc, char **argv)
     char *text;
     size_t text_len;
     int32_t *tokens = NULL, *chunk, bos;
-    int64_t n_tokens;
+    int64_t n_tokens, k;
     int rc, n_ctx, n_batch, n_chunk, first, i, j, pos, T;
     float *logits;
     double nll = 0.0, nll2 = 0.0, ppl, err;
@@ -237,9 +237,10 @@ int main(int argc, char **argv)
     n_tokens = tokenize_text(o.model, text, text_len, &tokens, &bos);
     free(text);
     if (n_tokens < 0) return 1;
-    for (i = 0; i < n_tokens; i++)
-        if (tokens[i] < 0 || tokens[i] >= CKM_N_VOCAB) {
-            fprintf(stderr, "perplexity: token %d at position %d is outside the model's vocabulary of %d\n", tokens[i], i, CKM_N_VOCAB);
+    for (k = 0; k < n_tokens; k++)
+        if (tokens[k] < 0 || tokens[k] >= CKM_N_VOCAB) {
+            fprintf(stderr, "perplexity: token %d at position %lld is outside the model's vocabulary of %d\n", tokens[k], (long long)k,
+                    CKM_N_VOCAB);
             free(tokens);
             return 1;
         }
