@@ -4,6 +4,7 @@
      ck dequantize IN.gguf OUT.gguf  (every tensor to f32)
      ck build MODEL.gguf [-o DIR]    generate the model's C with ckgen and compile examples/run.c
      ck run MODEL.gguf [RUN ARGS]    build once (cached by its inputs' hash), then run it
+     ck perplexity MODEL.gguf -f TEXT [-c N] [-b N]    perplexity as llama-perplexity computes it
      ck tokenize MODEL.gguf [-f FILE | TEXT] [--bos] [--special]    token ids
      ck detokenize MODEL.gguf IDS... the text of token ids
    `ck help` and `ck SUBCOMMAND --help` say more. Built by plain `make` as build/ck. */
@@ -679,13 +680,14 @@ static int cmd_build(int argc, char **argv)
     return 0;
 }
 
-/* The cache key of `ck run`: everything the compiled program is made of. The generated header
-   (it holds every hyperparameter, offset and the layout hash; the weights are read at run time),
-   ckernel.h, examples/run.c, the compiler's name, its --version text and the flags. */
-static int run_cache_key(const char *tmp, const char *name, uint64_t *key)
+/* The cache key of `ck run` (and `ck perplexity`): everything the compiled program is made of. The
+   generated header (it holds every hyperparameter, offset and the layout hash; the weights are read
+   at run time), ckernel.h, examples/SRC (run.c, perplexity.c), the compiler's name, its --version
+   text and the flags. */
+static int run_cache_key(const char *tmp, const char *name, const char *src_name, uint64_t *key)
 {
     char *header = str_printf("%s/%s.h", tmp, name), *src = str_printf("%s/ckernel.h", CK_SOURCE_DIR);
-    char *run_c = str_printf("%s/examples/run.c", CK_SOURCE_DIR), *ver = str_printf("%s/cc-version.txt", tmp), *flags;
+    char *run_c = str_printf("%s/examples/%s", CK_SOURCE_DIR, src_name), *ver = str_printf("%s/cc-version.txt", tmp), *flags;
     int n, rc = -1;
     char **cc = compiler_args(2, &n, &flags), *vargs[3];
     uint64_t h = 0xcbf29ce484222325ull;
@@ -697,17 +699,59 @@ static int run_cache_key(const char *tmp, const char *name, uint64_t *key)
     vargs[2] = NULL;
     if (spawn(vargs, ver) != 0) fprintf(stderr, "%s run: '%s --version' failed\n", prog, cc[0]);
     else if (!hash_file(&h, "compiler version", ver) && !hash_file(&h, "generated header", header) && !hash_file(&h, "ckernel.h", src)
-             && !hash_file(&h, "run.c", run_c)) rc = 0;
+             && !hash_file(&h, src_name, run_c)) rc = 0;
     unlink(ver);
     *key = h;
     free(cc); free(flags); free(header); free(src); free(run_c); free(ver);
     return rc;
 }
 
+/* examples/SRC compiled with MODEL's generated C as build/models/NAME-KEY/OUT (see run_cache_key):
+   built unless it is there, installed whole by rename. The program's path (malloc'd), or NULL. */
+static char *cached_program(const char *who, const char *gguf, const char *src_name, const char *out_name)
+{
+    char name[128], *models, *tmp, *dir = NULL, *prog_path = NULL, *log;
+    uint64_t key;
+    int rc;
+    model_name(name, sizeof name, gguf);
+    models = str_printf("%s/build", CK_SOURCE_DIR);
+    mkdir(models, 0777);
+    free(models);
+    models = str_printf("%s/build/models", CK_SOURCE_DIR);
+    mkdir(models, 0777);
+    tmp = str_printf("%s/.tmp-%s-XXXXXX", models, name);
+    if (!mkdtemp(tmp)) { fprintf(stderr, "%s: cannot create a directory in %s: %s\n", who, models, strerror(errno)); free(tmp); free(models); return NULL; }
+    log = str_printf("%s/ckgen.log", tmp);
+    rc = run_ckgen(who, gguf, tmp, name, 0, 0, 0, log) || run_cache_key(tmp, name, src_name, &key) ? 1 : 0;
+    unlink(log);
+    free(log);
+    if (!rc) {
+        struct stat st;
+        dir = str_printf("%s/%s-%016llx", models, name, (unsigned long long)key);
+        prog_path = str_printf("%s/%s", dir, out_name);
+        if (access(prog_path, X_OK) == 0) remove_dir(tmp); /* built before from the same inputs */
+        else {
+            fprintf(stderr, "%s: building %s (once; cached in %s)\n", who, gguf, dir);
+            if (compile_program(who, tmp, name, src_name, out_name, 0)) rc = 1;
+            else if (access(prog_path, X_OK) == 0) remove_dir(tmp); /* another ck installed it meanwhile */
+            else { /* installed whole or not at all */
+                chmod(tmp, 0755); /* mkdtemp made it private */
+                if (stat(dir, &st) == 0) remove_dir(dir); /* an entry without its program: not made by rename */
+                if (rename(tmp, dir) != 0) {
+                    if (access(prog_path, X_OK) != 0) { fprintf(stderr, "%s: cannot install %s: %s\n", who, dir, strerror(errno)); rc = 1; }
+                    remove_dir(tmp); /* another ck installed the same program first */
+                }
+            }
+        }
+    }
+    if (rc) { remove_dir(tmp); free(prog_path); prog_path = NULL; }
+    free(tmp); free(dir); free(models);
+    return prog_path;
+}
+
 static int cmd_run(int argc, char **argv)
 {
-    char name[128], *models, *tmp, *dir = NULL, *run, *log, **args;
-    uint64_t key;
+    char *run, **args;
     int i, rc;
     if (argc < 1 || wants_help(1, argv)) {
         printf("usage: %s run MODEL.gguf [RUN OPTIONS]\n"
@@ -717,46 +761,42 @@ static int cmd_run(int argc, char **argv)
                "  -m MODEL.gguf and the options given (see the program's --help, e.g. --tokens, -n, --temp).\n", prog);
         return argc < 1 ? 2 : 0;
     }
-    model_name(name, sizeof name, argv[0]);
-    models = str_printf("%s/build", CK_SOURCE_DIR);
-    mkdir(models, 0777);
-    free(models);
-    models = str_printf("%s/build/models", CK_SOURCE_DIR);
-    mkdir(models, 0777);
-    tmp = str_printf("%s/.tmp-%s-XXXXXX", models, name);
-    if (!mkdtemp(tmp)) { fprintf(stderr, "%s run: cannot create a directory in %s: %s\n", prog, models, strerror(errno)); return 1; }
-    log = str_printf("%s/ckgen.log", tmp);
-    rc = run_ckgen("ck run", argv[0], tmp, name, 0, 0, 0, log) || run_cache_key(tmp, name, &key) ? 1 : 0;
-    unlink(log);
-    if (!rc) {
-        struct stat st;
-        dir = str_printf("%s/%s-%016llx", models, name, (unsigned long long)key);
-        run = str_printf("%s/run", dir);
-        if (access(run, X_OK) == 0) remove_dir(tmp); /* built before from the same inputs */
-        else {
-            fprintf(stderr, "%s run: building %s (once; cached in %s)\n", prog, argv[0], dir);
-            if (compile_program("ck run", tmp, name, "run.c", "run", 0)) rc = 1;
-            else if (access(run, X_OK) == 0) remove_dir(tmp); /* another ck run installed it meanwhile */
-            else { /* installed whole or not at all */
-                chmod(tmp, 0755); /* mkdtemp made it private */
-                if (stat(dir, &st) == 0) remove_dir(dir); /* an entry without its program: not made by rename */
-                if (rename(tmp, dir) != 0) {
-                    if (access(run, X_OK) != 0) { fprintf(stderr, "%s run: cannot install %s: %s\n", prog, dir, strerror(errno)); rc = 1; }
-                    remove_dir(tmp); /* another ck run installed the same program first */
-                }
-            }
-        }
-        free(run);
-    }
-    if (rc) { remove_dir(tmp); free(tmp); free(dir); free(models); return 1; }
-    run = str_printf("%s/run", dir);
+    if (!(run = cached_program("ck run", argv[0], "run.c", "run"))) return 1;
     args = (char **)calloc((size_t)argc + 4, sizeof *args);
     args[0] = run;
     args[1] = (char *)"-m";
     args[2] = argv[0];
     for (i = 1; i < argc; i++) args[2 + i] = argv[i];
     rc = spawn(args, NULL);
-    free(args); free(run); free(dir); free(tmp); free(models);
+    free(args); free(run);
+    return rc;
+}
+
+static int cmd_perplexity(int argc, char **argv)
+{
+    char *ppl, **args;
+    int i, rc;
+    if (argc < 1 || wants_help(argc, argv)) {
+        printf("usage: %s perplexity MODEL.gguf -f TEXT [-c N] [-b N]\n"
+               "  Perplexity of the model on TEXT as llama-perplexity computes it: the text tokenized once (BOS\n"
+               "  first where the model adds one), cut into chunks of N tokens (-c, default 512 or the model's\n"
+               "  context if smaller), each evaluated from position 0 with its first token replaced by BOS (where\n"
+               "  the model adds one), the second half of each scored. Prints [k]PPL after each chunk, then\n"
+               "  \"Final estimate: PPL = P +/- E\". -b N: tokens per prefill call (the same value up to rounding).\n"
+               "  Compiles examples/perplexity.c with the model's generated C once, cached like `%s run`'s program\n"
+               "  (build/models/NAME-KEY/perplexity). A training checkpoint (OUT/model.gguf) works the same way.\n",
+               prog, prog);
+        return argc < 1 ? usage_error("perplexity", "no model given") : 0;
+    }
+    if (argv[0][0] == '-') return usage_error("perplexity", "the model comes first: perplexity MODEL.gguf -f TEXT");
+    if (!(ppl = cached_program("ck perplexity", argv[0], "perplexity.c", "perplexity"))) return 1;
+    args = (char **)calloc((size_t)argc + 4, sizeof *args);
+    args[0] = ppl;
+    args[1] = (char *)"-m";
+    args[2] = argv[0];
+    for (i = 1; i < argc; i++) args[2 + i] = argv[i];
+    rc = spawn(args, NULL);
+    free(args); free(ppl);
     return rc;
 }
 
@@ -856,6 +896,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *wha
     { "dequantize", cmd_dequantize, "write every tensor of a GGUF file as f32" },
     { "build", cmd_build, "generate a model's C with ckgen and compile its run program" },
     { "run", cmd_run, "build once (cached by what the program is made of) and run a model" },
+    { "perplexity", cmd_perplexity, "perplexity of a model on a text, as llama-perplexity computes it" },
     { "tokenize", cmd_tokenize, "token ids of a text with a GGUF's tokenizer" },
     { "detokenize", cmd_detokenize, "the text of token ids" },
 };
