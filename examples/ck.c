@@ -4,6 +4,7 @@
      ck dequantize IN.gguf OUT.gguf  (every tensor to f32)
      ck build MODEL.gguf [-o DIR]    generate the model's C with ckgen and compile examples/run.c
      ck run MODEL.gguf [RUN ARGS]    build once (cached by its inputs' hash), then run it
+     ck chat MODEL.gguf [-sys TEXT] [--chat-template NAME]   a conversation on stdin (examples/chat.c)
      ck tokenize MODEL.gguf [-f FILE | TEXT] [--bos] [--special]    token ids
      ck detokenize MODEL.gguf IDS... the text of token ids
    `ck help` and `ck SUBCOMMAND --help` say more. Built by plain `make` as build/ck. */
@@ -679,18 +680,20 @@ static int cmd_build(int argc, char **argv)
     return 0;
 }
 
-/* The cache key of `ck run`: everything the compiled program is made of. The generated header
-   (it holds every hyperparameter, offset and the layout hash; the weights are read at run time),
-   ckernel.h, examples/run.c, the compiler's name, its --version text and the flags. */
-static int run_cache_key(const char *tmp, const char *name, uint64_t *key)
+/* The cache key of `ck run` (and `ck chat`): everything the compiled program is made of. The
+   generated header (it holds every hyperparameter, offset and the layout hash; the weights are
+   read at run time), ckernel.h, the program's source (examples/run.c, examples/chat.c), the
+   compiler's name, its --version text and the flags. */
+static int run_cache_key(const char *tmp, const char *name, const char *src_name, uint64_t *key)
 {
     char *header = str_printf("%s/%s.h", tmp, name), *src = str_printf("%s/ckernel.h", CK_SOURCE_DIR);
-    char *run_c = str_printf("%s/examples/run.c", CK_SOURCE_DIR), *ver = str_printf("%s/cc-version.txt", tmp), *flags;
+    char *run_c = str_printf("%s/examples/%s", CK_SOURCE_DIR, src_name), *ver = str_printf("%s/cc-version.txt", tmp), *flags;
     int n, rc = -1;
     char **cc = compiler_args(2, &n, &flags), *vargs[3];
     uint64_t h = 0xcbf29ce484222325ull;
     int i;
     h = hash_field(h, "ck run cache v1", "", 0);
+    if (strcmp(src_name, "run.c")) h = hash_field(h, "program", src_name, strlen(src_name)); /* run's keys stay as they were */
     for (i = 0; i < n; i++) h = hash_field(h, "compiler argument", cc[i], strlen(cc[i]));
     vargs[0] = cc[0];
     vargs[1] = (char *)"--version";
@@ -704,11 +707,67 @@ static int run_cache_key(const char *tmp, const char *name, uint64_t *key)
     return rc;
 }
 
+/* ckgen the model (every time: it is fast), then compile examples/SRC_NAME as OUT_NAME unless
+   build/models/NAME-KEY/OUT_NAME exists. The program's path (to free), or NULL after a message. */
+static char *cached_program(const char *who, const char *gguf, const char *src_name, const char *out_name)
+{
+    char name[128], *models, *tmp, *dir = NULL, *run = NULL, *log;
+    uint64_t key;
+    int rc;
+    model_name(name, sizeof name, gguf);
+    models = str_printf("%s/build", CK_SOURCE_DIR);
+    mkdir(models, 0777);
+    free(models);
+    models = str_printf("%s/build/models", CK_SOURCE_DIR);
+    mkdir(models, 0777);
+    tmp = str_printf("%s/.tmp-%s-XXXXXX", models, name);
+    if (!mkdtemp(tmp)) { fprintf(stderr, "%s: cannot create a directory in %s: %s\n", who, models, strerror(errno)); free(tmp); free(models); return NULL; }
+    log = str_printf("%s/ckgen.log", tmp);
+    rc = run_ckgen(who, gguf, tmp, name, 0, 0, 0, log) || run_cache_key(tmp, name, src_name, &key) ? 1 : 0;
+    unlink(log);
+    free(log);
+    if (!rc) {
+        struct stat st;
+        dir = str_printf("%s/%s-%016llx", models, name, (unsigned long long)key);
+        run = str_printf("%s/%s", dir, out_name);
+        if (access(run, X_OK) == 0) remove_dir(tmp); /* built before from the same inputs */
+        else {
+            fprintf(stderr, "%s: building %s (once; cached in %s)\n", who, gguf, dir);
+            if (compile_program(who, tmp, name, src_name, out_name, 0)) rc = 1;
+            else if (access(run, X_OK) == 0) remove_dir(tmp); /* another ck installed it meanwhile */
+            else { /* installed whole or not at all */
+                chmod(tmp, 0755); /* mkdtemp made it private */
+                if (stat(dir, &st) == 0) remove_dir(dir); /* an entry without its program: not made by rename */
+                if (rename(tmp, dir) != 0) {
+                    if (access(run, X_OK) != 0) { fprintf(stderr, "%s: cannot install %s: %s\n", who, dir, strerror(errno)); rc = 1; }
+                    remove_dir(tmp); /* another ck installed the same program first */
+                }
+            }
+        }
+    }
+    if (rc) { remove_dir(tmp); free(run); run = NULL; }
+    free(tmp); free(dir); free(models);
+    return run;
+}
+
+/* run PROGRAM -m MODEL ARGS... */
+static int run_program(char *program, int argc, char **argv)
+{
+    char **args = (char **)calloc((size_t)argc + 4, sizeof *args);
+    int i, rc;
+    args[0] = program;
+    args[1] = (char *)"-m";
+    args[2] = argv[0];
+    for (i = 1; i < argc; i++) args[2 + i] = argv[i];
+    rc = spawn(args, NULL);
+    free(args);
+    free(program);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
-    char name[128], *models, *tmp, *dir = NULL, *run, *log, **args;
-    uint64_t key;
-    int i, rc;
+    char *run;
     if (argc < 1 || wants_help(1, argv)) {
         printf("usage: %s run MODEL.gguf [RUN OPTIONS]\n"
                "  Generates the model's C with ckgen (every time: it is fast), and compiles examples/run.c with it\n"
@@ -717,47 +776,23 @@ static int cmd_run(int argc, char **argv)
                "  -m MODEL.gguf and the options given (see the program's --help, e.g. --tokens, -n, --temp).\n", prog);
         return argc < 1 ? 2 : 0;
     }
-    model_name(name, sizeof name, argv[0]);
-    models = str_printf("%s/build", CK_SOURCE_DIR);
-    mkdir(models, 0777);
-    free(models);
-    models = str_printf("%s/build/models", CK_SOURCE_DIR);
-    mkdir(models, 0777);
-    tmp = str_printf("%s/.tmp-%s-XXXXXX", models, name);
-    if (!mkdtemp(tmp)) { fprintf(stderr, "%s run: cannot create a directory in %s: %s\n", prog, models, strerror(errno)); return 1; }
-    log = str_printf("%s/ckgen.log", tmp);
-    rc = run_ckgen("ck run", argv[0], tmp, name, 0, 0, 0, log) || run_cache_key(tmp, name, &key) ? 1 : 0;
-    unlink(log);
-    if (!rc) {
-        struct stat st;
-        dir = str_printf("%s/%s-%016llx", models, name, (unsigned long long)key);
-        run = str_printf("%s/run", dir);
-        if (access(run, X_OK) == 0) remove_dir(tmp); /* built before from the same inputs */
-        else {
-            fprintf(stderr, "%s run: building %s (once; cached in %s)\n", prog, argv[0], dir);
-            if (compile_program("ck run", tmp, name, "run.c", "run", 0)) rc = 1;
-            else if (access(run, X_OK) == 0) remove_dir(tmp); /* another ck run installed it meanwhile */
-            else { /* installed whole or not at all */
-                chmod(tmp, 0755); /* mkdtemp made it private */
-                if (stat(dir, &st) == 0) remove_dir(dir); /* an entry without its program: not made by rename */
-                if (rename(tmp, dir) != 0) {
-                    if (access(run, X_OK) != 0) { fprintf(stderr, "%s run: cannot install %s: %s\n", prog, dir, strerror(errno)); rc = 1; }
-                    remove_dir(tmp); /* another ck run installed the same program first */
-                }
-            }
-        }
-        free(run);
+    if (!(run = cached_program("ck run", argv[0], "run.c", "run"))) return 1;
+    return run_program(run, argc, argv);
+}
+
+static int cmd_chat(int argc, char **argv)
+{
+    char *chat;
+    if (argc < 1 || wants_help(1, argv)) {
+        printf("usage: %s chat MODEL.gguf [-sys TEXT] [--chat-template NAME] [CHAT OPTIONS] < turns\n"
+               "  A conversation, one user turn per line of stdin (/reset starts over, /exit stops), in the\n"
+               "  model's chat template (tokenizer.chat_template, or --chat-template NAME); the KV cache is kept\n"
+               "  across turns, so each turn prefills only its new tokens. Built and cached as `ck run` builds\n"
+               "  run.c (examples/chat.c, build/models/NAME-KEY/chat); the program's --help lists its options.\n", prog);
+        return argc < 1 ? 2 : 0;
     }
-    if (rc) { remove_dir(tmp); free(tmp); free(dir); free(models); return 1; }
-    run = str_printf("%s/run", dir);
-    args = (char **)calloc((size_t)argc + 4, sizeof *args);
-    args[0] = run;
-    args[1] = (char *)"-m";
-    args[2] = argv[0];
-    for (i = 1; i < argc; i++) args[2 + i] = argv[i];
-    rc = spawn(args, NULL);
-    free(args); free(run); free(dir); free(tmp); free(models);
-    return rc;
+    if (!(chat = cached_program("ck chat", argv[0], "chat.c", "chat"))) return 1;
+    return run_program(chat, argc, argv);
 }
 
 /* ---- tokenize / detokenize ---------------------------------------------------------------- */
@@ -856,6 +891,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *wha
     { "dequantize", cmd_dequantize, "write every tensor of a GGUF file as f32" },
     { "build", cmd_build, "generate a model's C with ckgen and compile its run program" },
     { "run", cmd_run, "build once (cached by what the program is made of) and run a model" },
+    { "chat", cmd_chat, "a conversation in the model's chat template, the KV cache kept across turns" },
     { "tokenize", cmd_tokenize, "token ids of a text with a GGUF's tokenizer" },
     { "detokenize", cmd_detokenize, "the text of token ids" },
 };
