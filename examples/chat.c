@@ -130,6 +130,11 @@ static char *dup_n(const char *s, size_t n)
     return d;
 }
 
+static int special_text(const ck_tok *t, int32_t id)
+{
+    return id >= 0 && id < t->n_tokens && (t->type[id] == CK_TOKT_CONTROL || t->type[id] == CK_TOKT_USER);
+}
+
 /* the id of the token whose text is exactly s, or -1 */
 static int32_t find_token(const ck_tok *t, const char *s)
 {
@@ -207,9 +212,14 @@ int main(int argc, char **argv)
         ck_tok_close(&tf);
         return 2;
     }
-    /* the texts the template writes for bos_token / eos_token, and the ids that end a turn */
-    bos = tf.tok.bos >= 0 ? dup_n(tf.tok.text[tf.tok.bos], tf.tok.text_len[tf.tok.bos]) : dup_n("", 0);
-    eos = tf.tok.eos >= 0 ? dup_n(tf.tok.text[tf.tok.eos], tf.tok.text_len[tf.tok.eos]) : dup_n("", 0);
+    /* The texts the template writes for bos_token / eos_token: the rendering is tokenized with
+       CK_TOK_PARSE_SPECIAL and without CK_TOK_ADD_SPECIAL, so the BOS comes once, from the text,
+       where the template puts it. Only a control (or user-defined) token's text parses back to
+       the token: a BOS or EOS that is an ordinary piece (a byte-level toy vocabulary) is "". */
+    bos = dup_n("", 0);
+    eos = dup_n("", 0);
+    if (special_text(&tf.tok, tf.tok.bos)) { free(bos); bos = dup_n(tf.tok.text[tf.tok.bos], tf.tok.text_len[tf.tok.bos]); }
+    if (special_text(&tf.tok, tf.tok.eos)) { free(eos); eos = dup_n(tf.tok.text[tf.tok.eos], tf.tok.text_len[tf.tok.eos]); }
     if (tf.tok.eos >= 0) stop[n_stop++] = tf.tok.eos;
     if (ck_gguf_get_int(&tf.gguf, "tokenizer.ggml.eot_token_id", &iv) && iv >= 0 && iv < tf.tok.n_tokens) stop[n_stop++] = (int32_t)iv;
     eot = ck_chat_end_of_turn(family);

@@ -146,3 +146,104 @@ def test_names_round_trip(lib):
     for n in names:
         assert lib.ck_chat_name(lib.ck_chat_from_name(n.encode())).decode() == n
     assert lib.ck_chat_from_name(b"jinja") == 0
+
+
+# ---- ck chat through a pipe -------------------------------------------------------------------
+# A tiny byte-level Llama (ckgen --init, as tests/make_hostile.py makes one) with SmolLM2's ChatML
+# template added as tokenizer.chat_template (the rewrite of tests/test_models.py::_rewrite).
+import re          # noqa: E402
+import subprocess  # noqa: E402
+import sys         # noqa: E402
+import json        # noqa: E402
+
+CK = os.path.join(REPO, "build", "ck")
+PREFILL = re.compile(r"\[prefill (\d+) tokens at position (\d+):([ \d]*)\]")
+TURN = re.compile(r"\[turn (\d+): prefill (\d+) new tokens \((\d+) kept in the cache\).*answer (\d+) tokens.*context (\d+)/(\d+)\]")
+
+
+@pytest.fixture(scope="module")
+def chat_model(tmp_path_factory):
+    if not os.path.exists(CK) or not os.path.exists(os.path.join(REPO, "build", "ckgen")):
+        pytest.skip("build/ck, build/ckgen: run make tools")
+    sys.path.insert(0, REPO)
+    from oracle import gguf as G
+    d = tmp_path_factory.mktemp("chat")
+    cfg, base, path = str(d / "config.json"), str(d / "base.gguf"), str(d / "chatml.gguf")
+    with open(cfg, "w") as f:
+        json.dump({"architecture": "llama", "n_embd": 16, "n_layer": 1, "n_ff": 32, "n_head": 2, "n_head_kv": 1,
+                   "n_ctx": 160, "tokenizer": "bytes", "seed": 7}, f)
+    subprocess.run([os.path.join(REPO, "build", "ckgen"), "--init", cfg, base], check=True, capture_output=True)
+    g = G.read(base)
+    keys = g.kv.copy()
+    keys["tokenizer.chat_template"] = G.value(read("SmolLM2-360M-Instruct.jinja"))
+    G.write(path, keys, [(t.name.decode(), t.ne, t.type, bytes(t.data)) for t in g.tensors], version=g.version,
+            alignment=g.alignment)
+    return path, base
+
+
+def chat(model, lines, *opts):
+    r = subprocess.run(["nice", "-n", "10", CK, "chat", model, *opts], input="".join(l + "\n" for l in lines).encode(),
+                       capture_output=True, timeout=600)
+    return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+
+def tokenize(model, text):
+    r = subprocess.run([CK, "tokenize", model, "--special", text], capture_output=True, check=True)
+    return [int(x) for x in r.stdout.split()]
+
+
+def chatml(messages, gen):
+    return jinja_render(read("SmolLM2-360M-Instruct.jinja"), messages, gen, "", "")
+
+
+def test_ck_chat_prefills_only_the_new_turn(chat_model):
+    model, _ = chat_model
+    rc, out, err = chat(model, ["hi", "ok", "/reset", "hi", "/exit", "never read"], "-n", "5", "--temp", "0", "--verbose")
+    assert rc == 0, err
+    prefills = [(int(n), int(p), [int(x) for x in ids.split()]) for n, p, ids in PREFILL.findall(err)]
+    turns = [tuple(int(x) for x in t) for t in TURN.findall(err)]
+    assert len(prefills) == 3 and len(turns) == 3, err
+    first = tokenize(model, chatml([("user", "hi")], True))
+    # turn 1: the whole rendering from position 0
+    assert prefills[0] == (len(first), 0, first)
+    # turn 2: only what the template writes after the answer (the answer's tokens are in the cache)
+    new = chatml([("user", "hi"), ("assistant", ""), ("user", "ok")], True)[len(chatml([("user", "hi")], True)):]
+    assert new.startswith("<|im_end|>\n<|im_start|>user\nok")
+    ids = tokenize(model, new)
+    answer1 = turns[0][3]
+    assert prefills[1] == (len(ids), len(first) + answer1, ids), (prefills[1], answer1)
+    assert turns[1][1:3] == (len(ids), len(first) + answer1)
+    # /reset: the conversation starts again at position 0, with the same tokens as turn 1
+    assert "[conversation reset]" in out
+    assert prefills[2] == prefills[0]
+    assert turns[2][2] == 0
+    assert "never read" not in err   # /exit stopped reading
+
+
+def test_ck_chat_context_full(chat_model):
+    model, _ = chat_model
+    # a turn longer than the context: refused with the message, the next turn still runs
+    rc, out, err = chat(model, ["x" * 400, "hi"], "-n", "3", "--temp", "0", "--verbose")
+    assert rc == 0, err
+    assert "[context full: this turn needs" in out
+    assert len(TURN.findall(err)) == 1
+    # an answer that fills the context (no -n; greedy, this model never says its eos): the turn ends with the message
+    rc, out, err = chat(model, ["hi", "again"], "--temp", "0")
+    assert rc == 0, err
+    assert "[context full: the answer stops at" in out, out
+    t = TURN.findall(err)[0]
+    assert t[4] == t[5] == "160"
+    assert "[context full: this turn needs" in out   # the next turn has no room left
+
+
+def test_ck_chat_template_choice(chat_model):
+    model, base = chat_model
+    rc, _, err = chat(model, ["hi"], "--chat-template", "jinja")
+    assert rc == 2 and "--chat-template jinja: not a template ckernel knows (chatml, qwen2.5," in err
+    rc, _, err = chat(base, ["hi"])
+    assert rc == 2 and "no tokenizer.chat_template: give --chat-template NAME (chatml," in err
+    rc, out, err = chat(base, ["hi"], "--chat-template", "llama3", "-n", "2", "--temp", "0", "--verbose")
+    assert rc == 0 and "template llama3" in err
+    n, p, ids = PREFILL.findall(err)[0]
+    assert [int(x) for x in ids.split()] == tokenize(base, "<|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>"
+                                                           "<|start_header_id|>assistant<|end_header_id|>\n\n")
