@@ -247,3 +247,41 @@ def test_ck_chat_template_choice(chat_model):
     n, p, ids = PREFILL.findall(err)[0]
     assert [int(x) for x in ids.split()] == tokenize(base, "<|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>"
                                                            "<|start_header_id|>assistant<|end_header_id|>\n\n")
+
+
+@pytest.fixture(scope="module")
+def llama3_model(chat_model, tmp_path_factory):
+    """the toy model with four byte tokens (unused by the turns) made Llama 3's control tokens,
+    BOS <|begin_of_text|> that the tokenizer would add (add_bos_token), EOS <|eot_id|>, and
+    Meta-Llama-3-8B-Instruct's template"""
+    from oracle import gguf as G
+    _, base = chat_model
+    g = G.read(base)
+    keys = g.kv.copy()
+    tokens = list(keys["tokenizer.ggml.tokens"].value)
+    types = list(keys["tokenizer.ggml.token_type"].value)
+    for i, t in zip(range(250, 254), ["<|begin_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>"]):
+        tokens[i], types[i] = t.encode(), 3
+    keys["tokenizer.ggml.tokens"] = G.value(tokens, arr_type=G.STR)
+    keys["tokenizer.ggml.token_type"] = G.value(types, arr_type=keys["tokenizer.ggml.token_type"].arr_type)
+    keys["tokenizer.ggml.bos_token_id"] = G.value(250, vtype=G.U32)
+    keys["tokenizer.ggml.eos_token_id"] = G.value(251, vtype=G.U32)
+    keys["tokenizer.ggml.add_bos_token"] = G.value(True)
+    keys["tokenizer.chat_template"] = G.value(read("Meta-Llama-3-8B-Instruct.jinja"))
+    path = str(tmp_path_factory.mktemp("chat3") / "llama3.gguf")
+    G.write(path, keys, [(t.name.decode(), t.ne, t.type, bytes(t.data)) for t in g.tensors], version=g.version,
+            alignment=g.alignment)
+    return path
+
+
+def test_ck_chat_bos_once(llama3_model):
+    """Llama 3's template writes <|begin_of_text|>: the turn holds that BOS once (the tokenizer adds none)"""
+    rc, out, err = chat(llama3_model, ["hi", "ok"], "-n", "4", "--temp", "0", "--verbose", "-sys", "Be brief.")
+    assert rc == 0, err
+    assert "template llama3" in err and "stop tokens: 251" in err
+    prefills = [[int(x) for x in ids.split()] for _, _, ids in PREFILL.findall(err)]
+    want = tokenize(llama3_model, jinja_render(read("Meta-Llama-3-8B-Instruct.jinja"),
+                                               [("system", "Be brief."), ("user", "hi")], True, "<|begin_of_text|>",
+                                               "<|eot_id|>"))
+    assert prefills[0] == want and want[:2] == [250, 252] and want.count(250) == 1
+    assert 250 not in prefills[1] and prefills[1].count(252) == 2   # the user's and the assistant's headers
