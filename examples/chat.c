@@ -336,6 +336,12 @@ int main(int argc, char **argv)
         fflush(stdout);
         t_decode = now() - t0;
         conv_add(&conv, "assistant", answer.s ? answer.s : "", answer.len);
+#ifdef CK_CANARIES
+        if ((j = ck_canary_check(m.state, CKM_SECTIONS, CKM_N_SECTIONS)) >= 0) {
+            fprintf(stderr, "chat: canary after section '%s' was overwritten during turn %d\n", CKM_SECTIONS[j].name, turn);
+            return 3;
+        }
+#endif
         free(answer.s);
         fprintf(stderr, "[turn %d: prefill %lld new tokens (%d kept in the cache) in %.3f s; answer %d tokens in %.3f s (%.1f tokens/s); "
                         "context %d/%d]\n", turn, (long long)n_new, keep, t_prefill, n_out, t_decode, n_out / (t_decode > 0 ? t_decode : 1e-9),

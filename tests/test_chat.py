@@ -181,9 +181,10 @@ def chat_model(tmp_path_factory):
     return path, base
 
 
-def chat(model, lines, *opts):
+def chat(model, lines, *opts, cflags=None):
+    env = dict(os.environ, CK_CFLAGS=cflags, ASAN_OPTIONS="detect_leaks=0") if cflags else None
     r = subprocess.run(["nice", "-n", "10", CK, "chat", model, *opts], input="".join(l + "\n" for l in lines).encode(),
-                       capture_output=True, timeout=600)
+                       capture_output=True, timeout=600, env=env)
     return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
 
 
@@ -285,3 +286,17 @@ def test_ck_chat_bos_once(llama3_model):
                                                "<|eot_id|>"))
     assert prefills[0] == want and want[:2] == [250, 252] and want.count(250) == 1
     assert 250 not in prefills[1] and prefills[1].count(252) == 2   # the user's and the assistant's headers
+
+
+def test_ck_chat_under_sanitizers(chat_model, llama3_model):
+    """the chat program built under ASan+UBSan with arena canaries: turns, /reset, a turn that does
+    not fit, an answer that fills the context; no report, no overwritten canary"""
+    checked = "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -DCK_CANARIES"
+    model, _ = chat_model
+    rc, out, err = chat(model, ["hi", "ok", "/reset", "x" * 400, "hi", "again"], "--temp", "0.9", "--seed", "3",
+                        cflags=checked)
+    assert rc == 0, err
+    assert "runtime error" not in err and "AddressSanitizer" not in err
+    assert "[context full: this turn needs" in out
+    rc, out, err = chat(llama3_model, ["hi", "ok"], "-n", "8", "-sys", "  ", cflags=checked)
+    assert rc == 0 and "runtime error" not in err and "AddressSanitizer" not in err, err
