@@ -721,24 +721,25 @@ CK_DEF int64_t ck_tok_encode_alloc(const ck_tok *t, const char *text, size_t len
    after its reference template (named below), byte for byte as HF's apply_chat_template renders
    that template with jinja2 (tests/test_chat.py checks it). What a template refuses (a system
    message Gemma has no place for, roles that do not alternate) is refused here too (-1 and why).
-     name        reference template (tokenizer_config.json)     llama.cpp's name
-     chatml      SmolLM2-360M-Instruct, Qwen1.5, OpenHermes      chatml
-     qwen2.5     Qwen2.5-7B-Instruct (default system message)    chatml (without the default)
-     llama2      Mistral-7B-Instruct-v0.1 (no <<SYS>>)           llama2
-     llama2-sys  Llama-2-7b-chat-hf (<<SYS>> in the first turn)  llama2-sys-strip
-     mistral-v1  Mistral-7B-Instruct-v0.2 (' [INST] ' + system)  mistral-v1
-     llama3      Meta-Llama-3-8B-Instruct                         llama3
-     gemma       gemma-2-2b-it                                    gemma
-     phi3        Phi-3.5-mini-instruct                            phi3
-     zephyr      zephyr-7b-beta (eos_token after each turn)       zephyr (llama.cpp: glmedge)
-     deepseek    deepseek-coder-33b-instruct (### Instruction:)   deepseek
-     deepseek2   DeepSeek-V2-Lite-Chat, deepseek-llm-chat (User:) deepseek2
+     name         reference template (tokenizer_config.json)       llama.cpp's name
+     chatml       SmolLM2-360M-Instruct, Qwen1.5, OpenHermes       chatml
+     qwen2.5      Qwen2.5-7B-Instruct (default system message)     chatml (without the default)
+     llama2       Mistral-7B-Instruct-v0.2's first (pre-v1) one    llama2
+     mistral-v0.1 Mistral-7B-Instruct-v0.1 (eos_token + ' ')       llama2
+     llama2-sys   Llama-2-7b-chat-hf (<<SYS>> in the first turn)   llama2-sys-strip
+     mistral-v1   Mistral-7B-Instruct-v0.2 (' [INST] ' + system)   mistral-v1
+     llama3       Meta-Llama-3-8B-Instruct                         llama3
+     gemma        gemma-2-2b-it                                    gemma
+     phi3         Phi-3.5-mini-instruct                            phi3
+     zephyr       zephyr-7b-beta (eos_token after each turn)       zephyr (llama.cpp: glmedge)
+     deepseek     deepseek-coder-33b-instruct (### Instruction:)   deepseek
+     deepseek2    DeepSeek-V2-Lite-Chat, deepseek-llm-chat (User:) deepseek2
    BOS: where the template writes bos_token, the rendering holds its text (<s>, <bos>,
    <|begin_of_text|>): tokenize it with CK_TOK_PARSE_SPECIAL and without CK_TOK_ADD_SPECIAL, so
    the BOS comes from the text once. No allocation: ck_chat_render writes into the caller's
    buffer and returns the length it needs (call it with cap 0 to size the buffer). */
 enum ck_chat_family {
-    CK_CHAT_UNKNOWN = 0, CK_CHAT_CHATML, CK_CHAT_QWEN25, CK_CHAT_LLAMA2, CK_CHAT_LLAMA2_SYS, CK_CHAT_MISTRAL_V1,
+    CK_CHAT_UNKNOWN = 0, CK_CHAT_CHATML, CK_CHAT_QWEN25, CK_CHAT_LLAMA2, CK_CHAT_MISTRAL_V01, CK_CHAT_LLAMA2_SYS, CK_CHAT_MISTRAL_V1,
     CK_CHAT_LLAMA3, CK_CHAT_GEMMA, CK_CHAT_PHI3, CK_CHAT_ZEPHYR, CK_CHAT_DEEPSEEK, CK_CHAT_DEEPSEEK2, CK_CHAT_COUNT
 };
 typedef struct { const char *role, *content; } ck_chat_msg; /* role "system", "user" or "assistant"; NUL-terminated */
@@ -7515,7 +7516,7 @@ CK_DEF int64_t ck_tok_encode_alloc(const ck_tok *t, const char *text, size_t len
 /* 16. Chat templates                                                                    */
 /* ===================================================================================== */
 static const char *const ck__chat_name[CK_CHAT_COUNT] = {
-    "unknown", "chatml", "qwen2.5", "llama2", "llama2-sys", "mistral-v1", "llama3", "gemma", "phi3", "zephyr", "deepseek", "deepseek2"
+    "unknown", "chatml", "qwen2.5", "llama2", "mistral-v0.1", "llama2-sys", "mistral-v1", "llama3", "gemma", "phi3", "zephyr", "deepseek", "deepseek2"
 };
 CK_DEF const char *ck_chat_name(int family) { return family > 0 && family < CK_CHAT_COUNT ? ck__chat_name[family] : "unknown"; }
 CK_DEF int ck_chat_from_name(const char *name)
@@ -7527,7 +7528,7 @@ CK_DEF int ck_chat_from_name(const char *name)
 }
 CK_DEF const char *ck_chat_names(void)
 {
-    return "chatml, qwen2.5, llama2, llama2-sys, mistral-v1, llama3, gemma, phi3, zephyr, deepseek, deepseek2";
+    return "chatml, qwen2.5, llama2, mistral-v0.1, llama2-sys, mistral-v1, llama3, gemma, phi3, zephyr, deepseek, deepseek2";
 }
 CK_DEF const char *ck_chat_end_of_turn(int family)
 {
@@ -7563,7 +7564,7 @@ CK_DEF int ck_chat_detect(const char *t, size_t n)
     if (CK__HAS("[INST]")) {
         if (CK__HAS("[SYSTEM_PROMPT]") || CK__HAS("[AVAILABLE_TOOLS]")) return CK_CHAT_UNKNOWN; /* mistral v3, v7 */
         if (CK__HAS("' [INST] ' + system_message")) return CK_CHAT_MISTRAL_V1;
-        if (!CK__HAS("<<SYS>>")) return CK_CHAT_LLAMA2;
+        if (!CK__HAS("<<SYS>>")) return CK__HAS("eos_token + ' '") ? CK_CHAT_MISTRAL_V01 : CK_CHAT_LLAMA2;
         return CK__HAS("bos_token + '[INST]") && CK__HAS("content.strip()") ? CK_CHAT_LLAMA2_SYS : CK_CHAT_UNKNOWN;
     }
     if (CK__HAS("<|assistant|>") && CK__HAS("<|end|>")) return CK_CHAT_PHI3;
@@ -7629,10 +7630,12 @@ CK_DEF int64_t ck_chat_render(int family, const ck_chat_msg *msgs, int n, int ad
     for (i = first; !err && i < n; i++) { /* the templates that check alternation raise before they write */
         int user = ck__chat_role(&msgs[i]) == CK__USER, even = (i - first) % 2 == 0;
         if (family == CK_CHAT_GEMMA && i == 0 && !user && ck__chat_role(&msgs[0]) == CK__SYSTEM) err = "System role not supported";
-        else if ((family == CK_CHAT_LLAMA2 || family == CK_CHAT_LLAMA2_SYS || family == CK_CHAT_GEMMA) && user != even) err = alternate;
+        else if ((family == CK_CHAT_LLAMA2 || family == CK_CHAT_MISTRAL_V01 || family == CK_CHAT_LLAMA2_SYS || family == CK_CHAT_GEMMA)
+                 && user != even) err = alternate;
         else if (family == CK_CHAT_MISTRAL_V1 && user != even)
             err = "After the optional system message, conversation roles must alternate user/assistant/user/assistant/...";
-        else if (family == CK_CHAT_LLAMA2 && ck__chat_role(&msgs[i]) == CK__SYSTEM) err = "Only user and assistant roles are supported!";
+        else if ((family == CK_CHAT_LLAMA2 || family == CK_CHAT_MISTRAL_V01) && ck__chat_role(&msgs[i]) == CK__SYSTEM)
+            err = "Only user and assistant roles are supported!";
         else if (family == CK_CHAT_MISTRAL_V1 && ck__chat_role(&msgs[i]) == CK__SYSTEM)
             err = "Only user and assistant roles are supported, with the exception of an initial optional system message!";
     }
@@ -7660,7 +7663,7 @@ CK_DEF int64_t ck_chat_render(int family, const ck_chat_msg *msgs, int n, int ad
         }
         if (add_gen) ck__chat_puts(&o, "<|im_start|>assistant\n");
         break;
-    case CK_CHAT_LLAMA2: /* Mistral-7B-Instruct-v0.1: no system, no generation prompt */
+    case CK_CHAT_LLAMA2: case CK_CHAT_MISTRAL_V01: /* no system, no generation prompt; v0.1: a space after eos */
         ck__chat_puts(&o, bos);
         for (i = 0; i < n; i++) {
             if (ck__chat_role(&msgs[i]) == CK__USER) {
@@ -7670,6 +7673,7 @@ CK_DEF int64_t ck_chat_render(int family, const ck_chat_msg *msgs, int n, int ad
             } else {
                 ck__chat_puts(&o, msgs[i].content);
                 ck__chat_puts(&o, eos);
+                if (family == CK_CHAT_MISTRAL_V01) ck__chat_puts(&o, " ");
             }
         }
         break;

@@ -22,7 +22,8 @@ TEMPLATES = os.path.join(REPO, "tests", "data", "chat_templates")
 FILES = {
     "SmolLM2-360M-Instruct.jinja": ("chatml", "<|im_start|>", "<|im_end|>"),
     "Qwen2.5-7B-Instruct.jinja": ("qwen2.5", "", "<|im_end|>"),
-    "Mistral-7B-Instruct-v0.1.jinja": ("llama2", "<s>", "</s>"),
+    "Mistral-7B-Instruct-v0.2-old.jinja": ("llama2", "<s>", "</s>"),
+    "Mistral-7B-Instruct-v0.1.jinja": ("mistral-v0.1", "<s>", "</s>"),
     "Llama-2-7b-chat-hf.jinja": ("llama2-sys", "<s>", "</s>"),
     "Mistral-7B-Instruct-v0.2-v1.jinja": ("mistral-v1", "<s>", "</s>"),
     "Meta-Llama-3-8B-Instruct.jinja": ("llama3", "<|begin_of_text|>", "<|eot_id|>"),
