@@ -722,8 +722,9 @@ CK_DEF int64_t ck_tok_encode_alloc(const ck_tok *t, const char *text, size_t len
    that template with jinja2 (tests/test_chat.py checks it). What a template refuses (a system
    message Gemma has no place for, roles that do not alternate) is refused here too (-1 and why).
      name         reference template (tokenizer_config.json)       llama.cpp's name
-     chatml       SmolLM2-360M-Instruct, Qwen1.5, OpenHermes       chatml
+     chatml       Qwen1.5-Chat, OpenHermes-2.5                     chatml
      qwen2.5      Qwen2.5-7B-Instruct (default system message)     chatml (without the default)
+     smollm       SmolLM2-360M-Instruct (default system message)   chatml (without the default)
      llama2       Mistral-7B-Instruct-v0.2's first (pre-v1) one    llama2
      mistral-v0.1 Mistral-7B-Instruct-v0.1 (eos_token + ' ')       llama2
      llama2-sys   Llama-2-7b-chat-hf (<<SYS>> in the first turn)   llama2-sys-strip
@@ -739,7 +740,7 @@ CK_DEF int64_t ck_tok_encode_alloc(const ck_tok *t, const char *text, size_t len
    the BOS comes from the text once. No allocation: ck_chat_render writes into the caller's
    buffer and returns the length it needs (call it with cap 0 to size the buffer). */
 enum ck_chat_family {
-    CK_CHAT_UNKNOWN = 0, CK_CHAT_CHATML, CK_CHAT_QWEN25, CK_CHAT_LLAMA2, CK_CHAT_MISTRAL_V01, CK_CHAT_LLAMA2_SYS, CK_CHAT_MISTRAL_V1,
+    CK_CHAT_UNKNOWN = 0, CK_CHAT_CHATML, CK_CHAT_QWEN25, CK_CHAT_SMOLLM, CK_CHAT_LLAMA2, CK_CHAT_MISTRAL_V01, CK_CHAT_LLAMA2_SYS, CK_CHAT_MISTRAL_V1,
     CK_CHAT_LLAMA3, CK_CHAT_GEMMA, CK_CHAT_PHI3, CK_CHAT_ZEPHYR, CK_CHAT_DEEPSEEK, CK_CHAT_DEEPSEEK2, CK_CHAT_COUNT
 };
 typedef struct { const char *role, *content; } ck_chat_msg; /* role "system", "user" or "assistant"; NUL-terminated */
@@ -7516,7 +7517,7 @@ CK_DEF int64_t ck_tok_encode_alloc(const ck_tok *t, const char *text, size_t len
 /* 16. Chat templates                                                                    */
 /* ===================================================================================== */
 static const char *const ck__chat_name[CK_CHAT_COUNT] = {
-    "unknown", "chatml", "qwen2.5", "llama2", "mistral-v0.1", "llama2-sys", "mistral-v1", "llama3", "gemma", "phi3", "zephyr", "deepseek", "deepseek2"
+    "unknown", "chatml", "qwen2.5", "smollm", "llama2", "mistral-v0.1", "llama2-sys", "mistral-v1", "llama3", "gemma", "phi3", "zephyr", "deepseek", "deepseek2"
 };
 CK_DEF const char *ck_chat_name(int family) { return family > 0 && family < CK_CHAT_COUNT ? ck__chat_name[family] : "unknown"; }
 CK_DEF int ck_chat_from_name(const char *name)
@@ -7528,12 +7529,12 @@ CK_DEF int ck_chat_from_name(const char *name)
 }
 CK_DEF const char *ck_chat_names(void)
 {
-    return "chatml, qwen2.5, llama2, mistral-v0.1, llama2-sys, mistral-v1, llama3, gemma, phi3, zephyr, deepseek, deepseek2";
+    return "chatml, qwen2.5, smollm, llama2, mistral-v0.1, llama2-sys, mistral-v1, llama3, gemma, phi3, zephyr, deepseek, deepseek2";
 }
 CK_DEF const char *ck_chat_end_of_turn(int family)
 {
     switch (family) {
-    case CK_CHAT_CHATML: case CK_CHAT_QWEN25: return "<|im_end|>";
+    case CK_CHAT_CHATML: case CK_CHAT_QWEN25: case CK_CHAT_SMOLLM: return "<|im_end|>";
     case CK_CHAT_LLAMA3: return "<|eot_id|>";
     case CK_CHAT_GEMMA: return "<end_of_turn>";
     case CK_CHAT_PHI3: return "<|end|>";
@@ -7559,7 +7560,8 @@ CK_DEF int ck_chat_detect(const char *t, size_t n)
     if (!t) return CK_CHAT_UNKNOWN;
     if (CK__HAS("<|im_start|>")) {
         if (CK__HAS("<|im_sep|>")) return CK_CHAT_UNKNOWN; /* phi4 */
-        return CK__HAS("You are Qwen, created by Alibaba Cloud") ? CK_CHAT_QWEN25 : CK_CHAT_CHATML;
+        if (CK__HAS("You are Qwen, created by Alibaba Cloud")) return CK_CHAT_QWEN25;
+        return CK__HAS("named SmolLM, trained by Hugging Face") ? CK_CHAT_SMOLLM : CK_CHAT_CHATML;
     }
     if (CK__HAS("[INST]")) {
         if (CK__HAS("[SYSTEM_PROMPT]") || CK__HAS("[AVAILABLE_TOOLS]")) return CK_CHAT_UNKNOWN; /* mistral v3, v7 */
@@ -7646,11 +7648,12 @@ CK_DEF int64_t ck_chat_render(int family, const ck_chat_msg *msgs, int n, int ad
         return -1;
     }
     switch (family) {
-    case CK_CHAT_CHATML: case CK_CHAT_QWEN25:
-        if (family == CK_CHAT_QWEN25) {
+    case CK_CHAT_CHATML: case CK_CHAT_QWEN25: case CK_CHAT_SMOLLM:
+        if (family != CK_CHAT_CHATML) { /* the default system message unless the first message is one */
             ck__chat_puts(&o, "<|im_start|>system\n");
             ck__chat_puts(&o, ck__chat_role(&msgs[0]) == CK__SYSTEM ? msgs[0].content
-                                                                    : "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.");
+                              : family == CK_CHAT_QWEN25 ? "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+                                                         : "You are a helpful AI assistant named SmolLM, trained by Hugging Face");
             ck__chat_puts(&o, "<|im_end|>\n");
             first = ck__chat_role(&msgs[0]) == CK__SYSTEM;
         }

@@ -20,7 +20,8 @@ TEMPLATES = os.path.join(REPO, "tests", "data", "chat_templates")
 
 # file -> (family, bos text, eos text): the tokens of the model the template comes from
 FILES = {
-    "SmolLM2-360M-Instruct.jinja": ("chatml", "<|im_start|>", "<|im_end|>"),
+    "Qwen1.5-Chat.jinja": ("chatml", "<|endoftext|>", "<|im_end|>"),
+    "SmolLM2-360M-Instruct.jinja": ("smollm", "<|im_start|>", "<|im_end|>"),
     "Qwen2.5-7B-Instruct.jinja": ("qwen2.5", "", "<|im_end|>"),
     "Mistral-7B-Instruct-v0.2-old.jinja": ("llama2", "<s>", "</s>"),
     "Mistral-7B-Instruct-v0.1.jinja": ("mistral-v0.1", "<s>", "</s>"),
@@ -150,8 +151,8 @@ def test_names_round_trip(lib):
 
 
 # ---- ck chat through a pipe -------------------------------------------------------------------
-# A tiny byte-level Llama (ckgen --init, as tests/make_hostile.py makes one) with SmolLM2's ChatML
-# template added as tokenizer.chat_template (the rewrite of tests/test_models.py::_rewrite).
+# A tiny byte-level Llama (ckgen --init, as tests/make_hostile.py makes one) with a ChatML template
+# (Qwen1.5's) added as tokenizer.chat_template (the rewrite of tests/test_models.py::_rewrite).
 import re          # noqa: E402
 import subprocess  # noqa: E402
 import sys         # noqa: E402
@@ -176,7 +177,7 @@ def chat_model(tmp_path_factory):
     subprocess.run([os.path.join(REPO, "build", "ckgen"), "--init", cfg, base], check=True, capture_output=True)
     g = G.read(base)
     keys = g.kv.copy()
-    keys["tokenizer.chat_template"] = G.value(read("SmolLM2-360M-Instruct.jinja"))
+    keys["tokenizer.chat_template"] = G.value(read("Qwen1.5-Chat.jinja"))
     G.write(path, keys, [(t.name.decode(), t.ne, t.type, bytes(t.data)) for t in g.tensors], version=g.version,
             alignment=g.alignment)
     return path, base
@@ -195,7 +196,7 @@ def tokenize(model, text):
 
 
 def chatml(messages, gen):
-    return jinja_render(read("SmolLM2-360M-Instruct.jinja"), messages, gen, "", "")
+    return jinja_render(read("Qwen1.5-Chat.jinja"), messages, gen, "", "")
 
 
 def test_ck_chat_prefills_only_the_new_turn(chat_model):
