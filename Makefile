@@ -19,7 +19,7 @@ HEADERS = ckernel.h
 GEN_HEADERS = ckernel_gen.h $(wildcard models/*.h)
 EXAMPLES = $(B)/mlp_train
 TOOLS = $(B)/ck $(B)/ckgen
-DEB_PKGS = python3-torch python3-numpy python3-pytest
+DEB_PKGS = python3-torch python3-numpy python3-pytest python3-jinja2
 
 .PHONY: all help examples tools test test-header test-c test-asan test-py test-mcu size-mcu mcu-freestanding deps deps-mcu bench bench-kernels bench-quant bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer fuzz-run-options fuzz-ckgen fuzz-train-state demo clean
 
@@ -113,14 +113,14 @@ test-asan: $(B)/test_kernels_asan $(B)/test_quant_asan $(B)/test_gguf_asan $(B)/
 test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so $(TOOLS) $(B)/mkmodel $(B)/asan/ck $(B)/asan/ckgen ## PyTorch parity tests of every kernel (forward and backward) and of the generated models (oracle/models.py)
 	CC="$(CC)" CK_TEST_ARCH="$(ARCH)" CK_TEST_OPENMP="$(OPENMP)" $(PYTHON) -m pytest -p no:cacheprovider -q tests
 
-test: deps test-header test-c test-asan test-mcu test-py ## everything (installs Debian's torch, numpy, pytest if missing); ends with pytest's summary
+test: deps test-header test-c test-asan test-mcu test-py ## everything (installs Debian's torch, numpy, pytest, jinja2 if missing); ends with pytest's summary
 
-deps: ## install python3-torch, python3-numpy, python3-pytest with apt-get if missing
-	@$(PYTHON) -c "import torch, numpy, pytest" 2>/dev/null || { \
+deps: ## install python3-torch, python3-numpy, python3-pytest, python3-jinja2 with apt-get if missing
+	@$(PYTHON) -c "import torch, numpy, pytest, jinja2" 2>/dev/null || { \
 	  echo "installing $(DEB_PKGS) (Debian packages)"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(DEB_PKGS) >/dev/null; \
-	  $(PYTHON) -c "import torch, numpy, pytest" || { echo "deps: $(PYTHON) still cannot import torch, numpy, pytest"; exit 1; }; }
+	  $(PYTHON) -c "import torch, numpy, pytest, jinja2" || { echo "deps: $(PYTHON) still cannot import torch, numpy, pytest, jinja2"; exit 1; }; }
 	@command -v clang >/dev/null || { SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  echo "installing clang (header test)"; DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends clang >/dev/null; }
 

@@ -98,6 +98,9 @@
                              default, gpt-2, llama3, qwen2, deepseek-llm/coder, falcon, starcoder,
                              refact, mpt), SentencePiece BPE (llama), WordPiece (bert); encode,
                              decode, streaming decode; Unicode tables generated into the header
+    16. Chat templates       ck_chat_detect (the family of tokenizer.chat_template, by substrings as
+                             llama.cpp), ck_chat_render (a conversation as that family's template
+                             writes it, byte for byte; no Jinja engine, no allocation)
 */
 #ifndef CKERNEL_H
 #define CKERNEL_H
@@ -710,6 +713,54 @@ CK_DEF void ck_tok_close(ck_tokenizer_file *f);
 CK_DEF int64_t ck_tok_encode_alloc(const ck_tok *t, const char *text, size_t len, int flags, int32_t **ids);
 #endif
 /* ---- end of 15. Tokenizer (declarations) ---- */
+
+/* ---- 16. Chat templates ----------------------------------------------------------------------
+   A conversation (system / user / assistant messages) rendered as a model's chat template does,
+   without a Jinja engine: the family is recognised in the GGUF's tokenizer.chat_template text by
+   substrings, as llama.cpp's llm_chat_detect_template does, and each family is written out in C
+   after its reference template (named below), byte for byte as HF's apply_chat_template renders
+   that template with jinja2 (tests/test_chat.py checks it). What a template refuses (a system
+   message Gemma has no place for, roles that do not alternate) is refused here too (-1 and why).
+     name         reference template (tokenizer_config.json)       llama.cpp's name
+     chatml       Qwen1.5-Chat, OpenHermes-2.5                     chatml
+     qwen2.5      Qwen2.5-7B-Instruct (default system message)     chatml (without the default)
+     smollm       SmolLM2-360M-Instruct (default system message)   chatml (without the default)
+     llama2       Mistral-7B-Instruct-v0.2's first (pre-v1) one    llama2
+     mistral-v0.1 Mistral-7B-Instruct-v0.1 (eos_token + ' ')       llama2
+     llama2-sys   Llama-2-7b-chat-hf (<<SYS>> in the first turn)   llama2-sys-strip
+     mistral-v1   Mistral-7B-Instruct-v0.2 (' [INST] ' + system)   mistral-v1
+     llama3       Meta-Llama-3-8B-Instruct                         llama3
+     gemma        gemma-2-2b-it                                    gemma
+     phi3         Phi-3.5-mini-instruct                            phi3
+     zephyr       zephyr-7b-beta (eos_token after each turn)       zephyr (llama.cpp: glmedge)
+     deepseek     deepseek-coder-33b-instruct (### Instruction:)   deepseek
+     deepseek2    DeepSeek-V2-Lite-Chat, deepseek-llm-chat (User:) deepseek2
+   BOS: where the template writes bos_token, the rendering holds its text (<s>, <bos>,
+   <|begin_of_text|>): tokenize it with CK_TOK_PARSE_SPECIAL and without CK_TOK_ADD_SPECIAL, so
+   the BOS comes from the text once. No allocation: ck_chat_render writes into the caller's
+   buffer and returns the length it needs (call it with cap 0 to size the buffer). */
+enum ck_chat_family {
+    CK_CHAT_UNKNOWN = 0, CK_CHAT_CHATML, CK_CHAT_QWEN25, CK_CHAT_SMOLLM, CK_CHAT_LLAMA2, CK_CHAT_MISTRAL_V01, CK_CHAT_LLAMA2_SYS, CK_CHAT_MISTRAL_V1,
+    CK_CHAT_LLAMA3, CK_CHAT_GEMMA, CK_CHAT_PHI3, CK_CHAT_ZEPHYR, CK_CHAT_DEEPSEEK, CK_CHAT_DEEPSEEK2, CK_CHAT_COUNT
+};
+typedef struct { const char *role, *content; } ck_chat_msg; /* role "system", "user" or "assistant"; NUL-terminated */
+/* The family of a template text (len bytes), or CK_CHAT_UNKNOWN. */
+CK_DEF int ck_chat_detect(const char *tmpl, size_t len);
+/* "chatml", ... for a family; "unknown" otherwise. ck_chat_from_name: the family, or CK_CHAT_UNKNOWN. */
+CK_DEF const char *ck_chat_name(int family);
+CK_DEF int ck_chat_from_name(const char *name);
+/* The names, separated by ", " (for messages). */
+CK_DEF const char *ck_chat_names(void);
+/* The text of the turn end a family writes after an answer ("<|im_end|>", "<|eot_id|>", ...), or
+   NULL when it is the eos token: look it up in the vocabulary to stop generation there. */
+CK_DEF const char *ck_chat_end_of_turn(int family);
+/* Render msgs[0..n) (add_gen: with the generation prompt). bos, eos: the texts of the model's BOS
+   and EOS tokens (NULL: ""). Returns the length of the whole rendering (it writes the first
+   cap - 1 bytes and a NUL when cap > 0), or -1 when the template refuses the conversation, with
+   *why (if why) naming the reason in the template's own words. */
+CK_DEF int64_t ck_chat_render(int family, const ck_chat_msg *msgs, int n, int add_gen, const char *bos, const char *eos,
+                              char *out, size_t cap, const char **why);
+/* ---- end of 16. Chat templates (declarations) ---- */
 
 #ifdef __cplusplus
 }
@@ -7457,6 +7508,281 @@ CK_DEF int64_t ck_tok_encode_alloc(const ck_tok *t, const char *text, size_t len
 }
 #endif
 /* ---- end of 15. Tokenizer ---- */
+
+/* ===================================================================================== */
+/* 16. Chat templates                                                                    */
+/* ===================================================================================== */
+static const char *const ck__chat_name[CK_CHAT_COUNT] = {
+    "unknown", "chatml", "qwen2.5", "smollm", "llama2", "mistral-v0.1", "llama2-sys", "mistral-v1", "llama3", "gemma", "phi3", "zephyr", "deepseek", "deepseek2"
+};
+CK_DEF const char *ck_chat_name(int family) { return family > 0 && family < CK_CHAT_COUNT ? ck__chat_name[family] : "unknown"; }
+CK_DEF int ck_chat_from_name(const char *name)
+{
+    int f;
+    for (f = 1; name && f < CK_CHAT_COUNT; f++)
+        if (!strcmp(name, ck__chat_name[f])) return f;
+    return CK_CHAT_UNKNOWN;
+}
+CK_DEF const char *ck_chat_names(void)
+{
+    return "chatml, qwen2.5, smollm, llama2, mistral-v0.1, llama2-sys, mistral-v1, llama3, gemma, phi3, zephyr, deepseek, deepseek2";
+}
+CK_DEF const char *ck_chat_end_of_turn(int family)
+{
+    switch (family) {
+    case CK_CHAT_CHATML: case CK_CHAT_QWEN25: case CK_CHAT_SMOLLM: return "<|im_end|>";
+    case CK_CHAT_LLAMA3: return "<|eot_id|>";
+    case CK_CHAT_GEMMA: return "<end_of_turn>";
+    case CK_CHAT_PHI3: return "<|end|>";
+    case CK_CHAT_DEEPSEEK: return "<|EOT|>";
+    default: return NULL; /* the eos token closes the turn */
+    }
+}
+
+static int ck__contains(const char *s, size_t n, const char *lit)
+{
+    size_t m = strlen(lit), i;
+    for (i = 0; m <= n && i <= n - m; i++)
+        if (s[i] == lit[0] && !memcmp(s + i, lit, m)) return 1;
+    return 0;
+}
+
+/* The order of llama.cpp's tests, so a template that holds two families' markers lands where it
+   does there. Families ckernel does not render (phi4, mistral-v3/v7, the other <<SYS>> variants,
+   Llama 3.1's dated system block, ...) are CK_CHAT_UNKNOWN rather than a near miss. */
+CK_DEF int ck_chat_detect(const char *t, size_t n)
+{
+#define CK__HAS(lit) ck__contains(t, n, lit)
+    if (!t) return CK_CHAT_UNKNOWN;
+    if (CK__HAS("<|im_start|>")) {
+        if (CK__HAS("<|im_sep|>")) return CK_CHAT_UNKNOWN; /* phi4 */
+        if (CK__HAS("You are Qwen, created by Alibaba Cloud")) return CK_CHAT_QWEN25;
+        return CK__HAS("named SmolLM, trained by Hugging Face") ? CK_CHAT_SMOLLM : CK_CHAT_CHATML;
+    }
+    if (CK__HAS("[INST]")) {
+        if (CK__HAS("[SYSTEM_PROMPT]") || CK__HAS("[AVAILABLE_TOOLS]")) return CK_CHAT_UNKNOWN; /* mistral v3, v7 */
+        if (CK__HAS("' [INST] ' + system_message")) return CK_CHAT_MISTRAL_V1;
+        if (!CK__HAS("<<SYS>>")) return CK__HAS("eos_token + ' '") ? CK_CHAT_MISTRAL_V01 : CK_CHAT_LLAMA2;
+        return CK__HAS("bos_token + '[INST]") && CK__HAS("content.strip()") ? CK_CHAT_LLAMA2_SYS : CK_CHAT_UNKNOWN;
+    }
+    if (CK__HAS("<|assistant|>") && CK__HAS("<|end|>")) return CK_CHAT_PHI3;
+    if (CK__HAS("<|assistant|>") && CK__HAS("<|user|>")) /* zephyr's own template ends turns with eos_token */
+        return CK__HAS("eos_token") && !CK__HAS("</s>") ? CK_CHAT_ZEPHYR : CK_CHAT_UNKNOWN;
+    if (CK__HAS("<|user|>") && CK__HAS("<|endoftext|>")) return CK_CHAT_UNKNOWN; /* zephyr with a literal end: not done */
+    if (CK__HAS("<start_of_turn>")) return CK_CHAT_GEMMA;
+    if (CK__HAS("### Instruction:") && CK__HAS("<|EOT|>")) return CK_CHAT_DEEPSEEK;
+    if (CK__HAS("<|start_header_id|>") && CK__HAS("<|end_header_id|>"))
+        return CK__HAS("Cutting Knowledge Date") ? CK_CHAT_UNKNOWN : CK_CHAT_LLAMA3; /* 3.1+: dated system block */
+    if (CK__HAS("'Assistant: ' + message['content'] + eos_token")) return CK_CHAT_DEEPSEEK2;
+    return CK_CHAT_UNKNOWN;
+#undef CK__HAS
+}
+
+/* output: the first cap - 1 bytes are written, len counts them all */
+typedef struct { char *out; size_t cap, len; } ck__chat_out;
+static void ck__chat_put(ck__chat_out *o, const char *s, size_t n)
+{
+    if (o->cap && o->len < o->cap - 1) {
+        size_t room = o->cap - 1 - o->len;
+        memcpy(o->out + o->len, s, n < room ? n : room);
+    }
+    o->len += n;
+}
+static void ck__chat_puts(ck__chat_out *o, const char *s) { if (s) ck__chat_put(o, s, strlen(s)); }
+/* Python's str.strip() / jinja's trim for ASCII whitespace (incl. \x1c-\x1f); not Unicode spaces */
+static int ck__chat_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f); }
+static void ck__chat_put_trim(ck__chat_out *o, const char *s, int left)
+{
+    size_t a = 0, b = strlen(s);
+    while (left && a < b && ck__chat_space(s[a])) a++;
+    while (b > a && ck__chat_space(s[b - 1])) b--;
+    ck__chat_put(o, s + a, b - a);
+}
+enum { CK__SYSTEM, CK__USER, CK__ASSISTANT };
+static int ck__chat_role(const ck_chat_msg *m)
+{
+    if (!m->role || !m->content) return -1;
+    if (!strcmp(m->role, "system")) return CK__SYSTEM;
+    if (!strcmp(m->role, "user")) return CK__USER;
+    if (!strcmp(m->role, "assistant")) return CK__ASSISTANT;
+    return -1;
+}
+
+CK_DEF int64_t ck_chat_render(int family, const ck_chat_msg *msgs, int n, int add_gen, const char *bos, const char *eos,
+                              char *out, size_t cap, const char **why)
+{
+    static const char *alternate = "Conversation roles must alternate user/assistant/user/assistant/...";
+    ck__chat_out o;
+    const char *err = NULL, *sys = NULL;
+    int i, first = 0;
+    o.out = out; o.cap = cap; o.len = 0;
+    if (!bos) bos = "";
+    if (!eos) eos = "";
+    if (n < 1 || !msgs) err = "no messages";
+    for (i = 0; !err && i < n; i++)
+        if (ck__chat_role(&msgs[i]) < 0) err = "a message's role is not system, user or assistant";
+    if (!err && (family == CK_CHAT_LLAMA2_SYS || family == CK_CHAT_MISTRAL_V1) && ck__chat_role(&msgs[0]) == CK__SYSTEM) {
+        sys = msgs[0].content; /* the system message goes into the first user turn */
+        first = 1;
+    }
+    for (i = first; !err && i < n; i++) { /* the templates that check alternation raise before they write */
+        int user = ck__chat_role(&msgs[i]) == CK__USER, even = (i - first) % 2 == 0;
+        if (family == CK_CHAT_GEMMA && i == 0 && !user && ck__chat_role(&msgs[0]) == CK__SYSTEM) err = "System role not supported";
+        else if ((family == CK_CHAT_LLAMA2 || family == CK_CHAT_MISTRAL_V01 || family == CK_CHAT_LLAMA2_SYS || family == CK_CHAT_GEMMA)
+                 && user != even) err = alternate;
+        else if (family == CK_CHAT_MISTRAL_V1 && user != even)
+            err = "After the optional system message, conversation roles must alternate user/assistant/user/assistant/...";
+        else if ((family == CK_CHAT_LLAMA2 || family == CK_CHAT_MISTRAL_V01) && ck__chat_role(&msgs[i]) == CK__SYSTEM)
+            err = "Only user and assistant roles are supported!";
+        else if (family == CK_CHAT_MISTRAL_V1 && ck__chat_role(&msgs[i]) == CK__SYSTEM)
+            err = "Only user and assistant roles are supported, with the exception of an initial optional system message!";
+    }
+    if (!err && (family <= CK_CHAT_UNKNOWN || family >= CK_CHAT_COUNT)) err = "unknown chat template";
+    if (err) {
+        if (why) *why = err;
+        if (cap) out[0] = 0;
+        return -1;
+    }
+    switch (family) {
+    case CK_CHAT_CHATML: case CK_CHAT_QWEN25: case CK_CHAT_SMOLLM:
+        if (family != CK_CHAT_CHATML) { /* the default system message unless the first message is one */
+            ck__chat_puts(&o, "<|im_start|>system\n");
+            ck__chat_puts(&o, ck__chat_role(&msgs[0]) == CK__SYSTEM ? msgs[0].content
+                              : family == CK_CHAT_QWEN25 ? "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+                                                         : "You are a helpful AI assistant named SmolLM, trained by Hugging Face");
+            ck__chat_puts(&o, "<|im_end|>\n");
+            first = ck__chat_role(&msgs[0]) == CK__SYSTEM;
+        }
+        for (i = first; i < n; i++) {
+            ck__chat_puts(&o, "<|im_start|>");
+            ck__chat_puts(&o, msgs[i].role);
+            ck__chat_puts(&o, "\n");
+            ck__chat_puts(&o, msgs[i].content);
+            ck__chat_puts(&o, "<|im_end|>\n");
+        }
+        if (add_gen) ck__chat_puts(&o, "<|im_start|>assistant\n");
+        break;
+    case CK_CHAT_LLAMA2: case CK_CHAT_MISTRAL_V01: /* no system, no generation prompt; v0.1: a space after eos */
+        ck__chat_puts(&o, bos);
+        for (i = 0; i < n; i++) {
+            if (ck__chat_role(&msgs[i]) == CK__USER) {
+                ck__chat_puts(&o, "[INST] ");
+                ck__chat_puts(&o, msgs[i].content);
+                ck__chat_puts(&o, " [/INST]");
+            } else {
+                ck__chat_puts(&o, msgs[i].content);
+                ck__chat_puts(&o, eos);
+                if (family == CK_CHAT_MISTRAL_V01) ck__chat_puts(&o, " ");
+            }
+        }
+        break;
+    case CK_CHAT_LLAMA2_SYS: /* Llama-2-chat: BOS before each user turn, contents stripped */
+        for (i = first; i < n; i++) {
+            int role = ck__chat_role(&msgs[i]);
+            if (role == CK__SYSTEM) continue; /* a later system message at an odd place: the template writes nothing */
+            ck__chat_puts(&o, role == CK__USER ? bos : " ");
+            if (role == CK__USER) ck__chat_puts(&o, "[INST] ");
+            if (i == first && sys) { /* ('<<SYS>>\n' + system + '\n<</SYS>>\n\n' + content).strip() */
+                size_t b = strlen(msgs[i].content);
+                while (b > 0 && ck__chat_space(msgs[i].content[b - 1])) b--;
+                ck__chat_puts(&o, "<<SYS>>\n");
+                ck__chat_puts(&o, sys);
+                ck__chat_puts(&o, "\n<</SYS>>");
+                if (b) { ck__chat_puts(&o, "\n\n"); ck__chat_put(&o, msgs[i].content, b); }
+            } else ck__chat_put_trim(&o, msgs[i].content, 1);
+            ck__chat_puts(&o, role == CK__USER ? " [/INST]" : " ");
+            if (role == CK__ASSISTANT) ck__chat_puts(&o, eos);
+        }
+        break;
+    case CK_CHAT_MISTRAL_V1:
+        ck__chat_puts(&o, bos);
+        for (i = first; i < n; i++) {
+            if (ck__chat_role(&msgs[i]) == CK__USER) {
+                ck__chat_puts(&o, " [INST] ");
+                if (i == first && sys) { ck__chat_puts(&o, sys); ck__chat_puts(&o, "\n\n"); }
+                ck__chat_puts(&o, msgs[i].content);
+                ck__chat_puts(&o, " [/INST]");
+            } else {
+                ck__chat_puts(&o, " ");
+                ck__chat_puts(&o, msgs[i].content);
+                ck__chat_puts(&o, eos);
+            }
+        }
+        break;
+    case CK_CHAT_LLAMA3:
+        for (i = 0; i < n; i++) {
+            if (i == 0) ck__chat_puts(&o, bos);
+            ck__chat_puts(&o, "<|start_header_id|>");
+            ck__chat_puts(&o, msgs[i].role);
+            ck__chat_puts(&o, "<|end_header_id|>\n\n");
+            ck__chat_put_trim(&o, msgs[i].content, 1);
+            ck__chat_puts(&o, "<|eot_id|>");
+        }
+        if (add_gen) ck__chat_puts(&o, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+        break;
+    case CK_CHAT_GEMMA:
+        ck__chat_puts(&o, bos);
+        for (i = 0; i < n; i++) {
+            ck__chat_puts(&o, "<start_of_turn>");
+            ck__chat_puts(&o, ck__chat_role(&msgs[i]) == CK__ASSISTANT ? "model" : msgs[i].role);
+            ck__chat_puts(&o, "\n");
+            ck__chat_put_trim(&o, msgs[i].content, 1);
+            ck__chat_puts(&o, "<end_of_turn>\n");
+        }
+        if (add_gen) ck__chat_puts(&o, "<start_of_turn>model\n");
+        break;
+    case CK_CHAT_PHI3:
+        for (i = 0; i < n; i++) {
+            if (ck__chat_role(&msgs[i]) == CK__SYSTEM && !msgs[i].content[0]) continue;
+            ck__chat_puts(&o, "<|");
+            ck__chat_puts(&o, msgs[i].role);
+            ck__chat_puts(&o, "|>\n");
+            ck__chat_puts(&o, msgs[i].content);
+            ck__chat_puts(&o, "<|end|>\n");
+        }
+        ck__chat_puts(&o, add_gen ? "<|assistant|>\n" : eos);
+        break;
+    case CK_CHAT_ZEPHYR:
+        for (i = 0; i < n; i++) {
+            ck__chat_puts(&o, "<|");
+            ck__chat_puts(&o, msgs[i].role);
+            ck__chat_puts(&o, "|>\n");
+            ck__chat_puts(&o, msgs[i].content);
+            ck__chat_puts(&o, eos);
+            ck__chat_puts(&o, "\n");
+        }
+        if (add_gen) ck__chat_puts(&o, "<|assistant|>\n");
+        break;
+    case CK_CHAT_DEEPSEEK:
+        ck__chat_puts(&o, bos);
+        for (i = 0; i < n && ck__chat_role(&msgs[i]) != CK__SYSTEM; i++) {}
+        if (i == n)
+            ck__chat_puts(&o, "You are an AI programming assistant, utilizing the Deepseek Coder model, developed by Deepseek Company, and "
+                              "you only answer questions related to computer science. For politically sensitive questions, security and "
+                              "privacy issues, and other non-computer science questions, you will refuse to answer\n");
+        for (i = 0; i < n; i++) {
+            int role = ck__chat_role(&msgs[i]);
+            ck__chat_puts(&o, role == CK__USER ? "### Instruction:\n" : role == CK__ASSISTANT ? "### Response:\n" : "");
+            ck__chat_puts(&o, msgs[i].content);
+            ck__chat_puts(&o, role == CK__USER ? "\n" : role == CK__ASSISTANT ? "\n<|EOT|>\n" : "");
+        }
+        if (add_gen) ck__chat_puts(&o, "### Response:\n");
+        break;
+    case CK_CHAT_DEEPSEEK2:
+        ck__chat_puts(&o, bos);
+        for (i = 0; i < n; i++) {
+            int role = ck__chat_role(&msgs[i]);
+            ck__chat_puts(&o, role == CK__USER ? "User: " : role == CK__ASSISTANT ? "Assistant: " : "");
+            ck__chat_puts(&o, msgs[i].content);
+            ck__chat_puts(&o, role == CK__ASSISTANT ? eos : "\n\n");
+        }
+        if (add_gen) ck__chat_puts(&o, "Assistant:");
+        break;
+    }
+    if (cap) out[o.len < cap ? o.len : cap - 1] = 0;
+    return (int64_t)o.len;
+}
+/* ---- end of 16. Chat templates ---- */
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
      ck build MODEL.gguf [-o DIR]    generate the model's C with ckgen and compile examples/run.c
      ck run MODEL.gguf [RUN ARGS]    build once (cached by its inputs' hash), then run it
      ck perplexity MODEL.gguf -f TEXT [-c N] [-b N]    perplexity as llama-perplexity computes it
+     ck chat MODEL.gguf [-sys TEXT] [--chat-template NAME]   a conversation on stdin (examples/chat.c)
      ck tokenize MODEL.gguf [-f FILE | TEXT] [--bos] [--special]    token ids
      ck detokenize MODEL.gguf IDS... the text of token ids
    `ck help` and `ck SUBCOMMAND --help` say more. Built by plain `make` as build/ck. */
@@ -680,10 +681,10 @@ static int cmd_build(int argc, char **argv)
     return 0;
 }
 
-/* The cache key of `ck run` (and `ck perplexity`): everything the compiled program is made of. The
-   generated header (it holds every hyperparameter, offset and the layout hash; the weights are read
-   at run time), ckernel.h, examples/SRC (run.c, perplexity.c), the compiler's name, its --version
-   text and the flags. */
+/* The cache key of `ck run` (and `ck chat`, `ck perplexity`): everything the compiled program is made of. The
+   generated header (it holds every hyperparameter, offset and the layout hash; the weights are
+   read at run time), ckernel.h, the program's source (examples/run.c, chat.c, perplexity.c), the
+   compiler's name, its --version text and the flags. */
 static int run_cache_key(const char *tmp, const char *name, const char *src_name, uint64_t *key)
 {
     char *header = str_printf("%s/%s.h", tmp, name), *src = str_printf("%s/ckernel.h", CK_SOURCE_DIR);
@@ -693,6 +694,7 @@ static int run_cache_key(const char *tmp, const char *name, const char *src_name
     uint64_t h = 0xcbf29ce484222325ull;
     int i;
     h = hash_field(h, "ck run cache v1", "", 0);
+    if (strcmp(src_name, "run.c")) h = hash_field(h, "program", src_name, strlen(src_name)); /* run's keys stay as they were */
     for (i = 0; i < n; i++) h = hash_field(h, "compiler argument", cc[i], strlen(cc[i]));
     vargs[0] = cc[0];
     vargs[1] = (char *)"--version";
@@ -706,11 +708,11 @@ static int run_cache_key(const char *tmp, const char *name, const char *src_name
     return rc;
 }
 
-/* examples/SRC compiled with MODEL's generated C as build/models/NAME-KEY/OUT (see run_cache_key):
-   built unless it is there, installed whole by rename. The program's path (malloc'd), or NULL. */
+/* ckgen the model (every time: it is fast), then compile examples/SRC_NAME as OUT_NAME unless
+   build/models/NAME-KEY/OUT_NAME exists. The program's path (to free), or NULL after a message. */
 static char *cached_program(const char *who, const char *gguf, const char *src_name, const char *out_name)
 {
-    char name[128], *models, *tmp, *dir = NULL, *prog_path = NULL, *log;
+    char name[128], *models, *tmp, *dir = NULL, *run = NULL, *log;
     uint64_t key;
     int rc;
     model_name(name, sizeof name, gguf);
@@ -728,31 +730,45 @@ static char *cached_program(const char *who, const char *gguf, const char *src_n
     if (!rc) {
         struct stat st;
         dir = str_printf("%s/%s-%016llx", models, name, (unsigned long long)key);
-        prog_path = str_printf("%s/%s", dir, out_name);
-        if (access(prog_path, X_OK) == 0) remove_dir(tmp); /* built before from the same inputs */
+        run = str_printf("%s/%s", dir, out_name);
+        if (access(run, X_OK) == 0) remove_dir(tmp); /* built before from the same inputs */
         else {
             fprintf(stderr, "%s: building %s (once; cached in %s)\n", who, gguf, dir);
             if (compile_program(who, tmp, name, src_name, out_name, 0)) rc = 1;
-            else if (access(prog_path, X_OK) == 0) remove_dir(tmp); /* another ck installed it meanwhile */
+            else if (access(run, X_OK) == 0) remove_dir(tmp); /* another ck installed it meanwhile */
             else { /* installed whole or not at all */
                 chmod(tmp, 0755); /* mkdtemp made it private */
                 if (stat(dir, &st) == 0) remove_dir(dir); /* an entry without its program: not made by rename */
                 if (rename(tmp, dir) != 0) {
-                    if (access(prog_path, X_OK) != 0) { fprintf(stderr, "%s: cannot install %s: %s\n", who, dir, strerror(errno)); rc = 1; }
+                    if (access(run, X_OK) != 0) { fprintf(stderr, "%s: cannot install %s: %s\n", who, dir, strerror(errno)); rc = 1; }
                     remove_dir(tmp); /* another ck installed the same program first */
                 }
             }
         }
     }
-    if (rc) { remove_dir(tmp); free(prog_path); prog_path = NULL; }
+    if (rc) { remove_dir(tmp); free(run); run = NULL; }
     free(tmp); free(dir); free(models);
-    return prog_path;
+    return run;
+}
+
+/* run PROGRAM -m MODEL ARGS... */
+static int run_program(char *program, int argc, char **argv)
+{
+    char **args = (char **)calloc((size_t)argc + 4, sizeof *args);
+    int i, rc;
+    args[0] = program;
+    args[1] = (char *)"-m";
+    args[2] = argv[0];
+    for (i = 1; i < argc; i++) args[2 + i] = argv[i];
+    rc = spawn(args, NULL);
+    free(args);
+    free(program);
+    return rc;
 }
 
 static int cmd_run(int argc, char **argv)
 {
-    char *run, **args;
-    int i, rc;
+    char *run;
     if (argc < 1 || wants_help(1, argv)) {
         printf("usage: %s run MODEL.gguf [RUN OPTIONS]\n"
                "  Generates the model's C with ckgen (every time: it is fast), and compiles examples/run.c with it\n"
@@ -762,20 +778,12 @@ static int cmd_run(int argc, char **argv)
         return argc < 1 ? 2 : 0;
     }
     if (!(run = cached_program("ck run", argv[0], "run.c", "run"))) return 1;
-    args = (char **)calloc((size_t)argc + 4, sizeof *args);
-    args[0] = run;
-    args[1] = (char *)"-m";
-    args[2] = argv[0];
-    for (i = 1; i < argc; i++) args[2 + i] = argv[i];
-    rc = spawn(args, NULL);
-    free(args); free(run);
-    return rc;
+    return run_program(run, argc, argv);
 }
 
 static int cmd_perplexity(int argc, char **argv)
 {
-    char *ppl, **args;
-    int i, rc;
+    char *ppl;
     if (argc < 1 || wants_help(argc, argv)) {
         printf("usage: %s perplexity MODEL.gguf -f TEXT [-c N] [-b N]\n"
                "  Perplexity of the model on TEXT as llama-perplexity computes it: the text tokenized once (BOS\n"
@@ -790,14 +798,22 @@ static int cmd_perplexity(int argc, char **argv)
     }
     if (argv[0][0] == '-') return usage_error("perplexity", "the model comes first: perplexity MODEL.gguf -f TEXT");
     if (!(ppl = cached_program("ck perplexity", argv[0], "perplexity.c", "perplexity"))) return 1;
-    args = (char **)calloc((size_t)argc + 4, sizeof *args);
-    args[0] = ppl;
-    args[1] = (char *)"-m";
-    args[2] = argv[0];
-    for (i = 1; i < argc; i++) args[2 + i] = argv[i];
-    rc = spawn(args, NULL);
-    free(args); free(ppl);
-    return rc;
+    return run_program(ppl, argc, argv);
+}
+
+static int cmd_chat(int argc, char **argv)
+{
+    char *chat;
+    if (argc < 1 || wants_help(1, argv)) {
+        printf("usage: %s chat MODEL.gguf [-sys TEXT] [--chat-template NAME] [CHAT OPTIONS] < turns\n"
+               "  A conversation, one user turn per line of stdin (/reset starts over, /exit stops), in the\n"
+               "  model's chat template (tokenizer.chat_template, or --chat-template NAME); the KV cache is kept\n"
+               "  across turns, so each turn prefills only its new tokens. Built and cached as `ck run` builds\n"
+               "  run.c (examples/chat.c, build/models/NAME-KEY/chat); the program's --help lists its options.\n", prog);
+        return argc < 1 ? 2 : 0;
+    }
+    if (!(chat = cached_program("ck chat", argv[0], "chat.c", "chat"))) return 1;
+    return run_program(chat, argc, argv);
 }
 
 /* ---- tokenize / detokenize ---------------------------------------------------------------- */
@@ -897,6 +913,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *wha
     { "build", cmd_build, "generate a model's C with ckgen and compile its run program" },
     { "run", cmd_run, "build once (cached by what the program is made of) and run a model" },
     { "perplexity", cmd_perplexity, "perplexity of a model on a text, as llama-perplexity computes it" },
+    { "chat", cmd_chat, "a conversation in the model's chat template, the KV cache kept across turns" },
     { "tokenize", cmd_tokenize, "token ids of a text with a GGUF's tokenizer" },
     { "detokenize", cmd_detokenize, "the text of token ids" },
 };
