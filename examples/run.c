@@ -4,6 +4,7 @@
    was generated from (checked tensor by tensor), or its weights.bump (checked by layout hash).
 
    run -m MODEL.gguf|weights.bump --tokens 1,2,3 [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S]
+       [--stop STRING]... [--ignore-eos]       generation ends at an end-of-generation token or a stop string
    run -m MODEL --tokens 1,2,3 --logits OUT.f32          float32 logits [T, n_vocab] of the prompt (prefill)
    run -m MODEL --tokens 1,2,3 --decode-logits OUT.f32   the same, one token at a time through the KV cache
 
@@ -32,19 +33,23 @@
 
 /* ---- options: every value parsed whole and range-checked before a model is opened ---------- */
 enum { OPT_MODEL, OPT_PROMPT, OPT_TOKENS, OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_LOGITS, OPT_DECODE_LOGITS,
-       OPT_QUIET, OPT_WARMUP, OPT_HELP, OPT_COUNT };
+       OPT_QUIET, OPT_WARMUP, OPT_HELP, OPT_STOP, OPT_IGNORE_EOS, OPT_COUNT };
 static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_COUNT] = {
     { "-m", NULL, 1 }, { "-p", NULL, 1 }, { "--tokens", NULL, 1 }, { "-n", NULL, 1 }, { "--temp", NULL, 1 },
     { "--top-k", NULL, 1 }, { "--top-p", NULL, 1 }, { "--seed", NULL, 1 }, { "--logits", NULL, 1 },
     { "--decode-logits", NULL, 1 }, { "--quiet", NULL, 0 }, { "--warmup", NULL, 0 }, { "--help", "-h", 0 },
+    { "--stop", NULL, 1 }, { "--ignore-eos", NULL, 0 },
 };
+#define RUN_MAX_STOPS 16        /* --stop given at most this often */
+#define RUN_MAX_STOP_BYTES 256  /* and each string at most this long */
 
 typedef struct {
     const char *model, *prompt, *tokens, *logits_path; /* NULL: not given */
     int n_gen, top_k;                                  /* n_gen >= 0, top_k >= 0 (0 = all) */
     float temp, top_p;                                 /* temp finite >= 0 (0 = greedy), top_p in (0, 1] */
     uint64_t seed;
-    int decode_logits, quiet, warmup, help;
+    int decode_logits, quiet, warmup, help, ignore_eos;
+    const char *stops[RUN_MAX_STOPS]; int n_stops;     /* --stop, in the order given; never empty */
     int given[OPT_COUNT];                              /* 1: the option was on the command line */
 } run_options;
 
@@ -107,7 +112,7 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
 {
     int i, k;
     long v;
-    static const int generation[] = { OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_WARMUP };
+    static const int generation[] = { OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_WARMUP, OPT_STOP, OPT_IGNORE_EOS };
     memset(o, 0, sizeof *o);
     o->n_gen = 32; o->top_k = 40; o->temp = 0.8f; o->top_p = 0.95f; o->seed = 42;
     err[0] = 0;
@@ -119,9 +124,14 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
         if (k == OPT_COUNT)
             return run_fail(err, cap, a[0] == '-' ? "unknown option %s" : "unexpected argument '%s' (options: run --help)", shown(a, b, sizeof b));
         if (k == OPT_HELP) { o->help = 1; return 1; }
-        if (o->given[k]) return run_fail(err, cap, "%s given twice", run_opts[k].name);
+        if (o->given[k] && k != OPT_STOP) return run_fail(err, cap, "%s given twice", run_opts[k].name);
         o->given[k] = 1;
-        if (!run_opts[k].takes_value) { if (k == OPT_QUIET) o->quiet = 1; else o->warmup = 1; continue; }
+        if (!run_opts[k].takes_value) {
+            if (k == OPT_QUIET) o->quiet = 1;
+            else if (k == OPT_IGNORE_EOS) o->ignore_eos = 1;
+            else o->warmup = 1;
+            continue;
+        }
         if (i + 1 >= argc) return run_fail(err, cap, "%s needs a value", a);
         val = argv[++i];
         switch (k) {
@@ -149,6 +159,13 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
             break;
         case OPT_SEED:
             if (parse_seed(val, &o->seed, err, cap)) return -1;
+            break;
+        case OPT_STOP:
+            if (!*val) return run_fail(err, cap, "--stop '': a stop string cannot be empty");
+            if (strlen(val) > RUN_MAX_STOP_BYTES)
+                return run_fail(err, cap, "--stop %s: longer than %d bytes", shown(val, b, sizeof b), RUN_MAX_STOP_BYTES);
+            if (o->n_stops == RUN_MAX_STOPS) return run_fail(err, cap, "--stop given more than %d times", RUN_MAX_STOPS);
+            o->stops[o->n_stops++] = val;
             break;
         }
     }
@@ -231,6 +248,17 @@ static void prefill(ck_model *m, const int32_t *ids, int n, float *all_logits)
     }
 }
 
+#define RUN_MAX_EOG 16 /* end-of-generation ids kept (ck_tok_eog_ids): a file has a handful */
+
+/* tok ends generation: one of the n end-of-generation ids */
+static int is_eog(const int32_t *eog, int n, int32_t tok)
+{
+    int k;
+    for (k = 0; k < n; k++)
+        if (eog[k] == tok) return 1;
+    return 0;
+}
+
 static int usage(void)
 {
     printf("usage: run -m MODEL.gguf|weights.bump (--tokens ID,ID,... | -p PROMPT) [options]\n"
@@ -240,12 +268,18 @@ static int usage(void)
            "  --top-k K          keep the K most likely tokens, K >= 0 (default 40; 0 = all)\n"
            "  --top-p P          nucleus sampling, P in (0, 1] (default 0.95; 1 = off)\n"
            "  --seed S           sampler seed, 0..2^64-1 (default 42)\n"
+           "  --stop STRING      end when the text contains STRING (not printed; text that could still become\n"
+           "                     one is held back until it cannot); up to %d times, each 1..%d bytes\n"
+           "  --ignore-eos       go on past the end-of-generation tokens (by default generation ends at\n"
+           "                     tokenizer.ggml.eos/eot/eom_token_id and at tokens such as <|im_end|>,\n"
+           "                     <|eot_id|>, <end_of_turn>, <|end|> when the file has them)\n"
            "  --logits FILE      write float32 logits [T, n_vocab] of every prompt position (prefill), then stop\n"
            "  --decode-logits FILE  the same, feeding the prompt one token at a time through the KV cache\n"
            "  --quiet            print only the generated token ids\n"
            "  --warmup           run the prompt once untimed first (page-faults the weights in: for benchmarks)\n"
-           "  Each option at most once; -p or --tokens, not both; --logits takes no generation option.\n",
-           CKM_NAME, CKM_ARCH, CKM_N_VOCAB, CKM_MAX_CTX, CKM_MAX_PROMPT);
+           "  Each option at most once (--stop excepted); -p or --tokens, not both; --logits takes no generation option.\n"
+           "  The timing line on stderr ends with why generation stopped: eos, stop (a --stop string) or length (-n).\n",
+           CKM_NAME, CKM_ARCH, CKM_N_VOCAB, CKM_MAX_CTX, CKM_MAX_PROMPT, RUN_MAX_STOPS, RUN_MAX_STOP_BYTES);
     return 0;
 }
 
@@ -283,19 +317,32 @@ int main(int argc, char **argv)
     ck_prob_id *scratch;
     double t0, t_prefill, t_decode;
     ck_tokenizer_file tf;
-    int have_tok = 0;
+    int have_tok = 0, text_out, n_eog = 0, n_done = 0;
+    int32_t eog[RUN_MAX_EOG];
+    const char *stop_reason = "length";
     ck_tok_stream stream;
-    char *piece = NULL;
+    ck_stop stop;
+    size_t stop_lens[RUN_MAX_STOPS];
+    char *piece = NULL, *shown_text = NULL, stop_held[RUN_MAX_STOP_BYTES];
     rc = run_parse_options(argc, argv, &o, err, sizeof err);
     if (rc > 0) return usage();
     if (rc < 0) { fprintf(stderr, "run: %s\n", err); return 2; }
-    if (o.prompt) { /* the GGUF's own tokenizer, with the special tokens the model adds (BOS) */
+    /* the GGUF's own tokenizer: it encodes -p, decodes the text, and names the end-of-generation
+       tokens; with --tokens and a file without one (or a weights.bump), ids only and no EOS */
+    text_out = o.prompt != NULL;
+    memset(&stop, 0, sizeof stop); /* no stop string until ck_stop_init */
+    if (ck_tok_open(&tf, o.model, err, sizeof err) == 0) have_tok = 1;
+    else if (o.prompt || o.n_stops) {
+        fprintf(stderr, "run: %s needs the tokenizer of a GGUF (tokenizer.ggml.*): %s%s\n", o.prompt ? "-p" : "--stop", err,
+                o.prompt ? "; or give --tokens ID,ID,..." : "");
+        return 2;
+    }
+    if (have_tok && !o.ignore_eos) {
+        n_eog = ck_tok_eog_ids(&tf.tok, &tf.gguf, eog, RUN_MAX_EOG);
+        if (n_eog > RUN_MAX_EOG) n_eog = RUN_MAX_EOG;
+    }
+    if (o.prompt) { /* with the special tokens the model adds (BOS) */
         int64_t n;
-        if (ck_tok_open(&tf, o.model, err, sizeof err)) {
-            fprintf(stderr, "run: -p needs the tokenizer of a GGUF (tokenizer.ggml.*): %s; or give --tokens ID,ID,...\n", err);
-            return 2;
-        }
-        have_tok = 1;
         n = ck_tok_encode_alloc(&tf.tok, o.prompt, strlen(o.prompt), CK_TOK_ADD_SPECIAL, &prompt_ids);
         if (n < 0 || n > 0x7fffffff) { fprintf(stderr, "run: cannot tokenize the prompt\n"); ck_tok_close(&tf); return 2; }
         n_prompt = (int)n;
@@ -349,12 +396,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "prompt: %d tokens:", n_prompt);
         for (i = 0; i < n_prompt; i++) fprintf(stderr, " %d", prompt_ids[i]);
         fprintf(stderr, "\n");
-        if (have_tok) fputs(o.prompt, stdout); /* the text continues the prompt, as llama.cpp prints it */
+        if (text_out) fputs(o.prompt, stdout); /* the text continues the prompt, as llama.cpp prints it */
         else printf("output:");
     }
-    if (have_tok) { /* the text, streamed: whole UTF-8 characters only */
+    if (have_tok) { /* the text, streamed: whole UTF-8 characters only, then past the stop strings */
+        size_t cap = tf.tok.max_token_len + 8;
+        for (i = 0; i < o.n_stops; i++) stop_lens[i] = strlen(o.stops[i]);
+        ck_stop_init(&stop, o.stops, stop_lens, o.n_stops, stop_held, sizeof stop_held); /* run_parse_options: 1..256 bytes */
         ck_tok_stream_init(&stream);
-        piece = (char *)malloc(tf.tok.max_token_len + 8);
+        piece = (char *)malloc(cap);
+        shown_text = (char *)malloc(cap + sizeof stop_held);
     }
     rc = 0;
     for (i = 0, pos = n_prompt; i < o.n_gen; i++, pos++) { /* run_check_context: pos < CKM_MAX_CTX */
@@ -365,19 +416,35 @@ int main(int argc, char **argv)
             rc = 1;
             break;
         }
-        if (have_tok) fwrite(piece, 1, ck_tok_stream_next(&tf.tok, &stream, tok, 0, piece, tf.tok.max_token_len + 8), stdout);
-        else printf(" %d", tok);
+        if (is_eog(eog, n_eog, tok)) { stop_reason = "eos"; break; } /* neither printed nor counted */
+        n_done++;
+        if (!text_out) printf(" %d", tok); /* ids as they come, those that make a stop string too */
+        if (have_tok && (text_out || o.n_stops)) {
+            size_t n = ck_tok_stream_next(&tf.tok, &stream, tok, 0, piece, tf.tok.max_token_len + 8);
+            n = ck_stop_push(&stop, piece, n, shown_text);
+            if (text_out) fwrite(shown_text, 1, n, stdout);
+        }
         fflush(stdout);
+        if (stop.hit) { stop_reason = "stop"; break; }
         if (i + 1 < o.n_gen) CKM_DECODE(&m, tok, pos);
     }
-    if (have_tok) { fwrite(piece, 1, ck_tok_stream_flush(&stream, piece, 4), stdout); free(piece); ck_tok_close(&tf); }
+    if (have_tok) {
+        if (!stop.hit) { /* a character left incomplete, then what was held back for a stop string */
+            size_t n = ck_stop_push(&stop, piece, ck_tok_stream_flush(&stream, piece, 4), shown_text);
+            if (text_out) fwrite(shown_text, 1, n, stdout);
+            if (!stop.hit && text_out) fwrite(shown_text, 1, ck_stop_flush(&stop, shown_text), stdout);
+            if (stop.hit) stop_reason = "stop";
+        }
+        free(piece); free(shown_text); ck_tok_close(&tf);
+    }
     printf("\n");
     fflush(stdout); /* the text before the timing line on stderr */
     check_canaries(&m, "decode");
     t_decode = now() - t0;
     if (!o.quiet && !rc)
-        fprintf(stderr, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s)\n", n_prompt, t_prefill,
-                n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), o.n_gen, t_decode, o.n_gen / (t_decode > 0 ? t_decode : 1e-9));
+        fprintf(stderr, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s); stop: %s\n", n_prompt,
+                t_prefill, n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), n_done, t_decode, n_done / (t_decode > 0 ? t_decode : 1e-9),
+                stop_reason);
     free(scratch);
     free(prompt_ids);
     ck_model_close(&m);
