@@ -605,6 +605,14 @@ typedef struct { float p; int32_t id; } ck_prob_id;
 CK_DEF int32_t ck_sample(const float *logits, int n, float temp, int top_k, float top_p, uint64_t *rng, ck_prob_id *scratch);
 CK_DEF int32_t ck_argmax(const float *x, int n);
 CK_DEF float   ck_rand_f32(uint64_t *rng);   /* uniform in [0, 1) */
+/* Logit filters, applied before ck_sample (llama.cpp's order: penalties, then min-p; both before
+   the temperature). ck_repeat_penalty: each distinct id among last[0..n_last) has its logit
+   divided by penalty if positive, multiplied by it if not (llama.cpp's repetition penalty;
+   penalty 1 = off; ids outside [0, n) are skipped). ck_min_p: logits of tokens whose probability
+   (at temperature 1) is below min_p x the largest one become -FLT_MAX, which ck_sample never
+   draws while any other token is left (min_p <= 0 = off; the largest always stays). */
+CK_DEF void    ck_repeat_penalty(float *logits, int n, const int32_t *last, int n_last, float penalty);
+CK_DEF void    ck_min_p(float *logits, int n, float min_p);
 
 /* ---- stop strings ---------------------------------------------------------------------------
    Ends generation at any of n stop strings, matched on the decoded text, and holds back the
@@ -5411,6 +5419,27 @@ CK_DEF int32_t ck_sample(const float *logits, int n, float temp, int top_k, floa
         if (acc > cut) return scratch[i].id;
     }
     return scratch[m - 1].id;
+}
+CK_DEF void ck_repeat_penalty(float *logits, int n, const int32_t *last, int n_last, float penalty)
+{
+    int i, j;
+    for (i = 0; i < n_last; i++) {
+        int32_t id = last[i];
+        if (id < 0 || id >= n) continue;
+        for (j = 0; j < i; j++) /* once per distinct id: n_last is small (64 by default) */
+            if (last[j] == id) break;
+        if (j < i) continue;
+        logits[id] = logits[id] > 0.0f ? logits[id] / penalty : logits[id] * penalty;
+    }
+}
+CK_DEF void ck_min_p(float *logits, int n, float min_p)
+{
+    float cut;
+    int i;
+    if (!(min_p > 0.0f) || n < 1) return;
+    cut = logits[ck_argmax(logits, n)] + logf(min_p); /* p_i / p_max = exp(l_i - l_max) */
+    for (i = 0; i < n; i++)
+        if (logits[i] < cut) logits[i] = -FLT_MAX;
 }
 
 /* ---- stop strings -------------------------------------------------------------------------- */
