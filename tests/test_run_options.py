@@ -1,4 +1,4 @@
-"""run's generation options (issue 14): end of generation and stop strings.
+"""run's generation options (issue 14): end of generation, stop strings, prompts, threads, penalties.
 
 * the stop-string detector (ckernel.h 14, ck_stop_*) against a whole-text reference
   (tests/test_stop.c, under ASan+UBSan);
@@ -8,12 +8,20 @@
   text is an end-of-turn marker (<|im_end|>) ends it without any key;
 * --stop with a multi-byte string: the text before the stop string is printed whole, no byte
   of the stop string is; held-back text that does not become a stop string is printed;
-* bad --stop values are refused by name.
+* bad --stop values are refused by name;
+* -f FILE and -f - give the prompt's bytes (NUL included); -t 1 and -t 2 give the same tokens
+  (greedy and sampled, an OpenMP build); -n -1 fills the context ("stop: context");
+* --repeat-penalty and --min-p: every generated token is checked against the logits of the same
+  sequence (--decode-logits) with llama.cpp's penalty / the min-p bound applied in numpy; a
+  greedy loop on one token is broken by a penalty on the last token; min-p 1 is greedy;
+* bad values of every new option are refused by name.
 The demo model's vocabulary is byte-level (256 tokens, GPT-2 byte characters, no merges), so a
 token's text can be rewritten without changing its id or the model's logits.
 """
 import os
 import subprocess
+
+import numpy as np
 
 import pytest
 
@@ -179,3 +187,122 @@ def test_stop_needs_a_tokenizer(tmp_path):
     assert rc == 2 and "run: --stop needs the tokenizer of a GGUF (tokenizer.ggml.*)" in err, err
     rc, out, err = ck(["run", path, "--tokens", "1,2", "-n", "2", "--temp", "0"], cwd=str(tmp_path))  # ids without one
     assert rc == 0 and len(out.split()) == 3, err
+
+
+# ---- the prompt from a file or stdin; threads; -n -1 --------------------------------------------
+def run_raw(args, cwd, stdin=None, cflags="-O0", env_extra=None):
+    env = dict(os.environ, CK_CFLAGS=cflags, OMP_NUM_THREADS="1")
+    env.update(env_extra or {})
+    r = subprocess.run([CK, "run", DEMO] + args, cwd=cwd, env=env, input=stdin, capture_output=True, timeout=300)
+    return r.returncode, r.stdout, r.stderr.decode(errors="replace")
+
+
+def test_prompt_from_file_and_stdin(tmp_path):
+    prompt = "ROMEO:\nO, \xe9t\xe9\x00!"  # any bytes, NUL included
+    (tmp_path / "p.txt").write_bytes(prompt.encode("latin-1"))
+    rc, by_file, err = run_raw(["-f", "p.txt", "-n", "12", "--temp", "0"], str(tmp_path))
+    assert rc == 0, err
+    assert "prompt: 15 tokens: 82 79 77 69 79 58 10 79 44 32 233 116 233 0 33\n" in err, err  # every byte, none lost at the NUL
+    assert by_file.startswith(prompt.encode("latin-1")), by_file
+    rc, by_stdin, err = run_raw(["-f", "-", "-n", "12", "--temp", "0"], str(tmp_path), stdin=prompt.encode("latin-1"))
+    assert rc == 0 and by_stdin == by_file, err
+    rc, by_p, err = run_raw(["-p", "ROMEO:", "-n", "12", "--temp", "0"], str(tmp_path))
+    (tmp_path / "q.txt").write_text("ROMEO:")
+    rc, by_q, err = run_raw(["-f", "q.txt", "-n", "12", "--temp", "0"], str(tmp_path))
+    assert rc == 0 and by_q == by_p, (by_q, by_p)
+
+
+@pytest.mark.parametrize("extra", [["--temp", "0"], ["--temp", "0.9", "--seed", "5"]], ids=["greedy", "sampled"])
+def test_thread_count_does_not_change_tokens(tmp_path, extra):
+    outs = []
+    for t in ("1", "2"):
+        rc, out, err = run_raw(["--tokens", "82,79,77,69,79,58", "-n", "40", "-t", t] + extra, str(tmp_path), cflags="-O1 -fopenmp")
+        assert rc == 0, err
+        outs.append(out)
+    assert outs[0] == outs[1] and len(outs[0].split()) == 41, outs
+
+
+def test_n_minus_one_fills_the_context(tmp_path):
+    rc, out, err = run_raw(["--tokens", ",".join(["65"] * 200), "-n", "-1", "--temp", "0"], str(tmp_path))
+    assert rc == 0 and len(out.split()) == 1 + 56, err  # "output:" and 256 - 200 ids
+    assert err.rstrip().endswith("stop: context"), err
+
+
+# ---- repeat penalty and min-p, checked step by step against the logits of the same tokens -------
+def decode_logits(tmp_path, ids):
+    out = str(tmp_path / "dl.f32")
+    rc, _, err = run_raw(["--tokens", ",".join(map(str, ids)), "--decode-logits", out], str(tmp_path))
+    assert rc == 0, err
+    return np.fromfile(out, dtype=np.float32).reshape(len(ids), -1)
+
+
+PROMPT_IDS = [82, 79, 77, 69, 79, 58]
+
+
+def test_repeat_penalty(tmp_path):
+    args = ["--tokens", ",".join(map(str, PROMPT_IDS)), "-n", "40", "--temp", "0"]
+    plain = [int(x) for x in run_raw(args, str(tmp_path))[1].split()[1:]]
+    rc, out, err = run_raw(args + ["--repeat-penalty", "1.7", "--repeat-last-n", "8"], str(tmp_path))
+    assert rc == 0, err
+    ids = [int(x) for x in out.split()[1:]]
+    assert ids != plain and len(ids) == 40
+    seq = PROMPT_IDS + ids
+    L = decode_logits(tmp_path, seq[:-1])
+    for i, tok in enumerate(ids):  # llama.cpp's penalty on the distinct ids among the last 8, then argmax
+        row = L[len(PROMPT_IDS) - 1 + i].copy()
+        for t in set(seq[:len(PROMPT_IDS) + i][-8:]):
+            row[t] = row[t] / np.float32(1.7) if row[t] > 0 else row[t] * np.float32(1.7)
+        assert int(np.argmax(row)) == tok, (i, tok, int(np.argmax(row)))
+    # tests/data/hostile/ok.gguf repeats one token greedily; a strong penalty on the last token only
+    # makes it never repeat a token right away
+    ok = os.path.join(REPO, "tests", "data", "hostile", "ok.gguf")
+    args = ["--tokens", "1,2,3", "-n", "20", "--temp", "0"]
+    rc, out, err = ck(["run", ok] + args, cwd=str(tmp_path))
+    ids = [int(x) for x in out.split()[1:]]
+    assert rc == 0 and len(set(ids)) == 1, ids
+    rc, out, err = ck(["run", ok] + args + ["--repeat-penalty", "1000", "--repeat-last-n", "1"], cwd=str(tmp_path))
+    ids = [int(x) for x in out.split()[1:]]
+    assert rc == 0 and len(ids) == 20 and all(a != b for a, b in zip(ids, ids[1:])), ids
+
+
+def test_min_p(tmp_path):
+    args = ["--tokens", ",".join(map(str, PROMPT_IDS)), "-n", "40"]
+    greedy = run_raw(args + ["--temp", "0"], str(tmp_path))[1]
+    rc, out, err = run_raw(args + ["--temp", "3", "--top-k", "0", "--top-p", "1", "--min-p", "1"], str(tmp_path))
+    assert rc == 0 and out == greedy, (out, greedy)  # only the most likely token is left
+    hot = args + ["--temp", "50", "--top-k", "0", "--top-p", "1", "--seed", "3"]
+    wild = [int(x) for x in run_raw(hot, str(tmp_path))[1].split()[1:]]
+    ids = [int(x) for x in run_raw(hot + ["--min-p", "0.3"], str(tmp_path))[1].split()[1:]]
+    seq = PROMPT_IDS + ids
+    L = decode_logits(tmp_path, seq[:-1])
+    for i, tok in enumerate(ids):  # every token drawn is at least 0.3 x as likely as the best one
+        row = L[len(PROMPT_IDS) - 1 + i].astype(np.float64)
+        assert row[tok] >= row.max() + np.log(0.3) - 1e-5, (i, tok)
+    assert wild != ids  # without it, temperature 50 draws almost uniformly
+
+
+OPTION_CASES = [
+    (["-p", "A", "-f", "x"], "run: -p and -f both give the prompt: use one"),
+    (["--tokens", "1", "-f", "x"], "run: -f and --tokens both give the prompt: use one"),
+    (["-f", "no such file"], "run: -f no such file: No such file or directory"),
+    (["-f"], "run: -f needs a value"),
+    (["-p", "A", "-t", "0"], "run: -t 0: must be 1..4096"),
+    (["-p", "A", "--threads", "x"], "run: --threads x: not a number"),
+    (["-p", "A", "-t", "1", "--threads", "2"], "run: --threads given twice"),
+    (["-p", "A", "--repeat-penalty", "0"], "run: --repeat-penalty 0: must be a finite number > 0 (1 = off)"),
+    (["-p", "A", "--repeat-penalty", "nan"], "run: --repeat-penalty nan: must be a finite number > 0 (1 = off)"),
+    (["-p", "A", "--repeat-penalty", "-2"], "run: --repeat-penalty -2: must be a finite number > 0 (1 = off)"),
+    (["-p", "A", "--repeat-last-n", "-1"], "run: --repeat-last-n -1: must be 0 or more (0 = off)"),
+    (["-p", "A", "--min-p", "1.5"], "run: --min-p 1.5: must be in [0, 1] (0 = off)"),
+    (["-p", "A", "--min-p", "nan"], "run: --min-p nan: must be in [0, 1] (0 = off)"),
+    (["-p", "A", "-n", "-2"], "run: -n -2: must be -1 (to the end of the context) or 0 or more (at most 2147483647)"),
+    (["--tokens", "1", "--logits", "x.f32", "--min-p", "0.1"],
+     "run: --min-p does not apply with --logits (it writes the prompt's logits and generates nothing)"),
+]
+
+
+@pytest.mark.parametrize("args,message", OPTION_CASES, ids=[" ".join(c[0])[:40] for c in OPTION_CASES])
+def test_bad_options(tmp_path, args, message):
+    rc, out, err = ck(["run", DEMO] + args, cwd=str(tmp_path))
+    never_broken(rc, err)
+    assert rc == 2 and message + "\n" in err, err
