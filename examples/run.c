@@ -13,7 +13,36 @@
    Exit codes: 0 done; 1 the model could not be opened or run (unreadable file, non-finite logits,
    a write error); 2 the command line (an option's value, a conflict, a prompt that does not fit).
    With -DRUN_OPTIONS_ONLY this file is only the option parser (no model, no main):
-   tests/fuzz_run_options.c includes it that way. */
+   tests/fuzz_run_options.c includes it that way. With RUN_HELP_ONLY it is only RUN_OPTIONS_HELP. */
+/* The options, as --help and 'ck run --help' list them (ck.c includes this file with RUN_HELP_ONLY
+   for this text alone). */
+#define RUN_OPTIONS_HELP \
+    "  -p PROMPT          the prompt as text (the GGUF's tokenizer; BOS if the model adds one)\n" \
+    "  -f FILE, -f -      the prompt is FILE's bytes, or stdin's\n" \
+    "  --tokens ID,...    the prompt as token ids (the output is then ids too)\n" \
+    "  -n N               tokens to generate (default 32; prompt + N <= context; -1: to the end of the context)\n" \
+    "  -t, --threads N    threads, 1..4096 (default: OMP_NUM_THREADS if set, else the physical cores)\n" \
+    "  --temp T           temperature, finite >= 0 (default 0.8; 0 = greedy)\n" \
+    "  --top-k K          keep the K most likely tokens, K >= 0 (default 40; 0 = all)\n" \
+    "  --top-p P          nucleus sampling, P in (0, 1] (default 0.95; 1 = off)\n" \
+    "  --min-p P          drop tokens less likely than P x the most likely one, P in [0, 1] (default 0 = off)\n" \
+    "  --repeat-penalty F divide the positive logits and multiply the negative ones of the tokens among the\n" \
+    "                     last N (prompt included) by F, finite > 0 (default 1 = off; llama.cpp's penalty)\n" \
+    "  --repeat-last-n N  the N of --repeat-penalty, >= 0 (default 64; 0 = off)\n" \
+    "  --seed S           sampler seed, 0..2^64-1 (default 42)\n" \
+    "  --stop STRING      end when the text contains STRING (not printed; text that could still become\n" \
+    "                     one is held back until it cannot); up to 16 times, each 1..256 bytes\n" \
+    "  --ignore-eos       go on past the end-of-generation tokens (by default generation ends at\n" \
+    "                     tokenizer.ggml.eos/eot/eom_token_id and at tokens such as <|im_end|>,\n" \
+    "                     <|eot_id|>, <end_of_turn>, <|end|> when the file has them)\n" \
+    "  --logits FILE      write float32 logits [T, n_vocab] of every prompt position (prefill), then stop\n" \
+    "  --decode-logits FILE  the same, feeding the prompt one token at a time through the KV cache\n" \
+    "  --quiet            print only the generated text or token ids\n" \
+    "  --warmup           run the prompt once untimed first (page-faults the weights in: for benchmarks)\n" \
+    "  Each option at most once (--stop excepted); one of -p, -f, --tokens; --logits takes no generation option.\n" \
+    "  The timing line on stderr ends with why generation stopped: eos, stop (a --stop string), length (-n)\n" \
+    "  or context (-n -1 and the last position).\n"
+#ifndef RUN_HELP_ONLY
 #define _POSIX_C_SOURCE 200809L
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
@@ -45,7 +74,7 @@ static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_
     { "--stop", NULL, 1 }, { "--ignore-eos", NULL, 0 }, { "-f", NULL, 1 }, { "-t", "--threads", 1 },
     { "--repeat-penalty", NULL, 1 }, { "--repeat-last-n", NULL, 1 }, { "--min-p", NULL, 1 },
 };
-#define RUN_MAX_STOPS 16        /* --stop given at most this often */
+#define RUN_MAX_STOPS 16        /* --stop given at most this often (RUN_OPTIONS_HELP says so) */
 #define RUN_MAX_STOP_BYTES 256  /* and each string at most this long */
 
 typedef struct {
@@ -353,33 +382,8 @@ static int is_eog(const int32_t *eog, int n, int32_t tok)
 static int usage(void)
 {
     printf("usage: run -m MODEL.gguf|weights.bump (--tokens ID,ID,... | -p PROMPT | -f FILE | -f -) [options]\n"
-           "  model %s (%s), vocab %d, context %d, prompt chunks of %d tokens\n"
-           "  -p PROMPT          the prompt as text (the GGUF's tokenizer; BOS if the model adds one)\n"
-           "  -f FILE, -f -      the prompt is FILE's bytes, or stdin's\n"
-           "  --tokens ID,...    the prompt as token ids (the output is then ids too)\n"
-           "  -n N               tokens to generate (default 32; prompt + N <= context; -1: to the end of the context)\n"
-           "  -t, --threads N    threads, 1..4096 (default: OMP_NUM_THREADS if set, else the physical cores)\n"
-           "  --temp T           temperature, finite >= 0 (default 0.8; 0 = greedy)\n"
-           "  --top-k K          keep the K most likely tokens, K >= 0 (default 40; 0 = all)\n"
-           "  --top-p P          nucleus sampling, P in (0, 1] (default 0.95; 1 = off)\n"
-           "  --seed S           sampler seed, 0..2^64-1 (default 42)\n"
-           "  --repeat-penalty F divide the positive logits and multiply the negative ones of the tokens among the\n"
-           "                     last N (prompt included) by F, finite > 0 (default 1 = off; llama.cpp's penalty)\n"
-           "  --repeat-last-n N  the N of --repeat-penalty, >= 0 (default 64; 0 = off)\n"
-           "  --min-p P          drop tokens less likely than P x the most likely one, P in [0, 1] (default 0 = off)\n"
-           "  --stop STRING      end when the text contains STRING (not printed; text that could still become\n"
-           "                     one is held back until it cannot); up to %d times, each 1..%d bytes\n"
-           "  --ignore-eos       go on past the end-of-generation tokens (by default generation ends at\n"
-           "                     tokenizer.ggml.eos/eot/eom_token_id and at tokens such as <|im_end|>,\n"
-           "                     <|eot_id|>, <end_of_turn>, <|end|> when the file has them)\n"
-           "  --logits FILE      write float32 logits [T, n_vocab] of every prompt position (prefill), then stop\n"
-           "  --decode-logits FILE  the same, feeding the prompt one token at a time through the KV cache\n"
-           "  --quiet            print only the generated token ids\n"
-           "  --warmup           run the prompt once untimed first (page-faults the weights in: for benchmarks)\n"
-           "  Each option at most once (--stop excepted); -p or --tokens, not both; --logits takes no generation option.\n"
-           "  The timing line on stderr ends with why generation stopped: eos, stop (a --stop string), length (-n)\n"
-           "  or context (-n -1 and the last position).\n",
-           CKM_NAME, CKM_ARCH, CKM_N_VOCAB, CKM_MAX_CTX, CKM_MAX_PROMPT, RUN_MAX_STOPS, RUN_MAX_STOP_BYTES);
+           "  model %s (%s), vocab %d, context %d (the most -n can reach), prompt chunks of %d tokens\n%s",
+           CKM_NAME, CKM_ARCH, CKM_N_VOCAB, CKM_MAX_CTX, CKM_MAX_PROMPT, RUN_OPTIONS_HELP);
     return 0;
 }
 
@@ -577,3 +581,4 @@ int main(int argc, char **argv)
     return rc;
 }
 #endif /* RUN_OPTIONS_ONLY */
+#endif /* RUN_HELP_ONLY */

@@ -306,3 +306,29 @@ def test_bad_options(tmp_path, args, message):
     rc, out, err = ck(["run", DEMO] + args, cwd=str(tmp_path))
     never_broken(rc, err)
     assert rc == 2 and message + "\n" in err, err
+
+
+# ---- ck run's own option and help; ck --version -------------------------------------------------
+def test_ck_run_help_lists_the_run_options(tmp_path):
+    for args in (["run", "--help"], ["run", DEMO, "--help"]):
+        rc, out, err = ck(args, cwd=str(tmp_path))
+        assert rc == 0, err
+        for opt in ("-f FILE", "--threads", "--stop STRING", "--ignore-eos", "--repeat-penalty", "--min-p", "--top-p", "--quiet"):
+            assert opt in out, (args, opt, out)
+    rc, out, err = ck(["run", "--help"], cwd=str(tmp_path))
+    assert "-c, --ctx N" in out and "capped at 4096" in out, out
+    rc, out, err = ck(["--version"], cwd=str(tmp_path))
+    assert rc == 0 and out.startswith("ck (ckernel ") and "SIMD: " in out, out
+
+
+def test_ck_run_ctx(tmp_path):
+    ok = os.path.join(REPO, "tests", "data", "hostile", "ok.gguf")  # context_length 32
+    for ctx, n in (([], 31), (["-c", "100"], 99), (["--ctx", "8"], 7)):
+        rc, out, err = ck(["run", ok] + ctx + ["--tokens", "1", "-n", "-1", "--temp", "0"], cwd=str(tmp_path))
+        assert rc == 0 and len(out.split()) == 1 + n and err.rstrip().endswith("stop: context"), (ctx, out, err)
+    for args, msg in ((["-c", "0"], "ck run: -c wants a whole number of positions, 1..16777216"),
+                      (["-c", "x"], "ck run: -c wants a whole number of positions, 1..16777216"),
+                      (["-c"], "ck run: -c needs a number of positions"),
+                      (["-c", "9", "--ctx", "9"], "ck run: -c given twice")):
+        rc, out, err = ck(["run", ok, "--tokens", "1"] + args, cwd=str(tmp_path))
+        assert rc == 2 and msg in err, (args, err)
