@@ -38,6 +38,12 @@
     "  --logits FILE      write float32 logits [T, n_vocab] of every prompt position (prefill), then stop\n" \
     "  --decode-logits FILE  the same, feeding the prompt one token at a time through the KV cache\n" \
     "  --quiet            print only the generated text or token ids\n" \
+    "  --json             stdout: one JSON object per generated token, {\"id\", \"text\", \"logprob\", \"top\"}, then a\n" \
+    "                     summary {\"prompt_tokens\", \"generated_tokens\", \"prompt_tokens_per_s\",\n" \
+    "                     \"generation_tokens_per_s\", \"stop\"}; logprobs are the model's (log-softmax of the raw\n" \
+    "                     logits, before penalties and temperature); text is the token's bytes, JSON-escaped,\n" \
+    "                     each byte that is not part of valid UTF-8 as \\ufffd (the id is exact)\n" \
+    "  --n-probs K        with --json: the K most likely tokens of each step in \"top\", 0..100 (default 0)\n" \
     "  --warmup           run the prompt once untimed first (page-faults the weights in: for benchmarks)\n" \
     "  Each option at most once (--stop excepted); one of -p, -f, --tokens; --logits takes no generation option.\n" \
     "  The timing line on stderr ends with why generation stopped: eos, stop (a --stop string), length (-n)\n" \
@@ -66,14 +72,16 @@
 /* ---- options: every value parsed whole and range-checked before a model is opened ---------- */
 enum { OPT_MODEL, OPT_PROMPT, OPT_TOKENS, OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_LOGITS, OPT_DECODE_LOGITS,
        OPT_QUIET, OPT_WARMUP, OPT_HELP, OPT_STOP, OPT_IGNORE_EOS, OPT_FILE, OPT_THREADS, OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N,
-       OPT_MIN_P, OPT_COUNT };
+       OPT_MIN_P, OPT_JSON, OPT_N_PROBS, OPT_COUNT };
 static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_COUNT] = {
     { "-m", NULL, 1 }, { "-p", NULL, 1 }, { "--tokens", NULL, 1 }, { "-n", NULL, 1 }, { "--temp", NULL, 1 },
     { "--top-k", NULL, 1 }, { "--top-p", NULL, 1 }, { "--seed", NULL, 1 }, { "--logits", NULL, 1 },
     { "--decode-logits", NULL, 1 }, { "--quiet", NULL, 0 }, { "--warmup", NULL, 0 }, { "--help", "-h", 0 },
     { "--stop", NULL, 1 }, { "--ignore-eos", NULL, 0 }, { "-f", NULL, 1 }, { "-t", "--threads", 1 },
-    { "--repeat-penalty", NULL, 1 }, { "--repeat-last-n", NULL, 1 }, { "--min-p", NULL, 1 },
+    { "--repeat-penalty", NULL, 1 }, { "--repeat-last-n", NULL, 1 }, { "--min-p", NULL, 1 }, { "--json", NULL, 0 },
+    { "--n-probs", NULL, 1 },
 };
+#define RUN_MAX_N_PROBS 100     /* --n-probs at most */
 #define RUN_MAX_STOPS 16        /* --stop given at most this often (RUN_OPTIONS_HELP says so) */
 #define RUN_MAX_STOP_BYTES 256  /* and each string at most this long */
 
@@ -84,6 +92,7 @@ typedef struct {
     float temp, top_p;                                 /* temp finite >= 0 (0 = greedy), top_p in (0, 1] */
     float repeat_penalty, min_p;                       /* finite > 0 (1 = off); in [0, 1] (0 = off) */
     int repeat_last_n, threads;                        /* >= 0 (0 = off); >= 1, 0 = not given */
+    int json, n_probs;                                 /* --json: one object per token; --n-probs 0..RUN_MAX_N_PROBS */
     uint64_t seed;
     int decode_logits, quiet, warmup, help, ignore_eos;
     const char *stops[RUN_MAX_STOPS]; int n_stops;     /* --stop, in the order given; never empty */
@@ -150,7 +159,7 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
     int i, k;
     long v;
     static const int generation[] = { OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_WARMUP, OPT_STOP, OPT_IGNORE_EOS,
-                                      OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N, OPT_MIN_P };
+                                      OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N, OPT_MIN_P, OPT_JSON, OPT_N_PROBS };
     memset(o, 0, sizeof *o);
     o->n_gen = 32; o->top_k = 40; o->temp = 0.8f; o->top_p = 0.95f; o->seed = 42;
     o->repeat_penalty = 1.0f; o->repeat_last_n = 64; o->min_p = 0.0f;
@@ -168,6 +177,7 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
         if (!run_opts[k].takes_value) {
             if (k == OPT_QUIET) o->quiet = 1;
             else if (k == OPT_IGNORE_EOS) o->ignore_eos = 1;
+            else if (k == OPT_JSON) o->json = 1;
             else o->warmup = 1;
             continue;
         }
@@ -180,6 +190,10 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
         case OPT_LOGITS: o->logits_path = val; break;
         case OPT_DECODE_LOGITS: o->logits_path = val; o->decode_logits = 1; break;
         case OPT_FILE: o->prompt_file = val; break;
+        case OPT_N_PROBS:
+            if (parse_long("--n-probs", val, 0, RUN_MAX_N_PROBS, "0..100", &v, err, cap)) return -1;
+            o->n_probs = (int)v;
+            break;
         case OPT_N:
             if (parse_long("-n", val, -1, INT_MAX, "-1 (to the end of the context) or 0 or more (at most 2147483647)", &v, err, cap))
                 return -1;
@@ -230,6 +244,7 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
     if (o->given[OPT_PROMPT] + o->given[OPT_TOKENS] + o->given[OPT_FILE] > 1)
         return run_fail(err, cap, "%s and %s both give the prompt: use one", o->given[OPT_PROMPT] ? "-p" : "-f",
                         o->given[OPT_TOKENS] ? "--tokens" : "-f");
+    if (o->given[OPT_N_PROBS] && !o->json) return run_fail(err, cap, "--n-probs needs --json (the alternatives are listed there)");
     if (o->given[OPT_LOGITS] && o->given[OPT_DECODE_LOGITS]) return run_fail(err, cap, "--logits and --decode-logits: use one");
     if (o->logits_path)
         for (k = 0; k < (int)(sizeof generation / sizeof generation[0]); k++)
@@ -368,6 +383,72 @@ static int physical_cores(void)
 }
 #endif
 
+/* ---- --json ------------------------------------------------------------------------------ */
+/* bytes of the valid UTF-8 character at s[0..n), or 0 (RFC 3629: no overlong forms, surrogates or
+   code points above U+10FFFF) */
+static size_t utf8_char_len(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0, k;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (len == 0 || len > n) return 0;
+    if (s[0] == 0xE0) lo = 0xA0;
+    if (s[0] == 0xED) hi = 0x9F;
+    if (s[0] == 0xF0) lo = 0x90;
+    if (s[0] == 0xF4) hi = 0x8F;
+    for (k = 1; k < len; k++, lo = 0x80, hi = 0xBF)
+        if (s[k] < lo || s[k] > hi) return 0;
+    return len;
+}
+/* s[0..n) as a JSON string: '"', '\\' and control bytes escaped, valid UTF-8 as it is, every other
+   byte as \ufffd */
+static void json_string(FILE *f, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, len;
+    fputc('"', f);
+    while (i < n) {
+        if (!(len = utf8_char_len(s + i, n - i))) { fputs("\\ufffd", f); i++; continue; }
+        if (s[i] == '"' || s[i] == '\\') fprintf(f, "\\%c", s[i]);
+        else if (s[i] < 0x20 || s[i] == 0x7f) fprintf(f, "\\u%04x", s[i]);
+        else fwrite(s + i, 1, len, f);
+        i += len;
+    }
+    fputc('"', f);
+}
+/* one token as {"id", "text"?, "logprob"}: text when there is a tokenizer */
+static void json_token(FILE *f, const ck_tok *tok, int32_t id, double logprob, char *piece, size_t cap)
+{
+    fprintf(f, "{\"id\":%d,", (int)id);
+    if (tok) {
+        size_t n = ck_tok_piece(tok, id, CK_TOK_RENDER_SPECIAL, piece, cap); /* <|im_end|> as its text */
+        fputs("\"text\":", f);
+        json_string(f, piece, n < cap ? n : cap);
+        fputc(',', f);
+    }
+    fprintf(f, "\"logprob\":%.9g", logprob);
+}
+/* log(sum(exp(x))) over n finite values, in double */
+static double log_sum_exp(const float *x, int n)
+{
+    double mx = x[ck_argmax(x, n)], sum = 0.0;
+    int i;
+    for (i = 0; i < n; i++) sum += exp((double)x[i] - mx);
+    return mx + log(sum);
+}
+/* the k largest of x[0..n) into top[0..k), largest first (the lower id first on ties); the count */
+static int top_ids(const float *x, int n, int k, int32_t *top)
+{
+    int i, m = 0, j;
+    if (k <= 0) return 0;
+    for (i = 0; i < n; i++) {
+        if (m == k && !(x[i] > x[top[m - 1]])) continue;
+        j = m < k ? m++ : m - 1;
+        for (; j > 0 && x[i] > x[top[j - 1]]; j--) top[j] = top[j - 1];
+        top[j] = i;
+    }
+    return m;
+}
+
 #define RUN_MAX_EOG 16 /* end-of-generation ids kept (ck_tok_eog_ids): a file has a handful */
 
 /* tok ends generation: one of the n end-of-generation ids */
@@ -431,6 +512,10 @@ int main(int argc, char **argv)
     size_t prompt_len = 0;
     int32_t *recent = NULL; /* the last repeat_last_n tokens (prompt and generated), a ring */
     int n_recent = 0, n_gen;
+    float *raw = NULL;      /* --json: the step's logits before penalties and min-p */
+    int32_t top[RUN_MAX_N_PROBS];
+    char *json_piece = NULL;
+    size_t json_cap = 0;
     rc = run_parse_options(argc, argv, &o, err, sizeof err);
     if (rc > 0) return usage();
     if (rc < 0) { fprintf(stderr, "run: %s\n", err); return 2; }
@@ -444,7 +529,7 @@ int main(int argc, char **argv)
     /* -t N; else OMP_NUM_THREADS when set (OpenMP's own setting); else the physical cores */
     if (o.threads || !getenv("OMP_NUM_THREADS")) omp_set_num_threads(o.threads ? o.threads : physical_cores());
 #endif
-    text_out = o.prompt != NULL;
+    text_out = o.prompt != NULL && !o.json;
     memset(&stop, 0, sizeof stop); /* no stop string until ck_stop_init */
     if (ck_tok_open(&tf, o.model, err, sizeof err) == 0) have_tok = 1;
     else if (o.prompt || o.n_stops) {
@@ -514,7 +599,7 @@ int main(int argc, char **argv)
         for (i = 0; i < n_prompt; i++) fprintf(stderr, " %d", prompt_ids[i]);
         fprintf(stderr, "\n");
         if (text_out) fwrite(o.prompt, 1, prompt_len, stdout); /* the text continues the prompt, as llama.cpp prints it */
-        else printf("output:");
+        else if (!o.json) printf("output:");
     }
     if (have_tok) { /* the text, streamed: whole UTF-8 characters only, then past the stop strings */
         size_t cap = tf.tok.max_token_len + 8;
@@ -529,9 +614,14 @@ int main(int argc, char **argv)
         recent = (int32_t *)malloc((size_t)o.repeat_last_n * sizeof *recent);
         for (i = 0; i < n_prompt; i++) recent[n_recent++ % o.repeat_last_n] = prompt_ids[i];
     }
+    if (o.json) {
+        raw = (float *)malloc(CKM_N_VOCAB * sizeof *raw);
+        if (have_tok) json_piece = (char *)malloc(json_cap = tf.tok.max_token_len + 8);
+    }
     rc = 0;
     for (i = 0, pos = n_prompt; i < n_gen; i++, pos++) { /* run_check_context: pos < CKM_MAX_CTX */
         float *logits = CKM_LOGITS(&m);
+        if (raw) memcpy(raw, logits, CKM_N_VOCAB * sizeof *raw);
         if (recent) ck_repeat_penalty(logits, CKM_N_VOCAB, recent, n_recent < o.repeat_last_n ? n_recent : o.repeat_last_n, o.repeat_penalty);
         ck_min_p(logits, CKM_N_VOCAB, o.min_p);
         tok = ck_sample(logits, CKM_N_VOCAB, o.temp, o.top_k, o.top_p, &o.seed, scratch);
@@ -545,7 +635,18 @@ int main(int argc, char **argv)
         n_done++;
         if (recent) recent[n_recent++ % o.repeat_last_n] = tok;
         if (n_recent == 2 * o.repeat_last_n) n_recent = o.repeat_last_n; /* stays full, never overflows */
-        if (!text_out) printf(" %d", tok); /* ids as they come, those that make a stop string too */
+        if (o.json) { /* logits were checked finite by ck_sample */
+            double lse = log_sum_exp(raw, CKM_N_VOCAB);
+            int k, n_top = top_ids(raw, CKM_N_VOCAB, o.n_probs, top);
+            json_token(stdout, have_tok ? &tf.tok : NULL, tok, raw[tok] - lse, json_piece, json_cap);
+            fputs(",\"top\":[", stdout);
+            for (k = 0; k < n_top; k++) {
+                if (k) fputc(',', stdout);
+                json_token(stdout, have_tok ? &tf.tok : NULL, top[k], raw[top[k]] - lse, json_piece, json_cap);
+                fputc('}', stdout);
+            }
+            fputs("]}\n", stdout);
+        } else if (!text_out) printf(" %d", tok); /* ids as they come, those that make a stop string too */
         if (have_tok && (text_out || o.n_stops)) {
             size_t n = ck_tok_stream_next(&tf.tok, &stream, tok, 0, piece, tf.tok.max_token_len + 8);
             n = ck_stop_push(&stop, piece, n, shown_text);
@@ -565,10 +666,15 @@ int main(int argc, char **argv)
         }
         free(piece); free(shown_text); ck_tok_close(&tf);
     }
-    printf("\n");
-    fflush(stdout); /* the text before the timing line on stderr */
     check_canaries(&m, "decode");
     t_decode = now() - t0;
+    if (o.json) {
+        if (!rc)
+            printf("{\"prompt_tokens\":%d,\"generated_tokens\":%d,\"prompt_tokens_per_s\":%.3f,\"generation_tokens_per_s\":%.3f,"
+                   "\"stop\":\"%s\"}\n", n_prompt, n_done, n_prompt / (t_prefill > 0 ? t_prefill : 1e-9),
+                   n_done / (t_decode > 0 ? t_decode : 1e-9), stop_reason);
+    } else printf("\n");
+    fflush(stdout); /* the text before the timing line on stderr */
     if (!o.quiet && !rc)
         fprintf(stderr, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s); stop: %s\n", n_prompt,
                 t_prefill, n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), n_done, t_decode, n_done / (t_decode > 0 ? t_decode : 1e-9),
@@ -577,6 +683,8 @@ int main(int argc, char **argv)
     free(prompt_ids);
     free(recent);
     free(file_text);
+    free(raw);
+    free(json_piece);
     ck_model_close(&m);
     return rc;
 }

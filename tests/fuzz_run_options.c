@@ -50,6 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (o.prompt && o.tokens) abort();
         if (!o.model || (!o.prompt && !o.tokens && !o.prompt_file)) abort();
         if (!!o.prompt + !!o.tokens + !!o.prompt_file != 1) abort();
+        if (o.n_probs < 0 || o.n_probs > RUN_MAX_N_PROBS || (o.n_probs && !o.json)) abort();
         if (!(o.repeat_penalty > 0.0f && isfinite(o.repeat_penalty)) || !(o.min_p >= 0.0f && o.min_p <= 1.0f) || o.repeat_last_n < 0) abort();
         if (o.logits_path && (o.given[OPT_N] || o.given[OPT_TEMP] || o.given[OPT_TOP_K] || o.given[OPT_TOP_P] || o.given[OPT_SEED])) abort();
         if (o.tokens) {

@@ -332,3 +332,63 @@ def test_ck_run_ctx(tmp_path):
                       (["-c", "9", "--ctx", "9"], "ck run: -c given twice")):
         rc, out, err = ck(["run", ok, "--tokens", "1"] + args, cwd=str(tmp_path))
         assert rc == 2 and msg in err, (args, err)
+
+
+# ---- --json ------------------------------------------------------------------------------------
+def json_run(args, path=DEMO, cwd=None):
+    import json
+    rc, out, err = ck(["run", path] + args + ["--json"], cwd=cwd)
+    never_broken(rc, err)
+    assert rc == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]  # every line is one JSON object
+    return lines[:-1], lines[-1]
+
+
+def test_json_tokens_and_summary(tmp_path):
+    args = ["--tokens", ",".join(map(str, PROMPT_IDS)), "-n", "20", "--temp", "0"]
+    plain = [int(x) for x in run_raw(args, str(tmp_path))[1].split()[1:]]
+    toks, summary = json_run(args + ["--n-probs", "3"], cwd=str(tmp_path))
+    assert [t["id"] for t in toks] == plain
+    assert summary["prompt_tokens"] == 6 and summary["generated_tokens"] == 20 and summary["stop"] == "length", summary
+    assert summary["prompt_tokens_per_s"] > 0 and summary["generation_tokens_per_s"] > 0, summary
+    L = decode_logits(tmp_path, PROMPT_IDS + plain[:-1]).astype(np.float64)
+    for i, t in enumerate(toks):  # the model's log-softmax, before any sampling setting
+        row = L[len(PROMPT_IDS) - 1 + i]
+        lsm = row - row.max() - np.log(np.exp(row - row.max()).sum())
+        assert abs(t["logprob"] - lsm[t["id"]]) < 1e-4, (i, t, lsm[t["id"]])
+        assert [a["id"] for a in t["top"]] == list(np.argsort(-row, kind="stable")[:3]), (i, t)
+        assert all(abs(a["logprob"] - lsm[a["id"]]) < 1e-4 for a in t["top"])
+        assert t["top"][0]["id"] == t["id"] and t["text"] == chr(t["id"])  # greedy; byte-level ASCII
+    # the text of -p is the concatenation of the tokens' texts
+    text, _ = text_of(["-n", "20"], DEMO, str(tmp_path))
+    toks, summary = json_run(["-p", PROMPT, "-n", "20", "--temp", "0"], cwd=str(tmp_path))
+    assert "".join(t["text"] for t in toks).encode() == text and all(t["top"] == [] for t in toks), toks
+
+
+def test_json_invalid_utf8_and_stop_reasons(euro, tmp_path):
+    path, full, cwd = euro
+    toks, summary = json_run(["-p", PROMPT, "-n", "30", "--temp", "0"], path, cwd)
+    texts = [t["text"] for t in toks]
+    assert "\u20ac" in texts and "\ufffd" in texts, texts  # 's' is a whole '€'; 'n' a lone C3 byte
+    assert next(t for t in toks if t["id"] == ord("n"))["text"] == "\ufffd"
+    toks, summary = json_run(["-p", PROMPT, "-n", "30", "--temp", "0", "--stop", "€oé"], path, cwd)
+    assert summary["stop"] == "stop" and toks[-1]["id"] == ord(","), (summary, toks[-1])
+    toks, summary = json_run(["--tokens", ",".join(["65"] * 250), "-n", "-1", "--temp", "0"], DEMO, str(tmp_path))
+    assert summary["stop"] == "context" and summary["generated_tokens"] == len(toks) == 6, summary
+    base, _ = ids_of(["--tokens", "82,79", "-n", "30"])
+    k = first_new(base, 4)
+    eos = rewrite(DEMO, str(tmp_path / "eos.gguf"), kv=[("tokenizer.ggml.eos_token_id", G.value(base[k], G.U32))])
+    toks, summary = json_run(["--tokens", "82,79", "-n", "30", "--temp", "0"], eos, str(tmp_path))
+    assert summary["stop"] == "eos" and [t["id"] for t in toks] == base[:k], (summary, toks)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-p", "A", "--n-probs", "3"], "run: --n-probs needs --json (the alternatives are listed there)"),
+    (["-p", "A", "--json", "--n-probs", "101"], "run: --n-probs 101: must be 0..100"),
+    (["--tokens", "1", "--logits", "x.f32", "--json"],
+     "run: --json does not apply with --logits (it writes the prompt's logits and generates nothing)"),
+], ids=["no-json", "too-many", "logits"])
+def test_bad_json_options(tmp_path, args, message):
+    rc, out, err = ck(["run", DEMO] + args, cwd=str(tmp_path))
+    never_broken(rc, err)
+    assert rc == 2 and message + "\n" in err, err
