@@ -10,7 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
-#define RUN_HELP_ONLY /* RUN_OPTIONS_HELP, the run program's options, for 'ck run --help' */
+#define RUN_HELP_ONLY /* RUN_OPTIONS_HELP and run's option table (run_opts), for ck run */
 #include "run.c"
 
 #include <ctype.h>
@@ -730,6 +730,11 @@ static int cmd_run(int argc, char **argv)
         return argc < 1 ? 2 : 0;
     }
     for (i = 1, n_args = 1; i < argc; i++) { /* -c N is ck's (ckgen's --max-ctx); the rest is the program's */
+        int k;
+        for (k = 0; k < OPT_COUNT; k++) /* a run option's value is never ck's -c (--stop -c) */
+            if (run_opts[k].takes_value && (!strcmp(argv[i], run_opts[k].name) || (run_opts[k].alias && !strcmp(argv[i], run_opts[k].alias))))
+                break;
+        if (k < OPT_COUNT && i + 1 < argc) { argv[n_args++] = argv[i++]; argv[n_args++] = argv[i]; continue; }
         if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--ctx")) {
             char *end;
             long v;

@@ -13,9 +13,9 @@
    Exit codes: 0 done; 1 the model could not be opened or run (unreadable file, non-finite logits,
    a write error); 2 the command line (an option's value, a conflict, a prompt that does not fit).
    With -DRUN_OPTIONS_ONLY this file is only the option parser (no model, no main):
-   tests/fuzz_run_options.c includes it that way. With RUN_HELP_ONLY it is only RUN_OPTIONS_HELP. */
+   tests/fuzz_run_options.c includes it that way. With RUN_HELP_ONLY it is only RUN_OPTIONS_HELP and run_opts. */
 /* The options, as --help and 'ck run --help' list them (ck.c includes this file with RUN_HELP_ONLY
-   for this text alone). */
+   for this text and the option table below). */
 #define RUN_OPTIONS_HELP \
     "  -p PROMPT          the prompt as text (the GGUF's tokenizer; BOS if the model adds one)\n" \
     "  -f FILE, -f -      the prompt is FILE's bytes, or stdin's\n" \
@@ -48,6 +48,21 @@
     "  Each option at most once (--stop excepted); one of -p, -f, --tokens; --logits takes no generation option.\n" \
     "  The timing line on stderr ends with why generation stopped: eos, stop (a --stop string), length (-n)\n" \
     "  or context (-n -1 and the last position).\n"
+/* ---- options: every value parsed whole and range-checked before a model is opened ---------- */
+/* (the table is outside RUN_HELP_ONLY too: ck run skips the values of these options when it looks for its own -c) */
+enum { OPT_MODEL, OPT_PROMPT, OPT_TOKENS, OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_LOGITS, OPT_DECODE_LOGITS,
+       OPT_QUIET, OPT_WARMUP, OPT_HELP, OPT_STOP, OPT_IGNORE_EOS, OPT_FILE, OPT_THREADS, OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N,
+       OPT_MIN_P, OPT_JSON, OPT_N_PROBS, OPT_COUNT };
+static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_COUNT] = { /* alias 0: none (no <stddef.h> yet) */
+    { "-m", 0, 1 }, { "-p", 0, 1 }, { "--tokens", 0, 1 }, { "-n", 0, 1 }, { "--temp", 0, 1 },
+    { "--top-k", 0, 1 }, { "--top-p", 0, 1 }, { "--seed", 0, 1 }, { "--logits", 0, 1 },
+    { "--decode-logits", 0, 1 }, { "--quiet", 0, 0 }, { "--warmup", 0, 0 }, { "--help", "-h", 0 },
+    { "--stop", 0, 1 }, { "--ignore-eos", 0, 0 }, { "-f", 0, 1 }, { "-t", "--threads", 1 },
+    { "--repeat-penalty", 0, 1 }, { "--repeat-last-n", 0, 1 }, { "--min-p", 0, 1 }, { "--json", 0, 0 },
+    { "--n-probs", 0, 1 },
+};
+#define RUN_MAX_N_PROBS 100     /* --n-probs at most */
+
 #ifndef RUN_HELP_ONLY
 #define _POSIX_C_SOURCE 200809L
 #define CK_IMPLEMENTATION
@@ -69,19 +84,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- options: every value parsed whole and range-checked before a model is opened ---------- */
-enum { OPT_MODEL, OPT_PROMPT, OPT_TOKENS, OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_LOGITS, OPT_DECODE_LOGITS,
-       OPT_QUIET, OPT_WARMUP, OPT_HELP, OPT_STOP, OPT_IGNORE_EOS, OPT_FILE, OPT_THREADS, OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N,
-       OPT_MIN_P, OPT_JSON, OPT_N_PROBS, OPT_COUNT };
-static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_COUNT] = {
-    { "-m", NULL, 1 }, { "-p", NULL, 1 }, { "--tokens", NULL, 1 }, { "-n", NULL, 1 }, { "--temp", NULL, 1 },
-    { "--top-k", NULL, 1 }, { "--top-p", NULL, 1 }, { "--seed", NULL, 1 }, { "--logits", NULL, 1 },
-    { "--decode-logits", NULL, 1 }, { "--quiet", NULL, 0 }, { "--warmup", NULL, 0 }, { "--help", "-h", 0 },
-    { "--stop", NULL, 1 }, { "--ignore-eos", NULL, 0 }, { "-f", NULL, 1 }, { "-t", "--threads", 1 },
-    { "--repeat-penalty", NULL, 1 }, { "--repeat-last-n", NULL, 1 }, { "--min-p", NULL, 1 }, { "--json", NULL, 0 },
-    { "--n-probs", NULL, 1 },
-};
-#define RUN_MAX_N_PROBS 100     /* --n-probs at most */
 #define RUN_MAX_STOPS 16        /* --stop given at most this often (RUN_OPTIONS_HELP says so) */
 #define RUN_MAX_STOP_BYTES 256  /* and each string at most this long */
 

@@ -326,6 +326,8 @@ def test_ck_run_ctx(tmp_path):
     for ctx, n in (([], 31), (["-c", "100"], 99), (["--ctx", "8"], 7)):
         rc, out, err = ck(["run", ok] + ctx + ["--tokens", "1", "-n", "-1", "--temp", "0"], cwd=str(tmp_path))
         assert rc == 0 and len(out.split()) == 1 + n and err.rstrip().endswith("stop: context"), (ctx, out, err)
+    rc, out, err = ck(["run", ok, "--tokens", "1", "-n", "3", "--stop", "-c", "-c", "9"], cwd=str(tmp_path))  # a value is not -c
+    assert rc == 0 and len(out.split()) == 4, err
     for args, msg in ((["-c", "0"], "ck run: -c wants a whole number of positions, 1..16777216"),
                       (["-c", "x"], "ck run: -c wants a whole number of positions, 1..16777216"),
                       (["-c"], "ck run: -c needs a number of positions"),
