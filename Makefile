@@ -41,7 +41,7 @@ $(B)/libckernel_scalar.so: $(HEADERS) | $(B)
 
 # ---- tools -----------------------------------------------------------------------------
 tools: $(TOOLS) ## build/ck (info, quantize, dequantize, build, run) and build/ckgen (the generator)
-$(B)/ck: examples/ck.c $(HEADERS) | $(B)
+$(B)/ck: examples/ck.c examples/run.c $(HEADERS) | $(B)
 	$(CC) $(WARN) $(CFLAGS) $(ARCH) -I. -DCK_SOURCE_DIR='"$(CURDIR)"' $< -o $@ -lm
 $(B)/ckgen: $(GEN_HEADERS) | $(B)
 	$(CC) $(WARN) $(CFLAGS) -I. -DCK_GEN_MAIN -x c ckernel_gen.h -o $@ -lm
@@ -78,7 +78,7 @@ $(B)/ckgen_asan: $(GEN_HEADERS) | $(B)
 	$(CC) $(WARN) $(SAN) -I. -DCK_GEN_MAIN -x c ckernel_gen.h -o $@ -lm
 # ck and ckgen under ASan+UBSan, side by side as ck expects them (tests/test_hostile.py replays
 # tests/data/hostile through them, with the run programs compiled under the same sanitizers)
-$(B)/asan/ck: examples/ck.c $(HEADERS) | $(B)
+$(B)/asan/ck: examples/ck.c examples/run.c $(HEADERS) | $(B)
 	@mkdir -p $(B)/asan
 	$(CC) $(WARN) $(SAN) $(ARCH) -I. -DCK_SOURCE_DIR='"$(CURDIR)"' $< -o $@ -lm
 $(B)/asan/ckgen: $(GEN_HEADERS) | $(B)

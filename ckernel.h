@@ -93,7 +93,7 @@
                              ck_gguf_builder + ck_gguf_write_file (atomic: temp + rename)
     14. Model runtime        token-major RoPE/attention with KV cache, ck_model (weights from a
                              GGUF or a weights.bump, arena, canaries), sampler (temperature,
-                             top-k, top-p)
+                             top-k, top-p), stop strings (ck_stop_*)
     15. Tokenizer            ck_tok_* from tokenizer.ggml.*: byte-level BPE (gpt2; pre-tokenizers
                              default, gpt-2, llama3, qwen2, deepseek-llm/coder, falcon, starcoder,
                              refact, mpt), SentencePiece BPE (llama), WordPiece (bert); encode,
@@ -608,6 +608,42 @@ typedef struct { float p; int32_t id; } ck_prob_id;
 CK_DEF int32_t ck_sample(const float *logits, int n, float temp, int top_k, float top_p, uint64_t *rng, ck_prob_id *scratch);
 CK_DEF int32_t ck_argmax(const float *x, int n);
 CK_DEF float   ck_rand_f32(uint64_t *rng);   /* uniform in [0, 1) */
+/* Logit filters, applied before ck_sample (llama.cpp's order: penalties, then min-p; both before
+   the temperature). ck_repeat_penalty: each distinct id among last[0..n_last) has its logit
+   divided by penalty if positive, multiplied by it if not (llama.cpp's repetition penalty;
+   penalty 1 = off; ids outside [0, n) are skipped). ck_min_p: logits of tokens whose probability
+   (at temperature 1) is below min_p x the largest one become -FLT_MAX, which ck_sample never
+   draws while any other token is left (min_p <= 0 = off; the largest always stays). */
+CK_DEF void    ck_repeat_penalty(float *logits, int n, const int32_t *last, int n_last, float penalty);
+CK_DEF void    ck_min_p(float *logits, int n, float min_p);
+
+/* ---- stop strings ---------------------------------------------------------------------------
+   Ends generation at any of n stop strings, matched on the decoded text, and holds back the
+   text that could still become one, so that a stream never shows part of a stop string. Feed it
+   the bytes a token decodes to (ck_tok_stream_next's whole UTF-8 characters); it writes to out
+   the bytes that can no longer be part of a match and keeps the rest in `held` (caller memory of
+   at least the longest stop string's length). On a match, s->hit is the stop string's index + 1
+   and out ends just before it: the stop string and whatever followed it in that push are
+   dropped. ck_stop_flush writes what is held at the end (no match came). No allocation.
+   Matching is bytewise: when the stop strings and the text are valid UTF-8, a match can only
+   start on a character boundary (a lead byte is never a continuation byte), so what is released
+   before a match or held back never splits a character the stream wrote whole.
+   How: after each byte, a stop string ending at it is a match (the earliest starting one wins);
+   else held becomes the longest suffix of the text that is a proper prefix of some stop string
+   (the earliest match still open), and everything before it is released.
+   Cost per byte: at most 2 x (longest stop) x (number of stops) x (longest stop) byte compares. */
+typedef struct {
+    const char *const *strs; const size_t *lens; int n; /* the stop strings (not copied) */
+    char *held; size_t n_held, cap;                     /* cap >= the longest length */
+    int hit;                                            /* 0, or index + 1 of the stop string matched */
+} ck_stop;
+/* 0, or -1: a stop string is empty, or cap is below the longest length. n = 0 never stops. */
+CK_DEF int    ck_stop_init(ck_stop *s, const char *const *strs, const size_t *lens, int n, char *held, size_t cap);
+/* Push n bytes; returns how many bytes it wrote to out (out needs n + s->cap bytes). After a
+   match (s->hit != 0) it writes nothing more. */
+CK_DEF size_t ck_stop_push(ck_stop *s, const char *bytes, size_t n, char *out);
+/* The bytes held back (none after a match); returns their count (out needs s->cap bytes). */
+CK_DEF size_t ck_stop_flush(ck_stop *s, char *out);
 
 
 
@@ -696,6 +732,15 @@ typedef struct { uint8_t pend[4]; int n_pend; int after_text; } ck_tok_stream;
 CK_DEF void   ck_tok_stream_init(ck_tok_stream *s);
 CK_DEF size_t ck_tok_stream_next(const ck_tok *t, ck_tok_stream *s, int32_t id, int flags, char *out, size_t cap);
 CK_DEF size_t ck_tok_stream_flush(ck_tok_stream *s, char *out, size_t cap);
+/* End-of-generation tokens: up to cap distinct ids, in this order: tokenizer.ggml.eos_token_id,
+   .eot_token_id, .eom_token_id (each when the file has the key and the id is in the vocabulary;
+   the defaults ck_tok_init assumes for a missing eos are not used: a file that names no EOS
+   never stops on a guess), then every token whose text is exactly one of the end-of-turn
+   markers chat models use, whatever its type: <|im_end|> (ChatML: Qwen, SmolLM), <|eot_id|>
+   and <|eom_id|> (Llama 3), <end_of_turn> (Gemma), <|end|> (Phi-3), <|endoftext|> (GPT-2,
+   Qwen, Phi), <|end_of_text|> (Llama 3 base), <EOT> (CodeLlama infill): llama.cpp's list.
+   Returns how many ids it found (it writes the first cap). */
+CK_DEF int    ck_tok_eog_ids(const ck_tok *t, const ck_gguf *g, int32_t *ids, int cap);
 CK_DEF const char *ck_tok_pre_name(int pre);
 CK_DEF const char *ck_unicode_version(void);
 /* Unicode category flags of a code point, as the pre-tokenizers see them. */
@@ -5422,6 +5467,83 @@ CK_DEF int32_t ck_sample(const float *logits, int n, float temp, int top_k, floa
     }
     return scratch[m - 1].id;
 }
+CK_DEF void ck_repeat_penalty(float *logits, int n, const int32_t *last, int n_last, float penalty)
+{
+    int i, j;
+    for (i = 0; i < n_last; i++) {
+        int32_t id = last[i];
+        if (id < 0 || id >= n) continue;
+        for (j = 0; j < i; j++) /* once per distinct id: n_last is small (64 by default) */
+            if (last[j] == id) break;
+        if (j < i) continue;
+        logits[id] = logits[id] > 0.0f ? logits[id] / penalty : logits[id] * penalty;
+    }
+}
+CK_DEF void ck_min_p(float *logits, int n, float min_p)
+{
+    float cut;
+    int i;
+    if (!(min_p > 0.0f) || n < 1) return;
+    cut = logits[ck_argmax(logits, n)] + logf(min_p); /* p_i / p_max = exp(l_i - l_max) */
+    for (i = 0; i < n; i++)
+        if (logits[i] < cut) logits[i] = -FLT_MAX;
+}
+
+/* ---- stop strings -------------------------------------------------------------------------- */
+CK_DEF int ck_stop_init(ck_stop *s, const char *const *strs, const size_t *lens, int n, char *held, size_t cap)
+{
+    int k;
+    memset(s, 0, sizeof *s);
+    for (k = 0; k < n; k++)
+        if (lens[k] == 0 || lens[k] > cap) return -1;
+    s->strs = strs; s->lens = lens; s->n = n < 0 ? 0 : n; s->held = held; s->cap = cap;
+    return 0;
+}
+/* held[from..n_held) against the stop strings: index + 1 of one it equals, -1 if it is a proper
+   prefix of one (a match still open), 0 if neither */
+static int ck__stop_match(const ck_stop *s, size_t from)
+{
+    size_t len = s->n_held - from;
+    int k, open = 0;
+    for (k = 0; k < s->n; k++)
+        if (len <= s->lens[k] && !memcmp(s->held + from, s->strs[k], len)) {
+            if (len == s->lens[k]) return k + 1;
+            open = 1;
+        }
+    return open ? -1 : 0;
+}
+CK_DEF size_t ck_stop_push(ck_stop *s, const char *bytes, size_t n, char *out)
+{
+    size_t i, w = 0, from;
+    if (s->hit) return 0;
+    if (s->n == 0) { memcpy(out, bytes, n); return n; }
+    for (i = 0; i < n; i++) {
+        /* held is a proper prefix of a stop string here, so shorter than cap */
+        s->held[s->n_held++] = bytes[i];
+        for (from = 0; from < s->n_held; from++) { /* a stop string ending at this byte: the earliest */
+            int k = ck__stop_match(s, from);
+            if (k > 0) {
+                memcpy(out + w, s->held, from);
+                s->hit = k; s->n_held = 0;
+                return w + from;
+            }
+        }
+        for (from = 0; from < s->n_held; from++) /* no match can start before the earliest open one */
+            if (ck__stop_match(s, from) < 0) break;
+        memcpy(out + w, s->held, from);
+        w += from;
+        memmove(s->held, s->held + from, s->n_held - from);
+        s->n_held -= from;
+    }
+    return w;
+}
+CK_DEF size_t ck_stop_flush(ck_stop *s, char *out)
+{
+    size_t n = s->n_held;
+    memcpy(out, s->held, n);
+    s->n_held = 0;
+    return n;
+}
 
 
 
@@ -7392,6 +7514,34 @@ CK_DEF size_t ck_tok_piece(const ck_tok *t, int32_t id, int flags, char *out, si
    each special token): decoding drops it again */
 static int ck__strips_space(const ck_tok *t) { return t->model == CK_TOK_WPM || (t->model == CK_TOK_SPM && t->add_space_prefix); }
 static int ck__is_special_type(int ty) { return ty == CK_TOKT_CONTROL || ty == CK_TOKT_USER || ty == CK_TOKT_UNKNOWN; }
+
+CK_DEF int ck_tok_eog_ids(const ck_tok *t, const ck_gguf *g, int32_t *ids, int cap)
+{
+    static const char *const keys[] = { "tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id" };
+    static const char *const markers[] = { "<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<end_of_turn>", "<|end|>",
+                                           "<|endoftext|>", "<|end_of_text|>", "<EOT>" };
+    int n_keys = (int)(sizeof keys / sizeof keys[0]), n = 0, k, j;
+    for (k = 0; k < n_keys + (int)(sizeof markers / sizeof markers[0]); k++) {
+        int32_t id;
+        if (k < n_keys) {
+            int64_t v;
+            if (!ck_gguf_get_int(g, keys[k], &v) || v < 0 || v >= t->n_tokens) continue;
+            id = (int32_t)v;
+        } else {
+            const char *m = markers[k - n_keys];
+            size_t len = strlen(m);
+            for (id = 0; id < t->n_tokens; id++)
+                if (t->text_len[id] == len && !memcmp(t->text[id], m, len)) break;
+            if (id == t->n_tokens) continue;
+        }
+        for (j = 0; j < n && j < cap; j++)
+            if (ids[j] == id) break;
+        if (j < n && j < cap) continue; /* already listed */
+        if (n < cap) ids[n] = id;
+        n++;
+    }
+    return n;
+}
 
 CK_DEF void ck_tok_stream_init(ck_tok_stream *s) { memset(s, 0, sizeof *s); }
 

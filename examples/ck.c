@@ -12,6 +12,8 @@
 #define _POSIX_C_SOURCE 200809L
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
+#define RUN_HELP_ONLY /* RUN_OPTIONS_HELP and run's option table (run_opts), for ck run */
+#include "run.c"
 
 #include <ctype.h>
 #include <errno.h>
@@ -529,10 +531,12 @@ static char *ckgen_path(const char *gguf)
 
 /* ckgen GGUF -o DIR --name NAME [--no-bump] [training sizes]. log: where its output goes (NULL: the
    terminal); shown when it fails. 0 or -1. */
+static int ckgen_max_ctx; /* > 0: ckgen --max-ctx (ck run -c N) */
+
 static int run_ckgen(const char *who, const char *gguf, const char *dir, const char *name, int bump, int train_b, int train_t,
                      const char *log)
 {
-    char *ckgen = sibling("ckgen"), *path = ckgen_path(gguf), tb[32], tt[32];
+    char *ckgen = sibling("ckgen"), *path = ckgen_path(gguf), tb[32], tt[32], tc[32];
     char *args[16];
     int n = 0, rc;
     if (!path) { free(ckgen); return -1; }
@@ -550,6 +554,11 @@ static int run_ckgen(const char *who, const char *gguf, const char *dir, const c
         args[n++] = (char *)"--train-batch";
         args[n++] = tb;
         if (train_t > 0) { args[n++] = (char *)"--train-seq"; args[n++] = tt; }
+    }
+    if (ckgen_max_ctx > 0) {
+        snprintf(tc, sizeof tc, "%d", ckgen_max_ctx);
+        args[n++] = (char *)"--max-ctx";
+        args[n++] = tc;
     }
     args[n] = NULL;
     if (!log) fprintf(stderr, "%s: %s %s -o %s --name %s%s\n", who, ckgen, path, dir, name, bump ? "" : " --no-bump");
@@ -769,14 +778,36 @@ static int run_program(char *program, int argc, char **argv)
 static int cmd_run(int argc, char **argv)
 {
     char *run;
+    int i, n_args;
     if (argc < 1 || wants_help(1, argv)) {
-        printf("usage: %s run MODEL.gguf [RUN OPTIONS]\n"
+        printf("usage: %s run MODEL.gguf [-c N] [RUN OPTIONS]\n"
                "  Generates the model's C with ckgen (every time: it is fast), and compiles examples/run.c with it\n"
                "  unless build/models/NAME-KEY/run exists, KEY being a hash of the generated header, ckernel.h,\n"
                "  examples/run.c, the compiler and its flags (CC, CK_CFLAGS); then runs that program with\n"
-               "  -m MODEL.gguf and the options given (see the program's --help, e.g. --tokens, -n, --temp).\n", prog);
+               "  -m MODEL.gguf and the run options given ('%s run MODEL.gguf --help' adds the model's sizes).\n"
+               "  -c, --ctx N        KV cache positions the program is generated for (ckgen --max-ctx), 1..16777216;\n"
+               "                     default: the model's context length, capped at 4096 (raise it with -c)\n"
+               "run options:\n%s", prog, prog, RUN_OPTIONS_HELP);
         return argc < 1 ? 2 : 0;
     }
+    for (i = 1, n_args = 1; i < argc; i++) { /* -c N is ck's (ckgen's --max-ctx); the rest is the program's */
+        int k;
+        for (k = 0; k < OPT_COUNT; k++) /* a run option's value is never ck's -c (--stop -c) */
+            if (run_opts[k].takes_value && (!strcmp(argv[i], run_opts[k].name) || (run_opts[k].alias && !strcmp(argv[i], run_opts[k].alias))))
+                break;
+        if (k < OPT_COUNT && i + 1 < argc) { argv[n_args++] = argv[i++]; argv[n_args++] = argv[i]; continue; }
+        if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--ctx")) {
+            char *end;
+            long v;
+            if (ckgen_max_ctx) return usage_error("run", "-c given twice");
+            if (++i >= argc) return usage_error("run", "-c needs a number of positions");
+            errno = 0;
+            if (!(argv[i][0] >= '0' && argv[i][0] <= '9') || (v = strtol(argv[i], &end, 10)) < 1 || v > 16777216 || *end || errno)
+                return usage_error("run", "-c wants a whole number of positions, 1..16777216");
+            ckgen_max_ctx = (int)v;
+        } else argv[n_args++] = argv[i];
+    }
+    argc = n_args;
     if (!(run = cached_program("ck run", argv[0], "run.c", "run"))) return 1;
     return run_program(run, argc, argv);
 }
@@ -923,7 +954,7 @@ static int help(void)
     size_t i;
     printf("usage: %s COMMAND [ARGS]   (ckernel %d.%d, SIMD: %s)\n\ncommands:\n", prog, CK_VERSION_MAJOR, CK_VERSION_MINOR, ck_simd_name());
     for (i = 0; i < sizeof commands / sizeof *commands; i++) printf("  %-12s %s\n", commands[i].name, commands[i].what);
-    printf("\n'%s COMMAND --help' describes one.\n", prog);
+    printf("\n'%s COMMAND --help' describes one; '%s --version' the version.\n", prog, prog);
     return 0;
 }
 
@@ -932,6 +963,11 @@ int main(int argc, char **argv)
     size_t i;
     self_path = argv[0];
     if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return help();
+    if (!strcmp(argv[1], "--version")) {
+        printf("ck (ckernel %d.%d), SIMD: %s, run programs built with %s\n", CK_VERSION_MAJOR, CK_VERSION_MINOR, ck_simd_name(),
+               getenv("CK_CFLAGS") ? getenv("CK_CFLAGS") : CK_BUILD_CFLAGS);
+        return 0;
+    }
     for (i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 2, argv + 2);
     fprintf(stderr, "%s: unknown command '%s' (try '%s help')\n", prog, argv[1], prog);

@@ -4,13 +4,66 @@
    was generated from (checked tensor by tensor), or its weights.bump (checked by layout hash).
 
    run -m MODEL.gguf|weights.bump --tokens 1,2,3 [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S]
+       [--stop STRING]... [--ignore-eos]       generation ends at an end-of-generation token or a stop string
+       [-t N] [--repeat-penalty F] [--repeat-last-n N] [--min-p P]
+   run -m MODEL.gguf -p TEXT | -f FILE | -f -        the prompt as text, from a file or from stdin
    run -m MODEL --tokens 1,2,3 --logits OUT.f32          float32 logits [T, n_vocab] of the prompt (prefill)
    run -m MODEL --tokens 1,2,3 --decode-logits OUT.f32   the same, one token at a time through the KV cache
 
    Exit codes: 0 done; 1 the model could not be opened or run (unreadable file, non-finite logits,
    a write error); 2 the command line (an option's value, a conflict, a prompt that does not fit).
    With -DRUN_OPTIONS_ONLY this file is only the option parser (no model, no main):
-   tests/fuzz_run_options.c includes it that way. */
+   tests/fuzz_run_options.c includes it that way. With RUN_HELP_ONLY it is only RUN_OPTIONS_HELP and run_opts. */
+/* The options, as --help and 'ck run --help' list them (ck.c includes this file with RUN_HELP_ONLY
+   for this text and the option table below). */
+#define RUN_OPTIONS_HELP \
+    "  -p PROMPT          the prompt as text (the GGUF's tokenizer; BOS if the model adds one)\n" \
+    "  -f FILE, -f -      the prompt is FILE's bytes, or stdin's\n" \
+    "  --tokens ID,...    the prompt as token ids (the output is then ids too)\n" \
+    "  -n N               tokens to generate (default 32; prompt + N <= context; -1: to the end of the context)\n" \
+    "  -t, --threads N    threads, 1..4096 (default: OMP_NUM_THREADS if set, else the physical cores)\n" \
+    "  --temp T           temperature, finite >= 0 (default 0.8; 0 = greedy)\n" \
+    "  --top-k K          keep the K most likely tokens, K >= 0 (default 40; 0 = all)\n" \
+    "  --top-p P          nucleus sampling, P in (0, 1] (default 0.95; 1 = off)\n" \
+    "  --min-p P          drop tokens less likely than P x the most likely one, P in [0, 1] (default 0 = off)\n" \
+    "  --repeat-penalty F divide the positive logits and multiply the negative ones of the tokens among the\n" \
+    "                     last N (prompt included) by F, finite > 0 (default 1 = off; llama.cpp's penalty)\n" \
+    "  --repeat-last-n N  the N of --repeat-penalty, >= 0 (default 64; 0 = off)\n" \
+    "  --seed S           sampler seed, 0..2^64-1 (default 42)\n" \
+    "  --stop STRING      end when the text contains STRING (not printed; text that could still become\n" \
+    "                     one is held back until it cannot); up to 16 times, each 1..256 bytes\n" \
+    "  --ignore-eos       go on past the end-of-generation tokens (by default generation ends at\n" \
+    "                     tokenizer.ggml.eos/eot/eom_token_id and at tokens such as <|im_end|>,\n" \
+    "                     <|eot_id|>, <end_of_turn>, <|end|> when the file has them)\n" \
+    "  --logits FILE      write float32 logits [T, n_vocab] of every prompt position (prefill), then stop\n" \
+    "  --decode-logits FILE  the same, feeding the prompt one token at a time through the KV cache\n" \
+    "  --quiet            print only the generated text or token ids\n" \
+    "  --json             stdout: one JSON object per generated token, {\"id\", \"text\", \"logprob\", \"top\"}, then a\n" \
+    "                     summary {\"prompt_tokens\", \"generated_tokens\", \"prompt_tokens_per_s\",\n" \
+    "                     \"generation_tokens_per_s\", \"stop\"}; logprobs are the model's (log-softmax of the raw\n" \
+    "                     logits, before penalties and temperature); text is the token's bytes, JSON-escaped,\n" \
+    "                     each byte that is not part of valid UTF-8 as \\ufffd (the id is exact)\n" \
+    "  --n-probs K        with --json: the K most likely tokens of each step in \"top\", 0..100 (default 0)\n" \
+    "  --warmup           run the prompt once untimed first (page-faults the weights in: for benchmarks)\n" \
+    "  Each option at most once (--stop excepted); one of -p, -f, --tokens; --logits takes no generation option.\n" \
+    "  The timing line on stderr ends with why generation stopped: eos, stop (a --stop string), length (-n)\n" \
+    "  or context (-n -1 and the last position).\n"
+/* ---- options: every value parsed whole and range-checked before a model is opened ---------- */
+/* (the table is outside RUN_HELP_ONLY too: ck run skips the values of these options when it looks for its own -c) */
+enum { OPT_MODEL, OPT_PROMPT, OPT_TOKENS, OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_LOGITS, OPT_DECODE_LOGITS,
+       OPT_QUIET, OPT_WARMUP, OPT_HELP, OPT_STOP, OPT_IGNORE_EOS, OPT_FILE, OPT_THREADS, OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N,
+       OPT_MIN_P, OPT_JSON, OPT_N_PROBS, OPT_COUNT };
+static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_COUNT] = { /* alias 0: none (no <stddef.h> yet) */
+    { "-m", 0, 1 }, { "-p", 0, 1 }, { "--tokens", 0, 1 }, { "-n", 0, 1 }, { "--temp", 0, 1 },
+    { "--top-k", 0, 1 }, { "--top-p", 0, 1 }, { "--seed", 0, 1 }, { "--logits", 0, 1 },
+    { "--decode-logits", 0, 1 }, { "--quiet", 0, 0 }, { "--warmup", 0, 0 }, { "--help", "-h", 0 },
+    { "--stop", 0, 1 }, { "--ignore-eos", 0, 0 }, { "-f", 0, 1 }, { "-t", "--threads", 1 },
+    { "--repeat-penalty", 0, 1 }, { "--repeat-last-n", 0, 1 }, { "--min-p", 0, 1 }, { "--json", 0, 0 },
+    { "--n-probs", 0, 1 },
+};
+#define RUN_MAX_N_PROBS 100     /* --n-probs at most */
+
+#ifndef RUN_HELP_ONLY
 #define _POSIX_C_SOURCE 200809L
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
@@ -29,22 +82,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-/* ---- options: every value parsed whole and range-checked before a model is opened ---------- */
-enum { OPT_MODEL, OPT_PROMPT, OPT_TOKENS, OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_LOGITS, OPT_DECODE_LOGITS,
-       OPT_QUIET, OPT_WARMUP, OPT_HELP, OPT_COUNT };
-static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_COUNT] = {
-    { "-m", NULL, 1 }, { "-p", NULL, 1 }, { "--tokens", NULL, 1 }, { "-n", NULL, 1 }, { "--temp", NULL, 1 },
-    { "--top-k", NULL, 1 }, { "--top-p", NULL, 1 }, { "--seed", NULL, 1 }, { "--logits", NULL, 1 },
-    { "--decode-logits", NULL, 1 }, { "--quiet", NULL, 0 }, { "--warmup", NULL, 0 }, { "--help", "-h", 0 },
-};
+#define RUN_MAX_STOPS 16        /* --stop given at most this often (RUN_OPTIONS_HELP says so) */
+#define RUN_MAX_STOP_BYTES 256  /* and each string at most this long */
 
 typedef struct {
     const char *model, *prompt, *tokens, *logits_path; /* NULL: not given */
-    int n_gen, top_k;                                  /* n_gen >= 0, top_k >= 0 (0 = all) */
+    const char *prompt_file;                           /* -f: a path, or "-" for stdin (main reads it into prompt) */
+    int n_gen, top_k;                                  /* n_gen >= -1 (-1: to the end of the context), top_k >= 0 (0 = all) */
     float temp, top_p;                                 /* temp finite >= 0 (0 = greedy), top_p in (0, 1] */
+    float repeat_penalty, min_p;                       /* finite > 0 (1 = off); in [0, 1] (0 = off) */
+    int repeat_last_n, threads;                        /* >= 0 (0 = off); >= 1, 0 = not given */
+    int json, n_probs;                                 /* --json: one object per token; --n-probs 0..RUN_MAX_N_PROBS */
     uint64_t seed;
-    int decode_logits, quiet, warmup, help;
+    int decode_logits, quiet, warmup, help, ignore_eos;
+    const char *stops[RUN_MAX_STOPS]; int n_stops;     /* --stop, in the order given; never empty */
     int given[OPT_COUNT];                              /* 1: the option was on the command line */
 } run_options;
 
@@ -107,9 +160,11 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
 {
     int i, k;
     long v;
-    static const int generation[] = { OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_WARMUP };
+    static const int generation[] = { OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_WARMUP, OPT_STOP, OPT_IGNORE_EOS,
+                                      OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N, OPT_MIN_P, OPT_JSON, OPT_N_PROBS };
     memset(o, 0, sizeof *o);
     o->n_gen = 32; o->top_k = 40; o->temp = 0.8f; o->top_p = 0.95f; o->seed = 42;
+    o->repeat_penalty = 1.0f; o->repeat_last_n = 64; o->min_p = 0.0f;
     err[0] = 0;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *val;
@@ -119,9 +174,15 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
         if (k == OPT_COUNT)
             return run_fail(err, cap, a[0] == '-' ? "unknown option %s" : "unexpected argument '%s' (options: run --help)", shown(a, b, sizeof b));
         if (k == OPT_HELP) { o->help = 1; return 1; }
-        if (o->given[k]) return run_fail(err, cap, "%s given twice", run_opts[k].name);
+        if (o->given[k] && k != OPT_STOP) return run_fail(err, cap, "%s given twice", a);
         o->given[k] = 1;
-        if (!run_opts[k].takes_value) { if (k == OPT_QUIET) o->quiet = 1; else o->warmup = 1; continue; }
+        if (!run_opts[k].takes_value) {
+            if (k == OPT_QUIET) o->quiet = 1;
+            else if (k == OPT_IGNORE_EOS) o->ignore_eos = 1;
+            else if (k == OPT_JSON) o->json = 1;
+            else o->warmup = 1;
+            continue;
+        }
         if (i + 1 >= argc) return run_fail(err, cap, "%s needs a value", a);
         val = argv[++i];
         switch (k) {
@@ -130,9 +191,32 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
         case OPT_TOKENS: o->tokens = val; break;
         case OPT_LOGITS: o->logits_path = val; break;
         case OPT_DECODE_LOGITS: o->logits_path = val; o->decode_logits = 1; break;
+        case OPT_FILE: o->prompt_file = val; break;
+        case OPT_N_PROBS:
+            if (parse_long("--n-probs", val, 0, RUN_MAX_N_PROBS, "0..100", &v, err, cap)) return -1;
+            o->n_probs = (int)v;
+            break;
         case OPT_N:
-            if (parse_long("-n", val, 0, INT_MAX, "0 or more (at most 2147483647)", &v, err, cap)) return -1;
+            if (parse_long("-n", val, -1, INT_MAX, "-1 (to the end of the context) or 0 or more (at most 2147483647)", &v, err, cap))
+                return -1;
             o->n_gen = (int)v;
+            break;
+        case OPT_THREADS:
+            if (parse_long(a, val, 1, 4096, "1..4096", &v, err, cap)) return -1;
+            o->threads = (int)v;
+            break;
+        case OPT_REPEAT_LAST_N:
+            if (parse_long("--repeat-last-n", val, 0, INT_MAX, "0 or more (0 = off)", &v, err, cap)) return -1;
+            o->repeat_last_n = (int)v;
+            break;
+        case OPT_REPEAT_PENALTY:
+            if (parse_float("--repeat-penalty", val, &o->repeat_penalty, err, cap)) return -1;
+            if (!(o->repeat_penalty > 0.0f && o->repeat_penalty - o->repeat_penalty == 0.0f))
+                return run_fail(err, cap, "--repeat-penalty %s: must be a finite number > 0 (1 = off)", shown(val, b, sizeof b));
+            break;
+        case OPT_MIN_P:
+            if (parse_float("--min-p", val, &o->min_p, err, cap)) return -1;
+            if (!(o->min_p >= 0.0f && o->min_p <= 1.0f)) return run_fail(err, cap, "--min-p %s: must be in [0, 1] (0 = off)", shown(val, b, sizeof b));
             break;
         case OPT_TOP_K:
             if (parse_long("--top-k", val, 0, INT_MAX, "0 or more (0 = all)", &v, err, cap)) return -1;
@@ -150,9 +234,19 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
         case OPT_SEED:
             if (parse_seed(val, &o->seed, err, cap)) return -1;
             break;
+        case OPT_STOP:
+            if (!*val) return run_fail(err, cap, "--stop '': a stop string cannot be empty");
+            if (strlen(val) > RUN_MAX_STOP_BYTES)
+                return run_fail(err, cap, "--stop %s: longer than %d bytes", shown(val, b, sizeof b), RUN_MAX_STOP_BYTES);
+            if (o->n_stops == RUN_MAX_STOPS) return run_fail(err, cap, "--stop given more than %d times", RUN_MAX_STOPS);
+            o->stops[o->n_stops++] = val;
+            break;
         }
     }
-    if (o->given[OPT_PROMPT] && o->given[OPT_TOKENS]) return run_fail(err, cap, "-p and --tokens both give the prompt: use one");
+    if (o->given[OPT_PROMPT] + o->given[OPT_TOKENS] + o->given[OPT_FILE] > 1)
+        return run_fail(err, cap, "%s and %s both give the prompt: use one", o->given[OPT_PROMPT] ? "-p" : "-f",
+                        o->given[OPT_TOKENS] ? "--tokens" : "-f");
+    if (o->given[OPT_N_PROBS] && !o->json) return run_fail(err, cap, "--n-probs needs --json (the alternatives are listed there)");
     if (o->given[OPT_LOGITS] && o->given[OPT_DECODE_LOGITS]) return run_fail(err, cap, "--logits and --decode-logits: use one");
     if (o->logits_path)
         for (k = 0; k < (int)(sizeof generation / sizeof generation[0]); k++)
@@ -160,7 +254,7 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
                 return run_fail(err, cap, "%s does not apply with %s (it writes the prompt's logits and generates nothing)",
                                 run_opts[generation[k]].name, o->decode_logits ? "--decode-logits" : "--logits");
     if (!o->model) return run_fail(err, cap, "no model (-m MODEL.gguf)");
-    if (!o->prompt && !o->tokens) return run_fail(err, cap, "no prompt (-p TEXT or --tokens ID,ID,...)");
+    if (!o->prompt && !o->tokens && !o->prompt_file) return run_fail(err, cap, "no prompt (-p TEXT, -f FILE or --tokens ID,ID,...)");
     return 0;
 }
 
@@ -171,7 +265,7 @@ static int run_check_context(const run_options *o, int n_prompt, int max_ctx, ch
     if (n_prompt > max_ctx)
         return run_fail(err, cap, "the prompt has %d tokens, more than the %d positions this program was generated for (ckgen --max-ctx)",
                         n_prompt, max_ctx);
-    if (!o->logits_path && (long long)n_prompt + o->n_gen > max_ctx)
+    if (!o->logits_path && o->n_gen >= 0 && (long long)n_prompt + o->n_gen > max_ctx)
         return run_fail(err, cap, "-n %d: the prompt's %d tokens leave %d of the %d positions this program was generated for "
                                   "(ckgen --max-ctx)", o->n_gen, n_prompt, max_ctx - n_prompt, max_ctx);
     return 0;
@@ -231,21 +325,148 @@ static void prefill(ck_model *m, const int32_t *ids, int n, float *all_logits)
     }
 }
 
+/* the whole of a file, or of stdin for "-": malloc'd, *len bytes (any bytes) plus a NUL; NULL and err */
+static char *read_all(const char *path, size_t *len, char *err, size_t cap)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    size_t n = 0, size = 1 << 16, r;
+    char *buf = NULL, *grown, b[64];
+    if (!f) { run_fail(err, cap, "-f %s: %s", shown(path, b, sizeof b), strerror(errno)); return NULL; }
+    for (;;) {
+        if (!(grown = (char *)realloc(buf, size + 1))) { run_fail(err, cap, "-f %s: out of memory", shown(path, b, sizeof b)); break; }
+        buf = grown;
+        r = fread(buf + n, 1, size - n, f);
+        n += r;
+        if (n < size) {
+            if (ferror(f)) { run_fail(err, cap, "-f %s: %s", shown(path, b, sizeof b), strerror(errno)); break; }
+            if (f != stdin) fclose(f);
+            buf[n] = 0;
+            *len = n;
+            return buf;
+        }
+        if (size > ((size_t)1 << 40)) { run_fail(err, cap, "-f %s: too large", shown(path, b, sizeof b)); break; }
+        size *= 2;
+    }
+    free(buf);
+    if (f != stdin) fclose(f);
+    return NULL;
+}
+
+#ifdef _OPENMP
+/* physical cores: distinct (package, core) pairs of the online CPUs in sysfs; else the online
+   logical CPUs (sysconf); else 1. Hyperthreads share one core's FMA units: the matmuls gain
+   nothing from them. */
+static int physical_cores(void)
+{
+    static int seen[1024][2];
+    int n_seen = 0, cpu, k;
+    long online;
+    for (cpu = 0; cpu < 4096; cpu++) {
+        char path[96];
+        int id[2], j;
+        const char *file[2] = { "physical_package_id", "core_id" };
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d", cpu);
+        if (access(path, F_OK) != 0) break; /* CPUs are numbered from 0 without gaps */
+        for (j = 0; j < 2; j++) {
+            FILE *f;
+            snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/%s", cpu, file[j]);
+            if (!(f = fopen(path, "r"))) break;
+            if (fscanf(f, "%d", &id[j]) != 1) id[j] = -1;
+            fclose(f);
+        }
+        if (j < 2) continue; /* an offline CPU has no topology */
+        for (k = 0; k < n_seen; k++)
+            if (seen[k][0] == id[0] && seen[k][1] == id[1]) break;
+        if (k == n_seen && n_seen < 1024) { seen[n_seen][0] = id[0]; seen[n_seen][1] = id[1]; n_seen++; }
+    }
+    if (n_seen > 0) return n_seen;
+    online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 && online < 4096 ? (int)online : 1;
+}
+#endif
+
+/* ---- --json ------------------------------------------------------------------------------ */
+/* bytes of the valid UTF-8 character at s[0..n), or 0 (RFC 3629: no overlong forms, surrogates or
+   code points above U+10FFFF) */
+static size_t utf8_char_len(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0, k;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (len == 0 || len > n) return 0;
+    if (s[0] == 0xE0) lo = 0xA0;
+    if (s[0] == 0xED) hi = 0x9F;
+    if (s[0] == 0xF0) lo = 0x90;
+    if (s[0] == 0xF4) hi = 0x8F;
+    for (k = 1; k < len; k++, lo = 0x80, hi = 0xBF)
+        if (s[k] < lo || s[k] > hi) return 0;
+    return len;
+}
+/* s[0..n) as a JSON string: '"', '\\' and control bytes escaped, valid UTF-8 as it is, every other
+   byte as \ufffd */
+static void json_string(FILE *f, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, len;
+    fputc('"', f);
+    while (i < n) {
+        if (!(len = utf8_char_len(s + i, n - i))) { fputs("\\ufffd", f); i++; continue; }
+        if (s[i] == '"' || s[i] == '\\') fprintf(f, "\\%c", s[i]);
+        else if (s[i] < 0x20 || s[i] == 0x7f) fprintf(f, "\\u%04x", s[i]);
+        else fwrite(s + i, 1, len, f);
+        i += len;
+    }
+    fputc('"', f);
+}
+/* one token as {"id", "text"?, "logprob"}: text when there is a tokenizer */
+static void json_token(FILE *f, const ck_tok *tok, int32_t id, double logprob, char *piece, size_t cap)
+{
+    fprintf(f, "{\"id\":%d,", (int)id);
+    if (tok) {
+        size_t n = ck_tok_piece(tok, id, CK_TOK_RENDER_SPECIAL, piece, cap); /* <|im_end|> as its text */
+        fputs("\"text\":", f);
+        json_string(f, piece, n < cap ? n : cap);
+        fputc(',', f);
+    }
+    fprintf(f, "\"logprob\":%.9g", logprob);
+}
+/* log(sum(exp(x))) over n finite values, in double */
+static double log_sum_exp(const float *x, int n)
+{
+    double mx = x[ck_argmax(x, n)], sum = 0.0;
+    int i;
+    for (i = 0; i < n; i++) sum += exp((double)x[i] - mx);
+    return mx + log(sum);
+}
+/* the k largest of x[0..n) into top[0..k), largest first (the lower id first on ties); the count */
+static int top_ids(const float *x, int n, int k, int32_t *top)
+{
+    int i, m = 0, j;
+    if (k <= 0) return 0;
+    for (i = 0; i < n; i++) {
+        if (m == k && !(x[i] > x[top[m - 1]])) continue;
+        j = m < k ? m++ : m - 1;
+        for (; j > 0 && x[i] > x[top[j - 1]]; j--) top[j] = top[j - 1];
+        top[j] = i;
+    }
+    return m;
+}
+
+#define RUN_MAX_EOG 16 /* end-of-generation ids kept (ck_tok_eog_ids): a file has a handful */
+
+/* tok ends generation: one of the n end-of-generation ids */
+static int is_eog(const int32_t *eog, int n, int32_t tok)
+{
+    int k;
+    for (k = 0; k < n; k++)
+        if (eog[k] == tok) return 1;
+    return 0;
+}
+
 static int usage(void)
 {
-    printf("usage: run -m MODEL.gguf|weights.bump (--tokens ID,ID,... | -p PROMPT) [options]\n"
-           "  model %s (%s), vocab %d, context %d, prompt chunks of %d tokens\n"
-           "  -n N               tokens to generate (default 32; prompt + N <= context)\n"
-           "  --temp T           temperature, finite >= 0 (default 0.8; 0 = greedy)\n"
-           "  --top-k K          keep the K most likely tokens, K >= 0 (default 40; 0 = all)\n"
-           "  --top-p P          nucleus sampling, P in (0, 1] (default 0.95; 1 = off)\n"
-           "  --seed S           sampler seed, 0..2^64-1 (default 42)\n"
-           "  --logits FILE      write float32 logits [T, n_vocab] of every prompt position (prefill), then stop\n"
-           "  --decode-logits FILE  the same, feeding the prompt one token at a time through the KV cache\n"
-           "  --quiet            print only the generated token ids\n"
-           "  --warmup           run the prompt once untimed first (page-faults the weights in: for benchmarks)\n"
-           "  Each option at most once; -p or --tokens, not both; --logits takes no generation option.\n",
-           CKM_NAME, CKM_ARCH, CKM_N_VOCAB, CKM_MAX_CTX, CKM_MAX_PROMPT);
+    printf("usage: run -m MODEL.gguf|weights.bump (--tokens ID,ID,... | -p PROMPT | -f FILE | -f -) [options]\n"
+           "  model %s (%s), vocab %d, context %d (the most -n can reach), prompt chunks of %d tokens\n%s",
+           CKM_NAME, CKM_ARCH, CKM_N_VOCAB, CKM_MAX_CTX, CKM_MAX_PROMPT, RUN_OPTIONS_HELP);
     return 0;
 }
 
@@ -283,20 +504,49 @@ int main(int argc, char **argv)
     ck_prob_id *scratch;
     double t0, t_prefill, t_decode;
     ck_tokenizer_file tf;
-    int have_tok = 0;
+    int have_tok = 0, text_out, n_eog = 0, n_done = 0;
+    int32_t eog[RUN_MAX_EOG];
+    const char *stop_reason = "length";
     ck_tok_stream stream;
-    char *piece = NULL;
+    ck_stop stop;
+    size_t stop_lens[RUN_MAX_STOPS];
+    char *piece = NULL, *shown_text = NULL, stop_held[RUN_MAX_STOP_BYTES], *file_text = NULL;
+    size_t prompt_len = 0;
+    int32_t *recent = NULL; /* the last repeat_last_n tokens (prompt and generated), a ring */
+    int n_recent = 0, n_gen;
+    float *raw = NULL;      /* --json: the step's logits before penalties and min-p */
+    int32_t top[RUN_MAX_N_PROBS];
+    char *json_piece = NULL;
+    size_t json_cap = 0;
     rc = run_parse_options(argc, argv, &o, err, sizeof err);
     if (rc > 0) return usage();
     if (rc < 0) { fprintf(stderr, "run: %s\n", err); return 2; }
-    if (o.prompt) { /* the GGUF's own tokenizer, with the special tokens the model adds (BOS) */
+    /* the GGUF's own tokenizer: it encodes -p, decodes the text, and names the end-of-generation
+       tokens; with --tokens and a file without one (or a weights.bump), ids only and no EOS */
+    if (o.prompt_file) {
+        if (!(file_text = read_all(o.prompt_file, &prompt_len, err, sizeof err))) { fprintf(stderr, "run: %s\n", err); return 2; }
+        o.prompt = file_text;
+    } else if (o.prompt) prompt_len = strlen(o.prompt);
+#ifdef _OPENMP
+    /* -t N; else OMP_NUM_THREADS when set (OpenMP's own setting); else the physical cores */
+    if (o.threads || !getenv("OMP_NUM_THREADS")) omp_set_num_threads(o.threads ? o.threads : physical_cores());
+#endif
+    text_out = o.prompt != NULL && !o.json;
+    memset(&stop, 0, sizeof stop); /* no stop string until ck_stop_init */
+    if (ck_tok_open(&tf, o.model, err, sizeof err) == 0) have_tok = 1;
+    else if (o.prompt || o.n_stops) {
+        fprintf(stderr, "run: %s needs the tokenizer of a GGUF (tokenizer.ggml.*): %s%s\n",
+                o.prompt ? (o.prompt_file ? "-f" : "-p") : "--stop", err, o.prompt ? "; or give --tokens ID,ID,..." : "");
+        free(file_text);
+        return 2;
+    }
+    if (have_tok && !o.ignore_eos) {
+        n_eog = ck_tok_eog_ids(&tf.tok, &tf.gguf, eog, RUN_MAX_EOG);
+        if (n_eog > RUN_MAX_EOG) n_eog = RUN_MAX_EOG;
+    }
+    if (o.prompt) { /* with the special tokens the model adds (BOS) */
         int64_t n;
-        if (ck_tok_open(&tf, o.model, err, sizeof err)) {
-            fprintf(stderr, "run: -p needs the tokenizer of a GGUF (tokenizer.ggml.*): %s; or give --tokens ID,ID,...\n", err);
-            return 2;
-        }
-        have_tok = 1;
-        n = ck_tok_encode_alloc(&tf.tok, o.prompt, strlen(o.prompt), CK_TOK_ADD_SPECIAL, &prompt_ids);
+        n = ck_tok_encode_alloc(&tf.tok, o.prompt, prompt_len, CK_TOK_ADD_SPECIAL, &prompt_ids);
         if (n < 0 || n > 0x7fffffff) { fprintf(stderr, "run: cannot tokenize the prompt\n"); ck_tok_close(&tf); return 2; }
         n_prompt = (int)n;
     } else {
@@ -319,6 +569,7 @@ int main(int argc, char **argv)
 
     if (o.logits_path) { /* logits of every prompt position */
         float *all = (float *)malloc((size_t)n_prompt * CKM_N_VOCAB * sizeof(float));
+        free(file_text); /* o.prompt is not read after tokenizing */
         if (!all) { fprintf(stderr, "run: out of memory for %d x %d logits\n", n_prompt, CKM_N_VOCAB); return 1; }
         if (o.decode_logits) {
             for (pos = 0; pos < n_prompt; pos++) {
@@ -349,38 +600,95 @@ int main(int argc, char **argv)
         fprintf(stderr, "prompt: %d tokens:", n_prompt);
         for (i = 0; i < n_prompt; i++) fprintf(stderr, " %d", prompt_ids[i]);
         fprintf(stderr, "\n");
-        if (have_tok) fputs(o.prompt, stdout); /* the text continues the prompt, as llama.cpp prints it */
-        else printf("output:");
+        if (text_out) fwrite(o.prompt, 1, prompt_len, stdout); /* the text continues the prompt, as llama.cpp prints it */
+        else if (!o.json) printf("output:");
     }
-    if (have_tok) { /* the text, streamed: whole UTF-8 characters only */
+    if (have_tok) { /* the text, streamed: whole UTF-8 characters only, then past the stop strings */
+        size_t cap = tf.tok.max_token_len + 8;
+        for (i = 0; i < o.n_stops; i++) stop_lens[i] = strlen(o.stops[i]);
+        ck_stop_init(&stop, o.stops, stop_lens, o.n_stops, stop_held, sizeof stop_held); /* run_parse_options: 1..256 bytes */
         ck_tok_stream_init(&stream);
-        piece = (char *)malloc(tf.tok.max_token_len + 8);
+        piece = (char *)malloc(cap);
+        shown_text = (char *)malloc(cap + sizeof stop_held);
+    }
+    n_gen = o.n_gen >= 0 ? o.n_gen : CKM_MAX_CTX - n_prompt; /* -n -1: to the end of the context */
+    if (o.repeat_last_n > 0 && o.repeat_penalty != 1.0f) {
+        recent = (int32_t *)malloc((size_t)o.repeat_last_n * sizeof *recent);
+        for (i = 0; i < n_prompt; i++) recent[n_recent++ % o.repeat_last_n] = prompt_ids[i];
+    }
+    if (o.json) {
+        raw = (float *)malloc(CKM_N_VOCAB * sizeof *raw);
+        if (have_tok) json_piece = (char *)malloc(json_cap = tf.tok.max_token_len + 8);
     }
     rc = 0;
-    for (i = 0, pos = n_prompt; i < o.n_gen; i++, pos++) { /* run_check_context: pos < CKM_MAX_CTX */
-        tok = ck_sample(CKM_LOGITS(&m), CKM_N_VOCAB, o.temp, o.top_k, o.top_p, &o.seed, scratch);
+    for (i = 0, pos = n_prompt; i < n_gen; i++, pos++) { /* run_check_context: pos < CKM_MAX_CTX */
+        float *logits = CKM_LOGITS(&m);
+        if (raw) memcpy(raw, logits, CKM_N_VOCAB * sizeof *raw);
+        if (recent) ck_repeat_penalty(logits, CKM_N_VOCAB, recent, n_recent < o.repeat_last_n ? n_recent : o.repeat_last_n, o.repeat_penalty);
+        ck_min_p(logits, CKM_N_VOCAB, o.min_p);
+        tok = ck_sample(logits, CKM_N_VOCAB, o.temp, o.top_k, o.top_p, &o.seed, scratch);
         if (tok < 0) { /* the logits of the last token fed, at position pos - 1 */
             fflush(stdout);
             fprintf(stderr, "\nrun: logits at position %d are not finite (NaN or Inf): nothing to sample\n", pos - 1);
             rc = 1;
             break;
         }
-        if (have_tok) fwrite(piece, 1, ck_tok_stream_next(&tf.tok, &stream, tok, 0, piece, tf.tok.max_token_len + 8), stdout);
-        else printf(" %d", tok);
+        if (is_eog(eog, n_eog, tok)) { stop_reason = "eos"; break; } /* neither printed nor counted */
+        n_done++;
+        if (recent) recent[n_recent++ % o.repeat_last_n] = tok;
+        if (n_recent == 2 * o.repeat_last_n) n_recent = o.repeat_last_n; /* stays full, never overflows */
+        if (o.json) { /* logits were checked finite by ck_sample */
+            double lse = log_sum_exp(raw, CKM_N_VOCAB);
+            int k, n_top = top_ids(raw, CKM_N_VOCAB, o.n_probs, top);
+            json_token(stdout, have_tok ? &tf.tok : NULL, tok, raw[tok] - lse, json_piece, json_cap);
+            fputs(",\"top\":[", stdout);
+            for (k = 0; k < n_top; k++) {
+                if (k) fputc(',', stdout);
+                json_token(stdout, have_tok ? &tf.tok : NULL, top[k], raw[top[k]] - lse, json_piece, json_cap);
+                fputc('}', stdout);
+            }
+            fputs("]}\n", stdout);
+        } else if (!text_out) printf(" %d", tok); /* ids as they come, those that make a stop string too */
+        if (have_tok && (text_out || o.n_stops)) {
+            size_t n = ck_tok_stream_next(&tf.tok, &stream, tok, 0, piece, tf.tok.max_token_len + 8);
+            n = ck_stop_push(&stop, piece, n, shown_text);
+            if (text_out) fwrite(shown_text, 1, n, stdout);
+        }
         fflush(stdout);
-        if (i + 1 < o.n_gen) CKM_DECODE(&m, tok, pos);
+        if (stop.hit) { stop_reason = "stop"; break; }
+        if (i + 1 < n_gen) CKM_DECODE(&m, tok, pos);
+        else if (o.n_gen < 0) stop_reason = "context";
     }
-    if (have_tok) { fwrite(piece, 1, ck_tok_stream_flush(&stream, piece, 4), stdout); free(piece); ck_tok_close(&tf); }
-    printf("\n");
-    fflush(stdout); /* the text before the timing line on stderr */
+    if (have_tok) {
+        if (!stop.hit) { /* a character left incomplete, then what was held back for a stop string */
+            size_t n = ck_stop_push(&stop, piece, ck_tok_stream_flush(&stream, piece, 4), shown_text);
+            if (text_out) fwrite(shown_text, 1, n, stdout);
+            if (!stop.hit && text_out) fwrite(shown_text, 1, ck_stop_flush(&stop, shown_text), stdout);
+            if (stop.hit) stop_reason = "stop";
+        }
+        free(piece); free(shown_text); ck_tok_close(&tf);
+    }
     check_canaries(&m, "decode");
     t_decode = now() - t0;
+    if (o.json) {
+        if (!rc)
+            printf("{\"prompt_tokens\":%d,\"generated_tokens\":%d,\"prompt_tokens_per_s\":%.3f,\"generation_tokens_per_s\":%.3f,"
+                   "\"stop\":\"%s\"}\n", n_prompt, n_done, n_prompt / (t_prefill > 0 ? t_prefill : 1e-9),
+                   n_done / (t_decode > 0 ? t_decode : 1e-9), stop_reason);
+    } else printf("\n");
+    fflush(stdout); /* the text before the timing line on stderr */
     if (!o.quiet && !rc)
-        fprintf(stderr, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s)\n", n_prompt, t_prefill,
-                n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), o.n_gen, t_decode, o.n_gen / (t_decode > 0 ? t_decode : 1e-9));
+        fprintf(stderr, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s); stop: %s\n", n_prompt,
+                t_prefill, n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), n_done, t_decode, n_done / (t_decode > 0 ? t_decode : 1e-9),
+                stop_reason);
     free(scratch);
     free(prompt_ids);
+    free(recent);
+    free(file_text);
+    free(raw);
+    free(json_piece);
     ck_model_close(&m);
     return rc;
 }
 #endif /* RUN_OPTIONS_ONLY */
+#endif /* RUN_HELP_ONLY */

@@ -46,7 +46,7 @@ BROKEN_TOKENIZERS = {"tokens_not_strings", "tokens_too_few", "tokenizer_model_un
 # ck run ok.gguf OPTIONS -> message (exit 2: a usage error)
 OPTIONS = [
     (["-p", "Hi", "-n", "abc"], "run: -n abc: not a number"),
-    (["-p", "Hi", "-n", "-100"], "run: -n -100: must be 0 or more"),
+    (["-p", "Hi", "-n", "-100"], "run: -n -100: must be -1 (to the end of the context) or 0 or more"),
     (["-p", "Hi", "-n", "2147483647"], "run: -n 2147483647: the prompt's"),
     (["-p", "Hi", "--temp", "nan"], "run: --temp nan: must be a finite number >= 0"),
     (["-p", "Hi", "--temp", "-1"], "run: --temp -1: must be a finite number >= 0"),
