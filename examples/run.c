@@ -45,6 +45,9 @@
     "                     each byte that is not part of valid UTF-8 as \\ufffd (the id is exact)\n" \
     "  --n-probs K        with --json: the K most likely tokens of each step in \"top\", 0..100 (default 0)\n" \
     "  --warmup           run the prompt once untimed first (page-faults the weights in: for benchmarks)\n" \
+    "  --keep-last        a prompt too long for the context loses its first tokens instead of being refused:\n" \
+    "                     the last ones are kept, as many as leave room for -n (the dropped count is printed)\n" \
+    "  A prompt that is not valid UTF-8 is tokenized as its bytes (said once on stderr).\n" \
     "  Each option at most once (--stop excepted); one of -p, -f, --tokens; --logits takes no generation option.\n" \
     "  The timing line on stderr ends with why generation stopped: eos, stop (a --stop string), length (-n)\n" \
     "  or context (-n -1 and the last position).\n"
@@ -52,14 +55,14 @@
 /* (the table is outside RUN_HELP_ONLY too: ck run skips the values of these options when it looks for its own -c) */
 enum { OPT_MODEL, OPT_PROMPT, OPT_TOKENS, OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_LOGITS, OPT_DECODE_LOGITS,
        OPT_QUIET, OPT_WARMUP, OPT_HELP, OPT_STOP, OPT_IGNORE_EOS, OPT_FILE, OPT_THREADS, OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N,
-       OPT_MIN_P, OPT_JSON, OPT_N_PROBS, OPT_COUNT };
+       OPT_MIN_P, OPT_JSON, OPT_N_PROBS, OPT_KEEP_LAST, OPT_COUNT };
 static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_COUNT] = { /* alias 0: none (no <stddef.h> yet) */
     { "-m", 0, 1 }, { "-p", 0, 1 }, { "--tokens", 0, 1 }, { "-n", 0, 1 }, { "--temp", 0, 1 },
     { "--top-k", 0, 1 }, { "--top-p", 0, 1 }, { "--seed", 0, 1 }, { "--logits", 0, 1 },
     { "--decode-logits", 0, 1 }, { "--quiet", 0, 0 }, { "--warmup", 0, 0 }, { "--help", "-h", 0 },
     { "--stop", 0, 1 }, { "--ignore-eos", 0, 0 }, { "-f", 0, 1 }, { "-t", "--threads", 1 },
     { "--repeat-penalty", 0, 1 }, { "--repeat-last-n", 0, 1 }, { "--min-p", 0, 1 }, { "--json", 0, 0 },
-    { "--n-probs", 0, 1 },
+    { "--n-probs", 0, 1 }, { "--keep-last", 0, 0 },
 };
 #define RUN_MAX_N_PROBS 100     /* --n-probs at most */
 
@@ -96,7 +99,7 @@ typedef struct {
     int repeat_last_n, threads;                        /* >= 0 (0 = off); >= 1, 0 = not given */
     int json, n_probs;                                 /* --json: one object per token; --n-probs 0..RUN_MAX_N_PROBS */
     uint64_t seed;
-    int decode_logits, quiet, warmup, help, ignore_eos;
+    int decode_logits, quiet, warmup, help, ignore_eos, keep_last;
     const char *stops[RUN_MAX_STOPS]; int n_stops;     /* --stop, in the order given; never empty */
     int given[OPT_COUNT];                              /* 1: the option was on the command line */
 } run_options;
@@ -180,6 +183,7 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
             if (k == OPT_QUIET) o->quiet = 1;
             else if (k == OPT_IGNORE_EOS) o->ignore_eos = 1;
             else if (k == OPT_JSON) o->json = 1;
+            else if (k == OPT_KEEP_LAST) o->keep_last = 1;
             else o->warmup = 1;
             continue;
         }
@@ -256,6 +260,29 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
     if (!o->model) return run_fail(err, cap, "no model (-m MODEL.gguf)");
     if (!o->prompt && !o->tokens && !o->prompt_file) return run_fail(err, cap, "no prompt (-p TEXT, -f FILE or --tokens ID,ID,...)");
     return 0;
+}
+
+/* the offset of the first byte of s[0, n) that is not part of valid UTF-8 (overlong forms,
+   surrogates and code points past U+10FFFF included), or n */
+static size_t run_utf8_bad(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0, k;
+        unsigned long cp;
+        if (!len || i + len > n) return i;
+        cp = len == 1 ? c : c & (0x7Fu >> len);
+        for (k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80) return i;
+            cp = cp << 6 | (p[i + k] & 0x3Fu);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += len;
+    }
+    return n;
 }
 
 /* the prompt and the tokens to generate fit the max_ctx positions of the KV cache: 0, or -1 and err */
@@ -552,6 +579,20 @@ int main(int argc, char **argv)
     } else {
         n_prompt = parse_tokens(o.tokens, CKM_N_VOCAB, &prompt_ids, err, sizeof err);
         if (n_prompt < 0) { fprintf(stderr, "run: %s\n", err); return 2; }
+    }
+    if (o.prompt && !o.quiet) { /* invalid UTF-8 is tokenized as bytes: said once */
+        size_t bad = run_utf8_bad(o.prompt, prompt_len);
+        if (bad < prompt_len) fprintf(stderr, "run: the prompt is not valid UTF-8 (byte %zu): its bytes are tokenized as they are\n", bad);
+    }
+    if (o.keep_last) { /* keep the prompt's last tokens: as many as leave room for what is generated */
+        int room = CKM_MAX_CTX - (o.logits_path ? 0 : o.n_gen > 0 ? o.n_gen : 1);
+        if (room < 1) { fprintf(stderr, "run: --keep-last: -n %d leaves no room for a prompt in %d positions\n", o.n_gen, CKM_MAX_CTX); return 2; }
+        if (n_prompt > room) {
+            fprintf(stderr, "run: --keep-last: the prompt's first %d tokens dropped, its last %d kept (%d positions)\n", n_prompt - room, room,
+                    CKM_MAX_CTX);
+            memmove(prompt_ids, prompt_ids + (n_prompt - room), (size_t)room * sizeof *prompt_ids);
+            n_prompt = room;
+        }
     }
     if (run_check_context(&o, n_prompt, CKM_MAX_CTX, err, sizeof err)) {
         fprintf(stderr, "run: %s\n", err);

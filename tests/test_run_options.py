@@ -394,3 +394,31 @@ def test_bad_json_options(tmp_path, args, message):
     rc, out, err = ck(["run", DEMO] + args, cwd=str(tmp_path))
     never_broken(rc, err)
     assert rc == 2 and message + "\n" in err, err
+
+
+def test_keep_last_truncates_from_the_left(tmp_path):
+    """a prompt longer than the context is refused with both numbers; with --keep-last its first
+    tokens are dropped (said on stderr) and the run equals one given only the kept tokens"""
+    text = open(os.path.join(REPO, "examples", "demo", "tinyshakespeare.txt"), "rb").read()[:600].decode()
+    rc, out, err = ck(["run", DEMO, "-p", text, "-n", "5", "--temp", "0"])
+    never_broken(rc, err)
+    assert rc == 2 and "the prompt has 600 tokens, more than the 256 positions" in err, err
+    rc, out, err = ck(["run", DEMO, "-p", text, "-n", "5", "--temp", "0", "--keep-last", "--quiet"])
+    never_broken(rc, err)
+    assert rc == 0 and "run: --keep-last: the prompt's first 349 tokens dropped, its last 251 kept (256 positions)" in err, err
+    kept = ",".join(str(b) for b in text.encode()[-251:])   # byte-level vocabulary: token id = byte
+    rc2, out2, err2 = ck(["run", DEMO, "--tokens", kept, "-n", "5", "--temp", "0", "--quiet"])
+    assert rc2 == 0, err2
+    ids2 = [int(x) for x in out2.replace("output:", "").split()]
+    assert len(ids2) == 5 and out.encode().rstrip(b"\n") == bytes(ids2), (out, out2)   # the same 5 tokens (greedy, ASCII here)
+
+
+def test_invalid_utf8_prompt_is_said_once(tmp_path):
+    """a prompt that is not valid UTF-8 is tokenized as its bytes, and run says so once"""
+    p = tmp_path / "bad.txt"
+    p.write_bytes(b"ROMEO:\xff\xfe and \xc0\xaf")
+    rc, out, err = ck(["run", DEMO, "-f", str(p), "-n", "3", "--temp", "0"])
+    never_broken(rc, err)
+    assert rc == 0, err
+    assert err.count("not valid UTF-8") == 1 and "run: the prompt is not valid UTF-8 (byte 6)" in err, err
+    assert "prompt: 12 tokens: 82 79 77 69 79 58 255 254 32 97 110 100" in err or "255 254" in err, err
