@@ -185,11 +185,10 @@ int main(int argc, char **argv)
     size_t line_cap = 0, piece_cap;
     ssize_t got;
     int family, rc, turn = 0, i;
-    int32_t stop[3];
+    int32_t stop[17];
     int n_stop = 0;
     const char *s, *eot;
     uint64_t slen;
-    int64_t iv;
 
     rc = parse_options(argc, argv, &o);
     if (rc > 0) return usage();
@@ -220,10 +219,16 @@ int main(int argc, char **argv)
     eos = dup_n("", 0);
     if (special_text(&tf.tok, tf.tok.bos)) { free(bos); bos = dup_n(tf.tok.text[tf.tok.bos], tf.tok.text_len[tf.tok.bos]); }
     if (special_text(&tf.tok, tf.tok.eos)) { free(eos); eos = dup_n(tf.tok.text[tf.tok.eos], tf.tok.text_len[tf.tok.eos]); }
-    if (tf.tok.eos >= 0) stop[n_stop++] = tf.tok.eos;
-    if (ck_gguf_get_int(&tf.gguf, "tokenizer.ggml.eot_token_id", &iv) && iv >= 0 && iv < tf.tok.n_tokens) stop[n_stop++] = (int32_t)iv;
+    /* the answer ends at the file's end-of-generation ids, as run's (ck_tok_eog_ids: eos/eot/eom
+       keys when present, end-of-turn marker tokens), and at the template's end-of-turn token */
+    n_stop = ck_tok_eog_ids(&tf.tok, &tf.gguf, stop, 16);
+    if (n_stop > 16) n_stop = 16;
     eot = ck_chat_end_of_turn(family);
-    if (eot && find_token(&tf.tok, eot) >= 0) stop[n_stop++] = find_token(&tf.tok, eot);
+    if (eot && find_token(&tf.tok, eot) >= 0) {
+        int32_t id = find_token(&tf.tok, eot);
+        for (i = 0; i < n_stop && stop[i] != id; i++) {}
+        if (i == n_stop) stop[n_stop++] = id;
+    }
     if (ck_model_open(&m, o.model, CKM_WEIGHTS, CKM_N_WEIGHTS, CKM_LAYOUT_HASH, CKM_WEIGHTS_BYTES, NULL, CKM_STATE_BYTES) != 0) {
         fprintf(stderr, "chat: %s\n", m.error);
         ck_tok_close(&tf);
