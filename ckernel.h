@@ -7666,11 +7666,13 @@ static const char *const ck__chat_name[CK_CHAT_COUNT] = {
     "unknown", "chatml", "qwen2.5", "smollm", "llama2", "mistral-v0.1", "llama2-sys", "mistral-v1", "llama3", "gemma", "phi3", "zephyr", "deepseek", "deepseek2"
 };
 CK_DEF const char *ck_chat_name(int family) { return family > 0 && family < CK_CHAT_COUNT ? ck__chat_name[family] : "unknown"; }
+/* strcmp(a, b) == 0 with the functions a freestanding build has (CK_NO_STDIO links no strcmp) */
+static int ck__cstr_eq(const char *a, const char *b) { size_t n = strlen(a); return n == strlen(b) && memcmp(a, b, n) == 0; }
 CK_DEF int ck_chat_from_name(const char *name)
 {
     int f;
     for (f = 1; name && f < CK_CHAT_COUNT; f++)
-        if (!strcmp(name, ck__chat_name[f])) return f;
+        if (ck__cstr_eq(name, ck__chat_name[f])) return f;
     return CK_CHAT_UNKNOWN;
 }
 CK_DEF const char *ck_chat_names(void)
@@ -7752,9 +7754,9 @@ enum { CK__SYSTEM, CK__USER, CK__ASSISTANT };
 static int ck__chat_role(const ck_chat_msg *m)
 {
     if (!m->role || !m->content) return -1;
-    if (!strcmp(m->role, "system")) return CK__SYSTEM;
-    if (!strcmp(m->role, "user")) return CK__USER;
-    if (!strcmp(m->role, "assistant")) return CK__ASSISTANT;
+    if (ck__cstr_eq(m->role, "system")) return CK__SYSTEM;
+    if (ck__cstr_eq(m->role, "user")) return CK__USER;
+    if (ck__cstr_eq(m->role, "assistant")) return CK__ASSISTANT;
     return -1;
 }
 
