@@ -80,12 +80,16 @@ static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h> /* -t: omp_set_num_threads (ckernel.h includes it only with CK_IMPLEMENTATION) */
+#endif
 
 #define RUN_MAX_STOPS 16        /* --stop given at most this often (RUN_OPTIONS_HELP says so) */
 #define RUN_MAX_STOP_BYTES 256  /* and each string at most this long */
