@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-jinja2 = pytest.importorskip("jinja2")
+import jinja2  # noqa: E402  (Debian python3-jinja2; `make test` installs it: missing is a failure, not a skip)
 import jinja2.sandbox  # noqa: E402  (HF renders in the immutable sandbox)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,7 +63,7 @@ class _Msg(ctypes.Structure):
 def lib():
     path = os.path.join(REPO, "build", "libckernel.so")
     if not os.path.exists(path):
-        pytest.skip("build/libckernel.so: run make")
+        pytest.fail("build/libckernel.so not found: run `make build/libckernel.so`", pytrace=False)
     L = ctypes.CDLL(path)
     L.ck_chat_detect.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
     L.ck_chat_from_name.argtypes = [ctypes.c_char_p]
@@ -166,7 +166,7 @@ TURN = re.compile(r"\[turn (\d+): prefill (\d+) new tokens \((\d+) kept in the c
 @pytest.fixture(scope="module")
 def chat_model(tmp_path_factory):
     if not os.path.exists(CK) or not os.path.exists(os.path.join(REPO, "build", "ckgen")):
-        pytest.skip("build/ck, build/ckgen: run make tools")
+        pytest.fail("build/ck, build/ckgen not found: run `make tools`", pytrace=False)
     sys.path.insert(0, REPO)
     from oracle import gguf as G
     d = tmp_path_factory.mktemp("chat")
