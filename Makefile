@@ -14,6 +14,12 @@ CFLAGS  ?= -O2
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(ARCH) $(OPENMP) -I.
 SAN      = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 B        = build
+# AVX-512 paths (ckernel.h: CK_HAVE_AVX512) are compiled and warning-checked on every x86 machine
+# (test-header, build/test_*_avx512) and run only where the CPU has these features; elsewhere the
+# tests say "not run (no AVX-512)". build/test_*_avx2 keeps the AVX2 paths tested on AVX-512 CPUs.
+X86     := $(shell uname -m | grep -qE '^(x86_64|i.86)$$' && echo 1)
+AVX512_FLAGS = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512bf16
+CPU_AVX512 := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | tr ' ' '\n' | grep -cxE 'avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16')
 
 HEADERS = ckernel.h
 GEN_HEADERS = ckernel_gen.h $(wildcard models/*.h)
@@ -64,6 +70,14 @@ $(B)/test_quant: tests/test_quant.c $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
 $(B)/test_quant_scalar: tests/test_quant.c $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) -DCK_NO_SIMD $< -o $@ -lm
+$(B)/test_kernels_avx2: tests/test_kernels.c $(HEADERS) | $(B)
+	$(CC) $(ALL_CFLAGS) -DCK_NO_AVX512 $< -o $@ -lm
+$(B)/test_kernels_avx512: tests/test_kernels.c $(HEADERS) | $(B)
+	$(CC) $(ALL_CFLAGS) $(AVX512_FLAGS) $< -o $@ -lm
+$(B)/test_quant_avx2: tests/test_quant.c $(HEADERS) | $(B)
+	$(CC) $(ALL_CFLAGS) -DCK_NO_AVX512 $< -o $@ -lm
+$(B)/test_quant_avx512: tests/test_quant.c $(HEADERS) | $(B)
+	$(CC) $(ALL_CFLAGS) $(AVX512_FLAGS) $< -o $@ -lm
 $(B)/test_quant_asan: tests/test_quant.c $(HEADERS) | $(B)
 	$(CC) $(WARN) $(SAN) $(ARCH) -I. $< -o $@ -lm
 $(B)/test_gguf: tests/test_gguf.c $(HEADERS) | $(B)
@@ -92,15 +106,29 @@ test-header: | $(B) ## the header compiles warning-free: gcc, clang, -std=c99 -W
 	    $$cc $(WARN) -Werror -O2 $$f -I. -c $(B)/tu.c -o $(B)/tu.o || { echo "FAIL: $$cc $$f"; exit 1; }; done; done
 	@for cxx in g++ clang++; do command -v $$cxx >/dev/null || { echo "test-header: $$cxx not found"; exit 1; }; \
 	  $$cxx -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -O2 $(ARCH) -I. -c $(B)/tu.c -o $(B)/tu.o || { echo "FAIL: $$cxx"; exit 1; }; done
+ifeq ($(X86),1)
+	@for cc in gcc clang; do $$cc $(WARN) -Werror -O2 $(ARCH) $(AVX512_FLAGS) -fopenmp -I. -c $(B)/tu.c -o $(B)/tu.o || { echo "FAIL: $$cc AVX-512"; exit 1; }; done
+endif
 	@printf '#include "ckernel_gen.h"\nint ck_gen_ops = CK_OP_COUNT;\n' > $(B)/gen.c
 	@gcc $(WARN) -Werror -c $(B)/gen.c -I. -o $(B)/gen.o && clang $(WARN) -Werror -c $(B)/gen.c -I. -o $(B)/gen.o
 	@echo "header: clean under gcc and clang (C99, scalar and $(ARCH), with and without OpenMP) and g++/clang++ (C++11)"
 
-test-c: $(B)/test_kernels $(B)/test_kernels_scalar $(B)/test_quant $(B)/test_quant_scalar $(B)/test_gguf $(B)/test_tokenizer examples tools ## C tests: SIMD vs scalar, thread-count determinism, edge cases, weight formats, GGUF files, tokenizer reference vectors
+SIMD_TESTS = $(if $(X86),$(B)/test_kernels_avx2 $(B)/test_quant_avx2 $(B)/test_kernels_avx512 $(B)/test_quant_avx512)
+test-c: $(B)/test_kernels $(B)/test_kernels_scalar $(B)/test_quant $(B)/test_quant_scalar $(SIMD_TESTS) $(B)/test_gguf $(B)/test_tokenizer examples tools ## C tests: SIMD (native, AVX2-only, AVX-512 where the CPU has it) vs scalar, thread-count determinism, edge cases, weight formats, GGUF files, tokenizer reference vectors
 	./$(B)/test_kernels
 	./$(B)/test_kernels_scalar
 	./$(B)/test_quant
 	./$(B)/test_quant_scalar
+ifeq ($(X86),1)
+	./$(B)/test_kernels_avx2
+	./$(B)/test_quant_avx2
+ifeq ($(CPU_AVX512),5)
+	./$(B)/test_kernels_avx512
+	./$(B)/test_quant_avx512
+else
+	@echo "test_kernels_avx512, test_quant_avx512: compiled warning-free, NOT RUN (no AVX-512 F/BW/VL/VNNI/BF16 on this CPU)"
+endif
+endif
 	./$(B)/test_gguf tests/data
 	./$(B)/test_tokenizer tests/data
 

@@ -15,6 +15,7 @@
 
    OPTIONS (define before the #include that has CK_IMPLEMENTATION)
      CK_IMPLEMENTATION  Emit the function definitions in this translation unit.
+     CK_NO_AVX512       Use the AVX2 paths even where the compiler targets AVX-512.
      CK_NO_SIMD         Use only the portable scalar paths, even when the compiler targets
                         AVX2+FMA. (The scalar path of the SIMD kernels is always compiled and
                         callable as `ck_<op>_<dir>_scalar`, so tests can compare the two.)
@@ -123,6 +124,19 @@
 #define CK_HAVE_AVX2 1
 #else
 #define CK_HAVE_AVX2 0
+#endif
+/* AVX-512 (F/BW/VL + VNNI, e.g. AMD Zen 4, Intel Ice Lake and later): paths beside the AVX2 ones,
+   chosen at compile time like them (-march=native on such a CPU; CK_NO_AVX512 keeps AVX2 only).
+   BF16 dot products (vdpbf16ps) additionally need AVX512_BF16. */
+#if CK_HAVE_AVX2 && !defined(CK_NO_AVX512) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+#define CK_HAVE_AVX512 1
+#else
+#define CK_HAVE_AVX512 0
+#endif
+#if CK_HAVE_AVX512 && defined(__AVX512BF16__)
+#define CK_HAVE_AVX512BF16 1
+#else
+#define CK_HAVE_AVX512BF16 0
 #endif
 /* Arm Helium: MVE with floating point (__ARM_FEATURE_MVE bit 1), e.g. -mcpu=cortex-m55 */
 #if !defined(CK_NO_SIMD) && !CK_HAVE_AVX2 && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2)
@@ -870,7 +884,11 @@ CK_DEF int64_t ck_chat_render(int family, const ck_chat_msg *msgs, int n, int ad
 extern "C" {
 #endif
 
-CK_DEF const char *ck_simd_name(void) { return CK_HAVE_AVX2 ? "avx2+fma" : CK_HAVE_MVE ? "mve" : "scalar"; }
+CK_DEF const char *ck_simd_name(void)
+{
+    return CK_HAVE_AVX512BF16 ? "avx512 (f/bw/vl/vnni/bf16) + avx2+fma" : CK_HAVE_AVX512 ? "avx512 (f/bw/vl/vnni) + avx2+fma"
+         : CK_HAVE_AVX2 ? "avx2+fma" : CK_HAVE_MVE ? "mve" : "scalar";
+}
 
 static float ck__dot_scalar(const float *a, const float *b, int n)
 {

@@ -1,31 +1,46 @@
 """make bench: prefill (64 tokens) and decode tokens/s and peak RSS of generated models, for a
-SmolLM-135M-shaped and a Qwen2-0.5B-shaped random GGUF in F32, Q8_0, Q4_0 and Q4_K, beside the
-machine's measured memory bandwidth (decode reads every weight once per token, so bytes of
-weights / bandwidth is its floor). Numbers only, nothing asserted.
+SmolLM-135M-shaped and a Qwen2-0.5B-shaped random GGUF per weight type, at 2 threads and at 1,
+beside the machine's measured memory bandwidth (decode reads every weight once per token, so
+bytes of weights / bandwidth is its floor). Numbers only, nothing asserted.
 
-usage: /usr/bin/python3 tests/bench_models.py [--models smollm,qwen2] [--types f32,q8_0,q4_0,q4_K] [--decode N]
-Random weights are cached in build/bench/ (a few GB for all of them). The prompt is run once untimed
-first (run --warmup), so prefill is not charged with page-faulting the mmapped weights in."""
+With LLAMA_BENCH=/path/to/llama-bench (or --llama-bench) the same files are also run by llama.cpp's
+llama-bench (-p 64 -n 32 -r REPS -t N), in the same run, one engine after the other per file, and
+each table gets llama.cpp's figures and the ratio ckernel / llama.cpp. This project never builds or
+ships llama.cpp: a user who has it can compare.
+
+usage: /usr/bin/python3 tests/bench_models.py [--models smollm,qwen2] [--types f32,f16,...]
+                                              [--threads 2,1] [--reps 3] [--decode 32] [--llama-bench PATH]
+Random weights are cached in build/bench/ (a few GB for all of them). ckernel's run is given the
+prompt once untimed first (run --warmup), so prefill is not charged with page-faulting the mmapped
+weights in; llama-bench warms up likewise. Figures are medians of REPS runs."""
 import argparse
+import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.path.join(REPO, "build")
+sys.path.insert(0, REPO)
 SHAPES = {  # mkmodel options with the public configs' dimensions
     "smollm": ("llama", "SmolLM-135M", ["--vocab", "49152", "--embd", "576", "--layers", "30", "--heads", "9", "--kv-heads", "3",
                                         "--ff", "1536", "--ctx", "2048", "--tied"]),
     "qwen2": ("qwen2", "Qwen2-0.5B", ["--vocab", "151936", "--embd", "896", "--layers", "24", "--heads", "14", "--kv-heads", "2",
                                       "--ff", "4864", "--ctx", "4096", "--tied", "--rope-base", "1000000"]),
 }
+# type name -> mkmodel options: float types for every matrix; quantized ones as llama-quantize's preset
+# of that name types each tensor (so the files are what a user's quantized download holds)
+TYPES = {"f32": ["--type", "f32"], "f16": ["--type", "f16"], "bf16": ["--type", "bf16"], "q8_0": ["--mix", "q8_0"],
+         "q4_0": ["--mix", "q4_0"], "q4_K_M": ["--mix", "q4_k_m"], "q6_K": ["--mix", "q6_k"]}
+PROMPT, CTX = 64, 256
 
 
 def run(args, **kw):
     r = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
     if r.returncode != 0:
-        sys.exit(f"bench: {' '.join(map(str, args))} failed:\n{r.stderr[-2000:]}")
+        sys.exit(f"bench: {' '.join(map(str, args))} failed:\n{r.stderr[-2000:]}{r.stdout[-2000:]}")
     return r
 
 
@@ -40,35 +55,115 @@ def peak_rss(args):
     return out, ru.ru_maxrss / 1024.0
 
 
+def llama_loadable(g):
+    """a copy of mkmodel's file that llama.cpp loads: it wants tokenizer.ggml.model and ARCH.vocab_size
+    (the tensors, their types and bytes are unchanged)"""
+    from oracle import gguf
+    out = g[:-5] + "-llama.gguf"
+    if os.path.exists(out):
+        return out
+    f = gguf.read(g)
+    kv = f.kv.copy()
+    arch = kv["general.architecture"].value.decode()
+    kv["tokenizer.ggml.model"] = gguf.Value(gguf.STR, b"none", None)
+    kv[f"{arch}.vocab_size"] = gguf.Value(gguf.U32, int(f.tensor("token_embd.weight").ne[1]), None)
+    gguf.write(out + ".tmp", kv, [(t.name.decode(), t.ne, t.type, t.data) for t in f.tensors])
+    os.replace(out + ".tmp", out)
+    return out
+
+
+def llama_bench(exe, g, threads, reps, n_gen):
+    """{threads: (prefill tok/s, decode tok/s)}: medians of llama-bench's samples"""
+    r = run([exe, "-m", g, "-p", PROMPT, "-n", n_gen, "-r", reps, "-t", ",".join(map(str, threads)), "-o", "json"])
+    res = {}
+    for e in json.loads(r.stdout):
+        med = statistics.median(e["samples_ts"])
+        k = "prefill" if e["n_prompt"] > 0 else "decode"
+        res.setdefault(e["n_threads"], {})[k] = med
+    return {t: (res[t]["prefill"], res[t]["decode"]) for t in threads}
+
+
+def ck_bench(run_exe, g, threads, reps, n_gen):
+    """(prefill tok/s, decode tok/s, peak RSS MB): medians over reps runs"""
+    toks = ",".join(str((i * 7919) % 1000 + 1) for i in range(PROMPT))
+    pf, dc, rss = [], [], []
+    for _ in range(reps):
+        out, r = peak_rss([run_exe, "-m", g, "--tokens", toks, "-n", n_gen, "--temp", "0", "--warmup", "-t", threads])
+        pf.append(float(re.search(r"prefill: \d+ tokens in [0-9.]+ s \(([0-9.]+) tokens/s\)", out).group(1)))
+        dc.append(float(re.search(r"decode: \d+ tokens in [0-9.]+ s \(([0-9.]+) tokens/s\)", out).group(1)))
+        rss.append(r)
+    return statistics.median(pf), statistics.median(dc), max(rss)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="smollm,qwen2")
-    ap.add_argument("--types", default="f32,q8_0,q4_0,q4_K")
+    ap.add_argument("--types", default="f32,f16,bf16,q8_0,q4_0,q4_K_M,q6_K")
+    ap.add_argument("--threads", default="2,1")
+    ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--decode", type=int, default=32)
+    ap.add_argument("--llama-bench", default=os.environ.get("LLAMA_BENCH") or None)
     a = ap.parse_args()
+    threads = [int(t) for t in a.threads.split(",")]
+    for t in a.types.split(","):
+        if t not in TYPES:
+            sys.exit(f"bench: unknown type '{t}' (known: {', '.join(TYPES)})")
+    for m in a.models.split(","):
+        if m not in SHAPES:
+            sys.exit(f"bench: unknown model '{m}' (known: {', '.join(SHAPES)})")
+    if a.llama_bench and not os.access(a.llama_bench, os.X_OK):
+        sys.exit(f"bench: LLAMA_BENCH={a.llama_bench} is not an executable file")
     os.makedirs(os.path.join(B, "bench"), exist_ok=True)
     bw_out = run([os.path.join(B, "bench_membw")]).stdout
     bw = float(re.search(r"([0-9.]+) GB/s", bw_out).group(1))
-    print(f"memory read bandwidth (measured, {os.cpu_count()} threads): {bw:.1f} GB/s;  OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'all')}")
-    print(f"{'model':<12} {'type':<5} {'weights MB':>10} {'prefill tok/s':>14} {'decode tok/s':>13} {'decode floor':>13} {'% of floor':>10} {'peak RSS MB':>11}")
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (uptime) at start;"
+          f" memory read bandwidth (measured, {os.cpu_count()} threads): {bw:.1f} GB/s")
+    print(f"prefill: {PROMPT} tokens; decode: {a.decode} tokens; median of {a.reps} runs; " +
+          (f"llama.cpp: {a.llama_bench}" if a.llama_bench else "llama.cpp: not compared (LLAMA_BENCH=/path/to/llama-bench to compare)"))
+    rows = {t: [] for t in threads}
     for m in a.models.split(","):
         fam, label, opts = SHAPES[m]
         for t in a.types.split(","):
             g = os.path.join(B, "bench", f"{m}-{t}.gguf")
             if not os.path.exists(g):
-                run([os.path.join(B, "mkmodel"), fam, g, "--type", t] + opts)
+                run([os.path.join(B, "mkmodel"), fam, g + ".tmp"] + TYPES[t] + opts)
+                os.replace(g + ".tmp", g)
             d = os.path.join(B, "bench", f"{m}-{t}")
-            run([os.path.join(B, "ckgen"), g, "-o", d, "--name", "m", "--max-ctx", "256", "--max-prompt", "64", "--no-bump"])
+            run([os.path.join(B, "ckgen"), g, "-o", d, "--name", "m", "--max-ctx", CTX, "--max-prompt", PROMPT, "--no-bump"])
             run(["cc", "-std=c99", "-O2", "-march=native", "-fopenmp", "-I", REPO, "-I", d, '-DCK_MODEL_HEADER="m.h"',
                  os.path.join(REPO, "examples", "run.c"), "-o", os.path.join(d, "run"), "-lm"])
-            wbytes = int(re.search(r"#define M_WEIGHTS_BYTES (\d+)", open(os.path.join(d, "m.h")).read()).group(1))
-            toks = ",".join(str((i * 7919) % 1000 + 1) for i in range(64))
-            out, rss = peak_rss([os.path.join(d, "run"), "-m", g, "--tokens", toks, "-n", a.decode, "--temp", "0", "--warmup"])
-            pf = float(re.search(r"prefill: \d+ tokens in [0-9.]+ s \(([0-9.]+) tokens/s\)", out).group(1))
-            dc = float(re.search(r"decode: \d+ tokens in [0-9.]+ s \(([0-9.]+) tokens/s\)", out).group(1))
-            floor = bw * 1e9 / wbytes
-            print(f"{label:<12} {t:<5} {wbytes / 1e6:>10.1f} {pf:>14.1f} {dc:>13.1f} {floor:>13.1f} {100 * dc / floor:>9.0f}% {rss:>11.0f}", flush=True)
-    print("decode floor = measured bandwidth / bytes of weights: the tokens/s if every weight byte is read once per token at that bandwidth")
+            hdr = open(os.path.join(d, "m.h")).read()
+            wbytes = int(re.search(r"#define M_WEIGHTS_BYTES (\d+)", hdr).group(1))
+            kvbytes = 2 * 4 * int(re.search(r"#define M_N_LAYER (\d+)", hdr).group(1)) * CTX * int(re.search(r"#define M_KV_DIM (\d+)", hdr).group(1))
+            lb = llama_bench(a.llama_bench, llama_loadable(g), threads, a.reps, a.decode) if a.llama_bench else {}
+            for th in threads:
+                pf, dc, rss = ck_bench(os.path.join(d, "run"), g, th, a.reps, a.decode)
+                rows[th].append((label, t, wbytes, kvbytes, pf, dc, rss, lb.get(th)))
+                print(f"  {label} {t} {th} thr: ckernel prefill {pf:.1f} decode {dc:.1f} tok/s" +
+                      (f"; llama.cpp prefill {lb[th][0]:.1f} decode {lb[th][1]:.1f}" if th in lb else ""), file=sys.stderr, flush=True)
+    for th in threads:
+        print(f"\n{th} thread{'s' if th > 1 else ''}:")
+        hdr = f"{'model':<12} {'type':<6} {'weights MB':>10} {'prefill tok/s':>13}"
+        if a.llama_bench:
+            hdr += f" {'llama.cpp':>9} {'ratio':>5}"
+        hdr += f" {'decode tok/s':>12}"
+        if a.llama_bench:
+            hdr += f" {'llama.cpp':>9} {'ratio':>5}"
+        hdr += f" {'% of floor':>10} {'peak RSS MB':>11} {'budget MB':>9}"
+        print(hdr)
+        for label, t, wb, kvb, pf, dc, rss, l in rows[th]:
+            s = f"{label:<12} {t:<6} {wb / 1e6:>10.1f} {pf:>13.1f}"
+            if a.llama_bench:
+                s += f" {l[0]:>9.1f} {pf / l[0]:>5.2f}"
+            s += f" {dc:>12.1f}"
+            if a.llama_bench:
+                s += f" {l[1]:>9.1f} {dc / l[1]:>5.2f}"
+            s += f" {100 * dc * wb / (bw * 1e9):>9.0f}% {rss:>11.0f} {1.1 * (wb + kvb) / 2**20:>9.0f}"
+            print(s, flush=True)
+    la = os.getloadavg()
+    print(f"\nload average at end: {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}")
+    print("ratio = ckernel / llama.cpp on the same file; % of floor = decode tok/s x bytes of weights / measured bandwidth;"
+          " budget = (weights + KV cache of the run's context) x 1.1")
 
 
 if __name__ == "__main__":

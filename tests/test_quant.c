@@ -754,6 +754,7 @@ int main(void)
 {
     static const int Ts[] = { 1, 2, 3, 5, 64 }, Cs[] = { 256, 512, 4864 }, OCs[] = { 1, 3, 7, 64 };
     int ti, a, b, c;
+    printf("ckernel weight-format tests, SIMD: %s\n", ck_simd_name());
     test_type_table();
     test_fp16();
     test_bf16();
