@@ -2362,6 +2362,13 @@ static void ck__quant_act_bf16_scalar(const float *x, void *dst, int n)
    ggml: (fp16 d_w * fp16 d_a) * sum, plus fp16 m_w * fp16 s_a with a min; the AVX2 kernels
    compute the same integers and products and add them in another order. */
 typedef void (*ck__qdot_fn)(const void *w, const void *const *a, int nb, int na, float *res);
+/* Tile kernels: nw (1..4) weight row segments w, w + ldw, ... (ldw in bytes) against na (1..4)
+   activation rows a[0..3] (a[k] for k >= na repeats a row, so a kernel may compute it);
+   res[4 * i + k] = weight row i . activation row k for i < nw, k < na. A kernel must not read
+   weight rows at or beyond nw. Every (i, k) must be the same sequence of operations whatever nw
+   and na are: which rows share a tile depends on the thread count, the result must not. */
+typedef void (*ck__qtile_fn)(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res);
+static ck__qtile_fn ck__qtile_kernel(int type, int simd);
 
 static void ck__qdot_q4_0_scalar(const void *vw, const void *const *va, int nb, int na, float *res)
 {
@@ -3353,6 +3360,14 @@ static ck__qdot_fn ck__qdot_kernel(int type, int simd)
     }
 }
 
+/* The fast path's tile kernel for a weight type (NULL: none, the driver calls the dot kernel per
+   weight row). Same activation blocks as ck__qdot_kernel's. */
+static ck__qtile_fn ck__qtile_kernel(int type, int simd)
+{
+    (void)type; (void)simd;
+    return NULL;
+}
+
 /* n floats (a multiple of the activation block) -> activation blocks of type act (Q8_0, Q8_1,
    Q8_K; F16, BF16: the values rounded). Helium builds take the scalar quantizers (so their blocks
    are the scalar ones). */
@@ -3404,11 +3419,13 @@ CK_DEF int ck_quantize_act_row(int weight_type, const float *src, void *dst, int
     return ck__quantize_act_row(1, weight_type, src, dst, n);
 }
 
+
 /* Fast path. Each thread owns a range of output columns (weight rows). Per C segment and per
    tile of at most 8 activation rows, the thread quantizes the tile into a stack buffer
    (<= 8*CK_QSEG values in blocks of ggml's vec_dot_type for the weight type, <= 4*CK_QSEG
    values of 16 bits for F16 and BF16 weights) and runs every
-   weight row of a panel against it, 4 activation rows per kernel call; the panel (OB rows x one
+   weight row of a panel against it, 4 weight rows x 4 activation rows per tile kernel call (or
+   one weight row per dot kernel call for types without a tile kernel); the panel (OB rows x one
    segment) stays in L2 across the tiles. Segments are whole 256-value blocks, so the blocks
    are those of the whole row. Each output is the same sequence of operations whichever thread
    computes it: bit-identical for any thread count. */
@@ -3416,18 +3433,19 @@ static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, 
 {
     int act = ck__traits(type)->act, qk = (int)ck_type_block_size(type);
     ck__qdot_fn dot = ck__qdot_kernel(type, simd);
+    ck__qtile_fn tile = ck__qtile_kernel(type, simd);
     ck__qact_fn quant_act = ck__act_quantizer(act, simd);
     size_t row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
     size_t act_block_bytes = ck_type_block_bytes(act);
     int act_qk = (int)ck_type_block_size(act);
     int TB = CK_MIN(T, 8), S = (act_qk == 1 ? 4 : 8) * CK_QSEG / CK_MAX(TB, 1) / CK_QK_K * CK_QK_K, OB;
     /* with one tile nothing is reused: a thread streams all its rows per segment */
-    OB = T <= TB ? OC : (int)CK_MAX(4, (256 << 10) / ((size_t)S / (size_t)qk * wblock_bytes));
+    OB = T <= TB ? OC : (int)CK_MAX(4, (256 << 10) / ((size_t)S / (size_t)qk * wblock_bytes)) / 4 * 4;
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         union { ck_block_q8_K k[8 * CK_QSEG / CK_QK_K]; ck_block_q8_1 a[8 * CK_QSEG / CK_QK]; uint16_t h[4 * CK_QSEG]; } act_buf;
         char *act_bytes = (char *)&act_buf;
-        int o_lo, o_hi, ob, c0, t0, t, o, k;
+        int o_lo, o_hi, ob, c0, t0, t, o, i, k;
         ck__thread_rows(OC, &o_lo, &o_hi);
         ck__init_out_rows(out, bias, T, OC, o_lo, o_hi);
         for (ob = o_lo; ob < o_hi; ob += OB) {
@@ -3437,15 +3455,19 @@ static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, 
                 for (t0 = 0; t0 < T; t0 += TB) {
                     int nt = CK_MIN(TB, T - t0);
                     for (t = 0; t < nt; t++) quant_act(inp + (size_t)(t0 + t) * C + c0, act_bytes + (size_t)t * nba * act_block_bytes, cs);
-                    for (o = ob; o < ob1; o++) {
-                        const void *w = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / qk) * wblock_bytes;
+                    for (o = ob; o < ob1; o += 4) {
+                        const char *w = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / qk) * wblock_bytes;
+                        int nw = CK_MIN(4, ob1 - o);
                         for (t = 0; t < nt; t += 4) {
                             const void *a[4];
-                            float res[4];
+                            float res[16];
                             int na = CK_MIN(4, nt - t);
                             for (k = 0; k < 4; k++) a[k] = act_bytes + (size_t)(t + CK_MIN(k, na - 1)) * nba * act_block_bytes;
-                            dot(w, a, nb, na, res);
-                            for (k = 0; k < na; k++) out[(size_t)(t0 + t + k) * OC + o] += res[k];
+                            if (tile) tile(w, row_bytes, nw, a, nb, na, res);
+                            else
+                                for (i = 0; i < nw; i++) dot(w + (size_t)i * row_bytes, a, nb, na, res + 4 * i);
+                            for (i = 0; i < nw; i++)
+                                for (k = 0; k < na; k++) out[(size_t)(t0 + t + k) * OC + o + i] += res[4 * i + k];
                         }
                     }
                 }
