@@ -544,6 +544,7 @@ CK_DEF int  ck_gguf_write_file(ck_gguf_builder *b, const char *path); /* PATH.tm
    (likewise k/v with ldkv, out with ldo). So a fused QKV output or a KV cache is used in place. */
 CK_DEF void ck_embedding_forward_q(int type, float *out, const int32_t *tokens, const void *wte, const float *wpe, int T, int C, int pos0);
 CK_DEF void ck_copy_rows(float *dst, size_t ld_dst, const float *src, size_t ld_src, int rows, int cols);
+CK_DEF void ck_copy_rows_f16(uint16_t *dst, size_t ld_dst, const float *src, size_t ld_src, int rows, int cols); /* rounded to F16 */
 CK_DEF void ck_add_forward(float *out, const float *a, const float *b, size_t n);           /* out = a + b (may alias) */
 CK_DEF void ck_add_backward(float *da, float *db, const float *dout, size_t n);             /* da += dout; db += dout */
 CK_DEF void ck_scale_forward(float *out, const float *a, float s, size_t n);                /* out = a * s (may alias) */
@@ -557,6 +558,12 @@ CK_DEF void ck_attention_backward_tm(float *dq, float *dk, float *dv, const floa
                                      const float *q, const float *k, const float *v,
                                      int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                      size_t ldq, size_t ldkv, size_t ldo);
+/* the same attention over a KV cache held in F16 (ck_copy_rows_f16 writes it): each key and value
+   row is widened to f32 exactly and then used as ck_attention_forward_tm uses it. HS <= CK_ATTN_F16_MAX_HS (256: every head size in use; the row buffer is on the stack). */
+#define CK_ATTN_F16_MAX_HS 256
+CK_DEF void ck_attention_forward_tm_f16kv(float *out, float *lse, const float *q, const uint16_t *k, const uint16_t *v,
+                                          int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
+                                          size_t ldq, size_t ldkv, size_t ldo);
 
 /* ---- the model runtime: one arena, two regions ----------------------------------------------
    weights: read-only bytes laid out by ckgen (the GGUF data section, or weights.bump after its
@@ -4068,20 +4075,30 @@ static void ck__attn_head_major(ck__attn_layout *L, int T, int Tk, int HS)
     L->qt = L->kt = L->ot = (size_t)HS;
 }
 
-static void ck__attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
-                                  const ck__attn_layout *L, int simd)
+/* row `off` (in values) of a float or F16 KV array, as floats (F16: widened into buf) */
+static const float *ck__kv_row(const void *base, int kv16, size_t off, float *buf, int n)
+{
+    if (!kv16) return (const float *)base + off;
+    ck_dequantize_row(CK_F16, (const uint16_t *)base + off, buf, n);
+    return buf;
+}
+
+/* k and v are float rows, or F16 rows when kv16 (widened into a row buffer before use) */
+static void ck__attention_forward_kv(float *out, float *lse, const float *q, const void *k, const void *v, int kv16,
+                                     int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
+                                     const ck__attn_layout *L, int simd)
 {
     enum { KBLK = 32 };
     int group, h, t;
     CK_ASSERT(NKV > 0 && NH % NKV == 0 && HS > 0 && pos0 >= 0 && Tk >= 0 && "attention: NH must be a multiple of NKV");
+    CK_ASSERT((!kv16 || HS <= CK_ATTN_F16_MAX_HS) && "attention over an F16 KV cache: HS must be <= CK_ATTN_F16_MAX_HS");
     group = NH / NKV;
     CK_OMP(omp parallel for collapse(2) schedule(dynamic, 4) if ((double)NH * T * Tk * HS > CK_OMP_MIN_WORK))
     for (h = 0; h < NH; h++)
         for (t = 0; t < T; t++) {
             const float *qr = q + (size_t)h * L->qh + (size_t)t * L->qt;
-            const float *kh = k + (size_t)(h / group) * L->kh, *vh = v + (size_t)(h / group) * L->kh;
-            float *o = out + (size_t)h * L->oh + (size_t)t * L->ot, mx = -INFINITY, s[KBLK];
+            size_t kvh = (size_t)(h / group) * L->kh;
+            float *o = out + (size_t)h * L->oh + (size_t)t * L->ot, mx = -INFINITY, s[KBLK], row[CK_ATTN_F16_MAX_HS];
             double l = 0.0;
             int j0, j1, jb, j, n;
             ck__attn_range(t, Tk, pos0, window, &j0, &j1);
@@ -4090,7 +4107,7 @@ static void ck__attention_forward(float *out, float *lse, const float *q, const 
                 float bm = -INFINITY;
                 n = CK_MIN(KBLK, j1 - jb);
                 for (j = 0; j < n; j++) {
-                    s[j] = scale * CK__DOT(simd, qr, kh + (size_t)(jb + j) * L->kt, HS);
+                    s[j] = scale * CK__DOT(simd, qr, ck__kv_row(k, kv16, kvh + (size_t)(jb + j) * L->kt, row, HS), HS);
                 }
                 if (softcap > 0.0f) ck__softcap(s, NULL, s, softcap, (size_t)n, simd);
                 for (j = 0; j < n; j++) bm = s[j] > bm ? s[j] : bm;
@@ -4105,7 +4122,7 @@ static void ck__attention_forward(float *out, float *lse, const float *q, const 
                 for (j = 0; j < n; j++) {
                     float p = expf(s[j] - mx);
                     l += p;
-                    CK__AXPY(simd, o, p, vh + (size_t)(jb + j) * L->kt, HS);
+                    CK__AXPY(simd, o, p, ck__kv_row(v, kv16, kvh + (size_t)(jb + j) * L->kt, row, HS), HS);
                 }
             }
             if (l > 0.0) {
@@ -4115,6 +4132,13 @@ static void ck__attention_forward(float *out, float *lse, const float *q, const 
                 lse[(size_t)h * T + t] = -INFINITY;
             }
         }
+}
+
+static void ck__attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
+                                  int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
+                                  const ck__attn_layout *L, int simd)
+{
+    ck__attention_forward_kv(out, lse, q, k, v, 0, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, L, simd);
 }
 
 /* Flash-style backward from the saved lse: p = exp(s - lse), D = dout.out,
@@ -5120,6 +5144,12 @@ CK_DEF void ck_copy_rows(float *dst, size_t ld_dst, const float *src, size_t ld_
     int r;
     for (r = 0; r < rows; r++) memmove(dst + (size_t)r * ld_dst, src + (size_t)r * ld_src, (size_t)cols * sizeof(float));
 }
+CK_DEF void ck_copy_rows_f16(uint16_t *dst, size_t ld_dst, const float *src, size_t ld_src, int rows, int cols)
+{
+    int r, c;
+    for (r = 0; r < rows; r++)
+        for (c = 0; c < cols; c++) dst[(size_t)r * ld_dst + c] = ck_fp32_to_fp16(src[(size_t)r * ld_src + c]);
+}
 CK_DEF void ck_add_forward(float *out, const float *a, const float *b, size_t n)
 {
     size_t i;
@@ -5167,6 +5197,15 @@ CK_DEF void ck_attention_backward_tm(float *dq, float *dk, float *dv, const floa
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
     ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
+}
+
+CK_DEF void ck_attention_forward_tm_f16kv(float *out, float *lse, const float *q, const uint16_t *k, const uint16_t *v,
+                                          int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
+                                          size_t ldq, size_t ldkv, size_t ldo)
+{
+    ck__attn_layout L;
+    L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
+    ck__attention_forward_kv(out, lse, q, k, v, 1, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
 }
 
 /* ---- the model runtime ---------------------------------------------------------------------- */

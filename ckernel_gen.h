@@ -762,9 +762,9 @@ static const ckg_opdesc ckg_op_rope = {
 static const ckg_opdesc ckg_op_attention = {
     "attention", CKG_A | CKG_B | CKG_C, 0, 0, CKG_SHAPE_SAME, CKG_A | CKG_B | CKG_C | CKG_OUT, CKG_STAT_N_HEAD,
     CKG_F_PER_SEQ | CKG_F_STRIDED | CKG_F_KV, "n_head n_head_kv head_dim attn_scale",
-    "ck_copy_rows(kc + (size_t){POS} * {P}_KV_DIM, {P}_KV_DIM, {b}, {LDB}, {T}, {P}_KV_DIM);\n"
-    "ck_copy_rows(vc + (size_t){POS} * {P}_KV_DIM, {P}_KV_DIM, {c}, {LDC}, {T}, {P}_KV_DIM);\n"
-    "ck_attention_forward_tm({out}, NULL, {a}, kc, vc, {P}_N_HEAD, {P}_N_HEAD_KV, {T}, {POS} + {T}, {P}_HEAD_DIM, {POS}, "
+    "{KVSTORE}(kc + (size_t){POS} * {P}_KV_DIM, {P}_KV_DIM, {b}, {LDB}, {T}, {P}_KV_DIM);\n"
+    "{KVSTORE}(vc + (size_t){POS} * {P}_KV_DIM, {P}_KV_DIM, {c}, {LDC}, {T}, {P}_KV_DIM);\n"
+    "{KVATTN}({out}, NULL, {a}, kc, vc, {P}_N_HEAD, {P}_N_HEAD_KV, {T}, {POS} + {T}, {P}_HEAD_DIM, {POS}, "
     "L->window, {P}_ATTN_SCALE, {hp?attn_softcap}, {LDA}, {P}_KV_DIM, {LDO});", NULL,
     "ck_attention_forward_tm({out}, {st}, {a}, {b}, {c}, {P}_N_HEAD, {P}_N_HEAD_KV, {T}, {T}, {P}_HEAD_DIM, 0, "
     "L->window, {P}_ATTN_SCALE, {hp?attn_softcap}, {LDA}, {LDB}, {LDO});",
@@ -1035,6 +1035,7 @@ static void ckg_lower(ckg_model *M, ckg_ir *R)
 typedef struct { char name[48]; uint64_t off, bytes; } ckg_section;
 typedef struct {
     int max_ctx, max_prompt;
+    int kv_f16;                 /* --kv-f16: the KV cache holds F16 values (else f32) */
     int n_rope;                 /* distinct rope caches */
     double rope_base[16];
     int rope_scaled[16];        /* the file's rope scaling applies (else plain rope of that base) */
@@ -1042,7 +1043,7 @@ typedef struct {
     const char *rope_factors;   /* name of the file's frequency-factor tensor, or NULL */
     int *layer_rope;            /* rope cache index per layer */
     uint64_t rope_off[16], rope_bytes;
-    uint64_t kv_k, kv_v, kv_bytes;     /* each of K and V: n_layer * max_ctx * kv_dim floats */
+    uint64_t kv_k, kv_v, kv_bytes;     /* each of K and V: n_layer * max_ctx * kv_dim values (4 or 2 bytes) */
     uint64_t act[2], act_bytes[2];     /* activation sections: prefill, decode */
     uint64_t logits, logits_bytes;     /* the last row's logits, shared by both modes */
     uint64_t state_bytes;
@@ -1139,7 +1140,7 @@ static void ckg_plan_all(ckg_model *M, ckg_ir *R, ckg_plan *P)
     for (r = 0; r < P->n_rope; r++) { P->rope_off[r] = pos; pos += P->rope_bytes; }
     ckg_add_section(P, "rope caches", 0, pos);
     pos += CKG_CANARY;
-    P->kv_bytes = (uint64_t)M->n_layer * (uint64_t)P->max_ctx * kv_dim * 4;
+    P->kv_bytes = (uint64_t)M->n_layer * (uint64_t)P->max_ctx * kv_dim * (P->kv_f16 ? 2 : 4);
     P->kv_k = pos;
     P->kv_v = CKG_ALIGN(pos + P->kv_bytes);
     ckg_add_section(P, "kv cache", pos, CKG_ALIGN(P->kv_v + P->kv_bytes) - pos);
@@ -1277,7 +1278,7 @@ static void ckg_put_stmt(FILE *f, const char *ind, const char *s)
 
 /* the placeholders of one op's templates, filled in by the emitter of a mode */
 #define CKG_PH(X) X(out) X(a) X(b) X(c) X(da) X(db) X(dc) X(dout) X(w) X(w2) X(wq) X(wt) X(gw) X(gw2) X(p) X(p2) \
-    X(T) X(C) X(CA) X(LDO) X(LDA) X(LDB) X(LDC) X(HEADS) X(POS) X(tok) X(rope) X(st) X(st2) X(P)
+    X(T) X(C) X(CA) X(LDO) X(LDA) X(LDB) X(LDC) X(HEADS) X(POS) X(tok) X(rope) X(st) X(st2) X(P) X(KVSTORE) X(KVATTN)
 typedef struct {
 #define CKG_PH_FIELD(n) char n[384];
     CKG_PH(CKG_PH_FIELD)
@@ -1419,6 +1420,8 @@ static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode)
     snprintf(x.rope, sizeof x.rope, "CK_F(m, L->rope)");
     snprintf(x.st, sizeof x.st, "NULL");
     snprintf(x.st2, sizeof x.st2, "NULL");
+    snprintf(x.KVSTORE, sizeof x.KVSTORE, "%s", O->P->kv_f16 ? "ck_copy_rows_f16" : "ck_copy_rows");
+    snprintf(x.KVATTN, sizeof x.KVATTN, "%s", O->P->kv_f16 ? "ck_attention_forward_tm_f16kv" : "ck_attention_forward_tm");
     if (o->out >= 0) {
         ckg_vptr(O, o->out, o->section, mode, rowloop, x.out, sizeof x.out);
         snprintf(x.C, sizeof x.C, "%s", ckg_cexpr(O, V[o->out].cols_expr, V[o->out].cols, 1));
@@ -1475,6 +1478,7 @@ static void ckg_emit_forward(ckg_out *O, int mode)
     FILE *f = O->f;
     ckg_ir *R = O->R;
     const char *N = O->NAME, *n = O->name;
+    const char *KT = O->P->kv_f16 ? "uint16_t" : "float", *KC = O->P->kv_f16 ? "(uint16_t *)" : ""; /* KV cache type, cast */
     int i, s, rowloop = 0;
     if (mode == 0)
         fprintf(f, "/* Prefill T tokens (1 <= T <= %s_MAX_PROMPT) at positions pos0..pos0+T-1 (pos0 + T <= %s_MAX_CTX).\n"
@@ -1506,8 +1510,9 @@ static void ckg_emit_forward(ckg_out *O, int mode)
                 s == CKG_BLOCK ? N : mode ? "" : ": the last n_out rows");
         if (s == CKG_BLOCK)
             fprintf(f, "        const %s_layer *L = &%s_layers[l];\n"
-                       "        float *kc = CK_F(m, %s_S_KV_K) + (size_t)l * %s_MAX_CTX * %s_KV_DIM; /* this layer's KV cache */\n"
-                       "        float *vc = CK_F(m, %s_S_KV_V) + (size_t)l * %s_MAX_CTX * %s_KV_DIM;\n", n, n, N, N, N, N, N, N);
+                       "        %s *kc = %sCK_F(m, %s_S_KV_K) + (size_t)l * %s_MAX_CTX * %s_KV_DIM; /* this layer's KV cache%s */\n"
+                       "        %s *vc = %sCK_F(m, %s_S_KV_V) + (size_t)l * %s_MAX_CTX * %s_KV_DIM;\n", n, n,
+                    KT, KC, N, N, N, O->P->kv_f16 ? ", F16" : "", KT, KC, N, N, N);
         for (i = 0; i < R->n_op; i++)
             if (R->op[i].section == s) ckg_emit_op(O, &R->op[i], mode);
     }
@@ -1637,8 +1642,9 @@ static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
     for (r = 0; r < P->n_rope; r++)
         fprintf(f, "#define %s_S_ROPE%d 0x%09llxull /* f32 [%d, %d, 2] rope cos/sin, base %g */\n", N, r, (unsigned long long)P->rope_off[r], P->max_ctx,
                 (int)ckg_get(&M->env, "n_rot") / 2, P->rope_base[r]);
-    fprintf(f, "#define %s_S_KV_K   0x%09llxull /* f32 [%d, %d, %s_KV_DIM] */\n", N, (unsigned long long)P->kv_k, M->n_layer, P->max_ctx, N);
-    fprintf(f, "#define %s_S_KV_V   0x%09llxull /* f32 [%d, %d, %s_KV_DIM] */\n", N, (unsigned long long)P->kv_v, M->n_layer, P->max_ctx, N);
+    fprintf(f, "#define %s_S_KV_K   0x%09llxull /* %s [%d, %d, %s_KV_DIM] */\n", N, (unsigned long long)P->kv_k, P->kv_f16 ? "f16" : "f32", M->n_layer, P->max_ctx, N);
+    fprintf(f, "#define %s_S_KV_V   0x%09llxull /* %s [%d, %d, %s_KV_DIM] */\n", N, (unsigned long long)P->kv_v, P->kv_f16 ? "f16" : "f32", M->n_layer, P->max_ctx, N);
+    fprintf(f, "#define %s_KV_F16 %d /* the KV cache holds %s values */\n", N, P->kv_f16, P->kv_f16 ? "F16" : "f32");
     fprintf(f, "#define %s_S_LOGITS 0x%09llxull /* f32 [%lld] */\n", N, (unsigned long long)P->logits, (long long)R->v[R->logits].cols);
     for (r = 0; r < 2; r++) {
         fprintf(f, "/* %s activations (buffers whose lifetimes do not overlap share bytes) */\n", r ? "decode" : "prefill");
@@ -1706,8 +1712,8 @@ static void ckg_emit_layout_json(ckg_out *O, FILE *f)
         fprintf(f, ",\n    {\"name\": \"rope%d\", \"role\": \"rope_cache\", \"region\": \"state\", \"dtype\": \"f32\", \"shape\": [%d, %d, 2], \"offset\": %llu, \"bytes\": %llu, \"base\": %g}",
                 r, P->max_ctx, (int)ckg_get(&M->env, "n_rot") / 2, (unsigned long long)P->rope_off[r], (unsigned long long)P->rope_bytes, P->rope_base[r]);
     for (r = 0; r < 2; r++)
-        fprintf(f, ",\n    {\"name\": \"kv_%c\", \"role\": \"kv_cache\", \"region\": \"state\", \"dtype\": \"f32\", \"shape\": [%d, %d, %lld], \"offset\": %llu, \"bytes\": %llu}",
-                r ? 'v' : 'k', M->n_layer, P->max_ctx, (long long)(ckg_get(&M->env, "n_head_kv") * ckg_get(&M->env, "head_dim")),
+        fprintf(f, ",\n    {\"name\": \"kv_%c\", \"role\": \"kv_cache\", \"region\": \"state\", \"dtype\": \"%s\", \"shape\": [%d, %d, %lld], \"offset\": %llu, \"bytes\": %llu}",
+                r ? 'v' : 'k', P->kv_f16 ? "f16" : "f32", M->n_layer, P->max_ctx, (long long)(ckg_get(&M->env, "n_head_kv") * ckg_get(&M->env, "head_dim")),
                 (unsigned long long)(r ? P->kv_v : P->kv_k), (unsigned long long)P->kv_bytes);
     fprintf(f, ",\n    {\"name\": \"logits\", \"role\": \"output\", \"region\": \"state\", \"dtype\": \"f32\", \"shape\": [%lld], \"offset\": %llu, \"bytes\": %llu}",
             (long long)R->v[R->logits].cols, (unsigned long long)P->logits, (unsigned long long)P->logits_bytes);
@@ -2540,7 +2546,7 @@ static int ckg_opt_int(const char *opt, const char *v, long lo, long hi)
 
 static int ckg_usage(int rc)
 {
-    printf("usage: ckgen MODEL.gguf -o DIR [--name NAME] [--max-ctx N] [--max-prompt N] [--no-bump] [--weights-c]\n"
+    printf("usage: ckgen MODEL.gguf -o DIR [--name NAME] [--max-ctx N] [--max-prompt N] [--kv-f16] [--no-bump] [--weights-c]\n"
            "                           [--train [--train-batch B] [--train-seq T]]\n"
            "       ckgen MODEL.gguf --hash-only   (print the layout hash and stop)\n"
            "       ckgen --init CONFIG.json OUT.gguf   (a new model: the family's keys, weights initialised for training)\n"
@@ -2553,6 +2559,8 @@ static int ckg_usage(int rc)
            "    DIR/NAME_weights.h         with --weights-c: the weights region as a const C array (MCUs)\n"
            "  --max-ctx N     KV cache positions (default: the model's context length, at most 4096)\n"
            "  --max-prompt N  tokens per prefill call (default 512, at most max-ctx)\n"
+           "  --kv-f16        keep the KV cache in F16 (half the memory; keys and values rounded to F16,\n"
+           "                  as llama.cpp's default cache; head_dim <= 256; inference only)\n"
            "  --train         also write DIR/NAME_train.h: forward with saved activations, backward,\n"
            "                  AdamW, for batches of up to B (default 4) sequences of up to T tokens\n"
            "                  (default: the model's context, at most 1024); every weight must be f32\n"
@@ -2590,6 +2598,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--max-ctx") && i + 1 < argc) { P.max_ctx = ckg_opt_int(argv[i], argv[i + 1], 1, 16777216); i++; }
         else if (!strcmp(argv[i], "--max-prompt") && i + 1 < argc) { P.max_prompt = ckg_opt_int(argv[i], argv[i + 1], 1, 16777216); i++; }
         else if (!strcmp(argv[i], "--no-bump")) bump = 0;
+        else if (!strcmp(argv[i], "--kv-f16")) P.kv_f16 = 1;
         else if (!strcmp(argv[i], "--train")) train = 1;
         else if (!strcmp(argv[i], "--train-batch") && i + 1 < argc) { train_b = ckg_opt_int(argv[i], argv[i + 1], 1, 65536); i++; }
         else if (!strcmp(argv[i], "--train-seq") && i + 1 < argc) { train_t = ckg_opt_int(argv[i], argv[i + 1], 1, 1048576); i++; }
@@ -2623,6 +2632,9 @@ int main(int argc, char **argv)
         if (P.max_prompt > P.max_ctx) P.max_prompt = P.max_ctx;
     }
     ckg_lower(&M, &R);
+    if (P.kv_f16 && ckg_get(&M.env, "head_dim") > CK_ATTN_F16_MAX_HS)
+        ckg_die("--kv-f16: head_dim %g is larger than the F16 cache's attention supports (%d); drop --kv-f16", ckg_get(&M.env, "head_dim"),
+                CK_ATTN_F16_MAX_HS);
     for (i = 0; i < R.n_op; i++) /* a learned position table (GPT-2) bounds the context: never read past its rows */
         if ((R.op[i].desc->flags & CKG_F_POSITIONS) && R.op[i].wc && P.max_ctx > ckg_wdim(&M, R.op[i].wc, 1))
             ckg_die("--max-ctx %d exceeds the %lld positions of %s (%s)", P.max_ctx, (long long)ckg_wdim(&M, R.op[i].wc, 1), R.op[i].wc,

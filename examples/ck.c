@@ -532,12 +532,13 @@ static char *ckgen_path(const char *gguf)
 /* ckgen GGUF -o DIR --name NAME [--no-bump] [training sizes]. log: where its output goes (NULL: the
    terminal); shown when it fails. 0 or -1. */
 static int ckgen_max_ctx; /* > 0: ckgen --max-ctx (ck run -c N) */
+static int ckgen_kv_f16;  /* ckgen --kv-f16 (ck run --kv-f16) */
 
 static int run_ckgen(const char *who, const char *gguf, const char *dir, const char *name, int bump, int train_b, int train_t,
                      const char *log)
 {
     char *ckgen = sibling("ckgen"), *path = ckgen_path(gguf), tb[32], tt[32], tc[32];
-    char *args[16];
+    char *args[20];
     int n = 0, rc;
     if (!path) { free(ckgen); return -1; }
     args[n++] = ckgen;
@@ -560,6 +561,7 @@ static int run_ckgen(const char *who, const char *gguf, const char *dir, const c
         args[n++] = (char *)"--max-ctx";
         args[n++] = tc;
     }
+    if (ckgen_kv_f16) args[n++] = (char *)"--kv-f16";
     args[n] = NULL;
     if (!log) fprintf(stderr, "%s: %s %s -o %s --name %s%s\n", who, ckgen, path, dir, name, bump ? "" : " --no-bump");
     rc = spawn(args, log);
@@ -780,17 +782,19 @@ static int cmd_run(int argc, char **argv)
     char *run;
     int i, n_args;
     if (argc < 1 || wants_help(1, argv)) {
-        printf("usage: %s run MODEL.gguf [-c N] [RUN OPTIONS]\n"
+        printf("usage: %s run MODEL.gguf [-c N] [--kv-f16] [RUN OPTIONS]\n"
                "  Generates the model's C with ckgen (every time: it is fast), and compiles examples/run.c with it\n"
                "  unless build/models/NAME-KEY/run exists, KEY being a hash of the generated header, ckernel.h,\n"
                "  examples/run.c, the compiler and its flags (CC, CK_CFLAGS); then runs that program with\n"
                "  -m MODEL.gguf and the run options given ('%s run MODEL.gguf --help' adds the model's sizes).\n"
                "  -c, --ctx N        KV cache positions the program is generated for (ckgen --max-ctx), 1..16777216;\n"
                "                     default: the model's context length, capped at 4096 (raise it with -c)\n"
+               "  --kv-f16           keep the KV cache in F16 (ckgen --kv-f16): half its memory, keys and values\n"
+               "                     rounded to F16 (logits move by ~0.01-0.05%% of their range)\n"
                "run options:\n%s", prog, prog, RUN_OPTIONS_HELP);
         return argc < 1 ? 2 : 0;
     }
-    for (i = 1, n_args = 1; i < argc; i++) { /* -c N is ck's (ckgen's --max-ctx); the rest is the program's */
+    for (i = 1, n_args = 1; i < argc; i++) { /* -c N and --kv-f16 are ck's (ckgen's); the rest is the program's */
         int k;
         for (k = 0; k < OPT_COUNT; k++) /* a run option's value is never ck's -c (--stop -c) */
             if (run_opts[k].takes_value && (!strcmp(argv[i], run_opts[k].name) || (run_opts[k].alias && !strcmp(argv[i], run_opts[k].alias))))
@@ -805,7 +809,8 @@ static int cmd_run(int argc, char **argv)
             if (!(argv[i][0] >= '0' && argv[i][0] <= '9') || (v = strtol(argv[i], &end, 10)) < 1 || v > 16777216 || *end || errno)
                 return usage_error("run", "-c wants a whole number of positions, 1..16777216");
             ckgen_max_ctx = (int)v;
-        } else argv[n_args++] = argv[i];
+        } else if (!strcmp(argv[i], "--kv-f16")) ckgen_kv_f16 = 1;
+        else argv[n_args++] = argv[i];
     }
     argc = n_args;
     if (!(run = cached_program("ck run", argv[0], "run.c", "run"))) return 1;

@@ -90,8 +90,9 @@ def _kv(g, key, default=None):
 
 
 class Model:
-    def __init__(self, path, emulate_ggml_acts=False):
+    def __init__(self, path, emulate_ggml_acts=False, kv_f16=False):
         self.path = path
+        self.kv_f16 = kv_f16   # keys and values rounded to F16 before attention (ckgen --kv-f16)
         self.emulate_ggml_acts = emulate_ggml_acts
         self.g = G.read(path)
         self.arch = _kv(self.g, "general.architecture")
@@ -133,11 +134,19 @@ class Model:
         return torch.from_numpy(out)
 
     def forward(self, tokens):
-        return FAMILIES[self.arch](self, torch.as_tensor(np.asarray(tokens, dtype=np.int64)))
+        global _KV_F16
+        _KV_F16 = self.kv_f16
+        try:
+            return FAMILIES[self.arch](self, torch.as_tensor(np.asarray(tokens, dtype=np.int64)))
+        finally:
+            _KV_F16 = False
 
 
-def load(path, emulate_ggml_acts=False):
-    return Model(path, emulate_ggml_acts)
+def load(path, emulate_ggml_acts=False, kv_f16=False):
+    return Model(path, emulate_ggml_acts, kv_f16)
+
+
+_KV_F16 = False   # set by Model.forward for the duration of one forward pass
 
 
 # ---------------------------------------------------------------------------- building blocks
@@ -206,6 +215,9 @@ def attention(q, k, v, scale, window=0, softcap=0.0):
     i - j < window, HF's sliding_window / llama.cpp's n_swa); GQA by repeating kv heads.
     softcap > 0: Gemma 2's logit soft-capping of the scaled scores, before the mask."""
     H, T, _ = q.shape
+    if _KV_F16:   # the cache stores the f32 values rounded to F16
+        k = k.to(torch.float32).to(torch.float16).to(q.dtype)
+        v = v.to(torch.float32).to(torch.float16).to(q.dtype)
     rep = H // k.shape[0]
     k = k.repeat_interleave(rep, dim=0)
     v = v.repeat_interleave(rep, dim=0)

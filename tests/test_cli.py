@@ -247,3 +247,24 @@ def test_cache_follows_metadata(tiny, tmp_path):
     patch_key(path, "llama.context_length", 8)
     rc, _, err = ck(["run", path, "--tokens", tokens, "--logits", str(tmp_path / "x.f32")], cwd=str(tmp_path))
     assert rc == 2 and "run: the prompt has 12 tokens, more than the 8 positions" in err, err
+
+
+def test_ck_run_kv_f16(tiny, tmp_path):
+    """ck run --kv-f16 builds a separate program with an F16 KV cache (ckgen --kv-f16): the cache key
+    follows the generated header, its logits stay close to the f32 cache's (F16 keys and values)
+    but are not the same program's"""
+    tokens = "1,5,9,13,17,21,25,29"
+    outs = {}
+    for tag, extra in (("f32", []), ("f16", ["--kv-f16"])):
+        out = str(tmp_path / f"{tag}.f32")
+        rc, _, err = ck(["run", tiny] + extra + ["--tokens", tokens, "--decode-logits", out], cwd=str(tmp_path))
+        assert rc == 0, err
+        outs[tag] = np.fromfile(out, dtype=np.float32)
+    progs = [d for d in os.listdir(os.path.join(B, "models")) if d.startswith("tiny-")]
+    heads = [open(os.path.join(B, "models", d, "tiny.h")).read() for d in progs if os.path.exists(os.path.join(B, "models", d, "tiny.h"))]
+    assert any("#define TINY_KV_F16 1" in h for h in heads) and any("#define TINY_KV_F16 0" in h for h in heads), progs
+    d = float(np.max(np.abs(outs["f16"] - outs["f32"])))
+    scale = float(np.max(np.abs(outs["f32"])))
+    assert 0 < d < 0.01 * scale, (d, scale)  # F16 rounding of K/V: visible, but ~1e-4 of the range
+    rc, out, _ = ck(["run", "--help"])
+    assert rc == 0 and "--kv-f16" in out

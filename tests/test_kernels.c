@@ -211,6 +211,31 @@ static void test_threads(void)
 
 /* ---- contract edge cases ------------------------------------------------------------------ */
 
+/* the F16 KV cache (ckgen --kv-f16): ck_attention_forward_tm_f16kv over keys/values stored by
+   ck_copy_rows_f16 equals ck_attention_forward_tm over the same values widened to f32, bit for bit
+   (the cache changes only the stored precision), in token-major layout with strided rows */
+static void test_attention_f16kv(int NH, int NKV, int T, int pos0, int HS, int window, float softcap)
+{
+    int Tk = pos0 + T, kvd = NKV * HS, i;
+    size_t ldq = (size_t)NH * HS + 3, ldkv = (size_t)kvd, ldo = (size_t)NH * HS + 5, src_ld = (size_t)kvd + 2;
+    size_t nq = (size_t)T * ldq, nk = (size_t)Tk * src_ld, nc = (size_t)Tk * ldkv, no = (size_t)T * ldo;
+    float *q = rnd(nq, 1.0f), *k = rnd(nk, 2.0f), *v = rnd(nk, 2.0f), *kr = rnd(nc, 1.0f), *vr = rnd(nc, 1.0f);
+    float *o1 = rnd(no, 1.0f), *o2 = copy_of(o1, no);
+    uint16_t *k16 = (uint16_t *)malloc(nc * 2), *v16 = (uint16_t *)malloc(nc * 2);
+    char what[160];
+    ck_copy_rows_f16(k16, ldkv, k, src_ld, Tk, kvd);
+    ck_copy_rows_f16(v16, ldkv, v, src_ld, Tk, kvd);
+    for (i = 0; i < (int)nc; i++) { kr[i] = ck_fp16_to_fp32(k16[i]); vr[i] = ck_fp16_to_fp32(v16[i]); }
+    check(k16[0] == ck_fp32_to_fp16(k[0]) && v16[nc - 1] == ck_fp32_to_fp16(v[(size_t)(Tk - 1) * src_ld + kvd - 1]),
+          "ck_copy_rows_f16 stores ck_fp32_to_fp16 of each value, rows at their strides");
+    ck_attention_forward_tm(o1, NULL, q, kr, vr, NH, NKV, T, Tk, HS, pos0, window, 1.0f / (float)sqrt(HS), softcap, ldq, ldkv, ldo);
+    ck_attention_forward_tm_f16kv(o2, NULL, q, k16, v16, NH, NKV, T, Tk, HS, pos0, window, 1.0f / (float)sqrt(HS), softcap, ldq, ldkv, ldo);
+    snprintf(what, sizeof what, "attention over an F16 KV cache == over its values in f32, bit for bit (NH=%d NKV=%d T=%d pos0=%d HS=%d window=%d softcap=%g)",
+             NH, NKV, T, pos0, HS, window, softcap);
+    check(memcmp(o1, o2, no * sizeof(float)) == 0, what);
+    free(q); free(k); free(v); free(kr); free(vr); free(o1); free(o2); free(k16); free(v16);
+}
+
 static void test_attention_edges(void)
 {
     /* Tk = 0: no key visible: out = 0, lse = -inf, backward adds nothing */
@@ -352,6 +377,9 @@ int main(void)
 {
     printf("ckernel C tests, SIMD: %s\n", ck_simd_name());
     test_simd_vs_scalar();
+    test_attention_f16kv(4, 2, 1, 37, 64, 0, 0.0f);    /* decode over a cache */
+    test_attention_f16kv(8, 2, 9, 8, 64, 4, 2.0f);     /* a prefill chunk after one, window, soft-cap */
+    test_attention_f16kv(3, 1, 5, 0, 256, 0, 0.0f);    /* the largest head size the F16 cache takes */
 #ifdef _OPENMP
     test_threads();
 #else

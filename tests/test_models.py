@@ -236,6 +236,35 @@ def test_fast_path(tc, family, qtype):
         assert np.all(agree[sure]), f"{row} fast {what}: top-1 differs at positions {np.where(sure & ~agree)[0]}"
 
 
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_kv_f16(tc, family):
+    """ckgen --kv-f16 (the KV cache in F16, half its bytes): prefill in chunks of 8 (so later chunks
+    read the cache) and decode against the plain f32 oracle: the cost of the option, printed,
+    recorded and asserted below 1% of the logit range (F16 keeps 11 significant bits: ~5e-4
+    relative per cached value; measured 0.01-0.03%). The distance to an oracle that rounds its
+    float64 keys and values to F16 is printed for information only: where the f32 and float64
+    values straddle an F16 rounding boundary they round one F16 ulp apart, so it is not a tight
+    bound. The kernel itself is checked exactly in test_kernels.c (attention over the F16 cache ==
+    f32 attention over the same values, bit for bit)."""
+    c = case(tc, family, "f32")
+    d = os.path.join(tc.work, f"{family}_kvf16")
+    r = tc.ckgen(c.gguf, d, extra=["--kv-f16", "--max-prompt", "8"])
+    assert r.returncode == 0, r.stderr
+    hdr = open(os.path.join(d, "m.h")).read()
+    assert "#define M_KV_F16 1" in hdr and "ck_attention_forward_tm_f16kv(" in hdr and "uint16_t *kc" in hdr
+    prog = tc.compile(d, "fast", exe="run_kvf16")
+    ref16 = OM.load(c.gguf, kv_f16=True).forward(c.tokens).numpy()
+    scale = float(np.max(np.abs(c.ref)))
+    for decode in (False, True):
+        got = run_logits(prog, c.gguf, c.tokens, decode)
+        d16, d32 = diff(got, ref16), diff(got, c.ref)
+        what = "decode" if decode else "prefill"
+        record(f"{family} f32", f"5 kv-f16 {what} vs f32 oracle", d32)
+        print(f"{family} --kv-f16 {what}: vs f32 oracle {d32:.3e} ({100 * d32 / scale:.3f}% of max|logit| {scale:.2f}); "
+              f"vs an oracle with F16 K/V {d16:.3e} (information)")
+        assert d32 < 0.01 * scale, f"{family} --kv-f16 {what}: F16 rounding costs {d32:.3e}, over 1% of {scale:.3f}"
+
+
 @pytest.mark.parametrize("family", ["gpt2", "llama"])
 def test_tied_output(tc, family):
     """without output.weight the output is tied to token_embd (GPT-2, SmolLM; the other cases of
