@@ -300,6 +300,10 @@ CK_DEF int ck_quantize_act_row_scalar(int weight_type, const float *src, void *d
 #define CK_QMATMUL_PATH CK_Q_FAST
 #endif
 CK_DEF void ck_matmul_forward_q(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
+/* several matmuls of one input (q, k and v; gate and up): out_i = inp @ weight_i^T + bias_i for
+   each entry, bit for bit as n separate ck_matmul_forward_q calls, in one pass of the threads */
+typedef struct { int type; float *out; const void *weight; const float *bias; int OC; } ck_qmatmul;
+CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *inp, int T, int C);
 CK_DEF void ck_matmul_forward_qp(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
 CK_DEF void ck_matmul_forward_qp_scalar(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
 
@@ -3591,6 +3595,12 @@ CK_DEF void ck_matmul_forward_qp(int path, int type, float *out, const float *in
 CK_DEF void ck_matmul_forward_q(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
     ck_matmul_forward_qp(CK_QMATMUL_PATH, type, out, inp, weight, bias, T, C, OC);
+}
+
+CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *inp, int T, int C)
+{
+    int i;
+    for (i = 0; i < n; i++) ck_matmul_forward_q(mm[i].type, mm[i].out, inp, mm[i].weight, mm[i].bias, T, C, mm[i].OC);
 }
 
 CK_DEF void ck_dequantize_row(int type, const void *src, float *dst, int64_t n)

@@ -1400,7 +1400,8 @@ static int ckg_strided(const ckg_val *vals, const int *idx, int n)
     return 0;
 }
 
-static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode)
+/* emit one op's call; with xo, only its comment: the caller emits the call from *xo */
+static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode, ckg_ctx *xo)
 {
     const ckg_opdesc *D = o->desc;
     const ckg_val *V = O->R->v;
@@ -1449,6 +1450,7 @@ static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode)
     else
         ckg_shape_note(O, o, 0, NULL, V[o->out].cols, V[o->out].cols_expr, mode ? "1" : rows, note, sizeof note);
     fprintf(O->f, "%s/* OP(%s, %s, %s, %s, %s): %s */\n", ind, o->d->op, o->d->out, o->d->a, o->d->b, o->d->c, note);
+    if (xo) { *xo = x; return; }
     if (rowloop) {
         char ind2[32];
         fprintf(O->f, "%sfor (t = 0; t < %s; t++) { /* per row: %s reads a column view */\n", ind, rows, o->d->op);
@@ -1457,6 +1459,38 @@ static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode)
         fprintf(O->f, "%s}\n", ind);
     } else
         ckg_expand(O, &x, tmpl, ind);
+}
+
+/* Matmuls that read the same input one after another (q, k, v; gate, up) run as one call,
+   ck_matmul_forward_q_multi: one pass of the threads over the input instead of one per matrix
+   (the same results bit for bit). How many ops from op i on form such a group (1: none). */
+#define CKG_MAX_GROUP 4
+static int ckg_matmul_group(const ckg_ir *R, int i)
+{
+    const ckg_op *o = &R->op[i];
+    int n = 1, k;
+    if (o->desc != &ckg_op_matmul || o->section != CKG_BLOCK || o->out == o->a) return 1;
+    while (i + n < R->n_op && n < CKG_MAX_GROUP) {
+        const ckg_op *p = &R->op[i + n];
+        if (p->desc != &ckg_op_matmul || p->section != o->section || p->a != o->a || p->out == o->a) break;
+        for (k = 0; k < n; k++) /* no member reads or writes another's output */
+            if (R->op[i + k].out == p->out || R->op[i + k].out == p->a) break;
+        if (k < n) break;
+        n++;
+    }
+    return n;
+}
+
+static void ckg_emit_matmul_group(ckg_out *O, const ckg_op *ops, int n, int mode)
+{
+    ckg_ctx x[CKG_MAX_GROUP];
+    const char *ind = "        ";
+    int k;
+    for (k = 0; k < n; k++) ckg_emit_op(O, &ops[k], mode, &x[k]);
+    fprintf(O->f, "%s{ /* the %d matmuls above in one pass over %s */\n%s    const ck_qmatmul mm[%d] = {\n", ind, n, x[0].a, ind, n);
+    for (k = 0; k < n; k++)
+        fprintf(O->f, "%s        { %s, %s, %s, %s, %s },\n", ind, x[k].wt, x[k].out, x[k].wq, x[k].w2, x[k].C);
+    fprintf(O->f, "%s    };\n%s    ck_matmul_forward_q_multi(mm, %d, %s, %s, %s);\n%s}\n", ind, ind, n, x[0].a, x[0].T, x[0].CA, ind);
 }
 
 /* which values of a mode share bytes with value i (lifetimes that do not overlap) */
@@ -1514,7 +1548,12 @@ static void ckg_emit_forward(ckg_out *O, int mode)
                        "        %s *vc = %sCK_F(m, %s_S_KV_V) + (size_t)l * %s_MAX_CTX * %s_KV_DIM;\n", n, n,
                     KT, KC, N, N, N, O->P->kv_f16 ? ", F16" : "", KT, KC, N, N, N);
         for (i = 0; i < R->n_op; i++)
-            if (R->op[i].section == s) ckg_emit_op(O, &R->op[i], mode);
+            if (R->op[i].section == s) {
+                int n = ckg_matmul_group(R, i);
+                if (n > 1) ckg_emit_matmul_group(O, &R->op[i], n, mode);
+                else ckg_emit_op(O, &R->op[i], mode, NULL);
+                i += n - 1;
+            }
     }
     fprintf(f, "}\n\n");
 }

@@ -383,6 +383,16 @@ static char *read_all(const char *path, size_t *len, char *err, size_t cap)
     return NULL;
 }
 
+/* the threads the model's kernels run on */
+static int n_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
 #ifdef _OPENMP
 /* physical cores: distinct (package, core) pairs of the online CPUs in sysfs; else the online
    logical CPUs (sysconf); else 1. Hyperthreads share one core's FMA units: the matmuls gain
@@ -723,9 +733,10 @@ int main(int argc, char **argv)
     } else printf("\n");
     fflush(stdout); /* the text before the timing line on stderr */
     if (!o.quiet && !rc)
-        fprintf(stderr, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s); stop: %s\n", n_prompt,
-                t_prefill, n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), n_done, t_decode, n_done / (t_decode > 0 ? t_decode : 1e-9),
-                stop_reason);
+        fprintf(stderr, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s); threads: %d%s%s%s; stop: %s\n",
+                n_prompt, t_prefill, n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), n_done, t_decode,
+                n_done / (t_decode > 0 ? t_decode : 1e-9), n_threads(), getenv("OMP_WAIT_POLICY") ? " (OMP_WAIT_POLICY=" : "",
+                getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "", getenv("OMP_WAIT_POLICY") ? ")" : "", stop_reason);
     free(scratch);
     free(prompt_ids);
     free(recent);

@@ -8,8 +8,11 @@ llama-bench (-p 64 -n 32 -r REPS -t N), in the same run, one engine after the ot
 each table gets llama.cpp's figures and the ratio ckernel / llama.cpp. This project never builds or
 ships llama.cpp: a user who has it can compare.
 
+With --busy N, N other processes spin on the CPU during every measurement (both engines): how a
+shared machine's load changes each engine's figures.
+
 usage: /usr/bin/python3 tests/bench_models.py [--models smollm,qwen2] [--types f32,f16,...]
-                                              [--threads 2,1] [--reps 3] [--decode 32] [--llama-bench PATH]
+                                              [--threads 2,1] [--reps 3] [--decode 32] [--llama-bench PATH] [--busy N]
 Random weights are cached in build/bench/ (a few GB for all of them). ckernel's run is given the
 prompt once untimed first (run --warmup), so prefill is not charged with page-faulting the mmapped
 weights in; llama-bench warms up likewise. Figures are medians of REPS runs."""
@@ -103,6 +106,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--decode", type=int, default=32)
     ap.add_argument("--llama-bench", default=os.environ.get("LLAMA_BENCH") or None)
+    ap.add_argument("--busy", type=int, default=0, help="spinning processes running beside the measurements")
     a = ap.parse_args()
     threads = [int(t) for t in a.threads.split(",")]
     for t in a.types.split(","):
@@ -120,6 +124,18 @@ def main():
           f" memory read bandwidth (measured, {os.cpu_count()} threads): {bw:.1f} GB/s")
     print(f"prefill: {PROMPT} tokens; decode: {a.decode} tokens; median of {a.reps} runs; " +
           (f"llama.cpp: {a.llama_bench}" if a.llama_bench else "llama.cpp: not compared (LLAMA_BENCH=/path/to/llama-bench to compare)"))
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(a.busy)]
+    if a.busy:
+        print(f"{a.busy} spinning process{'es' if a.busy > 1 else ''} run beside every measurement (--busy)")
+    try:
+        rows = measure(a, threads, bw)
+    finally:
+        for p in spinners:
+            p.kill()
+    report(a, threads, bw, rows)
+
+
+def measure(a, threads, bw):
     rows = {t: [] for t in threads}
     for m in a.models.split(","):
         fam, label, opts = SHAPES[m]
@@ -141,6 +157,10 @@ def main():
                 rows[th].append((label, t, wbytes, kvbytes, pf, dc, rss, lb.get(th)))
                 print(f"  {label} {t} {th} thr: ckernel prefill {pf:.1f} decode {dc:.1f} tok/s" +
                       (f"; llama.cpp prefill {lb[th][0]:.1f} decode {lb[th][1]:.1f}" if th in lb else ""), file=sys.stderr, flush=True)
+    return rows
+
+
+def report(a, threads, bw, rows):
     for th in threads:
         print(f"\n{th} thread{'s' if th > 1 else ''}:")
         hdr = f"{'model':<12} {'type':<6} {'weights MB':>10} {'prefill tok/s':>13}"

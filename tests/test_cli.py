@@ -268,3 +268,16 @@ def test_ck_run_kv_f16(tiny, tmp_path):
     assert 0 < d < 0.01 * scale, (d, scale)  # F16 rounding of K/V: visible, but ~1e-4 of the range
     rc, out, _ = ck(["run", "--help"])
     assert rc == 0 and "--kv-f16" in out
+
+
+def test_ck_run_waits_passively_unless_told(tiny, tmp_path):
+    """ck runs its programs with OMP_WAIT_POLICY=passive (spinning waits collapse two threads when
+    another process holds a core) unless the user set a waiting policy; run's timing line says so"""
+    args = ["run", tiny, "--tokens", "1,2,3", "-n", "2"]
+    for extra, want, unwanted in (({}, "(OMP_WAIT_POLICY=passive)", None),
+                                  ({"OMP_WAIT_POLICY": "active"}, "(OMP_WAIT_POLICY=active)", "passive"),
+                                  ({"GOMP_SPINCOUNT": "1000"}, "; stop: length", "OMP_WAIT_POLICY")):
+        rc, _, err = ck(args, cwd=str(tmp_path), env_extra=extra)
+        line = err.strip().splitlines()[-1]
+        assert rc == 0 and line.startswith("prefill: ") and want in line, (extra, err)
+        assert unwanted is None or unwanted not in line, (extra, line)
