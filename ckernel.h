@@ -3272,7 +3272,9 @@ CK__FORCE_INLINE __m512i ck__wblock2_avx512(int type, const char *blk, __m512i l
 
 /* 4 weight rows (2 blocks each) . activation blocks b, b + 1 at ap (in the weights' order):
    [b: S_0..S_3 | b + 1: S_0..S_3], exact */
-CK__FORCE_INLINE __m256i ck__qsum4x2_avx512(int c, __m512i w0, __m512i w1, __m512i w2, __m512i w3, const void *ap0, const void *ap1, __m512i cvec)
+/* 4 weight rows (2 blocks each) . activation blocks b, b + 1 at ap0, ap1, exact: per 128-bit lane
+   [S_0..S_3], the lanes holding b's first 16 values, b + 1's, b's last 16, b + 1's */
+CK__FORCE_INLINE __m512i ck__qrows4x2_avx512(int c, __m512i w0, __m512i w1, __m512i w2, __m512i w3, const void *ap0, const void *ap1, __m512i cvec)
 {
     __m512i av = _mm512_inserti64x4(_mm512_castsi256_si512(ck__load256(ap0)), ck__load256(ap1), 1), c0 = _mm512_setzero_si512(), p0, p1, p2, p3, t01, t23;
     av = _mm512_shuffle_i64x2(av, av, _MM_SHUFFLE(3, 1, 2, 0));
@@ -3283,20 +3285,24 @@ CK__FORCE_INLINE __m256i ck__qsum4x2_avx512(int c, __m512i w0, __m512i w1, __m51
     p3 = _mm512_dpbusd_epi32(c0, w3, av);
     t01 = _mm512_add_epi32(_mm512_unpacklo_epi32(p0, p1), _mm512_unpackhi_epi32(p0, p1));
     t23 = _mm512_add_epi32(_mm512_unpacklo_epi32(p2, p3), _mm512_unpackhi_epi32(p2, p3));
-    t01 = _mm512_add_epi32(_mm512_unpacklo_epi64(t01, t23), _mm512_unpackhi_epi64(t01, t23));
-    return _mm256_add_epi32(_mm512_castsi512_si256(t01), _mm512_extracti64x4_epi64(t01, 1));
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(t01, t23), _mm512_unpackhi_epi64(t01, t23));
+}
+
+/* 8 fp16 -> 8 floats (AVX512F's conversion: no F16C needed) */
+static inline __m256 ck__h2f8_avx512(__m128i h) { return _mm512_castps512_ps256(_mm512_cvtph_ps(_mm256_castsi128_si256(h))); }
+
+/* fp16 values x, y, z, u, each repeated in 4 lanes, as floats */
+static inline __m512 ck__h2f_4x4_avx512(uint16_t x, uint16_t y, uint16_t z, uint16_t u)
+{
+    __m128 f = _mm512_castps512_ps128(_mm512_cvtph_ps(_mm256_castsi128_si256(_mm_setr_epi16((short)x, (short)y, (short)z, (short)u, 0, 0, 0, 0))));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), _mm512_castps128_ps512(f));
 }
 
 /* fp16 values x (lanes 0..3) and y (lanes 4..7) as floats */
 static inline __m256 ck__h2f_2x4(uint16_t x, uint16_t y)
 {
-#if defined(__F16C__)
-    return _mm256_cvtph_ps(_mm_unpacklo_epi64(_mm_set1_epi16((short)x), _mm_set1_epi16((short)y)));
-#else
-    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(ck__h2f(x))), _mm_set1_ps(ck__h2f(y)), 1);
-#endif
+    return ck__h2f8_avx512(_mm_unpacklo_epi64(_mm_set1_epi16((short)x), _mm_set1_epi16((short)y)));
 }
-
 #define CK__ABLK(k, bb) (mn ? (const void *)((const ck_block_q8_1 *)a[k] + (bb)) : (const void *)((const ck_block_q8_0 *)a[k] + (bb)))
 #define CK__AQ2(k, bb) (mn ? (const void *)((const ck_block_q8_1 *)a[k])[bb].qs : (const void *)((const ck_block_q8_0 *)a[k])[bb].qs)
 #define CK__AD2(k, bb) (mn ? ((const ck_block_q8_1 *)a[k])[bb].d : ((const ck_block_q8_0 *)a[k])[bb].d)
@@ -3310,13 +3316,13 @@ CK__FORCE_INLINE void ck__qtile_avx512(int type, const void *w, size_t ldw, int 
     const size_t bsz = CK__QTILE_BSZ(type), pf = CK__QTILE_PF * ldw;
     const char *w0 = (const char *)w, *w1 = w0 + (nw > 1 ? ldw : 0), *w2 = w0 + (size_t)CK_MIN(2, nw - 1) * ldw, *w3 = w0 + (size_t)CK_MIN(3, nw - 1) * ldw;
     __m128 acc0 = _mm_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m512 acc01 = _mm512_setzero_ps(), acc23 = acc01;
     float r[16];
     int b, i, k, nk = na == 1 ? 1 : 4;
     for (b = 0; b + 2 <= nb; b += 2) {
         const size_t o = (size_t)b * bsz;
         __m512i q0, q1, q2, q3;
-        __m256 dwv, mwv = _mm256_setzero_ps(), t;
-        __m256i s;
+        __m256 dwv, mwv = _mm256_setzero_ps();
         _mm_prefetch(w0 + pf + o, _MM_HINT_T0);
         _mm_prefetch(w1 + pf + o, _MM_HINT_T0);
         _mm_prefetch(w2 + pf + o, _MM_HINT_T0);
@@ -3326,23 +3332,42 @@ CK__FORCE_INLINE void ck__qtile_avx512(int type, const void *w, size_t ldw, int 
         q2 = ck__wblock2_avx512(type, w2 + o, levels);
         q3 = ck__wblock2_avx512(type, w3 + o, levels);
         /* d (the first field) of [b: rows 0..3 | b + 1: rows 0..3]; m (the second) likewise */
-        dwv = _mm256_cvtph_ps(_mm_setr_epi16((short)ck__u16at(w0 + o), (short)ck__u16at(w1 + o), (short)ck__u16at(w2 + o), (short)ck__u16at(w3 + o),
+        dwv = ck__h2f8_avx512(_mm_setr_epi16((short)ck__u16at(w0 + o), (short)ck__u16at(w1 + o), (short)ck__u16at(w2 + o), (short)ck__u16at(w3 + o),
                                              (short)ck__u16at(w0 + o + bsz), (short)ck__u16at(w1 + o + bsz), (short)ck__u16at(w2 + o + bsz), (short)ck__u16at(w3 + o + bsz)));
         if (mn)
-            mwv = _mm256_cvtph_ps(_mm_setr_epi16((short)ck__u16at(w0 + o + 2), (short)ck__u16at(w1 + o + 2), (short)ck__u16at(w2 + o + 2), (short)ck__u16at(w3 + o + 2),
+            mwv = ck__h2f8_avx512(_mm_setr_epi16((short)ck__u16at(w0 + o + 2), (short)ck__u16at(w1 + o + 2), (short)ck__u16at(w2 + o + 2), (short)ck__u16at(w3 + o + 2),
                                                  (short)ck__u16at(w0 + o + bsz + 2), (short)ck__u16at(w1 + o + bsz + 2), (short)ck__u16at(w2 + o + bsz + 2), (short)ck__u16at(w3 + o + bsz + 2)));
+        if (na == 1) {
+            __m512i v = ck__qrows4x2_avx512(c, q0, q1, q2, q3, CK__AQ2(0, b), CK__AQ2(0, b + 1), cvec);
+            __m256i s = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)); /* [b: rows | b + 1: rows] */
+            __m256 t = _mm256_mul_ps(_mm256_mul_ps(dwv, ck__h2f_2x4(CK__AD2(0, b), CK__AD2(0, b + 1))), _mm256_cvtepi32_ps(s));
+            if (mn) t = _mm256_add_ps(t, _mm256_mul_ps(mwv, ck__h2f_2x4(((const ck_block_q8_1 *)a[0])[b].s, ((const ck_block_q8_1 *)a[0])[b + 1].s)));
+            acc0 = _mm_add_ps(_mm_add_ps(acc0, _mm256_castps256_ps128(t)), _mm256_extractf128_ps(t, 1));
+        } else { /* two activation rows at a time: [k: b | k: b + 1 | k + 1: b | k + 1: b + 1] */
+            const __m512 dw16 = _mm512_insertf32x8(_mm512_castps256_ps512(dwv), dwv, 1), mw16 = _mm512_insertf32x8(_mm512_castps256_ps512(mwv), mwv, 1);
 #define CK__TSTEP2(acc, k)                                                                                                       \
-        s = ck__qsum4x2_avx512(c, q0, q1, q2, q3, CK__AQ2(k, b), CK__AQ2(k, b + 1), cvec);                                          \
-        t = _mm256_mul_ps(_mm256_mul_ps(dwv, ck__h2f_2x4(CK__AD2(k, b), CK__AD2(k, b + 1))), _mm256_cvtepi32_ps(s));              \
-        if (mn) t = _mm256_add_ps(t, _mm256_mul_ps(mwv, ck__h2f_2x4(((const ck_block_q8_1 *)a[k])[b].s, ((const ck_block_q8_1 *)a[k])[b + 1].s))); \
-        acc = _mm_add_ps(_mm_add_ps(acc, _mm256_castps256_ps128(t)), _mm256_extractf128_ps(t, 1))
-        CK__TSTEP2(acc0, 0);
-        if (na > 1) {
-            CK__TSTEP2(acc1, 1);
-            CK__TSTEP2(acc2, 2);
-            CK__TSTEP2(acc3, 3);
-        }
+            {                                                                                                                    \
+                __m512i v0 = ck__qrows4x2_avx512(c, q0, q1, q2, q3, CK__AQ2(k, b), CK__AQ2(k, b + 1), cvec);                    \
+                __m512i v1 = ck__qrows4x2_avx512(c, q0, q1, q2, q3, CK__AQ2(k + 1, b), CK__AQ2(k + 1, b + 1), cvec);            \
+                __m512i s = _mm512_add_epi32(_mm512_shuffle_i64x2(v0, v1, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_i64x2(v0, v1, _MM_SHUFFLE(3, 2, 3, 2))); \
+                __m512 t = _mm512_mul_ps(_mm512_mul_ps(dw16, ck__h2f_4x4_avx512(CK__AD2(k, b), CK__AD2(k, b + 1), CK__AD2(k + 1, b), CK__AD2(k + 1, b + 1))), \
+                                         _mm512_cvtepi32_ps(s));                                                                 \
+                if (mn) {                                                                                                        \
+                    const ck_block_q8_1 *x_ = (const ck_block_q8_1 *)a[k] + b, *y_ = (const ck_block_q8_1 *)a[k + 1] + b;       \
+                    t = _mm512_add_ps(t, _mm512_mul_ps(mw16, ck__h2f_4x4_avx512(x_[0].s, x_[1].s, y_[0].s, y_[1].s)));           \
+                }                                                                                                                \
+                acc = _mm512_add_ps(_mm512_add_ps(acc, t), _mm512_shuffle_f32x4(t, t, _MM_SHUFFLE(3, 3, 1, 1)));                \
+            }
+            CK__TSTEP2(acc01, 0)
+            CK__TSTEP2(acc23, 2)
 #undef CK__TSTEP2
+        }
+    }
+    if (na > 1) { /* lanes 0 and 2 of acc01, acc23 */
+        acc0 = _mm512_castps512_ps128(acc01);
+        acc1 = _mm512_extractf32x4_ps(acc01, 2);
+        acc2 = _mm512_castps512_ps128(acc23);
+        acc3 = _mm512_extractf32x4_ps(acc23, 2);
     }
     _mm_storeu_ps(r, acc0);
     _mm_storeu_ps(r + 4, acc1);
