@@ -3220,6 +3220,13 @@ CK__FORCE_INLINE void ck__qtile_x86(int type, const void *w, size_t ldw, int nw,
 #undef CK__AS
 
 #if CK_HAVE_AVX512
+#if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
+/* g++ 12 reports the deliberately undefined upper bits of GCC's own AVX-512 casts, broadcasts
+   and masked builtins as (maybe) uninitialized once they are inlined; up to the kernels' definitions */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 /* AVX-512 VNNI: two blocks per 512-bit register. A weight row's blocks b, b + 1 as one register
    in the order [b: values 0..15 | b + 1: 0..15 | b: 16..31 | b + 1: 16..31] (the nibbles' natural
    order; the activations are permuted to match), made unsigned by the offset c as above. */
@@ -3406,6 +3413,9 @@ CK__QTILE_DEF(q4_1, CK_Q4_1)
 CK__QTILE_DEF(q5_1, CK_Q5_1)
 #undef CK__QTILE_DEF
 #undef CK__QTILE_IMPL
+#if CK_HAVE_AVX512 && defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
+#pragma GCC diagnostic pop
+#endif
 
 /* the 6-bit scales and mins of a Q4_K / Q5_K block as 16 bytes: sc_0..sc_7, m_0..m_7
    (ck__scale_min_k4 for all j at once, on 32-bit words of the little-endian scales[12]) */
