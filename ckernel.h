@@ -3295,6 +3295,20 @@ CK__FORCE_INLINE __m512i ck__qrows4x2_avx512(int c, __m512i w0, __m512i w1, __m5
     return _mm512_add_epi32(_mm512_unpacklo_epi64(t01, t23), _mm512_unpackhi_epi64(t01, t23));
 }
 
+/* The same sums from the weights transposed to [row 0..3 of dword j] per 128-bit lane (T0..T3,
+   signed bytes) and the activation bytes + 128 (unsigned), each dword j broadcast in its lane:
+   the lanes start at nc = -128 * (the row's byte sums), so no reduction follows and the
+   correction is shared by the tile's activation rows. */
+CK__FORCE_INLINE __m512i ck__qrowsT_avx512(__m512i t0, __m512i t1, __m512i t2, __m512i t3, __m512i nc, const void *ap0, const void *ap1)
+{
+    __m512i av = _mm512_inserti64x4(_mm512_castsi256_si512(ck__load256(ap0)), ck__load256(ap1), 1), v;
+    av = _mm512_xor_si512(_mm512_shuffle_i64x2(av, av, _MM_SHUFFLE(3, 1, 2, 0)), _mm512_set1_epi8((char)0x80));
+    v = _mm512_dpbusd_epi32(nc, _mm512_shuffle_epi32(av, _MM_PERM_AAAA), t0);
+    v = _mm512_dpbusd_epi32(v, _mm512_shuffle_epi32(av, _MM_PERM_BBBB), t1);
+    v = _mm512_dpbusd_epi32(v, _mm512_shuffle_epi32(av, _MM_PERM_CCCC), t2);
+    return _mm512_dpbusd_epi32(v, _mm512_shuffle_epi32(av, _MM_PERM_DDDD), t3);
+}
+
 /* 8 fp16 -> 8 floats (AVX512F's conversion: no F16C needed) */
 static inline __m256 ck__h2f8_avx512(__m128i h) { return _mm512_castps512_ps256(_mm512_cvtph_ps(_mm256_castsi128_si256(h))); }
 
@@ -3352,10 +3366,26 @@ CK__FORCE_INLINE void ck__qtile_avx512(int type, const void *w, size_t ldw, int 
             acc0 = _mm_add_ps(_mm_add_ps(acc0, _mm256_castps256_ps128(t)), _mm256_extractf128_ps(t, 1));
         } else { /* two activation rows at a time: [k: b | k: b + 1 | k + 1: b | k + 1: b + 1] */
             const __m512 dw16 = _mm512_insertf32x8(_mm512_castps256_ps512(dwv), dwv, 1), mw16 = _mm512_insertf32x8(_mm512_castps256_ps512(mwv), mwv, 1);
+            const __m512i x80 = _mm512_set1_epi8((char)0x80), cb = _mm512_set1_epi8((char)c);
+            __m512i t0, t1, t2, t3, u0, u1, u2, u3, nc = _mm512_setzero_si512();
+            if (c == 128) { /* the signed weights again */
+                q0 = _mm512_xor_si512(q0, x80); q1 = _mm512_xor_si512(q1, x80); q2 = _mm512_xor_si512(q2, x80); q3 = _mm512_xor_si512(q3, x80);
+            } else if (c) {
+                q0 = _mm512_sub_epi8(q0, cb); q1 = _mm512_sub_epi8(q1, cb); q2 = _mm512_sub_epi8(q2, cb); q3 = _mm512_sub_epi8(q3, cb);
+            }
+            u0 = _mm512_unpacklo_epi32(q0, q1);
+            u1 = _mm512_unpackhi_epi32(q0, q1);
+            u2 = _mm512_unpacklo_epi32(q2, q3);
+            u3 = _mm512_unpackhi_epi32(q2, q3);
+            t0 = _mm512_unpacklo_epi64(u0, u2);
+            t1 = _mm512_unpackhi_epi64(u0, u2);
+            t2 = _mm512_unpacklo_epi64(u1, u3);
+            t3 = _mm512_unpackhi_epi64(u1, u3);
+            nc = _mm512_sub_epi32(nc, _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_dpbusd_epi32(nc, x80, t0), x80, t1), x80, t2), x80, t3));
 #define CK__TSTEP2(acc, k)                                                                                                       \
             {                                                                                                                    \
-                __m512i v0 = ck__qrows4x2_avx512(c, q0, q1, q2, q3, CK__AQ2(k, b), CK__AQ2(k, b + 1), cvec);                    \
-                __m512i v1 = ck__qrows4x2_avx512(c, q0, q1, q2, q3, CK__AQ2(k + 1, b), CK__AQ2(k + 1, b + 1), cvec);            \
+                __m512i v0 = ck__qrowsT_avx512(t0, t1, t2, t3, nc, CK__AQ2(k, b), CK__AQ2(k, b + 1));                           \
+                __m512i v1 = ck__qrowsT_avx512(t0, t1, t2, t3, nc, CK__AQ2(k + 1, b), CK__AQ2(k + 1, b + 1));                   \
                 __m512i s = _mm512_add_epi32(_mm512_shuffle_i64x2(v0, v1, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_i64x2(v0, v1, _MM_SHUFFLE(3, 2, 3, 2))); \
                 __m512 t = _mm512_mul_ps(_mm512_mul_ps(dw16, ck__h2f_4x4_avx512(CK__AD2(k, b), CK__AD2(k, b + 1), CK__AD2(k + 1, b), CK__AD2(k + 1, b + 1))), \
                                          _mm512_cvtepi32_ps(s));                                                                 \
