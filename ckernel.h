@@ -3069,6 +3069,395 @@ static void ck__qdot_iq4_nl_avx2(const void *vw, const void *const *a, int nb, i
 #undef CK__STEP_S
 #undef CK__STEP_U
 
+/* ---- tile kernels: Q4_0, Q5_0, Q8_0, IQ4_NL (x Q8_0) and Q4_1, Q5_1 (x Q8_1) ---------------
+   4 weight rows x 1..4 activation rows per call. For each (weight row i, activation row k) and
+   block: the exact integer dot product S of the block's 32 values, then, as ck__qdot_*_scalar,
+   sum = sum + (d_w * d_a) * (float)S (Q4_1, Q5_1: (d_w * d_a) * S + m_w * s_a added to sum):
+   the scalar kernels' float operations in their order, in one vector lane per (i, k), so a result
+   does not depend on the tile it lands in (and equals the scalar kernel's wherever the compiler
+   does not contract the scalar expression into an FMA). Each weight block is unpacked once per
+   tile. The 32 products of one (i, k) leave the multiplier as 8 int32 lanes; two rounds of hadd
+   fold the 4 weight rows into [rows 0..3: first 16 values | rows 0..3: last 16] and the two
+   halves are added, so one conversion, two multiplies and one add serve 4 (decode) or 8 (i, k).
+   AVX2: |w| . (a signed like w) by maddubs + madd (ggml's sign trick; the unsigned Q4_1 / Q5_1
+   values go in directly). AVX-512 VNNI (vpdpbusd, u8 x s8): the weights made unsigned by an offset
+   c (Q4_0 w + 8, Q5_0 w + 16, Q8_0 and IQ4_NL w + 128); the lanes start at -c times the sums of
+   the activation bytes, so they add up to the signed dot product. */
+#ifndef CK__QTILE_PF
+#define CK__QTILE_PF 8
+#endif
+#define CK__QTILE_BSZ(type) ((type) == CK_Q4_0 ? sizeof(ck_block_q4_0) : (type) == CK_Q5_0 ? sizeof(ck_block_q5_0) : (type) == CK_Q8_0 ? sizeof(ck_block_q8_0) \
+                             : (type) == CK_IQ4_NL ? sizeof(ck_block_iq4_nl) : (type) == CK_Q4_1 ? sizeof(ck_block_q4_1) : sizeof(ck_block_q5_1))
+#if defined(__GNUC__)
+#define CK__FORCE_INLINE static inline __attribute__((always_inline))
+#else
+#define CK__FORCE_INLINE static inline
+#endif
+
+static inline __m128 ck__h2f_x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
+{
+#if defined(__F16C__)
+    return _mm_cvtph_ps(_mm_setr_epi16((short)a, (short)b, (short)c, (short)d, 0, 0, 0, 0));
+#else
+    return _mm_setr_ps(ck__h2f(a), ck__h2f(b), ck__h2f(c), ck__h2f(d));
+#endif
+}
+
+/* block b of a weight row as 32 bytes in the activations' order (values 0..15, then 16..31), and
+   its d (and m): the signed values for Q4_0, Q5_0, Q8_0, IQ4_NL with sgn, else those plus the
+   offset c (unsigned); Q4_1, Q5_1 are unsigned anyway. levels: IQ4_NL's table (+ 128 without sgn) */
+CK__FORCE_INLINE __m256i ck__wblock_avx2(int type, int sgn, const char *blk, __m256i levels)
+{
+    switch (type) {
+    case CK_Q4_0: {
+        __m256i n = ck__nibbles_avx2(((const ck_block_q4_0 *)(const void *)blk)->qs);
+        return sgn ? _mm256_sub_epi8(n, _mm256_set1_epi8(8)) : n;
+    }
+    case CK_Q5_0: { /* with sgn: q - 16 = nibble, or nibble | 0xF0 (nibble - 16) when bit 4 is clear */
+        const ck_block_q5_0 *x = (const ck_block_q5_0 *)(const void *)blk;
+        __m256i bits = ck__bits_to_bytes_avx2(ck__le32(x->qh)), n = ck__nibbles_avx2(x->qs);
+        return sgn ? _mm256_or_si256(n, _mm256_andnot_si256(bits, _mm256_set1_epi8((char)0xF0))) : _mm256_or_si256(n, _mm256_and_si256(bits, _mm256_set1_epi8(16)));
+    }
+    case CK_Q8_0: {
+        __m256i q = ck__load256(((const ck_block_q8_0 *)(const void *)blk)->qs);
+        return sgn ? q : _mm256_xor_si256(q, _mm256_set1_epi8((char)0x80));
+    }
+    case CK_IQ4_NL: return _mm256_shuffle_epi8(levels, ck__nibbles_avx2(((const ck_block_iq4_nl *)(const void *)blk)->qs));
+    case CK_Q4_1: return ck__nibbles_avx2(((const ck_block_q4_1 *)(const void *)blk)->qs);
+    default: { /* CK_Q5_1 */
+        const ck_block_q5_1 *x = (const ck_block_q5_1 *)(const void *)blk;
+        return _mm256_or_si256(ck__nibbles_avx2(x->qs), _mm256_and_si256(ck__bits_to_bytes_avx2(ck__le32(x->qh)), _mm256_set1_epi8(16)));
+    }
+    }
+}
+
+/* the 4 weight blocks . one activation block (32 int8 at aq): [S_0..S_3 over values 0..15 |
+   S_0..S_3 over values 16..31] */
+CK__FORCE_INLINE __m256i ck__qsum4_avx2(int sgn, int c, __m256i w0, __m256i w1, __m256i w2, __m256i w3, __m256i u0, __m256i u1, __m256i u2, __m256i u3,
+                                        const int8_t *aq, __m256i cvec)
+{
+    __m256i av = ck__load256(aq), p0, p1, p2, p3;
+#if CK_HAVE_AVX512
+    __m256i c0 = _mm256_setzero_si256();
+    (void)sgn; (void)u0; (void)u1; (void)u2; (void)u3;
+    if (c) c0 = _mm256_sub_epi32(c0, _mm256_dpbusd_epi32(c0, cvec, av));
+    p0 = _mm256_dpbusd_epi32(c0, w0, av);
+    p1 = _mm256_dpbusd_epi32(c0, w1, av);
+    p2 = _mm256_dpbusd_epi32(c0, w2, av);
+    p3 = _mm256_dpbusd_epi32(c0, w3, av);
+#else
+    const __m256i ones = _mm256_set1_epi16(1);
+    (void)cvec; (void)c;
+    if (sgn) { /* u = |w| */
+        p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(u0, _mm256_sign_epi8(av, w0)), ones);
+        p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(u1, _mm256_sign_epi8(av, w1)), ones);
+        p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(u2, _mm256_sign_epi8(av, w2)), ones);
+        p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(u3, _mm256_sign_epi8(av, w3)), ones);
+    } else {
+        p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(w0, av), ones);
+        p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(w1, av), ones);
+        p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(w2, av), ones);
+        p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(w3, av), ones);
+    }
+#endif
+    return _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
+}
+
+/* the activation block's d (Q8_1: and s) */
+#define CK__AD(k) (mn ? ((const ck_block_q8_1 *)a[k])[b].d : ((const ck_block_q8_0 *)a[k])[b].d)
+#define CK__AQ(k) (mn ? ((const ck_block_q8_1 *)a[k])[b].qs : ((const ck_block_q8_0 *)a[k])[b].qs)
+#define CK__AS(k) (((const ck_block_q8_1 *)a[k])[b].s)
+
+static inline uint16_t ck__u16at(const char *p) { return *(const uint16_t *)(const void *)p; }
+
+CK__FORCE_INLINE void ck__qtile_x86(int type, const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res)
+{
+    const int mn = type == CK_Q4_1 || type == CK_Q5_1; /* with a min, Q8_1 activations */
+    const int sgn = !CK_HAVE_AVX512 && !mn;
+    const int c = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : type == CK_Q8_0 || type == CK_IQ4_NL ? 128 : 0;
+    const __m256i cvec = _mm256_set1_epi8((char)(c == 128 ? -128 : c));
+    const size_t bsz = CK__QTILE_BSZ(type), pf = CK__QTILE_PF * ldw;
+    /* rows >= nw: the last one again */
+    const char *w0 = (const char *)w, *w1 = w0 + (nw > 1 ? ldw : 0), *w2 = w0 + (size_t)CK_MIN(2, nw - 1) * ldw, *w3 = w0 + (size_t)CK_MIN(3, nw - 1) * ldw;
+    __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)ck__iq4nl_values));
+    __m128 acc0 = _mm_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    float r[4];
+    int b, i;
+    if (!sgn) levels = _mm256_xor_si256(levels, _mm256_set1_epi8((char)0x80));
+    for (b = 0; b < nb; b++) {
+        const size_t o = (size_t)b * bsz;
+        __m256i q0, q1, q2, q3, u0, u1, u2, u3, s;
+        __m128 dwv, mwv = _mm_setzero_ps(), t;
+        _mm_prefetch(w0 + pf + o, _MM_HINT_T0);
+        _mm_prefetch(w1 + pf + o, _MM_HINT_T0);
+        _mm_prefetch(w2 + pf + o, _MM_HINT_T0);
+        _mm_prefetch(w3 + pf + o, _MM_HINT_T0);
+        q0 = ck__wblock_avx2(type, sgn, w0 + o, levels);
+        q1 = ck__wblock_avx2(type, sgn, w1 + o, levels);
+        q2 = ck__wblock_avx2(type, sgn, w2 + o, levels);
+        q3 = ck__wblock_avx2(type, sgn, w3 + o, levels);
+        u0 = sgn ? _mm256_sign_epi8(q0, q0) : q0;
+        u1 = sgn ? _mm256_sign_epi8(q1, q1) : q1;
+        u2 = sgn ? _mm256_sign_epi8(q2, q2) : q2;
+        u3 = sgn ? _mm256_sign_epi8(q3, q3) : q3;
+        dwv = ck__h2f_x4(ck__u16at(w0 + o), ck__u16at(w1 + o), ck__u16at(w2 + o), ck__u16at(w3 + o)); /* d: the first field */
+        if (mn) mwv = ck__h2f_x4(ck__u16at(w0 + o + 2), ck__u16at(w1 + o + 2), ck__u16at(w2 + o + 2), ck__u16at(w3 + o + 2)); /* m: the second */
+#define CK__TSTEP(acc, k)                                                                                                        \
+        s = ck__qsum4_avx2(sgn, c, q0, q1, q2, q3, u0, u1, u2, u3, CK__AQ(k), cvec);                                                \
+        t = _mm_mul_ps(_mm_mul_ps(dwv, _mm_set1_ps(ck__h2f(CK__AD(k)))), _mm_cvtepi32_ps(_mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1)))); \
+        if (mn) t = _mm_add_ps(t, _mm_mul_ps(mwv, _mm_set1_ps(ck__h2f(CK__AS(k)))));                                           \
+        acc = _mm_add_ps(acc, t)
+        CK__TSTEP(acc0, 0);
+        if (na > 1) {
+            CK__TSTEP(acc1, 1);
+            CK__TSTEP(acc2, 2);
+            CK__TSTEP(acc3, 3);
+        }
+#undef CK__TSTEP
+    }
+    _mm_storeu_ps(r, acc0);
+    for (i = 0; i < 4; i++) res[4 * i] = r[i];
+    if (na > 1) {
+        _mm_storeu_ps(r, acc1);
+        for (i = 0; i < 4; i++) res[4 * i + 1] = r[i];
+        _mm_storeu_ps(r, acc2);
+        for (i = 0; i < 4; i++) res[4 * i + 2] = r[i];
+        _mm_storeu_ps(r, acc3);
+        for (i = 0; i < 4; i++) res[4 * i + 3] = r[i];
+    }
+}
+#undef CK__AD
+#undef CK__AQ
+#undef CK__AS
+
+#if CK_HAVE_AVX512
+#if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
+/* g++ 12 reports the deliberately undefined upper bits of GCC's own AVX-512 casts, broadcasts
+   and masked builtins as (maybe) uninitialized once they are inlined; up to the kernels' definitions */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+/* AVX-512 VNNI: two blocks per 512-bit register. A weight row's blocks b, b + 1 as one register
+   in the order [b: values 0..15 | b + 1: 0..15 | b: 16..31 | b + 1: 16..31] (the nibbles' natural
+   order; the activations are permuted to match), made unsigned by the offset c as above. */
+/* 16 bytes at p and 16 at q -> [p | q | p >> 4 | q >> 4] & 15 */
+static inline __m512i ck__nibbles2_avx512(const uint8_t *p, const uint8_t *q)
+{
+    __m256i t = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p)), _mm_loadu_si128((const __m128i *)(const void *)q), 1);
+    return _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(t), _mm256_srli_epi16(t, 4), 1), _mm512_set1_epi8(15));
+}
+
+/* the Q5 fifth bits of blocks x, y in the register order above */
+static inline __mmask64 ck__bits2_avx512(const uint8_t *qhx, const uint8_t *qhy)
+{
+    uint64_t x = ck__le32(qhx), y = ck__le32(qhy);
+    return (__mmask64)((x & 0xFFFF) | (y & 0xFFFF) << 16 | (x >> 16) << 32 | (y >> 16) << 48);
+}
+
+CK__FORCE_INLINE __m512i ck__wblock2_avx512(int type, const char *blk, __m512i levels)
+{
+    switch (type) {
+    case CK_Q4_0: {
+        const ck_block_q4_0 *x = (const ck_block_q4_0 *)(const void *)blk;
+        return ck__nibbles2_avx512(x[0].qs, x[1].qs);
+    }
+    case CK_Q5_0: {
+        const ck_block_q5_0 *x = (const ck_block_q5_0 *)(const void *)blk;
+        __m512i n = ck__nibbles2_avx512(x[0].qs, x[1].qs);
+        return _mm512_mask_add_epi8(n, ck__bits2_avx512(x[0].qh, x[1].qh), n, _mm512_set1_epi8(16));
+    }
+    case CK_Q8_0: {
+        const ck_block_q8_0 *x = (const ck_block_q8_0 *)(const void *)blk;
+        __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(ck__load256(x[0].qs)), ck__load256(x[1].qs), 1);
+        return _mm512_xor_si512(_mm512_shuffle_i64x2(q, q, _MM_SHUFFLE(3, 1, 2, 0)), _mm512_set1_epi8((char)0x80));
+    }
+    case CK_IQ4_NL: {
+        const ck_block_iq4_nl *x = (const ck_block_iq4_nl *)(const void *)blk;
+        return _mm512_shuffle_epi8(levels, ck__nibbles2_avx512(x[0].qs, x[1].qs));
+    }
+    case CK_Q4_1: {
+        const ck_block_q4_1 *x = (const ck_block_q4_1 *)(const void *)blk;
+        return ck__nibbles2_avx512(x[0].qs, x[1].qs);
+    }
+    default: { /* CK_Q5_1 */
+        const ck_block_q5_1 *x = (const ck_block_q5_1 *)(const void *)blk;
+        __m512i n = ck__nibbles2_avx512(x[0].qs, x[1].qs);
+        return _mm512_mask_add_epi8(n, ck__bits2_avx512(x[0].qh, x[1].qh), n, _mm512_set1_epi8(16));
+    }
+    }
+}
+
+/* 4 weight rows (2 blocks each) . activation blocks b, b + 1 at ap (in the weights' order):
+   [b: S_0..S_3 | b + 1: S_0..S_3], exact */
+/* 4 weight rows (2 blocks each) . activation blocks b, b + 1 at ap0, ap1, exact: per 128-bit lane
+   [S_0..S_3], the lanes holding b's first 16 values, b + 1's, b's last 16, b + 1's */
+CK__FORCE_INLINE __m512i ck__qrows4x2_avx512(int c, __m512i w0, __m512i w1, __m512i w2, __m512i w3, const void *ap0, const void *ap1, __m512i cvec)
+{
+    __m512i av = _mm512_inserti64x4(_mm512_castsi256_si512(ck__load256(ap0)), ck__load256(ap1), 1), c0 = _mm512_setzero_si512(), p0, p1, p2, p3, t01, t23;
+    av = _mm512_shuffle_i64x2(av, av, _MM_SHUFFLE(3, 1, 2, 0));
+    if (c) c0 = _mm512_sub_epi32(c0, _mm512_dpbusd_epi32(c0, cvec, av));
+    p0 = _mm512_dpbusd_epi32(c0, w0, av);
+    p1 = _mm512_dpbusd_epi32(c0, w1, av);
+    p2 = _mm512_dpbusd_epi32(c0, w2, av);
+    p3 = _mm512_dpbusd_epi32(c0, w3, av);
+    t01 = _mm512_add_epi32(_mm512_unpacklo_epi32(p0, p1), _mm512_unpackhi_epi32(p0, p1));
+    t23 = _mm512_add_epi32(_mm512_unpacklo_epi32(p2, p3), _mm512_unpackhi_epi32(p2, p3));
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(t01, t23), _mm512_unpackhi_epi64(t01, t23));
+}
+
+/* The same sums from the weights transposed to [row 0..3 of dword j] per 128-bit lane (T0..T3,
+   signed bytes) and the activation bytes + 128 (unsigned), each dword j broadcast in its lane:
+   the lanes start at nc = -128 * (the row's byte sums), so no reduction follows and the
+   correction is shared by the tile's activation rows. */
+CK__FORCE_INLINE __m512i ck__qrowsT_avx512(__m512i t0, __m512i t1, __m512i t2, __m512i t3, __m512i nc, const void *ap0, const void *ap1)
+{
+    __m512i av = _mm512_inserti64x4(_mm512_castsi256_si512(ck__load256(ap0)), ck__load256(ap1), 1), v;
+    av = _mm512_xor_si512(_mm512_shuffle_i64x2(av, av, _MM_SHUFFLE(3, 1, 2, 0)), _mm512_set1_epi8((char)0x80));
+    v = _mm512_dpbusd_epi32(nc, _mm512_shuffle_epi32(av, _MM_PERM_AAAA), t0);
+    v = _mm512_dpbusd_epi32(v, _mm512_shuffle_epi32(av, _MM_PERM_BBBB), t1);
+    v = _mm512_dpbusd_epi32(v, _mm512_shuffle_epi32(av, _MM_PERM_CCCC), t2);
+    return _mm512_dpbusd_epi32(v, _mm512_shuffle_epi32(av, _MM_PERM_DDDD), t3);
+}
+
+/* 8 fp16 -> 8 floats (AVX512F's conversion: no F16C needed) */
+static inline __m256 ck__h2f8_avx512(__m128i h) { return _mm512_castps512_ps256(_mm512_cvtph_ps(_mm256_castsi128_si256(h))); }
+
+/* fp16 values x, y, z, u, each repeated in 4 lanes, as floats */
+static inline __m512 ck__h2f_4x4_avx512(uint16_t x, uint16_t y, uint16_t z, uint16_t u)
+{
+    __m128 f = _mm512_castps512_ps128(_mm512_cvtph_ps(_mm256_castsi128_si256(_mm_setr_epi16((short)x, (short)y, (short)z, (short)u, 0, 0, 0, 0))));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), _mm512_castps128_ps512(f));
+}
+
+/* fp16 values x (lanes 0..3) and y (lanes 4..7) as floats */
+static inline __m256 ck__h2f_2x4(uint16_t x, uint16_t y)
+{
+    return ck__h2f8_avx512(_mm_unpacklo_epi64(_mm_set1_epi16((short)x), _mm_set1_epi16((short)y)));
+}
+#define CK__ABLK(k, bb) (mn ? (const void *)((const ck_block_q8_1 *)a[k] + (bb)) : (const void *)((const ck_block_q8_0 *)a[k] + (bb)))
+#define CK__AQ2(k, bb) (mn ? (const void *)((const ck_block_q8_1 *)a[k])[bb].qs : (const void *)((const ck_block_q8_0 *)a[k])[bb].qs)
+#define CK__AD2(k, bb) (mn ? ((const ck_block_q8_1 *)a[k])[bb].d : ((const ck_block_q8_0 *)a[k])[bb].d)
+
+CK__FORCE_INLINE void ck__qtile_avx512(int type, const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res)
+{
+    const int mn = type == CK_Q4_1 || type == CK_Q5_1;
+    const int c = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : type == CK_Q8_0 || type == CK_IQ4_NL ? 128 : 0;
+    const __m512i cvec = _mm512_set1_epi8((char)(c == 128 ? -128 : c));
+    const __m512i levels = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)ck__iq4nl_values)), _mm512_set1_epi8((char)0x80));
+    const size_t bsz = CK__QTILE_BSZ(type), pf = CK__QTILE_PF * ldw;
+    const char *w0 = (const char *)w, *w1 = w0 + (nw > 1 ? ldw : 0), *w2 = w0 + (size_t)CK_MIN(2, nw - 1) * ldw, *w3 = w0 + (size_t)CK_MIN(3, nw - 1) * ldw;
+    __m128 acc0 = _mm_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m512 acc01 = _mm512_setzero_ps(), acc23 = acc01;
+    float r[16];
+    int b, i, k, nk = na == 1 ? 1 : 4;
+    for (b = 0; b + 2 <= nb; b += 2) {
+        const size_t o = (size_t)b * bsz;
+        __m512i q0, q1, q2, q3;
+        __m256 dwv, mwv = _mm256_setzero_ps();
+        _mm_prefetch(w0 + pf + o, _MM_HINT_T0);
+        _mm_prefetch(w1 + pf + o, _MM_HINT_T0);
+        _mm_prefetch(w2 + pf + o, _MM_HINT_T0);
+        _mm_prefetch(w3 + pf + o, _MM_HINT_T0);
+        q0 = ck__wblock2_avx512(type, w0 + o, levels);
+        q1 = ck__wblock2_avx512(type, w1 + o, levels);
+        q2 = ck__wblock2_avx512(type, w2 + o, levels);
+        q3 = ck__wblock2_avx512(type, w3 + o, levels);
+        /* d (the first field) of [b: rows 0..3 | b + 1: rows 0..3]; m (the second) likewise */
+        dwv = ck__h2f8_avx512(_mm_setr_epi16((short)ck__u16at(w0 + o), (short)ck__u16at(w1 + o), (short)ck__u16at(w2 + o), (short)ck__u16at(w3 + o),
+                                             (short)ck__u16at(w0 + o + bsz), (short)ck__u16at(w1 + o + bsz), (short)ck__u16at(w2 + o + bsz), (short)ck__u16at(w3 + o + bsz)));
+        if (mn)
+            mwv = ck__h2f8_avx512(_mm_setr_epi16((short)ck__u16at(w0 + o + 2), (short)ck__u16at(w1 + o + 2), (short)ck__u16at(w2 + o + 2), (short)ck__u16at(w3 + o + 2),
+                                                 (short)ck__u16at(w0 + o + bsz + 2), (short)ck__u16at(w1 + o + bsz + 2), (short)ck__u16at(w2 + o + bsz + 2), (short)ck__u16at(w3 + o + bsz + 2)));
+        if (na == 1) {
+            __m512i v = ck__qrows4x2_avx512(c, q0, q1, q2, q3, CK__AQ2(0, b), CK__AQ2(0, b + 1), cvec);
+            __m256i s = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)); /* [b: rows | b + 1: rows] */
+            __m256 t = _mm256_mul_ps(_mm256_mul_ps(dwv, ck__h2f_2x4(CK__AD2(0, b), CK__AD2(0, b + 1))), _mm256_cvtepi32_ps(s));
+            if (mn) t = _mm256_add_ps(t, _mm256_mul_ps(mwv, ck__h2f_2x4(((const ck_block_q8_1 *)a[0])[b].s, ((const ck_block_q8_1 *)a[0])[b + 1].s)));
+            acc0 = _mm_add_ps(_mm_add_ps(acc0, _mm256_castps256_ps128(t)), _mm256_extractf128_ps(t, 1));
+        } else { /* two activation rows at a time: [k: b | k: b + 1 | k + 1: b | k + 1: b + 1] */
+            const __m512 dw16 = _mm512_insertf32x8(_mm512_castps256_ps512(dwv), dwv, 1), mw16 = _mm512_insertf32x8(_mm512_castps256_ps512(mwv), mwv, 1);
+            const __m512i x80 = _mm512_set1_epi8((char)0x80), cb = _mm512_set1_epi8((char)c);
+            __m512i t0, t1, t2, t3, u0, u1, u2, u3, nc = _mm512_setzero_si512();
+            if (c == 128) { /* the signed weights again */
+                q0 = _mm512_xor_si512(q0, x80); q1 = _mm512_xor_si512(q1, x80); q2 = _mm512_xor_si512(q2, x80); q3 = _mm512_xor_si512(q3, x80);
+            } else if (c) {
+                q0 = _mm512_sub_epi8(q0, cb); q1 = _mm512_sub_epi8(q1, cb); q2 = _mm512_sub_epi8(q2, cb); q3 = _mm512_sub_epi8(q3, cb);
+            }
+            u0 = _mm512_unpacklo_epi32(q0, q1);
+            u1 = _mm512_unpackhi_epi32(q0, q1);
+            u2 = _mm512_unpacklo_epi32(q2, q3);
+            u3 = _mm512_unpackhi_epi32(q2, q3);
+            t0 = _mm512_unpacklo_epi64(u0, u2);
+            t1 = _mm512_unpackhi_epi64(u0, u2);
+            t2 = _mm512_unpacklo_epi64(u1, u3);
+            t3 = _mm512_unpackhi_epi64(u1, u3);
+            nc = _mm512_sub_epi32(nc, _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_dpbusd_epi32(nc, x80, t0), x80, t1), x80, t2), x80, t3));
+#define CK__TSTEP2(acc, k)                                                                                                       \
+            {                                                                                                                    \
+                __m512i v0 = ck__qrowsT_avx512(t0, t1, t2, t3, nc, CK__AQ2(k, b), CK__AQ2(k, b + 1));                           \
+                __m512i v1 = ck__qrowsT_avx512(t0, t1, t2, t3, nc, CK__AQ2(k + 1, b), CK__AQ2(k + 1, b + 1));                   \
+                __m512i s = _mm512_add_epi32(_mm512_shuffle_i64x2(v0, v1, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_i64x2(v0, v1, _MM_SHUFFLE(3, 2, 3, 2))); \
+                __m512 t = _mm512_mul_ps(_mm512_mul_ps(dw16, ck__h2f_4x4_avx512(CK__AD2(k, b), CK__AD2(k, b + 1), CK__AD2(k + 1, b), CK__AD2(k + 1, b + 1))), \
+                                         _mm512_cvtepi32_ps(s));                                                                 \
+                if (mn) {                                                                                                        \
+                    const ck_block_q8_1 *x_ = (const ck_block_q8_1 *)a[k] + b, *y_ = (const ck_block_q8_1 *)a[k + 1] + b;       \
+                    t = _mm512_add_ps(t, _mm512_mul_ps(mw16, ck__h2f_4x4_avx512(x_[0].s, x_[1].s, y_[0].s, y_[1].s)));           \
+                }                                                                                                                \
+                acc = _mm512_add_ps(_mm512_add_ps(acc, t), _mm512_shuffle_f32x4(t, t, _MM_SHUFFLE(3, 3, 1, 1)));                \
+            }
+            CK__TSTEP2(acc01, 0)
+            CK__TSTEP2(acc23, 2)
+#undef CK__TSTEP2
+        }
+    }
+    if (na > 1) { /* lanes 0 and 2 of acc01, acc23 */
+        acc0 = _mm512_castps512_ps128(acc01);
+        acc1 = _mm512_extractf32x4_ps(acc01, 2);
+        acc2 = _mm512_castps512_ps128(acc23);
+        acc3 = _mm512_extractf32x4_ps(acc23, 2);
+    }
+    _mm_storeu_ps(r, acc0);
+    _mm_storeu_ps(r + 4, acc1);
+    _mm_storeu_ps(r + 8, acc2);
+    _mm_storeu_ps(r + 12, acc3);
+    for (i = 0; i < 4; i++)
+        for (k = 0; k < nk; k++) res[4 * i + k] = r[4 * k + i];
+    if (b < nb) { /* an odd last block: the one-block kernel gives its terms (0 + t = t), added in order */
+        const void *al[4];
+        for (k = 0; k < 4; k++) al[k] = CK__ABLK(k, b);
+        ck__qtile_x86(type, (const char *)w + (size_t)b * bsz, ldw, nw, al, 1, na, r);
+        for (i = 0; i < 4; i++)
+            for (k = 0; k < nk; k++) res[4 * i + k] += r[4 * i + k];
+    }
+}
+#undef CK__ABLK
+#undef CK__AQ2
+#undef CK__AD2
+#endif
+
+#if CK_HAVE_AVX512
+#define CK__QTILE_NAME(t) ck__qtile_##t##_avx512
+#define CK__QTILE_IMPL ck__qtile_avx512
+#else
+#define CK__QTILE_NAME(t) ck__qtile_##t##_avx2
+#define CK__QTILE_IMPL ck__qtile_x86
+#endif
+#define CK__QTILE_DEF(t, TYPE)                                                                                    \
+    static void CK__QTILE_NAME(t)(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) \
+    { CK__QTILE_IMPL(TYPE, w, ldw, nw, a, nb, na, res); }
+CK__QTILE_DEF(q4_0, CK_Q4_0)
+CK__QTILE_DEF(q5_0, CK_Q5_0)
+CK__QTILE_DEF(q8_0, CK_Q8_0)
+CK__QTILE_DEF(iq4_nl, CK_IQ4_NL)
+CK__QTILE_DEF(q4_1, CK_Q4_1)
+CK__QTILE_DEF(q5_1, CK_Q5_1)
+#undef CK__QTILE_DEF
+#undef CK__QTILE_IMPL
+#if CK_HAVE_AVX512 && defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
+#pragma GCC diagnostic pop
+#endif
+
 /* the 6-bit scales and mins of a Q4_K / Q5_K block as 16 bytes: sc_0..sc_7, m_0..m_7
    (ck__scale_min_k4 for all j at once, on 32-bit words of the little-endian scales[12]) */
 static inline __m128i ck__scales_mins_k4_avx2(const uint8_t *s)
@@ -3375,6 +3764,17 @@ static ck__qdot_fn ck__qdot_kernel(int type, int simd)
    weight row). Same activation blocks as ck__qdot_kernel's. */
 static ck__qtile_fn ck__qtile_kernel(int type, int simd)
 {
+#if CK_HAVE_AVX2
+    if (simd) switch (type) { /* CK__QTILE_NAME: the AVX-512 VNNI kernels where CK_HAVE_AVX512, else AVX2 */
+        case CK_Q4_0: return CK__QTILE_NAME(q4_0);
+        case CK_Q4_1: return CK__QTILE_NAME(q4_1);
+        case CK_Q5_0: return CK__QTILE_NAME(q5_0);
+        case CK_Q5_1: return CK__QTILE_NAME(q5_1);
+        case CK_Q8_0: return CK__QTILE_NAME(q8_0);
+        case CK_IQ4_NL: return CK__QTILE_NAME(iq4_nl);
+        default: break;
+    }
+#endif
     (void)type; (void)simd;
     return NULL;
 }
