@@ -2897,6 +2897,7 @@ static void ck__quant_act_f16_avx2(const float *x, void *dst, int n)
 }
 #endif
 
+#if !CK_HAVE_AVX512 /* AVX-512 builds take ck__quant_act_q8_K_avx512 */
 /* ck__quant_q8_K's bytes (ggml's reference): q = MIN(127, nearest(iscale * x)) stored as int8 by
    truncation (only the inf / NaN products of a block with |max| < 127/FLT_MAX leave -127..127;
    nearest_int and cvtps2dq both give them a zero low byte) */
@@ -2937,6 +2938,7 @@ static void ck__quant_act_q8_K_avx2(const float *x, void *dst, int n)
         y[b].d = 1 / iscale;
     }
 }
+#endif
 
 /* ---- AVX2: integer dot products ----------------------------------------------------------
    Each kernel takes one weight row segment against 1 or 4 activation rows (na > 1 means 4:
@@ -3509,6 +3511,39 @@ static CK__ALWAYS_INLINE void ck__qtile_q45_K_avx512(const void *vw, size_t ldw,
 }
 static void ck__qtile_q4_K_avx512(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_q45_K_avx512(w, ldw, nw, a, nb, na, res, 0); }
 static void ck__qtile_q5_K_avx512(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_q45_K_avx512(w, ldw, nw, a, nb, na, res, 1); }
+/* ck__quant_q8_K's bytes, 16 values per step: as ck__quant_act_q8_K_avx2 (the low byte of
+   MIN(127, round-half-even(iscale * x))); the bsums from the int8 values, one lane per group */
+static void ck__quant_act_q8_K_avx512(const float *x, void *dst, int n)
+{
+    ck_block_q8_K *y = (ck_block_q8_K *)dst;
+    const __m512i q127 = _mm512_set1_epi32(127);
+    int b, j, l;
+    for (b = 0; b < n / CK_QK_K; b++, x += CK_QK_K) {
+        __m512 m = _mm512_setzero_ps(), vis;
+        __m512i q[16];
+        float amax, max = 0.0f, iscale;
+        for (j = 0; j < CK_QK_K; j += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + j)));
+        amax = _mm512_reduce_max_ps(m);
+        if (amax == 0.0f) {
+            memset(&y[b], 0, sizeof y[b]);
+            continue;
+        }
+        for (j = 0; j < CK_QK_K; j += 16) /* the first value of largest magnitude, as the scalar loop finds it */
+            if (_mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + j)), _mm512_set1_ps(amax), _CMP_EQ_OQ)) break;
+        for (l = j; l < CK_QK_K; l++)
+            if (fabsf(x[l]) == amax) { max = x[l]; break; }
+        iscale = -127.0f / max;
+        vis = _mm512_set1_ps(iscale);
+        CK__UNROLL
+        for (j = 0; j < 16; j++) {
+            __m512i v = _mm512_min_epi32(q127, _mm512_cvt_roundps_epi32(_mm512_mul_ps(vis, _mm512_loadu_ps(x + 16 * j)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            _mm_storeu_si128((__m128i *)(void *)(y[b].qs + 16 * j), _mm512_cvtepi32_epi8(v));
+            q[j] = _mm512_srai_epi32(_mm512_slli_epi32(v, 24), 24); /* the stored int8 */
+        }
+        _mm256_storeu_si256((__m256i *)(void *)y[b].bsums, _mm512_cvtepi32_epi16(ck__hsum16_epi32_avx512(q)));
+        y[b].d = 1 / iscale;
+    }
+}
 #if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -3878,7 +3913,11 @@ static ck__qact_fn ck__act_quantizer(int act, int simd)
     if (simd) switch (act) {
         case CK_Q8_0: return ck__quant_act_q8_0_avx2;
         case CK_Q8_1: return ck__quant_act_q8_1_avx2;
+#if CK_HAVE_AVX512
+        case CK_Q8_K: return ck__quant_act_q8_K_avx512;
+#else
         case CK_Q8_K: return ck__quant_act_q8_K_avx2;
+#endif
 #if defined(__F16C__)
         case CK_F16: return ck__quant_act_f16_avx2;
 #endif
