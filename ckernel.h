@@ -3511,6 +3511,129 @@ static CK__ALWAYS_INLINE void ck__qtile_q45_K_avx512(const void *vw, size_t ldw,
 }
 static void ck__qtile_q4_K_avx512(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_q45_K_avx512(w, ldw, nw, a, nb, na, res, 0); }
 static void ck__qtile_q5_K_avx512(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_q45_K_avx512(w, ldw, nw, a, nb, na, res, 1); }
+/* Q2_K / Q3_K: 16 groups of 16 as Q6_K (the same pack layout of the scales). Chunk c = values
+   64c .. 64c + 63 as u8: the 2-bit values of qs[32 (c/2) + l] at bits 4 (c%2) (bytes 0..31) and
+   4 (c%2) + 2 (bytes 32..63); Q3_K adds 4 where the hmask bit is set (u = q + 4, 0..7; hms =
+   hmask with its upper 32 bytes shifted right by 1). */
+static inline __m512i ck__q23_K_chunk_avx512(const uint8_t *qs, __m512i hms, int c, int three)
+{
+    __m512i q = ck__bcast256_avx512(qs + 32 * (c / 2));
+    q = _mm512_mask_srli_epi16(q, (__mmask32)0xffff0000u, q, 2);
+    q = _mm512_and_si512(_mm512_srli_epi16(q, 4 * (c % 2)), _mm512_set1_epi8(3));
+    if (three) q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hms, _mm512_set1_epi8((char)(1 << (2 * c)))), q, _mm512_set1_epi8(4));
+    return q;
+}
+/* per weight row: the scales in the pack layout (s0: chunks 0, 1; s1: chunks 2, 3) and, in the
+   low 16 int16, the bsum coefficients: Q2_K its mins m_g (a separate sum), Q3_K -4 s_g */
+static inline void ck__q23_K_scales_avx512(const void *vx, int three, __m512i *s0, __m512i *s1, __m512i *n, __m512i *hms, float *d, float *dmin)
+{
+    __m256i sc16, nv;
+    if (three) {
+        const ck_block_q3_K *x = (const ck_block_q3_K *)vx;
+        uint32_t a0 = ck__le32(x->scales), a1 = ck__le32(x->scales + 4), w = ck__le32(x->scales + 8), r[4];
+        r[0] = (a0 & 0x0f0f0f0fu) | (w & 0x03030303u) << 4;          /* s_0..s_3 + 32 */
+        r[1] = (a1 & 0x0f0f0f0fu) | ((w >> 2) & 0x03030303u) << 4;   /* s_4..s_7 */
+        r[2] = ((a0 >> 4) & 0x0f0f0f0fu) | ((w >> 4) & 0x03030303u) << 4;
+        r[3] = ((a1 >> 4) & 0x0f0f0f0fu) | ((w >> 6) & 0x03030303u) << 4;
+        sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)r)), _mm256_set1_epi16(32));
+        nv = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 2));
+        *hms = ck__bcast256_avx512(x->hmask);
+        *hms = _mm512_mask_srli_epi16(*hms, (__mmask32)0xffff0000u, *hms, 1);
+        *d = ck__h2f(x->d);
+        *dmin = 0.0f;
+    } else {
+        const ck_block_q2_K *x = (const ck_block_q2_K *)vx;
+        __m256i sm = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)x->scales));
+        sc16 = _mm256_and_si256(sm, _mm256_set1_epi16(15));
+        nv = _mm256_srli_epi16(sm, 4);
+        *hms = _mm512_setzero_si512();
+        *d = ck__h2f(x->d);
+        *dmin = ck__h2f(x->dmin);
+    }
+    *s0 = _mm512_permutexvar_epi16(ck__load512(ck__q6_K_sc_idx[0]), _mm512_castsi256_si512(sc16));
+    *s1 = _mm512_permutexvar_epi16(ck__load512(ck__q6_K_sc_idx[1]), _mm512_castsi256_si512(sc16));
+    *n = ck__zext256_avx512(nv);
+}
+static CK__ALWAYS_INLINE void ck__qtile_q23_K_avx512(const void *vw, size_t ldw, int nw, const void *const *a, int nb, int na, float *res, int three)
+{
+    const size_t bb = three ? sizeof(ck_block_q3_K) : sizeof(ck_block_q2_K);
+    const char *wr[4];
+    int b, i, k, p;
+    CK__TILE_ROWS(wr, vw, ldw, nw);
+    if (na == 1) {
+        const ck_block_q8_K *a0 = (const ck_block_q8_K *)a[0];
+        __m128 acc = _mm_setzero_ps();
+        for (b = 0; b < nb; b++) {
+            const ck_block_q8_K *ab = a0 + b;
+            __m512i s[4], m[4], bs = ck__bcast256_avx512(ab->bsums);
+            float dw[4], dm[4];
+            __m128 da = _mm_set1_ps(ab->d);
+            CK__UNROLL
+            for (i = 0; i < 4; i++) {
+                const char *x = wr[i] + b * bb;
+                const uint8_t *qs = three ? ((const ck_block_q3_K *)(const void *)x)->qs : ((const ck_block_q2_K *)(const void *)x)->qs;
+                __m512i sc[2], n, hms;
+                ck__q23_K_scales_avx512(x, three, &sc[0], &sc[1], &n, &hms, &dw[i], &dm[i]);
+                s[i] = _mm512_setzero_si512();
+                if (three) s[i] = _mm512_dpwssd_epi32(s[i], bs, n);
+                else m[i] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, n);
+                CK__UNROLL
+                for (p = 0; p < 2; p++)
+                    s[i] = ck__vnni_pair_avx512(s[i], ck__q23_K_chunk_avx512(qs, hms, 2 * p, three), ck__q23_K_chunk_avx512(qs, hms, 2 * p + 1, three),
+                                                ab->qs + 128 * p, ab->qs + 128 * p + 64, sc[p]);
+            }
+            acc = _mm_fmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx512(s)), _mm_mul_ps(_mm_loadu_ps(dw), da), acc);
+            if (!three) acc = _mm_fnmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx512(m)), _mm_mul_ps(_mm_loadu_ps(dm), da), acc);
+        }
+        CK__TILE_STORE4(res, acc);
+    } else {
+        __m512 acc = _mm512_setzero_ps();
+        for (b = 0; b < nb; b++) {
+            const uint8_t *qs[4];
+            const ck_block_q8_K *ab[4];
+            __m512i s[16], m[16], sc[4][2], n[4], hms[4];
+            float dw[4], dm[4], da[4];
+            CK__UNROLL
+            for (i = 0; i < 4; i++) {
+                const char *x = wr[i] + b * bb;
+                qs[i] = three ? ((const ck_block_q3_K *)(const void *)x)->qs : ((const ck_block_q2_K *)(const void *)x)->qs;
+                ck__q23_K_scales_avx512(x, three, &sc[i][0], &sc[i][1], &n[i], &hms[i], &dw[i], &dm[i]);
+            }
+            CK__UNROLL
+            for (k = 0; k < 4; k++) {
+                __m512i bs;
+                ab[k] = (const ck_block_q8_K *)a[k] + b;
+                da[k] = ab[k]->d;
+                bs = ck__bcast256_avx512(ab[k]->bsums);
+                CK__UNROLL
+                for (i = 0; i < 4; i++) s[4 * i + k] = three ? _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, n[i]) : _mm512_setzero_si512();
+            }
+            CK__UNROLL
+            for (p = 0; p < 2; p++) {
+                CK__UNROLL
+                for (i = 0; i < 4; i++) {
+                    __m512i w0 = ck__q23_K_chunk_avx512(qs[i], hms[i], 2 * p, three), w1 = ck__q23_K_chunk_avx512(qs[i], hms[i], 2 * p + 1, three);
+                    CK__UNROLL
+                    for (k = 0; k < 4; k++)
+                        s[4 * i + k] = ck__vnni_pair_avx512(s[4 * i + k], w0, w1, ab[k]->qs + 128 * p, ab[k]->qs + 128 * p + 64, sc[i][p]);
+                }
+            }
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ck__hsum16_epi32_avx512(s)), ck__rows_x_acts_avx512(dw, da), acc);
+            if (!three) {
+                CK__UNROLL
+                for (k = 0; k < 4; k++) {
+                    __m512i bs = ck__bcast256_avx512(ab[k]->bsums);
+                    CK__UNROLL
+                    for (i = 0; i < 4; i++) m[4 * i + k] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, n[i]);
+                }
+                acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ck__hsum16_epi32_avx512(m)), ck__rows_x_acts_avx512(dm, da), acc);
+            }
+        }
+        _mm512_storeu_ps(res, acc);
+    }
+}
+static void ck__qtile_q2_K_avx512(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_q23_K_avx512(w, ldw, nw, a, nb, na, res, 0); }
+static void ck__qtile_q3_K_avx512(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_q23_K_avx512(w, ldw, nw, a, nb, na, res, 1); }
 /* ck__quant_q8_K's bytes, 16 values per step: as ck__quant_act_q8_K_avx2 (the low byte of
    MIN(127, round-half-even(iscale * x))); the bsums from the int8 values, one lane per group */
 static void ck__quant_act_q8_K_avx512(const float *x, void *dst, int n)
@@ -3886,6 +4009,8 @@ static ck__qtile_fn ck__qtile_kernel(int type, int simd)
         case CK_Q4_K: return ck__qtile_q4_K_avx512;
         case CK_Q5_K: return ck__qtile_q5_K_avx512;
         case CK_Q6_K: return ck__qtile_q6_K_avx512;
+        case CK_Q2_K: return ck__qtile_q2_K_avx512;
+        case CK_Q3_K: return ck__qtile_q3_K_avx512;
         default: break;
     }
 #elif CK_HAVE_AVX2
