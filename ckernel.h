@@ -3701,8 +3701,51 @@ static inline __m256i ck__q6_K_chunk_avx2(const ck_block_q6_K *x, int i)
     __m256i lo = _mm256_and_si256(k & 2 ? _mm256_srli_epi16(ql, 4) : ql, _mm256_set1_epi8(15));
     return _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), _mm256_set1_epi8(3)), 4));
 }
-static void ck__qtile_q6_K_avx2(const void *vw, size_t ldw, int nw, const void *const *a, int nb, int na, float *res)
+/* Q6_K (t = 6), Q3_K (t = 3), Q2_K (t = 2): 16 groups of 16; per 32-value chunk i the values as
+   u8 (Q6_K q in 0..63; Q3_K u = q + 4 in 0..7; Q2_K q in 0..3) and ck__bcast16[i] of the even/odd
+   group scales. Q6_K and Q3_K subtract 32 (4) sum_g sc_g bsum_g; Q2_K's mins are a second sum. */
+static inline __m256i ck__k16_chunk_avx2(const void *vx, int t, int i)
 {
+    if (t == 6) return ck__q6_K_chunk_avx2((const ck_block_q6_K *)vx, i);
+    {
+        const uint8_t *qs = t == 3 ? ((const ck_block_q3_K *)vx)->qs : ((const ck_block_q2_K *)vx)->qs;
+        __m256i q = _mm256_and_si256(_mm256_srli_epi16(ck__load256(qs + 32 * (i / 4)), 2 * (i % 4)), _mm256_set1_epi8(3));
+        if (t == 3) q = _mm256_or_si256(q, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(ck__load256(((const ck_block_q3_K *)vx)->hmask), i), _mm256_set1_epi8(1)), 2));
+        return q;
+    }
+}
+/* the 16 group scales as int8, the bsum coefficients as int16 (Q6_K -32 sc_g, Q3_K -4 s_g, Q2_K m_g), d, dmin */
+static inline void ck__k16_scales_avx2(const void *vx, int t, __m128i *sc8, __m256i *n, float *d, float *dmin)
+{
+    if (t == 6) {
+        const ck_block_q6_K *x = (const ck_block_q6_K *)vx;
+        *sc8 = _mm_loadu_si128((const __m128i *)(const void *)x->scales);
+        *n = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(_mm256_cvtepi8_epi16(*sc8), 5));
+        *d = ck__h2f(x->d);
+        *dmin = 0.0f;
+    } else if (t == 3) {
+        const ck_block_q3_K *x = (const ck_block_q3_K *)vx;
+        uint32_t a0 = ck__le32(x->scales), a1 = ck__le32(x->scales + 4), w = ck__le32(x->scales + 8), r[4];
+        r[0] = (a0 & 0x0f0f0f0fu) | (w & 0x03030303u) << 4;          /* s_g + 32, g = 0..3 */
+        r[1] = (a1 & 0x0f0f0f0fu) | ((w >> 2) & 0x03030303u) << 4;   /* g = 4..7 */
+        r[2] = ((a0 >> 4) & 0x0f0f0f0fu) | ((w >> 4) & 0x03030303u) << 4;
+        r[3] = ((a1 >> 4) & 0x0f0f0f0fu) | ((w >> 6) & 0x03030303u) << 4;
+        *sc8 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)r), _mm_set1_epi8(32));
+        *n = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(_mm256_cvtepi8_epi16(*sc8), 2));
+        *d = ck__h2f(x->d);
+        *dmin = 0.0f;
+    } else {
+        const ck_block_q2_K *x = (const ck_block_q2_K *)vx;
+        __m128i sm = _mm_loadu_si128((const __m128i *)(const void *)x->scales);
+        *sc8 = _mm_and_si128(sm, _mm_set1_epi8(15));
+        *n = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sm, 4), _mm_set1_epi8(15)));
+        *d = ck__h2f(x->d);
+        *dmin = ck__h2f(x->dmin);
+    }
+}
+static CK__ALWAYS_INLINE void ck__qtile_k16_avx2(const void *vw, size_t ldw, int nw, const void *const *a, int nb, int na, float *res, int t)
+{
+    const size_t bb = t == 6 ? sizeof(ck_block_q6_K) : t == 3 ? sizeof(ck_block_q3_K) : sizeof(ck_block_q2_K);
     const char *wr[4];
     int b, i, k, c, r;
     CK__TILE_ROWS(wr, vw, ldw, nw);
@@ -3711,21 +3754,25 @@ static void ck__qtile_q6_K_avx2(const void *vw, size_t ldw, int nw, const void *
         __m128 acc = _mm_setzero_ps();
         for (b = 0; b < nb; b++) {
             const ck_block_q8_K *ab = a0 + b;
-            __m256i s[4], bs = ck__load256(ab->bsums);
-            float dw[4];
+            __m256i s[4], m[4], bs = ck__load256(ab->bsums);
+            float dw[4], dm[4];
+            __m128 da = _mm_set1_ps(ab->d);
             CK__UNROLL
             for (i = 0; i < 4; i++) {
-                const ck_block_q6_K *x = (const ck_block_q6_K *)(const void *)wr[i] + b;
-                __m128i sc8 = _mm_loadu_si128((const __m128i *)(const void *)x->scales);
-                __m256i sc_eo = ck__even_odd_epi16_avx2(sc8);
-                s[i] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(bs, _mm256_cvtepi8_epi16(sc8)), 5));
+                const char *x = wr[i] + b * bb;
+                __m128i sc8;
+                __m256i n, eo;
+                ck__k16_scales_avx2(x, t, &sc8, &n, &dw[i], &dm[i]);
+                eo = ck__even_odd_epi16_avx2(sc8);
+                if (t == 2) { m[i] = _mm256_madd_epi16(bs, n); s[i] = _mm256_setzero_si256(); }
+                else s[i] = _mm256_madd_epi16(bs, n);
                 CK__UNROLL
                 for (c = 0; c < 8; c++)
-                    s[i] = _mm256_add_epi32(s[i], _mm256_madd_epi16(_mm256_maddubs_epi16(ck__q6_K_chunk_avx2(x, c), ck__load256(ab->qs + 32 * c)),
-                                                                    _mm256_shuffle_epi8(sc_eo, ck__load256(ck__bcast16[c]))));
-                dw[i] = ck__h2f(x->d);
+                    s[i] = _mm256_add_epi32(s[i], _mm256_madd_epi16(_mm256_maddubs_epi16(ck__k16_chunk_avx2(x, t, c), ck__load256(ab->qs + 32 * c)),
+                                                                    _mm256_shuffle_epi8(eo, ck__load256(ck__bcast16[c]))));
             }
-            acc = _mm_fmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx2(s)), _mm_mul_ps(_mm_loadu_ps(dw), _mm_set1_ps(ab->d)), acc);
+            acc = _mm_fmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx2(s)), _mm_mul_ps(_mm_loadu_ps(dw), da), acc);
+            if (t == 2) acc = _mm_fnmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx2(m)), _mm_mul_ps(_mm_loadu_ps(dm), da), acc);
         }
         CK__TILE_STORE4(res, acc);
     } else { /* two passes of 2 weight rows x 4 activation rows: 8 int32 accumulators */
@@ -3738,19 +3785,23 @@ static void ck__qtile_q6_K_avx2(const void *vw, size_t ldw, int nw, const void *
             for (k = 0; k < 4; k++) { ab[k] = (const ck_block_q8_K *)a[k] + b; da[k] = ab[k]->d; }
             CK__UNROLL
             for (r = 0; r < 2; r++) {
-                const ck_block_q6_K *x0 = (const ck_block_q6_K *)(const void *)wr[2 * r] + b, *x1 = (const ck_block_q6_K *)(const void *)wr[2 * r + 1] + b;
-                __m128i sc80 = _mm_loadu_si128((const __m128i *)(const void *)x0->scales), sc81 = _mm_loadu_si128((const __m128i *)(const void *)x1->scales);
-                __m256i eo0 = ck__even_odd_epi16_avx2(sc80), eo1 = ck__even_odd_epi16_avx2(sc81), s[8];
-                float dw[2];
+                const char *x0 = wr[2 * r] + b * bb, *x1 = wr[2 * r + 1] + b * bb;
+                __m128i sc80, sc81;
+                __m256i n0, n1, eo0, eo1, s[8];
+                float dw[2], dm[2];
+                ck__k16_scales_avx2(x0, t, &sc80, &n0, &dw[0], &dm[0]);
+                ck__k16_scales_avx2(x1, t, &sc81, &n1, &dw[1], &dm[1]);
+                eo0 = ck__even_odd_epi16_avx2(sc80);
+                eo1 = ck__even_odd_epi16_avx2(sc81);
                 CK__UNROLL
                 for (k = 0; k < 4; k++) {
                     __m256i bs = ck__load256(ab[k]->bsums);
-                    s[k] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(bs, _mm256_cvtepi8_epi16(sc80)), 5));
-                    s[4 + k] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(bs, _mm256_cvtepi8_epi16(sc81)), 5));
+                    s[k] = t == 2 ? _mm256_setzero_si256() : _mm256_madd_epi16(bs, n0);
+                    s[4 + k] = t == 2 ? _mm256_setzero_si256() : _mm256_madd_epi16(bs, n1);
                 }
                 CK__UNROLL
                 for (c = 0; c < 8; c++) {
-                    __m256i q0 = ck__q6_K_chunk_avx2(x0, c), q1 = ck__q6_K_chunk_avx2(x1, c), bc = ck__load256(ck__bcast16[c]);
+                    __m256i q0 = ck__k16_chunk_avx2(x0, t, c), q1 = ck__k16_chunk_avx2(x1, t, c), bc = ck__load256(ck__bcast16[c]);
                     __m256i v0 = _mm256_shuffle_epi8(eo0, bc), v1 = _mm256_shuffle_epi8(eo1, bc);
                     CK__UNROLL
                     for (k = 0; k < 4; k++) {
@@ -3759,13 +3810,24 @@ static void ck__qtile_q6_K_avx2(const void *vw, size_t ldw, int nw, const void *
                         s[4 + k] = _mm256_add_epi32(s[4 + k], _mm256_madd_epi16(_mm256_maddubs_epi16(q1, aq), v1));
                     }
                 }
-                dw[0] = ck__h2f(x0->d); dw[1] = ck__h2f(x1->d);
                 acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ck__hsum8_epi32_avx2(s)), ck__rows2_x_acts_avx2(dw, da), acc[r]);
+                if (t == 2) {
+                    CK__UNROLL
+                    for (k = 0; k < 4; k++) {
+                        __m256i bs = ck__load256(ab[k]->bsums);
+                        s[k] = _mm256_madd_epi16(bs, n0);
+                        s[4 + k] = _mm256_madd_epi16(bs, n1);
+                    }
+                    acc[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ck__hsum8_epi32_avx2(s)), ck__rows2_x_acts_avx2(dm, da), acc[r]);
+                }
             }
         }
         CK__TILE_STORE8(res, acc[0], acc[1]);
     }
 }
+static void ck__qtile_q6_K_avx2(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_k16_avx2(w, ldw, nw, a, nb, na, res, 6); }
+static void ck__qtile_q3_K_avx2(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_k16_avx2(w, ldw, nw, a, nb, na, res, 3); }
+static void ck__qtile_q2_K_avx2(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_k16_avx2(w, ldw, nw, a, nb, na, res, 2); }
 
 /* Q4_K / Q5_K values 64c .. 64c + 31 (*lo) and 64c + 32 .. 64c + 63 (*hi) as u8; qh as loaded,
    shifted right by 2c */
@@ -4018,6 +4080,8 @@ static ck__qtile_fn ck__qtile_kernel(int type, int simd)
         case CK_Q4_K: return ck__qtile_q4_K_avx2;
         case CK_Q5_K: return ck__qtile_q5_K_avx2;
         case CK_Q6_K: return ck__qtile_q6_K_avx2;
+        case CK_Q2_K: return ck__qtile_q2_K_avx2;
+        case CK_Q3_K: return ck__qtile_q3_K_avx2;
         default: break;
     }
 #else
