@@ -2908,6 +2908,7 @@ static void ck__quant_act_f16_avx2(const float *x, void *dst, int n)
 }
 #endif
 
+#if !CK_HAVE_AVX512 /* AVX-512 builds take ck__quant_act_q8_K_avx512 */
 /* ck__quant_q8_K's bytes (ggml's reference): q = MIN(127, nearest(iscale * x)) stored as int8 by
    truncation (only the inf / NaN products of a block with |max| < 127/FLT_MAX leave -127..127;
    nearest_int and cvtps2dq both give them a zero low byte) */
@@ -2948,6 +2949,7 @@ static void ck__quant_act_q8_K_avx2(const float *x, void *dst, int n)
         y[b].d = 1 / iscale;
     }
 }
+#endif
 
 /* ---- AVX2: integer dot products ----------------------------------------------------------
    Each kernel takes one weight row segment against 1 or 4 activation rows (na > 1 means 4:
@@ -3643,6 +3645,706 @@ static void ck__qdot_q3_K_avx2(const void *vw, const void *const *a, int nb, int
     CK__QDOT_RESULT();
 }
 
+/* ---- K-quant tile kernels (ck__qtile_fn): 4 weight rows x 1..4 activation rows -------------
+   Per super-block and per pair (weight row i, activation row k): an exact int32 isum (Q4_K /
+   Q5_K also imin = sum_j m_j (bsums of sub-block j)); then, in lane 4i + k of a float
+   accumulator, acc = fma(float(isum), d_i * ad_k, acc) [, then acc = fnma(float(imin),
+   dmin_i * ad_k, acc)]. The integer sums are exact in any order and a pair's float operations
+   are the same in a 4 x 4 tile (prefill) and in a 4 x 1 one (decode), whichever rows share the
+   tile. Weight rows >= nw alias row 0 (computed, not returned). */
+#if defined(__GNUC__) /* the type-generic tile kernels must be specialized per type */
+#define CK__ALWAYS_INLINE inline __attribute__((always_inline))
+#define CK__UNROLL _Pragma("GCC unroll 16") /* small loops over rows, activations and chunks: registers, not arrays */
+#else
+#define CK__UNROLL
+#define CK__ALWAYS_INLINE inline
+#endif
+#define CK__TILE_ROWS(wr, vw, ldw, nw) do { int r_; for (r_ = 0; r_ < 4; r_++) (wr)[r_] = (const char *)(vw) + (size_t)(r_ < (nw) ? r_ : 0) * (ldw); } while (0)
+#define CK__TILE_STORE4(res, acc) do { float o_[4]; _mm_storeu_ps(o_, acc); res[0] = o_[0]; res[4] = o_[1]; res[8] = o_[2]; res[12] = o_[3]; } while (0)
+
+#if CK_HAVE_AVX512
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+/* g++ (12) -Wall flags the self-initialized _mm512_undefined_* of its own AVX-512 intrinsics */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+/* lane j = the sum of the 16 int32 lanes of v[j], j = 0..15 */
+static inline __m512i ck__hsum16_epi32_avx512(const __m512i *v)
+{
+    __m512i t[8], u[4], x01, x23;
+    int m;
+    CK__UNROLL
+    for (m = 0; m < 8; m++) t[m] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * m], v[2 * m + 1]), _mm512_unpackhi_epi32(v[2 * m], v[2 * m + 1]));
+    CK__UNROLL
+    for (m = 0; m < 4; m++) u[m] = _mm512_add_epi32(_mm512_unpacklo_epi64(t[2 * m], t[2 * m + 1]), _mm512_unpackhi_epi64(t[2 * m], t[2 * m + 1]));
+    /* u[m]: every 128-bit lane holds partial sums of v[4m .. 4m + 3] */
+    x01 = _mm512_add_epi32(_mm512_shuffle_i32x4(u[0], u[1], 0x88), _mm512_shuffle_i32x4(u[0], u[1], 0xdd));
+    x23 = _mm512_add_epi32(_mm512_shuffle_i32x4(u[2], u[3], 0x88), _mm512_shuffle_i32x4(u[2], u[3], 0xdd));
+    return _mm512_add_epi32(_mm512_shuffle_i32x4(x01, x23, 0x88), _mm512_shuffle_i32x4(x01, x23, 0xdd));
+}
+/* lane j = the sum of the 16 int32 lanes of v[j], j = 0..3 */
+static inline __m128i ck__hsum4_epi32_avx512(const __m512i *v)
+{
+    __m512i t0 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[0], v[1]), _mm512_unpackhi_epi32(v[0], v[1]));
+    __m512i t1 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2], v[3]), _mm512_unpackhi_epi32(v[2], v[3]));
+    __m512i u = _mm512_add_epi32(_mm512_unpacklo_epi64(t0, t1), _mm512_unpackhi_epi64(t0, t1));
+    __m256i y = _mm256_add_epi32(_mm512_castsi512_si256(u), _mm512_extracti64x4_epi64(u, 1));
+    return _mm_add_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+}
+/* lane 4i + k = dw[i] * da[k] */
+static inline __m512 ck__rows_x_acts_avx512(const float *dw, const float *da)
+{
+    const __m512i rep = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    return _mm512_mul_ps(_mm512_permutexvar_ps(rep, _mm512_castps128_ps512(_mm_loadu_ps(dw))), _mm512_broadcast_f32x4(_mm_loadu_ps(da)));
+}
+static inline __m512i ck__load512(const void *p) { return _mm512_loadu_si512(p); }
+/* (the zero-masked forms: g++ 12 -Wall warns on the unmasked ones' _mm512_undefined) */
+static inline __m512i ck__bcast256_avx512(const void *p) { return _mm512_maskz_broadcast_i64x4((__mmask8)0xff, _mm256_loadu_si256((const __m256i *)p)); }
+static inline __m512i ck__zext256_avx512(__m256i v) { return _mm512_maskz_broadcast_i64x4((__mmask8)0x0f, v); }
+/* acc + sum of 16-value (or 32-value) group dots x int16 scales: the two vpdpbusd sums of 4
+   products each fit int16 (|.| <= 4 * 63 * 128), packed, then vpdpwssd with the scales laid out
+   as the pack interleaves the two (per 128-bit lane: 4 dwords of w0's, 4 of w1's) */
+static inline __m512i ck__vnni_pair_avx512(__m512i acc, __m512i w0, __m512i w1, const int8_t *a0, const int8_t *a1, __m512i sc)
+{
+    const __m512i z = _mm512_setzero_si512();
+    return _mm512_dpwssd_epi32(acc, _mm512_packs_epi32(_mm512_dpbusd_epi32(z, w0, ck__load512(a0)), _mm512_dpbusd_epi32(z, w1, ck__load512(a1))), sc);
+}
+
+/* Q6_K: values 128h + 0..63 (lo) and 128h + 64..127 (hi) as u8 0..63 */
+static inline void ck__q6_K_unpack_avx512(const ck_block_q6_K *x, int h, __m512i *lo, __m512i *hi)
+{
+    const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+    __m512i ql = ck__load512(x->ql + 64 * h), qh = ck__bcast256_avx512(x->qh + 32 * h);
+    qh = _mm512_mask_srli_epi16(qh, (__mmask32)0xffff0000u, qh, 2); /* bytes 32..63: the bits of values + 32 */
+    *lo = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 4), m30));
+    *hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4), _mm512_and_si512(qh, m30));
+}
+/* Q6_K group scales for the pack layout (half h: groups 8h + L and 8h + 4 + L in 128-bit lane L)
+   and -32 sc_g in the low 16 int16 for the bsums */
+static const int16_t ck__q6_K_sc_idx[2][32] = {
+    { 0, 0, 0, 0, 4, 4, 4, 4, 1, 1, 1, 1, 5, 5, 5, 5, 2, 2, 2, 2, 6, 6, 6, 6, 3, 3, 3, 3, 7, 7, 7, 7 },
+    { 8, 8, 8, 8, 12, 12, 12, 12, 9, 9, 9, 9, 13, 13, 13, 13, 10, 10, 10, 10, 14, 14, 14, 14, 11, 11, 11, 11, 15, 15, 15, 15 } };
+static inline void ck__q6_K_scales_avx512(const ck_block_q6_K *x, __m512i *s0, __m512i *s1, __m512i *n32)
+{
+    __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)x->scales));
+    __m512i s = _mm512_castsi256_si512(sc16);
+    *s0 = _mm512_permutexvar_epi16(ck__load512(ck__q6_K_sc_idx[0]), s);
+    *s1 = _mm512_permutexvar_epi16(ck__load512(ck__q6_K_sc_idx[1]), s);
+    *n32 = ck__zext256_avx512(_mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 5)));
+}
+static void ck__qtile_q6_K_avx512(const void *vw, size_t ldw, int nw, const void *const *a, int nb, int na, float *res)
+{
+    const char *wr[4];
+    int b, i, k, h;
+    CK__TILE_ROWS(wr, vw, ldw, nw);
+    if (na == 1) {
+        const ck_block_q8_K *a0 = (const ck_block_q8_K *)a[0];
+        __m128 acc = _mm_setzero_ps();
+        for (b = 0; b < nb; b++) {
+            const ck_block_q8_K *ab = a0 + b;
+            __m512i s[4], bs = ck__bcast256_avx512(ab->bsums);
+            float dw[4];
+            CK__UNROLL
+            for (i = 0; i < 4; i++) {
+                const ck_block_q6_K *x = (const ck_block_q6_K *)(const void *)wr[i] + b;
+                __m512i sc[2], n32, lo, hi;
+                ck__q6_K_scales_avx512(x, &sc[0], &sc[1], &n32);
+                s[i] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, n32);
+                CK__UNROLL
+                for (h = 0; h < 2; h++) {
+                    ck__q6_K_unpack_avx512(x, h, &lo, &hi);
+                    s[i] = ck__vnni_pair_avx512(s[i], lo, hi, ab->qs + 128 * h, ab->qs + 128 * h + 64, sc[h]);
+                }
+                dw[i] = ck__h2f(x->d);
+            }
+            acc = _mm_fmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx512(s)), _mm_mul_ps(_mm_loadu_ps(dw), _mm_set1_ps(ab->d)), acc);
+        }
+        CK__TILE_STORE4(res, acc);
+    } else {
+        __m512 acc = _mm512_setzero_ps();
+        for (b = 0; b < nb; b++) {
+            const ck_block_q6_K *x[4];
+            const ck_block_q8_K *ab[4];
+            __m512i s[16], sc[4][2], n32[4];
+            float dw[4], da[4];
+            CK__UNROLL
+            for (i = 0; i < 4; i++) {
+                x[i] = (const ck_block_q6_K *)(const void *)wr[i] + b;
+                ck__q6_K_scales_avx512(x[i], &sc[i][0], &sc[i][1], &n32[i]);
+                dw[i] = ck__h2f(x[i]->d);
+            }
+            CK__UNROLL
+            for (k = 0; k < 4; k++) {
+                __m512i bs;
+                ab[k] = (const ck_block_q8_K *)a[k] + b;
+                bs = ck__bcast256_avx512(ab[k]->bsums);
+                da[k] = ab[k]->d;
+                CK__UNROLL
+                for (i = 0; i < 4; i++) s[4 * i + k] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, n32[i]);
+            }
+            CK__UNROLL
+            for (h = 0; h < 2; h++) {
+                CK__UNROLL
+                for (i = 0; i < 4; i++) {
+                    __m512i w0, w1;
+                    ck__q6_K_unpack_avx512(x[i], h, &w0, &w1);
+                    CK__UNROLL
+                    for (k = 0; k < 4; k++)
+                        s[4 * i + k] = ck__vnni_pair_avx512(s[4 * i + k], w0, w1, ab[k]->qs + 128 * h, ab[k]->qs + 128 * h + 64, sc[i][h]);
+                }
+            }
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ck__hsum16_epi32_avx512(s)), ck__rows_x_acts_avx512(dw, da), acc);
+        }
+        _mm512_storeu_ps(res, acc);
+    }
+}
+
+/* Q4_K / Q5_K: chunk c = values 64c .. 64c + 63 as u8 (qs[32c + l] low nibbles, then high
+   nibbles; Q5_K: bit 4 from qh, qhs = qh with its upper 32 bytes shifted right by 1) */
+static inline __m512i ck__q45_K_chunk_avx512(const uint8_t *qs, __m512i qhs, int c, int five)
+{
+    __m512i q = ck__bcast256_avx512(qs + 32 * c);
+    q = _mm512_and_si512(_mm512_mask_srli_epi16(q, (__mmask32)0xffff0000u, q, 4), _mm512_set1_epi8(15));
+    if (five) q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(qhs, _mm512_set1_epi8((char)(1 << (2 * c)))), q, _mm512_set1_epi8(16));
+    return q;
+}
+/* sub-block scales in the pack layout (chunks 2p, 2p + 1: sub-blocks 4p + L/2 and 4p + 2 + L/2
+   in 128-bit lane L), and the mins as int16 pairs (m_j, m_j) in the low 256 bits */
+static const int16_t ck__q45_K_sc_idx[3][32] = {
+    { 0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 2, 2, 1, 1, 1, 1, 3, 3, 3, 3, 1, 1, 1, 1, 3, 3, 3, 3 },
+    { 4, 4, 4, 4, 6, 6, 6, 6, 4, 4, 4, 4, 6, 6, 6, 6, 5, 5, 5, 5, 7, 7, 7, 7, 5, 5, 5, 5, 7, 7, 7, 7 },
+    { 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 } };
+static inline void ck__q45_K_scales_avx512(const uint8_t *scales, __m512i *s0, __m512i *s1, __m512i *mins)
+{
+    __m512i s = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(ck__scales_mins_k4_avx2(scales)));
+    *s0 = _mm512_permutexvar_epi16(ck__load512(ck__q45_K_sc_idx[0]), s);
+    *s1 = _mm512_permutexvar_epi16(ck__load512(ck__q45_K_sc_idx[1]), s);
+    *mins = _mm512_maskz_permutexvar_epi16((__mmask32)0xffffu, ck__load512(ck__q45_K_sc_idx[2]), s);
+}
+static CK__ALWAYS_INLINE void ck__qtile_q45_K_avx512(const void *vw, size_t ldw, int nw, const void *const *a, int nb, int na, float *res, int five)
+{
+    const size_t bb = five ? sizeof(ck_block_q5_K) : sizeof(ck_block_q4_K);
+    const char *wr[4];
+    int b, i, k, p;
+    CK__TILE_ROWS(wr, vw, ldw, nw);
+    if (na == 1) {
+        const ck_block_q8_K *a0 = (const ck_block_q8_K *)a[0];
+        __m128 acc = _mm_setzero_ps();
+        for (b = 0; b < nb; b++) {
+            const ck_block_q8_K *ab = a0 + b;
+            __m512i s[4], m[4], bs = ck__bcast256_avx512(ab->bsums);
+            float dw[4], dm[4];
+            __m128 da = _mm_set1_ps(ab->d);
+            CK__UNROLL
+            for (i = 0; i < 4; i++) {
+                const ck_block_q4_K *x4 = (const ck_block_q4_K *)(const void *)(wr[i] + b * bb);
+                const ck_block_q5_K *x5 = (const ck_block_q5_K *)(const void *)(wr[i] + b * bb);
+                const uint8_t *qs = five ? x5->qs : x4->qs;
+                __m512i sc[2], mins, qhs = _mm512_setzero_si512();
+                if (five) {
+                    qhs = ck__bcast256_avx512(x5->qh);
+                    qhs = _mm512_mask_srli_epi16(qhs, (__mmask32)0xffff0000u, qhs, 1);
+                }
+                ck__q45_K_scales_avx512(five ? x5->scales : x4->scales, &sc[0], &sc[1], &mins);
+                m[i] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, mins);
+                s[i] = _mm512_setzero_si512();
+                CK__UNROLL
+                for (p = 0; p < 2; p++)
+                    s[i] = ck__vnni_pair_avx512(s[i], ck__q45_K_chunk_avx512(qs, qhs, 2 * p, five), ck__q45_K_chunk_avx512(qs, qhs, 2 * p + 1, five),
+                                                ab->qs + 128 * p, ab->qs + 128 * p + 64, sc[p]);
+                dw[i] = ck__h2f(five ? x5->d : x4->d);
+                dm[i] = ck__h2f(five ? x5->dmin : x4->dmin);
+            }
+            acc = _mm_fmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx512(s)), _mm_mul_ps(_mm_loadu_ps(dw), da), acc);
+            acc = _mm_fnmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx512(m)), _mm_mul_ps(_mm_loadu_ps(dm), da), acc);
+        }
+        CK__TILE_STORE4(res, acc);
+    } else {
+        __m512 acc = _mm512_setzero_ps();
+        for (b = 0; b < nb; b++) {
+            const uint8_t *qs[4];
+            const ck_block_q8_K *ab[4];
+            __m512i s[16], m[16], sc[4][2], mins[4], qhs[4];
+            float dw[4], dm[4], da[4];
+            CK__UNROLL
+            for (i = 0; i < 4; i++) {
+                const ck_block_q4_K *x4 = (const ck_block_q4_K *)(const void *)(wr[i] + b * bb);
+                const ck_block_q5_K *x5 = (const ck_block_q5_K *)(const void *)(wr[i] + b * bb);
+                qs[i] = five ? x5->qs : x4->qs;
+                qhs[i] = _mm512_setzero_si512();
+                if (five) {
+                    qhs[i] = ck__bcast256_avx512(x5->qh);
+                    qhs[i] = _mm512_mask_srli_epi16(qhs[i], (__mmask32)0xffff0000u, qhs[i], 1);
+                }
+                ck__q45_K_scales_avx512(five ? x5->scales : x4->scales, &sc[i][0], &sc[i][1], &mins[i]);
+                dw[i] = ck__h2f(five ? x5->d : x4->d);
+                dm[i] = ck__h2f(five ? x5->dmin : x4->dmin);
+            }
+            CK__UNROLL
+            for (k = 0; k < 4; k++) {
+                ab[k] = (const ck_block_q8_K *)a[k] + b;
+                da[k] = ab[k]->d;
+                CK__UNROLL
+                for (i = 0; i < 4; i++) s[4 * i + k] = _mm512_setzero_si512();
+            }
+            CK__UNROLL
+            for (p = 0; p < 2; p++) {
+                CK__UNROLL
+                for (i = 0; i < 4; i++) {
+                    __m512i w0 = ck__q45_K_chunk_avx512(qs[i], qhs[i], 2 * p, five), w1 = ck__q45_K_chunk_avx512(qs[i], qhs[i], 2 * p + 1, five);
+                    CK__UNROLL
+                    for (k = 0; k < 4; k++)
+                        s[4 * i + k] = ck__vnni_pair_avx512(s[4 * i + k], w0, w1, ab[k]->qs + 128 * p, ab[k]->qs + 128 * p + 64, sc[i][p]);
+                }
+            }
+            CK__UNROLL
+            for (k = 0; k < 4; k++) {
+                __m512i bs = ck__bcast256_avx512(ab[k]->bsums);
+                CK__UNROLL
+                for (i = 0; i < 4; i++) m[4 * i + k] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, mins[i]);
+            }
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ck__hsum16_epi32_avx512(s)), ck__rows_x_acts_avx512(dw, da), acc);
+            acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ck__hsum16_epi32_avx512(m)), ck__rows_x_acts_avx512(dm, da), acc);
+        }
+        _mm512_storeu_ps(res, acc);
+    }
+}
+static void ck__qtile_q4_K_avx512(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_q45_K_avx512(w, ldw, nw, a, nb, na, res, 0); }
+static void ck__qtile_q5_K_avx512(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_q45_K_avx512(w, ldw, nw, a, nb, na, res, 1); }
+/* Q2_K / Q3_K: 16 groups of 16 as Q6_K (the same pack layout of the scales). Chunk c = values
+   64c .. 64c + 63 as u8: the 2-bit values of qs[32 (c/2) + l] at bits 4 (c%2) (bytes 0..31) and
+   4 (c%2) + 2 (bytes 32..63); Q3_K adds 4 where the hmask bit is set (u = q + 4, 0..7; hms =
+   hmask with its upper 32 bytes shifted right by 1). */
+static inline __m512i ck__q23_K_chunk_avx512(const uint8_t *qs, __m512i hms, int c, int three)
+{
+    __m512i q = ck__bcast256_avx512(qs + 32 * (c / 2));
+    q = _mm512_mask_srli_epi16(q, (__mmask32)0xffff0000u, q, 2);
+    q = _mm512_and_si512(_mm512_srli_epi16(q, 4 * (c % 2)), _mm512_set1_epi8(3));
+    if (three) q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hms, _mm512_set1_epi8((char)(1 << (2 * c)))), q, _mm512_set1_epi8(4));
+    return q;
+}
+/* per weight row: the scales in the pack layout (s0: chunks 0, 1; s1: chunks 2, 3) and, in the
+   low 16 int16, the bsum coefficients: Q2_K its mins m_g (a separate sum), Q3_K -4 s_g */
+static inline void ck__q23_K_scales_avx512(const void *vx, int three, __m512i *s0, __m512i *s1, __m512i *n, __m512i *hms, float *d, float *dmin)
+{
+    __m256i sc16, nv;
+    if (three) {
+        const ck_block_q3_K *x = (const ck_block_q3_K *)vx;
+        uint32_t a0 = ck__le32(x->scales), a1 = ck__le32(x->scales + 4), w = ck__le32(x->scales + 8), r[4];
+        r[0] = (a0 & 0x0f0f0f0fu) | (w & 0x03030303u) << 4;          /* s_0..s_3 + 32 */
+        r[1] = (a1 & 0x0f0f0f0fu) | ((w >> 2) & 0x03030303u) << 4;   /* s_4..s_7 */
+        r[2] = ((a0 >> 4) & 0x0f0f0f0fu) | ((w >> 4) & 0x03030303u) << 4;
+        r[3] = ((a1 >> 4) & 0x0f0f0f0fu) | ((w >> 6) & 0x03030303u) << 4;
+        sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)r)), _mm256_set1_epi16(32));
+        nv = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 2));
+        *hms = ck__bcast256_avx512(x->hmask);
+        *hms = _mm512_mask_srli_epi16(*hms, (__mmask32)0xffff0000u, *hms, 1);
+        *d = ck__h2f(x->d);
+        *dmin = 0.0f;
+    } else {
+        const ck_block_q2_K *x = (const ck_block_q2_K *)vx;
+        __m256i sm = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)x->scales));
+        sc16 = _mm256_and_si256(sm, _mm256_set1_epi16(15));
+        nv = _mm256_srli_epi16(sm, 4);
+        *hms = _mm512_setzero_si512();
+        *d = ck__h2f(x->d);
+        *dmin = ck__h2f(x->dmin);
+    }
+    *s0 = _mm512_permutexvar_epi16(ck__load512(ck__q6_K_sc_idx[0]), _mm512_castsi256_si512(sc16));
+    *s1 = _mm512_permutexvar_epi16(ck__load512(ck__q6_K_sc_idx[1]), _mm512_castsi256_si512(sc16));
+    *n = ck__zext256_avx512(nv);
+}
+static CK__ALWAYS_INLINE void ck__qtile_q23_K_avx512(const void *vw, size_t ldw, int nw, const void *const *a, int nb, int na, float *res, int three)
+{
+    const size_t bb = three ? sizeof(ck_block_q3_K) : sizeof(ck_block_q2_K);
+    const char *wr[4];
+    int b, i, k, p;
+    CK__TILE_ROWS(wr, vw, ldw, nw);
+    if (na == 1) {
+        const ck_block_q8_K *a0 = (const ck_block_q8_K *)a[0];
+        __m128 acc = _mm_setzero_ps();
+        for (b = 0; b < nb; b++) {
+            const ck_block_q8_K *ab = a0 + b;
+            __m512i s[4], m[4], bs = ck__bcast256_avx512(ab->bsums);
+            float dw[4], dm[4];
+            __m128 da = _mm_set1_ps(ab->d);
+            CK__UNROLL
+            for (i = 0; i < 4; i++) {
+                const char *x = wr[i] + b * bb;
+                const uint8_t *qs = three ? ((const ck_block_q3_K *)(const void *)x)->qs : ((const ck_block_q2_K *)(const void *)x)->qs;
+                __m512i sc[2], n, hms;
+                ck__q23_K_scales_avx512(x, three, &sc[0], &sc[1], &n, &hms, &dw[i], &dm[i]);
+                s[i] = _mm512_setzero_si512();
+                if (three) s[i] = _mm512_dpwssd_epi32(s[i], bs, n);
+                else m[i] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, n);
+                CK__UNROLL
+                for (p = 0; p < 2; p++)
+                    s[i] = ck__vnni_pair_avx512(s[i], ck__q23_K_chunk_avx512(qs, hms, 2 * p, three), ck__q23_K_chunk_avx512(qs, hms, 2 * p + 1, three),
+                                                ab->qs + 128 * p, ab->qs + 128 * p + 64, sc[p]);
+            }
+            acc = _mm_fmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx512(s)), _mm_mul_ps(_mm_loadu_ps(dw), da), acc);
+            if (!three) acc = _mm_fnmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx512(m)), _mm_mul_ps(_mm_loadu_ps(dm), da), acc);
+        }
+        CK__TILE_STORE4(res, acc);
+    } else {
+        __m512 acc = _mm512_setzero_ps();
+        for (b = 0; b < nb; b++) {
+            const uint8_t *qs[4];
+            const ck_block_q8_K *ab[4];
+            __m512i s[16], m[16], sc[4][2], n[4], hms[4];
+            float dw[4], dm[4], da[4];
+            CK__UNROLL
+            for (i = 0; i < 4; i++) {
+                const char *x = wr[i] + b * bb;
+                qs[i] = three ? ((const ck_block_q3_K *)(const void *)x)->qs : ((const ck_block_q2_K *)(const void *)x)->qs;
+                ck__q23_K_scales_avx512(x, three, &sc[i][0], &sc[i][1], &n[i], &hms[i], &dw[i], &dm[i]);
+            }
+            CK__UNROLL
+            for (k = 0; k < 4; k++) {
+                __m512i bs;
+                ab[k] = (const ck_block_q8_K *)a[k] + b;
+                da[k] = ab[k]->d;
+                bs = ck__bcast256_avx512(ab[k]->bsums);
+                CK__UNROLL
+                for (i = 0; i < 4; i++) s[4 * i + k] = three ? _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, n[i]) : _mm512_setzero_si512();
+            }
+            CK__UNROLL
+            for (p = 0; p < 2; p++) {
+                CK__UNROLL
+                for (i = 0; i < 4; i++) {
+                    __m512i w0 = ck__q23_K_chunk_avx512(qs[i], hms[i], 2 * p, three), w1 = ck__q23_K_chunk_avx512(qs[i], hms[i], 2 * p + 1, three);
+                    CK__UNROLL
+                    for (k = 0; k < 4; k++)
+                        s[4 * i + k] = ck__vnni_pair_avx512(s[4 * i + k], w0, w1, ab[k]->qs + 128 * p, ab[k]->qs + 128 * p + 64, sc[i][p]);
+                }
+            }
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ck__hsum16_epi32_avx512(s)), ck__rows_x_acts_avx512(dw, da), acc);
+            if (!three) {
+                CK__UNROLL
+                for (k = 0; k < 4; k++) {
+                    __m512i bs = ck__bcast256_avx512(ab[k]->bsums);
+                    CK__UNROLL
+                    for (i = 0; i < 4; i++) m[4 * i + k] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, n[i]);
+                }
+                acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ck__hsum16_epi32_avx512(m)), ck__rows_x_acts_avx512(dm, da), acc);
+            }
+        }
+        _mm512_storeu_ps(res, acc);
+    }
+}
+static void ck__qtile_q2_K_avx512(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_q23_K_avx512(w, ldw, nw, a, nb, na, res, 0); }
+static void ck__qtile_q3_K_avx512(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_q23_K_avx512(w, ldw, nw, a, nb, na, res, 1); }
+/* ck__quant_q8_K's bytes, 16 values per step: as ck__quant_act_q8_K_avx2 (the low byte of
+   MIN(127, round-half-even(iscale * x))); the bsums from the int8 values, one lane per group */
+static void ck__quant_act_q8_K_avx512(const float *x, void *dst, int n)
+{
+    ck_block_q8_K *y = (ck_block_q8_K *)dst;
+    const __m512i q127 = _mm512_set1_epi32(127);
+    int b, j, l;
+    for (b = 0; b < n / CK_QK_K; b++, x += CK_QK_K) {
+        __m512 m = _mm512_setzero_ps(), vis;
+        __m512i q[16];
+        float amax, max = 0.0f, iscale;
+        for (j = 0; j < CK_QK_K; j += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + j)));
+        amax = _mm512_reduce_max_ps(m);
+        if (amax == 0.0f) {
+            memset(&y[b], 0, sizeof y[b]);
+            continue;
+        }
+        for (j = 0; j < CK_QK_K; j += 16) /* the first value of largest magnitude, as the scalar loop finds it */
+            if (_mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + j)), _mm512_set1_ps(amax), _CMP_EQ_OQ)) break;
+        for (l = j; l < CK_QK_K; l++)
+            if (fabsf(x[l]) == amax) { max = x[l]; break; }
+        iscale = -127.0f / max;
+        vis = _mm512_set1_ps(iscale);
+        CK__UNROLL
+        for (j = 0; j < 16; j++) {
+            __m512i v = _mm512_min_epi32(q127, _mm512_cvt_roundps_epi32(_mm512_mul_ps(vis, _mm512_loadu_ps(x + 16 * j)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            _mm_storeu_si128((__m128i *)(void *)(y[b].qs + 16 * j), _mm512_cvtepi32_epi8(v));
+            q[j] = _mm512_srai_epi32(_mm512_slli_epi32(v, 24), 24); /* the stored int8 */
+        }
+        _mm256_storeu_si256((__m256i *)(void *)y[b].bsums, _mm512_cvtepi32_epi16(ck__hsum16_epi32_avx512(q)));
+        y[b].d = 1 / iscale;
+    }
+}
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif /* CK_HAVE_AVX512 */
+
+#if !CK_HAVE_AVX512 /* the AVX2 tile kernels (AVX-512 builds take the ones above) */
+/* lane j = the sum of the 8 int32 lanes of v[j], j = 0..3 */
+static inline __m128i ck__hsum4_epi32_avx2(const __m256i *v)
+{
+    __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+/* lane j = the sum of the 8 int32 lanes of v[j], j = 0..7 */
+static inline __m256i ck__hsum8_epi32_avx2(const __m256i *v)
+{
+    __m256i g0 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    __m256i g1 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(g0, g1, 0x20), _mm256_permute2x128_si256(g0, g1, 0x31));
+}
+/* lane 4i + k = dw[i] * da[k], i = 0..1 */
+static inline __m256 ck__rows2_x_acts_avx2(const float *dw, const float *da)
+{
+    return _mm256_mul_ps(_mm256_setr_ps(dw[0], dw[0], dw[0], dw[0], dw[1], dw[1], dw[1], dw[1]), _mm256_broadcast_ps((const __m128 *)(const void *)da));
+}
+#define CK__TILE_STORE8(res, acc0, acc1) do { _mm256_storeu_ps(res, acc0); _mm256_storeu_ps(res + 8, acc1); } while (0)
+
+/* Q6_K values 32i .. 32i + 31 (i = 0..7) as u8 0..63, and their group scales (ck__qdot_q6_K_avx2's) */
+static inline __m256i ck__q6_K_chunk_avx2(const ck_block_q6_K *x, int i)
+{
+    int h = i / 4, k = i % 4;
+    __m256i ql = ck__load256(x->ql + 64 * h + 32 * (k & 1)), qh = ck__load256(x->qh + 32 * h);
+    __m256i lo = _mm256_and_si256(k & 2 ? _mm256_srli_epi16(ql, 4) : ql, _mm256_set1_epi8(15));
+    return _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), _mm256_set1_epi8(3)), 4));
+}
+/* Q6_K (t = 6), Q3_K (t = 3), Q2_K (t = 2): 16 groups of 16; per 32-value chunk i the values as
+   u8 (Q6_K q in 0..63; Q3_K u = q + 4 in 0..7; Q2_K q in 0..3) and ck__bcast16[i] of the even/odd
+   group scales. Q6_K and Q3_K subtract 32 (4) sum_g sc_g bsum_g; Q2_K's mins are a second sum. */
+static inline __m256i ck__k16_chunk_avx2(const void *vx, int t, int i)
+{
+    if (t == 6) return ck__q6_K_chunk_avx2((const ck_block_q6_K *)vx, i);
+    {
+        const uint8_t *qs = t == 3 ? ((const ck_block_q3_K *)vx)->qs : ((const ck_block_q2_K *)vx)->qs;
+        __m256i q = _mm256_and_si256(_mm256_srli_epi16(ck__load256(qs + 32 * (i / 4)), 2 * (i % 4)), _mm256_set1_epi8(3));
+        if (t == 3) q = _mm256_or_si256(q, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(ck__load256(((const ck_block_q3_K *)vx)->hmask), i), _mm256_set1_epi8(1)), 2));
+        return q;
+    }
+}
+/* the 16 group scales as int8, the bsum coefficients as int16 (Q6_K -32 sc_g, Q3_K -4 s_g, Q2_K m_g), d, dmin */
+static inline void ck__k16_scales_avx2(const void *vx, int t, __m128i *sc8, __m256i *n, float *d, float *dmin)
+{
+    if (t == 6) {
+        const ck_block_q6_K *x = (const ck_block_q6_K *)vx;
+        *sc8 = _mm_loadu_si128((const __m128i *)(const void *)x->scales);
+        *n = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(_mm256_cvtepi8_epi16(*sc8), 5));
+        *d = ck__h2f(x->d);
+        *dmin = 0.0f;
+    } else if (t == 3) {
+        const ck_block_q3_K *x = (const ck_block_q3_K *)vx;
+        uint32_t a0 = ck__le32(x->scales), a1 = ck__le32(x->scales + 4), w = ck__le32(x->scales + 8), r[4];
+        r[0] = (a0 & 0x0f0f0f0fu) | (w & 0x03030303u) << 4;          /* s_g + 32, g = 0..3 */
+        r[1] = (a1 & 0x0f0f0f0fu) | ((w >> 2) & 0x03030303u) << 4;   /* g = 4..7 */
+        r[2] = ((a0 >> 4) & 0x0f0f0f0fu) | ((w >> 4) & 0x03030303u) << 4;
+        r[3] = ((a1 >> 4) & 0x0f0f0f0fu) | ((w >> 6) & 0x03030303u) << 4;
+        *sc8 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)r), _mm_set1_epi8(32));
+        *n = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(_mm256_cvtepi8_epi16(*sc8), 2));
+        *d = ck__h2f(x->d);
+        *dmin = 0.0f;
+    } else {
+        const ck_block_q2_K *x = (const ck_block_q2_K *)vx;
+        __m128i sm = _mm_loadu_si128((const __m128i *)(const void *)x->scales);
+        *sc8 = _mm_and_si128(sm, _mm_set1_epi8(15));
+        *n = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sm, 4), _mm_set1_epi8(15)));
+        *d = ck__h2f(x->d);
+        *dmin = ck__h2f(x->dmin);
+    }
+}
+static CK__ALWAYS_INLINE void ck__qtile_k16_avx2(const void *vw, size_t ldw, int nw, const void *const *a, int nb, int na, float *res, int t)
+{
+    const size_t bb = t == 6 ? sizeof(ck_block_q6_K) : t == 3 ? sizeof(ck_block_q3_K) : sizeof(ck_block_q2_K);
+    const char *wr[4];
+    int b, i, k, c, r;
+    CK__TILE_ROWS(wr, vw, ldw, nw);
+    if (na == 1) { /* 4 weight rows, 4 independent chains */
+        const ck_block_q8_K *a0 = (const ck_block_q8_K *)a[0];
+        __m128 acc = _mm_setzero_ps();
+        for (b = 0; b < nb; b++) {
+            const ck_block_q8_K *ab = a0 + b;
+            __m256i s[4], m[4], bs = ck__load256(ab->bsums);
+            float dw[4], dm[4];
+            __m128 da = _mm_set1_ps(ab->d);
+            CK__UNROLL
+            for (i = 0; i < 4; i++) {
+                const char *x = wr[i] + b * bb;
+                __m128i sc8;
+                __m256i n, eo;
+                ck__k16_scales_avx2(x, t, &sc8, &n, &dw[i], &dm[i]);
+                eo = ck__even_odd_epi16_avx2(sc8);
+                if (t == 2) { m[i] = _mm256_madd_epi16(bs, n); s[i] = _mm256_setzero_si256(); }
+                else s[i] = _mm256_madd_epi16(bs, n);
+                CK__UNROLL
+                for (c = 0; c < 8; c++)
+                    s[i] = _mm256_add_epi32(s[i], _mm256_madd_epi16(_mm256_maddubs_epi16(ck__k16_chunk_avx2(x, t, c), ck__load256(ab->qs + 32 * c)),
+                                                                    _mm256_shuffle_epi8(eo, ck__load256(ck__bcast16[c]))));
+            }
+            acc = _mm_fmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx2(s)), _mm_mul_ps(_mm_loadu_ps(dw), da), acc);
+            if (t == 2) acc = _mm_fnmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx2(m)), _mm_mul_ps(_mm_loadu_ps(dm), da), acc);
+        }
+        CK__TILE_STORE4(res, acc);
+    } else { /* two passes of 2 weight rows x 4 activation rows: 8 int32 accumulators */
+        __m256 acc[2];
+        acc[0] = acc[1] = _mm256_setzero_ps();
+        for (b = 0; b < nb; b++) {
+            const ck_block_q8_K *ab[4];
+            float da[4];
+            CK__UNROLL
+            for (k = 0; k < 4; k++) { ab[k] = (const ck_block_q8_K *)a[k] + b; da[k] = ab[k]->d; }
+            CK__UNROLL
+            for (r = 0; r < 2; r++) {
+                const char *x0 = wr[2 * r] + b * bb, *x1 = wr[2 * r + 1] + b * bb;
+                __m128i sc80, sc81;
+                __m256i n0, n1, eo0, eo1, s[8];
+                float dw[2], dm[2];
+                ck__k16_scales_avx2(x0, t, &sc80, &n0, &dw[0], &dm[0]);
+                ck__k16_scales_avx2(x1, t, &sc81, &n1, &dw[1], &dm[1]);
+                eo0 = ck__even_odd_epi16_avx2(sc80);
+                eo1 = ck__even_odd_epi16_avx2(sc81);
+                CK__UNROLL
+                for (k = 0; k < 4; k++) {
+                    __m256i bs = ck__load256(ab[k]->bsums);
+                    s[k] = t == 2 ? _mm256_setzero_si256() : _mm256_madd_epi16(bs, n0);
+                    s[4 + k] = t == 2 ? _mm256_setzero_si256() : _mm256_madd_epi16(bs, n1);
+                }
+                CK__UNROLL
+                for (c = 0; c < 8; c++) {
+                    __m256i q0 = ck__k16_chunk_avx2(x0, t, c), q1 = ck__k16_chunk_avx2(x1, t, c), bc = ck__load256(ck__bcast16[c]);
+                    __m256i v0 = _mm256_shuffle_epi8(eo0, bc), v1 = _mm256_shuffle_epi8(eo1, bc);
+                    CK__UNROLL
+                    for (k = 0; k < 4; k++) {
+                        __m256i aq = ck__load256(ab[k]->qs + 32 * c);
+                        s[k] = _mm256_add_epi32(s[k], _mm256_madd_epi16(_mm256_maddubs_epi16(q0, aq), v0));
+                        s[4 + k] = _mm256_add_epi32(s[4 + k], _mm256_madd_epi16(_mm256_maddubs_epi16(q1, aq), v1));
+                    }
+                }
+                acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ck__hsum8_epi32_avx2(s)), ck__rows2_x_acts_avx2(dw, da), acc[r]);
+                if (t == 2) {
+                    CK__UNROLL
+                    for (k = 0; k < 4; k++) {
+                        __m256i bs = ck__load256(ab[k]->bsums);
+                        s[k] = _mm256_madd_epi16(bs, n0);
+                        s[4 + k] = _mm256_madd_epi16(bs, n1);
+                    }
+                    acc[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ck__hsum8_epi32_avx2(s)), ck__rows2_x_acts_avx2(dm, da), acc[r]);
+                }
+            }
+        }
+        CK__TILE_STORE8(res, acc[0], acc[1]);
+    }
+}
+static void ck__qtile_q6_K_avx2(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_k16_avx2(w, ldw, nw, a, nb, na, res, 6); }
+static void ck__qtile_q3_K_avx2(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_k16_avx2(w, ldw, nw, a, nb, na, res, 3); }
+static void ck__qtile_q2_K_avx2(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_k16_avx2(w, ldw, nw, a, nb, na, res, 2); }
+
+/* Q4_K / Q5_K values 64c .. 64c + 31 (*lo) and 64c + 32 .. 64c + 63 (*hi) as u8; qh as loaded,
+   shifted right by 2c */
+static inline void ck__q45_K_chunk_avx2(const uint8_t *qs, __m256i qh, int c, int five, __m256i *lo, __m256i *hi)
+{
+    const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+    __m256i q = ck__load256(qs + 32 * c);
+    *lo = _mm256_and_si256(q, m4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+    if (five) {
+        qh = _mm256_srli_epi16(qh, 2 * c);
+        *lo = _mm256_or_si256(*lo, _mm256_slli_epi16(_mm256_and_si256(qh, one), 4));
+        *hi = _mm256_or_si256(*hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 1), one), 4));
+    }
+}
+/* sc_0..sc_7 as int16 in both lanes, and (m_j, m_j) int16 pairs for madd with the bsums */
+static inline void ck__q45_K_scales_avx2(const uint8_t *scales, __m256i *sc16, __m256i *mins)
+{
+    __m128i sm = ck__scales_mins_k4_avx2(scales);
+    __m256i m = _mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8));
+    *sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
+    *mins = _mm256_or_si256(m, _mm256_slli_epi32(m, 16));
+}
+static CK__ALWAYS_INLINE void ck__qtile_q45_K_avx2(const void *vw, size_t ldw, int nw, const void *const *a, int nb, int na, float *res, int five)
+{
+    const size_t bb = five ? sizeof(ck_block_q5_K) : sizeof(ck_block_q4_K);
+    const char *wr[4];
+    int b, i, k, c, r;
+    CK__TILE_ROWS(wr, vw, ldw, nw);
+#define CK__Q45_ROW(x4, x5, wp) const ck_block_q4_K *x4 = (const ck_block_q4_K *)(const void *)(wp); \
+                                const ck_block_q5_K *x5 = (const ck_block_q5_K *)(const void *)(wp)
+    if (na == 1) { /* 4 weight rows, 4 independent chains */
+        const ck_block_q8_K *a0 = (const ck_block_q8_K *)a[0];
+        __m128 acc = _mm_setzero_ps();
+        for (b = 0; b < nb; b++) {
+            const ck_block_q8_K *ab = a0 + b;
+            __m256i s[4], m[4], bs = ck__load256(ab->bsums);
+            float dw[4], dm[4];
+            __m128 da = _mm_set1_ps(ab->d);
+            CK__UNROLL
+            for (i = 0; i < 4; i++) {
+                CK__Q45_ROW(x4, x5, wr[i] + b * bb);
+                const uint8_t *qs = five ? x5->qs : x4->qs;
+                __m256i sc16, mins, qh = five ? ck__load256(x5->qh) : _mm256_setzero_si256(), lo, hi;
+                ck__q45_K_scales_avx2(five ? x5->scales : x4->scales, &sc16, &mins);
+                m[i] = _mm256_madd_epi16(bs, mins);
+                s[i] = _mm256_setzero_si256();
+                CK__UNROLL
+                for (c = 0; c < 4; c++) {
+                    ck__q45_K_chunk_avx2(qs, qh, c, five, &lo, &hi);
+                    s[i] = _mm256_add_epi32(s[i], _mm256_add_epi32(
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(lo, ck__load256(ab->qs + 64 * c)), _mm256_shuffle_epi8(sc16, ck__load256(ck__bcast16[2 * c]))),
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(hi, ck__load256(ab->qs + 64 * c + 32)), _mm256_shuffle_epi8(sc16, ck__load256(ck__bcast16[2 * c + 1])))));
+                }
+                dw[i] = ck__h2f(five ? x5->d : x4->d);
+                dm[i] = ck__h2f(five ? x5->dmin : x4->dmin);
+            }
+            acc = _mm_fmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx2(s)), _mm_mul_ps(_mm_loadu_ps(dw), da), acc);
+            acc = _mm_fnmadd_ps(_mm_cvtepi32_ps(ck__hsum4_epi32_avx2(m)), _mm_mul_ps(_mm_loadu_ps(dm), da), acc);
+        }
+        CK__TILE_STORE4(res, acc);
+    } else { /* two passes of 2 weight rows x 4 activation rows: 8 int32 accumulators */
+        __m256 acc[2];
+        acc[0] = acc[1] = _mm256_setzero_ps();
+        for (b = 0; b < nb; b++) {
+            const ck_block_q8_K *ab[4];
+            float da[4];
+            CK__UNROLL
+            for (k = 0; k < 4; k++) { ab[k] = (const ck_block_q8_K *)a[k] + b; da[k] = ab[k]->d; }
+            CK__UNROLL
+            for (r = 0; r < 2; r++) {
+                CK__Q45_ROW(y4, y5, wr[2 * r] + b * bb);
+                CK__Q45_ROW(z4, z5, wr[2 * r + 1] + b * bb);
+                const uint8_t *qs0 = five ? y5->qs : y4->qs, *qs1 = five ? z5->qs : z4->qs;
+                __m256i sc0, sc1, mins0, mins1, s[8], lo0, hi0, lo1, hi1;
+                __m256i qh0 = five ? ck__load256(y5->qh) : _mm256_setzero_si256(), qh1 = five ? ck__load256(z5->qh) : _mm256_setzero_si256();
+                float dw[2], dm[2];
+                ck__q45_K_scales_avx2(five ? y5->scales : y4->scales, &sc0, &mins0);
+                ck__q45_K_scales_avx2(five ? z5->scales : z4->scales, &sc1, &mins1);
+                CK__UNROLL
+                for (k = 0; k < 8; k++) s[k] = _mm256_setzero_si256();
+                CK__UNROLL
+                for (c = 0; c < 4; c++) {
+                    __m256i bl = ck__load256(ck__bcast16[2 * c]), bh = ck__load256(ck__bcast16[2 * c + 1]);
+                    __m256i vl0 = _mm256_shuffle_epi8(sc0, bl), vh0 = _mm256_shuffle_epi8(sc0, bh);
+                    __m256i vl1 = _mm256_shuffle_epi8(sc1, bl), vh1 = _mm256_shuffle_epi8(sc1, bh);
+                    ck__q45_K_chunk_avx2(qs0, qh0, c, five, &lo0, &hi0);
+                    ck__q45_K_chunk_avx2(qs1, qh1, c, five, &lo1, &hi1);
+                    CK__UNROLL
+                    for (k = 0; k < 4; k++) {
+                        __m256i al = ck__load256(ab[k]->qs + 64 * c), ah = ck__load256(ab[k]->qs + 64 * c + 32);
+                        s[k] = _mm256_add_epi32(s[k], _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo0, al), vl0),
+                                                                       _mm256_madd_epi16(_mm256_maddubs_epi16(hi0, ah), vh0)));
+                        s[4 + k] = _mm256_add_epi32(s[4 + k], _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo1, al), vl1),
+                                                                               _mm256_madd_epi16(_mm256_maddubs_epi16(hi1, ah), vh1)));
+                    }
+                }
+                dw[0] = ck__h2f(five ? y5->d : y4->d); dw[1] = ck__h2f(five ? z5->d : z4->d);
+                dm[0] = ck__h2f(five ? y5->dmin : y4->dmin); dm[1] = ck__h2f(five ? z5->dmin : z4->dmin);
+                acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ck__hsum8_epi32_avx2(s)), ck__rows2_x_acts_avx2(dw, da), acc[r]);
+                CK__UNROLL
+                for (k = 0; k < 4; k++) {
+                    __m256i bs = ck__load256(ab[k]->bsums);
+                    s[k] = _mm256_madd_epi16(bs, mins0);
+                    s[4 + k] = _mm256_madd_epi16(bs, mins1);
+                }
+                acc[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ck__hsum8_epi32_avx2(s)), ck__rows2_x_acts_avx2(dm, da), acc[r]);
+            }
+        }
+        CK__TILE_STORE8(res, acc[0], acc[1]);
+    }
+#undef CK__Q45_ROW
+}
+static void ck__qtile_q4_K_avx2(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_q45_K_avx2(w, ldw, nw, a, nb, na, res, 0); }
+static void ck__qtile_q5_K_avx2(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_q45_K_avx2(w, ldw, nw, a, nb, na, res, 1); }
+#endif /* !CK_HAVE_AVX512 */
+
 /* 8 halves (F16C) or 8 bf16 (a shift) to fp32 */
 static inline __m256 ck__load_h16x8_avx2(const uint16_t *p, int bf)
 {
@@ -3775,6 +4477,25 @@ static ck__qtile_fn ck__qtile_kernel(int type, int simd)
         default: break;
     }
 #endif
+#if CK_HAVE_AVX512
+    if (simd) switch (type) {
+        case CK_Q4_K: return ck__qtile_q4_K_avx512;
+        case CK_Q5_K: return ck__qtile_q5_K_avx512;
+        case CK_Q6_K: return ck__qtile_q6_K_avx512;
+        case CK_Q2_K: return ck__qtile_q2_K_avx512;
+        case CK_Q3_K: return ck__qtile_q3_K_avx512;
+        default: break;
+    }
+#elif CK_HAVE_AVX2
+    if (simd) switch (type) {
+        case CK_Q4_K: return ck__qtile_q4_K_avx2;
+        case CK_Q5_K: return ck__qtile_q5_K_avx2;
+        case CK_Q6_K: return ck__qtile_q6_K_avx2;
+        case CK_Q2_K: return ck__qtile_q2_K_avx2;
+        case CK_Q3_K: return ck__qtile_q3_K_avx2;
+        default: break;
+    }
+#endif
     (void)type; (void)simd;
     return NULL;
 }
@@ -3790,7 +4511,11 @@ static ck__qact_fn ck__act_quantizer(int act, int simd)
     if (simd) switch (act) {
         case CK_Q8_0: return ck__quant_act_q8_0_avx2;
         case CK_Q8_1: return ck__quant_act_q8_1_avx2;
+#if CK_HAVE_AVX512
+        case CK_Q8_K: return ck__quant_act_q8_K_avx512;
+#else
         case CK_Q8_K: return ck__quant_act_q8_K_avx2;
+#endif
 #if defined(__F16C__)
         case CK_F16: return ck__quant_act_f16_avx2;
 #endif
