@@ -1117,6 +1117,13 @@ static inline float ck__hsum512(__m512 v)
                                   _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd((__mmask8)0xff, d, 1))));
 }
 static inline __mmask16 ck__mask16(int n) { return (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1u); }
+/* gcc folds a load used by several fmadds into each of them (a load per use): an empty asm
+   keeps the vector in a register */
+#if defined(__GNUC__)
+#define CK__IN_REG(v) __asm__("" : "+v"(v))
+#else
+#define CK__IN_REG(v) (void)0
+#endif
 
 /* nt (1..4) rows of inp x no (1..6) rows of w: 24 accumulators (missing rows repeat row 0,
    computed, not stored); out = dot + bias, or out += dot with accumulate */
@@ -1130,17 +1137,16 @@ static void ck__mm512_nt_4x6(float *out, size_t ldo, const float *inp, size_t ld
     __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00;
     __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00, a25 = a00;
     __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00, a35 = a00;
-    __m512 v0, v1, v2, v3, v4, v5, x;
+    __m512 x0v, x1v, x2v, x3v, v;
     __mmask16 m = 0xffff;
     int c = 0;
-#define CK__NT_ROW(r, LOAD)                                                                                          \
-    x = LOAD(x##r + c);                                                                                              \
-    a##r##0 = _mm512_fmadd_ps(x, v0, a##r##0); a##r##1 = _mm512_fmadd_ps(x, v1, a##r##1);                            \
-    a##r##2 = _mm512_fmadd_ps(x, v2, a##r##2); a##r##3 = _mm512_fmadd_ps(x, v3, a##r##3);                            \
-    a##r##4 = _mm512_fmadd_ps(x, v4, a##r##4); a##r##5 = _mm512_fmadd_ps(x, v5, a##r##5);
+#define CK__NT_COL(j, LOAD)                                                                                          \
+    v = LOAD(w##j + c); CK__IN_REG(v);                                                                               \
+    a0##j = _mm512_fmadd_ps(x0v, v, a0##j); a1##j = _mm512_fmadd_ps(x1v, v, a1##j);                                  \
+    a2##j = _mm512_fmadd_ps(x2v, v, a2##j); a3##j = _mm512_fmadd_ps(x3v, v, a3##j);
 #define CK__NT_STEP(LOAD)                                                                                            \
-    v0 = LOAD(w0 + c); v1 = LOAD(w1 + c); v2 = LOAD(w2 + c); v3 = LOAD(w3 + c); v4 = LOAD(w4 + c); v5 = LOAD(w5 + c); \
-    CK__NT_ROW(0, LOAD) CK__NT_ROW(1, LOAD) CK__NT_ROW(2, LOAD) CK__NT_ROW(3, LOAD)
+    x0v = LOAD(x0 + c); x1v = LOAD(x1 + c); x2v = LOAD(x2 + c); x3v = LOAD(x3 + c);                                  \
+    CK__NT_COL(0, LOAD) CK__NT_COL(1, LOAD) CK__NT_COL(2, LOAD) CK__NT_COL(3, LOAD) CK__NT_COL(4, LOAD) CK__NT_COL(5, LOAD)
 #define CK__LOADU(p) _mm512_loadu_ps(p)
 #define CK__LOADM(p) _mm512_maskz_loadu_ps(m, p)
     for (; c + 16 <= C; c += 16) { CK__NT_STEP(CK__LOADU) }
@@ -1151,7 +1157,7 @@ static void ck__mm512_nt_4x6(float *out, size_t ldo, const float *inp, size_t ld
 #undef CK__LOADM
 #undef CK__LOADU
 #undef CK__NT_STEP
-#undef CK__NT_ROW
+#undef CK__NT_COL
     {
         float r[4][6];
         int i, j;
@@ -1178,7 +1184,7 @@ static void ck__mm512_nt_1x8(float *out, const float *x, const float *w, size_t 
     float r[8];
     int c = 0, j;
 #define CK__GV_STEP(LOAD)                                                                                          \
-    xv = LOAD(x + c);                                                                                              \
+    xv = LOAD(x + c); CK__IN_REG(xv);                                                                              \
     a0 = _mm512_fmadd_ps(xv, LOAD(w0 + c), a0); a1 = _mm512_fmadd_ps(xv, LOAD(w1 + c), a1);                        \
     a2 = _mm512_fmadd_ps(xv, LOAD(w2 + c), a2); a3 = _mm512_fmadd_ps(xv, LOAD(w3 + c), a3);                        \
     a4 = _mm512_fmadd_ps(xv, LOAD(w4 + c), a4); a5 = _mm512_fmadd_ps(xv, LOAD(w5 + c), a5);                        \
@@ -3515,11 +3521,12 @@ static inline void ck__qtile_h16_avx512(const void *vw, size_t ldw, int nw, cons
 #define CK__Q16_BODY(VT, LOAD, MAC, FOUR)                                                                           \
     {                                                                                                               \
         VT v0 = LOAD(x0 + i), v1, v2, v3, wv;                                                                       \
-        if (FOUR) { v1 = LOAD(x1 + i); v2 = LOAD(x2 + i); v3 = LOAD(x3 + i); }                                      \
-        wv = LOAD(w0 + i); MAC(c00, wv, v0); if (FOUR) { MAC(c01, wv, v1); MAC(c02, wv, v2); MAC(c03, wv, v3); }     \
-        wv = LOAD(w1 + i); MAC(c10, wv, v0); if (FOUR) { MAC(c11, wv, v1); MAC(c12, wv, v2); MAC(c13, wv, v3); }     \
-        wv = LOAD(w2 + i); MAC(c20, wv, v0); if (FOUR) { MAC(c21, wv, v1); MAC(c22, wv, v2); MAC(c23, wv, v3); }     \
-        wv = LOAD(w3 + i); MAC(c30, wv, v0); if (FOUR) { MAC(c31, wv, v1); MAC(c32, wv, v2); MAC(c33, wv, v3); }     \
+        CK__IN_REG(v0);                                                                                             \
+        if (FOUR) { v1 = LOAD(x1 + i); v2 = LOAD(x2 + i); v3 = LOAD(x3 + i); CK__IN_REG(v1); CK__IN_REG(v2); CK__IN_REG(v3); } \
+        wv = LOAD(w0 + i); CK__IN_REG(wv); MAC(c00, wv, v0); if (FOUR) { MAC(c01, wv, v1); MAC(c02, wv, v2); MAC(c03, wv, v3); } \
+        wv = LOAD(w1 + i); CK__IN_REG(wv); MAC(c10, wv, v0); if (FOUR) { MAC(c11, wv, v1); MAC(c12, wv, v2); MAC(c13, wv, v3); } \
+        wv = LOAD(w2 + i); CK__IN_REG(wv); MAC(c20, wv, v0); if (FOUR) { MAC(c21, wv, v1); MAC(c22, wv, v2); MAC(c23, wv, v3); } \
+        wv = LOAD(w3 + i); CK__IN_REG(wv); MAC(c30, wv, v0); if (FOUR) { MAC(c31, wv, v1); MAC(c32, wv, v2); MAC(c33, wv, v3); } \
     }
 #define CK__Q16_RUN(VT, LOAD, LOADM, MAC, FOUR)                                                                     \
     for (; i + step <= nb; i += step) CK__Q16_BODY(VT, LOAD, MAC, FOUR)                                            \
