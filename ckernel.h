@@ -1031,6 +1031,14 @@ CK_DEF void ck_matmul_backward_scalar(float *dinp, float *dweight, float *dbias,
 }
 
 #if CK_HAVE_AVX2
+/* gcc folds a load used by several fmadds into each of them (a load per use): an empty asm
+   keeps the vector in a register */
+#if defined(__GNUC__)
+#define CK__IN_REG(v) __asm__("" : "+v"(v))
+#else
+#define CK__IN_REG(v) (void)0
+#endif
+
 /* out tile of nt (1..4) rows of inp (stride ldi) x 3 rows of w (stride ldw): 12 dot products
    of length C at once. Missing rows point at row 0 and are computed but not stored. out =
    dot + bias, or out += dot with accumulate (bias unused). Every output is one 8-lane FMA
@@ -1117,13 +1125,6 @@ static inline float ck__hsum512(__m512 v)
                                   _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd((__mmask8)0xff, d, 1))));
 }
 static inline __mmask16 ck__mask16(int n) { return (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1u); }
-/* gcc folds a load used by several fmadds into each of them (a load per use): an empty asm
-   keeps the vector in a register */
-#if defined(__GNUC__)
-#define CK__IN_REG(v) __asm__("" : "+v"(v))
-#else
-#define CK__IN_REG(v) (void)0
-#endif
 
 /* nt (1..4) rows of inp x no (1..6) rows of w: 24 accumulators (missing rows repeat row 0,
    computed, not stored); out = dot + bias, or out += dot with accumulate */
