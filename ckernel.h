@@ -1042,6 +1042,14 @@ CK_DEF void ck_matmul_backward_scalar(float *dinp, float *dweight, float *dbias,
 }
 
 #if CK_HAVE_AVX2
+/* gcc folds a load used by several fmadds into each of them (a load per use): an empty asm
+   keeps the vector in a register */
+#if defined(__GNUC__)
+#define CK__IN_REG(v) __asm__("" : "+v"(v))
+#else
+#define CK__IN_REG(v) (void)0
+#endif
+
 /* out tile of nt (1..4) rows of inp (stride ldi) x 3 rows of w (stride ldw): 12 dot products
    of length C at once. Missing rows point at row 0 and are computed but not stored. out =
    dot + bias, or out += dot with accumulate (bias unused). Every output is one 8-lane FMA
@@ -1115,7 +1123,102 @@ static void ck__mm_nt_1x4(float *out, const float *x, const float *w, size_t ldw
     for (j = 0; j < no; j++) out[j] = accumulate ? out[j] + r[j] : r[j] + (bias ? bias[j] : 0.0f);
 }
 
-/* Blocks of OB weight rows (kept in L2) are swept by all rows of inp, 4 at a time. */
+#if CK_HAVE_AVX512
+/* AVX-512 FP32 register tiles. Every output is one 16-lane FMA chain in c order (the tail of C
+   under a lane mask: masked lanes load zeros) and one ck__hsum512, in the 4x6 tile and in the 1x8
+   GEMV alike, so an output's bits do not depend on the tile it lands in. */
+static inline float ck__hsum512(__m512 v)
+{
+    /* (maskz extracts with all lanes: g++ 12 warns on the undefined source of the unmasked
+       intrinsics, _mm512_castps512_ps256 included) */
+    __m512d d = _mm512_castps_pd(v);
+    return ck__hsum(_mm256_add_ps(_mm256_castpd_ps(_mm512_maskz_extractf64x4_pd((__mmask8)0xff, d, 0)),
+                                  _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd((__mmask8)0xff, d, 1))));
+}
+static inline __mmask16 ck__mask16(int n) { return (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1u); }
+
+/* nt (1..4) rows of inp x no (1..6) rows of w: 24 accumulators (missing rows repeat row 0,
+   computed, not stored); out = dot + bias, or out += dot with accumulate */
+static void ck__mm512_nt_4x6(float *out, size_t ldo, const float *inp, size_t ldi, const float *w, size_t ldw, int C, int nt, int no,
+                             const float *bias, int accumulate)
+{
+    const float *x0 = inp, *x1 = inp + (size_t)(nt > 1) * ldi, *x2 = inp + (size_t)(nt > 2 ? 2 : 0) * ldi, *x3 = inp + (size_t)(nt > 3 ? 3 : 0) * ldi;
+    const float *w0 = w, *w1 = w + (size_t)(no > 1) * ldw, *w2 = w + (size_t)(no > 2 ? 2 : 0) * ldw;
+    const float *w3 = w + (size_t)(no > 3 ? 3 : 0) * ldw, *w4 = w + (size_t)(no > 4 ? 4 : 0) * ldw, *w5 = w + (size_t)(no > 5 ? 5 : 0) * ldw;
+    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00;
+    __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00;
+    __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00, a25 = a00;
+    __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00, a35 = a00;
+    __m512 x0v, x1v, x2v, x3v, v;
+    __mmask16 m = 0xffff;
+    int c = 0;
+#define CK__NT_COL(j, LOAD)                                                                                          \
+    v = LOAD(w##j + c); CK__IN_REG(v);                                                                               \
+    a0##j = _mm512_fmadd_ps(x0v, v, a0##j); a1##j = _mm512_fmadd_ps(x1v, v, a1##j);                                  \
+    a2##j = _mm512_fmadd_ps(x2v, v, a2##j); a3##j = _mm512_fmadd_ps(x3v, v, a3##j);
+#define CK__NT_STEP(LOAD)                                                                                            \
+    x0v = LOAD(x0 + c); x1v = LOAD(x1 + c); x2v = LOAD(x2 + c); x3v = LOAD(x3 + c);                                  \
+    CK__NT_COL(0, LOAD) CK__NT_COL(1, LOAD) CK__NT_COL(2, LOAD) CK__NT_COL(3, LOAD) CK__NT_COL(4, LOAD) CK__NT_COL(5, LOAD)
+#define CK__LOADU(p) _mm512_loadu_ps(p)
+#define CK__LOADM(p) _mm512_maskz_loadu_ps(m, p)
+    for (; c + 16 <= C; c += 16) { CK__NT_STEP(CK__LOADU) }
+    if (c < C) {
+        m = ck__mask16(C - c);
+        CK__NT_STEP(CK__LOADM)
+    }
+#undef CK__LOADM
+#undef CK__LOADU
+#undef CK__NT_STEP
+#undef CK__NT_COL
+    {
+        float r[4][6];
+        int i, j;
+#define CK__NT_RES(i) r[i][0] = ck__hsum512(a##i##0); r[i][1] = ck__hsum512(a##i##1); r[i][2] = ck__hsum512(a##i##2); \
+                      r[i][3] = ck__hsum512(a##i##3); r[i][4] = ck__hsum512(a##i##4); r[i][5] = ck__hsum512(a##i##5);
+        CK__NT_RES(0) CK__NT_RES(1) CK__NT_RES(2) CK__NT_RES(3)
+#undef CK__NT_RES
+        for (i = 0; i < nt; i++)
+            for (j = 0; j < no; j++) {
+                float *o = out + (size_t)i * ldo + j;
+                *o = accumulate ? *o + r[i][j] : r[i][j] + (bias ? bias[j] : 0.0f);
+            }
+    }
+}
+
+/* one row of inp against no (1..8) rows of w: 8 weight streams in flight (decode GEMV) */
+static void ck__mm512_nt_1x8(float *out, const float *x, const float *w, size_t ldw, int C, int no, const float *bias, int accumulate)
+{
+    const float *w0 = w, *w1 = w + (size_t)(no > 1) * ldw, *w2 = w + (size_t)(no > 2 ? 2 : 0) * ldw, *w3 = w + (size_t)(no > 3 ? 3 : 0) * ldw;
+    const float *w4 = w + (size_t)(no > 4 ? 4 : 0) * ldw, *w5 = w + (size_t)(no > 5 ? 5 : 0) * ldw;
+    const float *w6 = w + (size_t)(no > 6 ? 6 : 0) * ldw, *w7 = w + (size_t)(no > 7 ? 7 : 0) * ldw;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, xv;
+    __mmask16 m = 0xffff;
+    float r[8];
+    int c = 0, j;
+#define CK__GV_STEP(LOAD)                                                                                          \
+    xv = LOAD(x + c); CK__IN_REG(xv);                                                                              \
+    a0 = _mm512_fmadd_ps(xv, LOAD(w0 + c), a0); a1 = _mm512_fmadd_ps(xv, LOAD(w1 + c), a1);                        \
+    a2 = _mm512_fmadd_ps(xv, LOAD(w2 + c), a2); a3 = _mm512_fmadd_ps(xv, LOAD(w3 + c), a3);                        \
+    a4 = _mm512_fmadd_ps(xv, LOAD(w4 + c), a4); a5 = _mm512_fmadd_ps(xv, LOAD(w5 + c), a5);                        \
+    a6 = _mm512_fmadd_ps(xv, LOAD(w6 + c), a6); a7 = _mm512_fmadd_ps(xv, LOAD(w7 + c), a7);
+#define CK__LOADU(p) _mm512_loadu_ps(p)
+#define CK__LOADM(p) _mm512_maskz_loadu_ps(m, p)
+    for (; c + 16 <= C; c += 16) { CK__GV_STEP(CK__LOADU) }
+    if (c < C) {
+        m = ck__mask16(C - c);
+        CK__GV_STEP(CK__LOADM)
+    }
+#undef CK__LOADM
+#undef CK__LOADU
+#undef CK__GV_STEP
+    r[0] = ck__hsum512(a0); r[1] = ck__hsum512(a1); r[2] = ck__hsum512(a2); r[3] = ck__hsum512(a3);
+    r[4] = ck__hsum512(a4); r[5] = ck__hsum512(a5); r[6] = ck__hsum512(a6); r[7] = ck__hsum512(a7);
+    for (j = 0; j < no; j++) out[j] = accumulate ? out[j] + r[j] : r[j] + (bias ? bias[j] : 0.0f);
+}
+#endif /* CK_HAVE_AVX512 */
+
+/* Blocks of OB weight rows (kept in L2) are swept by all rows of inp, 4 at a time. AVX-512:
+   4x6 tiles, and the single rows (decode) 8 weight rows at a time. */
 CK_DEF void ck_matmul_forward_avx2(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC)
 {
     enum { OB = 24 };
@@ -1123,6 +1226,18 @@ CK_DEF void ck_matmul_forward_avx2(float *out, const float *inp, const float *we
     CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)T * OC * C > CK_OMP_MIN_WORK))
     for (ob = 0; ob < nob; ob++) {
         int o0 = ob * OB, o1 = CK_MIN(OC, o0 + OB), t = 0, o;
+#if CK_HAVE_AVX512
+        for (; T - t >= 2; t += 4) { /* tiles of 2..4 rows; a last single row goes to 1x8 */
+            int nt = CK_MIN(4, T - t);
+            for (o = o0; o < o1; o += 6)
+                ck__mm512_nt_4x6(out + (size_t)t * OC + o, (size_t)OC, inp + (size_t)t * C, (size_t)C, weight + (size_t)o * C, (size_t)C, C, nt,
+                                 CK_MIN(6, o1 - o), bias ? bias + o : NULL, 0);
+        }
+        for (; t < T; t++)
+            for (o = o0; o < o1; o += 8)
+                ck__mm512_nt_1x8(out + (size_t)t * OC + o, inp + (size_t)t * C, weight + (size_t)o * C, (size_t)C, C, CK_MIN(8, o1 - o),
+                                 bias ? bias + o : NULL, 0);
+#else
         for (; T - t >= 2; t += 4) { /* tiles of 2..4 rows; a last single row goes to 1x4 */
             int nt = CK_MIN(4, T - t);
             for (o = o0; o < o1; o += 3)
@@ -1133,6 +1248,7 @@ CK_DEF void ck_matmul_forward_avx2(float *out, const float *inp, const float *we
             for (o = o0; o < o1; o += 4)
                 ck__mm_nt_1x4(out + (size_t)t * OC + o, inp + (size_t)t * C, weight + (size_t)o * C, (size_t)C, C, CK_MIN(4, o1 - o),
                               bias ? bias + o : NULL, 0);
+#endif
     }
 }
 
@@ -2908,6 +3024,29 @@ static void ck__quant_act_f16_avx2(const float *x, void *dst, int n)
 }
 #endif
 
+/* ck__quant_act_bf16_scalar's bits (ck_fp32_to_bf16: round to nearest even, a NaN kept and made
+   quiet), 16 values per step in integer lanes */
+static void ck__quant_act_bf16_avx2(const float *x, void *dst, int n)
+{
+    uint16_t *y = (uint16_t *)dst;
+    const __m256i one = _mm256_set1_epi32(1), half = _mm256_set1_epi32(0x7fff), quiet = _mm256_set1_epi32(64);
+    const __m256i absm = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+    int i;
+    for (i = 0; i + 16 <= n; i += 16) {
+        __m256i r[2];
+        int h;
+        for (h = 0; h < 2; h++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(x + i + 8 * h));
+            __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(v, absm), inf);
+            __m256i rn = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(v, half), _mm256_and_si256(_mm256_srli_epi32(v, 16), one)), 16);
+            r[h] = _mm256_blendv_epi8(rn, _mm256_or_si256(_mm256_srli_epi32(v, 16), quiet), nan);
+        }
+        /* packus works per 128-bit lane: 0..65535 fit; then put the quarters back in order */
+        _mm256_storeu_si256((__m256i *)(void *)(y + i), _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xd8));
+    }
+    for (; i < n; i++) y[i] = ck_fp32_to_bf16(x[i]);
+}
+
 #if !CK_HAVE_AVX512 /* AVX-512 builds take ck__quant_act_q8_K_avx512 */
 /* ck__quant_q8_K's bytes (ggml's reference): q = MIN(127, nearest(iscale * x)) stored as int8 by
    truncation (only the inf / NaN products of a block with |max| < 127/FLT_MAX leave -127..127;
@@ -4387,6 +4526,160 @@ static inline void ck__qdot_h16_avx2(const void *vw, const void *const *a, int n
 static void ck__qdot_f16_avx2(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot_h16_avx2(w, a, nb, na, res, 0); }
 #endif
 static void ck__qdot_bf16_avx2(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot_h16_avx2(w, a, nb, na, res, 1); }
+
+/* F16 / BF16 tile kernels (ck__qtile_fn): 4 weight rows x 4 activation rows, so a converted
+   weight vector serves every activation row and an activation vector every weight row. Output
+   (i, k) is one accumulator: 16 values per step (two fmadds: values c..c+7 and c+8..c+15 for F16,
+   the even and the odd bf16 of a pair of lanes for BF16, widened by a shift and a mask), then
+   ck__hsum and the tail of nb % 16 values in order: the same operations whatever nw and na. AVX2
+   has 16 registers: activation rows are taken two per pass (8 accumulators), the weight rows
+   converted again per pass. Weight rows >= nw repeat row nw - 1 (computed, not stored). */
+#if !CK_HAVE_AVX512 /* (AVX-512 builds take the kernels below) */
+static inline void ck__h16x16_avx2(const uint16_t *p, int bf, __m256 *lo, __m256 *hi)
+{
+    __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+#if defined(__F16C__)
+    if (!bf) {
+        *lo = _mm256_cvtph_ps(_mm256_castsi256_si128(x));
+        *hi = _mm256_cvtph_ps(_mm256_extracti128_si256(x, 1));
+        return;
+    }
+#else
+    (void)bf;
+#endif
+    *lo = _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
+    *hi = _mm256_castsi256_ps(_mm256_and_si256(x, _mm256_set1_epi32((int)0xffff0000u)));
+}
+
+static inline void ck__qtile_h16_avx2(const void *vw, size_t ldw, int nw, const void *const *a, int nb, int na, float *res, int bf)
+{
+    const uint16_t *w[4];
+    int p, r, i, j;
+    for (r = 0; r < 4; r++) w[r] = (const uint16_t *)(const void *)((const char *)vw + (size_t)CK_MIN(r, nw - 1) * ldw);
+    for (p = 0; p < na; p += 2) {
+        const uint16_t *x0 = (const uint16_t *)a[p], *x1 = (const uint16_t *)a[p + 1];
+        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        __m256 l0, h0, l1, h1, wl, wh;
+        float s[4][2];
+#define CK__H16_W(r, TWO)                                                                    \
+        ck__h16x16_avx2(w[r] + i, bf, &wl, &wh);                                             \
+        c##r##0 = _mm256_fmadd_ps(wh, h0, _mm256_fmadd_ps(wl, l0, c##r##0));                  \
+        if (TWO) c##r##1 = _mm256_fmadd_ps(wh, h1, _mm256_fmadd_ps(wl, l1, c##r##1));
+#define CK__H16_LOOP(TWO)                                                                    \
+        for (i = 0; i + 16 <= nb; i += 16) {                                                 \
+            ck__h16x16_avx2(x0 + i, bf, &l0, &h0);                                           \
+            if (TWO) ck__h16x16_avx2(x1 + i, bf, &l1, &h1);                                  \
+            CK__H16_W(0, TWO) CK__H16_W(1, TWO) CK__H16_W(2, TWO) CK__H16_W(3, TWO)          \
+        }
+        if (p + 1 < na) { CK__H16_LOOP(1) } else { l1 = h1 = _mm256_setzero_ps(); CK__H16_LOOP(0) }
+#undef CK__H16_LOOP
+#undef CK__H16_W
+        s[0][0] = ck__hsum(c00); s[1][0] = ck__hsum(c10); s[2][0] = ck__hsum(c20); s[3][0] = ck__hsum(c30);
+        s[0][1] = ck__hsum(c01); s[1][1] = ck__hsum(c11); s[2][1] = ck__hsum(c21); s[3][1] = ck__hsum(c31);
+        for (r = 0; r < 4; r++)
+            for (j = 0; j < 2 && p + j < na; j++) {
+                const uint16_t *x = j ? x1 : x0;
+                float t = s[r][j];
+                int e;
+                for (e = i; e < nb; e++) t += bf ? ck_bf16_to_fp32(w[r][e]) * ck_bf16_to_fp32(x[e]) : ck__h2f(w[r][e]) * ck__h2f(x[e]);
+                res[4 * r + p + j] = t;
+            }
+    }
+}
+#if defined(__F16C__)
+static void ck__qtile_f16_avx2(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_h16_avx2(w, ldw, nw, a, nb, na, res, 0); }
+#endif
+static void ck__qtile_bf16_avx2(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res) { ck__qtile_h16_avx2(w, ldw, nw, a, nb, na, res, 1); }
+#endif /* !CK_HAVE_AVX512 */
+
+#if CK_HAVE_AVX512
+/* AVX-512: all 4 x 4 accumulators in registers (32 zmm), one pass. F16: 16 values per step
+   (vcvtph2ps), one fmadd. BF16 with AVX512_BF16: 32 values per step, one vdpbf16ps (pairs of
+   exact bf16 products added into fp32 lanes); without it the even / odd widening of the AVX2
+   kernel, 32 values per step. The tail is a masked load (zeros, which add nothing). */
+#define CK__Q16_KIND_F16 0
+#define CK__Q16_KIND_BF16 1
+#define CK__Q16_KIND_DPBF16 2
+static inline void ck__qtile_h16_avx512(const void *vw, size_t ldw, int nw, const void *const *a, int nb, int na, float *res, int kind)
+{
+    const uint16_t *w0 = (const uint16_t *)vw, *w1, *w2, *w3;
+    const uint16_t *x0 = (const uint16_t *)a[0], *x1 = (const uint16_t *)a[1], *x2 = (const uint16_t *)a[2], *x3 = (const uint16_t *)a[3];
+    const int step = kind == CK__Q16_KIND_F16 ? 16 : 32;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+    int i = 0;
+    w1 = (const uint16_t *)(const void *)((const char *)vw + (size_t)CK_MIN(1, nw - 1) * ldw);
+    w2 = (const uint16_t *)(const void *)((const char *)vw + (size_t)CK_MIN(2, nw - 1) * ldw);
+    w3 = (const uint16_t *)(const void *)((const char *)vw + (size_t)CK_MIN(3, nw - 1) * ldw);
+    /* V: a value vector (F16: 16 fp32; BF16: 32 bf16 in a __m512i); per kind: LOAD, and MAC(acc, w, x) */
+#if CK_HAVE_AVX512BF16
+#define CK__Q16_DP(acc, wv, xv) acc = _mm512_dpbf16_ps(acc, (__m512bh)(wv), (__m512bh)(xv))
+#else
+#define CK__Q16_DP(acc, wv, xv) (void)0
+#endif
+#define CK__Q16_BF(acc, wv, xv)                                                                                     \
+    acc = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(wv, hmask)), _mm512_castsi512_ps(_mm512_and_si512(xv, hmask)), \
+                          _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(wv, 16)), _mm512_castsi512_ps(_mm512_slli_epi32(xv, 16)), acc))
+#define CK__Q16_F16(acc, wv, xv) acc = _mm512_fmadd_ps(wv, xv, acc)
+#define CK__Q16_BODY(VT, LOAD, MAC, FOUR)                                                                           \
+    {                                                                                                               \
+        VT v0 = LOAD(x0 + i), v1, v2, v3, wv;                                                                       \
+        CK__IN_REG(v0);                                                                                             \
+        if (FOUR) { v1 = LOAD(x1 + i); v2 = LOAD(x2 + i); v3 = LOAD(x3 + i); CK__IN_REG(v1); CK__IN_REG(v2); CK__IN_REG(v3); } \
+        wv = LOAD(w0 + i); CK__IN_REG(wv); MAC(c00, wv, v0); if (FOUR) { MAC(c01, wv, v1); MAC(c02, wv, v2); MAC(c03, wv, v3); } \
+        wv = LOAD(w1 + i); CK__IN_REG(wv); MAC(c10, wv, v0); if (FOUR) { MAC(c11, wv, v1); MAC(c12, wv, v2); MAC(c13, wv, v3); } \
+        wv = LOAD(w2 + i); CK__IN_REG(wv); MAC(c20, wv, v0); if (FOUR) { MAC(c21, wv, v1); MAC(c22, wv, v2); MAC(c23, wv, v3); } \
+        wv = LOAD(w3 + i); CK__IN_REG(wv); MAC(c30, wv, v0); if (FOUR) { MAC(c31, wv, v1); MAC(c32, wv, v2); MAC(c33, wv, v3); } \
+    }
+#define CK__Q16_RUN(VT, LOAD, LOADM, MAC, FOUR)                                                                     \
+    for (; i + step <= nb; i += step) CK__Q16_BODY(VT, LOAD, MAC, FOUR)                                            \
+    if (i < nb) { CK__Q16_BODY(VT, LOADM, MAC, FOUR) }
+/* (maskz with all lanes: g++ 12 warns on _mm512_cvtph_ps's own undefined source) */
+#define CK__Q16_LD_F16(p) _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)(p)))
+#define CK__Q16_LDM_F16(p) _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_maskz_loadu_epi16((__mmask16)m, p))
+#define CK__Q16_LD_I(p) _mm512_loadu_si512((const void *)(p))
+#define CK__Q16_LDM_I(p) _mm512_maskz_loadu_epi16(m, p)
+    {
+        const __mmask32 m = (__mmask32)(nb % step ? (1u << (nb % step)) - 1u : 0);
+        const __m512i hmask = _mm512_set1_epi32((int)0xffff0000u);
+        (void)hmask;
+        if (kind == CK__Q16_KIND_F16) {
+            if (na > 1) { CK__Q16_RUN(__m512, CK__Q16_LD_F16, CK__Q16_LDM_F16, CK__Q16_F16, 1) }
+            else { CK__Q16_RUN(__m512, CK__Q16_LD_F16, CK__Q16_LDM_F16, CK__Q16_F16, 0) }
+        } else if (kind == CK__Q16_KIND_BF16) {
+            if (na > 1) { CK__Q16_RUN(__m512i, CK__Q16_LD_I, CK__Q16_LDM_I, CK__Q16_BF, 1) }
+            else { CK__Q16_RUN(__m512i, CK__Q16_LD_I, CK__Q16_LDM_I, CK__Q16_BF, 0) }
+        } else {
+            if (na > 1) { CK__Q16_RUN(__m512i, CK__Q16_LD_I, CK__Q16_LDM_I, CK__Q16_DP, 1) }
+            else { CK__Q16_RUN(__m512i, CK__Q16_LD_I, CK__Q16_LDM_I, CK__Q16_DP, 0) }
+        }
+    }
+#undef CK__Q16_LD_F16
+#undef CK__Q16_LDM_F16
+#undef CK__Q16_LD_I
+#undef CK__Q16_LDM_I
+#undef CK__Q16_RUN
+#undef CK__Q16_BODY
+#undef CK__Q16_F16
+#undef CK__Q16_BF
+#undef CK__Q16_DP
+    res[0] = ck__hsum512(c00); res[4] = ck__hsum512(c10); res[8] = ck__hsum512(c20); res[12] = ck__hsum512(c30);
+    if (na > 1) {
+        res[1] = ck__hsum512(c01); res[2] = ck__hsum512(c02); res[3] = ck__hsum512(c03);
+        res[5] = ck__hsum512(c11); res[6] = ck__hsum512(c12); res[7] = ck__hsum512(c13);
+        res[9] = ck__hsum512(c21); res[10] = ck__hsum512(c22); res[11] = ck__hsum512(c23);
+        res[13] = ck__hsum512(c31); res[14] = ck__hsum512(c32); res[15] = ck__hsum512(c33);
+    }
+}
+static void ck__qtile_f16_avx512(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res)
+{
+    ck__qtile_h16_avx512(w, ldw, nw, a, nb, na, res, CK__Q16_KIND_F16);
+}
+static void ck__qtile_bf16_avx512(const void *w, size_t ldw, int nw, const void *const *a, int nb, int na, float *res)
+{
+    ck__qtile_h16_avx512(w, ldw, nw, a, nb, na, res, CK_HAVE_AVX512BF16 ? CK__Q16_KIND_DPBF16 : CK__Q16_KIND_BF16);
+}
+#endif /* CK_HAVE_AVX512 */
 #undef CK__QDOT_ROWS
 #undef CK__QDOT_RESULT
 #endif /* CK_HAVE_AVX2 */
@@ -4474,25 +4767,25 @@ static ck__qtile_fn ck__qtile_kernel(int type, int simd)
         case CK_Q5_1: return CK__QTILE_NAME(q5_1);
         case CK_Q8_0: return CK__QTILE_NAME(q8_0);
         case CK_IQ4_NL: return CK__QTILE_NAME(iq4_nl);
-        default: break;
-    }
-#endif
 #if CK_HAVE_AVX512
-    if (simd) switch (type) {
         case CK_Q4_K: return ck__qtile_q4_K_avx512;
         case CK_Q5_K: return ck__qtile_q5_K_avx512;
         case CK_Q6_K: return ck__qtile_q6_K_avx512;
         case CK_Q2_K: return ck__qtile_q2_K_avx512;
         case CK_Q3_K: return ck__qtile_q3_K_avx512;
-        default: break;
-    }
-#elif CK_HAVE_AVX2
-    if (simd) switch (type) {
+        case CK_F16: return ck__qtile_f16_avx512;
+        case CK_BF16: return ck__qtile_bf16_avx512;
+#else
         case CK_Q4_K: return ck__qtile_q4_K_avx2;
         case CK_Q5_K: return ck__qtile_q5_K_avx2;
         case CK_Q6_K: return ck__qtile_q6_K_avx2;
         case CK_Q2_K: return ck__qtile_q2_K_avx2;
         case CK_Q3_K: return ck__qtile_q3_K_avx2;
+#if defined(__F16C__)
+        case CK_F16: return ck__qtile_f16_avx2;
+#endif
+        case CK_BF16: return ck__qtile_bf16_avx2;
+#endif
         default: break;
     }
 #endif
@@ -4519,7 +4812,8 @@ static ck__qact_fn ck__act_quantizer(int act, int simd)
 #if defined(__F16C__)
         case CK_F16: return ck__quant_act_f16_avx2;
 #endif
-        default: break; /* BF16 (and F16 without F16C): the scalar conversion */
+        case CK_BF16: return ck__quant_act_bf16_avx2;
+        default: break; /* F16 without F16C: the scalar conversion */
     }
 #else
     (void)simd;
