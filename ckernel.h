@@ -4859,7 +4859,8 @@ CK_DEF int ck_quantize_act_row(int weight_type, const float *src, void *dst, int
    segment) stays in L2 across the tiles. Segments are whole 256-value blocks, so the blocks
    are those of the whole row. Each output is the same sequence of operations whichever thread
    computes it: bit-identical for any thread count. */
-static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
+static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
+                                   int OC, int o_lo, int o_hi)
 {
     int act = ck__traits(type)->act, qk = (int)ck_type_block_size(type);
     ck__qdot_fn dot = ck__qdot_kernel(type, simd);
@@ -4871,12 +4872,10 @@ static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, 
     int TB = CK_MIN(T, 8), S = (act_qk == 1 ? 4 : 8) * CK_QSEG / CK_MAX(TB, 1) / CK_QK_K * CK_QK_K, OB;
     /* with one tile nothing is reused: a thread streams all its rows per segment */
     OB = T <= TB ? OC : (int)CK_MAX(4, (256 << 10) / ((size_t)S / (size_t)qk * wblock_bytes)) / 4 * 4;
-    CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         union { ck_block_q8_K k[8 * CK_QSEG / CK_QK_K]; ck_block_q8_1 a[8 * CK_QSEG / CK_QK]; uint16_t h[4 * CK_QSEG]; } act_buf;
         char *act_bytes = (char *)&act_buf;
-        int o_lo, o_hi, ob, c0, t0, t, o, i, k;
-        ck__thread_rows(OC, &o_lo, &o_hi);
+        int ob, c0, t0, t, o, i, k;
         ck__init_out_rows(out, bias, T, OC, o_lo, o_hi);
         for (ob = o_lo; ob < o_hi; ob += OB) {
             int ob1 = CK_MIN(o_hi, ob + OB);
@@ -4903,6 +4902,16 @@ static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, 
                 }
             }
         }
+    }
+}
+
+static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
+{
+    CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
+    {
+        int o_lo, o_hi;
+        ck__thread_rows(OC, &o_lo, &o_hi);
+        ck__matmul_q_fast_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
     }
 }
 
@@ -5016,10 +5025,30 @@ CK_DEF void ck_matmul_forward_q(int type, float *out, const float *inp, const vo
     ck_matmul_forward_qp(CK_QMATMUL_PATH, type, out, inp, weight, bias, T, C, OC);
 }
 
+/* On the fast path the threads split the rows of all n outputs as one: each thread's range may
+   span several matrices, each row computed as ck_matmul_forward_q computes it (the tile kernels'
+   results do not depend on the grouping of rows). Otherwise (F32 weights, the exact path) n calls. */
 CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *inp, int T, int C)
 {
-    int i;
-    for (i = 0; i < n; i++) ck_matmul_forward_q(mm[i].type, mm[i].out, inp, mm[i].weight, mm[i].bias, T, C, mm[i].OC);
+    int simd = CK_HAVE_AVX2 || CK_HAVE_MVE, i, total = 0;
+    for (i = 0; i < n; i++) {
+        ck__check_qmatmul(mm[i].type, mm[i].weight, C);
+        if (CK_QMATMUL_PATH != CK_Q_FAST || mm[i].type == CK_F32 || !ck__qdot_kernel(mm[i].type, simd)) break;
+        total += mm[i].OC;
+    }
+    if (i < n) {
+        for (i = 0; i < n; i++) ck_matmul_forward_q(mm[i].type, mm[i].out, inp, mm[i].weight, mm[i].bias, T, C, mm[i].OC);
+        return;
+    }
+    CK_OMP(omp parallel if ((double)T * total * C > CK_OMP_MIN_WORK))
+    {
+        int lo, hi, base = 0, j;
+        ck__thread_rows(total, &lo, &hi);
+        for (j = 0; j < n; base += mm[j].OC, j++) {
+            int a = CK_MAX(lo, base) - base, b = CK_MIN(hi, base + mm[j].OC) - base;
+            if (a < b) ck__matmul_q_fast_rows(simd, mm[j].type, mm[j].out, inp, mm[j].weight, mm[j].bias, T, C, mm[j].OC, a, b);
+        }
+    }
 }
 
 CK_DEF void ck_dequantize_row(int type, const void *src, float *dst, int64_t n)

@@ -708,6 +708,61 @@ static void test_qmatmul(int type, int T, int C, int OC, int with_bias)
     free(inp); free(xq); free(act); free(w); free(wd); free(bias); free(o_es); free(o_fs); free(o_e); free(o_f); free(ref_e); free(ref_f); free(wq);
 }
 
+/* ck_matmul_forward_q_multi (generated models: q/k/v, gate/up in one pass) == one
+   ck_matmul_forward_q call per matrix, bit for bit: mixed types (as llama-quantize's mixes give
+   them), biases, decode and prefill rows, and with OpenMP 1, 2 and 3 threads (a thread's rows
+   then span two matrices); F32 entries take the per-matrix fallback */
+static void test_qmatmul_multi(void)
+{
+    static const int sets[][3] = { { CK_Q5_0, CK_Q5_0, CK_Q8_0 }, { CK_Q4_K, CK_Q4_K, CK_Q6_K }, { CK_Q8_0, CK_F16, CK_Q4_0 }, { CK_F32, CK_Q8_0, CK_Q8_0 } };
+    static const int OCs[3] = { 96, 32, 40 }, Ts[] = { 1, 7 };
+    enum { C = 512 };
+    int si, ti, j, r, o;
+    for (si = 0; si < (int)(sizeof sets / sizeof sets[0]); si++)
+        for (ti = 0; ti < 2; ti++) {
+            int T = Ts[ti], ok = 1;
+            float *inp = (float *)malloc((size_t)T * C * sizeof(float)), row[C], *bias = (float *)malloc(96 * sizeof(float));
+            char *w[3];
+            float *ref[3], *got[3];
+            ck_qmatmul mm[3];
+            char what[200];
+            size_t i;
+            for (i = 0; i < (size_t)T * C; i++) inp[i] = grand();
+            for (i = 0; i < 96; i++) bias[i] = grand();
+            for (j = 0; j < 3; j++) {
+                size_t rb = ck_row_size(sets[si][j], C);
+                w[j] = (char *)malloc((size_t)OCs[j] * rb);
+                for (o = 0; o < OCs[j]; o++) {
+                    for (i = 0; i < C; i++) row[i] = grand() * 0.05f;
+                    if (sets[si][j] == CK_F32) memcpy(w[j] + (size_t)o * rb, row, sizeof row);
+                    else ck_quantize_row(sets[si][j], row, w[j] + (size_t)o * rb, C);
+                }
+                ref[j] = (float *)malloc((size_t)T * OCs[j] * sizeof(float));
+                got[j] = (float *)malloc((size_t)T * OCs[j] * sizeof(float));
+                ck_matmul_forward_q(sets[si][j], ref[j], inp, w[j], j == 1 ? bias : NULL, T, C, OCs[j]);
+                mm[j].type = sets[si][j]; mm[j].out = got[j]; mm[j].weight = w[j]; mm[j].bias = j == 1 ? bias : NULL; mm[j].OC = OCs[j];
+            }
+            for (r = 1; r <= 3; r++) {
+#ifdef _OPENMP
+                omp_set_num_threads(r);
+#else
+                if (r > 1) break;
+#endif
+                for (j = 0; j < 3; j++) memset(got[j], 0xff, (size_t)T * OCs[j] * sizeof(float));
+                ck_matmul_forward_q_multi(mm, 3, inp, T, C);
+                for (j = 0; j < 3; j++) ok &= memcmp(got[j], ref[j], (size_t)T * OCs[j] * sizeof(float)) == 0;
+            }
+            snprintf(what, sizeof what, "ck_matmul_forward_q_multi %s+%s+%s T=%d == one ck_matmul_forward_q per matrix, bit for bit, 1-3 threads",
+                     ck_type_name(sets[si][0]), ck_type_name(sets[si][1]), ck_type_name(sets[si][2]), T);
+            check(ok, what);
+            for (j = 0; j < 3; j++) { free(w[j]); free(ref[j]); free(got[j]); }
+            free(inp); free(bias);
+        }
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+}
+
 #ifdef _OPENMP
 static void test_qthreads(void)
 {
@@ -790,6 +845,7 @@ int main(void)
         check(e < 1e-2, what);
     }
     printf("\n");
+    test_qmatmul_multi();
 #ifdef _OPENMP
     test_qthreads();
 #else
