@@ -3073,7 +3073,7 @@ static void ck__qdot_iq4_nl_avx2(const void *vw, const void *const *a, int nb, i
    c (Q4_0 w + 8, Q5_0 w + 16, Q8_0 and IQ4_NL w + 128); the lanes start at -c times the sums of
    the activation bytes, so they add up to the signed dot product. */
 #ifndef CK__QTILE_PF
-#define CK__QTILE_PF 8
+#define CK__QTILE_PF 16
 #endif
 #define CK__QTILE_BSZ(type) ((type) == CK_Q4_0 ? sizeof(ck_block_q4_0) : (type) == CK_Q5_0 ? sizeof(ck_block_q5_0) : (type) == CK_Q8_0 ? sizeof(ck_block_q8_0) \
                              : (type) == CK_IQ4_NL ? sizeof(ck_block_iq4_nl) : (type) == CK_Q4_1 ? sizeof(ck_block_q4_1) : sizeof(ck_block_q5_1))
