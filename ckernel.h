@@ -3216,17 +3216,41 @@ static void ck__qdot_iq4_nl_avx2(const void *vw, const void *const *a, int nb, i
    sum = sum + (d_w * d_a) * (float)S (Q4_1, Q5_1: (d_w * d_a) * S + m_w * s_a added to sum):
    the scalar kernels' float operations in their order, in one vector lane per (i, k), so a result
    does not depend on the tile it lands in (and equals the scalar kernel's wherever the compiler
-   does not contract the scalar expression into an FMA). Each weight block is unpacked once per
-   tile. The 32 products of one (i, k) leave the multiplier as 8 int32 lanes; two rounds of hadd
-   fold the 4 weight rows into [rows 0..3: first 16 values | rows 0..3: last 16] and the two
-   halves are added, so one conversion, two multiplies and one add serve 4 (decode) or 8 (i, k).
-   AVX2: |w| . (a signed like w) by maddubs + madd (ggml's sign trick; the unsigned Q4_1 / Q5_1
-   values go in directly). AVX-512 VNNI (vpdpbusd, u8 x s8): the weights made unsigned by an offset
-   c (Q4_0 w + 8, Q5_0 w + 16, Q8_0 and IQ4_NL w + 128); the lanes start at -c times the sums of
-   the activation bytes, so they add up to the signed dot product. */
+   does not contract the scalar expression into an FMA). Since S is exact, how it is summed is
+   free: the paths below differ in that only. Each weight block is unpacked once per tile.
+   AVX2 (and the AVX-512 build's odd last block): the 32 products of one (i, k) leave the
+   multiplier as 8 int32 lanes; two rounds of hadd fold the 4 weight rows into [rows 0..3: first
+   16 values | rows 0..3: last 16], the halves are added, and one conversion, two multiplies and
+   one add serve the 4 rows. |w| . (a signed like w) by maddubs + madd (ggml's sign trick; the
+   unsigned Q4_1 / Q5_1 values go in directly); with VNNI, vpdpbusd (u8 x s8) on the weights made
+   unsigned by an offset c (Q4_0 w + 8, Q5_0 w + 16, Q8_0 and IQ4_NL w + 128), the lanes starting
+   at -c times the sums of the activation bytes. AVX-512: two blocks per register; decode (one
+   activation row) as just said, then unpack/add folds of the 4 rows; 2..4 activation rows: the
+   4 rows' blocks transposed (4 bytes of each row side by side), the activations + 128 (unsigned)
+   broadcast 4 bytes at a time, lanes starting at -128 times the rows' byte sums (computed once
+   per tile, not per activation row), so each lane ends with one (i, k) sum and nothing is folded;
+   the float work then runs on two activation rows per 512-bit register. Software prefetch
+   (CK__QTILE_PREFETCH) brings in the rows CK__QTILE_PF further on: decode reads 4 rows at once,
+   which the hardware prefetchers follow worse than the one stream of the per-row kernels. */
 #ifndef CK__QTILE_PF
 #define CK__QTILE_PF 8
 #endif
+/* prefetch for the block(s) at byte offset o of the rows: where the tile's rows are whole and
+   adjacent (decode: one segment per row), the next rows as one stream, 4 bytes per byte consumed
+   (what the hardware prefetchers follow best); else each row's bytes CK__QTILE_PF rows further */
+#define CK__QTILE_PREFETCH(o, step)                                                                   \
+    do {                                                                                              \
+        if (lin) {                                                                                    \
+            const char *p_ = w0 + pf + 4 * (o);                                                       \
+            size_t j_;                                                                                \
+            for (j_ = 0; j_ < 4 * (step); j_ += 64) _mm_prefetch(p_ + j_, _MM_HINT_T0);               \
+        } else {                                                                                      \
+            _mm_prefetch(w0 + pf + (o), _MM_HINT_T0);                                                 \
+            _mm_prefetch(w1 + pf + (o), _MM_HINT_T0);                                                 \
+            _mm_prefetch(w2 + pf + (o), _MM_HINT_T0);                                                 \
+            _mm_prefetch(w3 + pf + (o), _MM_HINT_T0);                                                 \
+        }                                                                                             \
+    } while (0)
 #define CK__QTILE_BSZ(type) ((type) == CK_Q4_0 ? sizeof(ck_block_q4_0) : (type) == CK_Q5_0 ? sizeof(ck_block_q5_0) : (type) == CK_Q8_0 ? sizeof(ck_block_q8_0) \
                              : (type) == CK_IQ4_NL ? sizeof(ck_block_iq4_nl) : (type) == CK_Q4_1 ? sizeof(ck_block_q4_1) : sizeof(ck_block_q5_1))
 #if defined(__GNUC__)
@@ -3318,6 +3342,7 @@ CK__FORCE_INLINE void ck__qtile_x86(int type, const void *w, size_t ldw, int nw,
     const int c = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : type == CK_Q8_0 || type == CK_IQ4_NL ? 128 : 0;
     const __m256i cvec = _mm256_set1_epi8((char)(c == 128 ? -128 : c));
     const size_t bsz = CK__QTILE_BSZ(type), pf = CK__QTILE_PF * ldw;
+    const int lin = nw == 4 && (size_t)nb * bsz == ldw;
     /* rows >= nw: the last one again */
     const char *w0 = (const char *)w, *w1 = w0 + (nw > 1 ? ldw : 0), *w2 = w0 + (size_t)CK_MIN(2, nw - 1) * ldw, *w3 = w0 + (size_t)CK_MIN(3, nw - 1) * ldw;
     __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)ck__iq4nl_values));
@@ -3329,10 +3354,7 @@ CK__FORCE_INLINE void ck__qtile_x86(int type, const void *w, size_t ldw, int nw,
         const size_t o = (size_t)b * bsz;
         __m256i q0, q1, q2, q3, u0, u1, u2, u3, s;
         __m128 dwv, mwv = _mm_setzero_ps(), t;
-        _mm_prefetch(w0 + pf + o, _MM_HINT_T0);
-        _mm_prefetch(w1 + pf + o, _MM_HINT_T0);
-        _mm_prefetch(w2 + pf + o, _MM_HINT_T0);
-        _mm_prefetch(w3 + pf + o, _MM_HINT_T0);
+        CK__QTILE_PREFETCH(o, bsz);
         q0 = ck__wblock_avx2(type, sgn, w0 + o, levels);
         q1 = ck__wblock_avx2(type, sgn, w1 + o, levels);
         q2 = ck__wblock_avx2(type, sgn, w2 + o, levels);
@@ -3487,6 +3509,7 @@ CK__FORCE_INLINE void ck__qtile_avx512(int type, const void *w, size_t ldw, int 
     const __m512i cvec = _mm512_set1_epi8((char)(c == 128 ? -128 : c));
     const __m512i levels = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)ck__iq4nl_values)), _mm512_set1_epi8((char)0x80));
     const size_t bsz = CK__QTILE_BSZ(type), pf = CK__QTILE_PF * ldw;
+    const int lin = nw == 4 && (size_t)nb * bsz == ldw;
     const char *w0 = (const char *)w, *w1 = w0 + (nw > 1 ? ldw : 0), *w2 = w0 + (size_t)CK_MIN(2, nw - 1) * ldw, *w3 = w0 + (size_t)CK_MIN(3, nw - 1) * ldw;
     __m128 acc0 = _mm_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     __m512 acc01 = _mm512_setzero_ps(), acc23 = acc01;
@@ -3496,10 +3519,7 @@ CK__FORCE_INLINE void ck__qtile_avx512(int type, const void *w, size_t ldw, int 
         const size_t o = (size_t)b * bsz;
         __m512i q0, q1, q2, q3;
         __m256 dwv, mwv = _mm256_setzero_ps();
-        _mm_prefetch(w0 + pf + o, _MM_HINT_T0);
-        _mm_prefetch(w1 + pf + o, _MM_HINT_T0);
-        _mm_prefetch(w2 + pf + o, _MM_HINT_T0);
-        _mm_prefetch(w3 + pf + o, _MM_HINT_T0);
+        CK__QTILE_PREFETCH(o, 2 * bsz);
         q0 = ck__wblock2_avx512(type, w0 + o, levels);
         q1 = ck__wblock2_avx512(type, w1 + o, levels);
         q2 = ck__wblock2_avx512(type, w2 + o, levels);
