@@ -3819,6 +3819,10 @@ static void ck__qdot_q3_K_avx2(const void *vw, const void *const *a, int nb, int
 #define CK__ALWAYS_INLINE inline
 #endif
 #define CK__TILE_ROWS(wr, vw, ldw, nw) do { int r_; for (r_ = 0; r_ < 4; r_++) (wr)[r_] = (const char *)(vw) + (size_t)(r_ < (nw) ? r_ : 0) * (ldw); } while (0)
+/* decode streams the weights: prefetch super-block b of the next tile's rows (the driver's next
+   call, 4 rows further; a prefetch past the matrix is dropped, nothing is read) */
+#define CK__TILE_PREFETCH(wr, ldw, off, bytes) do { int p_, l_; for (p_ = 0; p_ < 4; p_++) for (l_ = 0; l_ < (int)(bytes); l_ += 64) \
+        _mm_prefetch((wr)[p_] + 4 * (ldw) + (off) + l_, _MM_HINT_T0); } while (0)
 #define CK__TILE_STORE4(res, acc) do { float o_[4]; _mm_storeu_ps(o_, acc); res[0] = o_[0]; res[4] = o_[1]; res[8] = o_[2]; res[12] = o_[3]; } while (0)
 
 #if CK_HAVE_AVX512
@@ -3903,6 +3907,7 @@ static void ck__qtile_q6_K_avx512(const void *vw, size_t ldw, int nw, const void
             const ck_block_q8_K *ab = a0 + b;
             __m512i s[4], bs = ck__bcast256_avx512(ab->bsums);
             float dw[4];
+            CK__TILE_PREFETCH(wr, ldw, b * sizeof(ck_block_q6_K), sizeof(ck_block_q6_K));
             CK__UNROLL
             for (i = 0; i < 4; i++) {
                 const ck_block_q6_K *x = (const ck_block_q6_K *)(const void *)wr[i] + b;
@@ -3994,6 +3999,7 @@ static CK__ALWAYS_INLINE void ck__qtile_q45_K_avx512(const void *vw, size_t ldw,
             __m512i s[4], m[4], bs = ck__bcast256_avx512(ab->bsums);
             float dw[4], dm[4];
             __m128 da = _mm_set1_ps(ab->d);
+            CK__TILE_PREFETCH(wr, ldw, b * bb, bb);
             CK__UNROLL
             for (i = 0; i < 4; i++) {
                 const ck_block_q4_K *x4 = (const ck_block_q4_K *)(const void *)(wr[i] + b * bb);
@@ -4127,6 +4133,7 @@ static CK__ALWAYS_INLINE void ck__qtile_q23_K_avx512(const void *vw, size_t ldw,
             __m512i s[4], m[4], bs = ck__bcast256_avx512(ab->bsums);
             float dw[4], dm[4];
             __m128 da = _mm_set1_ps(ab->d);
+            CK__TILE_PREFETCH(wr, ldw, b * bb, bb);
             CK__UNROLL
             for (i = 0; i < 4; i++) {
                 const char *x = wr[i] + b * bb;
@@ -4316,6 +4323,7 @@ static CK__ALWAYS_INLINE void ck__qtile_k16_avx2(const void *vw, size_t ldw, int
             __m256i s[4], m[4], bs = ck__load256(ab->bsums);
             float dw[4], dm[4];
             __m128 da = _mm_set1_ps(ab->d);
+            CK__TILE_PREFETCH(wr, ldw, b * bb, bb);
             CK__UNROLL
             for (i = 0; i < 4; i++) {
                 const char *x = wr[i] + b * bb;
@@ -4426,6 +4434,7 @@ static CK__ALWAYS_INLINE void ck__qtile_q45_K_avx2(const void *vw, size_t ldw, i
             __m256i s[4], m[4], bs = ck__load256(ab->bsums);
             float dw[4], dm[4];
             __m128 da = _mm_set1_ps(ab->d);
+            CK__TILE_PREFETCH(wr, ldw, b * bb, bb);
             CK__UNROLL
             for (i = 0; i < 4; i++) {
                 CK__Q45_ROW(x4, x5, wr[i] + b * bb);
