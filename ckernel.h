@@ -1203,7 +1203,7 @@ static void ck__mm512_nt_1x8(float *out, const float *x, const float *w, size_t 
     a6 = _mm512_fmadd_ps(xv, LOAD(w6 + c), a6); a7 = _mm512_fmadd_ps(xv, LOAD(w7 + c), a7);
 #define CK__LOADU(p) _mm512_loadu_ps(p)
 #define CK__LOADM(p) _mm512_maskz_loadu_ps(m, p)
-    for (; c + 16 <= C; c += 16) { CK__GV_STEP(CK__LOADU) }
+    for (; c + 16 <= C; c += 16) { CK__GV_STEP(CK__LOADU) } /* (a prefetch of the next rows made it slower) */
     if (c < C) {
         m = ck__mask16(C - c);
         CK__GV_STEP(CK__LOADM)
@@ -4640,6 +4640,11 @@ static inline void ck__qtile_h16_avx512(const void *vw, size_t ldw, int nw, cons
     w1 = (const uint16_t *)(const void *)((const char *)vw + (size_t)CK_MIN(1, nw - 1) * ldw);
     w2 = (const uint16_t *)(const void *)((const char *)vw + (size_t)CK_MIN(2, nw - 1) * ldw);
     w3 = (const uint16_t *)(const void *)((const char *)vw + (size_t)CK_MIN(3, nw - 1) * ldw);
+    /* Decode (one activation row) streams the weights from memory: each step prefetches the part of
+       the next 4 rows (the next tile's, at w + 4 ldw: rows are contiguous) it will read at the same
+       step, one tile ahead of the loads (a prefetch never faults, past the matrix's end neither). */
+#define CK__Q16_PF(STEP) do { const char *pf_ = (const char *)vw + 4 * ldw + (size_t)i * 8; int l_;     \
+                              for (l_ = 0; l_ < (STEP) * 8; l_ += 64) _mm_prefetch(pf_ + l_, _MM_HINT_T0); } while (0)
     /* V: a value vector (F16: 16 fp32; BF16: 32 bf16 in a __m512i); per kind: LOAD, and MAC(acc, w, x) */
 #if CK_HAVE_AVX512BF16
 #define CK__Q16_DP(acc, wv, xv) acc = _mm512_dpbf16_ps(acc, (__m512bh)(wv), (__m512bh)(xv))
@@ -4654,6 +4659,7 @@ static inline void ck__qtile_h16_avx512(const void *vw, size_t ldw, int nw, cons
     {                                                                                                               \
         VT v0 = LOAD(x0 + i), v1, v2, v3, wv;                                                                       \
         CK__IN_REG(v0);                                                                                             \
+        if (!FOUR) CK__Q16_PF(32);                                                                                  \
         if (FOUR) { v1 = LOAD(x1 + i); v2 = LOAD(x2 + i); v3 = LOAD(x3 + i); CK__IN_REG(v1); CK__IN_REG(v2); CK__IN_REG(v3); } \
         wv = LOAD(w0 + i); CK__IN_REG(wv); MAC(c00, wv, v0); if (FOUR) { MAC(c01, wv, v1); MAC(c02, wv, v2); MAC(c03, wv, v3); } \
         wv = LOAD(w1 + i); CK__IN_REG(wv); MAC(c10, wv, v0); if (FOUR) { MAC(c11, wv, v1); MAC(c12, wv, v2); MAC(c13, wv, v3); } \
@@ -4674,7 +4680,29 @@ static inline void ck__qtile_h16_avx512(const void *vw, size_t ldw, int nw, cons
         (void)hmask;
         if (kind == CK__Q16_KIND_F16) {
             if (na > 1) { CK__Q16_RUN(__m512, CK__Q16_LD_F16, CK__Q16_LDM_F16, CK__Q16_F16, 1) }
-            else { CK__Q16_RUN(__m512, CK__Q16_LD_F16, CK__Q16_LDM_F16, CK__Q16_F16, 0) }
+            else { /* decode: the activation converted once per 512 values into the stack (exact), so a
+                      step converts the 4 weight vectors only; the same fmadds in the same order */
+                float xb[512];
+                int i0;
+                for (i0 = 0; i0 < nb; i0 += 512) {
+                    int n = CK_MIN(512, nb - i0), j;
+                    const uint16_t *xs = x0 + i0;
+                    for (j = 0; j + 16 <= n; j += 16) _mm512_storeu_ps(xb + j, CK__Q16_LD_F16(xs + j));
+                    if (j < n) _mm512_storeu_ps(xb + j, CK__Q16_LDM_F16(xs + j));
+                    for (i = i0; i + 16 <= i0 + n; i += 16) {
+                        __m512 v0 = _mm512_loadu_ps(xb + (i - i0));
+                        CK__IN_REG(v0);
+                        CK__Q16_PF(16);
+                        c00 = _mm512_fmadd_ps(CK__Q16_LD_F16(w0 + i), v0, c00); c10 = _mm512_fmadd_ps(CK__Q16_LD_F16(w1 + i), v0, c10);
+                        c20 = _mm512_fmadd_ps(CK__Q16_LD_F16(w2 + i), v0, c20); c30 = _mm512_fmadd_ps(CK__Q16_LD_F16(w3 + i), v0, c30);
+                    }
+                }
+                if (i < nb) {
+                    __m512 v0 = _mm512_loadu_ps(xb + (i - (nb - 1) / 512 * 512));
+                    c00 = _mm512_fmadd_ps(CK__Q16_LDM_F16(w0 + i), v0, c00); c10 = _mm512_fmadd_ps(CK__Q16_LDM_F16(w1 + i), v0, c10);
+                    c20 = _mm512_fmadd_ps(CK__Q16_LDM_F16(w2 + i), v0, c20); c30 = _mm512_fmadd_ps(CK__Q16_LDM_F16(w3 + i), v0, c30);
+                }
+            }
         } else if (kind == CK__Q16_KIND_BF16) {
             if (na > 1) { CK__Q16_RUN(__m512i, CK__Q16_LD_I, CK__Q16_LDM_I, CK__Q16_BF, 1) }
             else { CK__Q16_RUN(__m512i, CK__Q16_LD_I, CK__Q16_LDM_I, CK__Q16_BF, 0) }
@@ -4692,6 +4720,7 @@ static inline void ck__qtile_h16_avx512(const void *vw, size_t ldw, int nw, cons
 #undef CK__Q16_F16
 #undef CK__Q16_BF
 #undef CK__Q16_DP
+#undef CK__Q16_PF
     res[0] = ck__hsum512(c00); res[4] = ck__hsum512(c10); res[8] = ck__hsum512(c20); res[12] = ck__hsum512(c30);
     if (na > 1) {
         res[1] = ck__hsum512(c01); res[2] = ck__hsum512(c02); res[3] = ck__hsum512(c03);
