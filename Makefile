@@ -242,8 +242,8 @@ bench-train: tools $(B)/bench_kernels ## ms/step, tokens/s and MFU of the genera
 $(B)/bench_membw: tests/bench_membw.c | $(B)
 	$(CC) -std=c99 -O3 $(ARCH) $(OPENMP) $< -o $@
 
-bench: tools $(B)/mkmodel $(B)/bench_membw ## prefill/decode tokens/s and peak RSS: SmolLM-135M- and Qwen2-0.5B-shaped models, F32/Q8_0/Q4_0/Q4_K, beside memory bandwidth
-	$(PYTHON) tests/bench_models.py
+bench: tools $(B)/mkmodel $(B)/bench_membw ## prefill/decode tokens/s and peak RSS at 2 and 1 threads: SmolLM-135M- and Qwen2-0.5B-shaped models, F32/F16/BF16/Q8_0/Q4_0/Q4_K_M/Q6_K; with LLAMA_BENCH=/path/to/llama-bench, llama.cpp on the same files and the ratio
+	$(PYTHON) tests/bench_models.py $(BENCH_ARGS)
 
 FUZZ_SECONDS ?= 60
 fuzz: | $(B) ## libFuzzer on the GGUF reader (clang, ASan+UBSan), FUZZ_SECONDS=60; seeds from test_gguf --seeds

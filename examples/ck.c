@@ -762,19 +762,11 @@ static char *cached_program(const char *who, const char *gguf, const char *src_n
     return run;
 }
 
-/* run PROGRAM -m MODEL ARGS... OpenMP's threads wait for each other between kernels (hundreds of
-   times per token). Spinning there is what makes two threads collapse when another process holds a
-   core (measured: SmolLM-135M Q8_0 decode 1.8 tokens/s with libgomp's default against 32 passive, on a
-   loaded 2-core machine); sleeping costs little on a quiet one. So the programs ck runs wait
-   passively unless the user chose a policy (OMP_WAIT_POLICY, GOMP_SPINCOUNT, KMP_BLOCKTIME). */
-#ifndef CK_WAIT_POLICY
-#define CK_WAIT_POLICY "passive"
-#endif
+/* run PROGRAM -m MODEL ARGS... */
 static int run_program(char *program, int argc, char **argv)
 {
     char **args = (char **)calloc((size_t)argc + 4, sizeof *args);
     int i, rc;
-    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT") && !getenv("KMP_BLOCKTIME")) setenv("OMP_WAIT_POLICY", CK_WAIT_POLICY, 1);
     args[0] = program;
     args[1] = (char *)"-m";
     args[2] = argv[0];

@@ -14,6 +14,8 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -33,7 +35,11 @@ FAST = "-O0"  # for the tests where the program's speed does not matter: the qui
 def ck(args, cflags=FAST, cwd=None, timeout=300, env_extra=None):
     env = dict(os.environ, CK_CFLAGS=cflags, OMP_NUM_THREADS="1", ASAN_OPTIONS="detect_leaks=0")
     env.pop("CC", None)
-    env.update(env_extra or {})
+    for k, v in (env_extra or {}).items():   # None: unset
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
     r = subprocess.run([CK] + args, cwd=cwd, env=env, capture_output=True, timeout=timeout)
     return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
 
@@ -270,14 +276,18 @@ def test_ck_run_kv_f16(tiny, tmp_path):
     assert rc == 0 and "--kv-f16" in out
 
 
-def test_ck_run_waits_passively_unless_told(tiny, tmp_path):
-    """ck runs its programs with OMP_WAIT_POLICY=passive (spinning waits collapse two threads when
-    another process holds a core) unless the user set a waiting policy; run's timing line says so"""
-    args = ["run", tiny, "--tokens", "1,2,3", "-n", "2"]
-    for extra, want, unwanted in (({}, "(OMP_WAIT_POLICY=passive)", None),
-                                  ({"OMP_WAIT_POLICY": "active"}, "(OMP_WAIT_POLICY=active)", "passive"),
-                                  ({"GOMP_SPINCOUNT": "1000"}, "; stop: length", "OMP_WAIT_POLICY")):
-        rc, _, err = ck(args, cwd=str(tmp_path), env_extra=extra)
-        line = err.strip().splitlines()[-1]
-        assert rc == 0 and line.startswith("prefill: ") and want in line, (extra, err)
-        assert unwanted is None or unwanted not in line, (extra, line)
+def test_default_threads_leave_busy_cores(tiny, tmp_path):
+    """with no -t and no OMP_NUM_THREADS, run takes the physical cores other processes leave idle:
+    with every logical CPU kept busy by a spinning process that is one thread (OpenMP threads that
+    share cores with other work wait on each other at every kernel); -t still wins"""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count())]
+    try:
+        time.sleep(0.3)
+        for extra, want in (([], "threads: 1;"), (["-t", "3"], "threads: 3;")):
+            rc, _, err = ck(["run", tiny, "--tokens", "1,2,3", "-n", "2"] + extra, cflags="-O0 -fopenmp", cwd=str(tmp_path),
+                            env_extra={"OMP_NUM_THREADS": None})
+            line = err.strip().splitlines()[-1]
+            assert rc == 0 and want in line, (extra, err)
+    finally:
+        for p in spinners:
+            p.kill()
