@@ -61,10 +61,14 @@ def peak_rss(args):
 def llama_loadable(g):
     """a copy of mkmodel's file that llama.cpp loads: it wants tokenizer.ggml.model and ARCH.vocab_size
     (the tensors, their types and bytes are unchanged)"""
-    from oracle import gguf
     out = g[:-5] + "-llama.gguf"
-    if os.path.exists(out):
-        return out
+    if not os.path.exists(out):  # in a child: this process's memory would count in the next run's peak RSS (fork)
+        run([sys.executable, os.path.abspath(__file__), "--llama-copy", g, out])
+    return out
+
+
+def llama_copy(g, out):
+    from oracle import gguf
     f = gguf.read(g)
     kv = f.kv.copy()
     arch = kv["general.architecture"].value.decode()
@@ -72,7 +76,6 @@ def llama_loadable(g):
     kv[f"{arch}.vocab_size"] = gguf.Value(gguf.U32, int(f.tensor("token_embd.weight").ne[1]), None)
     gguf.write(out + ".tmp", kv, [(t.name.decode(), t.ne, t.type, t.data) for t in f.tensors])
     os.replace(out + ".tmp", out)
-    return out
 
 
 def llama_bench(exe, g, threads, reps, n_gen):
@@ -99,6 +102,8 @@ def ck_bench(run_exe, g, threads, reps, n_gen):
 
 
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--llama-copy":
+        return llama_copy(sys.argv[2], sys.argv[3])
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="smollm,qwen2")
     ap.add_argument("--types", default="f32,f16,bf16,q8_0,q4_0,q4_K_M,q6_K")
