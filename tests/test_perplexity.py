@@ -138,7 +138,9 @@ def check_against_oracle(model, text):
     for k, (got, want) in enumerate(zip(running, o_running)):
         assert abs(got - want) <= REL_RUNNING * want + 5e-5, f"chunk {k + 1}: {got} vs oracle {want}"
     assert abs(ppl - o_ppl) <= REL * o_ppl + 5e-5, (ppl, o_ppl)
-    assert abs(unc - o_unc) <= REL * o_unc + 5e-6, (unc, o_unc)
+    # unc = P sqrt((E[nll^2] - E[nll]^2) / (n - 1)): the difference cancels, so per-token NLL noise (an
+    # activation flipping its 8-bit rounding, bounded like the chunks above) moves it more than P itself
+    assert abs(unc - o_unc) <= REL_RUNNING * o_unc + 5e-6, (unc, o_unc)
     return running, ppl, unc
 
 
