@@ -768,11 +768,13 @@ int main(int argc, char **argv)
                    n_done / (t_decode > 0 ? t_decode : 1e-9), stop_reason);
     } else printf("\n");
     fflush(stdout); /* the text before the timing line on stderr */
-    if (!o.quiet && !rc)
+    if (!o.quiet && !rc) {
+        const char *wait = getenv("OMP_WAIT_POLICY"); /* the user's, when set: it changes what threads cost */
         fprintf(stderr, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s); threads: %d%s%s%s; stop: %s\n",
                 n_prompt, t_prefill, n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), n_done, t_decode,
-                n_done / (t_decode > 0 ? t_decode : 1e-9), n_threads(), getenv("OMP_WAIT_POLICY") ? " (OMP_WAIT_POLICY=" : "",
-                getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "", getenv("OMP_WAIT_POLICY") ? ")" : "", stop_reason);
+                n_done / (t_decode > 0 ? t_decode : 1e-9), n_threads(), wait ? " (OMP_WAIT_POLICY=" : "", wait ? wait : "", wait ? ")" : "",
+                stop_reason);
+    }
     free(scratch);
     free(prompt_ids);
     free(recent);

@@ -165,26 +165,25 @@ def measure(a, threads, bw):
     return rows
 
 
+def columns(a, bw):
+    """(heading, width, row -> text) of the table; a row is (label, type, weight bytes, KV bytes,
+    prefill, decode, peak RSS, llama.cpp's (prefill, decode) or None)"""
+    cols = [("model", -12, lambda r: f"{r[0]:<12}"), ("type", -6, lambda r: f"{r[1]:<6}"),
+            ("weights MB", 10, lambda r: f"{r[2] / 1e6:>10.1f}")]
+    for name, i in (("prefill tok/s", 4), ("decode tok/s", 5)):
+        cols.append((name, 13 if i == 4 else 12, lambda r, i=i: f"{r[i]:>{13 if i == 4 else 12}.1f}"))
+        if a.llama_bench:
+            cols += [("llama.cpp", 9, lambda r, i=i: f"{r[7][i - 4]:>9.1f}"), ("ratio", 5, lambda r, i=i: f"{r[i] / r[7][i - 4]:>5.2f}")]
+    return cols + [("% of floor", 10, lambda r: f"{100 * r[5] * r[2] / (bw * 1e9):>9.0f}%"), ("peak RSS MB", 11, lambda r: f"{r[6]:>11.0f}"),
+                   ("budget MB", 9, lambda r: f"{1.1 * (r[2] + r[3]) / 2**20:>9.0f}")]
+
+
 def report(a, threads, bw, rows):
     for th in threads:
         print(f"\n{th} thread{'s' if th > 1 else ''}:")
-        hdr = f"{'model':<12} {'type':<6} {'weights MB':>10} {'prefill tok/s':>13}"
-        if a.llama_bench:
-            hdr += f" {'llama.cpp':>9} {'ratio':>5}"
-        hdr += f" {'decode tok/s':>12}"
-        if a.llama_bench:
-            hdr += f" {'llama.cpp':>9} {'ratio':>5}"
-        hdr += f" {'% of floor':>10} {'peak RSS MB':>11} {'budget MB':>9}"
-        print(hdr)
-        for label, t, wb, kvb, pf, dc, rss, l in rows[th]:
-            s = f"{label:<12} {t:<6} {wb / 1e6:>10.1f} {pf:>13.1f}"
-            if a.llama_bench:
-                s += f" {l[0]:>9.1f} {pf / l[0]:>5.2f}"
-            s += f" {dc:>12.1f}"
-            if a.llama_bench:
-                s += f" {l[1]:>9.1f} {dc / l[1]:>5.2f}"
-            s += f" {100 * dc * wb / (bw * 1e9):>9.0f}% {rss:>11.0f} {1.1 * (wb + kvb) / 2**20:>9.0f}"
-            print(s, flush=True)
+        print(" ".join(f"{h:<{-w}}" if w < 0 else f"{h:>{w}}" for h, w, _ in columns(a, bw)))
+        for r in rows[th]:
+            print(" ".join(f(r) for _, _, f in columns(a, bw)), flush=True)
     la = os.getloadavg()
     print(f"\nload average at end: {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}")
     print("ratio = ckernel / llama.cpp on the same file; % of floor = decode tok/s x bytes of weights / measured bandwidth;"
