@@ -4763,6 +4763,16 @@ static void ck__init_out_rows(float *out, const float *bias, int T, int OC, int 
         for (o = o_lo; o < o_hi; o++) out[(size_t)t * OC + o] = bias ? bias[o] : 0.0f;
 }
 
+/* ---- prefill GEMM, integer weight types (Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_1, Q5_1) ----------- */
+/* Rows [o_lo, o_hi) of out = inp . weight^T (+ bias) for T activation rows when this path serves
+   the type and T; returns 0 (nothing written) when it does not. */
+static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
+                             int OC, int o_lo, int o_hi)
+{
+    (void)simd; (void)type; (void)out; (void)inp; (void)weight; (void)bias; (void)T; (void)C; (void)OC; (void)o_lo; (void)o_hi;
+    return 0;
+}
+
 /* The fast path's kernel for a weight type (NULL: none, the exact path serves it). Its
    activation blocks are of type ck__traits(type)->act. */
 static ck__qdot_fn ck__qdot_kernel(int type, int simd)
@@ -4886,6 +4896,15 @@ static ck__qact_fn ck__act_quantizer(int act, int simd)
     }
 }
 
+/* ---- prefill GEMM, 16-bit float weight types (F16, BF16) ----------------------------------- */
+/* as ck__gemm_int_rows, for F16 and BF16 weights */
+static int ck__gemm_h16_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
+                             int OC, int o_lo, int o_hi)
+{
+    (void)simd; (void)type; (void)out; (void)inp; (void)weight; (void)bias; (void)T; (void)C; (void)OC; (void)o_lo; (void)o_hi;
+    return 0;
+}
+
 static int ck__quantize_act_row(int simd, int weight_type, const float *src, void *dst, int64_t n)
 {
     const ck__type_traits *t = ck__traits(weight_type);
@@ -4920,6 +4939,10 @@ CK_DEF int ck_quantize_act_row(int weight_type, const float *src, void *dst, int
 static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                                    int OC, int o_lo, int o_hi)
 {
+    if (ck__gemm_int_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi) ||
+        ck__gemm_h16_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi))
+        return;
+    {
     int act = ck__traits(type)->act, qk = (int)ck_type_block_size(type);
     ck__qdot_fn dot = ck__qdot_kernel(type, simd);
     ck__qtile_fn tile = ck__qtile_kernel(type, simd);
@@ -4960,6 +4983,7 @@ static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *
                 }
             }
         }
+    }
     }
 }
 
