@@ -1,7 +1,7 @@
 """make bench: prefill (64 tokens) and decode tokens/s and peak RSS of generated models, for a
 SmolLM-135M-shaped and a Qwen2-0.5B-shaped random GGUF per weight type, at 2 threads and at 1,
-beside the machine's measured memory bandwidth (decode reads every weight once per token, so
-bytes of weights / bandwidth is its floor). Numbers only, nothing asserted.
+beside the machine's memory bandwidth measured with as many threads (decode reads every weight once
+per token, so bytes of weights / bandwidth is its floor; one core alone reaches about half of two's). Numbers only, nothing asserted.
 
 With LLAMA_BENCH=/path/to/llama-bench (or --llama-bench) the same files are also run by llama.cpp's
 llama-bench (-p 64 -n 32 -r REPS -t N), in the same run, one engine after the other per file, and
@@ -123,10 +123,12 @@ def main():
     if a.llama_bench and not os.access(a.llama_bench, os.X_OK):
         sys.exit(f"bench: LLAMA_BENCH={a.llama_bench} is not an executable file")
     os.makedirs(os.path.join(B, "bench"), exist_ok=True)
-    bw_out = run([os.path.join(B, "bench_membw")]).stdout
-    bw = float(re.search(r"([0-9.]+) GB/s", bw_out).group(1))
+    bw = {}  # threads -> measured read bandwidth, GB/s: one core cannot keep as many misses in flight as two
+    for th in threads:
+        bw_out = run([os.path.join(B, "bench_membw")], env=dict(os.environ, OMP_NUM_THREADS=str(th))).stdout
+        bw[th] = float(re.search(r"([0-9.]+) GB/s", bw_out).group(1))
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (uptime) at start;"
-          f" memory read bandwidth (measured, {os.cpu_count()} threads): {bw:.1f} GB/s")
+          " memory read bandwidth (measured): " + ", ".join(f"{bw[th]:.1f} GB/s with {th} thread{'s' if th > 1 else ''}" for th in threads))
     print(f"prefill: {PROMPT} tokens; decode: {a.decode} tokens; median of {a.reps} runs; " +
           (f"llama.cpp: {a.llama_bench}" if a.llama_bench else "llama.cpp: not compared (LLAMA_BENCH=/path/to/llama-bench to compare)"))
     spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(a.busy)]
@@ -181,12 +183,12 @@ def columns(a, bw):
 def report(a, threads, bw, rows):
     for th in threads:
         print(f"\n{th} thread{'s' if th > 1 else ''}:")
-        print(" ".join(f"{h:<{-w}}" if w < 0 else f"{h:>{w}}" for h, w, _ in columns(a, bw)))
+        print(" ".join(f"{h:<{-w}}" if w < 0 else f"{h:>{w}}" for h, w, _ in columns(a, bw[th])))
         for r in rows[th]:
-            print(" ".join(f(r) for _, _, f in columns(a, bw)), flush=True)
+            print(" ".join(f(r) for _, _, f in columns(a, bw[th])), flush=True)
     la = os.getloadavg()
     print(f"\nload average at end: {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}")
-    print("ratio = ckernel / llama.cpp on the same file; % of floor = decode tok/s x bytes of weights / measured bandwidth;"
+    print("ratio = ckernel / llama.cpp on the same file; % of floor = decode tok/s x bytes of weights / the bandwidth measured with that many threads;"
           " budget = (weights + KV cache of the run's context) x 1.1")
 
 
