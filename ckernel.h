@@ -4929,9 +4929,8 @@ CK_DEF int ck_quantize_act_row(int weight_type, const float *src, void *dst, int
 
 /* Fast path. Each thread owns a range of output columns (weight rows). Per C segment and per
    tile of at most 8 activation rows, the thread quantizes the tile into a stack buffer
-   (<= 8*CK_QSEG values in blocks of ggml's vec_dot_type for the weight type, <= 4*CK_QSEG
-   values of 16 bits for F16 and BF16 weights) and runs every
-   weight row of a panel against it, 4 weight rows x 4 activation rows per tile kernel call (or
+   (<= 8*CK_QSEG values in blocks of ggml's vec_dot_type for the weight type; 16-bit values for
+   F16 and BF16 weights) and runs every weight row of a panel against it, 4 weight rows x 4 activation rows per tile kernel call (or
    one weight row per dot kernel call for types without a tile kernel); the panel (OB rows x one
    segment) stays in L2 across the tiles. Segments are whole 256-value blocks, so the blocks
    are those of the whole row. Each output is the same sequence of operations whichever thread
@@ -4950,14 +4949,14 @@ static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *
     size_t row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
     size_t act_block_bytes = ck_type_block_bytes(act);
     int act_qk = (int)ck_type_block_size(act);
-    int TB = CK_MIN(T, 8), S = (act_qk == 1 ? 4 : 8) * CK_QSEG / CK_MAX(TB, 1) / CK_QK_K * CK_QK_K, OB;
+    int TB = CK_MIN(T, 8), S = 8 * CK_QSEG / CK_MAX(TB, 1) / CK_QK_K * CK_QK_K, OB;
     /* with one tile nothing is reused: a thread streams all its rows per segment */
     OB = T <= TB ? OC : (int)CK_MAX(4, (256 << 10) / ((size_t)S / (size_t)qk * wblock_bytes)) / 4 * 4;
     {
-        union { ck_block_q8_K k[8 * CK_QSEG / CK_QK_K]; ck_block_q8_1 a[8 * CK_QSEG / CK_QK]; uint16_t h[4 * CK_QSEG]; } act_buf;
+        union { ck_block_q8_K k[8 * CK_QSEG / CK_QK_K]; ck_block_q8_1 a[8 * CK_QSEG / CK_QK]; uint16_t h[8 * CK_QSEG]; } act_buf;
         char *act_bytes = (char *)&act_buf;
         int ob, c0, t0, t, o, i, k;
-        ck__init_out_rows(out, bias, T, OC, o_lo, o_hi);
+        if (C == 0) ck__init_out_rows(out, bias, T, OC, o_lo, o_hi); /* no segment sets the output */
         for (ob = o_lo; ob < o_hi; ob += OB) {
             int ob1 = CK_MIN(o_hi, ob + OB);
             for (c0 = 0; c0 < C; c0 += S) {
@@ -4976,8 +4975,12 @@ static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *
                             if (tile) tile(w, row_bytes, nw, a, nb, na, res);
                             else
                                 for (i = 0; i < nw; i++) dot(w + (size_t)i * row_bytes, a, nb, na, res + 4 * i);
-                            for (i = 0; i < nw; i++)
-                                for (k = 0; k < na; k++) out[(size_t)(t0 + t + k) * OC + o + i] += res[4 * i + k];
+                            if (c0) /* the first segment sets the output (bias + its sum), the others add theirs */
+                                for (i = 0; i < nw; i++)
+                                    for (k = 0; k < na; k++) out[(size_t)(t0 + t + k) * OC + o + i] += res[4 * i + k];
+                            else
+                                for (i = 0; i < nw; i++)
+                                    for (k = 0; k < na; k++) out[(size_t)(t0 + t + k) * OC + o + i] = bias ? bias[o + i] + res[4 * i + k] : res[4 * i + k];
                         }
                     }
                 }
@@ -5673,6 +5676,136 @@ static void ck__attention_forward_kv(float *out, float *lse, const float *q, con
             }
         }
 }
+
+#if CK_HAVE_AVX2
+/* exp(x), 8 lanes, for the softmax's x <= 0 (x below -87 gives ~1e-38 instead of 0: against the
+   block maximum's 1 that is nothing): x = n ln2 + r, |r| <= ln2 / 2 (ln2 in two parts), exp(r) by
+   Cephes' degree-6 polynomial, 2^n through the exponent bits; within 2 ulp of expf. */
+static inline __m256 ck__exp_neg_avx2(__m256 x)
+{
+    __m256 n, r, p;
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    p = _mm256_fmadd_ps(_mm256_set1_ps(1.9875691500e-4f), r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23)));
+}
+
+/* Inference attention (no lse wanted), AVX2: the query heads of a KV group (up to CK__AG at a
+   time) share every key and value row, widened from an F16 cache once for all of them; scores are
+   4 keys per pass over a query head, go through the 8-lane exp per block of keys, and values are
+   added 4 keys per pass over the outputs. Work items are (KV head, chunk of its query heads, query); the chunks are
+   made smaller when there are too few items for the threads (decode). Each output is the same
+   sequence of operations whichever thread computes it. */
+enum { CK__AG = 8, CK__AKB = 64 };
+static void ck__attention_infer_avx2(float *out, const float *q, const void *k, const void *v, int kv16, int NH, int NKV, int T, int Tk,
+                                     int HS, int pos0, int window, float scale, float softcap, const ck__attn_layout *L)
+{
+    int group = NH / NKV, gs = CK_MIN(group, CK__AG), nth = 1, ngc, item;
+#ifdef _OPENMP
+    nth = omp_get_max_threads();
+#endif
+    while (gs > 1 && NKV * T * ((group + gs - 1) / gs) < 4 * nth) gs = (gs + 1) / 2; /* enough items for the threads */
+    ngc = (group + gs - 1) / gs;
+    CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)NH * T * Tk * HS > CK_OMP_MIN_WORK))
+    for (item = 0; item < NKV * ngc * T; item++) {
+        const int t = item % T, kvi = item / T / ngc, h0 = kvi * group + (item / T % ngc) * gs, G = CK_MIN(gs, (kvi + 1) * group - h0);
+        const size_t kvh = (size_t)kvi * L->kh;
+        const float *qr[CK__AG];
+        float *o[CK__AG], s[CK__AG][CK__AKB], mx[CK__AG], vbuf[4][CK_ATTN_F16_MAX_HS];
+        double l[CK__AG];
+        int h, j, j0, j1, jb, n, i;
+        ck__attn_range(t, Tk, pos0, window, &j0, &j1);
+        for (h = 0; h < G; h++) {
+            qr[h] = q + (size_t)(h0 + h) * L->qh + (size_t)t * L->qt;
+            o[h] = out + (size_t)(h0 + h) * L->oh + (size_t)t * L->ot;
+            memset(o[h], 0, (size_t)HS * sizeof(float));
+            mx[h] = -INFINITY;
+            l[h] = 0.0;
+        }
+        for (jb = j0; jb < j1; jb += CK__AKB) {
+            n = CK_MIN(CK__AKB, j1 - jb);
+            for (j = 0; j < n; j += 4) { /* scores: 4 keys at a time (widened once), each head's dots with them */
+                const int nj = CK_MIN(4, n - j);
+                const float *kr[4];
+                int jj;
+                for (jj = 0; jj < 4; jj++) kr[jj] = jj < nj ? ck__kv_row(k, kv16, kvh + (size_t)(jb + j + jj) * L->kt, vbuf[jj], HS) : kr[0];
+                for (h = 0; h < G; h++) {
+                    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+                    __m128 d4;
+                    float d[4];
+                    for (i = 0; i + 8 <= HS; i += 8) {
+                        const __m256 qv = _mm256_loadu_ps(qr[h] + i);
+                        a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kr[0] + i), a0);
+                        a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kr[1] + i), a1);
+                        a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kr[2] + i), a2);
+                        a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kr[3] + i), a3);
+                    }
+                    a0 = _mm256_hadd_ps(a0, a1); /* [a0 a0 a1 a1 | a0 a0 a1 a1] pairs, then the four sums */
+                    a2 = _mm256_hadd_ps(a2, a3);
+                    a0 = _mm256_hadd_ps(a0, a2);
+                    d4 = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+                    _mm_storeu_ps(d, d4);
+                    for (jj = 0; jj < nj; jj++) {
+                        int r;
+                        for (r = i; r < HS; r++) d[jj] += qr[h][r] * kr[jj][r];
+                        s[h][j + jj] = scale * d[jj];
+                    }
+                }
+            }
+            for (h = 0; h < G; h++) {
+                float bm = -INFINITY, sum = 0.0f;
+                __m256 vs = _mm256_setzero_ps(), m8;
+                if (softcap > 0.0f) ck__softcap(s[h], NULL, s[h], softcap, (size_t)n, 1);
+                for (j = 0; j < n; j++) bm = s[h][j] > bm ? s[h][j] : bm;
+                if (bm > mx[h]) {
+                    if (l[h] > 0.0) {
+                        float c = expf(mx[h] - bm);
+                        l[h] *= c;
+                        ck__scale_avx2(o[h], c, HS);
+                    }
+                    mx[h] = bm;
+                }
+                m8 = _mm256_set1_ps(mx[h]);
+                for (j = 0; j + 8 <= n; j += 8) {
+                    __m256 p = ck__exp_neg_avx2(_mm256_sub_ps(_mm256_loadu_ps(s[h] + j), m8));
+                    _mm256_storeu_ps(s[h] + j, p);
+                    vs = _mm256_add_ps(vs, p);
+                }
+                sum = ck__hsum(vs);
+                for (; j < n; j++) sum += s[h][j] = expf(s[h][j] - mx[h]);
+                l[h] += sum;
+            }
+            for (j = 0; j < n; j += 4) { /* values: 4 keys per pass over the G outputs */
+                const int nj = CK_MIN(4, n - j);
+                const float *vr[4];
+                int jj;
+                for (jj = 0; jj < 4; jj++) vr[jj] = jj < nj ? ck__kv_row(v, kv16, kvh + (size_t)(jb + j + jj) * L->kt, vbuf[jj], HS) : vr[0];
+                for (h = 0; h < G; h++) {
+                    const float p0 = s[h][j], p1 = nj > 1 ? s[h][j + 1] : 0.0f, p2 = nj > 2 ? s[h][j + 2] : 0.0f, p3 = nj > 3 ? s[h][j + 3] : 0.0f;
+                    const __m256 a0 = _mm256_set1_ps(p0), a1 = _mm256_set1_ps(p1), a2 = _mm256_set1_ps(p2), a3 = _mm256_set1_ps(p3);
+                    float *oh = o[h];
+                    for (i = 0; i + 8 <= HS; i += 8) {
+                        __m256 acc = _mm256_fmadd_ps(a0, _mm256_loadu_ps(vr[0] + i), _mm256_loadu_ps(oh + i));
+                        acc = _mm256_fmadd_ps(a1, _mm256_loadu_ps(vr[1] + i), acc);
+                        acc = _mm256_fmadd_ps(a2, _mm256_loadu_ps(vr[2] + i), acc);
+                        _mm256_storeu_ps(oh + i, _mm256_fmadd_ps(a3, _mm256_loadu_ps(vr[3] + i), acc));
+                    }
+                    for (; i < HS; i++) oh[i] = p3 * vr[3][i] + (p2 * vr[2][i] + (p1 * vr[1][i] + (p0 * vr[0][i] + oh[i])));
+                }
+            }
+        }
+        for (h = 0; h < G; h++)
+            if (l[h] > 0.0) ck__scale_avx2(o[h], (float)(1.0 / l[h]), HS);
+    }
+}
+#endif
 
 static void ck__attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
                                   int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
@@ -6727,6 +6860,13 @@ CK_DEF void ck_attention_forward_tm(float *out, float *lse, const float *q, cons
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
+#if CK_HAVE_AVX2
+    if (!lse && HS <= CK_ATTN_F16_MAX_HS) { /* inference */
+        CK_ASSERT(NKV > 0 && NH % NKV == 0 && HS > 0 && pos0 >= 0 && Tk >= 0 && "attention: NH must be a multiple of NKV");
+        ck__attention_infer_avx2(out, q, k, v, 0, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L);
+        return;
+    }
+#endif
     ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
 }
 CK_DEF void ck_attention_backward_tm(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
@@ -6745,6 +6885,13 @@ CK_DEF void ck_attention_forward_tm_f16kv(float *out, float *lse, const float *q
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
+#if CK_HAVE_AVX2
+    if (!lse && HS <= CK_ATTN_F16_MAX_HS) { /* inference */
+        CK_ASSERT(NKV > 0 && NH % NKV == 0 && HS > 0 && pos0 >= 0 && Tk >= 0 && "attention: NH must be a multiple of NKV");
+        ck__attention_infer_avx2(out, q, k, v, 1, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L);
+        return;
+    }
+#endif
     ck__attention_forward_kv(out, lse, q, k, v, 1, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
 }
 
@@ -6991,10 +7138,48 @@ CK_DEF void ck_model_close(ck_model *m)
 #endif /* CK_NO_STDIO */
 
 /* ---- sampler ------------------------------------------------------------------------------- */
+/* no NaN or +-Inf among x[0..n) */
+static int ck__all_finite(const float *x, int n)
+{
+    int i = 0;
+#if CK_HAVE_AVX2
+    const __m256i e = _mm256_set1_epi32(0x7f800000);
+    __m256i bad = _mm256_setzero_si256();
+    for (; i + 8 <= n; i += 8) {
+        __m256i b = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(const void *)(x + i)), e);
+        bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(b, e)); /* exponent all ones */
+    }
+    if (!_mm256_testz_si256(bad, bad)) return 0;
+#endif
+    for (; i < n; i++)
+        if (!(x[i] - x[i] == 0.0f)) return 0;
+    return 1;
+}
 CK_DEF int32_t ck_argmax(const float *x, int n)
 {
-    int i, best = 0;
-    for (i = 1; i < n; i++)
+    int i = 1, best = 0;
+#if CK_HAVE_AVX2
+    if (n >= 16) { /* the largest value (8 lanes; any NaN: the scalar loop decides), then its first index */
+        __m256 m = _mm256_loadu_ps(x), nan = _mm256_cmp_ps(m, m, _CMP_UNORD_Q);
+        float mv;
+        for (i = 8; i + 8 <= n; i += 8) {
+            __m256 v = _mm256_loadu_ps(x + i);
+            m = _mm256_max_ps(m, v);
+            nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        }
+        mv = ck__hmax_avx2(m);
+        for (; i < n; i++) {
+            if (x[i] != x[i]) nan = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+            mv = x[i] > mv ? x[i] : mv;
+        }
+        if (!_mm256_movemask_ps(nan)) {
+            for (i = 0; x[i] != mv; i++) {}
+            return i;
+        }
+        i = 1;
+    }
+#endif
+    for (; i < n; i++)
         if (x[i] > x[best]) best = i;
     return best;
 }
@@ -7058,8 +7243,7 @@ CK_DEF int32_t ck_sample(const float *logits, int n, float temp, int top_k, floa
     int i, m;
     /* a NaN would make the comparisons below inconsistent and the selection run off the array */
     if (n < 1 || temp != temp || top_p != top_p) return -1;
-    for (i = 0; i < n; i++)
-        if (!(logits[i] - logits[i] == 0.0f)) return -1; /* NaN or +-Inf */
+    if (!ck__all_finite(logits, n)) return -1;
     if (temp <= 0.0f || top_k == 1) return ck_argmax(logits, n);
     mx = logits[ck_argmax(logits, n)];
     for (i = 0; i < n; i++) {

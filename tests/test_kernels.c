@@ -236,6 +236,114 @@ static void test_attention_f16kv(int NH, int NKV, int T, int pos0, int HS, int w
     free(q); free(k); free(v); free(kr); free(vr); free(o1); free(o2); free(k16); free(v16);
 }
 
+#if CK_HAVE_AVX2
+/* the softmax's 8-lane exp against expf over [-87, 0] (within 2 ulp, the comment's claim: checked as
+   < 3e-7 relative), and ~0 below */
+static void test_exp_neg(void)
+{
+    double worst = 0;
+    float x[8], y[8];
+    int i, j, ok_low = 1;
+    for (i = 0; i < 87000; i++) {
+        for (j = 0; j < 8; j++) x[j] = -(float)(i * 8 + j) * (87.0f / 696000.0f);
+        _mm256_storeu_ps(y, ck__exp_neg_avx2(_mm256_loadu_ps(x)));
+        for (j = 0; j < 8; j++) {
+            double e = fabs((double)y[j] - exp((double)x[j])) / exp((double)x[j]);
+            if (e > worst) worst = e;
+        }
+    }
+    for (j = 0; j < 8; j++) x[j] = -88.0f - 100.0f * (float)j;
+    _mm256_storeu_ps(y, ck__exp_neg_avx2(_mm256_loadu_ps(x)));
+    for (j = 0; j < 8; j++) ok_low &= y[j] >= 0.0f && y[j] < 1e-37f;
+    printf("softmax exp (8 lanes) vs exp over [-87, 0]: worst relative error %.2e\n", worst);
+    check(worst < 3e-7, "the softmax's 8-lane exp is within 3e-7 relative of exp over [-87, 0]");
+    check(ok_low, "the softmax's 8-lane exp of x < -87 is below 1e-37");
+}
+
+/* Inference attention (ck_attention_forward_tm with lse == NULL: the query heads of a KV group
+   share each key/value row, an 8-lane exp) against the training route (lse wanted) on the same
+   token-major strided data, with an F16 cache too; and bit-identical for 1, 2, 3 threads */
+static void test_attention_infer(int NH, int NKV, int T, int pos0, int HS, int window, float softcap)
+{
+    int Tk = pos0 + T, kvd = NKV * HS;
+    size_t ldq = (size_t)NH * HS + 3, ldkv = (size_t)kvd + 1, ldo = (size_t)NH * HS + 5;
+    size_t nq = (size_t)T * ldq, nk = (size_t)Tk * ldkv, no = (size_t)T * ldo, nl = (size_t)NH * T, i;
+    float *q = rnd(nq, 1.5f), *k = rnd(nk, 1.5f), *v = rnd(nk, 2.0f), *lse = rnd(nl, 1.0f);
+    float *o1 = rnd(no, 1.0f), *o2 = copy_of(o1, no), *o3 = copy_of(o1, no), *kr = rnd(nk, 1.0f), *vr = rnd(nk, 1.0f);
+    uint16_t *k16 = (uint16_t *)malloc(nk * 2), *v16 = (uint16_t *)malloc(nk * 2);
+    const float scale = 1.0f / (float)sqrt(HS);
+    char what[200];
+    int nt, same = 1;
+    ck_attention_forward_tm(o1, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, ldq, ldkv, ldo);
+    ck_attention_forward_tm(o2, NULL, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, ldq, ldkv, ldo);
+    snprintf(what, sizeof what, "inference attention vs the training route (NH=%d NKV=%d T=%d pos0=%d HS=%d window=%d softcap=%g)",
+             NH, NKV, T, pos0, HS, window, softcap);
+    check_rel(o2, o1, no, 1e-5, what);
+    for (i = 0; i < no; i++) same &= (i % ldo < (size_t)NH * HS) || o2[i] == o1[i]; /* the row padding is not written */
+    check(same, "inference attention leaves the output rows' padding alone");
+#ifdef _OPENMP
+    for (nt = 1; nt <= 3; nt++) {
+        omp_set_num_threads(nt);
+        ck_attention_forward_tm(o3, NULL, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, ldq, ldkv, ldo);
+        snprintf(what, sizeof what, "inference attention bit-identical with %d thread(s) (NH=%d NKV=%d T=%d pos0=%d HS=%d)", nt, NH, NKV, T, pos0, HS);
+        check(memcmp(o3, o2, no * sizeof(float)) == 0, what);
+    }
+    omp_set_num_threads(2);
+#else
+    (void)nt; (void)o3;
+#endif
+    if (HS <= CK_ATTN_F16_MAX_HS) { /* the F16 cache: the widened rows give the f32 path's result exactly */
+        ck_copy_rows_f16(k16, ldkv, k, ldkv, Tk, kvd);
+        ck_copy_rows_f16(v16, ldkv, v, ldkv, Tk, kvd);
+        for (i = 0; i < nk; i++) { kr[i] = ck_fp16_to_fp32(k16[i]); vr[i] = ck_fp16_to_fp32(v16[i]); }
+        ck_attention_forward_tm(o2, NULL, q, kr, vr, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, ldq, ldkv, ldo);
+        ck_attention_forward_tm_f16kv(o3, NULL, q, k16, v16, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, ldq, ldkv, ldo);
+        snprintf(what, sizeof what, "inference attention over an F16 cache == over its values in f32, bit for bit (NH=%d NKV=%d T=%d HS=%d)", NH, NKV, T, HS);
+        check(memcmp(o3, o2, no * sizeof(float)) == 0, what);
+    }
+    free(q); free(k); free(v); free(lse); free(o1); free(o2); free(o3); free(kr); free(vr); free(k16); free(v16);
+}
+#endif
+
+/* ck_argmax (8 lanes on SIMD builds) returns what the plain loop returns: the first index of the
+   largest value, with ties, +-0, infinities and NaNs anywhere (a NaN is never larger: the scalar
+   rule decides); ck_sample refuses logits with a NaN or an infinity wherever it is */
+static int argmax_ref(const float *x, int n)
+{
+    int i, best = 0;
+    for (i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+static void test_argmax(void)
+{
+    static const int ns[] = { 1, 7, 8, 15, 16, 17, 33, 100, 49152 };
+    float *x = (float *)malloc(49152 * sizeof(float));
+    ck_prob_id *scratch = (ck_prob_id *)malloc(49152 * sizeof(ck_prob_id));
+    uint64_t rng = 7;
+    int a, c, i, ok = 1, refused = 1;
+    for (a = 0; a < (int)(sizeof ns / sizeof *ns); a++) {
+        int n = ns[a];
+        for (c = 0; c < 8; c++) {
+            int pos = (int)((unsigned)(c * 2654435761u) % (unsigned)n), got, want;
+            for (i = 0; i < n; i++) x[i] = c == 1 ? (float)(i % 3) : frand(); /* c = 1: many ties */
+            if (c == 2) x[pos] = NAN;
+            if (c == 3) { x[0] = NAN; }
+            if (c == 4) x[pos] = INFINITY;
+            if (c == 5) x[pos] = -INFINITY;
+            if (c == 6) { for (i = 0; i < n; i++) x[i] = i % 2 ? 0.0f : -0.0f; }
+            if (c == 7) x[n - 1] = 5.0f; /* the largest in the scalar tail */
+            got = ck_argmax(x, n);
+            want = argmax_ref(x, n);
+            if (got != want) { ok = 0; printf("  ck_argmax n=%d case %d: %d, the plain loop %d\n", n, c, got, want); }
+            if (c >= 2 && c <= 4) refused &= ck_sample(x, n, 0.0f, 0, 1.0f, &rng, scratch) == -1;
+        }
+    }
+    check(ok, "ck_argmax equals the plain loop (ties, +-0, NaN, infinities, tails; n = 1 .. 49152)");
+    check(refused, "ck_sample refuses logits with a NaN or an infinity at any position");
+    free(x); free(scratch);
+}
+
 static void test_attention_edges(void)
 {
     /* Tk = 0: no key visible: out = 0, lse = -inf, backward adds nothing */
@@ -380,12 +488,25 @@ int main(void)
     test_attention_f16kv(4, 2, 1, 37, 64, 0, 0.0f);    /* decode over a cache */
     test_attention_f16kv(8, 2, 9, 8, 64, 4, 2.0f);     /* a prefill chunk after one, window, soft-cap */
     test_attention_f16kv(3, 1, 5, 0, 256, 0, 0.0f);    /* the largest head size the F16 cache takes */
+#if CK_HAVE_AVX2
+    test_exp_neg();
+    test_attention_infer(9, 3, 1, 80, 64, 0, 0.0f);     /* decode, SmolLM's groups of 3 */
+    test_attention_infer(14, 2, 1, 200, 64, 0, 0.0f);   /* decode, Qwen2's groups of 7, 4 key blocks */
+    test_attention_infer(9, 3, 64, 0, 64, 0, 0.0f);     /* a prefill chunk */
+    test_attention_infer(18, 2, 7, 70, 33, 0, 0.0f);    /* groups of 9 (> 8 per pass), HS not a multiple of 8 */
+    test_attention_infer(4, 4, 20, 45, 9, 16, 0.0f);    /* no grouping, a window, odd key counts */
+    test_attention_infer(8, 2, 3, 100, 128, 0, 0.3f);   /* soft-capping below the score range */
+    test_attention_infer(2, 1, 2, 300, 256, 0, 5.0f);   /* the largest F16 head size, many blocks */
+    test_attention_infer(2, 1, 3, 5, 300, 0, 0.0f);     /* HS > 256: the general kernel */
+    test_attention_infer(1, 1, 1, 0, 4, 0, 0.0f);      /* one key */
+#endif
 #ifdef _OPENMP
     test_threads();
 #else
     printf("built without OpenMP: thread-count determinism not exercised in this binary\n");
 #endif
     test_attention_edges();
+    test_argmax();
     test_rope_scaled_adjoint(0, 0);
     test_rope_scaled_adjoint(1, 0);
     test_rope_scaled_adjoint(0, 1);
