@@ -4795,29 +4795,33 @@ static void ck__init_out_rows(float *out, const float *bias, int T, int OC, int 
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
-/* r[i] (16 dwords each) -> r[c] = (r[0][c], r[1][c], ..., r[15][c]): a 16 x 16 dword transpose */
-static void ck__transpose16_dwords_avx512(__m512i r[16])
+/* r[i] (16 dwords each) -> r[c] = (r[0][c], r[1][c], ..., r[15][c]): a 16 x 16 dword transpose,
+   4 rounds of 16 two-source shuffles (unrolled by hand so that r stays in registers once inlined) */
+CK__FORCE_INLINE void ck__transpose16_dwords_avx512(__m512i r[16])
 {
     __m512i t[16], u[16];
-    int i, k;
-    for (i = 0; i < 16; i += 2) { /* lane L: r_i[4L], r_i+1[4L], r_i[4L+1], r_i+1[4L+1] (lo); 4L+2, 4L+3 (hi) */
-        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    /* lane L of t[i], t[i + 1] (i even): r_i[4L], r_i+1[4L], r_i[4L+1], r_i+1[4L+1]; the same for 4L+2, 4L+3 */
+#define CK__T1(i) t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]); t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    CK__T1(0) CK__T1(2) CK__T1(4) CK__T1(6) CK__T1(8) CK__T1(10) CK__T1(12) CK__T1(14)
+#undef CK__T1
+    /* lane L of u[i + k] (i = 0, 4, 8, 12): rows i..i+3 of column 4L + k */
+#define CK__T2(i)                                                                                           \
+    u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]); u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);         \
+    u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    CK__T2(0) CK__T2(4) CK__T2(8) CK__T2(12)
+#undef CK__T2
+    /* column 4L + k: lane L of u[k], u[4 + k], u[8 + k], u[12 + k] */
+#define CK__T3(k)                                                                                               \
+    {                                                                                                           \
+        const __m512i v0 = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(2, 0, 2, 0)), w0 = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(3, 1, 3, 1)); \
+        const __m512i v1 = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], _MM_SHUFFLE(2, 0, 2, 0)), w1 = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], _MM_SHUFFLE(3, 1, 3, 1)); \
+        r[k] = _mm512_shuffle_i32x4(v0, v1, _MM_SHUFFLE(2, 0, 2, 0));                                           \
+        r[8 + k] = _mm512_shuffle_i32x4(v0, v1, _MM_SHUFFLE(3, 1, 3, 1));                                       \
+        r[4 + k] = _mm512_shuffle_i32x4(w0, w1, _MM_SHUFFLE(2, 0, 2, 0));                                       \
+        r[12 + k] = _mm512_shuffle_i32x4(w0, w1, _MM_SHUFFLE(3, 1, 3, 1));                                      \
     }
-    for (i = 0; i < 16; i += 4) { /* u[i + k], lane L: rows i..i+3 of column 4L + k */
-        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-    }
-    for (k = 0; k < 4; k++) { /* gather lane L of u[k], u[4 + k], u[8 + k], u[12 + k] into column 4L + k */
-        __m512i v0 = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(2, 0, 2, 0)), w0 = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(3, 1, 3, 1));
-        __m512i v1 = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], _MM_SHUFFLE(2, 0, 2, 0)), w1 = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], _MM_SHUFFLE(3, 1, 3, 1));
-        r[k] = _mm512_shuffle_i32x4(v0, v1, _MM_SHUFFLE(2, 0, 2, 0));
-        r[8 + k] = _mm512_shuffle_i32x4(v0, v1, _MM_SHUFFLE(3, 1, 3, 1));
-        r[4 + k] = _mm512_shuffle_i32x4(w0, w1, _MM_SHUFFLE(2, 0, 2, 0));
-        r[12 + k] = _mm512_shuffle_i32x4(w0, w1, _MM_SHUFFLE(3, 1, 3, 1));
-    }
+    CK__T3(0) CK__T3(1) CK__T3(2) CK__T3(3)
+#undef CK__T3
 }
 
 /* blocks x, y of one weight row as 64 unsigned bytes u = q + off in value order [x: 0..31 | y: 0..31] */
@@ -4855,33 +4859,36 @@ CK__FORCE_INLINE __m512i ck__gi_unpack2(int type, const char *x, const char *y, 
 
 /* Weight rows w + i * ldw (i < nr; rows nr..15 repeat row nr - 1), blocks 0..nb-1 -> wp
    (nb rounded up to even blocks of 512 bytes: [block][group j][row][4 bytes]), wd[block][row] = d,
-   wm[block][row] = m (types with a min) */
+   wm[block][row] = m (types with a min). 15 * ldw < 2^31 (the gather's offsets). */
 CK__FORCE_INLINE void ck__gi_pack(int type, const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm)
 {
     const int mn = type == CK_Q4_1 || type == CK_Q5_1;
     const size_t bsz = ck_type_block_bytes(type);
     const __m512i levels = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)ck__iq4nl_values)), _mm512_set1_epi8((char)0x80));
+    /* the rows' offsets from w, for the gather of the blocks' first dwords (d, then m or two value bytes) */
+    const __m512i roff = _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nr - 1)),
+                                            _mm512_set1_epi32((int)ldw));
     const char *row[16];
     int i, b;
     for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
     for (b = 0; b < nb; b += 2) {
         __m512i r[16];
-        uint16_t dh[2][16], mh[2][16];
         const size_t ox = (size_t)b * bsz, oy = b + 1 < nb ? ox + bsz : ox; /* an odd last block: itself twice */
-        for (i = 0; i < 16; i++) {
-            r[i] = ck__gi_unpack2(type, row[i] + ox, row[i] + oy, levels);
-            dh[0][i] = ck__u16at(row[i] + ox); /* d: the first field, m the second */
-            dh[1][i] = ck__u16at(row[i] + oy);
-            if (mn) {
-                mh[0][i] = ck__u16at(row[i] + ox + 2);
-                mh[1][i] = ck__u16at(row[i] + oy + 2);
-            }
-        }
+        const __m512i gx = _mm512_i32gather_epi32(roff, (const void *)(w + ox), 1), gy = _mm512_i32gather_epi32(roff, (const void *)(w + oy), 1);
+#define CK__GI_ROW(i) r[i] = ck__gi_unpack2(type, row[i] + ox, row[i] + oy, levels);
+        CK__GI_ROW(0) CK__GI_ROW(1) CK__GI_ROW(2) CK__GI_ROW(3) CK__GI_ROW(4) CK__GI_ROW(5) CK__GI_ROW(6) CK__GI_ROW(7)
+        CK__GI_ROW(8) CK__GI_ROW(9) CK__GI_ROW(10) CK__GI_ROW(11) CK__GI_ROW(12) CK__GI_ROW(13) CK__GI_ROW(14) CK__GI_ROW(15)
+#undef CK__GI_ROW
         ck__transpose16_dwords_avx512(r); /* r[c]: dword c of the 16 rows; c = 8 * (block - b) + j */
-        for (i = 0; i < 16; i++) _mm512_store_si512((void *)(wp + (size_t)b * 512 + (size_t)i * 64), r[i]);
-        for (i = 0; i < 2; i++) {
-            _mm512_store_ps(wd + (size_t)(b + i) * 16, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)dh[i])));
-            if (mn) _mm512_store_ps(wm + (size_t)(b + i) * 16, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)mh[i])));
+#define CK__GI_ST(i) _mm512_store_si512((void *)(wp + (size_t)b * 512 + (i) * 64), r[i]);
+        CK__GI_ST(0) CK__GI_ST(1) CK__GI_ST(2) CK__GI_ST(3) CK__GI_ST(4) CK__GI_ST(5) CK__GI_ST(6) CK__GI_ST(7)
+        CK__GI_ST(8) CK__GI_ST(9) CK__GI_ST(10) CK__GI_ST(11) CK__GI_ST(12) CK__GI_ST(13) CK__GI_ST(14) CK__GI_ST(15)
+#undef CK__GI_ST
+        _mm512_store_ps(wd + (size_t)b * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(gx))); /* d: the first field, m the second */
+        _mm512_store_ps(wd + (size_t)(b + 1) * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(gy)));
+        if (mn) {
+            _mm512_store_ps(wm + (size_t)b * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(gx, 16))));
+            _mm512_store_ps(wm + (size_t)(b + 1) * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(gy, 16))));
         }
     }
 }
@@ -4889,13 +4896,15 @@ CK__FORCE_INLINE void ck__gi_pack(int type, const char *w, size_t ldw, int nr, i
 static inline int32_t ck__ld32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
 /* 16 weight rows (packed by ck__gi_pack) x activation rows 0..7: out[k * ldo + r] += the segment's
-   sum for lanes r in mask and rows k >= skip (rows below were stored by the group before). aq[b][k][32],
+   sum for lanes r in mask and rows k >= skip (rows below were stored by the group before); in
+   the first segment out[k * ldo + r] = (bias[r] or 0) + the sum. aq[b][k][32],
    ad/as/ac[b][k] with k < tc (the chunk's row stride). */
 CK__FORCE_INLINE void ck__gi_kernel16x8(int mn, const uint8_t *wp, const float *wd, const float *wm, const int8_t *aq, const float *ad,
-                                        const float *as, const int32_t *ac, int tc, int nb, float *out, size_t ldo, int skip, __mmask16 mask)
+                                        const float *as, const int32_t *ac, int tc, int nb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
+                                        const float *bias)
 {
     __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
-    int b, j;
+    int b;
     for (b = 0; b < nb; b++) {
         const uint8_t *w = wp + (size_t)b * 512;
         const int8_t *a = aq + (size_t)b * tc * 32;
@@ -4904,17 +4913,22 @@ CK__FORCE_INLINE void ck__gi_kernel16x8(int mn, const uint8_t *wp, const float *
         const __m512 dw = _mm512_load_ps(wd + (size_t)b * 16);
         __m512i i0 = _mm512_set1_epi32(c[0]), i1 = _mm512_set1_epi32(c[1]), i2 = _mm512_set1_epi32(c[2]), i3 = _mm512_set1_epi32(c[3]);
         __m512i i4 = _mm512_set1_epi32(c[4]), i5 = _mm512_set1_epi32(c[5]), i6 = _mm512_set1_epi32(c[6]), i7 = _mm512_set1_epi32(c[7]);
-        for (j = 0; j < 8; j++) {
-            const __m512i wj = _mm512_load_si512((const void *)(w + 64 * j));
-            i0 = _mm512_dpbusd_epi32(i0, wj, _mm512_set1_epi32(ck__ld32(a + 0 * 32 + 4 * j)));
-            i1 = _mm512_dpbusd_epi32(i1, wj, _mm512_set1_epi32(ck__ld32(a + 1 * 32 + 4 * j)));
-            i2 = _mm512_dpbusd_epi32(i2, wj, _mm512_set1_epi32(ck__ld32(a + 2 * 32 + 4 * j)));
-            i3 = _mm512_dpbusd_epi32(i3, wj, _mm512_set1_epi32(ck__ld32(a + 3 * 32 + 4 * j)));
-            i4 = _mm512_dpbusd_epi32(i4, wj, _mm512_set1_epi32(ck__ld32(a + 4 * 32 + 4 * j)));
-            i5 = _mm512_dpbusd_epi32(i5, wj, _mm512_set1_epi32(ck__ld32(a + 5 * 32 + 4 * j)));
-            i6 = _mm512_dpbusd_epi32(i6, wj, _mm512_set1_epi32(ck__ld32(a + 6 * 32 + 4 * j)));
-            i7 = _mm512_dpbusd_epi32(i7, wj, _mm512_set1_epi32(ck__ld32(a + 7 * 32 + 4 * j)));
+        /* group j: the 16 rows' values 4j..4j+3 times each activation row's (unrolled: gcc copied
+           the eight accumulators in and out of a rolled loop) */
+#define CK__GI_GROUP(j)                                                                                 \
+        {                                                                                               \
+            const __m512i wj = _mm512_load_si512((const void *)(w + 64 * (j)));                         \
+            i0 = _mm512_dpbusd_epi32(i0, wj, _mm512_set1_epi32(ck__ld32(a + 0 * 32 + 4 * (j))));        \
+            i1 = _mm512_dpbusd_epi32(i1, wj, _mm512_set1_epi32(ck__ld32(a + 1 * 32 + 4 * (j))));        \
+            i2 = _mm512_dpbusd_epi32(i2, wj, _mm512_set1_epi32(ck__ld32(a + 2 * 32 + 4 * (j))));        \
+            i3 = _mm512_dpbusd_epi32(i3, wj, _mm512_set1_epi32(ck__ld32(a + 3 * 32 + 4 * (j))));        \
+            i4 = _mm512_dpbusd_epi32(i4, wj, _mm512_set1_epi32(ck__ld32(a + 4 * 32 + 4 * (j))));        \
+            i5 = _mm512_dpbusd_epi32(i5, wj, _mm512_set1_epi32(ck__ld32(a + 5 * 32 + 4 * (j))));        \
+            i6 = _mm512_dpbusd_epi32(i6, wj, _mm512_set1_epi32(ck__ld32(a + 6 * 32 + 4 * (j))));        \
+            i7 = _mm512_dpbusd_epi32(i7, wj, _mm512_set1_epi32(ck__ld32(a + 7 * 32 + 4 * (j))));        \
         }
+        CK__GI_GROUP(0) CK__GI_GROUP(1) CK__GI_GROUP(2) CK__GI_GROUP(3) CK__GI_GROUP(4) CK__GI_GROUP(5) CK__GI_GROUP(6) CK__GI_GROUP(7)
+#undef CK__GI_GROUP
         /* the tile path's float step: t = (d_w * d_a) * S (+ m_w * s_a); acc = acc + t */
 #define CK__GI_STEP(f, ii, k)                                                                               \
         {                                                                                                   \
@@ -4926,20 +4940,25 @@ CK__FORCE_INLINE void ck__gi_kernel16x8(int mn, const uint8_t *wp, const float *
         CK__GI_STEP(f4, i4, 4) CK__GI_STEP(f5, i5, 5) CK__GI_STEP(f6, i6, 6) CK__GI_STEP(f7, i7, 7)
 #undef CK__GI_STEP
     }
-#define CK__GI_OUT(f, k) if (k >= skip) _mm512_mask_storeu_ps(out + (size_t)(k) * ldo, mask, _mm512_add_ps(_mm512_maskz_loadu_ps(mask, out + (size_t)(k) * ldo), f));
+    /* the first segment: out = (bias or 0) + acc, as the tile path's initialised out + acc */
+    const __m512 base = first && bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
+#define CK__GI_OUT(f, k)                                                                                                   \
+    if (k >= skip) _mm512_mask_storeu_ps(out + (size_t)(k) * ldo, mask, _mm512_add_ps(first ? base : _mm512_maskz_loadu_ps(mask, out + (size_t)(k) * ldo), f));
     CK__GI_OUT(f0, 0) CK__GI_OUT(f1, 1) CK__GI_OUT(f2, 2) CK__GI_OUT(f3, 3) CK__GI_OUT(f4, 4) CK__GI_OUT(f5, 5) CK__GI_OUT(f6, 6) CK__GI_OUT(f7, 7)
 #undef CK__GI_OUT
 }
 
 static void ck__gi_kernel16x8_q(const uint8_t *wp, const float *wd, const float *wm, const int8_t *aq, const float *ad, const float *as,
-                                const int32_t *ac, int tc, int nb, float *out, size_t ldo, int skip, __mmask16 mask)
+                                const int32_t *ac, int tc, int nb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
+                                const float *bias)
 {
-    ck__gi_kernel16x8(0, wp, wd, wm, aq, ad, as, ac, tc, nb, out, ldo, skip, mask);
+    ck__gi_kernel16x8(0, wp, wd, wm, aq, ad, as, ac, tc, nb, out, ldo, skip, mask, first, bias);
 }
 static void ck__gi_kernel16x8_qm(const uint8_t *wp, const float *wd, const float *wm, const int8_t *aq, const float *ad, const float *as,
-                                 const int32_t *ac, int tc, int nb, float *out, size_t ldo, int skip, __mmask16 mask)
+                                 const int32_t *ac, int tc, int nb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
+                                 const float *bias)
 {
-    ck__gi_kernel16x8(1, wp, wd, wm, aq, ad, as, ac, tc, nb, out, ldo, skip, mask);
+    ck__gi_kernel16x8(1, wp, wd, wm, aq, ad, as, ac, tc, nb, out, ldo, skip, mask, first, bias);
 }
 
 static void ck__gi_pack_q4_0(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q4_0, w, ldw, nr, nb, wp, wd, wm); }
@@ -4985,7 +5004,8 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
     const int off = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : type == CK_Q8_0 || type == CK_IQ4_NL ? 128 : 0;
     const size_t row_bytes = ck_row_size(type, C), bsz = ck_type_block_bytes(type);
     pack_fn pack;
-    void (*kern)(const uint8_t *, const float *, const float *, const int8_t *, const float *, const float *, const int32_t *, int, int, float *, size_t, int, __mmask16) =
+    void (*kern)(const uint8_t *, const float *, const float *, const int8_t *, const float *, const float *, const int32_t *, int, int, float *, size_t, int, __mmask16, int,
+                 const float *) =
         mn ? ck__gi_kernel16x8_qm : ck__gi_kernel16x8_q;
     switch (type) {
     case CK_Q4_0: pack = ck__gi_pack_q4_0; break;
@@ -4996,7 +5016,7 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
     case CK_Q5_1: pack = ck__gi_pack_q5_1; break;
     default: return 0;
     }
-    if (!simd || T < CK__GI_MIN_T) return 0;
+    if (!simd || T < CK__GI_MIN_T || C < CK_QK || 15 * row_bytes > 0x7fffffff) return 0;
     {
         union { __m512i v; uint8_t b[CK_QSEG / CK_QK * 512]; } wp; /* the panel, 16 KB */
         union { __m512 v; float f[CK_QSEG / CK_QK * 16]; } wd, wm;
@@ -5005,8 +5025,7 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
         int32_t ac[CK__GI_TC * CK_QSEG / CK_QK];
         const int nchunk = (T + CK__GI_TC - 1) / CK__GI_TC; /* balanced: every chunk has >= CK__GI_NT rows */
         int c0, ci, o, t;
-        ck__init_out_rows(out, bias, T, OC, o_lo, o_hi);
-        for (c0 = 0; c0 < C; c0 += CK_QSEG) {
+        for (c0 = 0; c0 < C; c0 += CK_QSEG) { /* the first segment writes out (bias included), the others add */
             const int cs = CK_MIN(CK_QSEG, C - c0), nb = cs / CK_QK;
             for (ci = 0; ci < nchunk; ci++) {
                 const int t0 = (int)((int64_t)T * ci / nchunk), tc = (int)((int64_t)T * (ci + 1) / nchunk) - t0;
@@ -5014,12 +5033,20 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
                 for (o = o_lo; o < o_hi; o += 16) {
                     const int nr = CK_MIN(16, o_hi - o);
                     const __mmask16 mask = (__mmask16)((1u << nr) - 1);
-                    pack((const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / CK_QK) * bsz, row_bytes, nr, nb, wp.b, wd.f, wm.f);
+                    const char *wpanel = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / CK_QK) * bsz;
+                    pack(wpanel, row_bytes, nr, nb, wp.b, wd.f, wm.f);
+                    if (o + 16 < o_hi) { /* the next panel's rows into the cache while this one runs */
+                        const int nr1 = CK_MIN(16, o_hi - o - 16);
+                        int r;
+                        size_t x;
+                        for (r = 0; r < nr1; r++)
+                            for (x = 0; x < (size_t)nb * bsz; x += 64) _mm_prefetch(wpanel + (size_t)(16 + r) * row_bytes + x, _MM_HINT_T0);
+                    }
                     for (t = 0; t < tc; t += CK__GI_NT) {
                         /* a last group of fewer rows runs the 8 rows that end the chunk and stores the new ones */
                         const int ts = CK_MIN(t, tc - CK__GI_NT);
                         kern(wp.b, wd.f, wm.f, aq + (size_t)ts * 32, ad + ts, as + ts, ac + ts, tc, nb, out + (size_t)(t0 + ts) * OC + o, (size_t)OC,
-                             t - ts, mask);
+                             t - ts, mask, c0 == 0, bias ? bias + o : NULL);
                     }
                 }
             }
