@@ -4765,12 +4765,298 @@ static void ck__init_out_rows(float *out, const float *bias, int T, int OC, int 
 
 /* ---- prefill GEMM, integer weight types (Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_1, Q5_1) ----------- */
 /* Rows [o_lo, o_hi) of out = inp . weight^T (+ bias) for T activation rows when this path serves
-   the type and T; returns 0 (nothing written) when it does not. */
+   the type and T; returns 0 (nothing written) when it does not.
+
+   AVX-512 VNNI. The tile path re-decodes and re-transposes each 4-row weight group for every 4
+   activation rows; here each panel of 16 weight rows x one segment is decoded once per thread
+   into a stack buffer and then run against all the activation rows of a chunk:
+   - weights as unsigned bytes u = q + off (off: Q4_0 8, Q5_0 16, Q8_0 and IQ4_NL 128, Q4_1 and
+     Q5_1 0, where q is the signed value the tile path multiplies), transposed to
+     [block][4-value group j][row r][4 bytes]: one 64-byte vector per group holds the 16 rows;
+     d (and m) per (block, row) as 16 floats;
+   - activations quantized by the tile path's quantizer (same blocks, same bytes), regrouped as
+     [block][activation row][32 signed bytes] with d (and s) as floats and -off * (the block's
+     byte sum) as the int32 start of the block's dot product;
+   - microkernel: 16 weight rows x 8 activation rows; per block an int32 vector per activation
+     row starts at -off * sum(a), takes 8 vpdpbusd (the weights' group j, the activation's dword j
+     broadcast) and is then the exact signed sum S of the tile path, lane r = weight row r; the
+     float step is the tile path's, t = (d_w * d_a) * S (+ m_w * s_a), acc += t, block after
+     block; acc starts at 0 per segment of CK_QSEG values and is added to out once per segment,
+     as the tile path does for T >= 8 (its segment is CK_QSEG then). Every output is thus the same
+     sequence of float operations as the tile path's: bit-identical to it, and for any thread
+     count (a lane's arithmetic never depends on its neighbours; a partial panel repeats its last
+     row in the unused lanes, which are not stored). */
+#define CK__GI_MIN_T 8   /* the tile path's segment is CK_QSEG from T = 8 on */
+#define CK__GI_TC 32     /* activation rows quantized and run per weight panel */
+#define CK__GI_NT 8      /* activation rows per microkernel call */
+#if CK_HAVE_AVX512
+#if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+/* r[i] (16 dwords each) -> r[c] = (r[0][c], r[1][c], ..., r[15][c]): a 16 x 16 dword transpose,
+   4 rounds of 16 two-source shuffles (unrolled by hand so that r stays in registers once inlined) */
+CK__FORCE_INLINE void ck__transpose16_dwords_avx512(__m512i r[16])
+{
+    __m512i t[16], u[16];
+    /* lane L of t[i], t[i + 1] (i even): r_i[4L], r_i+1[4L], r_i[4L+1], r_i+1[4L+1]; the same for 4L+2, 4L+3 */
+#define CK__T1(i) t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]); t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    CK__T1(0) CK__T1(2) CK__T1(4) CK__T1(6) CK__T1(8) CK__T1(10) CK__T1(12) CK__T1(14)
+#undef CK__T1
+    /* lane L of u[i + k] (i = 0, 4, 8, 12): rows i..i+3 of column 4L + k */
+#define CK__T2(i)                                                                                           \
+    u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]); u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);         \
+    u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    CK__T2(0) CK__T2(4) CK__T2(8) CK__T2(12)
+#undef CK__T2
+    /* column 4L + k: lane L of u[k], u[4 + k], u[8 + k], u[12 + k] */
+#define CK__T3(k)                                                                                               \
+    {                                                                                                           \
+        const __m512i v0 = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(2, 0, 2, 0)), w0 = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(3, 1, 3, 1)); \
+        const __m512i v1 = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], _MM_SHUFFLE(2, 0, 2, 0)), w1 = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], _MM_SHUFFLE(3, 1, 3, 1)); \
+        r[k] = _mm512_shuffle_i32x4(v0, v1, _MM_SHUFFLE(2, 0, 2, 0));                                           \
+        r[8 + k] = _mm512_shuffle_i32x4(v0, v1, _MM_SHUFFLE(3, 1, 3, 1));                                       \
+        r[4 + k] = _mm512_shuffle_i32x4(w0, w1, _MM_SHUFFLE(2, 0, 2, 0));                                       \
+        r[12 + k] = _mm512_shuffle_i32x4(w0, w1, _MM_SHUFFLE(3, 1, 3, 1));                                      \
+    }
+    CK__T3(0) CK__T3(1) CK__T3(2) CK__T3(3)
+#undef CK__T3
+}
+
+/* blocks x, y of one weight row as 64 unsigned bytes u = q + off in value order [x: 0..31 | y: 0..31] */
+CK__FORCE_INLINE __m512i ck__gi_unpack2(int type, const char *x, const char *y, __m512i levels)
+{
+    switch (type) {
+    case CK_Q8_0: {
+        __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(ck__load256(((const ck_block_q8_0 *)(const void *)x)->qs)),
+                                       ck__load256(((const ck_block_q8_0 *)(const void *)y)->qs), 1);
+        return _mm512_xor_si512(q, _mm512_set1_epi8((char)0x80));
+    }
+    case CK_Q4_0: case CK_IQ4_NL: { /* the same block layout */
+        __m512i n = ck__nibbles2_avx512(((const ck_block_q4_0 *)(const void *)x)->qs, ((const ck_block_q4_0 *)(const void *)y)->qs);
+        n = _mm512_shuffle_i64x2(n, n, _MM_SHUFFLE(3, 1, 2, 0));
+        return type == CK_IQ4_NL ? _mm512_shuffle_epi8(levels, n) : n;
+    }
+    case CK_Q4_1: {
+        __m512i n = ck__nibbles2_avx512(((const ck_block_q4_1 *)(const void *)x)->qs, ((const ck_block_q4_1 *)(const void *)y)->qs);
+        return _mm512_shuffle_i64x2(n, n, _MM_SHUFFLE(3, 1, 2, 0));
+    }
+    case CK_Q5_0: {
+        const ck_block_q5_0 *bx = (const ck_block_q5_0 *)(const void *)x, *by = (const ck_block_q5_0 *)(const void *)y;
+        __m512i n = ck__nibbles2_avx512(bx->qs, by->qs);
+        n = _mm512_shuffle_i64x2(n, n, _MM_SHUFFLE(3, 1, 2, 0));
+        return _mm512_mask_add_epi8(n, (__mmask64)((uint64_t)ck__le32(bx->qh) | (uint64_t)ck__le32(by->qh) << 32), n, _mm512_set1_epi8(16));
+    }
+    default: { /* CK_Q5_1 */
+        const ck_block_q5_1 *bx = (const ck_block_q5_1 *)(const void *)x, *by = (const ck_block_q5_1 *)(const void *)y;
+        __m512i n = ck__nibbles2_avx512(bx->qs, by->qs);
+        n = _mm512_shuffle_i64x2(n, n, _MM_SHUFFLE(3, 1, 2, 0));
+        return _mm512_mask_add_epi8(n, (__mmask64)((uint64_t)ck__le32(bx->qh) | (uint64_t)ck__le32(by->qh) << 32), n, _mm512_set1_epi8(16));
+    }
+    }
+}
+
+/* Weight rows w + i * ldw (i < nr; rows nr..15 repeat row nr - 1), blocks 0..nb-1 -> wp
+   (nb rounded up to even blocks of 512 bytes: [block][group j][row][4 bytes]), wd[block][row] = d,
+   wm[block][row] = m (types with a min). 15 * ldw < 2^31 (the gather's offsets). */
+CK__FORCE_INLINE void ck__gi_pack(int type, const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm)
+{
+    const int mn = type == CK_Q4_1 || type == CK_Q5_1;
+    const size_t bsz = ck_type_block_bytes(type);
+    const __m512i levels = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)ck__iq4nl_values)), _mm512_set1_epi8((char)0x80));
+    /* the rows' offsets from w, for the gather of the blocks' first dwords (d, then m or two value bytes) */
+    const __m512i roff = _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nr - 1)),
+                                            _mm512_set1_epi32((int)ldw));
+    const char *row[16];
+    int i, b;
+    for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    for (b = 0; b < nb; b += 2) {
+        __m512i r[16];
+        const size_t ox = (size_t)b * bsz, oy = b + 1 < nb ? ox + bsz : ox; /* an odd last block: itself twice */
+        const __m512i gx = _mm512_i32gather_epi32(roff, (const void *)(w + ox), 1), gy = _mm512_i32gather_epi32(roff, (const void *)(w + oy), 1);
+#define CK__GI_ROW(i) r[i] = ck__gi_unpack2(type, row[i] + ox, row[i] + oy, levels);
+        CK__GI_ROW(0) CK__GI_ROW(1) CK__GI_ROW(2) CK__GI_ROW(3) CK__GI_ROW(4) CK__GI_ROW(5) CK__GI_ROW(6) CK__GI_ROW(7)
+        CK__GI_ROW(8) CK__GI_ROW(9) CK__GI_ROW(10) CK__GI_ROW(11) CK__GI_ROW(12) CK__GI_ROW(13) CK__GI_ROW(14) CK__GI_ROW(15)
+#undef CK__GI_ROW
+        ck__transpose16_dwords_avx512(r); /* r[c]: dword c of the 16 rows; c = 8 * (block - b) + j */
+#define CK__GI_ST(i) _mm512_store_si512((void *)(wp + (size_t)b * 512 + (i) * 64), r[i]);
+        CK__GI_ST(0) CK__GI_ST(1) CK__GI_ST(2) CK__GI_ST(3) CK__GI_ST(4) CK__GI_ST(5) CK__GI_ST(6) CK__GI_ST(7)
+        CK__GI_ST(8) CK__GI_ST(9) CK__GI_ST(10) CK__GI_ST(11) CK__GI_ST(12) CK__GI_ST(13) CK__GI_ST(14) CK__GI_ST(15)
+#undef CK__GI_ST
+        _mm512_store_ps(wd + (size_t)b * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(gx))); /* d: the first field, m the second */
+        _mm512_store_ps(wd + (size_t)(b + 1) * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(gy)));
+        if (mn) {
+            _mm512_store_ps(wm + (size_t)b * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(gx, 16))));
+            _mm512_store_ps(wm + (size_t)(b + 1) * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(gy, 16))));
+        }
+    }
+}
+
+static inline int32_t ck__ld32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+/* 16 weight rows (packed by ck__gi_pack) x activation rows 0..7: out[k * ldo + r] += the segment's
+   sum for lanes r in mask and rows k >= skip (rows below were stored by the group before); in
+   the first segment out[k * ldo + r] = (bias[r] or 0) + the sum. aq[b][k][32],
+   ad/as/ac[b][k] with k < tc (the chunk's row stride). */
+CK__FORCE_INLINE void ck__gi_kernel16x8(int mn, const uint8_t *wp, const float *wd, const float *wm, const int8_t *aq, const float *ad,
+                                        const float *as, const int32_t *ac, int tc, int nb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
+                                        const float *bias)
+{
+    __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
+    int b;
+    for (b = 0; b < nb; b++) {
+        const uint8_t *w = wp + (size_t)b * 512;
+        const int8_t *a = aq + (size_t)b * tc * 32;
+        const float *d = ad + (size_t)b * tc, *s = as + (size_t)b * tc;
+        const int32_t *c = ac + (size_t)b * tc;
+        const __m512 dw = _mm512_load_ps(wd + (size_t)b * 16);
+        __m512i i0 = _mm512_set1_epi32(c[0]), i1 = _mm512_set1_epi32(c[1]), i2 = _mm512_set1_epi32(c[2]), i3 = _mm512_set1_epi32(c[3]);
+        __m512i i4 = _mm512_set1_epi32(c[4]), i5 = _mm512_set1_epi32(c[5]), i6 = _mm512_set1_epi32(c[6]), i7 = _mm512_set1_epi32(c[7]);
+        /* group j: the 16 rows' values 4j..4j+3 times each activation row's (unrolled: gcc copied
+           the eight accumulators in and out of a rolled loop) */
+#define CK__GI_GROUP(j)                                                                                 \
+        {                                                                                               \
+            const __m512i wj = _mm512_load_si512((const void *)(w + 64 * (j)));                         \
+            i0 = _mm512_dpbusd_epi32(i0, wj, _mm512_set1_epi32(ck__ld32(a + 0 * 32 + 4 * (j))));        \
+            i1 = _mm512_dpbusd_epi32(i1, wj, _mm512_set1_epi32(ck__ld32(a + 1 * 32 + 4 * (j))));        \
+            i2 = _mm512_dpbusd_epi32(i2, wj, _mm512_set1_epi32(ck__ld32(a + 2 * 32 + 4 * (j))));        \
+            i3 = _mm512_dpbusd_epi32(i3, wj, _mm512_set1_epi32(ck__ld32(a + 3 * 32 + 4 * (j))));        \
+            i4 = _mm512_dpbusd_epi32(i4, wj, _mm512_set1_epi32(ck__ld32(a + 4 * 32 + 4 * (j))));        \
+            i5 = _mm512_dpbusd_epi32(i5, wj, _mm512_set1_epi32(ck__ld32(a + 5 * 32 + 4 * (j))));        \
+            i6 = _mm512_dpbusd_epi32(i6, wj, _mm512_set1_epi32(ck__ld32(a + 6 * 32 + 4 * (j))));        \
+            i7 = _mm512_dpbusd_epi32(i7, wj, _mm512_set1_epi32(ck__ld32(a + 7 * 32 + 4 * (j))));        \
+        }
+        CK__GI_GROUP(0) CK__GI_GROUP(1) CK__GI_GROUP(2) CK__GI_GROUP(3) CK__GI_GROUP(4) CK__GI_GROUP(5) CK__GI_GROUP(6) CK__GI_GROUP(7)
+#undef CK__GI_GROUP
+        /* the tile path's float step: t = (d_w * d_a) * S (+ m_w * s_a); acc = acc + t */
+#define CK__GI_STEP(f, ii, k)                                                                               \
+        {                                                                                                   \
+            __m512 t_ = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(d[k])), _mm512_cvtepi32_ps(ii));     \
+            if (mn) t_ = _mm512_add_ps(t_, _mm512_mul_ps(_mm512_load_ps(wm + (size_t)b * 16), _mm512_set1_ps(s[k]))); \
+            f = _mm512_add_ps(f, t_);                                                                       \
+        }
+        CK__GI_STEP(f0, i0, 0) CK__GI_STEP(f1, i1, 1) CK__GI_STEP(f2, i2, 2) CK__GI_STEP(f3, i3, 3)
+        CK__GI_STEP(f4, i4, 4) CK__GI_STEP(f5, i5, 5) CK__GI_STEP(f6, i6, 6) CK__GI_STEP(f7, i7, 7)
+#undef CK__GI_STEP
+    }
+    /* the first segment: out = (bias or 0) + acc, as the tile path's initialised out + acc */
+    const __m512 base = first && bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
+#define CK__GI_OUT(f, k)                                                                                                   \
+    if (k >= skip) _mm512_mask_storeu_ps(out + (size_t)(k) * ldo, mask, _mm512_add_ps(first ? base : _mm512_maskz_loadu_ps(mask, out + (size_t)(k) * ldo), f));
+    CK__GI_OUT(f0, 0) CK__GI_OUT(f1, 1) CK__GI_OUT(f2, 2) CK__GI_OUT(f3, 3) CK__GI_OUT(f4, 4) CK__GI_OUT(f5, 5) CK__GI_OUT(f6, 6) CK__GI_OUT(f7, 7)
+#undef CK__GI_OUT
+}
+
+static void ck__gi_kernel16x8_q(const uint8_t *wp, const float *wd, const float *wm, const int8_t *aq, const float *ad, const float *as,
+                                const int32_t *ac, int tc, int nb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
+                                const float *bias)
+{
+    ck__gi_kernel16x8(0, wp, wd, wm, aq, ad, as, ac, tc, nb, out, ldo, skip, mask, first, bias);
+}
+static void ck__gi_kernel16x8_qm(const uint8_t *wp, const float *wd, const float *wm, const int8_t *aq, const float *ad, const float *as,
+                                 const int32_t *ac, int tc, int nb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
+                                 const float *bias)
+{
+    ck__gi_kernel16x8(1, wp, wd, wm, aq, ad, as, ac, tc, nb, out, ldo, skip, mask, first, bias);
+}
+
+static void ck__gi_pack_q4_0(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q4_0, w, ldw, nr, nb, wp, wd, wm); }
+static void ck__gi_pack_q5_0(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q5_0, w, ldw, nr, nb, wp, wd, wm); }
+static void ck__gi_pack_q8_0(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q8_0, w, ldw, nr, nb, wp, wd, wm); }
+static void ck__gi_pack_iq4_nl(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_IQ4_NL, w, ldw, nr, nb, wp, wd, wm); }
+static void ck__gi_pack_q4_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q4_1, w, ldw, nr, nb, wp, wd, wm); }
+static void ck__gi_pack_q5_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q5_1, w, ldw, nr, nb, wp, wd, wm); }
+
+/* activation rows x[k * C] (k < nt), cs values -> aq[b][k][32], ad, as, ac[b][k] (stride tc) */
+static void ck__gi_quant_act(int mn, int off, const float *x, size_t ldx, int nt, int cs, int tc, int8_t *aq, float *ad, float *as, int32_t *ac)
+{
+    union { ck_block_q8_0 b0[CK_QSEG / CK_QK]; ck_block_q8_1 b1[CK_QSEG / CK_QK]; } blk;
+    const int nb = cs / CK_QK;
+    int k, b;
+    for (k = 0; k < nt; k++) {
+        ck__quant_act_q8_01_avx2(x + (size_t)k * ldx, &blk, cs, mn);
+        for (b = 0; b < nb; b++) {
+            const int8_t *q = mn ? blk.b1[b].qs : blk.b0[b].qs;
+            const __m256i v = ck__load256(q);
+            /* the byte sum: sad of the biased bytes against 0, less 32 * 128 */
+            const __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256());
+            const int sum = ck__hsum_i32_avx2(sad) - 32 * 128; /* the high dwords of sad's qwords are 0 */
+            const size_t i = (size_t)b * tc + k;
+            _mm256_storeu_si256((__m256i *)(void *)(aq + i * 32), v);
+            ad[i] = ck__h2f(mn ? blk.b1[b].d : blk.b0[b].d);
+            as[i] = mn ? ck__h2f(blk.b1[b].s) : 0.0f;
+            ac[i] = -off * sum;
+        }
+    }
+}
+#if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
+#pragma GCC diagnostic pop
+#endif
+#endif /* CK_HAVE_AVX512 */
+
 static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                              int OC, int o_lo, int o_hi)
 {
+#if CK_HAVE_AVX512
+    typedef void (*pack_fn)(const char *, size_t, int, int, uint8_t *, float *, float *);
+    const int mn = type == CK_Q4_1 || type == CK_Q5_1;
+    const int off = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : type == CK_Q8_0 || type == CK_IQ4_NL ? 128 : 0;
+    const size_t row_bytes = ck_row_size(type, C), bsz = ck_type_block_bytes(type);
+    pack_fn pack;
+    void (*kern)(const uint8_t *, const float *, const float *, const int8_t *, const float *, const float *, const int32_t *, int, int, float *, size_t, int, __mmask16, int,
+                 const float *) =
+        mn ? ck__gi_kernel16x8_qm : ck__gi_kernel16x8_q;
+    switch (type) {
+    case CK_Q4_0: pack = ck__gi_pack_q4_0; break;
+    case CK_Q5_0: pack = ck__gi_pack_q5_0; break;
+    case CK_Q8_0: pack = ck__gi_pack_q8_0; break;
+    case CK_IQ4_NL: pack = ck__gi_pack_iq4_nl; break;
+    case CK_Q4_1: pack = ck__gi_pack_q4_1; break;
+    case CK_Q5_1: pack = ck__gi_pack_q5_1; break;
+    default: return 0;
+    }
+    if (!simd || T < CK__GI_MIN_T || C < CK_QK || 15 * row_bytes > 0x7fffffff) return 0;
+    {
+        union { __m512i v; uint8_t b[CK_QSEG / CK_QK * 512]; } wp; /* the panel, 16 KB */
+        union { __m512 v; float f[CK_QSEG / CK_QK * 16]; } wd, wm;
+        int8_t aq[CK__GI_TC * CK_QSEG];                              /* the chunk's activations, 32 KB */
+        float ad[CK__GI_TC * CK_QSEG / CK_QK], as[CK__GI_TC * CK_QSEG / CK_QK];
+        int32_t ac[CK__GI_TC * CK_QSEG / CK_QK];
+        const int nchunk = (T + CK__GI_TC - 1) / CK__GI_TC; /* balanced: every chunk has >= CK__GI_NT rows */
+        int c0, ci, o, t;
+        for (c0 = 0; c0 < C; c0 += CK_QSEG) { /* the first segment writes out (bias included), the others add */
+            const int cs = CK_MIN(CK_QSEG, C - c0), nb = cs / CK_QK;
+            for (ci = 0; ci < nchunk; ci++) {
+                const int t0 = (int)((int64_t)T * ci / nchunk), tc = (int)((int64_t)T * (ci + 1) / nchunk) - t0;
+                ck__gi_quant_act(mn, off, inp + (size_t)t0 * C + c0, (size_t)C, tc, cs, tc, aq, ad, as, ac);
+                for (o = o_lo; o < o_hi; o += 16) {
+                    const int nr = CK_MIN(16, o_hi - o);
+                    const __mmask16 mask = (__mmask16)((1u << nr) - 1);
+                    const char *wpanel = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / CK_QK) * bsz;
+                    pack(wpanel, row_bytes, nr, nb, wp.b, wd.f, wm.f);
+                    if (o + 16 < o_hi) { /* the next panel's rows into the cache while this one runs */
+                        const int nr1 = CK_MIN(16, o_hi - o - 16);
+                        int r;
+                        size_t x;
+                        for (r = 0; r < nr1; r++)
+                            for (x = 0; x < (size_t)nb * bsz; x += 64) _mm_prefetch(wpanel + (size_t)(16 + r) * row_bytes + x, _MM_HINT_T0);
+                    }
+                    for (t = 0; t < tc; t += CK__GI_NT) {
+                        /* a last group of fewer rows runs the 8 rows that end the chunk and stores the new ones */
+                        const int ts = CK_MIN(t, tc - CK__GI_NT);
+                        kern(wp.b, wd.f, wm.f, aq + (size_t)ts * 32, ad + ts, as + ts, ac + ts, tc, nb, out + (size_t)(t0 + ts) * OC + o, (size_t)OC,
+                             t - ts, mask, c0 == 0, bias ? bias + o : NULL);
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+#else
     (void)simd; (void)type; (void)out; (void)inp; (void)weight; (void)bias; (void)T; (void)C; (void)OC; (void)o_lo; (void)o_hi;
     return 0;
+#endif
 }
 
 /* The fast path's kernel for a weight type (NULL: none, the exact path serves it). Its
@@ -4935,13 +5221,9 @@ CK_DEF int ck_quantize_act_row(int weight_type, const float *src, void *dst, int
    segment) stays in L2 across the tiles. Segments are whole 256-value blocks, so the blocks
    are those of the whole row. Each output is the same sequence of operations whichever thread
    computes it: bit-identical for any thread count. */
-static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
+static void ck__matmul_q_tile_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                                    int OC, int o_lo, int o_hi)
 {
-    if (ck__gemm_int_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi) ||
-        ck__gemm_h16_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi))
-        return;
-    {
     int act = ck__traits(type)->act, qk = (int)ck_type_block_size(type);
     ck__qdot_fn dot = ck__qdot_kernel(type, simd);
     ck__qtile_fn tile = ck__qtile_kernel(type, simd);
@@ -4987,7 +5269,16 @@ static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *
             }
         }
     }
-    }
+}
+
+/* the prefill GEMMs where they serve the type and T, else the tile path */
+static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
+                                   int OC, int o_lo, int o_hi)
+{
+    if (ck__gemm_int_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi) ||
+        ck__gemm_h16_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi))
+        return;
+    ck__matmul_q_tile_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
 }
 
 static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)

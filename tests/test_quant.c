@@ -763,6 +763,54 @@ static void test_qmatmul_multi(void)
 #endif
 }
 
+/* The prefill GEMM of the block-32 integer types (ck__gemm_int_rows: AVX-512 VNNI, T >= 8) ==
+   the tile path it replaces (ck__matmul_q_tile_rows), bit for bit: both form each output from the
+   same exact integer block sums S and the same float operations in the same order (per block
+   t = (d_w * d_a) * S (+ m_w * s_a), accumulated from 0 block by block over a segment of CK_QSEG
+   values, added to out once per segment); only the way S is formed differs. Shapes: T at the
+   threshold and across the activation-chunk boundaries (33, 70), OC not a multiple of the
+   16-row panel, odd block counts, a partial second segment, a sub-range of rows (the other rows
+   untouched), biases; below the threshold the path declines. */
+static void test_gemm_int(void)
+{
+#if CK_HAVE_AVX512
+    static const int types[] = { CK_Q4_0, CK_Q5_0, CK_Q8_0, CK_IQ4_NL, CK_Q4_1, CK_Q5_1 };
+    static const struct { int T, C, OC, lo, hi; } shapes[] = {
+        { 8, 96, 37, 0, 37 }, { 9, 1120, 16, 0, 16 }, { 33, 2080, 50, 3, 47 }, { 64, 576, 21, 0, 21 }, { 70, 160, 3, 1, 3 }, { 16, 4864, 40, 8, 40 } };
+    int ti, si, declined = 0, ok_all = 1;
+    for (ti = 0; ti < (int)(sizeof types / sizeof types[0]); ti++)
+        for (si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++) {
+            int type = types[ti], T = shapes[si].T, C = shapes[si].C, OC = shapes[si].OC, lo = shapes[si].lo, hi = shapes[si].hi, served, o;
+            size_t no = (size_t)T * OC, rb = ck_row_size(type, C), i;
+            float *inp = (float *)malloc((size_t)T * C * sizeof(float)), *row = (float *)malloc((size_t)C * sizeof(float));
+            float *bias = (float *)malloc((size_t)OC * sizeof(float)), *got = (float *)malloc(no * sizeof(float)), *ref = (float *)malloc(no * sizeof(float));
+            char *wq = (char *)malloc((size_t)OC * rb);
+            char what[200];
+            for (i = 0; i < (size_t)T * C; i++) inp[i] = grand() * (i % 7 == 0 ? 4.0f : 1.0f);
+            for (o = 0; o < OC; o++) {
+                for (i = 0; i < (size_t)C; i++) row[i] = grand() * 0.05f;
+                ck_quantize_row(type, row, wq + (size_t)o * rb, C);
+                bias[o] = grand();
+            }
+            for (i = 0; i < no; i++) got[i] = ref[i] = 12345.0f; /* rows outside [lo, hi) stay so */
+            served = ck__gemm_int_rows(1, type, got, inp, wq, si & 1 ? bias : NULL, T, C, OC, lo, hi);
+            ck__matmul_q_tile_rows(1, type, ref, inp, wq, si & 1 ? bias : NULL, T, C, OC, lo, hi);
+            snprintf(what, sizeof what, "prefill GEMM %s T=%d C=%d OC=%d rows [%d, %d): served and bit-identical to the tile path",
+                     ck_type_name(type), T, C, OC, lo, hi);
+            check(served && memcmp(got, ref, no * sizeof(float)) == 0, what);
+            ok_all &= served && memcmp(got, ref, no * sizeof(float)) == 0;
+            declined += !ck__gemm_int_rows(1, type, got, inp, wq, NULL, CK__GI_MIN_T - 1, C, OC, lo, hi);
+            free(inp); free(row); free(bias); free(got); free(ref); free(wq);
+        }
+    check(declined == (int)(sizeof types / sizeof types[0] * (sizeof shapes / sizeof shapes[0])), "prefill GEMM declines below its threshold of T");
+    check(!ck__gemm_int_rows(1, CK_Q4_K, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1) && !ck__gemm_int_rows(0, CK_Q4_0, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1),
+          "prefill GEMM declines other types and the scalar API");
+    printf("prefill GEMM (integer types) vs the tile path: %s\n", ok_all ? "bit-identical on every shape" : "DIFFERS");
+#else
+    printf("prefill GEMM (integer types): not applicable (no AVX-512 VNNI in this build; the tile path serves)\n");
+#endif
+}
+
 #ifdef _OPENMP
 static void test_qthreads(void)
 {
@@ -846,6 +894,7 @@ int main(void)
     }
     printf("\n");
     test_qmatmul_multi();
+    test_gemm_int();
 #ifdef _OPENMP
     test_qthreads();
 #else
