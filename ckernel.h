@@ -5603,11 +5603,48 @@ CK_DEF void ck_gelu_erf_backward(float *dinp, const float *dout, const float *in
     }
 }
 
-/* silu(g) = g * sigmoid(g);  silu'(g) = s * (1 + g * (1 - s)) */
+#if CK_HAVE_AVX2
+/* exp(x), 8 lanes, for x <= 0 (softmax, sigmoid) (x below -87 gives ~1e-38 instead of 0: against the
+   block maximum's 1 that is nothing): x = n ln2 + r, |r| <= ln2 / 2 (ln2 in two parts), exp(r) by
+   Cephes' degree-6 polynomial, 2^n through the exponent bits; within 2 ulp of expf. */
+static inline __m256 ck__exp_neg_avx2(__m256 x)
+{
+    __m256 n, r, p;
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    p = _mm256_fmadd_ps(_mm256_set1_ps(1.9875691500e-4f), r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23)));
+}
+
+#endif
+
+/* silu(g) = g * sigmoid(g);  silu'(g) = s * (1 + g * (1 - s)). Forward on AVX2: sigmoid from
+   e = exp(-|g|) in 8 lanes (1 / (1 + e), or e / (1 + e) for g < 0), within 2 ulp of expf's;
+   threads split the elements. */
 CK_DEF void ck_swiglu_forward(float *out, const float *gate, const float *up, int N)
 {
     int i;
-    for (i = 0; i < N; i++) out[i] = gate[i] * ck__sigmoid(gate[i]) * up[i];
+#if CK_HAVE_AVX2
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 8; c++) {
+        const __m256 g = _mm256_loadu_ps(gate + 8 * c), one = _mm256_set1_ps(1.0f);
+        const __m256 e = ck__exp_neg_avx2(_mm256_or_ps(g, _mm256_set1_ps(-0.0f))); /* exp(-|g|) */
+        const __m256 sg = _mm256_div_ps(_mm256_blendv_ps(one, e, g), _mm256_add_ps(one, e)); /* g < 0 (sign bit): e / (1 + e) */
+        _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(_mm256_mul_ps(g, sg), _mm256_loadu_ps(up + 8 * c)));
+    }
+    i = N / 8 * 8;
+#else
+    i = 0;
+#endif
+    for (; i < N; i++) out[i] = gate[i] * ck__sigmoid(gate[i]) * up[i];
 }
 CK_DEF void ck_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int N)
 {
@@ -5969,25 +6006,6 @@ static void ck__attention_forward_kv(float *out, float *lse, const float *q, con
 }
 
 #if CK_HAVE_AVX2
-/* exp(x), 8 lanes, for the softmax's x <= 0 (x below -87 gives ~1e-38 instead of 0: against the
-   block maximum's 1 that is nothing): x = n ln2 + r, |r| <= ln2 / 2 (ln2 in two parts), exp(r) by
-   Cephes' degree-6 polynomial, 2^n through the exponent bits; within 2 ulp of expf. */
-static inline __m256 ck__exp_neg_avx2(__m256 x)
-{
-    __m256 n, r, p;
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-    n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    p = _mm256_fmadd_ps(_mm256_set1_ps(1.9875691500e-4f), r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23)));
-}
-
 /* Inference attention (no lse wanted), AVX2: the query heads of a KV group (up to CK__AG at a
    time) share every key and value row, widened from an F16 cache once for all of them; scores are
    4 keys per pass over a query head, go through the 8-lane exp per block of keys, and values are
@@ -6013,6 +6031,7 @@ static void ck__attention_infer_avx2(float *out, const float *q, const void *k, 
         double l[CK__AG];
         int h, j, j0, j1, jb, n, i;
         ck__attn_range(t, Tk, pos0, window, &j0, &j1);
+        memset(s, 0, sizeof s); /* lanes past a block's keys are read (and masked) by the 8-lane steps */
         for (h = 0; h < G; h++) {
             qr[h] = q + (size_t)(h0 + h) * L->qh + (size_t)t * L->qt;
             o[h] = out + (size_t)(h0 + h) * L->oh + (size_t)t * L->ot;
@@ -6031,7 +6050,24 @@ static void ck__attention_infer_avx2(float *out, const float *q, const void *k, 
                     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
                     __m128 d4;
                     float d[4];
-                    for (i = 0; i + 8 <= HS; i += 8) {
+                    i = 0;
+#if CK_HAVE_AVX512
+                    if (HS >= 16) { /* 16 lanes, folded to 8 before the 8-lane steps */
+                        __m512 b0 = _mm512_setzero_ps(), b1 = b0, b2 = b0, b3 = b0;
+                        for (; i + 16 <= HS; i += 16) {
+                            const __m512 qv = _mm512_loadu_ps(qr[h] + i);
+                            b0 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kr[0] + i), b0);
+                            b1 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kr[1] + i), b1);
+                            b2 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kr[2] + i), b2);
+                            b3 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kr[3] + i), b3);
+                        }
+                        a0 = _mm256_add_ps(_mm512_castps512_ps256(b0), _mm512_extractf32x8_ps(b0, 1));
+                        a1 = _mm256_add_ps(_mm512_castps512_ps256(b1), _mm512_extractf32x8_ps(b1, 1));
+                        a2 = _mm256_add_ps(_mm512_castps512_ps256(b2), _mm512_extractf32x8_ps(b2, 1));
+                        a3 = _mm256_add_ps(_mm512_castps512_ps256(b3), _mm512_extractf32x8_ps(b3, 1));
+                    }
+#endif
+                    for (; i + 8 <= HS; i += 8) {
                         const __m256 qv = _mm256_loadu_ps(qr[h] + i);
                         a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kr[0] + i), a0);
                         a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kr[1] + i), a1);
@@ -6051,10 +6087,12 @@ static void ck__attention_infer_avx2(float *out, const float *q, const void *k, 
                 }
             }
             for (h = 0; h < G; h++) {
-                float bm = -INFINITY, sum = 0.0f;
-                __m256 vs = _mm256_setzero_ps(), m8;
+                float bm = -INFINITY;
+                __m256 vs = _mm256_setzero_ps(), m8 = _mm256_set1_ps(-INFINITY);
                 if (softcap > 0.0f) ck__softcap(s[h], NULL, s[h], softcap, (size_t)n, 1);
-                for (j = 0; j < n; j++) bm = s[h][j] > bm ? s[h][j] : bm;
+                for (j = 0; j + 8 <= n; j += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(s[h] + j));
+                bm = ck__hmax_avx2(m8);
+                for (; j < n; j++) bm = s[h][j] > bm ? s[h][j] : bm;
                 if (bm > mx[h]) {
                     if (l[h] > 0.0) {
                         float c = expf(mx[h] - bm);
@@ -6064,25 +6102,36 @@ static void ck__attention_infer_avx2(float *out, const float *q, const void *k, 
                     mx[h] = bm;
                 }
                 m8 = _mm256_set1_ps(mx[h]);
-                for (j = 0; j + 8 <= n; j += 8) {
+                for (j = 0; j < n; j += 8) { /* past n (within the row: n <= CK__AKB, a multiple of 8): p = 0 */
                     __m256 p = ck__exp_neg_avx2(_mm256_sub_ps(_mm256_loadu_ps(s[h] + j), m8));
+                    if (n - j < 8) p = _mm256_and_ps(p, _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n - j), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))));
                     _mm256_storeu_ps(s[h] + j, p);
                     vs = _mm256_add_ps(vs, p);
                 }
-                sum = ck__hsum(vs);
-                for (; j < n; j++) sum += s[h][j] = expf(s[h][j] - mx[h]);
-                l[h] += sum;
+                l[h] += ck__hsum(vs);
             }
             for (j = 0; j < n; j += 4) { /* values: 4 keys per pass over the G outputs */
                 const int nj = CK_MIN(4, n - j);
                 const float *vr[4];
                 int jj;
                 for (jj = 0; jj < 4; jj++) vr[jj] = jj < nj ? ck__kv_row(v, kv16, kvh + (size_t)(jb + j + jj) * L->kt, vbuf[jj], HS) : vr[0];
-                for (h = 0; h < G; h++) {
-                    const float p0 = s[h][j], p1 = nj > 1 ? s[h][j + 1] : 0.0f, p2 = nj > 2 ? s[h][j + 2] : 0.0f, p3 = nj > 3 ? s[h][j + 3] : 0.0f;
+                for (h = 0; h < G; h++) { /* p past n is 0 (above) */
+                    const float p0 = s[h][j], p1 = s[h][j + 1], p2 = s[h][j + 2], p3 = s[h][j + 3];
                     const __m256 a0 = _mm256_set1_ps(p0), a1 = _mm256_set1_ps(p1), a2 = _mm256_set1_ps(p2), a3 = _mm256_set1_ps(p3);
                     float *oh = o[h];
-                    for (i = 0; i + 8 <= HS; i += 8) {
+                    i = 0;
+#if CK_HAVE_AVX512
+                    {
+                        const __m512 b0 = _mm512_set1_ps(p0), b1 = _mm512_set1_ps(p1), b2 = _mm512_set1_ps(p2), b3 = _mm512_set1_ps(p3);
+                        for (; i + 16 <= HS; i += 16) {
+                            __m512 acc = _mm512_fmadd_ps(b0, _mm512_loadu_ps(vr[0] + i), _mm512_loadu_ps(oh + i));
+                            acc = _mm512_fmadd_ps(b1, _mm512_loadu_ps(vr[1] + i), acc);
+                            acc = _mm512_fmadd_ps(b2, _mm512_loadu_ps(vr[2] + i), acc);
+                            _mm512_storeu_ps(oh + i, _mm512_fmadd_ps(b3, _mm512_loadu_ps(vr[3] + i), acc));
+                        }
+                    }
+#endif
+                    for (; i + 8 <= HS; i += 8) {
                         __m256 acc = _mm256_fmadd_ps(a0, _mm256_loadu_ps(vr[0] + i), _mm256_loadu_ps(oh + i));
                         acc = _mm256_fmadd_ps(a1, _mm256_loadu_ps(vr[1] + i), acc);
                         acc = _mm256_fmadd_ps(a2, _mm256_loadu_ps(vr[2] + i), acc);
