@@ -4787,7 +4787,12 @@ static void ck__init_out_rows(float *out, const float *bias, int T, int OC, int 
      count (a lane's arithmetic never depends on its neighbours; a partial panel repeats its last
      row in the unused lanes, which are not stored). */
 #define CK__GI_MIN_T 8   /* the tile path's segment is CK_QSEG from T = 8 on */
-#define CK__GI_TC 32     /* activation rows quantized and run per weight panel */
+#ifndef CK__GI_KS
+#define CK__GI_KS CK_QSEG /* values per segment */
+#endif
+#ifndef CK__GI_TC
+#define CK__GI_TC 64     /* activation rows quantized and run per weight panel */
+#endif
 #define CK__GI_NT 8      /* activation rows per microkernel call */
 #if CK_HAVE_AVX512
 #if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
@@ -4971,7 +4976,7 @@ static void ck__gi_pack_q5_1(const char *w, size_t ldw, int nr, int nb, uint8_t 
 /* activation rows x[k * C] (k < nt), cs values -> aq[b][k][32], ad, as, ac[b][k] (stride tc) */
 static void ck__gi_quant_act(int mn, int off, const float *x, size_t ldx, int nt, int cs, int tc, int8_t *aq, float *ad, float *as, int32_t *ac)
 {
-    union { ck_block_q8_0 b0[CK_QSEG / CK_QK]; ck_block_q8_1 b1[CK_QSEG / CK_QK]; } blk;
+    union { ck_block_q8_0 b0[CK__GI_KS / CK_QK]; ck_block_q8_1 b1[CK__GI_KS / CK_QK]; } blk;
     const int nb = cs / CK_QK;
     int k, b;
     for (k = 0; k < nt; k++) {
@@ -5018,15 +5023,15 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
     }
     if (!simd || T < CK__GI_MIN_T || C < CK_QK || 15 * row_bytes > 0x7fffffff) return 0;
     {
-        union { __m512i v; uint8_t b[CK_QSEG / CK_QK * 512]; } wp; /* the panel, 16 KB */
-        union { __m512 v; float f[CK_QSEG / CK_QK * 16]; } wd, wm;
-        int8_t aq[CK__GI_TC * CK_QSEG];                              /* the chunk's activations, 32 KB */
-        float ad[CK__GI_TC * CK_QSEG / CK_QK], as[CK__GI_TC * CK_QSEG / CK_QK];
-        int32_t ac[CK__GI_TC * CK_QSEG / CK_QK];
+        union { __m512i v; uint8_t b[CK__GI_KS / CK_QK * 512]; } wp; /* the panel, 16 KB */
+        union { __m512 v; float f[CK__GI_KS / CK_QK * 16]; } wd, wm;
+        int8_t aq[CK__GI_TC * CK__GI_KS];                              /* the chunk's activations, 32 KB */
+        float ad[CK__GI_TC * CK__GI_KS / CK_QK], as[CK__GI_TC * CK__GI_KS / CK_QK];
+        int32_t ac[CK__GI_TC * CK__GI_KS / CK_QK];
         const int nchunk = (T + CK__GI_TC - 1) / CK__GI_TC; /* balanced: every chunk has >= CK__GI_NT rows */
         int c0, ci, o, t;
-        for (c0 = 0; c0 < C; c0 += CK_QSEG) { /* the first segment writes out (bias included), the others add */
-            const int cs = CK_MIN(CK_QSEG, C - c0), nb = cs / CK_QK;
+        for (c0 = 0; c0 < C; c0 += CK__GI_KS) { /* the first segment writes out (bias included), the others add */
+            const int cs = CK_MIN(CK__GI_KS, C - c0), nb = cs / CK_QK;
             for (ci = 0; ci < nchunk; ci++) {
                 const int t0 = (int)((int64_t)T * ci / nchunk), tc = (int)((int64_t)T * (ci + 1) / nchunk) - t0;
                 ck__gi_quant_act(mn, off, inp + (size_t)t0 * C + c0, (size_t)C, tc, cs, tc, aq, ad, as, ac);
