@@ -814,11 +814,12 @@ static void test_gemm_int(void)
 #ifdef _OPENMP
 static void test_qthreads(void)
 {
-    static const int types[] = { CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_F16, CK_BF16 };
-    static const struct { int T, C, OC; } shapes[] = { { 1, 512, 300 }, { 5, 512, 37 }, { 20, 2048, 1100 } };
+    static const int types[] = { CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_IQ4_NL, CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_F16, CK_BF16 };
+    /* the last shape: the block-32 types' prefill GEMM (T >= 8; OC not a multiple of 16, threads splitting panels) */
+    static const struct { int T, C, OC; } shapes[] = { { 1, 512, 300 }, { 5, 512, 37 }, { 20, 2048, 1100 }, { 40, 1120, 77 } };
     int ti, si, path, r, simd;
     for (ti = 0; ti < (int)(sizeof types / sizeof types[0]); ti++)
-        for (si = 0; si < 3; si++) {
+        for (si = 0; si < 4; si++) {
             int type = types[ti], T = shapes[si].T, C = shapes[si].C, OC = shapes[si].OC, ok = 1;
             size_t no = (size_t)T * OC, rb = ck_row_size(type, C);
             float *inp = (float *)malloc((size_t)T * C * sizeof(float)), *row = (float *)malloc((size_t)C * sizeof(float));
@@ -827,7 +828,10 @@ static void test_qthreads(void)
             char what[160];
             int o;
             size_t i;
-            if (si == 2 && type != CK_Q8_0 && type != CK_Q4_K) { free(inp); free(row); free(wq); continue; } /* the big shape: two types */
+            if ((si == 2 && type != CK_Q8_0 && type != CK_Q4_K) || (si == 3 && ck_type_block_size(type) != 32)) { /* the big shape: two types */
+                free(inp); free(row); free(wq);
+                continue;
+            }
             for (i = 0; i < (size_t)T * C; i++) inp[i] = grand();
             for (o = 0; o < OC; o++) {
                 for (i = 0; i < (size_t)C; i++) row[i] = grand() * 0.05f;
