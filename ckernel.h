@@ -4877,18 +4877,55 @@ CK__FORCE_INLINE void ck__gi_pack(int type, const char *w, size_t ldw, int nr, i
     int i, b;
     for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
     for (b = 0; b < nb; b += 2) {
-        __m512i r[16];
         const size_t ox = (size_t)b * bsz, oy = b + 1 < nb ? ox + bsz : ox; /* an odd last block: itself twice */
         const __m512i gx = _mm512_i32gather_epi32(roff, (const void *)(w + ox), 1), gy = _mm512_i32gather_epi32(roff, (const void *)(w + oy), 1);
+        if (type == CK_Q4_0 || type == CK_Q4_1 || type == CK_IQ4_NL) {
+            /* 4-bit values: transposed while packed, two values a byte (half the data), then split.
+               a[i] = [row i: x's 16 bytes, y's | row i + 4: the same] (i < 4), [rows 8 + i | 12 + i] (i >= 4) */
+            const size_t qo = type == CK_Q4_1 ? 4 : 2; /* the nibbles after d (and m) */
+            const __m512i m4 = _mm512_set1_epi8(15);
+            __m512i a[8], t[8], u[8], z;
+#define CK__GI_LD2(p) _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)((p) + ox + qo))), \
+                                              _mm_loadu_si128((const __m128i *)(const void *)((p) + oy + qo)), 1)
+#define CK__GI_A(i, r0, r1) a[i] = _mm512_inserti64x4(_mm512_castsi256_si512(CK__GI_LD2(row[r0])), CK__GI_LD2(row[r1]), 1);
+            CK__GI_A(0, 0, 4) CK__GI_A(1, 1, 5) CK__GI_A(2, 2, 6) CK__GI_A(3, 3, 7) CK__GI_A(4, 8, 12) CK__GI_A(5, 9, 13) CK__GI_A(6, 10, 14) CK__GI_A(7, 11, 15)
+#undef CK__GI_A
+#undef CK__GI_LD2
+            /* lane L of u[4g + k]: a[4g..4g+3]'s dword 4L + k (g = 0: rows 0..3, 0..3, 4..7, 4..7 by lane; g = 1: rows + 8) */
+#define CK__GI_T(i) t[i] = _mm512_unpacklo_epi32(a[i], a[i + 1]); t[i + 1] = _mm512_unpackhi_epi32(a[i], a[i + 1]);
+            CK__GI_T(0) CK__GI_T(2) CK__GI_T(4) CK__GI_T(6)
+#undef CK__GI_T
+#define CK__GI_U(i)                                                                                                 \
+            u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]); u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);         \
+            u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+            CK__GI_U(0) CK__GI_U(4)
+#undef CK__GI_U
+            /* z: the 16 rows' nibble bytes 4k..4k+3 of x (then y): low nibbles = group k, high = group 4 + k */
+#define CK__GI_SPLIT(z, blk, k)                                                                                                     \
+            {                                                                                                                       \
+                __m512i lo_ = _mm512_and_si512(z, m4), hi_ = _mm512_and_si512(_mm512_srli_epi16(z, 4), m4);                        \
+                if (type == CK_IQ4_NL) { lo_ = _mm512_shuffle_epi8(levels, lo_); hi_ = _mm512_shuffle_epi8(levels, hi_); }         \
+                _mm512_store_si512((void *)(wp + (size_t)(blk) * 512 + (k) * 64), lo_);                                             \
+                _mm512_store_si512((void *)(wp + (size_t)(blk) * 512 + (4 + (k)) * 64), hi_);                                       \
+            }
+#define CK__GI_Z(k)                                                                                                 \
+            z = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(2, 0, 2, 0)); CK__GI_SPLIT(z, b, k)                \
+            z = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(3, 1, 3, 1)); CK__GI_SPLIT(z, b + 1, k)
+            CK__GI_Z(0) CK__GI_Z(1) CK__GI_Z(2) CK__GI_Z(3)
+#undef CK__GI_Z
+#undef CK__GI_SPLIT
+        } else { /* 8-bit values, or the Q5 fifth bits added: the 16 rows' bytes, then transposed */
+            __m512i r[16];
 #define CK__GI_ROW(i) r[i] = ck__gi_unpack2(type, row[i] + ox, row[i] + oy, levels);
-        CK__GI_ROW(0) CK__GI_ROW(1) CK__GI_ROW(2) CK__GI_ROW(3) CK__GI_ROW(4) CK__GI_ROW(5) CK__GI_ROW(6) CK__GI_ROW(7)
-        CK__GI_ROW(8) CK__GI_ROW(9) CK__GI_ROW(10) CK__GI_ROW(11) CK__GI_ROW(12) CK__GI_ROW(13) CK__GI_ROW(14) CK__GI_ROW(15)
+            CK__GI_ROW(0) CK__GI_ROW(1) CK__GI_ROW(2) CK__GI_ROW(3) CK__GI_ROW(4) CK__GI_ROW(5) CK__GI_ROW(6) CK__GI_ROW(7)
+            CK__GI_ROW(8) CK__GI_ROW(9) CK__GI_ROW(10) CK__GI_ROW(11) CK__GI_ROW(12) CK__GI_ROW(13) CK__GI_ROW(14) CK__GI_ROW(15)
 #undef CK__GI_ROW
-        ck__transpose16_dwords_avx512(r); /* r[c]: dword c of the 16 rows; c = 8 * (block - b) + j */
+            ck__transpose16_dwords_avx512(r); /* r[c]: dword c of the 16 rows; c = 8 * (block - b) + j */
 #define CK__GI_ST(i) _mm512_store_si512((void *)(wp + (size_t)b * 512 + (i) * 64), r[i]);
-        CK__GI_ST(0) CK__GI_ST(1) CK__GI_ST(2) CK__GI_ST(3) CK__GI_ST(4) CK__GI_ST(5) CK__GI_ST(6) CK__GI_ST(7)
-        CK__GI_ST(8) CK__GI_ST(9) CK__GI_ST(10) CK__GI_ST(11) CK__GI_ST(12) CK__GI_ST(13) CK__GI_ST(14) CK__GI_ST(15)
+            CK__GI_ST(0) CK__GI_ST(1) CK__GI_ST(2) CK__GI_ST(3) CK__GI_ST(4) CK__GI_ST(5) CK__GI_ST(6) CK__GI_ST(7)
+            CK__GI_ST(8) CK__GI_ST(9) CK__GI_ST(10) CK__GI_ST(11) CK__GI_ST(12) CK__GI_ST(13) CK__GI_ST(14) CK__GI_ST(15)
 #undef CK__GI_ST
+        }
         _mm512_store_ps(wd + (size_t)b * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(gx))); /* d: the first field, m the second */
         _mm512_store_ps(wd + (size_t)(b + 1) * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(gy)));
         if (mn) {
