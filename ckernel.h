@@ -5032,6 +5032,234 @@ static void ck__gi_quant_act(int mn, int off, const float *x, size_t ldx, int nt
         }
     }
 }
+
+/* ---- the same for Q4_K and Q5_K: 32-value sub-blocks through the microkernel's int32 sums ----
+   The tile path's arithmetic per super-block of 256, per (weight row, activation row):
+   S = sum_j sc_j * S_j (S_j the exact dot product of sub-block j's unsigned values with the
+   activation bytes), M = sum_j m_j * (the activation sub-block's sum, from Q8_K's bsums), then
+   acc = fma(S, d_w * d_a, acc), acc = fnmadd(M, dmin_w * d_a, acc); acc from 0 per segment of
+   CK_QSEG values, added to out per segment. Here S_j comes from 8 vpdpbusd as above, S from
+   vpmulld with the per-(row, sub-block) scales, M from 4 vpdpwssd ((m_2k, m_2k+1) per row x the
+   activation's sub-block sums in pairs), and the float steps are the same: bit-identical. */
+
+/* rows of 8 dwords -> z[k] = dword k of rows 0..15, from a[i] = [row i | row i + 4] (i < 4) and
+   a[4 + i] = [row 8 + i | row 12 + i]: three rounds of 8 shuffles */
+CK__FORCE_INLINE void ck__transpose16x8_dwords_avx512(const __m512i a[8], __m512i z[8])
+{
+    __m512i t[8], u[8];
+    /* lane L of u[4g + k]: a[4g..4g+3]'s dword 4L + k: rows 4g'.. of dword k (L = 0, 2) or 4 + k (L = 1, 3) */
+#define CK__T1(i) t[i] = _mm512_unpacklo_epi32(a[i], a[i + 1]); t[i + 1] = _mm512_unpackhi_epi32(a[i], a[i + 1]);
+    CK__T1(0) CK__T1(2) CK__T1(4) CK__T1(6)
+#undef CK__T1
+#define CK__T2(i)                                                                                           \
+    u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]); u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);         \
+    u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    CK__T2(0) CK__T2(4)
+#undef CK__T2
+#define CK__T3(k)                                                                                           \
+    z[k] = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(2, 0, 2, 0));                                   \
+    z[4 + k] = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(3, 1, 3, 1));
+    CK__T3(0) CK__T3(1) CK__T3(2) CK__T3(3)
+#undef CK__T3
+}
+
+/* the 32 bytes at row[r] + o for the 16 rows, transposed: z[k] = bytes 4k..4k+3 of each row */
+CK__FORCE_INLINE void ck__gk_rows32(const char *const *row, size_t o, __m512i z[8])
+{
+    __m512i a[8];
+#define CK__A(i, r0, r1) a[i] = _mm512_inserti64x4(_mm512_castsi256_si512(ck__load256(row[r0] + o)), ck__load256(row[r1] + o), 1);
+    CK__A(0, 0, 4) CK__A(1, 1, 5) CK__A(2, 2, 6) CK__A(3, 3, 7) CK__A(4, 8, 12) CK__A(5, 9, 13) CK__A(6, 10, 14) CK__A(7, 11, 15)
+#undef CK__A
+    ck__transpose16x8_dwords_avx512(a, z);
+}
+
+/* Q4_K / Q5_K weight rows w + i * ldw (i < nr; the others repeat row nr - 1), super-blocks
+   0..nsb-1 -> wp[sub-block][group][row][4] (unsigned values), wsc[sub-block][row] = sc (int32),
+   wmn[super-block][k][row] = (m_2k, m_2k+1) (int16 pairs), wd / wdm[super-block][row] = d / dmin */
+CK__FORCE_INLINE void ck__gk_pack(int five, const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
+{
+    const size_t bsz = five ? sizeof(ck_block_q5_K) : sizeof(ck_block_q4_K), qso = five ? 48 : 16; /* qs after d, dmin, scales (qh) */
+    const __m512i roff = _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nr - 1)),
+                                            _mm512_set1_epi32((int)ldw));
+    const __m512i m4 = _mm512_set1_epi8(15), x3f = _mm512_set1_epi32(0x3f3f3f3f), x0f = _mm512_set1_epi32(0x0f0f0f0f), x03 = _mm512_set1_epi32(0x03030303);
+    const __m512i xff = _mm512_set1_epi32(0xff), xff0000 = _mm512_set1_epi32(0xff0000);
+    const char *row[16];
+    int i, s, c, k;
+    for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    for (s = 0; s < nsb; s++) {
+        const size_t o = (size_t)s * bsz;
+        /* d | dmin << 16, then the 12 scale bytes as three words, for the 16 rows */
+        const __m512i g0 = _mm512_i32gather_epi32(roff, (const void *)(w + o), 1), w0 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 4), 1);
+        const __m512i w1 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 8), 1), w2 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 12), 1);
+        /* ck__scales_mins_k4_avx2's words, per row: sc 0..3, sc 4..7, m 0..3, m 4..7 */
+        const __m512i r0 = _mm512_and_si512(w0, x3f), r2 = _mm512_and_si512(w1, x3f);
+        const __m512i r1 = _mm512_or_si512(_mm512_and_si512(w2, x0f), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w0, 6), x03), 4));
+        const __m512i r3 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 4), x0f), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w1, 6), x03), 4));
+        __m512i qh[8], z[8];
+        _mm512_store_ps(wd + (size_t)s * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g0)));
+        _mm512_store_ps(wdm + (size_t)s * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(g0, 16))));
+        for (k = 0; k < 4; k++) {
+            _mm512_store_si512((void *)(wsc + (size_t)(8 * s + k) * 16), _mm512_and_si512(_mm512_srli_epi32(r0, 8 * k), xff));
+            _mm512_store_si512((void *)(wsc + (size_t)(8 * s + 4 + k) * 16), _mm512_and_si512(_mm512_srli_epi32(r1, 8 * k), xff));
+        }
+        /* (m_2k, m_2k+1): bytes 2k', 2k'+1 of r2 (k < 2) or r3 as int16 */
+        _mm512_store_si512((void *)(wmn + (size_t)(4 * s + 0) * 16), _mm512_or_si512(_mm512_and_si512(r2, xff), _mm512_and_si512(_mm512_slli_epi32(r2, 8), xff0000)));
+        _mm512_store_si512((void *)(wmn + (size_t)(4 * s + 1) * 16), _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(r2, 16), xff), _mm512_and_si512(_mm512_srli_epi32(r2, 8), xff0000)));
+        _mm512_store_si512((void *)(wmn + (size_t)(4 * s + 2) * 16), _mm512_or_si512(_mm512_and_si512(r3, xff), _mm512_and_si512(_mm512_slli_epi32(r3, 8), xff0000)));
+        _mm512_store_si512((void *)(wmn + (size_t)(4 * s + 3) * 16), _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(r3, 16), xff), _mm512_and_si512(_mm512_srli_epi32(r3, 8), xff0000)));
+        /* Q5_K: value l of sub-block j has its fifth bit at bit j of qh[l] */
+        if (five) ck__gk_rows32(row, o + 16, qh);
+        for (c = 0; c < 4; c++) { /* qs[32c + l]: value l of sub-block 2c (low nibble) and of 2c + 1 (high) */
+            ck__gk_rows32(row, o + qso + 32 * (size_t)c, z);
+            for (k = 0; k < 8; k++) {
+                __m512i lo = _mm512_and_si512(z[k], m4), hi = _mm512_and_si512(_mm512_srli_epi16(z[k], 4), m4);
+                if (five) {
+                    lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh[k], _mm512_set1_epi8((char)(1 << (2 * c)))), lo, _mm512_set1_epi8(16));
+                    hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qh[k], _mm512_set1_epi8((char)(1 << (2 * c + 1)))), hi, _mm512_set1_epi8(16));
+                }
+                _mm512_store_si512((void *)(wp + (size_t)(8 * s + 2 * c) * 512 + (size_t)k * 64), lo);
+                _mm512_store_si512((void *)(wp + (size_t)(8 * s + 2 * c + 1) * 512 + (size_t)k * 64), hi);
+            }
+        }
+    }
+}
+static void ck__gk_pack_q4_K(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
+{
+    ck__gk_pack(0, w, ldw, nr, nsb, wp, wsc, wmn, wd, wdm);
+}
+static void ck__gk_pack_q5_K(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
+{
+    ck__gk_pack(1, w, ldw, nr, nsb, wp, wsc, wmn, wd, wdm);
+}
+
+/* 16 weight rows (ck__gk_pack) x activation rows 0..7, as ck__gi_kernel16x8: aq[sub-block][k][32],
+   ad[super-block][k] = d, abp[super-block][k][4] = the sub-blocks' activation sums as int16 pairs */
+static void ck__gk_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int32_t *wmn, const float *wd, const float *wdm, const int8_t *aq,
+                              const float *ad, const int32_t *abp, int tc, int nsb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
+                              const float *bias)
+{
+    __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
+    int s, j;
+    for (s = 0; s < nsb; s++) {
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+        __m512i i0, i1, i2, i3, i4, i5, i6, i7;
+        const float *d = ad + (size_t)s * tc;
+        const int32_t *p = abp + (size_t)s * tc * 4;
+        __m512 dw, dm;
+        for (j = 0; j < 8; j++) {
+            const uint8_t *w = wp + (size_t)(8 * s + j) * 512;
+            const int8_t *a = aq + (size_t)(8 * s + j) * tc * 32;
+            const __m512i sc = _mm512_load_si512((const void *)(wsc + (size_t)(8 * s + j) * 16));
+            i0 = i1 = i2 = i3 = i4 = i5 = i6 = i7 = _mm512_setzero_si512();
+#define CK__GK_GROUP(g)                                                                                 \
+            {                                                                                           \
+                const __m512i wg = _mm512_load_si512((const void *)(w + 64 * (g)));                     \
+                i0 = _mm512_dpbusd_epi32(i0, wg, _mm512_set1_epi32(ck__ld32(a + 0 * 32 + 4 * (g))));    \
+                i1 = _mm512_dpbusd_epi32(i1, wg, _mm512_set1_epi32(ck__ld32(a + 1 * 32 + 4 * (g))));    \
+                i2 = _mm512_dpbusd_epi32(i2, wg, _mm512_set1_epi32(ck__ld32(a + 2 * 32 + 4 * (g))));    \
+                i3 = _mm512_dpbusd_epi32(i3, wg, _mm512_set1_epi32(ck__ld32(a + 3 * 32 + 4 * (g))));    \
+                i4 = _mm512_dpbusd_epi32(i4, wg, _mm512_set1_epi32(ck__ld32(a + 4 * 32 + 4 * (g))));    \
+                i5 = _mm512_dpbusd_epi32(i5, wg, _mm512_set1_epi32(ck__ld32(a + 5 * 32 + 4 * (g))));    \
+                i6 = _mm512_dpbusd_epi32(i6, wg, _mm512_set1_epi32(ck__ld32(a + 6 * 32 + 4 * (g))));    \
+                i7 = _mm512_dpbusd_epi32(i7, wg, _mm512_set1_epi32(ck__ld32(a + 7 * 32 + 4 * (g))));    \
+            }
+            CK__GK_GROUP(0) CK__GK_GROUP(1) CK__GK_GROUP(2) CK__GK_GROUP(3) CK__GK_GROUP(4) CK__GK_GROUP(5) CK__GK_GROUP(6) CK__GK_GROUP(7)
+#undef CK__GK_GROUP
+            s0 = _mm512_add_epi32(s0, _mm512_mullo_epi32(i0, sc)); s1 = _mm512_add_epi32(s1, _mm512_mullo_epi32(i1, sc));
+            s2 = _mm512_add_epi32(s2, _mm512_mullo_epi32(i2, sc)); s3 = _mm512_add_epi32(s3, _mm512_mullo_epi32(i3, sc));
+            s4 = _mm512_add_epi32(s4, _mm512_mullo_epi32(i4, sc)); s5 = _mm512_add_epi32(s5, _mm512_mullo_epi32(i5, sc));
+            s6 = _mm512_add_epi32(s6, _mm512_mullo_epi32(i6, sc)); s7 = _mm512_add_epi32(s7, _mm512_mullo_epi32(i7, sc));
+        }
+        /* M = sum_j m_j * (activation sum of sub-block j) */
+        i0 = i1 = i2 = i3 = i4 = i5 = i6 = i7 = _mm512_setzero_si512();
+        for (j = 0; j < 4; j++) {
+            const __m512i mk = _mm512_load_si512((const void *)(wmn + (size_t)(4 * s + j) * 16));
+            i0 = _mm512_dpwssd_epi32(i0, mk, _mm512_set1_epi32(p[0 * 4 + j])); i1 = _mm512_dpwssd_epi32(i1, mk, _mm512_set1_epi32(p[1 * 4 + j]));
+            i2 = _mm512_dpwssd_epi32(i2, mk, _mm512_set1_epi32(p[2 * 4 + j])); i3 = _mm512_dpwssd_epi32(i3, mk, _mm512_set1_epi32(p[3 * 4 + j]));
+            i4 = _mm512_dpwssd_epi32(i4, mk, _mm512_set1_epi32(p[4 * 4 + j])); i5 = _mm512_dpwssd_epi32(i5, mk, _mm512_set1_epi32(p[5 * 4 + j]));
+            i6 = _mm512_dpwssd_epi32(i6, mk, _mm512_set1_epi32(p[6 * 4 + j])); i7 = _mm512_dpwssd_epi32(i7, mk, _mm512_set1_epi32(p[7 * 4 + j]));
+        }
+        dw = _mm512_load_ps(wd + (size_t)s * 16);
+        dm = _mm512_load_ps(wdm + (size_t)s * 16);
+        /* the tile path's float steps */
+#define CK__GK_STEP(f, ss, ii, k)                                                                               \
+        f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ss), _mm512_mul_ps(dw, _mm512_set1_ps(d[k])), f);                \
+        f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ii), _mm512_mul_ps(dm, _mm512_set1_ps(d[k])), f);
+        CK__GK_STEP(f0, s0, i0, 0) CK__GK_STEP(f1, s1, i1, 1) CK__GK_STEP(f2, s2, i2, 2) CK__GK_STEP(f3, s3, i3, 3)
+        CK__GK_STEP(f4, s4, i4, 4) CK__GK_STEP(f5, s5, i5, 5) CK__GK_STEP(f6, s6, i6, 6) CK__GK_STEP(f7, s7, i7, 7)
+#undef CK__GK_STEP
+    }
+    {
+        const __m512 base = first && bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
+#define CK__GK_OUT(f, k)                                                                                                   \
+        if (k >= skip) _mm512_mask_storeu_ps(out + (size_t)(k) * ldo, mask, _mm512_add_ps(first ? base : _mm512_maskz_loadu_ps(mask, out + (size_t)(k) * ldo), f));
+        CK__GK_OUT(f0, 0) CK__GK_OUT(f1, 1) CK__GK_OUT(f2, 2) CK__GK_OUT(f3, 3) CK__GK_OUT(f4, 4) CK__GK_OUT(f5, 5) CK__GK_OUT(f6, 6) CK__GK_OUT(f7, 7)
+#undef CK__GK_OUT
+    }
+}
+
+/* activation rows x[k * ldx] (k < nt), cs values -> Q8_K blocks (the tile path's bytes) regrouped:
+   aq[sub-block][k][32], ad[super-block][k] = d, abp[super-block][k][4] = (bsums 4p + 4p+1, 4p+2 + 4p+3) */
+static void ck__gk_quant_act(const float *x, size_t ldx, int nt, int cs, int tc, int8_t *aq, float *ad, int32_t *abp)
+{
+    ck_block_q8_K blk[CK__GI_KS / CK_QK_K];
+    const int nsb = cs / CK_QK_K;
+    int k, s, j;
+    for (k = 0; k < nt; k++) {
+        ck__quant_act_q8_K_avx512(x + (size_t)k * ldx, blk, cs);
+        for (s = 0; s < nsb; s++) {
+            const __m256i bs = _mm256_loadu_si256((const __m256i *)(const void *)blk[s].bsums);
+            /* adjacent int16 pairs summed: 8 int32 (the sub-block sums), packed back to int16 */
+            const __m256i sums = _mm256_madd_epi16(bs, _mm256_set1_epi16(1));
+            const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+            for (j = 0; j < 8; j++)
+                _mm256_storeu_si256((__m256i *)(void *)(aq + ((size_t)(8 * s + j) * tc + k) * 32), ck__load256(blk[s].qs + 32 * j));
+            ad[(size_t)s * tc + k] = blk[s].d;
+            _mm_storeu_si128((__m128i *)(void *)(abp + ((size_t)s * tc + k) * 4), p16);
+        }
+    }
+}
+
+static void ck__gemm_k45_rows(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC, int o_lo, int o_hi)
+{
+    const size_t row_bytes = ck_row_size(type, C), bsz = ck_type_block_bytes(type);
+    void (*pack)(const char *, size_t, int, int, uint8_t *, int32_t *, int32_t *, float *, float *) = type == CK_Q5_K ? ck__gk_pack_q5_K : ck__gk_pack_q4_K;
+    union { __m512i v; uint8_t b[CK__GI_KS / CK_QK * 512]; } wp; /* the panel, 16 KB */
+    union { __m512i v; int32_t i[CK__GI_KS / CK_QK * 16]; } wsc;
+    union { __m512i v; int32_t i[CK__GI_KS / CK_QK_K * 4 * 16]; } wmn;
+    union { __m512 v; float f[CK__GI_KS / CK_QK_K * 16]; } wd, wdm;
+    int8_t aq[CK__GI_TC * CK__GI_KS]; /* the chunk's activations, 64 KB */
+    float ad[CK__GI_TC * CK__GI_KS / CK_QK_K];
+    int32_t abp[CK__GI_TC * CK__GI_KS / CK_QK_K * 4];
+    const int nchunk = (T + CK__GI_TC - 1) / CK__GI_TC;
+    int c0, ci, o, t;
+    for (c0 = 0; c0 < C; c0 += CK__GI_KS) {
+        const int cs = CK_MIN(CK__GI_KS, C - c0), nsb = cs / CK_QK_K;
+        for (ci = 0; ci < nchunk; ci++) {
+            const int t0 = (int)((int64_t)T * ci / nchunk), tc = (int)((int64_t)T * (ci + 1) / nchunk) - t0;
+            ck__gk_quant_act(inp + (size_t)t0 * C + c0, (size_t)C, tc, cs, tc, aq, ad, abp);
+            for (o = o_lo; o < o_hi; o += 16) {
+                const int nr = CK_MIN(16, o_hi - o);
+                const __mmask16 mask = (__mmask16)((1u << nr) - 1);
+                const char *wpanel = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / CK_QK_K) * bsz;
+                pack(wpanel, row_bytes, nr, nsb, wp.b, wsc.i, wmn.i, wd.f, wdm.f);
+                if (o + 16 < o_hi) {
+                    const int nr1 = CK_MIN(16, o_hi - o - 16);
+                    int r;
+                    size_t x;
+                    for (r = 0; r < nr1; r++)
+                        for (x = 0; x < (size_t)nsb * bsz; x += 64) _mm_prefetch(wpanel + (size_t)(16 + r) * row_bytes + x, _MM_HINT_T0);
+                }
+                for (t = 0; t < tc; t += CK__GI_NT) {
+                    const int ts = CK_MIN(t, tc - CK__GI_NT);
+                    ck__gk_kernel16x8(wp.b, wsc.i, wmn.i, wd.f, wdm.f, aq + (size_t)ts * 32, ad + ts, abp + (size_t)ts * 4, tc, nsb,
+                                      out + (size_t)(t0 + ts) * OC + o, (size_t)OC, t - ts, mask, c0 == 0, bias ? bias + o : NULL);
+                }
+            }
+        }
+    }
+}
+
 #if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
 #pragma GCC diagnostic pop
 #endif
@@ -5049,6 +5277,10 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
     void (*kern)(const uint8_t *, const float *, const float *, const int8_t *, const float *, const float *, const int32_t *, int, int, float *, size_t, int, __mmask16, int,
                  const float *) =
         mn ? ck__gi_kernel16x8_qm : ck__gi_kernel16x8_q;
+    if ((type == CK_Q4_K || type == CK_Q5_K) && simd && T >= CK__GI_MIN_T && C >= CK_QK_K && 15 * ck_row_size(type, C) <= 0x7fffffff) {
+        ck__gemm_k45_rows(type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
+        return 1;
+    }
     switch (type) {
     case CK_Q4_0: pack = ck__gi_pack_q4_0; break;
     case CK_Q5_0: pack = ck__gi_pack_q5_0; break;

@@ -763,7 +763,7 @@ static void test_qmatmul_multi(void)
 #endif
 }
 
-/* The prefill GEMM of the block-32 integer types (ck__gemm_int_rows: AVX-512 VNNI, T >= 8) ==
+/* The prefill GEMM of the block-32 integer types and Q4_K / Q5_K (ck__gemm_int_rows: AVX-512 VNNI, T >= 8) ==
    the tile path it replaces (ck__matmul_q_tile_rows), bit for bit: both form each output from the
    same exact integer block sums S and the same float operations in the same order (per block
    t = (d_w * d_a) * S (+ m_w * s_a), accumulated from 0 block by block over a segment of CK_QSEG
@@ -774,13 +774,16 @@ static void test_qmatmul_multi(void)
 static void test_gemm_int(void)
 {
 #if CK_HAVE_AVX512
-    static const int types[] = { CK_Q4_0, CK_Q5_0, CK_Q8_0, CK_IQ4_NL, CK_Q4_1, CK_Q5_1 };
-    static const struct { int T, C, OC, lo, hi; } shapes[] = {
-        { 8, 96, 37, 0, 37 }, { 9, 1120, 16, 0, 16 }, { 33, 2080, 50, 3, 47 }, { 64, 576, 21, 0, 21 }, { 70, 160, 3, 1, 3 }, { 16, 4864, 40, 8, 40 } };
+    static const int types[] = { CK_Q4_0, CK_Q5_0, CK_Q8_0, CK_IQ4_NL, CK_Q4_1, CK_Q5_1, CK_Q4_K, CK_Q5_K };
+    /* C: blocks of 32; CK: super-blocks of 256 (K-quants) */
+    static const struct { int T, C, CK, OC, lo, hi; } shapes[] = {
+        { 8, 96, 256, 37, 0, 37 }, { 9, 1120, 1280, 16, 0, 16 }, { 33, 2080, 2304, 50, 3, 47 }, { 64, 576, 768, 21, 0, 21 }, { 70, 160, 256, 3, 1, 3 },
+        { 16, 4864, 4864, 40, 8, 40 } };
     int ti, si, declined = 0, ok_all = 1;
     for (ti = 0; ti < (int)(sizeof types / sizeof types[0]); ti++)
         for (si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++) {
-            int type = types[ti], T = shapes[si].T, C = shapes[si].C, OC = shapes[si].OC, lo = shapes[si].lo, hi = shapes[si].hi, served, o;
+            int type = types[ti], T = shapes[si].T, OC = shapes[si].OC, lo = shapes[si].lo, hi = shapes[si].hi, served, o;
+            int C = ck_type_block_size(type) == 32 ? shapes[si].C : shapes[si].CK;
             size_t no = (size_t)T * OC, rb = ck_row_size(type, C), i;
             float *inp = (float *)malloc((size_t)T * C * sizeof(float)), *row = (float *)malloc((size_t)C * sizeof(float));
             float *bias = (float *)malloc((size_t)OC * sizeof(float)), *got = (float *)malloc(no * sizeof(float)), *ref = (float *)malloc(no * sizeof(float));
@@ -803,7 +806,8 @@ static void test_gemm_int(void)
             free(inp); free(row); free(bias); free(got); free(ref); free(wq);
         }
     check(declined == (int)(sizeof types / sizeof types[0] * (sizeof shapes / sizeof shapes[0])), "prefill GEMM declines below its threshold of T");
-    check(!ck__gemm_int_rows(1, CK_Q4_K, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1) && !ck__gemm_int_rows(0, CK_Q4_0, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1),
+    check(!ck__gemm_int_rows(1, CK_Q6_K, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1) && !ck__gemm_int_rows(0, CK_Q4_0, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1) &&
+          !ck__gemm_int_rows(0, CK_Q4_K, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1),
           "prefill GEMM declines other types and the scalar API");
     printf("prefill GEMM (integer types) vs the tile path: %s\n", ok_all ? "bit-identical on every shape" : "DIFFERS");
 #else
