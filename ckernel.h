@@ -5198,9 +5198,119 @@ static void ck__gk_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int32
     }
 }
 
+/* Q6_K: 16 sub-blocks of 16 signed-scale values, u = q (0..63) with the -32 through the bsums:
+   per super-block S = -32 sum_g sc_g bsum_g (8 vpdpwssd on int16 pairs) + sum_g sc_g S_g, then
+   acc = fma(S, d_w * d_a, acc), as the tile path. wp as ck__gk_pack's (32-value units, group k =
+   values 4k..4k+3: sub-block 2u is groups 0..3, 2u + 1 groups 4..7), wsc[sub-block of 16][row],
+   wn[super-block][p][row] = (-32 sc_2p, -32 sc_2p+1) (int16 pairs), wd[super-block][row] */
+CK__FORCE_INLINE void ck__gk6_pack(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wn, float *wd, float *unused)
+{
+    const size_t bsz = sizeof(ck_block_q6_K);
+    const __m512i roff = _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nr - 1)),
+                                            _mm512_set1_epi32((int)ldw));
+    const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30), lo16 = _mm512_set1_epi32(0xffff);
+    const char *row[16];
+    int i, s, h, c, k, g;
+    (void)unused;
+    for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    for (s = 0; s < nsb; s++) {
+        const size_t o = (size_t)s * bsz;
+        __m512i sc[16], za[8], zb[8], zq[8];
+        /* scales[16] at 192, d at 208 (read as the dword at 206: the block ends at 210) */
+        for (c = 0; c < 4; c++) {
+            const __m512i g4 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 192 + 4 * c), 1);
+            for (k = 0; k < 4; k++) sc[4 * c + k] = _mm512_srai_epi32(_mm512_slli_epi32(g4, 24 - 8 * k), 24);
+        }
+        _mm512_store_ps(wd + (size_t)s * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_i32gather_epi32(roff, (const void *)(w + o + 206), 1), 16))));
+        for (g = 0; g < 16; g++) _mm512_store_si512((void *)(wsc + (size_t)(16 * s + g) * 16), sc[g]);
+        for (g = 0; g < 8; g++) {
+            const __m512i n0 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sc[2 * g], 5));
+            const __m512i n1 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sc[2 * g + 1], 5));
+            _mm512_store_si512((void *)(wn + (size_t)(8 * s + g) * 16), _mm512_or_si512(_mm512_and_si512(n0, lo16), _mm512_slli_epi32(n1, 16)));
+        }
+        for (h = 0; h < 2; h++) { /* values 128h + 32m + l: ql[64h + l] (m = 0, 2: low, high nibble), ql[64h + 32 + l] (m = 1, 3), bits 2m of qh[32h + l] */
+            ck__gk_rows32(row, o + 64 * (size_t)h, za);
+            ck__gk_rows32(row, o + 64 * (size_t)h + 32, zb);
+            ck__gk_rows32(row, o + 128 + 32 * (size_t)h, zq);
+            for (k = 0; k < 8; k++) {
+                uint8_t *p = wp + (size_t)(8 * s + 4 * h) * 512 + (size_t)k * 64;
+                _mm512_store_si512((void *)p, _mm512_or_si512(_mm512_and_si512(za[k], m4), _mm512_and_si512(_mm512_slli_epi16(zq[k], 4), m30)));
+                _mm512_store_si512((void *)(p + 512), _mm512_or_si512(_mm512_and_si512(zb[k], m4), _mm512_and_si512(_mm512_slli_epi16(zq[k], 2), m30)));
+                _mm512_store_si512((void *)(p + 1024), _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(za[k], 4), m4), _mm512_and_si512(zq[k], m30)));
+                _mm512_store_si512((void *)(p + 1536), _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(zb[k], 4), m4), _mm512_and_si512(_mm512_srli_epi16(zq[k], 2), m30)));
+            }
+        }
+    }
+}
+static void ck__gk_pack_q6_K(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
+{
+    ck__gk6_pack(w, ldw, nr, nsb, wp, wsc, wmn, wd, wdm);
+}
+
+/* as ck__gk_kernel16x8 for Q6_K: abp[super-block][k][8] = the 16 bsums as int16 pairs */
+static void ck__gk6_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int32_t *wn, const float *wd, const float *unused, const int8_t *aq,
+                               const float *ad, const int32_t *abp, int tc, int nsb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
+                               const float *bias)
+{
+    __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
+    int s, j;
+    (void)unused;
+    for (s = 0; s < nsb; s++) {
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+        __m512i i0, i1, i2, i3, i4, i5, i6, i7;
+        const float *d = ad + (size_t)s * tc;
+        const int32_t *p = abp + (size_t)s * tc * 8;
+        __m512 dw;
+        for (j = 0; j < 8; j++) { /* -32 sum_g sc_g bsum_g */
+            const __m512i nk = _mm512_load_si512((const void *)(wn + (size_t)(8 * s + j) * 16));
+            s0 = _mm512_dpwssd_epi32(s0, nk, _mm512_set1_epi32(p[0 * 8 + j])); s1 = _mm512_dpwssd_epi32(s1, nk, _mm512_set1_epi32(p[1 * 8 + j]));
+            s2 = _mm512_dpwssd_epi32(s2, nk, _mm512_set1_epi32(p[2 * 8 + j])); s3 = _mm512_dpwssd_epi32(s3, nk, _mm512_set1_epi32(p[3 * 8 + j]));
+            s4 = _mm512_dpwssd_epi32(s4, nk, _mm512_set1_epi32(p[4 * 8 + j])); s5 = _mm512_dpwssd_epi32(s5, nk, _mm512_set1_epi32(p[5 * 8 + j]));
+            s6 = _mm512_dpwssd_epi32(s6, nk, _mm512_set1_epi32(p[6 * 8 + j])); s7 = _mm512_dpwssd_epi32(s7, nk, _mm512_set1_epi32(p[7 * 8 + j]));
+        }
+        for (j = 0; j < 16; j++) { /* sub-block j of 16: groups 4 (j % 2) .. + 3 of unit j / 2 */
+            const uint8_t *w = wp + (size_t)(8 * s + j / 2) * 512 + (size_t)(j % 2) * 256;
+            const int8_t *a = aq + (size_t)(8 * s + j / 2) * tc * 32 + (j % 2) * 16;
+            const __m512i sc = _mm512_load_si512((const void *)(wsc + (size_t)(16 * s + j) * 16));
+            i0 = i1 = i2 = i3 = i4 = i5 = i6 = i7 = _mm512_setzero_si512();
+#define CK__GK_GROUP(g)                                                                                 \
+            {                                                                                           \
+                const __m512i wg = _mm512_load_si512((const void *)(w + 64 * (g)));                     \
+                i0 = _mm512_dpbusd_epi32(i0, wg, _mm512_set1_epi32(ck__ld32(a + 0 * 32 + 4 * (g))));    \
+                i1 = _mm512_dpbusd_epi32(i1, wg, _mm512_set1_epi32(ck__ld32(a + 1 * 32 + 4 * (g))));    \
+                i2 = _mm512_dpbusd_epi32(i2, wg, _mm512_set1_epi32(ck__ld32(a + 2 * 32 + 4 * (g))));    \
+                i3 = _mm512_dpbusd_epi32(i3, wg, _mm512_set1_epi32(ck__ld32(a + 3 * 32 + 4 * (g))));    \
+                i4 = _mm512_dpbusd_epi32(i4, wg, _mm512_set1_epi32(ck__ld32(a + 4 * 32 + 4 * (g))));    \
+                i5 = _mm512_dpbusd_epi32(i5, wg, _mm512_set1_epi32(ck__ld32(a + 5 * 32 + 4 * (g))));    \
+                i6 = _mm512_dpbusd_epi32(i6, wg, _mm512_set1_epi32(ck__ld32(a + 6 * 32 + 4 * (g))));    \
+                i7 = _mm512_dpbusd_epi32(i7, wg, _mm512_set1_epi32(ck__ld32(a + 7 * 32 + 4 * (g))));    \
+            }
+            CK__GK_GROUP(0) CK__GK_GROUP(1) CK__GK_GROUP(2) CK__GK_GROUP(3)
+#undef CK__GK_GROUP
+            s0 = _mm512_add_epi32(s0, _mm512_mullo_epi32(i0, sc)); s1 = _mm512_add_epi32(s1, _mm512_mullo_epi32(i1, sc));
+            s2 = _mm512_add_epi32(s2, _mm512_mullo_epi32(i2, sc)); s3 = _mm512_add_epi32(s3, _mm512_mullo_epi32(i3, sc));
+            s4 = _mm512_add_epi32(s4, _mm512_mullo_epi32(i4, sc)); s5 = _mm512_add_epi32(s5, _mm512_mullo_epi32(i5, sc));
+            s6 = _mm512_add_epi32(s6, _mm512_mullo_epi32(i6, sc)); s7 = _mm512_add_epi32(s7, _mm512_mullo_epi32(i7, sc));
+        }
+        dw = _mm512_load_ps(wd + (size_t)s * 16);
+#define CK__GK_STEP(f, ss, k) f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ss), _mm512_mul_ps(dw, _mm512_set1_ps(d[k])), f);
+        CK__GK_STEP(f0, s0, 0) CK__GK_STEP(f1, s1, 1) CK__GK_STEP(f2, s2, 2) CK__GK_STEP(f3, s3, 3)
+        CK__GK_STEP(f4, s4, 4) CK__GK_STEP(f5, s5, 5) CK__GK_STEP(f6, s6, 6) CK__GK_STEP(f7, s7, 7)
+#undef CK__GK_STEP
+    }
+    {
+        const __m512 base = first && bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
+#define CK__GK_OUT(f, k)                                                                                                   \
+        if (k >= skip) _mm512_mask_storeu_ps(out + (size_t)(k) * ldo, mask, _mm512_add_ps(first ? base : _mm512_maskz_loadu_ps(mask, out + (size_t)(k) * ldo), f));
+        CK__GK_OUT(f0, 0) CK__GK_OUT(f1, 1) CK__GK_OUT(f2, 2) CK__GK_OUT(f3, 3) CK__GK_OUT(f4, 4) CK__GK_OUT(f5, 5) CK__GK_OUT(f6, 6) CK__GK_OUT(f7, 7)
+#undef CK__GK_OUT
+    }
+}
+
 /* activation rows x[k * ldx] (k < nt), cs values -> Q8_K blocks (the tile path's bytes) regrouped:
-   aq[sub-block][k][32], ad[super-block][k] = d, abp[super-block][k][4] = (bsums 4p + 4p+1, 4p+2 + 4p+3) */
-static void ck__gk_quant_act(const float *x, size_t ldx, int nt, int cs, int tc, int8_t *aq, float *ad, int32_t *abp)
+   aq[unit of 32][k][32], ad[super-block][k] = d, abp[super-block][k][4] = (bsums 4p + 4p+1,
+   4p+2 + 4p+3) as int16 pairs (six: abp[super-block][k][8] = the 16 bsums) */
+static void ck__gk_quant_act(int six, const float *x, size_t ldx, int nt, int cs, int tc, int8_t *aq, float *ad, int32_t *abp)
 {
     ck_block_q8_K blk[CK__GI_KS / CK_QK_K];
     const int nsb = cs / CK_QK_K;
@@ -5215,7 +5325,8 @@ static void ck__gk_quant_act(const float *x, size_t ldx, int nt, int cs, int tc,
             for (j = 0; j < 8; j++)
                 _mm256_storeu_si256((__m256i *)(void *)(aq + ((size_t)(8 * s + j) * tc + k) * 32), ck__load256(blk[s].qs + 32 * j));
             ad[(size_t)s * tc + k] = blk[s].d;
-            _mm_storeu_si128((__m128i *)(void *)(abp + ((size_t)s * tc + k) * 4), p16);
+            if (six) _mm256_storeu_si256((__m256i *)(void *)(abp + ((size_t)s * tc + k) * 8), bs);
+            else _mm_storeu_si128((__m128i *)(void *)(abp + ((size_t)s * tc + k) * 4), p16);
         }
     }
 }
@@ -5223,21 +5334,25 @@ static void ck__gk_quant_act(const float *x, size_t ldx, int nt, int cs, int tc,
 static void ck__gemm_k45_rows(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC, int o_lo, int o_hi)
 {
     const size_t row_bytes = ck_row_size(type, C), bsz = ck_type_block_bytes(type);
-    void (*pack)(const char *, size_t, int, int, uint8_t *, int32_t *, int32_t *, float *, float *) = type == CK_Q5_K ? ck__gk_pack_q5_K : ck__gk_pack_q4_K;
+    const int six = type == CK_Q6_K, np = six ? 8 : 4; /* int16 pairs of bsums per super-block */
+    void (*pack)(const char *, size_t, int, int, uint8_t *, int32_t *, int32_t *, float *, float *) =
+        six ? ck__gk_pack_q6_K : type == CK_Q5_K ? ck__gk_pack_q5_K : ck__gk_pack_q4_K;
+    void (*kern)(const uint8_t *, const int32_t *, const int32_t *, const float *, const float *, const int8_t *, const float *, const int32_t *, int, int,
+                 float *, size_t, int, __mmask16, int, const float *) = six ? ck__gk6_kernel16x8 : ck__gk_kernel16x8;
     union { __m512i v; uint8_t b[CK__GI_KS / CK_QK * 512]; } wp; /* the panel, 16 KB */
-    union { __m512i v; int32_t i[CK__GI_KS / CK_QK * 16]; } wsc;
-    union { __m512i v; int32_t i[CK__GI_KS / CK_QK_K * 4 * 16]; } wmn;
+    union { __m512i v; int32_t i[CK__GI_KS / 16 * 16]; } wsc;    /* Q6_K: a scale per 16 values */
+    union { __m512i v; int32_t i[CK__GI_KS / CK_QK_K * 8 * 16]; } wmn;
     union { __m512 v; float f[CK__GI_KS / CK_QK_K * 16]; } wd, wdm;
     int8_t aq[CK__GI_TC * CK__GI_KS]; /* the chunk's activations, 64 KB */
     float ad[CK__GI_TC * CK__GI_KS / CK_QK_K];
-    int32_t abp[CK__GI_TC * CK__GI_KS / CK_QK_K * 4];
+    int32_t abp[CK__GI_TC * CK__GI_KS / CK_QK_K * 8];
     const int nchunk = (T + CK__GI_TC - 1) / CK__GI_TC;
     int c0, ci, o, t;
     for (c0 = 0; c0 < C; c0 += CK__GI_KS) {
         const int cs = CK_MIN(CK__GI_KS, C - c0), nsb = cs / CK_QK_K;
         for (ci = 0; ci < nchunk; ci++) {
             const int t0 = (int)((int64_t)T * ci / nchunk), tc = (int)((int64_t)T * (ci + 1) / nchunk) - t0;
-            ck__gk_quant_act(inp + (size_t)t0 * C + c0, (size_t)C, tc, cs, tc, aq, ad, abp);
+            ck__gk_quant_act(six, inp + (size_t)t0 * C + c0, (size_t)C, tc, cs, tc, aq, ad, abp);
             for (o = o_lo; o < o_hi; o += 16) {
                 const int nr = CK_MIN(16, o_hi - o);
                 const __mmask16 mask = (__mmask16)((1u << nr) - 1);
@@ -5252,8 +5367,8 @@ static void ck__gemm_k45_rows(int type, float *out, const float *inp, const void
                 }
                 for (t = 0; t < tc; t += CK__GI_NT) {
                     const int ts = CK_MIN(t, tc - CK__GI_NT);
-                    ck__gk_kernel16x8(wp.b, wsc.i, wmn.i, wd.f, wdm.f, aq + (size_t)ts * 32, ad + ts, abp + (size_t)ts * 4, tc, nsb,
-                                      out + (size_t)(t0 + ts) * OC + o, (size_t)OC, t - ts, mask, c0 == 0, bias ? bias + o : NULL);
+                    kern(wp.b, wsc.i, wmn.i, wd.f, wdm.f, aq + (size_t)ts * 32, ad + ts, abp + (size_t)ts * np, tc, nsb,
+                         out + (size_t)(t0 + ts) * OC + o, (size_t)OC, t - ts, mask, c0 == 0, bias ? bias + o : NULL);
                 }
             }
         }
@@ -5277,7 +5392,7 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
     void (*kern)(const uint8_t *, const float *, const float *, const int8_t *, const float *, const float *, const int32_t *, int, int, float *, size_t, int, __mmask16, int,
                  const float *) =
         mn ? ck__gi_kernel16x8_qm : ck__gi_kernel16x8_q;
-    if ((type == CK_Q4_K || type == CK_Q5_K) && simd && T >= CK__GI_MIN_T && C >= CK_QK_K && 15 * ck_row_size(type, C) <= 0x7fffffff) {
+    if ((type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K) && simd && T >= CK__GI_MIN_T && C >= CK_QK_K && 15 * ck_row_size(type, C) <= 0x7fffffff) {
         ck__gemm_k45_rows(type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
         return 1;
     }
