@@ -5247,21 +5247,87 @@ static void ck__gk_pack_q6_K(const char *w, size_t ldw, int nr, int nsb, uint8_t
     ck__gk6_pack(w, ldw, nr, nsb, wp, wsc, wmn, wd, wdm);
 }
 
-/* as ck__gk_kernel16x8 for Q6_K: abp[super-block][k][8] = the 16 bsums as int16 pairs */
-static void ck__gk6_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int32_t *wn, const float *wd, const float *unused, const int8_t *aq,
-                               const float *ad, const int32_t *abp, int tc, int nsb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
-                               const float *bias)
+/* Q2_K (q 0..3 with a 4-bit scale and min per 16 values) and Q3_K (u = q + 4 in 0..7, 6-bit
+   signed scales, the -4 through the bsums) in ck__gk6_pack's layout: wn = (-4 sc) pairs (Q3_K) or
+   (m_2p, m_2p+1) pairs (Q2_K: the mins, a separate sum as the tile path's), wdm = dmin (Q2_K).
+   Value 32m + l of a super-block: bits 2 (m % 4) of qs[32 (m / 4) + l]; Q3_K: bit m of hmask[l]. */
+CK__FORCE_INLINE void ck__gk23_pack(int three, const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wn, float *wd, float *wdm)
+{
+    const size_t bsz = three ? sizeof(ck_block_q3_K) : sizeof(ck_block_q2_K), qso = three ? 32 : 16;
+    const __m512i roff = _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nr - 1)),
+                                            _mm512_set1_epi32((int)ldw));
+    const __m512i m3 = _mm512_set1_epi8(3), lo16 = _mm512_set1_epi32(0xffff), xff = _mm512_set1_epi32(0xff), x0f = _mm512_set1_epi32(0x0f0f0f0f),
+                  x03 = _mm512_set1_epi32(0x03030303);
+    const char *row[16];
+    int i, s, n, j, k, g;
+    for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    for (s = 0; s < nsb; s++) {
+        const size_t o = (size_t)s * bsz;
+        __m512i sc[16], nv[16], zq[8], zh[8], r[4];
+        if (three) { /* scales[12] at 96 (ck__q23_K_scales_avx512's words), d at 108 (the dword at 106) */
+            const __m512i a0 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 96), 1), a1 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 100), 1);
+            const __m512i ww = _mm512_i32gather_epi32(roff, (const void *)(w + o + 104), 1);
+            r[0] = _mm512_or_si512(_mm512_and_si512(a0, x0f), _mm512_slli_epi32(_mm512_and_si512(ww, x03), 4));
+            r[1] = _mm512_or_si512(_mm512_and_si512(a1, x0f), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(ww, 2), x03), 4));
+            r[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(a0, 4), x0f), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(ww, 4), x03), 4));
+            r[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(a1, 4), x0f), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(ww, 6), x03), 4));
+            for (g = 0; g < 16; g++) {
+                sc[g] = _mm512_sub_epi32(_mm512_and_si512(_mm512_srli_epi32(r[g / 4], 8 * (g % 4)), xff), _mm512_set1_epi32(32));
+                nv[g] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sc[g], 2));
+            }
+            _mm512_store_ps(wd + (size_t)s * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_i32gather_epi32(roff, (const void *)(w + o + 106), 1), 16))));
+            ck__gk_rows32(row, o, zh);
+        } else { /* scales[16] at 0 (sc | m << 4), d | dmin << 16 at 80 */
+            const __m512i g0 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 80), 1);
+            for (k = 0; k < 4; k++) r[k] = _mm512_i32gather_epi32(roff, (const void *)(w + o + 4 * k), 1);
+            for (g = 0; g < 16; g++) {
+                const __m512i b = _mm512_and_si512(_mm512_srli_epi32(r[g / 4], 8 * (g % 4)), xff);
+                sc[g] = _mm512_and_si512(b, _mm512_set1_epi32(15));
+                nv[g] = _mm512_srli_epi32(b, 4);
+            }
+            _mm512_store_ps(wd + (size_t)s * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g0)));
+            _mm512_store_ps(wdm + (size_t)s * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(g0, 16))));
+        }
+        for (g = 0; g < 16; g++) _mm512_store_si512((void *)(wsc + (size_t)(16 * s + g) * 16), sc[g]);
+        for (g = 0; g < 8; g++)
+            _mm512_store_si512((void *)(wn + (size_t)(8 * s + g) * 16), _mm512_or_si512(_mm512_and_si512(nv[2 * g], lo16), _mm512_slli_epi32(nv[2 * g + 1], 16)));
+        for (n = 0; n < 2; n++) {
+            ck__gk_rows32(row, o + qso + 32 * (size_t)n, zq);
+            for (j = 0; j < 4; j++) { /* unit m = 4n + j */
+                const int m = 4 * n + j;
+                for (k = 0; k < 8; k++) {
+                    __m512i u = _mm512_and_si512(_mm512_srli_epi16(zq[k], 2 * j), m3);
+                    if (three) u = _mm512_mask_add_epi8(u, _mm512_test_epi8_mask(zh[k], _mm512_set1_epi8((char)(1 << m))), u, _mm512_set1_epi8(4));
+                    _mm512_store_si512((void *)(wp + (size_t)(8 * s + m) * 512 + (size_t)k * 64), u);
+                }
+            }
+        }
+    }
+}
+static void ck__gk_pack_q2_K(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
+{
+    ck__gk23_pack(0, w, ldw, nr, nsb, wp, wsc, wmn, wd, wdm);
+}
+static void ck__gk_pack_q3_K(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
+{
+    ck__gk23_pack(1, w, ldw, nr, nsb, wp, wsc, wmn, wd, wdm);
+}
+
+/* as ck__gk_kernel16x8 for the types with 16-value sub-blocks (Q6_K, Q3_K: wn x bsums into S;
+   Q2_K, mins: into M, a second float step): abp[super-block][k][8] = the 16 bsums as int16 pairs */
+CK__FORCE_INLINE void ck__gk16_kernel16x8(int mins, const uint8_t *wp, const int32_t *wsc, const int32_t *wn, const float *wd, const float *wdm,
+                                          const int8_t *aq, const float *ad, const int32_t *abp, int tc, int nsb, float *out, size_t ldo, int skip,
+                                          __mmask16 mask, int first, const float *bias)
 {
     __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
     int s, j;
-    (void)unused;
     for (s = 0; s < nsb; s++) {
         __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
         __m512i i0, i1, i2, i3, i4, i5, i6, i7;
         const float *d = ad + (size_t)s * tc;
         const int32_t *p = abp + (size_t)s * tc * 8;
-        __m512 dw;
-        for (j = 0; j < 8; j++) { /* -32 sum_g sc_g bsum_g */
+        __m512 dw, dm;
+        for (j = 0; j < 8 && !mins; j++) { /* Q6_K: -32 sum_g sc_g bsum_g; Q3_K: -4 */
             const __m512i nk = _mm512_load_si512((const void *)(wn + (size_t)(8 * s + j) * 16));
             s0 = _mm512_dpwssd_epi32(s0, nk, _mm512_set1_epi32(p[0 * 8 + j])); s1 = _mm512_dpwssd_epi32(s1, nk, _mm512_set1_epi32(p[1 * 8 + j]));
             s2 = _mm512_dpwssd_epi32(s2, nk, _mm512_set1_epi32(p[2 * 8 + j])); s3 = _mm512_dpwssd_epi32(s3, nk, _mm512_set1_epi32(p[3 * 8 + j]));
@@ -5297,6 +5363,21 @@ static void ck__gk6_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int3
         CK__GK_STEP(f0, s0, 0) CK__GK_STEP(f1, s1, 1) CK__GK_STEP(f2, s2, 2) CK__GK_STEP(f3, s3, 3)
         CK__GK_STEP(f4, s4, 4) CK__GK_STEP(f5, s5, 5) CK__GK_STEP(f6, s6, 6) CK__GK_STEP(f7, s7, 7)
 #undef CK__GK_STEP
+        if (mins) { /* M = sum_g m_g bsum_g; acc = fnmadd(M, dmin_w * d_a, acc) */
+            i0 = i1 = i2 = i3 = i4 = i5 = i6 = i7 = _mm512_setzero_si512();
+            for (j = 0; j < 8; j++) {
+                const __m512i mk = _mm512_load_si512((const void *)(wn + (size_t)(8 * s + j) * 16));
+                i0 = _mm512_dpwssd_epi32(i0, mk, _mm512_set1_epi32(p[0 * 8 + j])); i1 = _mm512_dpwssd_epi32(i1, mk, _mm512_set1_epi32(p[1 * 8 + j]));
+                i2 = _mm512_dpwssd_epi32(i2, mk, _mm512_set1_epi32(p[2 * 8 + j])); i3 = _mm512_dpwssd_epi32(i3, mk, _mm512_set1_epi32(p[3 * 8 + j]));
+                i4 = _mm512_dpwssd_epi32(i4, mk, _mm512_set1_epi32(p[4 * 8 + j])); i5 = _mm512_dpwssd_epi32(i5, mk, _mm512_set1_epi32(p[5 * 8 + j]));
+                i6 = _mm512_dpwssd_epi32(i6, mk, _mm512_set1_epi32(p[6 * 8 + j])); i7 = _mm512_dpwssd_epi32(i7, mk, _mm512_set1_epi32(p[7 * 8 + j]));
+            }
+            dm = _mm512_load_ps(wdm + (size_t)s * 16);
+#define CK__GK_STEP(f, ii, k) f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ii), _mm512_mul_ps(dm, _mm512_set1_ps(d[k])), f);
+            CK__GK_STEP(f0, i0, 0) CK__GK_STEP(f1, i1, 1) CK__GK_STEP(f2, i2, 2) CK__GK_STEP(f3, i3, 3)
+            CK__GK_STEP(f4, i4, 4) CK__GK_STEP(f5, i5, 5) CK__GK_STEP(f6, i6, 6) CK__GK_STEP(f7, i7, 7)
+#undef CK__GK_STEP
+        }
     }
     {
         const __m512 base = first && bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
@@ -5305,6 +5386,19 @@ static void ck__gk6_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int3
         CK__GK_OUT(f0, 0) CK__GK_OUT(f1, 1) CK__GK_OUT(f2, 2) CK__GK_OUT(f3, 3) CK__GK_OUT(f4, 4) CK__GK_OUT(f5, 5) CK__GK_OUT(f6, 6) CK__GK_OUT(f7, 7)
 #undef CK__GK_OUT
     }
+}
+
+static void ck__gk6_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int32_t *wn, const float *wd, const float *wdm, const int8_t *aq,
+                               const float *ad, const int32_t *abp, int tc, int nsb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
+                               const float *bias)
+{
+    ck__gk16_kernel16x8(0, wp, wsc, wn, wd, wdm, aq, ad, abp, tc, nsb, out, ldo, skip, mask, first, bias);
+}
+static void ck__gk2_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int32_t *wn, const float *wd, const float *wdm, const int8_t *aq,
+                               const float *ad, const int32_t *abp, int tc, int nsb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
+                               const float *bias)
+{
+    ck__gk16_kernel16x8(1, wp, wsc, wn, wd, wdm, aq, ad, abp, tc, nsb, out, ldo, skip, mask, first, bias);
 }
 
 /* activation rows x[k * ldx] (k < nt), cs values -> Q8_K blocks (the tile path's bytes) regrouped:
@@ -5334,11 +5428,11 @@ static void ck__gk_quant_act(int six, const float *x, size_t ldx, int nt, int cs
 static void ck__gemm_k45_rows(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC, int o_lo, int o_hi)
 {
     const size_t row_bytes = ck_row_size(type, C), bsz = ck_type_block_bytes(type);
-    const int six = type == CK_Q6_K, np = six ? 8 : 4; /* int16 pairs of bsums per super-block */
+    const int six = type == CK_Q6_K || type == CK_Q3_K || type == CK_Q2_K, np = six ? 8 : 4; /* 16-value sub-blocks; int16 pairs of bsums per super-block */
     void (*pack)(const char *, size_t, int, int, uint8_t *, int32_t *, int32_t *, float *, float *) =
-        six ? ck__gk_pack_q6_K : type == CK_Q5_K ? ck__gk_pack_q5_K : ck__gk_pack_q4_K;
+        type == CK_Q6_K ? ck__gk_pack_q6_K : type == CK_Q3_K ? ck__gk_pack_q3_K : type == CK_Q2_K ? ck__gk_pack_q2_K : type == CK_Q5_K ? ck__gk_pack_q5_K : ck__gk_pack_q4_K;
     void (*kern)(const uint8_t *, const int32_t *, const int32_t *, const float *, const float *, const int8_t *, const float *, const int32_t *, int, int,
-                 float *, size_t, int, __mmask16, int, const float *) = six ? ck__gk6_kernel16x8 : ck__gk_kernel16x8;
+                 float *, size_t, int, __mmask16, int, const float *) = type == CK_Q2_K ? ck__gk2_kernel16x8 : six ? ck__gk6_kernel16x8 : ck__gk_kernel16x8;
     union { __m512i v; uint8_t b[CK__GI_KS / CK_QK * 512]; } wp; /* the panel, 16 KB */
     union { __m512i v; int32_t i[CK__GI_KS / 16 * 16]; } wsc;    /* Q6_K: a scale per 16 values */
     union { __m512i v; int32_t i[CK__GI_KS / CK_QK_K * 8 * 16]; } wmn;
@@ -5392,7 +5486,7 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
     void (*kern)(const uint8_t *, const float *, const float *, const int8_t *, const float *, const float *, const int32_t *, int, int, float *, size_t, int, __mmask16, int,
                  const float *) =
         mn ? ck__gi_kernel16x8_qm : ck__gi_kernel16x8_q;
-    if ((type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K) && simd && T >= CK__GI_MIN_T && C >= CK_QK_K && 15 * ck_row_size(type, C) <= 0x7fffffff) {
+    if ((type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K || type == CK_Q3_K || type == CK_Q2_K) && simd && T >= CK__GI_MIN_T && C >= CK_QK_K && 15 * ck_row_size(type, C) <= 0x7fffffff) {
         ck__gemm_k45_rows(type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
         return 1;
     }

@@ -763,7 +763,7 @@ static void test_qmatmul_multi(void)
 #endif
 }
 
-/* The prefill GEMM of the block-32 integer types and Q4_K / Q5_K / Q6_K (ck__gemm_int_rows: AVX-512 VNNI, T >= 8) ==
+/* The prefill GEMM of the block-32 integer types and the K-quants (ck__gemm_int_rows: AVX-512 VNNI, T >= 8) ==
    the tile path it replaces (ck__matmul_q_tile_rows), bit for bit: both form each output from the
    same exact integer block sums S and the same float operations in the same order (per block
    t = (d_w * d_a) * S (+ m_w * s_a), accumulated from 0 block by block over a segment of CK_QSEG
@@ -774,7 +774,7 @@ static void test_qmatmul_multi(void)
 static void test_gemm_int(void)
 {
 #if CK_HAVE_AVX512
-    static const int types[] = { CK_Q4_0, CK_Q5_0, CK_Q8_0, CK_IQ4_NL, CK_Q4_1, CK_Q5_1, CK_Q4_K, CK_Q5_K, CK_Q6_K };
+    static const int types[] = { CK_Q4_0, CK_Q5_0, CK_Q8_0, CK_IQ4_NL, CK_Q4_1, CK_Q5_1, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_Q3_K, CK_Q2_K };
     /* C: blocks of 32; CK: super-blocks of 256 (K-quants) */
     static const struct { int T, C, CK, OC, lo, hi; } shapes[] = {
         { 8, 96, 256, 37, 0, 37 }, { 9, 1120, 1280, 16, 0, 16 }, { 33, 2080, 2304, 50, 3, 47 }, { 64, 576, 768, 21, 0, 21 }, { 70, 160, 256, 3, 1, 3 },
@@ -806,7 +806,7 @@ static void test_gemm_int(void)
             free(inp); free(row); free(bias); free(got); free(ref); free(wq);
         }
     check(declined == (int)(sizeof types / sizeof types[0] * (sizeof shapes / sizeof shapes[0])), "prefill GEMM declines below its threshold of T");
-    check(!ck__gemm_int_rows(1, CK_Q2_K, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1) && !ck__gemm_int_rows(0, CK_Q4_0, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1) &&
+    check(!ck__gemm_int_rows(1, CK_F16, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1) && !ck__gemm_int_rows(0, CK_Q4_0, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1) &&
           !ck__gemm_int_rows(0, CK_Q4_K, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1),
           "prefill GEMM declines other types and the scalar API");
     printf("prefill GEMM (integer types) vs the tile path: %s\n", ok_all ? "bit-identical on every shape" : "DIFFERS");
