@@ -4767,7 +4767,7 @@ static void ck__init_out_rows(float *out, const float *bias, int T, int OC, int 
 /* Rows [o_lo, o_hi) of out = inp . weight^T (+ bias) for T activation rows when this path serves
    the type and T; returns 0 (nothing written) when it does not.
 
-   AVX-512 VNNI. The tile path re-decodes and re-transposes each 4-row weight group for every 4
+   AVX-512 VNNI (block-32 types and the K-quants; AVX2 builds: the block-32 types, below). The tile path re-decodes and re-transposes each 4-row weight group for every 4
    activation rows; here each panel of 16 weight rows x one segment is decoded once per thread
    into a stack buffer and then run against all the activation rows of a chunk:
    - weights as unsigned bytes u = q + off (off: Q4_0 8, Q5_0 16, Q8_0 and IQ4_NL 128, Q4_1 and
@@ -4794,6 +4794,33 @@ static void ck__init_out_rows(float *out, const float *bias, int T, int OC, int 
 #define CK__GI_TC 64     /* activation rows quantized and run per weight panel */
 #endif
 #define CK__GI_NT 8      /* activation rows per microkernel call */
+#if CK_HAVE_AVX2
+static inline int32_t ck__ld32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+/* activation rows x[k * C] (k < nt), cs values -> aq[b][k][32], ad, as, ac[b][k] (stride tc) */
+static void ck__gi_quant_act(int mn, int off, const float *x, size_t ldx, int nt, int cs, int tc, int8_t *aq, float *ad, float *as, int32_t *ac)
+{
+    union { ck_block_q8_0 b0[CK__GI_KS / CK_QK]; ck_block_q8_1 b1[CK__GI_KS / CK_QK]; } blk;
+    const int nb = cs / CK_QK;
+    int k, b;
+    for (k = 0; k < nt; k++) {
+        ck__quant_act_q8_01_avx2(x + (size_t)k * ldx, &blk, cs, mn);
+        for (b = 0; b < nb; b++) {
+            const int8_t *q = mn ? blk.b1[b].qs : blk.b0[b].qs;
+            const __m256i v = ck__load256(q);
+            /* the byte sum: sad of the biased bytes against 0, less 32 * 128 */
+            const __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256());
+            const int sum = ck__hsum_i32_avx2(sad) - 32 * 128; /* the high dwords of sad's qwords are 0 */
+            const size_t i = (size_t)b * tc + k;
+            _mm256_storeu_si256((__m256i *)(void *)(aq + i * 32), v);
+            ad[i] = ck__h2f(mn ? blk.b1[b].d : blk.b0[b].d);
+            as[i] = mn ? ck__h2f(blk.b1[b].s) : 0.0f;
+            ac[i] = -off * sum;
+        }
+    }
+}
+#endif
+
 #if CK_HAVE_AVX512
 #if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
 #pragma GCC diagnostic push
@@ -4935,8 +4962,6 @@ CK__FORCE_INLINE void ck__gi_pack(int type, const char *w, size_t ldw, int nr, i
     }
 }
 
-static inline int32_t ck__ld32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
-
 /* 16 weight rows (packed by ck__gi_pack) x activation rows 0..7: out[k * ldo + r] += the segment's
    sum for lanes r in mask and rows k >= skip (rows below were stored by the group before); in
    the first segment out[k * ldo + r] = (bias[r] or 0) + the sum. aq[b][k][32],
@@ -5010,28 +5035,6 @@ static void ck__gi_pack_iq4_nl(const char *w, size_t ldw, int nr, int nb, uint8_
 static void ck__gi_pack_q4_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q4_1, w, ldw, nr, nb, wp, wd, wm); }
 static void ck__gi_pack_q5_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q5_1, w, ldw, nr, nb, wp, wd, wm); }
 
-/* activation rows x[k * C] (k < nt), cs values -> aq[b][k][32], ad, as, ac[b][k] (stride tc) */
-static void ck__gi_quant_act(int mn, int off, const float *x, size_t ldx, int nt, int cs, int tc, int8_t *aq, float *ad, float *as, int32_t *ac)
-{
-    union { ck_block_q8_0 b0[CK__GI_KS / CK_QK]; ck_block_q8_1 b1[CK__GI_KS / CK_QK]; } blk;
-    const int nb = cs / CK_QK;
-    int k, b;
-    for (k = 0; k < nt; k++) {
-        ck__quant_act_q8_01_avx2(x + (size_t)k * ldx, &blk, cs, mn);
-        for (b = 0; b < nb; b++) {
-            const int8_t *q = mn ? blk.b1[b].qs : blk.b0[b].qs;
-            const __m256i v = ck__load256(q);
-            /* the byte sum: sad of the biased bytes against 0, less 32 * 128 */
-            const __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256());
-            const int sum = ck__hsum_i32_avx2(sad) - 32 * 128; /* the high dwords of sad's qwords are 0 */
-            const size_t i = (size_t)b * tc + k;
-            _mm256_storeu_si256((__m256i *)(void *)(aq + i * 32), v);
-            ad[i] = ck__h2f(mn ? blk.b1[b].d : blk.b0[b].d);
-            as[i] = mn ? ck__h2f(blk.b1[b].s) : 0.0f;
-            ac[i] = -off * sum;
-        }
-    }
-}
 
 /* ---- the same for Q4_K and Q5_K: 32-value sub-blocks through the microkernel's int32 sums ----
    The tile path's arithmetic per super-block of 256, per (weight row, activation row):
@@ -5474,6 +5477,201 @@ static void ck__gemm_k45_rows(int type, float *out, const float *inp, const void
 #endif
 #endif /* CK_HAVE_AVX512 */
 
+#if CK_HAVE_AVX2 && !CK_HAVE_AVX512
+/* AVX2 (no VNNI): the same design with 8-row panels (one dword lane per row) and 8 x 4 register
+   tiles: group j of a block is vpmaddubsw (weights unsigned, the activation's dword j broadcast)
+   then vpmaddwd by ones. Q4_0/Q5_0/Q4_1/Q5_1 (u <= 31): four groups summed in int16 first (|sum|
+   <= 4 * 2 * 31 * 128 < 2^15); Q8_0/IQ4_NL: |w| times the activation signed by w (ggml's
+   sign trick, no saturation: 2 * 127 * 128 < 2^15), group by group. Same exact block sums and float
+   steps as the tile path: bit-identical to it. */
+#define CK__GA_NT 4
+/* 8 rows x 8 dwords -> r[c] = dword c of the 8 rows */
+CK__FORCE_INLINE void ck__transpose8_dwords_avx2(__m256i r[8])
+{
+    __m256i t[8], u[8];
+#define CK__T1(i) t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]); t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+    CK__T1(0) CK__T1(2) CK__T1(4) CK__T1(6)
+#undef CK__T1
+#define CK__T2(i)                                                                                           \
+    u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]); u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);         \
+    u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+    CK__T2(0) CK__T2(4)
+#undef CK__T2
+    /* u[k], lane L: rows 0..3 of dword 4L + k; u[4 + k]: rows 4..7 */
+#define CK__T3(k) r[k] = _mm256_permute2x128_si256(u[k], u[4 + k], 0x20); r[4 + k] = _mm256_permute2x128_si256(u[k], u[4 + k], 0x31);
+    CK__T3(0) CK__T3(1) CK__T3(2) CK__T3(3)
+#undef CK__T3
+}
+
+/* one block's 32 values in order: u = q + off (Q4/Q5 types), or the signed value (Q8_0, IQ4_NL) */
+CK__FORCE_INLINE __m256i ck__ga_unpack(int type, const char *x, __m256i levels)
+{
+    const __m256i m4 = _mm256_set1_epi8(15);
+    if (type == CK_Q8_0) return ck__load256(((const ck_block_q8_0 *)(const void *)x)->qs);
+    {
+        const size_t qo = type == CK_Q4_0 || type == CK_IQ4_NL ? 2 : type == CK_Q4_1 ? 4 : type == CK_Q5_0 ? 6 : 8;
+        const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)(x + qo));
+        __m256i n = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1), m4);
+        if (type == CK_IQ4_NL) return _mm256_shuffle_epi8(levels, n);
+        if (type == CK_Q5_0 || type == CK_Q5_1) { /* bit k of qh (at 2 or 4) -> + 16 on value k */
+            const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)ck__le32((const uint8_t *)x + (type == CK_Q5_0 ? 2 : 4))),
+                                                      _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+            const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+            n = _mm256_add_epi8(n, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit), _mm256_set1_epi8(16)));
+        }
+        return n;
+    }
+}
+
+/* rows w + i * ldw (i < nr; the others repeat row nr - 1), blocks 0..nb-1 -> wp[block][group][row][4], wd, wm[block][row] */
+CK__FORCE_INLINE void ck__ga_pack(int type, const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm)
+{
+    const int mn = type == CK_Q4_1 || type == CK_Q5_1;
+    const size_t bsz = ck_type_block_bytes(type);
+    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)ck__iq4nl_values));
+    const char *row[8];
+    int i, b;
+    for (i = 0; i < 8; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    for (b = 0; b < nb; b++) {
+        const size_t o = (size_t)b * bsz;
+        __m256i r[8];
+#define CK__GA_ROW(i) r[i] = ck__ga_unpack(type, row[i] + o, levels);
+        CK__GA_ROW(0) CK__GA_ROW(1) CK__GA_ROW(2) CK__GA_ROW(3) CK__GA_ROW(4) CK__GA_ROW(5) CK__GA_ROW(6) CK__GA_ROW(7)
+#undef CK__GA_ROW
+        ck__transpose8_dwords_avx2(r);
+#define CK__GA_ST(i) _mm256_store_si256((__m256i *)(void *)(wp + (size_t)b * 256 + (i) * 32), r[i]);
+        CK__GA_ST(0) CK__GA_ST(1) CK__GA_ST(2) CK__GA_ST(3) CK__GA_ST(4) CK__GA_ST(5) CK__GA_ST(6) CK__GA_ST(7)
+#undef CK__GA_ST
+        for (i = 0; i < 8; i++) {
+            wd[b * 8 + i] = ck__h2f(ck__u16at(row[i] + o));
+            if (mn) wm[b * 8 + i] = ck__h2f(ck__u16at(row[i] + o + 2));
+        }
+    }
+}
+
+/* 8 weight rows x activation rows 0..3, as ck__gi_kernel16x8 (sgn: Q8_0 / IQ4_NL, signed weights) */
+CK__FORCE_INLINE void ck__ga_kernel8x4(int mn, int sgn, const uint8_t *wp, const float *wd, const float *wm, const int8_t *aq, const float *ad,
+                                       const float *as, const int32_t *ac, int tc, int nb, float *out, size_t ldo, int skip, int nr, int first,
+                                       const float *bias)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
+    int b, k;
+    for (b = 0; b < nb; b++) {
+        const uint8_t *w = wp + (size_t)b * 256;
+        const int8_t *a = aq + (size_t)b * tc * 32;
+        const float *d = ad + (size_t)b * tc, *s = as + (size_t)b * tc;
+        const int32_t *c = ac + (size_t)b * tc;
+        const __m256 dw = _mm256_load_ps(wd + (size_t)b * 8);
+        __m256i i0 = _mm256_set1_epi32(c[0]), i1 = _mm256_set1_epi32(c[1]), i2 = _mm256_set1_epi32(c[2]), i3 = _mm256_set1_epi32(c[3]);
+#define CK__GA_A(t, j) _mm256_set1_epi32(ck__ld32(a + (t) * 32 + 4 * (j)))
+        if (sgn) {
+            int j;
+            for (j = 0; j < 8; j++) {
+                const __m256i wj = _mm256_load_si256((const __m256i *)(const void *)(w + 32 * j)), uj = _mm256_sign_epi8(wj, wj);
+#define CK__GA_SG(ii, t) ii = _mm256_add_epi32(ii, _mm256_madd_epi16(_mm256_maddubs_epi16(uj, _mm256_sign_epi8(CK__GA_A(t, j), wj)), ones));
+                CK__GA_SG(i0, 0) CK__GA_SG(i1, 1) CK__GA_SG(i2, 2) CK__GA_SG(i3, 3)
+#undef CK__GA_SG
+            }
+        } else {
+            int h;
+            for (h = 0; h < 8; h += 4) {
+                const __m256i w0 = _mm256_load_si256((const __m256i *)(const void *)(w + 32 * h)), w1 = _mm256_load_si256((const __m256i *)(const void *)(w + 32 * h + 32));
+                const __m256i w2 = _mm256_load_si256((const __m256i *)(const void *)(w + 32 * h + 64)), w3 = _mm256_load_si256((const __m256i *)(const void *)(w + 32 * h + 96));
+#define CK__GA_U(ii, t)                                                                                                    \
+                ii = _mm256_add_epi32(ii, _mm256_madd_epi16(_mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(w0, CK__GA_A(t, h)), \
+                                                                                              _mm256_maddubs_epi16(w1, CK__GA_A(t, h + 1))), \
+                                                                             _mm256_add_epi16(_mm256_maddubs_epi16(w2, CK__GA_A(t, h + 2)), \
+                                                                                              _mm256_maddubs_epi16(w3, CK__GA_A(t, h + 3)))), ones));
+                CK__GA_U(i0, 0) CK__GA_U(i1, 1) CK__GA_U(i2, 2) CK__GA_U(i3, 3)
+#undef CK__GA_U
+            }
+        }
+#undef CK__GA_A
+#define CK__GA_STEP(f, ii, t)                                                                               \
+        {                                                                                                   \
+            __m256 t_ = _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[t])), _mm256_cvtepi32_ps(ii));     \
+            if (mn) t_ = _mm256_add_ps(t_, _mm256_mul_ps(_mm256_load_ps(wm + (size_t)b * 8), _mm256_set1_ps(s[t]))); \
+            f = _mm256_add_ps(f, t_);                                                                       \
+        }
+        CK__GA_STEP(f0, i0, 0) CK__GA_STEP(f1, i1, 1) CK__GA_STEP(f2, i2, 2) CK__GA_STEP(f3, i3, 3)
+#undef CK__GA_STEP
+    }
+    {
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const __m256 base = first && bias ? _mm256_maskload_ps(bias, mask) : _mm256_setzero_ps();
+        __m256 fs[4];
+        fs[0] = f0; fs[1] = f1; fs[2] = f2; fs[3] = f3;
+        for (k = skip; k < 4; k++) {
+            float *p = out + (size_t)k * ldo;
+            _mm256_maskstore_ps(p, mask, _mm256_add_ps(first ? base : _mm256_maskload_ps(p, mask), fs[k]));
+        }
+    }
+}
+#define CK__GA_DEF(name, TYPE, MN, SGN)                                                                                            \
+    static void ck__ga_pack_##name(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm)                    \
+    { ck__ga_pack(TYPE, w, ldw, nr, nb, wp, wd, wm); }
+CK__GA_DEF(q4_0, CK_Q4_0, 0, 0)
+CK__GA_DEF(q5_0, CK_Q5_0, 0, 0)
+CK__GA_DEF(q8_0, CK_Q8_0, 0, 1)
+CK__GA_DEF(iq4_nl, CK_IQ4_NL, 0, 1)
+CK__GA_DEF(q4_1, CK_Q4_1, 1, 0)
+CK__GA_DEF(q5_1, CK_Q5_1, 1, 0)
+#undef CK__GA_DEF
+typedef void (*ck__ga_kernel_fn)(const uint8_t *, const float *, const float *, const int8_t *, const float *, const float *, const int32_t *, int, int, float *,
+                                 size_t, int, int, int, const float *);
+#define CK__GA_KDEF(name, MN, SGN)                                                                                                   \
+    static void ck__ga_kernel8x4_##name(const uint8_t *wp, const float *wd, const float *wm, const int8_t *aq, const float *ad, const float *as, \
+                                        const int32_t *ac, int tc, int nb, float *out, size_t ldo, int skip, int nr, int first, const float *bias) \
+    { ck__ga_kernel8x4(MN, SGN, wp, wd, wm, aq, ad, as, ac, tc, nb, out, ldo, skip, nr, first, bias); }
+CK__GA_KDEF(u, 0, 0)
+CK__GA_KDEF(um, 1, 0)
+CK__GA_KDEF(s, 0, 1)
+#undef CK__GA_KDEF
+
+static void ck__gemm_int_rows_avx2(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC, int o_lo, int o_hi)
+{
+    typedef void (*pack_fn)(const char *, size_t, int, int, uint8_t *, float *, float *);
+    const int mn = type == CK_Q4_1 || type == CK_Q5_1, sgn = type == CK_Q8_0 || type == CK_IQ4_NL;
+    const int off = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : 0; /* Q8_0, IQ4_NL: signed weights, no offset */
+    const size_t row_bytes = ck_row_size(type, C), bsz = ck_type_block_bytes(type);
+    const pack_fn pack = type == CK_Q4_0 ? ck__ga_pack_q4_0 : type == CK_Q5_0 ? ck__ga_pack_q5_0 : type == CK_Q8_0 ? ck__ga_pack_q8_0
+                       : type == CK_IQ4_NL ? ck__ga_pack_iq4_nl : type == CK_Q4_1 ? ck__ga_pack_q4_1 : ck__ga_pack_q5_1;
+    const ck__ga_kernel_fn kern = sgn ? ck__ga_kernel8x4_s : mn ? ck__ga_kernel8x4_um : ck__ga_kernel8x4_u;
+    union { __m256i v; uint8_t b[CK__GI_KS / CK_QK * 256]; } wp;
+    union { __m256 v; float f[CK__GI_KS / CK_QK * 8]; } wd, wm;
+    int8_t aq[CK__GI_TC * CK__GI_KS];
+    float ad[CK__GI_TC * CK__GI_KS / CK_QK], as[CK__GI_TC * CK__GI_KS / CK_QK];
+    int32_t ac[CK__GI_TC * CK__GI_KS / CK_QK];
+    const int nchunk = (T + CK__GI_TC - 1) / CK__GI_TC;
+    int c0, ci, o, t;
+    for (c0 = 0; c0 < C; c0 += CK__GI_KS) {
+        const int cs = CK_MIN(CK__GI_KS, C - c0), nb = cs / CK_QK;
+        for (ci = 0; ci < nchunk; ci++) {
+            const int t0 = (int)((int64_t)T * ci / nchunk), tc = (int)((int64_t)T * (ci + 1) / nchunk) - t0;
+            ck__gi_quant_act(mn, off, inp + (size_t)t0 * C + c0, (size_t)C, tc, cs, tc, aq, ad, as, ac);
+            for (o = o_lo; o < o_hi; o += 8) {
+                const int nr = CK_MIN(8, o_hi - o);
+                const char *wpanel = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / CK_QK) * bsz;
+                pack(wpanel, row_bytes, nr, nb, wp.b, wd.f, wm.f);
+                if (o + 8 < o_hi) {
+                    const int nr1 = CK_MIN(8, o_hi - o - 8);
+                    int r;
+                    size_t x;
+                    for (r = 0; r < nr1; r++)
+                        for (x = 0; x < (size_t)nb * bsz; x += 64) _mm_prefetch(wpanel + (size_t)(8 + r) * row_bytes + x, _MM_HINT_T0);
+                }
+                for (t = 0; t < tc; t += CK__GA_NT) {
+                    const int ts = CK_MIN(t, tc - CK__GA_NT);
+                    kern(wp.b, wd.f, wm.f, aq + (size_t)ts * 32, ad + ts, as + ts, ac + ts, tc, nb, out + (size_t)(t0 + ts) * OC + o, (size_t)OC, t - ts, nr,
+                         c0 == 0, bias ? bias + o : NULL);
+                }
+            }
+        }
+    }
+}
+#endif /* CK_HAVE_AVX2 && !CK_HAVE_AVX512 */
+
 static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                              int OC, int o_lo, int o_hi)
 {
@@ -5536,6 +5734,14 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
         }
     }
     return 1;
+#elif CK_HAVE_AVX2
+    if (!simd || T < CK__GI_MIN_T || C < CK_QK) return 0;
+    switch (type) {
+    case CK_Q4_0: case CK_Q5_0: case CK_Q8_0: case CK_IQ4_NL: case CK_Q4_1: case CK_Q5_1:
+        ck__gemm_int_rows_avx2(type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
+        return 1;
+    default: return 0;
+    }
 #else
     (void)simd; (void)type; (void)out; (void)inp; (void)weight; (void)bias; (void)T; (void)C; (void)OC; (void)o_lo; (void)o_hi;
     return 0;
