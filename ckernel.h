@@ -4856,6 +4856,27 @@ CK__FORCE_INLINE void ck__transpose16_dwords_avx512(__m512i r[16])
 #undef CK__T3
 }
 
+/* rows of 8 dwords -> z[k] = dword k of rows 0..15, from a[i] = [row i | row i + 4] (i < 4) and
+   a[4 + i] = [row 8 + i | row 12 + i]: three rounds of 8 shuffles */
+CK__FORCE_INLINE void ck__transpose16x8_dwords_avx512(const __m512i a[8], __m512i z[8])
+{
+    __m512i t[8], u[8];
+    /* lane L of u[4g + k]: a[4g..4g+3]'s dword 4L + k: rows 4g'.. of dword k (L = 0, 2) or 4 + k (L = 1, 3) */
+#define CK__T1(i) t[i] = _mm512_unpacklo_epi32(a[i], a[i + 1]); t[i + 1] = _mm512_unpackhi_epi32(a[i], a[i + 1]);
+    CK__T1(0) CK__T1(2) CK__T1(4) CK__T1(6)
+#undef CK__T1
+#define CK__T2(i)                                                                                           \
+    u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]); u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);         \
+    u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    CK__T2(0) CK__T2(4)
+#undef CK__T2
+#define CK__T3(k)                                                                                           \
+    z[k] = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(2, 0, 2, 0));                                   \
+    z[4 + k] = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(3, 1, 3, 1));
+    CK__T3(0) CK__T3(1) CK__T3(2) CK__T3(3)
+#undef CK__T3
+}
+
 /* blocks x, y of one weight row as 64 unsigned bytes u = q + off in value order [x: 0..31 | y: 0..31] */
 CK__FORCE_INLINE __m512i ck__gi_unpack2(int type, const char *x, const char *y, __m512i levels)
 {
@@ -4911,35 +4932,24 @@ CK__FORCE_INLINE void ck__gi_pack(int type, const char *w, size_t ldw, int nr, i
                a[i] = [row i: x's 16 bytes, y's | row i + 4: the same] (i < 4), [rows 8 + i | 12 + i] (i >= 4) */
             const size_t qo = type == CK_Q4_1 ? 4 : 2; /* the nibbles after d (and m) */
             const __m512i m4 = _mm512_set1_epi8(15);
-            __m512i a[8], t[8], u[8], z;
+            __m512i a[8], z[8];
 #define CK__GI_LD2(p) _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)((p) + ox + qo))), \
                                               _mm_loadu_si128((const __m128i *)(const void *)((p) + oy + qo)), 1)
 #define CK__GI_A(i, r0, r1) a[i] = _mm512_inserti64x4(_mm512_castsi256_si512(CK__GI_LD2(row[r0])), CK__GI_LD2(row[r1]), 1);
             CK__GI_A(0, 0, 4) CK__GI_A(1, 1, 5) CK__GI_A(2, 2, 6) CK__GI_A(3, 3, 7) CK__GI_A(4, 8, 12) CK__GI_A(5, 9, 13) CK__GI_A(6, 10, 14) CK__GI_A(7, 11, 15)
 #undef CK__GI_A
 #undef CK__GI_LD2
-            /* lane L of u[4g + k]: a[4g..4g+3]'s dword 4L + k (g = 0: rows 0..3, 0..3, 4..7, 4..7 by lane; g = 1: rows + 8) */
-#define CK__GI_T(i) t[i] = _mm512_unpacklo_epi32(a[i], a[i + 1]); t[i + 1] = _mm512_unpackhi_epi32(a[i], a[i + 1]);
-            CK__GI_T(0) CK__GI_T(2) CK__GI_T(4) CK__GI_T(6)
-#undef CK__GI_T
-#define CK__GI_U(i)                                                                                                 \
-            u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]); u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);         \
-            u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-            CK__GI_U(0) CK__GI_U(4)
-#undef CK__GI_U
-            /* z: the 16 rows' nibble bytes 4k..4k+3 of x (then y): low nibbles = group k, high = group 4 + k */
-#define CK__GI_SPLIT(z, blk, k)                                                                                                     \
+            /* z[k]: the 16 rows' nibble bytes 4k..4k+3 of x (k < 4), of y (k >= 4): low nibbles = group k % 4, high = 4 + k % 4 */
+            ck__transpose16x8_dwords_avx512(a, z);
+#define CK__GI_SPLIT(zk, blk, k)                                                                                                    \
             {                                                                                                                       \
-                __m512i lo_ = _mm512_and_si512(z, m4), hi_ = _mm512_and_si512(_mm512_srli_epi16(z, 4), m4);                        \
+                __m512i lo_ = _mm512_and_si512(zk, m4), hi_ = _mm512_and_si512(_mm512_srli_epi16(zk, 4), m4);                      \
                 if (type == CK_IQ4_NL) { lo_ = _mm512_shuffle_epi8(levels, lo_); hi_ = _mm512_shuffle_epi8(levels, hi_); }         \
                 _mm512_store_si512((void *)(wp + (size_t)(blk) * 512 + (k) * 64), lo_);                                             \
                 _mm512_store_si512((void *)(wp + (size_t)(blk) * 512 + (4 + (k)) * 64), hi_);                                       \
             }
-#define CK__GI_Z(k)                                                                                                 \
-            z = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(2, 0, 2, 0)); CK__GI_SPLIT(z, b, k)                \
-            z = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(3, 1, 3, 1)); CK__GI_SPLIT(z, b + 1, k)
-            CK__GI_Z(0) CK__GI_Z(1) CK__GI_Z(2) CK__GI_Z(3)
-#undef CK__GI_Z
+            CK__GI_SPLIT(z[0], b, 0) CK__GI_SPLIT(z[1], b, 1) CK__GI_SPLIT(z[2], b, 2) CK__GI_SPLIT(z[3], b, 3)
+            CK__GI_SPLIT(z[4], b + 1, 0) CK__GI_SPLIT(z[5], b + 1, 1) CK__GI_SPLIT(z[6], b + 1, 2) CK__GI_SPLIT(z[7], b + 1, 3)
 #undef CK__GI_SPLIT
         } else { /* 8-bit values, or the Q5 fifth bits added: the 16 rows' bytes, then transposed */
             __m512i r[16];
@@ -5044,27 +5054,6 @@ static void ck__gi_pack_q5_1(const char *w, size_t ldw, int nr, int nb, uint8_t 
    CK_QSEG values, added to out per segment. Here S_j comes from 8 vpdpbusd as above, S from
    vpmulld with the per-(row, sub-block) scales, M from 4 vpdpwssd ((m_2k, m_2k+1) per row x the
    activation's sub-block sums in pairs), and the float steps are the same: bit-identical. */
-
-/* rows of 8 dwords -> z[k] = dword k of rows 0..15, from a[i] = [row i | row i + 4] (i < 4) and
-   a[4 + i] = [row 8 + i | row 12 + i]: three rounds of 8 shuffles */
-CK__FORCE_INLINE void ck__transpose16x8_dwords_avx512(const __m512i a[8], __m512i z[8])
-{
-    __m512i t[8], u[8];
-    /* lane L of u[4g + k]: a[4g..4g+3]'s dword 4L + k: rows 4g'.. of dword k (L = 0, 2) or 4 + k (L = 1, 3) */
-#define CK__T1(i) t[i] = _mm512_unpacklo_epi32(a[i], a[i + 1]); t[i + 1] = _mm512_unpackhi_epi32(a[i], a[i + 1]);
-    CK__T1(0) CK__T1(2) CK__T1(4) CK__T1(6)
-#undef CK__T1
-#define CK__T2(i)                                                                                           \
-    u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]); u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);         \
-    u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-    CK__T2(0) CK__T2(4)
-#undef CK__T2
-#define CK__T3(k)                                                                                           \
-    z[k] = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(2, 0, 2, 0));                                   \
-    z[4 + k] = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(3, 1, 3, 1));
-    CK__T3(0) CK__T3(1) CK__T3(2) CK__T3(3)
-#undef CK__T3
-}
 
 /* the 32 bytes at row[r] + o for the 16 rows, transposed: z[k] = bytes 4k..4k+3 of each row */
 CK__FORCE_INLINE void ck__gk_rows32(const char *const *row, size_t o, __m512i z[8])
