@@ -4767,7 +4767,7 @@ static void ck__init_out_rows(float *out, const float *bias, int T, int OC, int 
 /* Rows [o_lo, o_hi) of out = inp . weight^T (+ bias) for T activation rows when this path serves
    the type and T; returns 0 (nothing written) when it does not.
 
-   AVX-512 VNNI. The tile path re-decodes and re-transposes each 4-row weight group for every 4
+   AVX-512 VNNI (block-32 types and the K-quants; AVX2 builds: the block-32 types, below). The tile path re-decodes and re-transposes each 4-row weight group for every 4
    activation rows; here each panel of 16 weight rows x one segment is decoded once per thread
    into a stack buffer and then run against all the activation rows of a chunk:
    - weights as unsigned bytes u = q + off (off: Q4_0 8, Q5_0 16, Q8_0 and IQ4_NL 128, Q4_1 and
@@ -4787,8 +4787,40 @@ static void ck__init_out_rows(float *out, const float *bias, int T, int OC, int 
      count (a lane's arithmetic never depends on its neighbours; a partial panel repeats its last
      row in the unused lanes, which are not stored). */
 #define CK__GI_MIN_T 8   /* the tile path's segment is CK_QSEG from T = 8 on */
-#define CK__GI_TC 32     /* activation rows quantized and run per weight panel */
+#ifndef CK__GI_KS
+#define CK__GI_KS CK_QSEG /* values per segment */
+#endif
+#ifndef CK__GI_TC
+#define CK__GI_TC 64     /* activation rows quantized and run per weight panel */
+#endif
 #define CK__GI_NT 8      /* activation rows per microkernel call */
+#if CK_HAVE_AVX2
+static inline int32_t ck__ld32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+/* activation rows x[k * C] (k < nt), cs values -> aq[b][k][32], ad, as, ac[b][k] (stride tc) */
+static void ck__gi_quant_act(int mn, int off, const float *x, size_t ldx, int nt, int cs, int tc, int8_t *aq, float *ad, float *as, int32_t *ac)
+{
+    union { ck_block_q8_0 b0[CK__GI_KS / CK_QK]; ck_block_q8_1 b1[CK__GI_KS / CK_QK]; } blk;
+    const int nb = cs / CK_QK;
+    int k, b;
+    for (k = 0; k < nt; k++) {
+        ck__quant_act_q8_01_avx2(x + (size_t)k * ldx, &blk, cs, mn);
+        for (b = 0; b < nb; b++) {
+            const int8_t *q = mn ? blk.b1[b].qs : blk.b0[b].qs;
+            const __m256i v = ck__load256(q);
+            /* the byte sum: sad of the biased bytes against 0, less 32 * 128 */
+            const __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256());
+            const int sum = ck__hsum_i32_avx2(sad) - 32 * 128; /* the high dwords of sad's qwords are 0 */
+            const size_t i = (size_t)b * tc + k;
+            _mm256_storeu_si256((__m256i *)(void *)(aq + i * 32), v);
+            ad[i] = ck__h2f(mn ? blk.b1[b].d : blk.b0[b].d);
+            as[i] = mn ? ck__h2f(blk.b1[b].s) : 0.0f;
+            ac[i] = -off * sum;
+        }
+    }
+}
+#endif
+
 #if CK_HAVE_AVX512
 #if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
 #pragma GCC diagnostic push
@@ -4820,6 +4852,27 @@ CK__FORCE_INLINE void ck__transpose16_dwords_avx512(__m512i r[16])
         r[4 + k] = _mm512_shuffle_i32x4(w0, w1, _MM_SHUFFLE(2, 0, 2, 0));                                       \
         r[12 + k] = _mm512_shuffle_i32x4(w0, w1, _MM_SHUFFLE(3, 1, 3, 1));                                      \
     }
+    CK__T3(0) CK__T3(1) CK__T3(2) CK__T3(3)
+#undef CK__T3
+}
+
+/* rows of 8 dwords -> z[k] = dword k of rows 0..15, from a[i] = [row i | row i + 4] (i < 4) and
+   a[4 + i] = [row 8 + i | row 12 + i]: three rounds of 8 shuffles */
+CK__FORCE_INLINE void ck__transpose16x8_dwords_avx512(const __m512i a[8], __m512i z[8])
+{
+    __m512i t[8], u[8];
+    /* lane L of u[4g + k]: a[4g..4g+3]'s dword 4L + k: rows 4g'.. of dword k (L = 0, 2) or 4 + k (L = 1, 3) */
+#define CK__T1(i) t[i] = _mm512_unpacklo_epi32(a[i], a[i + 1]); t[i + 1] = _mm512_unpackhi_epi32(a[i], a[i + 1]);
+    CK__T1(0) CK__T1(2) CK__T1(4) CK__T1(6)
+#undef CK__T1
+#define CK__T2(i)                                                                                           \
+    u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]); u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);         \
+    u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    CK__T2(0) CK__T2(4)
+#undef CK__T2
+#define CK__T3(k)                                                                                           \
+    z[k] = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(2, 0, 2, 0));                                   \
+    z[4 + k] = _mm512_shuffle_i32x4(u[k], u[4 + k], _MM_SHUFFLE(3, 1, 3, 1));
     CK__T3(0) CK__T3(1) CK__T3(2) CK__T3(3)
 #undef CK__T3
 }
@@ -4872,18 +4925,44 @@ CK__FORCE_INLINE void ck__gi_pack(int type, const char *w, size_t ldw, int nr, i
     int i, b;
     for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
     for (b = 0; b < nb; b += 2) {
-        __m512i r[16];
         const size_t ox = (size_t)b * bsz, oy = b + 1 < nb ? ox + bsz : ox; /* an odd last block: itself twice */
         const __m512i gx = _mm512_i32gather_epi32(roff, (const void *)(w + ox), 1), gy = _mm512_i32gather_epi32(roff, (const void *)(w + oy), 1);
+        if (type == CK_Q4_0 || type == CK_Q4_1 || type == CK_IQ4_NL) {
+            /* 4-bit values: transposed while packed, two values a byte (half the data), then split.
+               a[i] = [row i: x's 16 bytes, y's | row i + 4: the same] (i < 4), [rows 8 + i | 12 + i] (i >= 4) */
+            const size_t qo = type == CK_Q4_1 ? 4 : 2; /* the nibbles after d (and m) */
+            const __m512i m4 = _mm512_set1_epi8(15);
+            __m512i a[8], z[8];
+#define CK__GI_LD2(p) _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)((p) + ox + qo))), \
+                                              _mm_loadu_si128((const __m128i *)(const void *)((p) + oy + qo)), 1)
+#define CK__GI_A(i, r0, r1) a[i] = _mm512_inserti64x4(_mm512_castsi256_si512(CK__GI_LD2(row[r0])), CK__GI_LD2(row[r1]), 1);
+            CK__GI_A(0, 0, 4) CK__GI_A(1, 1, 5) CK__GI_A(2, 2, 6) CK__GI_A(3, 3, 7) CK__GI_A(4, 8, 12) CK__GI_A(5, 9, 13) CK__GI_A(6, 10, 14) CK__GI_A(7, 11, 15)
+#undef CK__GI_A
+#undef CK__GI_LD2
+            /* z[k]: the 16 rows' nibble bytes 4k..4k+3 of x (k < 4), of y (k >= 4): low nibbles = group k % 4, high = 4 + k % 4 */
+            ck__transpose16x8_dwords_avx512(a, z);
+#define CK__GI_SPLIT(zk, blk, k)                                                                                                    \
+            {                                                                                                                       \
+                __m512i lo_ = _mm512_and_si512(zk, m4), hi_ = _mm512_and_si512(_mm512_srli_epi16(zk, 4), m4);                      \
+                if (type == CK_IQ4_NL) { lo_ = _mm512_shuffle_epi8(levels, lo_); hi_ = _mm512_shuffle_epi8(levels, hi_); }         \
+                _mm512_store_si512((void *)(wp + (size_t)(blk) * 512 + (k) * 64), lo_);                                             \
+                _mm512_store_si512((void *)(wp + (size_t)(blk) * 512 + (4 + (k)) * 64), hi_);                                       \
+            }
+            CK__GI_SPLIT(z[0], b, 0) CK__GI_SPLIT(z[1], b, 1) CK__GI_SPLIT(z[2], b, 2) CK__GI_SPLIT(z[3], b, 3)
+            CK__GI_SPLIT(z[4], b + 1, 0) CK__GI_SPLIT(z[5], b + 1, 1) CK__GI_SPLIT(z[6], b + 1, 2) CK__GI_SPLIT(z[7], b + 1, 3)
+#undef CK__GI_SPLIT
+        } else { /* 8-bit values, or the Q5 fifth bits added: the 16 rows' bytes, then transposed */
+            __m512i r[16];
 #define CK__GI_ROW(i) r[i] = ck__gi_unpack2(type, row[i] + ox, row[i] + oy, levels);
-        CK__GI_ROW(0) CK__GI_ROW(1) CK__GI_ROW(2) CK__GI_ROW(3) CK__GI_ROW(4) CK__GI_ROW(5) CK__GI_ROW(6) CK__GI_ROW(7)
-        CK__GI_ROW(8) CK__GI_ROW(9) CK__GI_ROW(10) CK__GI_ROW(11) CK__GI_ROW(12) CK__GI_ROW(13) CK__GI_ROW(14) CK__GI_ROW(15)
+            CK__GI_ROW(0) CK__GI_ROW(1) CK__GI_ROW(2) CK__GI_ROW(3) CK__GI_ROW(4) CK__GI_ROW(5) CK__GI_ROW(6) CK__GI_ROW(7)
+            CK__GI_ROW(8) CK__GI_ROW(9) CK__GI_ROW(10) CK__GI_ROW(11) CK__GI_ROW(12) CK__GI_ROW(13) CK__GI_ROW(14) CK__GI_ROW(15)
 #undef CK__GI_ROW
-        ck__transpose16_dwords_avx512(r); /* r[c]: dword c of the 16 rows; c = 8 * (block - b) + j */
+            ck__transpose16_dwords_avx512(r); /* r[c]: dword c of the 16 rows; c = 8 * (block - b) + j */
 #define CK__GI_ST(i) _mm512_store_si512((void *)(wp + (size_t)b * 512 + (i) * 64), r[i]);
-        CK__GI_ST(0) CK__GI_ST(1) CK__GI_ST(2) CK__GI_ST(3) CK__GI_ST(4) CK__GI_ST(5) CK__GI_ST(6) CK__GI_ST(7)
-        CK__GI_ST(8) CK__GI_ST(9) CK__GI_ST(10) CK__GI_ST(11) CK__GI_ST(12) CK__GI_ST(13) CK__GI_ST(14) CK__GI_ST(15)
+            CK__GI_ST(0) CK__GI_ST(1) CK__GI_ST(2) CK__GI_ST(3) CK__GI_ST(4) CK__GI_ST(5) CK__GI_ST(6) CK__GI_ST(7)
+            CK__GI_ST(8) CK__GI_ST(9) CK__GI_ST(10) CK__GI_ST(11) CK__GI_ST(12) CK__GI_ST(13) CK__GI_ST(14) CK__GI_ST(15)
 #undef CK__GI_ST
+        }
         _mm512_store_ps(wd + (size_t)b * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(gx))); /* d: the first field, m the second */
         _mm512_store_ps(wd + (size_t)(b + 1) * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(gy)));
         if (mn) {
@@ -4892,8 +4971,6 @@ CK__FORCE_INLINE void ck__gi_pack(int type, const char *w, size_t ldw, int nr, i
         }
     }
 }
-
-static inline int32_t ck__ld32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
 /* 16 weight rows (packed by ck__gi_pack) x activation rows 0..7: out[k * ldo + r] += the segment's
    sum for lanes r in mask and rows k >= skip (rows below were stored by the group before); in
@@ -4968,32 +5045,621 @@ static void ck__gi_pack_iq4_nl(const char *w, size_t ldw, int nr, int nb, uint8_
 static void ck__gi_pack_q4_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q4_1, w, ldw, nr, nb, wp, wd, wm); }
 static void ck__gi_pack_q5_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q5_1, w, ldw, nr, nb, wp, wd, wm); }
 
-/* activation rows x[k * C] (k < nt), cs values -> aq[b][k][32], ad, as, ac[b][k] (stride tc) */
-static void ck__gi_quant_act(int mn, int off, const float *x, size_t ldx, int nt, int cs, int tc, int8_t *aq, float *ad, float *as, int32_t *ac)
+
+/* ---- the same for Q4_K and Q5_K: 32-value sub-blocks through the microkernel's int32 sums ----
+   The tile path's arithmetic per super-block of 256, per (weight row, activation row):
+   S = sum_j sc_j * S_j (S_j the exact dot product of sub-block j's unsigned values with the
+   activation bytes), M = sum_j m_j * (the activation sub-block's sum, from Q8_K's bsums), then
+   acc = fma(S, d_w * d_a, acc), acc = fnmadd(M, dmin_w * d_a, acc); acc from 0 per segment of
+   CK_QSEG values, added to out per segment. Here S_j comes from 8 vpdpbusd as above, S from
+   vpmulld with the per-(row, sub-block) scales, M from 4 vpdpwssd ((m_2k, m_2k+1) per row x the
+   activation's sub-block sums in pairs), and the float steps are the same: bit-identical. */
+
+/* the 32 bytes at row[r] + o for the 16 rows, transposed: z[k] = bytes 4k..4k+3 of each row */
+CK__FORCE_INLINE void ck__gk_rows32(const char *const *row, size_t o, __m512i z[8])
 {
-    union { ck_block_q8_0 b0[CK_QSEG / CK_QK]; ck_block_q8_1 b1[CK_QSEG / CK_QK]; } blk;
-    const int nb = cs / CK_QK;
-    int k, b;
-    for (k = 0; k < nt; k++) {
-        ck__quant_act_q8_01_avx2(x + (size_t)k * ldx, &blk, cs, mn);
-        for (b = 0; b < nb; b++) {
-            const int8_t *q = mn ? blk.b1[b].qs : blk.b0[b].qs;
-            const __m256i v = ck__load256(q);
-            /* the byte sum: sad of the biased bytes against 0, less 32 * 128 */
-            const __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256());
-            const int sum = ck__hsum_i32_avx2(sad) - 32 * 128; /* the high dwords of sad's qwords are 0 */
-            const size_t i = (size_t)b * tc + k;
-            _mm256_storeu_si256((__m256i *)(void *)(aq + i * 32), v);
-            ad[i] = ck__h2f(mn ? blk.b1[b].d : blk.b0[b].d);
-            as[i] = mn ? ck__h2f(blk.b1[b].s) : 0.0f;
-            ac[i] = -off * sum;
+    __m512i a[8];
+#define CK__A(i, r0, r1) a[i] = _mm512_inserti64x4(_mm512_castsi256_si512(ck__load256(row[r0] + o)), ck__load256(row[r1] + o), 1);
+    CK__A(0, 0, 4) CK__A(1, 1, 5) CK__A(2, 2, 6) CK__A(3, 3, 7) CK__A(4, 8, 12) CK__A(5, 9, 13) CK__A(6, 10, 14) CK__A(7, 11, 15)
+#undef CK__A
+    ck__transpose16x8_dwords_avx512(a, z);
+}
+
+/* Q4_K / Q5_K weight rows w + i * ldw (i < nr; the others repeat row nr - 1), super-blocks
+   0..nsb-1 -> wp[sub-block][group][row][4] (unsigned values), wsc[sub-block][row] = sc (int32),
+   wmn[super-block][k][row] = (m_2k, m_2k+1) (int16 pairs), wd / wdm[super-block][row] = d / dmin */
+CK__FORCE_INLINE void ck__gk_pack(int five, const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
+{
+    const size_t bsz = five ? sizeof(ck_block_q5_K) : sizeof(ck_block_q4_K), qso = five ? 48 : 16; /* qs after d, dmin, scales (qh) */
+    const __m512i roff = _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nr - 1)),
+                                            _mm512_set1_epi32((int)ldw));
+    const __m512i m4 = _mm512_set1_epi8(15), x3f = _mm512_set1_epi32(0x3f3f3f3f), x0f = _mm512_set1_epi32(0x0f0f0f0f), x03 = _mm512_set1_epi32(0x03030303);
+    const __m512i xff = _mm512_set1_epi32(0xff), xff0000 = _mm512_set1_epi32(0xff0000);
+    const char *row[16];
+    int i, s, c, k;
+    for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    for (s = 0; s < nsb; s++) {
+        const size_t o = (size_t)s * bsz;
+        /* d | dmin << 16, then the 12 scale bytes as three words, for the 16 rows */
+        const __m512i g0 = _mm512_i32gather_epi32(roff, (const void *)(w + o), 1), w0 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 4), 1);
+        const __m512i w1 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 8), 1), w2 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 12), 1);
+        /* ck__scales_mins_k4_avx2's words, per row: sc 0..3, sc 4..7, m 0..3, m 4..7 */
+        const __m512i r0 = _mm512_and_si512(w0, x3f), r2 = _mm512_and_si512(w1, x3f);
+        const __m512i r1 = _mm512_or_si512(_mm512_and_si512(w2, x0f), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w0, 6), x03), 4));
+        const __m512i r3 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 4), x0f), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w1, 6), x03), 4));
+        __m512i qh[8], z[8];
+        _mm512_store_ps(wd + (size_t)s * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g0)));
+        _mm512_store_ps(wdm + (size_t)s * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(g0, 16))));
+        for (k = 0; k < 4; k++) {
+            _mm512_store_si512((void *)(wsc + (size_t)(8 * s + k) * 16), _mm512_and_si512(_mm512_srli_epi32(r0, 8 * k), xff));
+            _mm512_store_si512((void *)(wsc + (size_t)(8 * s + 4 + k) * 16), _mm512_and_si512(_mm512_srli_epi32(r1, 8 * k), xff));
+        }
+        /* (m_2k, m_2k+1): bytes 2k', 2k'+1 of r2 (k < 2) or r3 as int16 */
+        _mm512_store_si512((void *)(wmn + (size_t)(4 * s + 0) * 16), _mm512_or_si512(_mm512_and_si512(r2, xff), _mm512_and_si512(_mm512_slli_epi32(r2, 8), xff0000)));
+        _mm512_store_si512((void *)(wmn + (size_t)(4 * s + 1) * 16), _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(r2, 16), xff), _mm512_and_si512(_mm512_srli_epi32(r2, 8), xff0000)));
+        _mm512_store_si512((void *)(wmn + (size_t)(4 * s + 2) * 16), _mm512_or_si512(_mm512_and_si512(r3, xff), _mm512_and_si512(_mm512_slli_epi32(r3, 8), xff0000)));
+        _mm512_store_si512((void *)(wmn + (size_t)(4 * s + 3) * 16), _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(r3, 16), xff), _mm512_and_si512(_mm512_srli_epi32(r3, 8), xff0000)));
+        /* Q5_K: value l of sub-block j has its fifth bit at bit j of qh[l] */
+        if (five) ck__gk_rows32(row, o + 16, qh);
+        for (c = 0; c < 4; c++) { /* qs[32c + l]: value l of sub-block 2c (low nibble) and of 2c + 1 (high) */
+            ck__gk_rows32(row, o + qso + 32 * (size_t)c, z);
+            for (k = 0; k < 8; k++) {
+                __m512i lo = _mm512_and_si512(z[k], m4), hi = _mm512_and_si512(_mm512_srli_epi16(z[k], 4), m4);
+                if (five) {
+                    lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh[k], _mm512_set1_epi8((char)(1 << (2 * c)))), lo, _mm512_set1_epi8(16));
+                    hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qh[k], _mm512_set1_epi8((char)(1 << (2 * c + 1)))), hi, _mm512_set1_epi8(16));
+                }
+                _mm512_store_si512((void *)(wp + (size_t)(8 * s + 2 * c) * 512 + (size_t)k * 64), lo);
+                _mm512_store_si512((void *)(wp + (size_t)(8 * s + 2 * c + 1) * 512 + (size_t)k * 64), hi);
+            }
         }
     }
 }
+static void ck__gk_pack_q4_K(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
+{
+    ck__gk_pack(0, w, ldw, nr, nsb, wp, wsc, wmn, wd, wdm);
+}
+static void ck__gk_pack_q5_K(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
+{
+    ck__gk_pack(1, w, ldw, nr, nsb, wp, wsc, wmn, wd, wdm);
+}
+
+/* 16 weight rows (ck__gk_pack) x activation rows 0..7, as ck__gi_kernel16x8: aq[sub-block][k][32],
+   ad[super-block][k] = d, abp[super-block][k][4] = the sub-blocks' activation sums as int16 pairs */
+static void ck__gk_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int32_t *wmn, const float *wd, const float *wdm, const int8_t *aq,
+                              const float *ad, const int32_t *abp, int tc, int nsb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
+                              const float *bias)
+{
+    __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
+    int s, j;
+    for (s = 0; s < nsb; s++) {
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+        __m512i i0, i1, i2, i3, i4, i5, i6, i7;
+        const float *d = ad + (size_t)s * tc;
+        const int32_t *p = abp + (size_t)s * tc * 4;
+        __m512 dw, dm;
+        for (j = 0; j < 8; j++) {
+            const uint8_t *w = wp + (size_t)(8 * s + j) * 512;
+            const int8_t *a = aq + (size_t)(8 * s + j) * tc * 32;
+            const __m512i sc = _mm512_load_si512((const void *)(wsc + (size_t)(8 * s + j) * 16));
+            i0 = i1 = i2 = i3 = i4 = i5 = i6 = i7 = _mm512_setzero_si512();
+#define CK__GK_GROUP(g)                                                                                 \
+            {                                                                                           \
+                const __m512i wg = _mm512_load_si512((const void *)(w + 64 * (g)));                     \
+                i0 = _mm512_dpbusd_epi32(i0, wg, _mm512_set1_epi32(ck__ld32(a + 0 * 32 + 4 * (g))));    \
+                i1 = _mm512_dpbusd_epi32(i1, wg, _mm512_set1_epi32(ck__ld32(a + 1 * 32 + 4 * (g))));    \
+                i2 = _mm512_dpbusd_epi32(i2, wg, _mm512_set1_epi32(ck__ld32(a + 2 * 32 + 4 * (g))));    \
+                i3 = _mm512_dpbusd_epi32(i3, wg, _mm512_set1_epi32(ck__ld32(a + 3 * 32 + 4 * (g))));    \
+                i4 = _mm512_dpbusd_epi32(i4, wg, _mm512_set1_epi32(ck__ld32(a + 4 * 32 + 4 * (g))));    \
+                i5 = _mm512_dpbusd_epi32(i5, wg, _mm512_set1_epi32(ck__ld32(a + 5 * 32 + 4 * (g))));    \
+                i6 = _mm512_dpbusd_epi32(i6, wg, _mm512_set1_epi32(ck__ld32(a + 6 * 32 + 4 * (g))));    \
+                i7 = _mm512_dpbusd_epi32(i7, wg, _mm512_set1_epi32(ck__ld32(a + 7 * 32 + 4 * (g))));    \
+            }
+            CK__GK_GROUP(0) CK__GK_GROUP(1) CK__GK_GROUP(2) CK__GK_GROUP(3) CK__GK_GROUP(4) CK__GK_GROUP(5) CK__GK_GROUP(6) CK__GK_GROUP(7)
+#undef CK__GK_GROUP
+            s0 = _mm512_add_epi32(s0, _mm512_mullo_epi32(i0, sc)); s1 = _mm512_add_epi32(s1, _mm512_mullo_epi32(i1, sc));
+            s2 = _mm512_add_epi32(s2, _mm512_mullo_epi32(i2, sc)); s3 = _mm512_add_epi32(s3, _mm512_mullo_epi32(i3, sc));
+            s4 = _mm512_add_epi32(s4, _mm512_mullo_epi32(i4, sc)); s5 = _mm512_add_epi32(s5, _mm512_mullo_epi32(i5, sc));
+            s6 = _mm512_add_epi32(s6, _mm512_mullo_epi32(i6, sc)); s7 = _mm512_add_epi32(s7, _mm512_mullo_epi32(i7, sc));
+        }
+        /* M = sum_j m_j * (activation sum of sub-block j) */
+        i0 = i1 = i2 = i3 = i4 = i5 = i6 = i7 = _mm512_setzero_si512();
+        for (j = 0; j < 4; j++) {
+            const __m512i mk = _mm512_load_si512((const void *)(wmn + (size_t)(4 * s + j) * 16));
+            i0 = _mm512_dpwssd_epi32(i0, mk, _mm512_set1_epi32(p[0 * 4 + j])); i1 = _mm512_dpwssd_epi32(i1, mk, _mm512_set1_epi32(p[1 * 4 + j]));
+            i2 = _mm512_dpwssd_epi32(i2, mk, _mm512_set1_epi32(p[2 * 4 + j])); i3 = _mm512_dpwssd_epi32(i3, mk, _mm512_set1_epi32(p[3 * 4 + j]));
+            i4 = _mm512_dpwssd_epi32(i4, mk, _mm512_set1_epi32(p[4 * 4 + j])); i5 = _mm512_dpwssd_epi32(i5, mk, _mm512_set1_epi32(p[5 * 4 + j]));
+            i6 = _mm512_dpwssd_epi32(i6, mk, _mm512_set1_epi32(p[6 * 4 + j])); i7 = _mm512_dpwssd_epi32(i7, mk, _mm512_set1_epi32(p[7 * 4 + j]));
+        }
+        dw = _mm512_load_ps(wd + (size_t)s * 16);
+        dm = _mm512_load_ps(wdm + (size_t)s * 16);
+        /* the tile path's float steps */
+#define CK__GK_STEP(f, ss, ii, k)                                                                               \
+        f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ss), _mm512_mul_ps(dw, _mm512_set1_ps(d[k])), f);                \
+        f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ii), _mm512_mul_ps(dm, _mm512_set1_ps(d[k])), f);
+        CK__GK_STEP(f0, s0, i0, 0) CK__GK_STEP(f1, s1, i1, 1) CK__GK_STEP(f2, s2, i2, 2) CK__GK_STEP(f3, s3, i3, 3)
+        CK__GK_STEP(f4, s4, i4, 4) CK__GK_STEP(f5, s5, i5, 5) CK__GK_STEP(f6, s6, i6, 6) CK__GK_STEP(f7, s7, i7, 7)
+#undef CK__GK_STEP
+    }
+    {
+        const __m512 base = first && bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
+#define CK__GK_OUT(f, k)                                                                                                   \
+        if (k >= skip) _mm512_mask_storeu_ps(out + (size_t)(k) * ldo, mask, _mm512_add_ps(first ? base : _mm512_maskz_loadu_ps(mask, out + (size_t)(k) * ldo), f));
+        CK__GK_OUT(f0, 0) CK__GK_OUT(f1, 1) CK__GK_OUT(f2, 2) CK__GK_OUT(f3, 3) CK__GK_OUT(f4, 4) CK__GK_OUT(f5, 5) CK__GK_OUT(f6, 6) CK__GK_OUT(f7, 7)
+#undef CK__GK_OUT
+    }
+}
+
+/* Q6_K: 16 sub-blocks of 16 signed-scale values, u = q (0..63) with the -32 through the bsums:
+   per super-block S = -32 sum_g sc_g bsum_g (8 vpdpwssd on int16 pairs) + sum_g sc_g S_g, then
+   acc = fma(S, d_w * d_a, acc), as the tile path. wp as ck__gk_pack's (32-value units, group k =
+   values 4k..4k+3: sub-block 2u is groups 0..3, 2u + 1 groups 4..7), wsc[sub-block of 16][row],
+   wn[super-block][p][row] = (-32 sc_2p, -32 sc_2p+1) (int16 pairs), wd[super-block][row] */
+CK__FORCE_INLINE void ck__gk6_pack(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wn, float *wd, float *unused)
+{
+    const size_t bsz = sizeof(ck_block_q6_K);
+    const __m512i roff = _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nr - 1)),
+                                            _mm512_set1_epi32((int)ldw));
+    const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30), lo16 = _mm512_set1_epi32(0xffff);
+    const char *row[16];
+    int i, s, h, c, k, g;
+    (void)unused;
+    for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    for (s = 0; s < nsb; s++) {
+        const size_t o = (size_t)s * bsz;
+        __m512i sc[16], za[8], zb[8], zq[8];
+        /* scales[16] at 192, d at 208 (read as the dword at 206: the block ends at 210) */
+        for (c = 0; c < 4; c++) {
+            const __m512i g4 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 192 + 4 * c), 1);
+            for (k = 0; k < 4; k++) sc[4 * c + k] = _mm512_srai_epi32(_mm512_slli_epi32(g4, 24 - 8 * k), 24);
+        }
+        _mm512_store_ps(wd + (size_t)s * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_i32gather_epi32(roff, (const void *)(w + o + 206), 1), 16))));
+        for (g = 0; g < 16; g++) _mm512_store_si512((void *)(wsc + (size_t)(16 * s + g) * 16), sc[g]);
+        for (g = 0; g < 8; g++) {
+            const __m512i n0 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sc[2 * g], 5));
+            const __m512i n1 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sc[2 * g + 1], 5));
+            _mm512_store_si512((void *)(wn + (size_t)(8 * s + g) * 16), _mm512_or_si512(_mm512_and_si512(n0, lo16), _mm512_slli_epi32(n1, 16)));
+        }
+        for (h = 0; h < 2; h++) { /* values 128h + 32m + l: ql[64h + l] (m = 0, 2: low, high nibble), ql[64h + 32 + l] (m = 1, 3), bits 2m of qh[32h + l] */
+            ck__gk_rows32(row, o + 64 * (size_t)h, za);
+            ck__gk_rows32(row, o + 64 * (size_t)h + 32, zb);
+            ck__gk_rows32(row, o + 128 + 32 * (size_t)h, zq);
+            for (k = 0; k < 8; k++) {
+                uint8_t *p = wp + (size_t)(8 * s + 4 * h) * 512 + (size_t)k * 64;
+                _mm512_store_si512((void *)p, _mm512_or_si512(_mm512_and_si512(za[k], m4), _mm512_and_si512(_mm512_slli_epi16(zq[k], 4), m30)));
+                _mm512_store_si512((void *)(p + 512), _mm512_or_si512(_mm512_and_si512(zb[k], m4), _mm512_and_si512(_mm512_slli_epi16(zq[k], 2), m30)));
+                _mm512_store_si512((void *)(p + 1024), _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(za[k], 4), m4), _mm512_and_si512(zq[k], m30)));
+                _mm512_store_si512((void *)(p + 1536), _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(zb[k], 4), m4), _mm512_and_si512(_mm512_srli_epi16(zq[k], 2), m30)));
+            }
+        }
+    }
+}
+static void ck__gk_pack_q6_K(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
+{
+    ck__gk6_pack(w, ldw, nr, nsb, wp, wsc, wmn, wd, wdm);
+}
+
+/* Q2_K (q 0..3 with a 4-bit scale and min per 16 values) and Q3_K (u = q + 4 in 0..7, 6-bit
+   signed scales, the -4 through the bsums) in ck__gk6_pack's layout: wn = (-4 sc) pairs (Q3_K) or
+   (m_2p, m_2p+1) pairs (Q2_K: the mins, a separate sum as the tile path's), wdm = dmin (Q2_K).
+   Value 32m + l of a super-block: bits 2 (m % 4) of qs[32 (m / 4) + l]; Q3_K: bit m of hmask[l]. */
+CK__FORCE_INLINE void ck__gk23_pack(int three, const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wn, float *wd, float *wdm)
+{
+    const size_t bsz = three ? sizeof(ck_block_q3_K) : sizeof(ck_block_q2_K), qso = three ? 32 : 16;
+    const __m512i roff = _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nr - 1)),
+                                            _mm512_set1_epi32((int)ldw));
+    const __m512i m3 = _mm512_set1_epi8(3), lo16 = _mm512_set1_epi32(0xffff), xff = _mm512_set1_epi32(0xff), x0f = _mm512_set1_epi32(0x0f0f0f0f),
+                  x03 = _mm512_set1_epi32(0x03030303);
+    const char *row[16];
+    int i, s, n, j, k, g;
+    for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    for (s = 0; s < nsb; s++) {
+        const size_t o = (size_t)s * bsz;
+        __m512i sc[16], nv[16], zq[8], zh[8], r[4];
+        if (three) { /* scales[12] at 96 (ck__q23_K_scales_avx512's words), d at 108 (the dword at 106) */
+            const __m512i a0 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 96), 1), a1 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 100), 1);
+            const __m512i ww = _mm512_i32gather_epi32(roff, (const void *)(w + o + 104), 1);
+            r[0] = _mm512_or_si512(_mm512_and_si512(a0, x0f), _mm512_slli_epi32(_mm512_and_si512(ww, x03), 4));
+            r[1] = _mm512_or_si512(_mm512_and_si512(a1, x0f), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(ww, 2), x03), 4));
+            r[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(a0, 4), x0f), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(ww, 4), x03), 4));
+            r[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(a1, 4), x0f), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(ww, 6), x03), 4));
+            for (g = 0; g < 16; g++) {
+                sc[g] = _mm512_sub_epi32(_mm512_and_si512(_mm512_srli_epi32(r[g / 4], 8 * (g % 4)), xff), _mm512_set1_epi32(32));
+                nv[g] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sc[g], 2));
+            }
+            _mm512_store_ps(wd + (size_t)s * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_i32gather_epi32(roff, (const void *)(w + o + 106), 1), 16))));
+            ck__gk_rows32(row, o, zh);
+        } else { /* scales[16] at 0 (sc | m << 4), d | dmin << 16 at 80 */
+            const __m512i g0 = _mm512_i32gather_epi32(roff, (const void *)(w + o + 80), 1);
+            for (k = 0; k < 4; k++) r[k] = _mm512_i32gather_epi32(roff, (const void *)(w + o + 4 * k), 1);
+            for (g = 0; g < 16; g++) {
+                const __m512i b = _mm512_and_si512(_mm512_srli_epi32(r[g / 4], 8 * (g % 4)), xff);
+                sc[g] = _mm512_and_si512(b, _mm512_set1_epi32(15));
+                nv[g] = _mm512_srli_epi32(b, 4);
+            }
+            _mm512_store_ps(wd + (size_t)s * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g0)));
+            _mm512_store_ps(wdm + (size_t)s * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(g0, 16))));
+        }
+        for (g = 0; g < 16; g++) _mm512_store_si512((void *)(wsc + (size_t)(16 * s + g) * 16), sc[g]);
+        for (g = 0; g < 8; g++)
+            _mm512_store_si512((void *)(wn + (size_t)(8 * s + g) * 16), _mm512_or_si512(_mm512_and_si512(nv[2 * g], lo16), _mm512_slli_epi32(nv[2 * g + 1], 16)));
+        for (n = 0; n < 2; n++) {
+            ck__gk_rows32(row, o + qso + 32 * (size_t)n, zq);
+            for (j = 0; j < 4; j++) { /* unit m = 4n + j */
+                const int m = 4 * n + j;
+                for (k = 0; k < 8; k++) {
+                    __m512i u = _mm512_and_si512(_mm512_srli_epi16(zq[k], 2 * j), m3);
+                    if (three) u = _mm512_mask_add_epi8(u, _mm512_test_epi8_mask(zh[k], _mm512_set1_epi8((char)(1 << m))), u, _mm512_set1_epi8(4));
+                    _mm512_store_si512((void *)(wp + (size_t)(8 * s + m) * 512 + (size_t)k * 64), u);
+                }
+            }
+        }
+    }
+}
+static void ck__gk_pack_q2_K(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
+{
+    ck__gk23_pack(0, w, ldw, nr, nsb, wp, wsc, wmn, wd, wdm);
+}
+static void ck__gk_pack_q3_K(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
+{
+    ck__gk23_pack(1, w, ldw, nr, nsb, wp, wsc, wmn, wd, wdm);
+}
+
+/* as ck__gk_kernel16x8 for the types with 16-value sub-blocks (Q6_K, Q3_K: wn x bsums into S;
+   Q2_K, mins: into M, a second float step): abp[super-block][k][8] = the 16 bsums as int16 pairs */
+CK__FORCE_INLINE void ck__gk16_kernel16x8(int mins, const uint8_t *wp, const int32_t *wsc, const int32_t *wn, const float *wd, const float *wdm,
+                                          const int8_t *aq, const float *ad, const int32_t *abp, int tc, int nsb, float *out, size_t ldo, int skip,
+                                          __mmask16 mask, int first, const float *bias)
+{
+    __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
+    int s, j;
+    for (s = 0; s < nsb; s++) {
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+        __m512i i0, i1, i2, i3, i4, i5, i6, i7;
+        const float *d = ad + (size_t)s * tc;
+        const int32_t *p = abp + (size_t)s * tc * 8;
+        __m512 dw, dm;
+        for (j = 0; j < 8 && !mins; j++) { /* Q6_K: -32 sum_g sc_g bsum_g; Q3_K: -4 */
+            const __m512i nk = _mm512_load_si512((const void *)(wn + (size_t)(8 * s + j) * 16));
+            s0 = _mm512_dpwssd_epi32(s0, nk, _mm512_set1_epi32(p[0 * 8 + j])); s1 = _mm512_dpwssd_epi32(s1, nk, _mm512_set1_epi32(p[1 * 8 + j]));
+            s2 = _mm512_dpwssd_epi32(s2, nk, _mm512_set1_epi32(p[2 * 8 + j])); s3 = _mm512_dpwssd_epi32(s3, nk, _mm512_set1_epi32(p[3 * 8 + j]));
+            s4 = _mm512_dpwssd_epi32(s4, nk, _mm512_set1_epi32(p[4 * 8 + j])); s5 = _mm512_dpwssd_epi32(s5, nk, _mm512_set1_epi32(p[5 * 8 + j]));
+            s6 = _mm512_dpwssd_epi32(s6, nk, _mm512_set1_epi32(p[6 * 8 + j])); s7 = _mm512_dpwssd_epi32(s7, nk, _mm512_set1_epi32(p[7 * 8 + j]));
+        }
+        for (j = 0; j < 16; j++) { /* sub-block j of 16: groups 4 (j % 2) .. + 3 of unit j / 2 */
+            const uint8_t *w = wp + (size_t)(8 * s + j / 2) * 512 + (size_t)(j % 2) * 256;
+            const int8_t *a = aq + (size_t)(8 * s + j / 2) * tc * 32 + (j % 2) * 16;
+            const __m512i sc = _mm512_load_si512((const void *)(wsc + (size_t)(16 * s + j) * 16));
+            i0 = i1 = i2 = i3 = i4 = i5 = i6 = i7 = _mm512_setzero_si512();
+#define CK__GK_GROUP(g)                                                                                 \
+            {                                                                                           \
+                const __m512i wg = _mm512_load_si512((const void *)(w + 64 * (g)));                     \
+                i0 = _mm512_dpbusd_epi32(i0, wg, _mm512_set1_epi32(ck__ld32(a + 0 * 32 + 4 * (g))));    \
+                i1 = _mm512_dpbusd_epi32(i1, wg, _mm512_set1_epi32(ck__ld32(a + 1 * 32 + 4 * (g))));    \
+                i2 = _mm512_dpbusd_epi32(i2, wg, _mm512_set1_epi32(ck__ld32(a + 2 * 32 + 4 * (g))));    \
+                i3 = _mm512_dpbusd_epi32(i3, wg, _mm512_set1_epi32(ck__ld32(a + 3 * 32 + 4 * (g))));    \
+                i4 = _mm512_dpbusd_epi32(i4, wg, _mm512_set1_epi32(ck__ld32(a + 4 * 32 + 4 * (g))));    \
+                i5 = _mm512_dpbusd_epi32(i5, wg, _mm512_set1_epi32(ck__ld32(a + 5 * 32 + 4 * (g))));    \
+                i6 = _mm512_dpbusd_epi32(i6, wg, _mm512_set1_epi32(ck__ld32(a + 6 * 32 + 4 * (g))));    \
+                i7 = _mm512_dpbusd_epi32(i7, wg, _mm512_set1_epi32(ck__ld32(a + 7 * 32 + 4 * (g))));    \
+            }
+            CK__GK_GROUP(0) CK__GK_GROUP(1) CK__GK_GROUP(2) CK__GK_GROUP(3)
+#undef CK__GK_GROUP
+            s0 = _mm512_add_epi32(s0, _mm512_mullo_epi32(i0, sc)); s1 = _mm512_add_epi32(s1, _mm512_mullo_epi32(i1, sc));
+            s2 = _mm512_add_epi32(s2, _mm512_mullo_epi32(i2, sc)); s3 = _mm512_add_epi32(s3, _mm512_mullo_epi32(i3, sc));
+            s4 = _mm512_add_epi32(s4, _mm512_mullo_epi32(i4, sc)); s5 = _mm512_add_epi32(s5, _mm512_mullo_epi32(i5, sc));
+            s6 = _mm512_add_epi32(s6, _mm512_mullo_epi32(i6, sc)); s7 = _mm512_add_epi32(s7, _mm512_mullo_epi32(i7, sc));
+        }
+        dw = _mm512_load_ps(wd + (size_t)s * 16);
+#define CK__GK_STEP(f, ss, k) f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ss), _mm512_mul_ps(dw, _mm512_set1_ps(d[k])), f);
+        CK__GK_STEP(f0, s0, 0) CK__GK_STEP(f1, s1, 1) CK__GK_STEP(f2, s2, 2) CK__GK_STEP(f3, s3, 3)
+        CK__GK_STEP(f4, s4, 4) CK__GK_STEP(f5, s5, 5) CK__GK_STEP(f6, s6, 6) CK__GK_STEP(f7, s7, 7)
+#undef CK__GK_STEP
+        if (mins) { /* M = sum_g m_g bsum_g; acc = fnmadd(M, dmin_w * d_a, acc) */
+            i0 = i1 = i2 = i3 = i4 = i5 = i6 = i7 = _mm512_setzero_si512();
+            for (j = 0; j < 8; j++) {
+                const __m512i mk = _mm512_load_si512((const void *)(wn + (size_t)(8 * s + j) * 16));
+                i0 = _mm512_dpwssd_epi32(i0, mk, _mm512_set1_epi32(p[0 * 8 + j])); i1 = _mm512_dpwssd_epi32(i1, mk, _mm512_set1_epi32(p[1 * 8 + j]));
+                i2 = _mm512_dpwssd_epi32(i2, mk, _mm512_set1_epi32(p[2 * 8 + j])); i3 = _mm512_dpwssd_epi32(i3, mk, _mm512_set1_epi32(p[3 * 8 + j]));
+                i4 = _mm512_dpwssd_epi32(i4, mk, _mm512_set1_epi32(p[4 * 8 + j])); i5 = _mm512_dpwssd_epi32(i5, mk, _mm512_set1_epi32(p[5 * 8 + j]));
+                i6 = _mm512_dpwssd_epi32(i6, mk, _mm512_set1_epi32(p[6 * 8 + j])); i7 = _mm512_dpwssd_epi32(i7, mk, _mm512_set1_epi32(p[7 * 8 + j]));
+            }
+            dm = _mm512_load_ps(wdm + (size_t)s * 16);
+#define CK__GK_STEP(f, ii, k) f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ii), _mm512_mul_ps(dm, _mm512_set1_ps(d[k])), f);
+            CK__GK_STEP(f0, i0, 0) CK__GK_STEP(f1, i1, 1) CK__GK_STEP(f2, i2, 2) CK__GK_STEP(f3, i3, 3)
+            CK__GK_STEP(f4, i4, 4) CK__GK_STEP(f5, i5, 5) CK__GK_STEP(f6, i6, 6) CK__GK_STEP(f7, i7, 7)
+#undef CK__GK_STEP
+        }
+    }
+    {
+        const __m512 base = first && bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
+#define CK__GK_OUT(f, k)                                                                                                   \
+        if (k >= skip) _mm512_mask_storeu_ps(out + (size_t)(k) * ldo, mask, _mm512_add_ps(first ? base : _mm512_maskz_loadu_ps(mask, out + (size_t)(k) * ldo), f));
+        CK__GK_OUT(f0, 0) CK__GK_OUT(f1, 1) CK__GK_OUT(f2, 2) CK__GK_OUT(f3, 3) CK__GK_OUT(f4, 4) CK__GK_OUT(f5, 5) CK__GK_OUT(f6, 6) CK__GK_OUT(f7, 7)
+#undef CK__GK_OUT
+    }
+}
+
+static void ck__gk6_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int32_t *wn, const float *wd, const float *wdm, const int8_t *aq,
+                               const float *ad, const int32_t *abp, int tc, int nsb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
+                               const float *bias)
+{
+    ck__gk16_kernel16x8(0, wp, wsc, wn, wd, wdm, aq, ad, abp, tc, nsb, out, ldo, skip, mask, first, bias);
+}
+static void ck__gk2_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int32_t *wn, const float *wd, const float *wdm, const int8_t *aq,
+                               const float *ad, const int32_t *abp, int tc, int nsb, float *out, size_t ldo, int skip, __mmask16 mask, int first,
+                               const float *bias)
+{
+    ck__gk16_kernel16x8(1, wp, wsc, wn, wd, wdm, aq, ad, abp, tc, nsb, out, ldo, skip, mask, first, bias);
+}
+
+/* activation rows x[k * ldx] (k < nt), cs values -> Q8_K blocks (the tile path's bytes) regrouped:
+   aq[unit of 32][k][32], ad[super-block][k] = d, abp[super-block][k][4] = (bsums 4p + 4p+1,
+   4p+2 + 4p+3) as int16 pairs (six: abp[super-block][k][8] = the 16 bsums) */
+static void ck__gk_quant_act(int six, const float *x, size_t ldx, int nt, int cs, int tc, int8_t *aq, float *ad, int32_t *abp)
+{
+    ck_block_q8_K blk[CK__GI_KS / CK_QK_K];
+    const int nsb = cs / CK_QK_K;
+    int k, s, j;
+    for (k = 0; k < nt; k++) {
+        ck__quant_act_q8_K_avx512(x + (size_t)k * ldx, blk, cs);
+        for (s = 0; s < nsb; s++) {
+            const __m256i bs = _mm256_loadu_si256((const __m256i *)(const void *)blk[s].bsums);
+            /* adjacent int16 pairs summed: 8 int32 (the sub-block sums), packed back to int16 */
+            const __m256i sums = _mm256_madd_epi16(bs, _mm256_set1_epi16(1));
+            const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+            for (j = 0; j < 8; j++)
+                _mm256_storeu_si256((__m256i *)(void *)(aq + ((size_t)(8 * s + j) * tc + k) * 32), ck__load256(blk[s].qs + 32 * j));
+            ad[(size_t)s * tc + k] = blk[s].d;
+            if (six) _mm256_storeu_si256((__m256i *)(void *)(abp + ((size_t)s * tc + k) * 8), bs);
+            else _mm_storeu_si128((__m128i *)(void *)(abp + ((size_t)s * tc + k) * 4), p16);
+        }
+    }
+}
+
+static void ck__gemm_k45_rows(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC, int o_lo, int o_hi)
+{
+    const size_t row_bytes = ck_row_size(type, C), bsz = ck_type_block_bytes(type);
+    const int six = type == CK_Q6_K || type == CK_Q3_K || type == CK_Q2_K, np = six ? 8 : 4; /* 16-value sub-blocks; int16 pairs of bsums per super-block */
+    void (*pack)(const char *, size_t, int, int, uint8_t *, int32_t *, int32_t *, float *, float *) =
+        type == CK_Q6_K ? ck__gk_pack_q6_K : type == CK_Q3_K ? ck__gk_pack_q3_K : type == CK_Q2_K ? ck__gk_pack_q2_K : type == CK_Q5_K ? ck__gk_pack_q5_K : ck__gk_pack_q4_K;
+    void (*kern)(const uint8_t *, const int32_t *, const int32_t *, const float *, const float *, const int8_t *, const float *, const int32_t *, int, int,
+                 float *, size_t, int, __mmask16, int, const float *) = type == CK_Q2_K ? ck__gk2_kernel16x8 : six ? ck__gk6_kernel16x8 : ck__gk_kernel16x8;
+    union { __m512i v; uint8_t b[CK__GI_KS / CK_QK * 512]; } wp; /* the panel, 16 KB */
+    union { __m512i v; int32_t i[CK__GI_KS / 16 * 16]; } wsc;    /* Q6_K: a scale per 16 values */
+    union { __m512i v; int32_t i[CK__GI_KS / CK_QK_K * 8 * 16]; } wmn;
+    union { __m512 v; float f[CK__GI_KS / CK_QK_K * 16]; } wd, wdm;
+    int8_t aq[CK__GI_TC * CK__GI_KS]; /* the chunk's activations, 64 KB */
+    float ad[CK__GI_TC * CK__GI_KS / CK_QK_K];
+    int32_t abp[CK__GI_TC * CK__GI_KS / CK_QK_K * 8];
+    const int nchunk = (T + CK__GI_TC - 1) / CK__GI_TC;
+    int c0, ci, o, t;
+    for (c0 = 0; c0 < C; c0 += CK__GI_KS) {
+        const int cs = CK_MIN(CK__GI_KS, C - c0), nsb = cs / CK_QK_K;
+        for (ci = 0; ci < nchunk; ci++) {
+            const int t0 = (int)((int64_t)T * ci / nchunk), tc = (int)((int64_t)T * (ci + 1) / nchunk) - t0;
+            ck__gk_quant_act(six, inp + (size_t)t0 * C + c0, (size_t)C, tc, cs, tc, aq, ad, abp);
+            for (o = o_lo; o < o_hi; o += 16) {
+                const int nr = CK_MIN(16, o_hi - o);
+                const __mmask16 mask = (__mmask16)((1u << nr) - 1);
+                const char *wpanel = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / CK_QK_K) * bsz;
+                pack(wpanel, row_bytes, nr, nsb, wp.b, wsc.i, wmn.i, wd.f, wdm.f);
+                if (o + 16 < o_hi) {
+                    const int nr1 = CK_MIN(16, o_hi - o - 16);
+                    int r;
+                    size_t x;
+                    for (r = 0; r < nr1; r++)
+                        for (x = 0; x < (size_t)nsb * bsz; x += 64) _mm_prefetch(wpanel + (size_t)(16 + r) * row_bytes + x, _MM_HINT_T0);
+                }
+                for (t = 0; t < tc; t += CK__GI_NT) {
+                    const int ts = CK_MIN(t, tc - CK__GI_NT);
+                    kern(wp.b, wsc.i, wmn.i, wd.f, wdm.f, aq + (size_t)ts * 32, ad + ts, abp + (size_t)ts * np, tc, nsb,
+                         out + (size_t)(t0 + ts) * OC + o, (size_t)OC, t - ts, mask, c0 == 0, bias ? bias + o : NULL);
+                }
+            }
+        }
+    }
+}
+
 #if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
 #pragma GCC diagnostic pop
 #endif
 #endif /* CK_HAVE_AVX512 */
+
+#if CK_HAVE_AVX2 && !CK_HAVE_AVX512
+/* AVX2 (no VNNI): the same design with 8-row panels (one dword lane per row) and 8 x 4 register
+   tiles: group j of a block is vpmaddubsw (weights unsigned, the activation's dword j broadcast)
+   then vpmaddwd by ones. Q4_0/Q5_0/Q4_1/Q5_1 (u <= 31): four groups summed in int16 first (|sum|
+   <= 4 * 2 * 31 * 128 < 2^15); Q8_0/IQ4_NL: |w| times the activation signed by w (ggml's
+   sign trick, no saturation: 2 * 127 * 128 < 2^15), group by group. Same exact block sums and float
+   steps as the tile path: bit-identical to it. */
+#define CK__GA_NT 4
+/* 8 rows x 8 dwords -> r[c] = dword c of the 8 rows */
+CK__FORCE_INLINE void ck__transpose8_dwords_avx2(__m256i r[8])
+{
+    __m256i t[8], u[8];
+#define CK__T1(i) t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]); t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+    CK__T1(0) CK__T1(2) CK__T1(4) CK__T1(6)
+#undef CK__T1
+#define CK__T2(i)                                                                                           \
+    u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]); u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);         \
+    u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+    CK__T2(0) CK__T2(4)
+#undef CK__T2
+    /* u[k], lane L: rows 0..3 of dword 4L + k; u[4 + k]: rows 4..7 */
+#define CK__T3(k) r[k] = _mm256_permute2x128_si256(u[k], u[4 + k], 0x20); r[4 + k] = _mm256_permute2x128_si256(u[k], u[4 + k], 0x31);
+    CK__T3(0) CK__T3(1) CK__T3(2) CK__T3(3)
+#undef CK__T3
+}
+
+/* one block's 32 values in order: u = q + off (Q4/Q5 types), or the signed value (Q8_0, IQ4_NL) */
+CK__FORCE_INLINE __m256i ck__ga_unpack(int type, const char *x, __m256i levels)
+{
+    const __m256i m4 = _mm256_set1_epi8(15);
+    if (type == CK_Q8_0) return ck__load256(((const ck_block_q8_0 *)(const void *)x)->qs);
+    {
+        const size_t qo = type == CK_Q4_0 || type == CK_IQ4_NL ? 2 : type == CK_Q4_1 ? 4 : type == CK_Q5_0 ? 6 : 8;
+        const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)(x + qo));
+        __m256i n = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1), m4);
+        if (type == CK_IQ4_NL) return _mm256_shuffle_epi8(levels, n);
+        if (type == CK_Q5_0 || type == CK_Q5_1) { /* bit k of qh (at 2 or 4) -> + 16 on value k */
+            const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)ck__le32((const uint8_t *)x + (type == CK_Q5_0 ? 2 : 4))),
+                                                      _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+            const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+            n = _mm256_add_epi8(n, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit), _mm256_set1_epi8(16)));
+        }
+        return n;
+    }
+}
+
+/* rows w + i * ldw (i < nr; the others repeat row nr - 1), blocks 0..nb-1 -> wp[block][group][row][4], wd, wm[block][row] */
+CK__FORCE_INLINE void ck__ga_pack(int type, const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm)
+{
+    const int mn = type == CK_Q4_1 || type == CK_Q5_1;
+    const size_t bsz = ck_type_block_bytes(type);
+    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)ck__iq4nl_values));
+    const char *row[8];
+    int i, b;
+    for (i = 0; i < 8; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    for (b = 0; b < nb; b++) {
+        const size_t o = (size_t)b * bsz;
+        __m256i r[8];
+#define CK__GA_ROW(i) r[i] = ck__ga_unpack(type, row[i] + o, levels);
+        CK__GA_ROW(0) CK__GA_ROW(1) CK__GA_ROW(2) CK__GA_ROW(3) CK__GA_ROW(4) CK__GA_ROW(5) CK__GA_ROW(6) CK__GA_ROW(7)
+#undef CK__GA_ROW
+        ck__transpose8_dwords_avx2(r);
+#define CK__GA_ST(i) _mm256_store_si256((__m256i *)(void *)(wp + (size_t)b * 256 + (i) * 32), r[i]);
+        CK__GA_ST(0) CK__GA_ST(1) CK__GA_ST(2) CK__GA_ST(3) CK__GA_ST(4) CK__GA_ST(5) CK__GA_ST(6) CK__GA_ST(7)
+#undef CK__GA_ST
+        for (i = 0; i < 8; i++) {
+            wd[b * 8 + i] = ck__h2f(ck__u16at(row[i] + o));
+            if (mn) wm[b * 8 + i] = ck__h2f(ck__u16at(row[i] + o + 2));
+        }
+    }
+}
+
+/* 8 weight rows x activation rows 0..3, as ck__gi_kernel16x8 (sgn: Q8_0 / IQ4_NL, signed weights) */
+CK__FORCE_INLINE void ck__ga_kernel8x4(int mn, int sgn, const uint8_t *wp, const float *wd, const float *wm, const int8_t *aq, const float *ad,
+                                       const float *as, const int32_t *ac, int tc, int nb, float *out, size_t ldo, int skip, int nr, int first,
+                                       const float *bias)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
+    int b, k;
+    for (b = 0; b < nb; b++) {
+        const uint8_t *w = wp + (size_t)b * 256;
+        const int8_t *a = aq + (size_t)b * tc * 32;
+        const float *d = ad + (size_t)b * tc, *s = as + (size_t)b * tc;
+        const int32_t *c = ac + (size_t)b * tc;
+        const __m256 dw = _mm256_load_ps(wd + (size_t)b * 8);
+        __m256i i0 = _mm256_set1_epi32(c[0]), i1 = _mm256_set1_epi32(c[1]), i2 = _mm256_set1_epi32(c[2]), i3 = _mm256_set1_epi32(c[3]);
+#define CK__GA_A(t, j) _mm256_set1_epi32(ck__ld32(a + (t) * 32 + 4 * (j)))
+        if (sgn) {
+            int j;
+            for (j = 0; j < 8; j++) {
+                const __m256i wj = _mm256_load_si256((const __m256i *)(const void *)(w + 32 * j)), uj = _mm256_sign_epi8(wj, wj);
+#define CK__GA_SG(ii, t) ii = _mm256_add_epi32(ii, _mm256_madd_epi16(_mm256_maddubs_epi16(uj, _mm256_sign_epi8(CK__GA_A(t, j), wj)), ones));
+                CK__GA_SG(i0, 0) CK__GA_SG(i1, 1) CK__GA_SG(i2, 2) CK__GA_SG(i3, 3)
+#undef CK__GA_SG
+            }
+        } else {
+            int h;
+            for (h = 0; h < 8; h += 4) {
+                const __m256i w0 = _mm256_load_si256((const __m256i *)(const void *)(w + 32 * h)), w1 = _mm256_load_si256((const __m256i *)(const void *)(w + 32 * h + 32));
+                const __m256i w2 = _mm256_load_si256((const __m256i *)(const void *)(w + 32 * h + 64)), w3 = _mm256_load_si256((const __m256i *)(const void *)(w + 32 * h + 96));
+#define CK__GA_U(ii, t)                                                                                                    \
+                ii = _mm256_add_epi32(ii, _mm256_madd_epi16(_mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(w0, CK__GA_A(t, h)), \
+                                                                                              _mm256_maddubs_epi16(w1, CK__GA_A(t, h + 1))), \
+                                                                             _mm256_add_epi16(_mm256_maddubs_epi16(w2, CK__GA_A(t, h + 2)), \
+                                                                                              _mm256_maddubs_epi16(w3, CK__GA_A(t, h + 3)))), ones));
+                CK__GA_U(i0, 0) CK__GA_U(i1, 1) CK__GA_U(i2, 2) CK__GA_U(i3, 3)
+#undef CK__GA_U
+            }
+        }
+#undef CK__GA_A
+#define CK__GA_STEP(f, ii, t)                                                                               \
+        {                                                                                                   \
+            __m256 t_ = _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[t])), _mm256_cvtepi32_ps(ii));     \
+            if (mn) t_ = _mm256_add_ps(t_, _mm256_mul_ps(_mm256_load_ps(wm + (size_t)b * 8), _mm256_set1_ps(s[t]))); \
+            f = _mm256_add_ps(f, t_);                                                                       \
+        }
+        CK__GA_STEP(f0, i0, 0) CK__GA_STEP(f1, i1, 1) CK__GA_STEP(f2, i2, 2) CK__GA_STEP(f3, i3, 3)
+#undef CK__GA_STEP
+    }
+    {
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const __m256 base = first && bias ? _mm256_maskload_ps(bias, mask) : _mm256_setzero_ps();
+        __m256 fs[4];
+        fs[0] = f0; fs[1] = f1; fs[2] = f2; fs[3] = f3;
+        for (k = skip; k < 4; k++) {
+            float *p = out + (size_t)k * ldo;
+            _mm256_maskstore_ps(p, mask, _mm256_add_ps(first ? base : _mm256_maskload_ps(p, mask), fs[k]));
+        }
+    }
+}
+#define CK__GA_DEF(name, TYPE, MN, SGN)                                                                                            \
+    static void ck__ga_pack_##name(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm)                    \
+    { ck__ga_pack(TYPE, w, ldw, nr, nb, wp, wd, wm); }
+CK__GA_DEF(q4_0, CK_Q4_0, 0, 0)
+CK__GA_DEF(q5_0, CK_Q5_0, 0, 0)
+CK__GA_DEF(q8_0, CK_Q8_0, 0, 1)
+CK__GA_DEF(iq4_nl, CK_IQ4_NL, 0, 1)
+CK__GA_DEF(q4_1, CK_Q4_1, 1, 0)
+CK__GA_DEF(q5_1, CK_Q5_1, 1, 0)
+#undef CK__GA_DEF
+typedef void (*ck__ga_kernel_fn)(const uint8_t *, const float *, const float *, const int8_t *, const float *, const float *, const int32_t *, int, int, float *,
+                                 size_t, int, int, int, const float *);
+#define CK__GA_KDEF(name, MN, SGN)                                                                                                   \
+    static void ck__ga_kernel8x4_##name(const uint8_t *wp, const float *wd, const float *wm, const int8_t *aq, const float *ad, const float *as, \
+                                        const int32_t *ac, int tc, int nb, float *out, size_t ldo, int skip, int nr, int first, const float *bias) \
+    { ck__ga_kernel8x4(MN, SGN, wp, wd, wm, aq, ad, as, ac, tc, nb, out, ldo, skip, nr, first, bias); }
+CK__GA_KDEF(u, 0, 0)
+CK__GA_KDEF(um, 1, 0)
+CK__GA_KDEF(s, 0, 1)
+#undef CK__GA_KDEF
+
+static void ck__gemm_int_rows_avx2(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC, int o_lo, int o_hi)
+{
+    typedef void (*pack_fn)(const char *, size_t, int, int, uint8_t *, float *, float *);
+    const int mn = type == CK_Q4_1 || type == CK_Q5_1, sgn = type == CK_Q8_0 || type == CK_IQ4_NL;
+    const int off = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : 0; /* Q8_0, IQ4_NL: signed weights, no offset */
+    const size_t row_bytes = ck_row_size(type, C), bsz = ck_type_block_bytes(type);
+    const pack_fn pack = type == CK_Q4_0 ? ck__ga_pack_q4_0 : type == CK_Q5_0 ? ck__ga_pack_q5_0 : type == CK_Q8_0 ? ck__ga_pack_q8_0
+                       : type == CK_IQ4_NL ? ck__ga_pack_iq4_nl : type == CK_Q4_1 ? ck__ga_pack_q4_1 : ck__ga_pack_q5_1;
+    const ck__ga_kernel_fn kern = sgn ? ck__ga_kernel8x4_s : mn ? ck__ga_kernel8x4_um : ck__ga_kernel8x4_u;
+    union { __m256i v; uint8_t b[CK__GI_KS / CK_QK * 256]; } wp;
+    union { __m256 v; float f[CK__GI_KS / CK_QK * 8]; } wd, wm;
+    int8_t aq[CK__GI_TC * CK__GI_KS];
+    float ad[CK__GI_TC * CK__GI_KS / CK_QK], as[CK__GI_TC * CK__GI_KS / CK_QK];
+    int32_t ac[CK__GI_TC * CK__GI_KS / CK_QK];
+    const int nchunk = (T + CK__GI_TC - 1) / CK__GI_TC;
+    int c0, ci, o, t;
+    for (c0 = 0; c0 < C; c0 += CK__GI_KS) {
+        const int cs = CK_MIN(CK__GI_KS, C - c0), nb = cs / CK_QK;
+        for (ci = 0; ci < nchunk; ci++) {
+            const int t0 = (int)((int64_t)T * ci / nchunk), tc = (int)((int64_t)T * (ci + 1) / nchunk) - t0;
+            ck__gi_quant_act(mn, off, inp + (size_t)t0 * C + c0, (size_t)C, tc, cs, tc, aq, ad, as, ac);
+            for (o = o_lo; o < o_hi; o += 8) {
+                const int nr = CK_MIN(8, o_hi - o);
+                const char *wpanel = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / CK_QK) * bsz;
+                pack(wpanel, row_bytes, nr, nb, wp.b, wd.f, wm.f);
+                if (o + 8 < o_hi) {
+                    const int nr1 = CK_MIN(8, o_hi - o - 8);
+                    int r;
+                    size_t x;
+                    for (r = 0; r < nr1; r++)
+                        for (x = 0; x < (size_t)nb * bsz; x += 64) _mm_prefetch(wpanel + (size_t)(8 + r) * row_bytes + x, _MM_HINT_T0);
+                }
+                for (t = 0; t < tc; t += CK__GA_NT) {
+                    const int ts = CK_MIN(t, tc - CK__GA_NT);
+                    kern(wp.b, wd.f, wm.f, aq + (size_t)ts * 32, ad + ts, as + ts, ac + ts, tc, nb, out + (size_t)(t0 + ts) * OC + o, (size_t)OC, t - ts, nr,
+                         c0 == 0, bias ? bias + o : NULL);
+                }
+            }
+        }
+    }
+}
+#endif /* CK_HAVE_AVX2 && !CK_HAVE_AVX512 */
 
 static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                              int OC, int o_lo, int o_hi)
@@ -5007,6 +5673,10 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
     void (*kern)(const uint8_t *, const float *, const float *, const int8_t *, const float *, const float *, const int32_t *, int, int, float *, size_t, int, __mmask16, int,
                  const float *) =
         mn ? ck__gi_kernel16x8_qm : ck__gi_kernel16x8_q;
+    if ((type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K || type == CK_Q3_K || type == CK_Q2_K) && simd && T >= CK__GI_MIN_T && C >= CK_QK_K && 15 * ck_row_size(type, C) <= 0x7fffffff) {
+        ck__gemm_k45_rows(type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
+        return 1;
+    }
     switch (type) {
     case CK_Q4_0: pack = ck__gi_pack_q4_0; break;
     case CK_Q5_0: pack = ck__gi_pack_q5_0; break;
@@ -5018,15 +5688,15 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
     }
     if (!simd || T < CK__GI_MIN_T || C < CK_QK || 15 * row_bytes > 0x7fffffff) return 0;
     {
-        union { __m512i v; uint8_t b[CK_QSEG / CK_QK * 512]; } wp; /* the panel, 16 KB */
-        union { __m512 v; float f[CK_QSEG / CK_QK * 16]; } wd, wm;
-        int8_t aq[CK__GI_TC * CK_QSEG];                              /* the chunk's activations, 32 KB */
-        float ad[CK__GI_TC * CK_QSEG / CK_QK], as[CK__GI_TC * CK_QSEG / CK_QK];
-        int32_t ac[CK__GI_TC * CK_QSEG / CK_QK];
+        union { __m512i v; uint8_t b[CK__GI_KS / CK_QK * 512]; } wp; /* the panel, 16 KB */
+        union { __m512 v; float f[CK__GI_KS / CK_QK * 16]; } wd, wm;
+        int8_t aq[CK__GI_TC * CK__GI_KS];                              /* the chunk's activations, 32 KB */
+        float ad[CK__GI_TC * CK__GI_KS / CK_QK], as[CK__GI_TC * CK__GI_KS / CK_QK];
+        int32_t ac[CK__GI_TC * CK__GI_KS / CK_QK];
         const int nchunk = (T + CK__GI_TC - 1) / CK__GI_TC; /* balanced: every chunk has >= CK__GI_NT rows */
         int c0, ci, o, t;
-        for (c0 = 0; c0 < C; c0 += CK_QSEG) { /* the first segment writes out (bias included), the others add */
-            const int cs = CK_MIN(CK_QSEG, C - c0), nb = cs / CK_QK;
+        for (c0 = 0; c0 < C; c0 += CK__GI_KS) { /* the first segment writes out (bias included), the others add */
+            const int cs = CK_MIN(CK__GI_KS, C - c0), nb = cs / CK_QK;
             for (ci = 0; ci < nchunk; ci++) {
                 const int t0 = (int)((int64_t)T * ci / nchunk), tc = (int)((int64_t)T * (ci + 1) / nchunk) - t0;
                 ck__gi_quant_act(mn, off, inp + (size_t)t0 * C + c0, (size_t)C, tc, cs, tc, aq, ad, as, ac);
@@ -5053,6 +5723,14 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
         }
     }
     return 1;
+#elif CK_HAVE_AVX2
+    if (!simd || T < CK__GI_MIN_T || C < CK_QK) return 0;
+    switch (type) {
+    case CK_Q4_0: case CK_Q5_0: case CK_Q8_0: case CK_IQ4_NL: case CK_Q4_1: case CK_Q5_1:
+        ck__gemm_int_rows_avx2(type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
+        return 1;
+    default: return 0;
+    }
 #else
     (void)simd; (void)type; (void)out; (void)inp; (void)weight; (void)bias; (void)T; (void)C; (void)OC; (void)o_lo; (void)o_hi;
     return 0;

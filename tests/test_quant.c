@@ -763,7 +763,7 @@ static void test_qmatmul_multi(void)
 #endif
 }
 
-/* The prefill GEMM of the block-32 integer types (ck__gemm_int_rows: AVX-512 VNNI, T >= 8) ==
+/* The prefill GEMM of the block-32 integer types and the K-quants (ck__gemm_int_rows: AVX-512 VNNI, T >= 8) ==
    the tile path it replaces (ck__matmul_q_tile_rows), bit for bit: both form each output from the
    same exact integer block sums S and the same float operations in the same order (per block
    t = (d_w * d_a) * S (+ m_w * s_a), accumulated from 0 block by block over a segment of CK_QSEG
@@ -773,14 +773,22 @@ static void test_qmatmul_multi(void)
    untouched), biases; below the threshold the path declines. */
 static void test_gemm_int(void)
 {
+#if CK_HAVE_AVX2
 #if CK_HAVE_AVX512
+    static const int types[] = { CK_Q4_0, CK_Q5_0, CK_Q8_0, CK_IQ4_NL, CK_Q4_1, CK_Q5_1, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_Q3_K, CK_Q2_K };
+#else /* AVX2: the block-32 types */
     static const int types[] = { CK_Q4_0, CK_Q5_0, CK_Q8_0, CK_IQ4_NL, CK_Q4_1, CK_Q5_1 };
-    static const struct { int T, C, OC, lo, hi; } shapes[] = {
-        { 8, 96, 37, 0, 37 }, { 9, 1120, 16, 0, 16 }, { 33, 2080, 50, 3, 47 }, { 64, 576, 21, 0, 21 }, { 70, 160, 3, 1, 3 }, { 16, 4864, 40, 8, 40 } };
+#endif
+    /* C: blocks of 32; CK: super-blocks of 256 (K-quants) */
+    static const struct { int T, C, CK, OC, lo, hi; } shapes[] = {
+        { 8, 96, 256, 37, 0, 37 }, { 9, 1120, 1280, 16, 0, 16 }, { 33, 2080, 2304, 50, 3, 47 }, { 64, 576, 768, 21, 0, 21 }, { 70, 160, 256, 3, 1, 3 },
+        { 16, 4864, 4864, 40, 8, 40 } };
+    const int ntypes = (int)(sizeof types / sizeof types[0]);
     int ti, si, declined = 0, ok_all = 1;
-    for (ti = 0; ti < (int)(sizeof types / sizeof types[0]); ti++)
+    for (ti = 0; ti < ntypes; ti++)
         for (si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++) {
-            int type = types[ti], T = shapes[si].T, C = shapes[si].C, OC = shapes[si].OC, lo = shapes[si].lo, hi = shapes[si].hi, served, o;
+            int type = types[ti], T = shapes[si].T, OC = shapes[si].OC, lo = shapes[si].lo, hi = shapes[si].hi, served, o;
+            int C = ck_type_block_size(type) == 32 ? shapes[si].C : shapes[si].CK;
             size_t no = (size_t)T * OC, rb = ck_row_size(type, C), i;
             float *inp = (float *)malloc((size_t)T * C * sizeof(float)), *row = (float *)malloc((size_t)C * sizeof(float));
             float *bias = (float *)malloc((size_t)OC * sizeof(float)), *got = (float *)malloc(no * sizeof(float)), *ref = (float *)malloc(no * sizeof(float));
@@ -796,29 +804,31 @@ static void test_gemm_int(void)
             served = ck__gemm_int_rows(1, type, got, inp, wq, si & 1 ? bias : NULL, T, C, OC, lo, hi);
             ck__matmul_q_tile_rows(1, type, ref, inp, wq, si & 1 ? bias : NULL, T, C, OC, lo, hi);
             snprintf(what, sizeof what, "prefill GEMM %s T=%d C=%d OC=%d rows [%d, %d): served and bit-identical to the tile path",
-                     ck_type_name(type), T, C, OC, lo, hi);
+                     ck_type_name(type) ? ck_type_name(type) : "?", T, C, OC, lo, hi);
             check(served && memcmp(got, ref, no * sizeof(float)) == 0, what);
             ok_all &= served && memcmp(got, ref, no * sizeof(float)) == 0;
             declined += !ck__gemm_int_rows(1, type, got, inp, wq, NULL, CK__GI_MIN_T - 1, C, OC, lo, hi);
             free(inp); free(row); free(bias); free(got); free(ref); free(wq);
         }
-    check(declined == (int)(sizeof types / sizeof types[0] * (sizeof shapes / sizeof shapes[0])), "prefill GEMM declines below its threshold of T");
-    check(!ck__gemm_int_rows(1, CK_Q4_K, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1) && !ck__gemm_int_rows(0, CK_Q4_0, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1),
+    check(declined == ntypes * (int)(sizeof shapes / sizeof shapes[0]), "prefill GEMM declines below its threshold of T");
+    check(!ck__gemm_int_rows(1, CK_F16, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1) && !ck__gemm_int_rows(0, CK_Q4_0, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1) &&
+          !ck__gemm_int_rows(0, CK_Q4_K, NULL, NULL, NULL, NULL, 64, 256, 1, 0, 1),
           "prefill GEMM declines other types and the scalar API");
-    printf("prefill GEMM (integer types) vs the tile path: %s\n", ok_all ? "bit-identical on every shape" : "DIFFERS");
+    printf("prefill GEMM (integer types, %s) vs the tile path: %s\n", CK_HAVE_AVX512 ? "AVX-512" : "AVX2", ok_all ? "bit-identical on every shape" : "DIFFERS");
 #else
-    printf("prefill GEMM (integer types): not applicable (no AVX-512 VNNI in this build; the tile path serves)\n");
+    printf("prefill GEMM (integer types): not applicable (no AVX2 in this build; the tile path serves)\n");
 #endif
 }
 
 #ifdef _OPENMP
 static void test_qthreads(void)
 {
-    static const int types[] = { CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_F16, CK_BF16 };
-    static const struct { int T, C, OC; } shapes[] = { { 1, 512, 300 }, { 5, 512, 37 }, { 20, 2048, 1100 } };
+    static const int types[] = { CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_IQ4_NL, CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_F16, CK_BF16 };
+    /* the last shape: the block-32 types' prefill GEMM (T >= 8; OC not a multiple of 16, threads splitting panels) */
+    static const struct { int T, C, OC; } shapes[] = { { 1, 512, 300 }, { 5, 512, 37 }, { 20, 2048, 1100 }, { 40, 1120, 77 } };
     int ti, si, path, r, simd;
     for (ti = 0; ti < (int)(sizeof types / sizeof types[0]); ti++)
-        for (si = 0; si < 3; si++) {
+        for (si = 0; si < 4; si++) {
             int type = types[ti], T = shapes[si].T, C = shapes[si].C, OC = shapes[si].OC, ok = 1;
             size_t no = (size_t)T * OC, rb = ck_row_size(type, C);
             float *inp = (float *)malloc((size_t)T * C * sizeof(float)), *row = (float *)malloc((size_t)C * sizeof(float));
@@ -827,7 +837,10 @@ static void test_qthreads(void)
             char what[160];
             int o;
             size_t i;
-            if (si == 2 && type != CK_Q8_0 && type != CK_Q4_K) { free(inp); free(row); free(wq); continue; } /* the big shape: two types */
+            if ((si == 2 && type != CK_Q8_0 && type != CK_Q4_K) || (si == 3 && ck_type_block_size(type) != 32)) { /* the big shape: two types */
+                free(inp); free(row); free(wq);
+                continue;
+            }
             for (i = 0; i < (size_t)T * C; i++) inp[i] = grand();
             for (o = 0; o < OC; o++) {
                 for (i = 0; i < (size_t)C; i++) row[i] = grand() * 0.05f;
