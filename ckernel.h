@@ -4897,10 +4897,217 @@ static ck__qact_fn ck__act_quantizer(int act, int simd)
 }
 
 /* ---- prefill GEMM, 16-bit float weight types (F16, BF16) ----------------------------------- */
-/* as ck__gemm_int_rows, for F16 and BF16 weights */
+/* As ck__gemm_int_rows, for F16 and BF16 weights (AVX-512 builds; others decline). Per thread and
+   per segment of C: the activation rows (up to CK__HG_TB at a time) are rounded once, as the tile
+   path rounds them (ck__act_quantizer: F16 or BF16), into the stack; then for each panel of 16
+   weight rows the panel is packed once, transposed so that one zmm holds one column for the 16
+   rows, and swept by the activation rows CK__HG_NT at a time with a broadcast per activation
+   value, the 16 x NT outputs in registers across the segment:
+   - BF16 with AVX512_BF16: panel [value pair p][row][2 bf16], vdpbf16ps acc, w, {pair p}{1to16}
+   - F16, and BF16 without AVX512_BF16: panel [value k][row] fp32 (vcvtph2ps, or a shift),
+     activations rounded to F16 / BF16 and widened back (exact), vfmadd231ps acc, w, {x_k}{1to16}.
+   Each output is one chain from its bias (or 0) through the values of C in order (a pair per step
+   with vdpbf16ps, one value per step with the FMA), the same whichever thread, panel or
+   activation group computes it (rows past the panel are zero lanes, activation rows past T
+   compute on zeros and are not stored): bit-identical for any thread count. Against the tile
+   path only the order of the fp32 sums of the (exact) products differs. */
+#ifndef CK__HGEMM_MIN_T
+#define CK__HGEMM_MIN_T 8 /* (measured: below it the 4 x 4 tiles win) */
+#endif
+#if CK_HAVE_AVX512
+/* r[0..15] = 16 rows of 16 dwords -> r[p] = dword p of rows 0..15 (lane i from row i):
+   dword pairs, quadword pairs, then the 4 x 4 transpose of the 128-bit quarters */
+static inline void ck__transpose16_dwords_avx512(__m512i r[16])
+{
+    __m512i t[16];
+#define CK__TR_32(i) t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]); t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+#define CK__TR_64(i) r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]); r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]); \
+                     r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]); r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    /* then r[4g + j], quarter q: dword 4q + j of rows 4g..4g+3; the quarters are transposed 4 x 4 */
+#define CK__TR_128(j) {                                                                                                    \
+        __m512i v0 = _mm512_shuffle_i32x4(r[j], r[4 + j], 0x88), v1 = _mm512_shuffle_i32x4(r[j], r[4 + j], 0xdd);          \
+        __m512i v2 = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0x88), v3 = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0xdd); \
+        t[j] = _mm512_shuffle_i32x4(v0, v2, 0x88); t[4 + j] = _mm512_shuffle_i32x4(v1, v3, 0x88);                         \
+        t[8 + j] = _mm512_shuffle_i32x4(v0, v2, 0xdd); t[12 + j] = _mm512_shuffle_i32x4(v1, v3, 0xdd); }
+    CK__TR_32(0) CK__TR_32(2) CK__TR_32(4) CK__TR_32(6) CK__TR_32(8) CK__TR_32(10) CK__TR_32(12) CK__TR_32(14)
+    CK__TR_64(0) CK__TR_64(4) CK__TR_64(8) CK__TR_64(12)
+    CK__TR_128(0) CK__TR_128(1) CK__TR_128(2) CK__TR_128(3)
+#undef CK__TR_128
+#undef CK__TR_64
+#undef CK__TR_32
+    r[0] = t[0]; r[1] = t[1]; r[2] = t[2]; r[3] = t[3]; r[4] = t[4]; r[5] = t[5]; r[6] = t[6]; r[7] = t[7];
+    r[8] = t[8]; r[9] = t[9]; r[10] = t[10]; r[11] = t[11]; r[12] = t[12]; r[13] = t[13]; r[14] = t[14]; r[15] = t[15];
+}
+
+/* NT: activation rows per register tile (x 32 weight rows: 2 NT accumulators); TB: activation
+   rows rounded per pass; segments of C: KS values (fp32 panels), KSB values (bf16 pair panels);
+   OB: weight rows per block (its T x OB outputs stay in L2 across the segments). 48 KB of stack. */
+enum { CK__HG_NT = 8, CK__HG_TB = 64, CK__HG_KS = 128, CK__HG_KSB = 256, CK__HG_OB = 512 };
+
+/* out[j][0..31] (rows j < nt, stride ldo; lanes under m0, m1) = in[j][0..31] (stride ldi; in
+   may be out; NULL: zeros) + panel (n steps of 2 x 16 lanes) . activation row j (stride CK__HG_KS floats / CK__HG_KSB bf16): NT = 8 or 2 rows in registers */
+/* (kept out of line: inlined into the driver, gcc spilled an accumulator inside the loop) */
+#if defined(__GNUC__)
+#define CK__HG_NOINLINE __attribute__((noinline))
+#else
+#define CK__HG_NOINLINE
+#endif
+#define CK__HG_R2(X) X(0) X(1)
+#define CK__HG_R8(X) CK__HG_R2(X) X(2) X(3) X(4) X(5) X(6) X(7)
+#define CK__HG_LD(j) __m512 a##j = j < nt && in ? _mm512_maskz_loadu_ps(m0, in + (size_t)j * ldi) : _mm512_setzero_ps(); \
+                     __m512 b##j = j < nt && in ? _mm512_maskz_loadu_ps(m1, in + (size_t)j * ldi + 16) : _mm512_setzero_ps();
+#define CK__HG_ST(j) if (j < nt) { _mm512_mask_storeu_ps(out + (size_t)j * ldo, m0, a##j); _mm512_mask_storeu_ps(out + (size_t)j * ldo + 16, m1, b##j); }
+#define CK__HG_FMA(j) xv = _mm512_set1_ps(x[j * CK__HG_KS]); a##j = _mm512_fmadd_ps(w0, xv, a##j); b##j = _mm512_fmadd_ps(w1, xv, b##j);
+#define CK__HG_F32_KERNEL(NAME, REP)                                                                                    \
+    static CK__HG_NOINLINE void NAME(float *out, size_t ldo, const float *in, size_t ldi, const __m512 *pw, const float *x, int n, int nt, __mmask16 m0, __mmask16 m1) \
+    {                                                                                                                   \
+        int i;                                                                                                          \
+        REP(CK__HG_LD)                                                                                                  \
+        for (i = 0; i < n; i++, x++, pw += 2) {                                                                         \
+            __m512 w0 = pw[0], w1 = pw[1], xv;                                                                          \
+            REP(CK__HG_FMA)                                                                                             \
+        }                                                                                                               \
+        REP(CK__HG_ST)                                                                                                  \
+    }
+CK__HG_F32_KERNEL(ck__hg_f32_32x8_avx512, CK__HG_R8)
+CK__HG_F32_KERNEL(ck__hg_f32_32x2_avx512, CK__HG_R2)
+#undef CK__HG_F32_KERNEL
+#undef CK__HG_FMA
+#if CK_HAVE_AVX512BF16
+static inline int ck__hg_ld32(const uint16_t *p) { uint32_t u; memcpy(&u, p, sizeof u); return (int)u; }
+#define CK__HG_DP(j) xv = (__m512bh)_mm512_set1_epi32(ck__hg_ld32(x + j * CK__HG_KSB));                              \
+                     a##j = _mm512_dpbf16_ps(a##j, w0, xv); b##j = _mm512_dpbf16_ps(b##j, w1, xv);
+#define CK__HG_DP_KERNEL(NAME, REP)                                                                                     \
+    static CK__HG_NOINLINE void NAME(float *out, size_t ldo, const float *in, size_t ldi, const __m512i *pw, const uint16_t *x, int n, int nt, __mmask16 m0, __mmask16 m1) \
+    {                                                                                                                   \
+        int i;                                                                                                          \
+        REP(CK__HG_LD)                                                                                                  \
+        for (i = 0; i < n; i++, x += 2, pw += 2) {                                                                      \
+            __m512bh w0 = (__m512bh)pw[0], w1 = (__m512bh)pw[1], xv;                                                    \
+            REP(CK__HG_DP)                                                                                              \
+        }                                                                                                               \
+        REP(CK__HG_ST)                                                                                                  \
+    }
+CK__HG_DP_KERNEL(ck__hg_dp_32x8_avx512, CK__HG_R8)
+CK__HG_DP_KERNEL(ck__hg_dp_32x2_avx512, CK__HG_R2)
+#undef CK__HG_DP_KERNEL
+#undef CK__HG_DP
+#endif
+#undef CK__HG_ST
+#undef CK__HG_LD
+#undef CK__HG_R8
+#undef CK__HG_R2
+#undef CK__HG_NOINLINE
+
+/* rows w[r * ldw + 0..cs-1] (r < nr <= 32) -> panel: fp32 [k][32] (kinds F16, BF16), or bf16
+   pairs [p][32][2] (DPBF16; an odd last value paired with 0); missing rows and values are zeros
+   (loads under an empty mask read nothing). The same columns of the next 32 rows are prefetched. */
+static void ck__hg_pack_avx512(const uint16_t *w, size_t ldw, int nr, int cs, int kind, __m512i *panel)
+{
+    const int step = kind == CK__Q16_KIND_DPBF16 ? 32 : 16;
+    const char *pf = (const char *)w + 32 * ldw * sizeof *w;
+    __m512i r[16];
+    int v, i, h;
+    for (v = 0; v < cs; v += step, panel += 32)
+        for (h = 0; h < 2; h++) {
+            const uint16_t *p = w + (size_t)16 * h * ldw + v;
+            const __mmask32 m = (__mmask32)(cs - v >= 32 ? 0xffffffffu : (1u << (cs - v)) - 1u);
+#define CK__HG_ROWM(i) (16 * h + (i) < nr ? m : 0)
+#define CK__HG_LD_DP(i) r[i] = _mm512_maskz_loadu_epi16(CK__HG_ROWM(i), p + (i) * ldw);
+#define CK__HG_LD_F16(i) r[i] = _mm512_castps_si512(_mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_maskz_loadu_epi16((__mmask16)CK__HG_ROWM(i), p + (i) * ldw)));
+#define CK__HG_LD_BF16(i) r[i] = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16((__mmask16)CK__HG_ROWM(i), p + (i) * ldw)), 16);
+#define CK__HG_R16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+            if (kind == CK__Q16_KIND_DPBF16) { CK__HG_R16(CK__HG_LD_DP) }
+            else if (kind == CK__Q16_KIND_F16) { CK__HG_R16(CK__HG_LD_F16) } /* (maskz cvtph: see CK__Q16_LD_F16) */
+            else { CK__HG_R16(CK__HG_LD_BF16) }
+            if (v % 32 == 0)
+                for (i = 0; i < 16; i++) _mm_prefetch(pf + ((size_t)(16 * h + i) * ldw + (size_t)v) * sizeof *w, _MM_HINT_T0);
+            ck__transpose16_dwords_avx512(r);
+#define CK__HG_ST(i) _mm512_store_si512((void *)(panel + 2 * (i) + h), r[i]);
+            CK__HG_R16(CK__HG_ST)
+#undef CK__HG_ST
+#undef CK__HG_R16
+#undef CK__HG_LD_BF16
+#undef CK__HG_LD_F16
+#undef CK__HG_LD_DP
+#undef CK__HG_ROWM
+        }
+}
+
+static void ck__gemm_h16_avx512(int kind, ck__qact_fn quant, float *out, const float *inp, const uint16_t *weight, const float *bias, int T,
+                                int C, int OC, int o_lo, int o_hi)
+{
+    const int dp = kind == CK__Q16_KIND_DPBF16, ks = dp ? CK__HG_KSB : CK__HG_KS;
+    union { uint16_t h[CK__HG_TB * CK__HG_KSB]; float f[CK__HG_TB * CK__HG_KS]; } act;
+    __m512i panel[2 * CK__HG_KS];
+    uint16_t tmp[CK__HG_KS];
+    int ob, c0, t0, t, o, k;
+    for (ob = o_lo; ob < o_hi; ob += CK__HG_OB) {
+        const int ob1 = CK_MIN(o_hi, ob + CK__HG_OB);
+        for (c0 = 0; c0 < C; c0 += ks) {
+            const int cs = CK_MIN(ks, C - c0), n = dp ? (cs + 1) / 2 : cs;
+            for (t0 = 0; t0 < T; t0 += CK__HG_TB) {
+                const int tb = CK_MIN(CK__HG_TB, T - t0);
+                /* the rows, rounded; an odd tb gets a row of zeros (the 2-row kernel computes it, unstored) */
+                for (t = 0; t < (tb + 1) / 2 * 2; t++) {
+                    const float *x = inp + (size_t)(t0 + t) * C + c0;
+                    if (dp) {
+                        uint16_t *a = act.h + t * CK__HG_KSB;
+                        if (t < tb) quant(x, a, cs);
+                        else memset(a, 0, (size_t)cs * sizeof *a);
+                        if (cs & 1) a[cs] = 0;
+                    } else {
+                        float *a = act.f + t * CK__HG_KS;
+                        if (t >= tb) { memset(a, 0, (size_t)cs * sizeof *a); continue; }
+                        quant(x, tmp, cs);
+                        for (k = 0; k + 16 <= cs; k += 16) {
+                            __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)(tmp + k));
+                            _mm512_storeu_ps(a + k, kind == CK__Q16_KIND_F16 ? _mm512_maskz_cvtph_ps((__mmask16)0xffff, h)
+                                                                            : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)));
+                        }
+                        for (; k < cs; k++) a[k] = kind == CK__Q16_KIND_F16 ? ck__h2f(tmp[k]) : ck_bf16_to_fp32(tmp[k]);
+                    }
+                }
+                for (o = ob; o < ob1; o += 32) {
+                    const int nr = CK_MIN(32, ob1 - o);
+                    const __mmask16 m0 = ck__mask16(nr), m1 = ck__mask16(CK_MAX(0, nr - 16));
+                    float *y = out + (size_t)t0 * OC + o;
+                    /* the first segment starts from the bias (or zeros), the others from out */
+                    const float *in = c0 ? y : bias ? bias + o : NULL;
+                    const size_t ldi = c0 ? (size_t)OC : 0;
+                    ck__hg_pack_avx512(weight + (size_t)o * C + c0, (size_t)C, nr, cs, kind, panel);
+#if CK_HAVE_AVX512BF16
+                    if (dp) {
+                        for (t = 0; t + CK__HG_NT <= tb; t += CK__HG_NT)
+                            ck__hg_dp_32x8_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, act.h + t * CK__HG_KSB, n, CK__HG_NT, m0, m1);
+                        for (; t < tb; t += 2)
+                            ck__hg_dp_32x2_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, act.h + t * CK__HG_KSB, n, CK_MIN(2, tb - t), m0, m1);
+                        continue;
+                    }
+#endif
+                    for (t = 0; t + CK__HG_NT <= tb; t += CK__HG_NT)
+                        ck__hg_f32_32x8_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, (const __m512 *)(const void *)panel, act.f + t * CK__HG_KS, n,
+                                               CK__HG_NT, m0, m1);
+                    for (; t < tb; t += 2)
+                        ck__hg_f32_32x2_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, (const __m512 *)(const void *)panel, act.f + t * CK__HG_KS, n,
+                                               CK_MIN(2, tb - t), m0, m1);
+                }
+            }
+        }
+    }
+}
+#endif /* CK_HAVE_AVX512 */
+
 static int ck__gemm_h16_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                              int OC, int o_lo, int o_hi)
 {
+#if CK_HAVE_AVX512
+    if (simd && (type == CK_F16 || type == CK_BF16) && T >= CK__HGEMM_MIN_T) {
+        int kind = type == CK_F16 ? CK__Q16_KIND_F16 : CK_HAVE_AVX512BF16 ? CK__Q16_KIND_DPBF16 : CK__Q16_KIND_BF16;
+        ck__gemm_h16_avx512(kind, ck__act_quantizer(type, simd), out, inp, (const uint16_t *)weight, bias, T, C, OC, o_lo, o_hi);
+        return 1;
+    }
+#endif
     (void)simd; (void)type; (void)out; (void)inp; (void)weight; (void)bias; (void)T; (void)C; (void)OC; (void)o_lo; (void)o_hi;
     return 0;
 }
