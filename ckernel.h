@@ -4912,7 +4912,7 @@ static ck__qact_fn ck__act_quantizer(int act, int simd)
    compute on zeros and are not stored): bit-identical for any thread count. Against the tile
    path only the order of the fp32 sums of the (exact) products differs. */
 #ifndef CK__HGEMM_MIN_T
-#define CK__HGEMM_MIN_T 8 /* (measured: below it the 4 x 4 tiles win) */
+#define CK__HGEMM_MIN_T 16 /* (measured on Zen 5, one thread: at T = 8 the 4 x 4 tiles win, at 12 even for BF16, F16 wins from 16) */
 #endif
 #if CK_HAVE_AVX512
 /* r[0..15] = 16 rows of 16 dwords -> r[p] = dword p of rows 0..15 (lane i from row i):
