@@ -763,8 +763,8 @@ static void test_qmatmul_multi(void)
 #endif
 }
 
-/* The prefill GEMM for F16 and BF16 weights (ck__gemm_h16_rows, AVX-512 builds, T >= CK__HGEMM_MIN_T):
-   - it serves T = CK__HGEMM_MIN_T and declines one row less (which the tile path then takes)
+/* The prefill GEMM for F16 and BF16 weights (ck__gemm_h16_rows, AVX-512 and AVX2 builds, T >= ck__hgemm_min_t(type)):
+   - it serves T = ck__hgemm_min_t(type) and declines one row less (which the tile path then takes)
    - against the tile path (one activation row per call: T = 1 is below the threshold) on the same
      rounded activations: both sum the same exact products (an F16 x F16 or BF16 x BF16 product
      fits fp32), only in another order, so they differ by at most the two recursive-summation
@@ -774,19 +774,19 @@ static void test_qmatmul_multi(void)
      in order, fmaf(w, x, acc), which is what makes a row independent of its panel and thread
    - rows [o_lo, o_hi) alone (panels that start anywhere): the same bits, rows outside untouched
    - 1, 2 and 3 OpenMP threads: the same bits
-   Shapes: OC not a multiple of the 32-row panel, odd C (a bf16 pair half padding), C over several
+   Shapes: OC not a multiple of the 32-row (AVX2: 16-row) panel, odd C (a bf16 pair half padding), C over several
    segments, T over two 64-row passes with an odd remainder. */
 static void test_hgemm(void)
 {
-#if CK_HAVE_AVX512
+#if CK_HAVE_AVX2
     static const int types[2] = { CK_F16, CK_BF16 };
     static const char *const names[2] = { "f16", "bf16" }; /* (gcc 12 sees a NULL from ck_type_name) */
-    static const struct { int T, C, OC, bias; } shapes[] = { { CK__HGEMM_MIN_T, 301, 37, 1 }, { 70, 4864, 45, 0 }, { 133, 517, 100, 1 } };
+    static const struct { int T, C, OC, bias; } shapes[] = { { 0 /* the threshold */, 301, 37, 1 }, { 70, 4864, 45, 0 }, { 133, 517, 100, 1 } };
     double worst_all = 0;
     int ti, si;
     for (ti = 0; ti < 2; ti++)
         for (si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++) {
-            const int type = types[ti], T = shapes[si].T, C = shapes[si].C, OC = shapes[si].OC;
+            const int type = types[ti], T = shapes[si].T ? shapes[si].T : ck__hgemm_min_t(type), C = shapes[si].C, OC = shapes[si].OC;
             const int chain = type == CK_F16 || !CK_HAVE_AVX512BF16;
             size_t rb = ck_row_size(type, C), no = (size_t)T * OC, i;
             float *inp = (float *)malloc((size_t)T * C * sizeof(float)), *w = (float *)malloc((size_t)OC * C * sizeof(float));
@@ -798,14 +798,19 @@ static void test_hgemm(void)
             int t, o, c, served, ok_bound = 1, ok_chain = 1, ok_part = 1, ok_thr = 1;
             double worst = 0;
             char what[200];
+            if (type == CK_F16 && !CK_HAVE_AVX512 && !CK__HG_F16C) { /* AVX2 without F16C: the tile path's scalar F16 */
+                check(ck__gemm_h16_rows(1, type, one, inp, wq, bias, T, C, 1, 0, 1) == 0, "prefill GEMM f16 without F16C: declined");
+                free(inp); free(w); free(wd); free(bias); free(out); free(tile); free(part); free(xq); free(wq); free(act);
+                continue;
+            }
             for (i = 0; i < (size_t)T * C; i++) inp[i] = grand();
             for (i = 0; i < (size_t)OC * C; i++) w[i] = grand() / (float)sqrt((double)C);
             for (o = 0; o < OC && bias; o++) bias[o] = grand();
             for (o = 0; o < OC; o++) ck_quantize_row(type, w + (size_t)o * C, wq + (size_t)o * rb, C);
             ck_dequantize_row(type, wq, wd, (int64_t)OC * C);
             served = ck__gemm_h16_rows(1, type, out, inp, wq, bias, T, C, OC, 0, OC) == 1 &&
-                     ck__gemm_h16_rows(1, type, one, inp, wq, bias, CK__HGEMM_MIN_T - 1, C, 1, 0, 1) == 0;
-            snprintf(what, sizeof what, "prefill GEMM %s: serves T=%d (T >= %d), declines T=%d", names[ti], T, CK__HGEMM_MIN_T, CK__HGEMM_MIN_T - 1);
+                     ck__gemm_h16_rows(1, type, one, inp, wq, bias, ck__hgemm_min_t(type) - 1, C, 1, 0, 1) == 0;
+            snprintf(what, sizeof what, "prefill GEMM %s: serves T=%d (T >= %d), declines T=%d", names[ti], T, ck__hgemm_min_t(type), ck__hgemm_min_t(type) - 1);
             check(served, what);
             for (t = 0; t < T; t++) ck_matmul_forward_qp(CK_Q_FAST, type, tile + (size_t)t * OC, inp + (size_t)t * C, wq, bias, 1, C, OC);
             for (t = 0; t < T; t++) {
@@ -862,7 +867,7 @@ static void test_hgemm(void)
         }
     printf("prefill GEMM (F16, BF16) vs the tile path: worst difference %.3f of the summation-order bound\n", worst_all);
 #else
-    printf("prefill GEMM for F16 / BF16 weights: not applicable (AVX-512 builds only; the tile path serves this build)\n");
+    printf("prefill GEMM for F16 / BF16 weights: not applicable (AVX-512 and AVX2 builds only; the tile path serves this build)\n");
 #endif
 }
 
