@@ -5861,10 +5861,318 @@ static ck__qact_fn ck__act_quantizer(int act, int simd)
 }
 
 /* ---- prefill GEMM, 16-bit float weight types (F16, BF16) ----------------------------------- */
-/* as ck__gemm_int_rows, for F16 and BF16 weights */
+/* As ck__gemm_int_rows, for F16 and BF16 weights (AVX-512 and AVX2 builds; AVX2 F16 needs F16C).
+   Per thread, per block of CK__HG_OB weight rows and per segment of C: the activation rows (up to
+   CK__HG_TB at a time) are rounded once, as the tile path rounds them (ck__act_quantizer: F16 or
+   BF16), into the stack; then for each panel of CK__HG_PR weight rows (32 on AVX-512, 16 on AVX2)
+   the panel is packed once, transposed so that one vector holds one column for 16 (8) rows, and
+   swept by the activation rows CK__HG_NT at a time with a broadcast per activation value, the
+   PR x NT outputs in registers across the segment:
+   - BF16 with AVX512_BF16: panel [value pair p][row][2 bf16], vdpbf16ps acc, w, {pair p}{1to16}
+   - otherwise: panel [value k][row] fp32 (vcvtph2ps, or a shift for BF16), activations rounded
+     to F16 / BF16 and widened back (exact), vfmadd231ps acc, w, {x_k}{1to16} (AVX2: 8 lanes).
+   Each output is one chain from its bias (or 0) through the values of C in order (a pair per step
+   with vdpbf16ps, one value per step with the FMA), the same whichever thread, panel or
+   activation group computes it (rows past the panel are zero lanes, activation rows past T
+   compute on zeros and are not stored): bit-identical for any thread count. Against the tile
+   path only the order of the fp32 sums of the (exact) products differs. */
+/* The fewest activation rows this path takes (fewer: the tile path), measured on Zen 5, one
+   thread, against the tile kernels: AVX-512 at T = 8 the tiles win, at 12 even for BF16, from 16
+   both lose; AVX2 F16 from 16, BF16 (fp32 panels against the tiles' bf16 widening) from 32.
+   CK__HGEMM_MIN_T overrides it (benchmarks). */
+#if CK_HAVE_AVX2
+static int ck__hgemm_min_t(int type)
+{
+#ifdef CK__HGEMM_MIN_T
+    (void)type;
+    return CK__HGEMM_MIN_T;
+#else
+    return type == CK_BF16 && !CK_HAVE_AVX512 ? 32 : 16;
+#endif
+}
+#endif
+#if defined(__F16C__)
+#define CK__HG_F16C 1
+#else
+#define CK__HG_F16C 0
+#endif
+#if CK_HAVE_AVX2 && !CK_HAVE_AVX512 /* (the AVX-512 tile kernels define them) */
+#define CK__Q16_KIND_F16 0
+#define CK__Q16_KIND_BF16 1
+#define CK__Q16_KIND_DPBF16 2
+#endif
+#if CK_HAVE_AVX512
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+/* g++ (12) -Wall flags the self-initialized _mm512_undefined_* of its own AVX-512 intrinsics */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+/* NT: activation rows per register tile (x 32 weight rows: 2 NT accumulators); TB: activation
+   rows rounded per pass; segments of C: KS values (fp32 panels), KSB values (bf16 pair panels);
+   OB: weight rows per block (its T x OB outputs stay in L2 across the segments). 48 KB of stack. */
+enum { CK__HG_PR = 32, CK__HG_NT = 8, CK__HG_NT2 = 2, CK__HG_TB = 64, CK__HG_KS = 128, CK__HG_KSB = 256, CK__HG_OB = 512 };
+
+/* n F16 / BF16 values -> fp32 (exact) */
+static void ck__hg_widen_avx512(int kind, const uint16_t *h, float *f, int n)
+{
+    int k;
+    for (k = 0; k + 16 <= n; k += 16) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(h + k));
+        _mm512_storeu_ps(f + k, kind == CK__Q16_KIND_F16 ? _mm512_maskz_cvtph_ps((__mmask16)0xffff, v)
+                                                         : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16)));
+    }
+    for (; k < n; k++) f[k] = kind == CK__Q16_KIND_F16 ? ck__h2f(h[k]) : ck_bf16_to_fp32(h[k]);
+}
+
+/* out[j][0..31] (rows j < nt, stride ldo; lanes < nr) = in[j][0..31] (stride ldi; in
+   may be out; NULL: zeros) + panel (n steps of 2 x 16 lanes) . activation row j (stride CK__HG_KS floats / CK__HG_KSB bf16): NT = 8 or 2 rows in registers */
+/* (kept out of line: inlined into the driver, gcc spilled an accumulator inside the loop) */
+#if defined(__GNUC__)
+#define CK__HG_NOINLINE __attribute__((noinline))
+#else
+#define CK__HG_NOINLINE
+#endif
+#define CK__HG_R2(X) X(0) X(1)
+#define CK__HG_R8(X) CK__HG_R2(X) X(2) X(3) X(4) X(5) X(6) X(7)
+#define CK__HG_LD(j) __m512 a##j = j < nt && in ? _mm512_maskz_loadu_ps(m0, in + (size_t)j * ldi) : _mm512_setzero_ps(); \
+                     __m512 b##j = j < nt && in ? _mm512_maskz_loadu_ps(m1, in + (size_t)j * ldi + 16) : _mm512_setzero_ps();
+#define CK__HG_ST(j) if (j < nt) { _mm512_mask_storeu_ps(out + (size_t)j * ldo, m0, a##j); _mm512_mask_storeu_ps(out + (size_t)j * ldo + 16, m1, b##j); }
+#define CK__HG_FMA(j) xv = _mm512_set1_ps(x[j * CK__HG_KS]); a##j = _mm512_fmadd_ps(w0, xv, a##j); b##j = _mm512_fmadd_ps(w1, xv, b##j);
+#define CK__HG_F32_KERNEL(NAME, REP)                                                                                    \
+    static CK__HG_NOINLINE void NAME(float *out, size_t ldo, const float *in, size_t ldi, const void *panel, const float *x, int n, int nt, int nr) \
+    {                                                                                                                   \
+        const __m512 *pw = (const __m512 *)panel;                                                                       \
+        const __mmask16 m0 = ck__mask16(nr), m1 = ck__mask16(CK_MAX(0, nr - 16));                                       \
+        int i;                                                                                                          \
+        REP(CK__HG_LD)                                                                                                  \
+        for (i = 0; i < n; i++, x++, pw += 2) {                                                                         \
+            __m512 w0 = pw[0], w1 = pw[1], xv;                                                                          \
+            REP(CK__HG_FMA)                                                                                             \
+        }                                                                                                               \
+        REP(CK__HG_ST)                                                                                                  \
+    }
+CK__HG_F32_KERNEL(ck__hg_f32_32x8_avx512, CK__HG_R8)
+CK__HG_F32_KERNEL(ck__hg_f32_32x2_avx512, CK__HG_R2)
+#undef CK__HG_F32_KERNEL
+#undef CK__HG_FMA
+#if CK_HAVE_AVX512BF16
+static inline int ck__hg_ld32(const uint16_t *p) { uint32_t u; memcpy(&u, p, sizeof u); return (int)u; }
+#define CK__HG_DP(j) xv = (__m512bh)_mm512_set1_epi32(ck__hg_ld32(x + j * CK__HG_KSB));                              \
+                     a##j = _mm512_dpbf16_ps(a##j, w0, xv); b##j = _mm512_dpbf16_ps(b##j, w1, xv);
+#define CK__HG_DP_KERNEL(NAME, REP)                                                                                     \
+    static CK__HG_NOINLINE void NAME(float *out, size_t ldo, const float *in, size_t ldi, const void *panel, const uint16_t *x, int n, int nt, int nr) \
+    {                                                                                                                   \
+        const __m512i *pw = (const __m512i *)panel;                                                                     \
+        const __mmask16 m0 = ck__mask16(nr), m1 = ck__mask16(CK_MAX(0, nr - 16));                                       \
+        int i;                                                                                                          \
+        REP(CK__HG_LD)                                                                                                  \
+        for (i = 0; i < n; i++, x += 2, pw += 2) {                                                                      \
+            __m512bh w0 = (__m512bh)pw[0], w1 = (__m512bh)pw[1], xv;                                                    \
+            REP(CK__HG_DP)                                                                                              \
+        }                                                                                                               \
+        REP(CK__HG_ST)                                                                                                  \
+    }
+CK__HG_DP_KERNEL(ck__hg_dp_32x8_avx512, CK__HG_R8)
+CK__HG_DP_KERNEL(ck__hg_dp_32x2_avx512, CK__HG_R2)
+#undef CK__HG_DP_KERNEL
+#undef CK__HG_DP
+#endif
+#undef CK__HG_ST
+#undef CK__HG_LD
+#undef CK__HG_R8
+#undef CK__HG_R2
+#undef CK__HG_NOINLINE
+
+/* rows w[r * ldw + 0..cs-1] (r < nr <= 32) -> panel: fp32 [k][32] (kinds F16, BF16), or bf16
+   pairs [p][32][2] (DPBF16; an odd last value paired with 0); missing rows and values are zeros
+   (loads under an empty mask read nothing). The same columns of the next 32 rows are prefetched. */
+static void ck__hg_pack_avx512(const uint16_t *w, size_t ldw, int nr, int cs, int kind, void *vpanel)
+{
+    __m512i *panel = (__m512i *)vpanel;
+    const int step = kind == CK__Q16_KIND_DPBF16 ? 32 : 16;
+    const char *pf = (const char *)w + 32 * ldw * sizeof *w;
+    __m512i r[16];
+    int v, i, h;
+    for (v = 0; v < cs; v += step, panel += 32)
+        for (h = 0; h < 2; h++) {
+            const uint16_t *p = w + (size_t)16 * h * ldw + v;
+            const __mmask32 m = (__mmask32)(cs - v >= 32 ? 0xffffffffu : (1u << (cs - v)) - 1u);
+#define CK__HG_ROWM(i) (16 * h + (i) < nr ? m : 0)
+#define CK__HG_LD_DP(i) r[i] = _mm512_maskz_loadu_epi16(CK__HG_ROWM(i), p + (i) * ldw);
+#define CK__HG_LD_F16(i) r[i] = _mm512_castps_si512(_mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_maskz_loadu_epi16((__mmask16)CK__HG_ROWM(i), p + (i) * ldw)));
+#define CK__HG_LD_BF16(i) r[i] = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16((__mmask16)CK__HG_ROWM(i), p + (i) * ldw)), 16);
+#define CK__HG_R16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+            if (kind == CK__Q16_KIND_DPBF16) { CK__HG_R16(CK__HG_LD_DP) }
+            else if (kind == CK__Q16_KIND_F16) { CK__HG_R16(CK__HG_LD_F16) } /* (maskz cvtph: see CK__Q16_LD_F16) */
+            else { CK__HG_R16(CK__HG_LD_BF16) }
+            if (v % 32 == 0)
+                for (i = 0; i < 16; i++) _mm_prefetch(pf + ((size_t)(16 * h + i) * ldw + (size_t)v) * sizeof *w, _MM_HINT_T0);
+            ck__transpose16_dwords_avx512(r);
+#define CK__HG_ST(i) _mm512_store_si512((void *)(panel + 2 * (i) + h), r[i]);
+            CK__HG_R16(CK__HG_ST)
+#undef CK__HG_ST
+#undef CK__HG_R16
+#undef CK__HG_LD_BF16
+#undef CK__HG_LD_F16
+#undef CK__HG_LD_DP
+#undef CK__HG_ROWM
+        }
+}
+
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#elif CK_HAVE_AVX2 /* AVX2: 16-row panels of fp32 (two ymm per column), 16 x 6 register tiles */
+enum { CK__HG_PR = 16, CK__HG_NT = 6, CK__HG_NT2 = 2, CK__HG_TB = 64, CK__HG_KS = 128, CK__HG_KSB = 256, CK__HG_OB = 512 };
+
+static void ck__hg_widen_avx2(int kind, const uint16_t *h, float *f, int n)
+{
+    int k;
+    for (k = 0; k + 8 <= n; k += 8) _mm256_storeu_ps(f + k, ck__load_h16x8_avx2(h + k, kind != CK__Q16_KIND_F16));
+    for (; k < n; k++) f[k] = kind == CK__Q16_KIND_F16 ? ck__h2f(h[k]) : ck_bf16_to_fp32(h[k]);
+}
+
+/* rows w[r * ldw + 0..cs-1] (r < nr <= 16) -> fp32 panel [k][16]; missing rows and values zeros */
+static void ck__hg_pack_avx2(const uint16_t *w, size_t ldw, int nr, int cs, int kind, void *vpanel)
+{
+    __m256 *panel = (__m256 *)vpanel, r[8];
+    int v, h, i;
+    for (v = 0; v < cs; v += 8, panel += 16)
+        for (h = 0; h < 2; h++) {
+            for (i = 0; i < 8; i++) {
+                const uint16_t *p = w + (size_t)(8 * h + i) * ldw + v;
+                if (8 * h + i < nr && cs - v >= 8) r[i] = ck__load_h16x8_avx2(p, kind != CK__Q16_KIND_F16);
+                else {
+                    uint16_t z[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+                    if (8 * h + i < nr) memcpy(z, p, (size_t)(cs - v) * sizeof *p);
+                    r[i] = ck__load_h16x8_avx2(z, kind != CK__Q16_KIND_F16);
+                }
+            }
+            {
+                __m256i ri[8];
+                for (i = 0; i < 8; i++) ri[i] = _mm256_castps_si256(r[i]);
+                ck__transpose8_dwords_avx2(ri);
+                for (i = 0; i < 8; i++) _mm256_store_ps((float *)(void *)(panel + 2 * i + h), _mm256_castsi256_ps(ri[i]));
+            }
+        }
+}
+
+/* as the AVX-512 kernels, 16 weight rows (lanes < nr) x NT = 6 or 2 activation rows */
+#define CK__HG_R2(X) X(0) X(1)
+#define CK__HG_R6(X) CK__HG_R2(X) X(2) X(3) X(4) X(5)
+#define CK__HG_LD(j) __m256 a##j = j < nt && in ? _mm256_maskload_ps(in + (size_t)j * ldi, m0) : _mm256_setzero_ps(); \
+                     __m256 b##j = j < nt && in ? _mm256_maskload_ps(in + (size_t)j * ldi + 8, m1) : _mm256_setzero_ps();
+#define CK__HG_ST(j) if (j < nt) { _mm256_maskstore_ps(out + (size_t)j * ldo, m0, a##j); _mm256_maskstore_ps(out + (size_t)j * ldo + 8, m1, b##j); }
+#define CK__HG_FMA(j) xv = _mm256_broadcast_ss(x + j * CK__HG_KS); a##j = _mm256_fmadd_ps(w0, xv, a##j); b##j = _mm256_fmadd_ps(w1, xv, b##j);
+#define CK__HG_F32_KERNEL(NAME, REP)                                                                                    \
+    static void NAME(float *out, size_t ldo, const float *in, size_t ldi, const void *panel, const float *x, int n, int nt, int nr) \
+    {                                                                                                                   \
+        const __m256 *pw = (const __m256 *)panel;                                                                       \
+        const __m256i m0 = ck__mask(CK_MIN(8, nr)), m1 = ck__mask(CK_MAX(0, nr - 8));                                 \
+        int i;                                                                                                          \
+        REP(CK__HG_LD)                                                                                                  \
+        for (i = 0; i < n; i++, x++, pw += 2) {                                                                         \
+            __m256 w0 = pw[0], w1 = pw[1], xv;                                                                          \
+            REP(CK__HG_FMA)                                                                                             \
+        }                                                                                                               \
+        REP(CK__HG_ST)                                                                                                  \
+    }
+CK__HG_F32_KERNEL(ck__hg_f32_16x6_avx2, CK__HG_R6)
+CK__HG_F32_KERNEL(ck__hg_f32_16x2_avx2, CK__HG_R2)
+#undef CK__HG_F32_KERNEL
+#undef CK__HG_FMA
+#undef CK__HG_ST
+#undef CK__HG_LD
+#undef CK__HG_R6
+#undef CK__HG_R2
+#endif /* CK_HAVE_AVX2 */
+
+#if CK_HAVE_AVX2
+#if CK_HAVE_AVX512
+#define CK__HG_PACK ck__hg_pack_avx512
+#define CK__HG_WIDEN ck__hg_widen_avx512
+#define CK__HG_F32_BIG ck__hg_f32_32x8_avx512
+#define CK__HG_F32_SMALL ck__hg_f32_32x2_avx512
+typedef __m512 ck__hg_vec;
+#else
+#define CK__HG_PACK ck__hg_pack_avx2
+#define CK__HG_WIDEN ck__hg_widen_avx2
+#define CK__HG_F32_BIG ck__hg_f32_16x6_avx2
+#define CK__HG_F32_SMALL ck__hg_f32_16x2_avx2
+typedef __m256 ck__hg_vec;
+#endif
+static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const float *inp, const uint16_t *weight, const float *bias, int T,
+                              int C, int OC, int o_lo, int o_hi)
+{
+    const int dp = kind == CK__Q16_KIND_DPBF16, ks = dp ? CK__HG_KSB : CK__HG_KS;
+    union { uint16_t h[CK__HG_TB * CK__HG_KSB]; float f[CK__HG_TB * CK__HG_KS]; } act;
+    ck__hg_vec panel[CK__HG_PR * CK__HG_KS * sizeof(float) / sizeof(ck__hg_vec)];
+    uint16_t tmp[CK__HG_KS];
+    int ob, c0, t0, t, o;
+    for (ob = o_lo; ob < o_hi; ob += CK__HG_OB) {
+        const int ob1 = CK_MIN(o_hi, ob + CK__HG_OB);
+        for (c0 = 0; c0 < C; c0 += ks) {
+            const int cs = CK_MIN(ks, C - c0), n = dp ? (cs + 1) / 2 : cs;
+            for (t0 = 0; t0 < T; t0 += CK__HG_TB) {
+                const int tb = CK_MIN(CK__HG_TB, T - t0);
+                /* the rows, rounded; up to a multiple of NT2 rows of zeros (computed, unstored) */
+                for (t = 0; t < (tb + CK__HG_NT2 - 1) / CK__HG_NT2 * CK__HG_NT2; t++) {
+                    const float *x = inp + (size_t)(t0 + t) * C + c0;
+                    if (dp) {
+                        uint16_t *a = act.h + t * CK__HG_KSB;
+                        if (t < tb) quant(x, a, cs);
+                        else memset(a, 0, (size_t)cs * sizeof *a);
+                        if (cs & 1) a[cs] = 0;
+                    } else {
+                        float *a = act.f + t * CK__HG_KS;
+                        if (t >= tb) { memset(a, 0, (size_t)cs * sizeof *a); continue; }
+                        quant(x, tmp, cs);
+                        CK__HG_WIDEN(kind, tmp, a, cs);
+                    }
+                }
+                for (o = ob; o < ob1; o += CK__HG_PR) {
+                    const int nr = CK_MIN(CK__HG_PR, ob1 - o);
+                    float *y = out + (size_t)t0 * OC + o;
+                    /* the first segment starts from the bias (or zeros), the others from out */
+                    const float *in = c0 ? y : bias ? bias + o : NULL;
+                    const size_t ldi = c0 ? (size_t)OC : 0;
+                    CK__HG_PACK(weight + (size_t)o * C + c0, (size_t)C, nr, cs, kind, panel);
+#if CK_HAVE_AVX512BF16
+                    if (dp) {
+                        for (t = 0; t + CK__HG_NT <= tb; t += CK__HG_NT)
+                            ck__hg_dp_32x8_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, act.h + t * CK__HG_KSB, n, CK__HG_NT, nr);
+                        for (; t < tb; t += CK__HG_NT2)
+                            ck__hg_dp_32x2_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, act.h + t * CK__HG_KSB, n,
+                                                  CK_MIN(CK__HG_NT2, tb - t), nr);
+                        continue;
+                    }
+#endif
+                    for (t = 0; t + CK__HG_NT <= tb; t += CK__HG_NT)
+                        CK__HG_F32_BIG(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, act.f + t * CK__HG_KS, n, CK__HG_NT, nr);
+                    for (; t < tb; t += CK__HG_NT2)
+                        CK__HG_F32_SMALL(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, act.f + t * CK__HG_KS, n,
+                                         CK_MIN(CK__HG_NT2, tb - t), nr);
+                }
+            }
+        }
+    }
+}
+#undef CK__HG_F32_SMALL
+#undef CK__HG_F32_BIG
+#undef CK__HG_WIDEN
+#undef CK__HG_PACK
+#endif /* CK_HAVE_AVX2 */
+
 static int ck__gemm_h16_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                              int OC, int o_lo, int o_hi)
 {
+#if CK_HAVE_AVX2
+    if (simd && (type == CK_BF16 || (type == CK_F16 && (CK_HAVE_AVX512 || CK__HG_F16C))) && T >= ck__hgemm_min_t(type)) {
+        int kind = type == CK_F16 ? CK__Q16_KIND_F16 : CK_HAVE_AVX512BF16 ? CK__Q16_KIND_DPBF16 : CK__Q16_KIND_BF16;
+        ck__gemm_h16_simd(kind, ck__act_quantizer(type, simd), out, inp, (const uint16_t *)weight, bias, T, C, OC, o_lo, o_hi);
+        return 1;
+    }
+#endif
     (void)simd; (void)type; (void)out; (void)inp; (void)weight; (void)bias; (void)T; (void)C; (void)OC; (void)o_lo; (void)o_hi;
     return 0;
 }

@@ -820,6 +820,114 @@ static void test_gemm_int(void)
 #endif
 }
 
+/* The prefill GEMM for F16 and BF16 weights (ck__gemm_h16_rows, AVX-512 and AVX2 builds, T >= ck__hgemm_min_t(type)):
+   - it serves T = ck__hgemm_min_t(type) and declines one row less (which the tile path then takes)
+   - against the tile path (one activation row per call: T = 1 is below the threshold) on the same
+     rounded activations: both sum the same exact products (an F16 x F16 or BF16 x BF16 product
+     fits fp32), only in another order, so they differ by at most the two recursive-summation
+     bounds, 2 (C + 2) u sum |w x| (u = 2^-24, the bias one more term); a wrong pair, row, lane
+     or segment is off by O(|w x|)
+   - F16 (and BF16 without AVX512_BF16): bit for bit the FMA chain from the bias through c = 0..C-1
+     in order, fmaf(w, x, acc), which is what makes a row independent of its panel and thread
+   - rows [o_lo, o_hi) alone (panels that start anywhere): the same bits, rows outside untouched
+   - 1, 2 and 3 OpenMP threads: the same bits
+   Shapes: OC not a multiple of the 32-row (AVX2: 16-row) panel, odd C (a bf16 pair half padding), C over several
+   segments, T over two 64-row passes with an odd remainder. */
+static void test_hgemm(void)
+{
+#if CK_HAVE_AVX2
+    static const int types[2] = { CK_F16, CK_BF16 };
+    static const char *const names[2] = { "f16", "bf16" }; /* (gcc 12 sees a NULL from ck_type_name) */
+    static const struct { int T, C, OC, bias; } shapes[] = { { 0 /* the threshold */, 301, 37, 1 }, { 70, 4864, 45, 0 }, { 133, 517, 100, 1 } };
+    double worst_all = 0;
+    int ti, si;
+    for (ti = 0; ti < 2; ti++)
+        for (si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++) {
+            const int type = types[ti], T = shapes[si].T ? shapes[si].T : ck__hgemm_min_t(type), C = shapes[si].C, OC = shapes[si].OC;
+            const int chain = type == CK_F16 || !CK_HAVE_AVX512BF16;
+            size_t rb = ck_row_size(type, C), no = (size_t)T * OC, i;
+            float *inp = (float *)malloc((size_t)T * C * sizeof(float)), *w = (float *)malloc((size_t)OC * C * sizeof(float));
+            float *wd = (float *)malloc((size_t)OC * C * sizeof(float)), *bias = shapes[si].bias ? (float *)malloc((size_t)OC * sizeof(float)) : NULL;
+            float *out = (float *)malloc(no * sizeof(float)), *tile = (float *)malloc(no * sizeof(float)), *part = (float *)malloc(no * sizeof(float));
+            double *xq = (double *)malloc((size_t)C * sizeof(double));
+            unsigned char *wq = (unsigned char *)malloc((size_t)OC * rb), *act = (unsigned char *)malloc((size_t)C * 2);
+            float one[1];
+            int t, o, c, served, ok_bound = 1, ok_chain = 1, ok_part = 1, ok_thr = 1;
+            double worst = 0;
+            char what[200];
+            if (type == CK_F16 && !CK_HAVE_AVX512 && !CK__HG_F16C) { /* AVX2 without F16C: the tile path's scalar F16 */
+                check(ck__gemm_h16_rows(1, type, one, inp, wq, bias, T, C, 1, 0, 1) == 0, "prefill GEMM f16 without F16C: declined");
+                free(inp); free(w); free(wd); free(bias); free(out); free(tile); free(part); free(xq); free(wq); free(act);
+                continue;
+            }
+            for (i = 0; i < (size_t)T * C; i++) inp[i] = grand();
+            for (i = 0; i < (size_t)OC * C; i++) w[i] = grand() / (float)sqrt((double)C);
+            for (o = 0; o < OC && bias; o++) bias[o] = grand();
+            for (o = 0; o < OC; o++) ck_quantize_row(type, w + (size_t)o * C, wq + (size_t)o * rb, C);
+            ck_dequantize_row(type, wq, wd, (int64_t)OC * C);
+            served = ck__gemm_h16_rows(1, type, out, inp, wq, bias, T, C, OC, 0, OC) == 1 &&
+                     ck__gemm_h16_rows(1, type, one, inp, wq, bias, ck__hgemm_min_t(type) - 1, C, 1, 0, 1) == 0;
+            snprintf(what, sizeof what, "prefill GEMM %s: serves T=%d (T >= %d), declines T=%d", names[ti], T, ck__hgemm_min_t(type), ck__hgemm_min_t(type) - 1);
+            check(served, what);
+            for (t = 0; t < T; t++) ck_matmul_forward_qp(CK_Q_FAST, type, tile + (size_t)t * OC, inp + (size_t)t * C, wq, bias, 1, C, OC);
+            for (t = 0; t < T; t++) {
+                fast_activations(type, inp + (size_t)t * C, xq, act, C);
+                for (o = 0; o < OC; o++) {
+                    double sabs = bias ? fabs(bias[o]) : 0, bound, d;
+                    float acc = bias ? bias[o] : 0.0f;
+                    for (c = 0; c < C; c++) {
+                        sabs += fabs((double)wd[(size_t)o * C + c] * xq[c]);
+                        acc = fmaf(wd[(size_t)o * C + c], (float)xq[c], acc);
+                    }
+                    bound = 2.0 * (C + 2) * ldexp(1.0, -24) * sabs;
+                    d = fabs((double)out[(size_t)t * OC + o] - tile[(size_t)t * OC + o]);
+                    if (d / bound > worst) worst = d / bound;
+                    ok_bound &= d <= bound;
+                    ok_chain &= !chain || memcmp(&acc, &out[(size_t)t * OC + o], sizeof acc) == 0;
+                }
+            }
+            snprintf(what, sizeof what, "prefill GEMM %s T=%d C=%d OC=%d vs the tile path: within 2 (C+2) u sum|w x| (worst %.2f of it)",
+                     names[ti], T, C, OC, worst);
+            check(ok_bound, what);
+            if (worst > worst_all) worst_all = worst;
+            if (chain) {
+                snprintf(what, sizeof what, "prefill GEMM %s T=%d C=%d OC=%d: bit for bit the fmaf chain from the bias in c order", names[ti], T, C, OC);
+                check(ok_chain, what);
+            }
+            memset(part, 0xff, no * sizeof(float));
+            ck__gemm_h16_rows(1, type, part, inp, wq, bias, T, C, OC, 5, OC - 3);
+            for (i = 0; i < no; i++) {
+                int in = (int)(i % (size_t)OC) >= 5 && (int)(i % (size_t)OC) < OC - 3;
+                uint32_t u;
+                memcpy(&u, &part[i], sizeof u);
+                ok_part &= in ? memcmp(&part[i], &out[i], sizeof u) == 0 : u == 0xffffffffu;
+            }
+            snprintf(what, sizeof what, "prefill GEMM %s T=%d C=%d OC=%d: rows [5, OC-3) alone give the same bits, the others untouched",
+                     names[ti], T, C, OC);
+            check(ok_part, what);
+#ifdef _OPENMP
+            {
+                int r;
+                for (r = 1; r <= 3; r++) {
+                    omp_set_num_threads(r);
+                    ck_matmul_forward_qp(CK_Q_FAST, type, part, inp, wq, bias, T, C, OC);
+                    ok_thr &= memcmp(part, out, no * sizeof(float)) == 0;
+                }
+                omp_set_num_threads(2);
+            }
+            snprintf(what, sizeof what, "prefill GEMM %s T=%d C=%d OC=%d: the same bits with 1, 2 and 3 threads", names[ti], T, C, OC);
+            check(ok_thr, what);
+#else
+            (void)ok_thr;
+#endif
+            free(inp); free(w); free(wd); free(bias); free(out); free(tile); free(part); free(xq); free(wq); free(act);
+        }
+    printf("prefill GEMM (F16, BF16) vs the tile path: worst difference %.3f of the summation-order bound\n", worst_all);
+#else
+    printf("prefill GEMM for F16 / BF16 weights: not applicable (AVX-512 and AVX2 builds only; the tile path serves this build)\n");
+#endif
+}
+
 #ifdef _OPENMP
 static void test_qthreads(void)
 {
@@ -908,6 +1016,7 @@ int main(void)
     printf("\n");
     test_qmatmul_multi();
     test_gemm_int();
+    test_hgemm();
 #ifdef _OPENMP
     test_qthreads();
 #else
