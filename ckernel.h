@@ -6998,6 +6998,11 @@ static void ck__attention_forward_kv(float *out, float *lse, const float *q, con
    added 4 keys per pass over the outputs. Work items are (KV head, chunk of its query heads, query); the chunks are
    made smaller when there are too few items for the threads (decode). Each output is the same
    sequence of operations whichever thread computes it. */
+#if CK_HAVE_AVX512 && defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
+/* g++ (12) -Wall flags the self-initialized _mm256_undefined_* inside its own AVX-512 casts */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 enum { CK__AG = 8, CK__AKB = 64 };
 static void ck__attention_infer_avx2(float *out, const float *q, const void *k, const void *v, int kv16, int NH, int NKV, int T, int Tk,
                                      int HS, int pos0, int window, float scale, float softcap, const ck__attn_layout *L)
@@ -7047,10 +7052,13 @@ static void ck__attention_infer_avx2(float *out, const float *q, const void *k, 
                             b2 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kr[2] + i), b2);
                             b3 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kr[3] + i), b3);
                         }
-                        a0 = _mm256_add_ps(_mm512_castps512_ps256(b0), _mm512_extractf32x8_ps(b0, 1));
-                        a1 = _mm256_add_ps(_mm512_castps512_ps256(b1), _mm512_extractf32x8_ps(b1, 1));
-                        a2 = _mm256_add_ps(_mm512_castps512_ps256(b2), _mm512_extractf32x8_ps(b2, 1));
-                        a3 = _mm256_add_ps(_mm512_castps512_ps256(b3), _mm512_extractf32x8_ps(b3, 1));
+/* the upper 8 lanes (AVX512F; the masked form: g++ flags the plain one's undefined source) */
+#define CK__HI256(v) _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd((__mmask8)0x0f, _mm512_castps_pd(v), 1))
+                        a0 = _mm256_add_ps(_mm512_castps512_ps256(b0), CK__HI256(b0));
+                        a1 = _mm256_add_ps(_mm512_castps512_ps256(b1), CK__HI256(b1));
+                        a2 = _mm256_add_ps(_mm512_castps512_ps256(b2), CK__HI256(b2));
+                        a3 = _mm256_add_ps(_mm512_castps512_ps256(b3), CK__HI256(b3));
+#undef CK__HI256
                     }
 #endif
                     for (; i + 8 <= HS; i += 8) {
@@ -7131,6 +7139,9 @@ static void ck__attention_infer_avx2(float *out, const float *q, const void *k, 
             if (l[h] > 0.0) ck__scale_avx2(o[h], (float)(1.0 / l[h]), HS);
     }
 }
+#if CK_HAVE_AVX512 && defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
+#pragma GCC diagnostic pop
+#endif
 #endif
 
 static void ck__attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
