@@ -3418,37 +3418,40 @@ static inline __mmask64 ck__bits2_avx512(const uint8_t *qhx, const uint8_t *qhy)
     return (__mmask64)((x & 0xFFFF) | (y & 0xFFFF) << 16 | (x >> 16) << 32 | (y >> 16) << 48);
 }
 
-CK__FORCE_INLINE __m512i ck__wblock2_avx512(int type, const char *blk, __m512i levels)
+/* blocks x, y of a weight row (the tile kernel: consecutive ones) as one register in the order above */
+CK__FORCE_INLINE __m512i ck__wblock2_avx512(int type, const char *vx, const char *vy, __m512i levels)
 {
+#define CK__WB(T) const T *x = (const T *)(const void *)vx, *y = (const T *)(const void *)vy
     switch (type) {
     case CK_Q4_0: {
-        const ck_block_q4_0 *x = (const ck_block_q4_0 *)(const void *)blk;
-        return ck__nibbles2_avx512(x[0].qs, x[1].qs);
+        CK__WB(ck_block_q4_0);
+        return ck__nibbles2_avx512(x->qs, y->qs);
     }
     case CK_Q5_0: {
-        const ck_block_q5_0 *x = (const ck_block_q5_0 *)(const void *)blk;
-        __m512i n = ck__nibbles2_avx512(x[0].qs, x[1].qs);
-        return _mm512_mask_add_epi8(n, ck__bits2_avx512(x[0].qh, x[1].qh), n, _mm512_set1_epi8(16));
+        CK__WB(ck_block_q5_0);
+        __m512i n = ck__nibbles2_avx512(x->qs, y->qs);
+        return _mm512_mask_add_epi8(n, ck__bits2_avx512(x->qh, y->qh), n, _mm512_set1_epi8(16));
     }
     case CK_Q8_0: {
-        const ck_block_q8_0 *x = (const ck_block_q8_0 *)(const void *)blk;
-        __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(ck__load256(x[0].qs)), ck__load256(x[1].qs), 1);
+        CK__WB(ck_block_q8_0);
+        __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(ck__load256(x->qs)), ck__load256(y->qs), 1);
         return _mm512_xor_si512(_mm512_shuffle_i64x2(q, q, _MM_SHUFFLE(3, 1, 2, 0)), _mm512_set1_epi8((char)0x80));
     }
     case CK_IQ4_NL: {
-        const ck_block_iq4_nl *x = (const ck_block_iq4_nl *)(const void *)blk;
-        return _mm512_shuffle_epi8(levels, ck__nibbles2_avx512(x[0].qs, x[1].qs));
+        CK__WB(ck_block_iq4_nl);
+        return _mm512_shuffle_epi8(levels, ck__nibbles2_avx512(x->qs, y->qs));
     }
     case CK_Q4_1: {
-        const ck_block_q4_1 *x = (const ck_block_q4_1 *)(const void *)blk;
-        return ck__nibbles2_avx512(x[0].qs, x[1].qs);
+        CK__WB(ck_block_q4_1);
+        return ck__nibbles2_avx512(x->qs, y->qs);
     }
     default: { /* CK_Q5_1 */
-        const ck_block_q5_1 *x = (const ck_block_q5_1 *)(const void *)blk;
-        __m512i n = ck__nibbles2_avx512(x[0].qs, x[1].qs);
-        return _mm512_mask_add_epi8(n, ck__bits2_avx512(x[0].qh, x[1].qh), n, _mm512_set1_epi8(16));
+        CK__WB(ck_block_q5_1);
+        __m512i n = ck__nibbles2_avx512(x->qs, y->qs);
+        return _mm512_mask_add_epi8(n, ck__bits2_avx512(x->qh, y->qh), n, _mm512_set1_epi8(16));
     }
     }
+#undef CK__WB
 }
 
 /* 4 weight rows (2 blocks each) . activation blocks b, b + 1 at ap (in the weights' order):
@@ -3520,10 +3523,10 @@ CK__FORCE_INLINE void ck__qtile_avx512(int type, const void *w, size_t ldw, int 
         __m512i q0, q1, q2, q3;
         __m256 dwv, mwv = _mm256_setzero_ps();
         CK__QTILE_PREFETCH(o, 2 * bsz);
-        q0 = ck__wblock2_avx512(type, w0 + o, levels);
-        q1 = ck__wblock2_avx512(type, w1 + o, levels);
-        q2 = ck__wblock2_avx512(type, w2 + o, levels);
-        q3 = ck__wblock2_avx512(type, w3 + o, levels);
+        q0 = ck__wblock2_avx512(type, w0 + o, w0 + o + bsz, levels);
+        q1 = ck__wblock2_avx512(type, w1 + o, w1 + o + bsz, levels);
+        q2 = ck__wblock2_avx512(type, w2 + o, w2 + o + bsz, levels);
+        q3 = ck__wblock2_avx512(type, w3 + o, w3 + o + bsz, levels);
         /* d (the first field) of [b: rows 0..3 | b + 1: rows 0..3]; m (the second) likewise */
         dwv = ck__h2f8_avx512(_mm_setr_epi16((short)ck__u16at(w0 + o), (short)ck__u16at(w1 + o), (short)ck__u16at(w2 + o), (short)ck__u16at(w3 + o),
                                              (short)ck__u16at(w0 + o + bsz), (short)ck__u16at(w1 + o + bsz), (short)ck__u16at(w2 + o + bsz), (short)ck__u16at(w3 + o + bsz)));
@@ -4797,6 +4800,15 @@ static void ck__init_out_rows(float *out, const float *bias, int T, int OC, int 
 #if CK_HAVE_AVX2
 static inline int32_t ck__ld32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
+/* rows p + r * ld (r < nr), their first `bytes` bytes, into the cache (a prefetch never faults) */
+static inline void ck__prefetch_rows(const char *p, size_t ld, int nr, size_t bytes)
+{
+    int r;
+    size_t x;
+    for (r = 0; r < nr; r++)
+        for (x = 0; x < bytes; x += 64) _mm_prefetch(p + (size_t)r * ld + x, _MM_HINT_T0);
+}
+
 /* activation rows x[k * C] (k < nt), cs values -> aq[b][k][32], ad, as, ac[b][k] (stride tc) */
 static void ck__gi_quant_act(int mn, int off, const float *x, size_t ldx, int nt, int cs, int tc, int8_t *aq, float *ad, float *as, int32_t *ac)
 {
@@ -4877,37 +4889,14 @@ CK__FORCE_INLINE void ck__transpose16x8_dwords_avx512(const __m512i a[8], __m512
 #undef CK__T3
 }
 
-/* blocks x, y of one weight row as 64 unsigned bytes u = q + off in value order [x: 0..31 | y: 0..31] */
-CK__FORCE_INLINE __m512i ck__gi_unpack2(int type, const char *x, const char *y, __m512i levels)
+/* the 16 rows of a panel, rows nr..15 repeating row nr - 1: row[i] = w + min(i, nr - 1) * ldw;
+   returns the same offsets from w as int32 lanes (15 * ldw < 2^31) for the packers' gathers */
+static inline __m512i ck__g16_rows(const char *w, size_t ldw, int nr, const char *row[16])
 {
-    switch (type) {
-    case CK_Q8_0: {
-        __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(ck__load256(((const ck_block_q8_0 *)(const void *)x)->qs)),
-                                       ck__load256(((const ck_block_q8_0 *)(const void *)y)->qs), 1);
-        return _mm512_xor_si512(q, _mm512_set1_epi8((char)0x80));
-    }
-    case CK_Q4_0: case CK_IQ4_NL: { /* the same block layout */
-        __m512i n = ck__nibbles2_avx512(((const ck_block_q4_0 *)(const void *)x)->qs, ((const ck_block_q4_0 *)(const void *)y)->qs);
-        n = _mm512_shuffle_i64x2(n, n, _MM_SHUFFLE(3, 1, 2, 0));
-        return type == CK_IQ4_NL ? _mm512_shuffle_epi8(levels, n) : n;
-    }
-    case CK_Q4_1: {
-        __m512i n = ck__nibbles2_avx512(((const ck_block_q4_1 *)(const void *)x)->qs, ((const ck_block_q4_1 *)(const void *)y)->qs);
-        return _mm512_shuffle_i64x2(n, n, _MM_SHUFFLE(3, 1, 2, 0));
-    }
-    case CK_Q5_0: {
-        const ck_block_q5_0 *bx = (const ck_block_q5_0 *)(const void *)x, *by = (const ck_block_q5_0 *)(const void *)y;
-        __m512i n = ck__nibbles2_avx512(bx->qs, by->qs);
-        n = _mm512_shuffle_i64x2(n, n, _MM_SHUFFLE(3, 1, 2, 0));
-        return _mm512_mask_add_epi8(n, (__mmask64)((uint64_t)ck__le32(bx->qh) | (uint64_t)ck__le32(by->qh) << 32), n, _mm512_set1_epi8(16));
-    }
-    default: { /* CK_Q5_1 */
-        const ck_block_q5_1 *bx = (const ck_block_q5_1 *)(const void *)x, *by = (const ck_block_q5_1 *)(const void *)y;
-        __m512i n = ck__nibbles2_avx512(bx->qs, by->qs);
-        n = _mm512_shuffle_i64x2(n, n, _MM_SHUFFLE(3, 1, 2, 0));
-        return _mm512_mask_add_epi8(n, (__mmask64)((uint64_t)ck__le32(bx->qh) | (uint64_t)ck__le32(by->qh) << 32), n, _mm512_set1_epi8(16));
-    }
-    }
+    int i;
+    for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    return _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nr - 1)),
+                              _mm512_set1_epi32((int)ldw));
 }
 
 /* Weight rows w + i * ldw (i < nr; rows nr..15 repeat row nr - 1), blocks 0..nb-1 -> wp
@@ -4918,12 +4907,9 @@ CK__FORCE_INLINE void ck__gi_pack(int type, const char *w, size_t ldw, int nr, i
     const int mn = type == CK_Q4_1 || type == CK_Q5_1;
     const size_t bsz = ck_type_block_bytes(type);
     const __m512i levels = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)ck__iq4nl_values)), _mm512_set1_epi8((char)0x80));
-    /* the rows' offsets from w, for the gather of the blocks' first dwords (d, then m or two value bytes) */
-    const __m512i roff = _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nr - 1)),
-                                            _mm512_set1_epi32((int)ldw));
     const char *row[16];
-    int i, b;
-    for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    int b;
+    const __m512i roff = ck__g16_rows(w, ldw, nr, row); /* the rows' offsets from w, for gathers */
     for (b = 0; b < nb; b += 2) {
         const size_t ox = (size_t)b * bsz, oy = b + 1 < nb ? ox + bsz : ox; /* an odd last block: itself twice */
         const __m512i gx = _mm512_i32gather_epi32(roff, (const void *)(w + ox), 1), gy = _mm512_i32gather_epi32(roff, (const void *)(w + oy), 1);
@@ -4953,7 +4939,9 @@ CK__FORCE_INLINE void ck__gi_pack(int type, const char *w, size_t ldw, int nr, i
 #undef CK__GI_SPLIT
         } else { /* 8-bit values, or the Q5 fifth bits added: the 16 rows' bytes, then transposed */
             __m512i r[16];
-#define CK__GI_ROW(i) r[i] = ck__gi_unpack2(type, row[i] + ox, row[i] + oy, levels);
+/* the tile kernel's register (u = q + off: the same offsets), its 128-bit lanes 1 and 2 swapped
+   to value order [x: 0..31 | y: 0..31] */
+#define CK__GI_ROW(i) r[i] = ck__wblock2_avx512(type, row[i] + ox, row[i] + oy, levels); r[i] = _mm512_shuffle_i64x2(r[i], r[i], _MM_SHUFFLE(3, 1, 2, 0));
             CK__GI_ROW(0) CK__GI_ROW(1) CK__GI_ROW(2) CK__GI_ROW(3) CK__GI_ROW(4) CK__GI_ROW(5) CK__GI_ROW(6) CK__GI_ROW(7)
             CK__GI_ROW(8) CK__GI_ROW(9) CK__GI_ROW(10) CK__GI_ROW(11) CK__GI_ROW(12) CK__GI_ROW(13) CK__GI_ROW(14) CK__GI_ROW(15)
 #undef CK__GI_ROW
@@ -4971,6 +4959,44 @@ CK__FORCE_INLINE void ck__gi_pack(int type, const char *w, size_t ldw, int nr, i
         }
     }
 }
+
+/* The microkernels' shared steps on 16 weight rows (the lanes) x 8 activation rows k (int32
+   accumulators i0..i7, sums s0..s7, float accumulators f0..f7; w: a panel's groups, a: the
+   activation bytes [k][32]):
+   CK__G8_DPBUSD(j): i_k += the 16 rows' values 4j..4j+3 (unsigned) . activation row k's (signed)
+   CK__G8_MULACC(sc): s_k += i_k * sc (the rows' integer scales)
+   CK__G8_DPWSSD(acc, m, p, n, j): acc_k += m (int16 pairs per row) . the pair p[k * n + j]
+   CK__G8_OUT(): out row k (k >= skip, lanes in mask) = (the first segment: bias or 0; else out) + f_k */
+#define CK__G8_DPBUSD(j)                                                                                \
+    {                                                                                                   \
+        const __m512i wj_ = _mm512_load_si512((const void *)(w + 64 * (j)));                            \
+        i0 = _mm512_dpbusd_epi32(i0, wj_, _mm512_set1_epi32(ck__ld32(a + 0 * 32 + 4 * (j))));           \
+        i1 = _mm512_dpbusd_epi32(i1, wj_, _mm512_set1_epi32(ck__ld32(a + 1 * 32 + 4 * (j))));           \
+        i2 = _mm512_dpbusd_epi32(i2, wj_, _mm512_set1_epi32(ck__ld32(a + 2 * 32 + 4 * (j))));           \
+        i3 = _mm512_dpbusd_epi32(i3, wj_, _mm512_set1_epi32(ck__ld32(a + 3 * 32 + 4 * (j))));           \
+        i4 = _mm512_dpbusd_epi32(i4, wj_, _mm512_set1_epi32(ck__ld32(a + 4 * 32 + 4 * (j))));           \
+        i5 = _mm512_dpbusd_epi32(i5, wj_, _mm512_set1_epi32(ck__ld32(a + 5 * 32 + 4 * (j))));           \
+        i6 = _mm512_dpbusd_epi32(i6, wj_, _mm512_set1_epi32(ck__ld32(a + 6 * 32 + 4 * (j))));           \
+        i7 = _mm512_dpbusd_epi32(i7, wj_, _mm512_set1_epi32(ck__ld32(a + 7 * 32 + 4 * (j))));           \
+    }
+#define CK__G8_MULACC(sc)                                                                                                    \
+    s0 = _mm512_add_epi32(s0, _mm512_mullo_epi32(i0, sc)); s1 = _mm512_add_epi32(s1, _mm512_mullo_epi32(i1, sc));            \
+    s2 = _mm512_add_epi32(s2, _mm512_mullo_epi32(i2, sc)); s3 = _mm512_add_epi32(s3, _mm512_mullo_epi32(i3, sc));            \
+    s4 = _mm512_add_epi32(s4, _mm512_mullo_epi32(i4, sc)); s5 = _mm512_add_epi32(s5, _mm512_mullo_epi32(i5, sc));            \
+    s6 = _mm512_add_epi32(s6, _mm512_mullo_epi32(i6, sc)); s7 = _mm512_add_epi32(s7, _mm512_mullo_epi32(i7, sc));
+#define CK__G8_DPWSSD(acc, m, p, n, j)                                                                                                   \
+    acc##0 = _mm512_dpwssd_epi32(acc##0, m, _mm512_set1_epi32((p)[0 * (n) + (j)])); acc##1 = _mm512_dpwssd_epi32(acc##1, m, _mm512_set1_epi32((p)[1 * (n) + (j)])); \
+    acc##2 = _mm512_dpwssd_epi32(acc##2, m, _mm512_set1_epi32((p)[2 * (n) + (j)])); acc##3 = _mm512_dpwssd_epi32(acc##3, m, _mm512_set1_epi32((p)[3 * (n) + (j)])); \
+    acc##4 = _mm512_dpwssd_epi32(acc##4, m, _mm512_set1_epi32((p)[4 * (n) + (j)])); acc##5 = _mm512_dpwssd_epi32(acc##5, m, _mm512_set1_epi32((p)[5 * (n) + (j)])); \
+    acc##6 = _mm512_dpwssd_epi32(acc##6, m, _mm512_set1_epi32((p)[6 * (n) + (j)])); acc##7 = _mm512_dpwssd_epi32(acc##7, m, _mm512_set1_epi32((p)[7 * (n) + (j)]));
+#define CK__G8_OUT1(f, k)                                                                                                  \
+    if (k >= skip) _mm512_mask_storeu_ps(out + (size_t)(k) * ldo, mask, _mm512_add_ps(first ? base_ : _mm512_maskz_loadu_ps(mask, out + (size_t)(k) * ldo), f));
+#define CK__G8_OUT()                                                                                                       \
+    {                                                                                                                      \
+        const __m512 base_ = first && bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();                      \
+        CK__G8_OUT1(f0, 0) CK__G8_OUT1(f1, 1) CK__G8_OUT1(f2, 2) CK__G8_OUT1(f3, 3)                                        \
+        CK__G8_OUT1(f4, 4) CK__G8_OUT1(f5, 5) CK__G8_OUT1(f6, 6) CK__G8_OUT1(f7, 7)                                        \
+    }
 
 /* 16 weight rows (packed by ck__gi_pack) x activation rows 0..7: out[k * ldo + r] += the segment's
    sum for lanes r in mask and rows k >= skip (rows below were stored by the group before); in
@@ -4992,20 +5018,7 @@ CK__FORCE_INLINE void ck__gi_kernel16x8(int mn, const uint8_t *wp, const float *
         __m512i i4 = _mm512_set1_epi32(c[4]), i5 = _mm512_set1_epi32(c[5]), i6 = _mm512_set1_epi32(c[6]), i7 = _mm512_set1_epi32(c[7]);
         /* group j: the 16 rows' values 4j..4j+3 times each activation row's (unrolled: gcc copied
            the eight accumulators in and out of a rolled loop) */
-#define CK__GI_GROUP(j)                                                                                 \
-        {                                                                                               \
-            const __m512i wj = _mm512_load_si512((const void *)(w + 64 * (j)));                         \
-            i0 = _mm512_dpbusd_epi32(i0, wj, _mm512_set1_epi32(ck__ld32(a + 0 * 32 + 4 * (j))));        \
-            i1 = _mm512_dpbusd_epi32(i1, wj, _mm512_set1_epi32(ck__ld32(a + 1 * 32 + 4 * (j))));        \
-            i2 = _mm512_dpbusd_epi32(i2, wj, _mm512_set1_epi32(ck__ld32(a + 2 * 32 + 4 * (j))));        \
-            i3 = _mm512_dpbusd_epi32(i3, wj, _mm512_set1_epi32(ck__ld32(a + 3 * 32 + 4 * (j))));        \
-            i4 = _mm512_dpbusd_epi32(i4, wj, _mm512_set1_epi32(ck__ld32(a + 4 * 32 + 4 * (j))));        \
-            i5 = _mm512_dpbusd_epi32(i5, wj, _mm512_set1_epi32(ck__ld32(a + 5 * 32 + 4 * (j))));        \
-            i6 = _mm512_dpbusd_epi32(i6, wj, _mm512_set1_epi32(ck__ld32(a + 6 * 32 + 4 * (j))));        \
-            i7 = _mm512_dpbusd_epi32(i7, wj, _mm512_set1_epi32(ck__ld32(a + 7 * 32 + 4 * (j))));        \
-        }
-        CK__GI_GROUP(0) CK__GI_GROUP(1) CK__GI_GROUP(2) CK__GI_GROUP(3) CK__GI_GROUP(4) CK__GI_GROUP(5) CK__GI_GROUP(6) CK__GI_GROUP(7)
-#undef CK__GI_GROUP
+        CK__G8_DPBUSD(0) CK__G8_DPBUSD(1) CK__G8_DPBUSD(2) CK__G8_DPBUSD(3) CK__G8_DPBUSD(4) CK__G8_DPBUSD(5) CK__G8_DPBUSD(6) CK__G8_DPBUSD(7)
         /* the tile path's float step: t = (d_w * d_a) * S (+ m_w * s_a); acc = acc + t */
 #define CK__GI_STEP(f, ii, k)                                                                               \
         {                                                                                                   \
@@ -5017,12 +5030,7 @@ CK__FORCE_INLINE void ck__gi_kernel16x8(int mn, const uint8_t *wp, const float *
         CK__GI_STEP(f4, i4, 4) CK__GI_STEP(f5, i5, 5) CK__GI_STEP(f6, i6, 6) CK__GI_STEP(f7, i7, 7)
 #undef CK__GI_STEP
     }
-    /* the first segment: out = (bias or 0) + acc, as the tile path's initialised out + acc */
-    const __m512 base = first && bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
-#define CK__GI_OUT(f, k)                                                                                                   \
-    if (k >= skip) _mm512_mask_storeu_ps(out + (size_t)(k) * ldo, mask, _mm512_add_ps(first ? base : _mm512_maskz_loadu_ps(mask, out + (size_t)(k) * ldo), f));
-    CK__GI_OUT(f0, 0) CK__GI_OUT(f1, 1) CK__GI_OUT(f2, 2) CK__GI_OUT(f3, 3) CK__GI_OUT(f4, 4) CK__GI_OUT(f5, 5) CK__GI_OUT(f6, 6) CK__GI_OUT(f7, 7)
-#undef CK__GI_OUT
+    CK__G8_OUT() /* the first segment: out = (bias or 0) + acc, as the tile path's initialised out + acc */
 }
 
 static void ck__gi_kernel16x8_q(const uint8_t *wp, const float *wd, const float *wm, const int8_t *aq, const float *ad, const float *as,
@@ -5071,13 +5079,11 @@ CK__FORCE_INLINE void ck__gk_rows32(const char *const *row, size_t o, __m512i z[
 CK__FORCE_INLINE void ck__gk_pack(int five, const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
 {
     const size_t bsz = five ? sizeof(ck_block_q5_K) : sizeof(ck_block_q4_K), qso = five ? 48 : 16; /* qs after d, dmin, scales (qh) */
-    const __m512i roff = _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nr - 1)),
-                                            _mm512_set1_epi32((int)ldw));
     const __m512i m4 = _mm512_set1_epi8(15), x3f = _mm512_set1_epi32(0x3f3f3f3f), x0f = _mm512_set1_epi32(0x0f0f0f0f), x03 = _mm512_set1_epi32(0x03030303);
     const __m512i xff = _mm512_set1_epi32(0xff), xff0000 = _mm512_set1_epi32(0xff0000);
     const char *row[16];
-    int i, s, c, k;
-    for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    int s, c, k;
+    const __m512i roff = ck__g16_rows(w, ldw, nr, row); /* the rows' offsets from w, for gathers */
     for (s = 0; s < nsb; s++) {
         const size_t o = (size_t)s * bsz;
         /* d | dmin << 16, then the 12 scale bytes as three words, for the 16 rows */
@@ -5143,33 +5149,14 @@ static void ck__gk_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int32
             const int8_t *a = aq + (size_t)(8 * s + j) * tc * 32;
             const __m512i sc = _mm512_load_si512((const void *)(wsc + (size_t)(8 * s + j) * 16));
             i0 = i1 = i2 = i3 = i4 = i5 = i6 = i7 = _mm512_setzero_si512();
-#define CK__GK_GROUP(g)                                                                                 \
-            {                                                                                           \
-                const __m512i wg = _mm512_load_si512((const void *)(w + 64 * (g)));                     \
-                i0 = _mm512_dpbusd_epi32(i0, wg, _mm512_set1_epi32(ck__ld32(a + 0 * 32 + 4 * (g))));    \
-                i1 = _mm512_dpbusd_epi32(i1, wg, _mm512_set1_epi32(ck__ld32(a + 1 * 32 + 4 * (g))));    \
-                i2 = _mm512_dpbusd_epi32(i2, wg, _mm512_set1_epi32(ck__ld32(a + 2 * 32 + 4 * (g))));    \
-                i3 = _mm512_dpbusd_epi32(i3, wg, _mm512_set1_epi32(ck__ld32(a + 3 * 32 + 4 * (g))));    \
-                i4 = _mm512_dpbusd_epi32(i4, wg, _mm512_set1_epi32(ck__ld32(a + 4 * 32 + 4 * (g))));    \
-                i5 = _mm512_dpbusd_epi32(i5, wg, _mm512_set1_epi32(ck__ld32(a + 5 * 32 + 4 * (g))));    \
-                i6 = _mm512_dpbusd_epi32(i6, wg, _mm512_set1_epi32(ck__ld32(a + 6 * 32 + 4 * (g))));    \
-                i7 = _mm512_dpbusd_epi32(i7, wg, _mm512_set1_epi32(ck__ld32(a + 7 * 32 + 4 * (g))));    \
-            }
-            CK__GK_GROUP(0) CK__GK_GROUP(1) CK__GK_GROUP(2) CK__GK_GROUP(3) CK__GK_GROUP(4) CK__GK_GROUP(5) CK__GK_GROUP(6) CK__GK_GROUP(7)
-#undef CK__GK_GROUP
-            s0 = _mm512_add_epi32(s0, _mm512_mullo_epi32(i0, sc)); s1 = _mm512_add_epi32(s1, _mm512_mullo_epi32(i1, sc));
-            s2 = _mm512_add_epi32(s2, _mm512_mullo_epi32(i2, sc)); s3 = _mm512_add_epi32(s3, _mm512_mullo_epi32(i3, sc));
-            s4 = _mm512_add_epi32(s4, _mm512_mullo_epi32(i4, sc)); s5 = _mm512_add_epi32(s5, _mm512_mullo_epi32(i5, sc));
-            s6 = _mm512_add_epi32(s6, _mm512_mullo_epi32(i6, sc)); s7 = _mm512_add_epi32(s7, _mm512_mullo_epi32(i7, sc));
+            CK__G8_DPBUSD(0) CK__G8_DPBUSD(1) CK__G8_DPBUSD(2) CK__G8_DPBUSD(3) CK__G8_DPBUSD(4) CK__G8_DPBUSD(5) CK__G8_DPBUSD(6) CK__G8_DPBUSD(7)
+            CK__G8_MULACC(sc)
         }
         /* M = sum_j m_j * (activation sum of sub-block j) */
         i0 = i1 = i2 = i3 = i4 = i5 = i6 = i7 = _mm512_setzero_si512();
         for (j = 0; j < 4; j++) {
             const __m512i mk = _mm512_load_si512((const void *)(wmn + (size_t)(4 * s + j) * 16));
-            i0 = _mm512_dpwssd_epi32(i0, mk, _mm512_set1_epi32(p[0 * 4 + j])); i1 = _mm512_dpwssd_epi32(i1, mk, _mm512_set1_epi32(p[1 * 4 + j]));
-            i2 = _mm512_dpwssd_epi32(i2, mk, _mm512_set1_epi32(p[2 * 4 + j])); i3 = _mm512_dpwssd_epi32(i3, mk, _mm512_set1_epi32(p[3 * 4 + j]));
-            i4 = _mm512_dpwssd_epi32(i4, mk, _mm512_set1_epi32(p[4 * 4 + j])); i5 = _mm512_dpwssd_epi32(i5, mk, _mm512_set1_epi32(p[5 * 4 + j]));
-            i6 = _mm512_dpwssd_epi32(i6, mk, _mm512_set1_epi32(p[6 * 4 + j])); i7 = _mm512_dpwssd_epi32(i7, mk, _mm512_set1_epi32(p[7 * 4 + j]));
+            CK__G8_DPWSSD(i, mk, p, 4, j)
         }
         dw = _mm512_load_ps(wd + (size_t)s * 16);
         dm = _mm512_load_ps(wdm + (size_t)s * 16);
@@ -5181,13 +5168,7 @@ static void ck__gk_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int32
         CK__GK_STEP(f4, s4, i4, 4) CK__GK_STEP(f5, s5, i5, 5) CK__GK_STEP(f6, s6, i6, 6) CK__GK_STEP(f7, s7, i7, 7)
 #undef CK__GK_STEP
     }
-    {
-        const __m512 base = first && bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
-#define CK__GK_OUT(f, k)                                                                                                   \
-        if (k >= skip) _mm512_mask_storeu_ps(out + (size_t)(k) * ldo, mask, _mm512_add_ps(first ? base : _mm512_maskz_loadu_ps(mask, out + (size_t)(k) * ldo), f));
-        CK__GK_OUT(f0, 0) CK__GK_OUT(f1, 1) CK__GK_OUT(f2, 2) CK__GK_OUT(f3, 3) CK__GK_OUT(f4, 4) CK__GK_OUT(f5, 5) CK__GK_OUT(f6, 6) CK__GK_OUT(f7, 7)
-#undef CK__GK_OUT
-    }
+    CK__G8_OUT()
 }
 
 /* Q6_K: 16 sub-blocks of 16 signed-scale values, u = q (0..63) with the -32 through the bsums:
@@ -5195,16 +5176,13 @@ static void ck__gk_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int32
    acc = fma(S, d_w * d_a, acc), as the tile path. wp as ck__gk_pack's (32-value units, group k =
    values 4k..4k+3: sub-block 2u is groups 0..3, 2u + 1 groups 4..7), wsc[sub-block of 16][row],
    wn[super-block][p][row] = (-32 sc_2p, -32 sc_2p+1) (int16 pairs), wd[super-block][row] */
-CK__FORCE_INLINE void ck__gk6_pack(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wn, float *wd, float *unused)
+CK__FORCE_INLINE void ck__gk6_pack(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wn, float *wd)
 {
     const size_t bsz = sizeof(ck_block_q6_K);
-    const __m512i roff = _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nr - 1)),
-                                            _mm512_set1_epi32((int)ldw));
     const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30), lo16 = _mm512_set1_epi32(0xffff);
     const char *row[16];
-    int i, s, h, c, k, g;
-    (void)unused;
-    for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    int s, h, c, k, g;
+    const __m512i roff = ck__g16_rows(w, ldw, nr, row); /* the rows' offsets from w, for gathers */
     for (s = 0; s < nsb; s++) {
         const size_t o = (size_t)s * bsz;
         __m512i sc[16], za[8], zb[8], zq[8];
@@ -5236,7 +5214,8 @@ CK__FORCE_INLINE void ck__gk6_pack(const char *w, size_t ldw, int nr, int nsb, u
 }
 static void ck__gk_pack_q6_K(const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wmn, float *wd, float *wdm)
 {
-    ck__gk6_pack(w, ldw, nr, nsb, wp, wsc, wmn, wd, wdm);
+    (void)wdm; /* no mins */
+    ck__gk6_pack(w, ldw, nr, nsb, wp, wsc, wmn, wd);
 }
 
 /* Q2_K (q 0..3 with a 4-bit scale and min per 16 values) and Q3_K (u = q + 4 in 0..7, 6-bit
@@ -5246,13 +5225,11 @@ static void ck__gk_pack_q6_K(const char *w, size_t ldw, int nr, int nsb, uint8_t
 CK__FORCE_INLINE void ck__gk23_pack(int three, const char *w, size_t ldw, int nr, int nsb, uint8_t *wp, int32_t *wsc, int32_t *wn, float *wd, float *wdm)
 {
     const size_t bsz = three ? sizeof(ck_block_q3_K) : sizeof(ck_block_q2_K), qso = three ? 32 : 16;
-    const __m512i roff = _mm512_mullo_epi32(_mm512_min_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nr - 1)),
-                                            _mm512_set1_epi32((int)ldw));
     const __m512i m3 = _mm512_set1_epi8(3), lo16 = _mm512_set1_epi32(0xffff), xff = _mm512_set1_epi32(0xff), x0f = _mm512_set1_epi32(0x0f0f0f0f),
                   x03 = _mm512_set1_epi32(0x03030303);
     const char *row[16];
-    int i, s, n, j, k, g;
-    for (i = 0; i < 16; i++) row[i] = w + (size_t)CK_MIN(i, nr - 1) * ldw;
+    int s, n, j, k, g;
+    const __m512i roff = ck__g16_rows(w, ldw, nr, row); /* the rows' offsets from w, for gathers */
     for (s = 0; s < nsb; s++) {
         const size_t o = (size_t)s * bsz;
         __m512i sc[16], nv[16], zq[8], zh[8], r[4];
@@ -5321,34 +5298,15 @@ CK__FORCE_INLINE void ck__gk16_kernel16x8(int mins, const uint8_t *wp, const int
         __m512 dw, dm;
         for (j = 0; j < 8 && !mins; j++) { /* Q6_K: -32 sum_g sc_g bsum_g; Q3_K: -4 */
             const __m512i nk = _mm512_load_si512((const void *)(wn + (size_t)(8 * s + j) * 16));
-            s0 = _mm512_dpwssd_epi32(s0, nk, _mm512_set1_epi32(p[0 * 8 + j])); s1 = _mm512_dpwssd_epi32(s1, nk, _mm512_set1_epi32(p[1 * 8 + j]));
-            s2 = _mm512_dpwssd_epi32(s2, nk, _mm512_set1_epi32(p[2 * 8 + j])); s3 = _mm512_dpwssd_epi32(s3, nk, _mm512_set1_epi32(p[3 * 8 + j]));
-            s4 = _mm512_dpwssd_epi32(s4, nk, _mm512_set1_epi32(p[4 * 8 + j])); s5 = _mm512_dpwssd_epi32(s5, nk, _mm512_set1_epi32(p[5 * 8 + j]));
-            s6 = _mm512_dpwssd_epi32(s6, nk, _mm512_set1_epi32(p[6 * 8 + j])); s7 = _mm512_dpwssd_epi32(s7, nk, _mm512_set1_epi32(p[7 * 8 + j]));
+            CK__G8_DPWSSD(s, nk, p, 8, j)
         }
         for (j = 0; j < 16; j++) { /* sub-block j of 16: groups 4 (j % 2) .. + 3 of unit j / 2 */
             const uint8_t *w = wp + (size_t)(8 * s + j / 2) * 512 + (size_t)(j % 2) * 256;
             const int8_t *a = aq + (size_t)(8 * s + j / 2) * tc * 32 + (j % 2) * 16;
             const __m512i sc = _mm512_load_si512((const void *)(wsc + (size_t)(16 * s + j) * 16));
             i0 = i1 = i2 = i3 = i4 = i5 = i6 = i7 = _mm512_setzero_si512();
-#define CK__GK_GROUP(g)                                                                                 \
-            {                                                                                           \
-                const __m512i wg = _mm512_load_si512((const void *)(w + 64 * (g)));                     \
-                i0 = _mm512_dpbusd_epi32(i0, wg, _mm512_set1_epi32(ck__ld32(a + 0 * 32 + 4 * (g))));    \
-                i1 = _mm512_dpbusd_epi32(i1, wg, _mm512_set1_epi32(ck__ld32(a + 1 * 32 + 4 * (g))));    \
-                i2 = _mm512_dpbusd_epi32(i2, wg, _mm512_set1_epi32(ck__ld32(a + 2 * 32 + 4 * (g))));    \
-                i3 = _mm512_dpbusd_epi32(i3, wg, _mm512_set1_epi32(ck__ld32(a + 3 * 32 + 4 * (g))));    \
-                i4 = _mm512_dpbusd_epi32(i4, wg, _mm512_set1_epi32(ck__ld32(a + 4 * 32 + 4 * (g))));    \
-                i5 = _mm512_dpbusd_epi32(i5, wg, _mm512_set1_epi32(ck__ld32(a + 5 * 32 + 4 * (g))));    \
-                i6 = _mm512_dpbusd_epi32(i6, wg, _mm512_set1_epi32(ck__ld32(a + 6 * 32 + 4 * (g))));    \
-                i7 = _mm512_dpbusd_epi32(i7, wg, _mm512_set1_epi32(ck__ld32(a + 7 * 32 + 4 * (g))));    \
-            }
-            CK__GK_GROUP(0) CK__GK_GROUP(1) CK__GK_GROUP(2) CK__GK_GROUP(3)
-#undef CK__GK_GROUP
-            s0 = _mm512_add_epi32(s0, _mm512_mullo_epi32(i0, sc)); s1 = _mm512_add_epi32(s1, _mm512_mullo_epi32(i1, sc));
-            s2 = _mm512_add_epi32(s2, _mm512_mullo_epi32(i2, sc)); s3 = _mm512_add_epi32(s3, _mm512_mullo_epi32(i3, sc));
-            s4 = _mm512_add_epi32(s4, _mm512_mullo_epi32(i4, sc)); s5 = _mm512_add_epi32(s5, _mm512_mullo_epi32(i5, sc));
-            s6 = _mm512_add_epi32(s6, _mm512_mullo_epi32(i6, sc)); s7 = _mm512_add_epi32(s7, _mm512_mullo_epi32(i7, sc));
+            CK__G8_DPBUSD(0) CK__G8_DPBUSD(1) CK__G8_DPBUSD(2) CK__G8_DPBUSD(3)
+            CK__G8_MULACC(sc)
         }
         dw = _mm512_load_ps(wd + (size_t)s * 16);
 #define CK__GK_STEP(f, ss, k) f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ss), _mm512_mul_ps(dw, _mm512_set1_ps(d[k])), f);
@@ -5359,10 +5317,7 @@ CK__FORCE_INLINE void ck__gk16_kernel16x8(int mins, const uint8_t *wp, const int
             i0 = i1 = i2 = i3 = i4 = i5 = i6 = i7 = _mm512_setzero_si512();
             for (j = 0; j < 8; j++) {
                 const __m512i mk = _mm512_load_si512((const void *)(wn + (size_t)(8 * s + j) * 16));
-                i0 = _mm512_dpwssd_epi32(i0, mk, _mm512_set1_epi32(p[0 * 8 + j])); i1 = _mm512_dpwssd_epi32(i1, mk, _mm512_set1_epi32(p[1 * 8 + j]));
-                i2 = _mm512_dpwssd_epi32(i2, mk, _mm512_set1_epi32(p[2 * 8 + j])); i3 = _mm512_dpwssd_epi32(i3, mk, _mm512_set1_epi32(p[3 * 8 + j]));
-                i4 = _mm512_dpwssd_epi32(i4, mk, _mm512_set1_epi32(p[4 * 8 + j])); i5 = _mm512_dpwssd_epi32(i5, mk, _mm512_set1_epi32(p[5 * 8 + j]));
-                i6 = _mm512_dpwssd_epi32(i6, mk, _mm512_set1_epi32(p[6 * 8 + j])); i7 = _mm512_dpwssd_epi32(i7, mk, _mm512_set1_epi32(p[7 * 8 + j]));
+                CK__G8_DPWSSD(i, mk, p, 8, j)
             }
             dm = _mm512_load_ps(wdm + (size_t)s * 16);
 #define CK__GK_STEP(f, ii, k) f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ii), _mm512_mul_ps(dm, _mm512_set1_ps(d[k])), f);
@@ -5371,13 +5326,7 @@ CK__FORCE_INLINE void ck__gk16_kernel16x8(int mins, const uint8_t *wp, const int
 #undef CK__GK_STEP
         }
     }
-    {
-        const __m512 base = first && bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
-#define CK__GK_OUT(f, k)                                                                                                   \
-        if (k >= skip) _mm512_mask_storeu_ps(out + (size_t)(k) * ldo, mask, _mm512_add_ps(first ? base : _mm512_maskz_loadu_ps(mask, out + (size_t)(k) * ldo), f));
-        CK__GK_OUT(f0, 0) CK__GK_OUT(f1, 1) CK__GK_OUT(f2, 2) CK__GK_OUT(f3, 3) CK__GK_OUT(f4, 4) CK__GK_OUT(f5, 5) CK__GK_OUT(f6, 6) CK__GK_OUT(f7, 7)
-#undef CK__GK_OUT
-    }
+    CK__G8_OUT()
 }
 
 static void ck__gk6_kernel16x8(const uint8_t *wp, const int32_t *wsc, const int32_t *wn, const float *wd, const float *wdm, const int8_t *aq,
@@ -5444,13 +5393,8 @@ static void ck__gemm_k45_rows(int type, float *out, const float *inp, const void
                 const __mmask16 mask = (__mmask16)((1u << nr) - 1);
                 const char *wpanel = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / CK_QK_K) * bsz;
                 pack(wpanel, row_bytes, nr, nsb, wp.b, wsc.i, wmn.i, wd.f, wdm.f);
-                if (o + 16 < o_hi) {
-                    const int nr1 = CK_MIN(16, o_hi - o - 16);
-                    int r;
-                    size_t x;
-                    for (r = 0; r < nr1; r++)
-                        for (x = 0; x < (size_t)nsb * bsz; x += 64) _mm_prefetch(wpanel + (size_t)(16 + r) * row_bytes + x, _MM_HINT_T0);
-                }
+                if (o + 16 < o_hi) /* the next panel's rows into the cache while this one runs */
+                    ck__prefetch_rows(wpanel + 16 * row_bytes, row_bytes, CK_MIN(16, o_hi - o - 16), (size_t)nsb * bsz);
                 for (t = 0; t < tc; t += CK__GI_NT) {
                     const int ts = CK_MIN(t, tc - CK__GI_NT);
                     kern(wp.b, wsc.i, wmn.i, wd.f, wdm.f, aq + (size_t)ts * 32, ad + ts, abp + (size_t)ts * np, tc, nsb,
@@ -5461,6 +5405,11 @@ static void ck__gemm_k45_rows(int type, float *out, const float *inp, const void
     }
 }
 
+#undef CK__G8_OUT
+#undef CK__G8_OUT1
+#undef CK__G8_DPWSSD
+#undef CK__G8_MULACC
+#undef CK__G8_DPBUSD
 #if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
 #pragma GCC diagnostic pop
 #endif
@@ -5643,13 +5592,8 @@ static void ck__gemm_int_rows_avx2(int type, float *out, const float *inp, const
                 const int nr = CK_MIN(8, o_hi - o);
                 const char *wpanel = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / CK_QK) * bsz;
                 pack(wpanel, row_bytes, nr, nb, wp.b, wd.f, wm.f);
-                if (o + 8 < o_hi) {
-                    const int nr1 = CK_MIN(8, o_hi - o - 8);
-                    int r;
-                    size_t x;
-                    for (r = 0; r < nr1; r++)
-                        for (x = 0; x < (size_t)nb * bsz; x += 64) _mm_prefetch(wpanel + (size_t)(8 + r) * row_bytes + x, _MM_HINT_T0);
-                }
+                if (o + 8 < o_hi) /* the next panel's rows into the cache while this one runs */
+                    ck__prefetch_rows(wpanel + 8 * row_bytes, row_bytes, CK_MIN(8, o_hi - o - 8), (size_t)nb * bsz);
                 for (t = 0; t < tc; t += CK__GA_NT) {
                     const int ts = CK_MIN(t, tc - CK__GA_NT);
                     kern(wp.b, wd.f, wm.f, aq + (size_t)ts * 32, ad + ts, as + ts, ac + ts, tc, nb, out + (size_t)(t0 + ts) * OC + o, (size_t)OC, t - ts, nr,
@@ -5673,7 +5617,7 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
     void (*kern)(const uint8_t *, const float *, const float *, const int8_t *, const float *, const float *, const int32_t *, int, int, float *, size_t, int, __mmask16, int,
                  const float *) =
         mn ? ck__gi_kernel16x8_qm : ck__gi_kernel16x8_q;
-    if ((type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K || type == CK_Q3_K || type == CK_Q2_K) && simd && T >= CK__GI_MIN_T && C >= CK_QK_K && 15 * ck_row_size(type, C) <= 0x7fffffff) {
+    if ((type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K || type == CK_Q3_K || type == CK_Q2_K) && simd && T >= CK__GI_MIN_T && C >= CK_QK_K && 15 * row_bytes <= 0x7fffffff) {
         ck__gemm_k45_rows(type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
         return 1;
     }
@@ -5705,13 +5649,8 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
                     const __mmask16 mask = (__mmask16)((1u << nr) - 1);
                     const char *wpanel = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / CK_QK) * bsz;
                     pack(wpanel, row_bytes, nr, nb, wp.b, wd.f, wm.f);
-                    if (o + 16 < o_hi) { /* the next panel's rows into the cache while this one runs */
-                        const int nr1 = CK_MIN(16, o_hi - o - 16);
-                        int r;
-                        size_t x;
-                        for (r = 0; r < nr1; r++)
-                            for (x = 0; x < (size_t)nb * bsz; x += 64) _mm_prefetch(wpanel + (size_t)(16 + r) * row_bytes + x, _MM_HINT_T0);
-                    }
+                    if (o + 16 < o_hi) /* the next panel's rows into the cache while this one runs */
+                        ck__prefetch_rows(wpanel + 16 * row_bytes, row_bytes, CK_MIN(16, o_hi - o - 16), (size_t)nb * bsz);
                     for (t = 0; t < tc; t += CK__GI_NT) {
                         /* a last group of fewer rows runs the 8 rows that end the chunk and stores the new ones */
                         const int ts = CK_MIN(t, tc - CK__GI_NT);
@@ -5912,18 +5851,6 @@ static int ck__hgemm_min_t(int type)
    OB: weight rows per block (its T x OB outputs stay in L2 across the segments). 48 KB of stack. */
 enum { CK__HG_PR = 32, CK__HG_NT = 8, CK__HG_NT2 = 2, CK__HG_TB = 64, CK__HG_KS = 128, CK__HG_KSB = 256, CK__HG_OB = 512 };
 
-/* n F16 / BF16 values -> fp32 (exact) */
-static void ck__hg_widen_avx512(int kind, const uint16_t *h, float *f, int n)
-{
-    int k;
-    for (k = 0; k + 16 <= n; k += 16) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(h + k));
-        _mm512_storeu_ps(f + k, kind == CK__Q16_KIND_F16 ? _mm512_maskz_cvtph_ps((__mmask16)0xffff, v)
-                                                         : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16)));
-    }
-    for (; k < n; k++) f[k] = kind == CK__Q16_KIND_F16 ? ck__h2f(h[k]) : ck_bf16_to_fp32(h[k]);
-}
-
 /* out[j][0..31] (rows j < nt, stride ldo; lanes < nr) = in[j][0..31] (stride ldi; in
    may be out; NULL: zeros) + panel (n steps of 2 x 16 lanes) . activation row j (stride CK__HG_KS floats / CK__HG_KSB bf16): NT = 8 or 2 rows in registers */
 /* (kept out of line: inlined into the driver, gcc spilled an accumulator inside the loop) */
@@ -6025,13 +5952,6 @@ static void ck__hg_pack_avx512(const uint16_t *w, size_t ldw, int nr, int cs, in
 #elif CK_HAVE_AVX2 /* AVX2: 16-row panels of fp32 (two ymm per column), 16 x 6 register tiles */
 enum { CK__HG_PR = 16, CK__HG_NT = 6, CK__HG_NT2 = 2, CK__HG_TB = 64, CK__HG_KS = 128, CK__HG_KSB = 256, CK__HG_OB = 512 };
 
-static void ck__hg_widen_avx2(int kind, const uint16_t *h, float *f, int n)
-{
-    int k;
-    for (k = 0; k + 8 <= n; k += 8) _mm256_storeu_ps(f + k, ck__load_h16x8_avx2(h + k, kind != CK__Q16_KIND_F16));
-    for (; k < n; k++) f[k] = kind == CK__Q16_KIND_F16 ? ck__h2f(h[k]) : ck_bf16_to_fp32(h[k]);
-}
-
 /* rows w[r * ldw + 0..cs-1] (r < nr <= 16) -> fp32 panel [k][16]; missing rows and values zeros */
 static void ck__hg_pack_avx2(const uint16_t *w, size_t ldw, int nr, int cs, int kind, void *vpanel)
 {
@@ -6090,13 +6010,11 @@ CK__HG_F32_KERNEL(ck__hg_f32_16x2_avx2, CK__HG_R2)
 #if CK_HAVE_AVX2
 #if CK_HAVE_AVX512
 #define CK__HG_PACK ck__hg_pack_avx512
-#define CK__HG_WIDEN ck__hg_widen_avx512
 #define CK__HG_F32_BIG ck__hg_f32_32x8_avx512
 #define CK__HG_F32_SMALL ck__hg_f32_32x2_avx512
 typedef __m512 ck__hg_vec;
 #else
 #define CK__HG_PACK ck__hg_pack_avx2
-#define CK__HG_WIDEN ck__hg_widen_avx2
 #define CK__HG_F32_BIG ck__hg_f32_16x6_avx2
 #define CK__HG_F32_SMALL ck__hg_f32_16x2_avx2
 typedef __m256 ck__hg_vec;
@@ -6127,7 +6045,7 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
                         float *a = act.f + t * CK__HG_KS;
                         if (t >= tb) { memset(a, 0, (size_t)cs * sizeof *a); continue; }
                         quant(x, tmp, cs);
-                        CK__HG_WIDEN(kind, tmp, a, cs);
+                        ck__dequant_avx2(kind == CK__Q16_KIND_F16 ? CK_F16 : CK_BF16, tmp, a, cs); /* widened back, exact */
                     }
                 }
                 for (o = ob; o < ob1; o += CK__HG_PR) {
@@ -6159,7 +6077,6 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
 }
 #undef CK__HG_F32_SMALL
 #undef CK__HG_F32_BIG
-#undef CK__HG_WIDEN
 #undef CK__HG_PACK
 #endif /* CK_HAVE_AVX2 */
 
@@ -6590,23 +6507,28 @@ CK_DEF void ck_gelu_erf_backward(float *dinp, const float *dout, const float *in
 }
 
 #if CK_HAVE_AVX2
-/* exp(x), 8 lanes, for x <= 0 (softmax, sigmoid) (x below -87 gives ~1e-38 instead of 0: against the
-   block maximum's 1 that is nothing): x = n ln2 + r, |r| <= ln2 / 2 (ln2 in two parts), exp(r) by
-   Cephes' degree-6 polynomial, 2^n through the exponent bits; within 2 ulp of expf. */
+/* exp(x), 8 lanes, for the x <= 0 of the softmax and the sigmoid (below -87: ~1e-38 instead of 0,
+   nothing against the 1 of a softmax's maximum or a sigmoid's 1 + e): e^r by Cephes' degree-6
+   polynomial; within 2 ulp of expf. */
+/* e^y = 2^n e^r: returns 2^n (n = round(y / ln2), |n| <= 126) and sets *r = y - n ln2 in
+   [-ln2/2, ln2/2] (ln2 in two parts, so n ln2 is exact); the callers' polynomials give e^r */
+static inline __m256 ck__exp_split_avx2(__m256 y, __m256 *r)
+{
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(y, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    *r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), y));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+}
+
 static inline __m256 ck__exp_neg_avx2(__m256 x)
 {
-    __m256 n, r, p;
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-    n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 r, p, scale = ck__exp_split_avx2(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), &r);
     p = _mm256_fmadd_ps(_mm256_set1_ps(1.9875691500e-4f), r, _mm256_set1_ps(1.3981999507e-3f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
     p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23)));
+    return _mm256_mul_ps(p, scale);
 }
 
 #endif
@@ -6659,14 +6581,13 @@ CK_DEF void ck_geglu_backward(float *dgate, float *dup, const float *dout, const
 #if CK_HAVE_AVX2
 /* tanh of 8 floats, within a few ulp of tanhf. |x| < 0.5: the odd Taylor series to x^17 (the
    first omitted term is < 1e-9 relative there). Otherwise sign(x) (1 - 2 / (e^(2|x|) + 1)), with
-   e^y = 2^n e^r, n = round(y / ln2), r = y - n ln2 in [-ln2/2, ln2/2] (ln2 in two parts, so n ln2
-   is exact) and e^r its Taylor polynomial to r^7 (error < 6e-9 relative). |x| is clamped at 10,
+   e^y = 2^n e^r (ck__exp_split_avx2) and e^r its Taylor polynomial to r^7 (error < 6e-9 relative). |x| is clamped at 10,
    where tanh rounds to 1 in float; NaN stays NaN. */
 static inline __m256 ck__tanh_avx2(__m256 x)
 {
     const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
     __m256 ax = _mm256_min_ps(_mm256_andnot_ps(sign, x), _mm256_set1_ps(10.0f));
-    __m256 x2 = _mm256_mul_ps(ax, ax), p, y, n, r, e, big, small, res;
+    __m256 x2 = _mm256_mul_ps(ax, ax), p, y, p2n, r, e, big, small, res;
     p = _mm256_set1_ps((float)(6404582.0 / 10854718875.0));
     p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps((float)(-929569.0 / 638512875.0)));
     p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps((float)(21844.0 / 6081075.0)));
@@ -6677,9 +6598,7 @@ static inline __m256 ck__tanh_avx2(__m256 x)
     p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps((float)(-1.0 / 3.0)));
     small = _mm256_fmadd_ps(_mm256_mul_ps(p, x2), ax, ax);
     y = _mm256_add_ps(ax, ax);
-    n = _mm256_round_ps(_mm256_mul_ps(y, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), y);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    p2n = ck__exp_split_avx2(y, &r);
     e = _mm256_set1_ps(1.0f / 5040.0f);
     e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(1.0f / 720.0f));
     e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(1.0f / 120.0f));
@@ -6688,7 +6607,7 @@ static inline __m256 ck__tanh_avx2(__m256 x)
     e = _mm256_fmadd_ps(e, r, _mm256_set1_ps(0.5f));
     e = _mm256_fmadd_ps(e, r, one);
     e = _mm256_fmadd_ps(e, r, one);
-    e = _mm256_mul_ps(e, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23)));
+    e = _mm256_mul_ps(e, p2n);
     big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
     res = _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(0.5f), _CMP_LT_OQ));
     res = _mm256_or_ps(res, _mm256_and_ps(x, sign));   /* odd: the sign of x (and -0 stays -0) */
@@ -6940,64 +6859,13 @@ static const float *ck__kv_row(const void *base, int kv16, size_t off, float *bu
     return buf;
 }
 
-/* k and v are float rows, or F16 rows when kv16 (widened into a row buffer before use) */
-static void ck__attention_forward_kv(float *out, float *lse, const float *q, const void *k, const void *v, int kv16,
-                                     int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
-                                     const ck__attn_layout *L, int simd)
-{
-    enum { KBLK = 32 };
-    int group, h, t;
-    CK_ASSERT(NKV > 0 && NH % NKV == 0 && HS > 0 && pos0 >= 0 && Tk >= 0 && "attention: NH must be a multiple of NKV");
-    CK_ASSERT((!kv16 || HS <= CK_ATTN_F16_MAX_HS) && "attention over an F16 KV cache: HS must be <= CK_ATTN_F16_MAX_HS");
-    group = NH / NKV;
-    CK_OMP(omp parallel for collapse(2) schedule(dynamic, 4) if ((double)NH * T * Tk * HS > CK_OMP_MIN_WORK))
-    for (h = 0; h < NH; h++)
-        for (t = 0; t < T; t++) {
-            const float *qr = q + (size_t)h * L->qh + (size_t)t * L->qt;
-            size_t kvh = (size_t)(h / group) * L->kh;
-            float *o = out + (size_t)h * L->oh + (size_t)t * L->ot, mx = -INFINITY, s[KBLK], row[CK_ATTN_F16_MAX_HS];
-            double l = 0.0;
-            int j0, j1, jb, j, n;
-            ck__attn_range(t, Tk, pos0, window, &j0, &j1);
-            memset(o, 0, (size_t)HS * sizeof(float));
-            for (jb = j0; jb < j1; jb += KBLK) {
-                float bm = -INFINITY;
-                n = CK_MIN(KBLK, j1 - jb);
-                for (j = 0; j < n; j++) {
-                    s[j] = scale * CK__DOT(simd, qr, ck__kv_row(k, kv16, kvh + (size_t)(jb + j) * L->kt, row, HS), HS);
-                }
-                if (softcap > 0.0f) ck__softcap(s, NULL, s, softcap, (size_t)n, simd);
-                for (j = 0; j < n; j++) bm = s[j] > bm ? s[j] : bm;
-                if (bm > mx) {
-                    if (l > 0.0) {
-                        float c = expf(mx - bm);
-                        l *= c;
-                        CK__SCALE(simd, o, c, HS);
-                    }
-                    mx = bm;
-                }
-                for (j = 0; j < n; j++) {
-                    float p = expf(s[j] - mx);
-                    l += p;
-                    CK__AXPY(simd, o, p, ck__kv_row(v, kv16, kvh + (size_t)(jb + j) * L->kt, row, HS), HS);
-                }
-            }
-            if (l > 0.0) {
-                CK__SCALE(simd, o, (float)(1.0 / l), HS);
-                if (lse) lse[(size_t)h * T + t] = mx + (float)log(l);
-            } else if (lse) {
-                lse[(size_t)h * T + t] = -INFINITY;
-            }
-        }
-}
-
 #if CK_HAVE_AVX2
 /* Inference attention (no lse wanted), AVX2: the query heads of a KV group (up to CK__AG at a
    time) share every key and value row, widened from an F16 cache once for all of them; scores are
    4 keys per pass over a query head, go through the 8-lane exp per block of keys, and values are
-   added 4 keys per pass over the outputs. Work items are (KV head, chunk of its query heads, query); the chunks are
-   made smaller when there are too few items for the threads (decode). Each output is the same
-   sequence of operations whichever thread computes it. */
+   added 4 keys per pass over the outputs. Work items are (KV head, chunk of its query heads,
+   query); the chunks are made smaller when there are too few items for the threads (decode).
+   Each output is the same sequence of operations whichever thread computes it. */
 #if CK_HAVE_AVX512 && defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
 /* g++ (12) -Wall flags the self-initialized _mm256_undefined_* inside its own AVX-512 casts */
 #pragma GCC diagnostic push
@@ -7143,6 +7011,63 @@ static void ck__attention_infer_avx2(float *out, const float *q, const void *k, 
 #pragma GCC diagnostic pop
 #endif
 #endif
+
+/* k and v are float rows, or F16 rows when kv16 (widened into a row buffer before use) */
+static void ck__attention_forward_kv(float *out, float *lse, const float *q, const void *k, const void *v, int kv16,
+                                     int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
+                                     const ck__attn_layout *L, int simd)
+{
+    enum { KBLK = 32 };
+    int group, h, t;
+    CK_ASSERT(NKV > 0 && NH % NKV == 0 && HS > 0 && pos0 >= 0 && Tk >= 0 && "attention: NH must be a multiple of NKV");
+    CK_ASSERT((!kv16 || HS <= CK_ATTN_F16_MAX_HS) && "attention over an F16 KV cache: HS must be <= CK_ATTN_F16_MAX_HS");
+#if CK_HAVE_AVX2
+    if (simd && !lse && HS <= CK_ATTN_F16_MAX_HS) { /* inference: no lse for a backward pass */
+        ck__attention_infer_avx2(out, q, k, v, kv16, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, L);
+        return;
+    }
+#endif
+    group = NH / NKV;
+    CK_OMP(omp parallel for collapse(2) schedule(dynamic, 4) if ((double)NH * T * Tk * HS > CK_OMP_MIN_WORK))
+    for (h = 0; h < NH; h++)
+        for (t = 0; t < T; t++) {
+            const float *qr = q + (size_t)h * L->qh + (size_t)t * L->qt;
+            size_t kvh = (size_t)(h / group) * L->kh;
+            float *o = out + (size_t)h * L->oh + (size_t)t * L->ot, mx = -INFINITY, s[KBLK], row[CK_ATTN_F16_MAX_HS];
+            double l = 0.0;
+            int j0, j1, jb, j, n;
+            ck__attn_range(t, Tk, pos0, window, &j0, &j1);
+            memset(o, 0, (size_t)HS * sizeof(float));
+            for (jb = j0; jb < j1; jb += KBLK) {
+                float bm = -INFINITY;
+                n = CK_MIN(KBLK, j1 - jb);
+                for (j = 0; j < n; j++) {
+                    s[j] = scale * CK__DOT(simd, qr, ck__kv_row(k, kv16, kvh + (size_t)(jb + j) * L->kt, row, HS), HS);
+                }
+                if (softcap > 0.0f) ck__softcap(s, NULL, s, softcap, (size_t)n, simd);
+                for (j = 0; j < n; j++) bm = s[j] > bm ? s[j] : bm;
+                if (bm > mx) {
+                    if (l > 0.0) {
+                        float c = expf(mx - bm);
+                        l *= c;
+                        CK__SCALE(simd, o, c, HS);
+                    }
+                    mx = bm;
+                }
+                for (j = 0; j < n; j++) {
+                    float p = expf(s[j] - mx);
+                    l += p;
+                    CK__AXPY(simd, o, p, ck__kv_row(v, kv16, kvh + (size_t)(jb + j) * L->kt, row, HS), HS);
+                }
+            }
+            if (l > 0.0) {
+                CK__SCALE(simd, o, (float)(1.0 / l), HS);
+                if (lse) lse[(size_t)h * T + t] = mx + (float)log(l);
+            } else if (lse) {
+                lse[(size_t)h * T + t] = -INFINITY;
+            }
+        }
+}
 
 static void ck__attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
                                   int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
@@ -8197,13 +8122,6 @@ CK_DEF void ck_attention_forward_tm(float *out, float *lse, const float *q, cons
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
-#if CK_HAVE_AVX2
-    if (!lse && HS <= CK_ATTN_F16_MAX_HS) { /* inference */
-        CK_ASSERT(NKV > 0 && NH % NKV == 0 && HS > 0 && pos0 >= 0 && Tk >= 0 && "attention: NH must be a multiple of NKV");
-        ck__attention_infer_avx2(out, q, k, v, 0, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L);
-        return;
-    }
-#endif
     ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
 }
 CK_DEF void ck_attention_backward_tm(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
@@ -8222,13 +8140,6 @@ CK_DEF void ck_attention_forward_tm_f16kv(float *out, float *lse, const float *q
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
-#if CK_HAVE_AVX2
-    if (!lse && HS <= CK_ATTN_F16_MAX_HS) { /* inference */
-        CK_ASSERT(NKV > 0 && NH % NKV == 0 && HS > 0 && pos0 >= 0 && Tk >= 0 && "attention: NH must be a multiple of NKV");
-        ck__attention_infer_avx2(out, q, k, v, 1, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L);
-        return;
-    }
-#endif
     ck__attention_forward_kv(out, lse, q, k, v, 1, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
 }
 
