@@ -1248,10 +1248,10 @@ static void ck__mm512_nt_1x8(float *out, const float *x, const float *w, size_t 
      forward   out[T,OC]      = inp[T,C] W^T + bias  A = inp (C, 1)               B(c,o) = W[o*C + c] (1, C)
      backward  dinp[T,C]     += dout[T,OC] W         A = dout (OC, 1)             B = W (C, 1)
                dweight[OC,C] += dout^T inp           A(o,t) = dout[t*OC + o] (1, OC)  B = inp (C, 1)
-   Blocking: a KC x NC block of B is packed once, shared by the threads (each packs some of its
-   NR-column micro-panels); then each thread takes MR-row micro-panels of A, packs one (MR x KC,
-   it stays in L1) and sweeps the B block (L2) with it through the MR x NR register tile: A
-   broadcast, B in vectors, MR x NR accumulators.
+   Blocking: a task (a block of up to NC columns and a block of rows of C) packs a KC x NC block of
+   B (it stays in L2), then packs one MR-row micro-panel of A after the other (MR x KC, in L1) and
+   sweeps the B block with each through the MR x NR register tile: A broadcast, B in vectors,
+   MR x NR accumulators. Threads share nothing but the tasks' queue: no barrier inside the GEMM.
    Every output element is one FMA chain c = fma(A(i,k), B(k,j), c) over k = 0..K-1 in increasing
    order, from its init: its bits depend neither on the blocking, nor on the tile it lands in, nor
    on the thread count (a C loop of fmaf gives the same bits). */
@@ -1375,8 +1375,7 @@ static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp
 static void ck__gemm_f32(float *c, size_t ldc, const float *a, size_t rsa, size_t csa, const float *b, size_t rsb, size_t csb, int M, int N, int K,
                          const float *bias, int accumulate)
 {
-    union { ck__gm_vec v; float f[CK__GM_KC * CK__GM_NC]; } bpack; /* the B block, shared by the threads (on this stack) */
-    const int nip = (M + CK__GM_MR - 1) / CK__GM_MR;
+    int ncb, nrb, mrows, ntask, task, nth = 1;
     if (M <= 0 || N <= 0) return;
     if (K <= 0) { /* no product: the output is its init */
         int i, j;
@@ -1385,31 +1384,37 @@ static void ck__gemm_f32(float *c, size_t ldc, const float *a, size_t rsa, size_
                 for (j = 0; j < N; j++) c[(size_t)i * ldc + j] = bias ? bias[j] : 0.0f;
         return;
     }
-    CK_OMP(omp parallel if ((double)M * N * K > CK_OMP_MIN_WORK))
-    {
-        union { ck__gm_vec v; float f[CK__GM_MR * CK__GM_KC]; } apack; /* this thread's micro-panel of A */
-        int jc, pc, jp, ip;
-        for (jc = 0; jc < N; jc += CK__GM_NC) {
-            const int nc = CK_MIN(CK__GM_NC, N - jc), njp = (nc + CK__GM_NR - 1) / CK__GM_NR;
-            for (pc = 0; pc < K; pc += CK__GM_KC) {
-                const int kc = CK_MIN(CK__GM_KC, K - pc), first = pc == 0 && !accumulate;
-                CK_OMP(omp for schedule(static))
-                for (jp = 0; jp < njp; jp++)
-                    ck__gemm_pack_b(bpack.f + (size_t)jp * CK__GM_NR * kc, b + (size_t)pc * rsb + (size_t)(jc + jp * CK__GM_NR) * csb, rsb, csb, kc,
-                                    CK_MIN(CK__GM_NR, nc - jp * CK__GM_NR));
-                /* (the loop's barrier: the block is whole before any tile reads it) */
-                CK_OMP(omp for schedule(dynamic, 1))
-                for (ip = 0; ip < nip; ip++) {
-                    const int i0 = ip * CK__GM_MR, mr = CK_MIN(CK__GM_MR, M - i0);
-                    int jq;
-                    ck__gemm_pack_a(apack.f, a + (size_t)i0 * rsa + (size_t)pc * csa, rsa, csa, mr, kc);
-                    for (jq = 0; jq < njp; jq++) {
-                        const int j0 = jc + jq * CK__GM_NR;
-                        ck__gemm_tile(c + (size_t)i0 * ldc + j0, ldc, apack.f, bpack.f + (size_t)jq * CK__GM_NR * kc, kc, mr,
-                                      CK_MIN(CK__GM_NR, N - j0), first && bias ? bias + j0 : NULL, !first);
-                    }
+#ifdef _OPENMP
+    nth = omp_get_max_threads();
+#endif
+    /* tasks: column blocks of up to NC x row blocks, at least 4 a thread where the rows allow (row
+       blocks of >= 128 rows, each packs its own B block): a thread the OS deschedules (a shared
+       machine) leaves its tasks to the others, and no barrier inside waits for it */
+    ncb = (N + CK__GM_NC - 1) / CK__GM_NC;
+    nrb = CK_MAX(1, CK_MIN((4 * nth + ncb - 1) / ncb, M / 128));
+    mrows = ((M + nrb - 1) / nrb + CK__GM_MR - 1) / CK__GM_MR * CK__GM_MR;
+    nrb = (M + mrows - 1) / mrows;
+    ntask = ncb * nrb;
+    CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)M * N * K > CK_OMP_MIN_WORK))
+    for (task = 0; task < ntask; task++) {
+        union { ck__gm_vec v; float f[CK__GM_KC * CK__GM_NC]; } bpack; /* the task's B block (on the thread's stack) */
+        union { ck__gm_vec v; float f[CK__GM_MR * CK__GM_KC]; } apack; /* a micro-panel of A */
+        const int j0 = task % ncb * CK__GM_NC, nc = CK_MIN(CK__GM_NC, N - j0), njp = (nc + CK__GM_NR - 1) / CK__GM_NR;
+        const int i0 = task / ncb * mrows, i1 = CK_MIN(M, i0 + mrows);
+        int pc, jp, i;
+        for (pc = 0; pc < K; pc += CK__GM_KC) {
+            const int kc = CK_MIN(CK__GM_KC, K - pc), first = pc == 0 && !accumulate;
+            for (jp = 0; jp < njp; jp++)
+                ck__gemm_pack_b(bpack.f + (size_t)jp * CK__GM_NR * kc, b + (size_t)pc * rsb + (size_t)(j0 + jp * CK__GM_NR) * csb, rsb, csb, kc,
+                                CK_MIN(CK__GM_NR, nc - jp * CK__GM_NR));
+            for (i = i0; i < i1; i += CK__GM_MR) {
+                const int mr = CK_MIN(CK__GM_MR, i1 - i);
+                ck__gemm_pack_a(apack.f, a + (size_t)i * rsa + (size_t)pc * csa, rsa, csa, mr, kc);
+                for (jp = 0; jp < njp; jp++) {
+                    const int j = j0 + jp * CK__GM_NR;
+                    ck__gemm_tile(c + (size_t)i * ldc + j, ldc, apack.f, bpack.f + (size_t)jp * CK__GM_NR * kc, kc, mr, CK_MIN(CK__GM_NR, N - j),
+                                  first && bias ? bias + j : NULL, !first);
                 }
-                /* (and this loop's barrier: every tile is done before the block is packed again) */
             }
         }
     }
