@@ -72,7 +72,8 @@
      1. Configuration and declarations
      2. Implementation: helpers
      3. Embedding            ck_embedding_forward / _backward
-     4. Matmul (linear)      ck_matmul_forward / _backward        scalar + AVX2 (+ Helium forward)
+     4. Matmul (linear)      ck_matmul_forward / _backward        scalar + AVX2/AVX-512 packed GEMM
+                                                                  (+ Helium forward)
      5. Weight formats       GGUF types F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K..Q8_K
                              IQ4_NL: ck_type_*, ck_row_size, ck_fp16/bf16 conversions,
                              ck_dequantize_row, ck_quantize_row (ggml's reference quantizers),
@@ -919,6 +920,12 @@ static void ck__scale_scalar(float *y, float a, int n)
     for (i = 0; i < n; i++) y[i] *= a;
 }
 
+#if defined(__GNUC__)
+#define CK__FORCE_INLINE static inline __attribute__((always_inline))
+#else
+#define CK__FORCE_INLINE static inline
+#endif
+
 #if CK_HAVE_AVX2
 /* lane masks: loadu(ck__mask_tab + 8 - n) enables the first n of 8 lanes */
 static const int32_t ck__mask_tab[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
@@ -930,6 +937,23 @@ static inline float ck__hsum(__m256 v)
     lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
     lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
     return _mm_cvtss_f32(lo);
+}
+/* 8 rows x 8 dwords -> r[c] = dword c of the 8 rows */
+CK__FORCE_INLINE void ck__transpose8_dwords_avx2(__m256i r[8])
+{
+    __m256i t[8], u[8];
+#define CK__T1(i) t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]); t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+    CK__T1(0) CK__T1(2) CK__T1(4) CK__T1(6)
+#undef CK__T1
+#define CK__T2(i)                                                                                           \
+    u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]); u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);         \
+    u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+    CK__T2(0) CK__T2(4)
+#undef CK__T2
+    /* u[k], lane L: rows 0..3 of dword 4L + k; u[4 + k]: rows 4..7 */
+#define CK__T3(k) r[k] = _mm256_permute2x128_si256(u[k], u[4 + k], 0x20); r[4 + k] = _mm256_permute2x128_si256(u[k], u[4 + k], 0x31);
+    CK__T3(0) CK__T3(1) CK__T3(2) CK__T3(3)
+#undef CK__T3
 }
 static inline float ck__dot_avx2(const float *a, const float *b, int n)
 {
@@ -1217,12 +1241,220 @@ static void ck__mm512_nt_1x8(float *out, const float *x, const float *w, size_t 
 }
 #endif /* CK_HAVE_AVX512 */
 
-/* Blocks of OB weight rows (kept in L2) are swept by all rows of inp, 4 at a time. AVX-512:
-   4x6 tiles, and the single rows (decode) 8 weight rows at a time. */
+/* ---- Packed F32 GEMM (Goto/BLIS blocking), shared by the forward and both backward products ----
+   C[M,N] = init + A(M,K) B(K,N), with A(i,k) = a[i*rsa + k*csa] and B(k,j) = b[k*rsb + j*csb];
+   init is C itself (accumulate), else the row vector bias[N] (or zeros). A linear layer's three
+   products are this one GEMM with strides (rsa, csa; rsb, csb):
+     forward   out[T,OC]      = inp[T,C] W^T + bias  A = inp (C, 1)               B(c,o) = W[o*C + c] (1, C)
+     backward  dinp[T,C]     += dout[T,OC] W         A = dout (OC, 1)             B = W (C, 1)
+               dweight[OC,C] += dout^T inp           A(o,t) = dout[t*OC + o] (1, OC)  B = inp (C, 1)
+   Blocking: a task (a block of up to NC columns and a block of rows of C) packs a KC x NC block of
+   B (it stays in L2), then packs one MR-row micro-panel of A after the other (MR x KC, in L1) and
+   sweeps the B block with each through the MR x NR register tile: A broadcast, B in vectors,
+   MR x NR accumulators. Threads share nothing but the tasks' queue: no barrier inside the GEMM.
+   Every output element is one FMA chain c = fma(A(i,k), B(k,j), c) over k = 0..K-1 in increasing
+   order, from its init: its bits depend neither on the blocking, nor on the tile it lands in, nor
+   on the thread count (a C loop of fmaf gives the same bits). */
+#if CK_HAVE_AVX512
+enum { CK__GM_MR = 8, CK__GM_NR = 48, CK__GM_KC = 256, CK__GM_NC = 384 }; /* 24 zmm accumulators; B block 384 KB */
+typedef __m512 ck__gm_vec;
+#else
+enum { CK__GM_MR = 6, CK__GM_NR = 16, CK__GM_KC = 256, CK__GM_NC = 256 }; /* 12 ymm accumulators; B block 256 KB */
+typedef __m256 ck__gm_vec;
+#endif
+/* below this many rows of inp the forward keeps the dot-product tiles, which read W in place: the
+   GEMM transposes all of W into its panels, which pays from about 48 rows (Zen 5, C 768, OC 2304) */
+#ifndef CK__GEMM_MIN_T
+#define CK__GEMM_MIN_T 48
+#endif
+
+/* dst[c*ldd + r] = src[r*lds + c] for r < rows (<= width <= 8), c < cols (<= 8); the width - rows
+   entries after them are zeros: an 8 x 8 block transposed in registers */
+static void ck__gemm_transpose8(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols, int width)
+{
+    const __m256i mc = ck__mask(cols), mw = ck__mask(width);
+    __m256i r[8];
+    int i;
+    for (i = 0; i < 8; i++) r[i] = i < rows ? _mm256_castps_si256(_mm256_maskload_ps(src + (size_t)i * lds, mc)) : _mm256_setzero_si256();
+    ck__transpose8_dwords_avx2(r);
+    for (i = 0; i < cols; i++) _mm256_maskstore_ps(dst + (size_t)i * ldd, mw, _mm256_castsi256_ps(r[i]));
+}
+
+/* ap[k*MR + i] = A(i, k) for i < mr, k < kc; rows mr..MR-1 zero */
+static void ck__gemm_pack_a(float *ap, const float *a, size_t rsa, size_t csa, int mr, int kc)
+{
+    int i, k;
+    if (csa == 1) /* rows of A are contiguous (forward, dinp): 8 x 8 transposes */
+        for (k = 0; k < kc; k += 8) ck__gemm_transpose8(ap + (size_t)k * CK__GM_MR, CK__GM_MR, a + k, rsa, mr, CK_MIN(8, kc - k), CK__GM_MR);
+    else /* (dweight: columns of A are contiguous) */
+        for (k = 0; k < kc; k++)
+            for (i = 0; i < CK__GM_MR; i++) ap[k * CK__GM_MR + i] = i < mr ? a[(size_t)i * rsa + (size_t)k * csa] : 0.0f;
+}
+
+/* bp[k*NR + j] = B(k, j) for k < kc, j < nr; columns nr..NR-1 zero. B has rows (csb == 1) or
+   columns (rsb == 1) contiguous. */
+static void ck__gemm_pack_b(float *bp, const float *b, size_t rsb, size_t csb, int kc, int nr)
+{
+    int j, k;
+    CK_ASSERT((csb == 1 || rsb == 1) && "ck__gemm_pack_b: B has neither rows nor columns contiguous");
+    if (csb == 1) { /* rows of B are contiguous */
+        for (k = 0; k < kc; k++) {
+            memcpy(bp + (size_t)k * CK__GM_NR, b + (size_t)k * rsb, (size_t)nr * sizeof(float));
+            for (j = nr; j < CK__GM_NR; j++) bp[(size_t)k * CK__GM_NR + j] = 0.0f;
+        }
+    } else { /* columns of B are contiguous (forward: the rows of W; rsb == 1): 8 x 8 transposes */
+        for (j = 0; j < CK__GM_NR; j += 8) {
+            const int rows = CK_MAX(0, CK_MIN(8, nr - j));
+            for (k = 0; k < kc; k += 8)
+                ck__gemm_transpose8(bp + (size_t)k * CK__GM_NR + j, CK__GM_NR, rows ? b + (size_t)j * csb + k : b, csb, rows, CK_MIN(8, kc - k), 8);
+        }
+    }
+}
+
+/* The register tile: c[mr x nr] (row stride ldc) = init + ap (kc x MR) . bp (kc x NR). init: c
+   (load_c), else init_row[nr] (or zeros). Rows >= mr and columns >= nr are computed, not stored. */
+#if CK_HAVE_AVX512
+static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
+{
+    const __mmask16 m0 = ck__mask16(nr), m1 = ck__mask16(CK_MAX(0, nr - 16)), m2 = ck__mask16(CK_MAX(0, nr - 32));
+    const __m512 z = _mm512_setzero_ps();
+    const __m512 i0 = init_row ? _mm512_maskz_loadu_ps(m0, init_row) : z, i1 = init_row ? _mm512_maskz_loadu_ps(m1, init_row + 16) : z;
+    const __m512 i2 = init_row ? _mm512_maskz_loadu_ps(m2, init_row + 32) : z;
+    __m512 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32, c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;
+    __m512 b0, b1, b2;
+    int k;
+#define CK__GT_INIT(r)                                                                                                        \
+    if (load_c && mr > r) {                                                                                                   \
+        c##r##0 = _mm512_maskz_loadu_ps(m0, c + r * ldc); c##r##1 = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);              \
+        c##r##2 = _mm512_maskz_loadu_ps(m2, c + r * ldc + 32);                                                                \
+    } else { c##r##0 = i0; c##r##1 = i1; c##r##2 = i2; }
+    CK__GT_INIT(0) CK__GT_INIT(1) CK__GT_INIT(2) CK__GT_INIT(3) CK__GT_INIT(4) CK__GT_INIT(5) CK__GT_INIT(6) CK__GT_INIT(7)
+#undef CK__GT_INIT
+#define CK__GT_ROW(r) { const __m512 a = _mm512_set1_ps(ap[r]);                                                               \
+                        c##r##0 = _mm512_fmadd_ps(a, b0, c##r##0); c##r##1 = _mm512_fmadd_ps(a, b1, c##r##1);                 \
+                        c##r##2 = _mm512_fmadd_ps(a, b2, c##r##2); }
+    for (k = 0; k < kc; k++, ap += CK__GM_MR, bp += CK__GM_NR) {
+        b0 = _mm512_load_ps(bp); b1 = _mm512_load_ps(bp + 16); b2 = _mm512_load_ps(bp + 32);
+        CK__GT_ROW(0) CK__GT_ROW(1) CK__GT_ROW(2) CK__GT_ROW(3) CK__GT_ROW(4) CK__GT_ROW(5) CK__GT_ROW(6) CK__GT_ROW(7)
+    }
+#undef CK__GT_ROW
+#define CK__GT_STORE(r)                                                                                                       \
+    if (mr > r) {                                                                                                             \
+        _mm512_mask_storeu_ps(c + r * ldc, m0, c##r##0); _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c##r##1);                \
+        _mm512_mask_storeu_ps(c + r * ldc + 32, m2, c##r##2);                                                                 \
+    }
+    CK__GT_STORE(0) CK__GT_STORE(1) CK__GT_STORE(2) CK__GT_STORE(3) CK__GT_STORE(4) CK__GT_STORE(5) CK__GT_STORE(6) CK__GT_STORE(7)
+#undef CK__GT_STORE
+}
+#else
+static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
+{
+    const __m256i m0 = ck__mask(CK_MIN(8, nr)), m1 = ck__mask(CK_MAX(0, nr - 8));
+    const __m256 z = _mm256_setzero_ps();
+    const __m256 i0 = init_row ? _mm256_maskload_ps(init_row, m0) : z, i1 = init_row ? _mm256_maskload_ps(init_row + 8, m1) : z;
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, b0, b1;
+    int k;
+#define CK__GT_INIT(r)                                                                                                        \
+    if (load_c && mr > r) { c##r##0 = _mm256_maskload_ps(c + r * ldc, m0); c##r##1 = _mm256_maskload_ps(c + r * ldc + 8, m1); } \
+    else { c##r##0 = i0; c##r##1 = i1; }
+    CK__GT_INIT(0) CK__GT_INIT(1) CK__GT_INIT(2) CK__GT_INIT(3) CK__GT_INIT(4) CK__GT_INIT(5)
+#undef CK__GT_INIT
+#define CK__GT_ROW(r) { const __m256 a = _mm256_broadcast_ss(ap + r);                                                         \
+                        c##r##0 = _mm256_fmadd_ps(a, b0, c##r##0); c##r##1 = _mm256_fmadd_ps(a, b1, c##r##1); }
+    for (k = 0; k < kc; k++, ap += CK__GM_MR, bp += CK__GM_NR) {
+        b0 = _mm256_load_ps(bp); b1 = _mm256_load_ps(bp + 8);
+        CK__GT_ROW(0) CK__GT_ROW(1) CK__GT_ROW(2) CK__GT_ROW(3) CK__GT_ROW(4) CK__GT_ROW(5)
+    }
+#undef CK__GT_ROW
+#define CK__GT_STORE(r) if (mr > r) { _mm256_maskstore_ps(c + r * ldc, m0, c##r##0); _mm256_maskstore_ps(c + r * ldc + 8, m1, c##r##1); }
+    CK__GT_STORE(0) CK__GT_STORE(1) CK__GT_STORE(2) CK__GT_STORE(3) CK__GT_STORE(4) CK__GT_STORE(5)
+#undef CK__GT_STORE
+}
+#endif
+
+static void ck__gemm_f32(float *c, size_t ldc, const float *a, size_t rsa, size_t csa, const float *b, size_t rsb, size_t csb, int M, int N, int K,
+                         const float *bias, int accumulate)
+{
+    int ncb, nrb, mrows, ntask, task, nth = 1;
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) { /* no product: the output is its init */
+        int i, j;
+        if (!accumulate)
+            for (i = 0; i < M; i++)
+                for (j = 0; j < N; j++) c[(size_t)i * ldc + j] = bias ? bias[j] : 0.0f;
+        return;
+    }
+#ifdef _OPENMP
+    nth = omp_get_max_threads();
+#endif
+    /* tasks: column blocks of up to NC x row blocks, at least 4 a thread where the rows allow (row
+       blocks of >= 128 rows, each packs its own B block): a thread the OS deschedules (a shared
+       machine) leaves its tasks to the others, and no barrier inside waits for it */
+    ncb = (N + CK__GM_NC - 1) / CK__GM_NC;
+    nrb = CK_MAX(1, CK_MIN((4 * nth + ncb - 1) / ncb, M / 128));
+    mrows = ((M + nrb - 1) / nrb + CK__GM_MR - 1) / CK__GM_MR * CK__GM_MR;
+    nrb = (M + mrows - 1) / mrows;
+    ntask = ncb * nrb;
+    CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)M * N * K > CK_OMP_MIN_WORK))
+    for (task = 0; task < ntask; task++) {
+        union { ck__gm_vec v; float f[CK__GM_KC * CK__GM_NC]; } bpack; /* the task's B block (on the thread's stack) */
+        union { ck__gm_vec v; float f[CK__GM_MR * CK__GM_KC]; } apack; /* a micro-panel of A */
+        const int j0 = task % ncb * CK__GM_NC, nc = CK_MIN(CK__GM_NC, N - j0), njp = (nc + CK__GM_NR - 1) / CK__GM_NR;
+        const int i0 = task / ncb * mrows, i1 = CK_MIN(M, i0 + mrows);
+        int pc, jp, i;
+        for (pc = 0; pc < K; pc += CK__GM_KC) {
+            const int kc = CK_MIN(CK__GM_KC, K - pc), first = pc == 0 && !accumulate;
+            for (jp = 0; jp < njp; jp++)
+                ck__gemm_pack_b(bpack.f + (size_t)jp * CK__GM_NR * kc, b + (size_t)pc * rsb + (size_t)(j0 + jp * CK__GM_NR) * csb, rsb, csb, kc,
+                                CK_MIN(CK__GM_NR, nc - jp * CK__GM_NR));
+            for (i = i0; i < i1; i += CK__GM_MR) {
+                const int mr = CK_MIN(CK__GM_MR, i1 - i);
+                ck__gemm_pack_a(apack.f, a + (size_t)i * rsa + (size_t)pc * csa, rsa, csa, mr, kc);
+                for (jp = 0; jp < njp; jp++) {
+                    const int j = j0 + jp * CK__GM_NR;
+                    ck__gemm_tile(c + (size_t)i * ldc + j, ldc, apack.f, bpack.f + (size_t)jp * CK__GM_NR * kc, kc, mr, CK_MIN(CK__GM_NR, N - j),
+                                  first && bias ? bias + j : NULL, !first);
+                }
+            }
+        }
+    }
+}
+
+/* dbias[OC] += sum over t of dout[t][o], t in increasing order as in the scalar path (the same bits) */
+static void ck__bias_backward_avx2(float *dbias, const float *dout, int T, int OC)
+{
+    const int nob = (OC + 31) / 32;
+    int ob;
+    CK_OMP(omp parallel for schedule(static) if ((double)T * OC > CK_OMP_MIN_WORK))
+    for (ob = 0; ob < nob; ob++) {
+        const int o = ob * 32, n = OC - o;
+        const __m256i m0 = ck__mask(CK_MIN(8, n)), m1 = ck__mask(CK_MAX(0, CK_MIN(8, n - 8)));
+        const __m256i m2 = ck__mask(CK_MAX(0, CK_MIN(8, n - 16))), m3 = ck__mask(CK_MAX(0, CK_MIN(8, n - 24)));
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        const float *d = dout + o;
+        int t;
+        for (t = 0; t < T; t++, d += OC) {
+            s0 = _mm256_add_ps(s0, _mm256_maskload_ps(d, m0)); s1 = _mm256_add_ps(s1, _mm256_maskload_ps(d + 8, m1));
+            s2 = _mm256_add_ps(s2, _mm256_maskload_ps(d + 16, m2)); s3 = _mm256_add_ps(s3, _mm256_maskload_ps(d + 24, m3));
+        }
+        _mm256_maskstore_ps(dbias + o, m0, _mm256_add_ps(_mm256_maskload_ps(dbias + o, m0), s0));
+        _mm256_maskstore_ps(dbias + o + 8, m1, _mm256_add_ps(_mm256_maskload_ps(dbias + o + 8, m1), s1));
+        _mm256_maskstore_ps(dbias + o + 16, m2, _mm256_add_ps(_mm256_maskload_ps(dbias + o + 16, m2), s2));
+        _mm256_maskstore_ps(dbias + o + 24, m3, _mm256_add_ps(_mm256_maskload_ps(dbias + o + 24, m3), s3));
+    }
+}
+
+/* T >= CK__GEMM_MIN_T: the packed GEMM. Fewer rows (decode, short prompts): blocks of OB weight
+   rows (kept in L2) are swept by all rows of inp, 4 at a time; AVX-512: 4x6 tiles, and the single
+   rows (decode) 8 weight rows at a time. */
 CK_DEF void ck_matmul_forward_avx2(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC)
 {
     enum { OB = 24 };
     int nob = (OC + OB - 1) / OB, ob;
+    if (T >= CK__GEMM_MIN_T) { /* out[T,OC] = inp[T,C] W^T + bias through the packed GEMM */
+        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, weight, 1, (size_t)C, T, OC, C, bias, 0);
+        return;
+    }
     CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)T * OC * C > CK_OMP_MIN_WORK))
     for (ob = 0; ob < nob; ob++) {
         int o0 = ob * OB, o1 = CK_MIN(OC, o0 + OB), t = 0, o;
@@ -1252,76 +1484,13 @@ CK_DEF void ck_matmul_forward_avx2(float *out, const float *inp, const float *we
     }
 }
 
-/* C[i][j] += sum_k A(i,k) B[k][j] on an mr x nr tile (mr <= 6, nr <= 16), k < kc.
-   A(i,k) = a[i*rsa + k*csa]; the classic 6x16 register tile: 12 accumulators. */
-static void ck__gemm_6x16(float *c, size_t ldc, const float *a, size_t rsa, size_t csa, const float *b, size_t ldb, int mr, int nr, int kc)
-{
-    const float *p0 = a, *p1 = a + (mr > 1 ? 1 : 0) * rsa, *p2 = a + (mr > 2 ? 2 : 0) * rsa;
-    const float *p3 = a + (mr > 3 ? 3 : 0) * rsa, *p4 = a + (mr > 4 ? 4 : 0) * rsa, *p5 = a + (mr > 5 ? 5 : 0) * rsa;
-    __m256i m0 = ck__mask(CK_MIN(8, nr)), m1 = ck__mask(CK_MAX(0, nr - 8));
-    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, b0, b1, av;
-    int k;
-#define CK__GLOAD(r) c##r##0 = mr > r ? _mm256_maskload_ps(c + r * ldc, m0) : _mm256_setzero_ps(); \
-                     c##r##1 = mr > r ? _mm256_maskload_ps(c + r * ldc + 8, m1) : _mm256_setzero_ps();
-    CK__GLOAD(0) CK__GLOAD(1) CK__GLOAD(2) CK__GLOAD(3) CK__GLOAD(4) CK__GLOAD(5)
-#undef CK__GLOAD
-#define CK__GROW(r) av = _mm256_broadcast_ss(p##r); p##r += csa;       \
-                    c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);        \
-                    c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);
-    if (nr == 16) {
-        for (k = 0; k < kc; k++, b += ldb) {
-            b0 = _mm256_loadu_ps(b); b1 = _mm256_loadu_ps(b + 8);
-            CK__GROW(0) CK__GROW(1) CK__GROW(2) CK__GROW(3) CK__GROW(4) CK__GROW(5)
-        }
-    } else {
-        for (k = 0; k < kc; k++, b += ldb) {
-            b0 = _mm256_maskload_ps(b, m0); b1 = _mm256_maskload_ps(b + 8, m1);
-            CK__GROW(0) CK__GROW(1) CK__GROW(2) CK__GROW(3) CK__GROW(4) CK__GROW(5)
-        }
-    }
-#undef CK__GROW
-#define CK__GSTORE(r) if (mr > r) { _mm256_maskstore_ps(c + r * ldc, m0, c##r##0); _mm256_maskstore_ps(c + r * ldc + 8, m1, c##r##1); }
-    CK__GSTORE(0) CK__GSTORE(1) CK__GSTORE(2) CK__GSTORE(3) CK__GSTORE(4) CK__GSTORE(5)
-#undef CK__GSTORE
-}
-
-/* Cm[M,N] += A(M,K) @ B[K,N], blocked so a KB x NB panel of B stays in L2 while the
-   6-row tiles of one MB-row block of A sweep it. k always runs in increasing order for
-   every element, whatever the thread count. */
-static void ck__gemm_acc_avx2(float *Cm, size_t ldc, const float *A, size_t rsa, size_t csa, const float *B, size_t ldb, int M, int N, int K)
-{
-    enum { MR = 6, NR = 16, MB = 48, NB = 256, KB = 256 };
-    int nib = (M + MB - 1) / MB, ib;
-    CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)M * N * K > CK_OMP_MIN_WORK))
-    for (ib = 0; ib < nib; ib++) {
-        int i0 = ib * MB, i1 = CK_MIN(M, i0 + MB), j0, k0, i, j;
-        for (j0 = 0; j0 < N; j0 += NB) {
-            int j1 = CK_MIN(N, j0 + NB);
-            for (k0 = 0; k0 < K; k0 += KB) {
-                int kc = CK_MIN(K, k0 + KB) - k0;
-                for (i = i0; i < i1; i += MR)
-                    for (j = j0; j < j1; j += NR)
-                        ck__gemm_6x16(Cm + (size_t)i * ldc + j, ldc, A + (size_t)i * rsa + (size_t)k0 * csa, rsa, csa,
-                                      B + (size_t)k0 * ldb + j, ldb, CK_MIN(MR, i1 - i), CK_MIN(NR, j1 - j), kc);
-            }
-        }
-    }
-}
-
 CK_DEF void ck_matmul_backward_avx2(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC)
 {
     /* dinp[T,C] += dout[T,OC] @ weight[OC,C] */
-    if (dinp) ck__gemm_acc_avx2(dinp, (size_t)C, dout, (size_t)OC, 1, weight, (size_t)C, T, C, OC);
+    if (dinp) ck__gemm_f32(dinp, (size_t)C, dout, (size_t)OC, 1, weight, (size_t)C, 1, T, C, OC, NULL, 1);
     /* dweight[OC,C] += dout^T[OC,T] @ inp[T,C]: A(o,t) = dout[t*OC + o] */
-    if (dweight) ck__gemm_acc_avx2(dweight, (size_t)C, dout, 1, (size_t)OC, inp, (size_t)C, OC, C, T);
-    if (dbias) {
-        int o, t;
-        for (o = 0; o < OC; o++) {
-            float db = 0.0f;
-            for (t = 0; t < T; t++) db += dout[(size_t)t * OC + o];
-            dbias[o] += db;
-        }
-    }
+    if (dweight) ck__gemm_f32(dweight, (size_t)C, dout, 1, (size_t)OC, inp, (size_t)C, 1, OC, C, T, NULL, 1);
+    if (dbias) ck__bias_backward_avx2(dbias, dout, T, OC);
 }
 #endif /* CK_HAVE_AVX2 */
 
@@ -3253,11 +3422,6 @@ static void ck__qdot_iq4_nl_avx2(const void *vw, const void *const *a, int nb, i
     } while (0)
 #define CK__QTILE_BSZ(type) ((type) == CK_Q4_0 ? sizeof(ck_block_q4_0) : (type) == CK_Q5_0 ? sizeof(ck_block_q5_0) : (type) == CK_Q8_0 ? sizeof(ck_block_q8_0) \
                              : (type) == CK_IQ4_NL ? sizeof(ck_block_iq4_nl) : (type) == CK_Q4_1 ? sizeof(ck_block_q4_1) : sizeof(ck_block_q5_1))
-#if defined(__GNUC__)
-#define CK__FORCE_INLINE static inline __attribute__((always_inline))
-#else
-#define CK__FORCE_INLINE static inline
-#endif
 
 static inline __m128 ck__h2f_x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
 {
@@ -5423,23 +5587,6 @@ static void ck__gemm_k45_rows(int type, float *out, const float *inp, const void
    sign trick, no saturation: 2 * 127 * 128 < 2^15), group by group. Same exact block sums and float
    steps as the tile path: bit-identical to it. */
 #define CK__GA_NT 4
-/* 8 rows x 8 dwords -> r[c] = dword c of the 8 rows */
-CK__FORCE_INLINE void ck__transpose8_dwords_avx2(__m256i r[8])
-{
-    __m256i t[8], u[8];
-#define CK__T1(i) t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]); t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
-    CK__T1(0) CK__T1(2) CK__T1(4) CK__T1(6)
-#undef CK__T1
-#define CK__T2(i)                                                                                           \
-    u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]); u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);         \
-    u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
-    CK__T2(0) CK__T2(4)
-#undef CK__T2
-    /* u[k], lane L: rows 0..3 of dword 4L + k; u[4 + k]: rows 4..7 */
-#define CK__T3(k) r[k] = _mm256_permute2x128_si256(u[k], u[4 + k], 0x20); r[4 + k] = _mm256_permute2x128_si256(u[k], u[4 + k], 0x31);
-    CK__T3(0) CK__T3(1) CK__T3(2) CK__T3(3)
-#undef CK__T3
-}
 
 /* one block's 32 values in order: u = q + off (Q4/Q5 types), or the signed value (Q8_0, IQ4_NL) */
 CK__FORCE_INLINE __m256i ck__ga_unpack(int type, const char *x, __m256i levels)

@@ -167,6 +167,118 @@ static void test_softcap_simd(void)
 #endif
 }
 
+#if CK_HAVE_AVX2
+/* ---- the packed F32 GEMM of ck_matmul_forward/backward --------------------------------------
+   Its contract (ckernel.h, "Packed F32 GEMM"): every output element is one FMA chain over k in
+   increasing order from its init (bias, zero, or the gradient being accumulated into). So its
+   bits must equal a C loop of fmaf, for every edge of the blocking (M, N, K not multiples of the
+   MR x NR tile, K > KC, N > NC) and every thread count. Both it and the scalar reference must also
+   lie within the summation-order bound of the exact sum: |s - exact| <= gamma(K+1) * (|init| +
+   sum |a b|), gamma(n) = n u / (1 - n u), u = 2^-24 (plus the double oracle's own (K+1) 2^-53). */
+static double gemm_gamma(int K) { double nu = (K + 1) * ldexp(1.0, -24); return nu / (1.0 - nu) + (K + 1) * ldexp(1.0, -53); }
+
+/* c[i*N + j] against init[i*N + j] (or bias[j], or 0) + sum_k A(i,k) B(k,j): bits of the fmaf
+   chain (want_chain) and the error bound (refs[0..nref-1]) */
+static void check_gemm(const float *got, const float *const *refs, int nref, const float *init, const float *bias, const float *a, size_t rsa, size_t csa,
+                       const float *b, size_t rsb, size_t csb, int M, int N, int K, int want_chain, const char *what)
+{
+    long chain_bad = 0, bound_bad = 0;
+    double worst = 0;
+    int i, j, k, r;
+    char buf[200];
+    for (i = 0; i < M; i++)
+        for (j = 0; j < N; j++) {
+            float s = init ? init[(size_t)i * N + j] : bias ? bias[j] : 0.0f;
+            double exact = s, mag = fabs(s), tol;
+            for (k = 0; k < K; k++) {
+                float x = a[(size_t)i * rsa + (size_t)k * csa], y = b[(size_t)k * rsb + (size_t)j * csb];
+                s = fmaf(x, y, s);
+                exact += (double)x * y;
+                mag += fabs((double)x * y);
+            }
+            if (want_chain && memcmp(&s, &got[(size_t)i * N + j], sizeof s) != 0) chain_bad++;
+            tol = gemm_gamma(K) * mag;
+            for (r = 0; r <= nref; r++) {
+                double e = fabs((double)(r < nref ? refs[r] : got)[(size_t)i * N + j] - exact);
+                if (!(e <= tol)) bound_bad++;
+                if (mag > 0 && e / mag > worst) worst = e / mag;
+            }
+        }
+    if (want_chain) {
+        snprintf(buf, sizeof buf, "%s: bits of the fmaf chain in k order (%ld of %d elements differ)", what, chain_bad, M * N);
+        check(chain_bad == 0, buf);
+    }
+    snprintf(buf, sizeof buf, "%s: within the summation-order bound gamma(K+1) sum|terms| (%ld outside; worst error/sum|terms| %.2e)",
+             what, bound_bad, worst);
+    check(bound_bad == 0, buf);
+}
+
+static void test_gemm_blocking(int T, int C, int OC)
+{
+    size_t ni = (size_t)T * C, nw = (size_t)OC * C, no = (size_t)T * OC;
+    float *inp = rnd(ni, 1.0f), *w = rnd(nw, 1.0f), *b = rnd(OC, 1.0f), *dout = rnd(no, 1.0f);
+    float *di0 = rnd(ni, 1.0f), *dw0 = rnd(nw, 1.0f), *db0 = rnd(OC, 1.0f); /* accumulated into: nonzero */
+    float *o_ref = rnd(no, 1.0f), *di_ref = copy_of(di0, ni), *dw_ref = copy_of(dw0, nw), *db_ref = copy_of(db0, OC);
+    float *o1 = NULL, *di1 = NULL, *dw1 = NULL, *db1 = NULL;
+    const float *ref[1];
+    char what[160];
+    int nt, max_threads = 1;
+#ifdef _OPENMP
+    max_threads = 3;
+#endif
+    ck_matmul_forward_scalar(o_ref, inp, w, b, T, C, OC);
+    ck_matmul_backward_scalar(di_ref, dw_ref, db_ref, dout, inp, w, T, C, OC);
+    for (nt = 1; nt <= max_threads; nt++) {
+        float *o = rnd(no, 1.0f), *di = copy_of(di0, ni), *dw = copy_of(dw0, nw), *db = copy_of(db0, OC);
+#ifdef _OPENMP
+        omp_set_num_threads(nt);
+#endif
+        ck_matmul_forward(o, inp, w, b, T, C, OC);
+        ck_matmul_backward(di, dw, db, dout, inp, w, T, C, OC);
+        if (nt == 1) { o1 = o; di1 = di; dw1 = dw; db1 = db; continue; }
+        snprintf(what, sizeof what, "packed GEMM T=%d C=%d OC=%d: forward, dinp, dweight, dbias bit-identical with %d and 1 threads", T, C, OC, nt);
+        check(!memcmp(o, o1, no * 4) && !memcmp(di, di1, ni * 4) && !memcmp(dw, dw1, nw * 4) && !memcmp(db, db1, (size_t)OC * 4), what);
+        free(o); free(di); free(dw); free(db);
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+    /* forward out = inp W^T + bias: A = inp, B(c,o) = W[o][c]; the decode tiles below CK__GEMM_MIN_T rows sum in another order */
+    snprintf(what, sizeof what, "packed GEMM T=%d C=%d OC=%d forward", T, C, OC);
+    ref[0] = o_ref;
+    check_gemm(o1, ref, 1, NULL, b, inp, (size_t)C, 1, w, 1, (size_t)C, T, OC, C, T >= CK__GEMM_MIN_T, what);
+    /* dinp += dout W */
+    snprintf(what, sizeof what, "packed GEMM T=%d C=%d OC=%d dinp (accumulated)", T, C, OC);
+    ref[0] = di_ref;
+    check_gemm(di1, ref, 1, di0, NULL, dout, (size_t)OC, 1, w, (size_t)C, 1, T, C, OC, 1, what);
+    /* dweight += dout^T inp */
+    snprintf(what, sizeof what, "packed GEMM T=%d C=%d OC=%d dweight (accumulated)", T, C, OC);
+    ref[0] = dw_ref;
+    check_gemm(dw1, ref, 1, dw0, NULL, dout, 1, (size_t)OC, inp, (size_t)C, 1, OC, C, T, 1, what);
+    /* dbias: the same sums in the same order as the scalar path */
+    snprintf(what, sizeof what, "packed GEMM T=%d C=%d OC=%d dbias bit-identical to the scalar path", T, C, OC);
+    check(!memcmp(db1, db_ref, (size_t)OC * 4), what);
+    free(inp); free(w); free(b); free(dout); free(di0); free(dw0); free(db0); free(o_ref); free(di_ref); free(dw_ref); free(db_ref);
+    free(o1); free(di1); free(dw1); free(db1);
+}
+
+/* shapes from the blocking constants of this build (forward: M = T, N = OC, K = C; dinp: M = T,
+   N = C, K = OC; dweight: M = OC, N = C, K = T) */
+static void test_gemm_edges(void)
+{
+    const int MR = CK__GM_MR, NR = CK__GM_NR, KC = CK__GM_KC, NC = CK__GM_NC, T0 = CK__GEMM_MIN_T;
+    const int T1 = (T0 + MR - 1) / MR * MR + 1; /* >= T0: a last tile of one row */
+    printf("packed GEMM tile %dx%d, KC %d, NC %d, forward from T = %d\n", MR, NR, KC, NC, T0);
+    test_gemm_blocking(T0, KC + 3, NC + NR + 5);       /* forward: K > KC, N > NC, N % NR != 0 */
+    test_gemm_blocking(2 * KC + 7, NC + 1, KC + 1);    /* dweight: K > 2 KC, N > NC; dinp K > KC; M % MR != 0 */
+    test_gemm_blocking(T1, 1, 1);                      /* K = 1 (forward), N = 1, a last tile of one row */
+    test_gemm_blocking(T0 + 1, NR - 1, 2 * NC + 3);    /* forward: three NC blocks; backward: N < NR */
+    test_gemm_blocking(KC, 2 * KC, 2 * NR);            /* exact multiples */
+    test_gemm_blocking(T0 - 1, 33, 70);                /* below the forward's threshold: the backward still packs */
+    test_gemm_blocking(1, 5, 3);                       /* one row */
+}
+#endif
+
 /* ---- determinism over thread counts ------------------------------------------------------ */
 
 #ifdef _OPENMP
@@ -507,6 +619,11 @@ int main(void)
 {
     printf("ckernel C tests, SIMD: %s\n", ck_simd_name());
     test_simd_vs_scalar();
+#if CK_HAVE_AVX2
+    test_gemm_edges();
+#else
+    printf("packed GEMM: not applicable in a scalar build (ck_matmul_forward/backward are the scalar reference)\n");
+#endif
     test_attention_f16kv(4, 2, 1, 37, 64, 0, 0.0f);    /* decode over a cache */
     test_attention_f16kv(8, 2, 9, 8, 64, 4, 2.0f);     /* a prefill chunk after one, window, soft-cap */
     test_attention_f16kv(3, 1, 5, 0, 256, 0, 0.0f);    /* the largest head size the F16 cache takes */
