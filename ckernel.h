@@ -6459,53 +6459,6 @@ CK_DEF void ck_layernorm_backward(float *dinp, float *dweight, float *dbias, con
 /* 7. Activations                                                                        */
 /* ===================================================================================== */
 
-#define CK_GELU_K 0.7978845608028654f   /* sqrt(2/pi) */
-#define CK_GELU_A 0.044715f
-
-static float ck__gelu_tanh(float x)
-{
-    return 0.5f * x * (1.0f + tanhf(CK_GELU_K * (x + CK_GELU_A * x * x * x)));
-}
-/* d/dx of the tanh GELU. Beyond |x| > 10, tanh is +-1 in float and the second term is 0
-   (computing it would give 0 * inf for |x| > 1e19). */
-static float ck__gelu_tanh_grad(float x)
-{
-    float th;
-    if (x > 10.0f) return 1.0f;
-    if (x < -10.0f) return 0.0f;
-    th = tanhf(CK_GELU_K * (x + CK_GELU_A * x * x * x));
-    return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * CK_GELU_K * (1.0f + 3.0f * CK_GELU_A * x * x);
-}
-static float ck__sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-CK_DEF void ck_gelu_forward(float *out, const float *inp, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) out[i] = ck__gelu_tanh(inp[i]);
-}
-CK_DEF void ck_gelu_backward(float *dinp, const float *dout, const float *inp, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) dinp[i] += dout[i] * ck__gelu_tanh_grad(inp[i]);
-}
-
-/* gelu(x) = x * Phi(x) = 0.5 x (1 + erf(x/sqrt2));  gelu'(x) = Phi(x) + x * phi(x) */
-CK_DEF void ck_gelu_erf_forward(float *out, const float *inp, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * 0.70710678118654752f));
-}
-CK_DEF void ck_gelu_erf_backward(float *dinp, const float *dout, const float *inp, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) {
-        float x = inp[i];
-        float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
-        float pdf = fabsf(x) > 40.0f ? 0.0f : 0.3989422804014327f * expf(-0.5f * x * x);
-        dinp[i] += dout[i] * (cdf + x * pdf);
-    }
-}
-
 #if CK_HAVE_AVX2
 /* exp(x), 8 lanes, for the x <= 0 of the softmax and the sigmoid (below -87: ~1e-38 instead of 0,
    nothing against the 1 of a softmax's maximum or a sigmoid's 1 + e): e^r by Cephes' degree-6
@@ -6531,54 +6484,14 @@ static inline __m256 ck__exp_neg_avx2(__m256 x)
     return _mm256_mul_ps(p, scale);
 }
 
-#endif
-
-/* silu(g) = g * sigmoid(g);  silu'(g) = s * (1 + g * (1 - s)). Forward on AVX2: sigmoid from
-   e = exp(-|g|) in 8 lanes (1 / (1 + e), or e / (1 + e) for g < 0), within 2 ulp of expf's;
-   threads split the elements. */
-CK_DEF void ck_swiglu_forward(float *out, const float *gate, const float *up, int N)
+/* sigmoid of 8 lanes from e = exp(-|g|): 1 / (1 + e), or e / (1 + e) for g < 0 (sign bit), within
+   2 ulp of expf's (no overflow for any g) */
+static inline __m256 ck__sigmoid_avx2(__m256 g)
 {
-    int i;
-#if CK_HAVE_AVX2
-    int c;
-    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
-    for (c = 0; c < N / 8; c++) {
-        const __m256 g = _mm256_loadu_ps(gate + 8 * c), one = _mm256_set1_ps(1.0f);
-        const __m256 e = ck__exp_neg_avx2(_mm256_or_ps(g, _mm256_set1_ps(-0.0f))); /* exp(-|g|) */
-        const __m256 sg = _mm256_div_ps(_mm256_blendv_ps(one, e, g), _mm256_add_ps(one, e)); /* g < 0 (sign bit): e / (1 + e) */
-        _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(_mm256_mul_ps(g, sg), _mm256_loadu_ps(up + 8 * c)));
-    }
-    i = N / 8 * 8;
-#else
-    i = 0;
-#endif
-    for (; i < N; i++) out[i] = gate[i] * ck__sigmoid(gate[i]) * up[i];
-}
-CK_DEF void ck_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) {
-        float g = gate[i], s = ck__sigmoid(g);
-        if (dgate) dgate[i] += dout[i] * up[i] * (s * (1.0f + g * (1.0f - s)));
-        if (dup) dup[i] += dout[i] * g * s;
-    }
+    const __m256 one = _mm256_set1_ps(1.0f), e = ck__exp_neg_avx2(_mm256_or_ps(g, _mm256_set1_ps(-0.0f)));
+    return _mm256_div_ps(_mm256_blendv_ps(one, e, g), _mm256_add_ps(one, e));
 }
 
-CK_DEF void ck_geglu_forward(float *out, const float *gate, const float *up, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) out[i] = ck__gelu_tanh(gate[i]) * up[i];
-}
-CK_DEF void ck_geglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) {
-        if (dgate) dgate[i] += dout[i] * up[i] * ck__gelu_tanh_grad(gate[i]);
-        if (dup) dup[i] += dout[i] * ck__gelu_tanh(gate[i]);
-    }
-}
-
-#if CK_HAVE_AVX2
 /* tanh of 8 floats, within a few ulp of tanhf. |x| < 0.5: the odd Taylor series to x^17 (the
    first omitted term is < 1e-9 relative there). Otherwise sign(x) (1 - 2 / (e^(2|x|) + 1)), with
    e^y = 2^n e^r (ck__exp_split_avx2) and e^r its Taylor polynomial to r^7 (error < 6e-9 relative). |x| is clamped at 10,
@@ -6614,6 +6527,150 @@ static inline __m256 ck__tanh_avx2(__m256 x)
     return _mm256_blendv_ps(res, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 #endif
+
+#define CK_GELU_K 0.7978845608028654f   /* sqrt(2/pi) */
+#define CK_GELU_A 0.044715f
+
+static float ck__gelu_tanh(float x)
+{
+    return 0.5f * x * (1.0f + tanhf(CK_GELU_K * (x + CK_GELU_A * x * x * x)));
+}
+/* d/dx of the tanh GELU. Beyond |x| > 10, tanh is +-1 in float and the second term is 0
+   (computing it would give 0 * inf for |x| > 1e19). */
+static float ck__gelu_tanh_grad(float x)
+{
+    float th;
+    if (x > 10.0f) return 1.0f;
+    if (x < -10.0f) return 0.0f;
+    th = tanhf(CK_GELU_K * (x + CK_GELU_A * x * x * x));
+    return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * CK_GELU_K * (1.0f + 3.0f * CK_GELU_A * x * x);
+}
+static float ck__sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+#if CK_HAVE_AVX2
+/* the tanh GELU of 8 lanes and, if grad is not NULL, its derivative: the formulas above with the
+   8-lane tanh (a few ulp of tanhf), the derivative 1 / 0 beyond x > 10 / x < -10 as there */
+static inline __m256 ck__gelu_tanh_avx2(__m256 x, __m256 *grad)
+{
+    const __m256 k = _mm256_set1_ps(CK_GELU_K), ca = _mm256_set1_ps(CK_GELU_A), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    const __m256 x2 = _mm256_mul_ps(x, x), th = ck__tanh_avx2(_mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(ca, x2), x, x)));
+    const __m256 hx = _mm256_mul_ps(half, x);
+    if (grad) {
+        __m256 g = _mm256_mul_ps(_mm256_mul_ps(hx, _mm256_fnmadd_ps(th, th, one)), _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_set1_ps(3.0f * CK_GELU_A), x2, one)));
+        g = _mm256_fmadd_ps(half, _mm256_add_ps(one, th), g);
+        g = _mm256_blendv_ps(g, one, _mm256_cmp_ps(x, _mm256_set1_ps(10.0f), _CMP_GT_OQ));
+        *grad = _mm256_blendv_ps(g, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(-10.0f), _CMP_LT_OQ));
+    }
+    return _mm256_mul_ps(hx, _mm256_add_ps(one, th));
+}
+#endif
+
+/* forward and backward: 8 lanes on AVX2 (the rest scalar), threads split large N */
+CK_DEF void ck_gelu_forward(float *out, const float *inp, int N)
+{
+    int i;
+#if CK_HAVE_AVX2
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 8; c++) _mm256_storeu_ps(out + 8 * c, ck__gelu_tanh_avx2(_mm256_loadu_ps(inp + 8 * c), NULL));
+    i = N / 8 * 8;
+#else
+    i = 0;
+#endif
+    for (; i < N; i++) out[i] = ck__gelu_tanh(inp[i]);
+}
+CK_DEF void ck_gelu_backward(float *dinp, const float *dout, const float *inp, int N)
+{
+    int i;
+#if CK_HAVE_AVX2
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 8; c++) {
+        __m256 g;
+        (void)ck__gelu_tanh_avx2(_mm256_loadu_ps(inp + 8 * c), &g);
+        _mm256_storeu_ps(dinp + 8 * c, _mm256_fmadd_ps(_mm256_loadu_ps(dout + 8 * c), g, _mm256_loadu_ps(dinp + 8 * c)));
+    }
+    i = N / 8 * 8;
+#else
+    i = 0;
+#endif
+    for (; i < N; i++) dinp[i] += dout[i] * ck__gelu_tanh_grad(inp[i]);
+}
+
+/* gelu(x) = x * Phi(x) = 0.5 x (1 + erf(x/sqrt2));  gelu'(x) = Phi(x) + x * phi(x) */
+CK_DEF void ck_gelu_erf_forward(float *out, const float *inp, int N)
+{
+    int i;
+    for (i = 0; i < N; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * 0.70710678118654752f));
+}
+CK_DEF void ck_gelu_erf_backward(float *dinp, const float *dout, const float *inp, int N)
+{
+    int i;
+    for (i = 0; i < N; i++) {
+        float x = inp[i];
+        float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+        float pdf = fabsf(x) > 40.0f ? 0.0f : 0.3989422804014327f * expf(-0.5f * x * x);
+        dinp[i] += dout[i] * (cdf + x * pdf);
+    }
+}
+
+
+/* silu(g) = g * sigmoid(g);  silu'(g) = s * (1 + g * (1 - s)). Forward and backward on AVX2: the
+   sigmoid in 8 lanes (ck__sigmoid_avx2); threads split the elements. */
+CK_DEF void ck_swiglu_forward(float *out, const float *gate, const float *up, int N)
+{
+    int i;
+#if CK_HAVE_AVX2
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 8; c++) {
+        const __m256 g = _mm256_loadu_ps(gate + 8 * c), sg = ck__sigmoid_avx2(g);
+        _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(_mm256_mul_ps(g, sg), _mm256_loadu_ps(up + 8 * c)));
+    }
+    i = N / 8 * 8;
+#else
+    i = 0;
+#endif
+    for (; i < N; i++) out[i] = gate[i] * ck__sigmoid(gate[i]) * up[i];
+}
+CK_DEF void ck_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int N)
+{
+    int i;
+#if CK_HAVE_AVX2
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 8; c++) {
+        const __m256 g = _mm256_loadu_ps(gate + 8 * c), s = ck__sigmoid_avx2(g), d = _mm256_loadu_ps(dout + 8 * c);
+        if (dgate) {
+            const __m256 one = _mm256_set1_ps(1.0f), ds = _mm256_mul_ps(s, _mm256_add_ps(one, _mm256_mul_ps(g, _mm256_sub_ps(one, s))));
+            _mm256_storeu_ps(dgate + 8 * c, _mm256_add_ps(_mm256_loadu_ps(dgate + 8 * c), _mm256_mul_ps(_mm256_mul_ps(d, _mm256_loadu_ps(up + 8 * c)), ds)));
+        }
+        if (dup) _mm256_storeu_ps(dup + 8 * c, _mm256_add_ps(_mm256_loadu_ps(dup + 8 * c), _mm256_mul_ps(_mm256_mul_ps(d, g), s)));
+    }
+    i = N / 8 * 8;
+#else
+    i = 0;
+#endif
+    for (; i < N; i++) {
+        float g = gate[i], s = ck__sigmoid(g);
+        if (dgate) dgate[i] += dout[i] * up[i] * (s * (1.0f + g * (1.0f - s)));
+        if (dup) dup[i] += dout[i] * g * s;
+    }
+}
+
+CK_DEF void ck_geglu_forward(float *out, const float *gate, const float *up, int N)
+{
+    int i;
+    for (i = 0; i < N; i++) out[i] = ck__gelu_tanh(gate[i]) * up[i];
+}
+CK_DEF void ck_geglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int N)
+{
+    int i;
+    for (i = 0; i < N; i++) {
+        if (dgate) dgate[i] += dout[i] * up[i] * ck__gelu_tanh_grad(gate[i]);
+        if (dup) dup[i] += dout[i] * ck__gelu_tanh(gate[i]);
+    }
+}
+
 
 /* out = cap * tanh(inp / cap) over n values (out may be inp) and, if dcap is not NULL, dcap =
    1 - tanh^2(inp / cap), its derivative. The attention kernels call this on each block of scores
@@ -7551,6 +7608,40 @@ CK_DEF void ck_attention_backward(float *dq, float *dk, float *dv, const float *
 /* 11. Loss                                                                              */
 /* ===================================================================================== */
 
+#if CK_HAVE_AVX2
+/* one row of V >= 8 logits: *mx = max, returns sum exp(x - max) (the 8-lane exp; every 64 values' 8
+   partial sums go into double, as the rows may be vocabulary-sized) and, if p, stores p = exp(x - max) */
+static double ck__ce_row_avx2(float *p, const float *x, int V, float *mx)
+{
+    __m256 m = _mm256_loadu_ps(x), vm;
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    int c, blk;
+    for (c = 8; c + 8 <= V; c += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + c));
+    m = _mm256_max_ps(m, _mm256_loadu_ps(x + V - 8));
+    *mx = ck__hmax_avx2(m);
+    vm = _mm256_set1_ps(*mx);
+    for (c = 0; c < V; c = blk) {
+        __m256 acc = _mm256_setzero_ps();
+        blk = CK_MIN(V, c + 64);
+        for (; c < blk; c += 8) {
+            const __m256i mk = ck__mask(CK_MIN(8, blk - c));
+            const __m256 e = _mm256_and_ps(ck__exp_neg_avx2(_mm256_sub_ps(_mm256_maskload_ps(x + c, mk), vm)), _mm256_castsi256_ps(mk));
+            if (p) _mm256_maskstore_ps(p + c, mk, e);
+            acc = _mm256_add_ps(acc, e);
+        }
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(acc)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(acc, 1)));
+    }
+    {
+        double d[4];
+        _mm256_storeu_pd(d, _mm256_add_pd(s0, s1));
+        return (d[0] + d[1]) + (d[2] + d[3]);
+    }
+}
+#endif
+
+/* forward: the max, the sum of exp(x - max) in double, loss = max - x[target] + log(sum) (AVX2: the
+   8-lane exp, probs = exp(x - max) / sum; scalar: probs = exp(x - max - log(sum))) */
 CK_DEF float ck_cross_entropy_forward(float *losses, float *probs, const float *logits, const int32_t *targets, int T, int V, int ignore_index)
 {
     double total = 0.0;
@@ -7561,14 +7652,23 @@ CK_DEF float ck_cross_entropy_forward(float *losses, float *probs, const float *
         const float *x = logits + (size_t)t * V;
         float mx = -INFINITY, log_s;
         double s = 0.0;
-        for (c = 0; c < V; c++) mx = x[c] > mx ? x[c] : mx;
-        for (c = 0; c < V; c++) s += expf(x[c] - mx);
-        /* keep (x - max) and log(sum) apart: forming lse = max + log(sum) first would round
-           it to the precision of max, which is poor for logits of 1e3 and more */
-        log_s = (float)log(s);
-        if (probs) {
-            float *p = probs + (size_t)t * V;
-            for (c = 0; c < V; c++) p[c] = expf((x[c] - mx) - log_s);
+#if CK_HAVE_AVX2
+        if (V >= 8) { /* 8 lanes: exp(x - max) once, kept in probs and scaled by 1 / sum */
+            float *p = probs ? probs + (size_t)t * V : NULL;
+            s = ck__ce_row_avx2(p, x, V, &mx);
+            if (p) ck__scale_avx2(p, (float)(1.0 / s), V);
+        } else
+#endif
+        {
+            for (c = 0; c < V; c++) mx = x[c] > mx ? x[c] : mx;
+            for (c = 0; c < V; c++) s += expf(x[c] - mx);
+            /* keep (x - max) and log(sum) apart: forming lse = max + log(sum) first would round
+               it to the precision of max, which is poor for logits of 1e3 and more */
+            log_s = (float)log(s);
+            if (probs) {
+                float *p = probs + (size_t)t * V;
+                for (c = 0; c < V; c++) p[c] = expf((x[c] - mx) - log_s);
+            }
         }
         if (targets[t] == ignore_index) {
             if (losses) losses[t] = 0.0f;
