@@ -86,7 +86,7 @@
      9. Rotary embedding     ck_rope_cache, ck_rope_forward / _backward; rope scaling as llama.cpp
                              computes it (linear, Llama 3 factors, YaRN, LongRoPE): ck_rope_params,
                              ck_rope_params_init, ck_rope_cache_ext (ck_rope_params_from_gguf: 14)
-    10. Attention            ck_attention_forward / _backward     scalar + AVX2, flash-style,
+    10. Attention            ck_attention_forward / _backward     scalar + AVX2/AVX-512 tiles, flash-style,
                              sliding window, GQA, logit soft-capping
     11. Loss                 ck_cross_entropy_forward / _backward
     12. Optimiser            ck_adamw_update, ck_grad_norm
@@ -6606,53 +6606,6 @@ CK_DEF void ck_layernorm_backward(float *dinp, float *dweight, float *dbias, con
 /* 7. Activations                                                                        */
 /* ===================================================================================== */
 
-#define CK_GELU_K 0.7978845608028654f   /* sqrt(2/pi) */
-#define CK_GELU_A 0.044715f
-
-static float ck__gelu_tanh(float x)
-{
-    return 0.5f * x * (1.0f + tanhf(CK_GELU_K * (x + CK_GELU_A * x * x * x)));
-}
-/* d/dx of the tanh GELU. Beyond |x| > 10, tanh is +-1 in float and the second term is 0
-   (computing it would give 0 * inf for |x| > 1e19). */
-static float ck__gelu_tanh_grad(float x)
-{
-    float th;
-    if (x > 10.0f) return 1.0f;
-    if (x < -10.0f) return 0.0f;
-    th = tanhf(CK_GELU_K * (x + CK_GELU_A * x * x * x));
-    return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * CK_GELU_K * (1.0f + 3.0f * CK_GELU_A * x * x);
-}
-static float ck__sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-CK_DEF void ck_gelu_forward(float *out, const float *inp, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) out[i] = ck__gelu_tanh(inp[i]);
-}
-CK_DEF void ck_gelu_backward(float *dinp, const float *dout, const float *inp, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) dinp[i] += dout[i] * ck__gelu_tanh_grad(inp[i]);
-}
-
-/* gelu(x) = x * Phi(x) = 0.5 x (1 + erf(x/sqrt2));  gelu'(x) = Phi(x) + x * phi(x) */
-CK_DEF void ck_gelu_erf_forward(float *out, const float *inp, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * 0.70710678118654752f));
-}
-CK_DEF void ck_gelu_erf_backward(float *dinp, const float *dout, const float *inp, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) {
-        float x = inp[i];
-        float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
-        float pdf = fabsf(x) > 40.0f ? 0.0f : 0.3989422804014327f * expf(-0.5f * x * x);
-        dinp[i] += dout[i] * (cdf + x * pdf);
-    }
-}
-
 #if CK_HAVE_AVX2
 /* exp(x), 8 lanes, for the x <= 0 of the softmax and the sigmoid (below -87: ~1e-38 instead of 0,
    nothing against the 1 of a softmax's maximum or a sigmoid's 1 + e): e^r by Cephes' degree-6
@@ -6678,54 +6631,14 @@ static inline __m256 ck__exp_neg_avx2(__m256 x)
     return _mm256_mul_ps(p, scale);
 }
 
-#endif
-
-/* silu(g) = g * sigmoid(g);  silu'(g) = s * (1 + g * (1 - s)). Forward on AVX2: sigmoid from
-   e = exp(-|g|) in 8 lanes (1 / (1 + e), or e / (1 + e) for g < 0), within 2 ulp of expf's;
-   threads split the elements. */
-CK_DEF void ck_swiglu_forward(float *out, const float *gate, const float *up, int N)
+/* sigmoid of 8 lanes from e = exp(-|g|): 1 / (1 + e), or e / (1 + e) for g < 0 (sign bit), within
+   2 ulp of expf's (no overflow for any g) */
+static inline __m256 ck__sigmoid_avx2(__m256 g)
 {
-    int i;
-#if CK_HAVE_AVX2
-    int c;
-    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
-    for (c = 0; c < N / 8; c++) {
-        const __m256 g = _mm256_loadu_ps(gate + 8 * c), one = _mm256_set1_ps(1.0f);
-        const __m256 e = ck__exp_neg_avx2(_mm256_or_ps(g, _mm256_set1_ps(-0.0f))); /* exp(-|g|) */
-        const __m256 sg = _mm256_div_ps(_mm256_blendv_ps(one, e, g), _mm256_add_ps(one, e)); /* g < 0 (sign bit): e / (1 + e) */
-        _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(_mm256_mul_ps(g, sg), _mm256_loadu_ps(up + 8 * c)));
-    }
-    i = N / 8 * 8;
-#else
-    i = 0;
-#endif
-    for (; i < N; i++) out[i] = gate[i] * ck__sigmoid(gate[i]) * up[i];
-}
-CK_DEF void ck_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) {
-        float g = gate[i], s = ck__sigmoid(g);
-        if (dgate) dgate[i] += dout[i] * up[i] * (s * (1.0f + g * (1.0f - s)));
-        if (dup) dup[i] += dout[i] * g * s;
-    }
+    const __m256 one = _mm256_set1_ps(1.0f), e = ck__exp_neg_avx2(_mm256_or_ps(g, _mm256_set1_ps(-0.0f)));
+    return _mm256_div_ps(_mm256_blendv_ps(one, e, g), _mm256_add_ps(one, e));
 }
 
-CK_DEF void ck_geglu_forward(float *out, const float *gate, const float *up, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) out[i] = ck__gelu_tanh(gate[i]) * up[i];
-}
-CK_DEF void ck_geglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int N)
-{
-    int i;
-    for (i = 0; i < N; i++) {
-        if (dgate) dgate[i] += dout[i] * up[i] * ck__gelu_tanh_grad(gate[i]);
-        if (dup) dup[i] += dout[i] * ck__gelu_tanh(gate[i]);
-    }
-}
-
-#if CK_HAVE_AVX2
 /* tanh of 8 floats, within a few ulp of tanhf. |x| < 0.5: the odd Taylor series to x^17 (the
    first omitted term is < 1e-9 relative there). Otherwise sign(x) (1 - 2 / (e^(2|x|) + 1)), with
    e^y = 2^n e^r (ck__exp_split_avx2) and e^r its Taylor polynomial to r^7 (error < 6e-9 relative). |x| is clamped at 10,
@@ -6761,6 +6674,150 @@ static inline __m256 ck__tanh_avx2(__m256 x)
     return _mm256_blendv_ps(res, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 #endif
+
+#define CK_GELU_K 0.7978845608028654f   /* sqrt(2/pi) */
+#define CK_GELU_A 0.044715f
+
+static float ck__gelu_tanh(float x)
+{
+    return 0.5f * x * (1.0f + tanhf(CK_GELU_K * (x + CK_GELU_A * x * x * x)));
+}
+/* d/dx of the tanh GELU. Beyond |x| > 10, tanh is +-1 in float and the second term is 0
+   (computing it would give 0 * inf for |x| > 1e19). */
+static float ck__gelu_tanh_grad(float x)
+{
+    float th;
+    if (x > 10.0f) return 1.0f;
+    if (x < -10.0f) return 0.0f;
+    th = tanhf(CK_GELU_K * (x + CK_GELU_A * x * x * x));
+    return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * CK_GELU_K * (1.0f + 3.0f * CK_GELU_A * x * x);
+}
+static float ck__sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+#if CK_HAVE_AVX2
+/* the tanh GELU of 8 lanes and, if grad is not NULL, its derivative: the formulas above with the
+   8-lane tanh (a few ulp of tanhf), the derivative 1 / 0 beyond x > 10 / x < -10 as there */
+static inline __m256 ck__gelu_tanh_avx2(__m256 x, __m256 *grad)
+{
+    const __m256 k = _mm256_set1_ps(CK_GELU_K), ca = _mm256_set1_ps(CK_GELU_A), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    const __m256 x2 = _mm256_mul_ps(x, x), th = ck__tanh_avx2(_mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(ca, x2), x, x)));
+    const __m256 hx = _mm256_mul_ps(half, x);
+    if (grad) {
+        __m256 g = _mm256_mul_ps(_mm256_mul_ps(hx, _mm256_fnmadd_ps(th, th, one)), _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_set1_ps(3.0f * CK_GELU_A), x2, one)));
+        g = _mm256_fmadd_ps(half, _mm256_add_ps(one, th), g);
+        g = _mm256_blendv_ps(g, one, _mm256_cmp_ps(x, _mm256_set1_ps(10.0f), _CMP_GT_OQ));
+        *grad = _mm256_blendv_ps(g, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(-10.0f), _CMP_LT_OQ));
+    }
+    return _mm256_mul_ps(hx, _mm256_add_ps(one, th));
+}
+#endif
+
+/* forward and backward: 8 lanes on AVX2 (the rest scalar), threads split large N */
+CK_DEF void ck_gelu_forward(float *out, const float *inp, int N)
+{
+    int i;
+#if CK_HAVE_AVX2
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 8; c++) _mm256_storeu_ps(out + 8 * c, ck__gelu_tanh_avx2(_mm256_loadu_ps(inp + 8 * c), NULL));
+    i = N / 8 * 8;
+#else
+    i = 0;
+#endif
+    for (; i < N; i++) out[i] = ck__gelu_tanh(inp[i]);
+}
+CK_DEF void ck_gelu_backward(float *dinp, const float *dout, const float *inp, int N)
+{
+    int i;
+#if CK_HAVE_AVX2
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 8; c++) {
+        __m256 g;
+        (void)ck__gelu_tanh_avx2(_mm256_loadu_ps(inp + 8 * c), &g);
+        _mm256_storeu_ps(dinp + 8 * c, _mm256_fmadd_ps(_mm256_loadu_ps(dout + 8 * c), g, _mm256_loadu_ps(dinp + 8 * c)));
+    }
+    i = N / 8 * 8;
+#else
+    i = 0;
+#endif
+    for (; i < N; i++) dinp[i] += dout[i] * ck__gelu_tanh_grad(inp[i]);
+}
+
+/* gelu(x) = x * Phi(x) = 0.5 x (1 + erf(x/sqrt2));  gelu'(x) = Phi(x) + x * phi(x) */
+CK_DEF void ck_gelu_erf_forward(float *out, const float *inp, int N)
+{
+    int i;
+    for (i = 0; i < N; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * 0.70710678118654752f));
+}
+CK_DEF void ck_gelu_erf_backward(float *dinp, const float *dout, const float *inp, int N)
+{
+    int i;
+    for (i = 0; i < N; i++) {
+        float x = inp[i];
+        float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+        float pdf = fabsf(x) > 40.0f ? 0.0f : 0.3989422804014327f * expf(-0.5f * x * x);
+        dinp[i] += dout[i] * (cdf + x * pdf);
+    }
+}
+
+
+/* silu(g) = g * sigmoid(g);  silu'(g) = s * (1 + g * (1 - s)). Forward and backward on AVX2: the
+   sigmoid in 8 lanes (ck__sigmoid_avx2); threads split the elements. */
+CK_DEF void ck_swiglu_forward(float *out, const float *gate, const float *up, int N)
+{
+    int i;
+#if CK_HAVE_AVX2
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 8; c++) {
+        const __m256 g = _mm256_loadu_ps(gate + 8 * c), sg = ck__sigmoid_avx2(g);
+        _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(_mm256_mul_ps(g, sg), _mm256_loadu_ps(up + 8 * c)));
+    }
+    i = N / 8 * 8;
+#else
+    i = 0;
+#endif
+    for (; i < N; i++) out[i] = gate[i] * ck__sigmoid(gate[i]) * up[i];
+}
+CK_DEF void ck_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int N)
+{
+    int i;
+#if CK_HAVE_AVX2
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 8; c++) {
+        const __m256 g = _mm256_loadu_ps(gate + 8 * c), s = ck__sigmoid_avx2(g), d = _mm256_loadu_ps(dout + 8 * c);
+        if (dgate) {
+            const __m256 one = _mm256_set1_ps(1.0f), ds = _mm256_mul_ps(s, _mm256_add_ps(one, _mm256_mul_ps(g, _mm256_sub_ps(one, s))));
+            _mm256_storeu_ps(dgate + 8 * c, _mm256_add_ps(_mm256_loadu_ps(dgate + 8 * c), _mm256_mul_ps(_mm256_mul_ps(d, _mm256_loadu_ps(up + 8 * c)), ds)));
+        }
+        if (dup) _mm256_storeu_ps(dup + 8 * c, _mm256_add_ps(_mm256_loadu_ps(dup + 8 * c), _mm256_mul_ps(_mm256_mul_ps(d, g), s)));
+    }
+    i = N / 8 * 8;
+#else
+    i = 0;
+#endif
+    for (; i < N; i++) {
+        float g = gate[i], s = ck__sigmoid(g);
+        if (dgate) dgate[i] += dout[i] * up[i] * (s * (1.0f + g * (1.0f - s)));
+        if (dup) dup[i] += dout[i] * g * s;
+    }
+}
+
+CK_DEF void ck_geglu_forward(float *out, const float *gate, const float *up, int N)
+{
+    int i;
+    for (i = 0; i < N; i++) out[i] = ck__gelu_tanh(gate[i]) * up[i];
+}
+CK_DEF void ck_geglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, int N)
+{
+    int i;
+    for (i = 0; i < N; i++) {
+        if (dgate) dgate[i] += dout[i] * up[i] * ck__gelu_tanh_grad(gate[i]);
+        if (dup) dup[i] += dout[i] * ck__gelu_tanh(gate[i]);
+    }
+}
+
 
 /* out = cap * tanh(inp / cap) over n values (out may be inp) and, if dcap is not NULL, dcap =
    1 - tanh^2(inp / cap), its derivative. The attention kernels call this on each block of scores
@@ -7007,6 +7064,367 @@ static const float *ck__kv_row(const void *base, int kv16, size_t off, float *bu
 }
 
 #if CK_HAVE_AVX2
+/* ---- training attention in tiles (flash-attention style), AVX-512 or AVX2 ----------------------
+   The work is cut into tiles of CK__TQ queries x CK__TK keys of one head; a work item holds up to
+   CK__TC queries (CK__TC / CK__TQ tiles share one transposed copy of each key block). Inside a tile
+   every step is a small matrix product (ck__tile_mm) over vectors of CK__TW lanes (16 on AVX-512, 8
+   on AVX2): S = Q K^T and dP = dO V^T against the key block transposed to [HS][CK__TK] (a vector
+   holds one dimension of 16 keys), then O += P V, dQ += dS K, dK += dS^T Q, dV += P^T dO along HS.
+   Every element of a product sums its terms in one fixed order onto its previous value, and every
+   output is written by one work item, so the bits never depend on the thread count. */
+enum { CK__TQ = 16, CK__TK = 16, CK__TC = 64, CK__THS = 256 }; /* CK__TK: the 16 x 16 (2 x 8 x 8) transposes */
+#if CK_HAVE_AVX512
+#define CK__TW 16
+typedef __m512 ck__tv;
+typedef __mmask16 ck__tmask;
+#define CK__TMASK(n) ((__mmask16)((1u << (n)) - 1u)) /* the first n (0..16) lanes */
+#define CK__TLOAD(p, m) _mm512_maskz_loadu_ps(m, p)
+#define CK__TSTORE(p, m, x) _mm512_mask_storeu_ps(p, m, x)
+#define CK__TFMA _mm512_fmadd_ps
+#define CK__TSET1 _mm512_set1_ps
+#define CK__TZERO _mm512_setzero_ps
+#else
+#define CK__TW 8
+typedef __m256 ck__tv;
+typedef __m256i ck__tmask;
+#define CK__TMASK(n) ck__mask(n)
+#define CK__TLOAD(p, m) _mm256_maskload_ps(p, m)
+#define CK__TSTORE(p, m, x) _mm256_maskstore_ps(p, m, x)
+#define CK__TFMA _mm256_fmadd_ps
+#define CK__TSET1 _mm256_set1_ps
+#define CK__TZERO _mm256_setzero_ps
+#endif
+
+/* C[m][n] = (acc ? C[m][n] : 0) + sum over k = 0, 1, ..., K-1 (in that order, one fma each) of
+   A[m*am + k*ak] * B[k*ldb + n], for m < M, n < N. Register tiles: 4 rows x 2 vectors, or 8 rows x
+   1 vector where the columns left fit in one. Rows past M repeat row M-1 and are not stored. */
+static void ck__tile_mm(float *C, size_t ldc, const float *A, size_t am, size_t ak, const float *B, size_t ldb,
+                        int M, int K, int N, int acc)
+{
+    int n, m, k, r;
+    for (n = 0; n < N; n += 2 * CK__TW) {
+        const int w0 = CK_MIN(CK__TW, N - n), w1 = CK_MAX(0, CK_MIN(CK__TW, N - n - CK__TW));
+        const ck__tmask m0 = CK__TMASK(w0), m1 = CK__TMASK(w1);
+        if (w1 > 0) {
+            for (m = 0; m < M; m += 4) {
+                const float *a[4];
+                float *c[4];
+                ck__tv x00, x01, x10, x11, x20, x21, x30, x31;
+                for (r = 0; r < 4; r++) {
+                    a[r] = A + (size_t)CK_MIN(m + r, M - 1) * am;
+                    c[r] = C + (size_t)CK_MIN(m + r, M - 1) * ldc + n;
+                }
+                if (acc) {
+                    x00 = CK__TLOAD(c[0], m0); x01 = CK__TLOAD(c[0] + CK__TW, m1);
+                    x10 = CK__TLOAD(c[1], m0); x11 = CK__TLOAD(c[1] + CK__TW, m1);
+                    x20 = CK__TLOAD(c[2], m0); x21 = CK__TLOAD(c[2] + CK__TW, m1);
+                    x30 = CK__TLOAD(c[3], m0); x31 = CK__TLOAD(c[3] + CK__TW, m1);
+                } else {
+                    x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = CK__TZERO();
+                }
+                for (k = 0; k < K; k++) {
+                    const float *b = B + (size_t)k * ldb + n;
+                    const size_t o = (size_t)k * ak;
+                    const ck__tv b0 = CK__TLOAD(b, m0), b1 = CK__TLOAD(b + CK__TW, m1);
+                    ck__tv t = CK__TSET1(a[0][o]);
+                    x00 = CK__TFMA(t, b0, x00); x01 = CK__TFMA(t, b1, x01);
+                    t = CK__TSET1(a[1][o]);
+                    x10 = CK__TFMA(t, b0, x10); x11 = CK__TFMA(t, b1, x11);
+                    t = CK__TSET1(a[2][o]);
+                    x20 = CK__TFMA(t, b0, x20); x21 = CK__TFMA(t, b1, x21);
+                    t = CK__TSET1(a[3][o]);
+                    x30 = CK__TFMA(t, b0, x30); x31 = CK__TFMA(t, b1, x31);
+                }
+                CK__TSTORE(c[0], m0, x00); CK__TSTORE(c[0] + CK__TW, m1, x01);
+                if (m + 1 < M) { CK__TSTORE(c[1], m0, x10); CK__TSTORE(c[1] + CK__TW, m1, x11); }
+                if (m + 2 < M) { CK__TSTORE(c[2], m0, x20); CK__TSTORE(c[2] + CK__TW, m1, x21); }
+                if (m + 3 < M) { CK__TSTORE(c[3], m0, x30); CK__TSTORE(c[3] + CK__TW, m1, x31); }
+            }
+        } else {
+            for (m = 0; m < M; m += 8) {
+                const float *a[8];
+                float *c[8];
+                ck__tv x[8];
+                for (r = 0; r < 8; r++) {
+                    a[r] = A + (size_t)CK_MIN(m + r, M - 1) * am;
+                    c[r] = C + (size_t)CK_MIN(m + r, M - 1) * ldc + n;
+                    x[r] = acc ? CK__TLOAD(c[r], m0) : CK__TZERO();
+                }
+                for (k = 0; k < K; k++) {
+                    const ck__tv b0 = CK__TLOAD(B + (size_t)k * ldb + n, m0);
+                    const size_t o = (size_t)k * ak;
+                    x[0] = CK__TFMA(CK__TSET1(a[0][o]), b0, x[0]);
+                    x[1] = CK__TFMA(CK__TSET1(a[1][o]), b0, x[1]);
+                    x[2] = CK__TFMA(CK__TSET1(a[2][o]), b0, x[2]);
+                    x[3] = CK__TFMA(CK__TSET1(a[3][o]), b0, x[3]);
+                    x[4] = CK__TFMA(CK__TSET1(a[4][o]), b0, x[4]);
+                    x[5] = CK__TFMA(CK__TSET1(a[5][o]), b0, x[5]);
+                    x[6] = CK__TFMA(CK__TSET1(a[6][o]), b0, x[6]);
+                    x[7] = CK__TFMA(CK__TSET1(a[7][o]), b0, x[7]);
+                }
+                for (r = 0; r < 8 && m + r < M; r++) CK__TSTORE(c[r], m0, x[r]);
+            }
+        }
+    }
+}
+
+/* kt[i*CK__TK + j] = row j (src + j*ld) at dimension i, for i < HS, j < CK__TK (rows j >= nk: 0) */
+static void ck__tile_transpose(float *kt, const float *src, size_t ld, int nk, int HS)
+{
+    int i, j;
+#if CK_HAVE_AVX512
+    for (i = 0; i < HS; i += 16) {
+        const int w = CK_MIN(16, HS - i);
+        __m512i r[16];
+        for (j = 0; j < 16; j++)
+            r[j] = j < nk ? _mm512_castps_si512(_mm512_maskz_loadu_ps(CK__TMASK(w), src + (size_t)j * ld + i)) : _mm512_setzero_si512();
+        ck__transpose16_dwords_avx512(r);
+        for (j = 0; j < w; j++) _mm512_storeu_ps(kt + (size_t)(i + j) * CK__TK, _mm512_castsi512_ps(r[j]));
+    }
+#else
+    int half;
+    for (i = 0; i < HS; i += 8) {
+        const int w = CK_MIN(8, HS - i);
+        for (half = 0; half < 2; half++) {
+            __m256i r[8];
+            for (j = 0; j < 8; j++)
+                r[j] = half * 8 + j < nk ? _mm256_castps_si256(_mm256_maskload_ps(src + (size_t)(half * 8 + j) * ld + i, ck__mask(w)))
+                                         : _mm256_setzero_si256();
+            ck__transpose8_dwords_avx2(r);
+            for (j = 0; j < w; j++) _mm256_storeu_ps(kt + (size_t)(i + j) * CK__TK + half * 8, _mm256_castsi256_ps(r[j]));
+        }
+    }
+#endif
+}
+
+/* everything a tile reads and writes: the arguments of ck__attention_forward/backward */
+typedef struct {
+    float *out_w, *lse_w, *dq, *dk, *dv; /* written: out_w, lse_w by the forward; dq, dk, dv by the backward */
+    const float *out, *lse, *dout, *q, *k, *v;
+    const ck__attn_layout *L;
+    int NH, NKV, T, Tk, HS, pos0, window;
+    float scale, softcap;
+} ck__attn_args;
+
+static void ck__attn_args_set(ck__attn_args *a, const float *out, const float *lse, float *dq, float *dk, float *dv, const float *dout,
+                              const float *q, const float *k, const float *v, const ck__attn_layout *L,
+                              int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap)
+{
+    a->out_w = a->lse_w = NULL;
+    a->out = out; a->lse = lse; a->dq = dq; a->dk = dk; a->dv = dv; a->dout = dout; a->q = q; a->k = k; a->v = v; a->L = L;
+    a->NH = NH; a->NKV = NKV; a->T = T; a->Tk = Tk; a->HS = HS; a->pos0 = pos0; a->window = window;
+    a->scale = scale; a->softcap = softcap;
+}
+
+/* does any query of t0..t0+nq-1 see a key of k0..k0+nk-1 (the visible ranges move forward with t) */
+static int ck__tile_visible(const ck__attn_args *a, int t0, int nq, int k0, int nk)
+{
+    int f0, f1, l0, l1;
+    ck__attn_range(t0, a->Tk, a->pos0, a->window, &f0, &f1);
+    ck__attn_range(t0 + nq - 1, a->Tk, a->pos0, a->window, &l0, &l1);
+    return l1 > k0 && f0 < k0 + nk;
+}
+
+/* s[r][j] (row stride CK__TK) = scale q_(t0+r) . k_(k0+j), soft-capped (dcap: its derivative, if
+   not NULL), -inf where the key is not visible to the query */
+static void ck__tile_scores(float *s, float *dcap, const ck__attn_args *a, const float *qrows, const float *kt,
+                            int t0, int nq, int k0, int nk)
+{
+    int r, j, j0, j1;
+    ck__tile_mm(s, CK__TK, qrows, a->L->qt, 1, kt, CK__TK, nq, a->HS, nk, 0);
+    for (r = 0; r < nq; r++) {
+        float *sr = s + r * CK__TK;
+        for (j = 0; j < nk; j++) sr[j] *= a->scale;
+        if (a->softcap > 0.0f) ck__softcap(sr, dcap ? dcap + r * CK__TK : NULL, sr, a->softcap, (size_t)nk, 1);
+        ck__attn_range(t0 + r, a->Tk, a->pos0, a->window, &j0, &j1);
+        for (j = 0; j < nk; j++)
+            if (k0 + j < j0 || k0 + j >= j1) sr[j] = -INFINITY;
+    }
+}
+
+/* p[j] = exp(s[j] - m) for j < n <= CK__TK, 0 where s[j] = -inf (p may be s); returns the sum */
+static float ck__tile_exp_row(float *p, const float *s, float m, int n)
+{
+    const __m256 vm = _mm256_set1_ps(m), ninf = _mm256_set1_ps(-INFINITY);
+    __m256 sum = _mm256_setzero_ps();
+    int j;
+    for (j = 0; j < n; j += 8) {
+        const __m256i mk = ck__mask(CK_MIN(8, n - j));
+        const __m256 x = _mm256_maskload_ps(s + j, mk);
+        const __m256 vis = _mm256_and_ps(_mm256_castsi256_ps(mk), _mm256_cmp_ps(x, ninf, _CMP_NEQ_OQ));
+        const __m256 e = _mm256_and_ps(ck__exp_neg_avx2(_mm256_sub_ps(x, vm)), vis);
+        _mm256_maskstore_ps(p + j, mk, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    return ck__hsum(sum);
+}
+
+/* training forward (lse wanted): one work item = head h, queries c0..c0+CK__TC-1; online softmax
+   over the key blocks in order, per row: running max mx, sum l of exp(s - mx), out unnormalised */
+static void ck__attention_forward_tiled(const ck__attn_args *a)
+{
+    const ck__attn_layout *L = a->L;
+    const int nqc = (a->T + CK__TC - 1) / CK__TC, group = a->NH / a->NKV;
+    int item;
+    CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)a->NH * a->T * a->Tk * a->HS > CK_OMP_MIN_WORK))
+    for (item = 0; item < a->NH * nqc; item++) {
+        const int h = item / nqc, c0 = item % nqc * CK__TC, nc = CK_MIN(CK__TC, a->T - c0);
+        const float *kh = a->k + (size_t)(h / group) * L->kh, *vh = a->v + (size_t)(h / group) * L->kh;
+        float kt[CK__THS * CK__TK], s[CK__TQ * CK__TK], mx[CK__TC];
+        double l[CK__TC];
+        int r, j, t0, k0, j0, j1, jlast;
+        for (r = 0; r < nc; r++) {
+            memset(a->out_w + (size_t)h * L->oh + (size_t)(c0 + r) * L->ot, 0, (size_t)a->HS * sizeof(float));
+            mx[r] = -INFINITY;
+            l[r] = 0.0;
+        }
+        ck__attn_range(c0, a->Tk, a->pos0, a->window, &j0, &j1);
+        ck__attn_range(c0 + nc - 1, a->Tk, a->pos0, a->window, &j, &jlast);
+        for (k0 = j0 / CK__TK * CK__TK; k0 < jlast; k0 += CK__TK) {
+            const int nk = CK_MIN(CK__TK, a->Tk - k0);
+            ck__tile_transpose(kt, kh + (size_t)k0 * L->kt, L->kt, nk, a->HS);
+            for (t0 = c0; t0 < c0 + nc; t0 += CK__TQ) {
+                const int nq = CK_MIN(CK__TQ, c0 + nc - t0);
+                if (!ck__tile_visible(a, t0, nq, k0, nk)) continue;
+                ck__tile_scores(s, NULL, a, a->q + (size_t)h * L->qh + (size_t)t0 * L->qt, kt, t0, nq, k0, nk);
+                for (r = 0; r < nq; r++) {
+                    float *sr = s + r * CK__TK, bm = -INFINITY, *o = a->out_w + (size_t)h * L->oh + (size_t)(t0 + r) * L->ot;
+                    const int i = t0 - c0 + r;
+                    for (j = 0; j < nk; j++) bm = sr[j] > bm ? sr[j] : bm;
+                    if (bm == -INFINITY) { /* no visible key in this block: p = 0 */
+                        memset(sr, 0, (size_t)nk * sizeof(float));
+                        continue;
+                    }
+                    if (bm > mx[i]) {
+                        if (l[i] > 0.0) {
+                            const float c = expf(mx[i] - bm);
+                            l[i] *= c;
+                            ck__scale_avx2(o, c, a->HS);
+                        }
+                        mx[i] = bm;
+                    }
+                    l[i] += ck__tile_exp_row(sr, sr, mx[i], nk);
+                }
+                ck__tile_mm(a->out_w + (size_t)h * L->oh + (size_t)t0 * L->ot, L->ot, s, CK__TK, 1, vh + (size_t)k0 * L->kt, L->kt,
+                            nq, nk, a->HS, 1);
+            }
+        }
+        for (r = 0; r < nc; r++) {
+            float *o = a->out_w + (size_t)h * L->oh + (size_t)(c0 + r) * L->ot;
+            if (l[r] > 0.0) {
+                ck__scale_avx2(o, (float)(1.0 / l[r]), a->HS);
+                a->lse_w[(size_t)h * a->T + c0 + r] = mx[r] + (float)log(l[r]);
+            } else {
+                a->lse_w[(size_t)h * a->T + c0 + r] = -INFINITY;
+            }
+        }
+    }
+}
+
+/* One backward tile: queries t0.. (nq) of head h x keys k0.. (nk), the key and value rows transposed
+   in kt, vt. p = exp(s - lse), D = dout.out, ds = scale p (dout.v - D) (times the cap's derivative);
+   kv: dv += p^T dout, dk += ds^T q; qq: dq += ds k. */
+static void ck__attn_backward_tile(const ck__attn_args *a, int h, int t0, int nq, int k0, int nk, const float *kt, const float *vt,
+                                   int kv, int qq)
+{
+    const ck__attn_layout *L = a->L;
+    const size_t kvo = (size_t)(h / (a->NH / a->NKV)) * L->kh + (size_t)k0 * L->kt;
+    const size_t qo = (size_t)h * L->qh + (size_t)t0 * L->qt, oo = (size_t)h * L->oh + (size_t)t0 * L->ot;
+    float p[CK__TQ * CK__TK], ds[CK__TQ * CK__TK], dcap[CK__TQ * CK__TK];
+    int r, j;
+    ck__tile_scores(p, a->softcap > 0.0f ? dcap : NULL, a, a->q + qo, kt, t0, nq, k0, nk);
+    ck__tile_mm(ds, CK__TK, a->dout + oo, L->ot, 1, vt, CK__TK, nq, a->HS, nk, 0); /* dP = dout v^T */
+    for (r = 0; r < nq; r++) {
+        const float lse = a->lse[(size_t)h * a->T + t0 + r];
+        float *pr = p + r * CK__TK, *dr = ds + r * CK__TK, D;
+        if (lse == -INFINITY) { /* the row saw no key */
+            memset(pr, 0, (size_t)nk * sizeof(float));
+            memset(dr, 0, (size_t)nk * sizeof(float));
+            continue;
+        }
+        ck__tile_exp_row(pr, pr, lse, nk);
+        D = ck__dot_avx2(a->dout + oo + (size_t)r * L->ot, a->out + oo + (size_t)r * L->ot, a->HS);
+        for (j = 0; j < nk; j++) {
+            float d = pr[j] * (dr[j] - D);
+            if (a->softcap > 0.0f) d *= dcap[r * CK__TK + j];
+            dr[j] = a->scale * d;
+        }
+    }
+    if (kv && a->dv) ck__tile_mm(a->dv + kvo, L->kt, p, 1, CK__TK, a->dout + oo, L->ot, nk, nq, a->HS, 1);
+    if (kv && a->dk) ck__tile_mm(a->dk + kvo, L->kt, ds, 1, CK__TK, a->q + qo, L->qt, nk, nq, a->HS, 1);
+    if (qq && a->dq) ck__tile_mm(a->dq + qo, L->qt, ds, CK__TK, 1, a->k + kvo, L->kt, nq, nk, a->HS, 1);
+}
+
+/* Backward over the tiles. dk/dv of a key block sum its tiles over (query head of the group, query
+   block) in order; dq of a query block sums its tiles over the key blocks in order. One pass (work
+   item = KV head: it owns its dk/dv and its query heads' dq) when the KV heads spread evenly over the
+   threads; otherwise two passes (items = (KV head, key block) for dk/dv, then (head, queries) for dq)
+   that add the same tiles in the same order: the same bits either way. */
+static void ck__attention_backward_tiled(const ck__attn_args *a)
+{
+    const ck__attn_layout *L = a->L;
+    const int group = a->NH / a->NKV, nkb = (a->Tk + CK__TK - 1) / CK__TK, nqc = (a->T + CK__TC - 1) / CK__TC;
+    const int par = (double)a->NH * a->T * a->Tk * a->HS > CK_OMP_MIN_WORK;
+    int nth = 1, item;
+#ifdef _OPENMP
+    nth = omp_get_max_threads();
+#endif
+    (void)par; /* read by the OpenMP pragmas only */
+    if (a->NKV % nth == 0 || a->NKV >= 4 * nth) {
+        CK_OMP(omp parallel for schedule(dynamic, 1) if (par))
+        for (item = 0; item < a->NKV; item++) {
+            float kt[CK__THS * CK__TK], vt[CK__THS * CK__TK];
+            int kb, h, t0;
+            for (kb = 0; kb < nkb; kb++) {
+                const int k0 = kb * CK__TK, nk = CK_MIN(CK__TK, a->Tk - k0);
+                ck__tile_transpose(kt, a->k + (size_t)item * L->kh + (size_t)k0 * L->kt, L->kt, nk, a->HS);
+                ck__tile_transpose(vt, a->v + (size_t)item * L->kh + (size_t)k0 * L->kt, L->kt, nk, a->HS);
+                for (h = item * group; h < (item + 1) * group; h++)
+                    for (t0 = 0; t0 < a->T; t0 += CK__TQ) {
+                        const int nq = CK_MIN(CK__TQ, a->T - t0);
+                        if (ck__tile_visible(a, t0, nq, k0, nk)) ck__attn_backward_tile(a, h, t0, nq, k0, nk, kt, vt, 1, 1);
+                    }
+            }
+        }
+        return;
+    }
+    if (a->dk || a->dv) {
+        CK_OMP(omp parallel for schedule(dynamic, 1) if (par))
+        for (item = 0; item < a->NKV * nkb; item++) {
+            const int g = item / nkb, k0 = item % nkb * CK__TK, nk = CK_MIN(CK__TK, a->Tk - k0);
+            float kt[CK__THS * CK__TK], vt[CK__THS * CK__TK];
+            int h, t0;
+            ck__tile_transpose(kt, a->k + (size_t)g * L->kh + (size_t)k0 * L->kt, L->kt, nk, a->HS);
+            ck__tile_transpose(vt, a->v + (size_t)g * L->kh + (size_t)k0 * L->kt, L->kt, nk, a->HS);
+            for (h = g * group; h < (g + 1) * group; h++)
+                for (t0 = 0; t0 < a->T; t0 += CK__TQ) {
+                    const int nq = CK_MIN(CK__TQ, a->T - t0);
+                    if (ck__tile_visible(a, t0, nq, k0, nk)) ck__attn_backward_tile(a, h, t0, nq, k0, nk, kt, vt, 1, 0);
+                }
+        }
+    }
+    if (a->dq) {
+        CK_OMP(omp parallel for schedule(dynamic, 1) if (par))
+        for (item = 0; item < a->NH * nqc; item++) {
+            const int h = item / nqc, c0 = item % nqc * CK__TC, nc = CK_MIN(CK__TC, a->T - c0), g = h / group;
+            float kt[CK__THS * CK__TK], vt[CK__THS * CK__TK];
+            int kb, t0;
+            for (kb = 0; kb < nkb; kb++) {
+                const int k0 = kb * CK__TK, nk = CK_MIN(CK__TK, a->Tk - k0);
+                if (!ck__tile_visible(a, c0, nc, k0, nk)) continue;
+                ck__tile_transpose(kt, a->k + (size_t)g * L->kh + (size_t)k0 * L->kt, L->kt, nk, a->HS);
+                ck__tile_transpose(vt, a->v + (size_t)g * L->kh + (size_t)k0 * L->kt, L->kt, nk, a->HS);
+                for (t0 = c0; t0 < c0 + nc; t0 += CK__TQ) {
+                    const int nq = CK_MIN(CK__TQ, c0 + nc - t0);
+                    if (ck__tile_visible(a, t0, nq, k0, nk)) ck__attn_backward_tile(a, h, t0, nq, k0, nk, kt, vt, 0, 1);
+                }
+            }
+        }
+    }
+}
+#endif
+
+#if CK_HAVE_AVX2
 /* Inference attention (no lse wanted), AVX2: the query heads of a KV group (up to CK__AG at a
    time) share every key and value row, widened from an F16 cache once for all of them; scores are
    4 keys per pass over a query head, go through the 8-lane exp per block of keys, and values are
@@ -7173,6 +7591,14 @@ static void ck__attention_forward_kv(float *out, float *lse, const float *q, con
         ck__attention_infer_avx2(out, q, k, v, kv16, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, L);
         return;
     }
+    if (simd && !kv16 && HS <= CK__THS) { /* training: in tiles, lse saved */
+        ck__attn_args a;
+        ck__attn_args_set(&a, out, lse, NULL, NULL, NULL, NULL, q, (const float *)k, (const float *)v, L, NH, NKV, T, Tk, HS, pos0, window, scale, softcap);
+        a.out_w = out;
+        a.lse_w = lse;
+        ck__attention_forward_tiled(&a);
+        return;
+    }
 #endif
     group = NH / NKV;
     CK_OMP(omp parallel for collapse(2) schedule(dynamic, 4) if ((double)NH * T * Tk * HS > CK_OMP_MIN_WORK))
@@ -7236,6 +7662,14 @@ static void ck__attention_backward(float *dq, float *dk, float *dv, const float 
     enum { KBLK = 32 };
     int group, g;
     CK_ASSERT(NKV > 0 && NH % NKV == 0 && HS > 0 && pos0 >= 0 && Tk >= 0 && "attention: NH must be a multiple of NKV");
+#if CK_HAVE_AVX2
+    if (simd && HS <= CK__THS) {
+        ck__attn_args a;
+        ck__attn_args_set(&a, out, lse, dq, dk, dv, dout, q, k, v, L, NH, NKV, T, Tk, HS, pos0, window, scale, softcap);
+        ck__attention_backward_tiled(&a);
+        return;
+    }
+#endif
     group = NH / NKV;
     CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)NH * T * Tk * HS > CK_OMP_MIN_WORK))
     for (g = 0; g < NKV; g++) {
@@ -7321,6 +7755,40 @@ CK_DEF void ck_attention_backward(float *dq, float *dk, float *dv, const float *
 /* 11. Loss                                                                              */
 /* ===================================================================================== */
 
+#if CK_HAVE_AVX2
+/* one row of V >= 8 logits: *mx = max, returns sum exp(x - max) (the 8-lane exp; every 64 values' 8
+   partial sums go into double, as the rows may be vocabulary-sized) and, if p, stores p = exp(x - max) */
+static double ck__ce_row_avx2(float *p, const float *x, int V, float *mx)
+{
+    __m256 m = _mm256_loadu_ps(x), vm;
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    int c, blk;
+    for (c = 8; c + 8 <= V; c += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + c));
+    m = _mm256_max_ps(m, _mm256_loadu_ps(x + V - 8));
+    *mx = ck__hmax_avx2(m);
+    vm = _mm256_set1_ps(*mx);
+    for (c = 0; c < V; c = blk) {
+        __m256 acc = _mm256_setzero_ps();
+        blk = CK_MIN(V, c + 64);
+        for (; c < blk; c += 8) {
+            const __m256i mk = ck__mask(CK_MIN(8, blk - c));
+            const __m256 e = _mm256_and_ps(ck__exp_neg_avx2(_mm256_sub_ps(_mm256_maskload_ps(x + c, mk), vm)), _mm256_castsi256_ps(mk));
+            if (p) _mm256_maskstore_ps(p + c, mk, e);
+            acc = _mm256_add_ps(acc, e);
+        }
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(acc)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(acc, 1)));
+    }
+    {
+        double d[4];
+        _mm256_storeu_pd(d, _mm256_add_pd(s0, s1));
+        return (d[0] + d[1]) + (d[2] + d[3]);
+    }
+}
+#endif
+
+/* forward: the max, the sum of exp(x - max) in double, loss = max - x[target] + log(sum) (AVX2: the
+   8-lane exp, probs = exp(x - max) / sum; scalar: probs = exp(x - max - log(sum))) */
 CK_DEF float ck_cross_entropy_forward(float *losses, float *probs, const float *logits, const int32_t *targets, int T, int V, int ignore_index)
 {
     double total = 0.0;
@@ -7331,14 +7799,23 @@ CK_DEF float ck_cross_entropy_forward(float *losses, float *probs, const float *
         const float *x = logits + (size_t)t * V;
         float mx = -INFINITY, log_s;
         double s = 0.0;
-        for (c = 0; c < V; c++) mx = x[c] > mx ? x[c] : mx;
-        for (c = 0; c < V; c++) s += expf(x[c] - mx);
-        /* keep (x - max) and log(sum) apart: forming lse = max + log(sum) first would round
-           it to the precision of max, which is poor for logits of 1e3 and more */
-        log_s = (float)log(s);
-        if (probs) {
-            float *p = probs + (size_t)t * V;
-            for (c = 0; c < V; c++) p[c] = expf((x[c] - mx) - log_s);
+#if CK_HAVE_AVX2
+        if (V >= 8) { /* 8 lanes: exp(x - max) once, kept in probs and scaled by 1 / sum */
+            float *p = probs ? probs + (size_t)t * V : NULL;
+            s = ck__ce_row_avx2(p, x, V, &mx);
+            if (p) ck__scale_avx2(p, (float)(1.0 / s), V);
+        } else
+#endif
+        {
+            for (c = 0; c < V; c++) mx = x[c] > mx ? x[c] : mx;
+            for (c = 0; c < V; c++) s += expf(x[c] - mx);
+            /* keep (x - max) and log(sum) apart: forming lse = max + log(sum) first would round
+               it to the precision of max, which is poor for logits of 1e3 and more */
+            log_s = (float)log(s);
+            if (probs) {
+                float *p = probs + (size_t)t * V;
+                for (c = 0; c < V; c++) p[c] = expf((x[c] - mx) - log_s);
+            }
         }
         if (targets[t] == ignore_index) {
             if (losses) losses[t] = 0.0f;

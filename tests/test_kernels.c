@@ -319,6 +319,51 @@ static void test_threads(void)
     free(inp); free(w); free(dout); free(q); free(k); free(v);
     omp_set_num_threads(2);
 }
+/* The tiled training attention (AVX2/AVX-512) in 1, 2 and 3 threads: forward (out, lse) and backward
+   (dq, dk, dv onto prefilled values) bit for bit. The backward takes one pass when the KV heads
+   spread evenly over the threads and two passes otherwise (NKV = 2, 4 at 3 threads; NKV = 3 at 2),
+   so this also checks that both schemes give the same bits. Shapes cross the 16-query/16-key tiles
+   and the 64-query work items, with GQA, a window, soft-capping, pos0 and HS up to 256. */
+static void test_attention_threads(void)
+{
+    static const struct { int NH, NKV, T, pos0, HS, window; float softcap; } cfg[] = {
+        { 6, 2, 37, 0, 24, 0, 0.0f }, { 4, 4, 130, 0, 64, 0, 0.0f }, { 6, 3, 90, 10, 256, 17, 5.0f },
+        { 8, 1, 70, 0, 48, 0, 0.3f }, { 5, 5, 65, 3, 33, 0, 0.0f }, { 4, 2, 100, 0, 128, 40, 0.0f },
+    };
+    size_t c;
+    for (c = 0; c < sizeof cfg / sizeof *cfg; c++) {
+        const int NH = cfg[c].NH, NKV = cfg[c].NKV, T = cfg[c].T, Tk = cfg[c].pos0 + T, HS = cfg[c].HS;
+        size_t nq = (size_t)NH * T * HS, nk = (size_t)NKV * Tk * HS, nl = (size_t)NH * T;
+        float *q = rnd(nq, 1.0f), *k = rnd(nk, 1.0f), *v = rnd(nk, 1.0f), *dout = rnd(nq, 1.0f);
+        float *dq0 = rnd(nq, 1.0f), *dk0 = rnd(nk, 1.0f), *dv0 = rnd(nk, 1.0f), *ref[5] = { 0 };
+        size_t sizes[5];
+        int r, i, same = 1;
+        char what[160];
+        sizes[0] = nq; sizes[1] = nl; sizes[2] = nq; sizes[3] = nk; sizes[4] = nk;
+        for (r = 1; r <= 3; r++) {
+            float *o = (float *)calloc(nq, 4), *l = (float *)calloc(nl, 4);
+            float *dq = copy_of(dq0, nq), *dk = copy_of(dk0, nk), *dv = copy_of(dv0, nk), *outs[5];
+            omp_set_num_threads(r);
+            ck_attention_forward(o, l, q, k, v, NH, NKV, T, Tk, HS, cfg[c].pos0, cfg[c].window, 1.0f / (float)sqrt(HS), cfg[c].softcap);
+            ck_attention_backward(dq, dk, dv, dout, o, l, q, k, v, NH, NKV, T, Tk, HS, cfg[c].pos0, cfg[c].window,
+                                  1.0f / (float)sqrt(HS), cfg[c].softcap);
+            outs[0] = o; outs[1] = l; outs[2] = dq; outs[3] = dk; outs[4] = dv;
+            for (i = 0; i < 5; i++) {
+                if (r == 1) ref[i] = outs[i];
+                else {
+                    same &= memcmp(ref[i], outs[i], sizes[i] * 4) == 0;
+                    free(outs[i]);
+                }
+            }
+        }
+        snprintf(what, sizeof what, "attention forward+backward bit-identical in 1, 2, 3 threads (NH=%d NKV=%d T=%d pos0=%d HS=%d window=%d softcap=%g)",
+                 NH, NKV, T, cfg[c].pos0, HS, cfg[c].window, cfg[c].softcap);
+        check(same, what);
+        for (i = 0; i < 5; i++) free(ref[i]);
+        free(q); free(k); free(v); free(dout); free(dq0); free(dk0); free(dv0);
+    }
+    omp_set_num_threads(2);
+}
 #endif
 
 /* ---- contract edge cases ------------------------------------------------------------------ */
@@ -391,7 +436,103 @@ static void test_swiglu_simd(void)
     }
     printf("swiglu forward vs double: worst relative error %.2e (g in [-30, 30])\n", worst);
     check(worst < 6e-7, "swiglu forward within 6e-7 relative of the double-precision formula");
+    /* backward, onto prefilled gradients: dgate += dout u s (1 + g (1 - s)), dup += dout g s. The bound
+       is relative to the magnitudes the float steps round (silu' crosses 0 near g = -1.28, where a plain
+       relative error means nothing): |dgate| + |dout u| (s + |g| s), the last for the error of s (a few
+       ulp) carried through g (1 - s); 1e-6 of that is a few roundings of each */
+    {
+        float *d = rnd(N, 1.0f), *dg = rnd(N, 1.0f), *du = rnd(N, 1.0f), *dg0 = copy_of(dg, N), *du0 = copy_of(du, N);
+        double wg = 0, wu = 0;
+        ck_swiglu_backward(dg, du, d, g, u, N);
+        for (i = 0; i < N; i++) {
+            double gi = g[i], sg = 1.0 / (1.0 + exp(-gi)), du_ = (double)d[i] * u[i];
+            double want_g = dg0[i] + du_ * sg * (1.0 + gi * (1.0 - sg)), want_u = du0[i] + d[i] * gi * sg;
+            double size_g = fabs(dg0[i]) + fabs(du_) * (sg + fabs(gi) * sg), size_u = fabs(du0[i]) + fabs(d[i] * gi * sg);
+            if (fabs(dg[i] - want_g) / size_g > wg) wg = fabs(dg[i] - want_g) / size_g;
+            if (fabs(du[i] - want_u) / size_u > wu) wu = fabs(du[i] - want_u) / size_u;
+        }
+        printf("swiglu backward vs double: worst error / term size %.2e (dgate) %.2e (dup)\n", wg, wu);
+        check(wg < 1e-6 && wu < 1e-6, "swiglu backward within 1e-6 of the double-precision formula (relative to its terms)");
+        free(d); free(dg); free(du); free(dg0); free(du0);
+    }
     free(g); free(u); free(o);
+}
+
+/* tanh GELU forward and backward (8 lanes on SIMD builds) against the formulas in double, over
+   x in [-12, 12] (past the derivative's +-10 cut-offs) and a few huge values. Bounds: relative to the
+   magnitudes the float steps round, |0.5 x| (1 + |tanh|) forward, |dinp| + |dout| (0.5 (1 + |tanh|) +
+   |0.5 x K (1 + 3 A x^2)|) backward; 2e-6 is a few ulp of each (the 8-lane tanh: a few ulp of tanhf) */
+static void test_gelu_simd(void)
+{
+    enum { N = 100003 };
+    float *x = (float *)malloc(N * sizeof(float)), *o = (float *)malloc(N * sizeof(float)), *d = rnd(N, 1.0f), *di = rnd(N, 1.0f);
+    float *di0 = copy_of(di, N);
+    const double K = 0.7978845608028654, A = 0.044715;
+    double wf = 0, wb = 0;
+    int i, finite = 1;
+    for (i = 0; i < N; i++) x[i] = (float)(i - N / 2) * (24.0f / N) + 0.001f * frand();
+    x[0] = -3e30f; x[1] = 3e30f; x[2] = -1e19f; x[3] = 1e19f; x[N - 1] = 1e6f;
+    ck_gelu_forward(o, x, N);
+    ck_gelu_backward(di, d, x, N);
+    for (i = 0; i < N; i++) {
+        double xi = x[i], th = tanh(K * (xi + A * xi * xi * xi)), f = 0.5 * xi * (1.0 + th);
+        double g = xi > 10 ? 1.0 : xi < -10 ? 0.0 : 0.5 * (1.0 + th) + 0.5 * xi * (1.0 - th * th) * K * (1.0 + 3.0 * A * xi * xi);
+        double sf = fabs(0.5 * xi) * (1.0 + fabs(th)) + 1e-30;
+        double sb = fabs(di0[i]) + fabs(d[i]) * (0.5 * (1.0 + fabs(th)) + (fabs(xi) > 10 ? 0.0 : fabs(0.5 * xi * K * (1.0 + 3.0 * A * xi * xi))));
+        finite &= isfinite(di[i]) && (fabs(xi) > 1e30 || isfinite(o[i]));
+        if (fabs(o[i] - f) / sf > wf) wf = fabs(o[i] - f) / sf;
+        if (fabs(di[i] - (di0[i] + d[i] * g)) / sb > wb) wb = fabs(di[i] - (di0[i] + d[i] * g)) / sb;
+    }
+    printf("gelu (tanh) vs double: worst error / term size %.2e forward, %.2e backward (x in [-12, 12], +-1e19, +-3e30)\n", wf, wb);
+    check(wf < 2e-6, "gelu forward within 2e-6 of the double-precision formula (relative to its terms)");
+    check(wb < 2e-6, "gelu backward within 2e-6 of the double-precision formula (relative to its terms)");
+    check(finite, "gelu backward finite for huge inputs (derivative 1 / 0 beyond +-10)");
+    free(x); free(o); free(d); free(di); free(di0);
+}
+
+/* cross-entropy forward (8 lanes on SIMD builds) against the double-precision formulas, rows of V = 8,
+   13, 100 and 50257 (GPT-2's vocabulary), unit and large (1e3) logits, an ignored row. Bounds: the loss
+   to 1e-6 relative (its sum is in double); probs to 6e-7 relative (a few ulp: the 8-lane exp, 2 ulp of
+   expf, then one scale), or 1e-37 absolute (below exp(-87) the 8-lane exp stops at ~1e-38) */
+static void test_cross_entropy_simd(void)
+{
+    static const int Vs[] = { 8, 13, 100, 50257 };
+    size_t vi;
+    double wl = 0, wp = 0;
+    int ok = 1;
+    for (vi = 0; vi < sizeof Vs / sizeof *Vs; vi++) {
+        enum { T = 3 };
+        const int V = Vs[vi];
+        float *x = rnd((size_t)T * V, 4.0f), *pr = (float *)malloc((size_t)T * V * sizeof(float)), losses[T], mean;
+        int32_t tg[T];
+        int t, c;
+        for (c = 0; c < V; c++) x[(size_t)V + c] *= 250.0f; /* row 1: logits of ~1e3 */
+        tg[0] = V - 1; tg[1] = V / 2; tg[2] = -100;
+        mean = ck_cross_entropy_forward(losses, pr, x, tg, T, V, -100);
+        for (t = 0; t < T; t++) {
+            const float *xr = x + (size_t)t * V;
+            double mx = -INFINITY, sum = 0, lse;
+            for (c = 0; c < V; c++) mx = xr[c] > mx ? xr[c] : mx;
+            for (c = 0; c < V; c++) sum += exp((double)xr[c] - mx);
+            lse = mx + log(sum);
+            for (c = 0; c < V; c++) {
+                double want = exp((double)xr[c] - lse), e = fabs(pr[(size_t)t * V + c] - want);
+                if (e > 1e-37 && e / want > wp) wp = e / want;
+            }
+            if (tg[t] >= 0) {
+                double want = lse - xr[tg[t]];
+                if (fabs(losses[t] - want) / fabs(want) > wl) wl = fabs(losses[t] - want) / fabs(want);
+            } else {
+                ok &= losses[t] == 0.0f;
+            }
+        }
+        ok &= fabsf(mean - 0.5f * (losses[0] + losses[1])) <= 1e-6f * fabsf(mean);
+        free(x); free(pr);
+    }
+    printf("cross-entropy forward vs double: worst relative error loss %.2e, probs %.2e\n", wl, wp);
+    check(wl < 1e-6, "cross-entropy loss within 1e-6 relative of the double-precision formula");
+    check(wp < 6e-7, "cross-entropy probs within 6e-7 relative of the double-precision formula");
+    check(ok, "cross-entropy: the ignored row's loss is 0 and the mean is over the other rows");
 }
 
 /* Inference attention (ck_attention_forward_tm with lse == NULL: the query heads of a KV group
@@ -601,6 +742,8 @@ static void test_simd_vs_scalar(void)
         static const int cfg[][6] = { /* NH NKV T pos0 HS window */
             { 1, 1, 1, 0, 1, 0 }, { 2, 1, 5, 0, 7, 0 }, { 4, 2, 17, 0, 8, 0 }, { 7, 1, 9, 3, 33, 0 }, { 14, 2, 40, 0, 64, 0 },
             { 4, 4, 70, 0, 64, 5 }, { 2, 2, 1, 100, 64, 0 }, { 2, 1, 3, 50, 128, 16 }, { 3, 3, 33, 0, 9, 1 }, { 2, 2, 65, 7, 17, 1000 },
+            /* the tiles (16 queries x 16 keys, 64 queries a work item) and HS up to 256 */
+            { 4, 2, 100, 0, 256, 0 }, { 6, 3, 150, 20, 40, 33 }, { 3, 1, 129, 0, 200, 0 }, { 2, 2, 80, 0, 16, 0 },
         };
         size_t i;
         for (i = 0; i < sizeof cfg / sizeof *cfg; i++) test_attention(cfg[i][0], cfg[i][1], cfg[i][2], cfg[i][3], cfg[i][4], cfg[i][5], 0.0f);
@@ -630,6 +773,8 @@ int main(void)
 #if CK_HAVE_AVX2
     test_exp_neg();
     test_swiglu_simd();
+    test_gelu_simd();
+    test_cross_entropy_simd();
     test_attention_infer(9, 3, 1, 80, 64, 0, 0.0f);     /* decode, SmolLM's groups of 3 */
     test_attention_infer(14, 2, 1, 200, 64, 0, 0.0f);   /* decode, Qwen2's groups of 7, 4 key blocks */
     test_attention_infer(9, 3, 64, 0, 64, 0, 0.0f);     /* a prefill chunk */
@@ -642,6 +787,7 @@ int main(void)
 #endif
 #ifdef _OPENMP
     test_threads();
+    test_attention_threads();
 #else
     printf("built without OpenMP: thread-count determinism not exercised in this binary\n");
 #endif
