@@ -2193,7 +2193,8 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
     }
     ckg_shape_note(O, o, t->a >= 0 ? X->v[t->a].cols : 0, t->a >= 0 ? X->v[t->a].cols_expr : NULL, X->v[t->out].cols, X->v[t->out].cols_expr, "B*T",
                    note, sizeof note);
-    fprintf(f, "%s/* %sOP(%s, %s, %s, %s, %s): %s */\n", ind, bwd == 1 ? "backward of " : bwd == 2 ? "recompute " : "", o->d->op, o->d->out, o->d->a, o->d->b, o->d->c, note);
+    fprintf(f, "%s/* %sOP(%s, %s, %s, %s, %s): %s */\n", ind, bwd == 1 ? "backward of " : bwd == 2 ? "recompute " : "", o->d->op, o->d->out,
+            o->d->a, o->d->b, o->d->c, note);
     pre[0] = 0;
     if (per_seq) {
         fprintf(f, "%sfor (b = 0; b < B; b++) /* per sequence: positions start at 0 */\n", ind);
@@ -2280,7 +2281,8 @@ static void ckg_temit_offsets(ckg_out *O, const ckg_tir *X)
         const ckg_top *t = &X->op[i];
         if (t->stat < 0) continue;
         fprintf(f, "#define %s_TSTAT_%-10s 0x%09llxull /* %s[B*T, %lld] %s of OP(%s, %s, ...) */\n", N, ckg_upper(X->v[t->out].name),
-                (unsigned long long)X->stat_off[i], t->o->section == CKG_BLOCK && !X->recompute ? "[N_LAYER]" : "", (long long)ckg_tstat_per_row(O->M, X, t),
+                (unsigned long long)X->stat_off[i], t->o->section == CKG_BLOCK && !X->recompute ? "[N_LAYER]" : "",
+                (long long)ckg_tstat_per_row(O->M, X, t),
                 t->o->desc->stat == CKG_STAT_N_HEAD ? "log-sum-exp per head" : t->o->desc->stat == CKG_STAT_TWO ? "mean, rstd" : "rstd",
                 t->o->d->op, t->o->d->out);
     }
@@ -2291,7 +2293,7 @@ static void ckg_temit_offsets(ckg_out *O, const ckg_tir *X)
                 ckg_cexpr(O, v->cols_expr, v->cols, 0));
     }
     if (X->probs_in_logits)
-        fprintf(f, "#define %s_T_PROBS  %s_TA_%s /* [B*T, N_VOCAB] softmax of the logits, in their buffer; the backward pass makes it their gradient */\n",
+        fprintf(f, "#define %s_T_PROBS  %s_TA_%s /* [B*T, N_VOCAB] softmax of the logits, in their buffer; then their gradient */\n",
                 N, N, ckg_upper(X->v[X->logits].name));
     else fprintf(f, "#define %s_T_PROBS  0x%09llxull /* [B*T, N_VOCAB] softmax of the logits */\n", N, (unsigned long long)X->probs_off);
     fprintf(f, "#define %s_T_LOSSES 0x%09llxull /* [B*T] */\n", N, (unsigned long long)X->losses_off);
@@ -2319,7 +2321,8 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     fprintf(f, "#define %s_TRAIN_RECOMPUTE %d\n#define %s_TRAIN_N_SECTIONS %d\n", N, X->recompute, N, X->recompute ? 7 : 6);
     for (s = 0; s < CKG_TS_N; s++)
         if (s != CKG_TS_SLAB || X->recompute)
-            fprintf(f, "#define %s_T_%-8s 0x%09llxull /* %.2f MB */\n", N, ckg_tsec_macros[s], (unsigned long long)X->sec_off[s], (double)X->sec_bytes[s] / 1e6);
+            fprintf(f, "#define %s_T_%-8s 0x%09llxull /* %.2f MB */\n", N, ckg_tsec_macros[s], (unsigned long long)X->sec_off[s],
+                    (double)X->sec_bytes[s] / 1e6);
     fprintf(f, "#define %s_TRAIN_BYTES %lluull\n", N, (unsigned long long)X->bytes);
     fprintf(f, "#define %s_TRAIN_LAYER_BYTES %lluull /* saved activations kept per layer:", N, (unsigned long long)X->layer_bytes);
     for (i = 0; i < X->n_v; i++) if (ckg_tper_layer(X, i)) fprintf(f, " %s", X->v[i].name);
@@ -2332,7 +2335,9 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     fprintf(f, "#define %s_TG(A, sec, off) ((float *)(void *)((A) + %s_T_##sec + (off)))\n", N, N);
     fprintf(f, "#define %s_TROPE(A, off) ((const float *)(const void *)((A) + %s_train_rope(off)))\n", N, n);
     fprintf(f, "static const ck_section_info %s_train_sections[%s_TRAIN_N_SECTIONS] = {\n", n, N);
-    for (s = 0; s < CKG_TS_N; s++) if (s != CKG_TS_SLAB || X->recompute) fprintf(f, "    { \"%s\", 0x%llx, %llu },\n", ckg_tsec_names[s], (unsigned long long)X->sec_off[s], (unsigned long long)X->sec_bytes[s]);
+    for (s = 0; s < CKG_TS_N; s++)
+        if (s != CKG_TS_SLAB || X->recompute)
+            fprintf(f, "    { \"%s\", 0x%llx, %llu },\n", ckg_tsec_names[s], (unsigned long long)X->sec_off[s], (unsigned long long)X->sec_bytes[s]);
     fprintf(f, "};\n");
     /* the layer table's rope offsets are the inference ones: map them to the training copies */
     for (i = 0, s = 0; i < X->n_op; i++) s |= strstr(X->op[i].o->desc->fwd, "{rope}") != NULL;
@@ -2396,7 +2401,7 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     }
     fprintf(f, "    {\n        const %s_layer *L = &%s_layers[0];\n", n, n);
     if (X->probs_in_logits)
-        fprintf(f, "    ck_cross_entropy_backward(d_%s, d_%s, targets, BT, %s_N_VOCAB, -1, dloss); /* in place: the softmax becomes the gradient */\n",
+        fprintf(f, "    ck_cross_entropy_backward(d_%s, d_%s, targets, BT, %s_N_VOCAB, -1, dloss); /* in place: softmax -> gradient */\n",
                 X->v[X->logits].name, X->v[X->logits].name, N);
     else
         fprintf(f, "    ck_cross_entropy_backward(d_%s, (const float *)(const void *)(A + %s_T_PROBS), targets, BT, %s_N_VOCAB, -1, dloss);\n",
