@@ -408,7 +408,11 @@ CK_DEF void ck_attention_backward_scalar(float *dq, float *dk, float *dv, const 
    forward: losses [T] (0 for rows whose target == ignore_index), probs [T,V] = softmax (or
    NULL); returns the mean loss over the rows that are not ignored (0 if all are).
    backward: dlogits += (probs - onehot(target)) * dloss / count over rows not ignored.
-   Targets must be in [0, V) or equal ignore_index. */
+   Targets must be in [0, V) or equal ignore_index.
+   In place (one [T,V] buffer instead of three, as the generated trainer uses them): probs may be
+   logits (the softmax overwrites the logits), and dlogits may be probs: then there is nothing to
+   accumulate into, and the probabilities become their gradient, the same bits as accumulating
+   into zeros (ignored rows become 0). */
 CK_DEF float ck_cross_entropy_forward(float *losses, float *probs, const float *logits, const int32_t *targets, int T, int V, int ignore_index);
 CK_DEF void  ck_cross_entropy_backward(float *dlogits, const float *probs, const int32_t *targets, int T, int V, int ignore_index, float dloss);
 
@@ -7799,48 +7803,55 @@ CK_DEF float ck_cross_entropy_forward(float *losses, float *probs, const float *
         const float *x = logits + (size_t)t * V;
         float mx = -INFINITY, log_s;
         double s = 0.0;
+        /* x[target] read first: probs may overwrite x (in place) */
+        const float xt = targets[t] == ignore_index ? 0.0f : x[targets[t]];
+        float *p = probs ? probs + (size_t)t * V : NULL;
 #if CK_HAVE_AVX2
-        if (V >= 8) { /* 8 lanes: exp(x - max) once, kept in probs and scaled by 1 / sum */
-            float *p = probs ? probs + (size_t)t * V : NULL;
+        if (V >= 8) { /* 8 lanes: exp(x - max) once, kept in probs and scaled by 1 / sum (elementwise: in place is safe) */
             s = ck__ce_row_avx2(p, x, V, &mx);
             if (p) ck__scale_avx2(p, (float)(1.0 / s), V);
+            p = NULL;
         } else
 #endif
         {
             for (c = 0; c < V; c++) mx = x[c] > mx ? x[c] : mx;
             for (c = 0; c < V; c++) s += expf(x[c] - mx);
-            /* keep (x - max) and log(sum) apart: forming lse = max + log(sum) first would round
-               it to the precision of max, which is poor for logits of 1e3 and more */
-            log_s = (float)log(s);
-            if (probs) {
-                float *p = probs + (size_t)t * V;
-                for (c = 0; c < V; c++) p[c] = expf((x[c] - mx) - log_s);
-            }
         }
+        /* keep (x - max) and log(sum) apart: forming lse = max + log(sum) first would round
+           it to the precision of max, which is poor for logits of 1e3 and more */
+        log_s = (float)log(s);
         if (targets[t] == ignore_index) {
             if (losses) losses[t] = 0.0f;
         } else {
-            float l = (float)((double)(mx - x[targets[t]]) + log(s));
+            float l = (float)((double)(mx - xt) + log(s));
             if (losses) losses[t] = l;
             total += l;
         }
+        if (p)
+            for (c = 0; c < V; c++) p[c] = expf((x[c] - mx) - log_s);
     }
     return count ? (float)(total / count) : 0.0f;
 }
 
 CK_DEF void ck_cross_entropy_backward(float *dlogits, const float *probs, const int32_t *targets, int T, int V, int ignore_index, float dloss)
 {
-    int t, c, count = 0;
+    int t, c, count = 0, in_place = dlogits == probs;
     float g;
     for (t = 0; t < T; t++) count += targets[t] != ignore_index;
+    if (!count && in_place) memset(dlogits, 0, (size_t)T * (size_t)V * sizeof(float));
     if (!count) return;
     g = dloss / (float)count;
     CK_OMP(omp parallel for schedule(static) if ((double)T * V > CK_OMP_MIN_WORK))
     for (t = 0; t < T; t++) {
         const float *p = probs + (size_t)t * V;
         float *d = dlogits + (size_t)t * V;
-        if (targets[t] == ignore_index) continue;
-        for (c = 0; c < V; c++) d[c] += g * p[c];
+        if (targets[t] == ignore_index) {
+            if (in_place) memset(d, 0, (size_t)V * sizeof(float));
+            continue;
+        }
+        /* in place: 0 + g * p, what accumulating into zeros gives (a -0 product becomes +0) */
+        if (in_place) for (c = 0; c < V; c++) d[c] = 0.0f + g * p[c];
+        else for (c = 0; c < V; c++) d[c] += g * p[c];
         d[targets[t]] -= g;
     }
 }

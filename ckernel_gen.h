@@ -1809,7 +1809,15 @@ static void ckg_close(FILE *f, const char *path)
    accumulates (+=) into the gradients of its inputs: a value used twice gets both gradients.
    rope works in place in both directions (its backward needs no saved input). A name that the
    head defines and the block redefines (the residual stream x) is carried: layer l reads the
-   final version of layer l-1 (layer 0 the head's), and its gradient travels the other way. */
+   final version of layer l-1 (layer 0 the head's), and its gradient travels the other way.
+   --recompute (activation recomputation): per layer only the carried final versions are kept
+   (layer l's output is layer l+1's input); the block's other values and statistics live in one
+   layer-sized slab that every layer overwrites. Before layer l's backward, the block's forward
+   ops run again from layer l's kept input into the slab (the same kernels on the same inputs:
+   the same bits), so losses and weights are bit-identical with and without it, for about one
+   more forward pass of compute. The loss needs one [B*T, n_vocab] buffer, not three: the softmax
+   overwrites the logits, and the backward pass overwrites the softmax with the logits' gradient
+   (when no backward kernel reads the logits, as in every family). */
 
 #define CKG_MAX_TV 256
 typedef struct {
@@ -1837,14 +1845,20 @@ typedef struct {
     ckg_top op[CKG_MAX_OPS];
     int n_op;
     int logits;
+    int probs_in_logits;        /* the softmax and then the logits' gradient overwrite the logits */
     int max_b, max_t;
+    int recompute;              /* --recompute: keep each layer's input, recompute the rest into one slab */
     uint64_t weights_bytes;
-    uint64_t sec_off[6], sec_bytes[6];  /* weights, grads, adam m, adam v, activations, scratch */
+    uint64_t sec_off[7], sec_bytes[7];  /* CKG_TS_*; the slab only with recompute */
     uint64_t act_off[CKG_MAX_TV], grad_off[CKG_MAX_TV], stat_off[CKG_MAX_OPS], stat_bytes[CKG_MAX_OPS];
     uint64_t probs_off, losses_off, rope_off[16], bytes;
+    uint64_t layer_bytes;       /* saved activations kept per layer (values and statistics) */
 } ckg_tir;
 
-static const char *ckg_tsec_names[6] = { "weights", "gradients", "adam m", "adam v", "saved activations", "scratch" };
+enum { CKG_TS_ACTS = 4, CKG_TS_SLAB = 5, CKG_TS_SCRATCH = 6, CKG_TS_N = 7 };
+static const char *ckg_tsec_names[CKG_TS_N] = { "weights", "gradients", "adam m", "adam v", "saved activations", "recompute slab",
+                                                "scratch" };
+static const char *ckg_tsec_macros[CKG_TS_N] = { "WEIGHTS", "GRADS", "ADAM_M", "ADAM_V", "ACTS", "SLAB", "SCRATCH" };
 
 /* bytes of one [max B*T, cols] buffer: a value's slab (block values have one per layer) */
 static uint64_t ckg_tslab(const ckg_tir *X, int64_t cols)
@@ -1979,6 +1993,42 @@ static void ckg_tsaved(ckg_tir *X)
         if (X->v[i].carry_in) X->v[X->v[i].last].saved = X->v[X->v[i].from].saved = X->v[X->v[i].from].bread = 1;
 }
 
+static int ckg_tis_final(const ckg_tir *X, int vi)
+{
+    int k;
+    for (k = 0; k < X->n_v; k++) if (X->v[k].carry_in && X->v[k].last == vi) return 1;
+    return 0;
+}
+/* a carried final version that no block op reads: with recompute its op is not rerun (the result is
+   kept: the next layer's input) */
+static int ckg_tkept_final(const ckg_tir *X, int vi)
+{
+    int i;
+    if (!ckg_tis_final(X, vi)) return 0;
+    for (i = 0; i < X->n_op; i++) {
+        const ckg_top *t = &X->op[i];
+        int k, in[3];
+        in[0] = t->a; in[1] = t->b; in[2] = t->c;
+        if (t->o->section != CKG_BLOCK) continue;
+        for (k = 0; k < 3; k++)
+            if (in[k] >= 0 && (in[k] == vi || X->v[in[k]].view == vi)) return 0;
+    }
+    return 1;
+}
+/* a block value with one slab per layer: one the backward pass reads, or with recompute only the
+   carried final versions (each layer's output, the next one's input) */
+static int ckg_tper_layer(const ckg_tir *X, int vi)
+{
+    const ckg_tval *v = &X->v[vi];
+    return v->section == CKG_BLOCK && v->view < 0 && !v->carry_in && v->saved && (!X->recompute || ckg_tis_final(X, vi));
+}
+/* in the recompute slab: a block value (or a block op's statistics) rewritten by every layer */
+static int ckg_tin_slab(const ckg_tir *X, int vi)
+{
+    const ckg_tval *v = &X->v[vi];
+    return X->recompute && v->section == CKG_BLOCK && v->view < 0 && !v->carry_in && !ckg_tper_layer(X, vi);
+}
+
 static void ckg_tplan(ckg_model *M, ckg_tir *X, const ckg_plan *P)
 {
     uint64_t pos = 0, bt = (uint64_t)X->max_b * (uint64_t)X->max_t, L = (uint64_t)M->n_layer, a;
@@ -1986,35 +2036,60 @@ static void ckg_tplan(ckg_model *M, ckg_tir *X, const ckg_plan *P)
     ckg_tsaved(X);
     X->weights_bytes = CKG_ALIGN(P->weights_bytes);
     for (s = 0; s < 4; s++) { X->sec_off[s] = pos; X->sec_bytes[s] = X->weights_bytes; pos += X->weights_bytes + CKG_CANARY; }
-    /* saved activations: head and foot values once, block values once per layer */
-    X->sec_off[4] = a = pos;
+    /* the loss's softmax and gradient in the logits' buffer, unless a backward kernel reads the logits */
+    X->probs_in_logits = X->v[X->logits].view < 0 && !X->v[X->logits].bread;
+    /* saved activations: head and foot values once, block values once per layer (with recompute:
+       only the layers' outputs, the rest goes to the slab) */
+    X->sec_off[CKG_TS_ACTS] = a = pos;
     for (i = 0; i < X->n_v; i++) {
         const ckg_tval *v = &X->v[i];
-        if (v->view >= 0 || v->carry_in) continue;
+        if (v->view >= 0 || v->carry_in || ckg_tin_slab(X, i)) continue;
         X->act_off[i] = a;
-        a += ckg_tslab(X, v->cols) * (v->section == CKG_BLOCK && v->saved ? L : 1);
+        a += ckg_tslab(X, v->cols) * (ckg_tper_layer(X, i) ? L : 1);
+        if (ckg_tper_layer(X, i)) X->layer_bytes += ckg_tslab(X, v->cols);
     }
     for (i = 0; i < X->n_op; i++) {
         const ckg_top *t = &X->op[i];
         int64_t k = ckg_tstat_per_row(M, X, t);
-        if (!k) continue;
+        if (!k || (X->recompute && t->o->section == CKG_BLOCK)) continue;
         X->stat_off[i] = a;
         X->stat_bytes[i] = ckg_tslab(X, k);
         a += X->stat_bytes[i] * (t->o->section == CKG_BLOCK ? L : 1);
+        if (t->o->section == CKG_BLOCK) X->layer_bytes += X->stat_bytes[i];
     }
-    X->probs_off = a; a += ckg_tslab(X, X->v[X->logits].cols);
+    if (!X->probs_in_logits) { X->probs_off = a; a += ckg_tslab(X, X->v[X->logits].cols); }
     X->losses_off = a; a += CKG_ALIGN(bt * 4);
-    X->sec_bytes[4] = a - X->sec_off[4];
+    X->sec_bytes[CKG_TS_ACTS] = a - X->sec_off[CKG_TS_ACTS];
     pos = a + CKG_CANARY;
-    /* scratch: one gradient buffer per value (block values' are reused by every layer), rope caches */
-    X->sec_off[5] = a = pos;
+    /* the recompute slab: one layer's values and statistics */
+    X->sec_off[CKG_TS_SLAB] = a = pos;
+    if (X->recompute) {
+        for (i = 0; i < X->n_v; i++) {
+            if (!ckg_tin_slab(X, i)) continue;
+            X->act_off[i] = a;
+            a += ckg_tslab(X, X->v[i].cols);
+        }
+        for (i = 0; i < X->n_op; i++) {
+            const ckg_top *t = &X->op[i];
+            int64_t k = ckg_tstat_per_row(M, X, t);
+            if (!k || t->o->section != CKG_BLOCK) continue;
+            X->stat_off[i] = a;
+            X->stat_bytes[i] = ckg_tslab(X, k);
+            a += X->stat_bytes[i];
+        }
+        X->sec_bytes[CKG_TS_SLAB] = a - X->sec_off[CKG_TS_SLAB];
+        pos = a + CKG_CANARY;
+    }
+    /* scratch: one gradient buffer per value (block values' are reused by every layer; the logits'
+       is the logits' own buffer when probs_in_logits), rope caches */
+    X->sec_off[CKG_TS_SCRATCH] = a = pos;
     for (i = 0; i < X->n_v; i++) {
-        if (X->v[i].view >= 0) continue;
+        if (X->v[i].view >= 0 || (X->probs_in_logits && i == X->logits)) continue;
         X->grad_off[i] = a;
         a += ckg_tslab(X, X->v[i].cols);
     }
     for (i = 0; i < P->n_rope; i++) { X->rope_off[i] = a; a += CKG_ALIGN((uint64_t)X->max_t * (uint64_t)((int)ckg_get(&M->env, "n_rot") / 2) * 2 * 4); }
-    X->sec_bytes[5] = a - X->sec_off[5];
+    X->sec_bytes[CKG_TS_SCRATCH] = a - X->sec_off[CKG_TS_SCRATCH];
     X->bytes = a + CKG_CANARY;
 }
 
@@ -2052,6 +2127,8 @@ static void ckg_tw(const ckg_out *O, const char *w, int section, int grad, char 
     else snprintf(buf, cap, "%s_TG(A, %s, %s_W_%s)", N, grad ? "GRADS" : "WEIGHTS", N, ckg_upper(w));
 }
 
+/* one op of the training code: its forward (bwd 0), backward (1), or its forward rerun before the
+   layer's backward (2, recompute) */
 static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd)
 {
     FILE *f = O->f;
@@ -2059,7 +2136,7 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
     const ckg_opdesc *D = o->desc;
     const char *N = O->NAME, *ind = o->section == CKG_BLOCK ? "        " : "    ";
     int per_seq = (D->flags & CKG_F_PER_SEQ) != 0, rowloop = 0, k, idx[4];
-    const char *tmpl = bwd ? D->bwd : D->fwd;
+    const char *tmpl = bwd == 1 ? D->bwd : D->fwd, *what = bwd == 1 ? "backward" : bwd == 2 ? "recompute" : "forward";
     char note[256], pre[48];
     ckg_ctx x;
     memset(&x, 0, sizeof x);
@@ -2107,7 +2184,8 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
         if (D->stat == CKG_STAT_N_HEAD) snprintf(k, sizeof k, "%s_N_HEAD", N);
         else if (D->stat == CKG_STAT_HEADS) ckg_fmt(k, sizeof k, "%s", x.HEADS);
         else snprintf(k, sizeof k, "%d", D->stat == CKG_STAT_TWO ? 2 : 1);
-        ckg_fmt(sb, sizeof sb, "%s_TACT(A, %s_TSTAT_%s, %s, %s)", N, N, ckg_upper(X->v[t->out].name), o->section == CKG_BLOCK ? "l" : "0", k);
+        ckg_fmt(sb, sizeof sb, "%s_TACT(A, %s_TSTAT_%s, %s, %s)", N, N, ckg_upper(X->v[t->out].name),
+                o->section == CKG_BLOCK && !X->recompute ? "l" : "0", k);
         if (per_seq && D->stat == CKG_STAT_N_HEAD) ckg_fmt(x.st, sizeof x.st, "%s + (size_t)b * %s_N_HEAD * T", sb, N);
         else if (per_seq) ckg_die("internal: per-sequence statistics of %s", o->d->op);
         else ckg_fmt(x.st, sizeof x.st, "%s", sb);
@@ -2115,7 +2193,8 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
     }
     ckg_shape_note(O, o, t->a >= 0 ? X->v[t->a].cols : 0, t->a >= 0 ? X->v[t->a].cols_expr : NULL, X->v[t->out].cols, X->v[t->out].cols_expr, "B*T",
                    note, sizeof note);
-    fprintf(f, "%s/* %sOP(%s, %s, %s, %s, %s): %s */\n", ind, bwd ? "backward of " : "", o->d->op, o->d->out, o->d->a, o->d->b, o->d->c, note);
+    fprintf(f, "%s/* %sOP(%s, %s, %s, %s, %s): %s */\n", ind, bwd == 1 ? "backward of " : bwd == 2 ? "recompute " : "", o->d->op, o->d->out,
+            o->d->a, o->d->b, o->d->c, note);
     pre[0] = 0;
     if (per_seq) {
         fprintf(f, "%sfor (b = 0; b < B; b++) /* per sequence: positions start at 0 */\n", ind);
@@ -2127,18 +2206,14 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
         snprintf(pre, sizeof pre, "%s", ind);
     ckg_expand(O, &x, tmpl, pre);
     if (D->shape != CKG_SHAPE_VIEW)
-        fprintf(f, "%s%s_TCHECK(A, \"%s OP(%s, %s, %s, %s, %s)\", %s);\n", ind, N, bwd ? "backward" : "forward", o->d->op, o->d->out, o->d->a, o->d->b,
+        fprintf(f, "%s%s_TCHECK(A, \"%s OP(%s, %s, %s, %s, %s)\", %s);\n", ind, N, what, o->d->op, o->d->out, o->d->a, o->d->b,
                 o->d->c, o->section == CKG_BLOCK ? "l" : "-1");
 }
 
-static int ckg_tis_final(const ckg_tir *X, int vi)
-{
-    int k;
-    for (k = 0; k < X->n_v; k++) if (X->v[k].carry_in && X->v[k].last == vi) return 1;
-    return 0;
-}
 /* declare the value pointers of one section (block values at layer l; a carried input points
-   at the previous layer's final version, or the head's for layer 0) */
+   at the previous layer's final version, or the head's for layer 0). grads: 0 the forward pass's
+   values; 1 the backward pass's (the values its kernels read, and every gradient); 2 the backward
+   pass's with recompute (every value the rerun forward writes, and every gradient) */
 static void ckg_tdecl(ckg_out *O, const ckg_tir *X, int section, int grads)
 {
     FILE *f = O->f;
@@ -2151,16 +2226,24 @@ static void ckg_tdecl(ckg_out *O, const ckg_tir *X, int section, int grads)
         if (v->carry_in) {
             fprintf(f, "%sfloat *v_%s = l ? %s_TACT(A, %s_TA_%s, l - 1, %s) : v_%s; /* the previous layer's %s */\n", ind, v->name, N, N,
                     ckg_upper(X->v[v->last].name), cols, X->v[v->from].name, X->v[v->last].name);
-        } else if (grads && (!v->bread || (section == CKG_BLOCK && ckg_tis_final(X, i)))) {
+        } else if (grads == 1 && (!v->bread || (section == CKG_BLOCK && ckg_tis_final(X, i)))) {
             /* not read by the backward pass: only its gradient */
-        } else if (section == CKG_BLOCK && v->saved)
+        } else if (grads == 2 && ckg_tkept_final(X, i)) {
+            /* kept, not rerun: only its gradient */
+        } else if (ckg_tper_layer(X, i))
             fprintf(f, "%sfloat *v_%s = %s_TACT(A, %s_TA_%s, l, %s); /* [N_LAYER][B*T, %s] */\n", ind, v->name, N, N, ckg_upper(v->name), cols, shape);
+        else if (ckg_tin_slab(X, i))
+            fprintf(f, "%sfloat *v_%s = %s_TACT(A, %s_TA_%s, 0, %s); /* [B*T, %s], recompute slab: every layer writes it */\n", ind,
+                    v->name, N, N, ckg_upper(v->name), cols, shape);
         else if (section == CKG_BLOCK)
             fprintf(f, "%sfloat *v_%s = %s_TACT(A, %s_TA_%s, 0, %s); /* [B*T, %s], not kept per layer: no backward kernel reads it */\n", ind,
                     v->name, N, N, ckg_upper(v->name), cols, shape);
         else
             fprintf(f, "%sfloat *v_%s = %s_TACT(A, %s_TA_%s, 0, %s); /* [B*T, %s] */\n", ind, v->name, N, N, ckg_upper(v->name), cols, shape);
-        if (grads) fprintf(f, "%sfloat *d_%s = %s_TACT(A, %s_TD_%s, 0, %s);\n", ind, v->name, N, N, ckg_upper(v->name), cols);
+        if (grads && X->probs_in_logits && i == X->logits)
+            fprintf(f, "%sfloat *d_%s = %s_TACT(A, %s_TA_%s, 0, %s); /* the softmax in the logits' buffer, overwritten by their gradient */\n",
+                    ind, v->name, N, N, ckg_upper(v->name), cols);
+        else if (grads) fprintf(f, "%sfloat *d_%s = %s_TACT(A, %s_TD_%s, 0, %s);\n", ind, v->name, N, N, ckg_upper(v->name), cols);
     }
 }
 /* the foot reads the block's final versions of the last layer */
@@ -2191,24 +2274,28 @@ static void ckg_temit_offsets(ckg_out *O, const ckg_tir *X)
     for (i = 0; i < X->n_v; i++) {
         const ckg_tval *v = &X->v[i];
         if (v->view >= 0 || v->carry_in) continue;
-        fprintf(f, "#define %s_TA_%-12s 0x%09llxull /* %s[B*T, %s] */\n", N, ckg_upper(v->name), (unsigned long long)X->act_off[i],
-                v->section == CKG_BLOCK && v->saved ? "[N_LAYER]" : "", ckg_cexpr(O, v->cols_expr, v->cols, 0));
+        fprintf(f, "#define %s_TA_%-12s 0x%09llxull /* %s[B*T, %s]%s */\n", N, ckg_upper(v->name), (unsigned long long)X->act_off[i],
+                ckg_tper_layer(X, i) ? "[N_LAYER]" : "", ckg_cexpr(O, v->cols_expr, v->cols, 0), ckg_tin_slab(X, i) ? " recompute slab" : "");
     }
     for (i = 0; i < X->n_op; i++) {
         const ckg_top *t = &X->op[i];
         if (t->stat < 0) continue;
         fprintf(f, "#define %s_TSTAT_%-10s 0x%09llxull /* %s[B*T, %lld] %s of OP(%s, %s, ...) */\n", N, ckg_upper(X->v[t->out].name),
-                (unsigned long long)X->stat_off[i], t->o->section == CKG_BLOCK ? "[N_LAYER]" : "", (long long)ckg_tstat_per_row(O->M, X, t),
+                (unsigned long long)X->stat_off[i], t->o->section == CKG_BLOCK && !X->recompute ? "[N_LAYER]" : "",
+                (long long)ckg_tstat_per_row(O->M, X, t),
                 t->o->desc->stat == CKG_STAT_N_HEAD ? "log-sum-exp per head" : t->o->desc->stat == CKG_STAT_TWO ? "mean, rstd" : "rstd",
                 t->o->d->op, t->o->d->out);
     }
     for (i = 0; i < X->n_v; i++) {
         const ckg_tval *v = &X->v[i];
-        if (v->view >= 0) continue;
+        if (v->view >= 0 || (X->probs_in_logits && i == X->logits)) continue;
         fprintf(f, "#define %s_TD_%-12s 0x%09llxull /* gradient [B*T, %s] */\n", N, ckg_upper(v->name), (unsigned long long)X->grad_off[i],
                 ckg_cexpr(O, v->cols_expr, v->cols, 0));
     }
-    fprintf(f, "#define %s_T_PROBS  0x%09llxull /* [B*T, N_VOCAB] softmax of the logits */\n", N, (unsigned long long)X->probs_off);
+    if (X->probs_in_logits)
+        fprintf(f, "#define %s_T_PROBS  %s_TA_%s /* [B*T, N_VOCAB] softmax of the logits, in their buffer; then their gradient */\n",
+                N, N, ckg_upper(X->v[X->logits].name));
+    else fprintf(f, "#define %s_T_PROBS  0x%09llxull /* [B*T, N_VOCAB] softmax of the logits */\n", N, (unsigned long long)X->probs_off);
     fprintf(f, "#define %s_T_LOSSES 0x%09llxull /* [B*T] */\n", N, (unsigned long long)X->losses_off);
 }
 
@@ -2217,26 +2304,40 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     FILE *f = O->f;
     const char *N = O->NAME, *n = O->name;
     int i, s;
-    fprintf(f, "/* %s_train.h — generated by ckgen (--train) from models/%s.h; do not edit.\n"
+    fprintf(f, "/* %s_train.h — generated by ckgen (--train%s) from models/%s.h; do not edit.\n"
                "   Training for batches of up to %d sequences of up to %d tokens. One arena of %s_TRAIN_BYTES:\n"
-               "   weights | gradients | AdamW m | AdamW v (each laid out like the weights region) |\n"
-               "   saved activations (block values once per layer) | scratch (gradients of the activations, rope caches),\n"
-               "   each followed by a 64-byte canary. Include after %s.h. */\n",
-            n, O->M->fam->family, X->max_b, X->max_t, N, n);
+               "   weights | gradients | AdamW m | AdamW v (each laid out like the weights region) |\n",
+            n, X->recompute ? " --recompute" : "", O->M->fam->family, X->max_b, X->max_t, N);
+    if (X->recompute)
+        fprintf(f, "   saved activations (head and foot values; of the block only each layer's output, the next layer's input) |\n"
+                   "   recompute slab (one layer's other values and statistics, written by every layer: before layer l's\n"
+                   "   backward its forward reruns from its kept input into the slab) |\n");
+    else fprintf(f, "   saved activations (block values once per layer) |\n");
+    fprintf(f, "   scratch (gradients of the activations, rope caches), each followed by a 64-byte canary.\n"
+               "   The loss's softmax%s. Include after %s.h. */\n",
+            X->probs_in_logits ? " overwrites the logits, and its gradient the softmax" : " has its own buffer (a backward kernel reads the logits)", n);
     fprintf(f, "#ifndef %s_TRAIN_H\n#define %s_TRAIN_H\n#include <string.h>\n\n", N, N);
     fprintf(f, "#define %s_TRAIN_MAX_B %d\n#define %s_TRAIN_MAX_T %d\n", N, X->max_b, N, X->max_t);
-    {
-        static const char *sn[6] = { "WEIGHTS", "GRADS", "ADAM_M", "ADAM_V", "ACTS", "SCRATCH" };
-        for (s = 0; s < 6; s++) fprintf(f, "#define %s_T_%-8s 0x%09llxull /* %.2f MB */\n", N, sn[s], (unsigned long long)X->sec_off[s], (double)X->sec_bytes[s] / 1e6);
-    }
+    fprintf(f, "#define %s_TRAIN_RECOMPUTE %d\n#define %s_TRAIN_N_SECTIONS %d\n", N, X->recompute, N, X->recompute ? 7 : 6);
+    for (s = 0; s < CKG_TS_N; s++)
+        if (s != CKG_TS_SLAB || X->recompute)
+            fprintf(f, "#define %s_T_%-8s 0x%09llxull /* %.2f MB */\n", N, ckg_tsec_macros[s], (unsigned long long)X->sec_off[s],
+                    (double)X->sec_bytes[s] / 1e6);
     fprintf(f, "#define %s_TRAIN_BYTES %lluull\n", N, (unsigned long long)X->bytes);
+    fprintf(f, "#define %s_TRAIN_LAYER_BYTES %lluull /* saved activations kept per layer:", N, (unsigned long long)X->layer_bytes);
+    for (i = 0; i < X->n_v; i++) if (ckg_tper_layer(X, i)) fprintf(f, " %s", X->v[i].name);
+    for (i = 0; i < X->n_op; i++)
+        if (!X->recompute && X->op[i].stat >= 0 && X->op[i].o->section == CKG_BLOCK) fprintf(f, " stat(%s)", X->v[X->op[i].out].name);
+    fprintf(f, " */\n");
     ckg_temit_offsets(O, X);
     fprintf(f, "/* a layer's weight (or its gradient, AdamW moment) in section sec; a global one */\n");
     fprintf(f, "#define %s_TW(A, sec, r) ((r).off == CK_WREF_NONE ? NULL : (float *)(void *)((A) + %s_T_##sec + (r).off))\n", N, N);
     fprintf(f, "#define %s_TG(A, sec, off) ((float *)(void *)((A) + %s_T_##sec + (off)))\n", N, N);
     fprintf(f, "#define %s_TROPE(A, off) ((const float *)(const void *)((A) + %s_train_rope(off)))\n", N, n);
-    fprintf(f, "static const ck_section_info %s_train_sections[6] = {\n", n);
-    for (s = 0; s < 6; s++) fprintf(f, "    { \"%s\", 0x%llx, %llu },\n", ckg_tsec_names[s], (unsigned long long)X->sec_off[s], (unsigned long long)X->sec_bytes[s]);
+    fprintf(f, "static const ck_section_info %s_train_sections[%s_TRAIN_N_SECTIONS] = {\n", n, N);
+    for (s = 0; s < CKG_TS_N; s++)
+        if (s != CKG_TS_SLAB || X->recompute)
+            fprintf(f, "    { \"%s\", 0x%llx, %llu },\n", ckg_tsec_names[s], (unsigned long long)X->sec_off[s], (unsigned long long)X->sec_bytes[s]);
     fprintf(f, "};\n");
     /* the layer table's rope offsets are the inference ones: map them to the training copies */
     for (i = 0, s = 0; i < X->n_op; i++) s |= strstr(X->op[i].o->desc->fwd, "{rope}") != NULL;
@@ -2249,10 +2350,10 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     fprintf(f, "#ifdef CK_CANARIES\n#include <stdio.h>\n#include <stdlib.h>\n"
                "/* a guard word was overwritten: name the section and the op that ran last, and stop */\n"
                "static void %s_TCHECK(const uint8_t *A, const char *op, int layer)\n{\n"
-               "    int s = ck_canary_check(A, %s_train_sections, 6);\n"
+               "    int s = ck_canary_check(A, %s_train_sections, %s_TRAIN_N_SECTIONS);\n"
                "    if (s < 0) return;\n"
                "    fprintf(stderr, \"%s: canary after section '%%s' overwritten; last op: %%s (layer %%d)\\n\", %s_train_sections[s].name, op, layer);\n"
-               "    abort();\n}\n#else\n#define %s_TCHECK(A, op, layer) ((void)0)\n#endif\n\n", N, n, n, n, N);
+               "    abort();\n}\n#else\n#define %s_TCHECK(A, op, layer) ((void)0)\n#endif\n\n", N, n, N, n, n, N);
     /* init */
     fprintf(f, "/* once, after the weights are in place: rope caches, zero optimizer state, canaries */\nstatic void %s_train_init(uint8_t *A)\n{\n", n);
     for (i = 0; i < O->P->n_rope; i++)
@@ -2260,7 +2361,7 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
                 (unsigned long long)X->rope_off[i], N, N, n, i);
     fprintf(f, "    memset(A + %s_T_ADAM_M, 0, %lluu);\n    memset(A + %s_T_ADAM_V, 0, %lluu);\n    memset(A + %s_T_GRADS, 0, %lluu);\n", N,
             (unsigned long long)X->weights_bytes, N, (unsigned long long)X->weights_bytes, N, (unsigned long long)X->weights_bytes);
-    fprintf(f, "#ifdef CK_CANARIES\n    ck_canary_write(A, %s_train_sections, 6);\n#endif\n}\n\n", n);
+    fprintf(f, "#ifdef CK_CANARIES\n    ck_canary_write(A, %s_train_sections, %s_TRAIN_N_SECTIONS);\n#endif\n}\n\n", n, N);
 
     /* forward */
     fprintf(f, "/* forward over B sequences of T tokens (positions 0..T-1 each), keeping what the backward pass needs;\n"
@@ -2278,8 +2379,10 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     ckg_tdecl(O, X, CKG_FOOT, 0);
     fprintf(f, "    /* foot */\n");
     for (i = 0; i < X->n_op; i++) if (X->op[i].o->section == CKG_FOOT) ckg_temit_op(O, X, &X->op[i], 0);
-    fprintf(f, "    (void)L; (void)b; (void)t;\n    return ck_cross_entropy_forward((float *)(void *)(A + %s_T_LOSSES), (float *)(void *)(A + %s_T_PROBS), v_%s,\n"
-               "                                    targets, BT, %s_N_VOCAB, -1);\n    }\n}\n\n", N, N, X->v[X->logits].name, N);
+    fprintf(f, "    (void)L; (void)b; (void)t;\n    return ck_cross_entropy_forward((float *)(void *)(A + %s_T_LOSSES), %s%s%s, v_%s,\n"
+               "                                    targets, BT, %s_N_VOCAB, -1);%s\n    }\n}\n\n", N,
+            X->probs_in_logits ? "v_" : "(float *)(void *)(A + ", X->probs_in_logits ? X->v[X->logits].name : N,
+            X->probs_in_logits ? "" : "_T_PROBS)", X->v[X->logits].name, N, X->probs_in_logits ? " /* the softmax overwrites the logits */" : "");
 
     /* backward */
     fprintf(f, "/* backward of the last %s_train_forward: accumulates (+=) dloss * d(mean loss)/d(weight) into the gradients */\n"
@@ -2292,16 +2395,26 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     for (i = 0; i < X->n_v; i++) {
         const ckg_tval *v = &X->v[i];
         if (v->view >= 0) continue;
+        if (X->probs_in_logits && i == X->logits) continue; /* the loss's backward writes it whole */
         if (v->section != CKG_BLOCK) fprintf(f, "    memset(d_%s, 0, (size_t)BT * %lld * sizeof(float));\n", v->name, (long long)v->cols);
         else if (v->carry_in) fprintf(f, "    memset(d_%s, 0, (size_t)BT * %lld * sizeof(float));\n", X->v[v->last].name, (long long)v->cols);
     }
     fprintf(f, "    {\n        const %s_layer *L = &%s_layers[0];\n", n, n);
-    fprintf(f, "    ck_cross_entropy_backward(d_%s, (const float *)(const void *)(A + %s_T_PROBS), targets, BT, %s_N_VOCAB, -1, dloss);\n",
-            X->v[X->logits].name, N, N);
+    if (X->probs_in_logits)
+        fprintf(f, "    ck_cross_entropy_backward(d_%s, d_%s, targets, BT, %s_N_VOCAB, -1, dloss); /* in place: softmax -> gradient */\n",
+                X->v[X->logits].name, X->v[X->logits].name, N);
+    else
+        fprintf(f, "    ck_cross_entropy_backward(d_%s, (const float *)(const void *)(A + %s_T_PROBS), targets, BT, %s_N_VOCAB, -1, dloss);\n",
+                X->v[X->logits].name, N, N);
     fprintf(f, "    /* foot, in reverse */\n");
     for (i = X->n_op - 1; i >= 0; i--) if (X->op[i].o->section == CKG_FOOT) ckg_temit_op(O, X, &X->op[i], 1);
     fprintf(f, "    (void)L;\n    }\n    for (l = %s_N_LAYER - 1; l >= 0; l--) {\n        const %s_layer *L = &%s_layers[l];\n", N, n, n);
-    ckg_tdecl(O, X, CKG_BLOCK, 1);
+    ckg_tdecl(O, X, CKG_BLOCK, X->recompute ? 2 : 1);
+    if (X->recompute) {
+        fprintf(f, "        /* recompute: layer l's forward again from its kept input, into the slab */\n");
+        for (i = 0; i < X->n_op; i++)
+            if (X->op[i].o->section == CKG_BLOCK && !ckg_tkept_final(X, X->op[i].out)) ckg_temit_op(O, X, &X->op[i], 2);
+    }
     for (i = 0; i < X->n_v; i++) {
         const ckg_tval *v = &X->v[i];
         if (v->section == CKG_BLOCK && v->view < 0 && !ckg_tis_final(X, i)) fprintf(f, "        memset(d_%s, 0, (size_t)BT * %lld * sizeof(float));\n", v->name, (long long)v->cols);
@@ -2337,8 +2450,9 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     fprintf(f, "#define CKM_TRAIN_MAX_B %s_TRAIN_MAX_B\n#define CKM_TRAIN_MAX_T %s_TRAIN_MAX_T\n#define CKM_TRAIN_BYTES %s_TRAIN_BYTES\n"
                "#define CKM_TRAIN_INIT %s_train_init\n#define CKM_TRAIN_FORWARD %s_train_forward\n#define CKM_TRAIN_BACKWARD %s_train_backward\n"
                "#define CKM_TRAIN_GRAD_NORM %s_train_grad_norm\n#define CKM_TRAIN_ADAMW %s_train_adamw\n#define CKM_TRAIN_SECTIONS %s_train_sections\n"
+               "#define CKM_TRAIN_N_SECTIONS %s_TRAIN_N_SECTIONS\n#define CKM_TRAIN_RECOMPUTE %s_TRAIN_RECOMPUTE\n"
                "#define CKM_T_WEIGHTS %s_T_WEIGHTS\n#define CKM_T_GRADS %s_T_GRADS\n#define CKM_T_ADAM_M %s_T_ADAM_M\n#define CKM_T_ADAM_V %s_T_ADAM_V\n\n#endif /* %s_TRAIN_H */\n",
-            N, N, N, n, n, n, n, n, n, N, N, N, N, N);
+            N, N, N, n, n, n, n, n, n, N, N, N, N, N, N, N);
 }
 
 
@@ -2586,7 +2700,7 @@ static int ckg_opt_int(const char *opt, const char *v, long lo, long hi)
 static int ckg_usage(int rc)
 {
     printf("usage: ckgen MODEL.gguf -o DIR [--name NAME] [--max-ctx N] [--max-prompt N] [--kv-f16] [--no-bump] [--weights-c]\n"
-           "                           [--train [--train-batch B] [--train-seq T]]\n"
+           "                           [--train [--train-batch B] [--train-seq T] [--recompute]]\n"
            "       ckgen MODEL.gguf --hash-only   (print the layout hash and stop)\n"
            "       ckgen --init CONFIG.json OUT.gguf   (a new model: the family's keys, weights initialised for training)\n"
            "  Binds the declaration in models/ named by the file's general.architecture to the file's\n"
@@ -2603,6 +2717,10 @@ static int ckg_usage(int rc)
            "  --train         also write DIR/NAME_train.h: forward with saved activations, backward,\n"
            "                  AdamW, for batches of up to B (default 4) sequences of up to T tokens\n"
            "                  (default: the model's context, at most 1024); every weight must be f32\n"
+           "  --recompute     with --train: keep only each layer's input for the backward pass and rerun\n"
+           "                  the layer's forward before its backward (activation recomputation: the\n"
+           "                  saved activations shrink about N_LAYER times, for about one more forward\n"
+           "                  pass of compute; losses and weights are bit-identical)\n"
            "  NAME defaults to the file name, made a C identifier. Families:");
     {
         int f;
@@ -2622,7 +2740,7 @@ int main(int argc, char **argv)
     const ck_gguf_tensor *ts[CKG_MAX_WEIGHTS];
     ck_weight_info info[CKG_MAX_WEIGHTS];
     char path[1200];
-    int i, n_info, bump = 1, hash_only = 0, weights_c = 0, train = 0, train_b = 4, train_t = 0;
+    int i, n_info, bump = 1, hash_only = 0, weights_c = 0, train = 0, train_b = 4, train_t = 0, recompute = 0;
     FILE *f;
     memset(&P, 0, sizeof P);
     for (i = 1; i < argc; i++) {
@@ -2639,6 +2757,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--no-bump")) bump = 0;
         else if (!strcmp(argv[i], "--kv-f16")) P.kv_f16 = 1;
         else if (!strcmp(argv[i], "--train")) train = 1;
+        else if (!strcmp(argv[i], "--recompute")) recompute = 1;
         else if (!strcmp(argv[i], "--train-batch") && i + 1 < argc) { train_b = ckg_opt_int(argv[i], argv[i + 1], 1, 65536); i++; }
         else if (!strcmp(argv[i], "--train-seq") && i + 1 < argc) { train_t = ckg_opt_int(argv[i], argv[i + 1], 1, 1048576); i++; }
         else if (!strcmp(argv[i], "--weights-c")) weights_c = 1;
@@ -2648,6 +2767,7 @@ int main(int argc, char **argv)
         else { fprintf(stderr, "ckgen: one model at a time\n"); return ckg_usage(2); }
     }
     if (!in || (!dir && !hash_only)) return ckg_usage(2);
+    if (recompute && !train) { fprintf(stderr, "ckgen: --recompute is an option of --train (the training arena); add --train\n"); return 2; }
     ckg_input = in;
     memset(&O, 0, sizeof O);
     { /* the name: given, or the file's base name as a C identifier */
@@ -2712,12 +2832,18 @@ int main(int argc, char **argv)
         ckg_tlower(&M, &R, &X);
         X.max_b = train_b;
         X.max_t = train_t;
+        X.recompute = recompute;
         ckg_tplan(&M, &X, &P);
         snprintf(file, sizeof file, "%s_train.h", O.name);
         O.f = f = ckg_create(dir, file, path, sizeof path);
         ckg_temit(&O, &X);
         ckg_close(f, path);
-        fprintf(stderr, "ckgen: training arena %.2f MB (batch %d x %d) -> %s\n", (double)X.bytes / 1e6, train_b, train_t, path);
+        {
+            char slab[64] = "";
+            if (recompute) snprintf(slab, sizeof slab, ", recompute slab %.2f MB", (double)X.sec_bytes[CKG_TS_SLAB] / 1e6);
+            fprintf(stderr, "ckgen: training arena %.2f MB (batch %d x %d; saved activations %.2f MB%s) -> %s\n", (double)X.bytes / 1e6,
+                    train_b, train_t, (double)X.sec_bytes[CKG_TS_ACTS] / 1e6, slab, path);
+        }
     }
     f = ckg_create(dir, "layout.json", path, sizeof path);
     ckg_emit_layout_json(&O, f);

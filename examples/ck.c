@@ -533,6 +533,7 @@ static char *ckgen_path(const char *gguf)
    terminal); shown when it fails. 0 or -1. */
 static int ckgen_max_ctx; /* > 0: ckgen --max-ctx (ck run -c N) */
 static int ckgen_kv_f16;  /* ckgen --kv-f16 (ck run --kv-f16) */
+static int ckgen_recompute; /* ckgen --recompute (ck build --train ... --recompute) */
 
 static int run_ckgen(const char *who, const char *gguf, const char *dir, const char *name, int bump, int train_b, int train_t,
                      const char *log)
@@ -555,6 +556,7 @@ static int run_ckgen(const char *who, const char *gguf, const char *dir, const c
         args[n++] = (char *)"--train-batch";
         args[n++] = tb;
         if (train_t > 0) { args[n++] = (char *)"--train-seq"; args[n++] = tt; }
+        if (ckgen_recompute) args[n++] = (char *)"--recompute";
     }
     if (ckgen_max_ctx > 0) {
         snprintf(tc, sizeof tc, "%d", ckgen_max_ctx);
@@ -652,18 +654,22 @@ static int cmd_build(int argc, char **argv)
     char name[128], *defdir = NULL;
     int i, bump = 0, train_b = 0, train_t = 0;
     if (wants_help(argc, argv)) {
-        printf("usage: %s build MODEL.gguf [-o DIR] [--bump] [--train [B[xT]]]\n"
+        printf("usage: %s build MODEL.gguf [-o DIR] [--bump] [--train [B[xT]] [--recompute]]\n"
                "  Runs ckgen (the declaration in models/ named by the file's architecture, bound to the file)\n"
                "  and compiles examples/run.c with the generated header as one translation unit.\n"
                "  DIR defaults to build/models/NAME. --bump also writes DIR/weights.bump.\n"
                "  --train [B[xT]] also generates NAME_train.h and compiles examples/train.c as DIR/train, for\n"
                "  batches of up to B sequences (default 4) of T tokens (default the model's context, at most 1024).\n"
+               "  --recompute (with --train) keeps only each layer's input for the backward pass and reruns the\n"
+               "  layer's forward before its backward: far less memory, about one more forward pass of compute,\n"
+               "  bit-identical losses and weights.\n"
                "  CC and CK_CFLAGS (default \"%s\") choose the compiler and flags.\n", prog, CK_BUILD_CFLAGS);
         return 0;
     }
     for (i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "-o")) { if (++i >= argc) return usage_error("build", "-o needs a directory"); dir = argv[i]; }
         else if (!strcmp(argv[i], "--bump")) bump = 1;
+        else if (!strcmp(argv[i], "--recompute")) ckgen_recompute = 1;
         else if (!strcmp(argv[i], "--train")) {
             train_b = 4;
             if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9' && parse_train_size(argv[++i], &train_b, &train_t))
@@ -674,6 +680,7 @@ static int cmd_build(int argc, char **argv)
         else return usage_error("build", "one model at a time");
     }
     if (!gguf) return usage_error("build", "no model given");
+    if (ckgen_recompute && !train_b) return usage_error("build", "--recompute is an option of --train (the training arena)");
     model_name(name, sizeof name, gguf);
     if (!dir) {
         char *models = str_printf("%s/build/models", CK_SOURCE_DIR);

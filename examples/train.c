@@ -63,6 +63,15 @@ typedef struct {
     unsigned long long seed;
 } opts;
 
+/* the arena's sections and their sizes, one line: what the memory goes to */
+static void print_arena_plan(FILE *f, const char *prefix)
+{
+    int s;
+    fprintf(f, "%sarena %.1f MB:", prefix, CKM_TRAIN_BYTES / 1e6);
+    for (s = 0; s < CKM_TRAIN_N_SECTIONS; s++) fprintf(f, "%s %s %.1f MB", s ? " |" : "", CKM_TRAIN_SECTIONS[s].name, CKM_TRAIN_SECTIONS[s].bytes / 1e6);
+    fputs(CKM_TRAIN_RECOMPUTE ? " (recompute: per layer only its input is kept)\n" : " (every layer's activations kept; ckgen --recompute keeps only their inputs)\n", f);
+}
+
 static int usage(int rc)
 {
     printf("usage: train --init MODEL.gguf --data FILE --out DIR [options]\n"
@@ -90,6 +99,7 @@ static int usage(int rc)
            "  Each step prints a line: step N/M | loss X | lr Y | norm Z | tok/s W | eta S.\n"
            "  Ctrl-C (SIGINT) or SIGTERM: the step ends, a checkpoint is written, exit %d; a second one aborts.\n",
            CKM_NAME, CKM_ARCH, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T, EXIT_INTERRUPTED);
+    print_arena_plan(stdout, "  ");
     return rc;
 }
 
@@ -802,9 +812,11 @@ int main(int argc, char **argv)
     if ((rc = setup(t, argc, argv)) != 0) return rc == 3 ? 0 : rc;
     step0 = (int)t->run.step;
     data_pos = (size_t)t->run.data_pos;
-    if (!o->quiet)
+    if (!o->quiet) {
         fprintf(stderr, "train: %s, %.2f M parameters; arena %.1f MB; %zu training / %zu validation tokens; %d x %d x %d tokens per step\n",
                 CKM_ARCH, CKM_WEIGHTS_BYTES / 4e6, CKM_TRAIN_BYTES / 1e6, t->train.n, t->val.n, o->B, o->T, o->accum);
+        print_arena_plan(stderr, "train: ");
+    }
     t_start = now();
     for (step = step0; step < o->steps; step++) {
         double t0 = now(), loss = 0;

@@ -1,7 +1,7 @@
 /* libFuzzer target for ckgen's binder, lowering, arena plan and emitters (make fuzz-ckgen) over
    GGUF metadata a fuzzer chooses. Each input builds one small model file in memory:
 
-     byte 0          the family (an index into ckgen's families)
+     byte 0          the family (an index into ckgen's families); the bit above it: --recompute
      byte 1          the weights' type (f32, f16, q8_0, q4_0, q4_K, iq4_nl, or per tensor)
      bytes 2..       records of 10 bytes: [key][value type][8 value bytes]: a metadata entry with
                      one of the keys any declaration reads (or that ckgen refuses), typed as the
@@ -193,6 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ckg_tlower(&M, &R, &X);
             X.max_b = 2;
             X.max_t = P.max_ctx < 16 ? P.max_ctx : 16;
+            X.recompute = (data[0] / CKG_N_FAMILIES) & 1;
             ckg_tplan(&M, &X, &P);
             ckg_temit(&O, &X);
         }

@@ -765,6 +765,29 @@ def test_cross_entropy_backward(lib, check, rng, T, V, pattern, scale):
     _check_ce_backward(lib, check, rng, logits, targets, rel=scale != 1.0)
 
 
+@pytest.mark.parametrize("dloss", [P(1.0, id="dloss+"), P(-0.75, id="dloss-")])
+@pytest.mark.parametrize("pattern", IGNORE + [P("all", id="ign-all")])
+@pytest.mark.parametrize("T,V", CE_SHAPES)
+def test_cross_entropy_in_place(lib, rng, T, V, pattern, dloss):
+    """the trainer's one [T,V] buffer: the softmax over the logits, then the gradient over the softmax,
+    bit for bit what three buffers give (the gradient as accumulated into zeros)"""
+    logits, targets = _ce_inputs(rng, T, V, "none" if pattern == "all" else pattern, 1.0)
+    if pattern == "all":
+        targets[:] = IGNORE_INDEX
+    mean, losses, probs = lib.cross_entropy_forward(logits, targets, IGNORE_INDEX)
+    d = np.zeros_like(probs)
+    lib.cross_entropy_backward(d, probs, targets, IGNORE_INDEX, dloss)
+    buf, losses2 = logits.copy(), np.full(T, np.nan, dtype=f32)
+    mean2 = lib.lib.ck_cross_entropy_forward(losses2.ctypes.data, buf.ctypes.data, buf.ctypes.data, targets.ctypes.data, T, V, IGNORE_INDEX)
+    bits = lambda a: np.asarray(a, dtype=f32).view(np.uint32)
+    assert bits(mean2) == bits(mean), f"in-place mean loss {mean2!r} != {mean!r}"
+    np.testing.assert_array_equal(bits(losses2), bits(losses), err_msg="in-place losses differ")
+    np.testing.assert_array_equal(bits(buf), bits(probs), err_msg="in-place softmax differs")
+    lib.lib.ck_cross_entropy_backward(buf.ctypes.data, buf.ctypes.data, targets.ctypes.data, T, V, IGNORE_INDEX, dloss)
+    np.testing.assert_array_equal(bits(buf), bits(d), err_msg="in-place gradient differs from accumulating into zeros")
+    assert not np.any(buf[targets == IGNORE_INDEX]), "ignored rows must be zero after the in-place backward"
+
+
 def test_cross_entropy_stability(lib, check, rng):
     """Huge logits (1e4) must not produce nan/inf; loss values are O(1e4) -> relative criterion."""
     logits = np.array([[1e4, -1e4, 0, 1e4 - 2, 3, -7, 1e4],

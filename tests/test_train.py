@@ -7,8 +7,10 @@ batches with torch autograd and torch.optim.AdamW in float64. Every step's loss 
 1e-5 relative and every weight within 1e-4 after 20 steps. On failure the message names the first
 step whose loss diverged and the tensors that differ most.
 
-Also: --resume after an interruption is bit-identical with an uninterrupted run; a CK_CANARIES
-build names the overwritten section and the op that ran last; bad options are refused.
+Also: --resume after an interruption is bit-identical with an uninterrupted run; --recompute
+(activation recomputation) is bit-identical with keeping every activation and saves the planned
+bytes; a CK_CANARIES build names the overwritten section and the op that ran last; bad options
+are refused.
 Checkpoint safety, state validation, signals and strict options: test_train_safety.py.
 """
 import os
@@ -88,13 +90,15 @@ def data(tmp_path_factory):
     return p
 
 
-def build_trainer(work, fam, extra_cflags=()):
+def build_trainer(work, fam, extra_cflags=(), recompute=False):
     gguf = work / f"{fam}.gguf"
     if not gguf.exists():
         must([tool("mkmodel"), ARCH.get(fam, fam), gguf] + COMMON + FAMILIES[fam] + ["--seed", "7"])
-    gen = work / f"gen_{fam}"
-    must([tool("ckgen"), gguf, "-o", gen, "--name", fam, "--train", "--train-batch", B, "--train-seq", T, "--no-bump"])
-    exe = work / (f"train_{fam}" + ("_canary" if extra_cflags else ""))
+    rc = "_recompute" if recompute else ""
+    gen = work / f"gen_{fam}{rc}"
+    must([tool("ckgen"), gguf, "-o", gen, "--name", fam, "--train", "--train-batch", B, "--train-seq", T, "--no-bump"]
+         + (["--recompute"] if recompute else []))
+    exe = work / (f"train_{fam}{rc}" + ("_canary" if extra_cflags else ""))
     must([CC] + CFLAGS + list(extra_cflags) + ["-I", REPO, "-I", gen, f'-DCK_MODEL_HEADER="{fam}.h"',
                                                f'-DCK_TRAIN_HEADER="{fam}_train.h"', os.path.join(REPO, "examples", "train.c"), "-o", exe, "-lm"])
     return gguf, gen, exe
@@ -149,24 +153,61 @@ def test_resume_is_bit_identical(tmp_path, data):
     assert sorted(os.listdir(tmp_path / "part")) == ["ckpt", "ckpt-00000012", "model.gguf"], "a checkpoint directory was left behind"
 
 
-def test_canary_names_section_and_op(tmp_path):
-    """a write past the end of the gradients section is caught after the op that ran and named"""
-    gguf, gen, _ = build_trainer(tmp_path, "gpt2")
+def train_plan(gen, fam):
+    """the generated header's section table {name: bytes}, TRAIN_BYTES, TRAIN_LAYER_BYTES and N_LAYER"""
+    h = open(os.path.join(gen, f"{fam}_train.h")).read()
+    sections = {m.group(1): int(m.group(3)) for m in re.finditer(r'^    \{ "([a-z ]+)", (0x[0-9a-f]+), (\d+) \},$', h, re.M)}
+    num = lambda name: int(re.search(rf"^#define {fam.upper()}_{name} (\d+)", h + open(os.path.join(gen, f"{fam}.h")).read(), re.M).group(1))
+    return sections, num("TRAIN_BYTES"), num("TRAIN_LAYER_BYTES"), num("N_LAYER")
+
+
+RECOMPUTE_FAMILIES = ["gpt2", "llama", "gemma2", "gemma3", "qwen3", "phi3"]
+
+
+@pytest.mark.parametrize("fam", RECOMPUTE_FAMILIES)
+def test_recompute_is_bit_identical(fam, tmp_path, data):
+    """--recompute: the same losses and weights, bit for bit, as keeping every layer's activations, in an
+    arena smaller by (N_LAYER - 1) x the bytes a layer no longer keeps (less the slab's canary)"""
+    gguf, gen, exe = build_trainer(tmp_path, fam)
+    _, gen_rc, exe_rc = build_trainer(tmp_path, fam, recompute=True)
+    args = ["--init", gguf, "--data", data, "-b", B, "-t", T, "--steps", 6, "--lr", "1e-3", "--accum", 2, "--clip", "0.5"]
+    full = must([exe, "--out", tmp_path / "full"] + args)
+    rc = must([exe_rc, "--out", tmp_path / "rc"] + args)
+    lines = lambda s: [re.sub(r"\| tok/s .*", "", l) for l in s.splitlines() if l.startswith("step ")]  # timing differs
+    assert len(lines(full.stdout)) == 7 and lines(rc.stdout) == lines(full.stdout), f"{fam}: --recompute changes the losses"
+    for f in ("model.gguf", "train_state.bin"):
+        assert open(tmp_path / "full" / "ckpt" / f, "rb").read() == open(tmp_path / "rc" / "ckpt" / f, "rb").read(), f"{fam}: {f} differs"
+    sec, total, per_layer, n_layer = train_plan(gen, fam)
+    sec_rc, total_rc, per_layer_rc, n_layer_rc = train_plan(gen_rc, fam)
+    assert "recompute slab" not in sec and sec_rc["recompute slab"] > 0 and n_layer == n_layer_rc == 2
+    assert sum(sec.values()) + 64 * len(sec) == total and sum(sec_rc.values()) + 64 * len(sec_rc) == total_rc
+    assert 0 < per_layer_rc < per_layer
+    assert total - total_rc == (n_layer - 1) * (per_layer - per_layer_rc) - 64, (sec, sec_rc, per_layer, per_layer_rc)
+    assert "| recompute slab" in rc.stderr and "(recompute: per layer only its input is kept)" in rc.stderr, rc.stderr
+    assert "recompute slab" not in full.stderr and "| saved activations" in full.stderr, full.stderr
+
+
+@pytest.mark.parametrize("recompute", [False, True], ids=["kept", "recompute"])
+def test_canary_names_section_and_op(tmp_path, recompute):
+    """a write past the end of a section (the gradients; with --recompute the slab) is caught after the op that ran and named"""
+    gguf, gen, _ = build_trainer(tmp_path, "gpt2", recompute=recompute)
+    sec = 5 if recompute else 1
     src = tmp_path / "overrun.c"
     src.write_text('#define CK_IMPLEMENTATION\n#include "ckernel.h"\n#include "gpt2.h"\n#include "gpt2_train.h"\n#include <stdlib.h>\n'
                    'int main(void) {\n'
                    '    uint8_t *A = (uint8_t *)calloc(1, (size_t)GPT2_TRAIN_BYTES);\n'
                    '    int32_t tok[GPT2_TRAIN_MAX_B * GPT2_TRAIN_MAX_T] = {0};\n'
                    '    gpt2_train_init(A);\n'
-                   '    /* a kernel that writes one float too many at the end of the gradients */\n'
-                   '    ((float *)(void *)(A + GPT2_T_GRADS + gpt2_train_sections[1].bytes))[0] = 1.0f;\n'
+                   '    /* a kernel that writes one float too many at the end of the section */\n'
+                   f'    ((float *)(void *)(A + gpt2_train_sections[{sec}].off + gpt2_train_sections[{sec}].bytes))[0] = 1.0f;\n'
                    '    gpt2_train_forward(A, tok, tok, 1, 4);\n'
                    '    return 0;\n}\n')
     exe = tmp_path / "overrun"
     must([CC, "-std=c99", "-O1", "-DCK_CANARIES", "-I", REPO, "-I", gen, src, "-o", exe, "-lm"])
     r = sh([exe])
     assert r.returncode != 0, "the overrun was not caught"
-    assert "canary after section 'gradients' overwritten" in r.stderr and "last op: forward OP(embedding" in r.stderr, r.stderr
+    name = "recompute slab" if recompute else "gradients"
+    assert f"canary after section '{name}' overwritten" in r.stderr and "last op: forward OP(embedding" in r.stderr, r.stderr
 
 
 def test_bad_options_are_refused(tmp_path, data):
@@ -181,6 +222,10 @@ def test_bad_options_are_refused(tmp_path, data):
     must([tool("mkmodel"), "llama", q, "--type", "q8_0"] + COMMON + FAMILIES["llama"])
     r = sh([tool("ckgen"), q, "-o", tmp_path / "gq", "--train"])
     assert r.returncode != 0 and "needs f32 weights" in r.stderr and "ck dequantize" in r.stderr, r.stderr
+    r = sh([tool("ckgen"), gguf, "-o", tmp_path / "gr", "--recompute"])
+    assert r.returncode == 2 and "--recompute is an option of --train" in r.stderr, r.stderr
+    r = sh([tool("ck"), "build", gguf, "-o", tmp_path / "br", "--recompute"])
+    assert r.returncode == 2 and "--recompute is an option of --train" in r.stderr, r.stderr
 
 
 def test_llmc_shard_reads_as_the_same_tokens(tmp_path, data):
