@@ -240,7 +240,7 @@ parity-long: deps tools $(B)/mkmodel ## 1,000 training steps of a small GPT-2, C
 # beside ckernel. PyTorch is an anchor only with OpenBLAS (Debian's torch calls libblas.so.3, the
 # reference BLAS unless libopenblas0-pthread is installed): installed here if missing.
 # BENCH_TRAIN_ARGS: e.g. "--steps 1 --rows side --threads 2" (tests/bench_train.py --help).
-bench-train: deps tools $(B)/bench_kernels ## ms/step of the generated trainer beside llm.c's (LLMC=path) and PyTorch's on the same weights and batch (GPT-2 124M-shaped, B=4 T=64, 2 and 1 threads); MFU at B=8 T=256; the demo config
+bench-train: deps tools $(B)/bench_kernels ## trainer ms/step beside llm.c (LLMC=path) and PyTorch on the same weights and batch (GPT-2 124M-shaped, B=4 T=64, 2 and 1 threads); MFU at B=8 T=256; the demo
 	@dpkg -s libopenblas0-pthread >/dev/null 2>&1 || { echo "installing libopenblas0-pthread (PyTorch's BLAS for the bench)"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends libopenblas0-pthread >/dev/null; }

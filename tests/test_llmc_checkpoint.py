@@ -5,14 +5,14 @@ int32 header[256], then 16 tensors, layers stacked). Every tensor must equal the
 was made from, the padded vocabulary rows must be zero, and a forward pass that reads the
 checkpoint as llm.c does (matmul_forward: out[o] = sum_i w[o*C + i] x[i]; q, k, v at offsets 0, C,
 2C of the fused qkv) must give the oracle's logits of the GGUF. Models llm.c cannot hold are refused
-naming the tensor. No llm.c needed."""
+naming the tensor. Also the bench's step-1 loss check. No llm.c needed."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from bench_train import llmc_padded_vocab, write_llmc_checkpoint
+from bench_train import llmc_padded_vocab, loss_check, write_llmc_checkpoint
 from oracle import gguf as G
 from oracle import models as OM
 
@@ -144,3 +144,10 @@ def test_llmc_checkpoint_refuses_what_llmc_cannot_hold(tmp_path, case, message):
     write_gguf(tmp_path / "m.gguf", arrays, arch="llama" if case == "llama" else "gpt2", n_ff=96 if case == "n_ff" else 4 * C)
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         write_llmc_checkpoint(str(tmp_path / "m.gguf"), str(tmp_path / "m.bin"))
+
+
+def test_bench_says_when_the_step1_losses_disagree():
+    """the bench's sanity line: engines on the same weights and batch agree, else it says invalid"""
+    same = loss_check({"ckernel": [10.935330, 8.2], "llm.c": [10.935329, 8.2]})
+    assert "agree within" in same and "INVALID" not in same
+    assert "COMPARISON INVALID" in loss_check({"ckernel": [10.935330, 8.2], "llm.c": [10.94, 8.2]})
