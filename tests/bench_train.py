@@ -197,8 +197,6 @@ def ckernel_run(work, init, b, t, steps, threads, data, extra=()):
 def llmc_build(llmc):
     """LLMC/train_gpt2.c compiled as llm.c's Makefile does (OpenMP on), into build/bench/"""
     src = os.path.join(llmc, "train_gpt2.c")
-    if not os.path.isfile(src):
-        sys.exit(f"bench-train: LLMC={llmc}: no train_gpt2.c there (LLMC is a checkout of github.com/karpathy/llm.c)")
     exe = os.path.join(BENCH, "llmc_train_gpt2")
     if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
         run([os.environ.get("CC", "cc"), "-Ofast", "-Wno-unused-result", "-Wno-ignored-pragmas", "-Wno-unknown-attributes",
@@ -410,6 +408,8 @@ def main():
     a.threads = [int(x) for x in a.threads.split(",")]
     if not 1 <= a.steps < LLMC_MAX_STEP:
         sys.exit(f"bench-train: --steps {a.steps}: from 1 to {LLMC_MAX_STEP - 1} (train_gpt2.c runs steps 0..{LLMC_MAX_STEP})")
+    if a.llmc and not os.path.isfile(os.path.join(a.llmc, "train_gpt2.c")):
+        sys.exit(f"bench-train: LLMC={a.llmc}: no train_gpt2.c there (LLMC is a checkout of github.com/karpathy/llm.c)")
     os.makedirs(BENCH, exist_ok=True)
     cfg124 = os.path.join(BENCH, "gpt2-124M.json")
     json.dump(GPT2_124M, open(cfg124, "w"))
