@@ -236,8 +236,15 @@ bench-quant: $(B)/bench_quant ## GB/s of dequantize and GFLOP/s of the quantized
 parity-long: deps tools $(B)/mkmodel ## 1,000 training steps of a small GPT-2, C vs PyTorch: prints the loss curve, fails beyond 1e-3 relative
 	$(PYTHON) tests/parity_long.py
 
-bench-train: tools $(B)/bench_kernels ## ms/step, tokens/s and MFU of the generated trainer: GPT-2 124M-shaped (B=4, T=64) and the demo config
-	$(PYTHON) tests/bench_train.py
+# LLMC=/path/to/llm.c (a checkout of github.com/karpathy/llm.c): its train_gpt2.c is compiled and run
+# beside ckernel. PyTorch is an anchor only with OpenBLAS (Debian's torch calls libblas.so.3, the
+# reference BLAS unless libopenblas0-pthread is installed): installed here if missing.
+# BENCH_TRAIN_ARGS: e.g. "--steps 1 --rows side --threads 2" (tests/bench_train.py --help).
+bench-train: deps tools $(B)/bench_kernels ## trainer ms/step beside llm.c (LLMC=path) and PyTorch on the same weights and batch (GPT-2 124M-shaped, B=4 T=64, 2 and 1 threads); MFU at B=8 T=256; the demo
+	@dpkg -s libopenblas0-pthread >/dev/null 2>&1 || { echo "installing libopenblas0-pthread (PyTorch's BLAS for the bench)"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends libopenblas0-pthread >/dev/null; }
+	LLMC="$(LLMC)" $(PYTHON) tests/bench_train.py $(BENCH_TRAIN_ARGS)
 
 $(B)/bench_membw: tests/bench_membw.c | $(B)
 	$(CC) -std=c99 -O3 $(ARCH) $(OPENMP) $< -o $@

@@ -2,8 +2,9 @@
 examples/train.c, so every step of a ckernel training run can be compared.
 
 The model is oracle.models' reference forward of the family, with every GGUF tensor turned into
-a float64 leaf tensor that requires grad (a tied output weight is the token embedding itself, so
-its gradient is the sum of both uses, as in the C code). The optimiser is torch.optim.AdamW with
+a float64 leaf tensor that requires grad (``dtype=torch.float32``: make bench-train's timing; a
+tied output weight is the token embedding itself, so its gradient is the sum of both uses, as in
+the C code). The optimiser is torch.optim.AdamW with
 two groups (weight decay on matrices only, as examples/train.c), gradients clipped with
 torch.nn.utils.clip_grad_norm_, the learning rate set per step from the same schedule.
 
@@ -46,12 +47,12 @@ def read_tokens(path):
 
 class Trainer:
     def __init__(self, gguf_path, lr=3e-4, steps=20, warmup=0, schedule="cosine", min_lr_frac=0.1, wd=0.0,
-                 clip=1.0, beta1=0.9, beta2=0.999, eps=1e-8):
+                 clip=1.0, beta1=0.9, beta2=0.999, eps=1e-8, dtype=torch.float64):
         self.m = OM.load(gguf_path)
         self.names = [t.name.decode() for t in self.m.g.tensors]
         self.params = {}
         for n in self.names:
-            self.params[n] = torch.tensor(self.m.g.array(n).astype(np.float64), requires_grad=True)
+            self.params[n] = torch.tensor(self.m.g.array(n).astype(np.float64), dtype=dtype, requires_grad=True)
         self.m._w = self.params          # the reference forward reads its weights from here
         decay = [self.params[n] for n in self.names if self.params[n].dim() > 1 and self.params[n].shape[0] > 1]
         ids = {id(p) for p in decay}
