@@ -73,6 +73,7 @@
      2. Implementation: helpers
      3. Embedding            ck_embedding_forward / _backward
      4. Matmul (linear)      ck_matmul_forward / _backward        scalar + AVX2 (+ Helium forward)
+                             ck_lora_forward / _backward (a rank-r update beside a matmul)
      5. Weight formats       GGUF types F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K..Q8_K
                              IQ4_NL: ck_type_*, ck_row_size, ck_fp16/bf16 conversions,
                              ck_dequantize_row, ck_quantize_row (ggml's reference quantizers),
@@ -94,7 +95,8 @@
                              ck_gguf_builder + ck_gguf_write_file (atomic: temp + rename)
     14. Model runtime        token-major RoPE/attention with KV cache, ck_model (weights from a
                              GGUF or a weights.bump, arena, canaries), sampler (temperature,
-                             top-k, top-p), stop strings (ck_stop_*)
+                             top-k, top-p), stop strings (ck_stop_*), LoRA adapters (ck_lora_read,
+                             ck_lora_open, ck_lora_apply, ck_lora_write_file: GGUF, llama.cpp's layout)
     15. Tokenizer            ck_tok_* from tokenizer.ggml.*: byte-level BPE (gpt2; pre-tokenizers
                              default, gpt-2, llama3, qwen2, deepseek-llm/coder, falcon, starcoder,
                              refact, mpt), SentencePiece BPE (llama), WordPiece (bert); encode,
