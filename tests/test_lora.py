@@ -201,6 +201,33 @@ def test_quantized_base(tc):
         assert d < TOL
 
 
+def _round(x, dtype):
+    t = torch.from_numpy(np.array(x, np.float32)).to(dtype)
+    return t, t.to(torch.float32).numpy()
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+def test_half_precision_adapter(tc, dtype):
+    """lora_a/lora_b stored as f16 or bf16 (as convert_lora_to_gguf.py can write them): widened to
+    f32 at load, exactly; logits == PyTorch with the rounded A and B (< 1e-4)"""
+    c = case(tc, "llama")
+    tdt, tid = (torch.float16, 1) if dtype == "f16" else (torch.bfloat16, 30)
+    rounded = {}
+
+    def half(t):
+        x = np.frombuffer(t[3], np.float32).reshape(t[1][1], t[1][0])
+        h, back = _round(x, tdt)
+        base, ab = t[0][:-7], t[0][-1]
+        rounded.setdefault(base, {})[ab] = back
+        return (t[0], t[1], tid, h.view(torch.int16).numpy().tobytes())
+    path = _rewrite(c.adapter, os.path.join(c.dir, f"adapter_{dtype}.gguf"), replace=half)
+    mats = {n: (v["a"], v["b"]) for n, v in rounded.items()}
+    assert G.read(path).tensor(Q + ".lora_a").type == tid
+    d = diff(lora_logits(c.prog, c.gguf, c.tokens, path), reference(c.gguf, c.tokens, mats, SCALE))
+    print(f"llama, {dtype} adapter: max abs diff {d:.3e}")
+    assert d < TOL
+
+
 # ============================================================================ lora-merge
 def test_merge_equals_run_time(tc):
     """`ck lora-merge` (F32 base): every adapted tensor is W + scale*B@A in f32, everything else byte
