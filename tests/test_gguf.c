@@ -431,6 +431,21 @@ static int write_seeds(const char *dir)
     if (!f || fwrite(m.p, 1, m.n, f) != m.n) { printf("cannot write %s\n", path); return 1; }
     fclose(f);
     free(m.p);
+    { /* a LoRA adapter: one pair, rank 2, for blk.0.attn_q.weight [64, 64] (fuzz_gguf reads it as one) */
+        static float a[2 * 64], b[64 * 2];
+        const ck_lora_tensor lt = { "blk.0.attn_q.weight", 2, 64, 64, a, b };
+        ck_gguf_builder gb;
+        membuf lm = { NULL, 0, 0 };
+        for (i = 0; i < 128; i++) { a[i] = (float)i / 128.0f; b[i] = 1.0f - (float)i / 64.0f; }
+        ck_gguf_builder_init(&gb);
+        if (ck_lora_add(&gb, "llama", 8.0f, &lt, 1) || ck_gguf_write(&gb, mem_write, &lm)) { printf("cannot build the LoRA seed\n"); return 1; }
+        ck_gguf_builder_free(&gb);
+        snprintf(path, sizeof path, "%s/lora.gguf", dir);
+        f = fopen(path, "wb");
+        if (!f || fwrite(lm.p, 1, lm.n, f) != lm.n) { printf("cannot write %s\n", path); return 1; }
+        fclose(f);
+        free(lm.p);
+    }
     return 0;
 }
 
