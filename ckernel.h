@@ -26,6 +26,9 @@
      CK_MALLOC(n), CK_REALLOC(p,n), CK_FREE(p)
                         The allocator of the host-side helpers (never called by a kernel);
                         default malloc/realloc/free.
+     CK_NO_LORA         Generated models never apply a LoRA adapter: ck_lora_apply becomes a macro
+                        that does nothing, so the hook after each matmul (`if (m->lora) ...`) and the
+                        LoRA kernels leave the program (firmware that never loads one: less flash).
      CK_CANARIES        Generated models write guard words between the sections of their
                         arena and check them after each phase (ck_canary_check).
      CK_ASSERT(x)       Internal consistency checks; default `assert(x)` from <assert.h>.
@@ -688,6 +691,9 @@ typedef struct ck_lora {
 /* out [T,OC] += the adapter's update of the weight at w_off (nothing if it has none); T rows in
    chunks of scratch_rows */
 CK_DEF void ck_lora_apply(const ck_lora *lo, float *out, const float *inp, uint64_t w_off, int T, int C, int OC);
+#ifdef CK_NO_LORA
+#define ck_lora_apply(lo, out, inp, w_off, T, C, OC) ((void)0)
+#endif
 
 #ifndef CK_NO_STDIO
 /* Open, check (ck_lora_read) and bind an adapter to a model: arch its general.architecture, w /
@@ -8512,6 +8518,7 @@ CK_DEF int ck_lora_read(const ck_gguf *g, const char *arch, const ck_weight_info
     return np;
 }
 
+#ifndef CK_NO_LORA
 CK_DEF void ck_lora_apply(const ck_lora *lo, float *out, const float *inp, uint64_t w_off, int T, int C, int OC)
 {
     int lo_i = 0, hi = lo->n_w, t;
@@ -8528,6 +8535,7 @@ CK_DEF void ck_lora_apply(const ck_lora *lo, float *out, const float *inp, uint6
         ck_lora_forward(out + (size_t)t * OC, lo->scratch, inp + (size_t)t * C, e->a, e->bt, e->scale, CK_MIN(lo->scratch_rows, T - t), C, OC,
                         e->rank);
 }
+#endif
 
 #ifndef CK_NO_STDIO
 CK_DEF int ck_bump_write(const char *path, const void *weights, uint64_t bytes, uint64_t layout_hash)
