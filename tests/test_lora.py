@@ -274,6 +274,35 @@ def test_merge_quantized_base_writes_f32(tc):
     assert d < TOL
 
 
+@pytest.mark.parametrize("qtype", ["f16", "bf16"])
+def test_merge_keeps_half_types(tc, qtype):
+    """an F16 / BF16 base: the merged weights stay in that type and are exactly W + scale*B@A computed
+    as the merge computes it (f32, r = 0..rank-1 in order, then rounded to nearest even), bit for bit"""
+    d = os.path.join(tc.work, f"merge_{qtype}")
+    os.makedirs(d, exist_ok=True)
+    base = tc.mkmodel(os.path.join(d, "model.gguf"), "llama", qtype)
+    mats = random_adapter(base, seed=5)
+    adapter = write_adapter(os.path.join(d, "adapter.gguf"), "llama", mats)
+    merged = os.path.join(d, "merged.gguf")
+    must([tc.ck, "lora-merge", base, adapter, "-o", merged, "-q"])
+    gb, gm = G.read(base), G.read(merged)
+    tdt = torch.float16 if qtype == "f16" else torch.bfloat16
+    for t in gm.tensors:
+        name = t.name.decode()
+        tb = gb.tensor(name)
+        assert t.type == tb.type, name
+        if name not in mats:
+            assert bytes(t.data) == bytes(tb.data), name
+            continue
+        a, b = (x.astype(np.float32) for x in mats[name])
+        scale = np.float32(np.float32(1.0) * np.float32(ALPHA)) / np.float32(a.shape[0])
+        w = gb.array(name).astype(np.float32)
+        for r in range(a.shape[0]):
+            w = w + (scale * b[:, r:r + 1]).astype(np.float32) * a[r][None, :]
+        want = torch.from_numpy(w).to(tdt).view(torch.int16).numpy().tobytes()
+        assert bytes(t.data) == want, f"{name}: merged {qtype} bytes differ"
+
+
 # ============================================================================ hostile adapters
 def _rewrite(src, dst, drop=(), replace=None, kv=None, drop_kv=()):
     g = G.read(src)
