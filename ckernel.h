@@ -1494,6 +1494,17 @@ CK_DEF void ck_lora_backward_scalar(float *dinp, float *da, float *dbt, float *s
 CK_DEF void ck_lora_forward(float *out, float *scratch, const float *inp, const float *a, const float *bt, float scale,
                             int T, int C, int OC, int rank)
 {
+#if CK_HAVE_AVX2
+    if (T < 4) { /* decode: out row t += scratch[t,r] * bt row r, r in order: per element the same FMA chain as
+                    the blocked GEMM (the same bits), bt's rows read whole instead of 16 columns at a time */
+        int t, r;
+        ck_matmul_forward(scratch, inp, a, NULL, T, C, rank);
+        ck__scale_rows(scratch, (size_t)T * (size_t)rank, scale);
+        for (t = 0; t < T; t++)
+            for (r = 0; r < rank; r++) ck__axpy_avx2(out + (size_t)t * OC, scratch[(size_t)t * rank + r], bt + (size_t)r * OC, OC);
+        return;
+    }
+#endif
     CK__LORA_FORWARD(ck_matmul_forward, ck_matmul_backward)
 }
 CK_DEF void ck_lora_backward(float *dinp, float *da, float *dbt, float *scratch, float *dscratch, const float *dout, const float *inp,

@@ -148,6 +148,22 @@ def test_lora_kernel_forward_backward(build, T, C, OC, rank):
             assert d < 1e-5, f"backward{suffix} {what} {T}x{C}x{OC} rank {rank}: {d:.3e}"
 
 
+def test_lora_kernel_rows_one_at_a_time_are_the_same_bits():
+    """decode (T = 1, the AVX2 row path) and prefill (T = 8, the blocked GEMM) give the same bits per row"""
+    L = lib("simd")
+    rng = np.random.default_rng(9)
+    T, C, OC, rank = 8, 72, 100, 5
+    x, a, bt = (np.ascontiguousarray(rng.normal(0, 1, s), np.float32) for s in ((T, C), (rank, C), (rank, OC)))
+    out0 = np.ascontiguousarray(rng.normal(0, 1, (T, OC)), np.float32)
+    scratch = np.zeros((T, rank), np.float32)
+    p = lambda v: v.ctypes.data
+    whole, rows = out0.copy(), out0.copy()
+    L.ck_lora_forward(p(whole), p(scratch), p(x), p(a), p(bt), 0.3, T, C, OC, rank)
+    for t in range(T):
+        L.ck_lora_forward(rows[t:].ctypes.data, p(scratch), x[t:].ctypes.data, p(a), p(bt), 0.3, 1, C, OC, rank)
+    assert np.array_equal(whole, rows), f"max diff {np.max(np.abs(whole - rows)):.3e}"
+
+
 # ============================================================================ the file
 def test_writer_writes_llama_cpp_layout(tmp_path):
     """keys and types; lora_a ne = [in, rank] holding A, lora_b ne = [rank, out] holding B, f32, exact"""
