@@ -1633,6 +1633,21 @@ static void ckg_emit_rope_params(ckg_out *O)
     fprintf(f, "};\n\n");
 }
 
+/* does a matmul (of any layer) read the tensor of this name? */
+static int ckg_matmul_reads(const ckg_model *M, const ckg_ir *R, const char *tensor)
+{
+    int k, il;
+    for (k = 0; k < R->n_op; k++) {
+        const ckg_op *o = &R->op[k];
+        int n_layer = o->section == CKG_BLOCK ? M->n_layer : 1;
+        for (il = 0; o->desc == &ckg_op_matmul && il < n_layer; il++) {
+            const ckg_weight *x = ckg_find_weight(M, o->wb, o->section == CKG_BLOCK ? il : -1);
+            if (x && x->t && !strcmp(ckg_tensor_name(x->t), tensor)) return 1;
+        }
+    }
+    return 0;
+}
+
 static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
 {
     ckg_model *M = O->M;
@@ -1693,17 +1708,7 @@ static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
                 (long long)info[i].ne1, (unsigned long long)info[i].off, (unsigned long long)info[i].bytes);
     fprintf(f, "};\n\n/* 1: a matmul reads this weight (a LoRA adapter may adapt it: ck_lora_read's is_matmul) */\n");
     fprintf(f, "static const unsigned char %s_lora_targets[%d] = {", n, n_info);
-    for (i = 0; i < n_info; i++) {
-        int hit = 0, k;
-        for (k = 0; k < R->n_op && !hit; k++) {
-            const ckg_op *o = &R->op[k];
-            for (il = 0; o->desc == &ckg_op_matmul && il < (o->section == CKG_BLOCK ? M->n_layer : 1) && !hit; il++) {
-                const ckg_weight *x = ckg_find_weight(M, o->wb, o->section == CKG_BLOCK ? il : -1);
-                hit = x && x->t && !strcmp(ckg_tensor_name(x->t), info[i].name);
-            }
-        }
-        fprintf(f, "%s%s%d", i ? "," : "", i % 32 ? " " : "\n    ", hit);
-    }
+    for (i = 0; i < n_info; i++) fprintf(f, "%s%s%d", i ? "," : "", i % 32 ? " " : "\n    ", ckg_matmul_reads(M, R, info[i].name));
     fprintf(f, "\n};\n\n/* state region */\n");
     for (r = 0; r < P->n_rope; r++)
         fprintf(f, "#define %s_S_ROPE%d 0x%09llxull /* f32 [%d, %d, 2] rope cos/sin, base %g */\n", N, r, (unsigned long long)P->rope_off[r], P->max_ctx,
