@@ -161,7 +161,7 @@ MCU_GEN     = --max-ctx 32 --max-prompt 8
 MCU_PKGS    = gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
 MCU_TARGETS = m4 m55 rv32
 MCU_WARN    = -std=c99 -Wall -Wextra -Wpedantic -Werror
-MCU_COMMON  = $(MCU_WARN) -O2 -ffunction-sections -fdata-sections -Wl,--gc-sections \
+MCU_COMMON  = $(MCU_WARN) -O2 -ffunction-sections -fdata-sections -Wl,--gc-sections -DCK_NO_LORA \
               --specs=picolibc.specs --oslib=semihost -Wl,--defsym=__stack_size=0x10000 -I.
 mcu_mem     = -Wl,--defsym=__flash=$(1) -Wl,--defsym=__flash_size=$(2) -Wl,--defsym=__ram=$(3) -Wl,--defsym=__ram_size=$(4)
 MCU_CC_m4   = arm-none-eabi-gcc -mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard -mthumb $(call mcu_mem,0x00000000,4M,0x20000000,4M)

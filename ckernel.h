@@ -26,6 +26,9 @@
      CK_MALLOC(n), CK_REALLOC(p,n), CK_FREE(p)
                         The allocator of the host-side helpers (never called by a kernel);
                         default malloc/realloc/free.
+     CK_NO_LORA         Generated models never apply a LoRA adapter: ck_lora_apply becomes a macro
+                        that does nothing, so the hook after each matmul (`if (m->lora) ...`) and the
+                        LoRA kernels leave the program (firmware that never loads one: less flash).
      CK_CANARIES        Generated models write guard words between the sections of their
                         arena and check them after each phase (ck_canary_check).
      CK_ASSERT(x)       Internal consistency checks; default `assert(x)` from <assert.h>.
@@ -74,6 +77,7 @@
      3. Embedding            ck_embedding_forward / _backward
      4. Matmul (linear)      ck_matmul_forward / _backward        scalar + AVX2/AVX-512 packed GEMM
                                                                   (+ Helium forward)
+                             ck_lora_forward / _backward (a rank-r update beside a matmul)
      5. Weight formats       GGUF types F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K..Q8_K
                              IQ4_NL: ck_type_*, ck_row_size, ck_fp16/bf16 conversions,
                              ck_dequantize_row, ck_quantize_row (ggml's reference quantizers),
@@ -95,7 +99,8 @@
                              ck_gguf_builder + ck_gguf_write_file (atomic: temp + rename)
     14. Model runtime        token-major RoPE/attention with KV cache, ck_model (weights from a
                              GGUF or a weights.bump, arena, canaries), sampler (temperature,
-                             top-k, top-p), stop strings (ck_stop_*)
+                             top-k, top-p), stop strings (ck_stop_*), LoRA adapters (ck_lora_read,
+                             ck_lora_open, ck_lora_apply, ck_lora_write_file: GGUF, llama.cpp's layout)
     15. Tokenizer            ck_tok_* from tokenizer.ggml.*: byte-level BPE (gpt2; pre-tokenizers
                              default, gpt-2, llama3, qwen2, deepseek-llm/coder, falcon, starcoder,
                              refact, mpt), SentencePiece BPE (llama), WordPiece (bert); encode,
@@ -166,6 +171,24 @@ CK_DEF void ck_matmul_forward(float *out, const float *inp, const float *weight,
 CK_DEF void ck_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC);
 CK_DEF void ck_matmul_forward_scalar(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC);
 CK_DEF void ck_matmul_backward_scalar(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC);
+
+/* ---- LoRA: a low-rank update beside a linear layer ------------------------------------------
+   out [T,OC] += scale * (inp [T,C] @ A^T) @ B^T, with A = a [rank,C] and B [OC,rank] given
+   transposed as bt [rank,OC] (GGUF's lora_a is A as it is, lora_b is B: ck_lora_open transposes
+   it once), so that both products are the fp32 matmul: scratch [T,rank] = inp @ A^T, times
+   scale, then out += scratch @ bt (ck_matmul_backward's input-gradient product). The base
+   matmul out = inp @ W^T is not touched: W may be of any type.
+   backward (scratch [T,rank] from the forward is recomputed; dscratch [T,rank] caller memory):
+   dinp [T,C] += dout @ (scale B A); da [rank,C] += scale (dout @ B)^T @ inp;
+   dbt [rank,OC] += scale (inp @ A^T)^T @ dout. Any of dinp, da, dbt may be NULL. */
+CK_DEF void ck_lora_forward(float *out, float *scratch, const float *inp, const float *a, const float *bt, float scale,
+                            int T, int C, int OC, int rank);
+CK_DEF void ck_lora_backward(float *dinp, float *da, float *dbt, float *scratch, float *dscratch, const float *dout, const float *inp,
+                             const float *a, const float *bt, float scale, int T, int C, int OC, int rank);
+CK_DEF void ck_lora_forward_scalar(float *out, float *scratch, const float *inp, const float *a, const float *bt, float scale,
+                                   int T, int C, int OC, int rank);
+CK_DEF void ck_lora_backward_scalar(float *dinp, float *da, float *dbt, float *scratch, float *dscratch, const float *dout, const float *inp,
+                                    const float *a, const float *bt, float scale, int T, int C, int OC, int rank);
 
 /* ---- weight formats: GGUF / ggml tensor types ----------------------------------------------
    Type ids are GGUF's tensor type ids; names and block layouts are ggml's, byte for byte, so a
@@ -547,6 +570,7 @@ CK_DEF int  ck_gguf_write(ck_gguf_builder *b, ck_write_fn write, void *ctx);
 CK_DEF int  ck_gguf_write_file(ck_gguf_builder *b, const char *path); /* PATH.tmp, then rename */
 #endif
 
+
 /* ---- kernels the generated models use ------------------------------------------------------
    Token-major ("_tm") attention and rope work on activations as the matmuls produce them:
    row t of q holds every head, head h at columns [h*HS, (h+1)*HS), rows ldq floats apart
@@ -592,6 +616,7 @@ typedef struct {
 #ifndef CK_NO_STDIO
     ck_gguf gguf;               /* an opened GGUF, when the weights come from one */
 #endif
+    const struct ck_lora *lora; /* an adapter the generated code applies (ck_lora_apply), or NULL */
     char error[320];
 } ck_model;
 #define CK_F(m, off)  ((float *)(void *)((m)->state + (off)))
@@ -626,6 +651,68 @@ CK_DEF int  ck_bump_write(const char *path, const void *weights, uint64_t bytes,
 CK_DEF int  ck_model_open(ck_model *m, const char *path, const ck_weight_info *w, int n, uint64_t layout_hash,
                           uint64_t weights_bytes, void *state, uint64_t state_bytes);
 CK_DEF void ck_model_close(ck_model *m);
+#endif
+
+/* ---- LoRA adapters in GGUF, as llama.cpp reads them -----------------------------------------
+   Keys: general.type = "adapter", adapter.type = "lora", adapter.lora.alpha (f32),
+   general.architecture = the base model's. Tensors, per adapted base weight W (ggml ne = [in,
+   out], i.e. rows of `in` values, [out, in] row-major): "<W's name>.lora_a" ne = [in, rank]
+   (A [rank, in] row-major) and "<W's name>.lora_b" ne = [rank, out] (B [out, rank]), F32, F16 or
+   BF16. The update is W + scale * B @ A with scale = user scale * alpha / rank (alpha 0: the
+   user scale), llama.cpp's get_scale. Tensors named *_norm.weight are skipped, as llama.cpp
+   skips them; adapters of token_embd.weight (llama.cpp applies them to the lookup, transposed)
+   are refused.
+   ck_lora_read (caller memory, any build) checks an adapter that is already parsed against a
+   model's weight table: the keys and their types, every tensor's pairing, 2 dimensions, type,
+   rank (a's ne[1] = b's ne[0] >= 1), base weight (present in the table, one of the weights a
+   matmul reads when is_matmul is given) and dims; a refusal names the tensor and what differs.
+   w = NULL checks the file alone. pairs: room for g->n_tensors entries; returns their count. */
+typedef struct {
+    const char *base; uint64_t base_len;   /* the base weight's name (into the file, not NUL-terminated) */
+    const ck_gguf_tensor *a, *b;           /* lora_a ne = [in, rank], lora_b ne = [rank, out] */
+    int rank;
+    int w_index;                           /* the base weight's entry in the table; -1 when w = NULL */
+} ck_lora_pair;
+CK_DEF int  ck_lora_read(const ck_gguf *g, const char *arch, const ck_weight_info *w, const unsigned char *is_matmul, int n_w,
+                         ck_lora_pair *pairs, int cap, float *alpha, char *err, size_t errlen);
+/* the scale llama.cpp applies: user_scale * alpha / rank, or user_scale when alpha is 0 */
+CK_DEF float ck_lora_scale(float alpha, int rank, float user_scale);
+
+/* An adapter bound to a model, f32 in memory: the generated code calls ck_lora_apply after each
+   matmul when m->lora is set (one pointer test per matmul without an adapter). */
+typedef struct {
+    uint64_t w_off;                        /* the base weight's offset in the weights region */
+    int rank; int64_t n_in, n_out;
+    float scale;                           /* ck_lora_scale(alpha, rank, user scale) */
+    const float *a, *bt;                   /* A [rank, in], B^T [rank, out] */
+} ck_lora_weight;
+typedef struct ck_lora {
+    ck_lora_weight *w; int n_w;            /* sorted by w_off */
+    float *scratch; int scratch_rows;      /* [scratch_rows, max rank]: ck_lora_forward's scratch */
+    float alpha;
+    void *owned;                           /* one allocation: the table, the matrices, the scratch */
+    char error[320];
+} ck_lora;
+/* out [T,OC] += the adapter's update of the weight at w_off (nothing if it has none); T rows in
+   chunks of scratch_rows */
+CK_DEF void ck_lora_apply(const ck_lora *lo, float *out, const float *inp, uint64_t w_off, int T, int C, int OC);
+#ifdef CK_NO_LORA
+#define ck_lora_apply(lo, out, inp, w_off, T, C, OC) ((void)0)
+#endif
+
+#ifndef CK_NO_STDIO
+/* Open, check (ck_lora_read) and bind an adapter to a model: arch its general.architecture, w /
+   is_matmul / n the generated program's tables (CKM_WEIGHTS, CKM_LORA_TARGETS), scale the user's,
+   max_rows the most rows a matmul has (CKM_MAX_PROMPT). Matrices converted to f32 and checked
+   finite. 0, or -1 with lo->error naming the file, the tensor and what is wrong. */
+CK_DEF int  ck_lora_open(ck_lora *lo, const char *path, const char *arch, const ck_weight_info *w, const unsigned char *is_matmul, int n,
+                         float scale, int max_rows);
+CK_DEF void ck_lora_close(ck_lora *lo);
+/* Writer (for the trainer, and tests): one entry per adapted weight, A [rank, n_in] and
+   B [n_out, rank] row-major f32 (not copied: they must live until the file is written). */
+typedef struct { const char *name; int rank; int64_t n_in, n_out; const float *a, *b; } ck_lora_tensor;
+CK_DEF int  ck_lora_add(ck_gguf_builder *b, const char *arch, float alpha, const ck_lora_tensor *t, int n); /* keys + tensors */
+CK_DEF int  ck_lora_write_file(const char *path, const char *arch, float alpha, const ck_lora_tensor *t, int n, char *err, size_t errlen);
 #endif
 
 /* ---- sampler -------------------------------------------------------------------------------
@@ -1545,6 +1632,61 @@ CK_DEF void ck_matmul_backward(float *dinp, float *dweight, float *dbias, const 
     ck_matmul_backward_scalar(dinp, dweight, dbias, dout, inp, weight, T, C, OC);
 #endif
 }
+
+/* LoRA, forward and backward: the fp32 matmuls above in the shapes of a rank-r update.
+   inp [T,C], a = A [rank,C], bt = B^T [rank,OC], out/dout [T,OC], scratch/dscratch [T,rank].
+   The _scalar pair is the reference (the scalar matmuls); the other the dispatched matmuls. */
+static void ck__scale_rows(float *x, size_t n, float s)
+{
+    size_t i;
+    for (i = 0; i < n; i++) x[i] *= s;
+}
+#define CK__LORA_FORWARD(MM_FWD, MM_BWD)                                                                 \
+    MM_FWD(scratch, inp, a, NULL, T, C, rank);              /* scratch [T,rank] = inp @ A^T */        \
+    ck__scale_rows(scratch, (size_t)T * (size_t)rank, scale);                                          \
+    MM_BWD(out, NULL, NULL, scratch, NULL, bt, T, OC, rank); /* out [T,OC] += scratch @ bt */
+#define CK__LORA_BACKWARD(MM_FWD, MM_BWD)                                                                \
+    MM_FWD(dscratch, dout, bt, NULL, T, OC, rank);          /* dscratch [T,rank] = dout @ B */        \
+    ck__scale_rows(dscratch, (size_t)T * (size_t)rank, scale);                                         \
+    if (dinp || da) MM_BWD(dinp, da, NULL, dscratch, inp, a, T, C, rank); /* += dscratch @ A; dscratch^T @ inp */ \
+    if (dbt) {                                                                                          \
+        MM_FWD(scratch, inp, a, NULL, T, C, rank);          /* the forward's scratch, recomputed */    \
+        ck__scale_rows(scratch, (size_t)T * (size_t)rank, scale);                                      \
+        MM_BWD(NULL, dbt, NULL, scratch, dout, NULL, T, OC, rank); /* dbt [rank,OC] += scratch^T @ dout */ \
+    }
+CK_DEF void ck_lora_forward_scalar(float *out, float *scratch, const float *inp, const float *a, const float *bt, float scale,
+                                   int T, int C, int OC, int rank)
+{
+    CK__LORA_FORWARD(ck_matmul_forward_scalar, ck_matmul_backward_scalar)
+}
+CK_DEF void ck_lora_backward_scalar(float *dinp, float *da, float *dbt, float *scratch, float *dscratch, const float *dout, const float *inp,
+                                    const float *a, const float *bt, float scale, int T, int C, int OC, int rank)
+{
+    CK__LORA_BACKWARD(ck_matmul_forward_scalar, ck_matmul_backward_scalar)
+}
+CK_DEF void ck_lora_forward(float *out, float *scratch, const float *inp, const float *a, const float *bt, float scale,
+                            int T, int C, int OC, int rank)
+{
+#if CK_HAVE_AVX2
+    if (T < 4) { /* decode: out row t += scratch[t,r] * bt row r, r in order: per element the same FMA chain as
+                    the blocked GEMM (the same bits), bt's rows read whole instead of 16 columns at a time */
+        int t, r;
+        ck_matmul_forward(scratch, inp, a, NULL, T, C, rank);
+        ck__scale_rows(scratch, (size_t)T * (size_t)rank, scale);
+        for (t = 0; t < T; t++)
+            for (r = 0; r < rank; r++) ck__axpy_avx2(out + (size_t)t * OC, scratch[(size_t)t * rank + r], bt + (size_t)r * OC, OC);
+        return;
+    }
+#endif
+    CK__LORA_FORWARD(ck_matmul_forward, ck_matmul_backward)
+}
+CK_DEF void ck_lora_backward(float *dinp, float *da, float *dbt, float *scratch, float *dscratch, const float *dout, const float *inp,
+                             const float *a, const float *bt, float scale, int T, int C, int OC, int rank)
+{
+    CK__LORA_BACKWARD(ck_matmul_forward, ck_matmul_backward)
+}
+#undef CK__LORA_FORWARD
+#undef CK__LORA_BACKWARD
 
 /* ===================================================================================== */
 /* 5. Weight formats                                                                     */
@@ -8910,6 +9052,137 @@ CK_DEF int ck_rope_params_from_gguf(ck_rope_params *p, const char **factors_name
     return 0;
 }
 
+/* ---- LoRA adapters: checking one against a model, applying it ------------------------------ */
+CK_DEF float ck_lora_scale(float alpha, int rank, float user_scale)
+{
+    return alpha != 0.0f ? user_scale * alpha / (float)rank : user_scale; /* llama.cpp's get_scale */
+}
+
+static int ck__name_ends(const char *s, uint64_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return n >= k && !memcmp(s + n - k, suffix, k);
+}
+
+CK_DEF int ck_lora_read(const ck_gguf *g, const char *arch, const ck_weight_info *w, const unsigned char *is_matmul, int n_w,
+                        ck_lora_pair *pairs, int cap, float *alpha, char *err, size_t errlen)
+{
+    static const char *const keys[3][2] = { { "general.type", "adapter" }, { "adapter.type", "lora" }, { "general.architecture", NULL } };
+    const char *s;
+    uint64_t n, i;
+    int64_t ki;
+    double v;
+    int k, np = 0;
+    for (k = 0; k < 3; k++) { /* the keys llama.cpp checks, in its order */
+        const char *key = keys[k][0], *want = k == 2 ? arch : keys[k][1];
+        if (k == 2 && !arch) break;
+        ki = ck_gguf_find_kv(g, key);
+        if (ki < 0) { ck__fmt(err, errlen, "key %s is missing: not a LoRA adapter (an adapter has %s = \"%s\")", key, key, want); return -1; }
+        if (g->kv[ki].type != CK_GGUF_STR) { ck__fmt(err, errlen, "key %s is %s, not a string", key, ck_gguf_vtype_name(g->kv[ki].type)); return -1; }
+        ck_gguf_get_str(g, key, &s, &n);
+        if (n != strlen(want) || memcmp(s, want, (size_t)n)) {
+            ck__fmt(err, errlen, "key %s is \"%.*s\", not \"%s\"%s", key, (int)CK_MIN(n, 64), s, want,
+                    k == 2 ? ": an adapter for another architecture than the model's" : ": not a LoRA adapter");
+            return -1;
+        }
+    }
+    ki = ck_gguf_find_kv(g, "adapter.lora.alpha");
+    if (ki < 0) { ck__fmt(err, errlen, "key adapter.lora.alpha is missing (f32; llama.cpp's scale is alpha / rank)"); return -1; }
+    if (g->kv[ki].type != CK_GGUF_F32) { ck__fmt(err, errlen, "key adapter.lora.alpha is %s, not f32", ck_gguf_vtype_name(g->kv[ki].type)); return -1; }
+    ck_gguf_get_float(g, "adapter.lora.alpha", &v);
+    if (!(v - v == 0.0)) { ck__fmt(err, errlen, "key adapter.lora.alpha is %g, not a finite number", v); return -1; }
+    *alpha = (float)v;
+    for (i = 0; i < g->n_tensors; i++) {
+        const ck_gguf_tensor *t = &g->tensors[i], *other, *ab[2];
+        char name[300];
+        int is_a = ck__name_ends(t->name, t->name_len, ".lora_a"), j;
+        uint64_t bl = t->name_len - 7; /* the base weight's name: without ".lora_a" / ".lora_b" */
+        int64_t rank;
+        if (ck__name_ends(t->name, t->name_len, "_norm.weight")) continue; /* llama.cpp skips them too */
+        if (!is_a && !ck__name_ends(t->name, t->name_len, ".lora_b")) {
+            ck__fmt(err, errlen, "tensor %.*s: not a LoRA tensor (names end in .lora_a or .lora_b)", (int)CK_MIN(t->name_len, 200), t->name);
+            return -1;
+        }
+        if (bl == 0 || bl + 8 > sizeof name) { ck__fmt(err, errlen, "tensor %.*s: no base weight name, or one too long", (int)CK_MIN(t->name_len, 200), t->name); return -1; }
+        memcpy(name, t->name, (size_t)bl);
+        memcpy(name + bl, is_a ? ".lora_b" : ".lora_a", 8);
+        if (!(other = ck_gguf_find_tensor(g, name))) {
+            ck__fmt(err, errlen, "tensor %.*s has no %s: each adapted weight needs both .lora_a and .lora_b", (int)t->name_len, t->name, name);
+            return -1;
+        }
+        if (!is_a) continue; /* the pair is checked from its lora_a */
+        ab[0] = t; ab[1] = other;
+        for (j = 0; j < 2; j++) {
+            if (ab[j]->n_dims != 2) {
+                ck__fmt(err, errlen, "tensor %.*s has %u dimensions; a LoRA matrix has 2", (int)ab[j]->name_len, ab[j]->name, ab[j]->n_dims);
+                return -1;
+            }
+            if (ab[j]->type != CK_F32 && ab[j]->type != CK_F16 && ab[j]->type != CK_BF16) {
+                ck__fmt(err, errlen, "tensor %.*s is %s; LoRA matrices are read as f32, f16 or bf16", (int)ab[j]->name_len, ab[j]->name,
+                        ck_type_name((int)ab[j]->type) ? ck_type_name((int)ab[j]->type) : "of an unknown type");
+                return -1;
+            }
+        }
+        rank = t->ne[1];
+        if (other->ne[0] != rank) {
+            ck__fmt(err, errlen, "tensor %.*s.lora_a has rank %lld (ne[1]) but %.*s.lora_b has rank %lld (ne[0])", (int)bl, name, (long long)rank,
+                    (int)bl, name, (long long)other->ne[0]);
+            return -1;
+        }
+        if (rank < 1 || rank > 65536) { ck__fmt(err, errlen, "tensor %.*s.lora_a: rank %lld is not in 1..65536", (int)bl, name, (long long)rank); return -1; }
+        if (bl == 17 && !memcmp(name, "token_embd.weight", 17)) {
+            ck__fmt(err, errlen, "tensor token_embd.weight.lora_a: adapters of the token embedding are not supported (only matmul weights)");
+            return -1;
+        }
+        if (np >= cap) { ck__fmt(err, errlen, "more LoRA pairs than the %d the caller made room for", cap); return -1; }
+        pairs[np].base = t->name; pairs[np].base_len = bl;
+        pairs[np].a = t; pairs[np].b = other;
+        pairs[np].rank = (int)rank;
+        pairs[np].w_index = -1;
+        if (w) {
+            for (j = 0; j < n_w; j++)
+                if (strlen(w[j].name) == bl && !memcmp(w[j].name, name, (size_t)bl)) break;
+            if (j == n_w) {
+                ck__fmt(err, errlen, "tensor %.*s.lora_a: the model has no weight %.*s (an adapter for another model?)", (int)bl, name, (int)bl, name);
+                return -1;
+            }
+            if (is_matmul && !is_matmul[j]) {
+                ck__fmt(err, errlen, "tensor %.*s.lora_a: %s is not a weight a matmul of this model reads (LoRA adapts matmul weights)", (int)bl,
+                        name, w[j].name);
+                return -1;
+            }
+            if (t->ne[0] != w[j].ne0 || other->ne[1] != w[j].ne1) {
+                ck__fmt(err, errlen, "tensor %.*s.lora_a/.lora_b: the adapter's update is [in %lld, out %lld] (lora_a ne[0], lora_b ne[1]), "
+                        "the model's %s is [%lld, %lld]", (int)bl, name, (long long)t->ne[0], (long long)other->ne[1], w[j].name,
+                        (long long)w[j].ne0, (long long)w[j].ne1);
+                return -1;
+            }
+            pairs[np].w_index = j;
+        }
+        np++;
+    }
+    return np;
+}
+
+#ifndef CK_NO_LORA
+CK_DEF void ck_lora_apply(const ck_lora *lo, float *out, const float *inp, uint64_t w_off, int T, int C, int OC)
+{
+    int lo_i = 0, hi = lo->n_w, t;
+    const ck_lora_weight *e;
+    while (lo_i < hi) { /* binary search over the sorted offsets */
+        int mid = lo_i + (hi - lo_i) / 2;
+        if (lo->w[mid].w_off < w_off) lo_i = mid + 1;
+        else hi = mid;
+    }
+    if (lo_i == lo->n_w || lo->w[lo_i].w_off != w_off) return; /* not adapted */
+    e = &lo->w[lo_i];
+    CK_ASSERT(e->n_in == C && e->n_out == OC);
+    for (t = 0; t < T; t += lo->scratch_rows)
+        ck_lora_forward(out + (size_t)t * OC, lo->scratch, inp + (size_t)t * C, e->a, e->bt, e->scale, CK_MIN(lo->scratch_rows, T - t), C, OC,
+                        e->rank);
+}
+#endif
+
 #ifndef CK_NO_STDIO
 CK_DEF int ck_bump_write(const char *path, const void *weights, uint64_t bytes, uint64_t layout_hash)
 {
@@ -9017,6 +9290,134 @@ CK_DEF void ck_model_close(ck_model *m)
     m->owned_state = NULL;
     m->weights = NULL;
     m->state = NULL;
+}
+
+/* a LoRA matrix's row r (n values, f32/f16/bf16) as f32; 0, or -1 at a value that is not finite */
+static int ck__lora_row(const ck_gguf_tensor *t, int64_t r, float *dst, int64_t n, int64_t *bad)
+{
+    int64_t i;
+    ck_dequantize_row((int)t->type, (const uint8_t *)t->data + (size_t)r * ck_row_size((int)t->type, n), dst, n);
+    for (i = 0; i < n; i++)
+        if (!(dst[i] - dst[i] == 0.0f)) { *bad = i; return -1; }
+    return 0;
+}
+
+CK_DEF int ck_lora_open(ck_lora *lo, const char *path, const char *arch, const ck_weight_info *w, const unsigned char *is_matmul, int n,
+                        float scale, int max_rows)
+{
+    ck_gguf g;
+    ck_lora_pair *pairs;
+    char err[256];
+    int np, i, max_rank = 1;
+    size_t floats = 0, head, bytes;
+    float alpha = 0.0f, *f;
+    uint8_t *mem = NULL;
+    memset(lo, 0, sizeof *lo);
+    if (!(scale - scale == 0.0f)) { ck__fmt(lo->error, sizeof lo->error, "%s: the LoRA scale %g is not finite", path, (double)scale); return -1; }
+    if (ck_gguf_open(&g, path) != 0) { ck__fmt(lo->error, sizeof lo->error, "%s", g.error); return -1; }
+    pairs = (ck_lora_pair *)CK_MALLOC((size_t)(g.n_tensors ? g.n_tensors : 1) * sizeof *pairs);
+    np = !pairs ? -2 : ck_lora_read(&g, arch, w, is_matmul, n, pairs, (int)g.n_tensors, &alpha, err, sizeof err);
+    if (np < 0) {
+        ck__fmt(lo->error, sizeof lo->error, "%s: %s", path, np == -2 ? "out of memory" : err);
+        CK_FREE(pairs);
+        ck_gguf_close(&g);
+        return -1;
+    }
+    for (i = 0; i < np; i++) {
+        floats += (size_t)pairs[i].rank * (size_t)(pairs[i].a->ne[0] + pairs[i].b->ne[1]);
+        max_rank = CK_MAX(max_rank, pairs[i].rank);
+    }
+    lo->scratch_rows = CK_MAX(1, CK_MIN(max_rows, (1 << 22) / max_rank)); /* at most 16 MB of scratch: longer prompts go in chunks */
+    head = ((size_t)np * sizeof(ck_lora_weight) + 63) & ~(size_t)63;
+    bytes = head + (floats + (size_t)lo->scratch_rows * (size_t)max_rank) * sizeof(float);
+    if (!(mem = (uint8_t *)CK_MALLOC(bytes))) {
+        ck__fmt(lo->error, sizeof lo->error, "%s: out of memory for %llu bytes of LoRA matrices", path, (unsigned long long)bytes);
+        CK_FREE(pairs);
+        ck_gguf_close(&g);
+        return -1;
+    }
+    lo->w = (ck_lora_weight *)(void *)mem;
+    f = (float *)(void *)(mem + head);
+    lo->scratch = f + floats;
+    err[0] = 0;
+    for (i = 0; i < np && !err[0]; i++) {
+        const ck_lora_pair *p = &pairs[i];
+        ck_lora_weight *e = &lo->w[i];
+        int64_t r, o, bad = 0, n_in = p->a->ne[0], n_out = p->b->ne[1];
+        float *a = f, *bt = f + (size_t)p->rank * (size_t)n_in;
+        f = bt + (size_t)p->rank * (size_t)n_out;
+        e->w_off = w ? w[p->w_index].off : 0;
+        e->rank = p->rank; e->n_in = n_in; e->n_out = n_out;
+        e->scale = ck_lora_scale(alpha, p->rank, scale);
+        e->a = a; e->bt = bt;
+        for (r = 0; r < p->rank && !err[0]; r++)
+            if (ck__lora_row(p->a, r, a + (size_t)r * (size_t)n_in, n_in, &bad))
+                ck__fmt(err, sizeof err, "tensor %.*s.lora_a holds NaN or Inf (row %lld, column %lld)", (int)p->base_len, p->base, (long long)r,
+                        (long long)bad);
+        for (o = 0; o < n_out && !err[0]; o++) { /* B [out, rank] row o -> column o of B^T, through the scratch */
+            if (ck__lora_row(p->b, o, lo->scratch, p->rank, &bad))
+                ck__fmt(err, sizeof err, "tensor %.*s.lora_b holds NaN or Inf (row %lld, column %lld)", (int)p->base_len, p->base, (long long)o,
+                        (long long)bad);
+            for (r = 0; r < p->rank; r++) bt[(size_t)r * (size_t)n_out + (size_t)o] = lo->scratch[r];
+        }
+    }
+    if (err[0]) {
+        ck__fmt(lo->error, sizeof lo->error, "%s: %s", path, err);
+        CK_FREE(mem); CK_FREE(pairs);
+        ck_gguf_close(&g);
+        lo->w = NULL;
+        lo->scratch = NULL;
+        return -1;
+    }
+    for (i = 1; i < np; i++) { /* insertion sort by offset: ck_lora_apply searches them */
+        ck_lora_weight x = lo->w[i];
+        int j = i;
+        for (; j > 0 && lo->w[j - 1].w_off > x.w_off; j--) lo->w[j] = lo->w[j - 1];
+        lo->w[j] = x;
+    }
+    lo->n_w = np;
+    lo->alpha = alpha;
+    lo->owned = mem;
+    CK_FREE(pairs);
+    ck_gguf_close(&g);
+    return 0;
+}
+CK_DEF void ck_lora_close(ck_lora *lo)
+{
+    CK_FREE(lo->owned);
+    memset(lo, 0, sizeof *lo);
+}
+
+CK_DEF int ck_lora_add(ck_gguf_builder *b, const char *arch, float alpha, const ck_lora_tensor *t, int n)
+{
+    char name[320];
+    int i, k;
+    ck_gguf_add_str(b, "general.architecture", arch);
+    ck_gguf_add_str(b, "general.type", "adapter");
+    ck_gguf_add_str(b, "adapter.type", "lora");
+    ck_gguf_add_f32(b, "adapter.lora.alpha", alpha);
+    for (i = 0; i < n && !b->failed; i++) {
+        if (strlen(t[i].name) + 8 > sizeof name) return ck__bfail(b, "LoRA base weight name too long:", t[i].name);
+        if (t[i].rank < 1 || t[i].n_in < 1 || t[i].n_out < 1 || !t[i].a || !t[i].b) return ck__bfail(b, "LoRA sizes or matrices missing for", t[i].name);
+        for (k = 0; k < 2; k++) { /* lora_a ne = [in, rank]: A [rank, in]; lora_b ne = [rank, out]: B [out, rank] */
+            int64_t ne[2];
+            ne[0] = k ? t[i].rank : t[i].n_in;
+            ne[1] = k ? t[i].n_out : t[i].rank;
+            ck__fmt(name, sizeof name, "%s%s", t[i].name, k ? ".lora_b" : ".lora_a");
+            ck_gguf_add_tensor(b, name, 2, ne, CK_F32, k ? t[i].b : t[i].a);
+        }
+    }
+    return b->failed ? -1 : 0;
+}
+CK_DEF int ck_lora_write_file(const char *path, const char *arch, float alpha, const ck_lora_tensor *t, int n, char *err, size_t errlen)
+{
+    ck_gguf_builder b;
+    int rc;
+    ck_gguf_builder_init(&b);
+    rc = ck_lora_add(&b, arch, alpha, t, n) || ck_gguf_write_file(&b, path) ? -1 : 0;
+    if (rc) ck__fmt(err, errlen, "%s: %s", path, b.error);
+    ck_gguf_builder_free(&b);
+    return rc;
 }
 #endif /* CK_NO_STDIO */
 

@@ -1400,6 +1400,17 @@ static int ckg_strided(const ckg_val *vals, const int *idx, int n)
     return 0;
 }
 
+/* after a matmul: the LoRA adapter's update of its weight, if one is loaded (m->lora; a pointer
+   test per matmul without one). x: the matmul's placeholders. */
+static void ckg_emit_lora_hook(ckg_out *O, const ckg_op *o, const ckg_ctx *x, const char *ind)
+{
+    char off[160], call[2560];
+    if (o->section == CKG_BLOCK) snprintf(off, sizeof off, "L->%s.off", o->wb);
+    else snprintf(off, sizeof off, "%s_W_%s", O->NAME, ckg_upper(o->wb));
+    snprintf(call, sizeof call, "if (m->lora) ck_lora_apply(m->lora, %s, %s, %s, %s, %s, %s);", x->out, x->a, off, x->T, x->CA, x->C);
+    ckg_put_stmt(O->f, ind, call);
+}
+
 /* emit one op's call; with xo, only its comment: the caller emits the call from *xo */
 static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode, ckg_ctx *xo)
 {
@@ -1459,6 +1470,7 @@ static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode, ckg_ctx *xo)
         fprintf(O->f, "%s}\n", ind);
     } else
         ckg_expand(O, &x, tmpl, ind);
+    if (D == &ckg_op_matmul) ckg_emit_lora_hook(O, o, &x, ind);
 }
 
 /* Matmuls that read the same input one after another (q, k, v; gate, up) run as one call,
@@ -1490,7 +1502,9 @@ static void ckg_emit_matmul_group(ckg_out *O, const ckg_op *ops, int n, int mode
     fprintf(O->f, "%s{ /* the %d matmuls above in one pass over %s */\n%s    const ck_qmatmul mm[%d] = {\n", ind, n, x[0].a, ind, n);
     for (k = 0; k < n; k++)
         fprintf(O->f, "%s        { %s, %s, %s, %s, %s },\n", ind, x[k].wt, x[k].out, x[k].wq, x[k].w2, x[k].C);
-    fprintf(O->f, "%s    };\n%s    ck_matmul_forward_q_multi(mm, %d, %s, %s, %s);\n%s}\n", ind, ind, n, x[0].a, x[0].T, x[0].CA, ind);
+    fprintf(O->f, "%s    };\n%s    ck_matmul_forward_q_multi(mm, %d, %s, %s, %s);\n", ind, ind, n, x[0].a, x[0].T, x[0].CA);
+    for (k = 0; k < n; k++) ckg_emit_lora_hook(O, &ops[k], &x[k], "            ");
+    fprintf(O->f, "%s}\n", ind);
 }
 
 /* which values of a mode share bytes with value i (lifetimes that do not overlap) */
@@ -1619,6 +1633,21 @@ static void ckg_emit_rope_params(ckg_out *O)
     fprintf(f, "};\n\n");
 }
 
+/* does a matmul (of any layer) read the tensor of this name? */
+static int ckg_matmul_reads(const ckg_model *M, const ckg_ir *R, const char *tensor)
+{
+    int k, il;
+    for (k = 0; k < R->n_op; k++) {
+        const ckg_op *o = &R->op[k];
+        int n_layer = o->section == CKG_BLOCK ? M->n_layer : 1;
+        for (il = 0; o->desc == &ckg_op_matmul && il < n_layer; il++) {
+            const ckg_weight *x = ckg_find_weight(M, o->wb, o->section == CKG_BLOCK ? il : -1);
+            if (x && x->t && !strcmp(ckg_tensor_name(x->t), tensor)) return 1;
+        }
+    }
+    return 0;
+}
+
 static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
 {
     ckg_model *M = O->M;
@@ -1677,7 +1706,10 @@ static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
     for (i = 0; i < n_info; i++)
         fprintf(f, "    { \"%s\", CK_%s, %lld, %lld, 0x%llx, %llu },\n", info[i].name, ckg_upper(ck_type_name(info[i].type)), (long long)info[i].ne0,
                 (long long)info[i].ne1, (unsigned long long)info[i].off, (unsigned long long)info[i].bytes);
-    fprintf(f, "};\n\n/* state region */\n");
+    fprintf(f, "};\n\n/* 1: a matmul reads this weight (a LoRA adapter may adapt it: ck_lora_read's is_matmul) */\n");
+    fprintf(f, "static const unsigned char %s_lora_targets[%d] = {", n, n_info);
+    for (i = 0; i < n_info; i++) fprintf(f, "%s%s%d", i ? "," : "", i % 32 ? " " : "\n    ", ckg_matmul_reads(M, R, info[i].name));
+    fprintf(f, "\n};\n\n/* state region */\n");
     for (r = 0; r < P->n_rope; r++)
         fprintf(f, "#define %s_S_ROPE%d 0x%09llxull /* f32 [%d, %d, 2] rope cos/sin, base %g */\n", N, r, (unsigned long long)P->rope_off[r], P->max_ctx,
                 (int)ckg_get(&M->env, "n_rot") / 2, P->rope_base[r]);
@@ -1708,8 +1740,8 @@ static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
     ckg_emit_forward(O, 1);
     fprintf(f, "/* generic names, for programs written once for every model (examples/run.c) */\n");
     fprintf(f, "#define CKM_NAME \"%s\"\n#define CKM_ARCH %s_ARCH\n#define CKM_INIT %s_init\n#define CKM_PREFILL %s_prefill\n#define CKM_DECODE %s_decode\n"
-               "#define CKM_LOGITS %s_logits\n#define CKM_WEIGHTS %s_weights\n#define CKM_N_WEIGHTS %d\n#define CKM_SECTIONS %s_sections\n#define CKM_N_SECTIONS %d\n",
-            n, N, n, n, n, n, n, n_info, n, P->n_sec);
+               "#define CKM_LOGITS %s_logits\n#define CKM_WEIGHTS %s_weights\n#define CKM_LORA_TARGETS %s_lora_targets\n#define CKM_N_WEIGHTS %d\n#define CKM_SECTIONS %s_sections\n#define CKM_N_SECTIONS %d\n",
+            n, N, n, n, n, n, n, n, n_info, n, P->n_sec);
     fprintf(f, "#define CKM_LAYOUT_HASH %s_LAYOUT_HASH\n#define CKM_WEIGHTS_BYTES %s_WEIGHTS_BYTES\n#define CKM_STATE_BYTES %s_STATE_BYTES\n"
                "#define CKM_N_VOCAB %s_N_VOCAB\n#define CKM_MAX_CTX %s_MAX_CTX\n#define CKM_MAX_PROMPT %s_MAX_PROMPT\n\n", N, N, N, N, N, N);
     fprintf(f, "#endif /* %s_H */\n", N);

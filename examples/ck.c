@@ -3,7 +3,8 @@
      ck quantize IN.gguf OUT.gguf TYPE
      ck dequantize IN.gguf OUT.gguf  (every tensor to f32)
      ck build MODEL.gguf [-o DIR]    generate the model's C with ckgen and compile examples/run.c
-     ck run MODEL.gguf [RUN ARGS]    build once (cached by its inputs' hash), then run it
+     ck run MODEL.gguf [RUN ARGS]    build once (cached by its inputs' hash), then run it (--lora ADAPTER.gguf)
+     ck lora-merge BASE.gguf ADAPTER.gguf -o OUT.gguf [--lora-scale S]   W + scale * B @ A, written as a model
      ck perplexity MODEL.gguf -f TEXT [-c N] [-b N]    perplexity as llama-perplexity computes it
      ck chat MODEL.gguf [-sys TEXT] [--chat-template NAME]   a conversation on stdin (examples/chat.c)
      ck tokenize MODEL.gguf [-f FILE | TEXT] [--bos] [--special]    token ids
@@ -711,7 +712,9 @@ static int run_cache_key(const char *tmp, const char *name, const char *src_name
     char **cc = compiler_args(2, &n, &flags), *vargs[3];
     uint64_t h = 0xcbf29ce484222325ull;
     int i;
-    h = hash_field(h, "ck run cache v1", "", 0);
+    /* v2: programs whose generated matmuls call the LoRA hook (ck_lora_apply) and take --lora; the
+       header and run.c hashed below differ too, so no v1 program is ever served for a v2 key */
+    h = hash_field(h, "ck run cache v2", "", 0);
     if (strcmp(src_name, "run.c")) h = hash_field(h, "program", src_name, strlen(src_name)); /* run's keys stay as they were */
     for (i = 0; i < n; i++) h = hash_field(h, "compiler argument", cc[i], strlen(cc[i]));
     vargs[0] = cc[0];
@@ -822,6 +825,148 @@ static int cmd_run(int argc, char **argv)
     argc = n_args;
     if (!(run = cached_program("ck run", argv[0], "run.c", "run"))) return 1;
     return run_program(run, argc, argv);
+}
+
+/* ---- lora-merge: W + scale * B @ A for every adapted weight -------------------------------- */
+static int cmd_lora_merge(int argc, char **argv)
+{
+    const char *pos[2] = { 0 }, *out = NULL;
+    int n = 0, i, quiet = 0, np = -1, merged_type = -1, rc = 0;
+    float user_scale = 1.0f, alpha = 0.0f;
+    ck_gguf base, ad;
+    ck_gguf_builder b;
+    ck_weight_info *w = NULL;
+    ck_lora_pair *pairs = NULL;
+    uint8_t **bufs = NULL;
+    char err[512], arch[128];
+    const char *s;
+    uint64_t k, len;
+    if (wants_help(argc, argv)) {
+        printf("usage: %s lora-merge BASE.gguf ADAPTER.gguf -o OUT.gguf [--lora-scale S] [--merged-type TYPE] [-q]\n"
+               "  Writes BASE with every weight the LoRA adapter adapts replaced by W + scale * B @ A, where\n"
+               "  scale = S * alpha / rank (S default 1; alpha 0: S), as llama.cpp applies the adapter at run time;\n"
+               "  `%s run OUT.gguf` then gives what `%s run BASE.gguf --lora ADAPTER.gguf` gives (to float rounding).\n"
+               "  The merged weights keep their type when it is f32, f16 or bf16 (rounded to it); a quantized\n"
+               "  weight is written as f32 (quantizing the update away would undo it), unless --merged-type TYPE\n"
+               "  (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_K q5_K q6_K iq4_nl; ggml's reference quantizers) says\n"
+               "  otherwise. Every other tensor and every key/value is copied byte for byte.\n"
+               "  The adapter is checked against BASE first (keys, architecture, names, shapes, ranks); a refusal\n"
+               "  names the tensor. OUT is written to OUT.tmp and renamed.  -q: no progress lines.\n", prog, prog, prog);
+        return 0;
+    }
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-q")) quiet = 1;
+        else if (!strcmp(argv[i], "-o")) { if (++i >= argc) return usage_error("lora-merge", "-o needs a file"); out = argv[i]; }
+        else if (!strcmp(argv[i], "--lora-scale")) {
+            char *end;
+            double v;
+            if (++i >= argc) return usage_error("lora-merge", "--lora-scale needs a number");
+            v = strtod(argv[i], &end);
+            if (end == argv[i] || *end || !((float)v - (float)v == 0.0f)) return usage_error("lora-merge", "--lora-scale wants a finite number");
+            user_scale = (float)v;
+        } else if (!strcmp(argv[i], "--merged-type")) {
+            if (++i >= argc) return usage_error("lora-merge", "--merged-type needs a type");
+            merged_type = ck_type_from_name(argv[i]);
+            if (merged_type < 0 || merged_type == CK_Q8_K || merged_type == CK_Q8_1 || merged_type == CK_Q2_K || merged_type == CK_Q3_K) {
+                fprintf(stderr, "%s lora-merge: --merged-type '%s' is not a type it can write (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_K q5_K "
+                        "q6_K iq4_nl)\n", prog, argv[i]);
+                return 2;
+            }
+        } else if (argv[i][0] == '-') return usage_error("lora-merge", "unknown option");
+        else if (n < 2) pos[n++] = argv[i];
+        else return usage_error("lora-merge", "too many arguments");
+    }
+    if (n < 2 || !out) return usage_error("lora-merge", "needs BASE.gguf ADAPTER.gguf -o OUT.gguf");
+    if (!strcmp(out, pos[0]) || !strcmp(out, pos[1])) {
+        fprintf(stderr, "%s lora-merge: the output %s is an input: refusing to overwrite it\n", prog, out);
+        return 2;
+    }
+    if (ck_gguf_open(&base, pos[0]) != 0) { fprintf(stderr, "%s lora-merge: %s\n", prog, base.error); return 1; }
+    if (ck_gguf_open(&ad, pos[1]) != 0) { fprintf(stderr, "%s lora-merge: %s\n", prog, ad.error); ck_gguf_close(&base); return 1; }
+    ck_gguf_builder_init(&b);
+    if (!ck_gguf_get_str(&base, "general.architecture", &s, &len) || len >= sizeof arch) {
+        fprintf(stderr, "%s lora-merge: %s has no general.architecture (a model has one)\n", prog, pos[0]);
+        rc = 1;
+        goto done;
+    }
+    memcpy(arch, s, (size_t)len);
+    arch[len] = 0;
+    /* the base's tensors as a weight table (matrices only: a 1-D tensor is never adapted) */
+    w = (ck_weight_info *)calloc(base.n_tensors + 1, sizeof *w);
+    pairs = (ck_lora_pair *)calloc(ad.n_tensors + 1, sizeof *pairs);
+    bufs = (uint8_t **)calloc(base.n_tensors + 1, sizeof *bufs);
+    if (!w || !pairs || !bufs) { fprintf(stderr, "%s lora-merge: out of memory\n", prog); rc = 1; goto done; }
+    for (k = 0; k < base.n_tensors; k++) {
+        const ck_gguf_tensor *t = &base.tensors[k];
+        char *name = str_printf("%.*s", (int)t->name_len, t->name);
+        w[k].name = name;
+        w[k].type = (int32_t)t->type;
+        w[k].ne0 = t->ne[0];
+        w[k].ne1 = t->n_dims == 2 ? t->ne[1] : -1; /* never matches an adapter's out */
+        w[k].off = t->offset;
+        w[k].bytes = t->n_bytes;
+    }
+    np = ck_lora_read(&ad, arch, w, NULL, (int)base.n_tensors, pairs, (int)ad.n_tensors, &alpha, err, sizeof err);
+    if (np < 0) { fprintf(stderr, "%s lora-merge: %s: %s\n", prog, pos[1], err); rc = 1; goto done; }
+    for (k = 0; k < base.n_kv && !b.failed; k++) ck_gguf_add_kv_copy(&b, &base, k);
+    for (k = 0; k < base.n_tensors && !b.failed && !rc; k++) {
+        const ck_gguf_tensor *t = &base.tensors[k];
+        const ck_lora_pair *p = NULL;
+        int dst, j;
+        int64_t o, r, c, in = t->ne[0], n_out = t->n_dims == 2 ? t->ne[1] : 1;
+        float *A, *B, *row, scale;
+        size_t row_out;
+        for (j = 0; j < np; j++)
+            if (pairs[j].w_index == (int)k) p = &pairs[j];
+        if (!p) { ck_gguf_add_tensor(&b, w[k].name, t->n_dims, t->ne, t->type, t->data); continue; } /* as it is */
+        dst = merged_type >= 0 ? merged_type : t->type == CK_F32 || t->type == CK_F16 || t->type == CK_BF16 ? (int)t->type : CK_F32;
+        if (!(row_out = ck_row_size(dst, in))) {
+            fprintf(stderr, "%s lora-merge: %s has rows of %lld values, not a multiple of %s's block\n", prog, w[k].name, (long long)in, ck_type_name(dst));
+            rc = 2;
+            break;
+        }
+        scale = ck_lora_scale(alpha, p->rank, user_scale);
+        A = (float *)malloc((size_t)p->rank * (size_t)in * sizeof *A);
+        B = (float *)malloc((size_t)n_out * (size_t)p->rank * sizeof *B);
+        row = (float *)malloc((size_t)in * sizeof *row);
+        bufs[k] = (uint8_t *)malloc(row_out * (size_t)n_out + 1);
+        if (!A || !B || !row || !bufs[k]) { fprintf(stderr, "%s lora-merge: out of memory at %s\n", prog, w[k].name); rc = 1; }
+        for (r = 0; !rc && r < p->rank; r++) ck_dequantize_row((int)p->a->type, (const uint8_t *)p->a->data + (size_t)r * ck_row_size((int)p->a->type, in), A + r * in, in);
+        for (o = 0; !rc && o < n_out; o++)
+            ck_dequantize_row((int)p->b->type, (const uint8_t *)p->b->data + (size_t)o * ck_row_size((int)p->b->type, p->rank), B + o * p->rank, p->rank);
+        for (o = 0; !rc && o < n_out; o++) { /* row o: W[o,:] + scale * sum_r B[o,r] A[r,:] */
+            ck_dequantize_row((int)t->type, (const uint8_t *)t->data + (size_t)o * ck_row_size((int)t->type, in), row, in);
+            for (r = 0; r < p->rank; r++) {
+                float br = scale * B[o * p->rank + r];
+                const float *ar = A + r * in;
+                for (c = 0; c < in; c++) row[c] += br * ar[c];
+            }
+            for (c = 0; c < in; c++)
+                if (!(row[c] - row[c] == 0.0f)) break;
+            if (c < in || ck_quantize_row(dst, row, bufs[k] + (size_t)o * row_out, in) == 0) {
+                fprintf(stderr, "%s lora-merge: %s row %lld is not finite after the merge (NaN or Inf in the adapter or the base)\n", prog,
+                        w[k].name, (long long)o);
+                rc = 1;
+            }
+        }
+        free(A); free(B); free(row);
+        if (rc) break;
+        ck_gguf_add_tensor(&b, w[k].name, t->n_dims, t->ne, (uint32_t)dst, bufs[k]);
+        if (!quiet)
+            fprintf(stderr, "lora-merge: %-36s %-5s -> %-5s rank %d, scale %g\n", w[k].name, ck_type_name((int)t->type), ck_type_name(dst),
+                    p->rank, (double)scale);
+    }
+    if (!rc && b.failed) { fprintf(stderr, "%s lora-merge: %s\n", prog, b.error); rc = 1; }
+    if (!rc && ck_gguf_write_file(&b, out) != 0) { fprintf(stderr, "%s lora-merge: %s\n", prog, b.error); rc = 1; }
+    if (!rc && !quiet) fprintf(stderr, "lora-merge: %d weights merged (alpha %g), written to %s\n", np, (double)alpha, out);
+done:
+    for (k = 0; w && k < base.n_tensors; k++) free((char *)w[k].name);
+    for (k = 0; bufs && k < base.n_tensors; k++) free(bufs[k]);
+    free(w); free(pairs); free(bufs);
+    ck_gguf_builder_free(&b);
+    ck_gguf_close(&ad);
+    ck_gguf_close(&base);
+    return rc;
 }
 
 static int cmd_perplexity(int argc, char **argv)
@@ -954,7 +1099,8 @@ static const struct { const char *name; int (*fn)(int, char **); const char *wha
     { "quantize", cmd_quantize, "re-encode a GGUF file's matrices to another type" },
     { "dequantize", cmd_dequantize, "write every tensor of a GGUF file as f32" },
     { "build", cmd_build, "generate a model's C with ckgen and compile its run program" },
-    { "run", cmd_run, "build once (cached by what the program is made of) and run a model" },
+    { "run", cmd_run, "build once (cached by what the program is made of) and run a model (--lora ADAPTER)" },
+    { "lora-merge", cmd_lora_merge, "merge a LoRA adapter into a model: W + scale * B @ A, written as a GGUF" },
     { "perplexity", cmd_perplexity, "perplexity of a model on a text, as llama-perplexity computes it" },
     { "chat", cmd_chat, "a conversation in the model's chat template, the KV cache kept across turns" },
     { "tokenize", cmd_tokenize, "token ids of a text with a GGUF's tokenizer" },

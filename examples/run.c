@@ -9,6 +9,7 @@
    run -m MODEL.gguf -p TEXT | -f FILE | -f -        the prompt as text, from a file or from stdin
    run -m MODEL --tokens 1,2,3 --logits OUT.f32          float32 logits [T, n_vocab] of the prompt (prefill)
    run -m MODEL --tokens 1,2,3 --decode-logits OUT.f32   the same, one token at a time through the KV cache
+   run -m MODEL ... --lora ADAPTER.gguf [--lora-scale S]  with a LoRA adapter applied after the matmuls
 
    Exit codes: 0 done; 1 the model could not be opened or run (unreadable file, non-finite logits,
    a write error); 2 the command line (an option's value, a conflict, a prompt that does not fit).
@@ -46,6 +47,9 @@
     "                     each byte that is not part of valid UTF-8 as \\ufffd (the id is exact)\n" \
     "  --n-probs K        with --json: the K most likely tokens of each step in \"top\", 0..100 (default 0)\n" \
     "  --warmup           run the prompt once untimed first (page-faults the weights in: for benchmarks)\n" \
+    "  --lora FILE        apply a LoRA adapter (a GGUF as llama.cpp reads them: general.type adapter,\n" \
+    "                     <weight>.lora_a/.lora_b): after each adapted matmul, out += scale * (x A^T) B^T\n" \
+    "  --lora-scale S     the user scale of --lora, finite (default 1); applied: S * alpha / rank, as llama.cpp\n" \
     "  --keep-last        a prompt too long for the context loses its first tokens instead of being refused:\n" \
     "                     the last ones are kept, as many as leave room for -n (the dropped count is printed)\n" \
     "  A prompt that is not valid UTF-8 is tokenized as its bytes (said once on stderr).\n" \
@@ -56,14 +60,14 @@
 /* (the table is outside RUN_HELP_ONLY too: ck run skips the values of these options when it looks for its own -c) */
 enum { OPT_MODEL, OPT_PROMPT, OPT_TOKENS, OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_LOGITS, OPT_DECODE_LOGITS,
        OPT_QUIET, OPT_WARMUP, OPT_HELP, OPT_STOP, OPT_IGNORE_EOS, OPT_FILE, OPT_THREADS, OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N,
-       OPT_MIN_P, OPT_JSON, OPT_N_PROBS, OPT_KEEP_LAST, OPT_COUNT };
+       OPT_MIN_P, OPT_JSON, OPT_N_PROBS, OPT_KEEP_LAST, OPT_LORA, OPT_LORA_SCALE, OPT_COUNT };
 static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_COUNT] = { /* alias 0: none (no <stddef.h> yet) */
     { "-m", 0, 1 }, { "-p", 0, 1 }, { "--tokens", 0, 1 }, { "-n", 0, 1 }, { "--temp", 0, 1 },
     { "--top-k", 0, 1 }, { "--top-p", 0, 1 }, { "--seed", 0, 1 }, { "--logits", 0, 1 },
     { "--decode-logits", 0, 1 }, { "--quiet", 0, 0 }, { "--warmup", 0, 0 }, { "--help", "-h", 0 },
     { "--stop", 0, 1 }, { "--ignore-eos", 0, 0 }, { "-f", 0, 1 }, { "-t", "--threads", 1 },
     { "--repeat-penalty", 0, 1 }, { "--repeat-last-n", 0, 1 }, { "--min-p", 0, 1 }, { "--json", 0, 0 },
-    { "--n-probs", 0, 1 }, { "--keep-last", 0, 0 },
+    { "--n-probs", 0, 1 }, { "--keep-last", 0, 0 }, { "--lora", 0, 1 }, { "--lora-scale", 0, 1 },
 };
 #define RUN_MAX_N_PROBS 100     /* --n-probs at most */
 
@@ -98,6 +102,8 @@ static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_
 typedef struct {
     const char *model, *prompt, *tokens, *logits_path; /* NULL: not given */
     const char *prompt_file;                           /* -f: a path, or "-" for stdin (main reads it into prompt) */
+    const char *lora;                                  /* --lora FILE, or NULL */
+    float lora_scale;                                  /* --lora-scale, finite (default 1) */
     int n_gen, top_k;                                  /* n_gen >= -1 (-1: to the end of the context), top_k >= 0 (0 = all) */
     float temp, top_p;                                 /* temp finite >= 0 (0 = greedy), top_p in (0, 1] */
     float repeat_penalty, min_p;                       /* finite > 0 (1 = off); in [0, 1] (0 = off) */
@@ -172,7 +178,7 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
                                       OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N, OPT_MIN_P, OPT_JSON, OPT_N_PROBS };
     memset(o, 0, sizeof *o);
     o->n_gen = 32; o->top_k = 40; o->temp = 0.8f; o->top_p = 0.95f; o->seed = 42;
-    o->repeat_penalty = 1.0f; o->repeat_last_n = 64; o->min_p = 0.0f;
+    o->repeat_penalty = 1.0f; o->repeat_last_n = 64; o->min_p = 0.0f; o->lora_scale = 1.0f;
     err[0] = 0;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *val;
@@ -201,6 +207,11 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
         case OPT_LOGITS: o->logits_path = val; break;
         case OPT_DECODE_LOGITS: o->logits_path = val; o->decode_logits = 1; break;
         case OPT_FILE: o->prompt_file = val; break;
+        case OPT_LORA: o->lora = val; break;
+        case OPT_LORA_SCALE:
+            if (parse_float("--lora-scale", val, &o->lora_scale, err, cap)) return -1;
+            if (!(o->lora_scale - o->lora_scale == 0.0f)) return run_fail(err, cap, "--lora-scale %s: must be a finite number", shown(val, b, sizeof b));
+            break;
         case OPT_N_PROBS:
             if (parse_long("--n-probs", val, 0, RUN_MAX_N_PROBS, "0..100", &v, err, cap)) return -1;
             o->n_probs = (int)v;
@@ -255,6 +266,7 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
     if (o->given[OPT_PROMPT] + o->given[OPT_TOKENS] + o->given[OPT_FILE] > 1)
         return run_fail(err, cap, "%s and %s both give the prompt: use one", o->given[OPT_PROMPT] ? "-p" : "-f",
                         o->given[OPT_TOKENS] ? "--tokens" : "-f");
+    if (o->given[OPT_LORA_SCALE] && !o->lora) return run_fail(err, cap, "--lora-scale needs --lora FILE (the adapter it scales)");
     if (o->given[OPT_N_PROBS] && !o->json) return run_fail(err, cap, "--n-probs needs --json (the alternatives are listed there)");
     if (o->given[OPT_LOGITS] && o->given[OPT_DECODE_LOGITS]) return run_fail(err, cap, "--logits and --decode-logits: use one");
     if (o->logits_path)
@@ -578,6 +590,7 @@ int main(int argc, char **argv)
     int i, n_prompt, pos, rc;
     int32_t *prompt_ids = NULL, tok;
     ck_model m;
+    ck_lora lora;
     ck_prob_id *scratch;
     double t0, t_prefill, t_decode;
     ck_tokenizer_file tf;
@@ -657,6 +670,19 @@ int main(int argc, char **argv)
         return 1;
     }
     CKM_INIT(&m);
+    memset(&lora, 0, sizeof lora);
+    if (o.lora) { /* checked against this program's weight table: names, shapes, matmul weights */
+        if (ck_lora_open(&lora, o.lora, CKM_ARCH, CKM_WEIGHTS, CKM_LORA_TARGETS, CKM_N_WEIGHTS, o.lora_scale, CKM_MAX_PROMPT) != 0) {
+            fprintf(stderr, "run: --lora %s\n", lora.error);
+            free(prompt_ids);
+            if (have_tok) ck_tok_close(&tf);
+            ck_model_close(&m);
+            return 1;
+        }
+        m.lora = &lora;
+        if (!o.quiet) fprintf(stderr, "run: LoRA adapter %s: %d weights adapted, alpha %g, scale %g\n", o.lora, lora.n_w, (double)lora.alpha,
+                              (double)o.lora_scale);
+    }
 
     if (o.logits_path) { /* logits of every prompt position */
         float *all = (float *)malloc((size_t)n_prompt * CKM_N_VOCAB * sizeof(float));
@@ -676,6 +702,7 @@ int main(int argc, char **argv)
         free(all);
         free(prompt_ids);
         if (have_tok) ck_tok_close(&tf);
+        ck_lora_close(&lora);
         ck_model_close(&m);
         return rc ? 1 : 0;
     }
@@ -781,6 +808,7 @@ int main(int argc, char **argv)
     free(file_text);
     free(raw);
     free(json_piece);
+    ck_lora_close(&lora);
     ck_model_close(&m);
     return rc;
 }

@@ -57,6 +57,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const ck_gguf_tensor *t = &g.tensors[i];
         if (t->n_bytes) sink += ((const uint8_t *)t->data)[0] + ((const uint8_t *)t->data)[t->n_bytes - 1];
     }
+    { /* as a LoRA adapter: the file alone, and against a table naming one of its bases */
+        ck_lora_pair *pairs = (ck_lora_pair *)malloc((size_t)(g.n_tensors ? g.n_tensors : 1) * sizeof *pairs);
+        ck_weight_info w = { "blk.0.attn_q.weight", CK_F32, 64, 64, 0, 16384 };
+        unsigned char is_matmul = 1;
+        char err[256];
+        float alpha;
+        int np = ck_lora_read(&g, NULL, NULL, NULL, 0, pairs, (int)g.n_tensors, &alpha, err, sizeof err), k;
+        for (k = 0; k < np; k++) sink += (uint64_t)pairs[k].rank + pairs[k].base_len + (uint64_t)pairs[k].a->ne[0] + (uint64_t)pairs[k].b->ne[1];
+        if (ck_lora_read(&g, "llama", &w, &is_matmul, 1, pairs, (int)g.n_tensors, &alpha, err, sizeof err) < 0 && !err[0]) abort();
+        free(pairs);
+    }
     {
         ck_gguf_builder b;
         membuf m = { 0, 0, 0 };

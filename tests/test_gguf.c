@@ -431,7 +431,94 @@ static int write_seeds(const char *dir)
     if (!f || fwrite(m.p, 1, m.n, f) != m.n) { printf("cannot write %s\n", path); return 1; }
     fclose(f);
     free(m.p);
+    { /* a LoRA adapter: one pair, rank 2, for blk.0.attn_q.weight [64, 64] (fuzz_gguf reads it as one) */
+        static float a[2 * 64], b[64 * 2];
+        const ck_lora_tensor lt = { "blk.0.attn_q.weight", 2, 64, 64, a, b };
+        ck_gguf_builder gb;
+        membuf lm = { NULL, 0, 0 };
+        for (i = 0; i < 128; i++) { a[i] = (float)i / 128.0f; b[i] = 1.0f - (float)i / 64.0f; }
+        ck_gguf_builder_init(&gb);
+        if (ck_lora_add(&gb, "llama", 8.0f, &lt, 1) || ck_gguf_write(&gb, mem_write, &lm)) { printf("cannot build the LoRA seed\n"); return 1; }
+        ck_gguf_builder_free(&gb);
+        snprintf(path, sizeof path, "%s/lora.gguf", dir);
+        f = fopen(path, "wb");
+        if (!f || fwrite(lm.p, 1, lm.n, f) != lm.n) { printf("cannot write %s\n", path); return 1; }
+        fclose(f);
+        free(lm.p);
+    }
     return 0;
+}
+
+/* ---- LoRA adapters: the writer's file read back over caller memory, checked against a table ---- */
+static void test_lora(void)
+{
+    float a0[2 * 8], b0[6 * 2], a1[3 * 6], b1[8 * 3], x[3 * 8], out[3 * 6], want[3 * 6], scratch[4 * 3];
+    const ck_lora_tensor lt[2] = { { "blk.0.attn_q.weight", 2, 8, 6, a0, b0 }, { "blk.0.ffn_down.weight", 3, 6, 8, a1, b1 } };
+    ck_weight_info w[3] = { { "token_embd.weight", CK_F32, 8, 10, 0, 320 }, { "blk.0.attn_q.weight", CK_Q8_0, 8, 6, 320, 0 },
+                            { "blk.0.ffn_down.weight", CK_F32, 6, 8, 640, 192 } };
+    const unsigned char matmul[3] = { 0, 1, 1 }, not_q[3] = { 0, 0, 1 };
+    ck_gguf_builder b;
+    membuf m = { NULL, 0, 0 };
+    ck_gguf g;
+    ck_lora_pair pairs[4];
+    void *file = NULL, *index = NULL;
+    char err[256];
+    float alpha = 0.0f;
+    int i, n, t, o, r, c;
+    for (i = 0; i < (int)(sizeof a0 / sizeof *a0); i++) a0[i] = (float)((i * 7) % 11) / 11.0f - 0.5f;
+    for (i = 0; i < (int)(sizeof b0 / sizeof *b0); i++) b0[i] = (float)((i * 5) % 7) / 7.0f - 0.4f;
+    for (i = 0; i < (int)(sizeof a1 / sizeof *a1); i++) a1[i] = (float)((i * 3) % 13) / 13.0f - 0.5f;
+    for (i = 0; i < (int)(sizeof b1 / sizeof *b1); i++) b1[i] = (float)((i * 11) % 9) / 9.0f - 0.5f;
+    ck_gguf_builder_init(&b);
+    check(ck_lora_add(&b, "llama", 4.0f, lt, 2) == 0, "lora: ck_lora_add", b.error);
+    check(ck_gguf_write(&b, mem_write, &m) == 0, "lora: write", b.error);
+    ck_gguf_builder_free(&b);
+    check(parse_copy(&g, m.p, m.n, &file, &index) == 0, "lora: parse", g.error);
+    n = ck_lora_read(&g, "llama", w, matmul, 3, pairs, 4, &alpha, err, sizeof err);
+    check(n == 2 && alpha == 4.0f, "lora: two pairs, alpha 4", err);
+    check(n == 2 && streq(pairs[0].base, pairs[0].base_len, "blk.0.attn_q.weight") && pairs[0].rank == 2 && pairs[0].w_index == 1 &&
+          pairs[1].rank == 3 && pairs[1].w_index == 2 && pairs[0].a->ne[0] == 8 && pairs[0].a->ne[1] == 2 && pairs[0].b->ne[0] == 2 &&
+          pairs[0].b->ne[1] == 6, "lora: names, ranks, shapes (lora_a ne = [in, rank], lora_b ne = [rank, out])", NULL);
+    check(ck_lora_read(&g, NULL, NULL, NULL, 0, pairs, 4, &alpha, err, sizeof err) == 2, "lora: the file alone", err);
+    check(ck_lora_read(&g, "qwen2", w, matmul, 3, pairs, 4, &alpha, err, sizeof err) < 0 && strstr(err, "general.architecture"),
+          "lora: another architecture refused", err);
+    check(ck_lora_read(&g, "llama", w, not_q, 3, pairs, 4, &alpha, err, sizeof err) < 0 && strstr(err, "blk.0.attn_q.weight is not a weight a matmul"),
+          "lora: a weight no matmul reads refused", err);
+    w[2].ne0 = 7;
+    check(ck_lora_read(&g, "llama", w, matmul, 3, pairs, 4, &alpha, err, sizeof err) < 0 && strstr(err, "blk.0.ffn_down.weight.lora_a/.lora_b") &&
+          strstr(err, "[7, 8]"), "lora: another in dimension refused, naming the tensor and both shapes", err);
+    w[2].ne0 = 6;
+    check(ck_lora_read(&g, "llama", w, matmul, 3, pairs, 1, &alpha, err, sizeof err) < 0, "lora: no room for the pairs refused", err);
+    free(file); free(index); free(m.p);
+    { /* ck_lora_apply: out += scale (x A^T) B^T for the weight at its offset, nothing for another */
+        float bt0[2 * 6];
+        ck_lora_weight lw = { 320, 2, 8, 6, 0.0f, a0, bt0 };
+        ck_lora lo;
+        for (r = 0; r < 2; r++)
+            for (o = 0; o < 6; o++) bt0[r * 6 + o] = b0[o * 2 + r];
+        lw.scale = ck_lora_scale(4.0f, 2, 0.5f);
+        check(lw.scale == 1.0f && ck_lora_scale(0.0f, 2, 0.5f) == 0.5f, "lora: scale = S * alpha / rank (alpha 0: S)", NULL);
+        memset(&lo, 0, sizeof lo);
+        lo.w = &lw; lo.n_w = 1; lo.scratch = scratch; lo.scratch_rows = 2; /* 3 rows: two chunks */
+        for (i = 0; i < 3 * 8; i++) x[i] = (float)((i * 13) % 17) / 17.0f - 0.5f;
+        for (i = 0; i < 3 * 6; i++) out[i] = want[i] = (float)i;
+        for (t = 0; t < 3; t++)
+            for (o = 0; o < 6; o++) {
+                double acc = 0.0;
+                for (r = 0; r < 2; r++) {
+                    double xa = 0.0;
+                    for (c = 0; c < 8; c++) xa += (double)x[t * 8 + c] * a0[r * 8 + c];
+                    acc += xa * b0[o * 2 + r];
+                }
+                want[t * 6 + o] += (float)acc;
+            }
+        ck_lora_apply(&lo, out, x, 640, 3, 6, 8); /* not adapted: out unchanged */
+        for (i = 0; i < 3 * 6 && out[i] == (float)i; i++) {}
+        check(i == 3 * 6, "lora: an unadapted weight leaves out as it was", NULL);
+        ck_lora_apply(&lo, out, x, 320, 3, 8, 6);
+        for (i = 0; i < 3 * 6 && fabs(out[i] - want[i]) < 1e-5; i++) {}
+        check(i == 3 * 6, "lora: ck_lora_apply in chunks of scratch_rows == the double formula", NULL);
+    }
 }
 
 int main(int argc, char **argv)
@@ -441,6 +528,7 @@ int main(int argc, char **argv)
     test_round_trip();
     test_hostile();
     test_handmade();
+    test_lora();
     test_vocab(dir);
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
