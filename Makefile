@@ -147,7 +147,7 @@ test-asan: $(B)/test_kernels_asan $(B)/test_quant_asan $(B)/test_gguf_asan $(B)/
 test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so $(TOOLS) $(B)/mkmodel $(B)/asan/ck $(B)/asan/ckgen ## PyTorch parity tests of every kernel (forward and backward) and of the generated models (oracle/models.py)
 	CC="$(CC)" CK_TEST_ARCH="$(ARCH)" CK_TEST_OPENMP="$(OPENMP)" $(PYTHON) -m pytest -p no:cacheprovider -q tests
 
-test: deps deps-arm test-header test-c test-asan test-mcu test-arm test-py ## everything (installs Debian's torch, numpy, pytest, jinja2 if missing); ends with pytest's summary
+test: deps deps-arm test-header test-c test-asan test-mcu test-arm test-py ## everything (installs Debian's torch, numpy, pytest, jinja2, the MCU and AArch64 cross toolchains and qemu if missing); ends with pytest's summary
 
 deps: ## install python3-torch, python3-numpy, python3-pytest, python3-jinja2 with apt-get if missing
 	@$(PYTHON) -c "import torch, numpy, pytest, jinja2" 2>/dev/null || { \
