@@ -27,7 +27,7 @@ EXAMPLES = $(B)/mlp_train
 TOOLS = $(B)/ck $(B)/ckgen
 DEB_PKGS = python3-torch python3-numpy python3-pytest python3-jinja2
 
-.PHONY: all help examples tools test test-header test-c test-asan test-py test-mcu size-mcu mcu-freestanding deps deps-mcu bench bench-kernels bench-quant bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer fuzz-run-options fuzz-ckgen fuzz-train-state demo clean
+.PHONY: all help examples tools test test-header test-c test-asan test-py test-mcu test-arm size-mcu mcu-freestanding deps deps-mcu deps-arm bench bench-kernels bench-quant bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer fuzz-run-options fuzz-ckgen fuzz-train-state demo clean
 
 all: tools $(B)/libckernel.so $(B)/libckernel_scalar.so examples ## build the ck tool, ckgen, the oracle's shared libraries and the examples
 
@@ -109,6 +109,12 @@ test-header: | $(B) ## the header compiles warning-free: gcc, clang, -std=c99 -W
 ifeq ($(X86),1)
 	@for cc in gcc clang; do $$cc $(WARN) -Werror -O2 $(ARCH) $(AVX512_FLAGS) -fopenmp -I. -c $(B)/tu.c -o $(B)/tu.o || { echo "FAIL: $$cc AVX-512"; exit 1; }; done
 endif
+	@if command -v $(ARM_CC) >/dev/null; then \
+	  for f in "$(ARM_FLAGS_v8)" "$(ARM_FLAGS_dotprod) -fopenmp" "$(ARM_FLAGS_v8) -DCK_NO_NEON"; do \
+	    $(ARM_CC) $(WARN) -Werror -O2 $$f -I. -c $(B)/tu.c -o $(B)/tu.o || { echo "FAIL: $(ARM_CC) $$f"; exit 1; }; \
+	    clang --target=aarch64-linux-gnu $(WARN) -Werror -O2 $$f -I. -c $(B)/tu.c -o $(B)/tu.o || { echo "FAIL: clang aarch64 $$f"; exit 1; }; done; \
+	  echo "header: AArch64 NEON clean under $(ARM_CC) and clang --target=aarch64-linux-gnu ($(ARM_FLAGS_v8), $(ARM_FLAGS_dotprod), CK_NO_NEON)"; \
+	else echo "header: AArch64 NEON paths NOT CHECKED ($(ARM_CC) not found; make deps-arm installs it)"; fi
 	@printf '#include "ckernel_gen.h"\nint ck_gen_ops = CK_OP_COUNT;\n' > $(B)/gen.c
 	@gcc $(WARN) -Werror -c $(B)/gen.c -I. -o $(B)/gen.o && clang $(WARN) -Werror -c $(B)/gen.c -I. -o $(B)/gen.o
 	@echo "header: clean under gcc and clang (C99, scalar and $(ARCH), with and without OpenMP) and g++/clang++ (C++11)"
@@ -141,7 +147,7 @@ test-asan: $(B)/test_kernels_asan $(B)/test_quant_asan $(B)/test_gguf_asan $(B)/
 test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so $(TOOLS) $(B)/mkmodel $(B)/asan/ck $(B)/asan/ckgen ## PyTorch parity tests of every kernel (forward and backward) and of the generated models (oracle/models.py)
 	CC="$(CC)" CK_TEST_ARCH="$(ARCH)" CK_TEST_OPENMP="$(OPENMP)" $(PYTHON) -m pytest -p no:cacheprovider -q tests
 
-test: deps test-header test-c test-asan test-mcu test-py ## everything (installs Debian's torch, numpy, pytest, jinja2 if missing); ends with pytest's summary
+test: deps deps-arm test-header test-c test-asan test-mcu test-arm test-py ## everything (installs Debian's torch, numpy, pytest, jinja2, the MCU and AArch64 cross toolchains and qemu if missing); ends with pytest's summary
 
 deps: ## install python3-torch, python3-numpy, python3-pytest, python3-jinja2 with apt-get if missing
 	@$(PYTHON) -c "import torch, numpy, pytest, jinja2" 2>/dev/null || { \
@@ -218,6 +224,44 @@ test-mcu: deps-mcu mcu-freestanding $(B)/mcu/fw_host $(addprefix $(B)/mcu/fw_,$(
 
 size-mcu: deps-mcu $(addprefix $(B)/mcu/core_,$(addsuffix .elf,$(MCU_TARGETS))) $(addprefix $(B)/mcu/fw_,$(addsuffix .elf,$(MCU_TARGETS))) ## bytes of runtime core code (kernels + model + sampler, no printf), weights, arena, per target
 	@sh tests/mcu_size.sh $(B)/mcu $(MCU_TARGETS)
+
+# ---- AArch64 (NEON) under qemu user-mode emulation ------------------------------------------
+# The C kernel and weight-format tests, cross-built for two targets, run under qemu-aarch64 with a
+# CPU model that has exactly the features the build may use:
+#   v8       -march=armv8-a: NEON, widening multiplies (no sdot); on a Cortex-A53 (ARMv8.0) model
+#   dotprod  -march=armv8.2-a+dotprod+fp16: the sdot kernels; on qemu's "max" model (has both)
+# Dynamically linked against Debian's arm64 libc, which qemu finds through -L. Each binary checks
+# that its build selected the expected paths (CK_EXPECT_SIMD). Emulated: timings mean nothing.
+ARM_PKGS          = gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+ARM_CC            = aarch64-linux-gnu-gcc
+ARM_SYSROOT       = /usr/aarch64-linux-gnu
+ARM_TARGETS       = v8 dotprod
+ARM_FLAGS_v8      = -march=armv8-a
+ARM_FLAGS_dotprod = -march=armv8.2-a+dotprod+fp16
+ARM_SIMD_v8       = neon
+ARM_SIMD_dotprod  = neon+dotprod
+ARM_CPU_v8        = cortex-a53
+ARM_CPU_dotprod   = max
+ARM_QEMU          = qemu-aarch64 -L $(ARM_SYSROOT)
+ARM_TESTS         = $(foreach a,$(ARM_TARGETS),$(B)/arm/test_kernels_$(a) $(B)/arm/test_quant_$(a))
+
+deps-arm: ## install the AArch64 cross compiler, its libc and qemu-user (Debian packages) if missing
+	@command -v $(ARM_CC) >/dev/null && command -v qemu-aarch64 >/dev/null && [ -e $(ARM_SYSROOT)/lib/libc.so.6 ] || { \
+	  echo "installing $(ARM_PKGS) (Debian packages)"; SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(ARM_PKGS) >/dev/null; }
+
+define ARM_TEST_RULE
+$(B)/arm/$(1)_$(2): tests/$(1).c $(HEADERS) | deps-arm
+	@mkdir -p $$(@D)
+	$(ARM_CC) $(WARN) -Werror $(CFLAGS) $(ARM_FLAGS_$(2)) -fopenmp -DCK_EXPECT_SIMD='"$(ARM_SIMD_$(2))"' -I. $$< -o $$@ -lm
+endef
+$(foreach t,test_kernels test_quant,$(foreach a,$(ARM_TARGETS),$(eval $(call ARM_TEST_RULE,$(t),$(a)))))
+
+test-arm: $(ARM_TESTS) ## the C kernel and weight-format tests on AArch64 under qemu: armv8-a NEON on a Cortex-A53 model, armv8.2-a+dotprod on "max"; NEON vs scalar, thread-count determinism
+	$(ARM_QEMU) -cpu $(ARM_CPU_v8) $(B)/arm/test_kernels_v8
+	$(ARM_QEMU) -cpu $(ARM_CPU_v8) $(B)/arm/test_quant_v8
+	$(ARM_QEMU) -cpu $(ARM_CPU_dotprod) $(B)/arm/test_kernels_dotprod
+	$(ARM_QEMU) -cpu $(ARM_CPU_dotprod) $(B)/arm/test_quant_dotprod
 
 # ---- benchmarks (numbers, never asserted) -----------------------------------------------
 $(B)/bench_kernels: tests/bench_kernels.c $(HEADERS) | $(B)

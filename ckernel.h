@@ -4,8 +4,8 @@
    WHAT IT IS
      Every kernel a transformer language model needs to run and to train, each as a pair of
      plain C functions `ck_<op>_forward` / `ck_<op>_backward`, with a portable C99 scalar path
-     that is the reference, and SIMD paths (AVX2+FMA today) tested against it. No allocation
-     in any kernel, no dependency beyond libc and libm, no global state.
+     that is the reference, and SIMD paths (AVX2+FMA, AVX-512, AArch64 NEON, Arm Helium) tested
+     against it. No allocation in any kernel, no dependency beyond libc and libm, no global state.
 
    HOW TO USE IT
      In exactly one C or C++ file:
@@ -16,6 +16,7 @@
    OPTIONS (define before the #include that has CK_IMPLEMENTATION)
      CK_IMPLEMENTATION  Emit the function definitions in this translation unit.
      CK_NO_AVX512       Use the AVX2 paths even where the compiler targets AVX-512.
+     CK_NO_NEON         Use the scalar paths on AArch64 (NEON is on by default there).
      CK_NO_SIMD         Use only the portable scalar paths, even when the compiler targets
                         AVX2+FMA. (The scalar path of the SIMD kernels is always compiled and
                         callable as `ck_<op>_<dir>_scalar`, so tests can compare the two.)
@@ -49,6 +50,15 @@
                         adds hardware fp16 conversion to them. __ARM_FEATURE_MVE with its
                         floating-point bit (e.g. -mcpu=cortex-m55) selects the Arm Helium paths
                         of the fp32 matmul and of the Q8_0/Q4_0 integer dot products.
+                        __aarch64__ with __ARM_NEON (any -march=armv8-a or later) selects the
+                        NEON paths of the quantized matmul's fast path: the integer dot products
+                        of Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K (with
+                        __ARM_FEATURE_DOTPROD, e.g. -march=armv8.2-a+dotprod, through sdot; else
+                        widening multiplies), the F16/BF16 dot products, the activation quantizers
+                        (Q8_0, Q8_1, Q8_K, F16, BF16: the scalar path's bytes) and
+                        ck_dequantize_row. Integer results are bit-identical to the scalar path.
+                        Not yet NEON on AArch64: the fp32 matmul, attention, the elementwise
+                        kernels and the exact path's dot products (they run the scalar code).
      Threads            OpenMP pragmas sit on the outer loops; they are inert without -fopenmp.
                         Every output element is computed by exactly one thread in a fixed
                         order, so results are bit-identical for any thread count.
@@ -83,7 +93,8 @@
                              ck_dequantize_row, ck_quantize_row (ggml's reference quantizers),
                              ck_quantize_act_row (ggml's x86 activation blocks),
                              ck_matmul_forward_q / _qp            scalar + AVX2, exact and fast
-                                                                  (+ Helium Q8_0/Q4_0 dot products)
+                                                                  (+ Helium Q8_0/Q4_0 dot products;
+                                                                  NEON fast path and dequantization)
      6. Normalisation        ck_rmsnorm_*, ck_layernorm_*
      7. Activations          ck_gelu_*, ck_gelu_erf_*, ck_swiglu_*, ck_geglu_*, ck_softcap_* (AVX2 tanh)
      8. Softmax              ck_softmax_forward / _backward
@@ -150,12 +161,27 @@
 #else
 #define CK_HAVE_MVE 0
 #endif
+/* AArch64 NEON (Advanced SIMD, every ARMv8-A application core: Graviton, Ampere, Apple, Cortex-A):
+   always there with __aarch64__ and __ARM_NEON; the dot-product instructions (sdot, ARMv8.2's
+   optional FEAT_DotProd, e.g. -march=armv8.2-a+dotprod or -mcpu=neoverse-n1, cortex-a76) speed up
+   the integer kernels further. CK_NO_NEON keeps the scalar paths on such a target. */
+#if !defined(CK_NO_SIMD) && !defined(CK_NO_NEON) && !CK_HAVE_AVX2 && defined(__aarch64__) && defined(__ARM_NEON)
+#define CK_HAVE_NEON 1
+#else
+#define CK_HAVE_NEON 0
+#endif
+#if CK_HAVE_NEON && defined(__ARM_FEATURE_DOTPROD)
+#define CK_HAVE_NEON_DOTPROD 1
+#else
+#define CK_HAVE_NEON_DOTPROD 0
+#endif
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Which SIMD paths this build uses: "avx2+fma", "mve" (Arm Helium) or "scalar". */
+/* Which SIMD paths this build uses: "avx512 (...) + avx2+fma", "avx2+fma", "neon+dotprod",
+   "neon" (AArch64), "mve" (Arm Helium) or "scalar". */
 CK_DEF const char *ck_simd_name(void);
 
 /* ---- embedding ------------------------------------------------------------------------
@@ -455,6 +481,9 @@ CK_DEF void ck_attention_forward_avx2(float *out, float *lse, const float *q, co
 CK_DEF void ck_attention_backward_avx2(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                        const float *q, const float *k, const float *v,
                                        int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
+#endif
+#if CK_HAVE_NEON
+CK_DEF void ck_matmul_forward_qp_neon(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
 #endif
 #if CK_HAVE_MVE
 CK_DEF void ck_matmul_forward_mve(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC);
@@ -968,6 +997,9 @@ CK_DEF int64_t ck_chat_render(int family, const ck_chat_msg *msgs, int n, int ad
 #if CK_HAVE_MVE
 #include <arm_mve.h>
 #endif
+#if CK_HAVE_NEON
+#include <arm_neon.h>
+#endif
 
 /* OpenMP without warnings when it is off: CK_OMP(omp parallel for) expands to nothing. */
 #ifdef _OPENMP
@@ -990,7 +1022,7 @@ extern "C" {
 CK_DEF const char *ck_simd_name(void)
 {
     return CK_HAVE_AVX512BF16 ? "avx512 (f/bw/vl/vnni/bf16) + avx2+fma" : CK_HAVE_AVX512 ? "avx512 (f/bw/vl/vnni) + avx2+fma"
-         : CK_HAVE_AVX2 ? "avx2+fma" : CK_HAVE_MVE ? "mve" : "scalar";
+         : CK_HAVE_AVX2 ? "avx2+fma" : CK_HAVE_NEON_DOTPROD ? "neon+dotprod" : CK_HAVE_NEON ? "neon" : CK_HAVE_MVE ? "mve" : "scalar";
 }
 
 static float ck__dot_scalar(const float *a, const float *b, int n)
@@ -3251,7 +3283,9 @@ static void ck__dequant_bf16_avx2(const void *src, float *y, int64_t n)
     for (; i < n; i++) y[i] = ck_bf16_to_fp32(x[i]);
 }
 
-static void ck__dequant_avx2(int type, const void *src, float *dst, int64_t n)
+/* returns 1 where it has its own path for type, 0 where it ran the scalar code (the tests report
+   a comparison of the scalar code with itself as not applicable) */
+static int ck__dequant_avx2(int type, const void *src, float *dst, int64_t n)
 {
     switch (type) {
     case CK_F16: ck__dequant_f16_avx2(src, dst, n); break;
@@ -3266,7 +3300,9 @@ static void ck__dequant_avx2(int type, const void *src, float *dst, int64_t n)
     case CK_Q5_K: ck__dequant_q45_K_avx2(src, dst, n / CK_QK_K, 1); break;
     case CK_Q6_K: ck__dequant_q6_K_avx2(src, dst, n / CK_QK_K); break;
     default: ck__dequant_scalar(type, src, dst, n);
+        return 0;
     }
+    return 1;
 }
 
 /* ---- AVX2: activation quantizers (the same bits as the scalar ones) ------------------------ */
@@ -5055,6 +5091,462 @@ static void ck__qtile_bf16_avx512(const void *w, size_t ldw, int nw, const void 
 #undef CK__QDOT_RESULT
 #endif /* CK_HAVE_AVX2 */
 
+#if CK_HAVE_NEON
+/* ---- NEON (AArch64): dequantization, activation blocks, integer dot products ----------------
+   Every kernel here forms exactly the integers of its scalar twin and then performs the scalar
+   twin's float operations in the same order, so its results are bit-identical to the scalar
+   path; the F16 / BF16 dot products are the exception (8 lanes of sums: equal within the
+   summation-order bound). The integer dot products take sdot where the target has FEAT_DotProd
+   (CK_HAVE_NEON_DOTPROD) and widening multiplies with pairwise adds on plain ARMv8.0. There are
+   no tile kernels yet: the fast path's driver calls the dot kernel once per weight row with up
+   to 4 activation rows, and each kernel unpacks a weight block once for all of them. */
+
+/* acc + the 16 products w[i] * a[i], summed in int32 lanes (an int8 product fits int16; two are
+   only ever added in int32, so an activation of -128 is exact too) */
+static inline int32x4_t ck__dot16_neon(int32x4_t acc, int8x16_t w, int8x16_t a)
+{
+#if CK_HAVE_NEON_DOTPROD
+    return vdotq_s32(acc, w, a);
+#else
+    acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(w), vget_low_s8(a)));
+    return vpadalq_s16(acc, vmull_high_s8(w, a));
+#endif
+}
+/* the dot product of 32 int8 (w0: values 0..15, w1: 16..31) with the 32 int8 at a */
+static inline int32_t ck__dot32_neon(int8x16_t w0, int8x16_t w1, const int8_t *a)
+{
+    return vaddvq_s32(ck__dot16_neon(ck__dot16_neon(vdupq_n_s32(0), w0, vld1q_s8(a)), w1, vld1q_s8(a + 16)));
+}
+static inline int32_t ck__dot16x1_neon(int8x16_t w, const int8_t *a) { return vaddvq_s32(ck__dot16_neon(vdupq_n_s32(0), w, vld1q_s8(a))); }
+
+/* byte j of the result is 0xFF where bit j of the 16-bit little-endian word at p is set */
+static inline uint8x16_t ck__bitmask16_neon(const uint8_t *p)
+{
+    static const uint8_t bit[16] = { 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128 };
+    return vtstq_u8(vcombine_u8(vdup_n_u8(p[0]), vdup_n_u8(p[1])), vld1q_u8(bit));
+}
+
+/* The 32 signed values of a block of the block-32 weight types (Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL),
+   as the scalar kernels multiply them: w0 holds values 0..15, w1 values 16..31. */
+static inline void ck__unpack32_neon(int type, const void *blk, int8x16_t *w0, int8x16_t *w1)
+{
+    const uint8x16_t low4 = vdupq_n_u8(15), bit4 = vdupq_n_u8(16);
+    uint8x16_t q, lo, hi;
+    switch (type) {
+    case CK_Q8_0:
+        *w0 = vld1q_s8(((const ck_block_q8_0 *)blk)->qs);
+        *w1 = vld1q_s8(((const ck_block_q8_0 *)blk)->qs + 16);
+        return;
+    case CK_Q4_0: q = vld1q_u8(((const ck_block_q4_0 *)blk)->qs); break;
+    case CK_Q4_1: q = vld1q_u8(((const ck_block_q4_1 *)blk)->qs); break;
+    case CK_IQ4_NL: {
+        const int8x16_t levels = vld1q_s8(ck__iq4nl_values);
+        q = vld1q_u8(((const ck_block_iq4_nl *)blk)->qs);
+        *w0 = vqtbl1q_s8(levels, vandq_u8(q, low4));
+        *w1 = vqtbl1q_s8(levels, vshrq_n_u8(q, 4));
+        return;
+    }
+    case CK_Q5_0: q = vld1q_u8(((const ck_block_q5_0 *)blk)->qs); break;
+    default: q = vld1q_u8(((const ck_block_q5_1 *)blk)->qs); break; /* CK_Q5_1 */
+    }
+    lo = vandq_u8(q, low4);
+    hi = vshrq_n_u8(q, 4);
+    if (type == CK_Q5_0 || type == CK_Q5_1) { /* bit 4 of value j: bit j of qh */
+        const uint8_t *qh = type == CK_Q5_0 ? ((const ck_block_q5_0 *)blk)->qh : ((const ck_block_q5_1 *)blk)->qh;
+        lo = vorrq_u8(lo, vandq_u8(ck__bitmask16_neon(qh), bit4));
+        hi = vorrq_u8(hi, vandq_u8(ck__bitmask16_neon(qh + 2), bit4));
+    }
+    *w0 = vreinterpretq_s8_u8(lo);
+    *w1 = vreinterpretq_s8_u8(hi);
+    if (type == CK_Q4_0 || type == CK_Q5_0) {
+        const int8x16_t off = vdupq_n_s8(type == CK_Q4_0 ? 8 : 16);
+        *w0 = vsubq_s8(*w0, off);
+        *w1 = vsubq_s8(*w1, off);
+    }
+}
+
+/* block-32 weights against Q8_0 (Q4_0 Q5_0 Q8_0 IQ4_NL) or Q8_1 (Q4_1 Q5_1, with the min term)
+   activation rows: the scalar kernels' sums, block by block in the same order */
+static inline void ck__qdot32_neon(int type, const void *vw, const void *const *va, int nb, int na, float *res)
+{
+    const size_t wbytes = ck_type_block_bytes(type);
+    const int mn = type == CK_Q4_1 || type == CK_Q5_1;
+    float sum[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    int b, k;
+    for (b = 0; b < nb; b++) {
+        const char *blk = (const char *)vw + (size_t)b * wbytes;
+        uint16_t wd, wm = 0;
+        int8x16_t w0, w1;
+        memcpy(&wd, blk, 2);
+        if (mn) memcpy(&wm, blk + 2, 2);
+        ck__unpack32_neon(type, blk, &w0, &w1);
+        for (k = 0; k < na; k++) {
+            if (mn) {
+                const ck_block_q8_1 *a = (const ck_block_q8_1 *)va[k] + b;
+                int32_t sumi = ck__dot32_neon(w0, w1, a->qs);
+                sum[k] += ck_fp16_to_fp32(wd) * ck_fp16_to_fp32(a->d) * (float)sumi + ck_fp16_to_fp32(wm) * ck_fp16_to_fp32(a->s);
+            } else {
+                const ck_block_q8_0 *a = (const ck_block_q8_0 *)va[k] + b;
+                int32_t sumi = ck__dot32_neon(w0, w1, a->qs);
+                sum[k] += ck_fp16_to_fp32(wd) * ck_fp16_to_fp32(a->d) * (float)sumi;
+            }
+        }
+    }
+    for (k = 0; k < na; k++) res[k] = sum[k];
+}
+static void ck__qdot_q4_0_neon(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot32_neon(CK_Q4_0, w, a, nb, na, res); }
+static void ck__qdot_q4_1_neon(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot32_neon(CK_Q4_1, w, a, nb, na, res); }
+static void ck__qdot_q5_0_neon(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot32_neon(CK_Q5_0, w, a, nb, na, res); }
+static void ck__qdot_q5_1_neon(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot32_neon(CK_Q5_1, w, a, nb, na, res); }
+static void ck__qdot_q8_0_neon(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot32_neon(CK_Q8_0, w, a, nb, na, res); }
+static void ck__qdot_iq4_nl_neon(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot32_neon(CK_IQ4_NL, w, a, nb, na, res); }
+
+/* Q4_K / Q5_K x Q8_K, as ck__qdot_q45_K_scalar: chunk c of 64 values is qs[32c .. 32c+31], low
+   nibbles sub-block 2c, high nibbles 2c+1; Q5_K's bit 4 of sub-block j is bit j of qh[l] */
+static inline void ck__qdot_q45_K_neon(const void *vw, const void *const *va, int nb, int na, float *res, int five)
+{
+    const uint8x16_t low4 = vdupq_n_u8(15), bit4 = vdupq_n_u8(16);
+    float sum[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    int b, k, c, j;
+    for (b = 0; b < nb; b++) {
+        const ck_block_q4_K *w4 = (const ck_block_q4_K *)vw + b;
+        const ck_block_q5_K *w5 = (const ck_block_q5_K *)vw + b;
+        const uint8_t *scales = five ? w5->scales : w4->scales, *qs = five ? w5->qs : w4->qs;
+        uint8_t sc[8], m[8];
+        int isum[4] = { 0, 0, 0, 0 };
+        uint8x16_t qh0 = vdupq_n_u8(0), qh1 = vdupq_n_u8(0);
+        if (five) {
+            qh0 = vld1q_u8(w5->qh);
+            qh1 = vld1q_u8(w5->qh + 16);
+        }
+        for (j = 0; j < 8; j++) ck__scale_min_k4(j, scales, &sc[j], &m[j]);
+        for (c = 0; c < 4; c++) {
+            uint8x16_t q0 = vld1q_u8(qs + 32 * c), q1 = vld1q_u8(qs + 32 * c + 16);
+            int8x16_t lo0 = vreinterpretq_s8_u8(vandq_u8(q0, low4)), lo1 = vreinterpretq_s8_u8(vandq_u8(q1, low4));
+            int8x16_t hi0 = vreinterpretq_s8_u8(vshrq_n_u8(q0, 4)), hi1 = vreinterpretq_s8_u8(vshrq_n_u8(q1, 4));
+            if (five) {
+                const uint8x16_t blo = vdupq_n_u8((uint8_t)(1u << (2 * c))), bhi = vdupq_n_u8((uint8_t)(2u << (2 * c)));
+                lo0 = vreinterpretq_s8_u8(vorrq_u8(vreinterpretq_u8_s8(lo0), vandq_u8(vtstq_u8(qh0, blo), bit4)));
+                lo1 = vreinterpretq_s8_u8(vorrq_u8(vreinterpretq_u8_s8(lo1), vandq_u8(vtstq_u8(qh1, blo), bit4)));
+                hi0 = vreinterpretq_s8_u8(vorrq_u8(vreinterpretq_u8_s8(hi0), vandq_u8(vtstq_u8(qh0, bhi), bit4)));
+                hi1 = vreinterpretq_s8_u8(vorrq_u8(vreinterpretq_u8_s8(hi1), vandq_u8(vtstq_u8(qh1, bhi), bit4)));
+            }
+            for (k = 0; k < na; k++) {
+                const int8_t *aq = ((const ck_block_q8_K *)va[k])[b].qs + 64 * c;
+                isum[k] += sc[2 * c] * ck__dot32_neon(lo0, lo1, aq) + sc[2 * c + 1] * ck__dot32_neon(hi0, hi1, aq + 32);
+            }
+        }
+        for (k = 0; k < na; k++) {
+            const ck_block_q8_K *a = (const ck_block_q8_K *)va[k] + b;
+            int imin = 0;
+            for (j = 0; j < 8; j++) imin += m[j] * (a->bsums[2 * j] + a->bsums[2 * j + 1]);
+            sum[k] += ck_fp16_to_fp32(five ? w5->d : w4->d) * a->d * (float)isum[k]
+                    - ck_fp16_to_fp32(five ? w5->dmin : w4->dmin) * a->d * (float)imin;
+        }
+    }
+    for (k = 0; k < na; k++) res[k] = sum[k];
+}
+static void ck__qdot_q4_K_neon(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot_q45_K_neon(w, a, nb, na, res, 0); }
+static void ck__qdot_q5_K_neon(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot_q45_K_neon(w, a, nb, na, res, 1); }
+
+/* the 16 values q - 32 of group g (values 16g .. 16g+15) of a Q6_K block, as ck__q6_K_quant reads
+   them: in half h = g/8, quarter k = (g%8)/2, the low nibbles come from ql[64h + 32 (k & 1) + l]
+   (the high nibbles for k >= 2), the top 2 bits from qh[32h + l] >> 2k */
+static inline int8x16_t ck__q6_K_group_neon(const ck_block_q6_K *w, int g)
+{
+    const int h = g / 8, k = (g % 8) / 2, i = g % 2;
+    uint8x16_t lq = vld1q_u8(w->ql + 64 * h + 32 * (k & 1) + 16 * i), hq = vld1q_u8(w->qh + 32 * h + 16 * i), lo, hi;
+    lo = k >= 2 ? vshrq_n_u8(lq, 4) : vandq_u8(lq, vdupq_n_u8(15));
+    switch (k) { /* vshrq_n needs a constant */
+    case 1: hq = vshrq_n_u8(hq, 2); break;
+    case 2: hq = vshrq_n_u8(hq, 4); break;
+    case 3: hq = vshrq_n_u8(hq, 6); break;
+    default: break;
+    }
+    hi = vshlq_n_u8(vandq_u8(hq, vdupq_n_u8(3)), 4);
+    return vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(lo, hi)), vdupq_n_s8(32));
+}
+/* Q6_K x Q8_K, as ck__qdot_q6_K_scalar: groups of 16 take scales[g] */
+static void ck__qdot_q6_K_neon(const void *vw, const void *const *va, int nb, int na, float *res)
+{
+    const ck_block_q6_K *w = (const ck_block_q6_K *)vw;
+    float sum[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    int b, g, k;
+    for (b = 0; b < nb; b++) {
+        int isum[4] = { 0, 0, 0, 0 };
+        for (g = 0; g < 16; g++) {
+            int8x16_t q = ck__q6_K_group_neon(&w[b], g);
+            for (k = 0; k < na; k++) isum[k] += w[b].scales[g] * ck__dot16x1_neon(q, ((const ck_block_q8_K *)va[k])[b].qs + 16 * g);
+        }
+        for (k = 0; k < na; k++) sum[k] += ck_fp16_to_fp32(w[b].d) * ((const ck_block_q8_K *)va[k])[b].d * (float)isum[k];
+    }
+    for (k = 0; k < na; k++) res[k] = sum[k];
+}
+
+/* Q2_K and Q3_K x Q8_K, as their scalar kernels: value 16g + l of the low 2 bits is
+   qs[32 (g/8) + 16 (g%2) + l] >> 2 ((g%8)/2); Q3_K subtracts 4 where bit g/2 of hmask[16 (g%2) + l]
+   is clear */
+static inline int8x16_t ck__q2_group_neon(const uint8_t *qs, int g)
+{
+    uint8x16_t q = vld1q_u8(qs + 32 * (g / 8) + 16 * (g % 2));
+    switch ((g % 8) / 2) { /* vshrq_n needs a constant */
+    case 1: q = vshrq_n_u8(q, 2); break;
+    case 2: q = vshrq_n_u8(q, 4); break;
+    case 3: q = vshrq_n_u8(q, 6); break;
+    default: break;
+    }
+    return vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(3)));
+}
+static void ck__qdot_q2_K_neon(const void *vw, const void *const *va, int nb, int na, float *res)
+{
+    const ck_block_q2_K *w = (const ck_block_q2_K *)vw;
+    float sum[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    int b, g, k;
+    for (b = 0; b < nb; b++) {
+        int isum[4] = { 0, 0, 0, 0 };
+        for (g = 0; g < 16; g++) {
+            int8x16_t q = ck__q2_group_neon(w[b].qs, g);
+            for (k = 0; k < na; k++) isum[k] += (w[b].scales[g] & 15) * ck__dot16x1_neon(q, ((const ck_block_q8_K *)va[k])[b].qs + 16 * g);
+        }
+        for (k = 0; k < na; k++) {
+            const ck_block_q8_K *a = (const ck_block_q8_K *)va[k] + b;
+            int imin = 0;
+            for (g = 0; g < 16; g++) imin += (w[b].scales[g] >> 4) * a->bsums[g];
+            sum[k] += ck_fp16_to_fp32(w[b].d) * a->d * (float)isum[k] - ck_fp16_to_fp32(w[b].dmin) * a->d * (float)imin;
+        }
+    }
+    for (k = 0; k < na; k++) res[k] = sum[k];
+}
+static void ck__qdot_q3_K_neon(const void *vw, const void *const *va, int nb, int na, float *res)
+{
+    const ck_block_q3_K *w = (const ck_block_q3_K *)vw;
+    float sum[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    int b, g, k;
+    for (b = 0; b < nb; b++) {
+        int isum[4] = { 0, 0, 0, 0 };
+        for (g = 0; g < 16; g++) {
+            uint8x16_t hm = vtstq_u8(vld1q_u8(w[b].hmask + 16 * (g % 2)), vdupq_n_u8((uint8_t)(1u << (g / 2))));
+            int8x16_t q = vsubq_s8(ck__q2_group_neon(w[b].qs, g), vreinterpretq_s8_u8(vbicq_u8(vdupq_n_u8(4), hm)));
+            int s = ck__scale_q3_K(w[b].scales, g);
+            for (k = 0; k < na; k++) isum[k] += s * ck__dot16x1_neon(q, ((const ck_block_q8_K *)va[k])[b].qs + 16 * g);
+        }
+        for (k = 0; k < na; k++) sum[k] += ck_fp16_to_fp32(w[b].d) * ((const ck_block_q8_K *)va[k])[b].d * (float)isum[k];
+    }
+    for (k = 0; k < na; k++) res[k] = sum[k];
+}
+
+/* 4 halves (fp16 or bf16 bits) to fp32, exactly (a NaN made quiet, as ck_fp16_to_fp32 does) */
+static inline float32x4_t ck__h16x4_to_f32_neon(const uint16_t *p, int bf)
+{
+    uint16x4_t h = vld1_u16(p);
+    return bf ? vreinterpretq_f32_u32(vshll_n_u16(h, 16)) : vcvt_f32_f16(vreinterpret_f16_u16(h));
+}
+/* F16 x F16, BF16 x BF16 (nb values): the exact products summed in 8 lanes, then the tail in
+   order; a row's sum does not depend on na */
+static inline void ck__qdot_h16_neon(const void *vw, const void *const *va, int nb, int na, float *res, int bf)
+{
+    const uint16_t *w = (const uint16_t *)vw;
+    int k, i;
+    for (k = 0; k < na; k++) {
+        const uint16_t *a = (const uint16_t *)va[k];
+        float32x4_t s0 = vdupq_n_f32(0.0f), s1 = vdupq_n_f32(0.0f);
+        float sum;
+        for (i = 0; i + 8 <= nb; i += 8) {
+            s0 = vfmaq_f32(s0, ck__h16x4_to_f32_neon(w + i, bf), ck__h16x4_to_f32_neon(a + i, bf));
+            s1 = vfmaq_f32(s1, ck__h16x4_to_f32_neon(w + i + 4, bf), ck__h16x4_to_f32_neon(a + i + 4, bf));
+        }
+        sum = vaddvq_f32(vaddq_f32(s0, s1));
+        if (bf) for (; i < nb; i++) sum += ck_bf16_to_fp32(w[i]) * ck_bf16_to_fp32(a[i]);
+        else    for (; i < nb; i++) sum += ck_fp16_to_fp32(w[i]) * ck_fp16_to_fp32(a[i]);
+        res[k] = sum;
+    }
+}
+static void ck__qdot_f16_neon(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot_h16_neon(w, a, nb, na, res, 0); }
+static void ck__qdot_bf16_neon(const void *w, const void *const *a, int nb, int na, float *res) { ck__qdot_h16_neon(w, a, nb, na, res, 1); }
+
+/* ---- NEON: activation blocks (the scalar quantizers' bytes) ---- */
+
+/* ck__quant_act_q8_01_scalar's bytes: fcvtns rounds to nearest even as ck__round_x86 does for
+   |v| < 2^31; a block with id = inf (amax < 127/FLT_MAX: x86's "integer indefinite") takes the
+   scalar code */
+static void ck__quant_act_q8_01_neon(const float *x, void *dst, int n, int with_sum)
+{
+    int b, j;
+    for (b = 0; b < n / CK_QK; b++, x += CK_QK) {
+        ck_block_q8_0 *y0 = (ck_block_q8_0 *)dst + b;
+        ck_block_q8_1 *y1 = (ck_block_q8_1 *)dst + b;
+        float32x4_t v[8], m = vdupq_n_f32(0.0f);
+        int32x4_t q[8];
+        int16x8_t h[4];
+        float amax, d, id;
+        int32_t sum;
+        for (j = 0; j < 8; j++) {
+            v[j] = vld1q_f32(x + 4 * j);
+            m = vmaxq_f32(m, vabsq_f32(v[j]));
+        }
+        amax = vmaxvq_f32(m);
+        d = amax / 127.0f;
+        id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        if (!(id <= 3.40282347e38f)) {
+            ck__quant_act_q8_01_scalar(x, with_sum ? (void *)y1 : (void *)y0, CK_QK, with_sum);
+            continue;
+        }
+        for (j = 0; j < 8; j++) q[j] = vcvtnq_s32_f32(vmulq_n_f32(v[j], id));
+        sum = vaddvq_s32(vaddq_s32(vaddq_s32(vaddq_s32(q[0], q[1]), vaddq_s32(q[2], q[3])), vaddq_s32(vaddq_s32(q[4], q[5]), vaddq_s32(q[6], q[7]))));
+        for (j = 0; j < 4; j++) h[j] = vcombine_s16(vqmovn_s32(q[2 * j]), vqmovn_s32(q[2 * j + 1]));
+        vst1q_s8(with_sum ? y1->qs : y0->qs, vcombine_s8(vqmovn_s16(h[0]), vqmovn_s16(h[1])));
+        vst1q_s8((with_sum ? y1->qs : y0->qs) + 16, vcombine_s8(vqmovn_s16(h[2]), vqmovn_s16(h[3])));
+        if (with_sum) {
+            y1->d = ck_fp32_to_fp16(d);
+            y1->s = ck_fp32_to_fp16(d * (float)sum);
+        } else {
+            y0->d = ck_fp32_to_fp16(d);
+        }
+    }
+}
+static void ck__quant_act_q8_0_neon(const float *x, void *dst, int n) { ck__quant_act_q8_01_neon(x, dst, n, 0); }
+static void ck__quant_act_q8_1_neon(const float *x, void *dst, int n) { ck__quant_act_q8_01_neon(x, dst, n, 1); }
+
+/* ck__quant_q8_K's bytes: q = MIN(127, nearest(iscale * x)) (|iscale * x| <= 127 here); a block
+   whose iscale is not finite (|max| < 127/FLT_MAX) takes the scalar code */
+static void ck__quant_act_q8_K_neon(const float *x, void *dst, int n)
+{
+    ck_block_q8_K *y = (ck_block_q8_K *)dst;
+    int b, j, l;
+    for (b = 0; b < n / CK_QK_K; b++, x += CK_QK_K) {
+        float32x4_t m = vdupq_n_f32(0.0f);
+        float amax, max = 0.0f, iscale;
+        for (j = 0; j < CK_QK_K; j += 4) m = vmaxq_f32(m, vabsq_f32(vld1q_f32(x + j)));
+        amax = vmaxvq_f32(m);
+        if (amax == 0.0f) {
+            memset(&y[b], 0, sizeof y[b]);
+            continue;
+        }
+        for (j = 0; j < CK_QK_K; j++) /* the first value of largest magnitude, as the scalar loop finds it */
+            if (fabsf(x[j]) == amax) { max = x[j]; break; }
+        iscale = -127.0f / max;
+        if (!(fabsf(iscale) <= 3.40282347e38f)) {
+            ck__quant_q8_K(x, &y[b], 1);
+            continue;
+        }
+        for (j = 0; j < CK_QK_K; j += 16) {
+            int32x4_t q[4];
+            int8x16_t q8;
+            for (l = 0; l < 4; l++) q[l] = vminq_s32(vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(x + j + 4 * l), iscale)), vdupq_n_s32(127));
+            q8 = vcombine_s8(vqmovn_s16(vcombine_s16(vqmovn_s32(q[0]), vqmovn_s32(q[1]))), vqmovn_s16(vcombine_s16(vqmovn_s32(q[2]), vqmovn_s32(q[3]))));
+            vst1q_s8(y[b].qs + j, q8);
+            y[b].bsums[j / 16] = vaddlvq_s8(q8);
+        }
+        y[b].d = 1 / iscale;
+    }
+}
+
+/* F16: fcvtn rounds to nearest even (FPCR's default mode), as ck_fp32_to_fp16 for every finite
+   value (a NaN keeps its payload here) */
+static void ck__quant_act_f16_neon(const float *x, void *dst, int n)
+{
+    uint16_t *y = (uint16_t *)dst;
+    int i;
+    for (i = 0; i + 4 <= n; i += 4) vst1_u16(y + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+    for (; i < n; i++) y[i] = ck_fp32_to_fp16(x[i]);
+}
+/* BF16: ck_fp32_to_bf16 in integer lanes (round to nearest even; a NaN kept and made quiet) */
+static void ck__quant_act_bf16_neon(const float *x, void *dst, int n)
+{
+    uint16_t *y = (uint16_t *)dst;
+    const uint32x4_t one = vdupq_n_u32(1), half = vdupq_n_u32(0x7fff), quiet = vdupq_n_u32(64);
+    const uint32x4_t absm = vdupq_n_u32(0x7fffffff), inf = vdupq_n_u32(0x7f800000);
+    int i;
+    for (i = 0; i + 4 <= n; i += 4) {
+        uint32x4_t v = vreinterpretq_u32_f32(vld1q_f32(x + i));
+        uint32x4_t nan = vcgtq_u32(vandq_u32(v, absm), inf);
+        uint32x4_t rn = vshrq_n_u32(vaddq_u32(vaddq_u32(v, half), vandq_u32(vshrq_n_u32(v, 16), one)), 16);
+        vst1_u16(y + i, vmovn_u32(vbslq_u32(nan, vorrq_u32(vshrq_n_u32(v, 16), quiet), rn)));
+    }
+    for (; i < n; i++) y[i] = ck_fp32_to_bf16(x[i]);
+}
+
+/* ---- NEON: dequantization (the scalar code's roundings: exact conversions, the same products
+   and sums, no FMA) ---- */
+
+/* y[0..15] = (float)q[i] * d, then + add where the scalar code adds (with_add) */
+static inline void ck__i8x16_to_f32_neon(float *y, int8x16_t q, float d, float add, int with_add)
+{
+    int16x8_t h[2];
+    int i;
+    h[0] = vmovl_s8(vget_low_s8(q));
+    h[1] = vmovl_high_s8(q);
+    for (i = 0; i < 4; i++) {
+        int32x4_t v = i % 2 ? vmovl_high_s16(h[i / 2]) : vmovl_s16(vget_low_s16(h[i / 2]));
+        float32x4_t f = vmulq_n_f32(vcvtq_f32_s32(v), d);
+        if (with_add) f = vaddq_f32(f, vdupq_n_f32(add));
+        vst1q_f32(y + 4 * i, f);
+    }
+}
+/* returns 1 where it has its own path for type, 0 where it ran the scalar code (the tests report
+   a comparison of the scalar code with itself as not applicable) */
+static int ck__dequant_neon(int type, const void *src, float *y, int64_t n)
+{
+    int64_t i;
+    switch (type) {
+    case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: case CK_Q8_0: case CK_IQ4_NL: {
+        const size_t bytes = ck_type_block_bytes(type);
+        const int mn = type == CK_Q4_1 || type == CK_Q5_1;
+        for (i = 0; i < n / CK_QK; i++, y += CK_QK) {
+            const char *blk = (const char *)src + (size_t)i * bytes;
+            uint16_t d, m = 0;
+            int8x16_t w0, w1;
+            memcpy(&d, blk, 2);
+            if (mn) memcpy(&m, blk + 2, 2);
+            ck__unpack32_neon(type, blk, &w0, &w1);
+            ck__i8x16_to_f32_neon(y, w0, ck_fp16_to_fp32(d), ck_fp16_to_fp32(m), mn);
+            ck__i8x16_to_f32_neon(y + 16, w1, ck_fp16_to_fp32(d), ck_fp16_to_fp32(m), mn);
+        }
+        break;
+    }
+    case CK_Q4_K: case CK_Q5_K: { /* d1 * q - m1, as d1 * q + (-m1) */
+        const int five = type == CK_Q5_K;
+        for (i = 0; i < n / CK_QK_K; i++) {
+            const ck_block_q4_K *w4 = (const ck_block_q4_K *)src + i;
+            const ck_block_q5_K *w5 = (const ck_block_q5_K *)src + i;
+            const uint8_t *scales = five ? w5->scales : w4->scales, *qs = five ? w5->qs : w4->qs;
+            float d = ck_fp16_to_fp32(five ? w5->d : w4->d), dmin = ck_fp16_to_fp32(five ? w5->dmin : w4->dmin);
+            int j, half;
+            for (j = 0; j < 8; j++, y += 32) {
+                uint8_t sc, m;
+                ck__scale_min_k4(j, scales, &sc, &m);
+                for (half = 0; half < 2; half++) {
+                    uint8x16_t q = vld1q_u8(qs + 32 * (j / 2) + 16 * half);
+                    q = j % 2 ? vshrq_n_u8(q, 4) : vandq_u8(q, vdupq_n_u8(15));
+                    if (five) q = vorrq_u8(q, vandq_u8(vtstq_u8(vld1q_u8(w5->qh + 16 * half), vdupq_n_u8((uint8_t)(1u << j))), vdupq_n_u8(16)));
+                    ck__i8x16_to_f32_neon(y + 16 * half, vreinterpretq_s8_u8(q), d * (float)sc, -(dmin * (float)m), 1);
+                }
+            }
+        }
+        break;
+    }
+    case CK_Q6_K: {
+        const ck_block_q6_K *w = (const ck_block_q6_K *)src;
+        for (i = 0; i < n / CK_QK_K; i++, y += CK_QK_K) { /* d * sc * (q - 32), as (d * sc) * (q - 32) */
+            float d = ck_fp16_to_fp32(w[i].d);
+            int g;
+            for (g = 0; g < 16; g++) ck__i8x16_to_f32_neon(y + 16 * g, ck__q6_K_group_neon(&w[i], g), d * (float)w[i].scales[g], 0.0f, 0);
+        }
+        break;
+    }
+    case CK_F16: case CK_BF16: {
+        const uint16_t *h = (const uint16_t *)src;
+        for (i = 0; i + 4 <= n; i += 4) vst1q_f32(y + i, ck__h16x4_to_f32_neon(h + i, type == CK_BF16));
+        for (; i < n; i++) y[i] = type == CK_BF16 ? ck_bf16_to_fp32(h[i]) : ck_fp16_to_fp32(h[i]);
+        break;
+    }
+    default: ck__dequant_scalar(type, src, y, n); /* F32, Q8_1, Q2_K, Q3_K, Q8_K: the scalar code */
+        return 0;
+    }
+    return 1;
+}
+#endif /* CK_HAVE_NEON */
+
 /* ---- quantized matmul drivers ------------------------------------------------------------- */
 
 /* rows [*lo, *hi) of n that the calling thread of the enclosing parallel region owns */
@@ -5992,6 +6484,23 @@ static ck__qdot_fn ck__qdot_kernel(int type, int simd)
         case CK_BF16: return ck__qdot_bf16_avx2;
         default: break; /* F16 without F16C: the scalar kernel */
     }
+#elif CK_HAVE_NEON
+    if (simd) switch (type) {
+        case CK_Q4_0: return ck__qdot_q4_0_neon;
+        case CK_Q4_1: return ck__qdot_q4_1_neon;
+        case CK_Q5_0: return ck__qdot_q5_0_neon;
+        case CK_Q5_1: return ck__qdot_q5_1_neon;
+        case CK_Q8_0: return ck__qdot_q8_0_neon;
+        case CK_IQ4_NL: return ck__qdot_iq4_nl_neon;
+        case CK_Q4_K: return ck__qdot_q4_K_neon;
+        case CK_Q5_K: return ck__qdot_q5_K_neon;
+        case CK_Q6_K: return ck__qdot_q6_K_neon;
+        case CK_Q2_K: return ck__qdot_q2_K_neon;
+        case CK_Q3_K: return ck__qdot_q3_K_neon;
+        case CK_F16: return ck__qdot_f16_neon;
+        case CK_BF16: return ck__qdot_bf16_neon;
+        default: break;
+    }
 #elif CK_HAVE_MVE
     if (simd) switch (type) { /* the other types take their scalar kernels */
         case CK_Q4_0: return ck__qdot_q4_0_mve;
@@ -6059,7 +6568,7 @@ static ck__qtile_fn ck__qtile_kernel(int type, int simd)
 
 /* n floats (a multiple of the activation block) -> activation blocks of type act (Q8_0, Q8_1,
    Q8_K; F16, BF16: the values rounded). Helium builds take the scalar quantizers (so their blocks
-   are the scalar ones). */
+   are the scalar ones); the NEON quantizers write the scalar ones' bytes. */
 typedef void (*ck__qact_fn)(const float *x, void *dst, int n);
 
 static ck__qact_fn ck__act_quantizer(int act, int simd)
@@ -6078,6 +6587,15 @@ static ck__qact_fn ck__act_quantizer(int act, int simd)
 #endif
         case CK_BF16: return ck__quant_act_bf16_avx2;
         default: break; /* F16 without F16C: the scalar conversion */
+    }
+#elif CK_HAVE_NEON
+    if (simd) switch (act) {
+        case CK_Q8_0: return ck__quant_act_q8_0_neon;
+        case CK_Q8_1: return ck__quant_act_q8_1_neon;
+        case CK_Q8_K: return ck__quant_act_q8_K_neon;
+        case CK_F16: return ck__quant_act_f16_neon;
+        case CK_BF16: return ck__quant_act_bf16_neon;
+        default: break;
     }
 #else
     (void)simd;
@@ -6568,6 +7086,19 @@ CK_DEF void ck_matmul_forward_qp_avx2(int path, int type, float *out, const floa
 }
 #endif
 
+#if CK_HAVE_NEON
+/* NEON: the fast path runs the NEON activation quantizers and dot products (bit-identical to the
+   scalar path, F16/BF16 within the summation-order bound); fp32 weights and the exact path run
+   the scalar code for now. */
+CK_DEF void ck_matmul_forward_qp_neon(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
+{
+    ck__check_qmatmul(type, weight, C);
+    if (type == CK_F32) ck_matmul_forward_scalar(out, inp, (const float *)weight, bias, T, C, OC);
+    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
+    else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
+}
+#endif
+
 #if CK_HAVE_MVE
 /* Helium: fp32 weights take ck_matmul_forward_mve; the fast path runs the Helium dot products
    on activations quantized by the scalar code (so Q8_0/Q4_0 results equal the scalar path's bit
@@ -6585,6 +7116,8 @@ CK_DEF void ck_matmul_forward_qp(int path, int type, float *out, const float *in
 {
 #if CK_HAVE_AVX2
     ck_matmul_forward_qp_avx2(path, type, out, inp, weight, bias, T, C, OC);
+#elif CK_HAVE_NEON
+    ck_matmul_forward_qp_neon(path, type, out, inp, weight, bias, T, C, OC);
 #elif CK_HAVE_MVE
     ck_matmul_forward_qp_mve(path, type, out, inp, weight, bias, T, C, OC);
 #else
@@ -6602,7 +7135,7 @@ CK_DEF void ck_matmul_forward_q(int type, float *out, const float *inp, const vo
    results do not depend on the grouping of rows). Otherwise (F32 weights, the exact path) n calls. */
 CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *inp, int T, int C)
 {
-    int simd = CK_HAVE_AVX2 || CK_HAVE_MVE, i, total = 0;
+    int simd = CK_HAVE_AVX2 || CK_HAVE_NEON || CK_HAVE_MVE, i, total = 0;
     for (i = 0; i < n; i++) {
         ck__check_qmatmul(mm[i].type, mm[i].weight, C);
         if (CK_QMATMUL_PATH != CK_Q_FAST || mm[i].type == CK_F32 || !ck__qdot_kernel(mm[i].type, simd)) break;
@@ -6628,6 +7161,8 @@ CK_DEF void ck_dequantize_row(int type, const void *src, float *dst, int64_t n)
     CK_ASSERT(ck_row_size(type, n) > 0 || n == 0);
 #if CK_HAVE_AVX2
     ck__dequant_avx2(type, src, dst, n);
+#elif CK_HAVE_NEON
+    ck__dequant_neon(type, src, dst, n);
 #else
     ck__dequant_scalar(type, src, dst, n);
 #endif

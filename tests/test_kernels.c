@@ -163,7 +163,7 @@ static void test_softcap_simd(void)
     check(y[1] == 0.0f && signbit(y[1]) && y[4] == 1.0f && y[5] == -1.0f, "softcap AVX2 tanh keeps -0 and saturates to +-1");
     printf("%s\n", what);
 #else
-    printf("softcap: scalar build, the AVX2 tanh is not applicable here\n");
+    printf("softcap: the AVX2 tanh is not applicable here (SIMD: %s)\n", ck_simd_name());
 #endif
 }
 
@@ -753,14 +753,18 @@ static void test_simd_vs_scalar(void)
     printf("worst relative error SIMD vs scalar: matmul fwd %.2e bwd %.2e, attention fwd %.2e bwd %.2e\n",
            worst_mm_fwd, worst_mm_bwd, worst_at_fwd, worst_at_bwd);
 #else
-    /* a scalar build's ck_matmul_forward is ck_matmul_forward_scalar: comparing them proves nothing */
-    printf("SIMD vs scalar (matmul, attention): not applicable in a scalar build (no SIMD path is compiled)\n");
+    /* here ck_matmul_forward is ck_matmul_forward_scalar (scalar builds; NEON has no fp32 matmul or
+       attention path yet): comparing them proves nothing */
+    printf("SIMD vs scalar (matmul, attention): not applicable (this build, %s, has no SIMD path for them)\n", ck_simd_name());
 #endif
 }
 
 int main(void)
 {
     printf("ckernel C tests, SIMD: %s\n", ck_simd_name());
+#ifdef CK_EXPECT_SIMD /* the Makefile's cross builds: the paths the flags must select, not silently scalar */
+    check(strcmp(ck_simd_name(), CK_EXPECT_SIMD) == 0, "this build selected the SIMD paths its flags ask for (CK_EXPECT_SIMD)");
+#endif
     test_simd_vs_scalar();
 #if CK_HAVE_AVX2
     test_gemm_edges();

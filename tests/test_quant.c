@@ -32,7 +32,10 @@
 #endif
 
 static int n_pass, n_fail;
-#define HAS_SIMD (CK_HAVE_AVX2 || CK_HAVE_MVE) /* else the SIMD-vs-scalar checks are not applicable */
+#define HAS_SIMD (CK_HAVE_AVX2 || CK_HAVE_NEON || CK_HAVE_MVE) /* else the SIMD-vs-scalar checks are not applicable */
+/* SIMD-vs-scalar comparisons that ran, and those skipped because this build has no SIMD path for
+   that kernel (a comparison of the scalar code with itself proves nothing) */
+static int n_simd_cmp, n_simd_na;
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
 
 static uint32_t rnd_u32(void)
@@ -327,6 +330,19 @@ static void random_block(int type, unsigned char *b)
     }
 }
 
+/* whether ck_dequantize_row has a SIMD path for type in this build (it writes n values to scratch) */
+static int dequant_has_simd(int type, const void *src, float *scratch, int n)
+{
+#if CK_HAVE_AVX2
+    return ck__dequant_avx2(type, src, scratch, n);
+#elif CK_HAVE_NEON
+    return ck__dequant_neon(type, src, scratch, n);
+#else
+    (void)type; (void)src; (void)scratch; (void)n;
+    return 0;
+#endif
+}
+
 static void test_dequant_layout(void)
 {
     enum { NB = 64 };
@@ -347,7 +363,13 @@ static void test_dequant_layout(void)
         snprintf(what, sizeof what, "dequantize %s: bit-identical to the layout decoder (%d values, random bytes)", ck_type_name(type), n);
         check(memcmp(got_scalar, want, (size_t)n * sizeof(float)) == 0, what);
         snprintf(what, sizeof what, "dequantize %s: %s path bit-identical to the scalar path", ck_type_name(type), ck_simd_name());
-        if (HAS_SIMD) check(memcmp(got, got_scalar, (size_t)n * sizeof(float)) == 0, what); /* a scalar build compares nothing */
+        if (dequant_has_simd(type, src, got, n)) {
+            check(memcmp(got, got_scalar, (size_t)n * sizeof(float)) == 0, what);
+            n_simd_cmp++;
+        } else {
+            printf("  dequantize %s, SIMD vs scalar: not applicable (no %s path for it)\n", ck_type_name(type), ck_simd_name());
+            n_simd_na++;
+        }
         free(src); free(want); free(got); free(got_scalar);
     }
 }
@@ -606,15 +628,19 @@ static void test_act_blocks(void)
         if (want[i].act >= 0 && blk > 1) ok_types &= ck_quantize_act_row(want[i].type, x, a_simd, blk + 16) == -1;
     }
     check(ok_types, "ck_quantize_act_row: Q8_0 for q4_0 q5_0 q8_0 iq4_nl, Q8_1 for q4_1 q5_1, Q8_K for the K-quants, F16 and BF16 for themselves, -1 otherwise");
-    if (strcmp(ck_simd_name(), "scalar") == 0) {
-        printf("  activation blocks, SIMD vs scalar: not applicable (scalar build: one quantizer)\n");
-        return;
-    }
     for (kind = 0; kind < 12; kind++)
         for (k = 0; k < 5; k++) { /* k: the activation format (via a weight type that uses it) */
             static const int wt[5] = { CK_Q8_0, CK_Q4_1, CK_Q4_K, CK_F16, CK_BF16 };
             int n = k == 2 ? 768 : k >= 3 ? 101 : 96, at; /* F16, BF16: 8-value steps and a tail */
             size_t bytes;
+            int act = ck__traits(wt[k])->act;
+            if (ck__act_quantizer(act, 1) == ck__act_quantizer(act, 0)) { /* no SIMD quantizer for this format here */
+                if (kind == 0) {
+                    printf("  %s activation blocks, SIMD vs scalar: not applicable (no %s quantizer for them)\n", ck_type_name(act), ck_simd_name());
+                    n_simd_na++;
+                }
+                continue;
+            }
             for (i = 0; i < n; i++) {
                 switch (kind) {
                 case 0: x[i] = grand(); break;
@@ -640,12 +666,26 @@ static void test_act_blocks(void)
             }
             cases++;
         }
-    snprintf(what, sizeof what, "activation blocks (Q8_0, Q8_1, Q8_K, F16, BF16): %s bytes identical to the scalar quantizer's (%d rows, 12 input kinds)",
+    if (cases == 0) return;
+    snprintf(what, sizeof what, "activation blocks: %s bytes identical to the scalar quantizer's (%d rows, 12 input kinds)",
              ck_simd_name(), cases);
     check(ok_bytes, what);
+    n_simd_cmp++;
 }
 
 static double worst_exact, worst_fast, worst_simd_exact, worst_simd_fast;
+
+/* whether this build has a SIMD path (kernel, activation quantizer or tile kernel) for the fast
+   matmul of type, and for the exact one (F32 weights: the fp32 matmul on both) */
+static int fast_has_simd(int type)
+{
+    const ck__type_traits *t = ck__traits(type);
+    if (type == CK_F32) return CK_HAVE_AVX2 || CK_HAVE_MVE;
+    if (!t || t->act < 0) return CK_HAVE_AVX2; /* the exact path serves it */
+    return ck__qdot_kernel(type, 1) != ck__qdot_kernel(type, 0) || ck__act_quantizer(t->act, 1) != ck__act_quantizer(t->act, 0) ||
+           ck__qtile_kernel(type, 1) != NULL;
+}
+static int exact_has_simd(int type) { return type == CK_F32 ? CK_HAVE_AVX2 || CK_HAVE_MVE : CK_HAVE_AVX2; }
 static double fve_num[31], fve_den[31]; /* fast vs exact, summed over all shapes of a type */
 
 static void test_qmatmul(int type, int T, int C, int OC, int with_bias)
@@ -696,10 +736,19 @@ static void test_qmatmul(int type, int T, int C, int OC, int with_bias)
     rss = sqrt(rss);
     QCHECK(rel_err(o_es, ref_e, no, rss), 1e-5, worst_exact, "matmul_q exact (scalar) vs fp64 on dequantized weights");
     QCHECK(rel_err(o_fs, ref_f, no, rss), 1e-5, worst_fast, "matmul_q fast (scalar) vs fp64 on dequantized weights and activations");
-    if (HAS_SIMD) { /* in a scalar build ck_matmul_forward_qp is the scalar function: nothing to compare */
+    /* where this build has no SIMD path, ck_matmul_forward_qp runs the scalar code: nothing to compare */
+    if (exact_has_simd(type)) {
         QCHECK(rel_errf(o_e, o_es, no, rss), 1e-5, worst_simd_exact, "matmul_q exact: SIMD vs scalar");
+        n_simd_cmp++;
+    } else n_simd_na++;
+    if (fast_has_simd(type)) {
         QCHECK(rel_errf(o_f, o_fs, no, rss), 1e-5, worst_simd_fast, "matmul_q fast: SIMD vs scalar");
-    }
+        n_simd_cmp++;
+        if (!CK_HAVE_AVX2 && type != CK_F16 && type != CK_BF16) { /* NEON, Helium: the scalar kernels' integers and float steps */
+            snprintf(what, sizeof what, "matmul_q fast %s T=%d C=%d OC=%d: %s bit-identical to the scalar path", ck_type_name(type), T, C, OC, ck_simd_name());
+            check(memcmp(o_f, o_fs, no * sizeof(float)) == 0, what);
+        }
+    } else n_simd_na++;
 #undef QCHECK
     for (i = 0; i < no; i++) {
         fve_num[type] += ((double)o_f[i] - o_e[i]) * ((double)o_f[i] - o_e[i]);
@@ -979,6 +1028,9 @@ int main(void)
     static const int Ts[] = { 1, 2, 3, 5, 64 }, Cs[] = { 256, 512, 4864 }, OCs[] = { 1, 3, 7, 64 };
     int ti, a, b, c;
     printf("ckernel weight-format tests, SIMD: %s\n", ck_simd_name());
+#ifdef CK_EXPECT_SIMD /* the Makefile's cross builds: the paths the flags must select, not silently scalar */
+    check(strcmp(ck_simd_name(), CK_EXPECT_SIMD) == 0, "this build selected the SIMD paths its flags ask for (CK_EXPECT_SIMD)");
+#endif
     test_type_table();
     test_fp16();
     test_bf16();
@@ -995,9 +1047,23 @@ int main(void)
                     test_qmatmul(mm_types[ti], Ts[a], Cs[b], OCs[c], (a + c) & 1);
                 }
     test_qmatmul(CK_Q8_1, 2, 256, 5, 1); /* not required for the matmul, but served by the exact path */
-    if (HAS_SIMD)
-        printf("matmul_q worst relative errors: exact vs fp64 %.2e, fast vs fp64 (quantized activations) %.2e, "
-               "SIMD vs scalar exact %.2e, fast %.2e\n", worst_exact, worst_fast, worst_simd_exact, worst_simd_fast);
+    if (HAS_SIMD) {
+        char na_exact[200] = "", na_fast[200] = "";
+        int any_exact = 0;
+        for (ti = 0; ti < N_MM_TYPES; ti++) {
+            const char *name = ck_type_name(mm_types[ti]);
+            if (!exact_has_simd(mm_types[ti])) snprintf(na_exact + strlen(na_exact), sizeof na_exact - strlen(na_exact), " %s", name);
+            else any_exact = 1;
+            if (!fast_has_simd(mm_types[ti])) snprintf(na_fast + strlen(na_fast), sizeof na_fast - strlen(na_fast), " %s", name);
+        }
+        printf("matmul_q worst relative errors: exact vs fp64 %.2e, fast vs fp64 (quantized activations) %.2e; SIMD vs scalar: exact ",
+               worst_exact, worst_fast);
+        if (any_exact) printf("%.2e", worst_simd_exact);
+        else printf("not applicable");
+        printf(", fast %.2e (over the types with a SIMD path)\n", worst_simd_fast);
+        printf("matmul_q SIMD vs scalar not applicable (no %s path for them): exact:%s; fast:%s\n", ck_simd_name(),
+               na_exact[0] ? na_exact : " none", na_fast[0] ? na_fast : " none");
+    }
     else
         printf("matmul_q worst relative errors: exact vs fp64 %.2e, fast vs fp64 (quantized activations) %.2e; "
                "SIMD vs scalar (matmul, dequantize): not applicable in a scalar build\n", worst_exact, worst_fast);
@@ -1022,6 +1088,7 @@ int main(void)
 #else
     printf("built without OpenMP: thread-count determinism not exercised in this binary\n");
 #endif
+    printf("SIMD (%s) vs scalar: %d comparisons ran (each one or more checks above), %d not applicable\n", ck_simd_name(), n_simd_cmp, n_simd_na);
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail != 0;
 }
