@@ -1668,23 +1668,18 @@ CK_DEF void ck_matmul_backward(float *dinp, float *dweight, float *dbias, const 
 /* LoRA, forward and backward: the fp32 matmuls above in the shapes of a rank-r update.
    inp [T,C], a = A [rank,C], bt = B^T [rank,OC], out/dout [T,OC], scratch/dscratch [T,rank].
    The _scalar pair is the reference (the scalar matmuls); the other the dispatched matmuls. */
-static void ck__scale_rows(float *x, size_t n, float s)
-{
-    size_t i;
-    for (i = 0; i < n; i++) x[i] *= s;
-}
-#define CK__LORA_FORWARD(MM_FWD, MM_BWD)                                                                 \
-    MM_FWD(scratch, inp, a, NULL, T, C, rank);              /* scratch [T,rank] = inp @ A^T */        \
-    ck__scale_rows(scratch, (size_t)T * (size_t)rank, scale);                                          \
+#define CK__LORA_FORWARD(MM_FWD, MM_BWD)                                                                         \
+    MM_FWD(scratch, inp, a, NULL, T, C, rank);              /* scratch [T,rank] = inp @ A^T */                   \
+    ck_scale_forward(scratch, scratch, scale, (size_t)T * (size_t)rank);                                         \
     MM_BWD(out, NULL, NULL, scratch, NULL, bt, T, OC, rank); /* out [T,OC] += scratch @ bt */
-#define CK__LORA_BACKWARD(MM_FWD, MM_BWD)                                                                \
-    MM_FWD(dscratch, dout, bt, NULL, T, OC, rank);          /* dscratch [T,rank] = dout @ B */        \
-    ck__scale_rows(dscratch, (size_t)T * (size_t)rank, scale);                                         \
+#define CK__LORA_BACKWARD(MM_FWD, MM_BWD)                                                                        \
+    MM_FWD(dscratch, dout, bt, NULL, T, OC, rank);          /* dscratch [T,rank] = dout @ B */                   \
+    ck_scale_forward(dscratch, dscratch, scale, (size_t)T * (size_t)rank);                                       \
     if (dinp || da) MM_BWD(dinp, da, NULL, dscratch, inp, a, T, C, rank); /* += dscratch @ A; dscratch^T @ inp */ \
-    if (dbt) {                                                                                          \
-        MM_FWD(scratch, inp, a, NULL, T, C, rank);          /* the forward's scratch, recomputed */    \
-        ck__scale_rows(scratch, (size_t)T * (size_t)rank, scale);                                      \
-        MM_BWD(NULL, dbt, NULL, scratch, dout, NULL, T, OC, rank); /* dbt [rank,OC] += scratch^T @ dout */ \
+    if (dbt) {                                                                                                   \
+        MM_FWD(scratch, inp, a, NULL, T, C, rank);          /* the forward's scratch, recomputed */              \
+        ck_scale_forward(scratch, scratch, scale, (size_t)T * (size_t)rank);                                     \
+        MM_BWD(NULL, dbt, NULL, scratch, dout, NULL, T, OC, rank); /* dbt [rank,OC] += scratch^T @ dout */       \
     }
 CK_DEF void ck_lora_forward_scalar(float *out, float *scratch, const float *inp, const float *a, const float *bt, float scale,
                                    int T, int C, int OC, int rank)
@@ -1704,7 +1699,7 @@ CK_DEF void ck_lora_forward(float *out, float *scratch, const float *inp, const 
                     the blocked GEMM (the same bits), bt's rows read whole instead of 16 columns at a time */
         int t, r;
         ck_matmul_forward(scratch, inp, a, NULL, T, C, rank);
-        ck__scale_rows(scratch, (size_t)T * (size_t)rank, scale);
+        ck_scale_forward(scratch, scratch, scale, (size_t)T * (size_t)rank);
         for (t = 0; t < T; t++)
             for (r = 0; r < rank; r++) ck__axpy_avx2(out + (size_t)t * OC, scratch[(size_t)t * rank + r], bt + (size_t)r * OC, OC);
         return;

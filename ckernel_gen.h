@@ -1891,6 +1891,8 @@ enum { CKG_TS_ACTS = 4, CKG_TS_SLAB = 5, CKG_TS_SCRATCH = 6, CKG_TS_N = 7 };
 static const char *ckg_tsec_names[CKG_TS_N] = { "weights", "gradients", "adam m", "adam v", "saved activations", "recompute slab",
                                                 "scratch" };
 static const char *ckg_tsec_macros[CKG_TS_N] = { "WEIGHTS", "GRADS", "ADAM_M", "ADAM_V", "ACTS", "SLAB", "SCRATCH" };
+/* the sections a trainer has: the slab only with recompute */
+#define CKG_TSEC_PRESENT(X, s) ((s) != CKG_TS_SLAB || (X)->recompute)
 
 /* bytes of one [max B*T, cols] buffer: a value's slab (block values have one per layer) */
 static uint64_t ckg_tslab(const ckg_tir *X, int64_t cols)
@@ -2350,9 +2352,9 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
             X->probs_in_logits ? " overwrites the logits, and its gradient the softmax" : " has its own buffer (a backward kernel reads the logits)", n);
     fprintf(f, "#ifndef %s_TRAIN_H\n#define %s_TRAIN_H\n#include <string.h>\n\n", N, N);
     fprintf(f, "#define %s_TRAIN_MAX_B %d\n#define %s_TRAIN_MAX_T %d\n", N, X->max_b, N, X->max_t);
-    fprintf(f, "#define %s_TRAIN_RECOMPUTE %d\n#define %s_TRAIN_N_SECTIONS %d\n", N, X->recompute, N, X->recompute ? 7 : 6);
+    fprintf(f, "#define %s_TRAIN_RECOMPUTE %d\n#define %s_TRAIN_N_SECTIONS %d\n", N, X->recompute, N, CKG_TS_N - !X->recompute);
     for (s = 0; s < CKG_TS_N; s++)
-        if (s != CKG_TS_SLAB || X->recompute)
+        if (CKG_TSEC_PRESENT(X, s))
             fprintf(f, "#define %s_T_%-8s 0x%09llxull /* %.2f MB */\n", N, ckg_tsec_macros[s], (unsigned long long)X->sec_off[s],
                     (double)X->sec_bytes[s] / 1e6);
     fprintf(f, "#define %s_TRAIN_BYTES %lluull\n", N, (unsigned long long)X->bytes);
@@ -2368,7 +2370,7 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     fprintf(f, "#define %s_TROPE(A, off) ((const float *)(const void *)((A) + %s_train_rope(off)))\n", N, n);
     fprintf(f, "static const ck_section_info %s_train_sections[%s_TRAIN_N_SECTIONS] = {\n", n, N);
     for (s = 0; s < CKG_TS_N; s++)
-        if (s != CKG_TS_SLAB || X->recompute)
+        if (CKG_TSEC_PRESENT(X, s))
             fprintf(f, "    { \"%s\", 0x%llx, %llu },\n", ckg_tsec_names[s], (unsigned long long)X->sec_off[s], (unsigned long long)X->sec_bytes[s]);
     fprintf(f, "};\n");
     /* the layer table's rope offsets are the inference ones: map them to the training copies */

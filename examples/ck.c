@@ -831,14 +831,14 @@ static int cmd_run(int argc, char **argv)
 static int cmd_lora_merge(int argc, char **argv)
 {
     const char *pos[2] = { 0 }, *out = NULL;
-    int n = 0, i, quiet = 0, np = -1, merged_type = -1, rc = 0;
-    float user_scale = 1.0f, alpha = 0.0f;
-    ck_gguf base, ad;
+    int n = 0, i, quiet = 0, merged_type = -1, rc = 0;
+    float user_scale = 1.0f;
+    ck_gguf base;
     ck_gguf_builder b;
+    ck_lora lo;
     ck_weight_info *w = NULL;
-    ck_lora_pair *pairs = NULL;
     uint8_t **bufs = NULL;
-    char err[512], arch[128];
+    char arch[128];
     const char *s;
     uint64_t k, len;
     if (wants_help(argc, argv)) {
@@ -882,7 +882,7 @@ static int cmd_lora_merge(int argc, char **argv)
         return 2;
     }
     if (ck_gguf_open(&base, pos[0]) != 0) { fprintf(stderr, "%s lora-merge: %s\n", prog, base.error); return 1; }
-    if (ck_gguf_open(&ad, pos[1]) != 0) { fprintf(stderr, "%s lora-merge: %s\n", prog, ad.error); ck_gguf_close(&base); return 1; }
+    memset(&lo, 0, sizeof lo);
     ck_gguf_builder_init(&b);
     if (!ck_gguf_get_str(&base, "general.architecture", &s, &len) || len >= sizeof arch) {
         fprintf(stderr, "%s lora-merge: %s has no general.architecture (a model has one)\n", prog, pos[0]);
@@ -893,9 +893,8 @@ static int cmd_lora_merge(int argc, char **argv)
     arch[len] = 0;
     /* the base's tensors as a weight table (matrices only: a 1-D tensor is never adapted) */
     w = (ck_weight_info *)calloc(base.n_tensors + 1, sizeof *w);
-    pairs = (ck_lora_pair *)calloc(ad.n_tensors + 1, sizeof *pairs);
     bufs = (uint8_t **)calloc(base.n_tensors + 1, sizeof *bufs);
-    if (!w || !pairs || !bufs) { fprintf(stderr, "%s lora-merge: out of memory\n", prog); rc = 1; goto done; }
+    if (!w || !bufs) { fprintf(stderr, "%s lora-merge: out of memory\n", prog); rc = 1; goto done; }
     for (k = 0; k < base.n_tensors; k++) {
         const ck_gguf_tensor *t = &base.tensors[k];
         char *name = str_printf("%.*s", (int)t->name_len, t->name);
@@ -906,18 +905,22 @@ static int cmd_lora_merge(int argc, char **argv)
         w[k].off = t->offset;
         w[k].bytes = t->n_bytes;
     }
-    np = ck_lora_read(&ad, arch, w, NULL, (int)base.n_tensors, pairs, (int)ad.n_tensors, &alpha, err, sizeof err);
-    if (np < 0) { fprintf(stderr, "%s lora-merge: %s: %s\n", prog, pos[1], err); rc = 1; goto done; }
+    /* the adapter checked against that table, as f32 A and B^T with each weight's scale */
+    if (ck_lora_open(&lo, pos[1], arch, w, NULL, (int)base.n_tensors, user_scale, 1) != 0) {
+        fprintf(stderr, "%s lora-merge: %s\n", prog, lo.error);
+        rc = 1;
+        goto done;
+    }
     for (k = 0; k < base.n_kv && !b.failed; k++) ck_gguf_add_kv_copy(&b, &base, k);
     for (k = 0; k < base.n_tensors && !b.failed && !rc; k++) {
         const ck_gguf_tensor *t = &base.tensors[k];
-        const ck_lora_pair *p = NULL;
+        const ck_lora_weight *p = NULL;
         int dst, j;
         int64_t o, r, c, in = t->ne[0], n_out = t->n_dims == 2 ? t->ne[1] : 1;
-        float *A, *B, *row, scale;
+        float *row;
         size_t row_out;
-        for (j = 0; j < np; j++)
-            if (pairs[j].w_index == (int)k) p = &pairs[j];
+        for (j = 0; j < lo.n_w; j++)
+            if (lo.w[j].w_off == w[k].off) p = &lo.w[j];
         if (!p) { ck_gguf_add_tensor(&b, w[k].name, t->n_dims, t->ne, t->type, t->data); continue; } /* as it is */
         dst = merged_type >= 0 ? merged_type : t->type == CK_F32 || t->type == CK_F16 || t->type == CK_BF16 ? (int)t->type : CK_F32;
         if (!(row_out = ck_row_size(dst, in))) {
@@ -925,46 +928,40 @@ static int cmd_lora_merge(int argc, char **argv)
             rc = 2;
             break;
         }
-        scale = ck_lora_scale(alpha, p->rank, user_scale);
-        A = (float *)malloc((size_t)p->rank * (size_t)in * sizeof *A);
-        B = (float *)malloc((size_t)n_out * (size_t)p->rank * sizeof *B);
         row = (float *)malloc((size_t)in * sizeof *row);
         bufs[k] = (uint8_t *)malloc(row_out * (size_t)n_out + 1);
-        if (!A || !B || !row || !bufs[k]) { fprintf(stderr, "%s lora-merge: out of memory at %s\n", prog, w[k].name); rc = 1; }
-        for (r = 0; !rc && r < p->rank; r++) ck_dequantize_row((int)p->a->type, (const uint8_t *)p->a->data + (size_t)r * ck_row_size((int)p->a->type, in), A + r * in, in);
-        for (o = 0; !rc && o < n_out; o++)
-            ck_dequantize_row((int)p->b->type, (const uint8_t *)p->b->data + (size_t)o * ck_row_size((int)p->b->type, p->rank), B + o * p->rank, p->rank);
+        if (!row || !bufs[k]) { fprintf(stderr, "%s lora-merge: out of memory at %s\n", prog, w[k].name); rc = 1; }
         for (o = 0; !rc && o < n_out; o++) { /* row o: W[o,:] + scale * sum_r B[o,r] A[r,:] */
             ck_dequantize_row((int)t->type, (const uint8_t *)t->data + (size_t)o * ck_row_size((int)t->type, in), row, in);
             for (r = 0; r < p->rank; r++) {
-                float br = scale * B[o * p->rank + r];
-                const float *ar = A + r * in;
+                float br = p->scale * p->bt[r * n_out + o];
+                const float *ar = p->a + r * in;
                 for (c = 0; c < in; c++) row[c] += br * ar[c];
             }
             for (c = 0; c < in; c++)
                 if (!(row[c] - row[c] == 0.0f)) break;
             if (c < in || ck_quantize_row(dst, row, bufs[k] + (size_t)o * row_out, in) == 0) {
-                fprintf(stderr, "%s lora-merge: %s row %lld is not finite after the merge (NaN or Inf in the adapter or the base)\n", prog,
+                fprintf(stderr, "%s lora-merge: %s row %lld is not finite after the merge (NaN or Inf in the base)\n", prog,
                         w[k].name, (long long)o);
                 rc = 1;
             }
         }
-        free(A); free(B); free(row);
+        free(row);
         if (rc) break;
         ck_gguf_add_tensor(&b, w[k].name, t->n_dims, t->ne, (uint32_t)dst, bufs[k]);
         if (!quiet)
             fprintf(stderr, "lora-merge: %-36s %-5s -> %-5s rank %d, scale %g\n", w[k].name, ck_type_name((int)t->type), ck_type_name(dst),
-                    p->rank, (double)scale);
+                    p->rank, (double)p->scale);
     }
     if (!rc && b.failed) { fprintf(stderr, "%s lora-merge: %s\n", prog, b.error); rc = 1; }
     if (!rc && ck_gguf_write_file(&b, out) != 0) { fprintf(stderr, "%s lora-merge: %s\n", prog, b.error); rc = 1; }
-    if (!rc && !quiet) fprintf(stderr, "lora-merge: %d weights merged (alpha %g), written to %s\n", np, (double)alpha, out);
+    if (!rc && !quiet) fprintf(stderr, "lora-merge: %d weights merged (alpha %g), written to %s\n", lo.n_w, (double)lo.alpha, out);
 done:
     for (k = 0; w && k < base.n_tensors; k++) free((char *)w[k].name);
     for (k = 0; bufs && k < base.n_tensors; k++) free(bufs[k]);
-    free(w); free(pairs); free(bufs);
+    free(w); free(bufs);
+    ck_lora_close(&lo);
     ck_gguf_builder_free(&b);
-    ck_gguf_close(&ad);
     ck_gguf_close(&base);
     return rc;
 }

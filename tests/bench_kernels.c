@@ -33,6 +33,21 @@ static volatile float bench_sink; /* keeps the peak loop from being optimised aw
 /* Peak: 12 independent FMA chains per thread, the pattern the matmul kernels approach, in the
    widest vectors the build uses (512-bit FMAs in an AVX-512 build: on CPUs with full-width 512-bit
    units, Zen 5 among them, they do twice the work of 256-bit ones per cycle). */
+#if CK_HAVE_AVX512
+#define PEAK_V __m512
+#define PEAK_LANES 16
+#define PEAK_SET1 _mm512_set1_ps
+#define PEAK_FMA _mm512_fmadd_ps
+#define PEAK_ADD _mm512_add_ps
+#define PEAK_SUM _mm512_reduce_add_ps
+#elif CK_HAVE_AVX2
+#define PEAK_V __m256
+#define PEAK_LANES 8
+#define PEAK_SET1 _mm256_set1_ps
+#define PEAK_FMA _mm256_fmadd_ps
+#define PEAK_ADD _mm256_add_ps
+#define PEAK_SUM _mm256_cvtss_f32
+#endif
 static double peak_gflops(void)
 {
     const long iters = 20000000;
@@ -44,37 +59,22 @@ static double peak_gflops(void)
 #pragma omp single
         nthreads = omp_get_num_threads();
 #endif
-#if CK_HAVE_AVX512
-        __m512 m = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
-        __m512 a0 = _mm512_set1_ps(0), a1 = _mm512_set1_ps(1), a2 = _mm512_set1_ps(2), a3 = _mm512_set1_ps(3);
-        __m512 a4 = _mm512_set1_ps(4), a5 = _mm512_set1_ps(5), a6 = _mm512_set1_ps(6), a7 = _mm512_set1_ps(7);
-        __m512 a8 = _mm512_set1_ps(8), a9 = _mm512_set1_ps(9), a10 = _mm512_set1_ps(10), a11 = _mm512_set1_ps(11);
-        long i;
-        for (i = 0; i < iters; i++) {
-            a0 = _mm512_fmadd_ps(a0, m, b); a1 = _mm512_fmadd_ps(a1, m, b); a2 = _mm512_fmadd_ps(a2, m, b);
-            a3 = _mm512_fmadd_ps(a3, m, b); a4 = _mm512_fmadd_ps(a4, m, b); a5 = _mm512_fmadd_ps(a5, m, b);
-            a6 = _mm512_fmadd_ps(a6, m, b); a7 = _mm512_fmadd_ps(a7, m, b); a8 = _mm512_fmadd_ps(a8, m, b);
-            a9 = _mm512_fmadd_ps(a9, m, b); a10 = _mm512_fmadd_ps(a10, m, b); a11 = _mm512_fmadd_ps(a11, m, b);
-        }
-        a0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)), _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-        a0 = _mm512_add_ps(a0, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
-        bench_sink += _mm512_reduce_add_ps(a0);
-#elif CK_HAVE_AVX2
+#ifdef PEAK_V
         /* twelve named accumulators so they live in registers, not in an array in memory */
-        __m256 m = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
-        __m256 a0 = _mm256_set1_ps(0), a1 = _mm256_set1_ps(1), a2 = _mm256_set1_ps(2), a3 = _mm256_set1_ps(3);
-        __m256 a4 = _mm256_set1_ps(4), a5 = _mm256_set1_ps(5), a6 = _mm256_set1_ps(6), a7 = _mm256_set1_ps(7);
-        __m256 a8 = _mm256_set1_ps(8), a9 = _mm256_set1_ps(9), a10 = _mm256_set1_ps(10), a11 = _mm256_set1_ps(11);
+        PEAK_V m = PEAK_SET1(0.999999f), b = PEAK_SET1(1e-7f);
+        PEAK_V a0 = PEAK_SET1(0), a1 = PEAK_SET1(1), a2 = PEAK_SET1(2), a3 = PEAK_SET1(3);
+        PEAK_V a4 = PEAK_SET1(4), a5 = PEAK_SET1(5), a6 = PEAK_SET1(6), a7 = PEAK_SET1(7);
+        PEAK_V a8 = PEAK_SET1(8), a9 = PEAK_SET1(9), a10 = PEAK_SET1(10), a11 = PEAK_SET1(11);
         long i;
         for (i = 0; i < iters; i++) {
-            a0 = _mm256_fmadd_ps(a0, m, b); a1 = _mm256_fmadd_ps(a1, m, b); a2 = _mm256_fmadd_ps(a2, m, b);
-            a3 = _mm256_fmadd_ps(a3, m, b); a4 = _mm256_fmadd_ps(a4, m, b); a5 = _mm256_fmadd_ps(a5, m, b);
-            a6 = _mm256_fmadd_ps(a6, m, b); a7 = _mm256_fmadd_ps(a7, m, b); a8 = _mm256_fmadd_ps(a8, m, b);
-            a9 = _mm256_fmadd_ps(a9, m, b); a10 = _mm256_fmadd_ps(a10, m, b); a11 = _mm256_fmadd_ps(a11, m, b);
+            a0 = PEAK_FMA(a0, m, b); a1 = PEAK_FMA(a1, m, b); a2 = PEAK_FMA(a2, m, b);
+            a3 = PEAK_FMA(a3, m, b); a4 = PEAK_FMA(a4, m, b); a5 = PEAK_FMA(a5, m, b);
+            a6 = PEAK_FMA(a6, m, b); a7 = PEAK_FMA(a7, m, b); a8 = PEAK_FMA(a8, m, b);
+            a9 = PEAK_FMA(a9, m, b); a10 = PEAK_FMA(a10, m, b); a11 = PEAK_FMA(a11, m, b);
         }
-        a0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)), _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-        a0 = _mm256_add_ps(a0, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
-        bench_sink += _mm256_cvtss_f32(a0);
+        a0 = PEAK_ADD(PEAK_ADD(PEAK_ADD(a0, a1), PEAK_ADD(a2, a3)), PEAK_ADD(PEAK_ADD(a4, a5), PEAK_ADD(a6, a7)));
+        a0 = PEAK_ADD(a0, PEAK_ADD(PEAK_ADD(a8, a9), PEAK_ADD(a10, a11)));
+        bench_sink += PEAK_SUM(a0);
 #else
         float m = 0.999999f, b = 1e-7f, a0 = 0, a1 = 1, a2 = 2, a3 = 3, a4 = 4, a5 = 5, a6 = 6, a7 = 7;
         long i;
@@ -87,7 +87,11 @@ static double peak_gflops(void)
 #ifdef _OPENMP
     }
 #endif
-    flops = 2.0 * iters * (CK_HAVE_AVX512 ? 12 * 16 : CK_HAVE_AVX2 ? 12 * 8 : 8) * nthreads;
+#ifdef PEAK_V
+    flops = 2.0 * iters * 12 * PEAK_LANES * nthreads;
+#else
+    flops = 2.0 * iters * 8 * nthreads;
+#endif
     return flops / (now() - t0) * 1e-9;
 }
 
