@@ -3053,10 +3053,15 @@ int main(int argc, char **argv)
     if (P.kv_f16 && ckg_get(&M.env, "head_dim") > CK_ATTN_F16_MAX_HS)
         ckg_die("--kv-f16: head_dim %g is larger than the F16 cache's attention supports (%d); drop --kv-f16", ckg_get(&M.env, "head_dim"),
                 CK_ATTN_F16_MAX_HS);
-    for (i = 0; i < R.n_op; i++) /* a learned position table (GPT-2) bounds the context: never read past its rows */
-        if ((R.op[i].desc->flags & CKG_F_POSITIONS) && R.op[i].wc && P.max_ctx > ckg_wdim(&M, R.op[i].wc, 1))
+    for (i = 0; i < R.n_op; i++) { /* a learned position table (GPT-2) bounds the context: never read past its rows */
+        const ckg_weight *pw = R.op[i].wc && (R.op[i].desc->flags & CKG_F_POSITIONS) ? ckg_find_weight(&M, R.op[i].wc, -1) : NULL;
+        if (pw && P.max_ctx > ckg_wdim(&M, R.op[i].wc, 1))
             ckg_die("--max-ctx %d exceeds the %lld positions of %s (%s)", P.max_ctx, (long long)ckg_wdim(&M, R.op[i].wc, 1), R.op[i].wc,
-                    ckg_find_weight(&M, R.op[i].wc, -1)->gguf_name);
+                    pw->gguf_name);
+        if (pw && pw->t && pw->t->type != CK_F32) /* the embedding kernels add it as f32 rows */
+            ckg_die("%s is %s; a position table must be f32 (ck quantize keeps it f32, as llama.cpp's quantizer does)", pw->gguf_name,
+                    ck_type_name((int)pw->t->type));
+    }
     ckg_plan_all(&M, &R, &P);
     n_info = ckg_used_tensors(&M, ts);
     ckg_fill_info(&M, info, ts, n_info, &P.weights_bytes);

@@ -224,7 +224,8 @@ static int file_type_of(int type)
 }
 
 /* Re-encode every tensor: matrices (2+ dims, rows a multiple of the block) to `type`,
-   everything else (norms, biases, 1-D) to f32 unless it already is. type = CK_F32 dequantizes. */
+   everything else (norms, biases, 1-D, position tables) to f32 unless it already is. type = CK_F32
+   dequantizes. */
 static int convert(const char *cmd, const char *in, const char *out, int type, int quiet)
 {
     ck_gguf g;
@@ -253,7 +254,10 @@ static int convert(const char *cmd, const char *in, const char *out, int type, i
     for (k = 0; k < g.n_tensors && !b.failed; k++) {
         const ck_gguf_tensor *t = &g.tensors[k];
         int64_t rows = t->ne[0] ? (int64_t)(t->n_elements / (uint64_t)t->ne[0]) : 0, r;
-        int matrix = t->n_dims >= 2 && t->ne[0] % ck_type_block_size(type) == 0;
+        /* position tables stay f32, as llama.cpp's quantizer keeps them (the embedding kernels add them as f32) */
+        int positions = (t->name_len == 20 && !memcmp(t->name, "position_embd.weight", 20)) ||
+                        (t->name_len == 18 && !memcmp(t->name, "token_types.weight", 18));
+        int matrix = t->n_dims >= 2 && t->ne[0] % ck_type_block_size(type) == 0 && !positions;
         int dst = matrix ? type : CK_F32;
         char name[512], shape[96];
         size_t row_in = ck_row_size((int)t->type, t->ne[0]), row_out = ck_row_size(dst, t->ne[0]);
@@ -312,7 +316,7 @@ static int cmd_quantize(int argc, char **argv)
     if (wants_help(argc, argv)) {
         printf("usage: %s quantize IN.gguf OUT.gguf TYPE [-q]\n"
                "  Re-encodes every matrix (2+ dimensions, rows a multiple of TYPE's block) to TYPE with\n"
-               "  ggml's reference quantizers; other tensors (norms, biases) are stored as f32.\n"
+               "  ggml's reference quantizers; other tensors (norms, biases, position tables) are stored as f32.\n"
                "  Metadata is copied; general.file_type is set. OUT is written to OUT.tmp and renamed.\n"
                "  TYPE: f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_K q5_K q6_K iq4_nl.  -q: no progress lines.\n", prog);
         return 0;

@@ -770,3 +770,25 @@ def test_path_cannot_inject_code_into_the_generated_c(tc, tmp_path):
     prog = tc.compile(str(out), "fast")
     r = sh(["nm", prog])
     assert "injected_by_path" not in r.stdout
+
+
+def test_position_table_stays_f32(tc):
+    """ck quantize keeps GPT-2's learned position table f32 (as llama.cpp's quantizer does: the embedding
+    kernels add it as f32 rows), and ckgen refuses a file whose position table is not f32, naming it,
+    instead of reading its bytes as floats"""
+    c = case(tc, "gpt2", "f32")
+    d = os.path.join(tc.work, "positions")
+    os.makedirs(d, exist_ok=True)
+    q = os.path.join(d, "q8_0.gguf")
+    must([os.path.join(build_dir(), "ck"), "quantize", c.gguf, q, "q8_0", "-q"])
+    types = {t.name.decode(): Q.type_name(t.type) for t in G.read(q).tensors}
+    assert types["position_embd.weight"] == "f32" and types["token_embd.weight"] == "q8_0", types
+    r = tc.ckgen(q, os.path.join(d, "q"))
+    assert r.returncode == 0, r.stderr
+    g = G.read(c.gguf)
+    pos = g.tensor("position_embd.weight")
+    f16 = np.frombuffer(bytes(pos.data), dtype=np.float32).astype(np.float16).tobytes()
+    bad = _rewrite(c.gguf, os.path.join(d, "bad.gguf"), drop=("position_embd.weight",),
+                   add=(("position_embd.weight", pos.ne, 1, f16),))   # GGUF type 1: F16
+    r = tc.ckgen(bad, os.path.join(d, "bad"))
+    assert r.returncode != 0 and "position_embd.weight is f16" in r.stderr and "must be f32" in r.stderr, r.stderr
