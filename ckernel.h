@@ -754,6 +754,7 @@ typedef struct { float p; int32_t id; } ck_prob_id;
 CK_DEF int32_t ck_sample(const float *logits, int n, float temp, int top_k, float top_p, uint64_t *rng, ck_prob_id *scratch);
 CK_DEF int32_t ck_argmax(const float *x, int n);
 CK_DEF float   ck_rand_f32(uint64_t *rng);   /* uniform in [0, 1) */
+CK_DEF double  ck_rand_normal(uint64_t *rng); /* N(0, 1): two xorshift64* draws of 53 bits, Box-Muller (ckgen --init, LoRA init) */
 /* Logit filters, applied before ck_sample (llama.cpp's order: penalties, then min-p; both before
    the temperature). ck_repeat_penalty: each distinct id among last[0..n_last) has its logit
    divided by penalty if positive, multiplied by it if not (llama.cpp's repetition penalty;
@@ -10003,6 +10004,14 @@ CK_DEF float ck_rand_f32(uint64_t *rng)
     x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
     *rng = x;
     return (float)((x * 2685821657736338717ull) >> 40) * (1.0f / 16777216.0f);
+}
+CK_DEF double ck_rand_normal(uint64_t *s)
+{
+    double u1, u2;
+    if (!*s) *s = 0x9E3779B97F4A7C15ull; /* xorshift stays at 0 */
+    do { *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27; u1 = (double)((*s * 2685821657736338717ull) >> 11) / 9007199254740992.0; } while (u1 <= 0);
+    *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27; u2 = (double)((*s * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+    return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
 }
 static int ck__prob_desc(const void *a, const void *b)
 {

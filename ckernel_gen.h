@@ -716,6 +716,7 @@ typedef struct {
     const char *needs;                  /* hyperparameters its templates use, space separated */
     const char *infer, *infer_q;        /* inference (NULL: the training forward); infer_q: b not f32 */
     const char *fwd, *bwd;              /* training forward and backward */
+    const char *fwd_q, *bwd_q;          /* LoRA training with a weight in b that is not f32 (frozen: no weight gradient) */
 } ckg_opdesc;
 
 static const ckg_opdesc ckg_op_embedding = {
@@ -723,42 +724,46 @@ static const ckg_opdesc ckg_op_embedding = {
     "ck_embedding_forward({out}, {tok}, {w}, {w2}, {T}, {C}, {POS});",
     "ck_embedding_forward_q({wt}, {out}, {tok}, {wq}, {w2}, {T}, {C}, {POS});",
     "ck_embedding_forward({out}, {tok}, {w}, {w2}, {T}, {C}, {POS});",
-    "ck_embedding_backward({gw}, {gw2}, {dout}, {tok}, {T}, {C}, {POS});" };
+    "ck_embedding_backward({gw}, {gw2}, {dout}, {tok}, {T}, {C}, {POS});",
+    "ck_embedding_forward_q({wt}, {out}, {tok}, {wq}, {w2}, {T}, {C}, {POS});",
+    "" /* a frozen table has nothing to learn, and tokens have no gradient */ };
 static const ckg_opdesc ckg_op_matmul = {
     "matmul", CKG_A, CKG_B | CKG_C, 0, CKG_SHAPE_W_NE1, CKG_A, CKG_STAT_NONE, 0, "",
     "ck_matmul_forward({out}, {a}, {w}, {w2}, {T}, {CA}, {C});",
     "ck_matmul_forward_q({wt}, {out}, {a}, {wq}, {w2}, {T}, {CA}, {C});",
     "ck_matmul_forward({out}, {a}, {w}, {w2}, {T}, {CA}, {C});",
-    "ck_matmul_backward({da}, {gw}, {gw2}, {dout}, {a}, {w}, {T}, {CA}, {C});" };
+    "ck_matmul_backward({da}, {gw}, {gw2}, {dout}, {a}, {w}, {T}, {CA}, {C});",
+    "ck_matmul_forward_qp(CK_Q_EXACT, {wt}, {out}, {a}, {wq}, {w2}, {T}, {CA}, {C});",
+    "ck_matmul_backward_q({wt}, {da}, {dout}, {wq}, {T}, {CA}, {C}, {P}_TBQ(A));" };
 static const ckg_opdesc ckg_op_rmsnorm = {
     "rmsnorm", CKG_A, CKG_B, 0, CKG_SHAPE_SAME, CKG_A, CKG_STAT_ONE, 0, "norm_eps", NULL, NULL,
     "ck_rmsnorm_forward({out}, {st}, {a}, {w}, {T}, {C}, {P}_NORM_EPS);",
-    "ck_rmsnorm_backward({da}, {gw}, {dout}, {a}, {w}, {st}, {T}, {C});" };
+    "ck_rmsnorm_backward({da}, {gw}, {dout}, {a}, {w}, {st}, {T}, {C});", NULL, NULL };
 static const ckg_opdesc ckg_op_rmsnorm_heads = {
     "rmsnorm_heads", CKG_A, CKG_B, 0, CKG_SHAPE_HEADS, CKG_A, CKG_STAT_HEADS, 0, "head_dim norm_eps", NULL, NULL,
     "ck_rmsnorm_forward({out}, {st}, {a}, {w}, {T} * {HEADS}, {P}_HEAD_DIM, {P}_NORM_EPS);",
-    "ck_rmsnorm_backward({da}, {gw}, {dout}, {a}, {w}, {st}, {T} * {HEADS}, {P}_HEAD_DIM);" };
+    "ck_rmsnorm_backward({da}, {gw}, {dout}, {a}, {w}, {st}, {T} * {HEADS}, {P}_HEAD_DIM);", NULL, NULL };
 static const ckg_opdesc ckg_op_layernorm = {
     "layernorm", CKG_A, CKG_B | CKG_C, 0, CKG_SHAPE_SAME, CKG_A, CKG_STAT_TWO, 0, "norm_eps", NULL, NULL,
     "ck_layernorm_forward({out}, {st}, {st2}, {a}, {w}, {w2}, {T}, {C}, {P}_NORM_EPS);",
-    "ck_layernorm_backward({da}, {gw}, {gw2}, {dout}, {a}, {w}, {st}, {st2}, {T}, {C});" };
+    "ck_layernorm_backward({da}, {gw}, {gw2}, {dout}, {a}, {w}, {st}, {st2}, {T}, {C});", NULL, NULL };
 static const ckg_opdesc ckg_op_gelu = {
     "gelu", CKG_A, 0, 0, CKG_SHAPE_SAME, CKG_A, CKG_STAT_NONE, CKG_F_ROWWISE, "", NULL, NULL,
     "ck_gelu_forward({out}, {a}, {T} * {C});",
-    "ck_gelu_backward({da}, {dout}, {a}, {T} * {C});" };
+    "ck_gelu_backward({da}, {dout}, {a}, {T} * {C});", NULL, NULL };
 static const ckg_opdesc ckg_op_swiglu = {
     "swiglu", CKG_A | CKG_B, 0, 0, CKG_SHAPE_SAME, CKG_A | CKG_B, CKG_STAT_NONE, CKG_F_ROWWISE, "", NULL, NULL,
     "ck_swiglu_forward({out}, {a}, {b}, {T} * {C});",
-    "ck_swiglu_backward({da}, {db}, {dout}, {a}, {b}, {T} * {C});" };
+    "ck_swiglu_backward({da}, {db}, {dout}, {a}, {b}, {T} * {C});", NULL, NULL };
 static const ckg_opdesc ckg_op_geglu = {
     "geglu", CKG_A | CKG_B, 0, 0, CKG_SHAPE_SAME, CKG_A | CKG_B, CKG_STAT_NONE, CKG_F_ROWWISE, "", NULL, NULL,
     "ck_geglu_forward({out}, {a}, {b}, {T} * {C});",
-    "ck_geglu_backward({da}, {db}, {dout}, {a}, {b}, {T} * {C});" };
+    "ck_geglu_backward({da}, {db}, {dout}, {a}, {b}, {T} * {C});", NULL, NULL };
 static const ckg_opdesc ckg_op_rope = {
     "rope", CKG_A, 0, 0, CKG_SHAPE_HEADS, 0, CKG_STAT_NONE, CKG_F_INPLACE | CKG_F_PER_SEQ | CKG_F_STRIDED,
     "head_dim n_rot rope_neox", NULL, NULL,
     "ck_rope_forward_tm({a}, {rope}, {HEADS}, {T}, {P}_HEAD_DIM, {P}_N_ROT, {POS}, {P}_ROPE_NEOX, {LDA});",
-    "ck_rope_backward_tm({da}, {rope}, {HEADS}, {T}, {P}_HEAD_DIM, {P}_N_ROT, {POS}, {P}_ROPE_NEOX, {LDA});" };
+    "ck_rope_backward_tm({da}, {rope}, {HEADS}, {T}, {P}_HEAD_DIM, {P}_N_ROT, {POS}, {P}_ROPE_NEOX, {LDA});", NULL, NULL };
 static const ckg_opdesc ckg_op_attention = {
     "attention", CKG_A | CKG_B | CKG_C, 0, 0, CKG_SHAPE_SAME, CKG_A | CKG_B | CKG_C | CKG_OUT, CKG_STAT_N_HEAD,
     CKG_F_PER_SEQ | CKG_F_STRIDED | CKG_F_KV, "n_head n_head_kv head_dim attn_scale",
@@ -769,21 +774,21 @@ static const ckg_opdesc ckg_op_attention = {
     "ck_attention_forward_tm({out}, {st}, {a}, {b}, {c}, {P}_N_HEAD, {P}_N_HEAD_KV, {T}, {T}, {P}_HEAD_DIM, 0, "
     "L->window, {P}_ATTN_SCALE, {hp?attn_softcap}, {LDA}, {LDB}, {LDO});",
     "ck_attention_backward_tm({da}, {db}, {dc}, {dout}, {out}, {st}, {a}, {b}, {c}, {P}_N_HEAD, {P}_N_HEAD_KV, {T}, {T}, "
-    "{P}_HEAD_DIM, 0, L->window, {P}_ATTN_SCALE, {hp?attn_softcap}, {LDA}, {LDB}, {LDO});" };
+    "{P}_HEAD_DIM, 0, L->window, {P}_ATTN_SCALE, {hp?attn_softcap}, {LDA}, {LDB}, {LDO});", NULL, NULL };
 static const ckg_opdesc ckg_op_add = {
     "add", CKG_A | CKG_B, 0, 0, CKG_SHAPE_SAME, 0, CKG_STAT_NONE, 0, "", NULL, NULL,
     "ck_add_forward({out}, {a}, {b}, (size_t){T} * {C});",
-    "ck_add_backward({da}, {db}, {dout}, (size_t){T} * {C});" };
+    "ck_add_backward({da}, {db}, {dout}, (size_t){T} * {C});", NULL, NULL };
 static const ckg_opdesc ckg_op_scale = {
     "scale", CKG_A, 0, CKG_B, CKG_SHAPE_SAME, 0, CKG_STAT_NONE, 0, "", NULL, NULL,
     "ck_scale_forward({out}, {a}, {p}, (size_t){T} * {C});",
-    "ck_scale_backward({da}, {dout}, {p}, (size_t){T} * {C});" };
+    "ck_scale_backward({da}, {dout}, {p}, (size_t){T} * {C});", NULL, NULL };
 static const ckg_opdesc ckg_op_softcap = {
     "softcap", CKG_A, 0, CKG_B, CKG_SHAPE_SAME, CKG_A, CKG_STAT_NONE, 0, "", NULL, NULL,
     "ck_softcap_forward({out}, {a}, {p}, (size_t){T} * {C});",
-    "ck_softcap_backward({da}, {dout}, {a}, {p}, (size_t){T} * {C});" };
+    "ck_softcap_backward({da}, {dout}, {a}, {p}, (size_t){T} * {C});", NULL, NULL };
 static const ckg_opdesc ckg_op_view = { /* no call: readers of out take a pointer into a's rows */
-    "view", CKG_A, 0, CKG_B | CKG_C, CKG_SHAPE_VIEW, 0, CKG_STAT_NONE, 0, "", NULL, NULL, "", "" };
+    "view", CKG_A, 0, CKG_B | CKG_C, CKG_SHAPE_VIEW, 0, CKG_STAT_NONE, 0, "", NULL, NULL, "", "", NULL, NULL };
 
 #define CKG_DESC(op) &ckg_op_##op,
 static const ckg_opdesc *const ckg_ops[CK_OP_COUNT] = { CK_OPS(CKG_DESC) };
@@ -1870,7 +1875,21 @@ typedef struct {
     const ckg_op *o;
     int out, a, b, c;
     int stat;                   /* index of the op's saved statistics (norm rstd/mean, attention lse), or -1 */
+    int lora;                   /* --lora: the adapter of this block matmul (index into ckg_tir's targets), or -1 */
 } ckg_top;
+/* --lora: one adapted matrix of every layer, A [rank, n_in] and B^T [rank, n_out] (the layout
+   ck_lora_forward/_backward take) at these offsets in each layer's share of the adapters */
+#define CKG_MAX_LORA 16
+#ifndef CK_MATMUL_BQ_ROWS
+#define CK_MATMUL_BQ_ROWS 128 /* TEMP until qbwd merges */
+#endif
+typedef struct {
+    const char *target;         /* q, k, v, o, qkv, gate, up, down */
+    const char *w;              /* the declaration's weight (wq), the GGUF name's pattern (blk.%d.attn_q.weight) */
+    const char *gguf;
+    int64_t n_in, n_out;
+    uint64_t a_off, bt_off;
+} ckg_tlora;
 typedef struct {
     ckg_tval v[CKG_MAX_TV];
     int n_v;
@@ -1880,19 +1899,33 @@ typedef struct {
     int probs_in_logits;        /* the softmax and then the logits' gradient overwrite the logits */
     int max_b, max_t;
     int recompute;              /* --recompute: keep each layer's input, recompute the rest into one slab */
+    int lora_rank;              /* --lora: frozen base (any GGUF types), trained low-rank adapters; 0 without */
+    ckg_tlora lora[CKG_MAX_LORA];
+    int n_lora;
+    uint64_t lora_layer_bytes;  /* one layer's adapters; the adapters section is N_LAYER of them */
+    uint64_t lora_scr_off, lora_dscr_off, bq_off; /* scratch: ck_lora_* [B*T, rank] twice; ck_matmul_backward_q's rows */
+    int64_t bq_cols;            /* the widest input of a matmul whose weight is not f32 (0: none) */
     uint64_t weights_bytes;
-    uint64_t sec_off[7], sec_bytes[7];  /* CKG_TS_*; the slab only with recompute */
+    uint64_t params_bytes;      /* the trained parameters: the weights, or with --lora the adapters */
+    uint64_t sec_off[8], sec_bytes[8];  /* CKG_TS_*; the slab only with recompute, the adapters only with --lora */
     uint64_t act_off[CKG_MAX_TV], grad_off[CKG_MAX_TV], stat_off[CKG_MAX_OPS], stat_bytes[CKG_MAX_OPS];
     uint64_t probs_off, losses_off, rope_off[16], bytes;
     uint64_t layer_bytes;       /* saved activations kept per layer (values and statistics) */
 } ckg_tir;
 
-enum { CKG_TS_ACTS = 4, CKG_TS_SLAB = 5, CKG_TS_SCRATCH = 6, CKG_TS_N = 7 };
+enum { CKG_TS_ACTS = 4, CKG_TS_SLAB = 5, CKG_TS_SCRATCH = 6, CKG_TS_LORA = 7, CKG_TS_N = 8 };
 static const char *ckg_tsec_names[CKG_TS_N] = { "weights", "gradients", "adam m", "adam v", "saved activations", "recompute slab",
-                                                "scratch" };
-static const char *ckg_tsec_macros[CKG_TS_N] = { "WEIGHTS", "GRADS", "ADAM_M", "ADAM_V", "ACTS", "SLAB", "SCRATCH" };
-/* the sections a trainer has: the slab only with recompute */
-#define CKG_TSEC_PRESENT(X, s) ((s) != CKG_TS_SLAB || (X)->recompute)
+                                                "scratch", "lora adapters" };
+static const char *ckg_tsec_macros[CKG_TS_N] = { "WEIGHTS", "GRADS", "ADAM_M", "ADAM_V", "ACTS", "SLAB", "SCRATCH", "LORA" };
+static const int ckg_tsec_order[CKG_TS_N] = { 0, CKG_TS_LORA, 1, 2, 3, CKG_TS_ACTS, CKG_TS_SLAB, CKG_TS_SCRATCH }; /* in the arena */
+/* the sections a trainer has: the slab only with recompute, the adapters only with --lora */
+#define CKG_TSEC_PRESENT(X, s) (((s) != CKG_TS_SLAB || (X)->recompute) && ((s) != CKG_TS_LORA || (X)->lora_rank))
+static int ckg_tsec_count(const ckg_tir *X)
+{
+    int s, n = 0;
+    for (s = 0; s < CKG_TS_N; s++) n += CKG_TSEC_PRESENT(X, s);
+    return n;
+}
 
 /* bytes of one [max B*T, cols] buffer: a value's slab (block values have one per layer) */
 static uint64_t ckg_tslab(const ckg_tir *X, int64_t cols)
@@ -1930,6 +1963,7 @@ static void ckg_tlower(const ckg_model *M, const ckg_ir *R, ckg_tir *X)
         int *ins[3], srcs[3];
         t->o = o;
         t->stat = -1;
+        t->lora = -1;
         ins[0] = &t->a; ins[1] = &t->b; ins[2] = &t->c;
         srcs[0] = o->a; srcs[1] = o->b; srcs[2] = o->c;
         for (k = 0; k < 3; k++) {
@@ -2063,13 +2097,103 @@ static int ckg_tin_slab(const ckg_tir *X, int vi)
     return X->recompute && v->section == CKG_BLOCK && v->view < 0 && !v->carry_in && !ckg_tper_layer(X, vi);
 }
 
+/* --lora RANK [--lora-targets LIST]: which block matmuls get an adapter (by the GGUF name of their
+   weight: attn_q is q, attn_k k, attn_v v, attn_qkv qkv, attn_output o, ffn_gate gate, ffn_up up
+   (phi3's fused gate and up too), ffn_down down; no list: every one the family has), where each
+   layer's A and B^T live, and what the frozen base needs: weights other than a matmul's or an
+   embedding's must be f32 (the norms' kernels take f32), and the widest input of a quantized
+   matmul sizes ck_matmul_backward_q's scratch. */
+static void ckg_tlora_plan(const ckg_model *M, ckg_tir *X, int rank, const char *targets)
+{
+    static const char *const map[][2] = { { "q", "attn_q" }, { "k", "attn_k" }, { "v", "attn_v" }, { "qkv", "attn_qkv" },
+                                          { "o", "attn_output" }, { "gate", "ffn_gate" }, { "up", "ffn_up" }, { "down", "ffn_down" } };
+    const int n_map = (int)(sizeof map / sizeof *map);
+    char have[256] = "";
+    int i, k, j;
+    uint64_t off = 0;
+    X->lora_rank = rank;
+    for (k = 0; k < n_map; k++) { /* the family's adaptable matrices, in the table's order */
+        for (i = 0; i < X->n_op; i++) {
+            const ckg_op *o = X->op[i].o;
+            const ckg_weight *w;
+            char pat[64];
+            if (o->section != CKG_BLOCK || strcmp(o->desc->name, "matmul") || !o->wb) continue;
+            w = ckg_find_weight(M, o->wb, 0);
+            snprintf(pat, sizeof pat, "blk.%%d.%s.weight", map[k][1]);
+            if (!w || strcmp(w->decl->gguf, pat)) continue;
+            if (targets) { /* listed? */
+                const char *p = targets;
+                size_t n = strlen(map[k][0]);
+                int listed = 0;
+                while (*p) {
+                    size_t m = strcspn(p, ",");
+                    if (m == n && !strncmp(p, map[k][0], n)) listed = 1;
+                    p += m + (p[m] == ',');
+                }
+                if (!listed) { snprintf(have + strlen(have), sizeof have - strlen(have), "%s%s", have[0] ? "," : "", map[k][0]); continue; }
+            }
+            if (X->n_lora == CKG_MAX_LORA) ckg_die("--lora: too many adapted matrices");
+            X->op[i].lora = X->n_lora;
+            X->lora[X->n_lora].target = map[k][0];
+            X->lora[X->n_lora].w = o->wb;
+            X->lora[X->n_lora].gguf = w->decl->gguf;
+            X->lora[X->n_lora].n_in = w->ne0;
+            X->lora[X->n_lora].n_out = w->ne1;
+            for (j = 1; j < M->n_layer; j++) {
+                const ckg_weight *y = ckg_find_weight(M, o->wb, j);
+                if (!y || !y->t || y->ne0 != w->ne0 || y->ne1 != w->ne1)
+                    ckg_die("--lora: %s has other dimensions in layer %d than in layer 0 (one adapter shape per target)", o->wb, j);
+            }
+            X->lora[X->n_lora].a_off = off; off += CKG_ALIGN((uint64_t)rank * (uint64_t)w->ne0 * 4);
+            X->lora[X->n_lora].bt_off = off; off += CKG_ALIGN((uint64_t)rank * (uint64_t)w->ne1 * 4);
+            X->n_lora++;
+        }
+    }
+    if (targets) { /* every listed name must be one the family has */
+        const char *p = targets;
+        while (*p) {
+            size_t m = strcspn(p, ",");
+            int found = 0;
+            for (k = 0; k < X->n_lora; k++) if (strlen(X->lora[k].target) == m && !strncmp(p, X->lora[k].target, m)) found = 1;
+            if (!found) {
+                char all[256] = "";
+                for (k = 0; k < X->n_lora; k++) snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", all[0] ? "," : "", X->lora[k].target);
+                if (have[0]) snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", all[0] ? "," : "", have);
+                ckg_die("--lora-targets %s: '%.*s' is not a matrix models/%s.h has (it has: %s)", targets, (int)m, p, M->fam->family, all);
+            }
+            p += m + (p[m] == ',');
+        }
+    }
+    if (!X->n_lora) ckg_die("--lora: models/%s.h has no block matmul to adapt", M->fam->family);
+    X->lora_layer_bytes = off;
+    /* the frozen base: norms (and biases) f32; quantized matmul inputs size the backward's scratch */
+    for (i = 0; i < M->n_w; i++) {
+        const ckg_weight *w = &M->w[i];
+        int quantizable = 0;
+        if (!w->t || w->t->type == CK_F32) continue;
+        if (w->ne0 > X->bq_cols) X->bq_cols = w->ne0;
+        for (j = 0; j < X->n_op; j++) {
+            const ckg_op *o = X->op[j].o;
+            if (!o->wb || strcmp(o->wb, w->decl->name) || (o->section == CKG_BLOCK) != (w->layer >= 0)) continue;
+            if (o->desc->fwd_q) quantizable = 1;
+        }
+        if (!quantizable)
+            ckg_die("--lora: %s is %s, but only a matmul's or an embedding's weight may be quantized (the kernels of the other ops take f32)",
+                    w->gguf_name, ck_type_name((int)w->t->type));
+    }
+}
+
 static void ckg_tplan(ckg_model *M, ckg_tir *X, const ckg_plan *P)
 {
     uint64_t pos = 0, bt = (uint64_t)X->max_b * (uint64_t)X->max_t, L = (uint64_t)M->n_layer, a;
     int i, s;
     ckg_tsaved(X);
     X->weights_bytes = CKG_ALIGN(P->weights_bytes);
-    for (s = 0; s < 4; s++) { X->sec_off[s] = pos; X->sec_bytes[s] = X->weights_bytes; pos += X->weights_bytes + CKG_CANARY; }
+    X->params_bytes = X->lora_rank ? (uint64_t)M->n_layer * X->lora_layer_bytes : X->weights_bytes;
+    /* weights | (adapters) | gradients | AdamW m | v: the last three laid out like the trained parameters */
+    X->sec_off[0] = pos; X->sec_bytes[0] = X->weights_bytes; pos += X->weights_bytes + CKG_CANARY;
+    if (X->lora_rank) { X->sec_off[CKG_TS_LORA] = pos; X->sec_bytes[CKG_TS_LORA] = X->params_bytes; pos += X->params_bytes + CKG_CANARY; }
+    for (s = 1; s < 4; s++) { X->sec_off[s] = pos; X->sec_bytes[s] = X->params_bytes; pos += X->params_bytes + CKG_CANARY; }
     /* the loss's softmax and gradient in the logits' buffer, unless a backward kernel reads the logits */
     X->probs_in_logits = X->v[X->logits].view < 0 && !X->v[X->logits].bread;
     /* saved activations: head and foot values once, block values once per layer (with recompute:
@@ -2123,6 +2247,11 @@ static void ckg_tplan(ckg_model *M, ckg_tir *X, const ckg_plan *P)
         a += ckg_tslab(X, X->v[i].cols);
     }
     for (i = 0; i < P->n_rope; i++) { X->rope_off[i] = a; a += CKG_ALIGN((uint64_t)X->max_t * (uint64_t)((int)ckg_get(&M->env, "n_rot") / 2) * 2 * 4); }
+    if (X->lora_rank) { /* ck_lora_forward/_backward's [B*T, rank] products; ck_matmul_backward_q's dequantized rows */
+        X->lora_scr_off = a; a += CKG_ALIGN(bt * (uint64_t)X->lora_rank * 4);
+        X->lora_dscr_off = a; a += CKG_ALIGN(bt * (uint64_t)X->lora_rank * 4);
+        X->bq_off = a; a += CKG_ALIGN((uint64_t)CK_MATMUL_BQ_ROWS * (uint64_t)X->bq_cols * 4);
+    }
     X->sec_bytes[CKG_TS_SCRATCH] = a - X->sec_off[CKG_TS_SCRATCH];
     X->bytes = a + CKG_CANARY;
 }
@@ -2173,6 +2302,7 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
     const char *tmpl = bwd == 1 ? D->bwd : D->fwd, *what = bwd == 1 ? "backward" : bwd == 2 ? "recompute" : "forward";
     char note[256], pre[48];
     ckg_ctx x;
+    if (bwd == 1 && X->lora_rank && !D->values) return; /* reads only frozen weights (an embedding): no gradient to pass on */
     memset(&x, 0, sizeof x);
     idx[0] = t->out; idx[1] = t->a; idx[2] = t->b; idx[3] = t->c;
     for (k = 0; k < 4; k++) /* a column view in a wider row */
@@ -2209,6 +2339,15 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
     ckg_tw(O, o->wb, o->section, 1, x.gw, sizeof x.gw);
     ckg_tw(O, o->wc, o->section, 0, x.w2, sizeof x.w2);
     ckg_tw(O, o->wc, o->section, 1, x.gw2, sizeof x.gw2);
+    if (X->lora_rank) { /* the base is frozen and keeps its GGUF types: a matmul or embedding weight may be quantized */
+        snprintf(x.gw, sizeof x.gw, "NULL");
+        snprintf(x.gw2, sizeof x.gw2, "NULL");
+        if (o->wb && ckg_find_weight(O->M, o->wb, o->section == CKG_BLOCK ? 0 : -1)->t) {
+            ckg_fmt(x.wq, sizeof x.wq, "(const void *)%s", x.w);
+            ckg_wtype(O, o->wb, o->section, x.wt, sizeof x.wt);
+            if (strcmp(x.wt, "CK_F32") && D->fwd_q) tmpl = bwd == 1 ? D->bwd_q : D->fwd_q;
+        }
+    }
     if (D->params & CKG_B) snprintf(x.p, sizeof x.p, "%s", ckg_cexpr(O, o->d->b, (int64_t)o->pb, 1));
     if (D->params & CKG_C) snprintf(x.p2, sizeof x.p2, "%s", ckg_cexpr(O, o->d->c, (int64_t)o->pc, 1));
     snprintf(x.st, sizeof x.st, "NULL");
@@ -2239,6 +2378,18 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
     } else
         snprintf(pre, sizeof pre, "%s", ind);
     ckg_expand(O, &x, tmpl, pre);
+    if (t->lora >= 0) { /* the adapter beside the frozen matmul: out += scale * (a @ A^T) @ B^T, and its backward */
+        const ckg_tlora *lo = &X->lora[t->lora];
+        char call[2048];
+        if (bwd == 1)
+            ckg_fmt(call, sizeof call, "ck_lora_backward(%s, %s_TLA(A, GRADS, l, %d), %s_TLB(A, GRADS, l, %d), %s_TLSCR(A), %s_TLDSCR(A), %s, %s, "
+                    "%s_TLA(A, LORA, l, %d), %s_TLB(A, LORA, l, %d), %s_lora_scale, %s, %s, %s, %s_TRAIN_LORA);",
+                    x.da, N, t->lora, N, t->lora, N, N, x.dout, x.a, N, t->lora, N, t->lora, O->name, x.T, x.CA, x.C, N);
+        else
+            ckg_fmt(call, sizeof call, "ck_lora_forward(%s, %s_TLSCR(A), %s, %s_TLA(A, LORA, l, %d), %s_TLB(A, LORA, l, %d), %s_lora_scale, %s, %s, %s, "
+                    "%s_TRAIN_LORA); /* adapter %s */", x.out, N, x.a, N, t->lora, N, t->lora, O->name, x.T, x.CA, x.C, N, lo->target);
+        ckg_put_stmt(f, ind, call);
+    }
     if (D->shape != CKG_SHAPE_VIEW)
         fprintf(f, "%s%s_TCHECK(A, \"%s OP(%s, %s, %s, %s, %s)\", %s);\n", ind, N, what, o->d->op, o->d->out, o->d->a, o->d->b,
                 o->d->c, o->section == CKG_BLOCK ? "l" : "-1");
@@ -2338,10 +2489,15 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     FILE *f = O->f;
     const char *N = O->NAME, *n = O->name;
     int i, s;
-    fprintf(f, "/* %s_train.h — generated by ckgen (--train%s) from models/%s.h; do not edit.\n"
-               "   Training for batches of up to %d sequences of up to %d tokens. One arena of %s_TRAIN_BYTES:\n"
-               "   weights | gradients | AdamW m | AdamW v (each laid out like the weights region) |\n",
-            n, X->recompute ? " --recompute" : "", O->M->fam->family, X->max_b, X->max_t, N);
+    char lo[64] = "";
+    if (X->lora_rank) snprintf(lo, sizeof lo, " --lora %d", X->lora_rank);
+    fprintf(f, "/* %s_train.h — generated by ckgen (--train%s%s) from models/%s.h; do not edit.\n"
+               "   Training for batches of up to %d sequences of up to %d tokens. One arena of %s_TRAIN_BYTES:\n",
+            n, X->recompute ? " --recompute" : "", lo, O->M->fam->family, X->max_b, X->max_t, N);
+    if (X->lora_rank)
+        fprintf(f, "   weights (the frozen base, in the GGUF file's types) | lora adapters (the trained parameters) |\n"
+                   "   gradients | AdamW m | AdamW v (each laid out like the adapters) |\n");
+    else fprintf(f, "   weights | gradients | AdamW m | AdamW v (each laid out like the weights region) |\n");
     if (X->recompute)
         fprintf(f, "   saved activations (head and foot values; of the block only each layer's output, the next layer's input) |\n"
                    "   recompute slab (one layer's other values and statistics, written by every layer: before layer l's\n"
@@ -2352,11 +2508,14 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
             X->probs_in_logits ? " overwrites the logits, and its gradient the softmax" : " has its own buffer (a backward kernel reads the logits)", n);
     fprintf(f, "#ifndef %s_TRAIN_H\n#define %s_TRAIN_H\n#include <string.h>\n\n", N, N);
     fprintf(f, "#define %s_TRAIN_MAX_B %d\n#define %s_TRAIN_MAX_T %d\n", N, X->max_b, N, X->max_t);
-    fprintf(f, "#define %s_TRAIN_RECOMPUTE %d\n#define %s_TRAIN_N_SECTIONS %d\n", N, X->recompute, N, CKG_TS_N - !X->recompute);
-    for (s = 0; s < CKG_TS_N; s++)
-        if (CKG_TSEC_PRESENT(X, s))
+    fprintf(f, "#define %s_TRAIN_RECOMPUTE %d\n#define %s_TRAIN_N_SECTIONS %d\n", N, X->recompute, N, ckg_tsec_count(X));
+    fprintf(f, "#define %s_TRAIN_LORA %d /* --lora: the adapters' rank (0: every weight trains) */\n", N, X->lora_rank);
+    for (i = 0; i < CKG_TS_N; i++)
+        if (CKG_TSEC_PRESENT(X, (s = ckg_tsec_order[i])))
             fprintf(f, "#define %s_T_%-8s 0x%09llxull /* %.2f MB */\n", N, ckg_tsec_macros[s], (unsigned long long)X->sec_off[s],
                     (double)X->sec_bytes[s] / 1e6);
+    fprintf(f, "#define %s_TRAIN_PARAM_BYTES %lluull /* the trained parameters (%s): the gradients' and AdamW moments' layout */\n", N,
+            (unsigned long long)X->params_bytes, X->lora_rank ? "the adapters" : "the weights");
     fprintf(f, "#define %s_TRAIN_BYTES %lluull\n", N, (unsigned long long)X->bytes);
     fprintf(f, "#define %s_TRAIN_LAYER_BYTES %lluull /* saved activations kept per layer:", N, (unsigned long long)X->layer_bytes);
     for (i = 0; i < X->n_v; i++) if (ckg_tper_layer(X, i)) fprintf(f, " %s", X->v[i].name);
@@ -2369,10 +2528,45 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     fprintf(f, "#define %s_TG(A, sec, off) ((float *)(void *)((A) + %s_T_##sec + (off)))\n", N, N);
     fprintf(f, "#define %s_TROPE(A, off) ((const float *)(const void *)((A) + %s_train_rope(off)))\n", N, n);
     fprintf(f, "static const ck_section_info %s_train_sections[%s_TRAIN_N_SECTIONS] = {\n", n, N);
-    for (s = 0; s < CKG_TS_N; s++)
-        if (CKG_TSEC_PRESENT(X, s))
+    for (i = 0; i < CKG_TS_N; i++)
+        if (CKG_TSEC_PRESENT(X, (s = ckg_tsec_order[i])))
             fprintf(f, "    { \"%s\", 0x%llx, %llu },\n", ckg_tsec_names[s], (unsigned long long)X->sec_off[s], (unsigned long long)X->sec_bytes[s]);
     fprintf(f, "};\n");
+    if (X->lora_rank) {
+        int k, l;
+        fprintf(f, "/* --lora %d: each layer's adapters take %s_TRAIN_LORA_LAYER_BYTES of the adapters section (and of the gradients and\n"
+                   "   moments): A [rank, n_in] and B^T [rank, n_out] of each adapted matrix, at these offsets */\n", X->lora_rank, N);
+        fprintf(f, "#define %s_TRAIN_LORA_LAYER_BYTES %lluull\n", N, (unsigned long long)X->lora_layer_bytes);
+        fprintf(f, "static const uint64_t %s_lora_a_off[%d] = {", n, X->n_lora);
+        for (k = 0; k < X->n_lora; k++) fprintf(f, "%s0x%llx", k ? ", " : " ", (unsigned long long)X->lora[k].a_off);
+        fprintf(f, " };\nstatic const uint64_t %s_lora_bt_off[%d] = {", n, X->n_lora);
+        for (k = 0; k < X->n_lora; k++) fprintf(f, "%s0x%llx", k ? ", " : " ", (unsigned long long)X->lora[k].bt_off);
+        fprintf(f, " };\n");
+        fprintf(f, "#define %s_TLA(A, sec, l, k) ((float *)(void *)((A) + %s_T_##sec + (size_t)(l) * %s_TRAIN_LORA_LAYER_BYTES + %s_lora_a_off[k]))\n", N, N, N, n);
+        fprintf(f, "#define %s_TLB(A, sec, l, k) ((float *)(void *)((A) + %s_T_##sec + (size_t)(l) * %s_TRAIN_LORA_LAYER_BYTES + %s_lora_bt_off[k]))\n", N, N, N, n);
+        fprintf(f, "#define %s_TLSCR(A)  ((float *)(void *)((A) + 0x%llxull)) /* [B*T, rank] */\n", N, (unsigned long long)X->lora_scr_off);
+        fprintf(f, "#define %s_TLDSCR(A) ((float *)(void *)((A) + 0x%llxull)) /* [B*T, rank] */\n", N, (unsigned long long)X->lora_dscr_off);
+        fprintf(f, "#define %s_TBQ(A)    ((float *)(void *)((A) + 0x%llxull)) /* [CK_MATMUL_BQ_ROWS, %lld]: ck_matmul_backward_q's rows */\n", N,
+                (unsigned long long)X->bq_off, (long long)X->bq_cols);
+        fprintf(f, "static float %s_lora_scale = 1.0f; /* alpha / rank: the trainer sets it */\n", n);
+        fprintf(f, "/* every adapter, layer by layer: the base weight's name, its offset in the weights, rank, n_in, n_out, A and B^T\n"
+                   "   in the adapters section (and at the same offsets in the gradients and moments) */\n"
+                   "typedef struct { const char *name; uint64_t w_off; int rank; int64_t n_in, n_out; uint64_t a_off, bt_off; } %s_lora_tensor;\n", n);
+        fprintf(f, "#define %s_TRAIN_LORA_TARGETS \"", N);
+        for (k = 0; k < X->n_lora; k++) fprintf(f, "%s%s", k ? "," : "", X->lora[k].target);
+        fprintf(f, "\"\n#define %s_TRAIN_N_LORA_TENSORS %d\nstatic const %s_lora_tensor %s_train_lora_tensors[%d] = {\n", N, X->n_lora * O->M->n_layer, n,
+                n, X->n_lora * O->M->n_layer);
+        for (l = 0; l < O->M->n_layer; l++)
+            for (k = 0; k < X->n_lora; k++) {
+                char name[160];
+                const ckg_weight *w = ckg_find_weight(O->M, X->lora[k].w, l);
+                snprintf(name, sizeof name, X->lora[k].gguf, l);
+                fprintf(f, "    { \"%s\", 0x%llxull, %d, %lld, %lld, 0x%llxull, 0x%llxull },\n", name, (unsigned long long)w->t->offset,
+                        X->lora_rank, (long long)X->lora[k].n_in, (long long)X->lora[k].n_out,
+                        (unsigned long long)(l * X->lora_layer_bytes + X->lora[k].a_off), (unsigned long long)(l * X->lora_layer_bytes + X->lora[k].bt_off));
+            }
+        fprintf(f, "};\n");
+    }
     /* the layer table's rope offsets are the inference ones: map them to the training copies */
     for (i = 0, s = 0; i < X->n_op; i++) s |= strstr(X->op[i].o->desc->fwd, "{rope}") != NULL;
     if (s) {
@@ -2394,7 +2588,7 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
         fprintf(f, "    ck_rope_cache_ext((float *)(void *)(A + 0x%llxull), %s_TRAIN_MAX_T, %s_N_ROT, &%s_rope_params[%d]);\n",
                 (unsigned long long)X->rope_off[i], N, N, n, i);
     fprintf(f, "    memset(A + %s_T_ADAM_M, 0, %lluu);\n    memset(A + %s_T_ADAM_V, 0, %lluu);\n    memset(A + %s_T_GRADS, 0, %lluu);\n", N,
-            (unsigned long long)X->weights_bytes, N, (unsigned long long)X->weights_bytes, N, (unsigned long long)X->weights_bytes);
+            (unsigned long long)X->params_bytes, N, (unsigned long long)X->params_bytes, N, (unsigned long long)X->params_bytes);
     fprintf(f, "#ifdef CK_CANARIES\n    ck_canary_write(A, %s_train_sections, %s_TRAIN_N_SECTIONS);\n#endif\n}\n\n", n, N);
 
     /* forward */
@@ -2465,6 +2659,20 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
     for (i = X->n_op - 1; i >= 0; i--) if (X->op[i].o->section == CKG_HEAD) ckg_temit_op(O, X, &X->op[i], 1);
     fprintf(f, "    (void)L; (void)b; (void)t; (void)tokens;\n    }\n}\n\n");
 
+    if (X->lora_rank) { /* the optimizer over the adapters: one run of floats (the alignment gaps stay 0) */
+        fprintf(f, "/* gradient L2 norm over every adapter (accumulated in double) */\nstatic float %s_train_grad_norm(const uint8_t *A)\n{\n"
+                   "    const float *g = (const float *)(const void *)(A + %s_T_GRADS);\n    double s = 0;\n    size_t j;\n"
+                   "    for (j = 0; j < %s_TRAIN_PARAM_BYTES / 4; j++) s += (double)g[j] * g[j];\n    return (float)sqrt(s);\n}\n\n", n, N, N);
+        fprintf(f, "/* one AdamW step on every adapter (A and B: weight decay on both); the base is frozen.\n"
+                   "   grad_scale multiplies every gradient first (clipping) */\n"
+                   "static void %s_train_adamw(uint8_t *A, float lr, float beta1, float beta2, float eps, float wd, int step, float grad_scale)\n{\n"
+                   "    float *p = (float *)(void *)(A + %s_T_LORA), *g = (float *)(void *)(A + %s_T_GRADS);\n"
+                   "    float *m = (float *)(void *)(A + %s_T_ADAM_M), *v = (float *)(void *)(A + %s_T_ADAM_V);\n"
+                   "    size_t j, n = %s_TRAIN_PARAM_BYTES / 4;\n"
+                   "    if (grad_scale != 1.0f) for (j = 0; j < n; j++) g[j] *= grad_scale;\n"
+                   "    ck_adamw_update(p, g, m, v, n, lr, beta1, beta2, eps, wd, step);\n"
+                   "    %s_TCHECK(A, \"adamw\", -1);\n}\n\n", n, N, N, N, N, N, N);
+    } else {
     /* the optimizer over the weights table */
     fprintf(f, "/* gradient L2 norm over every weight (accumulated in double) */\nstatic float %s_train_grad_norm(const uint8_t *A)\n{\n"
                "    double s = 0;\n    int i;\n    for (i = 0; i < %d; i++) {\n"
@@ -2481,12 +2689,20 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
                "        if (grad_scale != 1.0f) for (j = 0; j < n; j++) g[j] *= grad_scale;\n"
                "        ck_adamw_update(p, g, m, v, n, lr, beta1, beta2, eps, w->ne1 > 1 ? wd : 0.0f, step);\n    }\n"
                "    %s_TCHECK(A, \"adamw\", -1);\n}\n\n", n, O->n_info, n, N, N, N, N, N);
+    }
     fprintf(f, "#define CKM_TRAIN_MAX_B %s_TRAIN_MAX_B\n#define CKM_TRAIN_MAX_T %s_TRAIN_MAX_T\n#define CKM_TRAIN_BYTES %s_TRAIN_BYTES\n"
                "#define CKM_TRAIN_INIT %s_train_init\n#define CKM_TRAIN_FORWARD %s_train_forward\n#define CKM_TRAIN_BACKWARD %s_train_backward\n"
                "#define CKM_TRAIN_GRAD_NORM %s_train_grad_norm\n#define CKM_TRAIN_ADAMW %s_train_adamw\n#define CKM_TRAIN_SECTIONS %s_train_sections\n"
                "#define CKM_TRAIN_N_SECTIONS %s_TRAIN_N_SECTIONS\n#define CKM_TRAIN_RECOMPUTE %s_TRAIN_RECOMPUTE\n"
-               "#define CKM_T_WEIGHTS %s_T_WEIGHTS\n#define CKM_T_GRADS %s_T_GRADS\n#define CKM_T_ADAM_M %s_T_ADAM_M\n#define CKM_T_ADAM_V %s_T_ADAM_V\n\n#endif /* %s_TRAIN_H */\n",
-            N, N, N, n, n, n, n, n, n, N, N, N, N, N, N, N);
+               "#define CKM_T_WEIGHTS %s_T_WEIGHTS\n#define CKM_T_GRADS %s_T_GRADS\n#define CKM_T_ADAM_M %s_T_ADAM_M\n#define CKM_T_ADAM_V %s_T_ADAM_V\n",
+            N, N, N, n, n, n, n, n, n, N, N, N, N, N, N);
+    fprintf(f, "#define CKM_TRAIN_LORA %s_TRAIN_LORA\n#define CKM_TRAIN_PARAM_BYTES %s_TRAIN_PARAM_BYTES\n#define CKM_T_PARAMS %s_T_%s\n", N, N, N,
+            X->lora_rank ? "LORA" : "WEIGHTS");
+    if (X->lora_rank)
+        fprintf(f, "#define CKM_TRAIN_LORA_TARGETS %s_TRAIN_LORA_TARGETS\n#define CKM_TRAIN_N_LORA_TENSORS %s_TRAIN_N_LORA_TENSORS\n"
+                   "#define CKM_TRAIN_LORA_TENSORS %s_train_lora_tensors\n#define CKM_TRAIN_LORA_TENSOR %s_lora_tensor\n"
+                   "#define CKM_TRAIN_LORA_SCALE %s_lora_scale\n", N, N, n, n, n);
+    fprintf(f, "\n#endif /* %s_TRAIN_H */\n", N);
 }
 
 
@@ -2561,15 +2777,6 @@ static const ckg_jkv *ckg_jget(const ckg_jkv *kv, int n, const char *key)
     int i;
     for (i = 0; i < n; i++) if (!strcmp(kv[i].key, key) && kv[i].is_str != 2) return &kv[i];
     return NULL;
-}
-
-/* N(0, 1) from a 64-bit xorshift* stream (Box-Muller) */
-static double ckg_gauss(uint64_t *s)
-{
-    double u1, u2;
-    do { *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27; u1 = (double)((*s * 2685821657736338717ull) >> 11) / 9007199254740992.0; } while (u1 <= 0);
-    *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27; u2 = (double)((*s * 2685821657736338717ull) >> 11) / 9007199254740992.0;
-    return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
 static int ckg_init_from_config(const char *cfg, const char *out)
@@ -2673,7 +2880,7 @@ static int ckg_init_from_config(const char *cfg, const char *out)
                 else {
                     if (strstr(name, "attn_output.weight")) sd = 0.02 / sqrt(2.0 * n_layer);
                     if (strstr(name, "ffn_down")) sd = 0.02 / sqrt(2.0 * n_layer);
-                    for (i = 0; i < cnt; i++) w[i] = (float)(sd * ckg_gauss(&seed));
+                    for (i = 0; i < cnt; i++) w[i] = (float)(sd * ck_rand_normal(&seed));
                 }
                 ck_gguf_add_tensor(&b, name, ne[1] == 1 ? 1 : 2, ne, CK_F32, w);
             }
@@ -2734,7 +2941,7 @@ static int ckg_opt_int(const char *opt, const char *v, long lo, long hi)
 static int ckg_usage(int rc)
 {
     printf("usage: ckgen MODEL.gguf -o DIR [--name NAME] [--max-ctx N] [--max-prompt N] [--kv-f16] [--no-bump] [--weights-c]\n"
-           "                           [--train [--train-batch B] [--train-seq T] [--recompute]]\n"
+           "                           [--train [--train-batch B] [--train-seq T] [--recompute] [--lora RANK [--lora-targets LIST]]]\n"
            "       ckgen MODEL.gguf --hash-only   (print the layout hash and stop)\n"
            "       ckgen --init CONFIG.json OUT.gguf   (a new model: the family's keys, weights initialised for training)\n"
            "  Binds the declaration in models/ named by the file's general.architecture to the file's\n"
@@ -2755,6 +2962,11 @@ static int ckg_usage(int rc)
            "                  the layer's forward before its backward (activation recomputation: the\n"
            "                  saved activations shrink about N_LAYER times, for about one more forward\n"
            "                  pass of compute; losses and weights are bit-identical)\n"
+           "  --lora RANK     with --train: LoRA (QLoRA with a quantized base): the base weights stay frozen\n"
+           "                  in their GGUF types (matmuls and embeddings may be quantized; no f32 copy),\n"
+           "                  rank-RANK adapters train beside the block's matmuls\n"
+           "  --lora-targets LIST  which: q,k,v,o,qkv,gate,up,down (comma-separated; default every one\n"
+           "                  the family has; phi3's fused gate and up matrix is up)\n"
            "  NAME defaults to the file name, made a C identifier. Families:");
     {
         int f;
@@ -2774,7 +2986,8 @@ int main(int argc, char **argv)
     const ck_gguf_tensor *ts[CKG_MAX_WEIGHTS];
     ck_weight_info info[CKG_MAX_WEIGHTS];
     char path[1200];
-    int i, n_info, bump = 1, hash_only = 0, weights_c = 0, train = 0, train_b = 4, train_t = 0, recompute = 0;
+    int i, n_info, bump = 1, hash_only = 0, weights_c = 0, train = 0, train_b = 4, train_t = 0, recompute = 0, lora_rank = 0;
+    const char *lora_targets = NULL;
     FILE *f;
     memset(&P, 0, sizeof P);
     for (i = 1; i < argc; i++) {
@@ -2792,6 +3005,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--kv-f16")) P.kv_f16 = 1;
         else if (!strcmp(argv[i], "--train")) train = 1;
         else if (!strcmp(argv[i], "--recompute")) recompute = 1;
+        else if (!strcmp(argv[i], "--lora") && i + 1 < argc) { lora_rank = ckg_opt_int(argv[i], argv[i + 1], 1, 4096); i++; }
+        else if (!strcmp(argv[i], "--lora-targets") && i + 1 < argc) lora_targets = argv[++i];
         else if (!strcmp(argv[i], "--train-batch") && i + 1 < argc) { train_b = ckg_opt_int(argv[i], argv[i + 1], 1, 65536); i++; }
         else if (!strcmp(argv[i], "--train-seq") && i + 1 < argc) { train_t = ckg_opt_int(argv[i], argv[i + 1], 1, 1048576); i++; }
         else if (!strcmp(argv[i], "--weights-c")) weights_c = 1;
@@ -2802,6 +3017,8 @@ int main(int argc, char **argv)
     }
     if (!in || (!dir && !hash_only)) return ckg_usage(2);
     if (recompute && !train) { fprintf(stderr, "ckgen: --recompute is an option of --train (the training arena); add --train\n"); return 2; }
+    if ((lora_rank || lora_targets) && !train) { fprintf(stderr, "ckgen: --lora and --lora-targets are options of --train (a LoRA trainer); add --train\n"); return 2; }
+    if (lora_targets && !lora_rank) { fprintf(stderr, "ckgen: --lora-targets needs --lora RANK\n"); return 2; }
     ckg_input = in;
     memset(&O, 0, sizeof O);
     { /* the name: given, or the file's base name as a C identifier */
@@ -2846,9 +3063,9 @@ int main(int argc, char **argv)
     }
     O.M = &M; O.R = &R; O.P = &P; O.gguf_path = in; O.n_info = n_info;
     if (train) {
-        for (i = 0; i < n_info; i++)
+        for (i = 0; i < n_info && !lora_rank; i++) /* --lora: the frozen base keeps its types (ckg_tlora_plan checks them) */
             if (info[i].type != CK_F32)
-                ckg_die("--train needs f32 weights (master weights), but %s is %s: convert with 'ck dequantize %s OUT.gguf'", info[i].name, ck_type_name(info[i].type), in);
+                ckg_die("--train needs f32 weights (master weights), but %s is %s: convert with 'ck dequantize %s OUT.gguf', or train LoRA adapters on the quantized base (--lora RANK)", info[i].name, ck_type_name(info[i].type), in);
         if (train_b < 1 || train_t < 0) ckg_die("--train-batch and --train-seq must be positive");
         if (!train_t) { int n_ctx = (int)ckg_param(&M, "n_ctx", 0, 1024); train_t = n_ctx < 1024 ? n_ctx : 1024; }
     }
@@ -2867,6 +3084,7 @@ int main(int argc, char **argv)
         X.max_b = train_b;
         X.max_t = train_t;
         X.recompute = recompute;
+        if (lora_rank) ckg_tlora_plan(&M, &X, lora_rank, lora_targets);
         ckg_tplan(&M, &X, &P);
         snprintf(file, sizeof file, "%s_train.h", O.name);
         O.f = f = ckg_create(dir, file, path, sizeof path);

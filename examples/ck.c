@@ -535,12 +535,13 @@ static char *ckgen_path(const char *gguf)
 static int ckgen_max_ctx; /* > 0: ckgen --max-ctx (ck run -c N) */
 static int ckgen_kv_f16;  /* ckgen --kv-f16 (ck run --kv-f16) */
 static int ckgen_recompute; /* ckgen --recompute (ck build --train ... --recompute) */
+static const char *ckgen_lora, *ckgen_lora_targets; /* ckgen --lora RANK [--lora-targets LIST] (ck build --train ... --lora RANK) */
 
 static int run_ckgen(const char *who, const char *gguf, const char *dir, const char *name, int bump, int train_b, int train_t,
                      const char *log)
 {
     char *ckgen = sibling("ckgen"), *path = ckgen_path(gguf), tb[32], tt[32], tc[32];
-    char *args[20];
+    char *args[24];
     int n = 0, rc;
     if (!path) { free(ckgen); return -1; }
     args[n++] = ckgen;
@@ -558,6 +559,8 @@ static int run_ckgen(const char *who, const char *gguf, const char *dir, const c
         args[n++] = tb;
         if (train_t > 0) { args[n++] = (char *)"--train-seq"; args[n++] = tt; }
         if (ckgen_recompute) args[n++] = (char *)"--recompute";
+        if (ckgen_lora) { args[n++] = (char *)"--lora"; args[n++] = (char *)ckgen_lora; }
+        if (ckgen_lora_targets) { args[n++] = (char *)"--lora-targets"; args[n++] = (char *)ckgen_lora_targets; }
     }
     if (ckgen_max_ctx > 0) {
         snprintf(tc, sizeof tc, "%d", ckgen_max_ctx);
@@ -655,7 +658,7 @@ static int cmd_build(int argc, char **argv)
     char name[128], *defdir = NULL;
     int i, bump = 0, train_b = 0, train_t = 0;
     if (wants_help(argc, argv)) {
-        printf("usage: %s build MODEL.gguf [-o DIR] [--bump] [--train [B[xT]] [--recompute]]\n"
+        printf("usage: %s build MODEL.gguf [-o DIR] [--bump] [--train [B[xT]] [--recompute] [--lora RANK [--lora-targets LIST]]]\n"
                "  Runs ckgen (the declaration in models/ named by the file's architecture, bound to the file)\n"
                "  and compiles examples/run.c with the generated header as one translation unit.\n"
                "  DIR defaults to build/models/NAME. --bump also writes DIR/weights.bump.\n"
@@ -664,6 +667,10 @@ static int cmd_build(int argc, char **argv)
                "  --recompute (with --train) keeps only each layer's input for the backward pass and reruns the\n"
                "  layer's forward before its backward: far less memory, about one more forward pass of compute,\n"
                "  bit-identical losses and weights.\n"
+               "  --lora RANK (with --train) makes DIR/train a LoRA trainer: the base stays frozen in its GGUF types\n"
+               "  (quantized matmuls and embeddings too: QLoRA), rank-RANK adapters train beside the block's matmuls,\n"
+               "  the result is a GGUF LoRA adapter (run --lora FILE). --lora-targets q,k,v,o,gate,up,down (or qkv)\n"
+               "  picks the matrices (default: all the family has).\n"
                "  CC and CK_CFLAGS (default \"%s\") choose the compiler and flags.\n", prog, CK_BUILD_CFLAGS);
         return 0;
     }
@@ -671,6 +678,11 @@ static int cmd_build(int argc, char **argv)
         if (!strcmp(argv[i], "-o")) { if (++i >= argc) return usage_error("build", "-o needs a directory"); dir = argv[i]; }
         else if (!strcmp(argv[i], "--bump")) bump = 1;
         else if (!strcmp(argv[i], "--recompute")) ckgen_recompute = 1;
+        else if (!strcmp(argv[i], "--lora")) { if (++i >= argc) return usage_error("build", "--lora needs a rank"); ckgen_lora = argv[i]; }
+        else if (!strcmp(argv[i], "--lora-targets")) {
+            if (++i >= argc) return usage_error("build", "--lora-targets needs a list, e.g. q,v");
+            ckgen_lora_targets = argv[i];
+        }
         else if (!strcmp(argv[i], "--train")) {
             train_b = 4;
             if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9' && parse_train_size(argv[++i], &train_b, &train_t))
@@ -682,6 +694,7 @@ static int cmd_build(int argc, char **argv)
     }
     if (!gguf) return usage_error("build", "no model given");
     if (ckgen_recompute && !train_b) return usage_error("build", "--recompute is an option of --train (the training arena)");
+    if ((ckgen_lora || ckgen_lora_targets) && !train_b) return usage_error("build", "--lora and --lora-targets are options of --train (a LoRA trainer)");
     model_name(name, sizeof name, gguf);
     if (!dir) {
         char *models = str_printf("%s/build/models", CK_SOURCE_DIR);

@@ -21,6 +21,12 @@
    --resume continues bit-identically, and refuses other settings than the checkpoint's.
    SIGINT/SIGTERM: the step in progress ends, a checkpoint is written, the program says how to
    resume and exits with 75 (EX_TEMPFAIL); a second signal ends it at once.
+   LoRA (a program generated with ckgen --train --lora RANK): the base weights of --init stay
+   frozen in their GGUF types (a quantized base: QLoRA); rank-RANK adapters train beside the
+   block's matmuls (A ~ N(0, 1/RANK^2) from --seed, B = 0; or --lora-init FILE), scaled by
+   alpha / rank. Checkpoints hold adapter.gguf (a GGUF LoRA adapter: run --lora, ck lora-merge,
+   llama.cpp) instead of model.gguf; OUT/adapter.gguf links to the last one; --resume needs the
+   same --init base.
    Exit codes: 0 done, 1 error (files, data, checkpoint), 2 command line (options, --resume
    mismatch), 75 interrupted with a checkpoint. */
 #define _POSIX_C_SOURCE 200809L
@@ -47,6 +53,13 @@
 #include <unistd.h>
 
 #define EXIT_INTERRUPTED 75 /* sysexits.h EX_TEMPFAIL: stopped with a checkpoint, --resume continues */
+#ifndef CKM_TRAIN_LORA /* a header from before LoRA training: every weight trains */
+#define CKM_TRAIN_LORA 0
+#define CKM_TRAIN_PARAM_BYTES CKM_WEIGHTS_BYTES
+#define CKM_T_PARAMS CKM_T_WEIGHTS
+#endif
+/* what a checkpoint holds: the whole model, or with --lora the adapter */
+#define OUT_FILE (CKM_TRAIN_LORA ? "adapter.gguf" : "model.gguf")
 
 static double now(void)
 {
@@ -60,6 +73,9 @@ typedef struct {
     const char *init, *data, *val, *out, *schedule;
     int B, T, accum, steps, warmup, eval_every, eval_batches, save_every, resume, quiet, stop_at, sample;
     double lr, min_lr_frac, wd, clip, beta1, beta2, eps;
+    const char *lora_init, *lora_targets; /* --lora-init FILE, --lora-targets LIST (must be the program's) */
+    int lora_rank;                        /* --lora RANK (must be the program's) */
+    double lora_alpha;                    /* --lora-alpha; < 0: the --lora-init adapter's, else the rank */
     unsigned long long seed;
 } opts;
 
@@ -70,6 +86,18 @@ static void print_arena_plan(FILE *f, const char *prefix)
     fprintf(f, "%sarena %.1f MB:", prefix, CKM_TRAIN_BYTES / 1e6);
     for (s = 0; s < CKM_TRAIN_N_SECTIONS; s++) fprintf(f, "%s %s %.1f MB", s ? " |" : "", CKM_TRAIN_SECTIONS[s].name, CKM_TRAIN_SECTIONS[s].bytes / 1e6);
     fputs(CKM_TRAIN_RECOMPUTE ? " (recompute: per layer only its input is kept)\n" : " (every layer's activations kept; ckgen --recompute keeps only their inputs)\n", f);
+}
+
+/* what the program trains, for --help and errors */
+static const char *lora_desc(void)
+{
+#if CKM_TRAIN_LORA
+    static char d[160];
+    snprintf(d, sizeof d, "rank %d adapters of %s", CKM_TRAIN_LORA, CKM_TRAIN_LORA_TARGETS);
+    return d;
+#else
+    return "every weight trains; ckgen --train --lora RANK generates a LoRA trainer";
+#endif
 }
 
 static int usage(int rc)
@@ -96,9 +124,13 @@ static int usage(int rc)
            "  --stop-at N       stop after step N with a checkpoint, as if interrupted (then --resume)\n"
            "  --sample N        at the end, generate N tokens greedily after the first 16 validation tokens\n"
            "  --quiet           only the final line\n"
+           "  --lora RANK       LoRA: train rank-RANK adapters, the base frozen (this program: %s)\n"
+           "  --lora-alpha A    the adapters' scale is A / RANK (default: --lora-init's alpha, else RANK)\n"
+           "  --lora-init FILE  start from this GGUF LoRA adapter instead of A ~ N(0, 1/RANK^2), B = 0\n"
+           "  --lora-targets L  the adapted matrices, as the program was generated (ckgen --lora-targets)\n"
            "  Each step prints a line: step N/M | loss X | lr Y | norm Z | tok/s W | eta S.\n"
            "  Ctrl-C (SIGINT) or SIGTERM: the step ends, a checkpoint is written, exit %d; a second one aborts.\n",
-           CKM_NAME, CKM_ARCH, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T, EXIT_INTERRUPTED);
+           CKM_NAME, CKM_ARCH, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T, lora_desc(), EXIT_INTERRUPTED);
     print_arena_plan(stdout, "  ");
     return rc;
 }
@@ -145,6 +177,7 @@ static int parse_options(int argc, char **argv, opts *o)
     memset(o, 0, sizeof *o);
     o->B = CKM_TRAIN_MAX_B; o->T = CKM_TRAIN_MAX_T; o->accum = 1; o->steps = 100; o->lr = 3e-4; o->schedule = "cosine";
     o->min_lr_frac = 0.1; o->wd = 0.0; o->clip = 1.0; o->beta1 = 0.9; o->beta2 = 0.999; o->eps = 1e-8; o->eval_batches = 8;
+    o->lora_alpha = -1;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         const long MAXC = (long)TS_MAX_COUNT;
@@ -179,6 +212,10 @@ static int parse_options(int argc, char **argv, opts *o)
         else if (!strcmp(a, "--beta1")) rc = opt_real(a, v, 0, 0, 1, 1, &o->beta1);
         else if (!strcmp(a, "--beta2")) rc = opt_real(a, v, 0, 0, 1, 1, &o->beta2);
         else if (!strcmp(a, "--eps")) rc = opt_real(a, v, 0, 1, HUGE_VAL, 0, &o->eps);
+        else if (!strcmp(a, "--lora")) rc = opt_int(a, v, 1, 1 << 20, &o->lora_rank);
+        else if (!strcmp(a, "--lora-alpha")) rc = opt_real(a, v, 0, 1, 1e9, 0, &o->lora_alpha);
+        else if (!strcmp(a, "--lora-init")) o->lora_init = v;
+        else if (!strcmp(a, "--lora-targets")) o->lora_targets = v;
         else if (!strcmp(a, "--schedule")) {
             o->schedule = v;
             if (strcmp(v, "cosine") && strcmp(v, "constant")) { fprintf(stderr, "train: --schedule %s: must be cosine or constant\n", v); return 2; }
@@ -194,7 +231,28 @@ static int parse_options(int argc, char **argv, opts *o)
         if (rc) return 2;
     }
     if (!o->data || !o->out || (!o->init && !o->resume)) { fprintf(stderr, "train: needs --data, --out and --init (or --resume)\n"); usage(2); return 2; }
-    if (o->init && o->resume) {
+#if CKM_TRAIN_LORA
+    if (o->lora_rank && o->lora_rank != CKM_TRAIN_LORA) {
+        fprintf(stderr, "train: --lora %d: this program trains rank %d adapters (generate another with ckgen --train --lora %d)\n", o->lora_rank,
+                CKM_TRAIN_LORA, o->lora_rank);
+        return 2;
+    }
+    if (o->lora_targets && strcmp(o->lora_targets, CKM_TRAIN_LORA_TARGETS)) {
+        fprintf(stderr, "train: --lora-targets %s: this program adapts %s (generate another with ckgen --train --lora %d --lora-targets %s)\n",
+                o->lora_targets, CKM_TRAIN_LORA_TARGETS, CKM_TRAIN_LORA, o->lora_targets);
+        return 2;
+    }
+    if (o->sample) { fprintf(stderr, "train: --sample is not available with --lora: generate with run --lora OUT/adapter.gguf\n"); return 2; }
+    if (o->resume && !o->init) { fprintf(stderr, "train: --resume with --lora needs --init: the frozen base the adapter was trained on\n"); return 2; }
+    if (o->resume && o->lora_init) { fprintf(stderr, "train: --lora-init and --resume conflict: --resume continues from %s/ckpt/adapter.gguf\n", o->out); return 2; }
+#else
+    if (o->lora_rank || o->lora_init || o->lora_targets || o->lora_alpha >= 0) {
+        fprintf(stderr, "train: %s: this program trains every weight; for LoRA generate a LoRA trainer: ck build MODEL.gguf --train --lora RANK "
+                        "(ckgen --train --lora RANK)\n", o->lora_rank ? "--lora" : o->lora_init ? "--lora-init" : o->lora_targets ? "--lora-targets" : "--lora-alpha");
+        return 2;
+    }
+#endif
+    if (o->init && o->resume && !CKM_TRAIN_LORA) {
         fprintf(stderr, "train: --init and --resume conflict: --resume continues from the checkpoint in %s (its model.gguf); "
                         "give one of them\n", o->out);
         return 2;
@@ -217,7 +275,10 @@ static void print_resume_command(FILE *f, int argc, char **argv)
     for (i = 0; i < argc; i++) {
         const char *a = argv[i], *c;
         int plain = *a != 0;
-        if (i > 0 && (!strcmp(a, "--init") || !strcmp(a, "-m") || !strcmp(a, "--stop-at"))) { i++; continue; }
+        if (i > 0 && (((!strcmp(a, "--init") || !strcmp(a, "-m")) && !CKM_TRAIN_LORA) || !strcmp(a, "--stop-at") || !strcmp(a, "--lora-init"))) {
+            i++; /* --lora keeps --init: the frozen base is not in the checkpoint */
+            continue;
+        }
         if (!strcmp(a, "--resume")) continue;
         for (c = a; *c; c++)
             if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=./,:@%", *c)) plain = 0;
@@ -390,6 +451,7 @@ static int io_error(const char *what, const char *path)
     return -1;
 }
 
+#if !CKM_TRAIN_LORA
 /* model.gguf (via the GGUF writer) or train_state.bin (header, m, v) into dir, fsynced */
 static int write_model(const char *path, const ck_gguf *init, const uint8_t *A, uint64_t step)
 {
@@ -426,6 +488,112 @@ static int write_model(const char *path, const ck_gguf *init, const uint8_t *A, 
     if (close(s.fd) != 0) return io_error("closing", path);
     return 0;
 }
+#endif
+
+#if CKM_TRAIN_LORA
+/* ---- LoRA adapters: the arena's A and B^T <-> a GGUF LoRA adapter ---------------------------- */
+static float lora_alpha; /* the adapters' alpha: the scale is alpha / rank */
+
+/* A ~ N(0, 1/rank^2) (the Gaussian init of LoRA, PEFT's "gaussian"), B = 0; deterministic in seed */
+static void lora_init_random(uint8_t *A, unsigned long long seed)
+{
+    uint64_t rng = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
+    int i;
+    size_t j;
+    memset(A + CKM_T_PARAMS, 0, (size_t)CKM_TRAIN_PARAM_BYTES);
+    for (i = 0; i < CKM_TRAIN_N_LORA_TENSORS; i++) {
+        const CKM_TRAIN_LORA_TENSOR *t = &CKM_TRAIN_LORA_TENSORS[i];
+        float *a = (float *)(void *)(A + CKM_T_PARAMS + t->a_off);
+        for (j = 0; j < (size_t)t->rank * (size_t)t->n_in; j++) a[j] = (float)(ck_rand_normal(&rng) / t->rank);
+    }
+}
+
+/* an adapter file into the arena: the same adapted weights (ck_lora_open checks the file against
+   the model: names, shapes, types), the program's rank; 0, or -1 with the error said */
+static int lora_load(uint8_t *A, const char *path, float *alpha)
+{
+    ck_lora lo;
+    int i, j, *used;
+    if (ck_lora_open(&lo, path, CKM_ARCH, CKM_WEIGHTS, CKM_LORA_TARGETS, CKM_N_WEIGHTS, 1.0f, 1) != 0) {
+        fprintf(stderr, "train: %s\n", lo.error);
+        return -1;
+    }
+    used = (int *)calloc((size_t)lo.n_w + 1, sizeof(int));
+    if (!used) { ck_lora_close(&lo); fprintf(stderr, "train: out of memory\n"); return -1; }
+    for (i = 0; i < CKM_TRAIN_N_LORA_TENSORS; i++) {
+        const CKM_TRAIN_LORA_TENSOR *t = &CKM_TRAIN_LORA_TENSORS[i];
+        for (j = 0; j < lo.n_w && lo.w[j].w_off != t->w_off; j++) {}
+        if (j == lo.n_w) {
+            fprintf(stderr, "train: %s has no adapter for %s (%s.lora_a/.lora_b); this program adapts %s in every layer\n", path, t->name, t->name,
+                    CKM_TRAIN_LORA_TARGETS);
+            goto fail;
+        }
+        if (lo.w[j].rank != t->rank) {
+            fprintf(stderr, "train: %s: %s.lora_a has rank %d; this program trains rank %d\n", path, t->name, lo.w[j].rank, t->rank);
+            goto fail;
+        }
+        used[j] = 1;
+        memcpy(A + CKM_T_PARAMS + t->a_off, lo.w[j].a, (size_t)t->rank * (size_t)t->n_in * sizeof(float));
+        memcpy(A + CKM_T_PARAMS + t->bt_off, lo.w[j].bt, (size_t)t->rank * (size_t)t->n_out * sizeof(float));
+    }
+    for (j = 0; j < lo.n_w; j++)
+        if (!used[j]) {
+            const char *name = "?";
+            for (i = 0; i < CKM_N_WEIGHTS; i++) if (CKM_WEIGHTS[i].off == lo.w[j].w_off) name = CKM_WEIGHTS[i].name;
+            fprintf(stderr, "train: %s adapts %s, which this program does not train (it adapts %s)\n", path, name, CKM_TRAIN_LORA_TARGETS);
+            goto fail;
+        }
+    *alpha = lo.alpha;
+    free(used);
+    ck_lora_close(&lo);
+    return 0;
+fail:
+    free(used);
+    ck_lora_close(&lo);
+    return -1;
+}
+
+/* the arena's adapters as a GGUF LoRA adapter (B^T turned back into B [n_out, rank]) with
+   training.step, fsynced */
+static int write_adapter(const char *path, const uint8_t *A, uint64_t step)
+{
+    ck_lora_tensor lt[CKM_TRAIN_N_LORA_TENSORS];
+    ck_gguf_builder b;
+    size_t nb = 0, k;
+    float *bbuf;
+    fd_sink s;
+    int i, rc;
+    for (i = 0; i < CKM_TRAIN_N_LORA_TENSORS; i++) nb += (size_t)CKM_TRAIN_LORA_TENSORS[i].rank * (size_t)CKM_TRAIN_LORA_TENSORS[i].n_out;
+    bbuf = (float *)malloc(nb * sizeof(float));
+    if (!bbuf) { fprintf(stderr, "train: out of memory writing %s\n", path); return -1; }
+    for (i = 0, k = 0; i < CKM_TRAIN_N_LORA_TENSORS; i++) {
+        const CKM_TRAIN_LORA_TENSOR *t = &CKM_TRAIN_LORA_TENSORS[i];
+        const float *bt = (const float *)(const void *)(A + CKM_T_PARAMS + t->bt_off);
+        int64_t o;
+        int r;
+        for (o = 0; o < t->n_out; o++)
+            for (r = 0; r < t->rank; r++) bbuf[k + (size_t)o * t->rank + r] = bt[(size_t)r * (size_t)t->n_out + (size_t)o];
+        lt[i].name = t->name; lt[i].rank = t->rank; lt[i].n_in = t->n_in; lt[i].n_out = t->n_out;
+        lt[i].a = (const float *)(const void *)(A + CKM_T_PARAMS + t->a_off);
+        lt[i].b = bbuf + k;
+        k += (size_t)t->rank * (size_t)t->n_out;
+    }
+    ck_gguf_builder_init(&b);
+    ck_lora_add(&b, CKM_ARCH, lora_alpha, lt, CKM_TRAIN_N_LORA_TENSORS);
+    ck_gguf_add_scalar(&b, "training.step", CK_GGUF_U64, &step);
+    if (b.failed) { fprintf(stderr, "train: building %s failed: %s\n", path, b.error); ck_gguf_builder_free(&b); free(bbuf); return -1; }
+    s.err = 0;
+    s.fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (s.fd < 0) { ck_gguf_builder_free(&b); free(bbuf); return io_error("cannot create", path); }
+    rc = ck_gguf_write(&b, fd_sink_write, &s);
+    ck_gguf_builder_free(&b);
+    free(bbuf);
+    if (rc != 0) { errno = s.err ? s.err : EIO; io_error("writing", path); close(s.fd); return -1; }
+    if (fsync_fd(s.fd) != 0) { io_error("fsync of", path); close(s.fd); return -1; }
+    if (close(s.fd) != 0) return io_error("closing", path);
+    return 0;
+}
+#endif
 
 static int write_state(const char *path, const ts_state *st, const uint8_t *A)
 {
@@ -433,8 +601,8 @@ static int write_state(const char *path, const ts_state *st, const uint8_t *A)
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
     if (fd < 0) return io_error("cannot create", path);
     ts_encode(st, A + CKM_T_ADAM_M, A + CKM_T_ADAM_V, h);
-    if (write_all_fd(fd, h, sizeof h) != 0 || write_all_fd(fd, A + CKM_T_ADAM_M, CKM_WEIGHTS_BYTES) != 0 ||
-        write_all_fd(fd, A + CKM_T_ADAM_V, CKM_WEIGHTS_BYTES) != 0) {
+    if (write_all_fd(fd, h, sizeof h) != 0 || write_all_fd(fd, A + CKM_T_ADAM_M, CKM_TRAIN_PARAM_BYTES) != 0 ||
+        write_all_fd(fd, A + CKM_T_ADAM_V, CKM_TRAIN_PARAM_BYTES) != 0) {
         io_error("writing", path); close(fd); return -1;
     }
     if (fsync_fd(fd) != 0) { io_error("fsync of", path); close(fd); return -1; }
@@ -456,7 +624,7 @@ static void remove_ckpt_dir(const char *out, const char *name)
 {
     char dir[4096], p[4200];
     if (join(dir, sizeof dir, out, name)) return;
-    snprintf(p, sizeof p, "%s/model.gguf", dir); unlink(p);
+    snprintf(p, sizeof p, "%s/%s", dir, OUT_FILE); unlink(p);
     snprintf(p, sizeof p, "%s/train_state.bin", dir); unlink(p);
     rmdir(dir);
 }
@@ -498,8 +666,12 @@ static int write_checkpoint(ckpt_ctx *c, const uint8_t *A, const ts_state *st)
     if (join(tmp, sizeof tmp, c->out, ".ckpt-new") || current_ckpt(c->out, cur, sizeof cur)) return -1;
     remove_ckpt_dir(c->out, ".ckpt-new"); /* a crash's leftovers */
     if (mkdir(tmp, 0777) != 0) return io_error("cannot create", tmp);
-    snprintf(p, sizeof p, "%s/model.gguf", tmp);
+    snprintf(p, sizeof p, "%s/%s", tmp, OUT_FILE);
+#if CKM_TRAIN_LORA
+    if (write_adapter(p, A, st->step) != 0) return -1;
+#else
     if (write_model(p, c->init, A, st->step) != 0) return -1;
+#endif
     snprintf(p, sizeof p, "%s/train_state.bin", tmp);
     if (write_state(p, st, A) != 0) return -1;
     if (fsync_dir(tmp) != 0) return io_error("fsync of", tmp);
@@ -514,13 +686,14 @@ static int write_checkpoint(ckpt_ctx *c, const uint8_t *A, const ts_state *st)
     c->own = 1;
     c->ckpt_step = st->step;
     if (fsync_dir(c->out) != 0) return io_error("fsync of", c->out);
-    /* the new pair is in place: OUT/model.gguf follows OUT/ckpt; the older directories go */
-    snprintf(p, sizeof p, "%s/model.gguf", c->out);
+    /* the new pair is in place: OUT/model.gguf (adapter.gguf) follows OUT/ckpt; the older directories go */
+    snprintf(p, sizeof p, "%s/%s", c->out, OUT_FILE);
     {
-        char l[64];
+        char l[64], want[64];
         ssize_t k = readlink(p, l, sizeof l - 1);
-        if (k < 0 || (l[k] = 0, strcmp(l, "ckpt/model.gguf"))) {
-            if (swap_link(c->out, "model.gguf", "ckpt/model.gguf") != 0) return -1;
+        snprintf(want, sizeof want, "ckpt/%s", OUT_FILE);
+        if (k < 0 || (l[k] = 0, strcmp(l, want))) {
+            if (swap_link(c->out, OUT_FILE, want) != 0) return -1;
             fsync_dir(c->out);
         }
     }
@@ -587,11 +760,23 @@ static int checkpoint_paths(const char *out, char *model, char *state, size_t n)
         else fprintf(stderr, "train: --resume: no checkpoint in %s (%s/ckpt: %s)\n", out, out, strerror(ENOENT));
         return -1;
     }
-    if ((size_t)snprintf(model, n, "%s/%s/model.gguf", out, cur) >= n || (size_t)snprintf(state, n, "%s/%s/train_state.bin", out, cur) >= n) {
+    if ((size_t)snprintf(model, n, "%s/%s/%s", out, cur, OUT_FILE) >= n || (size_t)snprintf(state, n, "%s/%s/train_state.bin", out, cur) >= n) {
         fprintf(stderr, "train: --out %s: path too long\n", out);
         return -1;
     }
     return 0;
+}
+
+/* the layout a checkpoint belongs to: the model's, and with --lora also the adapters' rank and targets */
+static uint64_t train_layout_hash(void)
+{
+#if CKM_TRAIN_LORA
+    char d[160];
+    snprintf(d, sizeof d, "lora %d %s", CKM_TRAIN_LORA, CKM_TRAIN_LORA_TARGETS);
+    return ts_fnv(CKM_LAYOUT_HASH, d, strlen(d));
+#else
+    return CKM_LAYOUT_HASH;
+#endif
 }
 
 /* train_state.bin into *st and the arena's m and v; the caller compares the settings */
@@ -603,7 +788,7 @@ static int load_state(const char *path, uint8_t *A, ts_state *st)
     int rc;
     if (!f) return io_error("--resume: cannot open", path);
     if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) { fprintf(stderr, "train: --resume: %s is not a regular file\n", path); fclose(f); return -1; }
-    rc = ts_read(f, (uint64_t)sb.st_size, CKM_LAYOUT_HASH, CKM_WEIGHTS_BYTES, st, A + CKM_T_ADAM_M, A + CKM_T_ADAM_V, err, sizeof err);
+    rc = ts_read(f, (uint64_t)sb.st_size, train_layout_hash(), CKM_TRAIN_PARAM_BYTES, st, A + CKM_T_ADAM_M, A + CKM_T_ADAM_V, err, sizeof err);
     fclose(f);
     if (rc != 0) { fprintf(stderr, "train: --resume: %s: %s\n", path, err); return -1; }
     return 0;
@@ -699,7 +884,7 @@ typedef struct {
     opts o;
     tokens data, train, val;
     ck_gguf init;
-    char init_path[4096], state_path[4096];
+    char init_path[4096], state_path[4096], ckpt_path[4096]; /* ckpt_path: the checkpoint's model.gguf or adapter.gguf (--resume) */
     uint8_t *A;
     int32_t *x, *y;
     ts_state run;     /* this run's settings and position: what a checkpoint records */
@@ -715,12 +900,15 @@ static int setup(trainer *t, int argc, char **argv)
     if (rc) return rc; /* 3: --help */
     t->ck.out = o->out; t->ck.init = &t->init; t->ck.argc = argc; t->ck.argv = argv;
     if (o->resume) {
-        if (checkpoint_paths(o->out, t->init_path, t->state_path, sizeof t->init_path) != 0) return 1;
-    } else snprintf(t->init_path, sizeof t->init_path, "%s", o->init);
+        if (checkpoint_paths(o->out, t->ckpt_path, t->state_path, sizeof t->ckpt_path) != 0) return 1;
+        if (!CKM_TRAIN_LORA) snprintf(t->init_path, sizeof t->init_path, "%s", t->ckpt_path);
+    }
+    if (!o->resume || CKM_TRAIN_LORA) snprintf(t->init_path, sizeof t->init_path, "%s", o->init); /* --lora: the base is --init */
     /* the output directory first: a wrong --out is found now, not after the last step */
     {
         struct stat sb;
-        uint64_t need = (stat(t->init_path, &sb) == 0 ? (uint64_t)sb.st_size : CKM_WEIGHTS_BYTES) + 1024 + TS_HEADER_BYTES + 2ull * CKM_WEIGHTS_BYTES;
+        uint64_t need = (CKM_TRAIN_LORA ? CKM_TRAIN_PARAM_BYTES : stat(t->init_path, &sb) == 0 ? (uint64_t)sb.st_size : CKM_WEIGHTS_BYTES) + 65536 +
+                        TS_HEADER_BYTES + 2ull * CKM_TRAIN_PARAM_BYTES;
         if (check_out(o, need) != 0) return 1;
     }
     /* data */
@@ -747,12 +935,26 @@ static int setup(trainer *t, int argc, char **argv)
     if (t->init.size - t->init.data_offset < CKM_WEIGHTS_BYTES) { fprintf(stderr, "train: %s: the data section is shorter than the weights\n", t->init_path); return 1; }
     memcpy(t->A + CKM_T_WEIGHTS, t->init.file + t->init.data_offset, CKM_WEIGHTS_BYTES);
     CKM_TRAIN_INIT(t->A);
+#if CKM_TRAIN_LORA
+    /* the adapters: from the checkpoint (--resume), --lora-init, or the random init */
+    lora_alpha = (float)CKM_TRAIN_LORA;
+    if (o->resume || o->lora_init) {
+        if (lora_load(t->A, o->resume ? t->ckpt_path : o->lora_init, &lora_alpha) != 0) return 1;
+        if (lora_alpha == 0) lora_alpha = (float)CKM_TRAIN_LORA; /* no alpha in the file: scale 1, as llama.cpp reads it */
+    } else lora_init_random(t->A, o->seed);
+    if (o->lora_alpha >= 0) lora_alpha = (float)o->lora_alpha;
+    CKM_TRAIN_LORA_SCALE = lora_alpha / (float)CKM_TRAIN_LORA;
+    if (!o->quiet)
+        fprintf(stderr, "train: LoRA rank %d on %s (%d matrices, %.2f M parameters), alpha %g (scale %g); base %s frozen\n", CKM_TRAIN_LORA,
+                CKM_TRAIN_LORA_TARGETS, CKM_TRAIN_N_LORA_TENSORS, CKM_TRAIN_PARAM_BYTES / 4e6, (double)lora_alpha, (double)CKM_TRAIN_LORA_SCALE,
+                t->init_path);
+#endif
     /* what a checkpoint of this run records */
     {
         ts_state *r = &t->run;
         memset(r, 0, sizeof *r);
         r->schedule = strcmp(o->schedule, "constant") == 0;
-        r->layout_hash = CKM_LAYOUT_HASH; r->weights_bytes = CKM_WEIGHTS_BYTES;
+        r->layout_hash = train_layout_hash(); r->weights_bytes = CKM_TRAIN_PARAM_BYTES;
         r->steps = (uint64_t)o->steps; r->train_tokens = t->train.n; r->data_bytes = t->data.file_bytes; r->data_hash = t->data.file_hash;
         r->B = (uint32_t)o->B; r->T = (uint32_t)o->T; r->accum = (uint32_t)o->accum; r->warmup = (uint32_t)o->warmup;
         r->lr = o->lr; r->min_lr_frac = o->min_lr_frac; r->wd = o->wd; r->clip = o->clip; r->beta1 = o->beta1; r->beta2 = o->beta2; r->eps = o->eps;
@@ -772,11 +974,16 @@ static int setup(trainer *t, int argc, char **argv)
             fprintf(stderr, "train: --resume: %s; a resumed run takes the same settings (%s)\n", err, t->state_path);
             return 2;
         }
-        if (!ck_gguf_get_int(&t->init, "training.step", &s) || (uint64_t)s != got.step ||
-            ts_fnv(TS_FNV_INIT, t->A + CKM_T_WEIGHTS, CKM_WEIGHTS_BYTES) != got.weights_hash) {
-            fprintf(stderr, "train: --resume: %s and %s are not from the same checkpoint (steps %lld and %llu, or the weights differ)\n",
-                    t->init_path, t->state_path, (long long)s, (unsigned long long)got.step);
-            return 1;
+        s = -1;
+        {
+            ck_gguf ck;
+            int have = ck_gguf_open(&ck, t->ckpt_path) == 0 && ck_gguf_get_int(&ck, "training.step", &s);
+            ck_gguf_close(&ck);
+            if (!have || (uint64_t)s != got.step || ts_fnv(TS_FNV_INIT, t->A + CKM_T_PARAMS, CKM_TRAIN_PARAM_BYTES) != got.weights_hash) {
+                fprintf(stderr, "train: --resume: %s and %s are not from the same checkpoint (steps %lld and %llu, or the weights differ)\n",
+                        t->ckpt_path, t->state_path, (long long)s, (unsigned long long)got.step);
+                return 1;
+            }
         }
         if (o->stop_at && (uint64_t)o->stop_at <= got.step) {
             fprintf(stderr, "train: --stop-at %d: the checkpoint is already at step %llu\n", o->stop_at, (unsigned long long)got.step);
@@ -794,9 +1001,9 @@ static int setup(trainer *t, int argc, char **argv)
 /* one checkpoint of the arena at the current step: 0, or the error said */
 static int checkpoint(trainer *t)
 {
-    t->run.weights_hash = ts_fnv(TS_FNV_INIT, t->A + CKM_T_WEIGHTS, CKM_WEIGHTS_BYTES);
+    t->run.weights_hash = ts_fnv(TS_FNV_INIT, t->A + CKM_T_PARAMS, CKM_TRAIN_PARAM_BYTES);
     if (write_checkpoint(&t->ck, t->A, &t->run) != 0) { checkpoint_failed(&t->ck, t->run.step); return -1; }
-    if (!t->o.quiet) fprintf(stderr, "train: checkpoint at step %llu: %s/model.gguf\n", (unsigned long long)t->run.step, t->o.out);
+    if (!t->o.quiet) fprintf(stderr, "train: checkpoint at step %llu: %s/%s\n", (unsigned long long)t->run.step, t->o.out, OUT_FILE);
     return 0;
 }
 
@@ -822,7 +1029,7 @@ int main(int argc, char **argv)
         double t0 = now(), loss = 0;
         float norm, scale = 1.0f, lr = lr_at(o, step);
         int k, last = step + 1 == o->steps;
-        memset(t->A + CKM_T_GRADS, 0, CKM_WEIGHTS_BYTES);
+        memset(t->A + CKM_T_GRADS, 0, CKM_TRAIN_PARAM_BYTES);
         for (k = 0; k < o->accum; k++) {
             next_batch(&t->train, &data_pos, o->B, o->T, t->x, t->y);
             loss += CKM_TRAIN_FORWARD(t->A, t->x, t->y, o->B, o->T);
