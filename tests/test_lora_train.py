@@ -7,8 +7,10 @@ Per case: build/mkmodel (a random GGUF, matrices Q8_0 or Q4_0) -> ckgen --train 
 written by ck_lora_write_file (test_lora.write_adapter); `train --lora-init` for 20 steps on bytes of tiny
 Shakespeare; the oracle trains the same adapter on the same batches. Every step's loss must agree within
 1e-5 relative and A and B after 20 steps within 1e-4 (test_train's tolerances: float32 against float64
-rounding only). Also: the default initialisation (B = 0, A ~ N(0, 1/rank) from --seed), the trained
-adapter merged by `ck lora-merge` against `run --lora`, and the refusals of LoRA options that cannot work.
+rounding only). Also: the oracle against oracle.train.Trainer by the chain rule; the default
+initialisation (B = 0, A ~ N(0, 1/rank) from --seed); --stop-at/--resume bit-identical, and refused on
+another base or alpha; the trained adapter merged by `ck lora-merge` against `run --lora`; the refusals of
+LoRA options that cannot work. The whole file: ~45 s on 2 cores (four trainers, two run programs compiled).
 """
 import os
 import re
@@ -21,12 +23,15 @@ from oracle import gguf as G
 from oracle import train as TR
 from test_lora import lora_logits, reference, write_adapter
 from test_lora import ALPHA as TEST_LORA_ALPHA
-from test_models import CFLAGS as RUN_CFLAGS
-from test_models import diff, must, prompt, run_logits, sh
+from test_models import Toolchain, diff, must, prompt, run_logits, sh
 from test_train import B, COMMON, FAMILIES, T, LOSS_TOL, WEIGHT_TOL, build_trainer, losses, tool, train_args
 from test_train import data  # noqa: F401 (the module's data fixture: 64 KiB of tiny Shakespeare)
 
 RANK, ALPHA, STEPS = 4, 8.0, 20
+# Tolerances LOSS_TOL 1e-5 relative, WEIGHT_TOL 1e-4 (test_train's): float32 against float64 rounding only. Adam
+# turns a first-step gradient near zero (|g| ~ eps) into a step whose size follows g's rounding: perturbing the
+# oracle's inputs by 1e-7 relative moves such an element by up to 3e-5 after 20 steps at lr 3e-3 (1e-4 at lr 1e-2),
+# so the llama cases train at lr 3e-3, not more.
 # --lora-targets name -> the GGUF weight (blk.N.<name>.weight)
 TARGETS = {"q": "attn_q", "k": "attn_k", "v": "attn_v", "o": "attn_output", "gate": "ffn_gate", "up": "ffn_up",
            "down": "ffn_down", "qkv": "attn_qkv"}
@@ -45,6 +50,12 @@ CASES = {
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     return tmp_path_factory.mktemp("lora_train")
+
+
+@pytest.fixture(scope="module")
+def tc(work):
+    """run programs against ckernel.h's implementation compiled once (test_models.Toolchain)"""
+    return Toolchain(str(work))
 
 
 _built = {}
@@ -223,15 +234,52 @@ def test_default_init(work, data):
     assert len(loss1) == 1 and abs(loss1[0] - r_loss) / r_loss < LOSS_TOL, f"first loss {loss1} vs the oracle's {r_loss}"
 
 
+# ============================================================================ checkpoints
+def test_lora_resume_is_bit_identical(work, data):
+    """--stop-at then --resume (with --init: the frozen base) prints the losses of an uninterrupted run and
+    leaves the same adapter.gguf and train_state.bin, byte for byte"""
+    gguf, exe = trainer(work, "llama", "q8_0")
+    init = initial_adapter(work / "init_resume.gguf", gguf, None, ALPHA)
+    args = ["--data", data, "-b", B, "-t", T, "--steps", 8, "--lr", "3e-3", "--warmup", "2", "--accum", "2", "--wd", "0.1"]
+    full = must([exe, "--init", gguf, "--lora-init", init, "--out", work / "full"] + args)
+    part = must([exe, "--init", gguf, "--lora-init", init, "--out", work / "part", "--stop-at", 3] + args)
+    rest = must([exe, "--init", gguf, "--out", work / "part", "--resume"] + args)
+    lines = lambda s: [re.sub(r"\| tok/s .*", "", l) for l in s.splitlines() if l.startswith("step ")]  # timing differs
+    assert len(lines(part.stdout)) == 3 and len(lines(rest.stdout)) == 8 - 3 + 1    # 5 steps and the final val loss
+    assert lines(part.stdout) + lines(rest.stdout) == lines(full.stdout), "a resumed run prints other losses than an uninterrupted one"
+    for f in ("adapter.gguf", "train_state.bin"):
+        assert open(work / "full" / "ckpt" / f, "rb").read() == open(work / "part" / "ckpt" / f, "rb").read(), f"{f} differs after resume"
+
+
+
+@pytest.mark.parametrize("what", ["base", "alpha"])
+def test_lora_resume_refuses_other_settings(work, data, what):
+    """--resume on another base (same layout, other weights), or with another --lora-alpha than the
+    checkpoint's adapter: refused naming the file or option (it would silently train something else)"""
+    gguf, exe = trainer(work, "llama", "q8_0")
+    init = initial_adapter(work / "init_resume.gguf", gguf, None, ALPHA)
+    args = ["--data", data, "-b", B, "-t", T, "--steps", 8, "--lr", "3e-3"]
+    out = work / f"stopped_{what}"
+    must([exe, "--init", gguf, "--lora-init", init, "--out", out, "--stop-at", 3, "--quiet"] + args)
+    if what == "base":
+        other = work / "other_base_q8_0.gguf"     # another mkmodel seed
+        must([tool("mkmodel"), "llama", other] + COMMON + FAMILIES["llama"] + ["--seed", "8", "--type", "q8_0"])
+        r, says = sh([exe, "--init", other, "--out", out, "--resume"] + args), str(other)
+    else:
+        r, says = sh([exe, "--init", gguf, "--out", out, "--resume", "--lora-alpha", 16] + args), "--lora-alpha"
+    assert r.returncode != 0 and says in r.stderr, f"--resume with another {what}: exit {r.returncode}\n{r.stderr}"
+
+
 # ============================================================================ merged == run time
-def exact_run_program(gguf, out):
-    """`ck build` of run.c on the exact matmul path (dequantized weights, fp32 products: what the oracle computes)"""
-    flags = " ".join(RUN_CFLAGS + ["-DCK_QMATMUL_PATH=CK_Q_EXACT"])
-    must([tool("ck"), "build", gguf, "-o", out], env={"CK_CFLAGS": flags}, timeout=600)
-    return str(out / "run")
+def exact_run_program(tc, gguf, out):
+    """run.c on the exact matmul path (dequantized weights, fp32 products: what the oracle computes)"""
+    out.mkdir(exist_ok=True)
+    r = tc.ckgen(str(gguf), str(out))
+    assert r.returncode == 0, r.stderr
+    return tc.compile(str(out), "exact", exe="run")
 
 
-def test_merged_equals_run_time(work, data):
+def test_merged_equals_run_time(work, tc, data):
     """the trained adapter (Q8_0 base): `ck lora-merge` (adapted weights written as f32) gives the logits of
     `run --lora` within 1e-4, and both those of the float64 reference W + alpha/rank B @ A (test_lora's
     tolerances: the same sums in another order, f32 roundings of ~1e-6 relative per layer)"""
@@ -241,8 +289,8 @@ def test_merged_equals_run_time(work, data):
     merged.parent.mkdir()
     must([tool("ck"), "lora-merge", gguf, adapter, "-o", merged, "-q"])
     tokens = prompt(16)
-    base_run = exact_run_program(gguf, work / "run_base")
-    merged_run = exact_run_program(merged, merged.parent)
+    base_run = exact_run_program(tc, gguf, work / "run_base")
+    merged_run = exact_run_program(tc, merged, merged.parent)
     runtime = lora_logits(base_run, str(gguf), tokens, adapter, scale=1.0)
     got = run_logits(merged_run, str(merged), tokens)
     _, mats = read_adapter(adapter)
