@@ -903,7 +903,7 @@ static int setup(trainer *t, int argc, char **argv)
         if (checkpoint_paths(o->out, t->ckpt_path, t->state_path, sizeof t->ckpt_path) != 0) return 1;
         if (!CKM_TRAIN_LORA) snprintf(t->init_path, sizeof t->init_path, "%s", t->ckpt_path);
     }
-    if (!o->resume || CKM_TRAIN_LORA) snprintf(t->init_path, sizeof t->init_path, "%s", o->init); /* --lora: the base is --init */
+    if (!o->resume || CKM_TRAIN_LORA != 0) snprintf(t->init_path, sizeof t->init_path, "%s", o->init); /* --lora: the base is --init */
     /* the output directory first: a wrong --out is found now, not after the last step */
     {
         struct stat sb;

@@ -8,7 +8,8 @@ Rows:
   mfu    GPT-2 124M-shaped, B=8 T=256, ckernel: tokens/s and MFU against the measured FMA peak
          (goal >= 60%).
   demo   the demo config (examples/demo/config.json) at B=16 T=256, ckernel.
-  lora   a LoRA fine-tuning row (Q8_0 base, rank 8): measured once train has --lora.
+  lora   LoRA fine-tuning (rank 8) on the 124M shape quantized to Q8_0 and Q4_0, B=4 T=64: ms/step and
+         arena bytes beside full f32 training of the same shape.
 
 The side-by-side: every engine starts from the same weights and trains on the same batch.
 - Weights: ckgen --init of the GPT-2 124M config (N(0, 0.02) as GPT-2/llm.c, tied output); llm.c
@@ -374,12 +375,33 @@ def mfu_rows(a, rows, cfg124, peak):
     print("MFU = (6 x params + attention) FLOPs per token x tokens/s / measured peak")
 
 
-def lora_row():
-    """LoRA fine-tuning (issue 16 item 3: a Q8_0 or Q4_0 base, rank 8; ms/step and arena bytes).
-    Its row is timed here once the trainer has --lora; until then it says so."""
-    has_lora = '"--lora"' in open(os.path.join(REPO, "examples", "train.c")).read()
-    print("\nLoRA (Q8_0 base, rank 8): " + ("train has --lora, but this bench does not time it yet" if has_lora
-                                          else "not measured: train has no --lora yet"))
+def lora_row(a, cfg124):
+    """LoRA fine-tuning (issue 16 item 3): the GPT-2 124M-shaped init quantized to Q8_0 and Q4_0 by
+    ck quantize, a trainer generated with --lora 8 (every matrix of the block adapted), B=4 T=64 on
+    the side-by-side's batch; beside it full f32 training of the same shape: ms/step and arena."""
+    n = a.threads[0]
+    b, t = 4, 64
+    work, init = ckernel_build(f"GPT-2 124M-shaped {b}x{t}", cfg124, b, t)
+    full_arena = int(re.search(r"#define INIT_TRAIN_BYTES (\d+)", open(os.path.join(work, "init_train.h")).read()).group(1))
+    full_ms = median_after_first(ckernel_run(work, init, b, t, a.steps, n, shard(), ["--lr", SIDE_LR])[0])
+    print(f"\nLoRA fine-tuning, GPT-2 124M-shaped, B={b} T={t}, {n} threads (rank 8 on qkv, o, up, down of every layer; "
+          f"the base frozen in its type):")
+    print(f"{'base':<8} {'trained':>12} {'ms/step':>9} {'arena MB':>9} {'file MB':>8}")
+    print(f"{'f32':<8} {'all weights':>12} {full_ms:>9.0f} {full_arena / 1e6:>9.1f} {os.path.getsize(init) / 1e6:>8.1f}   (full training)")
+    for qt in ("q8_0", "q4_0"):
+        lw = os.path.join(BENCH, f"train-lora-{qt}")
+        os.makedirs(lw, exist_ok=True)
+        base = os.path.join(lw, f"base-{qt}.gguf")
+        if not os.path.exists(base):
+            run([os.path.join(B, "ck"), "quantize", init, base, qt, "-q"])
+        run([os.path.join(B, "ck"), "build", base, "-o", lw, "--train", f"{b}x{t}", "--lora", 8])
+        name = re.sub(r"\W", "_", f"base-{qt}")
+        hdr = open(os.path.join(lw, f"{name}_train.h")).read()
+        arena = int(re.search(r"#define \w+_TRAIN_BYTES (\d+)", hdr).group(1))
+        params = int(re.search(r"#define \w+_TRAIN_PARAM_BYTES (\d+)", hdr).group(1)) // 4
+        ms = median_after_first(ckernel_run(lw, base, b, t, a.steps, n, shard(), ["--lr", SIDE_LR])[0])
+        print(f"{qt:<8} {f'{params / 1e6:.2f}M LoRA':>12} {ms:>9.0f} {arena / 1e6:>9.1f} {os.path.getsize(base) / 1e6:>8.1f}"
+              f"   ({ms / full_ms:.2f}x the full step, {arena / full_arena:.2f}x its arena)", flush=True)
 
 
 def uptime():
@@ -420,7 +442,7 @@ def main():
         out = run([os.path.join(B, "bench_kernels"), "--peak-only"], env=threads_env(a.threads[0])).stdout
         mfu_rows(a, rows, cfg124, float(re.search(r"([0-9.]+) GFLOP/s", out).group(1)))
     if "lora" in rows:
-        lora_row()
+        lora_row(a, cfg124)
     print(f"\nbench-train, end: {uptime()}")
 
 
