@@ -66,8 +66,13 @@ def trainer(work, fam, qtype, targets=None):
     key = (fam, qtype, targets)
     if key not in _built:
         lora = ["--lora", RANK] + (["--lora-targets", targets] if targets else [])
-        gguf, _, exe = build_trainer(work, fam, qtype=qtype, lora=lora)
-        _built[key] = gguf, exe
+        try:
+            gguf, _, exe = build_trainer(work, fam, qtype=qtype, lora=lora)
+            _built[key] = gguf, exe
+        except AssertionError as e:    # a failed build fails every test that needs it, without building it again
+            _built[key] = e
+    if isinstance(_built[key], AssertionError):
+        raise _built[key]
     return _built[key]
 
 
