@@ -267,7 +267,7 @@ test-arm: $(ARM_TESTS) ## the C kernel and weight-format tests on AArch64 under 
 $(B)/bench_kernels: tests/bench_kernels.c $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
 
-bench-kernels: $(B)/bench_kernels ## GFLOP/s of matmul and attention, forward and backward, beside the measured FMA peak
+bench-kernels: $(B)/bench_kernels ## GFLOP/s of matmul and attention, forward and backward, and of the quantized input gradient (ck_matmul_backward_q), beside the measured FMA peak
 	./$(B)/bench_kernels
 
 $(B)/bench_quant: tests/bench_quant.c $(HEADERS) | $(B)

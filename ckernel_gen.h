@@ -1880,9 +1880,6 @@ typedef struct {
 /* --lora: one adapted matrix of every layer, A [rank, n_in] and B^T [rank, n_out] (the layout
    ck_lora_forward/_backward take) at these offsets in each layer's share of the adapters */
 #define CKG_MAX_LORA 16
-#ifndef CK_MATMUL_BQ_ROWS
-#define CK_MATMUL_BQ_ROWS 128 /* TEMP until qbwd merges */
-#endif
 typedef struct {
     const char *target;         /* q, k, v, o, qkv, gate, up, down */
     const char *w;              /* the declaration's weight (wq), the GGUF name's pattern (blk.%d.attn_q.weight) */
@@ -2033,6 +2030,13 @@ static int64_t ckg_tstat_per_row(const ckg_model *M, const ckg_tir *X, const ckg
     }
 }
 
+/* --lora: a matmul without an adapter passes the gradient on through its frozen weight and reads
+   nothing else (its input is not kept for it) */
+static int ckg_tfrozen_matmul(const ckg_tir *X, const ckg_top *t)
+{
+    return X->lora_rank && t->lora < 0 && !strcmp(t->o->desc->name, "matmul");
+}
+
 /* which values the backward kernels read: matmul/norm/activation inputs, attention q, k, v, out */
 static void ckg_tsaved(ckg_tir *X)
 {
@@ -2041,6 +2045,7 @@ static void ckg_tsaved(ckg_tir *X)
         const ckg_top *t = &X->op[i];
         unsigned sv = t->o->desc->saved;
         int ins[4];
+        if (ckg_tfrozen_matmul(X, t)) sv &= ~(unsigned)CKG_A; /* its input only fed the weight's gradient */
         ins[0] = sv & CKG_A ? t->a : -1;
         ins[1] = sv & CKG_B ? t->b : -1;
         ins[2] = sv & CKG_C ? t->c : -1;
@@ -2340,6 +2345,7 @@ static void ckg_temit_op(ckg_out *O, const ckg_tir *X, const ckg_top *t, int bwd
     ckg_tw(O, o->wc, o->section, 0, x.w2, sizeof x.w2);
     ckg_tw(O, o->wc, o->section, 1, x.gw2, sizeof x.gw2);
     if (X->lora_rank) { /* the base is frozen and keeps its GGUF types: a matmul or embedding weight may be quantized */
+        if (bwd == 1 && ckg_tfrozen_matmul(X, t)) snprintf(x.a, sizeof x.a, "NULL");
         snprintf(x.gw, sizeof x.gw, "NULL");
         snprintf(x.gw2, sizeof x.gw2, "NULL");
         if (o->wb && ckg_find_weight(O->M, o->wb, o->section == CKG_BLOCK ? 0 : -1)->t) {
@@ -2548,6 +2554,8 @@ static void ckg_temit(ckg_out *O, ckg_tir *X)
         fprintf(f, "#define %s_TLDSCR(A) ((float *)(void *)((A) + 0x%llxull)) /* [B*T, rank] */\n", N, (unsigned long long)X->lora_dscr_off);
         fprintf(f, "#define %s_TBQ(A)    ((float *)(void *)((A) + 0x%llxull)) /* [CK_MATMUL_BQ_ROWS, %lld]: ck_matmul_backward_q's rows */\n", N,
                 (unsigned long long)X->bq_off, (long long)X->bq_cols);
+        fprintf(f, "#if CK_MATMUL_BQ_ROWS > %d\n#error \"CK_MATMUL_BQ_ROWS is larger than when ckgen planned this arena's scratch (%d rows)\"\n#endif\n",
+                CK_MATMUL_BQ_ROWS, CK_MATMUL_BQ_ROWS);
         fprintf(f, "static float %s_lora_scale = 1.0f; /* alpha / rank: the trainer sets it */\n", n);
         fprintf(f, "/* every adapter, layer by layer: the base weight's name, its offset in the weights, rank, n_in, n_out, A and B^T\n"
                    "   in the adapters section (and at the same offsets in the gradients and moments) */\n"

@@ -1020,8 +1020,9 @@ int main(int argc, char **argv)
     step0 = (int)t->run.step;
     data_pos = (size_t)t->run.data_pos;
     if (!o->quiet) {
-        fprintf(stderr, "train: %s, %.2f M parameters; arena %.1f MB; %zu training / %zu validation tokens; %d x %d x %d tokens per step\n",
-                CKM_ARCH, CKM_WEIGHTS_BYTES / 4e6, CKM_TRAIN_BYTES / 1e6, t->train.n, t->val.n, o->B, o->T, o->accum);
+        fprintf(stderr, "train: %s, %.2f M trained parameters (%s); arena %.1f MB; %zu training / %zu validation tokens; %d x %d x %d tokens per step\n",
+                CKM_ARCH, CKM_TRAIN_PARAM_BYTES / 4e6, CKM_TRAIN_LORA ? "adapters" : "every weight", CKM_TRAIN_BYTES / 1e6, t->train.n, t->val.n,
+                o->B, o->T, o->accum);
         print_arena_plan(stderr, "train: ");
     }
     t_start = now();

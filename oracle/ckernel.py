@@ -90,6 +90,8 @@ _Q_SIGNATURES = {
     "ck_quantize_act_row_scalar": (_I, [_I, _P, _P, _I64]),
     "ck_matmul_forward_q": (None, [_I, _P, _P, _P, _P, _I, _I, _I]),
     "ck_matmul_forward_qp": (None, [_I, _I, _P, _P, _P, _P, _I, _I, _I]),
+    "ck_matmul_backward_q": (None, [_I, _P, _P, _P, _I, _I, _I, _P]),
+    "ck_matmul_backward_q_scalar": (None, [_I, _P, _P, _P, _I, _I, _I, _P]),
     "ck_gguf_open": (_I, [_P, _S]),
     "ck_gguf_close": (None, [_P]),
     "ck_rope_params_from_gguf": (_I, [_P, _P, _P, _I, _I, _P, _Z]),
@@ -99,6 +101,7 @@ Q_EXACT, Q_FAST = 0, 1   # CK_Q_EXACT: dequantize weights, fp32 math; CK_Q_FAST:
 TYPE_IDS = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8, "q8_1": 9,
             "q2_K": 10, "q3_K": 11, "q4_K": 12, "q5_K": 13, "q6_K": 14, "q8_K": 15, "iq4_nl": 20, "bf16": 30}
 GUARD = 64   # bytes past every output buffer that must stay untouched
+MATMUL_BQ_ROWS = 256   # ckernel.h's CK_MATMUL_BQ_ROWS: ck_matmul_backward_q's scratch is [min(OC, it), C]
 
 
 class RopeParams(ctypes.Structure):
@@ -552,6 +555,22 @@ class CKernel:
         self._q("ck_matmul_forward_qp")(int(path), type_id(t), _ptr(out, "out"), _ptr(inp, "inp"), w.ctypes.data,
                                         _ptr(bias, "bias", (OC,), optional=True), T, C, OC)
         return out
+
+    def matmul_backward_q(self, t, dinp, dout, weight, scalar=False):
+        """dinp[T, C] += dout[T, OC] @ dequant(weight) (in place; ck_matmul_backward_q or its _scalar
+        path); weight = OC rows of row_size(t, C) bytes. The scratch, [min(OC, MATMUL_BQ_ROWS), C] as
+        ckernel.h documents it, is followed by a guard that must stay untouched."""
+        T, C = dinp.shape
+        OC = dout.shape[1]
+        rs = self.row_size(t, C)
+        w = np.frombuffer(bytes(weight), dtype=np.uint8).copy()
+        assert w.size == OC * rs, f"weight has {w.size} bytes, expected {OC} x {rs}"
+        n = min(OC, MATMUL_BQ_ROWS) * C
+        scratch = np.full(n + GUARD, np.nan, dtype=np.float32)
+        fn = "ck_matmul_backward_q_scalar" if scalar else "ck_matmul_backward_q"
+        self._q(fn)(type_id(t), _ptr(dinp, "dinp", writable=True), _ptr(dout, "dout", (T, OC)), w.ctypes.data, T, C, OC,
+                    scratch.ctypes.data)
+        assert np.all(np.isnan(scratch[n:])), f"{fn}({t}, C={C}, OC={OC}) wrote past its scratch of {n} floats"
 
     def matmul_forward_q(self, t, inp, weight, bias, OC):
         T, C = inp.shape

@@ -119,11 +119,15 @@ int main(int argc, char **argv)
     static const int att[][5] = { /* NH, NKV, T, HS, window */
         { 9, 3, 256, 64, 0 }, { 14, 2, 512, 64, 0 }, { 16, 8, 512, 128, 0 }, { 8, 4, 512, 128, 128 },
     };
+    static const int qshapes[][4] = { /* type, T, C, OC: SmolLM-135M (C 576: not K-quants), GPT-2 fc and fc proj, 1.7B-sized */
+        { CK_Q8_0, 256, 576, 1536 }, { CK_Q8_0, 256, 1536, 576 }, { CK_Q4_K, 256, 768, 3072 }, { CK_Q6_K, 256, 3072, 768 },
+        { CK_Q4_0, 512, 2048, 2048 }, { CK_Q4_K, 512, 8192, 2048 },
+    };
     double peak, secs, min_time = 0.3;
     size_t i;
     int threads = 1;
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: %s [--quick | --peak-only]\n  GFLOP/s of ck_matmul_forward/backward and ck_attention_forward/backward\n"
+        printf("usage: %s [--quick | --peak-only]\n  GFLOP/s of ck_matmul_forward/backward, ck_attention_forward/backward and ck_matmul_backward_q\n"
                "  beside the measured FMA peak. OMP_NUM_THREADS sets the thread count. --quick: shorter timings.\n", argv[0]);
         return 0;
     }
@@ -171,5 +175,27 @@ int main(int argc, char **argv)
         printf("%-28s %10.3f %10.1f %7.0f%% %10.1f %7.0f%%\n", name, fwd_s * 1e3, gf, 100 * gf / peak, gb, 100 * gb / peak);
         free(q); free(k); free(v); free(o); free(l); free(dq); free(dk); free(dv);
     }
+    /* the input gradient of a frozen quantized layer (QLoRA): chunks of CK_MATMUL_BQ_ROWS dequantized rows
+       against dequantizing all of W into [OC, C] floats first (what the chunks save: that buffer) */
+    printf("\n%-28s %10s %10s %8s %10s %8s\n", "matmul_backward_q (dinp)", "chunk ms", "GF/s", "of peak", "whole ms", "ratio");
+    for (i = 0; i < sizeof qshapes / sizeof *qshapes; i++) {
+        int type = qshapes[i][0], T = qshapes[i][1], C = qshapes[i][2], OC = qshapes[i][3], o;
+        size_t rb = ck_row_size(type, C);
+        float *w = rnd((size_t)OC * C, 0.05f), *dout = rnd((size_t)T * OC, 1), *dinp = rnd((size_t)T * C, 0);
+        float *scratch = rnd((size_t)CK_MATMUL_BQ_ROWS * C, 0), *wf = rnd((size_t)OC * C, 0);
+        unsigned char *wq = (unsigned char *)malloc((size_t)OC * rb);
+        double fl = 2.0 * T * C * OC, chunk_s, gf;
+        char name[64];
+        for (o = 0; o < OC; o++) ck_quantize_row(type, w + (size_t)o * C, wq + (size_t)o * rb, C);
+        TIME_IT(min_time, ck_matmul_backward_q(type, dinp, dout, wq, T, C, OC, scratch));
+        chunk_s = secs;
+        gf = fl / chunk_s * 1e-9;
+        TIME_IT(min_time, { for (o = 0; o < OC; o++) ck_dequantize_row(type, wq + (size_t)o * rb, wf + (size_t)o * C, C);
+                            ck_matmul_backward(dinp, NULL, NULL, dout, NULL, wf, T, C, OC); });
+        snprintf(name, sizeof name, "%s T=%d C=%d OC=%d", ck_type_name(type), T, C, OC);
+        printf("%-28s %10.3f %10.1f %7.0f%% %10.3f %8.2f\n", name, chunk_s * 1e3, gf, 100 * gf / peak, secs * 1e3, secs / chunk_s);
+        free(w); free(dout); free(dinp); free(scratch); free(wf); free(wq);
+    }
+    printf("(chunks of %d rows; ratio = whole / chunk time, > 1: the chunks are faster)\n", CK_MATMUL_BQ_ROWS);
     return 0;
 }

@@ -4,6 +4,8 @@
    - edge cases of the attention contract
    - rope scaling: with a scaled cache (mscale != 1) backward is the transpose of forward (head-
      and token-major), and GGUF metadata becomes llama.cpp's parameters (ck_rope_params_from_gguf)
+   - ck_matmul_backward_q (the input gradient of a frozen quantized layer, every weight type): the
+     bits of dequantizing the whole weight and running ck_matmul_backward, at 1, 2 and 3 threads
    Ends with the plain line "N passed, N failed". */
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
@@ -727,6 +729,94 @@ static void test_rope_params_from_gguf(void)
     check(rope_from_gguf(&p, &name, 0, "dynamic", 2.0f, 0, 0, NULL, file, sizeof file) == -1, "rope from gguf: unknown scaling type is an error");
 }
 
+/* ---- ck_matmul_backward_q: the input gradient of a frozen quantized layer (QLoRA) ------------
+   dinp (prefilled: it accumulates) += dout @ dequant(W), the weight dequantized CK_MATMUL_BQ_ROWS rows at
+   a time, must have the bits of dequantizing all of W and running the fp32 backward of the same build:
+   ck_matmul_backward_q vs ck_dequantize_row + ck_matmul_backward (the packed GEMM on AVX2/AVX-512 builds),
+   _scalar vs ck_dequantize_row_scalar + ck_matmul_backward_scalar, at 1, 2 and 3 threads. OC crosses the
+   chunks (1, 5, 130, 300, 2 chunks + 3 rows). The reference itself lies within the summation-order bound
+   of a double oracle (so that both cannot be wrong alike): |s - exact| <= gamma(OC+1) (|init| + sum |d w|). */
+static int bq_case(int type, int T, int C, int OC, double *worst)
+{
+    const size_t row_bytes = ck_row_size(type, C), ni = (size_t)T * C;
+    float *wf = rnd((size_t)OC * C, 1.0f / (float)sqrt(C)), *dout = rnd((size_t)T * OC, 1.0f), *init = rnd(ni, 1.0f);
+    float *wd = (float *)malloc((size_t)OC * C * sizeof(float)), *wds = (float *)malloc((size_t)OC * C * sizeof(float));
+    float *scratch = (float *)malloc((size_t)CK_MIN(OC, CK_MATMUL_BQ_ROWS) * C * sizeof(float)); /* exactly what it may use */
+    float *ref = copy_of(init, ni), *ref_s = copy_of(init, ni), *got = (float *)malloc(ni * sizeof(float));
+    uint8_t *wq = (uint8_t *)malloc((size_t)OC * row_bytes);
+    int o, t, c, k, nt, ok = 1, bound_ok = 1, max_nt = 1;
+    char what[200];
+    for (o = 0; o < OC; o++)
+        if (ck_quantize_row(type, wf + (size_t)o * C, wq + (size_t)o * row_bytes, C) != row_bytes) { ok = 0; printf("  %s: row not quantized\n", ck_type_name(type)); }
+    for (o = 0; o < OC; o++) {
+        ck_dequantize_row(type, wq + (size_t)o * row_bytes, wd + (size_t)o * C, C);
+        ck_dequantize_row_scalar(type, wq + (size_t)o * row_bytes, wds + (size_t)o * C, C);
+    }
+    ck_matmul_backward(ref, NULL, NULL, dout, NULL, wd, T, C, OC);
+    ck_matmul_backward_scalar(ref_s, NULL, NULL, dout, NULL, wds, T, C, OC);
+    for (t = 0; t < T; t++)
+        for (c = 0; c < C; c++) {
+            const size_t i = (size_t)t * C + c;
+            double exact = init[i], mag = fabs(init[i]), nu = (OC + 1) * ldexp(1.0, -24), tol, e;
+            for (k = 0; k < OC; k++) {
+                double p = (double)dout[(size_t)t * OC + k] * wd[(size_t)k * C + c];
+                exact += p; mag += fabs(p);
+            }
+            tol = (nu / (1.0 - nu) + (OC + 1) * ldexp(1.0, -53)) * mag;
+            e = fabs(ref[i] - exact);
+            if (!(e <= tol)) bound_ok = 0;
+            if (mag > 0 && e / mag > *worst) *worst = e / mag;
+        }
+#ifdef _OPENMP
+    max_nt = 3;
+#endif
+    for (nt = 1; nt <= max_nt; nt++) {
+#ifdef _OPENMP
+        omp_set_num_threads(nt);
+#endif
+        memcpy(got, init, ni * sizeof(float));
+        ck_matmul_backward_q(type, got, dout, wq, T, C, OC, scratch);
+        if (memcmp(got, ref, ni * sizeof(float)) != 0) { ok = 0; printf("  ck_matmul_backward_q differs at %d thread(s)\n", nt); }
+        memcpy(got, init, ni * sizeof(float));
+        ck_matmul_backward_q_scalar(type, got, dout, wq, T, C, OC, scratch);
+        if (memcmp(got, ref_s, ni * sizeof(float)) != 0) { ok = 0; printf("  ck_matmul_backward_q_scalar differs at %d thread(s)\n", nt); }
+    }
+    snprintf(what, sizeof what, "matmul_backward_q %s T=%d C=%d OC=%d: bit-identical to the whole-matrix backward (both paths, 1..%d threads)",
+             ck_type_name(type), T, C, OC, max_nt);
+    check(ok, what);
+    snprintf(what, sizeof what, "matmul_backward_q %s T=%d C=%d OC=%d: reference within the summation bound of the double oracle",
+             ck_type_name(type), T, C, OC);
+    check(bound_ok, what);
+    free(wf); free(dout); free(init); free(wd); free(wds); free(scratch); free(ref); free(ref_s); free(got); free(wq);
+    return ok && bound_ok;
+}
+static void test_matmul_backward_q(void)
+{
+    static const int types[] = { CK_F32, CK_F16, CK_BF16, CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_Q8_1,
+                                 CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_Q8_K, CK_IQ4_NL };
+    static const int Ts[] = { 1, 7, 64 }, OCs[] = { 1, 5, 130, 300, 2 * CK_MATMUL_BQ_ROWS + 3 };
+    double worst = 0;
+    int ty, a, b, n_ok = 0, n_cases = 0;
+#ifdef _OPENMP
+    const int threads0 = omp_get_max_threads();
+#endif
+    for (ty = 0; ty < (int)(sizeof types / sizeof *types); ty++) {
+        const int blck = (int)ck_type_block_size(types[ty]);
+        /* C: a block multiple; two for the 32-blocks (one block, three), odd for the per-value types */
+        const int Cs[2] = { blck == 1 ? 33 : blck, blck == 32 ? 96 : 0 };
+        int ci;
+        for (ci = 0; ci < 2 && Cs[ci]; ci++)
+            for (a = 0; a < (int)(sizeof Ts / sizeof *Ts); a++)
+                for (b = 0; b < (int)(sizeof OCs / sizeof *OCs); b++, n_cases++) n_ok += bq_case(types[ty], Ts[a], Cs[ci], OCs[b], &worst);
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(threads0);
+#endif
+    printf("matmul_backward_q: %d of %d cases (%d types, T 1/7/64, OC 1/5/130/300/%d, chunks of %d rows) bit-identical to the "
+           "whole-matrix backward; worst error vs double %.2e of sum |d w|\n", n_ok, n_cases, (int)(sizeof types / sizeof *types),
+           2 * CK_MATMUL_BQ_ROWS + 3, CK_MATMUL_BQ_ROWS, worst);
+}
+
 static void test_simd_vs_scalar(void)
 {
 #if CK_HAVE_AVX2 || CK_HAVE_MVE
@@ -803,6 +893,7 @@ int main(void)
     test_rope_scaled_adjoint(1, 1);
     test_rope_params_from_gguf();
     test_softcap_simd();
+    test_matmul_backward_q();
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }

@@ -649,3 +649,21 @@ def test_matmul_q(lib, check, qstat, rng, t, T, C, OC, use_bias):
     default = lib.matmul_forward_q(tid, inp, wdata, bias, OC)
     assert np.array_equal(_bits(default), _bits(exact)) or np.array_equal(_bits(default), _bits(fast)), \
         f"ck_matmul_forward_q({t}) equals neither the exact nor the fast path"
+
+
+@pytest.mark.parametrize("OC", [7, 300], ids=lambda v: f"OC{v}")   # 300: two chunks of CK_MATMUL_BQ_ROWS (256) rows
+@pytest.mark.parametrize("T", [1, 64], ids=lambda v: f"T{v}")
+@pytest.mark.parametrize("t", MATMUL_TYPES)
+def test_matmul_backward_q(lib, check, rng, t, T, OC):
+    """ck_matmul_backward_q (and _scalar): dinp += dout @ dequant(W) against float64 torch on the numpy
+    oracle's dequantized weights; dinp prefilled (the kernel accumulates). Bit-exactness against the
+    whole-matrix fp32 backward is tests/test_kernels.c's."""
+    C = 256
+    wdata, wdeq = _weights(t, C, OC)
+    dout = rng.standard_normal((T, OC)).astype(f32)
+    dinp0 = rng.standard_normal((T, C)).astype(f32)
+    ref = dinp0.astype(np.float64) + (torch.from_numpy(dout.astype(np.float64)) @ torch.from_numpy(wdeq.astype(np.float64))).numpy()
+    for scalar in (False, True):
+        dinp = dinp0.copy()
+        lib.matmul_backward_q(Q.TYPES[t].id, dinp, dout, wdata, scalar=scalar)
+        check(f"matmul_backward_q {t}{' _scalar' if scalar else ''}", dinp, ref)
