@@ -8,6 +8,9 @@ the C code). The optimiser is torch.optim.AdamW with
 two groups (weight decay on matrices only, as examples/train.c), gradients clipped with
 torch.nn.utils.clip_grad_norm_, the learning rate set per step from the same schedule.
 
+LoraTrainer: the same for LoRA training (ckgen --train --lora): the base dequantized to float64 and
+frozen, only the adapters' A and B trained, the forward reading W + (alpha / rank) * B @ A.
+
 Data: as examples/train.c reads it (llm.c order): micro-batch k takes tokens
 [pos, pos + B*T + 1), inputs the first B*T (B rows of T), targets shifted by one; pos advances
 by B*T and wraps to 0 when the next batch does not fit.
@@ -57,8 +60,12 @@ class Trainer:
         decay = [self.params[n] for n in self.names if self.params[n].dim() > 1 and self.params[n].shape[0] > 1]
         ids = {id(p) for p in decay}
         rest = [self.params[n] for n in self.names if id(self.params[n]) not in ids]
-        self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}],
-                                     lr=lr, betas=(beta1, beta2), eps=eps)
+        self._optimizer([{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}],
+                        lr, steps, warmup, schedule, min_lr_frac, clip, beta1, beta2, eps)
+
+    def _optimizer(self, groups, lr, steps, warmup, schedule, min_lr_frac, clip, beta1, beta2, eps):
+        """AdamW over the parameter groups, the schedule, clipping and the data position: shared by both trainers"""
+        self.opt = torch.optim.AdamW(groups, lr=lr, betas=(beta1, beta2), eps=eps)
         self.cfg = dict(lr=lr, steps=steps, warmup=warmup, schedule=schedule, min_lr_frac=min_lr_frac)
         self.clip = clip
         self.pos = 0
@@ -101,6 +108,53 @@ class Trainer:
 
     def weights(self):
         return {n: self.params[n].detach().numpy() for n in self.names}
+
+
+class LoraTrainer(Trainer):
+    """LoRA training of a frozen base (examples/train.c built with ckgen --lora): the trained tensors are
+    the adapter's A [rank, n_in] and B [n_out, rank] per adapted weight W [n_out, n_in], and the forward
+    reads W + (alpha / rank) * B @ A in place of W, so autograd gives A and B their gradients.
+
+    base_gguf: any weight types; every tensor dequantized to float64 by oracle.gguf / oracle.quant (what
+    the C trainer's exact dequantized matmul computes, in float64) and frozen (no grad).
+    adapter_gguf: a GGUF LoRA adapter (llama.cpp's layout, as ck_lora_write_file writes it): the initial
+    A and B (float32 in the file, float64 here) and the targets; alpha: adapter.lora.alpha unless given.
+    AdamW with weight decay `wd` on every adapter tensor (A and B); clipping of the adapter gradients'
+    global norm, the schedule and the data order as Trainer."""
+
+    def __init__(self, base_gguf, adapter_gguf, alpha=None, lr=3e-4, steps=20, warmup=0, schedule="cosine",
+                 min_lr_frac=0.1, wd=0.0, clip=1.0, beta1=0.9, beta2=0.999, eps=1e-8, dtype=torch.float64):
+        self.m = OM.load(base_gguf)
+        self.base = {t.name.decode(): torch.tensor(self.m.g.array(t.name.decode()).astype(np.float64), dtype=dtype)
+                     for t in self.m.g.tensors}
+        g = G.read(adapter_gguf)
+        self.alpha = float(g.kv["adapter.lora.alpha"].value if alpha is None else alpha)
+        self.targets = [t.name.decode()[:-len(".lora_a")] for t in g.tensors if t.name.decode().endswith(".lora_a")]
+        self.names, self.params, self.scale = [], {}, {}
+        for w in self.targets:
+            a, b = g.array(w + ".lora_a"), g.array(w + ".lora_b")      # [rank, n_in], [n_out, rank]
+            n_out, n_in = self.base[w].shape
+            if a.shape[1] != n_in or b.shape[0] != n_out or a.shape[0] != b.shape[1]:
+                raise ValueError(f"{adapter_gguf}: {w}: A {a.shape} and B {b.shape} do not fit W {tuple(self.base[w].shape)}")
+            for suffix, x in ((".lora_a", a), (".lora_b", b)):
+                self.names.append(w + suffix)
+                self.params[w + suffix] = torch.tensor(x.astype(np.float64), dtype=dtype, requires_grad=True)
+            self.scale[w] = self.alpha / a.shape[0]
+        self._optimizer([{"params": [self.params[n] for n in self.names], "weight_decay": wd}],
+                        lr, steps, warmup, schedule, min_lr_frac, clip, beta1, beta2, eps)
+
+    def loss(self, x, y):
+        """the base weights, with W + scale * B @ A for every adapted W (a new graph per micro-batch)"""
+        w = dict(self.base)
+        for t in self.targets:
+            w[t] = self.base[t] + self.scale[t] * (self.params[t + ".lora_b"] @ self.params[t + ".lora_a"])
+        self.m._w = w
+        return super().loss(x, y)
+
+    def adapter(self):
+        """{weight name: (A [rank, n_in], B [n_out, rank])} as numpy float64, after the steps taken"""
+        return {t: (self.params[t + ".lora_a"].detach().numpy(), self.params[t + ".lora_b"].detach().numpy())
+                for t in self.targets}
 
 
 def first_divergence(c_losses, ref_losses, rel_tol):

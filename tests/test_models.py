@@ -86,15 +86,19 @@ class Toolchain:
         for p in (self.ckgen_bin, self.mkmodel_bin, self.ck):
             if not os.path.exists(p):
                 pytest.fail(f"{p} not found: run `make {os.path.relpath(p, REPO)}`", pytrace=False)
-        self.impl = {}
-        for path, defs in (("exact", ["-DCK_QMATMUL_PATH=CK_Q_EXACT"]), ("fast", [])):
-            self.implementation(path, CFLAGS + defs)
+        self.impl = {}      # matmul path -> ckernel.h's implementation object, compiled when first needed
         self.models = {}
 
     def implementation(self, path, flags):
         o = os.path.join(self.work, f"ckernel_{path}.o")
         must([CC] + flags + ["-I", REPO, "-DCK_IMPLEMENTATION", "-c", "-x", "c", os.path.join(REPO, "ckernel.h"), "-o", o])
         self.impl[path] = o
+
+    def implementation_object(self, path):
+        """the object of ckernel.h's implementation for the matmul path "exact" (CK_Q_EXACT) or "fast" (the default)"""
+        if path not in self.impl:
+            self.implementation(path, CFLAGS + {"exact": ["-DCK_QMATMUL_PATH=CK_Q_EXACT"], "fast": []}[path])
+        return self.impl[path]
 
     def mkmodel(self, path, family, qtype, extra=(), arch=None):
         t = (["--mix", "q4_k_m"] if qtype == "q4_k_m" else ["--mix", qtype[4:]] if qtype.startswith("mix:")
@@ -110,7 +114,7 @@ class Toolchain:
         prog = os.path.join(out, exe)
         must([CC] + flags + ["-I", REPO, "-I", out, "-DCK_IMPLEMENTATION_DONE",
                               f'-DCK_MODEL_HEADER="{header or name + ".h"}"'] + list(defines) +
-             [os.path.join(REPO, "examples", "run.c"), self.impl[path], "-o", prog, "-lm"])
+             [os.path.join(REPO, "examples", "run.c"), self.implementation_object(path), "-o", prog, "-lm"])
         return prog
 
 

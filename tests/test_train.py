@@ -90,15 +90,18 @@ def data(tmp_path_factory):
     return p
 
 
-def build_trainer(work, fam, extra_cflags=(), recompute=False):
-    gguf = work / f"{fam}.gguf"
+def build_trainer(work, fam, extra_cflags=(), recompute=False, qtype="f32", lora=()):
+    """mkmodel FAM (weights of type qtype) -> ckgen --train [--recompute] [lora: ckgen's LoRA options] -> cc train.c"""
+    base = fam + ("" if qtype == "f32" else "_" + qtype)
+    gguf = work / f"{base}.gguf"
     if not gguf.exists():
-        must([tool("mkmodel"), ARCH.get(fam, fam), gguf] + COMMON + FAMILIES[fam] + ["--seed", "7"])
-    rc = "_recompute" if recompute else ""
-    gen = work / f"gen_{fam}{rc}"
+        must([tool("mkmodel"), ARCH.get(fam, fam), gguf] + COMMON + FAMILIES[fam] + ["--seed", "7"]
+             + ([] if qtype == "f32" else ["--type", qtype]))
+    rc = ("_recompute" if recompute else "") + "".join("_" + str(x).strip("-").replace(",", "") for x in lora)
+    gen = work / f"gen_{base}{rc}"
     must([tool("ckgen"), gguf, "-o", gen, "--name", fam, "--train", "--train-batch", B, "--train-seq", T, "--no-bump"]
-         + (["--recompute"] if recompute else []))
-    exe = work / (f"train_{fam}{rc}" + ("_canary" if extra_cflags else ""))
+         + (["--recompute"] if recompute else []) + list(lora))
+    exe = work / (f"train_{base}{rc}" + ("_canary" if extra_cflags else ""))
     must([CC] + CFLAGS + list(extra_cflags) + ["-I", REPO, "-I", gen, f'-DCK_MODEL_HEADER="{fam}.h"',
                                                f'-DCK_TRAIN_HEADER="{fam}_train.h"', os.path.join(REPO, "examples", "train.c"), "-o", exe, "-lm"])
     return gguf, gen, exe
