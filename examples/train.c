@@ -492,7 +492,8 @@ static int write_model(const char *path, const ck_gguf *init, const uint8_t *A, 
 
 #if CKM_TRAIN_LORA
 /* ---- LoRA adapters: the arena's A and B^T <-> a GGUF LoRA adapter ---------------------------- */
-static float lora_alpha; /* the adapters' alpha: the scale is alpha / rank */
+static float lora_alpha;          /* the adapters' alpha: the scale is alpha / rank */
+static uint64_t lora_base_hash;   /* FNV-1a of the frozen base's weights: an adapter records what it was trained on */
 
 /* A ~ N(0, 1/rank^2) (the Gaussian init of LoRA, PEFT's "gaussian"), B = 0; deterministic in seed */
 static void lora_init_random(uint8_t *A, unsigned long long seed)
@@ -581,6 +582,7 @@ static int write_adapter(const char *path, const uint8_t *A, uint64_t step)
     ck_gguf_builder_init(&b);
     ck_lora_add(&b, CKM_ARCH, lora_alpha, lt, CKM_TRAIN_N_LORA_TENSORS);
     ck_gguf_add_scalar(&b, "training.step", CK_GGUF_U64, &step);
+    ck_gguf_add_scalar(&b, "training.base_hash", CK_GGUF_U64, &lora_base_hash);
     if (b.failed) { fprintf(stderr, "train: building %s failed: %s\n", path, b.error); ck_gguf_builder_free(&b); free(bbuf); return -1; }
     s.err = 0;
     s.fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
@@ -938,10 +940,27 @@ static int setup(trainer *t, int argc, char **argv)
 #if CKM_TRAIN_LORA
     /* the adapters: from the checkpoint (--resume), --lora-init, or the random init */
     lora_alpha = (float)CKM_TRAIN_LORA;
+    lora_base_hash = ts_fnv(TS_FNV_INIT, t->A + CKM_T_WEIGHTS, CKM_WEIGHTS_BYTES) >> 1; /* 63 bits: ck_gguf_get_int reads it back */
     if (o->resume || o->lora_init) {
         if (lora_load(t->A, o->resume ? t->ckpt_path : o->lora_init, &lora_alpha) != 0) return 1;
         if (lora_alpha == 0) lora_alpha = (float)CKM_TRAIN_LORA; /* no alpha in the file: scale 1, as llama.cpp reads it */
     } else lora_init_random(t->A, o->seed);
+    if (o->resume) { /* a resumed run trains the same adapter on the same base */
+        ck_gguf ck;
+        int64_t h = 0;
+        int have = ck_gguf_open(&ck, t->ckpt_path) == 0 && ck_gguf_get_int(&ck, "training.base_hash", &h);
+        ck_gguf_close(&ck);
+        if (!have || (uint64_t)h != lora_base_hash) {
+            fprintf(stderr, "train: --resume: %s was trained on another base than --init %s (base hash %016llx, this one %016llx)\n",
+                    t->ckpt_path, t->init_path, (unsigned long long)(uint64_t)h, (unsigned long long)lora_base_hash);
+            return 1;
+        }
+        if (o->lora_alpha >= 0 && (float)o->lora_alpha != lora_alpha) {
+            fprintf(stderr, "train: --resume: --lora-alpha %g, but the checkpoint's alpha is %g; a resumed run takes the same settings (%s)\n",
+                    o->lora_alpha, (double)lora_alpha, t->ckpt_path);
+            return 2;
+        }
+    }
     if (o->lora_alpha >= 0) lora_alpha = (float)o->lora_alpha;
     CKM_TRAIN_LORA_SCALE = lora_alpha / (float)CKM_TRAIN_LORA;
     if (!o->quiet)
