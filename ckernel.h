@@ -483,6 +483,8 @@ CK_DEF void ck_attention_backward_avx2(float *dq, float *dk, float *dv, const fl
                                        int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 #endif
 #if CK_HAVE_NEON
+CK_DEF void ck_matmul_forward_neon(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC);
+CK_DEF void ck_matmul_backward_neon(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC);
 CK_DEF void ck_matmul_forward_qp_neon(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
 #endif
 #if CK_HAVE_MVE
@@ -1363,7 +1365,92 @@ static void ck__mm512_nt_1x8(float *out, const float *x, const float *w, size_t 
     for (j = 0; j < no; j++) out[j] = accumulate ? out[j] + r[j] : r[j] + (bias ? bias[j] : 0.0f);
 }
 #endif /* CK_HAVE_AVX512 */
+#endif /* CK_HAVE_AVX2 */
 
+#if CK_HAVE_NEON
+/* NEON FP32 dot-product tiles for the forward below CK__GEMM_MIN_T rows: every output is one
+   4-lane FMA chain in c order (the tail of C read through a zero-padded copy, zeros in the spare
+   lanes) and one vaddvq_f32, in the 4x4 tile and the 1x8 GEMV alike: an output's bits do not
+   depend on the tile it lands in. */
+/* p[0..n-1] into 4 lanes, zeros after (n <= 4) */
+static inline float32x4_t ck__load_tail_neon(const float *p, int n)
+{
+    float t[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    int i;
+    for (i = 0; i < n; i++) t[i] = p[i];
+    return vld1q_f32(t);
+}
+/* nt (1..4) rows of inp x no (1..4) rows of w: 16 accumulators (missing rows repeat row 0,
+   computed, not stored); out = dot + bias, or out += dot with accumulate */
+static void ck__mm_nt_4x4_neon(float *out, size_t ldo, const float *inp, size_t ldi, const float *w, size_t ldw, int C, int nt, int no,
+                               const float *bias, int accumulate)
+{
+    const float *x0 = inp, *x1 = inp + (size_t)(nt > 1) * ldi, *x2 = inp + (size_t)(nt > 2 ? 2 : 0) * ldi, *x3 = inp + (size_t)(nt > 3 ? 3 : 0) * ldi;
+    const float *w0 = w, *w1 = w + (size_t)(no > 1) * ldw, *w2 = w + (size_t)(no > 2 ? 2 : 0) * ldw, *w3 = w + (size_t)(no > 3 ? 3 : 0) * ldw;
+    float32x4_t a00 = vdupq_n_f32(0.0f), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    float32x4_t a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    float32x4_t v0, v1, v2, v3, x;
+    int c = 0, n = 4;
+#define CK__NT_ROW(r, LOAD)                                                                                       \
+    x = LOAD(x##r + c);                                                                                           \
+    a##r##0 = vfmaq_f32(a##r##0, x, v0); a##r##1 = vfmaq_f32(a##r##1, x, v1);                                     \
+    a##r##2 = vfmaq_f32(a##r##2, x, v2); a##r##3 = vfmaq_f32(a##r##3, x, v3);
+#define CK__NT_STEP(LOAD)                                                                                         \
+    v0 = LOAD(w0 + c); v1 = LOAD(w1 + c); v2 = LOAD(w2 + c); v3 = LOAD(w3 + c);                                   \
+    CK__NT_ROW(0, LOAD) CK__NT_ROW(1, LOAD) CK__NT_ROW(2, LOAD) CK__NT_ROW(3, LOAD)
+#define CK__LOADT(p) ck__load_tail_neon(p, n)
+    for (; c + 4 <= C; c += 4) { CK__NT_STEP(vld1q_f32) }
+    if (c < C) {
+        n = C - c;
+        CK__NT_STEP(CK__LOADT)
+    }
+#undef CK__LOADT
+#undef CK__NT_STEP
+#undef CK__NT_ROW
+    {
+        float r[4][4];
+        int i, j;
+#define CK__NT_RES(i) r[i][0] = vaddvq_f32(a##i##0); r[i][1] = vaddvq_f32(a##i##1); r[i][2] = vaddvq_f32(a##i##2); r[i][3] = vaddvq_f32(a##i##3);
+        CK__NT_RES(0) CK__NT_RES(1) CK__NT_RES(2) CK__NT_RES(3)
+#undef CK__NT_RES
+        for (i = 0; i < nt; i++)
+            for (j = 0; j < no; j++) {
+                float *o = out + (size_t)i * ldo + j;
+                *o = accumulate ? *o + r[i][j] : r[i][j] + (bias ? bias[j] : 0.0f);
+            }
+    }
+}
+
+/* one row of inp against no (1..8) rows of w: 8 weight streams in flight (decode GEMV) */
+static void ck__mm_nt_1x8_neon(float *out, const float *x, const float *w, size_t ldw, int C, int no, const float *bias, int accumulate)
+{
+    const float *w0 = w, *w1 = w + (size_t)(no > 1) * ldw, *w2 = w + (size_t)(no > 2 ? 2 : 0) * ldw, *w3 = w + (size_t)(no > 3 ? 3 : 0) * ldw;
+    const float *w4 = w + (size_t)(no > 4 ? 4 : 0) * ldw, *w5 = w + (size_t)(no > 5 ? 5 : 0) * ldw;
+    const float *w6 = w + (size_t)(no > 6 ? 6 : 0) * ldw, *w7 = w + (size_t)(no > 7 ? 7 : 0) * ldw;
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, xv;
+    float r[8];
+    int c = 0, j, n = 4;
+#define CK__GV_STEP(LOAD)                                                                                         \
+    xv = LOAD(x + c);                                                                                             \
+    a0 = vfmaq_f32(a0, xv, LOAD(w0 + c)); a1 = vfmaq_f32(a1, xv, LOAD(w1 + c));                                   \
+    a2 = vfmaq_f32(a2, xv, LOAD(w2 + c)); a3 = vfmaq_f32(a3, xv, LOAD(w3 + c));                                   \
+    a4 = vfmaq_f32(a4, xv, LOAD(w4 + c)); a5 = vfmaq_f32(a5, xv, LOAD(w5 + c));                                   \
+    a6 = vfmaq_f32(a6, xv, LOAD(w6 + c)); a7 = vfmaq_f32(a7, xv, LOAD(w7 + c));
+#define CK__LOADT(p) ck__load_tail_neon(p, n)
+    for (; c + 4 <= C; c += 4) { CK__GV_STEP(vld1q_f32) }
+    if (c < C) {
+        n = C - c;
+        CK__GV_STEP(CK__LOADT)
+    }
+#undef CK__LOADT
+#undef CK__GV_STEP
+    r[0] = vaddvq_f32(a0); r[1] = vaddvq_f32(a1); r[2] = vaddvq_f32(a2); r[3] = vaddvq_f32(a3);
+    r[4] = vaddvq_f32(a4); r[5] = vaddvq_f32(a5); r[6] = vaddvq_f32(a6); r[7] = vaddvq_f32(a7);
+    for (j = 0; j < no; j++) out[j] = accumulate ? out[j] + r[j] : r[j] + (bias ? bias[j] : 0.0f);
+}
+#endif /* CK_HAVE_NEON */
+
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
 /* ---- Packed F32 GEMM (Goto/BLIS blocking), shared by the forward and both backward products ----
    C[M,N] = init + A(M,K) B(K,N), with A(i,k) = a[i*rsa + k*csa] and B(k,j) = b[k*rsb + j*csb];
    init is C itself (accumulate), else the row vector bias[N] (or zeros). A linear layer's three
@@ -1381,9 +1468,12 @@ static void ck__mm512_nt_1x8(float *out, const float *x, const float *w, size_t 
 #if CK_HAVE_AVX512
 enum { CK__GM_MR = 8, CK__GM_NR = 48, CK__GM_KC = 256, CK__GM_NC = 384 }; /* 24 zmm accumulators; B block 384 KB */
 typedef __m512 ck__gm_vec;
-#else
+#elif CK_HAVE_AVX2
 enum { CK__GM_MR = 6, CK__GM_NR = 16, CK__GM_KC = 256, CK__GM_NC = 256 }; /* 12 ymm accumulators; B block 256 KB */
 typedef __m256 ck__gm_vec;
+#else /* NEON: 24 of the 32 q registers accumulate, 3 hold B, 2 A (broadcast by lane); B block 192 KB */
+enum { CK__GM_MR = 8, CK__GM_NR = 12, CK__GM_KC = 256, CK__GM_NC = 192 };
+typedef float32x4_t ck__gm_vec;
 #endif
 /* below this many rows of inp the forward keeps the dot-product tiles, which read W in place: the
    GEMM transposes all of W into its panels, which pays from about 48 rows (Zen 5, C 768, OC 2304) */
@@ -1395,12 +1485,18 @@ typedef __m256 ck__gm_vec;
    entries after them are zeros: an 8 x 8 block transposed in registers */
 static void ck__gemm_transpose8(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols, int width)
 {
+#if CK_HAVE_NEON /* (element by element: the packing is O(K N), the tiles O(M N K)) */
+    int i, j;
+    for (i = 0; i < cols; i++)
+        for (j = 0; j < width; j++) dst[(size_t)i * ldd + j] = j < rows ? src[(size_t)j * lds + i] : 0.0f;
+#else
     const __m256i mc = ck__mask(cols), mw = ck__mask(width);
     __m256i r[8];
     int i;
     for (i = 0; i < 8; i++) r[i] = i < rows ? _mm256_castps_si256(_mm256_maskload_ps(src + (size_t)i * lds, mc)) : _mm256_setzero_si256();
     ck__transpose8_dwords_avx2(r);
     for (i = 0; i < cols; i++) _mm256_maskstore_ps(dst + (size_t)i * ldd, mw, _mm256_castsi256_ps(r[i]));
+#endif
 }
 
 /* ap[k*MR + i] = A(i, k) for i < mr, k < kc; rows mr..MR-1 zero */
@@ -1429,7 +1525,8 @@ static void ck__gemm_pack_b(float *bp, const float *b, size_t rsb, size_t csb, i
         for (j = 0; j < CK__GM_NR; j += 8) {
             const int rows = CK_MAX(0, CK_MIN(8, nr - j));
             for (k = 0; k < kc; k += 8)
-                ck__gemm_transpose8(bp + (size_t)k * CK__GM_NR + j, CK__GM_NR, rows ? b + (size_t)j * csb + k : b, csb, rows, CK_MIN(8, kc - k), 8);
+                ck__gemm_transpose8(bp + (size_t)k * CK__GM_NR + j, CK__GM_NR, rows ? b + (size_t)j * csb + k : b, csb, rows, CK_MIN(8, kc - k),
+                                    CK_MIN(8, CK__GM_NR - j)); /* (NEON's NR of 12: a last block 4 wide) */
         }
     }
 }
@@ -1469,7 +1566,7 @@ static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp
     CK__GT_STORE(0) CK__GT_STORE(1) CK__GT_STORE(2) CK__GT_STORE(3) CK__GT_STORE(4) CK__GT_STORE(5) CK__GT_STORE(6) CK__GT_STORE(7)
 #undef CK__GT_STORE
 }
-#else
+#elif CK_HAVE_AVX2
 static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
 {
     const __m256i m0 = ck__mask(CK_MIN(8, nr)), m1 = ck__mask(CK_MAX(0, nr - 8));
@@ -1491,6 +1588,48 @@ static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp
 #undef CK__GT_ROW
 #define CK__GT_STORE(r) if (mr > r) { _mm256_maskstore_ps(c + r * ldc, m0, c##r##0); _mm256_maskstore_ps(c + r * ldc + 8, m1, c##r##1); }
     CK__GT_STORE(0) CK__GT_STORE(1) CK__GT_STORE(2) CK__GT_STORE(3) CK__GT_STORE(4) CK__GT_STORE(5)
+#undef CK__GT_STORE
+}
+#else /* NEON 8 x 12: A's 8 rows in two q registers, c(r) += b * a[r] by lane (vfmaq_laneq_f32: one fused
+         multiply-add, the bits of fmaf) */
+/* row[0..n-1] (n <= 12) into 3 vectors, zeros after */
+static inline void ck__gemm_load_row_neon(const float *row, int n, float32x4_t *v0, float32x4_t *v1, float32x4_t *v2)
+{
+    float t[12] = { 0.0f };
+    if (n >= 12) { *v0 = vld1q_f32(row); *v1 = vld1q_f32(row + 4); *v2 = vld1q_f32(row + 8); return; }
+    memcpy(t, row, (size_t)n * sizeof(float));
+    *v0 = vld1q_f32(t); *v1 = vld1q_f32(t + 4); *v2 = vld1q_f32(t + 8);
+}
+static inline void ck__gemm_store_row_neon(float *row, int n, float32x4_t v0, float32x4_t v1, float32x4_t v2)
+{
+    float t[12];
+    if (n >= 12) { vst1q_f32(row, v0); vst1q_f32(row + 4, v1); vst1q_f32(row + 8, v2); return; }
+    vst1q_f32(t, v0); vst1q_f32(t + 4, v1); vst1q_f32(t + 8, v2);
+    memcpy(row, t, (size_t)n * sizeof(float));
+}
+static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
+{
+    float32x4_t i0 = vdupq_n_f32(0.0f), i1 = i0, i2 = i0;
+    float32x4_t c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32, c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;
+    float32x4_t b0, b1, b2, a0, a1;
+    int k;
+    if (init_row) ck__gemm_load_row_neon(init_row, nr, &i0, &i1, &i2);
+#define CK__GT_INIT(r)                                                                                                        \
+    if (load_c && mr > r) ck__gemm_load_row_neon(c + r * ldc, nr, &c##r##0, &c##r##1, &c##r##2);                              \
+    else { c##r##0 = i0; c##r##1 = i1; c##r##2 = i2; }
+    CK__GT_INIT(0) CK__GT_INIT(1) CK__GT_INIT(2) CK__GT_INIT(3) CK__GT_INIT(4) CK__GT_INIT(5) CK__GT_INIT(6) CK__GT_INIT(7)
+#undef CK__GT_INIT
+#define CK__GT_ROW(r, a, l) c##r##0 = vfmaq_laneq_f32(c##r##0, b0, a, l); c##r##1 = vfmaq_laneq_f32(c##r##1, b1, a, l); \
+                            c##r##2 = vfmaq_laneq_f32(c##r##2, b2, a, l);
+    for (k = 0; k < kc; k++, ap += CK__GM_MR, bp += CK__GM_NR) {
+        b0 = vld1q_f32(bp); b1 = vld1q_f32(bp + 4); b2 = vld1q_f32(bp + 8);
+        a0 = vld1q_f32(ap); a1 = vld1q_f32(ap + 4);
+        CK__GT_ROW(0, a0, 0) CK__GT_ROW(1, a0, 1) CK__GT_ROW(2, a0, 2) CK__GT_ROW(3, a0, 3)
+        CK__GT_ROW(4, a1, 0) CK__GT_ROW(5, a1, 1) CK__GT_ROW(6, a1, 2) CK__GT_ROW(7, a1, 3)
+    }
+#undef CK__GT_ROW
+#define CK__GT_STORE(r) if (mr > r) ck__gemm_store_row_neon(c + r * ldc, nr, c##r##0, c##r##1, c##r##2);
+    CK__GT_STORE(0) CK__GT_STORE(1) CK__GT_STORE(2) CK__GT_STORE(3) CK__GT_STORE(4) CK__GT_STORE(5) CK__GT_STORE(6) CK__GT_STORE(7)
 #undef CK__GT_STORE
 }
 #endif
@@ -1543,6 +1682,9 @@ static void ck__gemm_f32(float *c, size_t ldc, const float *a, size_t rsa, size_
     }
 }
 
+#endif /* CK_HAVE_AVX2 || CK_HAVE_NEON */
+
+#if CK_HAVE_AVX2
 /* dbias[OC] += sum over t of dout[t][o], t in increasing order as in the scalar path (the same bits) */
 static void ck__bias_backward_avx2(float *dbias, const float *dout, int T, int OC)
 {
@@ -1617,6 +1759,71 @@ CK_DEF void ck_matmul_backward_avx2(float *dinp, float *dweight, float *dbias, c
 }
 #endif /* CK_HAVE_AVX2 */
 
+#if CK_HAVE_NEON
+/* The AVX2 pair's structure on NEON: T >= CK__GEMM_MIN_T (and both backward products) through the
+   packed GEMM with the 8 x 12 tile; fewer rows: blocks of OB weight rows swept by 4x4 tiles, single
+   rows (decode) by the 1x8 GEMV. */
+CK_DEF void ck_matmul_forward_neon(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC)
+{
+    enum { OB = 24 };
+    int nob = (OC + OB - 1) / OB, ob;
+    if (T >= CK__GEMM_MIN_T) { /* out[T,OC] = inp[T,C] W^T + bias */
+        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, weight, 1, (size_t)C, T, OC, C, bias, 0);
+        return;
+    }
+    CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)T * OC * C > CK_OMP_MIN_WORK))
+    for (ob = 0; ob < nob; ob++) {
+        int o0 = ob * OB, o1 = CK_MIN(OC, o0 + OB), t = 0, o;
+        for (; T - t >= 2; t += 4) { /* tiles of 2..4 rows; a last single row goes to 1x8 */
+            int nt = CK_MIN(4, T - t);
+            for (o = o0; o < o1; o += 4)
+                ck__mm_nt_4x4_neon(out + (size_t)t * OC + o, (size_t)OC, inp + (size_t)t * C, (size_t)C, weight + (size_t)o * C, (size_t)C, C, nt,
+                                   CK_MIN(4, o1 - o), bias ? bias + o : NULL, 0);
+        }
+        for (; t < T; t++)
+            for (o = o0; o < o1; o += 8)
+                ck__mm_nt_1x8_neon(out + (size_t)t * OC + o, inp + (size_t)t * C, weight + (size_t)o * C, (size_t)C, C, CK_MIN(8, o1 - o),
+                                   bias ? bias + o : NULL, 0);
+    }
+}
+
+/* dbias[OC] += sum over t of dout[t][o], t in increasing order as in the scalar path (the same bits) */
+static void ck__bias_backward_neon(float *dbias, const float *dout, int T, int OC)
+{
+    const int nob = (OC + 15) / 16;
+    int ob;
+    CK_OMP(omp parallel for schedule(static) if ((double)T * OC > CK_OMP_MIN_WORK))
+    for (ob = 0; ob < nob; ob++) {
+        const int o = ob * 16, n = CK_MIN(16, OC - o);
+        int t, j;
+        if (n == 16) {
+            float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
+            const float *d = dout + o;
+            for (t = 0; t < T; t++, d += OC) {
+                s0 = vaddq_f32(s0, vld1q_f32(d)); s1 = vaddq_f32(s1, vld1q_f32(d + 4));
+                s2 = vaddq_f32(s2, vld1q_f32(d + 8)); s3 = vaddq_f32(s3, vld1q_f32(d + 12));
+            }
+            vst1q_f32(dbias + o, vaddq_f32(vld1q_f32(dbias + o), s0)); vst1q_f32(dbias + o + 4, vaddq_f32(vld1q_f32(dbias + o + 4), s1));
+            vst1q_f32(dbias + o + 8, vaddq_f32(vld1q_f32(dbias + o + 8), s2)); vst1q_f32(dbias + o + 12, vaddq_f32(vld1q_f32(dbias + o + 12), s3));
+        } else
+            for (j = o; j < o + n; j++) {
+                float s = 0.0f;
+                for (t = 0; t < T; t++) s += dout[(size_t)t * OC + j];
+                dbias[j] += s;
+            }
+    }
+}
+
+CK_DEF void ck_matmul_backward_neon(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC)
+{
+    /* dinp[T,C] += dout[T,OC] @ weight[OC,C] */
+    if (dinp) ck__gemm_f32(dinp, (size_t)C, dout, (size_t)OC, 1, weight, (size_t)C, 1, T, C, OC, NULL, 1);
+    /* dweight[OC,C] += dout^T[OC,T] @ inp[T,C]: A(o,t) = dout[t*OC + o] */
+    if (dweight) ck__gemm_f32(dweight, (size_t)C, dout, 1, (size_t)OC, inp, (size_t)C, 1, OC, C, T, NULL, 1);
+    if (dbias) ck__bias_backward_neon(dbias, dout, T, OC);
+}
+#endif /* CK_HAVE_NEON */
+
 #if CK_HAVE_MVE
 /* Helium: one row of inp against 4 weight rows at a time, 4 lanes each, the tail of C under a
    lane predicate (disabled lanes do not touch memory). Sums in a different order from the
@@ -1650,6 +1857,8 @@ CK_DEF void ck_matmul_forward(float *out, const float *inp, const float *weight,
 {
 #if CK_HAVE_AVX2
     ck_matmul_forward_avx2(out, inp, weight, bias, T, C, OC);
+#elif CK_HAVE_NEON
+    ck_matmul_forward_neon(out, inp, weight, bias, T, C, OC);
 #elif CK_HAVE_MVE
     ck_matmul_forward_mve(out, inp, weight, bias, T, C, OC);
 #else
@@ -1660,6 +1869,8 @@ CK_DEF void ck_matmul_backward(float *dinp, float *dweight, float *dbias, const 
 {
 #if CK_HAVE_AVX2
     ck_matmul_backward_avx2(dinp, dweight, dbias, dout, inp, weight, T, C, OC);
+#elif CK_HAVE_NEON
+    ck_matmul_backward_neon(dinp, dweight, dbias, dout, inp, weight, T, C, OC);
 #else
     ck_matmul_backward_scalar(dinp, dweight, dbias, dout, inp, weight, T, C, OC);
 #endif
