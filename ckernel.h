@@ -1114,6 +1114,61 @@ static inline void ck__scale_avx2(float *y, float a, int n)
 }
 #endif
 
+#if CK_HAVE_NEON
+/* the vector helpers of the attention and elementwise kernels, 4 lanes (AArch64 NEON) */
+static inline float ck__dot_neon(const float *a, const float *b, int n)
+{
+    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0;
+    float s;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        s0 = vfmaq_f32(s0, vld1q_f32(a + i), vld1q_f32(b + i));
+        s1 = vfmaq_f32(s1, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+    }
+    if (i + 4 <= n) { s0 = vfmaq_f32(s0, vld1q_f32(a + i), vld1q_f32(b + i)); i += 4; }
+    s = vaddvq_f32(vaddq_f32(s0, s1));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+static inline void ck__axpy_neon(float *y, float a, const float *x, int n) /* y += a*x */
+{
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vld1q_f32(x + i), a));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+static inline void ck__scale_neon(float *y, float a, int n)
+{
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vmulq_n_f32(vld1q_f32(y + i), a));
+    for (; i < n; i++) y[i] *= a;
+}
+/* exp(x) for x <= 0, 4 lanes: the AVX2 path's method (ck__exp_neg_avx2, section 7): e^x = 2^n e^r,
+   n = round(x / ln2), r = x - n ln2 (ln2 in two parts), e^r by Cephes' degree-6 polynomial; within
+   2 ulp of expf; below -87 ~1e-38 instead of 0 */
+static inline float32x4_t ck__exp_neg_neon(float32x4_t x)
+{
+    const float32x4_t y = vmaxq_f32(x, vdupq_n_f32(-87.0f));
+    const float32x4_t n = vrndnq_f32(vmulq_n_f32(y, 1.44269504088896341f));
+    const float32x4_t r = vfmsq_f32(vfmsq_f32(y, n, vdupq_n_f32(0.693359375f)), n, vdupq_n_f32(-2.12194440e-4f));
+    const float32x4_t scale = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23));
+    float32x4_t p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), vdupq_n_f32(1.9875691500e-4f), r);
+    p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), vmulq_f32(p, r), r);
+    return vmulq_f32(p, scale);
+}
+/* sigmoid of 4 lanes from e = exp(-|g|): 1 / (1 + e), or e / (1 + e) for g < 0 (sign bit), as
+   ck__sigmoid_avx2 (no overflow for any g) */
+static inline float32x4_t ck__sigmoid_neon(float32x4_t g)
+{
+    const float32x4_t one = vdupq_n_f32(1.0f), e = ck__exp_neg_neon(vnegq_f32(vabsq_f32(g)));
+    const uint32x4_t neg = vreinterpretq_u32_s32(vshrq_n_s32(vreinterpretq_s32_f32(g), 31));
+    return vdivq_f32(vbslq_f32(neg, e, one), vaddq_f32(one, e));
+}
+#endif
+
 /* ===================================================================================== */
 /* 3. Embedding                                                                          */
 /* ===================================================================================== */
@@ -7922,11 +7977,18 @@ static void ck__attn_range(int t, int Tk, int pos0, int window, int *j0, int *j1
 }
 
 /* The body is written once; `simd` picks the vector helpers. Online softmax over blocks of
-   KBLK keys: scores of a block, one rescale of the running output per block. */
+   KBLK keys: scores of a block, one rescale of the running output per block. On NEON (AArch64) the
+   loops below are the SIMD path for training and inference alike: 4-lane dot products, axpy and
+   scale; the AVX2 builds take the tiled and grouped kernels instead. */
+#define CK__ATTN_SIMD (CK_HAVE_AVX2 || CK_HAVE_NEON) /* the `simd` of the dispatching entry points */
 #if CK_HAVE_AVX2
 #define CK__DOT(s, a, b, n)    ((s) ? ck__dot_avx2(a, b, n) : ck__dot_scalar(a, b, n))
 #define CK__AXPY(s, y, a, x, n) ((s) ? ck__axpy_avx2(y, a, x, n) : ck__axpy_scalar(y, a, x, n))
 #define CK__SCALE(s, y, a, n)  ((s) ? ck__scale_avx2(y, a, n) : ck__scale_scalar(y, a, n))
+#elif CK_HAVE_NEON
+#define CK__DOT(s, a, b, n)    ((s) ? ck__dot_neon(a, b, n) : ck__dot_scalar(a, b, n))
+#define CK__AXPY(s, y, a, x, n) ((s) ? ck__axpy_neon(y, a, x, n) : ck__axpy_scalar(y, a, x, n))
+#define CK__SCALE(s, y, a, n)  ((s) ? ck__scale_neon(y, a, n) : ck__scale_scalar(y, a, n))
 #else
 #define CK__DOT(s, a, b, n)    ((void)(s), ck__dot_scalar(a, b, n))
 #define CK__AXPY(s, y, a, x, n) ((void)(s), ck__axpy_scalar(y, a, x, n))
@@ -8627,7 +8689,7 @@ CK_DEF void ck_attention_forward(float *out, float *lse, const float *q, const f
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
+    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK__ATTN_SIMD);
 }
 CK_DEF void ck_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                   const float *q, const float *k, const float *v,
@@ -8635,7 +8697,7 @@ CK_DEF void ck_attention_backward(float *dq, float *dk, float *dv, const float *
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
+    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK__ATTN_SIMD);
 }
 
 /* ===================================================================================== */
@@ -9640,7 +9702,7 @@ CK_DEF void ck_attention_forward_tm(float *out, float *lse, const float *q, cons
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
-    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
+    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK__ATTN_SIMD);
 }
 CK_DEF void ck_attention_backward_tm(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                      const float *q, const float *k, const float *v,
@@ -9649,7 +9711,7 @@ CK_DEF void ck_attention_backward_tm(float *dq, float *dk, float *dv, const floa
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
-    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
+    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK__ATTN_SIMD);
 }
 
 CK_DEF void ck_attention_forward_tm_f16kv(float *out, float *lse, const float *q, const uint16_t *k, const uint16_t *v,
@@ -9658,7 +9720,7 @@ CK_DEF void ck_attention_forward_tm_f16kv(float *out, float *lse, const float *q
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
-    ck__attention_forward_kv(out, lse, q, k, v, 1, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
+    ck__attention_forward_kv(out, lse, q, k, v, 1, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK__ATTN_SIMD);
 }
 
 /* ---- the model runtime ---------------------------------------------------------------------- */

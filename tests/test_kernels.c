@@ -17,7 +17,7 @@
 #endif
 
 /* the training attention has a SIMD path to compare with the scalar one */
-#define CK_TEST_SIMD_ATTENTION (CK_HAVE_AVX2 || CK_HAVE_MVE)
+#define CK_TEST_SIMD_ATTENTION (CK_HAVE_AVX2 || CK_HAVE_MVE || CK_HAVE_NEON)
 
 static int n_pass, n_fail;
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -579,8 +579,11 @@ static void test_cross_entropy_simd(void)
     check(ok, "cross-entropy: the ignored row's loss is 0 and the mean is over the other rows");
 }
 
-/* Inference attention (ck_attention_forward_tm with lse == NULL: the query heads of a KV group
-   share each key/value row, an 8-lane exp) against the training route (lse wanted) on the same
+#endif /* CK_HAVE_AVX2 */
+
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
+/* Inference attention (ck_attention_forward_tm with lse == NULL; AVX2: the query heads of a KV group
+   share each key/value row, an 8-lane exp; NEON: the general loop without lse) against the training route (lse wanted) on the same
    token-major strided data, with an F16 cache too; and bit-identical for 1, 2, 3 threads */
 static void test_attention_infer(int NH, int NKV, int T, int pos0, int HS, int window, float softcap)
 {
@@ -827,6 +830,8 @@ int main(void)
     test_swiglu_simd();
     test_gelu_simd();
     test_cross_entropy_simd();
+#endif
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
     test_attention_infer(9, 3, 1, 80, 64, 0, 0.0f);     /* decode, SmolLM's groups of 3 */
     test_attention_infer(14, 2, 1, 200, 64, 0, 0.0f);   /* decode, Qwen2's groups of 7, 4 key blocks */
     test_attention_infer(9, 3, 64, 0, 64, 0, 0.0f);     /* a prefill chunk */
