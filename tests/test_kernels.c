@@ -438,8 +438,13 @@ static void test_attention_f16kv(int NH, int NKV, int T, int pos0, int HS, int w
 }
 
 #if CK_HAVE_AVX2
-/* the softmax's 8-lane exp against expf over [-87, 0] (within 2 ulp, the comment's claim: checked as
-   < 3e-7 relative), and ~0 below */
+#define EXP_NEG_LANES(y, x) _mm256_storeu_ps(y, ck__exp_neg_avx2(_mm256_loadu_ps(x)))
+#elif CK_HAVE_NEON
+#define EXP_NEG_LANES(y, x) (vst1q_f32(y, ck__exp_neg_neon(vld1q_f32(x))), vst1q_f32((y) + 4, ck__exp_neg_neon(vld1q_f32((x) + 4))))
+#endif
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
+/* the softmax's 8-lane exp (NEON: two 4-lane calls) against expf over [-87, 0] (within 2 ulp, the
+   comment's claim: checked as < 3e-7 relative), and ~0 below */
 static void test_exp_neg(void)
 {
     double worst = 0;
@@ -447,14 +452,14 @@ static void test_exp_neg(void)
     int i, j, ok_low = 1;
     for (i = 0; i < 87000; i++) {
         for (j = 0; j < 8; j++) x[j] = -(float)(i * 8 + j) * (87.0f / 696000.0f);
-        _mm256_storeu_ps(y, ck__exp_neg_avx2(_mm256_loadu_ps(x)));
+        EXP_NEG_LANES(y, x);
         for (j = 0; j < 8; j++) {
             double e = fabs((double)y[j] - exp((double)x[j])) / exp((double)x[j]);
             if (e > worst) worst = e;
         }
     }
     for (j = 0; j < 8; j++) x[j] = -88.0f - 100.0f * (float)j;
-    _mm256_storeu_ps(y, ck__exp_neg_avx2(_mm256_loadu_ps(x)));
+    EXP_NEG_LANES(y, x);
     for (j = 0; j < 8; j++) ok_low &= y[j] >= 0.0f && y[j] < 1e-37f;
     printf("softmax exp (8 lanes) vs exp over [-87, 0]: worst relative error %.2e\n", worst);
     check(worst < 3e-7, "the softmax's 8-lane exp is within 3e-7 relative of exp over [-87, 0]");
@@ -501,6 +506,8 @@ static void test_swiglu_simd(void)
     }
     free(g); free(u); free(o);
 }
+#endif /* CK_HAVE_AVX2 || CK_HAVE_NEON */
+#if CK_HAVE_AVX2
 
 /* tanh GELU forward and backward (8 lanes on SIMD builds) against the formulas in double, over
    x in [-12, 12] (past the derivative's +-10 cut-offs) and a few huge values. Bounds: relative to the
@@ -825,9 +832,11 @@ int main(void)
     test_attention_f16kv(4, 2, 1, 37, 64, 0, 0.0f);    /* decode over a cache */
     test_attention_f16kv(8, 2, 9, 8, 64, 4, 2.0f);     /* a prefill chunk after one, window, soft-cap */
     test_attention_f16kv(3, 1, 5, 0, 256, 0, 0.0f);    /* the largest head size the F16 cache takes */
-#if CK_HAVE_AVX2
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
     test_exp_neg();
     test_swiglu_simd();
+#endif
+#if CK_HAVE_AVX2
     test_gelu_simd();
     test_cross_entropy_simd();
 #endif
