@@ -8756,8 +8756,46 @@ static double ck__ce_row_avx2(float *p, const float *x, int V, float *mx)
 }
 #endif
 
-/* forward: the max, the sum of exp(x - max) in double, loss = max - x[target] + log(sum) (AVX2: the
-   8-lane exp, probs = exp(x - max) / sum; scalar: probs = exp(x - max - log(sum))) */
+#if CK_HAVE_NEON
+/* ck__ce_row_avx2 in 4 lanes: one row of V >= 4 logits: *mx = max, returns sum exp(x - max) (every
+   64 values' 4 partial sums go into double) and, if p, stores p = exp(x - max) */
+static double ck__ce_row_neon(float *p, const float *x, int V, float *mx)
+{
+    float32x4_t m = vld1q_f32(x), vm;
+    float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
+    int c, blk;
+    for (c = 4; c + 4 <= V; c += 4) m = vmaxq_f32(m, vld1q_f32(x + c));
+    m = vmaxq_f32(m, vld1q_f32(x + V - 4));
+    *mx = vmaxvq_f32(m);
+    vm = vdupq_n_f32(*mx);
+    for (c = 0; c < V; c = blk) {
+        float32x4_t acc = vdupq_n_f32(0.0f);
+        blk = CK_MIN(V, c + 64);
+        for (; c + 4 <= blk; c += 4) {
+            const float32x4_t e = ck__exp_neg_neon(vsubq_f32(vld1q_f32(x + c), vm));
+            if (p) vst1q_f32(p + c, e);
+            acc = vaddq_f32(acc, e);
+        }
+        if (c < blk) { /* the last 1..3 values: their lanes, the others 0 */
+            float t[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+            const int n = blk - c;
+            int i;
+            vst1q_f32(t, ck__exp_neg_neon(vsubq_f32(ck__load_tail_neon(x + c, n), vm)));
+            for (i = n; i < 4; i++) t[i] = 0.0f;
+            if (p) memcpy(p + c, t, (size_t)n * sizeof(float));
+            acc = vaddq_f32(acc, vld1q_f32(t));
+            c = blk;
+        }
+        s0 = vaddq_f64(s0, vcvt_f64_f32(vget_low_f32(acc)));
+        s1 = vaddq_f64(s1, vcvt_high_f64_f32(acc));
+    }
+    s0 = vaddq_f64(s0, s1);
+    return vgetq_lane_f64(s0, 0) + vgetq_lane_f64(s0, 1);
+}
+#endif
+
+/* forward: the max, the sum of exp(x - max) in double, loss = max - x[target] + log(sum) (AVX2/NEON:
+   the 8-/4-lane exp, probs = exp(x - max) / sum; scalar: probs = exp(x - max - log(sum))) */
 CK_DEF float ck_cross_entropy_forward(float *losses, float *probs, const float *logits, const int32_t *targets, int T, int V, int ignore_index)
 {
     double total = 0.0;
@@ -8775,6 +8813,12 @@ CK_DEF float ck_cross_entropy_forward(float *losses, float *probs, const float *
         if (V >= 8) { /* 8 lanes: exp(x - max) once, kept in probs and scaled by 1 / sum (elementwise: in place is safe) */
             s = ck__ce_row_avx2(p, x, V, &mx);
             if (p) ck__scale_avx2(p, (float)(1.0 / s), V);
+            p = NULL;
+        } else
+#elif CK_HAVE_NEON
+        if (V >= 4) { /* 4 lanes, as the AVX2 branch */
+            s = ck__ce_row_neon(p, x, V, &mx);
+            if (p) ck__scale_neon(p, (float)(1.0 / s), V);
             p = NULL;
         } else
 #endif

@@ -540,14 +540,20 @@ static void test_gelu_simd(void)
     check(finite, "gelu backward finite for huge inputs (derivative 1 / 0 beyond +-10)");
     free(x); free(o); free(d); free(di); free(di0);
 }
+#endif /* CK_HAVE_AVX2 */
 
-/* cross-entropy forward (8 lanes on SIMD builds) against the double-precision formulas, rows of V = 8,
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
+/* cross-entropy forward (8 lanes on AVX2, 4 on NEON) against the double-precision formulas, rows of V = (NEON: 5,) 8,
    13, 100 and 50257 (GPT-2's vocabulary), unit and large (1e3) logits, an ignored row. Bounds: the loss
    to 1e-6 relative (its sum is in double); probs to 6e-7 relative (a few ulp: the 8-lane exp, 2 ulp of
    expf, then one scale), or 1e-37 absolute (below exp(-87) the 8-lane exp stops at ~1e-38) */
 static void test_cross_entropy_simd(void)
 {
-    static const int Vs[] = { 8, 13, 100, 50257 };
+    static const int Vs[] = {
+#if CK_HAVE_NEON
+        5, /* NEON's 4-lane row from V = 4 (on AVX2 a row of 5 is the scalar loop) */
+#endif
+        8, 13, 100, 50257 };
     size_t vi;
     double wl = 0, wp = 0;
     int ok = 1;
@@ -585,8 +591,7 @@ static void test_cross_entropy_simd(void)
     check(wp < 6e-7, "cross-entropy probs within 6e-7 relative of the double-precision formula");
     check(ok, "cross-entropy: the ignored row's loss is 0 and the mean is over the other rows");
 }
-
-#endif /* CK_HAVE_AVX2 */
+#endif /* CK_HAVE_AVX2 || CK_HAVE_NEON */
 
 #if CK_HAVE_AVX2 || CK_HAVE_NEON
 /* Inference attention (ck_attention_forward_tm with lse == NULL; AVX2: the query heads of a KV group
@@ -838,6 +843,8 @@ int main(void)
 #endif
 #if CK_HAVE_AVX2
     test_gelu_simd();
+#endif
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
     test_cross_entropy_simd();
 #endif
 #if CK_HAVE_AVX2 || CK_HAVE_NEON
