@@ -1145,13 +1145,16 @@ static inline void ck__scale_neon(float *y, float a, int n)
 /* exp(x) for x <= 0, 4 lanes: the AVX2 path's method (ck__exp_neg_avx2, section 7): e^x = 2^n e^r,
    n = round(x / ln2), r = x - n ln2 (ln2 in two parts), e^r by Cephes' degree-6 polynomial; within
    2 ulp of expf; below -87 ~1e-38 instead of 0 */
+/* e^y = 2^n e^r: returns 2^n (n = round(y / ln2), |n| <= 126) and sets *r = y - n ln2 */
+static inline float32x4_t ck__exp_split_neon(float32x4_t y, float32x4_t *r)
+{
+    const float32x4_t n = vrndnq_f32(vmulq_n_f32(y, 1.44269504088896341f));
+    *r = vfmsq_f32(vfmsq_f32(y, n, vdupq_n_f32(0.693359375f)), n, vdupq_n_f32(-2.12194440e-4f));
+    return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23));
+}
 static inline float32x4_t ck__exp_neg_neon(float32x4_t x)
 {
-    const float32x4_t y = vmaxq_f32(x, vdupq_n_f32(-87.0f));
-    const float32x4_t n = vrndnq_f32(vmulq_n_f32(y, 1.44269504088896341f));
-    const float32x4_t r = vfmsq_f32(vfmsq_f32(y, n, vdupq_n_f32(0.693359375f)), n, vdupq_n_f32(-2.12194440e-4f));
-    const float32x4_t scale = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23));
-    float32x4_t p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), vdupq_n_f32(1.9875691500e-4f), r);
+    float32x4_t r, scale = ck__exp_split_neon(vmaxq_f32(x, vdupq_n_f32(-87.0f)), &r), p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), vdupq_n_f32(1.9875691500e-4f), r);
     p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
     p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
     p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
@@ -1166,6 +1169,37 @@ static inline float32x4_t ck__sigmoid_neon(float32x4_t g)
     const float32x4_t one = vdupq_n_f32(1.0f), e = ck__exp_neg_neon(vnegq_f32(vabsq_f32(g)));
     const uint32x4_t neg = vreinterpretq_u32_s32(vshrq_n_s32(vreinterpretq_s32_f32(g), 31));
     return vdivq_f32(vbslq_f32(neg, e, one), vaddq_f32(one, e));
+}
+/* tanh of 4 floats: ck__tanh_avx2's method (section 7; within a few ulp of tanhf): |x| < 0.5 the
+   odd Taylor series to x^17, else sign(x) (1 - 2 / (e^(2|x|) + 1)), |x| clamped at 10; -0 and NaN kept */
+static inline float32x4_t ck__tanh_neon(float32x4_t x)
+{
+    const float32x4_t one = vdupq_n_f32(1.0f), ax = vminq_f32(vabsq_f32(x), vdupq_n_f32(10.0f)), x2 = vmulq_f32(ax, ax);
+    const uint32x4_t sign = vdupq_n_u32(0x80000000u);
+    float32x4_t p, small, p2n, r, e, big, res;
+    p = vdupq_n_f32((float)(6404582.0 / 10854718875.0));
+    p = vfmaq_f32(vdupq_n_f32((float)(-929569.0 / 638512875.0)), p, x2);
+    p = vfmaq_f32(vdupq_n_f32((float)(21844.0 / 6081075.0)), p, x2);
+    p = vfmaq_f32(vdupq_n_f32((float)(-1382.0 / 155925.0)), p, x2);
+    p = vfmaq_f32(vdupq_n_f32((float)(62.0 / 2835.0)), p, x2);
+    p = vfmaq_f32(vdupq_n_f32((float)(-17.0 / 315.0)), p, x2);
+    p = vfmaq_f32(vdupq_n_f32((float)(2.0 / 15.0)), p, x2);
+    p = vfmaq_f32(vdupq_n_f32((float)(-1.0 / 3.0)), p, x2);
+    small = vfmaq_f32(ax, vmulq_f32(p, x2), ax);
+    p2n = ck__exp_split_neon(vaddq_f32(ax, ax), &r);
+    e = vdupq_n_f32(1.0f / 5040.0f);
+    e = vfmaq_f32(vdupq_n_f32(1.0f / 720.0f), e, r);
+    e = vfmaq_f32(vdupq_n_f32(1.0f / 120.0f), e, r);
+    e = vfmaq_f32(vdupq_n_f32(1.0f / 24.0f), e, r);
+    e = vfmaq_f32(vdupq_n_f32(1.0f / 6.0f), e, r);
+    e = vfmaq_f32(vdupq_n_f32(0.5f), e, r);
+    e = vfmaq_f32(one, e, r);
+    e = vfmaq_f32(one, e, r);
+    e = vmulq_f32(e, p2n);
+    big = vsubq_f32(one, vdivq_f32(vdupq_n_f32(2.0f), vaddq_f32(e, one)));
+    res = vbslq_f32(vcltq_f32(ax, vdupq_n_f32(0.5f)), small, big);
+    res = vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(res), vandq_u32(vreinterpretq_u32_f32(x), sign)));
+    return vbslq_f32(vceqq_f32(x, x), res, x); /* NaN stays NaN */
 }
 #endif
 
@@ -7653,7 +7687,24 @@ static inline __m256 ck__gelu_tanh_avx2(__m256 x, __m256 *grad)
 }
 #endif
 
-/* forward and backward: 8 lanes on AVX2 (the rest scalar), threads split large N */
+#if CK_HAVE_NEON
+/* ck__gelu_tanh_avx2 in 4 lanes */
+static inline float32x4_t ck__gelu_tanh_neon(float32x4_t x, float32x4_t *grad)
+{
+    const float32x4_t k = vdupq_n_f32(CK_GELU_K), half = vdupq_n_f32(0.5f), one = vdupq_n_f32(1.0f);
+    const float32x4_t x2 = vmulq_f32(x, x), th = ck__tanh_neon(vmulq_f32(k, vfmaq_f32(x, vmulq_n_f32(x2, CK_GELU_A), x)));
+    const float32x4_t hx = vmulq_f32(half, x);
+    if (grad) {
+        float32x4_t g = vmulq_f32(vmulq_f32(hx, vfmsq_f32(one, th, th)), vmulq_f32(k, vfmaq_f32(one, vdupq_n_f32(3.0f * CK_GELU_A), x2)));
+        g = vfmaq_f32(g, half, vaddq_f32(one, th));
+        g = vbslq_f32(vcgtq_f32(x, vdupq_n_f32(10.0f)), one, g);
+        *grad = vbslq_f32(vcltq_f32(x, vdupq_n_f32(-10.0f)), vdupq_n_f32(0.0f), g);
+    }
+    return vmulq_f32(hx, vaddq_f32(one, th));
+}
+#endif
+
+/* forward and backward: 8 lanes on AVX2, 4 on NEON (the rest scalar), threads split large N */
 CK_DEF void ck_gelu_forward(float *out, const float *inp, int N)
 {
     int i;
@@ -7662,6 +7713,11 @@ CK_DEF void ck_gelu_forward(float *out, const float *inp, int N)
     CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
     for (c = 0; c < N / 8; c++) _mm256_storeu_ps(out + 8 * c, ck__gelu_tanh_avx2(_mm256_loadu_ps(inp + 8 * c), NULL));
     i = N / 8 * 8;
+#elif CK_HAVE_NEON
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 4; c++) vst1q_f32(out + 4 * c, ck__gelu_tanh_neon(vld1q_f32(inp + 4 * c), NULL));
+    i = N / 4 * 4;
 #else
     i = 0;
 #endif
@@ -7679,6 +7735,15 @@ CK_DEF void ck_gelu_backward(float *dinp, const float *dout, const float *inp, i
         _mm256_storeu_ps(dinp + 8 * c, _mm256_fmadd_ps(_mm256_loadu_ps(dout + 8 * c), g, _mm256_loadu_ps(dinp + 8 * c)));
     }
     i = N / 8 * 8;
+#elif CK_HAVE_NEON
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 4; c++) {
+        float32x4_t g;
+        (void)ck__gelu_tanh_neon(vld1q_f32(inp + 4 * c), &g);
+        vst1q_f32(dinp + 4 * c, vfmaq_f32(vld1q_f32(dinp + 4 * c), vld1q_f32(dout + 4 * c), g));
+    }
+    i = N / 4 * 4;
 #else
     i = 0;
 #endif
@@ -7799,6 +7864,25 @@ static void ck__softcap(float *out, float *dcap, const float *inp, float cap, si
         }
         return;
     }
+#elif CK_HAVE_NEON
+    if (simd) {
+        const float32x4_t vc = vdupq_n_f32(cap), one = vdupq_n_f32(1.0f);
+        for (; i + 4 <= n; i += 4) {
+            const float32x4_t t = ck__tanh_neon(vdivq_f32(vld1q_f32(inp + i), vc));
+            if (dcap) vst1q_f32(dcap + i, vfmsq_f32(one, t, t));
+            vst1q_f32(out + i, vmulq_f32(vc, t));
+        }
+        if (i < n) { /* the last 1..3 values through a padded copy: the same lanes, the same results */
+            float t4[4], d4[4];
+            const int m = (int)(n - i);
+            const float32x4_t t = ck__tanh_neon(vdivq_f32(ck__load_tail_neon(inp + i, m), vc));
+            vst1q_f32(d4, vfmsq_f32(one, t, t));
+            vst1q_f32(t4, vmulq_f32(vc, t));
+            if (dcap) memcpy(dcap + i, d4, (size_t)m * sizeof(float));
+            memcpy(out + i, t4, (size_t)m * sizeof(float));
+        }
+        return;
+    }
 #else
     (void)simd;
 #endif
@@ -7809,7 +7893,7 @@ static void ck__softcap(float *out, float *dcap, const float *inp, float cap, si
     }
 }
 
-/* One tanh per value (vectorised with AVX2): on Gemma 2's final logits it runs next to the
+/* One tanh per value (vectorised with AVX2 and NEON): on Gemma 2's final logits it runs next to the
    n_embd multiply-adds per value of the lm_head matmul that produced them. */
 CK_DEF void ck_softcap_forward(float *out, const float *inp, float cap, size_t n)
 {
@@ -7817,7 +7901,7 @@ CK_DEF void ck_softcap_forward(float *out, const float *inp, float cap, size_t n
         if (out != inp) memmove(out, inp, n * sizeof(float));
         return;
     }
-    ck__softcap(out, NULL, inp, cap, n, CK_HAVE_AVX2);
+    ck__softcap(out, NULL, inp, cap, n, CK_HAVE_AVX2 || CK_HAVE_NEON);
 }
 /* d/dx cap * tanh(x / cap) = 1 - tanh^2(x / cap), in blocks of a small stack buffer */
 CK_DEF void ck_softcap_backward(float *dinp, const float *dout, const float *inp, float cap, size_t n)
@@ -7831,7 +7915,7 @@ CK_DEF void ck_softcap_backward(float *dinp, const float *dout, const float *inp
     }
     for (i = 0; i < n; i += m) {
         m = n - i < (size_t)BLK ? n - i : (size_t)BLK;
-        ck__softcap(tmp, d, inp + i, cap, m, CK_HAVE_AVX2);
+        ck__softcap(tmp, d, inp + i, cap, m, CK_HAVE_AVX2 || CK_HAVE_NEON);
         for (j = 0; j < m; j++) dinp[i + j] += dout[i + j] * d[j];
     }
 }

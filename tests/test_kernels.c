@@ -181,11 +181,11 @@ static void test_attention(int NH, int NKV, int T, int pos0, int HS, int window,
 
 #endif
 
-/* AVX2 tanh (ck_softcap_forward/_backward) against libm's tanhf on a dense grid across the
+/* the AVX2/NEON tanh (ck_softcap_forward/_backward) against libm's tanhf on a dense grid across the
    polynomial / exponential switch at |x| = 0.5 and the clamp at 9, plus 0, -0, tiny and huge */
 static void test_softcap_simd(void)
 {
-#if CK_HAVE_AVX2
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
     enum { N = 200003 };
     static float x[N], y[N], d[N], ones[N];
     const float cap = 1.0f;
@@ -202,12 +202,12 @@ static void test_softcap_simd(void)
         if (e > worst) worst = e;
         if (ed > worst_d) worst_d = ed;
     }
-    snprintf(what, sizeof what, "softcap AVX2 tanh vs tanhf: worst relative error %.2e, derivative abs %.2e", worst, worst_d);
+    snprintf(what, sizeof what, "softcap SIMD tanh vs tanhf: worst relative error %.2e, derivative abs %.2e", worst, worst_d);
     check(worst < 1e-6 && worst_d < 1e-6, what);
-    check(y[1] == 0.0f && signbit(y[1]) && y[4] == 1.0f && y[5] == -1.0f, "softcap AVX2 tanh keeps -0 and saturates to +-1");
+    check(y[1] == 0.0f && signbit(y[1]) && y[4] == 1.0f && y[5] == -1.0f, "softcap SIMD tanh keeps -0 and saturates to +-1");
     printf("%s\n", what);
 #else
-    printf("softcap: the AVX2 tanh is not applicable here (SIMD: %s)\n", ck_simd_name());
+    printf("softcap: the SIMD tanh is not applicable here (SIMD: %s)\n", ck_simd_name());
 #endif
 }
 
@@ -506,8 +506,6 @@ static void test_swiglu_simd(void)
     }
     free(g); free(u); free(o);
 }
-#endif /* CK_HAVE_AVX2 || CK_HAVE_NEON */
-#if CK_HAVE_AVX2
 
 /* tanh GELU forward and backward (8 lanes on SIMD builds) against the formulas in double, over
    x in [-12, 12] (past the derivative's +-10 cut-offs) and a few huge values. Bounds: relative to the
@@ -540,7 +538,7 @@ static void test_gelu_simd(void)
     check(finite, "gelu backward finite for huge inputs (derivative 1 / 0 beyond +-10)");
     free(x); free(o); free(d); free(di); free(di0);
 }
-#endif /* CK_HAVE_AVX2 */
+#endif /* CK_HAVE_AVX2 || CK_HAVE_NEON */
 
 #if CK_HAVE_AVX2 || CK_HAVE_NEON
 /* cross-entropy forward (8 lanes on AVX2, 4 on NEON) against the double-precision formulas, rows of V = (NEON: 5,) 8,
@@ -840,8 +838,6 @@ int main(void)
 #if CK_HAVE_AVX2 || CK_HAVE_NEON
     test_exp_neg();
     test_swiglu_simd();
-#endif
-#if CK_HAVE_AVX2
     test_gelu_simd();
 #endif
 #if CK_HAVE_AVX2 || CK_HAVE_NEON
