@@ -7467,36 +7467,87 @@ CK_DEF void ck_dequantize_row(int type, const void *src, float *dst, int64_t n)
 /* 6. Normalisation                                                                      */
 /* ===================================================================================== */
 
-/* out [T,C] = x * w * rstd, rstd = 1/sqrt(mean(x^2) + eps) */
-CK_DEF void ck_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int T, int C, float eps)
+/* out [T,C] = x * w * rstd, rstd = 1/sqrt(mean(x^2) + eps). simd (NEON): x^2 summed in two double
+   lanes (each square exact in double, as in the scalar loop; only the order of the sum differs), the
+   scaling 4 lanes at a time with the scalar loop's products in its order */
+static void ck__rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int T, int C, float eps, int simd)
 {
-    int t, c;
+    int t;
+    (void)simd;
     CK_OMP(omp parallel for schedule(static) if ((double)T * C > CK_OMP_MIN_WORK))
     for (t = 0; t < T; t++) {
         const float *x = inp + (size_t)t * C;
         float *o = out + (size_t)t * C;
         double ss = 0.0;
         float r;
-        for (c = 0; c < C; c++) ss += (double)x[c] * x[c];
+        int c = 0;
+#if CK_HAVE_NEON
+        if (simd) {
+            float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
+            for (; c + 4 <= C; c += 4) {
+                const float32x4_t v = vld1q_f32(x + c);
+                const float64x2_t lo = vcvt_f64_f32(vget_low_f32(v)), hi = vcvt_high_f64_f32(v);
+                s0 = vfmaq_f64(s0, lo, lo);
+                s1 = vfmaq_f64(s1, hi, hi);
+            }
+            s0 = vaddq_f64(s0, s1);
+            ss = vgetq_lane_f64(s0, 0) + vgetq_lane_f64(s0, 1);
+        }
+#endif
+        for (; c < C; c++) ss += (double)x[c] * x[c];
         r = (float)(1.0 / sqrt(ss / C + (double)eps));
-        for (c = 0; c < C; c++) o[c] = x[c] * r * weight[c];
+        c = 0;
+#if CK_HAVE_NEON
+        if (simd)
+            for (; c + 4 <= C; c += 4) vst1q_f32(o + c, vmulq_f32(vmulq_n_f32(vld1q_f32(x + c), r), vld1q_f32(weight + c)));
+#endif
+        for (; c < C; c++) o[c] = x[c] * r * weight[c];
         if (rstd) rstd[t] = r;
     }
 }
+CK_DEF void ck_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int T, int C, float eps)
+{
+    ck__rmsnorm_forward(out, rstd, inp, weight, T, C, eps, CK_HAVE_NEON);
+}
 
-/* x_hat = x*rstd, g = w*dout:  dinp += rstd * (g - x_hat * mean(g*x_hat));  dweight += dout*x_hat */
-CK_DEF void ck_rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight, const float *rstd, int T, int C)
+/* x_hat = x*rstd, g = w*dout:  dinp += rstd * (g - x_hat * mean(g*x_hat));  dweight += dout*x_hat.
+   simd (NEON): the float products of the scalar loops 4 lanes at a time, the sums in double lanes
+   (dinp: two lanes, another order; dweight: per column over t in order, the same bits) */
+static void ck__rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight, const float *rstd,
+                                 int T, int C, int simd)
 {
     int t, c;
+    (void)simd;
     if (dinp) {
         CK_OMP(omp parallel for schedule(static) if ((double)T * C > CK_OMP_MIN_WORK))
         for (t = 0; t < T; t++) {
             const float *x = inp + (size_t)t * C, *d = dout + (size_t)t * C;
             float *di = dinp + (size_t)t * C, r = rstd[t], m;
             double s = 0.0;
-            for (c = 0; c < C; c++) s += (double)(weight[c] * d[c]) * (x[c] * r);
+            int i = 0;
+#if CK_HAVE_NEON
+            if (simd) {
+                float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
+                for (; i + 4 <= C; i += 4) {
+                    const float32x4_t g = vmulq_f32(vld1q_f32(weight + i), vld1q_f32(d + i)), xh = vmulq_n_f32(vld1q_f32(x + i), r);
+                    s0 = vfmaq_f64(s0, vcvt_f64_f32(vget_low_f32(g)), vcvt_f64_f32(vget_low_f32(xh)));
+                    s1 = vfmaq_f64(s1, vcvt_high_f64_f32(g), vcvt_high_f64_f32(xh));
+                }
+                s0 = vaddq_f64(s0, s1);
+                s = vgetq_lane_f64(s0, 0) + vgetq_lane_f64(s0, 1);
+            }
+#endif
+            for (; i < C; i++) s += (double)(weight[i] * d[i]) * (x[i] * r);
             m = (float)(s / C);
-            for (c = 0; c < C; c++) di[c] += r * (weight[c] * d[c] - x[c] * r * m);
+            i = 0;
+#if CK_HAVE_NEON
+            if (simd)
+                for (; i + 4 <= C; i += 4) {
+                    const float32x4_t g = vmulq_f32(vld1q_f32(weight + i), vld1q_f32(d + i)), xh = vmulq_n_f32(vld1q_f32(x + i), r);
+                    vst1q_f32(di + i, vaddq_f32(vld1q_f32(di + i), vmulq_n_f32(vsubq_f32(g, vmulq_n_f32(xh, m)), r)));
+                }
+#endif
+            for (; i < C; i++) di[i] += r * (weight[i] * d[i] - x[i] * r * m);
         }
     }
     if (dweight) {
@@ -7509,11 +7560,24 @@ CK_DEF void ck_rmsnorm_backward(float *dinp, float *dweight, const float *dout, 
             for (t = 0; t < T; t++) {
                 const float *x = inp + (size_t)t * C, *d = dout + (size_t)t * C;
                 float r = rstd[t];
-                for (c = c0; c < c1; c++) acc[c - c0] += d[c] * (x[c] * r);
+                c = c0;
+#if CK_HAVE_NEON
+                if (simd)
+                    for (; c + 4 <= c1; c += 4) {
+                        const float32x4_t p = vmulq_f32(vld1q_f32(d + c), vmulq_n_f32(vld1q_f32(x + c), r));
+                        vst1q_f64(acc + c - c0, vaddq_f64(vld1q_f64(acc + c - c0), vcvt_f64_f32(vget_low_f32(p))));
+                        vst1q_f64(acc + c - c0 + 2, vaddq_f64(vld1q_f64(acc + c - c0 + 2), vcvt_high_f64_f32(p)));
+                    }
+#endif
+                for (; c < c1; c++) acc[c - c0] += d[c] * (x[c] * r);
             }
             for (c = c0; c < c1; c++) dweight[c] += (float)acc[c - c0];
         }
     }
+}
+CK_DEF void ck_rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight, const float *rstd, int T, int C)
+{
+    ck__rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, T, C, CK_HAVE_NEON);
 }
 
 CK_DEF void ck_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight, const float *bias, int T, int C, float eps)
@@ -8036,22 +8100,46 @@ CK_DEF void ck_rope_cache_ext(float *cos_sin, int max_T, int n_rot, const ck_rop
 }
 
 /* (a, b) -> (a cos - b sin, a sin + b cos); dir = -1 applies the transposed matrix.
-   Row (h, t) starts at x + h*sh + t*st: head-major [NH,T,HS] has sh = T*HS, st = HS. */
-static void ck__rope(float *x, const float *cos_sin, int NH, int T, int n_rot, int pos0, int neox, float dir, size_t sh, size_t st)
+   Row (h, t) starts at x + h*sh + t*st: head-major [NH,T,HS] has sh = T*HS, st = HS.
+   simd (NEON): 4 pairs at a time, vld2q splitting the interleaved (cos, sin) and, for the adjacent-
+   pair layout, the (a, b) pairs; the same products and sums as the scalar loop (not fused). */
+static void ck__rope_simd(float *x, const float *cos_sin, int NH, int T, int n_rot, int pos0, int neox, float dir, size_t sh, size_t st,
+                          int simd)
 {
     int h, t, i, half = n_rot / 2;
+    (void)simd;
     CK_OMP(omp parallel for collapse(2) schedule(static) if ((double)NH * T * n_rot > CK_OMP_MIN_WORK))
     for (h = 0; h < NH; h++)
         for (t = 0; t < T; t++) {
             float *row = x + (size_t)h * sh + (size_t)t * st;
             const float *cs = cos_sin + (size_t)(pos0 + t) * half * 2;
-            for (i = 0; i < half; i++) {
+            i = 0;
+#if CK_HAVE_NEON
+            if (simd)
+                for (; i + 4 <= half; i += 4) {
+                    const float32x4x2_t w = vld2q_f32(cs + 2 * i);
+                    const float32x4_t c = w.val[0], sn = vmulq_n_f32(w.val[1], dir);
+                    float32x4x2_t ab;
+                    float32x4_t a, b;
+                    if (neox) { a = vld1q_f32(row + i); b = vld1q_f32(row + i + half); }
+                    else { ab = vld2q_f32(row + 2 * i); a = ab.val[0]; b = ab.val[1]; }
+                    ab.val[0] = vsubq_f32(vmulq_f32(a, c), vmulq_f32(b, sn));
+                    ab.val[1] = vaddq_f32(vmulq_f32(a, sn), vmulq_f32(b, c));
+                    if (neox) { vst1q_f32(row + i, ab.val[0]); vst1q_f32(row + i + half, ab.val[1]); }
+                    else vst2q_f32(row + 2 * i, ab);
+                }
+#endif
+            for (; i < half; i++) {
                 int ia = neox ? i : 2 * i, ib = neox ? i + half : 2 * i + 1;
                 float a = row[ia], b = row[ib], c = cs[2 * i], s = dir * cs[2 * i + 1];
                 row[ia] = a * c - b * s;
                 row[ib] = a * s + b * c;
             }
         }
+}
+static void ck__rope(float *x, const float *cos_sin, int NH, int T, int n_rot, int pos0, int neox, float dir, size_t sh, size_t st)
+{
+    ck__rope_simd(x, cos_sin, NH, T, n_rot, pos0, neox, dir, sh, st, CK_HAVE_NEON);
 }
 CK_DEF void ck_rope_forward(float *x, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox)
 {

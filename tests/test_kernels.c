@@ -323,6 +323,63 @@ static void test_gemm_edges(void)
 }
 #endif
 
+#if CK_HAVE_NEON
+/* NEON rmsnorm (forward, backward) and rope (both pair layouts, both directions, head-major and token-
+   major strides) against their scalar loops: the same products, the sums of x^2 and of g x_hat in
+   another order (double), so within 1e-6 relative; dweight's column sums over t keep the scalar order:
+   the same bits */
+static void test_norm_rope_neon(void)
+{
+    static const int Cs[] = { 1, 3, 4, 7, 64, 129, 576 };
+    static const int rots[][2] = { { 64, 64 }, { 20, 16 }, { 8, 6 }, { 12, 10 }, { 128, 96 } }; /* HS, n_rot */
+    char what[160];
+    size_t a;
+    int i;
+    for (a = 0; a < sizeof Cs / sizeof *Cs; a++) {
+        enum { T = 5 };
+        const int C = Cs[a];
+        const size_t n = (size_t)T * C;
+        float *x = rnd(n, 2.0f), *w = rnd((size_t)C, 1.0f), *d = rnd(n, 1.0f), *o0 = rnd(n, 1.0f), *o1 = rnd(n, 1.0f), r0[T], r1[T];
+        float *di0 = rnd(n, 1.0f), *di1 = copy_of(di0, n), *dw0 = rnd((size_t)C, 1.0f), *dw1 = copy_of(dw0, (size_t)C);
+        ck__rmsnorm_forward(o0, r0, x, w, T, C, 1e-5f, 0);
+        ck__rmsnorm_forward(o1, r1, x, w, T, C, 1e-5f, 1);
+        snprintf(what, sizeof what, "rmsnorm forward NEON vs scalar (T=%d C=%d)", T, C);
+        check_rel(o1, o0, n, 1e-6, what);
+        check_rel(r1, r0, T, 1e-6, what);
+        ck__rmsnorm_backward(di0, dw0, d, x, w, r0, T, C, 0);
+        ck__rmsnorm_backward(di1, dw1, d, x, w, r0, T, C, 1);
+        snprintf(what, sizeof what, "rmsnorm backward dinp NEON vs scalar (T=%d C=%d)", T, C);
+        check_rel(di1, di0, n, 1e-6, what);
+        snprintf(what, sizeof what, "rmsnorm backward dweight NEON bit-identical to scalar (T=%d C=%d)", T, C);
+        check(!memcmp(dw1, dw0, (size_t)C * sizeof(float)), what);
+        free(x); free(w); free(d); free(o0); free(o1); free(di0); free(di1); free(dw0); free(dw1);
+    }
+    for (a = 0; a < sizeof rots / sizeof *rots; a++) {
+        enum { NH = 3, T = 4, POS0 = 7 };
+        const int HS = rots[a][0], n_rot = rots[a][1];
+        const size_t n = (size_t)NH * T * HS;
+        float *cs = (float *)malloc((size_t)(POS0 + T) * n_rot * sizeof(float)), *x = rnd(n, 1.0f);
+        int neox, dir, tm;
+        ck_rope_cache(cs, POS0 + T, n_rot, 10000.0f);
+        for (i = 0; i < (POS0 + T) * n_rot; i++) cs[i] *= 1.1f; /* a scaled cache (mscale): M^T is not M^-1 */
+        for (neox = 0; neox < 2; neox++)
+            for (dir = -1; dir <= 1; dir += 2)
+                for (tm = 0; tm < 2; tm++) {
+                    float *y0 = copy_of(x, n), *y1 = copy_of(x, n);
+                    const size_t sh = tm ? (size_t)HS : (size_t)T * HS, st = tm ? (size_t)NH * HS : (size_t)HS;
+                    ck__rope_simd(y0, cs, NH, T, n_rot, POS0, neox, (float)dir, sh, st, 0);
+                    ck__rope_simd(y1, cs, NH, T, n_rot, POS0, neox, (float)dir, sh, st, 1);
+                    snprintf(what, sizeof what, "rope NEON vs scalar (HS=%d n_rot=%d neox=%d dir=%d %s)", HS, n_rot, neox, dir,
+                             tm ? "token-major" : "head-major");
+                    check_rel(y1, y0, n, 1e-6, what);
+                    free(y0); free(y1);
+                }
+        free(cs); free(x);
+    }
+    printf("rmsnorm and rope: NEON vs scalar checked\n");
+}
+#endif
+
 /* ---- determinism over thread counts ------------------------------------------------------ */
 
 #ifdef _OPENMP
@@ -831,6 +888,9 @@ int main(void)
     test_gemm_edges();
 #else
     printf("packed GEMM: not applicable in a scalar build (ck_matmul_forward/backward are the scalar reference)\n");
+#endif
+#if CK_HAVE_NEON
+    test_norm_rope_neon();
 #endif
     test_attention_f16kv(4, 2, 1, 37, 64, 0, 0.0f);    /* decode over a cache */
     test_attention_f16kv(8, 2, 9, 8, 64, 4, 2.0f);     /* a prefill chunk after one, window, soft-cap */
