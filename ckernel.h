@@ -57,8 +57,14 @@
                         widening multiplies), the F16/BF16 dot products, the activation quantizers
                         (Q8_0, Q8_1, Q8_K, F16, BF16: the scalar path's bytes) and
                         ck_dequantize_row. Integer results are bit-identical to the scalar path.
-                        Not yet NEON on AArch64: the fp32 matmul, attention, the elementwise
-                        kernels and the exact path's dot products (they run the scalar code).
+                        NEON also runs the fp32 matmul (forward, dinp, dweight through the packed
+                        GEMM with an 8x12 vfmaq_laneq tile, the same k-order FMA chains; 4x4 and
+                        1x8 dot-product tiles for the forward below 48 rows; dbias), attention
+                        (training forward/backward, inference over an f32 or F16 cache: 4-lane
+                        dot/axpy/scale), rmsnorm forward/backward, rope, swiglu, the tanh GELU,
+                        soft-capping (4-lane exp and tanh) and the cross-entropy forward.
+                        Not yet NEON on AArch64: layernorm, softmax, geglu/gelu_erf, add/scale,
+                        AdamW, the exact path's dot products (they run the scalar code).
      Threads            OpenMP pragmas sit on the outer loops; they are inert without -fopenmp.
                         Every output element is computed by exactly one thread in a fixed
                         order, so results are bit-identical for any thread count.
@@ -85,7 +91,7 @@
      1. Configuration and declarations
      2. Implementation: helpers
      3. Embedding            ck_embedding_forward / _backward
-     4. Matmul (linear)      ck_matmul_forward / _backward        scalar + AVX2/AVX-512 packed GEMM
+     4. Matmul (linear)      ck_matmul_forward / _backward        scalar + AVX2/AVX-512/NEON packed GEMM
                                                                   (+ Helium forward)
                              ck_lora_forward / _backward (a rank-r update beside a matmul)
      5. Weight formats       GGUF types F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K..Q8_K
@@ -95,13 +101,13 @@
                              ck_matmul_forward_q / _qp            scalar + AVX2, exact and fast
                                                                   (+ Helium Q8_0/Q4_0 dot products;
                                                                   NEON fast path and dequantization)
-     6. Normalisation        ck_rmsnorm_*, ck_layernorm_*
-     7. Activations          ck_gelu_*, ck_gelu_erf_*, ck_swiglu_*, ck_geglu_*, ck_softcap_* (AVX2 tanh)
+     6. Normalisation        ck_rmsnorm_* (+ NEON), ck_layernorm_*
+     7. Activations          ck_gelu_*, ck_gelu_erf_*, ck_swiglu_*, ck_geglu_*, ck_softcap_* (AVX2/NEON tanh)
      8. Softmax              ck_softmax_forward / _backward
      9. Rotary embedding     ck_rope_cache, ck_rope_forward / _backward; rope scaling as llama.cpp
                              computes it (linear, Llama 3 factors, YaRN, LongRoPE): ck_rope_params,
                              ck_rope_params_init, ck_rope_cache_ext (ck_rope_params_from_gguf: 14)
-    10. Attention            ck_attention_forward / _backward     scalar + AVX2/AVX-512 tiles, flash-style,
+    10. Attention            ck_attention_forward / _backward     scalar + AVX2/AVX-512 tiles (NEON: 4-lane loops), flash-style,
                              sliding window, GQA, logit soft-capping
     11. Loss                 ck_cross_entropy_forward / _backward
     12. Optimiser            ck_adamw_update, ck_grad_norm
