@@ -61,9 +61,9 @@
                         GEMM with an 8x12 vfmaq_laneq tile, the same k-order FMA chains; 4x4 and
                         1x8 dot-product tiles for the forward below 48 rows; dbias), attention
                         (training forward/backward, inference over an f32 or F16 cache: 4-lane
-                        dot/axpy/scale), rmsnorm forward/backward, rope, swiglu, the tanh GELU,
+                        dot/axpy/scale), rmsnorm and layernorm forward/backward, rope, swiglu, the tanh GELU,
                         soft-capping (4-lane exp and tanh) and the cross-entropy forward.
-                        Not yet NEON on AArch64: layernorm, softmax, geglu/gelu_erf, add/scale,
+                        Not yet NEON on AArch64: softmax, geglu/gelu_erf, add/scale,
                         AdamW, the exact path's dot products (they run the scalar code).
      Threads            OpenMP pragmas sit on the outer loops; they are inert without -fopenmp.
                         Every output element is computed by exactly one thread in a fixed
@@ -101,7 +101,7 @@
                              ck_matmul_forward_q / _qp            scalar + AVX2, exact and fast
                                                                   (+ Helium Q8_0/Q4_0 dot products;
                                                                   NEON fast path and dequantization)
-     6. Normalisation        ck_rmsnorm_* (+ NEON), ck_layernorm_*
+     6. Normalisation        ck_rmsnorm_*, ck_layernorm_* (+ NEON)
      7. Activations          ck_gelu_*, ck_gelu_erf_*, ck_swiglu_*, ck_geglu_*, ck_softcap_* (AVX2/NEON tanh)
      8. Softmax              ck_softmax_forward / _backward
      9. Rotary embedding     ck_rope_cache, ck_rope_forward / _backward; rope scaling as llama.cpp
@@ -7586,43 +7586,118 @@ CK_DEF void ck_rmsnorm_backward(float *dinp, float *dweight, const float *dout, 
     ck__rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, T, C, CK_HAVE_NEON);
 }
 
-CK_DEF void ck_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight, const float *bias, int T, int C, float eps)
+/* out = (x - mean) * rstd * w + b. simd (NEON): the sums in two double lanes (another order), the
+   products of the scalar loops 4 lanes at a time in their order */
+static void ck__layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight, const float *bias, int T, int C,
+                                  float eps, int simd)
 {
-    int t, c;
+    int t;
+    (void)simd;
     CK_OMP(omp parallel for schedule(static) if ((double)T * C > CK_OMP_MIN_WORK))
     for (t = 0; t < T; t++) {
         const float *x = inp + (size_t)t * C;
         float *o = out + (size_t)t * C, mu, r;
         double s = 0.0, v = 0.0;
-        for (c = 0; c < C; c++) s += x[c];
+        int c = 0;
+#if CK_HAVE_NEON
+        if (simd) {
+            float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
+            for (; c + 4 <= C; c += 4) {
+                const float32x4_t xv = vld1q_f32(x + c);
+                s0 = vaddq_f64(s0, vcvt_f64_f32(vget_low_f32(xv)));
+                s1 = vaddq_f64(s1, vcvt_high_f64_f32(xv));
+            }
+            s0 = vaddq_f64(s0, s1);
+            s = vgetq_lane_f64(s0, 0) + vgetq_lane_f64(s0, 1);
+        }
+#endif
+        for (; c < C; c++) s += x[c];
         s /= C;
-        for (c = 0; c < C; c++) { double d = x[c] - s; v += d * d; }
+        c = 0;
+#if CK_HAVE_NEON
+        if (simd) {
+            const float64x2_t vs = vdupq_n_f64(s);
+            float64x2_t v0 = vdupq_n_f64(0.0), v1 = v0;
+            for (; c + 4 <= C; c += 4) {
+                const float32x4_t xv = vld1q_f32(x + c);
+                const float64x2_t d0 = vsubq_f64(vcvt_f64_f32(vget_low_f32(xv)), vs), d1 = vsubq_f64(vcvt_high_f64_f32(xv), vs);
+                v0 = vaddq_f64(v0, vmulq_f64(d0, d0));
+                v1 = vaddq_f64(v1, vmulq_f64(d1, d1));
+            }
+            v0 = vaddq_f64(v0, v1);
+            v = vgetq_lane_f64(v0, 0) + vgetq_lane_f64(v0, 1);
+        }
+#endif
+        for (; c < C; c++) { double d = x[c] - s; v += d * d; }
         mu = (float)s;
         r = (float)(1.0 / sqrt(v / C + (double)eps));
-        for (c = 0; c < C; c++) o[c] = (x[c] - mu) * r * weight[c] + (bias ? bias[c] : 0.0f);
+        c = 0;
+#if CK_HAVE_NEON
+        if (simd)
+            for (; c + 4 <= C; c += 4) {
+                const float32x4_t y = vmulq_f32(vmulq_n_f32(vsubq_f32(vld1q_f32(x + c), vdupq_n_f32(mu)), r), vld1q_f32(weight + c));
+                vst1q_f32(o + c, vaddq_f32(y, bias ? vld1q_f32(bias + c) : vdupq_n_f32(0.0f)));
+            }
+#endif
+        for (; c < C; c++) o[c] = (x[c] - mu) * r * weight[c] + (bias ? bias[c] : 0.0f);
         if (mean) mean[t] = mu;
         if (rstd) rstd[t] = r;
     }
 }
+CK_DEF void ck_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight, const float *bias, int T, int C, float eps)
+{
+    ck__layernorm_forward(out, mean, rstd, inp, weight, bias, T, C, eps, CK_HAVE_NEON);
+}
 
-/* n = (x-mean)*rstd, g = w*dout:  dinp += rstd * (g - mean(g) - n * mean(g*n)) */
-CK_DEF void ck_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, const float *mean, const float *rstd, int T, int C)
+/* n = (x-mean)*rstd, g = w*dout:  dinp += rstd * (g - mean(g) - n * mean(g*n)). simd (NEON): as in
+   the forward; dweight and dbias sum over t in the scalar order (the same bits) */
+static void ck__layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight,
+                                   const float *mean, const float *rstd, int T, int C, int simd)
 {
     int t, c;
+    (void)simd;
     if (dinp) {
         CK_OMP(omp parallel for schedule(static) if ((double)T * C > CK_OMP_MIN_WORK))
         for (t = 0; t < T; t++) {
             const float *x = inp + (size_t)t * C, *d = dout + (size_t)t * C;
             float *di = dinp + (size_t)t * C, mu = mean[t], r = rstd[t], mg, mgn;
             double sg = 0.0, sgn = 0.0;
-            for (c = 0; c < C; c++) {
-                float g = weight[c] * d[c];
+            int i = 0;
+#if CK_HAVE_NEON
+            if (simd) {
+                float64x2_t g0 = vdupq_n_f64(0.0), g1 = g0, n0 = g0, n1 = g0;
+                for (; i + 4 <= C; i += 4) {
+                    const float32x4_t g = vmulq_f32(vld1q_f32(weight + i), vld1q_f32(d + i));
+                    const float32x4_t nv = vmulq_n_f32(vsubq_f32(vld1q_f32(x + i), vdupq_n_f32(mu)), r);
+                    const float64x2_t gl = vcvt_f64_f32(vget_low_f32(g)), gh = vcvt_high_f64_f32(g);
+                    g0 = vaddq_f64(g0, gl);
+                    g1 = vaddq_f64(g1, gh);
+                    n0 = vfmaq_f64(n0, gl, vcvt_f64_f32(vget_low_f32(nv))); /* (the product of two floats is exact in double) */
+                    n1 = vfmaq_f64(n1, gh, vcvt_high_f64_f32(nv));
+                }
+                g0 = vaddq_f64(g0, g1);
+                n0 = vaddq_f64(n0, n1);
+                sg = vgetq_lane_f64(g0, 0) + vgetq_lane_f64(g0, 1);
+                sgn = vgetq_lane_f64(n0, 0) + vgetq_lane_f64(n0, 1);
+            }
+#endif
+            for (; i < C; i++) {
+                float g = weight[i] * d[i];
                 sg += g;
-                sgn += (double)g * ((x[c] - mu) * r);
+                sgn += (double)g * ((x[i] - mu) * r);
             }
             mg = (float)(sg / C);
             mgn = (float)(sgn / C);
-            for (c = 0; c < C; c++) di[c] += r * (weight[c] * d[c] - mg - (x[c] - mu) * r * mgn);
+            i = 0;
+#if CK_HAVE_NEON
+            if (simd)
+                for (; i + 4 <= C; i += 4) {
+                    const float32x4_t g = vmulq_f32(vld1q_f32(weight + i), vld1q_f32(d + i));
+                    const float32x4_t nm = vmulq_n_f32(vmulq_n_f32(vsubq_f32(vld1q_f32(x + i), vdupq_n_f32(mu)), r), mgn);
+                    vst1q_f32(di + i, vaddq_f32(vld1q_f32(di + i), vmulq_n_f32(vsubq_f32(vsubq_f32(g, vdupq_n_f32(mg)), nm), r)));
+                }
+#endif
+            for (; i < C; i++) di[i] += r * (weight[i] * d[i] - mg - (x[i] - mu) * r * mgn);
         }
     }
     if (dweight || dbias) {
@@ -7635,7 +7710,19 @@ CK_DEF void ck_layernorm_backward(float *dinp, float *dweight, float *dbias, con
             for (t = 0; t < T; t++) {
                 const float *x = inp + (size_t)t * C, *d = dout + (size_t)t * C;
                 float mu = mean[t], r = rstd[t];
-                for (c = c0; c < c1; c++) {
+                c = c0;
+#if CK_HAVE_NEON
+                if (simd)
+                    for (; c + 4 <= c1; c += 4) {
+                        const float32x4_t dv = vld1q_f32(d + c), p = vmulq_f32(dv, vmulq_n_f32(vsubq_f32(vld1q_f32(x + c), vdupq_n_f32(mu)), r));
+                        double *w = aw + c - c0, *bb = ab + c - c0;
+                        vst1q_f64(w, vaddq_f64(vld1q_f64(w), vcvt_f64_f32(vget_low_f32(p))));
+                        vst1q_f64(w + 2, vaddq_f64(vld1q_f64(w + 2), vcvt_high_f64_f32(p)));
+                        vst1q_f64(bb, vaddq_f64(vld1q_f64(bb), vcvt_f64_f32(vget_low_f32(dv))));
+                        vst1q_f64(bb + 2, vaddq_f64(vld1q_f64(bb + 2), vcvt_high_f64_f32(dv)));
+                    }
+#endif
+                for (; c < c1; c++) {
                     aw[c - c0] += d[c] * ((x[c] - mu) * r);
                     ab[c - c0] += d[c];
                 }
@@ -7646,6 +7733,10 @@ CK_DEF void ck_layernorm_backward(float *dinp, float *dweight, float *dbias, con
             }
         }
     }
+}
+CK_DEF void ck_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, const float *mean, const float *rstd, int T, int C)
+{
+    ck__layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, T, C, CK_HAVE_NEON);
 }
 
 /* ===================================================================================== */

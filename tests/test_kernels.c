@@ -324,9 +324,9 @@ static void test_gemm_edges(void)
 #endif
 
 #if CK_HAVE_NEON
-/* NEON rmsnorm (forward, backward) and rope (both pair layouts, both directions, head-major and token-
+/* NEON rmsnorm and layernorm (forward, backward) and rope (both pair layouts, both directions, head-major and token-
    major strides) against their scalar loops: the same products, the sums of x^2 and of g x_hat in
-   another order (double), so within 1e-6 relative; dweight's column sums over t keep the scalar order:
+   another order (double), so within 1e-6 relative; dweight's (dbias') column sums over t keep the scalar order:
    the same bits */
 static void test_norm_rope_neon(void)
 {
@@ -352,6 +352,23 @@ static void test_norm_rope_neon(void)
         check_rel(di1, di0, n, 1e-6, what);
         snprintf(what, sizeof what, "rmsnorm backward dweight NEON bit-identical to scalar (T=%d C=%d)", T, C);
         check(!memcmp(dw1, dw0, (size_t)C * sizeof(float)), what);
+        {   /* layernorm, with a bias and an offset mean */
+            float *bi = rnd((size_t)C, 1.0f), m0[T], m1[T], *db0 = rnd((size_t)C, 1.0f), *db1 = copy_of(db0, (size_t)C);
+            for (i = 0; i < (int)n; i++) x[i] += 3.0f;
+            ck__layernorm_forward(o0, m0, r0, x, w, bi, T, C, 1e-5f, 0);
+            ck__layernorm_forward(o1, m1, r1, x, w, bi, T, C, 1e-5f, 1);
+            snprintf(what, sizeof what, "layernorm forward NEON vs scalar (T=%d C=%d)", T, C);
+            check_rel(o1, o0, n, 1e-6, what);
+            check_rel(m1, m0, T, 1e-6, what);
+            check_rel(r1, r0, T, 1e-6, what);
+            ck__layernorm_backward(di0, dw0, db0, d, x, w, m0, r0, T, C, 0);
+            ck__layernorm_backward(di1, dw1, db1, d, x, w, m0, r0, T, C, 1);
+            snprintf(what, sizeof what, "layernorm backward dinp NEON vs scalar (T=%d C=%d)", T, C);
+            check_rel(di1, di0, n, 1e-6, what);
+            snprintf(what, sizeof what, "layernorm backward dweight, dbias NEON bit-identical to scalar (T=%d C=%d)", T, C);
+            check(!memcmp(dw1, dw0, (size_t)C * sizeof(float)) && !memcmp(db1, db0, (size_t)C * sizeof(float)), what);
+            free(bi); free(db0); free(db1);
+        }
         free(x); free(w); free(d); free(o0); free(o1); free(di0); free(di1); free(dw0); free(dw1);
     }
     for (a = 0; a < sizeof rots / sizeof *rots; a++) {
@@ -376,7 +393,7 @@ static void test_norm_rope_neon(void)
                 }
         free(cs); free(x);
     }
-    printf("rmsnorm and rope: NEON vs scalar checked\n");
+    printf("rmsnorm, layernorm and rope: NEON vs scalar checked\n");
 }
 #endif
 
