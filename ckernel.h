@@ -57,8 +57,14 @@
                         widening multiplies), the F16/BF16 dot products, the activation quantizers
                         (Q8_0, Q8_1, Q8_K, F16, BF16: the scalar path's bytes) and
                         ck_dequantize_row. Integer results are bit-identical to the scalar path.
-                        Not yet NEON on AArch64: the fp32 matmul, attention, the elementwise
-                        kernels and the exact path's dot products (they run the scalar code).
+                        NEON also runs the fp32 matmul (forward, dinp, dweight through the packed
+                        GEMM with an 8x12 vfmaq_laneq tile, the same k-order FMA chains; 4x4 and
+                        1x8 dot-product tiles for the forward below 48 rows; dbias), attention
+                        (training forward/backward, inference over an f32 or F16 cache: 4-lane
+                        dot/axpy/scale), rmsnorm and layernorm forward/backward, rope, swiglu, the tanh GELU,
+                        soft-capping (4-lane exp and tanh) and the cross-entropy forward.
+                        Not yet NEON on AArch64: softmax, geglu/gelu_erf, add/scale,
+                        AdamW, the exact path's dot products (they run the scalar code).
      Threads            OpenMP pragmas sit on the outer loops; they are inert without -fopenmp.
                         Every output element is computed by exactly one thread in a fixed
                         order, so results are bit-identical for any thread count.
@@ -85,7 +91,7 @@
      1. Configuration and declarations
      2. Implementation: helpers
      3. Embedding            ck_embedding_forward / _backward
-     4. Matmul (linear)      ck_matmul_forward / _backward        scalar + AVX2/AVX-512 packed GEMM
+     4. Matmul (linear)      ck_matmul_forward / _backward        scalar + AVX2/AVX-512/NEON packed GEMM
                                                                   (+ Helium forward)
                              ck_lora_forward / _backward (a rank-r update beside a matmul)
      5. Weight formats       GGUF types F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K..Q8_K
@@ -96,14 +102,14 @@
                                                                   (+ Helium Q8_0/Q4_0 dot products;
                                                                   NEON fast path and dequantization)
                              ck_matmul_backward_q: the input gradient of a frozen quantized layer
-                             (QLoRA), chunks of dequantized rows, the packed GEMM on AVX2/AVX-512
-     6. Normalisation        ck_rmsnorm_*, ck_layernorm_*
-     7. Activations          ck_gelu_*, ck_gelu_erf_*, ck_swiglu_*, ck_geglu_*, ck_softcap_* (AVX2 tanh)
+                             (QLoRA), chunks of dequantized rows, the packed GEMM on AVX2/AVX-512/NEON
+     6. Normalisation        ck_rmsnorm_*, ck_layernorm_* (+ NEON)
+     7. Activations          ck_gelu_*, ck_gelu_erf_*, ck_swiglu_*, ck_geglu_*, ck_softcap_* (AVX2/NEON tanh)
      8. Softmax              ck_softmax_forward / _backward
      9. Rotary embedding     ck_rope_cache, ck_rope_forward / _backward; rope scaling as llama.cpp
                              computes it (linear, Llama 3 factors, YaRN, LongRoPE): ck_rope_params,
                              ck_rope_params_init, ck_rope_cache_ext (ck_rope_params_from_gguf: 14)
-    10. Attention            ck_attention_forward / _backward     scalar + AVX2/AVX-512 tiles, flash-style,
+    10. Attention            ck_attention_forward / _backward     scalar + AVX2/AVX-512 tiles (NEON: 4-lane loops), flash-style,
                              sliding window, GQA, logit soft-capping
     11. Loss                 ck_cross_entropy_forward / _backward
     12. Optimiser            ck_adamw_update, ck_grad_norm
@@ -362,7 +368,7 @@ CK_DEF void ck_matmul_forward_qp_scalar(int path, int type, float *out, const fl
    dinp [T,C] += dout [T,OC] @ dequant(weight) [OC,C]. No weight gradient: the base is frozen, and it is
    never converted to f32 as a whole. Rows of the weight are dequantized (ck_dequantize_row, the rows
    split among threads) CK_MATMUL_BQ_ROWS at a time into scratch [min(OC, CK_MATMUL_BQ_ROWS), C] (caller
-   memory), and each chunk's product is accumulated into dinp: on AVX2/AVX-512 builds by the packed GEMM
+   memory), and each chunk's product is accumulated into dinp: on AVX2/AVX-512/NEON by the packed GEMM
    of ck_matmul_backward, elsewhere by the scalar reference's loop. Both compute each element as one chain
    over the rows o in increasing order from dinp's value, so the result has the bits of dequantizing the
    whole weight and calling ck_matmul_backward(dinp, NULL, NULL, dout, NULL, w_f32, T, C, OC) in the same
@@ -510,6 +516,8 @@ CK_DEF void ck_attention_backward_avx2(float *dq, float *dk, float *dv, const fl
                                        int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap);
 #endif
 #if CK_HAVE_NEON
+CK_DEF void ck_matmul_forward_neon(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC);
+CK_DEF void ck_matmul_backward_neon(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC);
 CK_DEF void ck_matmul_forward_qp_neon(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
 #endif
 #if CK_HAVE_MVE
@@ -1140,6 +1148,95 @@ static inline void ck__scale_avx2(float *y, float a, int n)
 }
 #endif
 
+#if CK_HAVE_NEON
+/* the vector helpers of the attention and elementwise kernels, 4 lanes (AArch64 NEON) */
+static inline float ck__dot_neon(const float *a, const float *b, int n)
+{
+    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0;
+    float s;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        s0 = vfmaq_f32(s0, vld1q_f32(a + i), vld1q_f32(b + i));
+        s1 = vfmaq_f32(s1, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+    }
+    if (i + 4 <= n) { s0 = vfmaq_f32(s0, vld1q_f32(a + i), vld1q_f32(b + i)); i += 4; }
+    s = vaddvq_f32(vaddq_f32(s0, s1));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+static inline void ck__axpy_neon(float *y, float a, const float *x, int n) /* y += a*x */
+{
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vld1q_f32(x + i), a));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+static inline void ck__scale_neon(float *y, float a, int n)
+{
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vmulq_n_f32(vld1q_f32(y + i), a));
+    for (; i < n; i++) y[i] *= a;
+}
+/* exp(x) for x <= 0, 4 lanes: the AVX2 path's method (ck__exp_neg_avx2, section 7): e^x = 2^n e^r,
+   n = round(x / ln2), r = x - n ln2 (ln2 in two parts), e^r by Cephes' degree-6 polynomial; within
+   2 ulp of expf; below -87 ~1e-38 instead of 0 */
+/* e^y = 2^n e^r: returns 2^n (n = round(y / ln2), |n| <= 126) and sets *r = y - n ln2 */
+static inline float32x4_t ck__exp_split_neon(float32x4_t y, float32x4_t *r)
+{
+    const float32x4_t n = vrndnq_f32(vmulq_n_f32(y, 1.44269504088896341f));
+    *r = vfmsq_f32(vfmsq_f32(y, n, vdupq_n_f32(0.693359375f)), n, vdupq_n_f32(-2.12194440e-4f));
+    return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23));
+}
+static inline float32x4_t ck__exp_neg_neon(float32x4_t x)
+{
+    float32x4_t r, scale = ck__exp_split_neon(vmaxq_f32(x, vdupq_n_f32(-87.0f)), &r), p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), vdupq_n_f32(1.9875691500e-4f), r);
+    p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), vmulq_f32(p, r), r);
+    return vmulq_f32(p, scale);
+}
+/* sigmoid of 4 lanes from e = exp(-|g|): 1 / (1 + e), or e / (1 + e) for g < 0 (sign bit), as
+   ck__sigmoid_avx2 (no overflow for any g) */
+static inline float32x4_t ck__sigmoid_neon(float32x4_t g)
+{
+    const float32x4_t one = vdupq_n_f32(1.0f), e = ck__exp_neg_neon(vnegq_f32(vabsq_f32(g)));
+    const uint32x4_t neg = vreinterpretq_u32_s32(vshrq_n_s32(vreinterpretq_s32_f32(g), 31));
+    return vdivq_f32(vbslq_f32(neg, e, one), vaddq_f32(one, e));
+}
+/* tanh of 4 floats: ck__tanh_avx2's method (section 7; within a few ulp of tanhf): |x| < 0.5 the
+   odd Taylor series to x^17, else sign(x) (1 - 2 / (e^(2|x|) + 1)), |x| clamped at 10; -0 and NaN kept */
+static inline float32x4_t ck__tanh_neon(float32x4_t x)
+{
+    const float32x4_t one = vdupq_n_f32(1.0f), ax = vminq_f32(vabsq_f32(x), vdupq_n_f32(10.0f)), x2 = vmulq_f32(ax, ax);
+    const uint32x4_t sign = vdupq_n_u32(0x80000000u);
+    float32x4_t p, small, p2n, r, e, big, res;
+    p = vdupq_n_f32((float)(6404582.0 / 10854718875.0));
+    p = vfmaq_f32(vdupq_n_f32((float)(-929569.0 / 638512875.0)), p, x2);
+    p = vfmaq_f32(vdupq_n_f32((float)(21844.0 / 6081075.0)), p, x2);
+    p = vfmaq_f32(vdupq_n_f32((float)(-1382.0 / 155925.0)), p, x2);
+    p = vfmaq_f32(vdupq_n_f32((float)(62.0 / 2835.0)), p, x2);
+    p = vfmaq_f32(vdupq_n_f32((float)(-17.0 / 315.0)), p, x2);
+    p = vfmaq_f32(vdupq_n_f32((float)(2.0 / 15.0)), p, x2);
+    p = vfmaq_f32(vdupq_n_f32((float)(-1.0 / 3.0)), p, x2);
+    small = vfmaq_f32(ax, vmulq_f32(p, x2), ax);
+    p2n = ck__exp_split_neon(vaddq_f32(ax, ax), &r);
+    e = vdupq_n_f32(1.0f / 5040.0f);
+    e = vfmaq_f32(vdupq_n_f32(1.0f / 720.0f), e, r);
+    e = vfmaq_f32(vdupq_n_f32(1.0f / 120.0f), e, r);
+    e = vfmaq_f32(vdupq_n_f32(1.0f / 24.0f), e, r);
+    e = vfmaq_f32(vdupq_n_f32(1.0f / 6.0f), e, r);
+    e = vfmaq_f32(vdupq_n_f32(0.5f), e, r);
+    e = vfmaq_f32(one, e, r);
+    e = vfmaq_f32(one, e, r);
+    e = vmulq_f32(e, p2n);
+    big = vsubq_f32(one, vdivq_f32(vdupq_n_f32(2.0f), vaddq_f32(e, one)));
+    res = vbslq_f32(vcltq_f32(ax, vdupq_n_f32(0.5f)), small, big);
+    res = vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(res), vandq_u32(vreinterpretq_u32_f32(x), sign)));
+    return vbslq_f32(vceqq_f32(x, x), res, x); /* NaN stays NaN */
+}
+#endif
+
 /* ===================================================================================== */
 /* 3. Embedding                                                                          */
 /* ===================================================================================== */
@@ -1398,7 +1495,92 @@ static void ck__mm512_nt_1x8(float *out, const float *x, const float *w, size_t 
     for (j = 0; j < no; j++) out[j] = accumulate ? out[j] + r[j] : r[j] + (bias ? bias[j] : 0.0f);
 }
 #endif /* CK_HAVE_AVX512 */
+#endif /* CK_HAVE_AVX2 */
 
+#if CK_HAVE_NEON
+/* NEON FP32 dot-product tiles for the forward below CK__GEMM_MIN_T rows: every output is one
+   4-lane FMA chain in c order (the tail of C read through a zero-padded copy, zeros in the spare
+   lanes) and one vaddvq_f32, in the 4x4 tile and the 1x8 GEMV alike: an output's bits do not
+   depend on the tile it lands in. */
+/* p[0..n-1] into 4 lanes, zeros after (n <= 4) */
+static inline float32x4_t ck__load_tail_neon(const float *p, int n)
+{
+    float t[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    int i;
+    for (i = 0; i < n; i++) t[i] = p[i];
+    return vld1q_f32(t);
+}
+/* nt (1..4) rows of inp x no (1..4) rows of w: 16 accumulators (missing rows repeat row 0,
+   computed, not stored); out = dot + bias, or out += dot with accumulate */
+static void ck__mm_nt_4x4_neon(float *out, size_t ldo, const float *inp, size_t ldi, const float *w, size_t ldw, int C, int nt, int no,
+                               const float *bias, int accumulate)
+{
+    const float *x0 = inp, *x1 = inp + (size_t)(nt > 1) * ldi, *x2 = inp + (size_t)(nt > 2 ? 2 : 0) * ldi, *x3 = inp + (size_t)(nt > 3 ? 3 : 0) * ldi;
+    const float *w0 = w, *w1 = w + (size_t)(no > 1) * ldw, *w2 = w + (size_t)(no > 2 ? 2 : 0) * ldw, *w3 = w + (size_t)(no > 3 ? 3 : 0) * ldw;
+    float32x4_t a00 = vdupq_n_f32(0.0f), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    float32x4_t a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    float32x4_t v0, v1, v2, v3, x;
+    int c = 0, n = 4;
+#define CK__NT_ROW(r, LOAD)                                                                                       \
+    x = LOAD(x##r + c);                                                                                           \
+    a##r##0 = vfmaq_f32(a##r##0, x, v0); a##r##1 = vfmaq_f32(a##r##1, x, v1);                                     \
+    a##r##2 = vfmaq_f32(a##r##2, x, v2); a##r##3 = vfmaq_f32(a##r##3, x, v3);
+#define CK__NT_STEP(LOAD)                                                                                         \
+    v0 = LOAD(w0 + c); v1 = LOAD(w1 + c); v2 = LOAD(w2 + c); v3 = LOAD(w3 + c);                                   \
+    CK__NT_ROW(0, LOAD) CK__NT_ROW(1, LOAD) CK__NT_ROW(2, LOAD) CK__NT_ROW(3, LOAD)
+#define CK__LOADT(p) ck__load_tail_neon(p, n)
+    for (; c + 4 <= C; c += 4) { CK__NT_STEP(vld1q_f32) }
+    if (c < C) {
+        n = C - c;
+        CK__NT_STEP(CK__LOADT)
+    }
+#undef CK__LOADT
+#undef CK__NT_STEP
+#undef CK__NT_ROW
+    {
+        float r[4][4];
+        int i, j;
+#define CK__NT_RES(i) r[i][0] = vaddvq_f32(a##i##0); r[i][1] = vaddvq_f32(a##i##1); r[i][2] = vaddvq_f32(a##i##2); r[i][3] = vaddvq_f32(a##i##3);
+        CK__NT_RES(0) CK__NT_RES(1) CK__NT_RES(2) CK__NT_RES(3)
+#undef CK__NT_RES
+        for (i = 0; i < nt; i++)
+            for (j = 0; j < no; j++) {
+                float *o = out + (size_t)i * ldo + j;
+                *o = accumulate ? *o + r[i][j] : r[i][j] + (bias ? bias[j] : 0.0f);
+            }
+    }
+}
+
+/* one row of inp against no (1..8) rows of w: 8 weight streams in flight (decode GEMV) */
+static void ck__mm_nt_1x8_neon(float *out, const float *x, const float *w, size_t ldw, int C, int no, const float *bias, int accumulate)
+{
+    const float *w0 = w, *w1 = w + (size_t)(no > 1) * ldw, *w2 = w + (size_t)(no > 2 ? 2 : 0) * ldw, *w3 = w + (size_t)(no > 3 ? 3 : 0) * ldw;
+    const float *w4 = w + (size_t)(no > 4 ? 4 : 0) * ldw, *w5 = w + (size_t)(no > 5 ? 5 : 0) * ldw;
+    const float *w6 = w + (size_t)(no > 6 ? 6 : 0) * ldw, *w7 = w + (size_t)(no > 7 ? 7 : 0) * ldw;
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, xv;
+    float r[8];
+    int c = 0, j, n = 4;
+#define CK__GV_STEP(LOAD)                                                                                         \
+    xv = LOAD(x + c);                                                                                             \
+    a0 = vfmaq_f32(a0, xv, LOAD(w0 + c)); a1 = vfmaq_f32(a1, xv, LOAD(w1 + c));                                   \
+    a2 = vfmaq_f32(a2, xv, LOAD(w2 + c)); a3 = vfmaq_f32(a3, xv, LOAD(w3 + c));                                   \
+    a4 = vfmaq_f32(a4, xv, LOAD(w4 + c)); a5 = vfmaq_f32(a5, xv, LOAD(w5 + c));                                   \
+    a6 = vfmaq_f32(a6, xv, LOAD(w6 + c)); a7 = vfmaq_f32(a7, xv, LOAD(w7 + c));
+#define CK__LOADT(p) ck__load_tail_neon(p, n)
+    for (; c + 4 <= C; c += 4) { CK__GV_STEP(vld1q_f32) }
+    if (c < C) {
+        n = C - c;
+        CK__GV_STEP(CK__LOADT)
+    }
+#undef CK__LOADT
+#undef CK__GV_STEP
+    r[0] = vaddvq_f32(a0); r[1] = vaddvq_f32(a1); r[2] = vaddvq_f32(a2); r[3] = vaddvq_f32(a3);
+    r[4] = vaddvq_f32(a4); r[5] = vaddvq_f32(a5); r[6] = vaddvq_f32(a6); r[7] = vaddvq_f32(a7);
+    for (j = 0; j < no; j++) out[j] = accumulate ? out[j] + r[j] : r[j] + (bias ? bias[j] : 0.0f);
+}
+#endif /* CK_HAVE_NEON */
+
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
 /* ---- Packed F32 GEMM (Goto/BLIS blocking), shared by the forward and both backward products ----
    C[M,N] = init + A(M,K) B(K,N), with A(i,k) = a[i*rsa + k*csa] and B(k,j) = b[k*rsb + j*csb];
    init is C itself (accumulate), else the row vector bias[N] (or zeros). A linear layer's three
@@ -1416,9 +1598,12 @@ static void ck__mm512_nt_1x8(float *out, const float *x, const float *w, size_t 
 #if CK_HAVE_AVX512
 enum { CK__GM_MR = 8, CK__GM_NR = 48, CK__GM_KC = 256, CK__GM_NC = 384 }; /* 24 zmm accumulators; B block 384 KB */
 typedef __m512 ck__gm_vec;
-#else
+#elif CK_HAVE_AVX2
 enum { CK__GM_MR = 6, CK__GM_NR = 16, CK__GM_KC = 256, CK__GM_NC = 256 }; /* 12 ymm accumulators; B block 256 KB */
 typedef __m256 ck__gm_vec;
+#else /* NEON: 24 of the 32 q registers accumulate, 3 hold B, 2 A (broadcast by lane); B block 192 KB */
+enum { CK__GM_MR = 8, CK__GM_NR = 12, CK__GM_KC = 256, CK__GM_NC = 192 };
+typedef float32x4_t ck__gm_vec;
 #endif
 /* below this many rows of inp the forward keeps the dot-product tiles, which read W in place: the
    GEMM transposes all of W into its panels, which pays from about 48 rows (Zen 5, C 768, OC 2304) */
@@ -1430,12 +1615,18 @@ typedef __m256 ck__gm_vec;
    entries after them are zeros: an 8 x 8 block transposed in registers */
 static void ck__gemm_transpose8(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols, int width)
 {
+#if CK_HAVE_NEON /* (element by element: the packing is O(K N), the tiles O(M N K)) */
+    int i, j;
+    for (i = 0; i < cols; i++)
+        for (j = 0; j < width; j++) dst[(size_t)i * ldd + j] = j < rows ? src[(size_t)j * lds + i] : 0.0f;
+#else
     const __m256i mc = ck__mask(cols), mw = ck__mask(width);
     __m256i r[8];
     int i;
     for (i = 0; i < 8; i++) r[i] = i < rows ? _mm256_castps_si256(_mm256_maskload_ps(src + (size_t)i * lds, mc)) : _mm256_setzero_si256();
     ck__transpose8_dwords_avx2(r);
     for (i = 0; i < cols; i++) _mm256_maskstore_ps(dst + (size_t)i * ldd, mw, _mm256_castsi256_ps(r[i]));
+#endif
 }
 
 /* ap[k*MR + i] = A(i, k) for i < mr, k < kc; rows mr..MR-1 zero */
@@ -1464,7 +1655,8 @@ static void ck__gemm_pack_b(float *bp, const float *b, size_t rsb, size_t csb, i
         for (j = 0; j < CK__GM_NR; j += 8) {
             const int rows = CK_MAX(0, CK_MIN(8, nr - j));
             for (k = 0; k < kc; k += 8)
-                ck__gemm_transpose8(bp + (size_t)k * CK__GM_NR + j, CK__GM_NR, rows ? b + (size_t)j * csb + k : b, csb, rows, CK_MIN(8, kc - k), 8);
+                ck__gemm_transpose8(bp + (size_t)k * CK__GM_NR + j, CK__GM_NR, rows ? b + (size_t)j * csb + k : b, csb, rows, CK_MIN(8, kc - k),
+                                    CK_MIN(8, CK__GM_NR - j)); /* (NEON's NR of 12: a last block 4 wide) */
         }
     }
 }
@@ -1504,7 +1696,7 @@ static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp
     CK__GT_STORE(0) CK__GT_STORE(1) CK__GT_STORE(2) CK__GT_STORE(3) CK__GT_STORE(4) CK__GT_STORE(5) CK__GT_STORE(6) CK__GT_STORE(7)
 #undef CK__GT_STORE
 }
-#else
+#elif CK_HAVE_AVX2
 static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
 {
     const __m256i m0 = ck__mask(CK_MIN(8, nr)), m1 = ck__mask(CK_MAX(0, nr - 8));
@@ -1526,6 +1718,48 @@ static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp
 #undef CK__GT_ROW
 #define CK__GT_STORE(r) if (mr > r) { _mm256_maskstore_ps(c + r * ldc, m0, c##r##0); _mm256_maskstore_ps(c + r * ldc + 8, m1, c##r##1); }
     CK__GT_STORE(0) CK__GT_STORE(1) CK__GT_STORE(2) CK__GT_STORE(3) CK__GT_STORE(4) CK__GT_STORE(5)
+#undef CK__GT_STORE
+}
+#else /* NEON 8 x 12: A's 8 rows in two q registers, c(r) += b * a[r] by lane (vfmaq_laneq_f32: one fused
+         multiply-add, the bits of fmaf) */
+/* row[0..n-1] (n <= 12) into 3 vectors, zeros after */
+static inline void ck__gemm_load_row_neon(const float *row, int n, float32x4_t *v0, float32x4_t *v1, float32x4_t *v2)
+{
+    float t[12] = { 0.0f };
+    if (n >= 12) { *v0 = vld1q_f32(row); *v1 = vld1q_f32(row + 4); *v2 = vld1q_f32(row + 8); return; }
+    memcpy(t, row, (size_t)n * sizeof(float));
+    *v0 = vld1q_f32(t); *v1 = vld1q_f32(t + 4); *v2 = vld1q_f32(t + 8);
+}
+static inline void ck__gemm_store_row_neon(float *row, int n, float32x4_t v0, float32x4_t v1, float32x4_t v2)
+{
+    float t[12];
+    if (n >= 12) { vst1q_f32(row, v0); vst1q_f32(row + 4, v1); vst1q_f32(row + 8, v2); return; }
+    vst1q_f32(t, v0); vst1q_f32(t + 4, v1); vst1q_f32(t + 8, v2);
+    memcpy(row, t, (size_t)n * sizeof(float));
+}
+static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
+{
+    float32x4_t i0 = vdupq_n_f32(0.0f), i1 = i0, i2 = i0;
+    float32x4_t c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32, c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;
+    float32x4_t b0, b1, b2, a0, a1;
+    int k;
+    if (init_row) ck__gemm_load_row_neon(init_row, nr, &i0, &i1, &i2);
+#define CK__GT_INIT(r)                                                                                                        \
+    if (load_c && mr > r) ck__gemm_load_row_neon(c + r * ldc, nr, &c##r##0, &c##r##1, &c##r##2);                              \
+    else { c##r##0 = i0; c##r##1 = i1; c##r##2 = i2; }
+    CK__GT_INIT(0) CK__GT_INIT(1) CK__GT_INIT(2) CK__GT_INIT(3) CK__GT_INIT(4) CK__GT_INIT(5) CK__GT_INIT(6) CK__GT_INIT(7)
+#undef CK__GT_INIT
+#define CK__GT_ROW(r, a, l) c##r##0 = vfmaq_laneq_f32(c##r##0, b0, a, l); c##r##1 = vfmaq_laneq_f32(c##r##1, b1, a, l); \
+                            c##r##2 = vfmaq_laneq_f32(c##r##2, b2, a, l);
+    for (k = 0; k < kc; k++, ap += CK__GM_MR, bp += CK__GM_NR) {
+        b0 = vld1q_f32(bp); b1 = vld1q_f32(bp + 4); b2 = vld1q_f32(bp + 8);
+        a0 = vld1q_f32(ap); a1 = vld1q_f32(ap + 4);
+        CK__GT_ROW(0, a0, 0) CK__GT_ROW(1, a0, 1) CK__GT_ROW(2, a0, 2) CK__GT_ROW(3, a0, 3)
+        CK__GT_ROW(4, a1, 0) CK__GT_ROW(5, a1, 1) CK__GT_ROW(6, a1, 2) CK__GT_ROW(7, a1, 3)
+    }
+#undef CK__GT_ROW
+#define CK__GT_STORE(r) if (mr > r) ck__gemm_store_row_neon(c + r * ldc, nr, c##r##0, c##r##1, c##r##2);
+    CK__GT_STORE(0) CK__GT_STORE(1) CK__GT_STORE(2) CK__GT_STORE(3) CK__GT_STORE(4) CK__GT_STORE(5) CK__GT_STORE(6) CK__GT_STORE(7)
 #undef CK__GT_STORE
 }
 #endif
@@ -1578,6 +1812,9 @@ static void ck__gemm_f32(float *c, size_t ldc, const float *a, size_t rsa, size_
     }
 }
 
+#endif /* CK_HAVE_AVX2 || CK_HAVE_NEON */
+
+#if CK_HAVE_AVX2
 /* dbias[OC] += sum over t of dout[t][o], t in increasing order as in the scalar path (the same bits) */
 static void ck__bias_backward_avx2(float *dbias, const float *dout, int T, int OC)
 {
@@ -1652,6 +1889,71 @@ CK_DEF void ck_matmul_backward_avx2(float *dinp, float *dweight, float *dbias, c
 }
 #endif /* CK_HAVE_AVX2 */
 
+#if CK_HAVE_NEON
+/* The AVX2 pair's structure on NEON: T >= CK__GEMM_MIN_T (and both backward products) through the
+   packed GEMM with the 8 x 12 tile; fewer rows: blocks of OB weight rows swept by 4x4 tiles, single
+   rows (decode) by the 1x8 GEMV. */
+CK_DEF void ck_matmul_forward_neon(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC)
+{
+    enum { OB = 24 };
+    int nob = (OC + OB - 1) / OB, ob;
+    if (T >= CK__GEMM_MIN_T) { /* out[T,OC] = inp[T,C] W^T + bias */
+        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, weight, 1, (size_t)C, T, OC, C, bias, 0);
+        return;
+    }
+    CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)T * OC * C > CK_OMP_MIN_WORK))
+    for (ob = 0; ob < nob; ob++) {
+        int o0 = ob * OB, o1 = CK_MIN(OC, o0 + OB), t = 0, o;
+        for (; T - t >= 2; t += 4) { /* tiles of 2..4 rows; a last single row goes to 1x8 */
+            int nt = CK_MIN(4, T - t);
+            for (o = o0; o < o1; o += 4)
+                ck__mm_nt_4x4_neon(out + (size_t)t * OC + o, (size_t)OC, inp + (size_t)t * C, (size_t)C, weight + (size_t)o * C, (size_t)C, C, nt,
+                                   CK_MIN(4, o1 - o), bias ? bias + o : NULL, 0);
+        }
+        for (; t < T; t++)
+            for (o = o0; o < o1; o += 8)
+                ck__mm_nt_1x8_neon(out + (size_t)t * OC + o, inp + (size_t)t * C, weight + (size_t)o * C, (size_t)C, C, CK_MIN(8, o1 - o),
+                                   bias ? bias + o : NULL, 0);
+    }
+}
+
+/* dbias[OC] += sum over t of dout[t][o], t in increasing order as in the scalar path (the same bits) */
+static void ck__bias_backward_neon(float *dbias, const float *dout, int T, int OC)
+{
+    const int nob = (OC + 15) / 16;
+    int ob;
+    CK_OMP(omp parallel for schedule(static) if ((double)T * OC > CK_OMP_MIN_WORK))
+    for (ob = 0; ob < nob; ob++) {
+        const int o = ob * 16, n = CK_MIN(16, OC - o);
+        int t, j;
+        if (n == 16) {
+            float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
+            const float *d = dout + o;
+            for (t = 0; t < T; t++, d += OC) {
+                s0 = vaddq_f32(s0, vld1q_f32(d)); s1 = vaddq_f32(s1, vld1q_f32(d + 4));
+                s2 = vaddq_f32(s2, vld1q_f32(d + 8)); s3 = vaddq_f32(s3, vld1q_f32(d + 12));
+            }
+            vst1q_f32(dbias + o, vaddq_f32(vld1q_f32(dbias + o), s0)); vst1q_f32(dbias + o + 4, vaddq_f32(vld1q_f32(dbias + o + 4), s1));
+            vst1q_f32(dbias + o + 8, vaddq_f32(vld1q_f32(dbias + o + 8), s2)); vst1q_f32(dbias + o + 12, vaddq_f32(vld1q_f32(dbias + o + 12), s3));
+        } else
+            for (j = o; j < o + n; j++) {
+                float s = 0.0f;
+                for (t = 0; t < T; t++) s += dout[(size_t)t * OC + j];
+                dbias[j] += s;
+            }
+    }
+}
+
+CK_DEF void ck_matmul_backward_neon(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC)
+{
+    /* dinp[T,C] += dout[T,OC] @ weight[OC,C] */
+    if (dinp) ck__gemm_f32(dinp, (size_t)C, dout, (size_t)OC, 1, weight, (size_t)C, 1, T, C, OC, NULL, 1);
+    /* dweight[OC,C] += dout^T[OC,T] @ inp[T,C]: A(o,t) = dout[t*OC + o] */
+    if (dweight) ck__gemm_f32(dweight, (size_t)C, dout, 1, (size_t)OC, inp, (size_t)C, 1, OC, C, T, NULL, 1);
+    if (dbias) ck__bias_backward_neon(dbias, dout, T, OC);
+}
+#endif /* CK_HAVE_NEON */
+
 #if CK_HAVE_MVE
 /* Helium: one row of inp against 4 weight rows at a time, 4 lanes each, the tail of C under a
    lane predicate (disabled lanes do not touch memory). Sums in a different order from the
@@ -1685,6 +1987,8 @@ CK_DEF void ck_matmul_forward(float *out, const float *inp, const float *weight,
 {
 #if CK_HAVE_AVX2
     ck_matmul_forward_avx2(out, inp, weight, bias, T, C, OC);
+#elif CK_HAVE_NEON
+    ck_matmul_forward_neon(out, inp, weight, bias, T, C, OC);
 #elif CK_HAVE_MVE
     ck_matmul_forward_mve(out, inp, weight, bias, T, C, OC);
 #else
@@ -1695,6 +1999,8 @@ CK_DEF void ck_matmul_backward(float *dinp, float *dweight, float *dbias, const 
 {
 #if CK_HAVE_AVX2
     ck_matmul_backward_avx2(dinp, dweight, dbias, dout, inp, weight, T, C, OC);
+#elif CK_HAVE_NEON
+    ck_matmul_backward_neon(dinp, dweight, dbias, dout, inp, weight, T, C, OC);
 #else
     ck_matmul_backward_scalar(dinp, dweight, dbias, dout, inp, weight, T, C, OC);
 #endif
@@ -7188,8 +7494,8 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
 
 /* dinp [T,C] += dout [T,OC] @ dequant(weight) [OC,C], CK_MATMUL_BQ_ROWS weight rows at a time through
    scratch [CK_MATMUL_BQ_ROWS, C] (declaration: why the chunks give the whole-matrix bits). simd: the
-   dispatched dequantizer and, on AVX2/AVX-512, the packed GEMM (A = the chunk's columns of dout, rows OC
-   apart; B = the chunk); else ck_dequantize_row_scalar and the scalar reference's loop. */
+   dispatched dequantizer and, on AVX2/AVX-512/NEON, the packed GEMM (A = the chunk's columns of dout, rows
+   OC apart; B = the chunk); else ck_dequantize_row_scalar and the scalar reference's loop. */
 static void ck__matmul_backward_q(int simd, int type, float *dinp, const float *dout, const void *weight, int T, int C, int OC, float *scratch)
 {
     const size_t row_bytes = ck_row_size(type, C);
@@ -7205,7 +7511,7 @@ static void ck__matmul_backward_q(int simd, int type, float *dinp, const float *
             if (simd) ck_dequantize_row(type, src, scratch + (size_t)r * C, C);
             else ck_dequantize_row_scalar(type, src, scratch + (size_t)r * C, C);
         }
-#if CK_HAVE_AVX2
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
         if (simd) { /* dinp [T,C] += dout[:, o0:o0+n] [T,n] @ scratch [n,C] */
             ck__gemm_f32(dinp, (size_t)C, dout + o0, (size_t)OC, 1, scratch, (size_t)C, 1, T, C, n, NULL, 1);
             continue;
@@ -7245,36 +7551,87 @@ CK_DEF void ck_dequantize_row(int type, const void *src, float *dst, int64_t n)
 /* 6. Normalisation                                                                      */
 /* ===================================================================================== */
 
-/* out [T,C] = x * w * rstd, rstd = 1/sqrt(mean(x^2) + eps) */
-CK_DEF void ck_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int T, int C, float eps)
+/* out [T,C] = x * w * rstd, rstd = 1/sqrt(mean(x^2) + eps). simd (NEON): x^2 summed in two double
+   lanes (each square exact in double, as in the scalar loop; only the order of the sum differs), the
+   scaling 4 lanes at a time with the scalar loop's products in its order */
+static void ck__rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int T, int C, float eps, int simd)
 {
-    int t, c;
+    int t;
+    (void)simd;
     CK_OMP(omp parallel for schedule(static) if ((double)T * C > CK_OMP_MIN_WORK))
     for (t = 0; t < T; t++) {
         const float *x = inp + (size_t)t * C;
         float *o = out + (size_t)t * C;
         double ss = 0.0;
         float r;
-        for (c = 0; c < C; c++) ss += (double)x[c] * x[c];
+        int c = 0;
+#if CK_HAVE_NEON
+        if (simd) {
+            float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
+            for (; c + 4 <= C; c += 4) {
+                const float32x4_t v = vld1q_f32(x + c);
+                const float64x2_t lo = vcvt_f64_f32(vget_low_f32(v)), hi = vcvt_high_f64_f32(v);
+                s0 = vfmaq_f64(s0, lo, lo);
+                s1 = vfmaq_f64(s1, hi, hi);
+            }
+            s0 = vaddq_f64(s0, s1);
+            ss = vgetq_lane_f64(s0, 0) + vgetq_lane_f64(s0, 1);
+        }
+#endif
+        for (; c < C; c++) ss += (double)x[c] * x[c];
         r = (float)(1.0 / sqrt(ss / C + (double)eps));
-        for (c = 0; c < C; c++) o[c] = x[c] * r * weight[c];
+        c = 0;
+#if CK_HAVE_NEON
+        if (simd)
+            for (; c + 4 <= C; c += 4) vst1q_f32(o + c, vmulq_f32(vmulq_n_f32(vld1q_f32(x + c), r), vld1q_f32(weight + c)));
+#endif
+        for (; c < C; c++) o[c] = x[c] * r * weight[c];
         if (rstd) rstd[t] = r;
     }
 }
+CK_DEF void ck_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int T, int C, float eps)
+{
+    ck__rmsnorm_forward(out, rstd, inp, weight, T, C, eps, CK_HAVE_NEON);
+}
 
-/* x_hat = x*rstd, g = w*dout:  dinp += rstd * (g - x_hat * mean(g*x_hat));  dweight += dout*x_hat */
-CK_DEF void ck_rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight, const float *rstd, int T, int C)
+/* x_hat = x*rstd, g = w*dout:  dinp += rstd * (g - x_hat * mean(g*x_hat));  dweight += dout*x_hat.
+   simd (NEON): the float products of the scalar loops 4 lanes at a time, the sums in double lanes
+   (dinp: two lanes, another order; dweight: per column over t in order, the same bits) */
+static void ck__rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight, const float *rstd,
+                                 int T, int C, int simd)
 {
     int t, c;
+    (void)simd;
     if (dinp) {
         CK_OMP(omp parallel for schedule(static) if ((double)T * C > CK_OMP_MIN_WORK))
         for (t = 0; t < T; t++) {
             const float *x = inp + (size_t)t * C, *d = dout + (size_t)t * C;
             float *di = dinp + (size_t)t * C, r = rstd[t], m;
             double s = 0.0;
-            for (c = 0; c < C; c++) s += (double)(weight[c] * d[c]) * (x[c] * r);
+            int i = 0;
+#if CK_HAVE_NEON
+            if (simd) {
+                float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
+                for (; i + 4 <= C; i += 4) {
+                    const float32x4_t g = vmulq_f32(vld1q_f32(weight + i), vld1q_f32(d + i)), xh = vmulq_n_f32(vld1q_f32(x + i), r);
+                    s0 = vfmaq_f64(s0, vcvt_f64_f32(vget_low_f32(g)), vcvt_f64_f32(vget_low_f32(xh)));
+                    s1 = vfmaq_f64(s1, vcvt_high_f64_f32(g), vcvt_high_f64_f32(xh));
+                }
+                s0 = vaddq_f64(s0, s1);
+                s = vgetq_lane_f64(s0, 0) + vgetq_lane_f64(s0, 1);
+            }
+#endif
+            for (; i < C; i++) s += (double)(weight[i] * d[i]) * (x[i] * r);
             m = (float)(s / C);
-            for (c = 0; c < C; c++) di[c] += r * (weight[c] * d[c] - x[c] * r * m);
+            i = 0;
+#if CK_HAVE_NEON
+            if (simd)
+                for (; i + 4 <= C; i += 4) {
+                    const float32x4_t g = vmulq_f32(vld1q_f32(weight + i), vld1q_f32(d + i)), xh = vmulq_n_f32(vld1q_f32(x + i), r);
+                    vst1q_f32(di + i, vaddq_f32(vld1q_f32(di + i), vmulq_n_f32(vsubq_f32(g, vmulq_n_f32(xh, m)), r)));
+                }
+#endif
+            for (; i < C; i++) di[i] += r * (weight[i] * d[i] - x[i] * r * m);
         }
     }
     if (dweight) {
@@ -7287,50 +7644,138 @@ CK_DEF void ck_rmsnorm_backward(float *dinp, float *dweight, const float *dout, 
             for (t = 0; t < T; t++) {
                 const float *x = inp + (size_t)t * C, *d = dout + (size_t)t * C;
                 float r = rstd[t];
-                for (c = c0; c < c1; c++) acc[c - c0] += d[c] * (x[c] * r);
+                c = c0;
+#if CK_HAVE_NEON
+                if (simd)
+                    for (; c + 4 <= c1; c += 4) {
+                        const float32x4_t p = vmulq_f32(vld1q_f32(d + c), vmulq_n_f32(vld1q_f32(x + c), r));
+                        vst1q_f64(acc + c - c0, vaddq_f64(vld1q_f64(acc + c - c0), vcvt_f64_f32(vget_low_f32(p))));
+                        vst1q_f64(acc + c - c0 + 2, vaddq_f64(vld1q_f64(acc + c - c0 + 2), vcvt_high_f64_f32(p)));
+                    }
+#endif
+                for (; c < c1; c++) acc[c - c0] += d[c] * (x[c] * r);
             }
             for (c = c0; c < c1; c++) dweight[c] += (float)acc[c - c0];
         }
     }
 }
-
-CK_DEF void ck_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight, const float *bias, int T, int C, float eps)
+CK_DEF void ck_rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight, const float *rstd, int T, int C)
 {
-    int t, c;
+    ck__rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, T, C, CK_HAVE_NEON);
+}
+
+/* out = (x - mean) * rstd * w + b. simd (NEON): the sums in two double lanes (another order), the
+   products of the scalar loops 4 lanes at a time in their order */
+static void ck__layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight, const float *bias, int T, int C,
+                                  float eps, int simd)
+{
+    int t;
+    (void)simd;
     CK_OMP(omp parallel for schedule(static) if ((double)T * C > CK_OMP_MIN_WORK))
     for (t = 0; t < T; t++) {
         const float *x = inp + (size_t)t * C;
         float *o = out + (size_t)t * C, mu, r;
         double s = 0.0, v = 0.0;
-        for (c = 0; c < C; c++) s += x[c];
+        int c = 0;
+#if CK_HAVE_NEON
+        if (simd) {
+            float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
+            for (; c + 4 <= C; c += 4) {
+                const float32x4_t xv = vld1q_f32(x + c);
+                s0 = vaddq_f64(s0, vcvt_f64_f32(vget_low_f32(xv)));
+                s1 = vaddq_f64(s1, vcvt_high_f64_f32(xv));
+            }
+            s0 = vaddq_f64(s0, s1);
+            s = vgetq_lane_f64(s0, 0) + vgetq_lane_f64(s0, 1);
+        }
+#endif
+        for (; c < C; c++) s += x[c];
         s /= C;
-        for (c = 0; c < C; c++) { double d = x[c] - s; v += d * d; }
+        c = 0;
+#if CK_HAVE_NEON
+        if (simd) {
+            const float64x2_t vs = vdupq_n_f64(s);
+            float64x2_t v0 = vdupq_n_f64(0.0), v1 = v0;
+            for (; c + 4 <= C; c += 4) {
+                const float32x4_t xv = vld1q_f32(x + c);
+                const float64x2_t d0 = vsubq_f64(vcvt_f64_f32(vget_low_f32(xv)), vs), d1 = vsubq_f64(vcvt_high_f64_f32(xv), vs);
+                v0 = vaddq_f64(v0, vmulq_f64(d0, d0));
+                v1 = vaddq_f64(v1, vmulq_f64(d1, d1));
+            }
+            v0 = vaddq_f64(v0, v1);
+            v = vgetq_lane_f64(v0, 0) + vgetq_lane_f64(v0, 1);
+        }
+#endif
+        for (; c < C; c++) { double d = x[c] - s; v += d * d; }
         mu = (float)s;
         r = (float)(1.0 / sqrt(v / C + (double)eps));
-        for (c = 0; c < C; c++) o[c] = (x[c] - mu) * r * weight[c] + (bias ? bias[c] : 0.0f);
+        c = 0;
+#if CK_HAVE_NEON
+        if (simd)
+            for (; c + 4 <= C; c += 4) {
+                const float32x4_t y = vmulq_f32(vmulq_n_f32(vsubq_f32(vld1q_f32(x + c), vdupq_n_f32(mu)), r), vld1q_f32(weight + c));
+                vst1q_f32(o + c, vaddq_f32(y, bias ? vld1q_f32(bias + c) : vdupq_n_f32(0.0f)));
+            }
+#endif
+        for (; c < C; c++) o[c] = (x[c] - mu) * r * weight[c] + (bias ? bias[c] : 0.0f);
         if (mean) mean[t] = mu;
         if (rstd) rstd[t] = r;
     }
 }
+CK_DEF void ck_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight, const float *bias, int T, int C, float eps)
+{
+    ck__layernorm_forward(out, mean, rstd, inp, weight, bias, T, C, eps, CK_HAVE_NEON);
+}
 
-/* n = (x-mean)*rstd, g = w*dout:  dinp += rstd * (g - mean(g) - n * mean(g*n)) */
-CK_DEF void ck_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, const float *mean, const float *rstd, int T, int C)
+/* n = (x-mean)*rstd, g = w*dout:  dinp += rstd * (g - mean(g) - n * mean(g*n)). simd (NEON): as in
+   the forward; dweight and dbias sum over t in the scalar order (the same bits) */
+static void ck__layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight,
+                                   const float *mean, const float *rstd, int T, int C, int simd)
 {
     int t, c;
+    (void)simd;
     if (dinp) {
         CK_OMP(omp parallel for schedule(static) if ((double)T * C > CK_OMP_MIN_WORK))
         for (t = 0; t < T; t++) {
             const float *x = inp + (size_t)t * C, *d = dout + (size_t)t * C;
             float *di = dinp + (size_t)t * C, mu = mean[t], r = rstd[t], mg, mgn;
             double sg = 0.0, sgn = 0.0;
-            for (c = 0; c < C; c++) {
-                float g = weight[c] * d[c];
+            int i = 0;
+#if CK_HAVE_NEON
+            if (simd) {
+                float64x2_t g0 = vdupq_n_f64(0.0), g1 = g0, n0 = g0, n1 = g0;
+                for (; i + 4 <= C; i += 4) {
+                    const float32x4_t g = vmulq_f32(vld1q_f32(weight + i), vld1q_f32(d + i));
+                    const float32x4_t nv = vmulq_n_f32(vsubq_f32(vld1q_f32(x + i), vdupq_n_f32(mu)), r);
+                    const float64x2_t gl = vcvt_f64_f32(vget_low_f32(g)), gh = vcvt_high_f64_f32(g);
+                    g0 = vaddq_f64(g0, gl);
+                    g1 = vaddq_f64(g1, gh);
+                    n0 = vfmaq_f64(n0, gl, vcvt_f64_f32(vget_low_f32(nv))); /* (the product of two floats is exact in double) */
+                    n1 = vfmaq_f64(n1, gh, vcvt_high_f64_f32(nv));
+                }
+                g0 = vaddq_f64(g0, g1);
+                n0 = vaddq_f64(n0, n1);
+                sg = vgetq_lane_f64(g0, 0) + vgetq_lane_f64(g0, 1);
+                sgn = vgetq_lane_f64(n0, 0) + vgetq_lane_f64(n0, 1);
+            }
+#endif
+            for (; i < C; i++) {
+                float g = weight[i] * d[i];
                 sg += g;
-                sgn += (double)g * ((x[c] - mu) * r);
+                sgn += (double)g * ((x[i] - mu) * r);
             }
             mg = (float)(sg / C);
             mgn = (float)(sgn / C);
-            for (c = 0; c < C; c++) di[c] += r * (weight[c] * d[c] - mg - (x[c] - mu) * r * mgn);
+            i = 0;
+#if CK_HAVE_NEON
+            if (simd)
+                for (; i + 4 <= C; i += 4) {
+                    const float32x4_t g = vmulq_f32(vld1q_f32(weight + i), vld1q_f32(d + i));
+                    const float32x4_t nm = vmulq_n_f32(vmulq_n_f32(vsubq_f32(vld1q_f32(x + i), vdupq_n_f32(mu)), r), mgn);
+                    vst1q_f32(di + i, vaddq_f32(vld1q_f32(di + i), vmulq_n_f32(vsubq_f32(vsubq_f32(g, vdupq_n_f32(mg)), nm), r)));
+                }
+#endif
+            for (; i < C; i++) di[i] += r * (weight[i] * d[i] - mg - (x[i] - mu) * r * mgn);
         }
     }
     if (dweight || dbias) {
@@ -7343,7 +7788,19 @@ CK_DEF void ck_layernorm_backward(float *dinp, float *dweight, float *dbias, con
             for (t = 0; t < T; t++) {
                 const float *x = inp + (size_t)t * C, *d = dout + (size_t)t * C;
                 float mu = mean[t], r = rstd[t];
-                for (c = c0; c < c1; c++) {
+                c = c0;
+#if CK_HAVE_NEON
+                if (simd)
+                    for (; c + 4 <= c1; c += 4) {
+                        const float32x4_t dv = vld1q_f32(d + c), p = vmulq_f32(dv, vmulq_n_f32(vsubq_f32(vld1q_f32(x + c), vdupq_n_f32(mu)), r));
+                        double *w = aw + c - c0, *bb = ab + c - c0;
+                        vst1q_f64(w, vaddq_f64(vld1q_f64(w), vcvt_f64_f32(vget_low_f32(p))));
+                        vst1q_f64(w + 2, vaddq_f64(vld1q_f64(w + 2), vcvt_high_f64_f32(p)));
+                        vst1q_f64(bb, vaddq_f64(vld1q_f64(bb), vcvt_f64_f32(vget_low_f32(dv))));
+                        vst1q_f64(bb + 2, vaddq_f64(vld1q_f64(bb + 2), vcvt_high_f64_f32(dv)));
+                    }
+#endif
+                for (; c < c1; c++) {
                     aw[c - c0] += d[c] * ((x[c] - mu) * r);
                     ab[c - c0] += d[c];
                 }
@@ -7354,6 +7811,10 @@ CK_DEF void ck_layernorm_backward(float *dinp, float *dweight, float *dbias, con
             }
         }
     }
+}
+CK_DEF void ck_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, const float *mean, const float *rstd, int T, int C)
+{
+    ck__layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, T, C, CK_HAVE_NEON);
 }
 
 /* ===================================================================================== */
@@ -7465,7 +7926,24 @@ static inline __m256 ck__gelu_tanh_avx2(__m256 x, __m256 *grad)
 }
 #endif
 
-/* forward and backward: 8 lanes on AVX2 (the rest scalar), threads split large N */
+#if CK_HAVE_NEON
+/* ck__gelu_tanh_avx2 in 4 lanes */
+static inline float32x4_t ck__gelu_tanh_neon(float32x4_t x, float32x4_t *grad)
+{
+    const float32x4_t k = vdupq_n_f32(CK_GELU_K), half = vdupq_n_f32(0.5f), one = vdupq_n_f32(1.0f);
+    const float32x4_t x2 = vmulq_f32(x, x), th = ck__tanh_neon(vmulq_f32(k, vfmaq_f32(x, vmulq_n_f32(x2, CK_GELU_A), x)));
+    const float32x4_t hx = vmulq_f32(half, x);
+    if (grad) {
+        float32x4_t g = vmulq_f32(vmulq_f32(hx, vfmsq_f32(one, th, th)), vmulq_f32(k, vfmaq_f32(one, vdupq_n_f32(3.0f * CK_GELU_A), x2)));
+        g = vfmaq_f32(g, half, vaddq_f32(one, th));
+        g = vbslq_f32(vcgtq_f32(x, vdupq_n_f32(10.0f)), one, g);
+        *grad = vbslq_f32(vcltq_f32(x, vdupq_n_f32(-10.0f)), vdupq_n_f32(0.0f), g);
+    }
+    return vmulq_f32(hx, vaddq_f32(one, th));
+}
+#endif
+
+/* forward and backward: 8 lanes on AVX2, 4 on NEON (the rest scalar), threads split large N */
 CK_DEF void ck_gelu_forward(float *out, const float *inp, int N)
 {
     int i;
@@ -7474,6 +7952,11 @@ CK_DEF void ck_gelu_forward(float *out, const float *inp, int N)
     CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
     for (c = 0; c < N / 8; c++) _mm256_storeu_ps(out + 8 * c, ck__gelu_tanh_avx2(_mm256_loadu_ps(inp + 8 * c), NULL));
     i = N / 8 * 8;
+#elif CK_HAVE_NEON
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 4; c++) vst1q_f32(out + 4 * c, ck__gelu_tanh_neon(vld1q_f32(inp + 4 * c), NULL));
+    i = N / 4 * 4;
 #else
     i = 0;
 #endif
@@ -7491,6 +7974,15 @@ CK_DEF void ck_gelu_backward(float *dinp, const float *dout, const float *inp, i
         _mm256_storeu_ps(dinp + 8 * c, _mm256_fmadd_ps(_mm256_loadu_ps(dout + 8 * c), g, _mm256_loadu_ps(dinp + 8 * c)));
     }
     i = N / 8 * 8;
+#elif CK_HAVE_NEON
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 4; c++) {
+        float32x4_t g;
+        (void)ck__gelu_tanh_neon(vld1q_f32(inp + 4 * c), &g);
+        vst1q_f32(dinp + 4 * c, vfmaq_f32(vld1q_f32(dinp + 4 * c), vld1q_f32(dout + 4 * c), g));
+    }
+    i = N / 4 * 4;
 #else
     i = 0;
 #endif
@@ -7516,7 +8008,7 @@ CK_DEF void ck_gelu_erf_backward(float *dinp, const float *dout, const float *in
 
 
 /* silu(g) = g * sigmoid(g);  silu'(g) = s * (1 + g * (1 - s)). Forward and backward on AVX2: the
-   sigmoid in 8 lanes (ck__sigmoid_avx2); threads split the elements. */
+   sigmoid in 8 lanes (ck__sigmoid_avx2), on NEON in 4 (ck__sigmoid_neon); threads split the elements. */
 CK_DEF void ck_swiglu_forward(float *out, const float *gate, const float *up, int N)
 {
     int i;
@@ -7528,6 +8020,14 @@ CK_DEF void ck_swiglu_forward(float *out, const float *gate, const float *up, in
         _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(_mm256_mul_ps(g, sg), _mm256_loadu_ps(up + 8 * c)));
     }
     i = N / 8 * 8;
+#elif CK_HAVE_NEON
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 4; c++) {
+        const float32x4_t g = vld1q_f32(gate + 4 * c), sg = ck__sigmoid_neon(g);
+        vst1q_f32(out + 4 * c, vmulq_f32(vmulq_f32(g, sg), vld1q_f32(up + 4 * c)));
+    }
+    i = N / 4 * 4;
 #else
     i = 0;
 #endif
@@ -7548,6 +8048,18 @@ CK_DEF void ck_swiglu_backward(float *dgate, float *dup, const float *dout, cons
         if (dup) _mm256_storeu_ps(dup + 8 * c, _mm256_add_ps(_mm256_loadu_ps(dup + 8 * c), _mm256_mul_ps(_mm256_mul_ps(d, g), s)));
     }
     i = N / 8 * 8;
+#elif CK_HAVE_NEON
+    int c;
+    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
+    for (c = 0; c < N / 4; c++) {
+        const float32x4_t g = vld1q_f32(gate + 4 * c), s = ck__sigmoid_neon(g), d = vld1q_f32(dout + 4 * c);
+        if (dgate) {
+            const float32x4_t one = vdupq_n_f32(1.0f), ds = vmulq_f32(s, vaddq_f32(one, vmulq_f32(g, vsubq_f32(one, s))));
+            vst1q_f32(dgate + 4 * c, vaddq_f32(vld1q_f32(dgate + 4 * c), vmulq_f32(vmulq_f32(d, vld1q_f32(up + 4 * c)), ds)));
+        }
+        if (dup) vst1q_f32(dup + 4 * c, vaddq_f32(vld1q_f32(dup + 4 * c), vmulq_f32(vmulq_f32(d, g), s)));
+    }
+    i = N / 4 * 4;
 #else
     i = 0;
 #endif
@@ -7591,6 +8103,25 @@ static void ck__softcap(float *out, float *dcap, const float *inp, float cap, si
         }
         return;
     }
+#elif CK_HAVE_NEON
+    if (simd) {
+        const float32x4_t vc = vdupq_n_f32(cap), one = vdupq_n_f32(1.0f);
+        for (; i + 4 <= n; i += 4) {
+            const float32x4_t t = ck__tanh_neon(vdivq_f32(vld1q_f32(inp + i), vc));
+            if (dcap) vst1q_f32(dcap + i, vfmsq_f32(one, t, t));
+            vst1q_f32(out + i, vmulq_f32(vc, t));
+        }
+        if (i < n) { /* the last 1..3 values through a padded copy: the same lanes, the same results */
+            float t4[4], d4[4];
+            const int m = (int)(n - i);
+            const float32x4_t t = ck__tanh_neon(vdivq_f32(ck__load_tail_neon(inp + i, m), vc));
+            vst1q_f32(d4, vfmsq_f32(one, t, t));
+            vst1q_f32(t4, vmulq_f32(vc, t));
+            if (dcap) memcpy(dcap + i, d4, (size_t)m * sizeof(float));
+            memcpy(out + i, t4, (size_t)m * sizeof(float));
+        }
+        return;
+    }
 #else
     (void)simd;
 #endif
@@ -7601,7 +8132,7 @@ static void ck__softcap(float *out, float *dcap, const float *inp, float cap, si
     }
 }
 
-/* One tanh per value (vectorised with AVX2): on Gemma 2's final logits it runs next to the
+/* One tanh per value (vectorised with AVX2 and NEON): on Gemma 2's final logits it runs next to the
    n_embd multiply-adds per value of the lm_head matmul that produced them. */
 CK_DEF void ck_softcap_forward(float *out, const float *inp, float cap, size_t n)
 {
@@ -7609,7 +8140,7 @@ CK_DEF void ck_softcap_forward(float *out, const float *inp, float cap, size_t n
         if (out != inp) memmove(out, inp, n * sizeof(float));
         return;
     }
-    ck__softcap(out, NULL, inp, cap, n, CK_HAVE_AVX2);
+    ck__softcap(out, NULL, inp, cap, n, CK_HAVE_AVX2 || CK_HAVE_NEON);
 }
 /* d/dx cap * tanh(x / cap) = 1 - tanh^2(x / cap), in blocks of a small stack buffer */
 CK_DEF void ck_softcap_backward(float *dinp, const float *dout, const float *inp, float cap, size_t n)
@@ -7623,7 +8154,7 @@ CK_DEF void ck_softcap_backward(float *dinp, const float *dout, const float *inp
     }
     for (i = 0; i < n; i += m) {
         m = n - i < (size_t)BLK ? n - i : (size_t)BLK;
-        ck__softcap(tmp, d, inp + i, cap, m, CK_HAVE_AVX2);
+        ck__softcap(tmp, d, inp + i, cap, m, CK_HAVE_AVX2 || CK_HAVE_NEON);
         for (j = 0; j < m; j++) dinp[i + j] += dout[i + j] * d[j];
     }
 }
@@ -7744,22 +8275,46 @@ CK_DEF void ck_rope_cache_ext(float *cos_sin, int max_T, int n_rot, const ck_rop
 }
 
 /* (a, b) -> (a cos - b sin, a sin + b cos); dir = -1 applies the transposed matrix.
-   Row (h, t) starts at x + h*sh + t*st: head-major [NH,T,HS] has sh = T*HS, st = HS. */
-static void ck__rope(float *x, const float *cos_sin, int NH, int T, int n_rot, int pos0, int neox, float dir, size_t sh, size_t st)
+   Row (h, t) starts at x + h*sh + t*st: head-major [NH,T,HS] has sh = T*HS, st = HS.
+   simd (NEON): 4 pairs at a time, vld2q splitting the interleaved (cos, sin) and, for the adjacent-
+   pair layout, the (a, b) pairs; the same products and sums as the scalar loop (not fused). */
+static void ck__rope_simd(float *x, const float *cos_sin, int NH, int T, int n_rot, int pos0, int neox, float dir, size_t sh, size_t st,
+                          int simd)
 {
     int h, t, i, half = n_rot / 2;
+    (void)simd;
     CK_OMP(omp parallel for collapse(2) schedule(static) if ((double)NH * T * n_rot > CK_OMP_MIN_WORK))
     for (h = 0; h < NH; h++)
         for (t = 0; t < T; t++) {
             float *row = x + (size_t)h * sh + (size_t)t * st;
             const float *cs = cos_sin + (size_t)(pos0 + t) * half * 2;
-            for (i = 0; i < half; i++) {
+            i = 0;
+#if CK_HAVE_NEON
+            if (simd)
+                for (; i + 4 <= half; i += 4) {
+                    const float32x4x2_t w = vld2q_f32(cs + 2 * i);
+                    const float32x4_t c = w.val[0], sn = vmulq_n_f32(w.val[1], dir);
+                    float32x4x2_t ab;
+                    float32x4_t a, b;
+                    if (neox) { a = vld1q_f32(row + i); b = vld1q_f32(row + i + half); }
+                    else { ab = vld2q_f32(row + 2 * i); a = ab.val[0]; b = ab.val[1]; }
+                    ab.val[0] = vsubq_f32(vmulq_f32(a, c), vmulq_f32(b, sn));
+                    ab.val[1] = vaddq_f32(vmulq_f32(a, sn), vmulq_f32(b, c));
+                    if (neox) { vst1q_f32(row + i, ab.val[0]); vst1q_f32(row + i + half, ab.val[1]); }
+                    else vst2q_f32(row + 2 * i, ab);
+                }
+#endif
+            for (; i < half; i++) {
                 int ia = neox ? i : 2 * i, ib = neox ? i + half : 2 * i + 1;
                 float a = row[ia], b = row[ib], c = cs[2 * i], s = dir * cs[2 * i + 1];
                 row[ia] = a * c - b * s;
                 row[ib] = a * s + b * c;
             }
         }
+}
+static void ck__rope(float *x, const float *cos_sin, int NH, int T, int n_rot, int pos0, int neox, float dir, size_t sh, size_t st)
+{
+    ck__rope_simd(x, cos_sin, NH, T, n_rot, pos0, neox, dir, sh, st, CK_HAVE_NEON);
 }
 CK_DEF void ck_rope_forward(float *x, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox)
 {
@@ -7789,11 +8344,18 @@ static void ck__attn_range(int t, int Tk, int pos0, int window, int *j0, int *j1
 }
 
 /* The body is written once; `simd` picks the vector helpers. Online softmax over blocks of
-   KBLK keys: scores of a block, one rescale of the running output per block. */
+   KBLK keys: scores of a block, one rescale of the running output per block. On NEON (AArch64) the
+   loops below are the SIMD path for training and inference alike: 4-lane dot products, axpy and
+   scale; the AVX2 builds take the tiled and grouped kernels instead. */
+#define CK__ATTN_SIMD (CK_HAVE_AVX2 || CK_HAVE_NEON) /* the `simd` of the dispatching entry points */
 #if CK_HAVE_AVX2
 #define CK__DOT(s, a, b, n)    ((s) ? ck__dot_avx2(a, b, n) : ck__dot_scalar(a, b, n))
 #define CK__AXPY(s, y, a, x, n) ((s) ? ck__axpy_avx2(y, a, x, n) : ck__axpy_scalar(y, a, x, n))
 #define CK__SCALE(s, y, a, n)  ((s) ? ck__scale_avx2(y, a, n) : ck__scale_scalar(y, a, n))
+#elif CK_HAVE_NEON
+#define CK__DOT(s, a, b, n)    ((s) ? ck__dot_neon(a, b, n) : ck__dot_scalar(a, b, n))
+#define CK__AXPY(s, y, a, x, n) ((s) ? ck__axpy_neon(y, a, x, n) : ck__axpy_scalar(y, a, x, n))
+#define CK__SCALE(s, y, a, n)  ((s) ? ck__scale_neon(y, a, n) : ck__scale_scalar(y, a, n))
 #else
 #define CK__DOT(s, a, b, n)    ((void)(s), ck__dot_scalar(a, b, n))
 #define CK__AXPY(s, y, a, x, n) ((void)(s), ck__axpy_scalar(y, a, x, n))
@@ -8494,7 +9056,7 @@ CK_DEF void ck_attention_forward(float *out, float *lse, const float *q, const f
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
+    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK__ATTN_SIMD);
 }
 CK_DEF void ck_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                   const float *q, const float *k, const float *v,
@@ -8502,7 +9064,7 @@ CK_DEF void ck_attention_backward(float *dq, float *dk, float *dv, const float *
 {
     ck__attn_layout L;
     ck__attn_head_major(&L, T, Tk, HS);
-    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
+    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK__ATTN_SIMD);
 }
 
 /* ===================================================================================== */
@@ -8541,8 +9103,46 @@ static double ck__ce_row_avx2(float *p, const float *x, int V, float *mx)
 }
 #endif
 
-/* forward: the max, the sum of exp(x - max) in double, loss = max - x[target] + log(sum) (AVX2: the
-   8-lane exp, probs = exp(x - max) / sum; scalar: probs = exp(x - max - log(sum))) */
+#if CK_HAVE_NEON
+/* ck__ce_row_avx2 in 4 lanes: one row of V >= 4 logits: *mx = max, returns sum exp(x - max) (every
+   64 values' 4 partial sums go into double) and, if p, stores p = exp(x - max) */
+static double ck__ce_row_neon(float *p, const float *x, int V, float *mx)
+{
+    float32x4_t m = vld1q_f32(x), vm;
+    float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
+    int c, blk;
+    for (c = 4; c + 4 <= V; c += 4) m = vmaxq_f32(m, vld1q_f32(x + c));
+    m = vmaxq_f32(m, vld1q_f32(x + V - 4));
+    *mx = vmaxvq_f32(m);
+    vm = vdupq_n_f32(*mx);
+    for (c = 0; c < V; c = blk) {
+        float32x4_t acc = vdupq_n_f32(0.0f);
+        blk = CK_MIN(V, c + 64);
+        for (; c + 4 <= blk; c += 4) {
+            const float32x4_t e = ck__exp_neg_neon(vsubq_f32(vld1q_f32(x + c), vm));
+            if (p) vst1q_f32(p + c, e);
+            acc = vaddq_f32(acc, e);
+        }
+        if (c < blk) { /* the last 1..3 values: their lanes, the others 0 */
+            float t[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+            const int n = blk - c;
+            int i;
+            vst1q_f32(t, ck__exp_neg_neon(vsubq_f32(ck__load_tail_neon(x + c, n), vm)));
+            for (i = n; i < 4; i++) t[i] = 0.0f;
+            if (p) memcpy(p + c, t, (size_t)n * sizeof(float));
+            acc = vaddq_f32(acc, vld1q_f32(t));
+            c = blk;
+        }
+        s0 = vaddq_f64(s0, vcvt_f64_f32(vget_low_f32(acc)));
+        s1 = vaddq_f64(s1, vcvt_high_f64_f32(acc));
+    }
+    s0 = vaddq_f64(s0, s1);
+    return vgetq_lane_f64(s0, 0) + vgetq_lane_f64(s0, 1);
+}
+#endif
+
+/* forward: the max, the sum of exp(x - max) in double, loss = max - x[target] + log(sum) (AVX2/NEON:
+   the 8-/4-lane exp, probs = exp(x - max) / sum; scalar: probs = exp(x - max - log(sum))) */
 CK_DEF float ck_cross_entropy_forward(float *losses, float *probs, const float *logits, const int32_t *targets, int T, int V, int ignore_index)
 {
     double total = 0.0;
@@ -8560,6 +9160,12 @@ CK_DEF float ck_cross_entropy_forward(float *losses, float *probs, const float *
         if (V >= 8) { /* 8 lanes: exp(x - max) once, kept in probs and scaled by 1 / sum (elementwise: in place is safe) */
             s = ck__ce_row_avx2(p, x, V, &mx);
             if (p) ck__scale_avx2(p, (float)(1.0 / s), V);
+            p = NULL;
+        } else
+#elif CK_HAVE_NEON
+        if (V >= 4) { /* 4 lanes, as the AVX2 branch */
+            s = ck__ce_row_neon(p, x, V, &mx);
+            if (p) ck__scale_neon(p, (float)(1.0 / s), V);
             p = NULL;
         } else
 #endif
@@ -9507,7 +10113,7 @@ CK_DEF void ck_attention_forward_tm(float *out, float *lse, const float *q, cons
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
-    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
+    ck__attention_forward(out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK__ATTN_SIMD);
 }
 CK_DEF void ck_attention_backward_tm(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                      const float *q, const float *k, const float *v,
@@ -9516,7 +10122,7 @@ CK_DEF void ck_attention_backward_tm(float *dq, float *dk, float *dv, const floa
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
-    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
+    ck__attention_backward(dq, dk, dv, dout, out, lse, q, k, v, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK__ATTN_SIMD);
 }
 
 CK_DEF void ck_attention_forward_tm_f16kv(float *out, float *lse, const float *q, const uint16_t *k, const uint16_t *v,
@@ -9525,7 +10131,7 @@ CK_DEF void ck_attention_forward_tm_f16kv(float *out, float *lse, const float *q
 {
     ck__attn_layout L;
     L.qh = (size_t)HS; L.qt = ldq; L.kh = (size_t)HS; L.kt = ldkv; L.oh = (size_t)HS; L.ot = ldo;
-    ck__attention_forward_kv(out, lse, q, k, v, 1, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK_HAVE_AVX2);
+    ck__attention_forward_kv(out, lse, q, k, v, 1, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, &L, CK__ATTN_SIMD);
 }
 
 /* ---- the model runtime ---------------------------------------------------------------------- */

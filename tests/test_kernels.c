@@ -18,6 +18,9 @@
 #include <omp.h>
 #endif
 
+/* the training attention has a SIMD path to compare with the scalar one */
+#define CK_TEST_SIMD_ATTENTION (CK_HAVE_AVX2 || CK_HAVE_MVE || CK_HAVE_NEON)
+
 static int n_pass, n_fail;
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 
@@ -44,7 +47,7 @@ static void check(int ok, const char *what)
     if (ok) n_pass++;
     else { n_fail++; printf("FAIL: %s\n", what); }
 }
-#if CK_HAVE_AVX2 || CK_HAVE_MVE /* a scalar build has no second path to compare */
+#if CK_HAVE_AVX2 || CK_HAVE_MVE || CK_HAVE_NEON /* a scalar build has no second path to compare */
 /* ||a - b|| / max(||b||, tiny) */
 static double rel_err(const float *a, const float *b, size_t n)
 {
@@ -68,7 +71,41 @@ static void check_rel(const float *a, const float *b, size_t n, double tol, cons
 
 /* ---- SIMD vs scalar --------------------------------------------------------------------- */
 
-static double worst_mm_fwd, worst_mm_bwd, worst_at_fwd, worst_at_bwd;
+static double worst_mm_fwd, worst_mm_bwd;
+#if CK_TEST_SIMD_ATTENTION
+static double worst_at_fwd, worst_at_bwd;
+#endif
+
+/* |x| elementwise (a copy) */
+static float *abs_of(const float *a, size_t n)
+{
+    float *p = copy_of(a, n);
+    size_t i;
+    for (i = 0; i < n; i++) p[i] = fabsf(p[i]);
+    return p;
+}
+/* ||a - b|| / ||mag||, mag the same products over |operands| (sum |terms| per output): a dot product
+   that cancels (T = 1, OC = 1) keeps no relative precision to compare in any summation order (the
+   4-lane NEON chain is closer to the exact sum than the scalar loop there, and 1.25e-5 away from it) */
+static double rel_err_terms(const float *a, const float *b, const float *mag, size_t n)
+{
+    double num = 0, den = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double d = (double)a[i] - b[i];
+        num += d * d;
+        den += (double)mag[i] * mag[i];
+    }
+    if (num != num) return INFINITY;
+    return sqrt(num) / (den > 1e-30 ? sqrt(den) : 1.0);
+}
+static void check_rel_terms(const float *a, const float *b, const float *mag, size_t n, double tol, const char *what)
+{
+    double e = rel_err_terms(a, b, mag, n);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s: error relative to sum|terms| %.3g >= %.3g", what, e, tol);
+    check(e < tol, buf);
+}
 
 static void test_matmul(int T, int C, int OC, int with_bias)
 {
@@ -77,14 +114,19 @@ static void test_matmul(int T, int C, int OC, int with_bias)
     float *o1 = rnd(no, 1.0f), *o2 = rnd(no, 1.0f), *dout = rnd(no, 1.0f);
     float *di1 = rnd(ni, 1.0f), *di2 = copy_of(di1, ni), *dw1 = rnd(nw, 1.0f), *dw2 = copy_of(dw1, nw);
     float *db1 = rnd(OC, 1.0f), *db2 = copy_of(db1, OC), *di0 = copy_of(di1, ni), *dw0 = copy_of(dw1, nw), *db0 = copy_of(db1, OC);
+    float *ainp = abs_of(inp, ni), *aw = abs_of(w, nw), *ab = b ? abs_of(b, OC) : NULL, *adout = abs_of(dout, no);
+    float *mo = (float *)calloc(no ? no : 1, sizeof(float)), *mdi = (float *)calloc(ni ? ni : 1, sizeof(float));
+    float *mdw = (float *)calloc(nw ? nw : 1, sizeof(float));
     char what[128];
     double e;
     size_t i;
+    ck_matmul_forward_scalar(mo, ainp, aw, ab, T, C, OC);
+    ck_matmul_backward_scalar(mdi, mdw, NULL, adout, ainp, aw, T, C, OC);
     ck_matmul_forward_scalar(o1, inp, w, b, T, C, OC);
     ck_matmul_forward(o2, inp, w, b, T, C, OC);
     snprintf(what, sizeof what, "matmul_forward T=%d C=%d OC=%d bias=%d", T, C, OC, with_bias);
-    e = rel_err(o2, o1, no); if (e > worst_mm_fwd) worst_mm_fwd = e;
-    check_rel(o2, o1, no, 1e-5, what);
+    e = rel_err_terms(o2, o1, mo, no); if (e > worst_mm_fwd) worst_mm_fwd = e;
+    check_rel_terms(o2, o1, mo, no, 1e-5, what);
 
     ck_matmul_backward_scalar(di1, dw1, db1, dout, inp, w, T, C, OC);
     ck_matmul_backward(di2, dw2, db2, dout, inp, w, T, C, OC);
@@ -93,17 +135,18 @@ static void test_matmul(int T, int C, int OC, int with_bias)
     for (i = 0; i < nw; i++) { dw1[i] -= dw0[i]; dw2[i] -= dw0[i]; }
     for (i = 0; i < (size_t)OC; i++) { db1[i] -= db0[i]; db2[i] -= db0[i]; }
     snprintf(what, sizeof what, "matmul_backward dinp T=%d C=%d OC=%d", T, C, OC);
-    e = rel_err(di2, di1, ni); if (e > worst_mm_bwd) worst_mm_bwd = e;
-    check_rel(di2, di1, ni, 1e-5, what);
+    e = rel_err_terms(di2, di1, mdi, ni); if (e > worst_mm_bwd) worst_mm_bwd = e;
+    check_rel_terms(di2, di1, mdi, ni, 1e-5, what);
     snprintf(what, sizeof what, "matmul_backward dweight T=%d C=%d OC=%d", T, C, OC);
-    e = rel_err(dw2, dw1, nw); if (e > worst_mm_bwd) worst_mm_bwd = e;
-    check_rel(dw2, dw1, nw, 1e-5, what);
+    e = rel_err_terms(dw2, dw1, mdw, nw); if (e > worst_mm_bwd) worst_mm_bwd = e;
+    check_rel_terms(dw2, dw1, mdw, nw, 1e-5, what);
     snprintf(what, sizeof what, "matmul_backward dbias T=%d C=%d OC=%d", T, C, OC);
     check_rel(db2, db1, OC, 1e-5, what);
     free(inp); free(w); free(b); free(o1); free(o2); free(dout); free(di1); free(di2); free(dw1); free(dw2);
-    free(db1); free(db2); free(di0); free(dw0); free(db0);
+    free(db1); free(db2); free(di0); free(dw0); free(db0); free(ainp); free(aw); free(ab); free(adout); free(mo); free(mdi); free(mdw);
 }
 
+#if CK_TEST_SIMD_ATTENTION
 static void test_attention(int NH, int NKV, int T, int pos0, int HS, int window, float softcap)
 {
     int Tk = pos0 + T;
@@ -136,14 +179,15 @@ static void test_attention(int NH, int NKV, int T, int pos0, int HS, int window,
     free(q); free(k); free(v); free(dout); free(o1); free(o2); free(l1); free(l2);
     free(dq1); free(dq2); free(dk1); free(dk2); free(dv1); free(dv2); free(dq0); free(dk0); free(dv0);
 }
+#endif /* CK_TEST_SIMD_ATTENTION */
 
 #endif
 
-/* AVX2 tanh (ck_softcap_forward/_backward) against libm's tanhf on a dense grid across the
+/* the AVX2/NEON tanh (ck_softcap_forward/_backward) against libm's tanhf on a dense grid across the
    polynomial / exponential switch at |x| = 0.5 and the clamp at 9, plus 0, -0, tiny and huge */
 static void test_softcap_simd(void)
 {
-#if CK_HAVE_AVX2
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
     enum { N = 200003 };
     static float x[N], y[N], d[N], ones[N];
     const float cap = 1.0f;
@@ -160,16 +204,16 @@ static void test_softcap_simd(void)
         if (e > worst) worst = e;
         if (ed > worst_d) worst_d = ed;
     }
-    snprintf(what, sizeof what, "softcap AVX2 tanh vs tanhf: worst relative error %.2e, derivative abs %.2e", worst, worst_d);
+    snprintf(what, sizeof what, "softcap SIMD tanh vs tanhf: worst relative error %.2e, derivative abs %.2e", worst, worst_d);
     check(worst < 1e-6 && worst_d < 1e-6, what);
-    check(y[1] == 0.0f && signbit(y[1]) && y[4] == 1.0f && y[5] == -1.0f, "softcap AVX2 tanh keeps -0 and saturates to +-1");
+    check(y[1] == 0.0f && signbit(y[1]) && y[4] == 1.0f && y[5] == -1.0f, "softcap SIMD tanh keeps -0 and saturates to +-1");
     printf("%s\n", what);
 #else
-    printf("softcap: the AVX2 tanh is not applicable here (SIMD: %s)\n", ck_simd_name());
+    printf("softcap: the SIMD tanh is not applicable here (SIMD: %s)\n", ck_simd_name());
 #endif
 }
 
-#if CK_HAVE_AVX2
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
 /* ---- the packed F32 GEMM of ck_matmul_forward/backward --------------------------------------
    Its contract (ckernel.h, "Packed F32 GEMM"): every output element is one FMA chain over k in
    increasing order from its init (bias, zero, or the gradient being accumulated into). So its
@@ -278,6 +322,80 @@ static void test_gemm_edges(void)
     test_gemm_blocking(KC, 2 * KC, 2 * NR);            /* exact multiples */
     test_gemm_blocking(T0 - 1, 33, 70);                /* below the forward's threshold: the backward still packs */
     test_gemm_blocking(1, 5, 3);                       /* one row */
+}
+#endif
+
+#if CK_HAVE_NEON
+/* NEON rmsnorm and layernorm (forward, backward) and rope (both pair layouts, both directions, head-major and token-
+   major strides) against their scalar loops: the same products, the sums of x^2 and of g x_hat in
+   another order (double), so within 1e-6 relative; dweight's (dbias') column sums over t keep the scalar order:
+   the same bits */
+static void test_norm_rope_neon(void)
+{
+    static const int Cs[] = { 1, 3, 4, 7, 64, 129, 576 };
+    static const int rots[][2] = { { 64, 64 }, { 20, 16 }, { 8, 6 }, { 12, 10 }, { 128, 96 } }; /* HS, n_rot */
+    char what[160];
+    size_t a;
+    int i;
+    for (a = 0; a < sizeof Cs / sizeof *Cs; a++) {
+        enum { T = 5 };
+        const int C = Cs[a];
+        const size_t n = (size_t)T * C;
+        float *x = rnd(n, 2.0f), *w = rnd((size_t)C, 1.0f), *d = rnd(n, 1.0f), *o0 = rnd(n, 1.0f), *o1 = rnd(n, 1.0f), r0[T], r1[T];
+        float *di0 = rnd(n, 1.0f), *di1 = copy_of(di0, n), *dw0 = rnd((size_t)C, 1.0f), *dw1 = copy_of(dw0, (size_t)C);
+        ck__rmsnorm_forward(o0, r0, x, w, T, C, 1e-5f, 0);
+        ck__rmsnorm_forward(o1, r1, x, w, T, C, 1e-5f, 1);
+        snprintf(what, sizeof what, "rmsnorm forward NEON vs scalar (T=%d C=%d)", T, C);
+        check_rel(o1, o0, n, 1e-6, what);
+        check_rel(r1, r0, T, 1e-6, what);
+        ck__rmsnorm_backward(di0, dw0, d, x, w, r0, T, C, 0);
+        ck__rmsnorm_backward(di1, dw1, d, x, w, r0, T, C, 1);
+        snprintf(what, sizeof what, "rmsnorm backward dinp NEON vs scalar (T=%d C=%d)", T, C);
+        check_rel(di1, di0, n, 1e-6, what);
+        snprintf(what, sizeof what, "rmsnorm backward dweight NEON bit-identical to scalar (T=%d C=%d)", T, C);
+        check(!memcmp(dw1, dw0, (size_t)C * sizeof(float)), what);
+        {   /* layernorm, with a bias and an offset mean */
+            float *bi = rnd((size_t)C, 1.0f), m0[T], m1[T], *db0 = rnd((size_t)C, 1.0f), *db1 = copy_of(db0, (size_t)C);
+            for (i = 0; i < (int)n; i++) x[i] += 3.0f;
+            ck__layernorm_forward(o0, m0, r0, x, w, bi, T, C, 1e-5f, 0);
+            ck__layernorm_forward(o1, m1, r1, x, w, bi, T, C, 1e-5f, 1);
+            snprintf(what, sizeof what, "layernorm forward NEON vs scalar (T=%d C=%d)", T, C);
+            check_rel(o1, o0, n, 1e-6, what);
+            check_rel(m1, m0, T, 1e-6, what);
+            check_rel(r1, r0, T, 1e-6, what);
+            ck__layernorm_backward(di0, dw0, db0, d, x, w, m0, r0, T, C, 0);
+            ck__layernorm_backward(di1, dw1, db1, d, x, w, m0, r0, T, C, 1);
+            snprintf(what, sizeof what, "layernorm backward dinp NEON vs scalar (T=%d C=%d)", T, C);
+            check_rel(di1, di0, n, 1e-6, what);
+            snprintf(what, sizeof what, "layernorm backward dweight, dbias NEON bit-identical to scalar (T=%d C=%d)", T, C);
+            check(!memcmp(dw1, dw0, (size_t)C * sizeof(float)) && !memcmp(db1, db0, (size_t)C * sizeof(float)), what);
+            free(bi); free(db0); free(db1);
+        }
+        free(x); free(w); free(d); free(o0); free(o1); free(di0); free(di1); free(dw0); free(dw1);
+    }
+    for (a = 0; a < sizeof rots / sizeof *rots; a++) {
+        enum { NH = 3, T = 4, POS0 = 7 };
+        const int HS = rots[a][0], n_rot = rots[a][1];
+        const size_t n = (size_t)NH * T * HS;
+        float *cs = (float *)malloc((size_t)(POS0 + T) * n_rot * sizeof(float)), *x = rnd(n, 1.0f);
+        int neox, dir, tm;
+        ck_rope_cache(cs, POS0 + T, n_rot, 10000.0f);
+        for (i = 0; i < (POS0 + T) * n_rot; i++) cs[i] *= 1.1f; /* a scaled cache (mscale): M^T is not M^-1 */
+        for (neox = 0; neox < 2; neox++)
+            for (dir = -1; dir <= 1; dir += 2)
+                for (tm = 0; tm < 2; tm++) {
+                    float *y0 = copy_of(x, n), *y1 = copy_of(x, n);
+                    const size_t sh = tm ? (size_t)HS : (size_t)T * HS, st = tm ? (size_t)NH * HS : (size_t)HS;
+                    ck__rope_simd(y0, cs, NH, T, n_rot, POS0, neox, (float)dir, sh, st, 0);
+                    ck__rope_simd(y1, cs, NH, T, n_rot, POS0, neox, (float)dir, sh, st, 1);
+                    snprintf(what, sizeof what, "rope NEON vs scalar (HS=%d n_rot=%d neox=%d dir=%d %s)", HS, n_rot, neox, dir,
+                             tm ? "token-major" : "head-major");
+                    check_rel(y1, y0, n, 1e-6, what);
+                    free(y0); free(y1);
+                }
+        free(cs); free(x);
+    }
+    printf("rmsnorm, layernorm and rope: NEON vs scalar checked\n");
 }
 #endif
 
@@ -396,8 +514,13 @@ static void test_attention_f16kv(int NH, int NKV, int T, int pos0, int HS, int w
 }
 
 #if CK_HAVE_AVX2
-/* the softmax's 8-lane exp against expf over [-87, 0] (within 2 ulp, the comment's claim: checked as
-   < 3e-7 relative), and ~0 below */
+#define EXP_NEG_LANES(y, x) _mm256_storeu_ps(y, ck__exp_neg_avx2(_mm256_loadu_ps(x)))
+#elif CK_HAVE_NEON
+#define EXP_NEG_LANES(y, x) (vst1q_f32(y, ck__exp_neg_neon(vld1q_f32(x))), vst1q_f32((y) + 4, ck__exp_neg_neon(vld1q_f32((x) + 4))))
+#endif
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
+/* the softmax's 8-lane exp (NEON: two 4-lane calls) against expf over [-87, 0] (within 2 ulp, the
+   comment's claim: checked as < 3e-7 relative), and ~0 below */
 static void test_exp_neg(void)
 {
     double worst = 0;
@@ -405,14 +528,14 @@ static void test_exp_neg(void)
     int i, j, ok_low = 1;
     for (i = 0; i < 87000; i++) {
         for (j = 0; j < 8; j++) x[j] = -(float)(i * 8 + j) * (87.0f / 696000.0f);
-        _mm256_storeu_ps(y, ck__exp_neg_avx2(_mm256_loadu_ps(x)));
+        EXP_NEG_LANES(y, x);
         for (j = 0; j < 8; j++) {
             double e = fabs((double)y[j] - exp((double)x[j])) / exp((double)x[j]);
             if (e > worst) worst = e;
         }
     }
     for (j = 0; j < 8; j++) x[j] = -88.0f - 100.0f * (float)j;
-    _mm256_storeu_ps(y, ck__exp_neg_avx2(_mm256_loadu_ps(x)));
+    EXP_NEG_LANES(y, x);
     for (j = 0; j < 8; j++) ok_low &= y[j] >= 0.0f && y[j] < 1e-37f;
     printf("softmax exp (8 lanes) vs exp over [-87, 0]: worst relative error %.2e\n", worst);
     check(worst < 3e-7, "the softmax's 8-lane exp is within 3e-7 relative of exp over [-87, 0]");
@@ -491,14 +614,20 @@ static void test_gelu_simd(void)
     check(finite, "gelu backward finite for huge inputs (derivative 1 / 0 beyond +-10)");
     free(x); free(o); free(d); free(di); free(di0);
 }
+#endif /* CK_HAVE_AVX2 || CK_HAVE_NEON */
 
-/* cross-entropy forward (8 lanes on SIMD builds) against the double-precision formulas, rows of V = 8,
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
+/* cross-entropy forward (8 lanes on AVX2, 4 on NEON) against the double-precision formulas, rows of V = (NEON: 5,) 8,
    13, 100 and 50257 (GPT-2's vocabulary), unit and large (1e3) logits, an ignored row. Bounds: the loss
    to 1e-6 relative (its sum is in double); probs to 6e-7 relative (a few ulp: the 8-lane exp, 2 ulp of
    expf, then one scale), or 1e-37 absolute (below exp(-87) the 8-lane exp stops at ~1e-38) */
 static void test_cross_entropy_simd(void)
 {
-    static const int Vs[] = { 8, 13, 100, 50257 };
+    static const int Vs[] = {
+#if CK_HAVE_NEON
+        5, /* NEON's 4-lane row from V = 4 (on AVX2 a row of 5 is the scalar loop) */
+#endif
+        8, 13, 100, 50257 };
     size_t vi;
     double wl = 0, wp = 0;
     int ok = 1;
@@ -536,9 +665,11 @@ static void test_cross_entropy_simd(void)
     check(wp < 6e-7, "cross-entropy probs within 6e-7 relative of the double-precision formula");
     check(ok, "cross-entropy: the ignored row's loss is 0 and the mean is over the other rows");
 }
+#endif /* CK_HAVE_AVX2 || CK_HAVE_NEON */
 
-/* Inference attention (ck_attention_forward_tm with lse == NULL: the query heads of a KV group
-   share each key/value row, an 8-lane exp) against the training route (lse wanted) on the same
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
+/* Inference attention (ck_attention_forward_tm with lse == NULL; AVX2: the query heads of a KV group
+   share each key/value row, an 8-lane exp; NEON: the general loop without lse) against the training route (lse wanted) on the same
    token-major strided data, with an F16 cache too; and bit-identical for 1, 2, 3 threads */
 static void test_attention_infer(int NH, int NKV, int T, int pos0, int HS, int window, float softcap)
 {
@@ -819,7 +950,7 @@ static void test_matmul_backward_q(void)
 
 static void test_simd_vs_scalar(void)
 {
-#if CK_HAVE_AVX2 || CK_HAVE_MVE
+#if CK_HAVE_AVX2 || CK_HAVE_MVE || CK_HAVE_NEON
     static const int Ts[] = { 1, 2, 3, 4, 5, 7, 13, 64 };
     static const int Cs[] = { 1, 7, 8, 9, 16, 33, 100, 257 };
     static const int OCs[] = { 1, 2, 3, 5, 24, 25, 49, 300 };
@@ -828,6 +959,7 @@ static void test_simd_vs_scalar(void)
         for (b = 0; b < sizeof Cs / sizeof *Cs; b++)
             for (c = 0; c < sizeof OCs / sizeof *OCs; c++) test_matmul(Ts[a], Cs[b], OCs[c], (int)((a + b + c) & 1));
     test_matmul(300, 520, 70, 1); /* crosses the 256-wide blocks of the backward GEMM */
+#if CK_TEST_SIMD_ATTENTION
     {
         static const int cfg[][6] = { /* NH NKV T pos0 HS window */
             { 1, 1, 1, 0, 1, 0 }, { 2, 1, 5, 0, 7, 0 }, { 4, 2, 17, 0, 8, 0 }, { 7, 1, 9, 3, 33, 0 }, { 14, 2, 40, 0, 64, 0 },
@@ -840,8 +972,11 @@ static void test_simd_vs_scalar(void)
         /* logit soft-capping: a cap below the score range (0.3) bends most scores, 5 a few */
         for (i = 0; i < sizeof cfg / sizeof *cfg; i += 2) test_attention(cfg[i][0], cfg[i][1], cfg[i][2], cfg[i][3], cfg[i][4], cfg[i][5], i % 4 ? 5.0f : 0.3f);
     }
-    printf("worst relative error SIMD vs scalar: matmul fwd %.2e bwd %.2e, attention fwd %.2e bwd %.2e\n",
-           worst_mm_fwd, worst_mm_bwd, worst_at_fwd, worst_at_bwd);
+    printf("worst relative error SIMD vs scalar: attention fwd %.2e bwd %.2e\n", worst_at_fwd, worst_at_bwd);
+#else
+    printf("SIMD vs scalar attention: not applicable (this build, %s, has no SIMD attention)\n", ck_simd_name());
+#endif
+    printf("worst error SIMD vs scalar relative to sum|terms|: matmul fwd %.2e bwd %.2e\n", worst_mm_fwd, worst_mm_bwd);
 #else
     /* here ck_matmul_forward is ck_matmul_forward_scalar (scalar builds; NEON has no fp32 matmul or
        attention path yet): comparing them proves nothing */
@@ -856,19 +991,26 @@ int main(void)
     check(strcmp(ck_simd_name(), CK_EXPECT_SIMD) == 0, "this build selected the SIMD paths its flags ask for (CK_EXPECT_SIMD)");
 #endif
     test_simd_vs_scalar();
-#if CK_HAVE_AVX2
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
     test_gemm_edges();
 #else
     printf("packed GEMM: not applicable in a scalar build (ck_matmul_forward/backward are the scalar reference)\n");
 #endif
+#if CK_HAVE_NEON
+    test_norm_rope_neon();
+#endif
     test_attention_f16kv(4, 2, 1, 37, 64, 0, 0.0f);    /* decode over a cache */
     test_attention_f16kv(8, 2, 9, 8, 64, 4, 2.0f);     /* a prefill chunk after one, window, soft-cap */
     test_attention_f16kv(3, 1, 5, 0, 256, 0, 0.0f);    /* the largest head size the F16 cache takes */
-#if CK_HAVE_AVX2
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
     test_exp_neg();
     test_swiglu_simd();
     test_gelu_simd();
+#endif
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
     test_cross_entropy_simd();
+#endif
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
     test_attention_infer(9, 3, 1, 80, 64, 0, 0.0f);     /* decode, SmolLM's groups of 3 */
     test_attention_infer(14, 2, 1, 200, 64, 0, 0.0f);   /* decode, Qwen2's groups of 7, 4 key blocks */
     test_attention_infer(9, 3, 64, 0, 64, 0, 0.0f);     /* a prefill chunk */
