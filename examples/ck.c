@@ -818,7 +818,7 @@ static int cmd_run(int argc, char **argv)
                "                     default: the model's context length, capped at 4096 (raise it with -c)\n"
                "  --kv-f16           keep the KV cache in F16 (ckgen --kv-f16): half its memory, keys and values\n"
                "                     rounded to F16 (logits move by ~0.01-0.05%% of their range)\n"
-               "run options:\n%s", prog, prog, RUN_OPTIONS_HELP);
+               "run options:\n%s%s", prog, prog, RUN_OPTIONS_HELP, RUN_CAPTURE_HELP);
         return argc < 1 ? 2 : 0;
     }
     for (i = 1, n_args = 1; i < argc; i++) { /* -c N and --kv-f16 are ck's (ckgen's); the rest is the program's */
