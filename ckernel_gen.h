@@ -1640,7 +1640,8 @@ static void ckg_emit_ops_and_lens(ckg_out *O)
     for (i = 0; i < R->n_v; i++)
         if (used[i]) fprintf(f, "    float *%s = CK_F(m, %s_S_D_%s);\n", R->v[i].name, N, ckg_upper(R->v[i].name));
     fprintf(f, "    float *logits = %s_logits(m);\n", n);
-    if (res >= 0) fprintf(f, "    memcpy(%s, resid, (size_t)%s * sizeof(float));\n", R->v[res].name, ckg_cexpr(O, R->v[res].cols_expr, R->v[res].cols, 1));
+    if (res >= 0) /* a loop, not memcpy: the header may be compiled without <string.h> (CK_IMPLEMENTATION_DONE) */
+        fprintf(f, "    int col;\n    for (col = 0; col < %s; col++) %s[col] = resid[col];\n", ckg_cexpr(O, R->v[res].cols_expr, R->v[res].cols, 1), R->v[res].name);
     for (i = foot0; i < R->n_op; i++) ckg_emit_op(O, &R->op[i], 1, NULL);
     fprintf(f, "}\n\n");
     free(used);

@@ -727,9 +727,9 @@ static int capture_setup(run_capture *c, const run_options *o, int n_prompt, cha
             *capture_sel(c, op, l) = 1;
         }
     }
-    if (mkdir(c->dir, 0777) != 0 && errno != EEXIST) return run_fail(err, cap, "--dump %s: cannot create it: %s", shown(c->dir, b, sizeof b), strerror(errno));
+    if (mkdir(c->dir, 0777) != 0 && errno != EEXIST) return run_fail(err, cap, "--dump %s: cannot create it: %s", c->dir, strerror(errno));
     snprintf(path, sizeof path, "%s/index.json", c->dir); /* written at the end; made now so that an unwritable DIR stops us here */
-    if (!(f = fopen(path, "w")) || fclose(f) != 0) return run_fail(err, cap, "--dump %s: cannot write in it: %s", shown(c->dir, b, sizeof b), strerror(errno));
+    if (!(f = fopen(path, "w")) || fclose(f) != 0) return run_fail(err, cap, "--dump %s: cannot write in it: %s", c->dir, strerror(errno));
     for (op = 0; op < CKM_N_OPS; op++)
         for (l = -1; l < CKM_N_LAYER; l++) {
             size_t n;
