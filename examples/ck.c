@@ -400,6 +400,7 @@ static const char *signal_name(int sig, char *buf, size_t cap)
    (created, 0600) when it is not NULL. Returns the child's exit status: 0, or nonzero with a line
    naming the program ("run: exited with status 2"; "run: killed by SIGSEGV", then 128 + the
    signal, as a shell reports it); 127 when it could not be started. */
+static int spawn_quiet; /* 1: a non-zero exit status is an answer (ck check's comparison), not said on stderr */
 static int spawn(char *const *args, const char *out_path)
 {
     pid_t pid;
@@ -425,7 +426,7 @@ static int spawn(char *const *args, const char *out_path)
         fprintf(stderr, "%s: killed by %s\n", base_name(args[0]), signal_name(WTERMSIG(status), buf, sizeof buf));
         return 128 + WTERMSIG(status);
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) != 0) fprintf(stderr, "%s: exited with status %d\n", base_name(args[0]), WEXITSTATUS(status));
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && !spawn_quiet) fprintf(stderr, "%s: exited with status %d\n", base_name(args[0]), WEXITSTATUS(status));
     return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
 }
 
@@ -913,7 +914,9 @@ static int cmd_check(int argc, char **argv)
         if (tol) { pargs[n++] = (char *)"--tol"; pargs[n++] = (char *)tol; }
         if (ref) { pargs[n++] = (char *)"--reference"; pargs[n++] = (char *)ref; }
         pargs[n] = NULL;
+        spawn_quiet = 1;
         rc = spawn(pargs, NULL);
+        spawn_quiet = 0;
         free(script);
     } else rc = 1;
     if (!keep) remove_dir(dir);

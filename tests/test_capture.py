@@ -165,19 +165,20 @@ def test_logit_lens(tc):
     assert ids == list(np.argsort(-last, kind="stable")[:5])
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
-def test_check_agrees_on_a_correct_model(tc, family):
-    """`ck check` on a tiny correct model of each family: every op the program ran agrees"""
-    d = os.path.join(tc.work, f"check_{family}")
+@pytest.mark.parametrize("family,qtype", [(f, "f32") for f in FAMILIES] + [("gemma3", "q4_k_m")])
+def test_check_agrees_on_a_correct_model(tc, family, qtype):
+    """`ck check` on a tiny correct model of each family (and a quantized one, where the reference
+    emulates ggml's activation rounding): every op the program ran agrees"""
+    d = os.path.join(tc.work, f"check_{family}_{qtype}")
     os.makedirs(d, exist_ok=True)
-    gguf = tc.mkmodel(os.path.join(d, "model.gguf"), family, "f32")
+    gguf = tc.mkmodel(os.path.join(d, "model.gguf"), family, qtype)
     r = sh([tc.ck, "check", gguf], env=CHECK_ENV)
     assert r.returncode == 0, r.stdout + r.stderr
     m = re.search(r"^all (\d+) ops agree to (\S+) ", r.stdout, re.M)
     assert m, r.stdout
     assert "not compared" not in r.stdout, r.stdout
     n_layer = int(FAMILIES[family][FAMILIES[family].index("--layers") + 1])
-    print(f"{family}: {m.group(0)}")
+    print(f"{family} {qtype}: {m.group(0)}")
     assert int(m.group(1)) > 10 * n_layer
 
 
