@@ -231,8 +231,11 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
             if (!*val) return run_fail(err, cap, "--dump '': needs a directory");
             o->dump_dir = val;
             break;
-        case OPT_DUMP_OPS: o->dump_ops = val; break;
-        case OPT_DUMP_LAYERS: o->dump_layers = val; break;
+        case OPT_DUMP_OPS:
+        case OPT_DUMP_LAYERS:
+            if (!*val) return run_fail(err, cap, "%s '': needs a comma-separated list", a);
+            *(k == OPT_DUMP_OPS ? &o->dump_ops : &o->dump_layers) = val;
+            break;
         case OPT_LORA_SCALE:
             if (parse_float("--lora-scale", val, &o->lora_scale, err, cap)) return -1;
             if (!(o->lora_scale - o->lora_scale == 0.0f)) return run_fail(err, cap, "--lora-scale %s: must be a finite number", shown(val, b, sizeof b));

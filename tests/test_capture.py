@@ -87,11 +87,8 @@ def test_dump_is_what_the_program_computes(tc):
     # layer 1's attn_norm input is layer 0's output (the second add): rmsnorm by hand, f32 weights
     g = G.read(gguf)
     w = g.array("blk.1.attn_norm.weight").astype(np.float64)
-    x = arrays[(0, "add", "x", 0)].astype(np.float64)
     eps = float(g.kv["llama.attention.layer_norm_rms_epsilon"].value) if "llama.attention.layer_norm_rms_epsilon" in g.kv else 1e-5
-    h = x / np.sqrt((x * x).mean(1, keepdims=True) + eps) * w
-    # (0, "add", "x", 0) is the first add of layer 0 keyed by count: take the second (the layer's output)
-    x = arrays[(0, "add", "x", 1)].astype(np.float64)
+    x = arrays[(0, "add", "x", 1)].astype(np.float64)   # layer 0's second add: its output
     h = x / np.sqrt((x * x).mean(1, keepdims=True) + eps) * w
     assert np.max(np.abs(h - arrays[(1, "rmsnorm", "h", 0)])) < 1e-5
 
@@ -114,6 +111,8 @@ def test_dump_selection(tc):
     (["--dump-ops", "view"], "run: --dump-ops: 'view' is not an op of this model"),
     (["--dump-layers", "0,2"], "run: --dump-layers: layer 2 is out of range (the model has 2 layers: 0..1)"),
     (["--dump-layers", "x"], "run: --dump-layers: 'x' is not a layer number"),
+    (["--dump-layers", "1,,0"], "run: --dump-layers: '' is not a layer number"),
+    (["--dump-ops", ""], "run: --dump-ops '': needs a comma-separated list"),
     (["-n", "3"], "run: -n does not apply with --dump (it runs the prompt and generates nothing)"),
 ])
 def test_dump_options_refused(tc, args, says):
