@@ -897,12 +897,6 @@ int main(int argc, char **argv)
         if (have_tok) ck_tok_close(&tf);
         return 2;
     }
-    if (capture_setup(&capture, &o, n_prompt, err, sizeof err)) { /* before the model: a bad --dump stops nothing half-done */
-        fprintf(stderr, "run: %s\n", err);
-        free(prompt_ids);
-        if (have_tok) ck_tok_close(&tf);
-        return 2;
-    }
     if (ck_model_open(&m, o.model, CKM_WEIGHTS, CKM_N_WEIGHTS, CKM_LAYOUT_HASH, CKM_WEIGHTS_BYTES, NULL, CKM_STATE_BYTES) != 0) {
         fprintf(stderr, "run: %s\n", m.error);
         free(prompt_ids);
@@ -924,6 +918,17 @@ int main(int argc, char **argv)
                               (double)o.lora_scale);
     }
 
+    if (capture_setup(&capture, &o, n_prompt, err, sizeof err)) { /* before the run: a bad --dump stops nothing half-done */
+        fprintf(stderr, "run: %s\n", err);
+        free(capture.sel);
+        free(capture.lens);
+        free(prompt_ids);
+        free(file_text);
+        if (have_tok) ck_tok_close(&tf);
+        ck_lora_close(&lora);
+        ck_model_close(&m);
+        return 2;
+    }
     if (o.prefill_only) { /* logits of every prompt position; activations (--dump, --logit-lens) */
         float *all = (float *)malloc((size_t)n_prompt * CKM_N_VOCAB * sizeof(float));
         free(file_text); /* o.prompt is not read after tokenizing */
