@@ -204,3 +204,13 @@ def test_check_names_the_corrupted_op(tc):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "first divergence: layer 1, OP(matmul, down, mlp, w_down, _) (op matmul, tensor down), first at position 0" in r.stdout, r.stdout
     print(r.stdout)
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--tol", "-1"], "ck check: --tol -1: must be a number > 0"),
+    (["--bogus"], "ck check: unknown option '--bogus'"),
+    (["--keep"], "ck check: --keep needs a value"),
+])
+def test_check_options_refused(tc, args, says):
+    r = sh([tc.ck, "check", "model.gguf"] + args)
+    assert r.returncode == 2 and says in r.stderr, r.stderr
