@@ -27,7 +27,7 @@ EXAMPLES = $(B)/mlp_train
 TOOLS = $(B)/ck $(B)/ckgen
 DEB_PKGS = python3-torch python3-numpy python3-pytest python3-jinja2
 
-.PHONY: all help examples tools test test-header test-c test-asan test-py test-mcu test-arm size-mcu mcu-freestanding deps deps-mcu deps-arm bench bench-kernels bench-quant bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer fuzz-run-options fuzz-ckgen fuzz-train-state demo clean
+.PHONY: all help examples tools check-model test test-header test-c test-asan test-py test-mcu test-arm size-mcu mcu-freestanding deps deps-mcu deps-arm bench bench-kernels bench-quant bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer fuzz-run-options fuzz-ckgen fuzz-train-state demo clean
 
 all: tools $(B)/libckernel.so $(B)/libckernel_scalar.so examples ## build the ck tool, ckgen, the oracle's shared libraries and the examples
 
@@ -277,6 +277,10 @@ bench-quant: $(B)/bench_quant ## GB/s of dequantize and GFLOP/s of the quantized
 	./$(B)/bench_quant
 
 # ---- training --------------------------------------------------------------------------------
+check-model: tools ## GGUF=FILE: run the model with activation capture against its PyTorch reference (ck check): the first op that differs, or "all N ops agree"
+	@test -n "$(GGUF)" || { echo "check-model: give the model, make check-model GGUF=path/to/model.gguf"; exit 2; }
+	./$(B)/ck check "$(GGUF)"
+
 parity-long: deps tools $(B)/mkmodel ## 1,000 training steps of a small GPT-2, C vs PyTorch: prints the loss curve, fails beyond 1e-3 relative
 	$(PYTHON) tests/parity_long.py
 

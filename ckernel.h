@@ -670,6 +670,16 @@ typedef struct { uint64_t off; int32_t type; } ck_wref;            /* a weight: 
 #define CK_WREF_NONE UINT64_MAX                                   /* an absent optional weight */
 typedef struct { const char *name; int32_t type; int64_t ne0, ne1; uint64_t off, bytes; } ck_weight_info;
 typedef struct { const char *name; uint64_t off, bytes; } ck_section_info;
+/* one op of a generated model, in DSL order (head, block, foot): OP(op, out, a, b, c) of
+   models/<family>.h, its section (0 head, 1 block, 2 foot) and its output's columns. A table of
+   them (CKM_OPS) names what a capture hook receives. */
+typedef struct { const char *op, *out, *a, *b, *c; int32_t section; int64_t cols; } ck_op_info;
+/* Activation capture (run --dump, --logit-lens, ck check): when m->capture is set, the generated
+   prefill calls it after every op but a view, with the op's index in CKM_OPS, the layer (-1 in
+   the head and foot), and its output: `rows` rows of `cols` floats, `ld` floats apart, which are
+   positions row0..row0+rows-1. One pointer test per op of a prefill when it is NULL, as m->lora
+   (decode has no hook at all). */
+typedef void (*ck_capture_fn)(void *ctx, int op, int layer, const float *out, int row0, int rows, int64_t cols, int64_t ld);
 typedef struct {
     const uint8_t *weights;
     uint8_t *state;
@@ -681,6 +691,8 @@ typedef struct {
     ck_gguf gguf;               /* an opened GGUF, when the weights come from one */
 #endif
     const struct ck_lora *lora; /* an adapter the generated code applies (ck_lora_apply), or NULL */
+    ck_capture_fn capture;      /* called after each prefill op (see ck_capture_fn), or NULL */
+    void *capture_ctx;          /* its first argument */
     char error[320];
 } ck_model;
 #define CK_F(m, off)  ((float *)(void *)((m)->state + (off)))

@@ -1416,6 +1416,22 @@ static void ckg_emit_lora_hook(ckg_out *O, const ckg_op *o, const ckg_ctx *x, co
     ckg_put_stmt(O->f, ind, call);
 }
 
+/* after an op of the prefill: the capture hook, if one is set (m->capture: run --dump, --logit-lens,
+   ck check). A pointer test per op, as the LoRA hook, rather than a CK_CAPTURE build: `ck check`
+   and `run --dump` then use the very program `ck run` built (the one whose numbers are in
+   question), and the test costs nothing beside an op's kernel. Views have no call and no hook;
+   decode has none. The foot computes the last n_out rows: positions pos0 + T - n_out on. */
+static void ckg_emit_capture_hook(ckg_out *O, const ckg_op *o, const ckg_ctx *x, const char *ind)
+{
+    char out[160], call[2560];
+    int foot = o->section == CKG_FOOT;
+    if (o->desc->shape == CKG_SHAPE_VIEW) return;
+    ckg_vptr(O, o->out, o->section, 0, 0, out, sizeof out); /* the first row, also for a per-row loop */
+    snprintf(call, sizeof call, "if (m->capture) m->capture(m->capture_ctx, %d, %s, %s, %s, %s, %s, %s);", (int)(o - O->R->op),
+             o->section == CKG_BLOCK ? "l" : "-1", out, foot ? "pos0 + T - n_out" : "pos0", foot ? "n_out" : "T", x->C, x->LDO);
+    ckg_put_stmt(O->f, ind, call);
+}
+
 /* emit one op's call; with xo, only its comment: the caller emits the call from *xo */
 static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode, ckg_ctx *xo)
 {
@@ -1476,6 +1492,7 @@ static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode, ckg_ctx *xo)
     } else
         ckg_expand(O, &x, tmpl, ind);
     if (D == &ckg_op_matmul) ckg_emit_lora_hook(O, o, &x, ind);
+    if (mode == 0) ckg_emit_capture_hook(O, o, &x, ind);
 }
 
 /* Matmuls that read the same input one after another (q, k, v; gate, up) run as one call,
@@ -1509,6 +1526,7 @@ static void ckg_emit_matmul_group(ckg_out *O, const ckg_op *ops, int n, int mode
         fprintf(O->f, "%s        { %s, %s, %s, %s, %s },\n", ind, x[k].wt, x[k].out, x[k].wq, x[k].w2, x[k].C);
     fprintf(O->f, "%s    };\n%s    ck_matmul_forward_q_multi(mm, %d, %s, %s, %s);\n", ind, ind, n, x[0].a, x[0].T, x[0].CA);
     for (k = 0; k < n; k++) ckg_emit_lora_hook(O, &ops[k], &x[k], "            ");
+    for (k = 0; k < n && mode == 0; k++) ckg_emit_capture_hook(O, &ops[k], &x[k], "            ");
     fprintf(O->f, "%s}\n", ind);
 }
 
@@ -1575,6 +1593,58 @@ static void ckg_emit_forward(ckg_out *O, int mode)
             }
     }
     fprintf(f, "}\n\n");
+}
+
+/* the block op whose output is the residual stream after a layer: the last one to write the value
+   the foot reads first (x after the second add), or -1 */
+static int ckg_residual_op(const ckg_ir *R, int *foot0)
+{
+    int i, res = -1, op = -1;
+    for (i = 0; i < R->n_op && R->op[i].section != CKG_FOOT; i++) {}
+    *foot0 = i;
+    if (i < R->n_op) res = R->op[i].a;
+    for (i = 0; i < R->n_op && res >= 0; i++)
+        if (R->op[i].section == CKG_BLOCK && R->op[i].out == res) op = i;
+    return op;
+}
+
+/* the op table (ck_op_info, what a capture hook's op index means) and the logit lens: the foot
+   ops in decode form on one row of the residual stream, written to the decode buffers */
+static void ckg_emit_ops_and_lens(ckg_out *O)
+{
+    ckg_ir *R = O->R;
+    FILE *f = O->f;
+    const char *N = O->NAME, *n = O->name;
+    int i, k, foot0, res_op = ckg_residual_op(R, &foot0), res = foot0 < R->n_op ? R->op[foot0].a : -1;
+    char *used = (char *)calloc((size_t)R->n_v + 1, 1);
+    static const char *sec[3] = { "head", "block", "foot" };
+    if (!used) ckg_die("out of memory");
+    fprintf(f, "/* the ops in DSL order: OP(op, out, a, b, c), section (0 head, 1 block, 2 foot), output columns;\n"
+               "   a capture hook's op index is a row of this table */\nstatic const ck_op_info %s_ops[%d] = {\n", n, R->n_op);
+    for (i = 0; i < R->n_op; i++) {
+        const ckg_op *o = &R->op[i];
+        fprintf(f, "    { \"%s\", \"%s\", \"%s\", \"%s\", \"%s\", %d, %lld }, /* %s */\n", o->d->op, o->d->out, o->d->a, o->d->b, o->d->c,
+                o->section, (long long)R->v[o->out].cols, sec[o->section]);
+    }
+    fprintf(f, "};\n#define %s_N_OPS %d\n#define %s_RESIDUAL_OP %d /* the residual stream after each layer (logit lens) */\n\n", N, R->n_op,
+            N, res_op);
+    for (i = foot0; i < R->n_op; i++) {
+        int idx[4];
+        idx[0] = R->op[i].out; idx[1] = R->op[i].a; idx[2] = R->op[i].b; idx[3] = R->op[i].c;
+        for (k = 0; k < 4; k++)
+            if (idx[k] >= 0 && idx[k] != R->logits) used[R->v[idx[k]].view >= 0 ? R->v[idx[k]].view : idx[k]] = 1;
+    }
+    fprintf(f, "/* logit lens (run --logit-lens): the foot on one row of the residual stream, resid [%lld],\n"
+               "   into %s_logits(m); it uses the decode buffers (call it between a prefill and a decode, not during one) */\n"
+               "static inline void %s_lens(ck_model *m, const float *resid)\n{\n", res >= 0 ? (long long)R->v[res].cols : 0LL, n, n);
+    for (i = 0; i < R->n_v; i++)
+        if (used[i]) fprintf(f, "    float *%s = CK_F(m, %s_S_D_%s);\n", R->v[i].name, N, ckg_upper(R->v[i].name));
+    fprintf(f, "    float *logits = %s_logits(m);\n", n);
+    if (res >= 0) /* a loop, not memcpy: the header may be compiled without <string.h> (CK_IMPLEMENTATION_DONE) */
+        fprintf(f, "    int col;\n    for (col = 0; col < %s; col++) %s[col] = resid[col];\n", ckg_cexpr(O, R->v[res].cols_expr, R->v[res].cols, 1), R->v[res].name);
+    for (i = foot0; i < R->n_op; i++) ckg_emit_op(O, &R->op[i], 1, NULL);
+    fprintf(f, "}\n\n");
+    free(used);
 }
 
 /* the distinct tensors the model uses, in file order (a tied weight appears once) */
@@ -1743,7 +1813,10 @@ static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
     fprintf(f, "#ifdef CK_CANARIES\n    ck_canary_write(m->state, %s_sections, %d);\n#endif\n}\n\n", n, P->n_sec);
     ckg_emit_forward(O, 0);
     ckg_emit_forward(O, 1);
+    ckg_emit_ops_and_lens(O);
     fprintf(f, "/* generic names, for programs written once for every model (examples/run.c) */\n");
+    fprintf(f, "#define CKM_N_LAYER %s_N_LAYER\n#define CKM_OPS %s_ops\n#define CKM_N_OPS %s_N_OPS\n#define CKM_RESIDUAL_OP %s_RESIDUAL_OP\n"
+               "#define CKM_LENS %s_lens\n", N, n, N, N, n);
     fprintf(f, "#define CKM_NAME \"%s\"\n#define CKM_ARCH %s_ARCH\n#define CKM_INIT %s_init\n#define CKM_PREFILL %s_prefill\n#define CKM_DECODE %s_decode\n"
                "#define CKM_LOGITS %s_logits\n#define CKM_WEIGHTS %s_weights\n#define CKM_LORA_TARGETS %s_lora_targets\n#define CKM_N_WEIGHTS %d\n#define CKM_SECTIONS %s_sections\n#define CKM_N_SECTIONS %d\n",
             n, N, n, n, n, n, n, n, n_info, n, P->n_sec);

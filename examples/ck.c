@@ -4,6 +4,7 @@
      ck dequantize IN.gguf OUT.gguf  (every tensor to f32)
      ck build MODEL.gguf [-o DIR]    generate the model's C with ckgen and compile examples/run.c
      ck run MODEL.gguf [RUN ARGS]    build once (cached by its inputs' hash), then run it (--lora ADAPTER.gguf)
+     ck check MODEL.gguf             run it with activation capture against the PyTorch reference: the first op that differs
      ck lora-merge BASE.gguf ADAPTER.gguf -o OUT.gguf [--lora-scale S]   W + scale * B @ A, written as a model
      ck perplexity MODEL.gguf -f TEXT [-c N] [-b N]    perplexity as llama-perplexity computes it
      ck chat MODEL.gguf [-sys TEXT] [--chat-template NAME]   a conversation on stdin (examples/chat.c)
@@ -399,6 +400,7 @@ static const char *signal_name(int sig, char *buf, size_t cap)
    (created, 0600) when it is not NULL. Returns the child's exit status: 0, or nonzero with a line
    naming the program ("run: exited with status 2"; "run: killed by SIGSEGV", then 128 + the
    signal, as a shell reports it); 127 when it could not be started. */
+static int spawn_quiet; /* 1: a non-zero exit status is an answer (ck check's comparison), not said on stderr */
 static int spawn(char *const *args, const char *out_path)
 {
     pid_t pid;
@@ -424,7 +426,7 @@ static int spawn(char *const *args, const char *out_path)
         fprintf(stderr, "%s: killed by %s\n", base_name(args[0]), signal_name(WTERMSIG(status), buf, sizeof buf));
         return 128 + WTERMSIG(status);
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) != 0) fprintf(stderr, "%s: exited with status %d\n", base_name(args[0]), WEXITSTATUS(status));
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && !spawn_quiet) fprintf(stderr, "%s: exited with status %d\n", base_name(args[0]), WEXITSTATUS(status));
     return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
 }
 
@@ -818,7 +820,7 @@ static int cmd_run(int argc, char **argv)
                "                     default: the model's context length, capped at 4096 (raise it with -c)\n"
                "  --kv-f16           keep the KV cache in F16 (ckgen --kv-f16): half its memory, keys and values\n"
                "                     rounded to F16 (logits move by ~0.01-0.05%% of their range)\n"
-               "run options:\n%s", prog, prog, RUN_OPTIONS_HELP);
+               "run options:\n%s%s", prog, prog, RUN_OPTIONS_HELP, RUN_CAPTURE_HELP);
         return argc < 1 ? 2 : 0;
     }
     for (i = 1, n_args = 1; i < argc; i++) { /* -c N and --kv-f16 are ck's (ckgen's); the rest is the program's */
@@ -842,6 +844,85 @@ static int cmd_run(int argc, char **argv)
     argc = n_args;
     if (!(run = cached_program("ck run", argv[0], "run.c", "run"))) return 1;
     return run_program(run, argc, argv);
+}
+
+/* ---- check: the program's activations against the PyTorch reference, op by op ------------- */
+#define CHECK_N_TOKENS 16 /* the fixed prompt: ids spread over the vocabulary */
+
+/* ck check MODEL.gguf: the program `ck run` builds (cached) runs a fixed prompt with --dump, then
+   oracle/check.py runs the family's reference forward (oracle/models.py) on the same tokens and
+   names the first op that differs beyond the tolerance */
+static int cmd_check(int argc, char **argv)
+{
+    const char *gguf, *keep = NULL, *tol = NULL, *tokens = NULL, *ref = NULL, *python = getenv("CK_PYTHON") ? getenv("CK_PYTHON") : "/usr/bin/python3";
+    char ids[CHECK_N_TOKENS * 12], *run, *dir, *script, *rargs[8], *pargs[12];
+    int i, n = 0, rc;
+    ck_gguf g;
+    const ck_gguf_tensor *emb;
+    if (argc < 1 || wants_help(argc, argv)) {
+        printf("usage: %s check MODEL.gguf [--tokens ID,...] [--tol X] [--reference REF.gguf] [--keep DIR]\n"
+               "  Builds the model's program as '%s run' does (cached), runs a fixed prompt of %d tokens with\n"
+               "  --dump (every op's output), runs the family's PyTorch reference forward (oracle/models.py, with\n"
+               "  %s) on the same tokens, and prints the first op (layer, DSL line, tensor, position) whose output\n"
+               "  differs beyond the tolerance, with the max difference, or 'all N ops agree to X'.\n"
+               "  --tokens ID,...  the prompt instead of the fixed one\n"
+               "  --tol X          max |diff| / max(1, max|reference|) allowed per op (default 1e-4 for f32 weights,\n"
+               "                   5e-2 for quantized ones, where the reference emulates ggml's activation rounding)\n"
+               "  --reference REF  the reference forward reads REF.gguf (the file MODEL.gguf should equal: one\n"
+               "                   converted, edited or suspect), not MODEL.gguf\n"
+               "  --keep DIR       dump into DIR and keep it (default: a temporary directory, removed)\n"
+               "  Exit status: 0 agree, 1 an op diverges (or the run failed), 2 the command line or nothing to compare.\n"
+               "  CK_PYTHON names the Python with torch and numpy (default /usr/bin/python3).\n", prog, prog, CHECK_N_TOKENS, python);
+        return argc < 1 ? 2 : 0;
+    }
+    gguf = argv[0];
+    for (i = 1; i < argc; i++) {
+        const char **dst = !strcmp(argv[i], "--keep") ? &keep : !strcmp(argv[i], "--tol") ? &tol : !strcmp(argv[i], "--tokens") ? &tokens
+                         : !strcmp(argv[i], "--reference") ? &ref : NULL;
+        if (!dst) { fprintf(stderr, "%s check: unknown option '%s'\n", prog, argv[i]); return 2; }
+        if (*dst) { fprintf(stderr, "%s check: %s given twice\n", prog, argv[i]); return 2; }
+        if (i + 1 >= argc) { fprintf(stderr, "%s check: %s needs a value\n", prog, argv[i]); return 2; }
+        *dst = argv[++i];
+    }
+    if (tol) {
+        char *end;
+        double v = strtod(tol, &end);
+        if (end == tol || *end || !(v > 0 && v < 1e30)) { fprintf(stderr, "%s check: --tol %s: must be a number > 0\n", prog, tol); return 2; }
+    }
+    if (!tokens) { /* CHECK_N_TOKENS ids spread over the vocabulary (the rows of token_embd.weight) */
+        if (ck_gguf_open(&g, gguf) != 0) { fprintf(stderr, "%s check: %s\n", prog, g.error); return 1; }
+        emb = ck_gguf_find_tensor(&g, "token_embd.weight");
+        if (!emb || emb->ne[1] < 1) { fprintf(stderr, "%s check: %s has no token_embd.weight\n", prog, gguf); ck_gguf_close(&g); return 1; }
+        for (i = 0; i < CHECK_N_TOKENS; i++)
+            n += snprintf(ids + n, sizeof ids - (size_t)n, "%s%lld", i ? "," : "", (long long)((7919LL * i + 11) % emb->ne[1]));
+        ck_gguf_close(&g);
+        tokens = ids;
+    }
+    if (!(run = cached_program("ck check", gguf, "run.c", "run"))) return 1;
+    if (keep) dir = str_printf("%s", keep);
+    else {
+        dir = str_printf("%s/ck-check-XXXXXX", getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        if (!mkdtemp(dir)) { fprintf(stderr, "%s check: cannot create %s: %s\n", prog, dir, strerror(errno)); free(dir); free(run); return 1; }
+    }
+    rargs[0] = run; rargs[1] = (char *)"-m"; rargs[2] = (char *)gguf; rargs[3] = (char *)"--tokens"; rargs[4] = (char *)tokens;
+    rargs[5] = (char *)"--dump"; rargs[6] = dir; rargs[7] = NULL;
+    rc = spawn(rargs, NULL);
+    if (rc == 0) { /* python -c: oracle/ is found from the sources, whatever the working directory */
+        script = str_printf("import sys; sys.path.insert(0, sys.argv[1]); from oracle.check import main; sys.exit(main(sys.argv[2:]))");
+        pargs[0] = (char *)python; pargs[1] = (char *)"-c"; pargs[2] = script; pargs[3] = (char *)CK_SOURCE_DIR; pargs[4] = dir;
+        pargs[5] = (char *)gguf; n = 6;
+        if (tol) { pargs[n++] = (char *)"--tol"; pargs[n++] = (char *)tol; }
+        if (ref) { pargs[n++] = (char *)"--reference"; pargs[n++] = (char *)ref; }
+        pargs[n] = NULL;
+        spawn_quiet = 1;
+        rc = spawn(pargs, NULL);
+        spawn_quiet = 0;
+        free(script);
+    } else rc = 1;
+    if (!keep) remove_dir(dir);
+    free(dir);
+    free(run);
+    return rc;
 }
 
 /* ---- lora-merge: W + scale * B @ A for every adapted weight -------------------------------- */
@@ -1114,6 +1195,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *wha
     { "dequantize", cmd_dequantize, "write every tensor of a GGUF file as f32" },
     { "build", cmd_build, "generate a model's C with ckgen and compile its run program" },
     { "run", cmd_run, "build once (cached by what the program is made of) and run a model (--lora ADAPTER)" },
+    { "check", cmd_check, "a model's activations op by op against the PyTorch reference: the first op that differs" },
     { "lora-merge", cmd_lora_merge, "merge a LoRA adapter into a model: W + scale * B @ A, written as a GGUF" },
     { "perplexity", cmd_perplexity, "perplexity of a model on a text, as llama-perplexity computes it" },
     { "chat", cmd_chat, "a conversation in the model's chat template, the KV cache kept across turns" },

@@ -10,6 +10,8 @@
    run -m MODEL --tokens 1,2,3 --logits OUT.f32          float32 logits [T, n_vocab] of the prompt (prefill)
    run -m MODEL --tokens 1,2,3 --decode-logits OUT.f32   the same, one token at a time through the KV cache
    run -m MODEL ... --lora ADAPTER.gguf [--lora-scale S]  with a LoRA adapter applied after the matmuls
+   run -m MODEL --tokens 1,2,3 --dump DIR [--dump-ops rmsnorm,matmul] [--dump-layers 0,5] [--logit-lens]
+                                                          the prompt's activations, op by op, as .npy files
 
    Exit codes: 0 done; 1 the model could not be opened or run (unreadable file, non-finite logits,
    a write error); 2 the command line (an option's value, a conflict, a prompt that does not fit).
@@ -56,11 +58,22 @@
     "  Each option at most once (--stop excepted); one of -p, -f, --tokens; --logits takes no generation option.\n" \
     "  The timing line on stderr ends with why generation stopped: eos, stop (a --stop string), length (-n)\n" \
     "  or context (-n -1 and the last position).\n"
+/* the capture options, a second string (C99 compilers need support only 4095 bytes in one) */
+#define RUN_CAPTURE_HELP \
+    "  --dump DIR         write each op's output over the prompt (prefill), [T, cols] float32, as DIR/*.npy\n" \
+    "                     with DIR/index.json (op, layer, DSL line, shape, file per entry); DIR is created if\n" \
+    "                     missing and must be writable; then stop (as --logits, which may be given too)\n" \
+    "  --dump-ops LIST    with --dump: only these ops, by kind (rmsnorm,matmul,attention,...; default all but\n" \
+    "                     views); the head's and foot's ops are dumped when their kind is listed\n" \
+    "  --dump-layers LIST with --dump: only these layers of the block (0,5; default all)\n" \
+    "  --logit-lens       print, per layer, the top tokens at the last prompt position of the residual stream\n" \
+    "                     after that layer through the final norm and output matrix (the foot); then stop\n"
 /* ---- options: every value parsed whole and range-checked before a model is opened ---------- */
 /* (the table is outside RUN_HELP_ONLY too: ck run skips the values of these options when it looks for its own -c) */
 enum { OPT_MODEL, OPT_PROMPT, OPT_TOKENS, OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_LOGITS, OPT_DECODE_LOGITS,
        OPT_QUIET, OPT_WARMUP, OPT_HELP, OPT_STOP, OPT_IGNORE_EOS, OPT_FILE, OPT_THREADS, OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N,
-       OPT_MIN_P, OPT_JSON, OPT_N_PROBS, OPT_KEEP_LAST, OPT_LORA, OPT_LORA_SCALE, OPT_COUNT };
+       OPT_MIN_P, OPT_JSON, OPT_N_PROBS, OPT_KEEP_LAST, OPT_LORA, OPT_LORA_SCALE, OPT_DUMP, OPT_DUMP_OPS, OPT_DUMP_LAYERS,
+       OPT_LOGIT_LENS, OPT_COUNT };
 static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_COUNT] = { /* alias 0: none (no <stddef.h> yet) */
     { "-m", 0, 1 }, { "-p", 0, 1 }, { "--tokens", 0, 1 }, { "-n", 0, 1 }, { "--temp", 0, 1 },
     { "--top-k", 0, 1 }, { "--top-p", 0, 1 }, { "--seed", 0, 1 }, { "--logits", 0, 1 },
@@ -68,6 +81,7 @@ static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_
     { "--stop", 0, 1 }, { "--ignore-eos", 0, 0 }, { "-f", 0, 1 }, { "-t", "--threads", 1 },
     { "--repeat-penalty", 0, 1 }, { "--repeat-last-n", 0, 1 }, { "--min-p", 0, 1 }, { "--json", 0, 0 },
     { "--n-probs", 0, 1 }, { "--keep-last", 0, 0 }, { "--lora", 0, 1 }, { "--lora-scale", 0, 1 },
+    { "--dump", 0, 1 }, { "--dump-ops", 0, 1 }, { "--dump-layers", 0, 1 }, { "--logit-lens", 0, 0 },
 };
 #define RUN_MAX_N_PROBS 100     /* --n-probs at most */
 
@@ -91,6 +105,7 @@ static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h> /* -t: omp_set_num_threads (ckernel.h includes it only with CK_IMPLEMENTATION) */
@@ -103,6 +118,9 @@ typedef struct {
     const char *model, *prompt, *tokens, *logits_path; /* NULL: not given */
     const char *prompt_file;                           /* -f: a path, or "-" for stdin (main reads it into prompt) */
     const char *lora;                                  /* --lora FILE, or NULL */
+    const char *dump_dir, *dump_ops, *dump_layers;     /* --dump DIR and its lists (checked against the model in main) */
+    int logit_lens;                                    /* --logit-lens */
+    int prefill_only;                                  /* --logits, --decode-logits, --dump or --logit-lens: no generation */
     float lora_scale;                                  /* --lora-scale, finite (default 1) */
     int n_gen, top_k;                                  /* n_gen >= -1 (-1: to the end of the context), top_k >= 0 (0 = all) */
     float temp, top_p;                                 /* temp finite >= 0 (0 = greedy), top_p in (0, 1] */
@@ -195,6 +213,7 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
             else if (k == OPT_IGNORE_EOS) o->ignore_eos = 1;
             else if (k == OPT_JSON) o->json = 1;
             else if (k == OPT_KEEP_LAST) o->keep_last = 1;
+            else if (k == OPT_LOGIT_LENS) o->logit_lens = 1;
             else o->warmup = 1;
             continue;
         }
@@ -208,6 +227,15 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
         case OPT_DECODE_LOGITS: o->logits_path = val; o->decode_logits = 1; break;
         case OPT_FILE: o->prompt_file = val; break;
         case OPT_LORA: o->lora = val; break;
+        case OPT_DUMP:
+            if (!*val) return run_fail(err, cap, "--dump '': needs a directory");
+            o->dump_dir = val;
+            break;
+        case OPT_DUMP_OPS:
+        case OPT_DUMP_LAYERS:
+            if (!*val) return run_fail(err, cap, "%s '': needs a comma-separated list", a);
+            *(k == OPT_DUMP_OPS ? &o->dump_ops : &o->dump_layers) = val;
+            break;
         case OPT_LORA_SCALE:
             if (parse_float("--lora-scale", val, &o->lora_scale, err, cap)) return -1;
             if (!(o->lora_scale - o->lora_scale == 0.0f)) return run_fail(err, cap, "--lora-scale %s: must be a finite number", shown(val, b, sizeof b));
@@ -269,11 +297,17 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
     if (o->given[OPT_LORA_SCALE] && !o->lora) return run_fail(err, cap, "--lora-scale needs --lora FILE (the adapter it scales)");
     if (o->given[OPT_N_PROBS] && !o->json) return run_fail(err, cap, "--n-probs needs --json (the alternatives are listed there)");
     if (o->given[OPT_LOGITS] && o->given[OPT_DECODE_LOGITS]) return run_fail(err, cap, "--logits and --decode-logits: use one");
-    if (o->logits_path)
+    if ((o->dump_ops || o->dump_layers) && !o->dump_dir)
+        return run_fail(err, cap, "%s needs --dump DIR (where the outputs go)", o->dump_ops ? "--dump-ops" : "--dump-layers");
+    if (o->decode_logits && (o->dump_dir || o->logit_lens))
+        return run_fail(err, cap, "%s captures the prefill: it does not apply with --decode-logits", o->dump_dir ? "--dump" : "--logit-lens");
+    o->prefill_only = o->logits_path || o->dump_dir || o->logit_lens;
+    if (o->prefill_only)
         for (k = 0; k < (int)(sizeof generation / sizeof generation[0]); k++)
             if (o->given[generation[k]])
-                return run_fail(err, cap, "%s does not apply with %s (it writes the prompt's logits and generates nothing)",
-                                run_opts[generation[k]].name, o->decode_logits ? "--decode-logits" : "--logits");
+                return run_fail(err, cap, "%s does not apply with %s (it %s and generates nothing)", run_opts[generation[k]].name,
+                                o->decode_logits ? "--decode-logits" : o->logits_path ? "--logits" : o->dump_dir ? "--dump" : "--logit-lens",
+                                o->logits_path ? "writes the prompt's logits" : "runs the prompt");
     if (!o->model) return run_fail(err, cap, "no model (-m MODEL.gguf)");
     if (!o->prompt && !o->tokens && !o->prompt_file) return run_fail(err, cap, "no prompt (-p TEXT, -f FILE or --tokens ID,ID,...)");
     return 0;
@@ -309,7 +343,7 @@ static int run_check_context(const run_options *o, int n_prompt, int max_ctx, ch
     if (n_prompt > max_ctx)
         return run_fail(err, cap, "the prompt has %d tokens, more than the %d positions this program was generated for (ckgen --max-ctx)",
                         n_prompt, max_ctx);
-    if (!o->logits_path && o->n_gen >= 0 && (long long)n_prompt + o->n_gen > max_ctx)
+    if (!o->prefill_only && o->n_gen >= 0 && (long long)n_prompt + o->n_gen > max_ctx)
         return run_fail(err, cap, "-n %d: the prompt's %d tokens leave %d of the %d positions this program was generated for "
                                   "(ckgen --max-ctx)", o->n_gen, n_prompt, max_ctx - n_prompt, max_ctx);
     return 0;
@@ -554,8 +588,8 @@ static int is_eog(const int32_t *eog, int n, int32_t tok)
 static int usage(void)
 {
     printf("usage: run -m MODEL.gguf|weights.bump (--tokens ID,ID,... | -p PROMPT | -f FILE | -f -) [options]\n"
-           "  model %s (%s), vocab %d, context %d (the most -n can reach), prompt chunks of %d tokens\n%s",
-           CKM_NAME, CKM_ARCH, CKM_N_VOCAB, CKM_MAX_CTX, CKM_MAX_PROMPT, RUN_OPTIONS_HELP);
+           "  model %s (%s), vocab %d, context %d (the most -n can reach), prompt chunks of %d tokens\n%s%s",
+           CKM_NAME, CKM_ARCH, CKM_N_VOCAB, CKM_MAX_CTX, CKM_MAX_PROMPT, RUN_OPTIONS_HELP, RUN_CAPTURE_HELP);
     return 0;
 }
 
@@ -567,6 +601,205 @@ static int write_f32(const char *path, const float *x, size_t n)
         return -1;
     }
     return 0;
+}
+
+/* ---- activation capture: --dump DIR, --logit-lens (the generated prefill calls capture_hook) ---- */
+#define RUN_LENS_TOP 5 /* --logit-lens: tokens shown per layer */
+
+typedef struct {
+    const char *dir;        /* --dump DIR, or NULL */
+    int n_prompt;
+    unsigned char *sel;     /* [CKM_N_OPS][CKM_N_LAYER + 1]: 1 = dumped; slot 0 is the head/foot (layer -1) */
+    float *lens;            /* --logit-lens: [CKM_N_LAYER, cols] the residual stream at the last position, or NULL */
+    int failed;             /* a dump write failed: err says which */
+    char err[4200];         /* a path (4096) and why */
+} run_capture;
+
+static unsigned char *capture_sel(run_capture *c, int op, int layer) { return &c->sel[(size_t)op * (CKM_N_LAYER + 1) + (size_t)(layer + 1)]; }
+
+/* DIR/<name> of an op's dump: L<layer>_<op index>_<op>_<out>.npy, head_/foot_ for the others */
+static void capture_path(const run_capture *c, int op, int layer, char *buf, size_t cap, int with_dir)
+{
+    const ck_op_info *x = &CKM_OPS[op];
+    char where[32];
+    if (layer >= 0) snprintf(where, sizeof where, "L%03d", layer);
+    else snprintf(where, sizeof where, "%s", x->section == 0 ? "head" : "foot");
+    snprintf(buf, cap, "%s%s%s_%02d_%s_%s.npy", with_dir ? c->dir : "", with_dir ? "/" : "", where, op, x->op, x->out);
+}
+
+/* a .npy version 1.0 header for float32 [rows, cols], C order, padded to 64 bytes; its length */
+static size_t npy_header(char *buf, int rows, long long cols)
+{
+    int n = snprintf(buf + 10, 118, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %lld), }", rows, cols);
+    size_t total = (size_t)(10 + n + 1 + 63) / 64 * 64;
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    memset(buf + 10 + n, ' ', total - 10 - (size_t)n - 1);
+    buf[total - 1] = '\n';
+    buf[8] = (char)((total - 10) & 0xff);
+    buf[9] = (char)((total - 10) >> 8);
+    return total;
+}
+
+/* the hook: rows row0.. of op's output into its .npy (each file written at its rows' offset, so the
+   prompt's chunks land in place and no file stays open); the residual's last row for the lens */
+static void capture_hook(void *ctx, int op, int layer, const float *out, int row0, int rows, int64_t cols, int64_t ld)
+{
+    run_capture *c = (run_capture *)ctx;
+    char path[4096], hdr[128];
+    FILE *f;
+    int r;
+    if (c->lens && op == CKM_RESIDUAL_OP && row0 + rows == c->n_prompt)
+        memcpy(c->lens + (size_t)layer * (size_t)cols, out + (size_t)(rows - 1) * (size_t)ld, (size_t)cols * sizeof(float));
+    if (!c->dir || c->failed || !*capture_sel(c, op, layer)) return;
+    capture_path(c, op, layer, path, sizeof path, 1);
+    f = fopen(path, "r+b");
+    if (!f || fseeko(f, (off_t)(npy_header(hdr, c->n_prompt, (long long)cols) + (size_t)row0 * (size_t)cols * sizeof(float)), SEEK_SET) != 0) {
+        c->failed = 1;
+        snprintf(c->err, sizeof c->err, "--dump: cannot write %s: %s", path, strerror(errno));
+        if (f) fclose(f);
+        return;
+    }
+    for (r = 0; r < rows && !c->failed; r++)
+        if (fwrite(out + (size_t)r * (size_t)ld, sizeof(float), (size_t)cols, f) != (size_t)cols) c->failed = 1;
+    if (fclose(f) != 0) c->failed = 1;
+    if (c->failed) snprintf(c->err, sizeof c->err, "--dump: cannot write %s: %s", path, strerror(errno));
+}
+
+/* does the comma-separated list hold the word? */
+static int list_has(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    const char *p = list;
+    while (*p) {
+        size_t k = strcspn(p, ",");
+        if (k == n && !strncmp(p, word, n)) return 1;
+        p += k + (p[k] == ',');
+    }
+    return 0;
+}
+
+/* --dump-ops and --dump-layers against this model, --dump DIR made and checked writable, each
+   selected op's .npy created with its header: 0, or -1 and err (nothing has run yet) */
+static int capture_setup(run_capture *c, const run_options *o, int n_prompt, char *err, size_t cap)
+{
+    int op, l, k;
+    char b[64], path[4096], hdr[128];
+    const char *p;
+    FILE *f;
+    memset(c, 0, sizeof *c);
+    c->n_prompt = n_prompt;
+    if (o->logit_lens) {
+        if (CKM_RESIDUAL_OP < 0) return run_fail(err, cap, "--logit-lens: this model's foot reads no residual stream of the block");
+        if (!(c->lens = (float *)calloc((size_t)CKM_N_LAYER * (size_t)CKM_OPS[CKM_RESIDUAL_OP > 0 ? CKM_RESIDUAL_OP : 0].cols, sizeof(float))))
+            return run_fail(err, cap, "out of memory");
+    }
+    if (!o->dump_dir) return 0;
+    c->dir = o->dump_dir;
+    for (p = o->dump_ops; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) { /* each listed kind is an op of this model */
+        size_t n = strcspn(p, ",");
+        for (op = 0; op < CKM_N_OPS; op++)
+            if (strlen(CKM_OPS[op].op) == n && !strncmp(p, CKM_OPS[op].op, n) && strcmp(CKM_OPS[op].op, "view")) break;
+        if (op == CKM_N_OPS) {
+            char all[512] = "";
+            for (op = 0; op < CKM_N_OPS; op++)
+                if (strcmp(CKM_OPS[op].op, "view") && !list_has(all, CKM_OPS[op].op))
+                    snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", all[0] ? "," : "", CKM_OPS[op].op);
+            snprintf(b, sizeof b, "%.*s", (int)(n < 48 ? n : 48), p);
+            return run_fail(err, cap, "--dump-ops: '%s' is not an op of this model (its ops: %s)", b, all);
+        }
+    }
+    for (p = o->dump_layers; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+        size_t n = strcspn(p, ",");
+        char *end;
+        long v;
+        snprintf(b, sizeof b, "%.*s", (int)(n < 48 ? n : 48), p);
+        v = *p >= '0' && *p <= '9' ? strtol(p, &end, 10) : -1;
+        if (v < 0 || end != p + n) return run_fail(err, cap, "--dump-layers: '%s' is not a layer number", b);
+        if (v >= CKM_N_LAYER) return run_fail(err, cap, "--dump-layers: layer %s is out of range (the model has %d layers: 0..%d)", b, CKM_N_LAYER, CKM_N_LAYER - 1);
+    }
+    if (!(c->sel = (unsigned char *)calloc((size_t)CKM_N_OPS * (CKM_N_LAYER + 1), 1))) return run_fail(err, cap, "out of memory");
+    for (op = 0; op < CKM_N_OPS; op++) {
+        if (!strcmp(CKM_OPS[op].op, "view") || (o->dump_ops && !list_has(o->dump_ops, CKM_OPS[op].op))) continue;
+        for (l = -1; l < CKM_N_LAYER; l++) {
+            if ((l < 0) != (CKM_OPS[op].section != 1)) continue;
+            if (l >= 0 && o->dump_layers) {
+                for (k = 0, p = o->dump_layers; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+                    if (strtol(p, NULL, 10) == l) k = 1;
+                if (!k) continue;
+            }
+            *capture_sel(c, op, l) = 1;
+        }
+    }
+    if (mkdir(c->dir, 0777) != 0 && errno != EEXIST) return run_fail(err, cap, "--dump %s: cannot create it: %s", c->dir, strerror(errno));
+    snprintf(path, sizeof path, "%s/index.json", c->dir); /* written at the end; made now so that an unwritable DIR stops us here */
+    if (!(f = fopen(path, "w")) || fclose(f) != 0) return run_fail(err, cap, "--dump %s: cannot write in it: %s", c->dir, strerror(errno));
+    for (op = 0; op < CKM_N_OPS; op++)
+        for (l = -1; l < CKM_N_LAYER; l++) {
+            size_t n;
+            if (!*capture_sel(c, op, l)) continue;
+            capture_path(c, op, l, path, sizeof path, 1);
+            n = npy_header(hdr, n_prompt, (long long)CKM_OPS[op].cols);
+            if (!(f = fopen(path, "wb")) || fwrite(hdr, 1, n, f) != n || fclose(f) != 0)
+                return run_fail(err, cap, "--dump: cannot write %s: %s", path, strerror(errno));
+        }
+    return 0;
+}
+
+/* DIR/index.json: the model, the prompt's tokens and one entry per file, in the order the ops ran */
+static int capture_index(run_capture *c, const int32_t *ids)
+{
+    char path[4096], name[256];
+    FILE *f;
+    int op, l, i, first = 1;
+    snprintf(path, sizeof path, "%s/index.json", c->dir);
+    if (!(f = fopen(path, "w"))) { fprintf(stderr, "run: --dump: cannot write %s: %s\n", path, strerror(errno)); return -1; }
+    fprintf(f, "{\"model\": \"%s\", \"arch\": \"%s\", \"n_layer\": %d, \"n_prompt\": %d, \"tokens\": [", CKM_NAME, CKM_ARCH, CKM_N_LAYER, c->n_prompt);
+    for (i = 0; i < c->n_prompt; i++) fprintf(f, "%s%d", i ? ", " : "", (int)ids[i]);
+    fprintf(f, "],\n \"entries\": [\n");
+    for (i = 0; i < 3; i++) /* head, the layers, foot: the order of the computation */
+        for (l = i == 1 ? 0 : -1; l < (i == 1 ? CKM_N_LAYER : 0); l++)
+            for (op = 0; op < CKM_N_OPS; op++) {
+                const ck_op_info *x = &CKM_OPS[op];
+                if (x->section != i || !*capture_sel(c, op, l)) continue;
+                capture_path(c, op, l, name, sizeof name, 0);
+                fprintf(f, "%s  {\"index\": %d, \"op\": \"%s\", \"out\": \"%s\", \"dsl\": \"OP(%s, %s, %s, %s, %s)\", \"section\": \"%s\", "
+                           "\"layer\": %d, \"shape\": [%d, %lld], \"file\": \"%s\"}", first ? "" : ",\n", op, x->op, x->out, x->op, x->out, x->a, x->b,
+                        x->c, i == 0 ? "head" : i == 1 ? "block" : "foot", l, c->n_prompt, (long long)x->cols, name);
+                first = 0;
+            }
+    fprintf(f, "\n]}\n");
+    if (fclose(f) != 0) { fprintf(stderr, "run: --dump: cannot write %s: %s\n", path, strerror(errno)); return -1; }
+    return 0;
+}
+
+/* --logit-lens: per layer, the top tokens of the residual stream after it through the foot */
+static void logit_lens(ck_model *m, const run_capture *c, const ck_tok *tok, int32_t last)
+{
+    int l, k, n_top;
+    int64_t cols = CKM_OPS[CKM_RESIDUAL_OP > 0 ? CKM_RESIDUAL_OP : 0].cols; /* capture_setup: >= 0 */
+    int32_t top[RUN_LENS_TOP];
+    char piece[256];
+    printf("logit lens: position %d (token %d); per layer, the top %d tokens of the residual stream through the foot, with probabilities\n",
+           c->n_prompt - 1, (int)last, RUN_LENS_TOP);
+    for (l = 0; l < CKM_N_LAYER; l++) {
+        const float *logits;
+        double lse;
+        CKM_LENS(m, c->lens + (size_t)l * (size_t)cols);
+        logits = CKM_LOGITS(m);
+        lse = log_sum_exp(logits, CKM_N_VOCAB);
+        n_top = top_ids(logits, CKM_N_VOCAB, RUN_LENS_TOP, top);
+        printf("layer %3d:", l);
+        for (k = 0; k < n_top; k++) {
+            printf("%s %d", k ? "," : "", (int)top[k]);
+            if (tok) {
+                size_t n = ck_tok_piece(tok, top[k], CK_TOK_RENDER_SPECIAL, piece, sizeof piece);
+                putchar(' ');
+                json_string(stdout, piece, n < sizeof piece ? n : sizeof piece);
+            }
+            printf(" %.4f", exp((double)logits[top[k]] - lse));
+        }
+        printf("\n");
+    }
 }
 
 #ifdef CK_CANARIES
@@ -591,6 +824,7 @@ int main(int argc, char **argv)
     int32_t *prompt_ids = NULL, tok;
     ck_model m;
     ck_lora lora;
+    run_capture capture;
     ck_prob_id *scratch;
     double t0, t_prefill, t_decode;
     ck_tokenizer_file tf;
@@ -648,7 +882,7 @@ int main(int argc, char **argv)
         if (bad < prompt_len) fprintf(stderr, "run: the prompt is not valid UTF-8 (byte %zu): its bytes are tokenized as they are\n", bad);
     }
     if (o.keep_last) { /* keep the prompt's last tokens: as many as leave room for what is generated */
-        int room = CKM_MAX_CTX - (o.logits_path ? 0 : o.n_gen > 0 ? o.n_gen : 1);
+        int room = CKM_MAX_CTX - (o.prefill_only ? 0 : o.n_gen > 0 ? o.n_gen : 1);
         if (room < 1) { fprintf(stderr, "run: --keep-last: -n %d leaves no room for a prompt in %d positions\n", o.n_gen, CKM_MAX_CTX); return 2; }
         if (n_prompt > room) {
             fprintf(stderr, "run: --keep-last: the prompt's first %d tokens dropped, its last %d kept (%d positions)\n", n_prompt - room, room,
@@ -684,10 +918,22 @@ int main(int argc, char **argv)
                               (double)o.lora_scale);
     }
 
-    if (o.logits_path) { /* logits of every prompt position */
+    if (capture_setup(&capture, &o, n_prompt, err, sizeof err)) { /* before the run: a bad --dump stops nothing half-done */
+        fprintf(stderr, "run: %s\n", err);
+        free(capture.sel);
+        free(capture.lens);
+        free(prompt_ids);
+        free(file_text);
+        if (have_tok) ck_tok_close(&tf);
+        ck_lora_close(&lora);
+        ck_model_close(&m);
+        return 2;
+    }
+    if (o.prefill_only) { /* logits of every prompt position; activations (--dump, --logit-lens) */
         float *all = (float *)malloc((size_t)n_prompt * CKM_N_VOCAB * sizeof(float));
         free(file_text); /* o.prompt is not read after tokenizing */
         if (!all) { fprintf(stderr, "run: out of memory for %d x %d logits\n", n_prompt, CKM_N_VOCAB); return 1; }
+        if (o.dump_dir || o.logit_lens) { m.capture = capture_hook; m.capture_ctx = &capture; }
         if (o.decode_logits) {
             for (pos = 0; pos < n_prompt; pos++) {
                 CKM_DECODE(&m, prompt_ids[pos], pos);
@@ -698,7 +944,13 @@ int main(int argc, char **argv)
             prefill(&m, prompt_ids, n_prompt, all);
             check_canaries(&m, "prefill");
         }
-        rc = write_f32(o.logits_path, all, (size_t)n_prompt * CKM_N_VOCAB);
+        rc = 0;
+        if (capture.failed) { fprintf(stderr, "run: %s\n", capture.err); rc = -1; }
+        if (!rc && o.dump_dir) rc = capture_index(&capture, prompt_ids);
+        if (!rc && o.logit_lens) logit_lens(&m, &capture, have_tok ? &tf.tok : NULL, prompt_ids[n_prompt - 1]);
+        if (!rc && o.logits_path) rc = write_f32(o.logits_path, all, (size_t)n_prompt * CKM_N_VOCAB);
+        free(capture.sel);
+        free(capture.lens);
         free(all);
         free(prompt_ids);
         if (have_tok) ck_tok_close(&tf);

@@ -46,6 +46,11 @@ is the HF math:
   reads the factor tensors only for the architectures that have them (llama: rope_freqs; phi3:
   LongRoPE) and refuses other files holding them; here they apply to every family.
 
+Capture (ck check): ``Model.capture = []`` before ``forward`` records every op of the family's DSL
+(models/<family>.h) as (layer, op, out, [T, cols] tensor), layer "head", 0..n_layer-1 or "foot",
+in the order the generated program runs them, laid out as the program holds them (llama's q and k
+columns in the GGUF's permuted order; heads merged token-major). Views record nothing.
+
 Everything runs in float64. ``load(path)`` -> Model; ``Model.forward(tokens)`` -> logits [T, V]
 of a causal prefill from position 0 (what ckernel's prefill and its token-by-token decode both
 must produce).
@@ -109,6 +114,7 @@ class Model:
         hp["head_dim"] = int(_kv(self.g, f"{a}.attention.key_length", hp["n_embd"] // hp["n_head"]))
         hp["n_rot"] = int(_kv(self.g, f"{a}.rope.dimension_count", hp["head_dim"]))
         self.hp = hp
+        self.capture = None   # a list: forward appends (layer, op, out, tensor [T, cols]) per DSL op (see cap)
         self.n_ctx = None   # llama.cpp's n_ctx (LongRoPE picks its factors by it); None: context_length
         if a not in FAMILIES:
             raise ValueError(f"oracle: no reference model for architecture {a!r}")
@@ -150,6 +156,20 @@ _KV_F16 = False   # set by Model.forward for the duration of one forward pass
 
 
 # ---------------------------------------------------------------------------- building blocks
+def cap(m, layer, op, out, x):
+    """record the output [T, cols] of the DSL op OP(op, out, ...) of `layer` when m.capture is a list"""
+    if m.capture is not None:
+        m.capture.append((layer, op, out, x.detach().reshape(x.shape[0], -1).clone()))
+    return x
+
+
+def permute_cols(x, n_head):
+    """convert_hf_to_gguf's LlamaModel.permute on the columns of x [T, n_head*hd]: the layout the
+    program's q/k have (GGUF rows) from the HF layout"""
+    T, n = x.shape
+    return x.reshape(T, n_head, 2, n // n_head // 2).transpose(2, 3).reshape(T, n)
+
+
 def rms_norm(x, w, eps):
     """HF LlamaRMSNorm: x * rsqrt(mean(x^2) + eps) * w"""
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
@@ -267,19 +287,23 @@ def gpt2(m, tokens):
     eps = float(_kv(m.g, f"{a}.attention.layer_norm_epsilon", 1e-5))
     C, H = hp["n_embd"], hp["n_head"]
     T = tokens.shape[0]
-    x = m.w("token_embd.weight")[tokens] + m.w("position_embd.weight")[:T]
+    x = cap(m, "head", "embedding", "x", m.w("token_embd.weight")[tokens] + m.w("position_embd.weight")[:T])
     for il in range(hp["n_layer"]):
         p = f"blk.{il}."
-        h = F.layer_norm(x, (C,), m.w(p + "attn_norm.weight"), m.w(p + "attn_norm.bias"), eps)
-        qkv = linear(m, h, p + "attn_qkv.weight", m.w(p + "attn_qkv.bias"))
+        h = cap(m, il, "layernorm", "h", F.layer_norm(x, (C,), m.w(p + "attn_norm.weight"), m.w(p + "attn_norm.bias"), eps))
+        qkv = cap(m, il, "matmul", "qkv", linear(m, h, p + "attn_qkv.weight", m.w(p + "attn_qkv.bias")))
         q, k, v = qkv.split(C, dim=-1)
         att = attention(heads(q, H), heads(k, H), heads(v, H), 1.0 / math.sqrt(C // H))
-        x = x + linear(m, merge(att), p + "attn_output.weight", m.w(p + "attn_output.bias"))
-        h = F.layer_norm(x, (C,), m.w(p + "ffn_norm.weight"), m.w(p + "ffn_norm.bias"), eps)
-        u = F.gelu(linear(m, h, p + "ffn_up.weight", m.w(p + "ffn_up.bias")), approximate="tanh")
-        x = x + linear(m, u, p + "ffn_down.weight", m.w(p + "ffn_down.bias"))
-    x = F.layer_norm(x, (C,), m.w("output_norm.weight"), m.w("output_norm.bias"), eps)
-    return lm_head(m, x)
+        cap(m, il, "attention", "att", merge(att))
+        o = cap(m, il, "matmul", "o", linear(m, merge(att), p + "attn_output.weight", m.w(p + "attn_output.bias")))
+        x = cap(m, il, "add", "x", x + o)
+        h = cap(m, il, "layernorm", "h", F.layer_norm(x, (C,), m.w(p + "ffn_norm.weight"), m.w(p + "ffn_norm.bias"), eps))
+        up = cap(m, il, "matmul", "up", linear(m, h, p + "ffn_up.weight", m.w(p + "ffn_up.bias")))
+        u = cap(m, il, "gelu", "mlp", F.gelu(up, approximate="tanh"))
+        down = cap(m, il, "matmul", "down", linear(m, u, p + "ffn_down.weight", m.w(p + "ffn_down.bias")))
+        x = cap(m, il, "add", "x", x + down)
+    x = cap(m, "foot", "layernorm", "h", F.layer_norm(x, (C,), m.w("output_norm.weight"), m.w("output_norm.bias"), eps))
+    return cap(m, "foot", "matmul", "logits", lm_head(m, x))
 
 
 def _llama_like(m, tokens, *, permuted, biases, qk_norm, rope_default):
@@ -292,26 +316,42 @@ def _llama_like(m, tokens, *, permuted, biases, qk_norm, rope_default):
     H, HKV, D, n_rot = hp["n_head"], hp["n_head_kv"], hp["head_dim"], hp["n_rot"]
     if permuted:
         assert n_rot == D, "llama's GGUF permutation is over whole heads"
-    x = m.w("token_embd.weight")[tokens]
+    x = cap(m, "head", "embedding", "x", m.w("token_embd.weight")[tokens])
+    # captured q/k in the program's layout: llama's GGUF rows are permuted for interleaved RoPE
+    pq = (lambda t: permute_cols(t, H)) if permuted else (lambda t: t)
+    pk = (lambda t: permute_cols(t, HKV)) if permuted else (lambda t: t)
     for il in range(hp["n_layer"]):
         p = f"blk.{il}."
-        h = rms_norm(x, m.w(p + "attn_norm.weight"), eps)
+        h = cap(m, il, "rmsnorm", "h", rms_norm(x, m.w(p + "attn_norm.weight"), eps))
         rows_q = (lambda w: unpermute_llama(w, H)) if permuted else None
         rows_k = (lambda w: unpermute_llama(w, HKV)) if permuted else None
         b = (lambda n: m.w(p + n)) if biases else (lambda n: None)
-        q = heads(linear(m, h, p + "attn_q.weight", b("attn_q.bias"), rows_q), H)
-        k = heads(linear(m, h, p + "attn_k.weight", b("attn_k.bias"), rows_k), HKV)
-        v = heads(linear(m, h, p + "attn_v.weight", b("attn_v.bias")), HKV)
+        q = linear(m, h, p + "attn_q.weight", b("attn_q.bias"), rows_q)
+        k = linear(m, h, p + "attn_k.weight", b("attn_k.bias"), rows_k)
+        v = cap(m, il, "matmul", "v", linear(m, h, p + "attn_v.weight", b("attn_v.bias")))
+        cap(m, il, "matmul", "q", pq(q))
+        cap(m, il, "matmul", "k", pk(k))
+        q, k, v = heads(q, H), heads(k, HKV), heads(v, HKV)
         if qk_norm:  # Qwen3Attention: q_norm / k_norm (RMSNorm over head_dim) before RoPE
             q = rms_norm(q, m.w(p + "attn_q_norm.weight"), eps)
             k = rms_norm(k, m.w(p + "attn_k_norm.weight"), eps)
+            cap(m, il, "rmsnorm_heads", "q", merge(q))
+            cap(m, il, "rmsnorm_heads", "k", merge(k))
         q, k = rope_hf(q, rope, n_rot), rope_hf(k, rope, n_rot)
+        cap(m, il, "rope", "q", pq(merge(q)))
+        cap(m, il, "rope", "k", pk(merge(k)))
         att = attention(q, k, v, 1.0 / math.sqrt(D), window)
-        x = x + linear(m, merge(att), p + "attn_output.weight")
-        h = rms_norm(x, m.w(p + "ffn_norm.weight"), eps)
-        g = F.silu(linear(m, h, p + "ffn_gate.weight")) * linear(m, h, p + "ffn_up.weight")
-        x = x + linear(m, g, p + "ffn_down.weight")
-    return lm_head(m, rms_norm(x, m.w("output_norm.weight"), eps))
+        cap(m, il, "attention", "att", merge(att))
+        o = cap(m, il, "matmul", "o", linear(m, merge(att), p + "attn_output.weight"))
+        x = cap(m, il, "add", "x", x + o)
+        h = cap(m, il, "rmsnorm", "h", rms_norm(x, m.w(p + "ffn_norm.weight"), eps))
+        gate = cap(m, il, "matmul", "gate", linear(m, h, p + "ffn_gate.weight"))
+        up = cap(m, il, "matmul", "up", linear(m, h, p + "ffn_up.weight"))
+        g = cap(m, il, "swiglu", "mlp", F.silu(gate) * up)
+        down = cap(m, il, "matmul", "down", linear(m, g, p + "ffn_down.weight"))
+        x = cap(m, il, "add", "x", x + down)
+    h = cap(m, "foot", "rmsnorm", "h", rms_norm(x, m.w("output_norm.weight"), eps))
+    return cap(m, "foot", "matmul", "logits", lm_head(m, h))
 
 
 def llama(m, tokens):
@@ -342,15 +382,20 @@ def sliding_layers(m, n_layer, default_period):
     return [il % p < p - 1 for il in range(n_layer)]
 
 
-def gemma_post_attention(m, p, x, att, eps, norm_w):
+def gemma_post_attention(m, p, x, att, eps, norm_w, il):
     """Gemma 2/3 after attention: output projection, post-norm, residual; (1 + w) RMSNorm, GeGLU
     (gelu_pytorch_tanh) MLP, post-norm, residual"""
-    o = linear(m, merge(att), p + "attn_output.weight")
-    x = x + gemma_rms_norm(o, norm_w(p + "post_attention_norm.weight"), eps)
-    h = gemma_rms_norm(x, norm_w(p + "ffn_norm.weight"), eps)
-    g = F.gelu(linear(m, h, p + "ffn_gate.weight"), approximate="tanh") * linear(m, h, p + "ffn_up.weight")
-    d = linear(m, g, p + "ffn_down.weight")
-    return x + gemma_rms_norm(d, norm_w(p + "post_ffw_norm.weight"), eps)
+    cap(m, il, "attention", "att", merge(att))
+    o = cap(m, il, "matmul", "o", linear(m, merge(att), p + "attn_output.weight"))
+    o = cap(m, il, "rmsnorm", "o", gemma_rms_norm(o, norm_w(p + "post_attention_norm.weight"), eps))
+    x = cap(m, il, "add", "x", x + o)
+    h = cap(m, il, "rmsnorm", "h", gemma_rms_norm(x, norm_w(p + "ffn_norm.weight"), eps))
+    gate = cap(m, il, "matmul", "gate", linear(m, h, p + "ffn_gate.weight"))
+    up = cap(m, il, "matmul", "up", linear(m, h, p + "ffn_up.weight"))
+    g = cap(m, il, "geglu", "mlp", F.gelu(gate, approximate="tanh") * up)
+    d = cap(m, il, "matmul", "down", linear(m, g, p + "ffn_down.weight"))
+    d = cap(m, il, "rmsnorm", "down", gemma_rms_norm(d, norm_w(p + "post_ffw_norm.weight"), eps))
+    return cap(m, il, "add", "x", x + d)
 
 
 def gemma3(m, tokens):
@@ -371,22 +416,27 @@ def gemma3(m, tokens):
     # scaling (Gemma 3 4B+: linear x8), as llama.cpp's gemma3 and HF's two rotary embeddings
     rope_local = rope_freqs_for(m, base_local, local=True)
     rope_global = rope_freqs_for(m, base_global)
-    x = m.w("token_embd.weight")[tokens] * torch.tensor(C ** 0.5, dtype=DT)
+    x = cap(m, "head", "embedding", "x", m.w("token_embd.weight")[tokens])
+    x = cap(m, "head", "scale", "x", x * torch.tensor(C ** 0.5, dtype=DT))
     for il in range(hp["n_layer"]):
         p = f"blk.{il}."
         sliding = sliding_at[il]
-        h = gemma_rms_norm(x, norm_w(p + "attn_norm.weight"), eps)
-        q = heads(linear(m, h, p + "attn_q.weight"), H)
-        k = heads(linear(m, h, p + "attn_k.weight"), HKV)
-        v = heads(linear(m, h, p + "attn_v.weight"), HKV)
+        h = cap(m, il, "rmsnorm", "h", gemma_rms_norm(x, norm_w(p + "attn_norm.weight"), eps))
+        q = heads(cap(m, il, "matmul", "q", linear(m, h, p + "attn_q.weight")), H)
+        k = heads(cap(m, il, "matmul", "k", linear(m, h, p + "attn_k.weight")), HKV)
+        v = heads(cap(m, il, "matmul", "v", linear(m, h, p + "attn_v.weight")), HKV)
         q = gemma_rms_norm(q, norm_w(p + "attn_q_norm.weight"), eps)
         k = gemma_rms_norm(k, norm_w(p + "attn_k_norm.weight"), eps)
+        cap(m, il, "rmsnorm_heads", "q", merge(q))
+        cap(m, il, "rmsnorm_heads", "k", merge(k))
         rope = rope_local if sliding else rope_global
         q, k = rope_hf(q, rope, D), rope_hf(k, rope, D)
+        cap(m, il, "rope", "q", merge(q))
+        cap(m, il, "rope", "k", merge(k))
         att = attention(q, k, v, scale, window if sliding else 0)
-        x = gemma_post_attention(m, p, x, att, eps, norm_w)
-    x = gemma_rms_norm(x, norm_w("output_norm.weight"), eps)
-    return lm_head(m, x)
+        x = gemma_post_attention(m, p, x, att, eps, norm_w, il)
+    x = cap(m, "foot", "rmsnorm", "h", gemma_rms_norm(x, norm_w("output_norm.weight"), eps))
+    return cap(m, "foot", "matmul", "logits", lm_head(m, x))
 
 
 GEMMA2_SLIDING_WINDOW = 4096          # llama.cpp's default when the GGUF has no sliding_window key
@@ -409,19 +459,24 @@ def gemma2(m, tokens):
     # query_pre_attn_scalar ** -0.5 (no GGUF key): n_embd / n_head for 27B, head_dim otherwise
     scale = (C // H if hp["n_layer"] == GEMMA2_27B_LAYERS else D) ** -0.5
     norm_w = lambda n: m.w(n) - 1.0       # the file holds 1 + w (convert_hf_to_gguf, Gemma2Model)
-    x = m.w("token_embd.weight")[tokens] * torch.tensor(C ** 0.5, dtype=DT)
+    x = cap(m, "head", "embedding", "x", m.w("token_embd.weight")[tokens])
+    x = cap(m, "head", "scale", "x", x * torch.tensor(C ** 0.5, dtype=DT))
     for il in range(hp["n_layer"]):
         p = f"blk.{il}."
         sliding = il % 2 == 0
-        h = gemma_rms_norm(x, norm_w(p + "attn_norm.weight"), eps)
-        q = rope_hf(heads(linear(m, h, p + "attn_q.weight"), H), rope, n_rot)
-        k = rope_hf(heads(linear(m, h, p + "attn_k.weight"), HKV), rope, n_rot)
-        v = heads(linear(m, h, p + "attn_v.weight"), HKV)
-        att = attention(q, k, v, scale, window if sliding else 0, softcap=attn_cap)
-        x = gemma_post_attention(m, p, x, att, eps, norm_w)
-    x = gemma_rms_norm(x, norm_w("output_norm.weight"), eps)
-    logits = linear(m, x, "token_embd.weight")
-    return final_cap * torch.tanh(logits / final_cap) if final_cap > 0 else logits
+        h = cap(m, il, "rmsnorm", "h", gemma_rms_norm(x, norm_w(p + "attn_norm.weight"), eps))
+        q = cap(m, il, "matmul", "q", linear(m, h, p + "attn_q.weight"))
+        k = cap(m, il, "matmul", "k", linear(m, h, p + "attn_k.weight"))
+        v = cap(m, il, "matmul", "v", linear(m, h, p + "attn_v.weight"))
+        q = rope_hf(heads(q, H), rope, n_rot)
+        k = rope_hf(heads(k, HKV), rope, n_rot)
+        cap(m, il, "rope", "q", merge(q))
+        cap(m, il, "rope", "k", merge(k))
+        att = attention(q, k, heads(v, HKV), scale, window if sliding else 0, softcap=attn_cap)
+        x = gemma_post_attention(m, p, x, att, eps, norm_w, il)
+    x = cap(m, "foot", "rmsnorm", "h", gemma_rms_norm(x, norm_w("output_norm.weight"), eps))
+    logits = cap(m, "foot", "matmul", "logits", linear(m, x, "token_embd.weight"))
+    return cap(m, "foot", "softcap", "logits", final_cap * torch.tanh(logits / final_cap) if final_cap > 0 else logits)
 
 
 PHI3_APPLY_SLIDING_WINDOW = True      # HF's behaviour; current llama.cpp ignores the window (PR 13676)
@@ -436,20 +491,27 @@ def phi3(m, tokens):
     rope = rope_freqs_for(m, float(_kv(m.g, f"{a}.rope.freq_base", 10000.0)))
     window = int(_kv(m.g, f"{a}.attention.sliding_window", 0)) if PHI3_APPLY_SLIDING_WINDOW else 0
     H, HKV, D, n_rot, n_ff = hp["n_head"], hp["n_head_kv"], hp["head_dim"], hp["n_rot"], hp["n_ff"]
-    x = m.w("token_embd.weight")[tokens]
+    x = cap(m, "head", "embedding", "x", m.w("token_embd.weight")[tokens])
     for il in range(hp["n_layer"]):
         p = f"blk.{il}."
-        h = rms_norm(x, m.w(p + "attn_norm.weight"), eps)
-        qkv = linear(m, h, p + "attn_qkv.weight")
+        h = cap(m, il, "rmsnorm", "h", rms_norm(x, m.w(p + "attn_norm.weight"), eps))
+        qkv = cap(m, il, "matmul", "qkv", linear(m, h, p + "attn_qkv.weight"))
         q, k, v = qkv.split([H * D, HKV * D, HKV * D], dim=-1)
         q = rope_hf(heads(q, H), rope, n_rot)
         k = rope_hf(heads(k, HKV), rope, n_rot)
-        att = attention(q, k, heads(v, HKV), 1.0 / math.sqrt(D), window)
-        x = x + linear(m, merge(att), p + "attn_output.weight")
-        h = rms_norm(x, m.w(p + "ffn_norm.weight"), eps)
-        gate, up = linear(m, h, p + "ffn_up.weight").split([n_ff, n_ff], dim=-1)
-        x = x + linear(m, F.silu(gate) * up, p + "ffn_down.weight")
-    return lm_head(m, rms_norm(x, m.w("output_norm.weight"), eps))
+        cap(m, il, "rope", "q", merge(q))
+        cap(m, il, "rope", "k", merge(k))
+        att = cap(m, il, "attention", "att", merge(attention(q, k, heads(v, HKV), 1.0 / math.sqrt(D), window)))
+        o = cap(m, il, "matmul", "o", linear(m, att, p + "attn_output.weight"))
+        x = cap(m, il, "add", "x", x + o)
+        h = cap(m, il, "rmsnorm", "h", rms_norm(x, m.w(p + "ffn_norm.weight"), eps))
+        gate_up = cap(m, il, "matmul", "gate_up", linear(m, h, p + "ffn_up.weight"))
+        gate, up = gate_up.split([n_ff, n_ff], dim=-1)
+        mlp = cap(m, il, "swiglu", "mlp", F.silu(gate) * up)
+        down = cap(m, il, "matmul", "down", linear(m, mlp, p + "ffn_down.weight"))
+        x = cap(m, il, "add", "x", x + down)
+    h = cap(m, "foot", "rmsnorm", "h", rms_norm(x, m.w("output_norm.weight"), eps))
+    return cap(m, "foot", "matmul", "logits", lm_head(m, h))
 
 
 FAMILIES = {"gpt2": gpt2, "llama": llama, "qwen2": qwen2, "qwen3": qwen3, "gemma2": gemma2, "gemma3": gemma3,

@@ -52,7 +52,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!!o.prompt + !!o.tokens + !!o.prompt_file != 1) abort();
         if (o.n_probs < 0 || o.n_probs > RUN_MAX_N_PROBS || (o.n_probs && !o.json)) abort();
         if (!(o.repeat_penalty > 0.0f && isfinite(o.repeat_penalty)) || !(o.min_p >= 0.0f && o.min_p <= 1.0f) || o.repeat_last_n < 0) abort();
-        if (o.logits_path && (o.given[OPT_N] || o.given[OPT_TEMP] || o.given[OPT_TOP_K] || o.given[OPT_TOP_P] || o.given[OPT_SEED])) abort();
+        if (o.prefill_only && (o.given[OPT_N] || o.given[OPT_TEMP] || o.given[OPT_TOP_K] || o.given[OPT_TOP_P] || o.given[OPT_SEED])) abort();
+        if ((o.dump_ops || o.dump_layers) && !o.dump_dir) abort();
+        if (o.decode_logits && (o.dump_dir || o.logit_lens)) abort();
         if (o.tokens) {
             int n = parse_tokens(o.tokens, n_vocab, &ids, err, sizeof err);
             if (n < 0 && !err[0]) abort();
@@ -63,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (run_check_context(&o, n_prompt, max_ctx, err, sizeof err) == 0) {
             if (n_prompt < 1 || n_prompt > max_ctx) abort();
-            if (!o.logits_path && o.n_gen >= 0 && (long long)n_prompt + o.n_gen > max_ctx) abort();
+            if (!o.prefill_only && o.n_gen >= 0 && (long long)n_prompt + o.n_gen > max_ctx) abort();
         } else if (!err[0]) abort();
         { /* the sampler with these options, over logits made of the input's last bytes */
             int n = 1 + (int)(size % 97), finite = 1;
