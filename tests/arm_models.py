@@ -4,11 +4,13 @@ Per family (tests/test_models.py's tiny models) and weight type (F32, Q8_0, Q4_0
 Q4_K, all made by build/mkmodel --type): ckgen on the host writes the C; examples/run.c is
 compiled for x86 with -DCK_NO_SIMD (the scalar reference) and, per ARM target, with the AArch64 cross
 compiler (NEON, with or without sdot); qemu runs the ARM programs. Asserted against the x86 scalar
-build of the same program, with tests/test_models.py's tolerances:
+build of the same program:
   greedy tokens (-n 8 --temp 0, the default program `ck build` makes) identical;
-  prefill and decode logits within TOL (1e-4) for F32 and for quantized weights on the exact path;
-  quantized weights on the default (8-bit activation) path: within 5% of the logit range and the
-  same top-1 wherever the scalar build's top-1 margin exceeds twice the measured diff.
+  prefill and decode logits within tests/test_models.py's TOL (1e-4), on both matmul paths. The
+  default (fast) path is held to TOL too, not to test_models.py's 5% of the logit range: that one
+  bounds 8-bit activations against a float64 oracle, while here both sides round the same
+  activations to 8 bits and the NEON integer dot products are bit-identical to the scalar ones
+  (measured: <= 5e-7; a +1 error in the sdot kernel gives 8e-2, which 5% of the range would pass).
 usage: arm_models.py BUILD_DIR NAME:CPU:FLAGS... (e.g. v8:cortex-a53:-march=armv8-a)
 """
 import concurrent.futures
@@ -89,25 +91,15 @@ def make_model(work, tc_bins, family, qtype):
     return d, gguf
 
 
-def compare(row, ref, got):
+def compare(greedy, ref, got):
     """ref, got: (prefill, decode, greedy) of the x86 scalar and the ARM build, one matmul path"""
     problems, worst = [], 0.0
-    for what, a, b, exact in (("prefill", ref[0], got[0], row["exact"]), ("decode", ref[1], got[1], row["exact"])):
+    for what, a, b in (("prefill", ref[0], got[0]), ("decode", ref[1], got[1])):
         d = float(np.max(np.abs(a.astype(np.float64) - b)))
         worst = max(worst, d)
-        if exact:
-            if not d < TOL:
-                problems.append(f"{what} logits differ by {d:.3e} (tolerance {TOL})")
-        else:
-            scale = float(np.max(np.abs(a)))
-            srt = np.sort(a, axis=1)
-            sure = srt[:, -1] - srt[:, -2] > 2 * d
-            flips = np.where(sure & (a.argmax(1) != b.argmax(1)))[0]
-            if not d < 0.05 * scale:
-                problems.append(f"{what} logits differ by {d:.3e}, over 5% of the logit range {scale:.3f}")
-            if len(flips):
-                problems.append(f"{what} top-1 differs at positions {list(flips)}")
-    if row["greedy"] and ref[2] != got[2]:
+        if not d < TOL:
+            problems.append(f"{what} logits differ by {d:.3e} (tolerance {TOL})")
+    if greedy and ref[2] != got[2]:
         problems.append(f"greedy tokens differ: x86 scalar '{ref[2]}', arm '{got[2]}'")
     return worst, problems
 
@@ -127,7 +119,9 @@ def main():
         builds.append(Build(name, ARM_CC, shlex.split(flags), ARM_QEMU + ["-cpu", cpu], work))
     pool = concurrent.futures.ThreadPoolExecutor(max(2, os.cpu_count() or 2))
     jobs = [pool.submit(b.compile_impl, p) for b in builds for p in PATHS]
-    cases = [(f, q) for f in FAMILIES for q in ["f32"] + QTYPES]
+    only = os.environ.get("ARM_MODELS_ONLY", "").split()   # e.g. "llama q4_K": a quick subset (families, types)
+    cases = [(f, q) for f in FAMILIES for q in ["f32"] + QTYPES
+             if not only or (f in only or not set(only) & set(FAMILIES)) and (q in only or not set(only) & {"f32", *QTYPES})]
     models = {}
     for f, q in cases:
         models[(f, q)] = pool.submit(make_model, work, bins, f, q)
@@ -150,12 +144,12 @@ def main():
         for path in (["fast"] if case[1] == "f32" else ["fast", "exact"]):
             ref = runs[(case, path, "x86scalar")].result()
             for b in builds[1:]:
-                row = {"exact": case[1] == "f32" or path == "exact", "greedy": path == "fast"}
-                worst, problems = compare(row, ref, runs[(case, path, b.name)].result())
+                greedy = path == "fast"
+                worst, problems = compare(greedy, ref, runs[(case, path, b.name)].result())
                 n += 1
                 tag = f"{case[0]} {case[1]} {path} {b.name}"
                 print(f"arm models: {tag:32s} max abs logit diff vs x86 scalar {worst:.2e}"
-                      + (f", greedy '{ref[2][8:]}' identical" if row["greedy"] and not problems else "")
+                      + (f", greedy '{ref[2][8:]}' identical" if greedy and not problems else "")
                       + ("" if not problems else "  FAIL: " + "; ".join(problems)))
                 if problems:
                     failed.append(tag)
