@@ -27,7 +27,7 @@ EXAMPLES = $(B)/mlp_train
 TOOLS = $(B)/ck $(B)/ckgen
 DEB_PKGS = python3-torch python3-numpy python3-pytest python3-jinja2
 
-.PHONY: all help examples tools check-model test test-header test-c test-asan test-py test-mcu test-arm size-mcu mcu-freestanding deps deps-mcu deps-arm bench bench-kernels bench-quant bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer fuzz-run-options fuzz-ckgen fuzz-train-state demo clean
+.PHONY: all help examples tools check-model test test-header test-c test-asan test-py test-mcu test-arm size-mcu mcu-freestanding deps deps-mcu deps-arm bench bench-kernels bench-quant bench-arm bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer fuzz-run-options fuzz-ckgen fuzz-train-state demo clean
 
 all: tools $(B)/libckernel.so $(B)/libckernel_scalar.so examples ## build the ck tool, ckgen, the oracle's shared libraries and the examples
 
@@ -255,13 +255,47 @@ $(B)/arm/$(1)_$(2): tests/$(1).c $(HEADERS) | deps-arm
 	@mkdir -p $$(@D)
 	$(ARM_CC) $(WARN) -Werror $(CFLAGS) $(ARM_FLAGS_$(2)) -fopenmp -DCK_EXPECT_SIMD='"$(ARM_SIMD_$(2))"' -I. $$< -o $$@ -lm
 endef
-$(foreach t,test_kernels test_quant,$(foreach a,$(ARM_TARGETS),$(eval $(call ARM_TEST_RULE,$(t),$(a)))))
+$(foreach t,test_kernels test_quant bench_kernels bench_quant,$(foreach a,$(ARM_TARGETS),$(eval $(call ARM_TEST_RULE,$(t),$(a)))))
+ARM_BENCHES       = $(foreach a,$(ARM_TARGETS),$(B)/arm/bench_kernels_$(a) $(B)/arm/bench_quant_$(a))
+# ck and ckgen for AArch64 (tests/arm_hostile.py puts host-run wrappers beside them)
+define ARM_TOOL_RULE
+$(B)/arm/$(1)/ck: examples/ck.c examples/run.c $(HEADERS) | deps-arm
+	@mkdir -p $$(@D)
+	$(ARM_CC) $(WARN) -Werror $(CFLAGS) $(ARM_FLAGS_$(1)) -I. -DCK_SOURCE_DIR='"$(CURDIR)"' \
+	  -DCK_BUILD_CFLAGS='"-O2 $(ARM_FLAGS_$(1)) -fopenmp"' $$< -o $$@ -lm
+$(B)/arm/$(1)/ckgen.aarch64: $(GEN_HEADERS) | deps-arm
+	@mkdir -p $$(@D)
+	$(ARM_CC) $(WARN) -Werror $(CFLAGS) $(ARM_FLAGS_$(1)) -I. -DCK_GEN_MAIN -x c ckernel_gen.h -o $$@ -lm
+endef
+$(foreach a,$(ARM_TARGETS),$(eval $(call ARM_TOOL_RULE,$(a))))
+ARM_TOOLS         = $(foreach a,$(ARM_HOSTILE_TARGETS),$(B)/arm/$(a)/ck $(B)/arm/$(a)/ckgen.aarch64)
+# "NAME:CPU:FLAGS" per target, for tests/arm_models.py and tests/arm_hostile.py
+ARM_SPECS         = $(foreach a,$(ARM_TARGETS),"$(a):$(ARM_CPU_$(a)):$(ARM_FLAGS_$(a)) -fopenmp")
+# the hostile corpus exercises the input checks (no SIMD in them) and the one good program: the
+# baseline target is enough (ARM_HOSTILE_TARGETS="v8 dotprod" runs both: about 75 s more)
+ARM_HOSTILE_TARGETS ?= v8
+ARM_PY_ENV        = CC="$(CC)" CK_TEST_ARCH="$(ARCH)" ARM_CC="$(ARM_CC)" ARM_QEMU="$(ARM_QEMU)"
 
-test-arm: $(ARM_TESTS) ## the C kernel and weight-format tests on AArch64 under qemu: armv8-a NEON on a Cortex-A53 model, armv8.2-a+dotprod on "max"; NEON vs scalar, thread-count determinism
+test-arm: $(ARM_TESTS) $(ARM_BENCHES) $(ARM_TOOLS) $(TOOLS) $(B)/mkmodel ## on AArch64 under qemu (armv8-a NEON on a Cortex-A53 model, armv8.2-a+dotprod on "max"): the C kernel and weight-format tests (NEON vs scalar, thread-count determinism), every family's generated program vs the x86 scalar build, the hostile corpus, the benches' smoke runs
 	$(ARM_QEMU) -cpu $(ARM_CPU_v8) $(B)/arm/test_kernels_v8
 	$(ARM_QEMU) -cpu $(ARM_CPU_v8) $(B)/arm/test_quant_v8
 	$(ARM_QEMU) -cpu $(ARM_CPU_dotprod) $(B)/arm/test_kernels_dotprod
 	$(ARM_QEMU) -cpu $(ARM_CPU_dotprod) $(B)/arm/test_quant_dotprod
+	$(ARM_PY_ENV) $(PYTHON) tests/arm_models.py $(B) $(ARM_SPECS)
+	$(ARM_PY_ENV) $(PYTHON) tests/arm_hostile.py $(B) $(foreach a,$(ARM_HOSTILE_TARGETS),"$(a):$(ARM_CPU_$(a)):$(ARM_FLAGS_$(a)) -fopenmp")
+	@for a in $(ARM_HOSTILE_TARGETS); do case $$a in v8) c=$(ARM_CPU_v8);; dotprod) c=$(ARM_CPU_dotprod);; esac; \
+	  $(ARM_QEMU) -cpu $$c $(B)/arm/$$a/ck --version; done
+	@$(MAKE) --no-print-directory bench-arm >$(B)/arm/bench-smoke.txt 2>&1 || { cat $(B)/arm/bench-smoke.txt; echo "test-arm: bench smoke run failed"; exit 1; }
+	@echo "bench-kernels, bench-quant --smoke: ran under qemu on $(ARM_TARGETS) (output in $(B)/arm/bench-smoke.txt; emulated: not speed)"
+
+# Under qemu a benchmark only shows that the code runs: its numbers are not the speed of any Arm
+# machine. BENCH_ARM_ARGS=--quick runs the real sizes (minutes per target under emulation).
+BENCH_ARM_ARGS ?= --smoke
+bench-arm: $(ARM_BENCHES) ## bench-kernels and bench-quant built for AArch64, run under qemu (--smoke sizes): a smoke test, NOT speed
+	@echo "bench-arm: the numbers below are measured under qemu-aarch64 emulation: they are NOT the speed of an Arm CPU"
+	@for a in $(ARM_TARGETS); do case $$a in v8) c=$(ARM_CPU_v8);; dotprod) c=$(ARM_CPU_dotprod);; esac; \
+	  for b in bench_kernels bench_quant; do echo "== $$b $$a (qemu -cpu $$c, emulated) =="; \
+	    OMP_NUM_THREADS=1 $(ARM_QEMU) -cpu $$c $(B)/arm/$${b}_$$a $(BENCH_ARM_ARGS) || exit 1; done; done
 
 # ---- benchmarks (numbers, never asserted) -----------------------------------------------
 $(B)/bench_kernels: tests/bench_kernels.c $(HEADERS) | $(B)

@@ -48,9 +48,8 @@ static volatile float bench_sink; /* keeps the peak loop from being optimised aw
 #define PEAK_ADD _mm256_add_ps
 #define PEAK_SUM _mm256_cvtss_f32
 #endif
-static double peak_gflops(void)
+static double peak_gflops(long iters)
 {
-    const long iters = 20000000;
     double t0 = now(), flops;
     int nthreads = 1;
 #ifdef _OPENMP
@@ -123,25 +122,34 @@ int main(int argc, char **argv)
         { CK_Q8_0, 256, 576, 1536 }, { CK_Q8_0, 256, 1536, 576 }, { CK_Q4_K, 256, 768, 3072 }, { CK_Q6_K, 256, 3072, 768 },
         { CK_Q4_0, 512, 2048, 2048 }, { CK_Q4_K, 512, 8192, 2048 },
     };
-    double peak, secs, min_time = 0.3;
+    /* --smoke: one tiny shape of each, one timed call (a run under emulation: the code paths, not speed) */
+    static const int smoke_shapes[][3] = { { 8, 64, 96 } };
+    static const int smoke_att[][5] = { { 2, 1, 16, 16, 0 } };
+    int smoke = argc > 1 && !strcmp(argv[1], "--smoke");
+    const int (*mm)[3] = smoke ? smoke_shapes : shapes;
+    const int (*at)[5] = smoke ? smoke_att : att;
+    size_t n_mm = smoke ? 1 : sizeof shapes / sizeof *shapes, n_at = smoke ? 1 : sizeof att / sizeof *att;
+    double peak, secs, min_time = smoke ? 0 : 0.3;
     size_t i;
     int threads = 1;
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: %s [--quick | --peak-only]\n  GFLOP/s of ck_matmul_forward/backward, ck_attention_forward/backward and ck_matmul_backward_q\n"
-               "  beside the measured FMA peak. OMP_NUM_THREADS sets the thread count. --quick: shorter timings.\n", argv[0]);
+        printf("usage: %s [--quick | --peak-only | --smoke]\n  GFLOP/s of ck_matmul_forward/backward, ck_attention_forward/backward and ck_matmul_backward_q\n"
+               "  beside the measured FMA peak. OMP_NUM_THREADS sets the thread count. --quick: shorter timings.\n"
+               "  --smoke: one tiny matmul and attention, one call each (runs the code, e.g. under qemu; not speed).\n", argv[0]);
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "--quick")) min_time = 0.05;
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
-    peak = peak_gflops();
+    peak = peak_gflops(smoke ? 100000 : 20000000);
     if (argc > 1 && !strcmp(argv[1], "--peak-only")) { printf("measured FMA peak: %.1f GFLOP/s (%d threads)\n", peak, threads); return 0; }
     printf("ckernel bench-kernels  SIMD=%s  threads=%d\n", ck_simd_name(), threads);
+    if (smoke) printf("--smoke: tiny sizes, one call each; the numbers below are not speed (under emulation they never are)\n");
     printf("measured FMA peak: %.1f GFLOP/s (%d thread%s, %d-bit FMAs)\n\n", peak, threads, threads > 1 ? "s" : "", CK_HAVE_AVX512 ? 512 : CK_HAVE_AVX2 ? 256 : 32);
     printf("%-28s %10s %10s %8s %10s %8s\n", "matmul [T x C] @ [OC x C]^T", "fwd ms", "fwd GF/s", "of peak", "bwd GF/s", "of peak");
-    for (i = 0; i < sizeof shapes / sizeof *shapes; i++) {
-        int T = shapes[i][0], C = shapes[i][1], OC = shapes[i][2];
+    for (i = 0; i < n_mm; i++) {
+        int T = mm[i][0], C = mm[i][1], OC = mm[i][2];
         float *inp = rnd((size_t)T * C, 1), *w = rnd((size_t)OC * C, 0.05f), *out = rnd((size_t)T * OC, 1);
         float *dinp = rnd((size_t)T * C, 0), *dw = rnd((size_t)OC * C, 0);
         double fl = 2.0 * T * C * OC, fwd_s, gf, gb;
@@ -156,8 +164,8 @@ int main(int argc, char **argv)
         free(inp); free(w); free(out); free(dinp); free(dw);
     }
     printf("\n%-28s %10s %10s %8s %10s %8s\n", "attention (causal)", "fwd ms", "fwd GF/s", "of peak", "bwd GF/s", "of peak");
-    for (i = 0; i < sizeof att / sizeof *att; i++) {
-        int NH = att[i][0], NKV = att[i][1], T = att[i][2], HS = att[i][3], W = att[i][4];
+    for (i = 0; i < n_at; i++) {
+        int NH = at[i][0], NKV = at[i][1], T = at[i][2], HS = at[i][3], W = at[i][4];
         size_t nq = (size_t)NH * T * HS, nk = (size_t)NKV * T * HS;
         float *q = rnd(nq, 1), *k = rnd(nk, 1), *v = rnd(nk, 1), *o = rnd(nq, 1), *l = rnd((size_t)NH * T, 1);
         float *dq = rnd(nq, 0), *dk = rnd(nk, 0), *dv = rnd(nk, 0);
@@ -178,8 +186,10 @@ int main(int argc, char **argv)
     /* the input gradient of a frozen quantized layer (QLoRA): chunks of CK_MATMUL_BQ_ROWS dequantized rows
        against dequantizing all of W into [OC, C] floats first (what the chunks save: that buffer) */
     printf("\n%-28s %10s %10s %8s %10s %8s\n", "matmul_backward_q (dinp)", "chunk ms", "GF/s", "of peak", "whole ms", "ratio");
-    for (i = 0; i < sizeof qshapes / sizeof *qshapes; i++) {
-        int type = qshapes[i][0], T = qshapes[i][1], C = qshapes[i][2], OC = qshapes[i][3], o;
+    for (i = 0; i < (smoke ? 1 : sizeof qshapes / sizeof *qshapes); i++) {
+        static const int smoke_q[4] = { CK_Q8_0, 8, 64, 96 };
+        const int *qs = smoke ? smoke_q : qshapes[i];
+        int type = qs[0], T = qs[1], C = qs[2], OC = qs[3], o;
         size_t rb = ck_row_size(type, C);
         float *w = rnd((size_t)OC * C, 0.05f), *dout = rnd((size_t)T * OC, 1), *dinp = rnd((size_t)T * C, 0);
         float *scratch = rnd((size_t)CK_MATMUL_BQ_ROWS * C, 0), *wf = rnd((size_t)OC * C, 0);

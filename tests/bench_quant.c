@@ -51,12 +51,19 @@ int main(int argc, char **argv)
     static const int types[] = { CK_F16, CK_BF16, CK_Q8_0, CK_Q5_1, CK_Q5_0, CK_Q4_1, CK_Q4_0, CK_Q6_K, CK_Q5_K, CK_Q4_K, CK_Q3_K, CK_Q2_K };
     static const int mm_types[] = { CK_F16, CK_BF16, CK_Q8_0, CK_Q5_1, CK_Q5_0, CK_Q4_1, CK_Q4_0, CK_Q6_K, CK_Q5_K, CK_Q4_K };
     static const int shapes[][2] = { { 896, 4864 }, { 4864, 896 } }; /* C, OC */
+    static const int smoke_shapes[][2] = { { 256, 64 } };
     static const int Ts[] = { 1, 64 };
-    double secs, min_time = 0.3;
+    /* --smoke: tiny sizes, one timed call each, no DRAM-sized copies (runs the code, e.g. under qemu; not speed) */
+    int smoke = argc > 1 && !strcmp(argv[1], "--smoke");
+    const int (*mm)[2] = smoke ? smoke_shapes : shapes;
+    int n_mm = smoke ? 1 : 2, dq_c = smoke ? 256 : 4864, dq_rows = smoke ? 4 : 896;
+    size_t cold_bytes = smoke ? 0 : COLD_BYTES;
+    double secs, min_time = smoke ? 0 : 0.3;
     int threads = 1, ti, si, k;
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: %s [--quick]\n  GB/s of ck_dequantize_row and GFLOP/s of ck_matmul_forward_qp (exact, fast) per GGUF type,\n"
-               "  beside FP32 ck_matmul_forward. OMP_NUM_THREADS sets the thread count. --quick: shorter timings.\n", argv[0]);
+        printf("usage: %s [--quick | --smoke]\n  GB/s of ck_dequantize_row and GFLOP/s of ck_matmul_forward_qp (exact, fast) per GGUF type,\n"
+               "  beside FP32 ck_matmul_forward. OMP_NUM_THREADS sets the thread count. --quick: shorter timings.\n"
+               "  --smoke: a [256 -> 64] weight and 4 rows to dequantize, one call each (runs the code, e.g. under qemu; not speed).\n", argv[0]);
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "--quick")) min_time = 0.05;
@@ -64,10 +71,11 @@ int main(int argc, char **argv)
     threads = omp_get_max_threads();
 #endif
     printf("ckernel bench-quant  SIMD=%s  threads=%d (dequantize: 1 thread)\n\n", ck_simd_name(), threads);
+    if (smoke) printf("--smoke: tiny sizes, one call each, weights in cache; the numbers below are not speed (under emulation they never are)\n\n");
 
     /* ---- dequantize ---- */
     {
-        enum { C = 4864, ROWS = 896 };
+        const int C = dq_c, ROWS = dq_rows;
         float *x = rnd((size_t)C * ROWS, 2.0f), *y = (float *)malloc((size_t)C * ROWS * sizeof(float));
         printf("%-6s %12s %12s %12s\n", "dequant", "in GB/s", "out GB/s", "Gvalues/s");
         for (ti = 0; ti < (int)(sizeof types / sizeof types[0]); ti++) {
@@ -84,8 +92,8 @@ int main(int argc, char **argv)
     }
 
     /* ---- matmul ---- */
-    for (si = 0; si < 2; si++) {
-        int C = shapes[si][0], OC = shapes[si][1];
+    for (si = 0; si < n_mm; si++) {
+        int C = mm[si][0], OC = mm[si][1];
         printf("\nmatmul [T x %d] @ [%d x %d]^T   GFLOP/s (T=1: and weight GB/s from DRAM)\n", C, OC, C);
         printf("%-6s %8s | %17s %17s | %17s %17s\n", "", "bytes/w", "T=1 exact", "T=1 fast", "T=64 exact", "T=64 fast");
         for (ti = -1; ti < (int)(sizeof mm_types / sizeof mm_types[0]); ti++) {
@@ -99,7 +107,7 @@ int main(int argc, char **argv)
                 free(w); free(inp); free(out);
                 continue;
             }
-            ncopies = (int)(COLD_BYTES / wbytes) + 1;
+            ncopies = (int)(cold_bytes / wbytes) + 1;
             copies = (char **)malloc(sizeof(char *) * ncopies);
             for (c = 0; c < ncopies; c++) {
                 copies[c] = (char *)malloc(wbytes);
@@ -121,8 +129,8 @@ int main(int argc, char **argv)
             free(copies); free(w); free(inp); free(out);
         }
     }
-    printf("\nf32 rows are ck_matmul_forward (exact = fast). Types without an integer kernel (f16, bf16) run exact for fast.\n"
-           "T=1 numbers in brackets: GB/s of weights read; the weights cycle through > %d MB of copies (DRAM, not cache).\n",
-           (int)(COLD_BYTES >> 20));
+    printf("\nf32 rows are ck_matmul_forward (exact = fast). Types without an integer kernel (f16, bf16) run exact for fast.\n");
+    if (!smoke) printf("T=1 numbers in brackets: GB/s of weights read; the weights cycle through > %d MB of copies (DRAM, not cache).\n",
+                       (int)(COLD_BYTES >> 20));
     return 0;
 }
