@@ -6,11 +6,13 @@ compiled for x86 with -DCK_NO_SIMD (the scalar reference) and, per ARM target, w
 compiler (NEON, with or without sdot); qemu runs the ARM programs. Asserted against the x86 scalar
 build of the same program:
   greedy tokens (-n 8 --temp 0, the default program `ck build` makes) identical;
-  prefill and decode logits within tests/test_models.py's TOL (1e-4), on both matmul paths. The
-  default (fast) path is held to TOL too, not to test_models.py's 5% of the logit range: that one
-  bounds 8-bit activations against a float64 oracle, while here both sides round the same
-  activations to 8 bits and the NEON integer dot products are bit-identical to the scalar ones
-  (measured: <= 5e-7; a +1 error in the sdot kernel gives 8e-2, which 5% of the range would pass).
+  prefill and decode logits: F32 models and the exact path within tests/test_models.py's TOL (1e-4);
+  the default (fast) path within test_models.py's EMU_FLIP_BOUND of the logit scale per position.
+  The NEON fp32 kernels (GEMM, norms, attention) sum in another order than the scalar ones, and a
+  last-bit difference can move one activation across an 8-bit rounding boundary of the fast path
+  (the flip test_models.py measures and bounds against its ggml emulation): measured here up to
+  2.6e-1 absolute on qwen2 q4_K. The integer dot products themselves are held bit-identical to the
+  scalar ones by tests/test_quant.c under qemu (where a +1 sdot error fails).
 usage: arm_models.py BUILD_DIR NAME:CPU:FLAGS... (e.g. v8:cortex-a53:-march=armv8-a)
 """
 import concurrent.futures
@@ -23,7 +25,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_models import COMMON, FAMILIES, TOL, prompt  # noqa: E402  (one copy of the models and tolerances)
+from test_models import COMMON, EMU_FLIP_BOUND, FAMILIES, TOL, prompt  # noqa: E402  (one copy of the models and tolerances)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARM_CC = os.environ.get("ARM_CC", "aarch64-linux-gnu-gcc")
@@ -91,13 +93,20 @@ def make_model(work, tc_bins, family, qtype):
     return d, gguf
 
 
-def compare(greedy, ref, got):
-    """ref, got: (prefill, decode, greedy) of the x86 scalar and the ARM build, one matmul path"""
+def compare(greedy, ref, got, flips=False):
+    """ref, got: (prefill, decode, greedy) of the x86 scalar and the ARM build, one matmul path; flips: the fast
+    path of a quantized model (8-bit activations: per position within EMU_FLIP_BOUND of the logit scale)"""
     problems, worst = [], 0.0
     for what, a, b in (("prefill", ref[0], got[0]), ("decode", ref[1], got[1])):
-        d = float(np.max(np.abs(a.astype(np.float64) - b)))
+        diff = np.abs(a.astype(np.float64) - b)
+        d = float(np.max(diff))
         worst = max(worst, d)
-        if not d < TOL:
+        if flips:
+            scale = max(1.0, float(np.max(np.abs(a))))
+            rel = float(np.max(diff)) / scale
+            if not rel <= EMU_FLIP_BOUND:
+                problems.append(f"{what} logits differ by {d:.3e} = {rel:.2e} of the scale {scale:.2f} (bound {EMU_FLIP_BOUND})")
+        elif not d < TOL:
             problems.append(f"{what} logits differ by {d:.3e} (tolerance {TOL})")
     if greedy and ref[2] != got[2]:
         problems.append(f"greedy tokens differ: x86 scalar '{ref[2]}', arm '{got[2]}'")
@@ -145,7 +154,7 @@ def main():
             ref = runs[(case, path, "x86scalar")].result()
             for b in builds[1:]:
                 greedy = path == "fast"
-                worst, problems = compare(greedy, ref, runs[(case, path, b.name)].result())
+                worst, problems = compare(greedy, ref, runs[(case, path, b.name)].result(), flips=path == "fast" and case[1] != "f32")
                 n += 1
                 tag = f"{case[0]} {case[1]} {path} {b.name}"
                 print(f"arm models: {tag:32s} max abs logit diff vs x86 scalar {worst:.2e}"
