@@ -116,17 +116,30 @@
     var total = region === "weights" ? L.weights_bytes : L.state_bytes, roles = [];
     bufs.forEach(function (b) { if (roles.indexOf(b.role) < 0) roles.push(b.role); });
     am.appendChild(el("h3", {}, [region + " region: " + total + " bytes (" + human(total) + ")" +
-      (region === "state" ? "; top row: its sections, one row per role below" : "; coloured by dtype")]));
-    var parts = [];
-    if (region === "state")
+      (region === "state" ? "; top row: its sections; below, each role's buffers, stacked where they share bytes"
+                          : "; coloured by dtype")]));
+    var parts = [], lanes = 0;
+    if (region === "state") {
       (L.sections || []).forEach(function (s) {
         parts.push({ offset: s.offset, bytes: s.bytes, label: s.name, colour: colour(s.name), lane: 0 });
       });
-    bufs.forEach(function (b) {
-      parts.push({ offset: b.offset, bytes: b.bytes, label: b.name, lane: region === "state" ? 1 + roles.indexOf(b.role) : 0,
-                   colour: region === "weights" ? colour(b.dtype) : colour(b.role) });
-    });
-    am.appendChild(bar(parts, total, region === "state" ? 1 + roles.length : 1, "arena-bar"));
+      lanes = 1;
+      roles.forEach(function (role) { /* rows of a role: a buffer goes to the first row free at its offset */
+        var ends = [];
+        bufs.filter(function (b) { return b.role === role; }).sort(function (a, b) { return a.offset - b.offset; })
+          .forEach(function (b) {
+            var k = 0;
+            while (k < ends.length && ends[k] > b.offset) k++;
+            ends[k] = b.offset + b.bytes;
+            parts.push({ offset: b.offset, bytes: b.bytes, label: b.name, lane: lanes + k, colour: colour(role) });
+          });
+        lanes += ends.length;
+      });
+    } else {
+      bufs.forEach(function (b) { parts.push({ offset: b.offset, bytes: b.bytes, label: b.name, lane: 0, colour: colour(b.dtype) }); });
+      lanes = 1;
+    }
+    am.appendChild(bar(parts, total, lanes, "arena-bar"));
   });
   var bufRows = L.buffers.map(function (b, i) {
     var shares = L.buffers.filter(function (o, j) {
