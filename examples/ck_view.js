@@ -6,7 +6,8 @@
      - the training arena's sections (NAME_train.h's NAME_train_sections table), with --train;
      - the weight types per layer and per tensor, and the bytes per type;
      - the ops of each mode (prefill, decode; train forward and backward) in program order, each with its
-       line in the generated C and its line in models/FAMILY.h.
+       line in the generated C and its line in models/FAMILY.h;
+     - with --profile (src_profile: run --profile's JSON), the prefill's time per op and layer.
    No network, no library: plain DOM calls. Everything shown is read from those files, nothing assumed. */
 "use strict";
 (function () {
@@ -224,6 +225,42 @@
     box.appendChild(ol);
     og.appendChild(box);
   });
+  /* ---- profile (ck view --profile: run --profile's JSON): time per op and layer of one prefill ---- */
+  var profText = src("src_profile");
+  if (profText) {
+    var P = JSON.parse(profText), ps = section("Profile: prefill of " + P.tokens + " tokens", "profile");
+    var timed = P.ops.reduce(function (a, o) { return a + o.seconds; }, 0), perKind = {}, perLayer = {};
+    P.ops.forEach(function (o) {
+      perKind[o.op] = (perKind[o.op] || 0) + o.seconds;
+      (perLayer[o.layer] = perLayer[o.layer] || []).push(o);
+    });
+    ps.appendChild(el("p", {}, ["prefill " + (P.prefill_seconds * 1e3).toFixed(3) + " ms; the ops' times add up to " +
+      (timed * 1e3).toFixed(3) + " ms. An op's time runs from the previous op's end to its own (run's capture hook), so " +
+      "ops fused into one pass (e.g. q, k, v matmuls) show the pass on the first. One row per layer below (head and " +
+      "foot: layer -1), each op's width its share of the slowest row."]));
+    var rowMax = Object.keys(perLayer).reduce(function (a, l) {
+      return Math.max(a, perLayer[l].reduce(function (b, o) { return b + o.seconds; }, 0)); }, 1e-12);
+    var lanes = Object.keys(perLayer).sort(function (a, b) { return a - b; }), parts = [];
+    lanes.forEach(function (l, k) {
+      var at = 0;
+      perLayer[l].forEach(function (o) {
+        parts.push({ offset: at, bytes: o.seconds, label: o.op + " " + o.out + " (layer " + l + ", " + (o.seconds * 1e6).toFixed(1) + " us)",
+                     colour: colour(o.op), lane: k });
+        at += o.seconds;
+      });
+    });
+    ps.appendChild(bar(parts, rowMax, lanes.length, "profile-bar"));
+    ps.appendChild(table(["op kind", "ms", "share"], Object.keys(perKind).sort(function (a, b) { return perKind[b] - perKind[a]; })
+      .map(function (k) {
+        return el("tr", { "class": "prof-kind" }, [el("td", { style: "background:" + colour(k) }, [k]),
+          el("td", {}, [(perKind[k] * 1e3).toFixed(3)]), el("td", {}, [(100 * perKind[k] / (timed || 1)).toFixed(1) + "%"])]);
+      })));
+    ps.appendChild(table(["layer", "op", "out", "us"], P.ops.map(function (o) {
+      return el("tr", { "class": "prof-op", "data-index": String(o.index), "data-layer": String(o.layer),
+                        "data-seconds": String(o.seconds) }, [el("td", {}, [String(o.layer)]), el("td", {}, [o.op]),
+        el("td", {}, [o.out]), el("td", {}, [(o.seconds * 1e6).toFixed(1)])]);
+    })));
+  }
   var st = document.createElement("style");
   st.textContent = "body{font:14px sans-serif;margin:16px;color:#111}table{border-collapse:collapse;margin:8px 0}" +
     "td,th{border:1px solid #bbb;padding:2px 6px;text-align:left}th{background:#ddd}pre{background:#f6f6f6;" +

@@ -228,3 +228,40 @@ def test_unwritable_output_is_named(tc, tmp_path):
     out = str(tmp_path / "no-such-dir" / "v.html")
     r = sh([tc.ck, "view", gguf, "-o", out])
     assert r.returncode != 0 and out in r.stderr, r.stderr
+
+
+def test_profile(tc, tmp_path):
+    """ck view --profile: run --profile's times, one row per op and layer of the prefill (views have no code,
+    no time), each >= 0, adding up to no more than the prefill it was measured in"""
+    gguf = tc.mkmodel(str(tmp_path / "m.gguf"), "llama", "q4_k_m")
+    page = str(tmp_path / "m.html")
+    env = {"CK_CFLAGS": "-O0 " + os.environ.get("CK_TEST_ARCH", "-march=native")}  # the times, not their speed
+    r = sh([tc.ck, "view", gguf, "-o", page, "--profile"], env=env)
+    assert r.returncode == 0, r.stderr
+    ref = str(tmp_path / "ref")
+    assert tc.ckgen(gguf, ref, extra=["--no-bump"]).returncode == 0
+    header = open(os.path.join(ref, "m.h")).read()
+    table = header[header.index("m_ops["):]
+    ops = re.findall(r'\{ "(\w+)", "\w+", "[^"]*", "[^"]*", "[^"]*", (\d), \d+ \}', table[:table.index("};")])
+    n_layer = int(re.search(r"#define M_N_LAYER\s+(\d+)", header).group(1))
+    want = sum((n_layer if int(sec) == 1 else 1) for op, sec in ops if op != "view")
+    dom = browser("--dump-dom", "file://" + page)
+    rows = re.findall(r'<tr class="prof-op" data-index="(\d+)" data-layer="(-?\d+)" data-seconds="([^"]+)">', dom)
+    assert len(rows) == want
+    assert {(int(i), int(l)) for i, l, _ in rows} == {(i, l) for i, (op, sec) in enumerate(ops) if op != "view"
+                                                     for l in (range(n_layer) if int(sec) == 1 else [-1])}
+    seconds = [float(s) for _, _, s in rows]
+    total = float(re.search(r"prefill ([\d.]+) ms", dom).group(1)) / 1e3
+    assert min(seconds) >= 0 and 0 < sum(seconds) <= total + 1e-6
+
+
+def test_profile_option_refusals(tc, tmp_path):
+    gguf = tc.mkmodel(str(tmp_path / "m.gguf"), "llama", "f32")
+    d = str(tmp_path / "out")
+    assert tc.ckgen(gguf, d).returncode == 0
+    run = tc.compile(d, "fast")
+    bad = str(tmp_path / "no-such-dir" / "p.json")
+    for extra, says in [(["--profile", bad], bad), (["--profile", "p.json", "--logit-lens"], "--logit-lens"),
+                        (["--profile", "p.json", "-n", "3"], "-n does not apply with --profile"), (["--profile", ""], "--profile ''")]:
+        r = sh([run, "-m", gguf, "--tokens", "1,2,3"] + extra, env=None)
+        assert r.returncode == 2 and says in r.stderr, (extra, r.stderr)
