@@ -149,7 +149,7 @@ test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so $(TOOLS) $(B)/mkmodel
 
 test: deps deps-arm test-header test-c test-asan test-mcu test-arm test-py ## everything (installs Debian's torch, numpy, pytest, jinja2, the MCU and AArch64 cross toolchains and qemu if missing); ends with pytest's summary
 
-deps: ## install python3-torch, python3-numpy, python3-pytest, python3-jinja2 with apt-get if missing
+deps: ## install python3-torch, python3-numpy, python3-pytest, python3-jinja2, clang and chromium with apt-get if missing
 	@$(PYTHON) -c "import torch, numpy, pytest, jinja2" 2>/dev/null || { \
 	  echo "installing $(DEB_PKGS) (Debian packages)"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -157,6 +157,9 @@ deps: ## install python3-torch, python3-numpy, python3-pytest, python3-jinja2 wi
 	  $(PYTHON) -c "import torch, numpy, pytest, jinja2" || { echo "deps: $(PYTHON) still cannot import torch, numpy, pytest, jinja2"; exit 1; }; }
 	@command -v clang >/dev/null || { SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  echo "installing clang (header test)"; DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends clang >/dev/null; }
+	@command -v chromium >/dev/null || { SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  echo "installing chromium (tests/test_view.py opens ck view's page in it, headless)"; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 # ---- microcontrollers: examples/mcu/firmware.c on Cortex-M4F, Cortex-M55 (Helium), RV32 under qemu ----
 # MCU_GGUF is the model the firmware runs: swap in any GGUF that ckgen knows and the boards hold

@@ -4,6 +4,7 @@
      ck dequantize IN.gguf OUT.gguf  (every tensor to f32)
      ck build MODEL.gguf [-o DIR]    generate the model's C with ckgen and compile examples/run.c
      ck run MODEL.gguf [RUN ARGS]    build once (cached by its inputs' hash), then run it (--lora ADAPTER.gguf)
+     ck view MODEL.gguf [-o FILE.html] [--train BxT] [--profile]   one HTML page: arena map, weight types, op graph, op times
      ck check MODEL.gguf             run it with activation capture against the PyTorch reference: the first op that differs
      ck lora-merge BASE.gguf ADAPTER.gguf -o OUT.gguf [--lora-scale S]   W + scale * B @ A, written as a model
      ck perplexity MODEL.gguf -f TEXT [-c N] [-b N]    perplexity as llama-perplexity computes it
@@ -467,19 +468,29 @@ static uint64_t hash_field(uint64_t h, const char *label, const void *p, size_t 
     h = fnv1a(h, &len, sizeof len);
     return fnv1a(h, p, n);
 }
-static int hash_file(uint64_t *h, const char *label, const char *path)
+/* a whole file, NUL-terminated (text or not; *len without the NUL): malloc'd, or NULL after a message */
+static char *read_whole(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     char *buf;
     size_t cap = 1 << 16, n = 0, r;
-    if (!f) { fprintf(stderr, "%s: cannot read %s: %s\n", prog, path, strerror(errno)); return -1; }
+    if (!f) { fprintf(stderr, "%s: cannot read %s: %s\n", prog, path, strerror(errno)); return NULL; }
     buf = (char *)malloc(cap);
-    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+    while (buf && (r = fread(buf + n, 1, cap - 1 - n, f)) > 0) {
         n += r;
-        if (n == cap) { char *nb = (char *)realloc(buf, cap *= 2); if (!nb) { free(buf); buf = NULL; } else buf = nb; }
+        if (n == cap - 1) { char *nb = (char *)realloc(buf, cap *= 2); if (!nb) { free(buf); buf = NULL; } else buf = nb; }
     }
-    if (!buf || ferror(f)) { fprintf(stderr, "%s: cannot read %s\n", prog, path); fclose(f); free(buf); return -1; }
+    if (!buf || ferror(f)) { fprintf(stderr, "%s: cannot read %s\n", prog, path); fclose(f); free(buf); return NULL; }
     fclose(f);
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+static int hash_file(uint64_t *h, const char *label, const char *path)
+{
+    size_t n;
+    char *buf = read_whole(path, &n);
+    if (!buf) return -1;
     *h = hash_field(*h, label, buf, n);
     free(buf);
     return 0;
@@ -849,6 +860,21 @@ static int cmd_run(int argc, char **argv)
 /* ---- check: the program's activations against the PyTorch reference, op by op ------------- */
 #define CHECK_N_TOKENS 16 /* the fixed prompt: ids spread over the vocabulary */
 
+/* CHECK_N_TOKENS ids spread over the vocabulary (the rows of token_embd.weight), "a,b,..." in ids: 0 or -1 */
+static int spread_tokens(const char *who, const char *gguf, char *ids, size_t cap)
+{
+    ck_gguf g;
+    const ck_gguf_tensor *emb;
+    int i, n = 0;
+    if (ck_gguf_open(&g, gguf) != 0) { fprintf(stderr, "%s: %s\n", who, g.error); return -1; }
+    emb = ck_gguf_find_tensor(&g, "token_embd.weight");
+    if (!emb || emb->ne[1] < 1) { fprintf(stderr, "%s: %s has no token_embd.weight\n", who, gguf); ck_gguf_close(&g); return -1; }
+    for (i = 0; i < CHECK_N_TOKENS; i++)
+        n += snprintf(ids + n, cap - (size_t)n, "%s%lld", i ? "," : "", (long long)((7919LL * i + 11) % emb->ne[1]));
+    ck_gguf_close(&g);
+    return 0;
+}
+
 /* ck check MODEL.gguf: the program `ck run` builds (cached) runs a fixed prompt with --dump, then
    oracle/check.py runs the family's reference forward (oracle/models.py) on the same tokens and
    names the first op that differs beyond the tolerance */
@@ -857,8 +883,6 @@ static int cmd_check(int argc, char **argv)
     const char *gguf, *keep = NULL, *tol = NULL, *tokens = NULL, *ref = NULL, *python = getenv("CK_PYTHON") ? getenv("CK_PYTHON") : "/usr/bin/python3";
     char ids[CHECK_N_TOKENS * 12], *run, *dir, *script, *rargs[8], *pargs[12];
     int i, n = 0, rc;
-    ck_gguf g;
-    const ck_gguf_tensor *emb;
     if (argc < 1 || wants_help(argc, argv)) {
         printf("usage: %s check MODEL.gguf [--tokens ID,...] [--tol X] [--reference REF.gguf] [--keep DIR]\n"
                "  Builds the model's program as '%s run' does (cached), runs a fixed prompt of %d tokens with\n"
@@ -889,13 +913,8 @@ static int cmd_check(int argc, char **argv)
         double v = strtod(tol, &end);
         if (end == tol || *end || !(v > 0 && v < 1e30)) { fprintf(stderr, "%s check: --tol %s: must be a number > 0\n", prog, tol); return 2; }
     }
-    if (!tokens) { /* CHECK_N_TOKENS ids spread over the vocabulary (the rows of token_embd.weight) */
-        if (ck_gguf_open(&g, gguf) != 0) { fprintf(stderr, "%s check: %s\n", prog, g.error); return 1; }
-        emb = ck_gguf_find_tensor(&g, "token_embd.weight");
-        if (!emb || emb->ne[1] < 1) { fprintf(stderr, "%s check: %s has no token_embd.weight\n", prog, gguf); ck_gguf_close(&g); return 1; }
-        for (i = 0; i < CHECK_N_TOKENS; i++)
-            n += snprintf(ids + n, sizeof ids - (size_t)n, "%s%lld", i ? "," : "", (long long)((7919LL * i + 11) % emb->ne[1]));
-        ck_gguf_close(&g);
+    if (!tokens) {
+        if (spread_tokens("ck check", gguf, ids, sizeof ids)) return 1;
         tokens = ids;
     }
     if (!(run = cached_program("ck check", gguf, "run.c", "run"))) return 1;
@@ -1189,12 +1208,146 @@ static int cmd_detokenize(int argc, char **argv)
     return 0;
 }
 
+/* ---- view: one self-contained HTML page of a model's layout and op graph ------------------ */
+
+/* text as HTML character data: & < > " escaped, other bytes as they are */
+static void html_text(FILE *f, const char *s, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        switch (s[i]) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(s[i], f);
+        }
+    }
+}
+/* a source the page's script reads: <pre id=ID hidden>TEXT</pre> (absent file: empty, data-missing) */
+static void html_source(FILE *f, const char *id, const char *path)
+{
+    size_t n = 0;
+    char *text = path && access(path, R_OK) == 0 ? read_whole(path, &n) : NULL;
+    fprintf(f, "<pre id=\"%s\" hidden%s data-path=\"", id, text ? "" : " data-missing");
+    if (path) html_text(f, path, strlen(path));
+    fputs("\">", f);
+    if (text) html_text(f, text, n);
+    fputs("</pre>\n", f);
+    free(text);
+}
+
+/* ck view MODEL.gguf [-o FILE] [--train BxT [--lora RANK] [--recompute]] [--profile]: ckgen into a
+   temporary directory; the page is layout.json, weights_manifest.json, NAME.h, NAME_train.h,
+   models/FAMILY.h and (--profile) the JSON of `run --profile` verbatim (HTML-escaped, hidden) plus
+   examples/ck_view.js, which draws the arena maps, the weight types, the op lists and the op times from
+   them in the browser. When ckgen refuses the file, the page shows its words and ck exits 1. */
+static int cmd_view(int argc, char **argv)
+{
+    const char *gguf = NULL, *out = "view.html", *tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char name[256], ids[CHECK_N_TOKENS * 12], *dir, *log, *p_profile = NULL, *p_layout, *p_manifest, *p_header, *p_train, *p_js, *js, *header, *family = NULL;
+    int i, train_b = 0, train_t = 0, refused, profile = 0;
+    FILE *f;
+    if (wants_help(argc, argv)) {
+        printf("usage: %s view MODEL.gguf [-o FILE.html] [--train B[xT] [--lora RANK] [--recompute]] [--profile]\n"
+               "  Writes one self-contained HTML page (no network): the arena map (every section and buffer of\n"
+               "  layout.json to scale: offset, size, dtype, role, which buffers share bytes), the weight types per\n"
+               "  tensor and layer, and the op graph of prefill and decode, each op beside its line in the generated\n"
+               "  C and in models/FAMILY.h. --train adds the training arena and the forward and backward ops.\n"
+               "  --profile builds the run program as 'ck run' does (cached), times each op of a %d-token prefill\n"
+               "  (run --profile) and adds the times per op and layer.\n"
+               "  FILE defaults to view.html. A model ckgen refuses gives a page with the refusal and exit status 1.\n",
+               prog, CHECK_N_TOKENS);
+        return 0;
+    }
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-o")) { if (++i >= argc) return usage_error("view", "-o needs a file"); out = argv[i]; }
+        else if (!strcmp(argv[i], "--train")) {
+            if (++i >= argc || parse_train_size(argv[i], &train_b, &train_t))
+                return usage_error("view", "--train wants B or BxT, whole numbers from 1, e.g. 8x256");
+        }
+        else if (!strcmp(argv[i], "--lora")) { if (++i >= argc) return usage_error("view", "--lora needs a rank"); ckgen_lora = argv[i]; }
+        else if (!strcmp(argv[i], "--recompute")) ckgen_recompute = 1;
+        else if (!strcmp(argv[i], "--profile")) profile = 1;
+        else if (argv[i][0] == '-' && argv[i][1]) return usage_error("view", "unknown option");
+        else if (!gguf) gguf = argv[i];
+        else return usage_error("view", "one model at a time");
+    }
+    if (!gguf) return usage_error("view", "no model given");
+    if ((ckgen_lora || ckgen_recompute) && !train_b) return usage_error("view", "--lora and --recompute are options of --train");
+    if (!(f = fopen(out, "wb"))) { fprintf(stderr, "%s view: cannot write %s: %s\n", prog, out, strerror(errno)); return 1; }
+    model_name(name, sizeof name, gguf);
+    dir = str_printf("%s/ck-view-XXXXXX", tmpdir);
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "%s view: cannot create %s: %s\n", prog, dir, strerror(errno));
+        fclose(f); unlink(out); free(dir); return 1;
+    }
+    log = str_printf("%s/ckgen.log", dir);
+    refused = run_ckgen("ck view", gguf, dir, name, 0, train_b, train_t, log) != 0;
+    p_layout = str_printf("%s/layout.json", dir);
+    p_manifest = str_printf("%s/weights_manifest.json", dir);
+    p_header = str_printf("%s/%s.h", dir, name);
+    p_train = train_b ? str_printf("%s/%s_train.h", dir, name) : NULL;
+    p_js = str_printf("%s/examples/ck_view.js", CK_SOURCE_DIR);
+    js = read_whole(p_js, NULL);
+    header = refused ? NULL : read_whole(p_header, NULL);
+    if (header && profile) { /* the program ck run builds, on a fixed prompt: run --profile FILE */
+        char *run = NULL, *rargs[8];
+        p_profile = str_printf("%s/profile.json", dir);
+        if (spread_tokens("ck view", gguf, ids, sizeof ids) || !(run = cached_program("ck view", gguf, "run.c", "run"))) refused = 1;
+        else {
+            rargs[0] = run; rargs[1] = (char *)"-m"; rargs[2] = (char *)gguf; rargs[3] = (char *)"--tokens"; rargs[4] = ids;
+            rargs[5] = (char *)"--profile"; rargs[6] = p_profile; rargs[7] = NULL;
+            if (spawn(rargs, NULL) != 0) { fprintf(stderr, "%s view: the profile run failed\n", prog); refused = 1; }
+        }
+        free(run);
+        if (refused) { free(header); header = NULL; }
+    }
+    if (header) { /* "generated by ckgen from models/FAMILY.h": the declaration the ops come from */
+        const char *m = strstr(header, "from models/"), *e = m ? strchr(m + 12, ' ') : NULL;
+        if (m && e) family = str_printf("%s/models/%.*s", CK_SOURCE_DIR, (int)(e - m - 12), m + 12);
+    }
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>ck view: ", f);
+    html_text(f, gguf, strlen(gguf));
+    fputs("</title>\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+          "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n</head><body>\n", f);
+    if (refused || !js) {
+        size_t n = 0;
+        char *words = refused && !p_profile ? read_whole(log, &n) : NULL;
+        fputs("<h1 id=\"refused\" style=\"color:#a00\">ck view: ", f);
+        fputs(p_profile ? "the profile run failed on " : refused ? "ckgen refused " : "cannot read examples/ck_view.js for ", f);
+        html_text(f, gguf, strlen(gguf));
+        fputs("</h1>\n<pre id=\"refusal\" style=\"white-space:pre-wrap;font-size:16px\">", f);
+        if (words) html_text(f, words, n);
+        fputs("</pre>\n", f);
+        free(words);
+    } else {
+        html_source(f, "src_layout", p_layout);
+        html_source(f, "src_manifest", p_manifest);
+        html_source(f, "src_header", p_header);
+        html_source(f, "src_train", p_train);
+        html_source(f, "src_family", family);
+        html_source(f, "src_profile", p_profile);
+        fputs("<div id=\"page\"></div>\n<script>\n", f);
+        fputs(js, f); /* ours, from the sources: not escaped, and it holds no "</script" */
+        fputs("\n</script>\n", f);
+    }
+    fputs("</body></html>\n", f);
+    if (fclose(f) != 0) { fprintf(stderr, "%s view: cannot write %s: %s\n", prog, out, strerror(errno)); refused = 1; }
+    else fprintf(stderr, "%s view: %s%s\n", prog, out, refused ? " (the refusal)" : "");
+    free(header); free(js); free(family); free(p_js); free(p_train); free(p_header); free(p_manifest); free(p_layout); free(p_profile);
+    remove_dir(dir);
+    free(log); free(dir);
+    return refused || !js ? 1 : 0;
+}
+
 static const struct { const char *name; int (*fn)(int, char **); const char *what; } commands[] = {
     { "info", cmd_info, "metadata and tensor table of a GGUF file" },
     { "quantize", cmd_quantize, "re-encode a GGUF file's matrices to another type" },
     { "dequantize", cmd_dequantize, "write every tensor of a GGUF file as f32" },
     { "build", cmd_build, "generate a model's C with ckgen and compile its run program" },
     { "run", cmd_run, "build once (cached by what the program is made of) and run a model (--lora ADAPTER)" },
+    { "view", cmd_view, "one self-contained HTML page of a model: arena map, weight types, op graph beside its C and DSL lines" },
     { "check", cmd_check, "a model's activations op by op against the PyTorch reference: the first op that differs" },
     { "lora-merge", cmd_lora_merge, "merge a LoRA adapter into a model: W + scale * B @ A, written as a GGUF" },
     { "perplexity", cmd_perplexity, "perplexity of a model on a text, as llama-perplexity computes it" },

@@ -67,13 +67,15 @@
     "                     views); the head's and foot's ops are dumped when their kind is listed\n" \
     "  --dump-layers LIST with --dump: only these layers of the block (0,5; default all)\n" \
     "  --logit-lens       print, per layer, the top tokens at the last prompt position of the residual stream\n" \
-    "                     after that layer through the final norm and output matrix (the foot); then stop\n"
+    "                     after that layer through the final norm and output matrix (the foot); then stop\n" \
+    "  --profile FILE     time each op of the prefill (per layer: the time from the previous op's end to its\n" \
+    "                     end; ops fused into one pass count on the first) and write FILE as JSON; then stop\n"
 /* ---- options: every value parsed whole and range-checked before a model is opened ---------- */
 /* (the table is outside RUN_HELP_ONLY too: ck run skips the values of these options when it looks for its own -c) */
 enum { OPT_MODEL, OPT_PROMPT, OPT_TOKENS, OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_LOGITS, OPT_DECODE_LOGITS,
        OPT_QUIET, OPT_WARMUP, OPT_HELP, OPT_STOP, OPT_IGNORE_EOS, OPT_FILE, OPT_THREADS, OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N,
        OPT_MIN_P, OPT_JSON, OPT_N_PROBS, OPT_KEEP_LAST, OPT_LORA, OPT_LORA_SCALE, OPT_DUMP, OPT_DUMP_OPS, OPT_DUMP_LAYERS,
-       OPT_LOGIT_LENS, OPT_COUNT };
+       OPT_LOGIT_LENS, OPT_PROFILE, OPT_COUNT };
 static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_COUNT] = { /* alias 0: none (no <stddef.h> yet) */
     { "-m", 0, 1 }, { "-p", 0, 1 }, { "--tokens", 0, 1 }, { "-n", 0, 1 }, { "--temp", 0, 1 },
     { "--top-k", 0, 1 }, { "--top-p", 0, 1 }, { "--seed", 0, 1 }, { "--logits", 0, 1 },
@@ -82,6 +84,7 @@ static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_
     { "--repeat-penalty", 0, 1 }, { "--repeat-last-n", 0, 1 }, { "--min-p", 0, 1 }, { "--json", 0, 0 },
     { "--n-probs", 0, 1 }, { "--keep-last", 0, 0 }, { "--lora", 0, 1 }, { "--lora-scale", 0, 1 },
     { "--dump", 0, 1 }, { "--dump-ops", 0, 1 }, { "--dump-layers", 0, 1 }, { "--logit-lens", 0, 0 },
+    { "--profile", 0, 1 },
 };
 #define RUN_MAX_N_PROBS 100     /* --n-probs at most */
 
@@ -120,6 +123,7 @@ typedef struct {
     const char *lora;                                  /* --lora FILE, or NULL */
     const char *dump_dir, *dump_ops, *dump_layers;     /* --dump DIR and its lists (checked against the model in main) */
     int logit_lens;                                    /* --logit-lens */
+    const char *profile_path;                          /* --profile FILE, or NULL */
     int prefill_only;                                  /* --logits, --decode-logits, --dump or --logit-lens: no generation */
     float lora_scale;                                  /* --lora-scale, finite (default 1) */
     int n_gen, top_k;                                  /* n_gen >= -1 (-1: to the end of the context), top_k >= 0 (0 = all) */
@@ -227,6 +231,10 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
         case OPT_DECODE_LOGITS: o->logits_path = val; o->decode_logits = 1; break;
         case OPT_FILE: o->prompt_file = val; break;
         case OPT_LORA: o->lora = val; break;
+        case OPT_PROFILE:
+            if (!*val) return run_fail(err, cap, "--profile '': needs a file");
+            o->profile_path = val;
+            break;
         case OPT_DUMP:
             if (!*val) return run_fail(err, cap, "--dump '': needs a directory");
             o->dump_dir = val;
@@ -301,12 +309,16 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
         return run_fail(err, cap, "%s needs --dump DIR (where the outputs go)", o->dump_ops ? "--dump-ops" : "--dump-layers");
     if (o->decode_logits && (o->dump_dir || o->logit_lens))
         return run_fail(err, cap, "%s captures the prefill: it does not apply with --decode-logits", o->dump_dir ? "--dump" : "--logit-lens");
-    o->prefill_only = o->logits_path || o->dump_dir || o->logit_lens;
+    if (o->profile_path && (o->dump_dir || o->logit_lens || o->decode_logits))
+        return run_fail(err, cap, "--profile times the prefill alone: not with %s",
+                        o->dump_dir ? "--dump" : o->logit_lens ? "--logit-lens" : "--decode-logits");
+    o->prefill_only = o->logits_path || o->dump_dir || o->logit_lens || o->profile_path;
     if (o->prefill_only)
         for (k = 0; k < (int)(sizeof generation / sizeof generation[0]); k++)
             if (o->given[generation[k]])
                 return run_fail(err, cap, "%s does not apply with %s (it %s and generates nothing)", run_opts[generation[k]].name,
-                                o->decode_logits ? "--decode-logits" : o->logits_path ? "--logits" : o->dump_dir ? "--dump" : "--logit-lens",
+                                o->decode_logits ? "--decode-logits" : o->logits_path ? "--logits" : o->dump_dir ? "--dump"
+                                : o->profile_path ? "--profile" : "--logit-lens",
                                 o->logits_path ? "writes the prompt's logits" : "runs the prompt");
     if (!o->model) return run_fail(err, cap, "no model (-m MODEL.gguf)");
     if (!o->prompt && !o->tokens && !o->prompt_file) return run_fail(err, cap, "no prompt (-p TEXT, -f FILE or --tokens ID,ID,...)");
@@ -612,6 +624,8 @@ typedef struct {
     unsigned char *sel;     /* [CKM_N_OPS][CKM_N_LAYER + 1]: 1 = dumped; slot 0 is the head/foot (layer -1) */
     float *lens;            /* --logit-lens: [CKM_N_LAYER, cols] the residual stream at the last position, or NULL */
     int failed;             /* a dump write failed: err says which */
+    double *seconds;        /* --profile: [CKM_N_OPS][CKM_N_LAYER + 1] time per op and layer (slot 0: head/foot), or NULL */
+    double last;            /* --profile: when the previous op ended (or the prefill started) */
     char err[4200];         /* a path (4096) and why */
 } run_capture;
 
@@ -648,6 +662,12 @@ static void capture_hook(void *ctx, int op, int layer, const float *out, int row
     char path[4096], hdr[128];
     FILE *f;
     int r;
+    if (c->seconds) { /* the op ran from the previous op's end to now */
+        double t = now();
+        c->seconds[(size_t)op * (CKM_N_LAYER + 1) + (size_t)(layer + 1)] += t - c->last;
+        c->last = t;
+        return;
+    }
     if (c->lens && op == CKM_RESIDUAL_OP && row0 + rows == c->n_prompt)
         memcpy(c->lens + (size_t)layer * (size_t)cols, out + (size_t)(rows - 1) * (size_t)ld, (size_t)cols * sizeof(float));
     if (!c->dir || c->failed || !*capture_sel(c, op, layer)) return;
@@ -680,6 +700,27 @@ static int list_has(const char *list, const char *word)
 
 /* --dump-ops and --dump-layers against this model, --dump DIR made and checked writable, each
    selected op's .npy created with its header: 0, or -1 and err (nothing has run yet) */
+/* --profile FILE: {"tokens": T, "prefill_seconds": S, "ops": [{"index", "op", "out", "layer", "seconds"}]}
+   in program order (head, each layer's block, foot); views are not timed (no code). 0, or -1 after a message */
+static int write_profile(const char *path, const run_capture *c, int n_prompt, double total)
+{
+    FILE *f = fopen(path, "wb");
+    int op, l, first = 1, sec;
+    if (!f) { fprintf(stderr, "run: --profile %s: cannot write it: %s\n", path, strerror(errno)); return -1; }
+    fprintf(f, "{\"tokens\": %d, \"prefill_seconds\": %.9f, \"ops\": [", n_prompt, total);
+    for (sec = 0; sec < 3; sec++)
+        for (l = sec == 1 ? 0 : -1; l < (sec == 1 ? CKM_N_LAYER : 0); l++)
+            for (op = 0; op < CKM_N_OPS; op++) {
+                if (CKM_OPS[op].section != sec || !strcmp(CKM_OPS[op].op, "view")) continue;
+                fprintf(f, "%s\n  {\"index\": %d, \"op\": \"%s\", \"out\": \"%s\", \"layer\": %d, \"seconds\": %.9f}", first ? "" : ",",
+                        op, CKM_OPS[op].op, CKM_OPS[op].out, l, c->seconds[(size_t)op * (CKM_N_LAYER + 1) + (size_t)(l + 1)]);
+                first = 0;
+            }
+    fprintf(f, "\n]}\n");
+    if (fclose(f) != 0) { fprintf(stderr, "run: --profile %s: cannot write it\n", path); return -1; }
+    return 0;
+}
+
 static int capture_setup(run_capture *c, const run_options *o, int n_prompt, char *err, size_t cap)
 {
     int op, l, k;
@@ -691,6 +732,13 @@ static int capture_setup(run_capture *c, const run_options *o, int n_prompt, cha
     if (o->logit_lens) {
         if (CKM_RESIDUAL_OP < 0) return run_fail(err, cap, "--logit-lens: this model's foot reads no residual stream of the block");
         if (!(c->lens = (float *)calloc((size_t)CKM_N_LAYER * (size_t)CKM_OPS[CKM_RESIDUAL_OP > 0 ? CKM_RESIDUAL_OP : 0].cols, sizeof(float))))
+            return run_fail(err, cap, "out of memory");
+    }
+    if (o->profile_path) { /* writable before the run, as --dump */
+        FILE *f = fopen(o->profile_path, "wb");
+        if (!f) return run_fail(err, cap, "--profile %s: cannot write it: %s", o->profile_path, strerror(errno));
+        fclose(f);
+        if (!(c->seconds = (double *)calloc((size_t)CKM_N_OPS * (CKM_N_LAYER + 1), sizeof(double))))
             return run_fail(err, cap, "out of memory");
     }
     if (!o->dump_dir) return 0;
@@ -826,7 +874,7 @@ int main(int argc, char **argv)
     ck_lora lora;
     run_capture capture;
     ck_prob_id *scratch;
-    double t0, t_prefill, t_decode;
+    double t0, t_prefill = 0, t_decode;
     ck_tokenizer_file tf;
     int have_tok = 0, text_out, n_eog = 0, n_done = 0;
     int32_t eog[RUN_MAX_EOG];
@@ -933,7 +981,8 @@ int main(int argc, char **argv)
         float *all = (float *)malloc((size_t)n_prompt * CKM_N_VOCAB * sizeof(float));
         free(file_text); /* o.prompt is not read after tokenizing */
         if (!all) { fprintf(stderr, "run: out of memory for %d x %d logits\n", n_prompt, CKM_N_VOCAB); return 1; }
-        if (o.dump_dir || o.logit_lens) { m.capture = capture_hook; m.capture_ctx = &capture; }
+        if (o.dump_dir || o.logit_lens || o.profile_path) { m.capture = capture_hook; m.capture_ctx = &capture; }
+        capture.last = now();
         if (o.decode_logits) {
             for (pos = 0; pos < n_prompt; pos++) {
                 CKM_DECODE(&m, prompt_ids[pos], pos);
@@ -941,6 +990,8 @@ int main(int argc, char **argv)
             }
             check_canaries(&m, "decode");
         } else {
+            t_prefill = now();
+            capture.last = t_prefill;
             prefill(&m, prompt_ids, n_prompt, all);
             check_canaries(&m, "prefill");
         }
@@ -949,6 +1000,8 @@ int main(int argc, char **argv)
         if (!rc && o.dump_dir) rc = capture_index(&capture, prompt_ids);
         if (!rc && o.logit_lens) logit_lens(&m, &capture, have_tok ? &tf.tok : NULL, prompt_ids[n_prompt - 1]);
         if (!rc && o.logits_path) rc = write_f32(o.logits_path, all, (size_t)n_prompt * CKM_N_VOCAB);
+        if (!rc && o.profile_path) rc = write_profile(o.profile_path, &capture, n_prompt, now() - t_prefill);
+        free(capture.seconds);
         free(capture.sel);
         free(capture.lens);
         free(all);
