@@ -1332,6 +1332,21 @@ CK_DEF void ck_matmul_backward_scalar(float *dinp, float *dweight, float *dbias,
     }
 }
 
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
+/* a dot-product tile's sums r [nt][rw] (nt rows of inp x no <= rw weight rows) into out (row stride
+   ldo): out += r (accumulate), else out = r + bias */
+static void ck__store_tile(float *out, size_t ldo, const float *r, int rw, int nt, int no, const float *bias, int accumulate)
+{
+    int i, j;
+    for (i = 0; i < nt; i++)
+        for (j = 0; j < no; j++) {
+            float *o = out + (size_t)i * ldo + j;
+            const float v = r[i * rw + j];
+            *o = accumulate ? *o + v : v + (bias ? bias[j] : 0.0f);
+        }
+}
+#endif
+
 #if CK_HAVE_AVX2
 /* gcc folds a load used by several fmadds into each of them (a load per use): an empty asm
    keeps the vector in a register */
@@ -1375,16 +1390,11 @@ static void ck__mm_nt_4x3(float *out, size_t ldo, const float *inp, size_t ldi, 
 #undef CK__NT_ROW
     {
         float r[4][3];
-        int i, j;
         r[0][0] = ck__hsum(a00); r[0][1] = ck__hsum(a01); r[0][2] = ck__hsum(a02);
         r[1][0] = ck__hsum(a10); r[1][1] = ck__hsum(a11); r[1][2] = ck__hsum(a12);
         r[2][0] = ck__hsum(a20); r[2][1] = ck__hsum(a21); r[2][2] = ck__hsum(a22);
         r[3][0] = ck__hsum(a30); r[3][1] = ck__hsum(a31); r[3][2] = ck__hsum(a32);
-        for (i = 0; i < nt; i++)
-            for (j = 0; j < no; j++) {
-                float *o = out + (size_t)i * ldo + j;
-                *o = accumulate ? *o + r[i][j] : r[i][j] + (bias ? bias[j] : 0.0f);
-            }
+        ck__store_tile(out, ldo, &r[0][0], 3, nt, no, bias, accumulate);
     }
 }
 
@@ -1463,16 +1473,11 @@ static void ck__mm512_nt_4x6(float *out, size_t ldo, const float *inp, size_t ld
 #undef CK__NT_COL
     {
         float r[4][6];
-        int i, j;
 #define CK__NT_RES(i) r[i][0] = ck__hsum512(a##i##0); r[i][1] = ck__hsum512(a##i##1); r[i][2] = ck__hsum512(a##i##2); \
                       r[i][3] = ck__hsum512(a##i##3); r[i][4] = ck__hsum512(a##i##4); r[i][5] = ck__hsum512(a##i##5);
         CK__NT_RES(0) CK__NT_RES(1) CK__NT_RES(2) CK__NT_RES(3)
 #undef CK__NT_RES
-        for (i = 0; i < nt; i++)
-            for (j = 0; j < no; j++) {
-                float *o = out + (size_t)i * ldo + j;
-                *o = accumulate ? *o + r[i][j] : r[i][j] + (bias ? bias[j] : 0.0f);
-            }
+        ck__store_tile(out, ldo, &r[0][0], 6, nt, no, bias, accumulate);
     }
 }
 
@@ -1551,15 +1556,10 @@ static void ck__mm_nt_4x4_neon(float *out, size_t ldo, const float *inp, size_t 
 #undef CK__NT_ROW
     {
         float r[4][4];
-        int i, j;
 #define CK__NT_RES(i) r[i][0] = vaddvq_f32(a##i##0); r[i][1] = vaddvq_f32(a##i##1); r[i][2] = vaddvq_f32(a##i##2); r[i][3] = vaddvq_f32(a##i##3);
         CK__NT_RES(0) CK__NT_RES(1) CK__NT_RES(2) CK__NT_RES(3)
 #undef CK__NT_RES
-        for (i = 0; i < nt; i++)
-            for (j = 0; j < no; j++) {
-                float *o = out + (size_t)i * ldo + j;
-                *o = accumulate ? *o + r[i][j] : r[i][j] + (bias ? bias[j] : 0.0f);
-            }
+        ck__store_tile(out, ldo, &r[0][0], 4, nt, no, bias, accumulate);
     }
 }
 

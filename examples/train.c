@@ -451,14 +451,29 @@ static int io_error(const char *what, const char *path)
     return -1;
 }
 
+/* a built GGUF into a new file at path, fsynced; the builder is freed either way */
+static int write_gguf_file(const char *path, ck_gguf_builder *b)
+{
+    fd_sink s;
+    int rc;
+    if (b->failed) { fprintf(stderr, "train: building %s failed: %s\n", path, b->error); ck_gguf_builder_free(b); return -1; }
+    s.err = 0;
+    s.fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (s.fd < 0) { ck_gguf_builder_free(b); return io_error("cannot create", path); }
+    rc = ck_gguf_write(b, fd_sink_write, &s);
+    ck_gguf_builder_free(b);
+    if (rc != 0) { errno = s.err ? s.err : EIO; io_error("writing", path); close(s.fd); return -1; }
+    if (fsync_fd(s.fd) != 0) { io_error("fsync of", path); close(s.fd); return -1; }
+    if (close(s.fd) != 0) return io_error("closing", path);
+    return 0;
+}
+
 #if !CKM_TRAIN_LORA
-/* model.gguf (via the GGUF writer) or train_state.bin (header, m, v) into dir, fsynced */
+/* model.gguf (via the GGUF writer) into dir, fsynced */
 static int write_model(const char *path, const ck_gguf *init, const uint8_t *A, uint64_t step)
 {
     ck_gguf_builder b;
-    fd_sink s;
     uint64_t i;
-    int rc;
     ck_gguf_builder_init(&b);
     b.alignment = init->alignment;
     for (i = 0; i < init->n_kv; i++) {
@@ -477,16 +492,7 @@ static int write_model(const char *path, const ck_gguf *init, const uint8_t *A, 
                            t->offset + t->n_bytes <= CKM_WEIGHTS_BYTES ? (const void *)(A + CKM_T_WEIGHTS + t->offset)
                                                                        : (const void *)(init->file + init->data_offset + t->offset));
     }
-    if (b.failed) { fprintf(stderr, "train: building %s failed: %s\n", path, b.error); ck_gguf_builder_free(&b); return -1; }
-    s.err = 0;
-    s.fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (s.fd < 0) { ck_gguf_builder_free(&b); return io_error("cannot create", path); }
-    rc = ck_gguf_write(&b, fd_sink_write, &s);
-    ck_gguf_builder_free(&b);
-    if (rc != 0) { errno = s.err ? s.err : EIO; io_error("writing", path); close(s.fd); return -1; }
-    if (fsync_fd(s.fd) != 0) { io_error("fsync of", path); close(s.fd); return -1; }
-    if (close(s.fd) != 0) return io_error("closing", path);
-    return 0;
+    return write_gguf_file(path, &b);
 }
 #endif
 
@@ -562,7 +568,6 @@ static int write_adapter(const char *path, const uint8_t *A, uint64_t step)
     ck_gguf_builder b;
     size_t nb = 0, k;
     float *bbuf;
-    fd_sink s;
     int i, rc;
     for (i = 0; i < CKM_TRAIN_N_LORA_TENSORS; i++) nb += (size_t)CKM_TRAIN_LORA_TENSORS[i].rank * (size_t)CKM_TRAIN_LORA_TENSORS[i].n_out;
     bbuf = (float *)malloc(nb * sizeof(float));
@@ -583,17 +588,9 @@ static int write_adapter(const char *path, const uint8_t *A, uint64_t step)
     ck_lora_add(&b, CKM_ARCH, lora_alpha, lt, CKM_TRAIN_N_LORA_TENSORS);
     ck_gguf_add_scalar(&b, "training.step", CK_GGUF_U64, &step);
     ck_gguf_add_scalar(&b, "training.base_hash", CK_GGUF_U64, &lora_base_hash);
-    if (b.failed) { fprintf(stderr, "train: building %s failed: %s\n", path, b.error); ck_gguf_builder_free(&b); free(bbuf); return -1; }
-    s.err = 0;
-    s.fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (s.fd < 0) { ck_gguf_builder_free(&b); free(bbuf); return io_error("cannot create", path); }
-    rc = ck_gguf_write(&b, fd_sink_write, &s);
-    ck_gguf_builder_free(&b);
+    rc = write_gguf_file(path, &b);
     free(bbuf);
-    if (rc != 0) { errno = s.err ? s.err : EIO; io_error("writing", path); close(s.fd); return -1; }
-    if (fsync_fd(s.fd) != 0) { io_error("fsync of", path); close(s.fd); return -1; }
-    if (close(s.fd) != 0) return io_error("closing", path);
-    return 0;
+    return rc;
 }
 #endif
 
