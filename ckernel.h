@@ -30,6 +30,9 @@
      CK_NO_LORA         Generated models never apply a LoRA adapter: ck_lora_apply becomes a macro
                         that does nothing, so the hook after each matmul (`if (m->lora) ...`) and the
                         LoRA kernels leave the program (firmware that never loads one: less flash).
+     CK_PROFILE         Generated models call the capture hook (m->capture) after each op of decode
+                        too, not only of prefill (run --profile times decode steps with it; run.c
+                        defines it). Without it decode has no hook: firmware keeps its size.
      CK_CANARIES        Generated models write guard words between the sections of their
                         arena and check them after each phase (ck_canary_check).
      CK_ASSERT(x)       Internal consistency checks; default `assert(x)` from <assert.h>.
@@ -674,12 +677,31 @@ typedef struct { const char *name; uint64_t off, bytes; } ck_section_info;
    models/<family>.h, its section (0 head, 1 block, 2 foot) and its output's columns. A table of
    them (CKM_OPS) names what a capture hook receives. */
 typedef struct { const char *op, *out, *a, *b, *c; int32_t section; int64_t cols; } ck_op_info;
+/* what an op of a generated model costs (run --profile), one per row of CKM_OPS. A call over T rows
+   at positions pos0..pos0+T-1 does
+     FLOPs = flops_row * T + flops_key * (query, key) pairs    (attention: each query row p sees the
+             keys max(0, p - window + 1)..p, all of 0..p when window is 0; flops_key = 4 n_head head_dim,
+             the two dot products, softmax not counted)
+     bytes = its weights' bytes (read once a call; CKM_OP_WBYTES per layer) + bytes_row * T
+             + bytes_key * (the keys the call's queries see, each K and V row read once)
+   bytes_row: the f32 rows it reads and writes (a matmul: in + out columns times 4; attention: q, k, v,
+   out and the K and V rows it stores). A matmul's FLOPs are 2 in out per row whatever its weight type.
+   call: the op whose call does this op's work (matmuls that read one input run as one call: the
+   time of the pass lands on the first). */
+typedef struct { int64_t flops_row, flops_key, bytes_row, bytes_key; int32_t call; } ck_op_cost;
 /* Activation capture (run --dump, --logit-lens, ck check): when m->capture is set, the generated
    prefill calls it after every op but a view, with the op's index in CKM_OPS, the layer (-1 in
    the head and foot), and its output: `rows` rows of `cols` floats, `ld` floats apart, which are
    positions row0..row0+rows-1. One pointer test per op of a prefill when it is NULL, as m->lora
-   (decode has no hook at all). */
+   (decode has a hook only in a CK_PROFILE build: CK_DECODE_HOOK). */
 typedef void (*ck_capture_fn)(void *ctx, int op, int layer, const float *out, int row0, int rows, int64_t cols, int64_t ld);
+/* the generated decode's hook after each op: the capture call in a CK_PROFILE build, nothing otherwise */
+#ifdef CK_PROFILE
+#define CK_DECODE_HOOK(m, op, layer, out, pos, cols, ld) \
+    do { if ((m)->capture) (m)->capture((m)->capture_ctx, op, layer, out, pos, 1, cols, ld); } while (0)
+#else
+#define CK_DECODE_HOOK(m, op, layer, out, pos, cols, ld) ((void)0)
+#endif
 typedef struct {
     const uint8_t *weights;
     uint8_t *state;
@@ -691,7 +713,7 @@ typedef struct {
     ck_gguf gguf;               /* an opened GGUF, when the weights come from one */
 #endif
     const struct ck_lora *lora; /* an adapter the generated code applies (ck_lora_apply), or NULL */
-    ck_capture_fn capture;      /* called after each prefill op (see ck_capture_fn), or NULL */
+    ck_capture_fn capture;      /* called after each prefill op (and decode op: CK_PROFILE), or NULL */
     void *capture_ctx;          /* its first argument */
     char error[320];
 } ck_model;

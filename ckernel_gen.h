@@ -717,6 +717,8 @@ typedef struct {
     const char *infer, *infer_q;        /* inference (NULL: the training forward); infer_q: b not f32 */
     const char *fwd, *bwd;              /* training forward and backward */
     const char *fwd_q, *bwd_q;          /* LoRA training with a weight in b that is not f32 (frozen: no weight gradient) */
+    int flops;                          /* FLOPs per output value (run --profile; a transcendental counts 1); matmul:
+                                           per input column, attention: per head dimension and visible key (ckg_op_cost) */
 } ckg_opdesc;
 
 static const ckg_opdesc ckg_op_embedding = {
@@ -726,7 +728,7 @@ static const ckg_opdesc ckg_op_embedding = {
     "ck_embedding_forward({out}, {tok}, {w}, {w2}, {T}, {C}, {POS});",
     "ck_embedding_backward({gw}, {gw2}, {dout}, {tok}, {T}, {C}, {POS});",
     "ck_embedding_forward_q({wt}, {out}, {tok}, {wq}, {w2}, {T}, {C}, {POS});",
-    "" /* a frozen table has nothing to learn, and tokens have no gradient */ };
+    "" /* a frozen table has nothing to learn, and tokens have no gradient */, 0 };
 static const ckg_opdesc ckg_op_matmul = {
     "matmul", CKG_A, CKG_B | CKG_C, 0, CKG_SHAPE_W_NE1, CKG_A, CKG_STAT_NONE, 0, "",
     "ck_matmul_forward({out}, {a}, {w}, {w2}, {T}, {CA}, {C});",
@@ -734,36 +736,36 @@ static const ckg_opdesc ckg_op_matmul = {
     "ck_matmul_forward({out}, {a}, {w}, {w2}, {T}, {CA}, {C});",
     "ck_matmul_backward({da}, {gw}, {gw2}, {dout}, {a}, {w}, {T}, {CA}, {C});",
     "ck_matmul_forward_qp(CK_Q_EXACT, {wt}, {out}, {a}, {wq}, {w2}, {T}, {CA}, {C});",
-    "ck_matmul_backward_q({wt}, {da}, {dout}, {wq}, {T}, {CA}, {C}, {P}_TBQ(A));" };
+    "ck_matmul_backward_q({wt}, {da}, {dout}, {wq}, {T}, {CA}, {C}, {P}_TBQ(A));", 2 };
 static const ckg_opdesc ckg_op_rmsnorm = {
     "rmsnorm", CKG_A, CKG_B, 0, CKG_SHAPE_SAME, CKG_A, CKG_STAT_ONE, 0, "norm_eps", NULL, NULL,
     "ck_rmsnorm_forward({out}, {st}, {a}, {w}, {T}, {C}, {P}_NORM_EPS);",
-    "ck_rmsnorm_backward({da}, {gw}, {dout}, {a}, {w}, {st}, {T}, {C});", NULL, NULL };
+    "ck_rmsnorm_backward({da}, {gw}, {dout}, {a}, {w}, {st}, {T}, {C});", NULL, NULL, 3 };
 static const ckg_opdesc ckg_op_rmsnorm_heads = {
     "rmsnorm_heads", CKG_A, CKG_B, 0, CKG_SHAPE_HEADS, CKG_A, CKG_STAT_HEADS, 0, "head_dim norm_eps", NULL, NULL,
     "ck_rmsnorm_forward({out}, {st}, {a}, {w}, {T} * {HEADS}, {P}_HEAD_DIM, {P}_NORM_EPS);",
-    "ck_rmsnorm_backward({da}, {gw}, {dout}, {a}, {w}, {st}, {T} * {HEADS}, {P}_HEAD_DIM);", NULL, NULL };
+    "ck_rmsnorm_backward({da}, {gw}, {dout}, {a}, {w}, {st}, {T} * {HEADS}, {P}_HEAD_DIM);", NULL, NULL, 3 };
 static const ckg_opdesc ckg_op_layernorm = {
     "layernorm", CKG_A, CKG_B | CKG_C, 0, CKG_SHAPE_SAME, CKG_A, CKG_STAT_TWO, 0, "norm_eps", NULL, NULL,
     "ck_layernorm_forward({out}, {st}, {st2}, {a}, {w}, {w2}, {T}, {C}, {P}_NORM_EPS);",
-    "ck_layernorm_backward({da}, {gw}, {gw2}, {dout}, {a}, {w}, {st}, {st2}, {T}, {C});", NULL, NULL };
+    "ck_layernorm_backward({da}, {gw}, {gw2}, {dout}, {a}, {w}, {st}, {st2}, {T}, {C});", NULL, NULL, 7 };
 static const ckg_opdesc ckg_op_gelu = {
     "gelu", CKG_A, 0, 0, CKG_SHAPE_SAME, CKG_A, CKG_STAT_NONE, CKG_F_ROWWISE, "", NULL, NULL,
     "ck_gelu_forward({out}, {a}, {T} * {C});",
-    "ck_gelu_backward({da}, {dout}, {a}, {T} * {C});", NULL, NULL };
+    "ck_gelu_backward({da}, {dout}, {a}, {T} * {C});", NULL, NULL, 9 };
 static const ckg_opdesc ckg_op_swiglu = {
     "swiglu", CKG_A | CKG_B, 0, 0, CKG_SHAPE_SAME, CKG_A | CKG_B, CKG_STAT_NONE, CKG_F_ROWWISE, "", NULL, NULL,
     "ck_swiglu_forward({out}, {a}, {b}, {T} * {C});",
-    "ck_swiglu_backward({da}, {db}, {dout}, {a}, {b}, {T} * {C});", NULL, NULL };
+    "ck_swiglu_backward({da}, {db}, {dout}, {a}, {b}, {T} * {C});", NULL, NULL, 5 };
 static const ckg_opdesc ckg_op_geglu = {
     "geglu", CKG_A | CKG_B, 0, 0, CKG_SHAPE_SAME, CKG_A | CKG_B, CKG_STAT_NONE, CKG_F_ROWWISE, "", NULL, NULL,
     "ck_geglu_forward({out}, {a}, {b}, {T} * {C});",
-    "ck_geglu_backward({da}, {db}, {dout}, {a}, {b}, {T} * {C});", NULL, NULL };
+    "ck_geglu_backward({da}, {db}, {dout}, {a}, {b}, {T} * {C});", NULL, NULL, 10 };
 static const ckg_opdesc ckg_op_rope = {
     "rope", CKG_A, 0, 0, CKG_SHAPE_HEADS, 0, CKG_STAT_NONE, CKG_F_INPLACE | CKG_F_PER_SEQ | CKG_F_STRIDED,
     "head_dim n_rot rope_neox", NULL, NULL,
     "ck_rope_forward_tm({a}, {rope}, {HEADS}, {T}, {P}_HEAD_DIM, {P}_N_ROT, {POS}, {P}_ROPE_NEOX, {LDA});",
-    "ck_rope_backward_tm({da}, {rope}, {HEADS}, {T}, {P}_HEAD_DIM, {P}_N_ROT, {POS}, {P}_ROPE_NEOX, {LDA});", NULL, NULL };
+    "ck_rope_backward_tm({da}, {rope}, {HEADS}, {T}, {P}_HEAD_DIM, {P}_N_ROT, {POS}, {P}_ROPE_NEOX, {LDA});", NULL, NULL, 3 };
 static const ckg_opdesc ckg_op_attention = {
     "attention", CKG_A | CKG_B | CKG_C, 0, 0, CKG_SHAPE_SAME, CKG_A | CKG_B | CKG_C | CKG_OUT, CKG_STAT_N_HEAD,
     CKG_F_PER_SEQ | CKG_F_STRIDED | CKG_F_KV, "n_head n_head_kv head_dim attn_scale",
@@ -774,21 +776,21 @@ static const ckg_opdesc ckg_op_attention = {
     "ck_attention_forward_tm({out}, {st}, {a}, {b}, {c}, {P}_N_HEAD, {P}_N_HEAD_KV, {T}, {T}, {P}_HEAD_DIM, 0, "
     "L->window, {P}_ATTN_SCALE, {hp?attn_softcap}, {LDA}, {LDB}, {LDO});",
     "ck_attention_backward_tm({da}, {db}, {dc}, {dout}, {out}, {st}, {a}, {b}, {c}, {P}_N_HEAD, {P}_N_HEAD_KV, {T}, {T}, "
-    "{P}_HEAD_DIM, 0, L->window, {P}_ATTN_SCALE, {hp?attn_softcap}, {LDA}, {LDB}, {LDO});", NULL, NULL };
+    "{P}_HEAD_DIM, 0, L->window, {P}_ATTN_SCALE, {hp?attn_softcap}, {LDA}, {LDB}, {LDO});", NULL, NULL, 4 };
 static const ckg_opdesc ckg_op_add = {
     "add", CKG_A | CKG_B, 0, 0, CKG_SHAPE_SAME, 0, CKG_STAT_NONE, 0, "", NULL, NULL,
     "ck_add_forward({out}, {a}, {b}, (size_t){T} * {C});",
-    "ck_add_backward({da}, {db}, {dout}, (size_t){T} * {C});", NULL, NULL };
+    "ck_add_backward({da}, {db}, {dout}, (size_t){T} * {C});", NULL, NULL, 1 };
 static const ckg_opdesc ckg_op_scale = {
     "scale", CKG_A, 0, CKG_B, CKG_SHAPE_SAME, 0, CKG_STAT_NONE, 0, "", NULL, NULL,
     "ck_scale_forward({out}, {a}, {p}, (size_t){T} * {C});",
-    "ck_scale_backward({da}, {dout}, {p}, (size_t){T} * {C});", NULL, NULL };
+    "ck_scale_backward({da}, {dout}, {p}, (size_t){T} * {C});", NULL, NULL, 1 };
 static const ckg_opdesc ckg_op_softcap = {
     "softcap", CKG_A, 0, CKG_B, CKG_SHAPE_SAME, CKG_A, CKG_STAT_NONE, 0, "", NULL, NULL,
     "ck_softcap_forward({out}, {a}, {p}, (size_t){T} * {C});",
-    "ck_softcap_backward({da}, {dout}, {a}, {p}, (size_t){T} * {C});", NULL, NULL };
+    "ck_softcap_backward({da}, {dout}, {a}, {p}, (size_t){T} * {C});", NULL, NULL, 3 };
 static const ckg_opdesc ckg_op_view = { /* no call: readers of out take a pointer into a's rows */
-    "view", CKG_A, 0, CKG_B | CKG_C, CKG_SHAPE_VIEW, 0, CKG_STAT_NONE, 0, "", NULL, NULL, "", "", NULL, NULL };
+    "view", CKG_A, 0, CKG_B | CKG_C, CKG_SHAPE_VIEW, 0, CKG_STAT_NONE, 0, "", NULL, NULL, "", "", NULL, NULL, 0 };
 
 #define CKG_DESC(op) &ckg_op_##op,
 static const ckg_opdesc *const ckg_ops[CK_OP_COUNT] = { CK_OPS(CKG_DESC) };
@@ -1212,6 +1214,7 @@ typedef struct {
     char name[64], NAME[64];
     const char *gguf_path;
     int n_info;                 /* entries of the weights table */
+    int no_hooks;               /* emitting the logit lens: no capture hooks */
 } ckg_out;
 
 /* a declaration's expression as C over the model's constants: "n_head * head_dim" ->
@@ -1416,19 +1419,24 @@ static void ckg_emit_lora_hook(ckg_out *O, const ckg_op *o, const ckg_ctx *x, co
     ckg_put_stmt(O->f, ind, call);
 }
 
-/* after an op of the prefill: the capture hook, if one is set (m->capture: run --dump, --logit-lens,
-   ck check). A pointer test per op, as the LoRA hook, rather than a CK_CAPTURE build: `ck check`
-   and `run --dump` then use the very program `ck run` built (the one whose numbers are in
-   question), and the test costs nothing beside an op's kernel. Views have no call and no hook;
-   decode has none. The foot computes the last n_out rows: positions pos0 + T - n_out on. */
-static void ckg_emit_capture_hook(ckg_out *O, const ckg_op *o, const ckg_ctx *x, const char *ind)
+/* after an op: the capture hook, if one is set (m->capture: run --dump, --logit-lens, --profile,
+   ck check). A pointer test per op of a prefill, as the LoRA hook, rather than a CK_CAPTURE build:
+   `ck check` and `run --dump` then use the very program `ck run` built (the one whose numbers are
+   in question), and the test costs nothing beside an op's kernel. Decode's hook is CK_DECODE_HOOK,
+   which only a CK_PROFILE build compiles in (firmware decodes without it). Views have no call and
+   no hook. The foot of a prefill computes the last n_out rows: positions pos0 + T - n_out on. */
+static void ckg_emit_capture_hook(ckg_out *O, const ckg_op *o, const ckg_ctx *x, int mode, const char *ind)
 {
     char out[160], call[2560];
     int foot = o->section == CKG_FOOT;
-    if (o->desc->shape == CKG_SHAPE_VIEW) return;
-    ckg_vptr(O, o->out, o->section, 0, 0, out, sizeof out); /* the first row, also for a per-row loop */
-    snprintf(call, sizeof call, "if (m->capture) m->capture(m->capture_ctx, %d, %s, %s, %s, %s, %s, %s);", (int)(o - O->R->op),
-             o->section == CKG_BLOCK ? "l" : "-1", out, foot ? "pos0 + T - n_out" : "pos0", foot ? "n_out" : "T", x->C, x->LDO);
+    if (o->desc->shape == CKG_SHAPE_VIEW || O->no_hooks) return;
+    ckg_vptr(O, o->out, o->section, mode, 0, out, sizeof out); /* the first row, also for a per-row loop */
+    if (mode)
+        snprintf(call, sizeof call, "CK_DECODE_HOOK(m, %d, %s, %s, pos, %s, %s);", (int)(o - O->R->op), o->section == CKG_BLOCK ? "l" : "-1",
+                 out, x->C, x->LDO);
+    else
+        snprintf(call, sizeof call, "if (m->capture) m->capture(m->capture_ctx, %d, %s, %s, %s, %s, %s, %s);", (int)(o - O->R->op),
+                 o->section == CKG_BLOCK ? "l" : "-1", out, foot ? "pos0 + T - n_out" : "pos0", foot ? "n_out" : "T", x->C, x->LDO);
     ckg_put_stmt(O->f, ind, call);
 }
 
@@ -1492,7 +1500,7 @@ static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode, ckg_ctx *xo)
     } else
         ckg_expand(O, &x, tmpl, ind);
     if (D == &ckg_op_matmul) ckg_emit_lora_hook(O, o, &x, ind);
-    if (mode == 0) ckg_emit_capture_hook(O, o, &x, ind);
+    ckg_emit_capture_hook(O, o, &x, mode, ind);
 }
 
 /* Matmuls that read the same input one after another (q, k, v; gate, up) run as one call,
@@ -1526,7 +1534,7 @@ static void ckg_emit_matmul_group(ckg_out *O, const ckg_op *ops, int n, int mode
         fprintf(O->f, "%s        { %s, %s, %s, %s, %s },\n", ind, x[k].wt, x[k].out, x[k].wq, x[k].w2, x[k].C);
     fprintf(O->f, "%s    };\n%s    ck_matmul_forward_q_multi(mm, %d, %s, %s, %s);\n", ind, ind, n, x[0].a, x[0].T, x[0].CA);
     for (k = 0; k < n; k++) ckg_emit_lora_hook(O, &ops[k], &x[k], "            ");
-    for (k = 0; k < n && mode == 0; k++) ckg_emit_capture_hook(O, &ops[k], &x[k], "            ");
+    for (k = 0; k < n; k++) ckg_emit_capture_hook(O, &ops[k], &x[k], mode, "            ");
     fprintf(O->f, "%s}\n", ind);
 }
 
@@ -1608,6 +1616,120 @@ static int ckg_residual_op(const ckg_ir *R, int *foot0)
     return op;
 }
 
+/* bytes of a weight of layer il (-1: global) in slot w of an op, 0 when absent */
+static uint64_t ckg_weight_bytes(const ckg_out *O, const char *w, int il)
+{
+    const ckg_weight *x = w ? ckg_find_weight(O->M, w, il) : NULL;
+    return x && x->t ? (uint64_t)ck_row_size((int)x->t->type, x->ne0) * (uint64_t)x->ne1 : 0;
+}
+
+/* what op o costs, as ck_op_cost (ckernel.h) counts it: FLOPs and bytes per row and per attended
+   key; *wbytes gets layer il's weights (-1: the head's or foot's) */
+static ck_op_cost ckg_op_cost(const ckg_out *O, const ckg_op *o, int il, uint64_t *wbytes)
+{
+    const ckg_val *V = O->R->v;
+    const ckg_opdesc *D = o->desc;
+    ck_op_cost c;
+    int64_t cols = V[o->out].cols, kv_row = 0;
+    int k, kvb = O->P->kv_f16 ? 2 : 4;
+    int idx[3];
+    memset(&c, 0, sizeof c);
+    c.call = (int32_t)(o - O->R->op);
+    *wbytes = 0;
+    if (D->shape == CKG_SHAPE_VIEW) return c;
+    idx[0] = o->a; idx[1] = o->b; idx[2] = o->c;
+    c.bytes_row = 4 * cols; /* the output row */
+    for (k = 0; k < 3; k++) /* the input rows (a view reads its own columns) */
+        if (idx[k] >= 0 && (D->values & (1u << k))) c.bytes_row += 4 * V[idx[k]].cols;
+    c.flops_row = (int64_t)D->flops * cols;
+    if (D->flags & CKG_F_TOKENS) { /* embedding: a token id and one row of the table (and of the positions) per row */
+        const ckg_weight *w = ckg_find_weight(O->M, o->wb, -1);
+        c.bytes_row += 4 + (w && w->t ? (int64_t)ck_row_size((int)w->t->type, w->ne0) : 0) + (o->wc ? 4 * cols : 0);
+        return c;
+    }
+    if (D->shape == CKG_SHAPE_W_NE1) c.flops_row = (int64_t)D->flops * V[o->a].cols * cols + (o->wc ? cols : 0); /* + the bias */
+    if (D->flags & CKG_F_KV) { /* attention: stores each row's K and V, reads the cached ones of the keys it sees */
+        kv_row = (int64_t)ckg_get(&O->M->env, "n_head_kv") * (int64_t)ckg_get(&O->M->env, "head_dim");
+        c.bytes_row += 2 * kv_row * kvb;
+        c.bytes_key = 2 * kv_row * kvb;
+        c.flops_row = 0;
+        c.flops_key = (int64_t)D->flops * (int64_t)ckg_get(&O->M->env, "n_head") * (int64_t)ckg_get(&O->M->env, "head_dim");
+    }
+    *wbytes = ckg_weight_bytes(O, o->wb, il) + ckg_weight_bytes(O, o->wc, il);
+    return c;
+}
+
+/* the cost tables (run --profile): one ck_op_cost per op, and each op's weight bytes per layer */
+static void ckg_emit_costs(ckg_out *O)
+{
+    const ckg_ir *R = O->R;
+    FILE *f = O->f;
+    const char *N = O->NAME, *n = O->name;
+    uint64_t wb;
+    int i, il, g;
+    fprintf(f, "/* what each op costs (run --profile; ck_op_cost in ckernel.h says how it is counted):\n"
+               "   FLOPs and bytes per row, per attended key; call: the op whose call does the work */\n"
+               "static const ck_op_cost %s_op_costs[%d] = {\n", n, R->n_op);
+    for (i = 0; i < R->n_op; i += g) {
+        int k;
+        g = R->op[i].section == CKG_BLOCK ? ckg_matmul_group(R, i) : 1;
+        for (k = i; k < i + g; k++) {
+            ck_op_cost c = ckg_op_cost(O, &R->op[k], R->op[k].section == CKG_BLOCK ? 0 : -1, &wb);
+            fprintf(f, "    { %lld, %lld, %lld, %lld, %d }, /* %s %s */\n", (long long)c.flops_row, (long long)c.flops_key,
+                    (long long)c.bytes_row, (long long)c.bytes_key, i, R->op[k].d->op, R->op[k].d->out);
+        }
+    }
+    fprintf(f, "};\n/* bytes of each op's weights: row 0 the head's and foot's ops, row 1 + l layer l's */\n"
+               "static const uint64_t %s_op_wbytes[%s_N_LAYER + 1][%d] = {\n", n, N, R->n_op);
+    for (il = -1; il < O->M->n_layer; il++) {
+        char row[8192];
+        size_t k = 0;
+        for (i = 0; i < R->n_op && k < sizeof row - 32; i++) {
+            uint64_t b = 0;
+            if ((R->op[i].section == CKG_BLOCK) == (il >= 0)) ckg_op_cost(O, &R->op[i], il, &b);
+            k += (size_t)snprintf(row + k, sizeof row - k, "%s%llu", i ? ", " : "{ ", (unsigned long long)b);
+        }
+        if (il < 0) fprintf(f, "    /* head, foot */\n");
+        else fprintf(f, "    /* blk.%d */\n", il);
+        snprintf(row + k, sizeof row - k, " },");
+        ckg_put_stmt(f, "    ", row);
+    }
+    fprintf(f, "};\n\n");
+}
+
+/* the generic names run --profile and --dump-attn use: the cost tables, the layer table, the
+   attention's shape and parameters, and where its queries are: the op after whose capture hook they
+   are in the output (post-rope, as attention reads them) and at which column */
+static void ckg_emit_attn_names(ckg_out *O)
+{
+    const ckg_ir *R = O->R;
+    const ckg_val *V = R->v;
+    FILE *f = O->f;
+    const char *N = O->NAME, *n = O->name;
+    int i, att = -1, q_op = -1, val;
+    int64_t q_col = 0;
+    ckg_sym *cap = ckg_sym_find(&O->M->env, "attn_softcap", strlen("attn_softcap"));
+    for (i = 0; i < R->n_op; i++)
+        if (R->op[i].section == CKG_BLOCK && (R->op[i].desc->flags & CKG_F_KV)) att = i;
+    if (att >= 0) {
+        val = R->op[att].a;
+        if (V[val].view >= 0) {
+            for (i = att - 1; i >= 0 && R->op[i].section == CKG_BLOCK && q_op < 0; i--) /* rope on the view itself */
+                if (R->op[i].out == val && R->op[i].desc->shape != CKG_SHAPE_VIEW) q_op = i;
+            if (q_op < 0) { q_col = V[val].col_off; val = V[val].view; }
+        }
+        for (i = att - 1; i >= 0 && R->op[i].section == CKG_BLOCK && q_op < 0; i--)
+            if (R->op[i].out == val && R->op[i].desc->shape != CKG_SHAPE_VIEW) q_op = i;
+    }
+    fprintf(f, "#define CKM_OP_COSTS %s_op_costs\n#define CKM_OP_WBYTES %s_op_wbytes\n#define CKM_LAYERS %s_layers\n", n, n, n);
+    fprintf(f, "#define CKM_ATTN_OP %d /* the block's attention op; its queries: op %d's output from column %lld */\n"
+               "#define CKM_ATTN_Q_OP %d\n#define CKM_ATTN_Q_COL %lld\n", att, q_op, (long long)q_col, q_op, (long long)q_col);
+    if (att >= 0)
+        fprintf(f, "#define CKM_N_HEAD %s_N_HEAD\n#define CKM_N_HEAD_KV %s_N_HEAD_KV\n#define CKM_HEAD_DIM %s_HEAD_DIM\n#define CKM_KV_DIM %s_KV_DIM\n"
+                   "#define CKM_KV_F16 %s_KV_F16\n#define CKM_S_KV_K %s_S_KV_K\n#define CKM_ATTN_SCALE %s_ATTN_SCALE\n#define CKM_ATTN_SOFTCAP %s%s\n",
+                N, N, N, N, N, N, N, cap && cap->bound ? N : "0.0f", cap && cap->bound ? "_ATTN_SOFTCAP" : "");
+}
+
 /* the op table (ck_op_info, what a capture hook's op index means) and the logit lens: the foot
    ops in decode form on one row of the residual stream, written to the decode buffers */
 static void ckg_emit_ops_and_lens(ckg_out *O)
@@ -1642,9 +1764,12 @@ static void ckg_emit_ops_and_lens(ckg_out *O)
     fprintf(f, "    float *logits = %s_logits(m);\n", n);
     if (res >= 0) /* a loop, not memcpy: the header may be compiled without <string.h> (CK_IMPLEMENTATION_DONE) */
         fprintf(f, "    int col;\n    for (col = 0; col < %s; col++) %s[col] = resid[col];\n", ckg_cexpr(O, R->v[res].cols_expr, R->v[res].cols, 1), R->v[res].name);
+    O->no_hooks = 1; /* the lens is not a decode step */
     for (i = foot0; i < R->n_op; i++) ckg_emit_op(O, &R->op[i], 1, NULL);
+    O->no_hooks = 0;
     fprintf(f, "}\n\n");
     free(used);
+    ckg_emit_costs(O);
 }
 
 /* the distinct tensors the model uses, in file order (a tied weight appears once) */
@@ -1820,6 +1945,7 @@ static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
     fprintf(f, "#define CKM_NAME \"%s\"\n#define CKM_ARCH %s_ARCH\n#define CKM_INIT %s_init\n#define CKM_PREFILL %s_prefill\n#define CKM_DECODE %s_decode\n"
                "#define CKM_LOGITS %s_logits\n#define CKM_WEIGHTS %s_weights\n#define CKM_LORA_TARGETS %s_lora_targets\n#define CKM_N_WEIGHTS %d\n#define CKM_SECTIONS %s_sections\n#define CKM_N_SECTIONS %d\n",
             n, N, n, n, n, n, n, n, n_info, n, P->n_sec);
+    ckg_emit_attn_names(O);
     fprintf(f, "#define CKM_LAYOUT_HASH %s_LAYOUT_HASH\n#define CKM_WEIGHTS_BYTES %s_WEIGHTS_BYTES\n#define CKM_STATE_BYTES %s_STATE_BYTES\n"
                "#define CKM_N_VOCAB %s_N_VOCAB\n#define CKM_MAX_CTX %s_MAX_CTX\n#define CKM_MAX_PROMPT %s_MAX_PROMPT\n\n", N, N, N, N, N, N);
     fprintf(f, "#endif /* %s_H */\n", N);
