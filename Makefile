@@ -301,7 +301,7 @@ bench-arm: $(ARM_BENCHES) ## bench-kernels and bench-quant built for AArch64, ru
 	    OMP_NUM_THREADS=1 $(ARM_QEMU) -cpu $$c $(B)/arm/$${b}_$$a $(BENCH_ARM_ARGS) || exit 1; done; done
 
 # ---- benchmarks (numbers, never asserted) -----------------------------------------------
-$(B)/bench_kernels: tests/bench_kernels.c $(HEADERS) | $(B)
+$(B)/bench_kernels: tests/bench_kernels.c examples/ck_peak.h $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
 
 bench-kernels: $(B)/bench_kernels ## GFLOP/s of matmul and attention, forward and backward, and of the quantized input gradient (ck_matmul_backward_q), beside the measured FMA peak
@@ -331,8 +331,8 @@ bench-train: deps tools $(B)/bench_kernels ## trainer ms/step beside llm.c (LLMC
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends libopenblas0-pthread >/dev/null; }
 	LLMC="$(LLMC)" $(PYTHON) tests/bench_train.py $(BENCH_TRAIN_ARGS)
 
-$(B)/bench_membw: tests/bench_membw.c | $(B)
-	$(CC) -std=c99 -O3 $(ARCH) $(OPENMP) $< -o $@
+$(B)/bench_membw: tests/bench_membw.c examples/ck_peak.h $(HEADERS) | $(B)
+	$(CC) -std=c99 -O3 -I. $(ARCH) $(OPENMP) $< -o $@
 
 bench: tools $(B)/mkmodel $(B)/bench_membw ## prefill/decode tokens/s and peak RSS at 2 and 1 threads: SmolLM-135M- and Qwen2-0.5B-shaped models, F32/F16/BF16/Q8_0/Q4_0/Q4_K_M/Q6_K; with LLAMA_BENCH=/path/to/llama-bench, llama.cpp on the same files and the ratio
 	$(PYTHON) tests/bench_models.py $(BENCH_ARGS)

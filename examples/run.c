@@ -10,8 +10,10 @@
    run -m MODEL --tokens 1,2,3 --logits OUT.f32          float32 logits [T, n_vocab] of the prompt (prefill)
    run -m MODEL --tokens 1,2,3 --decode-logits OUT.f32   the same, one token at a time through the KV cache
    run -m MODEL ... --lora ADAPTER.gguf [--lora-scale S]  with a LoRA adapter applied after the matmuls
-   run -m MODEL --tokens 1,2,3 --dump DIR [--dump-ops rmsnorm,matmul] [--dump-layers 0,5] [--logit-lens]
-                                                          the prompt's activations, op by op, as .npy files
+   run -m MODEL --tokens 1,2,3 --dump DIR [--dump-ops rmsnorm,matmul] [--dump-layers 0,5] [--dump-attn 0:1,5:0]
+       [--logit-lens]                                     the prompt's activations, op by op, as .npy files;
+                                                          the attention probabilities of chosen heads
+   run -m MODEL --tokens 1,2,3 --profile FILE [-n N]     time, FLOPs and bytes per op: prefill, then N decode steps
 
    Exit codes: 0 done; 1 the model could not be opened or run (unreadable file, non-finite logits,
    a write error); 2 the command line (an option's value, a conflict, a prompt that does not fit).
@@ -66,16 +68,20 @@
     "  --dump-ops LIST    with --dump: only these ops, by kind (rmsnorm,matmul,attention,...; default all but\n" \
     "                     views); the head's and foot's ops are dumped when their kind is listed\n" \
     "  --dump-layers LIST with --dump: only these layers of the block (0,5; default all)\n" \
+    "  --dump-attn L:H,...  with --dump: the softmax probabilities [T_query, T_key] of head H of layer L over\n" \
+    "                     the prompt, as DIR/L<l>_attn_h<h>.npy (listed under \"attention\" in index.json)\n" \
     "  --logit-lens       print, per layer, the top tokens at the last prompt position of the residual stream\n" \
     "                     after that layer through the final norm and output matrix (the foot); then stop\n" \
-    "  --profile FILE     time each op of the prefill (per layer: the time from the previous op's end to its\n" \
-    "                     end; ops fused into one pass count on the first) and write FILE as JSON; then stop\n"
+    "  --profile FILE     time each op of the prefill, then of -n N greedy decode steps (default 16, at most\n" \
+    "                     the context left), per layer: from the previous op's end to its end (matmuls fused\n" \
+    "                     into one pass count on the first); with each op's FLOPs and bytes moved and the\n" \
+    "                     measured FMA peak and read bandwidth (~0.3 s); FILE is JSON; then stop\n"
 /* ---- options: every value parsed whole and range-checked before a model is opened ---------- */
 /* (the table is outside RUN_HELP_ONLY too: ck run skips the values of these options when it looks for its own -c) */
 enum { OPT_MODEL, OPT_PROMPT, OPT_TOKENS, OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_LOGITS, OPT_DECODE_LOGITS,
        OPT_QUIET, OPT_WARMUP, OPT_HELP, OPT_STOP, OPT_IGNORE_EOS, OPT_FILE, OPT_THREADS, OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N,
        OPT_MIN_P, OPT_JSON, OPT_N_PROBS, OPT_KEEP_LAST, OPT_LORA, OPT_LORA_SCALE, OPT_DUMP, OPT_DUMP_OPS, OPT_DUMP_LAYERS,
-       OPT_LOGIT_LENS, OPT_PROFILE, OPT_COUNT };
+       OPT_LOGIT_LENS, OPT_PROFILE, OPT_DUMP_ATTN, OPT_COUNT };
 static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_COUNT] = { /* alias 0: none (no <stddef.h> yet) */
     { "-m", 0, 1 }, { "-p", 0, 1 }, { "--tokens", 0, 1 }, { "-n", 0, 1 }, { "--temp", 0, 1 },
     { "--top-k", 0, 1 }, { "--top-p", 0, 1 }, { "--seed", 0, 1 }, { "--logits", 0, 1 },
@@ -84,14 +90,21 @@ static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_
     { "--repeat-penalty", 0, 1 }, { "--repeat-last-n", 0, 1 }, { "--min-p", 0, 1 }, { "--json", 0, 0 },
     { "--n-probs", 0, 1 }, { "--keep-last", 0, 0 }, { "--lora", 0, 1 }, { "--lora-scale", 0, 1 },
     { "--dump", 0, 1 }, { "--dump-ops", 0, 1 }, { "--dump-layers", 0, 1 }, { "--logit-lens", 0, 0 },
-    { "--profile", 0, 1 },
+    { "--profile", 0, 1 }, { "--dump-attn", 0, 1 },
 };
 #define RUN_MAX_N_PROBS 100     /* --n-probs at most */
 
 #ifndef RUN_HELP_ONLY
 #define _POSIX_C_SOURCE 200809L
 #define CK_IMPLEMENTATION
+/* The issue's "CK_PROFILE build" is this program as it is: the generated prefill always calls the
+   capture hook after each op and CK_PROFILE compiles the same hook into decode (CK_DECODE_HOOK).
+   With no --dump, --logit-lens or --profile, m.capture is NULL and each hook is one predictable
+   pointer test beside an op's kernel, so `ck run` and `run --profile` are one program (the one
+   whose numbers are in question). Firmware leaves CK_PROFILE out: its decode has no hook. */
+#define CK_PROFILE
 #include "ckernel.h"
+#include "ck_peak.h" /* the measured FMA peak and read bandwidth (--profile) */
 #ifndef RUN_OPTIONS_ONLY
 #ifndef CK_MODEL_HEADER
 #error "define CK_MODEL_HEADER as the generated header, e.g. -DCK_MODEL_HEADER='\"mymodel.h\"'"
@@ -122,6 +135,7 @@ typedef struct {
     const char *prompt_file;                           /* -f: a path, or "-" for stdin (main reads it into prompt) */
     const char *lora;                                  /* --lora FILE, or NULL */
     const char *dump_dir, *dump_ops, *dump_layers;     /* --dump DIR and its lists (checked against the model in main) */
+    const char *dump_attn;                             /* --dump-attn L:H,... (checked in capture_setup) */
     int logit_lens;                                    /* --logit-lens */
     const char *profile_path;                          /* --profile FILE, or NULL */
     int prefill_only;                                  /* --logits, --decode-logits, --dump or --logit-lens: no generation */
@@ -241,8 +255,9 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
             break;
         case OPT_DUMP_OPS:
         case OPT_DUMP_LAYERS:
+        case OPT_DUMP_ATTN:
             if (!*val) return run_fail(err, cap, "%s '': needs a comma-separated list", a);
-            *(k == OPT_DUMP_OPS ? &o->dump_ops : &o->dump_layers) = val;
+            *(k == OPT_DUMP_OPS ? &o->dump_ops : k == OPT_DUMP_LAYERS ? &o->dump_layers : &o->dump_attn) = val;
             break;
         case OPT_LORA_SCALE:
             if (parse_float("--lora-scale", val, &o->lora_scale, err, cap)) return -1;
@@ -305,17 +320,17 @@ static int run_parse_options(int argc, char **argv, run_options *o, char *err, s
     if (o->given[OPT_LORA_SCALE] && !o->lora) return run_fail(err, cap, "--lora-scale needs --lora FILE (the adapter it scales)");
     if (o->given[OPT_N_PROBS] && !o->json) return run_fail(err, cap, "--n-probs needs --json (the alternatives are listed there)");
     if (o->given[OPT_LOGITS] && o->given[OPT_DECODE_LOGITS]) return run_fail(err, cap, "--logits and --decode-logits: use one");
-    if ((o->dump_ops || o->dump_layers) && !o->dump_dir)
-        return run_fail(err, cap, "%s needs --dump DIR (where the outputs go)", o->dump_ops ? "--dump-ops" : "--dump-layers");
+    if ((o->dump_ops || o->dump_layers || o->dump_attn) && !o->dump_dir)
+        return run_fail(err, cap, "%s needs --dump DIR (where the outputs go)", o->dump_ops ? "--dump-ops" : o->dump_layers ? "--dump-layers" : "--dump-attn");
     if (o->decode_logits && (o->dump_dir || o->logit_lens))
         return run_fail(err, cap, "%s captures the prefill: it does not apply with --decode-logits", o->dump_dir ? "--dump" : "--logit-lens");
     if (o->profile_path && (o->dump_dir || o->logit_lens || o->decode_logits))
-        return run_fail(err, cap, "--profile times the prefill alone: not with %s",
+        return run_fail(err, cap, "--profile times a run of its own: not with %s",
                         o->dump_dir ? "--dump" : o->logit_lens ? "--logit-lens" : "--decode-logits");
     o->prefill_only = o->logits_path || o->dump_dir || o->logit_lens || o->profile_path;
     if (o->prefill_only)
         for (k = 0; k < (int)(sizeof generation / sizeof generation[0]); k++)
-            if (o->given[generation[k]])
+            if (o->given[generation[k]] && !(generation[k] == OPT_N && o->profile_path)) /* --profile -n N: its decode steps */
                 return run_fail(err, cap, "%s does not apply with %s (it %s and generates nothing)", run_opts[generation[k]].name,
                                 o->decode_logits ? "--decode-logits" : o->logits_path ? "--logits" : o->dump_dir ? "--dump"
                                 : o->profile_path ? "--profile" : "--logit-lens",
@@ -355,7 +370,7 @@ static int run_check_context(const run_options *o, int n_prompt, int max_ctx, ch
     if (n_prompt > max_ctx)
         return run_fail(err, cap, "the prompt has %d tokens, more than the %d positions this program was generated for (ckgen --max-ctx)",
                         n_prompt, max_ctx);
-    if (!o->prefill_only && o->n_gen >= 0 && (long long)n_prompt + o->n_gen > max_ctx)
+    if ((!o->prefill_only || (o->profile_path && o->given[OPT_N])) && o->n_gen >= 0 && (long long)n_prompt + o->n_gen > max_ctx)
         return run_fail(err, cap, "-n %d: the prompt's %d tokens leave %d of the %d positions this program was generated for "
                                   "(ckgen --max-ctx)", o->n_gen, n_prompt, max_ctx - n_prompt, max_ctx);
     return 0;
@@ -624,11 +639,16 @@ typedef struct {
     unsigned char *sel;     /* [CKM_N_OPS][CKM_N_LAYER + 1]: 1 = dumped; slot 0 is the head/foot (layer -1) */
     float *lens;            /* --logit-lens: [CKM_N_LAYER, cols] the residual stream at the last position, or NULL */
     int failed;             /* a dump write failed: err says which */
-    double *seconds;        /* --profile: [CKM_N_OPS][CKM_N_LAYER + 1] time per op and layer (slot 0: head/foot), or NULL */
+    double *seconds;        /* --profile: [2][CKM_N_OPS][CKM_N_LAYER + 1] time per phase (prefill, decode), op and layer
+                               (slot 0: head/foot), or NULL; then flops and bytes, the same shape */
+    double *flops, *bytes;
+    int phase;              /* --profile: 0 prefill, 1 decode */
     double last;            /* --profile: when the previous op ended (or the prefill started) */
+    float *attn_q[CKM_N_LAYER]; /* --dump-attn: a chosen layer's queries [n_prompt, CKM_N_HEAD * CKM_HEAD_DIM], or NULL */
     char err[4200];         /* a path (4096) and why */
 } run_capture;
 
+static void op_cost(int op, int layer, int row0, int rows, double *flops, double *bytes);
 static unsigned char *capture_sel(run_capture *c, int op, int layer) { return &c->sel[(size_t)op * (CKM_N_LAYER + 1) + (size_t)(layer + 1)]; }
 
 /* DIR/<name> of an op's dump: L<layer>_<op index>_<op>_<out>.npy, head_/foot_ for the others */
@@ -663,11 +683,21 @@ static void capture_hook(void *ctx, int op, int layer, const float *out, int row
     FILE *f;
     int r;
     if (c->seconds) { /* the op ran from the previous op's end to now */
-        double t = now();
-        c->seconds[(size_t)op * (CKM_N_LAYER + 1) + (size_t)(layer + 1)] += t - c->last;
-        c->last = t;
+        double t = now(), fl, by;
+        size_t at = ((size_t)c->phase * CKM_N_OPS + (size_t)op) * (CKM_N_LAYER + 1) + (size_t)(layer + 1);
+        op_cost(op, layer, row0, rows, &fl, &by);
+        c->seconds[at] += t - c->last;
+        c->flops[at] += fl;
+        c->bytes[at] += by;
+        c->last = now(); /* the bookkeeping is nobody's time */
         return;
     }
+#if CKM_ATTN_OP >= 0
+    if (layer >= 0 && op == CKM_ATTN_Q_OP && c->attn_q[layer]) /* the queries as attention reads them */
+        for (r = 0; r < rows; r++)
+            memcpy(c->attn_q[layer] + (size_t)(row0 + r) * CKM_N_HEAD * CKM_HEAD_DIM, out + (size_t)r * (size_t)ld + CKM_ATTN_Q_COL,
+                   (size_t)CKM_N_HEAD * CKM_HEAD_DIM * sizeof(float));
+#endif
     if (c->lens && op == CKM_RESIDUAL_OP && row0 + rows == c->n_prompt)
         memcpy(c->lens + (size_t)layer * (size_t)cols, out + (size_t)(rows - 1) * (size_t)ld, (size_t)cols * sizeof(float));
     if (!c->dir || c->failed || !*capture_sel(c, op, layer)) return;
@@ -700,20 +730,43 @@ static int list_has(const char *list, const char *word)
 
 /* --dump-ops and --dump-layers against this model, --dump DIR made and checked writable, each
    selected op's .npy created with its header: 0, or -1 and err (nothing has run yet) */
-/* --profile FILE: {"tokens": T, "prefill_seconds": S, "ops": [{"index", "op", "out", "layer", "seconds"}]}
-   in program order (head, each layer's block, foot); views are not timed (no code). 0, or -1 after a message */
-static int write_profile(const char *path, const run_capture *c, int n_prompt, double total)
+/* FLOPs and bytes of op's call over positions row0..row0+rows-1 of a layer (-1: the head or foot),
+   as ck_op_cost (ckernel.h) counts them; attention's keys from the layer's window */
+static void op_cost(int op, int layer, int row0, int rows, double *flops, double *bytes)
+{
+    const ck_op_cost *c = &CKM_OP_COSTS[op];
+    double pairs = 0, keys = 0;
+    int p, window = layer >= 0 ? CKM_LAYERS[layer].window : 0;
+    if (c->flops_key || c->bytes_key) {
+        for (p = row0; p < row0 + rows; p++) pairs += window > 0 && p + 1 > window ? window : p + 1;
+        keys = row0 + rows - (window > 0 && row0 - window + 1 > 0 ? row0 - window + 1 : 0);
+    }
+    *flops = (double)c->flops_row * rows + (double)c->flops_key * pairs;
+    *bytes = (double)CKM_OP_WBYTES[layer + 1][op] + (double)c->bytes_row * rows + (double)c->bytes_key * keys;
+}
+
+/* --profile FILE: {"tokens", "prefill_seconds", "decode_tokens", "decode_seconds", "threads", "peak_gflops",
+   "peak_gbps", "ops": [{"index", "op", "out", "layer", "call", "seconds", "flops", "bytes", "decode_seconds",
+   "decode_flops", "decode_bytes"}]} in program order (head, each layer's block, foot); views are not timed
+   (no code); "call": the op whose call did the work (ck_op_cost). 0, or -1 after a message */
+static int write_profile(const char *path, const run_capture *c, int n_prompt, double t_prefill, int n_decode, double t_decode,
+                         double peak_gflops, double peak_gbps)
 {
     FILE *f = fopen(path, "wb");
     int op, l, first = 1, sec;
+    size_t per = (size_t)CKM_N_OPS * (CKM_N_LAYER + 1);
     if (!f) { fprintf(stderr, "run: --profile %s: cannot write it: %s\n", path, strerror(errno)); return -1; }
-    fprintf(f, "{\"tokens\": %d, \"prefill_seconds\": %.9f, \"ops\": [", n_prompt, total);
+    fprintf(f, "{\"tokens\": %d, \"prefill_seconds\": %.9f, \"decode_tokens\": %d, \"decode_seconds\": %.9f, \"threads\": %d,\n"
+               " \"peak_gflops\": %.3f, \"peak_gbps\": %.3f, \"ops\": [", n_prompt, t_prefill, n_decode, t_decode, n_threads(), peak_gflops, peak_gbps);
     for (sec = 0; sec < 3; sec++)
         for (l = sec == 1 ? 0 : -1; l < (sec == 1 ? CKM_N_LAYER : 0); l++)
             for (op = 0; op < CKM_N_OPS; op++) {
+                size_t at = (size_t)op * (CKM_N_LAYER + 1) + (size_t)(l + 1);
                 if (CKM_OPS[op].section != sec || !strcmp(CKM_OPS[op].op, "view")) continue;
-                fprintf(f, "%s\n  {\"index\": %d, \"op\": \"%s\", \"out\": \"%s\", \"layer\": %d, \"seconds\": %.9f}", first ? "" : ",",
-                        op, CKM_OPS[op].op, CKM_OPS[op].out, l, c->seconds[(size_t)op * (CKM_N_LAYER + 1) + (size_t)(l + 1)]);
+                fprintf(f, "%s\n  {\"index\": %d, \"op\": \"%s\", \"out\": \"%s\", \"layer\": %d, \"call\": %d, \"seconds\": %.9f, "
+                           "\"flops\": %.0f, \"bytes\": %.0f, \"decode_seconds\": %.9f, \"decode_flops\": %.0f, \"decode_bytes\": %.0f}",
+                        first ? "" : ",", op, CKM_OPS[op].op, CKM_OPS[op].out, l, (int)CKM_OP_COSTS[op].call, c->seconds[at], c->flops[at],
+                        c->bytes[at], c->seconds[per + at], c->flops[per + at], c->bytes[per + at]);
                 first = 0;
             }
     fprintf(f, "\n]}\n");
@@ -738,8 +791,10 @@ static int capture_setup(run_capture *c, const run_options *o, int n_prompt, cha
         FILE *f = fopen(o->profile_path, "wb");
         if (!f) return run_fail(err, cap, "--profile %s: cannot write it: %s", o->profile_path, strerror(errno));
         fclose(f);
-        if (!(c->seconds = (double *)calloc((size_t)CKM_N_OPS * (CKM_N_LAYER + 1), sizeof(double))))
+        if (!(c->seconds = (double *)calloc((size_t)6 * CKM_N_OPS * (CKM_N_LAYER + 1), sizeof(double))))
             return run_fail(err, cap, "out of memory");
+        c->flops = c->seconds + (size_t)2 * CKM_N_OPS * (CKM_N_LAYER + 1);
+        c->bytes = c->flops + (size_t)2 * CKM_N_OPS * (CKM_N_LAYER + 1);
     }
     if (!o->dump_dir) return 0;
     c->dir = o->dump_dir;
@@ -764,6 +819,24 @@ static int capture_setup(run_capture *c, const run_options *o, int n_prompt, cha
         v = *p >= '0' && *p <= '9' ? strtol(p, &end, 10) : -1;
         if (v < 0 || end != p + n) return run_fail(err, cap, "--dump-layers: '%s' is not a layer number", b);
         if (v >= CKM_N_LAYER) return run_fail(err, cap, "--dump-layers: layer %s is out of range (the model has %d layers: 0..%d)", b, CKM_N_LAYER, CKM_N_LAYER - 1);
+    }
+    for (p = o->dump_attn; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) { /* L:H, each in range */
+        size_t n = strcspn(p, ",");
+        char *end;
+        long lv = *p >= '0' && *p <= '9' ? strtol(p, &end, 10) : -1, hv = -1;
+        snprintf(b, sizeof b, "%.*s", (int)(n < 48 ? n : 48), p);
+        if (lv >= 0 && *end == ':' && end[1] >= '0' && end[1] <= '9') hv = strtol(end + 1, &end, 10);
+        if (lv < 0 || hv < 0 || end != p + n) return run_fail(err, cap, "--dump-attn: '%s' is not LAYER:HEAD (e.g. 0:1)", b);
+#if CKM_ATTN_OP >= 0 && CKM_ATTN_Q_OP >= 0
+        if (lv >= CKM_N_LAYER)
+            return run_fail(err, cap, "--dump-attn %s: layer %ld is out of range (the model has %d layers: 0..%d)", b, lv, CKM_N_LAYER, CKM_N_LAYER - 1);
+        if (hv >= CKM_N_HEAD)
+            return run_fail(err, cap, "--dump-attn %s: head %ld is out of range (the model has %d heads: 0..%d)", b, hv, CKM_N_HEAD, CKM_N_HEAD - 1);
+        if (!c->attn_q[lv] && !(c->attn_q[lv] = (float *)calloc((size_t)n_prompt * CKM_N_HEAD * CKM_HEAD_DIM, sizeof(float))))
+            return run_fail(err, cap, "out of memory");
+#else
+        return run_fail(err, cap, "--dump-attn: this model's block has no attention whose queries the capture sees");
+#endif
     }
     if (!(c->sel = (unsigned char *)calloc((size_t)CKM_N_OPS * (CKM_N_LAYER + 1), 1))) return run_fail(err, cap, "out of memory");
     for (op = 0; op < CKM_N_OPS; op++) {
@@ -794,7 +867,7 @@ static int capture_setup(run_capture *c, const run_options *o, int n_prompt, cha
 }
 
 /* DIR/index.json: the model, the prompt's tokens and one entry per file, in the order the ops ran */
-static int capture_index(run_capture *c, const int32_t *ids)
+static int capture_index(run_capture *c, const int32_t *ids, const char *dump_attn)
 {
     char path[4096], name[256];
     FILE *f;
@@ -815,9 +888,82 @@ static int capture_index(run_capture *c, const int32_t *ids)
                         x->c, i == 0 ? "head" : i == 1 ? "block" : "foot", l, c->n_prompt, (long long)x->cols, name);
                 first = 0;
             }
+    fprintf(f, "\n],\n \"attention\": [");
+    for (first = 1; dump_attn && *dump_attn; dump_attn += strcspn(dump_attn, ",") + (dump_attn[strcspn(dump_attn, ",")] == ',')) {
+        char *end;
+        long lv = strtol(dump_attn, &end, 10), hv = strtol(end + 1, NULL, 10); /* checked by capture_setup */
+        fprintf(f, "%s\n  {\"layer\": %ld, \"head\": %ld, \"shape\": [%d, %d], \"file\": \"L%03ld_attn_h%02ld.npy\"}", first ? "" : ",", lv, hv,
+                c->n_prompt, c->n_prompt, lv, hv);
+        first = 0;
+    }
     fprintf(f, "\n]}\n");
     if (fclose(f) != 0) { fprintf(stderr, "run: --dump: cannot write %s: %s\n", path, strerror(errno)); return -1; }
     return 0;
+}
+
+#if CKM_ATTN_OP >= 0 && CKM_ATTN_Q_OP >= 0
+/* --dump-attn: the softmax probabilities of head h of layer l over the prompt, [n, n] (0 above the
+   diagonal and outside the window), computed by the model's own attention kernel (its scale,
+   soft-cap, window, causal mask and GQA head, the K cache's type) on the captured queries and the
+   cached keys, with one-hot values: the output of values e_j0..e_j0+HS-1 is P[:, j0..j0+HS). */
+static int attn_probs(ck_model *m, const run_capture *c, int l, int h, float *probs)
+{
+    const int n = c->n_prompt, HS = CKM_HEAD_DIM;
+    const size_t kv = (size_t)l * CKM_MAX_CTX * CKM_KV_DIM + (size_t)(h / (CKM_N_HEAD / CKM_N_HEAD_KV)) * (size_t)HS;
+    const float *q = c->attn_q[l] + (size_t)h * (size_t)HS;
+    float *out = (float *)malloc((size_t)n * (size_t)HS * sizeof(float));
+    int j0, j, t;
+#if CKM_KV_F16
+    const uint16_t one = 0x3C00, *k = (const uint16_t *)(const void *)(m->state + CKM_S_KV_K) + kv; /* 1.0 in F16 */
+#else
+    const float one = 1.0f, *k = CK_F(m, CKM_S_KV_K) + kv;
+#endif
+    void *vals = calloc((size_t)n * CKM_KV_DIM, sizeof one); /* one-hot value rows, the K cache's row stride */
+    if (!out || !vals) { free(out); free(vals); return -1; }
+    for (j0 = 0; j0 < n; j0 += HS) {
+        int j1 = n - j0 < HS ? n : j0 + HS;
+        for (j = j0; j < j1; j++) memcpy((char *)vals + ((size_t)j * CKM_KV_DIM + (size_t)(j - j0)) * sizeof one, &one, sizeof one);
+#if CKM_KV_F16
+        ck_attention_forward_tm_f16kv(out, NULL, q, k, (const uint16_t *)vals, 1, 1, n, n, HS, 0, CKM_LAYERS[l].window, CKM_ATTN_SCALE,
+                                      CKM_ATTN_SOFTCAP, (size_t)CKM_N_HEAD * HS, CKM_KV_DIM, (size_t)HS);
+#else
+        ck_attention_forward_tm(out, NULL, q, k, (const float *)vals, 1, 1, n, n, HS, 0, CKM_LAYERS[l].window, CKM_ATTN_SCALE,
+                                CKM_ATTN_SOFTCAP, (size_t)CKM_N_HEAD * HS, CKM_KV_DIM, (size_t)HS);
+#endif
+        for (t = 0; t < n; t++)
+            for (j = j0; j < j1; j++) probs[(size_t)t * n + j] = out[(size_t)t * HS + (j - j0)];
+        memset(vals, 0, (size_t)n * CKM_KV_DIM * sizeof one);
+    }
+    free(out);
+    free(vals);
+    return 0;
+}
+#endif
+
+/* --dump-attn L:H,...: each head's probabilities as DIR/L<l>_attn_h<h>.npy, float32 [n, n] */
+static int dump_attn(ck_model *m, const run_capture *c, const char *list)
+{
+    char path[4200], hdr[128];
+    float *probs = (float *)malloc((size_t)c->n_prompt * (size_t)c->n_prompt * sizeof(float));
+    int rc = 0;
+    if (!probs) { fprintf(stderr, "run: --dump-attn: out of memory for %d x %d probabilities\n", c->n_prompt, c->n_prompt); return -1; }
+    for (; *list && !rc; list += strcspn(list, ",") + (list[strcspn(list, ",")] == ',')) {
+        char *end;
+        long l = strtol(list, &end, 10), h = strtol(end + 1, NULL, 10); /* checked by capture_setup */
+        size_t n = (size_t)c->n_prompt * (size_t)c->n_prompt, hn = npy_header(hdr, c->n_prompt, c->n_prompt);
+        FILE *f;
+#if CKM_ATTN_OP >= 0 && CKM_ATTN_Q_OP >= 0
+        if (attn_probs(m, c, (int)l, (int)h, probs)) { fprintf(stderr, "run: --dump-attn: out of memory\n"); rc = -1; break; }
+#else
+        (void)m;
+#endif
+        snprintf(path, sizeof path, "%s/L%03ld_attn_h%02ld.npy", c->dir, l, h);
+        if (!(f = fopen(path, "wb")) || fwrite(hdr, 1, hn, f) != hn || fwrite(probs, sizeof(float), n, f) != n) rc = -1;
+        if (f && fclose(f) != 0) rc = -1;
+        if (rc) fprintf(stderr, "run: --dump-attn: cannot write %s: %s\n", path, strerror(errno));
+    }
+    free(probs);
+    return rc;
 }
 
 /* --logit-lens: per layer, the top tokens of the residual stream after it through the foot */
@@ -990,18 +1136,38 @@ int main(int argc, char **argv)
             }
             check_canaries(&m, "decode");
         } else {
-            t_prefill = now();
-            capture.last = t_prefill;
+            t0 = now();
+            capture.last = t0;
             prefill(&m, prompt_ids, n_prompt, all);
+            t_prefill = now() - t0;
             check_canaries(&m, "prefill");
         }
         rc = 0;
         if (capture.failed) { fprintf(stderr, "run: %s\n", capture.err); rc = -1; }
-        if (!rc && o.dump_dir) rc = capture_index(&capture, prompt_ids);
+        if (!rc && o.profile_path) { /* then decode steps, greedy, each op timed; then the machine's peaks */
+            int room = CKM_MAX_CTX - n_prompt, n_dec = o.given[OPT_N] ? (o.n_gen < 0 ? room : o.n_gen) : room < 16 ? room : 16;
+            double peak_gflops, peak_gbps;
+            tok = ck_argmax(all + (size_t)(n_prompt - 1) * CKM_N_VOCAB, CKM_N_VOCAB);
+            capture.phase = 1;
+            t_decode = 0;
+            for (i = 0; i < n_dec; i++) { /* run_check_context: n_prompt + n_dec <= CKM_MAX_CTX */
+                t0 = capture.last = now();
+                CKM_DECODE(&m, tok, n_prompt + i);
+                t_decode += now() - t0;
+                tok = ck_argmax(CKM_LOGITS(&m), CKM_N_VOCAB);
+            }
+            check_canaries(&m, "decode");
+            m.capture = NULL;
+            peak_gflops = ck_peak_fma_gflops(20000000L);
+            peak_gbps = ck_peak_read_gbps((size_t)256 << 20, 3);
+            rc = write_profile(o.profile_path, &capture, n_prompt, t_prefill, n_dec, t_decode, peak_gflops, peak_gbps);
+        }
+        if (!rc && o.dump_dir && o.dump_attn) rc = dump_attn(&m, &capture, o.dump_attn);
+        if (!rc && o.dump_dir) rc = capture_index(&capture, prompt_ids, o.dump_attn);
         if (!rc && o.logit_lens) logit_lens(&m, &capture, have_tok ? &tf.tok : NULL, prompt_ids[n_prompt - 1]);
         if (!rc && o.logits_path) rc = write_f32(o.logits_path, all, (size_t)n_prompt * CKM_N_VOCAB);
-        if (!rc && o.profile_path) rc = write_profile(o.profile_path, &capture, n_prompt, now() - t_prefill);
         free(capture.seconds);
+        for (i = 0; i < CKM_N_LAYER; i++) free(capture.attn_q[i]);
         free(capture.sel);
         free(capture.lens);
         free(all);

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 199309L
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
+#include "../examples/ck_peak.h" /* ck_peak_fma_gflops: the measured FMA peak */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,72 +27,6 @@ static float *rnd(size_t n, float scale)
     uint32_t s = 12345u;
     for (i = 0; i < n; i++) { s = s * 1664525u + 1013904223u; p[i] = ((s >> 8) * (1.0f / 16777216.0f) - 0.5f) * scale; }
     return p;
-}
-
-static volatile float bench_sink; /* keeps the peak loop from being optimised away */
-
-/* Peak: 12 independent FMA chains per thread, the pattern the matmul kernels approach, in the
-   widest vectors the build uses (512-bit FMAs in an AVX-512 build: on CPUs with full-width 512-bit
-   units, Zen 5 among them, they do twice the work of 256-bit ones per cycle). */
-#if CK_HAVE_AVX512
-#define PEAK_V __m512
-#define PEAK_LANES 16
-#define PEAK_SET1 _mm512_set1_ps
-#define PEAK_FMA _mm512_fmadd_ps
-#define PEAK_ADD _mm512_add_ps
-#define PEAK_SUM _mm512_reduce_add_ps
-#elif CK_HAVE_AVX2
-#define PEAK_V __m256
-#define PEAK_LANES 8
-#define PEAK_SET1 _mm256_set1_ps
-#define PEAK_FMA _mm256_fmadd_ps
-#define PEAK_ADD _mm256_add_ps
-#define PEAK_SUM _mm256_cvtss_f32
-#endif
-static double peak_gflops(long iters)
-{
-    double t0 = now(), flops;
-    int nthreads = 1;
-#ifdef _OPENMP
-#pragma omp parallel
-    {
-#pragma omp single
-        nthreads = omp_get_num_threads();
-#endif
-#ifdef PEAK_V
-        /* twelve named accumulators so they live in registers, not in an array in memory */
-        PEAK_V m = PEAK_SET1(0.999999f), b = PEAK_SET1(1e-7f);
-        PEAK_V a0 = PEAK_SET1(0), a1 = PEAK_SET1(1), a2 = PEAK_SET1(2), a3 = PEAK_SET1(3);
-        PEAK_V a4 = PEAK_SET1(4), a5 = PEAK_SET1(5), a6 = PEAK_SET1(6), a7 = PEAK_SET1(7);
-        PEAK_V a8 = PEAK_SET1(8), a9 = PEAK_SET1(9), a10 = PEAK_SET1(10), a11 = PEAK_SET1(11);
-        long i;
-        for (i = 0; i < iters; i++) {
-            a0 = PEAK_FMA(a0, m, b); a1 = PEAK_FMA(a1, m, b); a2 = PEAK_FMA(a2, m, b);
-            a3 = PEAK_FMA(a3, m, b); a4 = PEAK_FMA(a4, m, b); a5 = PEAK_FMA(a5, m, b);
-            a6 = PEAK_FMA(a6, m, b); a7 = PEAK_FMA(a7, m, b); a8 = PEAK_FMA(a8, m, b);
-            a9 = PEAK_FMA(a9, m, b); a10 = PEAK_FMA(a10, m, b); a11 = PEAK_FMA(a11, m, b);
-        }
-        a0 = PEAK_ADD(PEAK_ADD(PEAK_ADD(a0, a1), PEAK_ADD(a2, a3)), PEAK_ADD(PEAK_ADD(a4, a5), PEAK_ADD(a6, a7)));
-        a0 = PEAK_ADD(a0, PEAK_ADD(PEAK_ADD(a8, a9), PEAK_ADD(a10, a11)));
-        bench_sink += PEAK_SUM(a0);
-#else
-        float m = 0.999999f, b = 1e-7f, a0 = 0, a1 = 1, a2 = 2, a3 = 3, a4 = 4, a5 = 5, a6 = 6, a7 = 7;
-        long i;
-        for (i = 0; i < iters; i++) {
-            a0 = a0 * m + b; a1 = a1 * m + b; a2 = a2 * m + b; a3 = a3 * m + b;
-            a4 = a4 * m + b; a5 = a5 * m + b; a6 = a6 * m + b; a7 = a7 * m + b;
-        }
-        bench_sink += a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
-#endif
-#ifdef _OPENMP
-    }
-#endif
-#ifdef PEAK_V
-    flops = 2.0 * iters * 12 * PEAK_LANES * nthreads;
-#else
-    flops = 2.0 * iters * 8 * nthreads;
-#endif
-    return flops / (now() - t0) * 1e-9;
 }
 
 /* run fn until at least min_time seconds have passed; return seconds per call */
@@ -142,7 +77,7 @@ int main(int argc, char **argv)
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
-    peak = peak_gflops(smoke ? 100000 : 20000000);
+    peak = ck_peak_fma_gflops(smoke ? 100000 : 20000000);
     if (argc > 1 && !strcmp(argv[1], "--peak-only")) { printf("measured FMA peak: %.1f GFLOP/s (%d threads)\n", peak, threads); return 0; }
     printf("ckernel bench-kernels  SIMD=%s  threads=%d\n", ck_simd_name(), threads);
     if (smoke) printf("--smoke: tiny sizes, one call each; the numbers below are not speed (under emulation they never are)\n");

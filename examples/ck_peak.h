@@ -1,0 +1,133 @@
+/* examples/ck_peak.h — the machine's measured peaks, in one place: the FMA peak (GFLOP/s) and the
+   memory read bandwidth (GB/s), on the OpenMP threads of the caller. run --profile measures both
+   beside its op times; tests/bench_kernels.c and tests/bench_membw.c print them. Include it after
+   ckernel.h (its CK_HAVE_AVX2 / CK_HAVE_AVX512 choose the vector width); it is host code (clock_gettime,
+   malloc), not for firmware. */
+#ifndef CK_PEAK_H
+#define CK_PEAK_H
+#include <stdlib.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static inline double ck_peak_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static volatile float ck_peak_sink; /* keeps the loops from being optimised away */
+
+/* FMA peak: 12 independent FMA chains per thread, the pattern the matmul kernels approach, in the
+   widest vectors the build uses (512-bit FMAs in an AVX-512 build: on CPUs with full-width 512-bit
+   units, Zen 5 among them, they do twice the work of 256-bit ones per cycle). iters: 2e7 is about
+   0.05 s on a 3 GHz core. */
+#if CK_HAVE_AVX512
+#define CK_PEAK_V __m512
+#define CK_PEAK_LANES 16
+#define CK_PEAK_SET1 _mm512_set1_ps
+#define CK_PEAK_FMA _mm512_fmadd_ps
+#define CK_PEAK_ADD _mm512_add_ps
+#define CK_PEAK_SUM _mm512_reduce_add_ps
+#elif CK_HAVE_AVX2
+#define CK_PEAK_V __m256
+#define CK_PEAK_LANES 8
+#define CK_PEAK_SET1 _mm256_set1_ps
+#define CK_PEAK_FMA _mm256_fmadd_ps
+#define CK_PEAK_ADD _mm256_add_ps
+#define CK_PEAK_SUM _mm256_cvtss_f32
+#endif
+#ifdef CK_PEAK_V
+#include <immintrin.h>
+#endif
+static inline double ck_peak_fma_gflops(long iters)
+{
+    double t0 = ck_peak_now(), flops;
+    int nthreads = 1;
+#ifdef _OPENMP
+#pragma omp parallel
+    {
+#pragma omp single
+        nthreads = omp_get_num_threads();
+#endif
+#ifdef CK_PEAK_V
+        /* twelve named accumulators so they live in registers, not in an array in memory */
+        CK_PEAK_V m = CK_PEAK_SET1(0.999999f), b = CK_PEAK_SET1(1e-7f);
+        CK_PEAK_V a0 = CK_PEAK_SET1(0), a1 = CK_PEAK_SET1(1), a2 = CK_PEAK_SET1(2), a3 = CK_PEAK_SET1(3);
+        CK_PEAK_V a4 = CK_PEAK_SET1(4), a5 = CK_PEAK_SET1(5), a6 = CK_PEAK_SET1(6), a7 = CK_PEAK_SET1(7);
+        CK_PEAK_V a8 = CK_PEAK_SET1(8), a9 = CK_PEAK_SET1(9), a10 = CK_PEAK_SET1(10), a11 = CK_PEAK_SET1(11);
+        long i;
+        for (i = 0; i < iters; i++) {
+            a0 = CK_PEAK_FMA(a0, m, b); a1 = CK_PEAK_FMA(a1, m, b); a2 = CK_PEAK_FMA(a2, m, b);
+            a3 = CK_PEAK_FMA(a3, m, b); a4 = CK_PEAK_FMA(a4, m, b); a5 = CK_PEAK_FMA(a5, m, b);
+            a6 = CK_PEAK_FMA(a6, m, b); a7 = CK_PEAK_FMA(a7, m, b); a8 = CK_PEAK_FMA(a8, m, b);
+            a9 = CK_PEAK_FMA(a9, m, b); a10 = CK_PEAK_FMA(a10, m, b); a11 = CK_PEAK_FMA(a11, m, b);
+        }
+        a0 = CK_PEAK_ADD(CK_PEAK_ADD(CK_PEAK_ADD(a0, a1), CK_PEAK_ADD(a2, a3)), CK_PEAK_ADD(CK_PEAK_ADD(a4, a5), CK_PEAK_ADD(a6, a7)));
+        a0 = CK_PEAK_ADD(a0, CK_PEAK_ADD(CK_PEAK_ADD(a8, a9), CK_PEAK_ADD(a10, a11)));
+        ck_peak_sink += CK_PEAK_SUM(a0);
+#else
+        float m = 0.999999f, b = 1e-7f, a0 = 0, a1 = 1, a2 = 2, a3 = 3, a4 = 4, a5 = 5, a6 = 6, a7 = 7;
+        long i;
+        for (i = 0; i < iters; i++) {
+            a0 = a0 * m + b; a1 = a1 * m + b; a2 = a2 * m + b; a3 = a3 * m + b;
+            a4 = a4 * m + b; a5 = a5 * m + b; a6 = a6 * m + b; a7 = a7 * m + b;
+        }
+        ck_peak_sink += a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+#endif
+#ifdef _OPENMP
+    }
+#endif
+#ifdef CK_PEAK_V
+    flops = 2.0 * iters * 12 * CK_PEAK_LANES * nthreads;
+#else
+    flops = 2.0 * iters * 8 * nthreads;
+#endif
+    return flops / (ck_peak_now() - t0) * 1e-9;
+}
+
+/* Memory read bandwidth: every OpenMP thread sums its part of an array of `bytes` (far larger than
+   any cache: 1 GB for bench-membw, 256 MB for run --profile) into 32 independent accumulators;
+   the best of `reps` passes. The decode floor of a model is this number over its bytes of weights.
+   0 when the array cannot be allocated. */
+static inline double ck_peak_read_gbps(size_t bytes, int reps)
+{
+    size_t n = bytes / sizeof(float) / 32 * 32, i;
+    float *a = (float *)malloc(n * sizeof(float));
+    double best = 1e30, sink = 0;
+    int r;
+    if (!a || n == 0) { free(a); return 0.0; }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (i = 0; i < n; i++) a[i] = (float)(i & 255);
+    for (r = 0; r < reps; r++) {
+        double t0 = ck_peak_now(), s = 0;
+#ifdef _OPENMP
+#pragma omp parallel reduction(+ : s)
+#endif
+        {
+            int nt = 1, id = 0;
+            size_t lo, hi, k, j;
+            float acc[32] = { 0 };
+#ifdef _OPENMP
+            nt = omp_get_num_threads();
+            id = omp_get_thread_num();
+#endif
+            lo = n / 32 / (size_t)nt * (size_t)id * 32;
+            hi = id == nt - 1 ? n : n / 32 / (size_t)nt * (size_t)(id + 1) * 32;
+            for (j = lo; j < hi; j += 32)
+                for (k = 0; k < 32; k++) acc[k] += a[j + k];
+            for (k = 0; k < 32; k++) s += acc[k];
+        }
+        t0 = ck_peak_now() - t0;
+        sink += s;
+        if (t0 < best) best = t0;
+    }
+    ck_peak_sink += (float)sink;
+    free(a);
+    return (double)n * sizeof(float) / best / 1e9;
+}
+#endif /* CK_PEAK_H */
