@@ -1138,7 +1138,7 @@ int main(int argc, char **argv)
         } else {
             t0 = now();
             capture.last = t0;
-            prefill(&m, prompt_ids, n_prompt, all);
+            prefill(&m, prompt_ids, n_prompt, o.profile_path && !o.logits_path ? NULL : all); /* --profile: as a run does it */
             t_prefill = now() - t0;
             check_canaries(&m, "prefill");
         }
@@ -1147,7 +1147,7 @@ int main(int argc, char **argv)
         if (!rc && o.profile_path) { /* then decode steps, greedy, each op timed; then the machine's peaks */
             int room = CKM_MAX_CTX - n_prompt, n_dec = o.given[OPT_N] ? (o.n_gen < 0 ? room : o.n_gen) : room < 16 ? room : 16;
             double peak_gflops, peak_gbps;
-            tok = ck_argmax(all + (size_t)(n_prompt - 1) * CKM_N_VOCAB, CKM_N_VOCAB);
+            tok = ck_argmax(o.logits_path ? all + (size_t)(n_prompt - 1) * CKM_N_VOCAB : CKM_LOGITS(&m), CKM_N_VOCAB);
             capture.phase = 1;
             t_decode = 0;
             for (i = 0; i < n_dec; i++) { /* run_check_context: n_prompt + n_dec <= CKM_MAX_CTX */

@@ -115,6 +115,7 @@ class Model:
         hp["n_rot"] = int(_kv(self.g, f"{a}.rope.dimension_count", hp["head_dim"]))
         self.hp = hp
         self.capture = None   # a list: forward appends (layer, op, out, tensor [T, cols]) per DSL op (see cap)
+        self.attn_probs = None   # a list: forward appends each layer's softmax probabilities [H, T, T] (run --dump-attn)
         self.n_ctx = None   # llama.cpp's n_ctx (LongRoPE picks its factors by it); None: context_length
         if a not in FAMILIES:
             raise ValueError(f"oracle: no reference model for architecture {a!r}")
@@ -140,12 +141,14 @@ class Model:
         return torch.from_numpy(out)
 
     def forward(self, tokens):
-        global _KV_F16
+        global _KV_F16, _ATTN_PROBS
         _KV_F16 = self.kv_f16
+        _ATTN_PROBS = self.attn_probs
         try:
             return FAMILIES[self.arch](self, torch.as_tensor(np.asarray(tokens, dtype=np.int64)))
         finally:
             _KV_F16 = False
+            _ATTN_PROBS = None
 
 
 def load(path, emulate_ggml_acts=False, kv_f16=False):
@@ -153,6 +156,7 @@ def load(path, emulate_ggml_acts=False, kv_f16=False):
 
 
 _KV_F16 = False   # set by Model.forward for the duration of one forward pass
+_ATTN_PROBS = None   # Model.attn_probs during its forward: attention() appends its probabilities, layer by layer
 
 
 # ---------------------------------------------------------------------------- building blocks
@@ -250,7 +254,10 @@ def attention(q, k, v, scale, window=0, softcap=0.0):
     if window > 0:
         mask = mask | (i - j >= window)
     s = s.masked_fill(mask, float("-inf"))
-    return torch.softmax(s, dim=-1) @ v
+    p = torch.softmax(s, dim=-1)
+    if _ATTN_PROBS is not None:
+        _ATTN_PROBS.append(p.detach().clone())
+    return p @ v
 
 
 def heads(x, n):

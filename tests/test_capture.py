@@ -214,3 +214,115 @@ def test_check_names_the_corrupted_op(tc):
 def test_check_options_refused(tc, args, says):
     r = sh([tc.ck, "check", "model.gguf"] + args)
     assert r.returncode == 2 and says in r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------------------- --dump-attn
+# (family, chosen heads): llama GQA (4 heads over 2 kv heads: head 3 reads kv head 1), gemma2 soft-cap
+# 2 and window 4 < the prompt on the even layers (0 and 2 slide, 1 does not), gpt2 (fused qkv: the
+# queries are a column view of the matmul's output)
+ATTN_CASES = {"llama": "0:3,1:0", "gemma2": "0:5,1:2,2:7", "gpt2": "1:2,0:0"}
+
+
+@pytest.mark.parametrize("family", list(ATTN_CASES))
+def test_dump_attn_is_the_reference_softmax(tc, family):
+    """run --dump-attn L:H writes softmax(q k^T) of those heads over the prompt as the oracle's
+    attention computes it (scale, GQA, causal mask, window, soft-cap); rows sum to 1; masked keys are
+    exactly 0. Prefill in chunks of 3 so the queries of later chunks land at their rows."""
+    gguf, prog = model(tc, family, max_prompt=3)
+    out = os.path.join(tc.work, f"attn_{family}")
+    r = dump(prog, gguf, out, "--dump-ops", "attention", "--dump-attn", ATTN_CASES[family])
+    assert r.returncode == 0, r.stderr
+    index = json.load(open(os.path.join(out, "index.json")))
+    pairs = [tuple(map(int, p.split(":"))) for p in ATTN_CASES[family].split(",")]
+    assert [(e["layer"], e["head"]) for e in index["attention"]] == pairs
+    m = OM.load(gguf)
+    m.attn_probs = []
+    m.forward(tokens())
+    for e, (l, h) in zip(index["attention"], pairs):
+        got = np.load(os.path.join(out, e["file"]))
+        ref = m.attn_probs[l][h].numpy()
+        assert got.dtype == np.float32 and got.shape == (N_PROMPT, N_PROMPT) == tuple(e["shape"])
+        # f32 scores (64-term dot products) against the float64 oracle: 1e-5 absolute on probabilities
+        assert np.max(np.abs(got - ref)) < 1e-5, f"{family} {l}:{h}: max diff {np.max(np.abs(got - ref))}"
+        assert np.all(got[ref == 0] == 0), f"{family} {l}:{h}: a masked key has weight"
+        assert np.allclose(got.sum(1), 1, atol=1e-5)
+        if family == "gemma2" and l % 2 == 0:
+            assert np.all(got[N_PROMPT - 1, :N_PROMPT - 4] == 0)  # window 4 on the even layers
+    if family == "gemma2":   # the soft-cap (2) matters: the reference without it is far from the dump
+        m2 = OM.load(gguf)
+        m2.attn_probs = []
+        plain = OM.attention
+        OM.attention = lambda q, k, v, scale, window=0, softcap=0.0: plain(q, k, v, scale, window, 0.0)
+        try:
+            m2.forward(tokens())
+        finally:
+            OM.attention = plain
+        l, h = pairs[0]
+        assert np.max(np.abs(np.load(os.path.join(out, index["attention"][0]["file"])) - m2.attn_probs[l][h].numpy())) > 1e-2
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--dump-attn", "2:0"], "run: --dump-attn 2:0: layer 2 is out of range (the model has 2 layers: 0..1)"),
+    (["--dump-attn", "0:0,1:4"], "run: --dump-attn 1:4: head 4 is out of range (the model has 4 heads: 0..3)"),
+    (["--dump-attn", "1"], "run: --dump-attn: '1' is not LAYER:HEAD (e.g. 0:1)"),
+    (["--dump-attn", "0:1:2"], "run: --dump-attn: '0:1:2' is not LAYER:HEAD (e.g. 0:1)"),
+])
+def test_dump_attn_refused(tc, args, says):
+    gguf, prog = model(tc, "llama", max_prompt=3)
+    out = os.path.join(tc.work, "attn_refused")
+    r = dump(prog, gguf, out, *args)
+    assert r.returncode == 2 and says in r.stderr, r.stderr
+    assert not os.path.exists(out)
+    r = sh([prog, "-m", gguf, "--tokens", "1,2", "--dump-attn", "0:0"])
+    assert r.returncode == 2 and "run: --dump-attn needs --dump DIR" in r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------------------- --profile
+def matmul_costs(g, weight, T, calls):
+    """a matmul by the GGUF tensor `weight` over T rows in `calls` calls: (FLOPs, bytes) as ck_op_cost
+    counts them, from the file's shapes and the tensor's bytes in the file"""
+    t = g.tensor(weight)
+    k, n = t.ne[0], t.ne[1]
+    return 2 * T * k * n, calls * len(bytes(t.data)) + T * (k + n) * 4
+
+
+def test_profile_counts_and_times(tc):
+    """run --profile on a Q4_K_M mix (layer 1's ffn_down and attn_v are Q6_K, layer 0's Q4_K), prefill
+    in chunks of 3 (7 tokens: 3 calls, each reading the weights once) and 5 decode steps: every
+    matmul's FLOPs and bytes are the formula from the GGUF's shapes and tensor bytes, attention's the
+    causal count; times are positive; the peaks are measured"""
+    gguf, prog = model(tc, "llama", "q4_k_m", max_prompt=3)
+    out = os.path.join(tc.work, "profile.json")
+    must([prog, "-m", gguf, "--tokens", ",".join(map(str, tokens())), "--profile", out, "-n", "5"])
+    p = json.load(open(out))
+    assert p["tokens"] == N_PROMPT and p["decode_tokens"] == 5
+    assert p["prefill_seconds"] > 0 and p["decode_seconds"] > 0 and p["peak_gflops"] > 0 and p["peak_gbps"] > 0
+    g = G.read(gguf)
+    names = {"q": "attn_q", "k": "attn_k", "v": "attn_v", "o": "attn_output", "gate": "ffn_gate", "up": "ffn_up", "down": "ffn_down"}
+    types = set()
+    n_matmul = 0
+    for e in p["ops"]:
+        if e["op"] == "matmul" and e["layer"] >= 0:
+            w = f"blk.{e['layer']}.{names[e['out']]}.weight"
+            types.add(g.tensor(w).type)
+            assert (e["flops"], e["bytes"]) == matmul_costs(g, w, N_PROMPT, 3), (w, e)
+            assert (e["decode_flops"], e["decode_bytes"]) == tuple(x * 5 for x in matmul_costs(g, w, 1, 1)), (w, e)
+            n_matmul += 1
+        if e["op"] == "attention":   # 4 heads x 64: 4 H D per (query, key); K, V rows of 2 x 64 f32
+            H, D, KV = 4, 64, 2 * 64
+            assert e["flops"] == 4 * H * D * sum(p + 1 for p in range(N_PROMPT))
+            calls = [(0, 3), (3, 3), (6, 1)]
+            assert e["bytes"] == N_PROMPT * (H * D * 2 + 2 * KV) * 4 + N_PROMPT * 2 * KV * 4 + sum((a + n) * 2 * KV * 4 for a, n in calls)
+            assert e["decode_flops"] == 4 * H * D * sum(N_PROMPT + i + 1 for i in range(5))
+        if e["call"] == e["index"]:   # an op whose call does work took time
+            assert e["seconds"] > 0 and e["decode_seconds"] > 0, e
+    assert n_matmul == 14 and len(types) >= 2, types   # per-layer weight types differ
+    head = [e for e in p["ops"] if e["layer"] == -1 and e["op"] == "matmul"]
+    # the foot computes the last row of each of the 3 calls (no --logits): 3 rows, 3 reads of the weights
+    assert [(e["flops"], e["bytes"]) for e in head] == [matmul_costs(g, "output.weight", 3, 3)]
+
+
+def test_profile_decode_steps_must_fit(tc):
+    gguf, prog = model(tc, "llama", max_prompt=3)
+    r = sh([prog, "-m", gguf, "--tokens", "1,2,3", "--profile", os.path.join(tc.work, "p.json"), "-n", "62"])
+    assert r.returncode == 2 and "run: -n 62: the prompt's 3 tokens leave 61 of the 64 positions" in r.stderr, r.stderr
