@@ -20,6 +20,15 @@ static inline double ck_peak_now(void)
 
 static volatile float ck_peak_sink; /* keeps the loops from being optimised away */
 
+/* the loops are measured as an optimising build runs them even in an -O0 build (ck view's and the
+   tests' quick programs): unoptimised, the FMA chains would go through memory and the "peak" would be
+   a fraction of the machine's (GCC's optimize attribute; clang has none: build with -O1 or more there) */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__OPTIMIZE__)
+#define CK_PEAK_OPT __attribute__((optimize("O2")))
+#else
+#define CK_PEAK_OPT
+#endif
+
 /* FMA peak: 12 independent FMA chains per thread, the pattern the matmul kernels approach, in the
    widest vectors the build uses (512-bit FMAs in an AVX-512 build: on CPUs with full-width 512-bit
    units, Zen 5 among them, they do twice the work of 256-bit ones per cycle). iters: 2e7 is about
@@ -42,7 +51,7 @@ static volatile float ck_peak_sink; /* keeps the loops from being optimised away
 #ifdef CK_PEAK_V
 #include <immintrin.h>
 #endif
-static inline double ck_peak_fma_gflops(long iters)
+CK_PEAK_OPT static inline double ck_peak_fma_gflops(long iters)
 {
     double t0 = ck_peak_now(), flops;
     int nthreads = 1;
@@ -92,7 +101,7 @@ static inline double ck_peak_fma_gflops(long iters)
    any cache: 1 GB for bench-membw, 256 MB for run --profile) into 32 independent accumulators;
    the best of `reps` passes. The decode floor of a model is this number over its bytes of weights.
    0 when the array cannot be allocated. */
-static inline double ck_peak_read_gbps(size_t bytes, int reps)
+CK_PEAK_OPT static inline double ck_peak_read_gbps(size_t bytes, int reps)
 {
     size_t n = bytes / sizeof(float) / 32 * 32, i;
     float *a = (float *)malloc(n * sizeof(float));

@@ -7,7 +7,8 @@
      - the weight types per layer and per tensor, and the bytes per type;
      - the ops of each mode (prefill, decode; train forward and backward) in program order, each with its
        line in the generated C and its line in models/FAMILY.h;
-     - with --profile (src_profile: run --profile's JSON), the prefill's time per op and layer.
+     - with --profile (src_profile: run --profile's JSON), the time, FLOPs, bytes, GFLOP/s and GB/s of each op and
+       layer of a prefill and of decode steps, against the measured FMA peak and read bandwidth.
    No network, no library: plain DOM calls. Everything shown is read from those files, nothing assumed. */
 "use strict";
 (function () {
@@ -225,41 +226,74 @@
     box.appendChild(ol);
     og.appendChild(box);
   });
-  /* ---- profile (ck view --profile: run --profile's JSON): time per op and layer of one prefill ---- */
+  /* ---- profile (ck view --profile: run --profile's JSON): time, FLOPs and bytes per op and layer of one
+     prefill and of N decode steps, against the measured FMA peak and read bandwidth ---- */
   var profText = src("src_profile");
   if (profText) {
-    var P = JSON.parse(profText), ps = section("Profile: prefill of " + P.tokens + " tokens", "profile");
-    var timed = P.ops.reduce(function (a, o) { return a + o.seconds; }, 0), perKind = {}, perLayer = {};
-    P.ops.forEach(function (o) {
-      perKind[o.op] = (perKind[o.op] || 0) + o.seconds;
-      (perLayer[o.layer] = perLayer[o.layer] || []).push(o);
-    });
-    ps.appendChild(el("p", {}, ["prefill " + (P.prefill_seconds * 1e3).toFixed(3) + " ms; the ops' times add up to " +
-      (timed * 1e3).toFixed(3) + " ms. An op's time runs from the previous op's end to its own (run's capture hook), so " +
-      "ops fused into one pass (e.g. q, k, v matmuls) show the pass on the first. One row per layer below (head and " +
-      "foot: layer -1), each op's width its share of the slowest row."]));
-    var rowMax = Object.keys(perLayer).reduce(function (a, l) {
-      return Math.max(a, perLayer[l].reduce(function (b, o) { return b + o.seconds; }, 0)); }, 1e-12);
-    var lanes = Object.keys(perLayer).sort(function (a, b) { return a - b; }), parts = [];
-    lanes.forEach(function (l, k) {
-      var at = 0;
-      perLayer[l].forEach(function (o) {
-        parts.push({ offset: at, bytes: o.seconds, label: o.op + " " + o.out + " (layer " + l + ", " + (o.seconds * 1e6).toFixed(1) + " us)",
-                     colour: colour(o.op), lane: k });
-        at += o.seconds;
+    var P = JSON.parse(profText), ps = section("Profile: prefill of " + P.tokens + " tokens, " + P.decode_tokens + " decode steps", "profile");
+    ps.appendChild(el("p", { "class": "peaks" }, ["Measured on this machine by run --profile (" + P.threads + " thread" +
+      (P.threads > 1 ? "s" : "") + "): FMA peak ", el("b", { id: "peak-gflops", "data-value": String(P.peak_gflops) }, [P.peak_gflops.toFixed(1)]), " GFLOP/s, memory read bandwidth ",
+      el("b", { id: "peak-gbps", "data-value": String(P.peak_gbps) }, [P.peak_gbps.toFixed(2)]), " GB/s. An op's time runs from the previous op's end to its own (run's capture " +
+      "hook); matmuls that read one input run as one pass (q, k, v; gate, up): the pass's time lands on the first, and each " +
+      "op of the pass shows the pass's rates. FLOPs and bytes are the generator's count (ck_op_cost in ckernel.h): a matmul " +
+      "2 in out per row and its weights' bytes once per call, attention 4 heads head_dim per visible key."]));
+    [["prefill", "seconds", "flops", "bytes", P.prefill_seconds], ["decode", "decode_seconds", "decode_flops", "decode_bytes", P.decode_seconds]]
+      .forEach(function (ph) {
+        var name = ph[0], S = ph[1], FL = ph[2], BY = ph[3], box = el("div", { "class": "phase", id: "profile-" + name, "data-phase": name });
+        ps.appendChild(box);
+        var timed = 0, perKind = {}, perLayer = {}, group = {};
+        P.ops.forEach(function (o) {
+          var g = o.layer + ":" + o.call;
+          timed += o[S];
+          perKind[o.op] = (perKind[o.op] || 0) + o[S];
+          (perLayer[o.layer] = perLayer[o.layer] || []).push(o);
+          group[g] = group[g] || { s: 0, f: 0, b: 0, n: 0 };
+          group[g].s += o[S]; group[g].f += o[FL]; group[g].b += o[BY]; group[g].n++;
+        });
+        function rates(s, f, b) { /* [GFLOP/s, GB/s, % of FMA peak, % of bandwidth] */
+          var gf = s > 0 ? f / s / 1e9 : 0, gb = s > 0 ? b / s / 1e9 : 0;
+          return [gf.toFixed(2), gb.toFixed(2), (100 * gf / P.peak_gflops).toFixed(1) + "%", (100 * gb / P.peak_gbps).toFixed(1) + "%"];
+        }
+        function cells(r) {
+          return ["gflops", "gbps", "pct-peak", "pct-bw"].map(function (c, k) { return el("td", { "class": c }, [r[k]]); });
+        }
+        var total = P.ops.reduce(function (a, o) { return [a[0] + o[FL], a[1] + o[BY]]; }, [0, 0]);
+        var whole = rates(ph[4], total[0], total[1]);
+        box.appendChild(el("h3", {}, [name + ": " + (ph[4] * 1e3).toFixed(3) + " ms (the ops' times add up to " + (timed * 1e3).toFixed(3) +
+          " ms), " + (total[0] / 1e9).toFixed(4) + " GFLOP, " + (total[1] / 1e9).toFixed(4) + " GB: " + whole[0] + " GFLOP/s (" + whole[2] +
+          " of peak), " + whole[1] + " GB/s (" + whole[3] + " of bandwidth)"]));
+        var lanes = Object.keys(perLayer).sort(function (a, b) { return a - b; }), parts = [];
+        var rowMax = lanes.reduce(function (a, l) {
+          return Math.max(a, perLayer[l].reduce(function (b, o) { return b + o[S]; }, 0)); }, 1e-12);
+        lanes.forEach(function (l, k) {
+          var at = 0;
+          perLayer[l].forEach(function (o) {
+            parts.push({ offset: at, bytes: o[S], label: o.op + " " + o.out + " (layer " + l + ", " + (o[S] * 1e6).toFixed(1) + " us)",
+                         colour: colour(o.op), lane: k });
+            at += o[S];
+          });
+        });
+        box.appendChild(el("p", {}, ["One row per layer (head and foot: layer -1), each op's width its share of the slowest row."]));
+        box.appendChild(bar(parts, rowMax, lanes.length, "profile-bar"));
+        box.appendChild(table(["layer", "ms", "GFLOP", "MB", "GFLOP/s", "GB/s", "of FMA peak", "of bandwidth"], lanes.map(function (l) {
+          var s = 0, f = 0, b = 0;
+          perLayer[l].forEach(function (o) { s += o[S]; f += o[FL]; b += o[BY]; });
+          return el("tr", { "class": "prof-layer", "data-layer": l }, [el("td", {}, [l]), el("td", {}, [(s * 1e3).toFixed(3)]),
+            el("td", {}, [(f / 1e9).toFixed(4)]), el("td", {}, [(b / 1e6).toFixed(3)])].concat(cells(rates(s, f, b))));
+        }), "prof-layers"));
+        box.appendChild(table(["op kind", "ms", "share"], Object.keys(perKind).sort(function (a, b) { return perKind[b] - perKind[a]; })
+          .map(function (k) {
+            return el("tr", { "class": "prof-kind" }, [el("td", { style: "background:" + colour(k) }, [k]),
+              el("td", {}, [(perKind[k] * 1e3).toFixed(3)]), el("td", {}, [(100 * perKind[k] / (timed || 1)).toFixed(1) + "%"])]);
+          })));
+        box.appendChild(table(["layer", "op", "out", "us", "GFLOP", "MB", "GFLOP/s", "GB/s", "of FMA peak", "of bandwidth"], P.ops.map(function (o) {
+          var g = group[o.layer + ":" + o.call], r = rates(g.s, g.f, g.b);
+          return el("tr", { "class": "prof-op", "data-phase": name, "data-index": String(o.index), "data-layer": String(o.layer),
+                            "data-seconds": String(o[S]) }, [el("td", {}, [String(o.layer)]), el("td", {}, [o.op]),
+            el("td", {}, [o.out + (g.n > 1 ? " (pass of " + g.n + ")" : "")]), el("td", {}, [(o[S] * 1e6).toFixed(1)]),
+            el("td", {}, [(o[FL] / 1e9).toFixed(6)]), el("td", {}, [(o[BY] / 1e6).toFixed(4)])].concat(cells(r)));
+        }), "prof-ops"));
       });
-    });
-    ps.appendChild(bar(parts, rowMax, lanes.length, "profile-bar"));
-    ps.appendChild(table(["op kind", "ms", "share"], Object.keys(perKind).sort(function (a, b) { return perKind[b] - perKind[a]; })
-      .map(function (k) {
-        return el("tr", { "class": "prof-kind" }, [el("td", { style: "background:" + colour(k) }, [k]),
-          el("td", {}, [(perKind[k] * 1e3).toFixed(3)]), el("td", {}, [(100 * perKind[k] / (timed || 1)).toFixed(1) + "%"])]);
-      })));
-    ps.appendChild(table(["layer", "op", "out", "us"], P.ops.map(function (o) {
-      return el("tr", { "class": "prof-op", "data-index": String(o.index), "data-layer": String(o.layer),
-                        "data-seconds": String(o.seconds) }, [el("td", {}, [String(o.layer)]), el("td", {}, [o.op]),
-        el("td", {}, [o.out]), el("td", {}, [(o.seconds * 1e6).toFixed(1)])]);
-    })));
   }
   var st = document.createElement("style");
   st.textContent = "body{font:14px sans-serif;margin:16px;color:#111}table{border-collapse:collapse;margin:8px 0}" +

@@ -231,8 +231,10 @@ def test_unwritable_output_is_named(tc, tmp_path):
 
 
 def test_profile(tc, tmp_path):
-    """ck view --profile: run --profile's times, one row per op and layer of the prefill (views have no code,
-    no time), each >= 0, adding up to no more than the prefill it was measured in"""
+    """ck view --profile: run --profile's times, FLOPs and bytes, one row per op and layer of the prefill and of
+    the decode steps (views have no code, no time), each time >= 0 and adding up to no more than the phase it
+    was measured in; every row shows GFLOP/s, GB/s and the two % columns, which are its pass's FLOPs and bytes
+    over its time against the measured peaks shown on the page; the per-layer totals add up"""
     gguf = tc.mkmodel(str(tmp_path / "m.gguf"), "llama", "q4_k_m")
     page = str(tmp_path / "m.html")
     env = {"CK_CFLAGS": "-O0 " + os.environ.get("CK_TEST_ARCH", "-march=native")}  # the times, not their speed
@@ -244,15 +246,28 @@ def test_profile(tc, tmp_path):
     table = header[header.index("m_ops["):]
     ops = re.findall(r'\{ "(\w+)", "\w+", "[^"]*", "[^"]*", "[^"]*", (\d), \d+ \}', table[:table.index("};")])
     n_layer = int(re.search(r"#define M_N_LAYER\s+(\d+)", header).group(1))
-    want = sum((n_layer if int(sec) == 1 else 1) for op, sec in ops if op != "view")
+    want = {(i, l) for i, (op, sec) in enumerate(ops) if op != "view" for l in (range(n_layer) if int(sec) == 1 else [-1])}
     dom = browser("--dump-dom", "file://" + page)
-    rows = re.findall(r'<tr class="prof-op" data-index="(\d+)" data-layer="(-?\d+)" data-seconds="([^"]+)">', dom)
-    assert len(rows) == want
-    assert {(int(i), int(l)) for i, l, _ in rows} == {(i, l) for i, (op, sec) in enumerate(ops) if op != "view"
-                                                     for l in (range(n_layer) if int(sec) == 1 else [-1])}
-    seconds = [float(s) for _, _, s in rows]
-    total = float(re.search(r"prefill ([\d.]+) ms", dom).group(1)) / 1e3
-    assert min(seconds) >= 0 and 0 < sum(seconds) <= total + 1e-6
+    peak = float(re.search(r'<b id="peak-gflops" data-value="([\d.]+)">', dom).group(1))
+    bw = float(re.search(r'<b id="peak-gbps" data-value="([\d.]+)">', dom).group(1))
+    assert peak > 0 and bw > 0
+    for phase in ("prefill", "decode"):
+        assert f'id="profile-{phase}"' in dom, phase
+        rows = re.findall(r'<tr class="prof-op" data-phase="%s" data-index="(\d+)" data-layer="(-?\d+)" data-seconds="([^"]+)">(.*?)</tr>'
+                          % phase, dom)
+        assert {(int(i), int(l)) for i, l, _, _ in rows} == want and len(rows) == len(want), phase
+        seconds = [float(s) for _, _, s, _ in rows]
+        total = float(re.search(r"<h3>%s: ([\d.]+) ms" % phase, dom).group(1)) / 1e3
+        assert min(seconds) >= 0 and 0 < sum(seconds) <= total + 1e-6, phase
+        for _, _, _, cells in rows:
+            gf, gb, pp, pb = (re.search(r'<td class="%s">([^<]+)</td>' % c, cells).group(1) for c in ("gflops", "gbps", "pct-peak", "pct-bw"))
+            assert float(gf) >= 0 and float(gb) >= 0 and pp.endswith("%") and pb.endswith("%"), cells
+            assert abs(float(pp[:-1]) - 100 * float(gf) / peak) <= 0.1 + 1e-3 * float(pp[:-1]), cells
+            assert abs(float(pb[:-1]) - 100 * float(gb) / bw) <= 0.1 + 1e-3 * float(pb[:-1]), cells
+        matmuls = [c for _, l, _, c in rows if "<td>matmul</td>" in c]
+        assert matmuls and all(float(re.search(r'<td class="gflops">([^<]+)</td>', c).group(1)) > 0 for c in matmuls), phase
+        layers = re.findall(r'<tr class="prof-layer" data-layer="(-?\d+)"><td>-?\d+</td><td>([\d.]+)</td>', dom[dom.index(f'id="profile-{phase}"'):])
+        assert [int(l) for l, _ in layers[:n_layer + 1]] == list(range(-1, n_layer)), layers
 
 
 def test_profile_option_refusals(tc, tmp_path):
@@ -262,6 +277,7 @@ def test_profile_option_refusals(tc, tmp_path):
     run = tc.compile(d, "fast")
     bad = str(tmp_path / "no-such-dir" / "p.json")
     for extra, says in [(["--profile", bad], bad), (["--profile", "p.json", "--logit-lens"], "--logit-lens"),
-                        (["--profile", "p.json", "-n", "3"], "-n does not apply with --profile"), (["--profile", ""], "--profile ''")]:
+                        (["--profile", "p.json", "--temp", "0.5"], "--temp does not apply with --profile"),
+                        (["--profile", "p.json", "-n", "62"], "-n 62: the prompt's 3 tokens leave 61 of the 64 positions"), (["--profile", ""], "--profile ''")]:
         r = sh([run, "-m", gguf, "--tokens", "1,2,3"] + extra, env=None)
         assert r.returncode == 2 and says in r.stderr, (extra, r.stderr)
