@@ -732,12 +732,13 @@ static int cmd_build(int argc, char **argv)
 
 /* The cache key of `ck run` (and `ck chat`, `ck perplexity`): everything the compiled program is made of. The
    generated header (it holds every hyperparameter, offset and the layout hash; the weights are
-   read at run time), ckernel.h, the program's source (examples/run.c, chat.c, perplexity.c), the
-   compiler's name, its --version text and the flags. */
+   read at run time), ckernel.h, the program's source (examples/run.c, chat.c, perplexity.c) and
+   examples/ck_peak.h (run.c's measured peaks), the compiler's name, its --version text and the flags. */
 static int run_cache_key(const char *tmp, const char *name, const char *src_name, uint64_t *key)
 {
     char *header = str_printf("%s/%s.h", tmp, name), *src = str_printf("%s/ckernel.h", CK_SOURCE_DIR);
     char *run_c = str_printf("%s/examples/%s", CK_SOURCE_DIR, src_name), *ver = str_printf("%s/cc-version.txt", tmp), *flags;
+    char *peak = str_printf("%s/examples/ck_peak.h", CK_SOURCE_DIR);
     int n, rc = -1;
     char **cc = compiler_args(2, &n, &flags), *vargs[3];
     uint64_t h = 0xcbf29ce484222325ull;
@@ -752,10 +753,10 @@ static int run_cache_key(const char *tmp, const char *name, const char *src_name
     vargs[2] = NULL;
     if (spawn(vargs, ver) != 0) fprintf(stderr, "%s run: '%s --version' failed\n", prog, cc[0]);
     else if (!hash_file(&h, "compiler version", ver) && !hash_file(&h, "generated header", header) && !hash_file(&h, "ckernel.h", src)
-             && !hash_file(&h, src_name, run_c)) rc = 0;
+             && !hash_file(&h, src_name, run_c) && !hash_file(&h, "ck_peak.h", peak)) rc = 0;
     unlink(ver);
     *key = h;
-    free(cc); free(flags); free(header); free(src); free(run_c); free(ver);
+    free(cc); free(flags); free(header); free(src); free(run_c); free(ver); free(peak);
     return rc;
 }
 
@@ -1254,8 +1255,9 @@ static int cmd_view(int argc, char **argv)
                "  layout.json to scale: offset, size, dtype, role, which buffers share bytes), the weight types per\n"
                "  tensor and layer, and the op graph of prefill and decode, each op beside its line in the generated\n"
                "  C and in models/FAMILY.h. --train adds the training arena and the forward and backward ops.\n"
-               "  --profile builds the run program as 'ck run' does (cached), times each op of a %d-token prefill\n"
-               "  (run --profile) and adds the times per op and layer.\n"
+               "  --profile builds the run program as 'ck run' does (cached), times each op of a %d-token prefill and\n"
+               "  of 16 decode steps (run --profile) and adds time, GFLOP/s, GB/s and %% of the measured FMA peak\n"
+               "  and read bandwidth per op and layer.\n"
                "  FILE defaults to view.html. A model ckgen refuses gives a page with the refusal and exit status 1.\n",
                prog, CHECK_N_TOKENS);
         return 0;

@@ -72,10 +72,11 @@
     "                     the prompt, as DIR/L<l>_attn_h<h>.npy (listed under \"attention\" in index.json)\n" \
     "  --logit-lens       print, per layer, the top tokens at the last prompt position of the residual stream\n" \
     "                     after that layer through the final norm and output matrix (the foot); then stop\n" \
-    "  --profile FILE     time each op of the prefill, then of -n N greedy decode steps (default 16, at most\n" \
-    "                     the context left), per layer: from the previous op's end to its end (matmuls fused\n" \
-    "                     into one pass count on the first); with each op's FLOPs and bytes moved and the\n" \
-    "                     measured FMA peak and read bandwidth (~0.3 s); FILE is JSON; then stop\n"
+    "  --profile FILE     after one untimed prefill, time each op of the prefill, then of -n N greedy decode\n" \
+    "                     steps (default 16, at most the context left), per layer: from the previous op's end\n" \
+    "                     to its end (matmuls fused into one pass count on the first); with each op's FLOPs\n" \
+    "                     and bytes moved (ck_op_cost in ckernel.h) and the measured FMA peak and read\n" \
+    "                     bandwidth (~0.3 s); FILE is JSON; then stop\n"
 /* ---- options: every value parsed whole and range-checked before a model is opened ---------- */
 /* (the table is outside RUN_HELP_ONLY too: ck run skips the values of these options when it looks for its own -c) */
 enum { OPT_MODEL, OPT_PROMPT, OPT_TOKENS, OPT_N, OPT_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_LOGITS, OPT_DECODE_LOGITS,
@@ -1127,6 +1128,7 @@ int main(int argc, char **argv)
         float *all = (float *)malloc((size_t)n_prompt * CKM_N_VOCAB * sizeof(float));
         free(file_text); /* o.prompt is not read after tokenizing */
         if (!all) { fprintf(stderr, "run: out of memory for %d x %d logits\n", n_prompt, CKM_N_VOCAB); return 1; }
+        if (o.profile_path) prefill(&m, prompt_ids, n_prompt, NULL); /* untimed: the weights and arena paged in, the threads up */
         if (o.dump_dir || o.logit_lens || o.profile_path) { m.capture = capture_hook; m.capture_ctx = &capture; }
         capture.last = now();
         if (o.decode_logits) {
