@@ -220,7 +220,10 @@ def test_check_options_refused(tc, args, says):
 # (family, chosen heads): llama GQA (4 heads over 2 kv heads: head 3 reads kv head 1), gemma2 soft-cap
 # 2 and window 4 < the prompt on the even layers (0 and 2 slide, 1 does not), gpt2 (fused qkv: the
 # queries are a column view of the matmul's output)
-ATTN_CASES = {"llama": "0:3,1:0", "gemma2": "0:5,1:2,2:7", "gpt2": "1:2,0:0"}
+ATTN_CASES = {"llama": "0:3,1:0", "gemma2": "0:5,1:2,2:7", "gpt2": "1:2,0:0",
+              # and: phi3's queries are a column view that rope rotates in place (window 6 on every layer),
+              # qwen3's head_dim 64 != n_embd / n_head with q/k norms, gemma3's local and global layers
+              "phi3": "1:1", "qwen3": "0:6", "gemma3": "0:2,5:7"}
 
 
 @pytest.mark.parametrize("family", list(ATTN_CASES))
