@@ -1293,6 +1293,16 @@ typedef struct {
 #undef CKG_PH_FIELD
 } ckg_ctx;
 
+/* the constant PREFIX_NAME of hyperparameter name[0, n) if the family declares it, else "0.0f" */
+static const char *ckg_hp_or_zero(const ckg_out *O, const char *name, size_t n)
+{
+    static char hb[96];
+    ckg_sym *s = ckg_sym_find(&O->M->env, name, n);
+    if (s && s->bound) snprintf(hb, sizeof hb, "%s_%s", O->NAME, ckg_upper(s->name));
+    else snprintf(hb, sizeof hb, "0.0f");
+    return hb;
+}
+
 /* expand a template into statements (one per '\n'-separated call) */
 static void ckg_expand(const ckg_out *O, const ckg_ctx *x, const char *tmpl, const char *ind)
 {
@@ -1308,13 +1318,7 @@ static void ckg_expand(const ckg_out *O, const ckg_ctx *x, const char *tmpl, con
 #define CKG_PH_MATCH(nm) if (k == strlen(#nm) && !strncmp(p + 1, #nm, k)) v = x->nm;
             CKG_PH(CKG_PH_MATCH)
 #undef CKG_PH_MATCH
-            if (!v && k > 3 && !strncmp(p + 1, "hp?", 3)) { /* {hp?name}: a constant if declared, else 0 */
-                ckg_sym *s = ckg_sym_find(&O->M->env, p + 4, k - 3);
-                static char hb[96];
-                if (s && s->bound) snprintf(hb, sizeof hb, "%s_%s", O->NAME, ckg_upper(s->name));
-                else snprintf(hb, sizeof hb, "0.0f");
-                v = hb;
-            }
+            if (!v && k > 3 && !strncmp(p + 1, "hp?", 3)) v = ckg_hp_or_zero(O, p + 4, k - 3); /* {hp?name} */
             if (!v) ckg_die("internal: template placeholder '%.*s'", (int)k, p + 1);
             n += (size_t)snprintf(buf + n, sizeof buf - n, "%s", v);
             p = e;
@@ -1708,7 +1712,6 @@ static void ckg_emit_attn_names(ckg_out *O)
     const char *N = O->NAME, *n = O->name;
     int i, att = -1, q_op = -1, val;
     int64_t q_col = 0;
-    ckg_sym *cap = ckg_sym_find(&O->M->env, "attn_softcap", strlen("attn_softcap"));
     for (i = 0; i < R->n_op; i++)
         if (R->op[i].section == CKG_BLOCK && (R->op[i].desc->flags & CKG_F_KV)) att = i;
     if (att >= 0) {
@@ -1726,8 +1729,8 @@ static void ckg_emit_attn_names(ckg_out *O)
                "#define CKM_ATTN_Q_OP %d\n#define CKM_ATTN_Q_COL %lld\n", att, q_op, (long long)q_col, q_op, (long long)q_col);
     if (att >= 0)
         fprintf(f, "#define CKM_N_HEAD %s_N_HEAD\n#define CKM_N_HEAD_KV %s_N_HEAD_KV\n#define CKM_HEAD_DIM %s_HEAD_DIM\n#define CKM_KV_DIM %s_KV_DIM\n"
-                   "#define CKM_KV_F16 %s_KV_F16\n#define CKM_S_KV_K %s_S_KV_K\n#define CKM_ATTN_SCALE %s_ATTN_SCALE\n#define CKM_ATTN_SOFTCAP %s%s\n",
-                N, N, N, N, N, N, N, cap && cap->bound ? N : "0.0f", cap && cap->bound ? "_ATTN_SOFTCAP" : "");
+                   "#define CKM_KV_F16 %s_KV_F16\n#define CKM_S_KV_K %s_S_KV_K\n#define CKM_ATTN_SCALE %s_ATTN_SCALE\n#define CKM_ATTN_SOFTCAP %s\n",
+                N, N, N, N, N, N, N, ckg_hp_or_zero(O, "attn_softcap", strlen("attn_softcap")));
 }
 
 /* the op table (ck_op_info, what a capture hook's op index means) and the logit lens: the foot

@@ -413,12 +413,7 @@ static int parse_tokens(const char *s, int n_vocab, int32_t **out, char *err, si
 }
 
 #ifndef RUN_OPTIONS_ONLY
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+static double now(void) { return ck_peak_now(); } /* seconds, CLOCK_MONOTONIC */
 
 /* the prompt from position 0, in calls of at most CKM_MAX_PROMPT tokens; all_logits: NULL (the
    last row's logits go to CKM_LOGITS) or [n, n_vocab] */

@@ -14,12 +14,6 @@
 #include <omp.h>
 #endif
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 static float *rnd(size_t n, float scale)
 {
     float *p = (float *)malloc(n * sizeof(float));
@@ -30,14 +24,14 @@ static float *rnd(size_t n, float scale)
 }
 
 /* run fn until at least min_time seconds have passed; return seconds per call */
-#define TIME_IT(min_time, stmt)                                           \
-    do {                                                                  \
-        double t0_ = now(), el_;                                          \
-        long n_ = 0;                                                      \
-        stmt; /* warm-up */                                               \
-        t0_ = now();                                                      \
-        do { stmt; n_++; el_ = now() - t0_; } while (el_ < (min_time));   \
-        secs = el_ / n_;                                                  \
+#define TIME_IT(min_time, stmt)                                                 \
+    do {                                                                        \
+        double t0_ = ck_peak_now(), el_;                                        \
+        long n_ = 0;                                                            \
+        stmt; /* warm-up */                                                     \
+        t0_ = ck_peak_now();                                                    \
+        do { stmt; n_++; el_ = ck_peak_now() - t0_; } while (el_ < (min_time)); \
+        secs = el_ / n_;                                                        \
     } while (0)
 
 int main(int argc, char **argv)
