@@ -237,7 +237,8 @@
       "hook); matmuls that read one input run as one pass (q, k, v; gate, up): the pass's time lands on the first, and each " +
       "op of the pass shows the pass's rates. FLOPs and bytes are the generator's count (ck_op_cost in ckernel.h): a matmul " +
       "2 in out per row and its weights' bytes once per call, attention 4 heads head_dim per visible key. The FMA peak is " +
-      "fp32's: a quantized matmul's fast path runs 8-bit integer dot products and can go past it."]));
+      "fp32's: a quantized matmul's fast path runs 8-bit integer dot products and can go past it; the bandwidth is memory's: " +
+      "an op whose bytes sit in cache (a small model's activations) can go past it."]));
     [["prefill", "seconds", "flops", "bytes", P.prefill_seconds], ["decode", "decode_seconds", "decode_flops", "decode_bytes", P.decode_seconds]]
       .forEach(function (ph) {
         var name = ph[0], S = ph[1], FL = ph[2], BY = ph[3], box = el("div", { "class": "phase", id: "profile-" + name, "data-phase": name });
