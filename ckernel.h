@@ -362,6 +362,30 @@ CK_DEF void ck_matmul_forward_q(int type, float *out, const float *inp, const vo
    each entry, bit for bit as n separate ck_matmul_forward_q calls, in one pass of the threads */
 typedef struct { int type; float *out; const void *weight; const float *bias; int OC; } ck_qmatmul;
 CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *inp, int T, int C);
+
+/* Repacked weight layouts: a matmul weight rewritten once, in place and at the same size, into
+   the order this build's decode kernel reads fastest. Not GGUF types (never in a file): made in
+   memory by ck_repack_rows (ck_model_repack for a generated model), read by ck_matmul_forward_q
+   and _q_multi's fast path only.
+   CK_Q4_0_X16: a Q4_0 matrix [OC, C], OC a multiple of 16, as groups of 16 rows; block b of group
+   g at byte (g * C/32 + b) * 288: the 16 rows' d (fp16, 32 bytes), then 4 chunks j = 0..3 of
+   [row 0..15][qs[4j .. 4j+3]] (64 bytes each: the nibbles of values 4j..4j+3 and 16+4j..16+4j+3).
+   One 512-bit vpdpbusd then takes 16 rows x 4 values with one broadcast activation dword, and no
+   horizontal sums follow: AVX-512 decode reads Q4_0 at memory speed. Results are bit-identical
+   to the Q4_0 matrix's (the same integer block sums and float steps in the same order). */
+#define CK_Q4_0_X16 1002
+/* the repacked layout ck_matmul_forward_q runs `type` fastest in on this build, or `type` itself
+   (none: every type but Q4_0, builds without AVX-512, the exact path, CK_NO_REPACK) */
+CK_DEF int ck_repack_type(int type);
+/* the repacked layout some build runs `type` in (the generator's question), or `type` itself */
+CK_DEF int ck_repack_layout(int type);
+CK_DEF int ck_repack_base(int type);
+#ifndef CK_NO_STDIO
+/* rewrite w, OC rows of ck_row_size(ck_repack_base(to), C) bytes, into layout `to` in place;
+   0, or -1 (OC not a multiple of 16, C not of 32, `to` not a repacked type, out of memory:
+   w unchanged). ck_repack_base: the GGUF type a repacked layout holds (type itself otherwise). */
+CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C);
+#endif
 CK_DEF void ck_matmul_forward_qp(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
 CK_DEF void ck_matmul_forward_qp_scalar(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
 /* backward, the input gradient of a frozen layer (LoRA / QLoRA training over a quantized base):
@@ -693,6 +717,7 @@ typedef struct {
     const struct ck_lora *lora; /* an adapter the generated code applies (ck_lora_apply), or NULL */
     ck_capture_fn capture;      /* called after each prefill op (see ck_capture_fn), or NULL */
     void *capture_ctx;          /* its first argument */
+    int repacked;               /* ck_model_repack rewrote the weights: CK_WTYPE gives their layouts */
     char error[320];
 } ck_model;
 #define CK_F(m, off)  ((float *)(void *)((m)->state + (off)))
@@ -700,6 +725,9 @@ typedef struct {
 #define CK_WF(m, off) ((const float *)(const void *)((m)->weights + (off)))
 #define CK_WREF(m, r)   ((r).off == CK_WREF_NONE ? NULL : CK_WP(m, (r).off))
 #define CK_WREF_F(m, r) ((const float *)CK_WREF(m, r))
+/* the layout a weight the generator marked repackable is in: its GGUF type, or after
+   ck_model_repack the repacked layout of it on this build (ck_repack_type) */
+#define CK_WTYPE(m, type) ((m)->repacked ? ck_repack_type(type) : (type))
 
 #define CK_BUMP_MAGIC "CKWB"
 #define CK_BUMP_VERSION 1
@@ -727,6 +755,13 @@ CK_DEF int  ck_bump_write(const char *path, const void *weights, uint64_t bytes,
 CK_DEF int  ck_model_open(ck_model *m, const char *path, const ck_weight_info *w, int n, uint64_t layout_hash,
                           uint64_t weights_bytes, void *state, uint64_t state_bytes);
 CK_DEF void ck_model_close(ck_model *m);
+/* Rewrite the weights w[ids[0..n-1]] (matmul weights only: the generator's list, CKM_REPACK) in
+   place into the layouts this build reads fastest (ck_repack_type; a no-op where there are none)
+   and set m->repacked. Weights of ck_model_open are made writable first: the file is mapped
+   privately, so the rewritten pages become this process's own (the file is never written and
+   the weights stay one copy in memory); other weights must be writable memory. 0, or -1 with
+   m->error (the weights are then partly rewritten: close the model). */
+CK_DEF int  ck_model_repack(ck_model *m, const ck_weight_info *w, const int *ids, int n);
 #endif
 
 /* ---- LoRA adapters in GGUF, as llama.cpp reads them -----------------------------------------
@@ -2130,6 +2165,61 @@ static const ck__type_traits *ck__traits(int type)
 }
 
 CK_DEF const char *ck_type_name(int type) { const ck__type_traits *t = ck__traits(type); return t ? t->name : NULL; }
+
+/* ---- repacked layouts (CK_Q4_0_X16; see its declaration) ---------------------------------- */
+CK_DEF int ck_repack_base(int type) { return type == CK_Q4_0_X16 ? CK_Q4_0 : type; }
+
+CK_DEF int ck_repack_layout(int type) { return type == CK_Q4_0 ? CK_Q4_0_X16 : type; }
+
+CK_DEF int ck_repack_type(int type)
+{
+#if CK_HAVE_AVX512 && !defined(CK_NO_REPACK)
+    if (CK_QMATMUL_PATH == CK_Q_FAST) return ck_repack_layout(type);
+#endif
+    return type;
+}
+
+#define CK__X16_GROUP 288 /* bytes of one block of 16 rows: 16 fp16 d, then 4 chunks of 16 x 4 qs bytes */
+/* blocks b0 .. b0+nb-1 of row o of a CK_Q4_0_X16 matrix of nbr blocks a row, as Q4_0 blocks */
+static void ck__x16_blocks(const void *w, int nbr, int o, int b0, int nb, ck_block_q4_0 *dst)
+{
+    const uint8_t *g = (const uint8_t *)w + (size_t)(o / 16) * (size_t)nbr * CK__X16_GROUP;
+    const int r = o % 16;
+    int b, j;
+    for (b = 0; b < nb; b++) {
+        const uint8_t *p = g + (size_t)(b0 + b) * CK__X16_GROUP;
+        memcpy(&dst[b].d, p + 2 * r, 2);
+        for (j = 0; j < 4; j++) memcpy(dst[b].qs + 4 * j, p + 32 + 64 * j + 4 * r, 4);
+    }
+}
+
+#ifndef CK_NO_STDIO
+CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C)
+{
+    const int64_t nbr = C / CK_QK;
+    size_t gbytes;
+    uint8_t *tmp, *g;
+    int64_t i, b, r;
+    int j;
+    if (to != CK_Q4_0_X16 || OC < 0 || OC % 16 || C <= 0 || C % CK_QK || nbr > ((int64_t)1 << 26)) return -1;
+    gbytes = (size_t)(16 * nbr) * sizeof(ck_block_q4_0);
+    tmp = (uint8_t *)CK_MALLOC(gbytes);
+    if (!tmp) return -1;
+    for (i = 0; i < OC / 16; i++) { /* each group of 16 rows in place: the same bytes, reordered */
+        g = (uint8_t *)w + (size_t)i * gbytes;
+        memcpy(tmp, g, gbytes);
+        for (b = 0; b < nbr; b++)
+            for (r = 0; r < 16; r++) {
+                const ck_block_q4_0 *x = (const ck_block_q4_0 *)(const void *)tmp + r * nbr + b;
+                uint8_t *p = g + (size_t)b * CK__X16_GROUP;
+                memcpy(p + 2 * r, &x->d, 2);
+                for (j = 0; j < 4; j++) memcpy(p + 32 + 64 * j + 4 * r, x->qs + 4 * j, 4);
+            }
+    }
+    CK_FREE(tmp);
+    return 0;
+}
+#endif
 CK_DEF int64_t ck_type_block_size(int type) { const ck__type_traits *t = ck__traits(type); return t ? t->blck : 0; }
 CK_DEF size_t ck_type_block_bytes(int type) { const ck__type_traits *t = ck__traits(type); return t ? (size_t)t->bytes : 0; }
 
@@ -6738,11 +6828,12 @@ static void ck__gemm_int_rows_avx2(int type, float *out, const float *inp, const
 }
 #endif /* CK_HAVE_AVX2 && !CK_HAVE_AVX512 */
 
-static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
+static int ck__gemm_int_rows(int simd, int wtype, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                              int OC, int o_lo, int o_hi)
 {
 #if CK_HAVE_AVX512
     typedef void (*pack_fn)(const char *, size_t, int, int, uint8_t *, float *, float *);
+    const int x16 = wtype == CK_Q4_0_X16, type = ck_repack_base(wtype); /* a repacked matrix: each panel's rows as Q4_0 blocks first */
     const int mn = type == CK_Q4_1 || type == CK_Q5_1;
     const int off = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : type == CK_Q8_0 || type == CK_IQ4_NL ? 128 : 0;
     const size_t row_bytes = ck_row_size(type, C), bsz = ck_type_block_bytes(type);
@@ -6766,6 +6857,7 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
     if (!simd || T < CK__GI_MIN_T || C < CK_QK || 15 * row_bytes > 0x7fffffff) return 0;
     {
         union { __m512i v; uint8_t b[CK__GI_KS / CK_QK * 512]; } wp; /* the panel, 16 KB */
+        ck_block_q4_0 wx[16 * CK__GI_KS / CK_QK];                      /* a repacked panel's rows, 9 KB */
         union { __m512 v; float f[CK__GI_KS / CK_QK * 16]; } wd, wm;
         int8_t aq[CK__GI_TC * CK__GI_KS];                              /* the chunk's activations, 32 KB */
         float ad[CK__GI_TC * CK__GI_KS / CK_QK], as[CK__GI_TC * CK__GI_KS / CK_QK];
@@ -6781,9 +6873,15 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
                     const int nr = CK_MIN(16, o_hi - o);
                     const __mmask16 mask = (__mmask16)((1u << nr) - 1);
                     const char *wpanel = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / CK_QK) * bsz;
-                    pack(wpanel, row_bytes, nr, nb, wp.b, wd.f, wm.f);
-                    if (o + 16 < o_hi) /* the next panel's rows into the cache while this one runs */
-                        ck__prefetch_rows(wpanel + 16 * row_bytes, row_bytes, CK_MIN(16, o_hi - o - 16), (size_t)nb * bsz);
+                    if (x16) {
+                        int i;
+                        for (i = 0; i < nr; i++) ck__x16_blocks(weight, C / CK_QK, o + i, c0 / CK_QK, nb, wx + (size_t)i * nb);
+                        pack((const char *)wx, (size_t)nb * sizeof *wx, nr, nb, wp.b, wd.f, wm.f);
+                    } else {
+                        pack(wpanel, row_bytes, nr, nb, wp.b, wd.f, wm.f);
+                        if (o + 16 < o_hi) /* the next panel's rows into the cache while this one runs */
+                            ck__prefetch_rows(wpanel + 16 * row_bytes, row_bytes, CK_MIN(16, o_hi - o - 16), (size_t)nb * bsz);
+                    }
                     for (t = 0; t < tc; t += CK__GI_NT) {
                         /* a last group of fewer rows runs the 8 rows that end the chunk and stores the new ones */
                         const int ts = CK_MIN(t, tc - CK__GI_NT);
@@ -6797,14 +6895,14 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
     return 1;
 #elif CK_HAVE_AVX2
     if (!simd || T < CK__GI_MIN_T || C < CK_QK) return 0;
-    switch (type) {
+    switch (wtype) { /* (no repacked layouts without AVX-512) */
     case CK_Q4_0: case CK_Q5_0: case CK_Q8_0: case CK_IQ4_NL: case CK_Q4_1: case CK_Q5_1:
-        ck__gemm_int_rows_avx2(type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
+        ck__gemm_int_rows_avx2(wtype, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
         return 1;
     default: return 0;
     }
 #else
-    (void)simd; (void)type; (void)out; (void)inp; (void)weight; (void)bias; (void)T; (void)C; (void)OC; (void)o_lo; (void)o_hi;
+    (void)simd; (void)wtype; (void)out; (void)inp; (void)weight; (void)bias; (void)T; (void)C; (void)OC; (void)o_lo; (void)o_hi;
     return 0;
 #endif
 }
@@ -7283,9 +7381,10 @@ CK_DEF int ck_quantize_act_row(int weight_type, const float *src, void *dst, int
    segment) stays in L2 across the tiles. Segments are whole 256-value blocks, so the blocks
    are those of the whole row. Each output is the same sequence of operations whichever thread
    computes it: bit-identical for any thread count. */
-static void ck__matmul_q_tile_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
+static void ck__matmul_q_tile_rows(int simd, int wtype, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                                    int OC, int o_lo, int o_hi)
 {
+    const int x16 = wtype == CK_Q4_0_X16, type = ck_repack_base(wtype); /* a repacked matrix: its tiles' rows as Q4_0 blocks (wx) */
     int act = ck__traits(type)->act, qk = (int)ck_type_block_size(type);
     ck__qdot_fn dot = ck__qdot_kernel(type, simd);
     ck__qtile_fn tile = ck__qtile_kernel(type, simd);
@@ -7299,6 +7398,9 @@ static void ck__matmul_q_tile_rows(int simd, int type, float *out, const float *
     {
         union { ck_block_q8_K k[8 * CK_QSEG / CK_QK_K]; ck_block_q8_1 a[8 * CK_QSEG / CK_QK]; uint16_t h[8 * CK_QSEG]; } act_buf;
         char *act_bytes = (char *)&act_buf;
+#if CK_HAVE_AVX512
+        ck_block_q4_0 wx[4 * 8 * CK_QSEG / CK_QK];
+#endif
         int ob, c0, t0, t, o, i, k;
         if (C == 0) ck__init_out_rows(out, bias, T, OC, o_lo, o_hi); /* no segment sets the output */
         for (ob = o_lo; ob < o_hi; ob += OB) {
@@ -7310,15 +7412,25 @@ static void ck__matmul_q_tile_rows(int simd, int type, float *out, const float *
                     for (t = 0; t < nt; t++) quant_act(inp + (size_t)(t0 + t) * C + c0, act_bytes + (size_t)t * nba * act_block_bytes, cs);
                     for (o = ob; o < ob1; o += 4) {
                         const char *w = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / qk) * wblock_bytes;
+                        size_t ldw = row_bytes;
                         int nw = CK_MIN(4, ob1 - o);
+#if CK_HAVE_AVX512
+                        if (x16) {
+                            for (i = 0; i < nw; i++) ck__x16_blocks(weight, C / CK_QK, o + i, c0 / CK_QK, nb, wx + (size_t)i * nb);
+                            w = (const char *)wx;
+                            ldw = (size_t)nb * sizeof *wx;
+                        }
+#else
+                        (void)x16;
+#endif
                         for (t = 0; t < nt; t += 4) {
                             const void *a[4];
                             float res[16];
                             int na = CK_MIN(4, nt - t);
                             for (k = 0; k < 4; k++) a[k] = act_bytes + (size_t)(t + CK_MIN(k, na - 1)) * nba * act_block_bytes;
-                            if (tile) tile(w, row_bytes, nw, a, nb, na, res);
+                            if (tile) tile(w, ldw, nw, a, nb, na, res);
                             else
-                                for (i = 0; i < nw; i++) dot(w + (size_t)i * row_bytes, a, nb, na, res + 4 * i);
+                                for (i = 0; i < nw; i++) dot(w + (size_t)i * ldw, a, nb, na, res + 4 * i);
                             if (c0) /* the first segment sets the output (bias + its sum), the others add theirs */
                                 for (i = 0; i < nw; i++)
                                     for (k = 0; k < na; k++) out[(size_t)(t0 + t + k) * OC + o + i] += res[4 * i + k];
@@ -7333,10 +7445,71 @@ static void ck__matmul_q_tile_rows(int simd, int type, float *out, const float *
     }
 }
 
-/* the prefill GEMMs where they serve the type and T, else the tile path */
+#if CK_HAVE_AVX512
+/* Decode (T = 1) on a CK_Q4_0_X16 matrix, rows o_lo..o_hi-1: per group of 16 rows and block,
+   one int32 lane per row starts at -8 * (the activation block's byte sum) and takes 8 vpdpbusd
+   (the chunk's low nibbles with activation dword j, its high nibbles with dword j + 4): the
+   exact signed block sum S of the tile path. The float step is the tile path's, t = (d_w * d_a)
+   * S, acc += t, block after block, over the tile path's segments for T = 1 (8 * CK_QSEG values:
+   the first sets out = bias + acc, the others add): bit-identical to the Q4_0 matrix's result,
+   for any row range (a group cut by the range is computed whole and stored in part). */
+static void ck__gemv_x16_avx512(float *out, const float *inp, const void *weight, const float *bias, int C, int o_lo, int o_hi)
+{
+    enum { S = 8 * CK_QSEG / CK_QK_K * CK_QK_K, SB = S / CK_QK, PF = 6 * CK__X16_GROUP };
+    ck_block_q8_0 a[SB];
+    int32_t corr[SB];
+    float ad[SB];
+    const int nbr = C / CK_QK;
+    const __m512i m4 = _mm512_set1_epi8(15);
+    int c0, b, g, r;
+    if (C == 0) ck__init_out_rows(out, bias, 1, o_hi, o_lo, o_hi); /* no segment sets the output */
+    for (c0 = 0; c0 < C; c0 += S) {
+        const int cs = CK_MIN(S, C - c0), nb = cs / CK_QK;
+        ck__act_quantizer(CK_Q8_0, 1)(inp + c0, a, cs);
+        for (b = 0; b < nb; b++) {
+            const __m256i v = ck__load256(a[b].qs); /* the byte sum: sad of the biased bytes against 0, less 32 * 128 */
+            corr[b] = -8 * (ck__hsum_i32_avx2(_mm256_sad_epu8(_mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256())) - 32 * 128);
+            ad[b] = ck__h2f(a[b].d);
+        }
+        for (g = o_lo / 16; g * 16 < o_hi; g++) {
+            const uint8_t *p = (const uint8_t *)weight + ((size_t)g * nbr + c0 / CK_QK) * CK__X16_GROUP;
+            const int r0 = CK_MAX(o_lo - g * 16, 0), r1 = CK_MIN(o_hi - g * 16, 16);
+            __m512 acc = _mm512_setzero_ps();
+            float res[16];
+            for (b = 0; b < nb; b++, p += CK__X16_GROUP) {
+                const int32_t *aq = (const int32_t *)(const void *)a[b].qs;
+                __m512i v = _mm512_set1_epi32(corr[b]);
+                int j;
+                for (j = 0; j < CK__X16_GROUP; j += 64) _mm_prefetch((const char *)p + PF + j, _MM_HINT_T0);
+                for (j = 0; j < 4; j++) {
+                    const __m512i q = _mm512_loadu_si512((const void *)(p + 32 + 64 * j));
+                    v = _mm512_dpbusd_epi32(v, _mm512_and_si512(q, m4), _mm512_set1_epi32(aq[j]));
+                    v = _mm512_dpbusd_epi32(v, _mm512_and_si512(_mm512_srli_epi16(q, 4), m4), _mm512_set1_epi32(aq[j + 4]));
+                }
+                acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtph_ps(ck__load256(p)), _mm512_set1_ps(ad[b])), _mm512_cvtepi32_ps(v)));
+            }
+            _mm512_storeu_ps(res, acc);
+            for (r = r0; r < r1; r++) {
+                float *y = out + g * 16 + r;
+                if (c0) *y += res[r];
+                else *y = bias ? bias[g * 16 + r] + res[r] : res[r];
+            }
+        }
+    }
+}
+#endif
+
+/* the prefill GEMMs where they serve the type and T, else the tile path (a CK_Q4_0_X16 decode:
+   its own kernel) */
 static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                                    int OC, int o_lo, int o_hi)
 {
+#if CK_HAVE_AVX512
+    if (type == CK_Q4_0_X16 && simd && T == 1) {
+        ck__gemv_x16_avx512(out, inp, weight, bias, C, o_lo, o_hi);
+        return;
+    }
+#endif
     if (ck__gemm_int_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi) ||
         ck__gemm_h16_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi))
         return;
@@ -7357,18 +7530,28 @@ static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, 
    with every activation row. */
 static void ck__matmul_q_exact_scalar(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
-    int qk = (int)ck_type_block_size(type);
-    size_t row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
+    const int x16 = type == CK_Q4_0_X16;
+    int qk;
+    size_t row_bytes, wblock_bytes;
+    type = ck_repack_base(type);
+    qk = (int)ck_type_block_size(type);
+    row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         float wseg[CK_QSEG];
+        ck_block_q4_0 wx[CK_QSEG / CK_QK]; /* a repacked row's segment, as Q4_0 blocks */
         int o_lo, o_hi, o, c0, t;
         ck__thread_rows(OC, &o_lo, &o_hi);
         ck__init_out_rows(out, bias, T, OC, o_lo, o_hi);
         for (o = o_lo; o < o_hi; o++)
             for (c0 = 0; c0 < C; c0 += CK_QSEG) {
                 int cs = CK_MIN(CK_QSEG, C - c0);
-                ck__dequant_scalar(type, (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / qk) * wblock_bytes, wseg, cs);
+                const char *src = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / qk) * wblock_bytes;
+                if (x16) {
+                    ck__x16_blocks(weight, C / CK_QK, o, c0 / CK_QK, cs / CK_QK, wx);
+                    src = (const char *)wx;
+                }
+                ck__dequant_scalar(type, src, wseg, cs);
                 for (t = 0; t < T; t++) out[(size_t)t * OC + o] += ck__dot_scalar(inp + (size_t)t * C + c0, wseg, cs);
             }
     }
@@ -7380,11 +7563,16 @@ static void ck__matmul_q_exact_scalar(int type, float *out, const float *inp, co
 static void ck__matmul_q_exact_avx2(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
     enum { RG = 6, SEG = CK_QSEG / 2 };
-    int qk = (int)ck_type_block_size(type);
-    size_t row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
+    const int x16 = type == CK_Q4_0_X16;
+    int qk;
+    size_t row_bytes, wblock_bytes;
+    type = ck_repack_base(type);
+    qk = (int)ck_type_block_size(type);
+    row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         float wseg[RG * SEG];
+        ck_block_q4_0 wx[SEG / CK_QK]; /* a repacked row's segment, as Q4_0 blocks */
         int o_lo, o_hi, o, c0, t, r;
         ck__thread_rows(OC, &o_lo, &o_hi);
         ck__init_out_rows(out, bias, T, OC, o_lo, o_hi);
@@ -7392,8 +7580,14 @@ static void ck__matmul_q_exact_avx2(int type, float *out, const float *inp, cons
             int nr = CK_MIN(RG, o_hi - o);
             for (c0 = 0; c0 < C; c0 += SEG) {
                 int cs = CK_MIN(SEG, C - c0);
-                for (r = 0; r < nr; r++)
-                    ck__dequant_avx2(type, (const char *)weight + (size_t)(o + r) * row_bytes + (size_t)(c0 / qk) * wblock_bytes, wseg + r * SEG, cs);
+                for (r = 0; r < nr; r++) {
+                    const char *src = (const char *)weight + (size_t)(o + r) * row_bytes + (size_t)(c0 / qk) * wblock_bytes;
+                    if (x16) {
+                        ck__x16_blocks(weight, C / CK_QK, o + r, c0 / CK_QK, cs / CK_QK, wx);
+                        src = (const char *)wx;
+                    }
+                    ck__dequant_avx2(type, src, wseg + r * SEG, cs);
+                }
                 for (t = 0; T - t >= 2; t += 4) /* tiles of 2..4 rows; a last single row goes to 1x4 */
                     for (r = 0; r < nr; r += 3)
                         ck__mm_nt_4x3(out + (size_t)t * OC + o + r, (size_t)OC, inp + (size_t)t * C + c0, (size_t)C, wseg + r * SEG, SEG, cs,
@@ -7409,7 +7603,8 @@ static void ck__matmul_q_exact_avx2(int type, float *out, const float *inp, cons
 
 static void ck__check_qmatmul(int type, const void *weight, int C)
 {
-    const ck__type_traits *t = ck__traits(type);
+    const ck__type_traits *t = ck__traits(ck_repack_base(type));
+    CK_ASSERT((type != CK_Q4_0_X16 || CK_HAVE_AVX512) && "ck_matmul_forward_q: CK_Q4_0_X16 needs an AVX-512 build (ck_repack_type)");
     CK_ASSERT(t != NULL && "ck_matmul_forward_q / _backward_q: unknown type");
     CK_ASSERT(C % t->blck == 0 && "ck_matmul_forward_q / _backward_q: C must be a multiple of the block size");
     CK_ASSERT(((uintptr_t)weight % (uintptr_t)t->align) == 0 && "ck_matmul_forward_q / _backward_q: weight misaligned for its blocks");
@@ -7420,7 +7615,7 @@ CK_DEF void ck_matmul_forward_qp_scalar(int path, int type, float *out, const fl
 {
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_scalar(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 0)) ck__matmul_q_fast(0, type, out, inp, weight, bias, T, C, OC);
+    else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 0)) ck__matmul_q_fast(0, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
 }
 
@@ -7429,7 +7624,7 @@ CK_DEF void ck_matmul_forward_qp_avx2(int path, int type, float *out, const floa
 {
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_avx2(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
+    else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_avx2(type, out, inp, weight, bias, T, C, OC);
 }
 #endif
@@ -7442,7 +7637,7 @@ CK_DEF void ck_matmul_forward_qp_neon(int path, int type, float *out, const floa
 {
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_scalar(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
+    else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
 }
 #endif
@@ -7455,7 +7650,7 @@ CK_DEF void ck_matmul_forward_qp_mve(int path, int type, float *out, const float
 {
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_mve(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
+    else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
 }
 #endif
@@ -7486,7 +7681,7 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
     int simd = CK_HAVE_AVX2 || CK_HAVE_NEON || CK_HAVE_MVE, i, total = 0;
     for (i = 0; i < n; i++) {
         ck__check_qmatmul(mm[i].type, mm[i].weight, C);
-        if (CK_QMATMUL_PATH != CK_Q_FAST || mm[i].type == CK_F32 || !ck__qdot_kernel(mm[i].type, simd)) break;
+        if (CK_QMATMUL_PATH != CK_Q_FAST || mm[i].type == CK_F32 || !ck__qdot_kernel(ck_repack_base(mm[i].type), simd)) break;
         total += mm[i].OC;
     }
     if (i < n) {
@@ -10516,6 +10711,35 @@ CK_DEF void ck_model_close(ck_model *m)
     m->owned_state = NULL;
     m->weights = NULL;
     m->state = NULL;
+}
+
+CK_DEF int ck_model_repack(ck_model *m, const ck_weight_info *w, const int *ids, int n)
+{
+    int i, any = 0;
+    for (i = 0; i < n; i++) any |= ck_repack_type(w[ids[i]].type) != w[ids[i]].type;
+    if (!any) return 0;
+#if defined(__unix__) || defined(__APPLE__)
+    if (m->bump_map || m->gguf.file) { /* a private read-only mapping: writable copy-on-write pages */
+        const long pg = sysconf(_SC_PAGESIZE);
+        const uintptr_t lo = (uintptr_t)m->weights / (uintptr_t)pg * (uintptr_t)pg, hi = (uintptr_t)m->weights + (uintptr_t)m->weights_bytes;
+        if (mprotect((void *)lo, (size_t)(hi - lo), PROT_READ | PROT_WRITE) != 0) {
+            ck__fmt(m->error, sizeof m->error, "repacking the weights: cannot make them writable: %s", strerror(errno));
+            return -1;
+        }
+    }
+#endif
+    for (i = 0; i < n; i++) {
+        const ck_weight_info *x = &w[ids[i]];
+        const int to = ck_repack_type(x->type);
+        if (to == x->type) continue;
+        if (ck_repack_rows(to, (uint8_t *)(uintptr_t)m->weights + x->off, x->ne1, x->ne0) != 0) {
+            ck__fmt(m->error, sizeof m->error, "repacking %s (%lld x %lld) failed: out of memory, or not a multiple of 16 rows", x->name,
+                    (long long)x->ne1, (long long)x->ne0);
+            return -1;
+        }
+    }
+    m->repacked = 1;
+    return 0;
 }
 
 /* a LoRA matrix's row r (n values, f32/f16/bf16) as f32; 0, or -1 at a value that is not finite */

@@ -234,6 +234,14 @@ int main(int argc, char **argv)
         ck_tok_close(&tf);
         return 1;
     }
+#ifdef CKM_REPACK /* the matmul weights into this build's fastest layouts (the same results) */
+    if (CKM_REPACK(&m) != 0) {
+        fprintf(stderr, "chat: %s: %s\n", o.model, m.error);
+        ck_model_close(&m);
+        ck_tok_close(&tf);
+        return 1;
+    }
+#endif
     CKM_INIT(&m);
     scratch = (ck_prob_id *)malloc(CKM_N_VOCAB * sizeof *scratch);
     piece_cap = tf.tok.max_token_len + 8;

@@ -258,6 +258,14 @@ int main(int argc, char **argv)
         free(tokens);
         return 1;
     }
+#ifdef CKM_REPACK /* the matmul weights into this build's fastest layouts (the same results) */
+    if (CKM_REPACK(&m) != 0) {
+        fprintf(stderr, "perplexity: %s: %s\n", o.model, m.error);
+        ck_model_close(&m);
+        free(tokens);
+        return 1;
+    }
+#endif
     CKM_INIT(&m);
     logits = (float *)malloc((size_t)(n_ctx - first) * CKM_N_VOCAB * sizeof(float)); /* [n_ctx - first, n_vocab] */
     chunk = (int32_t *)malloc((size_t)n_ctx * sizeof(int32_t));
