@@ -370,10 +370,14 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
    CK_Q4_0_X16: a Q4_0 matrix [OC, C], OC a multiple of 16, as groups of 16 rows; block b of group
    g at byte (g * C/32 + b) * 288: the 16 rows' d (fp16, 32 bytes), then 4 chunks j = 0..3 of
    [row 0..15][qs[4j .. 4j+3]] (64 bytes each: the nibbles of values 4j..4j+3 and 16+4j..16+4j+3).
+   CK_Q8_0_X16: the same for Q8_0: 16 d, then 8 chunks j = 0..7 of [row 0..15][qs[4j .. 4j+3]]
+   (544 bytes a block of 16 rows).
    One 512-bit vpdpbusd then takes 16 rows x 4 values with one broadcast activation dword, and no
-   horizontal sums follow: AVX-512 decode reads Q4_0 at memory speed. Results are bit-identical
-   to the Q4_0 matrix's (the same integer block sums and float steps in the same order). */
+   horizontal sums follow: AVX-512 decode reads the weights at memory speed. Results are
+   bit-identical to the GGUF matrix's (the same integer block sums and float steps in the same
+   order). */
 #define CK_Q4_0_X16 1002
+#define CK_Q8_0_X16 1008
 /* the repacked layout ck_matmul_forward_q runs `type` fastest in on this build, or `type` itself
    (none: every type but Q4_0, builds without AVX-512, the exact path, CK_NO_REPACK) */
 CK_DEF int ck_repack_type(int type);
@@ -2167,9 +2171,9 @@ static const ck__type_traits *ck__traits(int type)
 CK_DEF const char *ck_type_name(int type) { const ck__type_traits *t = ck__traits(type); return t ? t->name : NULL; }
 
 /* ---- repacked layouts (CK_Q4_0_X16; see its declaration) ---------------------------------- */
-CK_DEF int ck_repack_base(int type) { return type == CK_Q4_0_X16 ? CK_Q4_0 : type; }
+CK_DEF int ck_repack_base(int type) { return type == CK_Q4_0_X16 ? CK_Q4_0 : type == CK_Q8_0_X16 ? CK_Q8_0 : type; }
 
-CK_DEF int ck_repack_layout(int type) { return type == CK_Q4_0 ? CK_Q4_0_X16 : type; }
+CK_DEF int ck_repack_layout(int type) { return type == CK_Q4_0 ? CK_Q4_0_X16 : type == CK_Q8_0 ? CK_Q8_0_X16 : type; }
 
 CK_DEF int ck_repack_type(int type)
 {
@@ -2179,17 +2183,22 @@ CK_DEF int ck_repack_type(int type)
     return type;
 }
 
-#define CK__X16_GROUP 288 /* bytes of one block of 16 rows: 16 fp16 d, then 4 chunks of 16 x 4 qs bytes */
-/* blocks b0 .. b0+nb-1 of row o of a CK_Q4_0_X16 matrix of nbr blocks a row, as Q4_0 blocks */
-static void ck__x16_blocks(const void *w, int nbr, int o, int b0, int nb, ck_block_q4_0 *dst)
+static int ck__is_x16(int type) { return type == CK_Q4_0_X16 || type == CK_Q8_0_X16; }
+/* a GGUF block of the layout's type: d (2 bytes), then qs in 4-byte chunks; 16 of them a group-block */
+static size_t ck__x16_bsz(int type) { return type == CK_Q8_0_X16 ? sizeof(ck_block_q8_0) : sizeof(ck_block_q4_0); }
+/* blocks b0 .. b0+nb-1 of row o of a repacked matrix of nbr blocks a row, as GGUF blocks of its base type */
+static void ck__x16_blocks(int type, const void *w, int nbr, int o, int b0, int nb, void *dst)
 {
-    const uint8_t *g = (const uint8_t *)w + (size_t)(o / 16) * (size_t)nbr * CK__X16_GROUP;
+    const size_t bsz = ck__x16_bsz(type), nc = (bsz - 2) / 4;
+    const uint8_t *g = (const uint8_t *)w + (size_t)(o / 16) * (size_t)nbr * 16 * bsz;
+    uint8_t *y = (uint8_t *)dst;
     const int r = o % 16;
-    int b, j;
-    for (b = 0; b < nb; b++) {
-        const uint8_t *p = g + (size_t)(b0 + b) * CK__X16_GROUP;
-        memcpy(&dst[b].d, p + 2 * r, 2);
-        for (j = 0; j < 4; j++) memcpy(dst[b].qs + 4 * j, p + 32 + 64 * j + 4 * r, 4);
+    size_t j;
+    int b;
+    for (b = 0; b < nb; b++, y += bsz) {
+        const uint8_t *p = g + (size_t)(b0 + b) * 16 * bsz;
+        memcpy(y, p + 2 * r, 2);
+        for (j = 0; j < nc; j++) memcpy(y + 2 + 4 * j, p + 32 + 64 * j + 4 * r, 4);
     }
 }
 
@@ -2197,12 +2206,12 @@ static void ck__x16_blocks(const void *w, int nbr, int o, int b0, int nb, ck_blo
 CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C)
 {
     const int64_t nbr = C / CK_QK;
-    size_t gbytes;
+    size_t gbytes, bsz, nc, j;
     uint8_t *tmp, *g;
     int64_t i, b, r;
-    int j;
-    if (to != CK_Q4_0_X16 || OC < 0 || OC % 16 || C <= 0 || C % CK_QK || nbr > ((int64_t)1 << 26)) return -1;
-    gbytes = (size_t)(16 * nbr) * sizeof(ck_block_q4_0);
+    if (!ck__is_x16(to) || OC < 0 || OC % 16 || C <= 0 || C % CK_QK || nbr > ((int64_t)1 << 26)) return -1;
+    bsz = ck__x16_bsz(to), nc = (bsz - 2) / 4;
+    gbytes = (size_t)(16 * nbr) * bsz;
     tmp = (uint8_t *)CK_MALLOC(gbytes);
     if (!tmp) return -1;
     for (i = 0; i < OC / 16; i++) { /* each group of 16 rows in place: the same bytes, reordered */
@@ -2210,10 +2219,10 @@ CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C)
         memcpy(tmp, g, gbytes);
         for (b = 0; b < nbr; b++)
             for (r = 0; r < 16; r++) {
-                const ck_block_q4_0 *x = (const ck_block_q4_0 *)(const void *)tmp + r * nbr + b;
-                uint8_t *p = g + (size_t)b * CK__X16_GROUP;
-                memcpy(p + 2 * r, &x->d, 2);
-                for (j = 0; j < 4; j++) memcpy(p + 32 + 64 * j + 4 * r, x->qs + 4 * j, 4);
+                const uint8_t *x = tmp + (size_t)(r * nbr + b) * bsz;
+                uint8_t *p = g + (size_t)b * 16 * bsz;
+                memcpy(p + 2 * r, x, 2);
+                for (j = 0; j < nc; j++) memcpy(p + 32 + 64 * j + 4 * r, x + 2 + 4 * j, 4);
             }
     }
     CK_FREE(tmp);
@@ -6293,6 +6302,33 @@ static void ck__gi_pack_iq4_nl(const char *w, size_t ldw, int nr, int nb, uint8_
 static void ck__gi_pack_q4_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q4_1, w, ldw, nr, nb, wp, wd, wm); }
 static void ck__gi_pack_q5_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q5_1, w, ldw, nr, nb, wp, wd, wm); }
 
+/* ck__gi_pack's panel of 16 whole rows of a repacked matrix, blocks 0..nb-1 from p (the group's
+   first block of the segment): the layout already holds [row][4 bytes] per chunk j, so Q4_0's
+   group j is chunk j's low nibbles and group j + 4 its high ones, Q8_0's group j chunk j made
+   unsigned (+ 128, the panel's offset); the same bytes and floats as ck__gi_pack of the GGUF
+   rows (an odd last block again written twice) */
+static void ck__gi_pack_x16(int type, const uint8_t *p, int nb, uint8_t *wp, float *wd)
+{
+    const __m512i m4 = _mm512_set1_epi8(15), x80 = _mm512_set1_epi8((char)0x80);
+    const size_t gsz = 16 * ck__x16_bsz(type);
+    int b, j;
+    for (b = 0; b < nb + (nb & 1); b++) {
+        const uint8_t *q = p + (size_t)CK_MIN(b, nb - 1) * gsz;
+        _mm512_store_ps(wd + (size_t)b * 16, _mm512_cvtph_ps(ck__load256(q)));
+        for (j = 0; j < 4; j++) {
+            const __m512i c = _mm512_loadu_si512((const void *)(q + 32 + 64 * j));
+            if (type == CK_Q8_0_X16) {
+                const __m512i c2 = _mm512_loadu_si512((const void *)(q + 32 + 64 * (j + 4)));
+                _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * j), _mm512_xor_si512(c, x80));
+                _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * (j + 4)), _mm512_xor_si512(c2, x80));
+            } else {
+                _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * j), _mm512_and_si512(c, m4));
+                _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * (j + 4)), _mm512_and_si512(_mm512_srli_epi16(c, 4), m4));
+            }
+        }
+    }
+}
+
 
 /* ---- the same for Q4_K and Q5_K: 32-value sub-blocks through the microkernel's int32 sums ----
    The tile path's arithmetic per super-block of 256, per (weight row, activation row):
@@ -6833,7 +6869,7 @@ static int ck__gemm_int_rows(int simd, int wtype, float *out, const float *inp, 
 {
 #if CK_HAVE_AVX512
     typedef void (*pack_fn)(const char *, size_t, int, int, uint8_t *, float *, float *);
-    const int x16 = wtype == CK_Q4_0_X16, type = ck_repack_base(wtype); /* a repacked matrix: each panel's rows as Q4_0 blocks first */
+    const int x16 = ck__is_x16(wtype), type = ck_repack_base(wtype); /* a repacked matrix: its panels straight from the groups */
     const int mn = type == CK_Q4_1 || type == CK_Q5_1;
     const int off = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : type == CK_Q8_0 || type == CK_IQ4_NL ? 128 : 0;
     const size_t row_bytes = ck_row_size(type, C), bsz = ck_type_block_bytes(type);
@@ -6857,7 +6893,7 @@ static int ck__gemm_int_rows(int simd, int wtype, float *out, const float *inp, 
     if (!simd || T < CK__GI_MIN_T || C < CK_QK || 15 * row_bytes > 0x7fffffff) return 0;
     {
         union { __m512i v; uint8_t b[CK__GI_KS / CK_QK * 512]; } wp; /* the panel, 16 KB */
-        ck_block_q4_0 wx[16 * CK__GI_KS / CK_QK];                      /* a repacked panel's rows, 9 KB */
+        ck_block_q8_0 wx[16 * CK__GI_KS / CK_QK];                      /* a repacked panel's rows cut from two groups, <= 17 KB */
         union { __m512 v; float f[CK__GI_KS / CK_QK * 16]; } wd, wm;
         int8_t aq[CK__GI_TC * CK__GI_KS];                              /* the chunk's activations, 32 KB */
         float ad[CK__GI_TC * CK__GI_KS / CK_QK], as[CK__GI_TC * CK__GI_KS / CK_QK];
@@ -6873,10 +6909,13 @@ static int ck__gemm_int_rows(int simd, int wtype, float *out, const float *inp, 
                     const int nr = CK_MIN(16, o_hi - o);
                     const __mmask16 mask = (__mmask16)((1u << nr) - 1);
                     const char *wpanel = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / CK_QK) * bsz;
-                    if (x16) {
+                    if (x16 && o % 16 == 0 && nr == 16) /* a whole group: its blocks are the panel's */
+                        ck__gi_pack_x16(wtype, (const uint8_t *)weight + ((size_t)(o / 16) * (size_t)(C / CK_QK) + (size_t)(c0 / CK_QK)) * 16 * bsz, nb,
+                                        wp.b, wd.f);
+                    else if (x16) { /* rows that cut groups: as GGUF rows first */
                         int i;
-                        for (i = 0; i < nr; i++) ck__x16_blocks(weight, C / CK_QK, o + i, c0 / CK_QK, nb, wx + (size_t)i * nb);
-                        pack((const char *)wx, (size_t)nb * sizeof *wx, nr, nb, wp.b, wd.f, wm.f);
+                        for (i = 0; i < nr; i++) ck__x16_blocks(wtype, weight, C / CK_QK, o + i, c0 / CK_QK, nb, (char *)wx + (size_t)i * nb * bsz);
+                        pack((const char *)wx, (size_t)nb * bsz, nr, nb, wp.b, wd.f, wm.f);
                     } else {
                         pack(wpanel, row_bytes, nr, nb, wp.b, wd.f, wm.f);
                         if (o + 16 < o_hi) /* the next panel's rows into the cache while this one runs */
@@ -7384,7 +7423,7 @@ CK_DEF int ck_quantize_act_row(int weight_type, const float *src, void *dst, int
 static void ck__matmul_q_tile_rows(int simd, int wtype, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                                    int OC, int o_lo, int o_hi)
 {
-    const int x16 = wtype == CK_Q4_0_X16, type = ck_repack_base(wtype); /* a repacked matrix: its tiles' rows as Q4_0 blocks (wx) */
+    const int x16 = ck__is_x16(wtype), type = ck_repack_base(wtype); /* a repacked matrix: its tiles' rows as GGUF blocks (wx) */
     int act = ck__traits(type)->act, qk = (int)ck_type_block_size(type);
     ck__qdot_fn dot = ck__qdot_kernel(type, simd);
     ck__qtile_fn tile = ck__qtile_kernel(type, simd);
@@ -7399,7 +7438,7 @@ static void ck__matmul_q_tile_rows(int simd, int wtype, float *out, const float 
         union { ck_block_q8_K k[8 * CK_QSEG / CK_QK_K]; ck_block_q8_1 a[8 * CK_QSEG / CK_QK]; uint16_t h[8 * CK_QSEG]; } act_buf;
         char *act_bytes = (char *)&act_buf;
 #if CK_HAVE_AVX512
-        ck_block_q4_0 wx[4 * 8 * CK_QSEG / CK_QK];
+        ck_block_q8_0 wx[4 * 8 * CK_QSEG / CK_QK]; /* (blocks of at most 34 bytes) */
 #endif
         int ob, c0, t0, t, o, i, k;
         if (C == 0) ck__init_out_rows(out, bias, T, OC, o_lo, o_hi); /* no segment sets the output */
@@ -7416,9 +7455,9 @@ static void ck__matmul_q_tile_rows(int simd, int wtype, float *out, const float 
                         int nw = CK_MIN(4, ob1 - o);
 #if CK_HAVE_AVX512
                         if (x16) {
-                            for (i = 0; i < nw; i++) ck__x16_blocks(weight, C / CK_QK, o + i, c0 / CK_QK, nb, wx + (size_t)i * nb);
+                            for (i = 0; i < nw; i++) ck__x16_blocks(wtype, weight, C / CK_QK, o + i, c0 / CK_QK, nb, (char *)wx + (size_t)i * nb * wblock_bytes);
                             w = (const char *)wx;
-                            ldw = (size_t)nb * sizeof *wx;
+                            ldw = (size_t)nb * wblock_bytes;
                         }
 #else
                         (void)x16;
@@ -7446,21 +7485,25 @@ static void ck__matmul_q_tile_rows(int simd, int wtype, float *out, const float 
 }
 
 #if CK_HAVE_AVX512
-/* Decode (T = 1) on a CK_Q4_0_X16 matrix, rows o_lo..o_hi-1: per group of 16 rows and block,
-   one int32 lane per row starts at -8 * (the activation block's byte sum) and takes 8 vpdpbusd
-   (the chunk's low nibbles with activation dword j, its high nibbles with dword j + 4): the
-   exact signed block sum S of the tile path. The float step is the tile path's, t = (d_w * d_a)
-   * S, acc += t, block after block, over the tile path's segments for T = 1 (8 * CK_QSEG values:
-   the first sets out = bias + acc, the others add): bit-identical to the Q4_0 matrix's result,
-   for any row range (a group cut by the range is computed whole and stored in part). */
-static void ck__gemv_x16_avx512(float *out, const float *inp, const void *weight, const float *bias, int C, int o_lo, int o_hi)
+/* Decode (T = 1) on a repacked matrix (CK_Q4_0_X16, CK_Q8_0_X16), rows o_lo..o_hi-1: per group
+   of 16 rows and block, one int32 lane per row starts at -off * (the activation block's byte sum)
+   and takes 8 vpdpbusd, the rows' values made unsigned (Q4_0: the chunk's low nibbles with
+   activation dword j, its high ones with dword j + 4, off 8; Q8_0: chunk j + 128 with dword j,
+   off 128): the exact signed block sum S of the tile path. The float step is the tile path's,
+   t = (d_w * d_a) * S, acc += t, block after block, over the tile path's segments for T = 1
+   (8 * CK_QSEG values: the first sets out = bias + acc, the others add): bit-identical to the
+   GGUF matrix's result, for any row range (a group cut by the range is computed whole and stored
+   in part). */
+CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp, const void *weight, const float *bias, int C, int o_lo, int o_hi)
 {
-    enum { S = 8 * CK_QSEG / CK_QK_K * CK_QK_K, SB = S / CK_QK, PF = 6 * CK__X16_GROUP };
+    enum { S = 8 * CK_QSEG / CK_QK_K * CK_QK_K, SB = S / CK_QK };
+    const int q8 = type == CK_Q8_0_X16, off = q8 ? 128 : 8;
+    const size_t gsz = 16 * ck__x16_bsz(type), pf = 2 * gsz;
     ck_block_q8_0 a[SB];
     int32_t corr[SB];
     float ad[SB];
     const int nbr = C / CK_QK;
-    const __m512i m4 = _mm512_set1_epi8(15);
+    const __m512i m4 = _mm512_set1_epi8(15), x80 = _mm512_set1_epi8((char)0x80);
     int c0, b, g, r;
     if (C == 0) ck__init_out_rows(out, bias, 1, o_hi, o_lo, o_hi); /* no segment sets the output */
     for (c0 = 0; c0 < C; c0 += S) {
@@ -7468,23 +7511,29 @@ static void ck__gemv_x16_avx512(float *out, const float *inp, const void *weight
         ck__act_quantizer(CK_Q8_0, 1)(inp + c0, a, cs);
         for (b = 0; b < nb; b++) {
             const __m256i v = ck__load256(a[b].qs); /* the byte sum: sad of the biased bytes against 0, less 32 * 128 */
-            corr[b] = -8 * (ck__hsum_i32_avx2(_mm256_sad_epu8(_mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256())) - 32 * 128);
+            corr[b] = -off * (ck__hsum_i32_avx2(_mm256_sad_epu8(_mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256())) - 32 * 128);
             ad[b] = ck__h2f(a[b].d);
         }
         for (g = o_lo / 16; g * 16 < o_hi; g++) {
-            const uint8_t *p = (const uint8_t *)weight + ((size_t)g * nbr + c0 / CK_QK) * CK__X16_GROUP;
+            const uint8_t *p = (const uint8_t *)weight + ((size_t)g * nbr + c0 / CK_QK) * gsz;
             const int r0 = CK_MAX(o_lo - g * 16, 0), r1 = CK_MIN(o_hi - g * 16, 16);
             __m512 acc = _mm512_setzero_ps();
             float res[16];
-            for (b = 0; b < nb; b++, p += CK__X16_GROUP) {
+            for (b = 0; b < nb; b++, p += gsz) {
                 const int32_t *aq = (const int32_t *)(const void *)a[b].qs;
                 __m512i v = _mm512_set1_epi32(corr[b]);
-                int j;
-                for (j = 0; j < CK__X16_GROUP; j += 64) _mm_prefetch((const char *)p + PF + j, _MM_HINT_T0);
+                size_t j;
+                for (j = 0; j < gsz; j += 64) _mm_prefetch((const char *)p + pf + j, _MM_HINT_T0);
                 for (j = 0; j < 4; j++) {
                     const __m512i q = _mm512_loadu_si512((const void *)(p + 32 + 64 * j));
-                    v = _mm512_dpbusd_epi32(v, _mm512_and_si512(q, m4), _mm512_set1_epi32(aq[j]));
-                    v = _mm512_dpbusd_epi32(v, _mm512_and_si512(_mm512_srli_epi16(q, 4), m4), _mm512_set1_epi32(aq[j + 4]));
+                    if (q8) {
+                        const __m512i q2 = _mm512_loadu_si512((const void *)(p + 32 + 64 * (j + 4)));
+                        v = _mm512_dpbusd_epi32(v, _mm512_xor_si512(q, x80), _mm512_set1_epi32(aq[j]));
+                        v = _mm512_dpbusd_epi32(v, _mm512_xor_si512(q2, x80), _mm512_set1_epi32(aq[j + 4]));
+                    } else {
+                        v = _mm512_dpbusd_epi32(v, _mm512_and_si512(q, m4), _mm512_set1_epi32(aq[j]));
+                        v = _mm512_dpbusd_epi32(v, _mm512_and_si512(_mm512_srli_epi16(q, 4), m4), _mm512_set1_epi32(aq[j + 4]));
+                    }
                 }
                 acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtph_ps(ck__load256(p)), _mm512_set1_ps(ad[b])), _mm512_cvtepi32_ps(v)));
             }
@@ -7497,6 +7546,14 @@ static void ck__gemv_x16_avx512(float *out, const float *inp, const void *weight
         }
     }
 }
+static void ck__gemv_q4_0_x16_avx512(float *out, const float *inp, const void *w, const float *bias, int C, int lo, int hi)
+{
+    ck__gemv_x16_avx512(CK_Q4_0_X16, out, inp, w, bias, C, lo, hi);
+}
+static void ck__gemv_q8_0_x16_avx512(float *out, const float *inp, const void *w, const float *bias, int C, int lo, int hi)
+{
+    ck__gemv_x16_avx512(CK_Q8_0_X16, out, inp, w, bias, C, lo, hi);
+}
 #endif
 
 /* the prefill GEMMs where they serve the type and T, else the tile path (a CK_Q4_0_X16 decode:
@@ -7505,8 +7562,8 @@ static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *
                                    int OC, int o_lo, int o_hi)
 {
 #if CK_HAVE_AVX512
-    if (type == CK_Q4_0_X16 && simd && T == 1) {
-        ck__gemv_x16_avx512(out, inp, weight, bias, C, o_lo, o_hi);
+    if (ck__is_x16(type) && simd && T == 1) {
+        (type == CK_Q4_0_X16 ? ck__gemv_q4_0_x16_avx512 : ck__gemv_q8_0_x16_avx512)(out, inp, weight, bias, C, o_lo, o_hi);
         return;
     }
 #endif
@@ -7518,10 +7575,13 @@ static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *
 
 static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
+    const int g = ck__is_x16(type) ? 16 : 1; /* a repacked matrix: the threads take whole groups of rows */
+    CK_ASSERT(OC % g == 0 && "ck_matmul_forward_q: a repacked matrix has rows in groups of 16");
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         int o_lo, o_hi;
-        ck__thread_rows(OC, &o_lo, &o_hi);
+        ck__thread_rows(OC / g, &o_lo, &o_hi);
+        o_lo *= g, o_hi *= g;
         ck__matmul_q_fast_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
     }
 }
@@ -7530,7 +7590,7 @@ static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, 
    with every activation row. */
 static void ck__matmul_q_exact_scalar(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
-    const int x16 = type == CK_Q4_0_X16;
+    const int x16 = ck__is_x16(type) ? type : 0;
     int qk;
     size_t row_bytes, wblock_bytes;
     type = ck_repack_base(type);
@@ -7539,7 +7599,7 @@ static void ck__matmul_q_exact_scalar(int type, float *out, const float *inp, co
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         float wseg[CK_QSEG];
-        ck_block_q4_0 wx[CK_QSEG / CK_QK]; /* a repacked row's segment, as Q4_0 blocks */
+        ck_block_q8_0 wx[CK_QSEG / CK_QK]; /* a repacked row's segment, as GGUF blocks (of at most 34 bytes) */
         int o_lo, o_hi, o, c0, t;
         ck__thread_rows(OC, &o_lo, &o_hi);
         ck__init_out_rows(out, bias, T, OC, o_lo, o_hi);
@@ -7548,7 +7608,7 @@ static void ck__matmul_q_exact_scalar(int type, float *out, const float *inp, co
                 int cs = CK_MIN(CK_QSEG, C - c0);
                 const char *src = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / qk) * wblock_bytes;
                 if (x16) {
-                    ck__x16_blocks(weight, C / CK_QK, o, c0 / CK_QK, cs / CK_QK, wx);
+                    ck__x16_blocks(x16, weight, C / CK_QK, o, c0 / CK_QK, cs / CK_QK, wx);
                     src = (const char *)wx;
                 }
                 ck__dequant_scalar(type, src, wseg, cs);
@@ -7563,7 +7623,7 @@ static void ck__matmul_q_exact_scalar(int type, float *out, const float *inp, co
 static void ck__matmul_q_exact_avx2(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
     enum { RG = 6, SEG = CK_QSEG / 2 };
-    const int x16 = type == CK_Q4_0_X16;
+    const int x16 = ck__is_x16(type) ? type : 0;
     int qk;
     size_t row_bytes, wblock_bytes;
     type = ck_repack_base(type);
@@ -7572,7 +7632,7 @@ static void ck__matmul_q_exact_avx2(int type, float *out, const float *inp, cons
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         float wseg[RG * SEG];
-        ck_block_q4_0 wx[SEG / CK_QK]; /* a repacked row's segment, as Q4_0 blocks */
+        ck_block_q8_0 wx[SEG / CK_QK]; /* a repacked row's segment, as GGUF blocks (of at most 34 bytes) */
         int o_lo, o_hi, o, c0, t, r;
         ck__thread_rows(OC, &o_lo, &o_hi);
         ck__init_out_rows(out, bias, T, OC, o_lo, o_hi);
@@ -7583,7 +7643,7 @@ static void ck__matmul_q_exact_avx2(int type, float *out, const float *inp, cons
                 for (r = 0; r < nr; r++) {
                     const char *src = (const char *)weight + (size_t)(o + r) * row_bytes + (size_t)(c0 / qk) * wblock_bytes;
                     if (x16) {
-                        ck__x16_blocks(weight, C / CK_QK, o + r, c0 / CK_QK, cs / CK_QK, wx);
+                        ck__x16_blocks(x16, weight, C / CK_QK, o + r, c0 / CK_QK, cs / CK_QK, wx);
                         src = (const char *)wx;
                     }
                     ck__dequant_avx2(type, src, wseg + r * SEG, cs);
@@ -7604,7 +7664,7 @@ static void ck__matmul_q_exact_avx2(int type, float *out, const float *inp, cons
 static void ck__check_qmatmul(int type, const void *weight, int C)
 {
     const ck__type_traits *t = ck__traits(ck_repack_base(type));
-    CK_ASSERT((type != CK_Q4_0_X16 || CK_HAVE_AVX512) && "ck_matmul_forward_q: CK_Q4_0_X16 needs an AVX-512 build (ck_repack_type)");
+    CK_ASSERT((!ck__is_x16(type) || CK_HAVE_AVX512) && "ck_matmul_forward_q: the repacked layouts need an AVX-512 build (ck_repack_type)");
     CK_ASSERT(t != NULL && "ck_matmul_forward_q / _backward_q: unknown type");
     CK_ASSERT(C % t->blck == 0 && "ck_matmul_forward_q / _backward_q: C must be a multiple of the block size");
     CK_ASSERT(((uintptr_t)weight % (uintptr_t)t->align) == 0 && "ck_matmul_forward_q / _backward_q: weight misaligned for its blocks");

@@ -1777,12 +1777,12 @@ static void ckg_emit_repack(ckg_out *O, const ck_weight_info *info, int n_info)
             if (!strcmp(info[i].name, ckg_tensor_name(w->t))) pick[i] = 1;
     }
     for (i = 0; i < n_info; i++) n += pick[i];
-    fprintf(f, "/* the weights (rows of %s_weights) only matmuls read, in groups of 16 rows: ck_model_repack rewrites them in place\n"
+    fprintf(f, "#ifndef CK_NO_STDIO\n/* the weights (rows of %s_weights) only matmuls read, in groups of 16 rows: ck_model_repack rewrites them in place\n"
                "   into the layouts this build's kernels read fastest, if it has any (ck_repack_type); their calls take CK_WTYPE */\n"
                "static const int %s_repack_ids[%d] = {", O->name, O->name, n ? n : 1);
     for (i = 0, j = 0; i < n_info; i++)
         if (pick[i]) fprintf(f, "%s%s%d", j ? "," : "", j % 16 ? " " : "\n    ", i), j++;
-    fprintf(f, "%s\n};\n#ifndef CK_NO_STDIO\nstatic int %s_repack(ck_model *m) { return ck_model_repack(m, %s_weights, %s_repack_ids, %d); }\n"
+    fprintf(f, "%s\n};\nstatic inline int %s_repack(ck_model *m) { return ck_model_repack(m, %s_weights, %s_repack_ids, %d); }\n"
                "#define CKM_REPACK %s_repack\n#endif\n\n", n ? "" : "\n    -1 /* none */", O->name, O->name, O->name, n, O->name);
     free(pick);
 }

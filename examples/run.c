@@ -1114,10 +1114,10 @@ int main(int argc, char **argv)
     fflush(stdout); /* the text before the timing line on stderr */
     if (!o.quiet && !rc) {
         const char *wait = getenv("OMP_WAIT_POLICY"); /* the user's, when set: it changes what threads cost */
-        fprintf(stderr, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s); threads: %d%s%s%s; stop: %s\n",
+        fprintf(stderr, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s); threads: %d%s%s%s%s; stop: %s\n",
                 n_prompt, t_prefill, n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), n_done, t_decode,
                 n_done / (t_decode > 0 ? t_decode : 1e-9), n_threads(), wait ? " (OMP_WAIT_POLICY=" : "", wait ? wait : "", wait ? ")" : "",
-                stop_reason);
+                m.repacked ? "; weights repacked" : "", stop_reason);
     }
     free(scratch);
     free(prompt_ids);
