@@ -30,6 +30,10 @@
      CK_NO_LORA         Generated models never apply a LoRA adapter: ck_lora_apply becomes a macro
                         that does nothing, so the hook after each matmul (`if (m->lora) ...`) and the
                         LoRA kernels leave the program (firmware that never loads one: less flash).
+     CK_NO_REPACK       ck_repack_type keeps every GGUF type: ck_model_repack (CKM_REPACK) leaves the
+                        weights as they are. Default: on AVX-512 builds Q4_0 and Q8_0 matmul weights are
+                        rewritten once at load into groups of 16 rows (CK_Q4_0_X16, CK_Q8_0_X16; the same
+                        results bit for bit, decode reads them at memory speed).
      CK_CANARIES        Generated models write guard words between the sections of their
                         arena and check them after each phase (ck_canary_check).
      CK_ASSERT(x)       Internal consistency checks; default `assert(x)` from <assert.h>.
@@ -715,6 +719,8 @@ typedef struct {
     void *owned_state;          /* allocated by ck_model_open when no state buffer was given */
     void *bump_map;             /* a mapped weights.bump */
     size_t bump_size;
+    void *owned_weights;        /* ck_model_repack's copy of mapped weights (m->weights points into it), or NULL */
+    size_t owned_weights_size;
 #ifndef CK_NO_STDIO
     ck_gguf gguf;               /* an opened GGUF, when the weights come from one */
 #endif
@@ -761,10 +767,12 @@ CK_DEF int  ck_model_open(ck_model *m, const char *path, const ck_weight_info *w
 CK_DEF void ck_model_close(ck_model *m);
 /* Rewrite the weights w[ids[0..n-1]] (matmul weights only: the generator's list, CKM_REPACK) in
    place into the layouts this build reads fastest (ck_repack_type; a no-op where there are none)
-   and set m->repacked. Weights of ck_model_open are made writable first: the file is mapped
-   privately, so the rewritten pages become this process's own (the file is never written and
-   the weights stay one copy in memory); other weights must be writable memory. 0, or -1 with
-   m->error (the weights are then partly rewritten: close the model). */
+   and set m->repacked. Weights ck_model_open mapped from a file are first copied into memory of
+   the process's own (anonymous, transparent huge pages where the system offers them: fewer TLB
+   misses on every token), a slice at a time, each slice's file pages released once copied, so
+   the weights stay one copy in memory; the file is never written. Other weights must be
+   writable memory and are rewritten where they are. 0, or -1 with m->error (the weights are then
+   partly rewritten: close the model). */
 CK_DEF int  ck_model_repack(ck_model *m, const ck_weight_info *w, const int *ids, int n);
 #endif
 
@@ -7485,6 +7493,10 @@ static void ck__matmul_q_tile_rows(int simd, int wtype, float *out, const float 
 }
 
 #if CK_HAVE_AVX512
+#if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized" /* g++ 12 on its own intrinsics' __Y = __Y */
+#endif
 /* Decode (T = 1) on a repacked matrix (CK_Q4_0_X16, CK_Q8_0_X16), rows o_lo..o_hi-1: per group
    of 16 rows and block, one int32 lane per row starts at -off * (the activation block's byte sum)
    and takes 8 vpdpbusd, the rows' values made unsigned (Q4_0: the chunk's low nibbles with
@@ -7554,6 +7566,9 @@ static void ck__gemv_q8_0_x16_avx512(float *out, const float *inp, const void *w
 {
     ck__gemv_x16_avx512(CK_Q8_0_X16, out, inp, w, bias, C, lo, hi);
 }
+#if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
+#pragma GCC diagnostic pop
+#endif
 #endif
 
 /* the prefill GEMMs where they serve the type and T, else the tile path (a CK_Q4_0_X16 decode:
@@ -10765,7 +10780,9 @@ CK_DEF void ck_model_close(ck_model *m)
     if (m->gguf.owned_index) ck_gguf_close(&m->gguf);
 #if defined(__unix__) || defined(__APPLE__)
     if (m->bump_map) munmap(m->bump_map, m->bump_size);
+    if (m->owned_weights) munmap(m->owned_weights, m->owned_weights_size);
 #endif
+    m->owned_weights = NULL;
     CK_FREE(m->owned_state);
     m->bump_map = NULL;
     m->owned_state = NULL;
@@ -10778,10 +10795,41 @@ CK_DEF int ck_model_repack(ck_model *m, const ck_weight_info *w, const int *ids,
     int i, any = 0;
     for (i = 0; i < n; i++) any |= ck_repack_type(w[ids[i]].type) != w[ids[i]].type;
     if (!any) return 0;
-#if defined(__unix__) || defined(__APPLE__)
-    if (m->bump_map || m->gguf.file) { /* a private read-only mapping: writable copy-on-write pages */
-        const long pg = sysconf(_SC_PAGESIZE);
-        const uintptr_t lo = (uintptr_t)m->weights / (uintptr_t)pg * (uintptr_t)pg, hi = (uintptr_t)m->weights + (uintptr_t)m->weights_bytes;
+#if (defined(__unix__) || defined(__APPLE__)) && (defined(MAP_ANONYMOUS) || defined(MAP_ANON)) && defined(MADV_DONTNEED)
+#ifdef MAP_ANONYMOUS
+#define CK__MAP_ANON MAP_ANONYMOUS
+#else
+#define CK__MAP_ANON MAP_ANON
+#endif
+    if ((m->bump_map || m->gguf.file) && !m->owned_weights) { /* mapped read-only: into anonymous memory, 2 MB aligned */
+        const size_t huge = (size_t)2 << 20, n = (size_t)m->weights_bytes, slice = huge;
+        const uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+        size_t off;
+        uint8_t *base = (uint8_t *)mmap(NULL, n + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | CK__MAP_ANON, -1, 0), *buf;
+        if (base == (uint8_t *)MAP_FAILED) {
+            ck__fmt(m->error, sizeof m->error, "repacking the weights: no memory for %llu bytes: %s", (unsigned long long)n, strerror(errno));
+            return -1;
+        }
+        buf = base + ((huge - (uintptr_t)base % huge) % huge);
+#ifdef MADV_HUGEPAGE
+        madvise(buf, n, MADV_HUGEPAGE); /* a hint: without it (or where refused) 4 KB pages */
+#endif
+        for (off = 0; off < n; off += slice) {
+            const size_t len = CK_MIN(slice, n - off);
+            const uintptr_t lo = ((uintptr_t)m->weights + off + pg - 1) / pg * pg, hi = ((uintptr_t)m->weights + off + len) / pg * pg;
+            memcpy(buf + off, m->weights + off, len);
+            if (hi > lo) madvise((void *)lo, (size_t)(hi - lo), MADV_DONTNEED); /* the file's pages of the slice leave this process */
+        }
+        m->owned_weights = base;
+        m->owned_weights_size = n + huge;
+        m->weights = buf;
+    }
+#undef CK__MAP_ANON
+#elif defined(__unix__) || defined(__APPLE__)
+    if (m->bump_map || m->gguf.file) { /* (no anonymous mappings declared: built strictly POSIX) the private mapping made
+                                          writable: rewritten pages become the process's own copies, the file is never written */
+        const uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+        const uintptr_t lo = (uintptr_t)m->weights / pg * pg, hi = (uintptr_t)m->weights + (uintptr_t)m->weights_bytes;
         if (mprotect((void *)lo, (size_t)(hi - lo), PROT_READ | PROT_WRITE) != 0) {
             ck__fmt(m->error, sizeof m->error, "repacking the weights: cannot make them writable: %s", strerror(errno));
             return -1;

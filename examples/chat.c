@@ -14,6 +14,7 @@
    full (a message says so; nothing crashes). stderr gets one timing line per turn.
    Exit codes: 0 done; 1 the model or its tokenizer could not be opened or run; 2 the command line. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS and madvise (glibc, musl): ck_model_repack copies mapped weights into huge pages */
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
 #ifndef CK_MODEL_HEADER

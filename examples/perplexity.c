@@ -25,6 +25,7 @@
    Exit codes: 0 done; 1 the model or the text could not be read or run; 2 the command line (an
    option's value, a text too short for two chunks). */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS and madvise (glibc, musl): ck_model_repack copies mapped weights into huge pages */
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
 #ifndef CK_MODEL_HEADER

@@ -92,6 +92,7 @@ static const struct { const char *name, *alias; int takes_value; } run_opts[OPT_
 
 #ifndef RUN_HELP_ONLY
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS and madvise (glibc, musl): ck_model_repack copies mapped weights into huge pages */
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
 #ifndef RUN_OPTIONS_ONLY
