@@ -22,7 +22,7 @@ AVX512_FLAGS = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni 
 CPU_AVX512 := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | tr ' ' '\n' | grep -cxE 'avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16')
 
 HEADERS = ckernel.h
-GEN_HEADERS = ckernel_gen.h $(wildcard models/*.h)
+GEN_HEADERS = ckernel_gen.h ckernel.h $(wildcard models/*.h) # ckgen includes ckernel.h (the type table, the repacked layouts)
 EXAMPLES = $(B)/mlp_train
 TOOLS = $(B)/ck $(B)/ckgen
 DEB_PKGS = python3-torch python3-numpy python3-pytest python3-jinja2

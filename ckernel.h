@@ -33,6 +33,10 @@
      CK_PROFILE         Generated models call the capture hook (m->capture) after each op of decode
                         too, not only of prefill (run --profile times decode steps with it; run.c
                         defines it). Without it decode has no hook: firmware keeps its size.
+     CK_NO_REPACK       ck_repack_type keeps every GGUF type: ck_model_repack (CKM_REPACK) leaves the
+                        weights as they are. Default: on AVX-512 builds Q4_0 and Q8_0 matmul weights are
+                        rewritten once at load into groups of 16 rows (CK_Q4_0_X16, CK_Q8_0_X16; the same
+                        results bit for bit, decode reads them at memory speed).
      CK_CANARIES        Generated models write guard words between the sections of their
                         arena and check them after each phase (ck_canary_check).
      CK_ASSERT(x)       Internal consistency checks; default `assert(x)` from <assert.h>.
@@ -365,6 +369,34 @@ CK_DEF void ck_matmul_forward_q(int type, float *out, const float *inp, const vo
    each entry, bit for bit as n separate ck_matmul_forward_q calls, in one pass of the threads */
 typedef struct { int type; float *out; const void *weight; const float *bias; int OC; } ck_qmatmul;
 CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *inp, int T, int C);
+
+/* Repacked weight layouts: a matmul weight rewritten once, in place and at the same size, into
+   the order this build's decode kernel reads fastest. Not GGUF types (never in a file): made in
+   memory by ck_repack_rows (ck_model_repack for a generated model), read by ck_matmul_forward_q
+   and _q_multi's fast path only.
+   CK_Q4_0_X16: a Q4_0 matrix [OC, C], OC a multiple of 16, as groups of 16 rows; block b of group
+   g at byte (g * C/32 + b) * 288: the 16 rows' d (fp16, 32 bytes), then 4 chunks j = 0..3 of
+   [row 0..15][qs[4j .. 4j+3]] (64 bytes each: the nibbles of values 4j..4j+3 and 16+4j..16+4j+3).
+   CK_Q8_0_X16: the same for Q8_0: 16 d, then 8 chunks j = 0..7 of [row 0..15][qs[4j .. 4j+3]]
+   (544 bytes a block of 16 rows).
+   One 512-bit vpdpbusd then takes 16 rows x 4 values with one broadcast activation dword, and no
+   horizontal sums follow: AVX-512 decode reads the weights at memory speed. Results are
+   bit-identical to the GGUF matrix's (the same integer block sums and float steps in the same
+   order). */
+#define CK_Q4_0_X16 1002
+#define CK_Q8_0_X16 1008
+/* the repacked layout ck_matmul_forward_q runs `type` fastest in on this build, or `type` itself
+   (none: every type but Q4_0, builds without AVX-512, the exact path, CK_NO_REPACK) */
+CK_DEF int ck_repack_type(int type);
+/* the repacked layout some build runs `type` in (the generator's question), or `type` itself */
+CK_DEF int ck_repack_layout(int type);
+CK_DEF int ck_repack_base(int type);
+#ifndef CK_NO_STDIO
+/* rewrite w, OC rows of ck_row_size(ck_repack_base(to), C) bytes, into layout `to` in place;
+   0, or -1 (OC not a multiple of 16, C not of 32, `to` not a repacked type, out of memory:
+   w unchanged). ck_repack_base: the GGUF type a repacked layout holds (type itself otherwise). */
+CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C);
+#endif
 CK_DEF void ck_matmul_forward_qp(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
 CK_DEF void ck_matmul_forward_qp_scalar(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
 /* backward, the input gradient of a frozen layer (LoRA / QLoRA training over a quantized base):
@@ -709,12 +741,15 @@ typedef struct {
     void *owned_state;          /* allocated by ck_model_open when no state buffer was given */
     void *bump_map;             /* a mapped weights.bump */
     size_t bump_size;
+    void *owned_weights;        /* ck_model_repack's copy of mapped weights (m->weights points into it), or NULL */
+    size_t owned_weights_size;
 #ifndef CK_NO_STDIO
     ck_gguf gguf;               /* an opened GGUF, when the weights come from one */
 #endif
     const struct ck_lora *lora; /* an adapter the generated code applies (ck_lora_apply), or NULL */
     ck_capture_fn capture;      /* called after each prefill op (and decode op: CK_PROFILE), or NULL */
     void *capture_ctx;          /* its first argument */
+    int repacked;               /* ck_model_repack rewrote the weights: CK_WTYPE gives their layouts */
     char error[320];
 } ck_model;
 #define CK_F(m, off)  ((float *)(void *)((m)->state + (off)))
@@ -722,6 +757,9 @@ typedef struct {
 #define CK_WF(m, off) ((const float *)(const void *)((m)->weights + (off)))
 #define CK_WREF(m, r)   ((r).off == CK_WREF_NONE ? NULL : CK_WP(m, (r).off))
 #define CK_WREF_F(m, r) ((const float *)CK_WREF(m, r))
+/* the layout a weight the generator marked repackable is in: its GGUF type, or after
+   ck_model_repack the repacked layout of it on this build (ck_repack_type) */
+#define CK_WTYPE(m, type) ((m)->repacked ? ck_repack_type(type) : (type))
 
 #define CK_BUMP_MAGIC "CKWB"
 #define CK_BUMP_VERSION 1
@@ -749,6 +787,15 @@ CK_DEF int  ck_bump_write(const char *path, const void *weights, uint64_t bytes,
 CK_DEF int  ck_model_open(ck_model *m, const char *path, const ck_weight_info *w, int n, uint64_t layout_hash,
                           uint64_t weights_bytes, void *state, uint64_t state_bytes);
 CK_DEF void ck_model_close(ck_model *m);
+/* Rewrite the weights w[ids[0..n-1]] (matmul weights only: the generator's list, CKM_REPACK) in
+   place into the layouts this build reads fastest (ck_repack_type; a no-op where there are none)
+   and set m->repacked. Weights ck_model_open mapped from a file are first copied into memory of
+   the process's own (anonymous, transparent huge pages where the system offers them: fewer TLB
+   misses on every token), a slice at a time, each slice's file pages released once copied, so
+   the weights stay one copy in memory; the file is never written. Other weights must be
+   writable memory and are rewritten where they are. 0, or -1 with m->error (the weights are then
+   partly rewritten: close the model). */
+CK_DEF int  ck_model_repack(ck_model *m, const ck_weight_info *w, const int *ids, int n);
 #endif
 
 /* ---- LoRA adapters in GGUF, as llama.cpp reads them -----------------------------------------
@@ -2152,6 +2199,66 @@ static const ck__type_traits *ck__traits(int type)
 }
 
 CK_DEF const char *ck_type_name(int type) { const ck__type_traits *t = ck__traits(type); return t ? t->name : NULL; }
+
+/* ---- repacked layouts (CK_Q4_0_X16; see its declaration) ---------------------------------- */
+CK_DEF int ck_repack_base(int type) { return type == CK_Q4_0_X16 ? CK_Q4_0 : type == CK_Q8_0_X16 ? CK_Q8_0 : type; }
+
+CK_DEF int ck_repack_layout(int type) { return type == CK_Q4_0 ? CK_Q4_0_X16 : type == CK_Q8_0 ? CK_Q8_0_X16 : type; }
+
+CK_DEF int ck_repack_type(int type)
+{
+#if CK_HAVE_AVX512 && !defined(CK_NO_REPACK)
+    if (CK_QMATMUL_PATH == CK_Q_FAST) return ck_repack_layout(type);
+#endif
+    return type;
+}
+
+static int ck__is_x16(int type) { return type == CK_Q4_0_X16 || type == CK_Q8_0_X16; }
+/* a GGUF block of the layout's type: d (2 bytes), then qs in 4-byte chunks; 16 of them a group-block */
+static size_t ck__x16_bsz(int type) { return type == CK_Q8_0_X16 ? sizeof(ck_block_q8_0) : sizeof(ck_block_q4_0); }
+/* blocks b0 .. b0+nb-1 of row o of a repacked matrix of nbr blocks a row, as GGUF blocks of its base type */
+static void ck__x16_blocks(int type, const void *w, int nbr, int o, int b0, int nb, void *dst)
+{
+    const size_t bsz = ck__x16_bsz(type), nc = (bsz - 2) / 4;
+    const uint8_t *g = (const uint8_t *)w + (size_t)(o / 16) * (size_t)nbr * 16 * bsz;
+    uint8_t *y = (uint8_t *)dst;
+    const int r = o % 16;
+    size_t j;
+    int b;
+    for (b = 0; b < nb; b++, y += bsz) {
+        const uint8_t *p = g + (size_t)(b0 + b) * 16 * bsz;
+        memcpy(y, p + 2 * r, 2);
+        for (j = 0; j < nc; j++) memcpy(y + 2 + 4 * j, p + 32 + 64 * j + 4 * r, 4);
+    }
+}
+
+#ifndef CK_NO_STDIO
+CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C)
+{
+    const int64_t nbr = C / CK_QK;
+    size_t gbytes, bsz, nc, j;
+    uint8_t *tmp, *g;
+    int64_t i, b, r;
+    if (!ck__is_x16(to) || OC < 0 || OC % 16 || C <= 0 || C % CK_QK || nbr > ((int64_t)1 << 26)) return -1;
+    bsz = ck__x16_bsz(to), nc = (bsz - 2) / 4;
+    gbytes = (size_t)(16 * nbr) * bsz;
+    tmp = (uint8_t *)CK_MALLOC(gbytes);
+    if (!tmp) return -1;
+    for (i = 0; i < OC / 16; i++) { /* each group of 16 rows in place: the same bytes, reordered */
+        g = (uint8_t *)w + (size_t)i * gbytes;
+        memcpy(tmp, g, gbytes);
+        for (b = 0; b < nbr; b++)
+            for (r = 0; r < 16; r++) {
+                const uint8_t *x = tmp + (size_t)(r * nbr + b) * bsz;
+                uint8_t *p = g + (size_t)b * 16 * bsz;
+                memcpy(p + 2 * r, x, 2);
+                for (j = 0; j < nc; j++) memcpy(p + 32 + 64 * j + 4 * r, x + 2 + 4 * j, 4);
+            }
+    }
+    CK_FREE(tmp);
+    return 0;
+}
+#endif
 CK_DEF int64_t ck_type_block_size(int type) { const ck__type_traits *t = ck__traits(type); return t ? t->blck : 0; }
 CK_DEF size_t ck_type_block_bytes(int type) { const ck__type_traits *t = ck__traits(type); return t ? (size_t)t->bytes : 0; }
 
@@ -6225,6 +6332,33 @@ static void ck__gi_pack_iq4_nl(const char *w, size_t ldw, int nr, int nb, uint8_
 static void ck__gi_pack_q4_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q4_1, w, ldw, nr, nb, wp, wd, wm); }
 static void ck__gi_pack_q5_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q5_1, w, ldw, nr, nb, wp, wd, wm); }
 
+/* ck__gi_pack's panel of 16 whole rows of a repacked matrix, blocks 0..nb-1 from p (the group's
+   first block of the segment): the layout already holds [row][4 bytes] per chunk j, so Q4_0's
+   group j is chunk j's low nibbles and group j + 4 its high ones, Q8_0's group j chunk j made
+   unsigned (+ 128, the panel's offset); the same bytes and floats as ck__gi_pack of the GGUF
+   rows (an odd last block again written twice) */
+static void ck__gi_pack_x16(int type, const uint8_t *p, int nb, uint8_t *wp, float *wd)
+{
+    const __m512i m4 = _mm512_set1_epi8(15), x80 = _mm512_set1_epi8((char)0x80);
+    const size_t gsz = 16 * ck__x16_bsz(type);
+    int b, j;
+    for (b = 0; b < nb + (nb & 1); b++) {
+        const uint8_t *q = p + (size_t)CK_MIN(b, nb - 1) * gsz;
+        _mm512_store_ps(wd + (size_t)b * 16, _mm512_cvtph_ps(ck__load256(q)));
+        for (j = 0; j < 4; j++) {
+            const __m512i c = _mm512_loadu_si512((const void *)(q + 32 + 64 * j));
+            if (type == CK_Q8_0_X16) {
+                const __m512i c2 = _mm512_loadu_si512((const void *)(q + 32 + 64 * (j + 4)));
+                _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * j), _mm512_xor_si512(c, x80));
+                _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * (j + 4)), _mm512_xor_si512(c2, x80));
+            } else {
+                _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * j), _mm512_and_si512(c, m4));
+                _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * (j + 4)), _mm512_and_si512(_mm512_srli_epi16(c, 4), m4));
+            }
+        }
+    }
+}
+
 
 /* ---- the same for Q4_K and Q5_K: 32-value sub-blocks through the microkernel's int32 sums ----
    The tile path's arithmetic per super-block of 256, per (weight row, activation row):
@@ -6760,11 +6894,12 @@ static void ck__gemm_int_rows_avx2(int type, float *out, const float *inp, const
 }
 #endif /* CK_HAVE_AVX2 && !CK_HAVE_AVX512 */
 
-static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
+static int ck__gemm_int_rows(int simd, int wtype, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                              int OC, int o_lo, int o_hi)
 {
 #if CK_HAVE_AVX512
     typedef void (*pack_fn)(const char *, size_t, int, int, uint8_t *, float *, float *);
+    const int x16 = ck__is_x16(wtype), type = ck_repack_base(wtype); /* a repacked matrix: its panels straight from the groups */
     const int mn = type == CK_Q4_1 || type == CK_Q5_1;
     const int off = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : type == CK_Q8_0 || type == CK_IQ4_NL ? 128 : 0;
     const size_t row_bytes = ck_row_size(type, C), bsz = ck_type_block_bytes(type);
@@ -6788,6 +6923,7 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
     if (!simd || T < CK__GI_MIN_T || C < CK_QK || 15 * row_bytes > 0x7fffffff) return 0;
     {
         union { __m512i v; uint8_t b[CK__GI_KS / CK_QK * 512]; } wp; /* the panel, 16 KB */
+        ck_block_q8_0 wx[16 * CK__GI_KS / CK_QK];                      /* a repacked panel's rows cut from two groups, <= 17 KB */
         union { __m512 v; float f[CK__GI_KS / CK_QK * 16]; } wd, wm;
         int8_t aq[CK__GI_TC * CK__GI_KS];                              /* the chunk's activations, 32 KB */
         float ad[CK__GI_TC * CK__GI_KS / CK_QK], as[CK__GI_TC * CK__GI_KS / CK_QK];
@@ -6803,9 +6939,18 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
                     const int nr = CK_MIN(16, o_hi - o);
                     const __mmask16 mask = (__mmask16)((1u << nr) - 1);
                     const char *wpanel = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / CK_QK) * bsz;
-                    pack(wpanel, row_bytes, nr, nb, wp.b, wd.f, wm.f);
-                    if (o + 16 < o_hi) /* the next panel's rows into the cache while this one runs */
-                        ck__prefetch_rows(wpanel + 16 * row_bytes, row_bytes, CK_MIN(16, o_hi - o - 16), (size_t)nb * bsz);
+                    if (x16 && o % 16 == 0 && nr == 16) /* a whole group: its blocks are the panel's */
+                        ck__gi_pack_x16(wtype, (const uint8_t *)weight + ((size_t)(o / 16) * (size_t)(C / CK_QK) + (size_t)(c0 / CK_QK)) * 16 * bsz, nb,
+                                        wp.b, wd.f);
+                    else if (x16) { /* rows that cut groups: as GGUF rows first */
+                        int i;
+                        for (i = 0; i < nr; i++) ck__x16_blocks(wtype, weight, C / CK_QK, o + i, c0 / CK_QK, nb, (char *)wx + (size_t)i * nb * bsz);
+                        pack((const char *)wx, (size_t)nb * bsz, nr, nb, wp.b, wd.f, wm.f);
+                    } else {
+                        pack(wpanel, row_bytes, nr, nb, wp.b, wd.f, wm.f);
+                        if (o + 16 < o_hi) /* the next panel's rows into the cache while this one runs */
+                            ck__prefetch_rows(wpanel + 16 * row_bytes, row_bytes, CK_MIN(16, o_hi - o - 16), (size_t)nb * bsz);
+                    }
                     for (t = 0; t < tc; t += CK__GI_NT) {
                         /* a last group of fewer rows runs the 8 rows that end the chunk and stores the new ones */
                         const int ts = CK_MIN(t, tc - CK__GI_NT);
@@ -6819,14 +6964,14 @@ static int ck__gemm_int_rows(int simd, int type, float *out, const float *inp, c
     return 1;
 #elif CK_HAVE_AVX2
     if (!simd || T < CK__GI_MIN_T || C < CK_QK) return 0;
-    switch (type) {
+    switch (wtype) { /* (no repacked layouts without AVX-512) */
     case CK_Q4_0: case CK_Q5_0: case CK_Q8_0: case CK_IQ4_NL: case CK_Q4_1: case CK_Q5_1:
-        ck__gemm_int_rows_avx2(type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
+        ck__gemm_int_rows_avx2(wtype, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
         return 1;
     default: return 0;
     }
 #else
-    (void)simd; (void)type; (void)out; (void)inp; (void)weight; (void)bias; (void)T; (void)C; (void)OC; (void)o_lo; (void)o_hi;
+    (void)simd; (void)wtype; (void)out; (void)inp; (void)weight; (void)bias; (void)T; (void)C; (void)OC; (void)o_lo; (void)o_hi;
     return 0;
 #endif
 }
@@ -7305,9 +7450,10 @@ CK_DEF int ck_quantize_act_row(int weight_type, const float *src, void *dst, int
    segment) stays in L2 across the tiles. Segments are whole 256-value blocks, so the blocks
    are those of the whole row. Each output is the same sequence of operations whichever thread
    computes it: bit-identical for any thread count. */
-static void ck__matmul_q_tile_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
+static void ck__matmul_q_tile_rows(int simd, int wtype, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                                    int OC, int o_lo, int o_hi)
 {
+    const int x16 = ck__is_x16(wtype), type = ck_repack_base(wtype); /* a repacked matrix: its tiles' rows as GGUF blocks (wx) */
     int act = ck__traits(type)->act, qk = (int)ck_type_block_size(type);
     ck__qdot_fn dot = ck__qdot_kernel(type, simd);
     ck__qtile_fn tile = ck__qtile_kernel(type, simd);
@@ -7321,6 +7467,9 @@ static void ck__matmul_q_tile_rows(int simd, int type, float *out, const float *
     {
         union { ck_block_q8_K k[8 * CK_QSEG / CK_QK_K]; ck_block_q8_1 a[8 * CK_QSEG / CK_QK]; uint16_t h[8 * CK_QSEG]; } act_buf;
         char *act_bytes = (char *)&act_buf;
+#if CK_HAVE_AVX512
+        ck_block_q8_0 wx[4 * 8 * CK_QSEG / CK_QK]; /* (blocks of at most 34 bytes) */
+#endif
         int ob, c0, t0, t, o, i, k;
         if (C == 0) ck__init_out_rows(out, bias, T, OC, o_lo, o_hi); /* no segment sets the output */
         for (ob = o_lo; ob < o_hi; ob += OB) {
@@ -7332,15 +7481,25 @@ static void ck__matmul_q_tile_rows(int simd, int type, float *out, const float *
                     for (t = 0; t < nt; t++) quant_act(inp + (size_t)(t0 + t) * C + c0, act_bytes + (size_t)t * nba * act_block_bytes, cs);
                     for (o = ob; o < ob1; o += 4) {
                         const char *w = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / qk) * wblock_bytes;
+                        size_t ldw = row_bytes;
                         int nw = CK_MIN(4, ob1 - o);
+#if CK_HAVE_AVX512
+                        if (x16) {
+                            for (i = 0; i < nw; i++) ck__x16_blocks(wtype, weight, C / CK_QK, o + i, c0 / CK_QK, nb, (char *)wx + (size_t)i * nb * wblock_bytes);
+                            w = (const char *)wx;
+                            ldw = (size_t)nb * wblock_bytes;
+                        }
+#else
+                        (void)x16;
+#endif
                         for (t = 0; t < nt; t += 4) {
                             const void *a[4];
                             float res[16];
                             int na = CK_MIN(4, nt - t);
                             for (k = 0; k < 4; k++) a[k] = act_bytes + (size_t)(t + CK_MIN(k, na - 1)) * nba * act_block_bytes;
-                            if (tile) tile(w, row_bytes, nw, a, nb, na, res);
+                            if (tile) tile(w, ldw, nw, a, nb, na, res);
                             else
-                                for (i = 0; i < nw; i++) dot(w + (size_t)i * row_bytes, a, nb, na, res + 4 * i);
+                                for (i = 0; i < nw; i++) dot(w + (size_t)i * ldw, a, nb, na, res + 4 * i);
                             if (c0) /* the first segment sets the output (bias + its sum), the others add theirs */
                                 for (i = 0; i < nw; i++)
                                     for (k = 0; k < na; k++) out[(size_t)(t0 + t + k) * OC + o + i] += res[4 * i + k];
@@ -7355,10 +7514,96 @@ static void ck__matmul_q_tile_rows(int simd, int type, float *out, const float *
     }
 }
 
-/* the prefill GEMMs where they serve the type and T, else the tile path */
+#if CK_HAVE_AVX512
+#if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized" /* g++ 12 on its own intrinsics' __Y = __Y */
+#endif
+/* Decode (T = 1) on a repacked matrix (CK_Q4_0_X16, CK_Q8_0_X16), rows o_lo..o_hi-1: per group
+   of 16 rows and block, one int32 lane per row starts at -off * (the activation block's byte sum)
+   and takes 8 vpdpbusd, the rows' values made unsigned (Q4_0: the chunk's low nibbles with
+   activation dword j, its high ones with dword j + 4, off 8; Q8_0: chunk j + 128 with dword j,
+   off 128): the exact signed block sum S of the tile path. The float step is the tile path's,
+   t = (d_w * d_a) * S, acc += t, block after block, over the tile path's segments for T = 1
+   (8 * CK_QSEG values: the first sets out = bias + acc, the others add): bit-identical to the
+   GGUF matrix's result, for any row range (a group cut by the range is computed whole and stored
+   in part). */
+CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp, const void *weight, const float *bias, int C, int o_lo, int o_hi)
+{
+    enum { S = 8 * CK_QSEG / CK_QK_K * CK_QK_K, SB = S / CK_QK };
+    const int q8 = type == CK_Q8_0_X16, off = q8 ? 128 : 8;
+    const size_t gsz = 16 * ck__x16_bsz(type), pf = 2 * gsz;
+    ck_block_q8_0 a[SB];
+    int32_t corr[SB];
+    float ad[SB];
+    const int nbr = C / CK_QK;
+    const __m512i m4 = _mm512_set1_epi8(15), x80 = _mm512_set1_epi8((char)0x80);
+    int c0, b, g, r;
+    if (C == 0) ck__init_out_rows(out, bias, 1, o_hi, o_lo, o_hi); /* no segment sets the output */
+    for (c0 = 0; c0 < C; c0 += S) {
+        const int cs = CK_MIN(S, C - c0), nb = cs / CK_QK;
+        ck__act_quantizer(CK_Q8_0, 1)(inp + c0, a, cs);
+        for (b = 0; b < nb; b++) {
+            const __m256i v = ck__load256(a[b].qs); /* the byte sum: sad of the biased bytes against 0, less 32 * 128 */
+            corr[b] = -off * (ck__hsum_i32_avx2(_mm256_sad_epu8(_mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256())) - 32 * 128);
+            ad[b] = ck__h2f(a[b].d);
+        }
+        for (g = o_lo / 16; g * 16 < o_hi; g++) {
+            const uint8_t *p = (const uint8_t *)weight + ((size_t)g * nbr + c0 / CK_QK) * gsz;
+            const int r0 = CK_MAX(o_lo - g * 16, 0), r1 = CK_MIN(o_hi - g * 16, 16);
+            __m512 acc = _mm512_setzero_ps();
+            float res[16];
+            for (b = 0; b < nb; b++, p += gsz) {
+                const int32_t *aq = (const int32_t *)(const void *)a[b].qs;
+                __m512i v = _mm512_set1_epi32(corr[b]);
+                size_t j;
+                for (j = 0; j < gsz; j += 64) _mm_prefetch((const char *)p + pf + j, _MM_HINT_T0);
+                for (j = 0; j < 4; j++) {
+                    const __m512i q = _mm512_loadu_si512((const void *)(p + 32 + 64 * j));
+                    if (q8) {
+                        const __m512i q2 = _mm512_loadu_si512((const void *)(p + 32 + 64 * (j + 4)));
+                        v = _mm512_dpbusd_epi32(v, _mm512_xor_si512(q, x80), _mm512_set1_epi32(aq[j]));
+                        v = _mm512_dpbusd_epi32(v, _mm512_xor_si512(q2, x80), _mm512_set1_epi32(aq[j + 4]));
+                    } else {
+                        v = _mm512_dpbusd_epi32(v, _mm512_and_si512(q, m4), _mm512_set1_epi32(aq[j]));
+                        v = _mm512_dpbusd_epi32(v, _mm512_and_si512(_mm512_srli_epi16(q, 4), m4), _mm512_set1_epi32(aq[j + 4]));
+                    }
+                }
+                acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtph_ps(ck__load256(p)), _mm512_set1_ps(ad[b])), _mm512_cvtepi32_ps(v)));
+            }
+            _mm512_storeu_ps(res, acc);
+            for (r = r0; r < r1; r++) {
+                float *y = out + g * 16 + r;
+                if (c0) *y += res[r];
+                else *y = bias ? bias[g * 16 + r] + res[r] : res[r];
+            }
+        }
+    }
+}
+static void ck__gemv_q4_0_x16_avx512(float *out, const float *inp, const void *w, const float *bias, int C, int lo, int hi)
+{
+    ck__gemv_x16_avx512(CK_Q4_0_X16, out, inp, w, bias, C, lo, hi);
+}
+static void ck__gemv_q8_0_x16_avx512(float *out, const float *inp, const void *w, const float *bias, int C, int lo, int hi)
+{
+    ck__gemv_x16_avx512(CK_Q8_0_X16, out, inp, w, bias, C, lo, hi);
+}
+#if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
+/* the prefill GEMMs where they serve the type and T, else the tile path (a CK_Q4_0_X16 decode:
+   its own kernel) */
 static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                                    int OC, int o_lo, int o_hi)
 {
+#if CK_HAVE_AVX512
+    if (ck__is_x16(type) && simd && T == 1) {
+        (type == CK_Q4_0_X16 ? ck__gemv_q4_0_x16_avx512 : ck__gemv_q8_0_x16_avx512)(out, inp, weight, bias, C, o_lo, o_hi);
+        return;
+    }
+#endif
     if (ck__gemm_int_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi) ||
         ck__gemm_h16_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi))
         return;
@@ -7367,10 +7612,13 @@ static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *
 
 static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
+    const int g = ck__is_x16(type) ? 16 : 1; /* a repacked matrix: the threads take whole groups of rows */
+    CK_ASSERT(OC % g == 0 && "ck_matmul_forward_q: a repacked matrix has rows in groups of 16");
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         int o_lo, o_hi;
-        ck__thread_rows(OC, &o_lo, &o_hi);
+        ck__thread_rows(OC / g, &o_lo, &o_hi);
+        o_lo *= g, o_hi *= g;
         ck__matmul_q_fast_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
     }
 }
@@ -7379,18 +7627,28 @@ static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, 
    with every activation row. */
 static void ck__matmul_q_exact_scalar(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
-    int qk = (int)ck_type_block_size(type);
-    size_t row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
+    const int x16 = ck__is_x16(type) ? type : 0;
+    int qk;
+    size_t row_bytes, wblock_bytes;
+    type = ck_repack_base(type);
+    qk = (int)ck_type_block_size(type);
+    row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         float wseg[CK_QSEG];
+        ck_block_q8_0 wx[CK_QSEG / CK_QK]; /* a repacked row's segment, as GGUF blocks (of at most 34 bytes) */
         int o_lo, o_hi, o, c0, t;
         ck__thread_rows(OC, &o_lo, &o_hi);
         ck__init_out_rows(out, bias, T, OC, o_lo, o_hi);
         for (o = o_lo; o < o_hi; o++)
             for (c0 = 0; c0 < C; c0 += CK_QSEG) {
                 int cs = CK_MIN(CK_QSEG, C - c0);
-                ck__dequant_scalar(type, (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / qk) * wblock_bytes, wseg, cs);
+                const char *src = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / qk) * wblock_bytes;
+                if (x16) {
+                    ck__x16_blocks(x16, weight, C / CK_QK, o, c0 / CK_QK, cs / CK_QK, wx);
+                    src = (const char *)wx;
+                }
+                ck__dequant_scalar(type, src, wseg, cs);
                 for (t = 0; t < T; t++) out[(size_t)t * OC + o] += ck__dot_scalar(inp + (size_t)t * C + c0, wseg, cs);
             }
     }
@@ -7402,11 +7660,16 @@ static void ck__matmul_q_exact_scalar(int type, float *out, const float *inp, co
 static void ck__matmul_q_exact_avx2(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
     enum { RG = 6, SEG = CK_QSEG / 2 };
-    int qk = (int)ck_type_block_size(type);
-    size_t row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
+    const int x16 = ck__is_x16(type) ? type : 0;
+    int qk;
+    size_t row_bytes, wblock_bytes;
+    type = ck_repack_base(type);
+    qk = (int)ck_type_block_size(type);
+    row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         float wseg[RG * SEG];
+        ck_block_q8_0 wx[SEG / CK_QK]; /* a repacked row's segment, as GGUF blocks (of at most 34 bytes) */
         int o_lo, o_hi, o, c0, t, r;
         ck__thread_rows(OC, &o_lo, &o_hi);
         ck__init_out_rows(out, bias, T, OC, o_lo, o_hi);
@@ -7414,8 +7677,14 @@ static void ck__matmul_q_exact_avx2(int type, float *out, const float *inp, cons
             int nr = CK_MIN(RG, o_hi - o);
             for (c0 = 0; c0 < C; c0 += SEG) {
                 int cs = CK_MIN(SEG, C - c0);
-                for (r = 0; r < nr; r++)
-                    ck__dequant_avx2(type, (const char *)weight + (size_t)(o + r) * row_bytes + (size_t)(c0 / qk) * wblock_bytes, wseg + r * SEG, cs);
+                for (r = 0; r < nr; r++) {
+                    const char *src = (const char *)weight + (size_t)(o + r) * row_bytes + (size_t)(c0 / qk) * wblock_bytes;
+                    if (x16) {
+                        ck__x16_blocks(x16, weight, C / CK_QK, o + r, c0 / CK_QK, cs / CK_QK, wx);
+                        src = (const char *)wx;
+                    }
+                    ck__dequant_avx2(type, src, wseg + r * SEG, cs);
+                }
                 for (t = 0; T - t >= 2; t += 4) /* tiles of 2..4 rows; a last single row goes to 1x4 */
                     for (r = 0; r < nr; r += 3)
                         ck__mm_nt_4x3(out + (size_t)t * OC + o + r, (size_t)OC, inp + (size_t)t * C + c0, (size_t)C, wseg + r * SEG, SEG, cs,
@@ -7431,7 +7700,8 @@ static void ck__matmul_q_exact_avx2(int type, float *out, const float *inp, cons
 
 static void ck__check_qmatmul(int type, const void *weight, int C)
 {
-    const ck__type_traits *t = ck__traits(type);
+    const ck__type_traits *t = ck__traits(ck_repack_base(type));
+    CK_ASSERT((!ck__is_x16(type) || CK_HAVE_AVX512) && "ck_matmul_forward_q: the repacked layouts need an AVX-512 build (ck_repack_type)");
     CK_ASSERT(t != NULL && "ck_matmul_forward_q / _backward_q: unknown type");
     CK_ASSERT(C % t->blck == 0 && "ck_matmul_forward_q / _backward_q: C must be a multiple of the block size");
     CK_ASSERT(((uintptr_t)weight % (uintptr_t)t->align) == 0 && "ck_matmul_forward_q / _backward_q: weight misaligned for its blocks");
@@ -7442,7 +7712,7 @@ CK_DEF void ck_matmul_forward_qp_scalar(int path, int type, float *out, const fl
 {
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_scalar(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 0)) ck__matmul_q_fast(0, type, out, inp, weight, bias, T, C, OC);
+    else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 0)) ck__matmul_q_fast(0, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
 }
 
@@ -7451,7 +7721,7 @@ CK_DEF void ck_matmul_forward_qp_avx2(int path, int type, float *out, const floa
 {
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_avx2(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
+    else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_avx2(type, out, inp, weight, bias, T, C, OC);
 }
 #endif
@@ -7464,7 +7734,7 @@ CK_DEF void ck_matmul_forward_qp_neon(int path, int type, float *out, const floa
 {
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_scalar(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
+    else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
 }
 #endif
@@ -7477,7 +7747,7 @@ CK_DEF void ck_matmul_forward_qp_mve(int path, int type, float *out, const float
 {
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_mve(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (path == CK_Q_FAST && ck__qdot_kernel(type, 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
+    else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
 }
 #endif
@@ -7508,7 +7778,7 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
     int simd = CK_HAVE_AVX2 || CK_HAVE_NEON || CK_HAVE_MVE, i, total = 0;
     for (i = 0; i < n; i++) {
         ck__check_qmatmul(mm[i].type, mm[i].weight, C);
-        if (CK_QMATMUL_PATH != CK_Q_FAST || mm[i].type == CK_F32 || !ck__qdot_kernel(mm[i].type, simd)) break;
+        if (CK_QMATMUL_PATH != CK_Q_FAST || mm[i].type == CK_F32 || !ck__qdot_kernel(ck_repack_base(mm[i].type), simd)) break;
         total += mm[i].OC;
     }
     if (i < n) {
@@ -10532,12 +10802,74 @@ CK_DEF void ck_model_close(ck_model *m)
     if (m->gguf.owned_index) ck_gguf_close(&m->gguf);
 #if defined(__unix__) || defined(__APPLE__)
     if (m->bump_map) munmap(m->bump_map, m->bump_size);
+    if (m->owned_weights) munmap(m->owned_weights, m->owned_weights_size);
 #endif
+    m->owned_weights = NULL;
     CK_FREE(m->owned_state);
     m->bump_map = NULL;
     m->owned_state = NULL;
     m->weights = NULL;
     m->state = NULL;
+}
+
+CK_DEF int ck_model_repack(ck_model *m, const ck_weight_info *w, const int *ids, int n)
+{
+    int i, any = 0;
+    for (i = 0; i < n; i++) any |= ck_repack_type(w[ids[i]].type) != w[ids[i]].type;
+    if (!any) return 0;
+#if (defined(__unix__) || defined(__APPLE__)) && (defined(MAP_ANONYMOUS) || defined(MAP_ANON)) && defined(MADV_DONTNEED)
+#ifdef MAP_ANONYMOUS
+#define CK__MAP_ANON MAP_ANONYMOUS
+#else
+#define CK__MAP_ANON MAP_ANON
+#endif
+    if ((m->bump_map || m->gguf.file) && !m->owned_weights) { /* mapped read-only: into anonymous memory, 2 MB aligned */
+        const size_t huge = (size_t)2 << 20, n = (size_t)m->weights_bytes, slice = huge;
+        const uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+        size_t off;
+        uint8_t *base = (uint8_t *)mmap(NULL, n + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | CK__MAP_ANON, -1, 0), *buf;
+        if (base == (uint8_t *)MAP_FAILED) {
+            ck__fmt(m->error, sizeof m->error, "repacking the weights: no memory for %llu bytes: %s", (unsigned long long)n, strerror(errno));
+            return -1;
+        }
+        buf = base + ((huge - (uintptr_t)base % huge) % huge);
+#ifdef MADV_HUGEPAGE
+        madvise(buf, n, MADV_HUGEPAGE); /* a hint: without it (or where refused) 4 KB pages */
+#endif
+        for (off = 0; off < n; off += slice) {
+            const size_t len = CK_MIN(slice, n - off);
+            const uintptr_t lo = ((uintptr_t)m->weights + off + pg - 1) / pg * pg, hi = ((uintptr_t)m->weights + off + len) / pg * pg;
+            memcpy(buf + off, m->weights + off, len);
+            if (hi > lo) madvise((void *)lo, (size_t)(hi - lo), MADV_DONTNEED); /* the file's pages of the slice leave this process */
+        }
+        m->owned_weights = base;
+        m->owned_weights_size = n + huge;
+        m->weights = buf;
+    }
+#undef CK__MAP_ANON
+#elif defined(__unix__) || defined(__APPLE__)
+    if (m->bump_map || m->gguf.file) { /* (no anonymous mappings declared: built strictly POSIX) the private mapping made
+                                          writable: rewritten pages become the process's own copies, the file is never written */
+        const uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+        const uintptr_t lo = (uintptr_t)m->weights / pg * pg, hi = (uintptr_t)m->weights + (uintptr_t)m->weights_bytes;
+        if (mprotect((void *)lo, (size_t)(hi - lo), PROT_READ | PROT_WRITE) != 0) {
+            ck__fmt(m->error, sizeof m->error, "repacking the weights: cannot make them writable: %s", strerror(errno));
+            return -1;
+        }
+    }
+#endif
+    for (i = 0; i < n; i++) {
+        const ck_weight_info *x = &w[ids[i]];
+        const int to = ck_repack_type(x->type);
+        if (to == x->type) continue;
+        if (ck_repack_rows(to, (uint8_t *)(uintptr_t)m->weights + x->off, x->ne1, x->ne0) != 0) {
+            ck__fmt(m->error, sizeof m->error, "repacking %s (%lld x %lld) failed: out of memory, or not a multiple of 16 rows", x->name,
+                    (long long)x->ne1, (long long)x->ne0);
+            return -1;
+        }
+    }
+    m->repacked = 1;
+    return 0;
 }
 
 /* a LoRA matrix's row r (n values, f32/f16/bf16) as f32; 0, or -1 at a value that is not finite */

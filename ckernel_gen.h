@@ -1392,6 +1392,39 @@ static void ckg_wptr(const ckg_out *O, const char *w, int section, int as_float,
     snprintf(buf, cap, "%s(m, %s_W_%s)", as_float ? "CK_WF" : "CK_WP", O->NAME, ckg_upper(w));
 }
 /* the type of a weight: a constant if every layer agrees, else the layer table's */
+/* May ck_model_repack rewrite tensor t? Only matmuls read it (as their weight, under any name:
+   a tied output matrix is also the embedding table, which stays as it is) and its rows come in
+   groups of 16, as the repacked layouts need. */
+static int ckg_repackable_tensor(const ckg_model *M, const ckg_ir *R, const ck_gguf_tensor *t)
+{
+    int k, il, s;
+    if (!t || t->n_dims < 2 || t->ne[1] % 16) return 0;
+    for (k = 0; k < R->n_op; k++) {
+        const ckg_op *o = &R->op[k];
+        for (s = 0; s < 2; s++) {
+            const char *slot = s ? o->wc : o->wb;
+            for (il = 0; slot && il < (o->section == CKG_BLOCK ? M->n_layer : 1); il++) {
+                const ckg_weight *x = ckg_find_weight(M, slot, o->section == CKG_BLOCK ? il : -1);
+                if (x && x->t == t && (o->desc != &ckg_op_matmul || s)) return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* A matmul's weight (every layer's tensor for a block weight) whose calls take CK_WTYPE(m, type):
+   repackable, and of a type with a repacked layout (in some layer) */
+static int ckg_repackable(const ckg_out *O, const char *w, int section)
+{
+    int il, any = 0;
+    for (il = 0; il < (section == CKG_BLOCK ? O->M->n_layer : 1); il++) {
+        const ckg_weight *x = ckg_find_weight(O->M, w, section == CKG_BLOCK ? il : -1);
+        if (!x || !x->t || !ckg_repackable_tensor(O->M, O->R, x->t)) return 0;
+        any |= ck_repack_layout((int)x->t->type) != (int)x->t->type;
+    }
+    return any;
+}
+
 static void ckg_wtype(const ckg_out *O, const char *w, int section, char *buf, size_t cap)
 {
     const ckg_weight *x = ckg_find_weight(O->M, w, section == CKG_BLOCK ? 0 : -1);
@@ -1486,6 +1519,11 @@ static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode, ckg_ctx *xo)
     if (o->wb) {
         ckg_wtype(O, o->wb, o->section, x.wt, sizeof x.wt);
         if (D->infer_q && strcmp(x.wt, "CK_F32")) tmpl = D->infer_q;
+        if (D == &ckg_op_matmul && ckg_repackable(O, o->wb, o->section)) { /* ck_model_repack may have rewritten it */
+            char t[sizeof x.wt];
+            snprintf(t, sizeof t, "%s", x.wt);
+            snprintf(x.wt, sizeof x.wt, "CK_WTYPE(m, %.*s)", (int)sizeof x.wt - 16, t);
+        }
     }
     if (D->params & CKG_B) snprintf(x.p, sizeof x.p, "%s", ckg_cexpr(O, o->d->b, (int64_t)o->pb, 1));
     if (D->params & CKG_C) snprintf(x.p2, sizeof x.p2, "%s", ckg_cexpr(O, o->d->c, (int64_t)o->pc, 1));
@@ -1851,6 +1889,32 @@ static int ckg_matmul_reads(const ckg_model *M, const ckg_ir *R, const char *ten
     return 0;
 }
 
+/* CKM_REPACK: the tensors whose calls take CK_WTYPE (ckg_repackable) and have a repacked layout,
+   as rows of the weights table, for ck_model_repack */
+static void ckg_emit_repack(ckg_out *O, const ck_weight_info *info, int n_info)
+{
+    FILE *f = O->f;
+    int i, j, n = 0;
+    char *pick = (char *)calloc((size_t)n_info + 1, 1);
+    if (!pick) ckg_die("out of memory");
+    for (j = 0; j < O->M->n_w; j++) {
+        const ckg_weight *w = &O->M->w[j];
+        if (!w->t || ck_repack_layout((int)w->t->type) == (int)w->t->type || !ckg_repackable(O, w->decl->name, w->layer >= 0 ? CKG_BLOCK : CKG_HEAD))
+            continue;
+        for (i = 0; i < n_info; i++)
+            if (!strcmp(info[i].name, ckg_tensor_name(w->t))) pick[i] = 1;
+    }
+    for (i = 0; i < n_info; i++) n += pick[i];
+    fprintf(f, "#ifndef CK_NO_STDIO\n/* the weights (rows of %s_weights) only matmuls read, in groups of 16 rows: ck_model_repack rewrites them in place\n"
+               "   into the layouts this build's kernels read fastest, if it has any (ck_repack_type); their calls take CK_WTYPE */\n"
+               "static const int %s_repack_ids[%d] = {", O->name, O->name, n ? n : 1);
+    for (i = 0, j = 0; i < n_info; i++)
+        if (pick[i]) fprintf(f, "%s%s%d", j ? "," : "", j % 16 ? " " : "\n    ", i), j++;
+    fprintf(f, "%s\n};\nstatic inline int %s_repack(ck_model *m) { return ck_model_repack(m, %s_weights, %s_repack_ids, %d); }\n"
+               "#define CKM_REPACK %s_repack\n#endif\n\n", n ? "" : "\n    -1 /* none */", O->name, O->name, O->name, n, O->name);
+    free(pick);
+}
+
 static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
 {
     ckg_model *M = O->M;
@@ -1912,7 +1976,9 @@ static void ckg_emit_header(ckg_out *O, const ck_weight_info *info, int n_info)
     fprintf(f, "};\n\n/* 1: a matmul reads this weight (a LoRA adapter may adapt it: ck_lora_read's is_matmul) */\n");
     fprintf(f, "static const unsigned char %s_lora_targets[%d] = {", n, n_info);
     for (i = 0; i < n_info; i++) fprintf(f, "%s%s%d", i ? "," : "", i % 32 ? " " : "\n    ", ckg_matmul_reads(M, R, info[i].name));
-    fprintf(f, "\n};\n\n/* state region */\n");
+    fprintf(f, "\n};\n\n");
+    ckg_emit_repack(O, info, n_info);
+    fprintf(f, "/* state region */\n");
     for (r = 0; r < P->n_rope; r++)
         fprintf(f, "#define %s_S_ROPE%d 0x%09llxull /* f32 [%d, %d, 2] rope cos/sin, base %g */\n", N, r, (unsigned long long)P->rope_off[r], P->max_ctx,
                 (int)ckg_get(&M->env, "n_rot") / 2, P->rope_base[r]);

@@ -14,6 +14,7 @@
    full (a message says so; nothing crashes). stderr gets one timing line per turn.
    Exit codes: 0 done; 1 the model or its tokenizer could not be opened or run; 2 the command line. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS and madvise (glibc, musl): ck_model_repack copies mapped weights into huge pages */
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
 #ifndef CK_MODEL_HEADER
@@ -234,6 +235,14 @@ int main(int argc, char **argv)
         ck_tok_close(&tf);
         return 1;
     }
+#ifdef CKM_REPACK /* the matmul weights into this build's fastest layouts (the same results) */
+    if (CKM_REPACK(&m) != 0) {
+        fprintf(stderr, "chat: %s: %s\n", o.model, m.error);
+        ck_model_close(&m);
+        ck_tok_close(&tf);
+        return 1;
+    }
+#endif
     CKM_INIT(&m);
     scratch = (ck_prob_id *)malloc(CKM_N_VOCAB * sizeof *scratch);
     piece_cap = tf.tok.max_token_len + 8;

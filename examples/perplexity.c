@@ -25,6 +25,7 @@
    Exit codes: 0 done; 1 the model or the text could not be read or run; 2 the command line (an
    option's value, a text too short for two chunks). */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS and madvise (glibc, musl): ck_model_repack copies mapped weights into huge pages */
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
 #ifndef CK_MODEL_HEADER
@@ -258,6 +259,14 @@ int main(int argc, char **argv)
         free(tokens);
         return 1;
     }
+#ifdef CKM_REPACK /* the matmul weights into this build's fastest layouts (the same results) */
+    if (CKM_REPACK(&m) != 0) {
+        fprintf(stderr, "perplexity: %s: %s\n", o.model, m.error);
+        ck_model_close(&m);
+        free(tokens);
+        return 1;
+    }
+#endif
     CKM_INIT(&m);
     logits = (float *)malloc((size_t)(n_ctx - first) * CKM_N_VOCAB * sizeof(float)); /* [n_ctx - first, n_vocab] */
     chunk = (int32_t *)malloc((size_t)n_ctx * sizeof(int32_t));

@@ -13,6 +13,7 @@ it. test_one_tu_build_is_the_same_program checks, bit for bit, that this is the 
 `ck build` makes (one TU). Everything is compiled with -Werror under the project's warnings.
 """
 import json
+import re
 import os
 import shlex
 import subprocess
@@ -796,3 +797,38 @@ def test_position_table_stays_f32(tc):
                    add=(("position_embd.weight", pos.ne, 1, f16),))   # GGUF type 1: F16
     r = tc.ckgen(bad, os.path.join(d, "bad"))
     assert r.returncode != 0 and "position_embd.weight is f16" in r.stderr and "must be f32" in r.stderr, r.stderr
+
+
+# ============================================================================ repacked weights
+@pytest.mark.parametrize("family,qtype", [("llama", "q4_0"), ("qwen2", "q8_0")])
+def test_repacked_weights_give_the_same_bits(tc, family, qtype):
+    """run repacks the Q4_0/Q8_0 matmul weights at load (CKM_REPACK: groups of 16 rows on AVX-512
+    builds, none elsewhere); --no-repack keeps the GGUF layout. Prefill and decode logits are the
+    same bytes either way, at 1 and 2 threads; the generated calls of exactly the matmul-only
+    weights take CK_WTYPE (qwen2's tied output matrix is also the embedding table: never repacked)."""
+    out = os.path.join(tc.work, f"repack-{family}")
+    os.makedirs(out, exist_ok=True)
+    g = tc.mkmodel(os.path.join(out, "m.gguf"), family, qtype)
+    r = tc.ckgen(g, out)
+    assert r.returncode == 0, r.stderr
+    hdr = open(os.path.join(out, "m.h")).read()
+    T = qtype.upper()
+    assert hdr.count(f"CK_WTYPE(m, CK_{T})") >= 2 * 7, "every matmul of the block (prefill and decode) takes CK_WTYPE"
+    ids = re.search(r"m_repack_ids\[(\d+)\]", hdr)
+    # the 7 block matrices of each of the 2 layers, and llama's own output matrix (qwen2's is token_embd)
+    assert ids and int(ids.group(1)) == 7 * 2 + (family == "llama"), ids
+    if family == "qwen2":
+        assert f"ck_matmul_forward_q(CK_{T}, logits" in hdr, "the tied output matrix keeps its GGUF layout"
+    prog = tc.compile(out)
+    toks = prompt()
+    simd = must([prog, "-m", g, "--tokens", "1,2", "-n", "1", "--temp", "0"]).stderr
+    avx512 = "avx512" in must([tc.ck, "--version"]).stdout and "avx512" in open("/proc/cpuinfo").read()
+    assert ("weights repacked" in simd) == avx512, simd
+    for decode in (False, True):
+        res = []
+        for extra, threads in (([], "1"), (["--no-repack"], "1"), ([], "2")):
+            f = os.path.join(out, f"l{len(res)}.f32")
+            must([prog, "-m", g, "--tokens", ",".join(map(str, toks)), "--decode-logits" if decode else "--logits", f] + extra,
+                 env={"OMP_NUM_THREADS": threads})
+            res.append(open(f, "rb").read())
+        assert res[0] == res[1] == res[2], f"{family} {'decode' if decode else 'prefill'}: repacked and GGUF-layout logits differ"

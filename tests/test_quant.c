@@ -812,6 +812,137 @@ static void test_qmatmul_multi(void)
 #endif
 }
 
+/* Repacked layouts (CK_Q4_0_X16, CK_Q8_0_X16, ck_repack_rows), for each:
+   - the layout: every block of every row read back through ck__x16_blocks equals the GGUF bytes;
+     refusals (rows not a multiple of 16, C not of 32, a GGUF type as target) leave w untouched
+   - AVX-512 builds: ck_repack_type of the base type is the layout, and a repacked matrix gives
+     the GGUF matrix's results bit for bit on every path: decode (its own kernel; C over two
+     segments, odd block counts), 2..7 rows (tile path), prefill (GEMM, panels from whole groups),
+     the exact path, the scalar API, row sub-ranges that cut a 16-row group (the other rows
+     untouched), in _q_multi, and with 1, 2 and 3 threads */
+static void test_repack(void)
+{
+    static const int layouts[2][2] = { { CK_Q4_0, CK_Q4_0_X16 }, { CK_Q8_0, CK_Q8_0_X16 } };
+    static const struct { int OC, C; } lay[] = { { 16, 32 }, { 48, 96 }, { 32, 4864 } };
+    int li, ki;
+    for (ki = 0; ki < 2; ki++) {
+        const int base = layouts[ki][0], to = layouts[ki][1];
+        const size_t bsz = ck_type_block_bytes(base);
+        char what[200];
+        int ok = 1;
+        for (li = 0; li < 3; li++) {
+            const int OC = lay[li].OC, C = lay[li].C, nbr = C / CK_QK;
+            size_t rb = ck_row_size(base, C), i;
+            char *w = (char *)malloc((size_t)OC * rb), *orig = (char *)malloc((size_t)OC * rb);
+            float *row = (float *)malloc((size_t)C * sizeof(float));
+            ck_block_q8_0 blk;
+            int o, b;
+            for (o = 0; o < OC; o++) {
+                for (i = 0; i < (size_t)C; i++) row[i] = grand();
+                ck_quantize_row(base, row, w + (size_t)o * rb, C);
+            }
+            memcpy(orig, w, (size_t)OC * rb);
+            ok &= ck_repack_rows(to, w, OC, C) == 0;
+            for (o = 0; o < OC; o++)
+                for (b = 0; b < nbr; b++) {
+                    ck__x16_blocks(to, w, nbr, o, b, 1, &blk);
+                    ok &= memcmp(&blk, orig + (size_t)o * rb + (size_t)b * bsz, bsz) == 0;
+                }
+            free(w); free(orig); free(row);
+        }
+        snprintf(what, sizeof what, "ck_repack_rows %s -> its X16 layout: every block of every row reads back as its GGUF bytes", ck_type_name(base));
+        check(ok, what);
+        check(ck_repack_base(to) == base && ck_repack_layout(base) == to, "ck_repack_base and ck_repack_layout pair the GGUF type and its layout");
+    }
+    {
+        char w[40 * 34 * 4], orig[sizeof w];
+        size_t i;
+        for (i = 0; i < sizeof w; i++) w[i] = orig[i] = (char)(i * 7);
+        check(ck_repack_rows(CK_Q4_0_X16, w, 40, 64) == -1 && ck_repack_rows(CK_Q8_0_X16, w, 16, 48) == -1 &&
+              ck_repack_rows(CK_Q4_0, w, 16, 64) == -1 && ck_repack_rows(CK_Q8_0, w, 16, 32) == -1 && memcmp(w, orig, sizeof w) == 0,
+              "ck_repack_rows refuses 40 rows, C = 48 and a GGUF type as target, and leaves w untouched");
+    }
+    check(ck_repack_base(CK_Q6_K) == CK_Q6_K && ck_repack_type(CK_Q6_K) == CK_Q6_K && ck_repack_layout(CK_F16) == CK_F16,
+          "ck_repack_base / _type / _layout of the other types: themselves");
+#if CK_HAVE_AVX512
+    for (ki = 0; ki < 2; ki++) {
+        static const int Ts[] = { 1, 2, 5, 8, 33, 70 }, Cs[] = { 96, 576, 4864, 9216 }, OCs[] = { 16, 48, 64 };
+        const int base = layouts[ki][0], to = layouts[ki][1];
+        int ti, ci, oi, r, worst_ok = 1, n = 0;
+        check(ck_repack_type(base) == to, "AVX-512 build: ck_repack_type gives the X16 layout");
+        for (ti = 0; ti < 6; ti++)
+            for (ci = 0; ci < 4; ci++)
+                for (oi = 0; oi < 3; oi++) {
+                    const int T = Ts[ti], C = Cs[ci], OC = OCs[oi];
+                    size_t rb = ck_row_size(base, C), no = (size_t)T * OC, i;
+                    float *inp, *bias, *ref, *got, *row;
+                    char *w, *wx, what[200];
+                    int o, path, good = 1;
+                    if (C >= 4864 && T > 8) continue; /* keep the big C to small products */
+                    inp = (float *)malloc((size_t)T * C * sizeof(float)); bias = (float *)malloc((size_t)OC * sizeof(float));
+                    ref = (float *)malloc(no * sizeof(float)); got = (float *)malloc(no * sizeof(float)); row = (float *)malloc((size_t)C * sizeof(float));
+                    w = (char *)malloc((size_t)OC * rb); wx = (char *)malloc((size_t)OC * rb);
+                    for (i = 0; i < (size_t)T * C; i++) inp[i] = grand() * (i % 7 == 0 ? 4.0f : 1.0f);
+                    for (o = 0; o < OC; o++) {
+                        for (i = 0; i < (size_t)C; i++) row[i] = grand() * 0.05f;
+                        ck_quantize_row(base, row, w + (size_t)o * rb, C);
+                        bias[o] = grand();
+                    }
+                    memcpy(wx, w, (size_t)OC * rb);
+                    ck_repack_rows(to, wx, OC, C);
+                    for (path = 0; path < 2; path++)
+                        for (r = 1; r <= 3; r++) {
+#ifdef _OPENMP
+                            omp_set_num_threads(r);
+#else
+                            if (r > 1) break;
+#endif
+                            ck_matmul_forward_qp(path, base, ref, inp, w, (oi & 1) ? bias : NULL, T, C, OC);
+                            memset(got, 0xff, no * sizeof(float));
+                            ck_matmul_forward_qp(path, to, got, inp, wx, (oi & 1) ? bias : NULL, T, C, OC);
+                            good &= memcmp(got, ref, no * sizeof(float)) == 0;
+                        }
+                    /* the scalar API, and rows [3, OC - 5) of the fast path: a cut group, the rest untouched */
+                    ck_matmul_forward_qp_scalar(CK_Q_FAST, base, ref, inp, w, bias, T, C, OC);
+                    ck_matmul_forward_qp_scalar(CK_Q_FAST, to, got, inp, wx, bias, T, C, OC);
+                    good &= memcmp(got, ref, no * sizeof(float)) == 0;
+                    for (i = 0; i < no; i++) ref[i] = got[i] = 12345.0f;
+                    ck__matmul_q_fast_rows(1, base, ref, inp, w, bias, T, C, OC, 3, OC - 5);
+                    ck__matmul_q_fast_rows(1, to, got, inp, wx, bias, T, C, OC, 3, OC - 5);
+                    good &= memcmp(got, ref, no * sizeof(float)) == 0;
+                    if (T <= 8) { /* in one pass of the threads with a Q5_0 matrix */
+                        ck_qmatmul mm[2];
+                        float *ref2 = (float *)malloc(no * sizeof(float)), *got2 = (float *)malloc((size_t)T * 16 * sizeof(float));
+                        char *w5 = (char *)malloc(16 * ck_row_size(CK_Q5_0, C));
+                        for (o = 0; o < 16; o++) {
+                            for (i = 0; i < (size_t)C; i++) row[i] = grand() * 0.05f;
+                            ck_quantize_row(CK_Q5_0, row, w5 + (size_t)o * ck_row_size(CK_Q5_0, C), C);
+                        }
+                        mm[0].type = CK_Q5_0; mm[0].out = got2; mm[0].weight = w5; mm[0].bias = NULL; mm[0].OC = 16;
+                        mm[1].type = to; mm[1].out = ref2; mm[1].weight = wx; mm[1].bias = bias; mm[1].OC = OC;
+                        ck_matmul_forward_q(base, ref, inp, w, bias, T, C, OC);
+                        ck_matmul_forward_q_multi(mm, 2, inp, T, C);
+                        good &= memcmp(ref2, ref, no * sizeof(float)) == 0;
+                        free(ref2); free(got2); free(w5);
+                    }
+                    snprintf(what, sizeof what, "%s_X16 T=%d C=%d OC=%d: fast, exact, scalar API, rows [3, %d), _q_multi, 1-3 threads == %s, bit for bit",
+                             ck_type_name(base), T, C, OC, OC - 5, ck_type_name(base));
+                    check(good, what);
+                    worst_ok &= good;
+                    n++;
+                    free(inp); free(bias); free(ref); free(got); free(row); free(w); free(wx);
+                }
+#ifdef _OPENMP
+        omp_set_num_threads(2);
+#endif
+        printf("%s_X16 (repacked) vs %s: %d shapes, %s\n", ck_type_name(base), ck_type_name(base), n, worst_ok ? "bit-identical on every path" : "DIFFERS");
+    }
+#else
+    check(ck_repack_type(CK_Q4_0) == CK_Q4_0 && ck_repack_type(CK_Q8_0) == CK_Q8_0, "no AVX-512 in this build: nothing is repacked (ck_repack_type)");
+    printf("Q4_0_X16, Q8_0_X16 matmul: not applicable (no AVX-512 in this build: ck_repack_type keeps the GGUF types)\n");
+#endif
+}
+
 /* The prefill GEMM of the block-32 integer types and the K-quants (ck__gemm_int_rows: AVX-512 VNNI, T >= 8) ==
    the tile path it replaces (ck__matmul_q_tile_rows), bit for bit: both form each output from the
    same exact integer block sums S and the same float operations in the same order (per block
@@ -1081,6 +1212,7 @@ int main(void)
     }
     printf("\n");
     test_qmatmul_multi();
+    test_repack();
     test_gemm_int();
     test_hgemm();
 #ifdef _OPENMP
