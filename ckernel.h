@@ -7623,32 +7623,34 @@ static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, 
     }
 }
 
+/* the GGUF blocks of weight row o, values c0 .. c0+cs-1, of a weight of type wtype: a pointer
+   into it, or (a repacked layout) the blocks copied into buf (room for cs / 32 Q8_0 blocks) */
+static const char *ck__wrow_blocks(int wtype, const void *weight, int C, int o, int c0, int cs, ck_block_q8_0 *buf)
+{
+    const int type = ck_repack_base(wtype);
+    if (ck__is_x16(wtype)) {
+        ck__x16_blocks(wtype, weight, C / CK_QK, o, c0 / CK_QK, cs / CK_QK, buf);
+        return (const char *)buf;
+    }
+    return (const char *)weight + (size_t)o * ck_row_size(type, C) + (size_t)(c0 / ck_type_block_size(type)) * ck_type_block_bytes(type);
+}
+
 /* Exact path, scalar: each weight row segment is dequantized once into the stack and dotted
    with every activation row. */
-static void ck__matmul_q_exact_scalar(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
+static void ck__matmul_q_exact_scalar(int wtype, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
-    const int x16 = ck__is_x16(type) ? type : 0;
-    int qk;
-    size_t row_bytes, wblock_bytes;
-    type = ck_repack_base(type);
-    qk = (int)ck_type_block_size(type);
-    row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
+    const int type = ck_repack_base(wtype);
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         float wseg[CK_QSEG];
-        ck_block_q8_0 wx[CK_QSEG / CK_QK]; /* a repacked row's segment, as GGUF blocks (of at most 34 bytes) */
+        ck_block_q8_0 wx[CK_QSEG / CK_QK]; /* a repacked row's segment */
         int o_lo, o_hi, o, c0, t;
         ck__thread_rows(OC, &o_lo, &o_hi);
         ck__init_out_rows(out, bias, T, OC, o_lo, o_hi);
         for (o = o_lo; o < o_hi; o++)
             for (c0 = 0; c0 < C; c0 += CK_QSEG) {
                 int cs = CK_MIN(CK_QSEG, C - c0);
-                const char *src = (const char *)weight + (size_t)o * row_bytes + (size_t)(c0 / qk) * wblock_bytes;
-                if (x16) {
-                    ck__x16_blocks(x16, weight, C / CK_QK, o, c0 / CK_QK, cs / CK_QK, wx);
-                    src = (const char *)wx;
-                }
-                ck__dequant_scalar(type, src, wseg, cs);
+                ck__dequant_scalar(type, ck__wrow_blocks(wtype, weight, C, o, c0, cs, wx), wseg, cs);
                 for (t = 0; t < T; t++) out[(size_t)t * OC + o] += ck__dot_scalar(inp + (size_t)t * C + c0, wseg, cs);
             }
     }
@@ -7657,19 +7659,14 @@ static void ck__matmul_q_exact_scalar(int type, float *out, const float *inp, co
 #if CK_HAVE_AVX2
 /* Exact path, AVX2: 6 weight rows x CK_QSEG/2 values dequantized at a time (12 KB of stack),
    then the FP32 register tiles of ck_matmul_forward_avx2 accumulate them into out. */
-static void ck__matmul_q_exact_avx2(int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
+static void ck__matmul_q_exact_avx2(int wtype, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
     enum { RG = 6, SEG = CK_QSEG / 2 };
-    const int x16 = ck__is_x16(type) ? type : 0;
-    int qk;
-    size_t row_bytes, wblock_bytes;
-    type = ck_repack_base(type);
-    qk = (int)ck_type_block_size(type);
-    row_bytes = ck_row_size(type, C), wblock_bytes = ck_type_block_bytes(type);
+    const int type = ck_repack_base(wtype);
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         float wseg[RG * SEG];
-        ck_block_q8_0 wx[SEG / CK_QK]; /* a repacked row's segment, as GGUF blocks (of at most 34 bytes) */
+        ck_block_q8_0 wx[SEG / CK_QK]; /* a repacked row's segment */
         int o_lo, o_hi, o, c0, t, r;
         ck__thread_rows(OC, &o_lo, &o_hi);
         ck__init_out_rows(out, bias, T, OC, o_lo, o_hi);
@@ -7677,14 +7674,7 @@ static void ck__matmul_q_exact_avx2(int type, float *out, const float *inp, cons
             int nr = CK_MIN(RG, o_hi - o);
             for (c0 = 0; c0 < C; c0 += SEG) {
                 int cs = CK_MIN(SEG, C - c0);
-                for (r = 0; r < nr; r++) {
-                    const char *src = (const char *)weight + (size_t)(o + r) * row_bytes + (size_t)(c0 / qk) * wblock_bytes;
-                    if (x16) {
-                        ck__x16_blocks(x16, weight, C / CK_QK, o + r, c0 / CK_QK, cs / CK_QK, wx);
-                        src = (const char *)wx;
-                    }
-                    ck__dequant_avx2(type, src, wseg + r * SEG, cs);
-                }
+                for (r = 0; r < nr; r++) ck__dequant_avx2(type, ck__wrow_blocks(wtype, weight, C, o + r, c0, cs, wx), wseg + r * SEG, cs);
                 for (t = 0; T - t >= 2; t += 4) /* tiles of 2..4 rows; a last single row goes to 1x4 */
                     for (r = 0; r < nr; r += 3)
                         ck__mm_nt_4x3(out + (size_t)t * OC + o + r, (size_t)OC, inp + (size_t)t * C + c0, (size_t)C, wseg + r * SEG, SEG, cs,
