@@ -87,9 +87,10 @@
 
   /* ---- weight types ---- */
   var weights = L.buffers.filter(function (b) { return b.region === "weights"; });
-  var ws = section("Weight types", "weight-types"), perType = {}, layers = {}, cols = [];
+  var ws = section("Weight types", "weight-types"), perType = {}, layers = {}, cols = [], counted = {};
   weights.forEach(function (b) {
-    perType[b.dtype] = (perType[b.dtype] || 0) + b.bytes;
+    if (!counted[b.offset]) perType[b.dtype] = (perType[b.dtype] || 0) + b.bytes; /* a tied tensor (two names, one offset) once */
+    counted[b.offset] = 1;
     var short = b.layer >= 0 ? b.name.replace(/^blk\.\d+\./, "") : b.name;
     (layers[b.layer] = layers[b.layer] || {})[short] = b.dtype;
     if (b.layer >= 0 && cols.indexOf(short) < 0) cols.push(short);

@@ -91,6 +91,20 @@ def test_weight_types_per_layer(viewed):
     assert len(types) >= 3 and len(re.findall(r'<tr class="dtype-total">', dom)) == len(types)
 
 
+
+def test_tied_weight_counted_once(tc, tmp_path):
+    """the per-type totals count a tensor two names share (qwen2's tied token_embd/output) once:
+    they add up to the file's tensor bytes"""
+    from oracle import gguf as G
+    gguf = tc.mkmodel(str(tmp_path / "q.gguf"), "qwen2", "q8_0")
+    page = str(tmp_path / "q.html")
+    r = sh([tc.ck, "view", gguf, "-o", page])
+    assert r.returncode == 0, r.stderr
+    dom = browser("--dump-dom", "file://" + page)
+    rows = re.findall(r'<tr class="dtype-total">(.*?)</tr>', dom)
+    total = sum(int(re.findall(r"<td[^>]*>([^<]*)</td>", row)[2]) for row in rows)
+    assert total == sum(len(t.data) for t in G.read(gguf).tensors), total
+
 def program_op_counts(ref, name):
     """ops per mode as the generated program counts them: the op table (prefill, decode, and the training
     forward, which runs the same op list) and the canary check after each backward op (a view has no
