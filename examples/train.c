@@ -19,7 +19,7 @@
    OUT/model.gguf links to OUT/ckpt/model.gguf. A checkpoint is written whole into a new directory
    and switched in by one rename, so a crash or a full disk leaves the previous one intact.
    --resume continues bit-identically, and refuses other settings than the checkpoint's.
-   SIGINT/SIGTERM: the step in progress ends, a checkpoint is written, the program says how to
+   SIGINT/SIGTERM/SIGUSR1: the step in progress ends, a checkpoint is written, the program says how to
    resume and exits with 75 (EX_TEMPFAIL); a second signal ends it at once.
    LoRA (a program generated with ckgen --train --lora RANK): the base weights of --init stay
    frozen in their GGUF types (a quantized base: QLoRA); rank-RANK adapters train beside the
@@ -37,8 +37,9 @@
    1 rank agree to rounding (the micro-batches are added in another order). The loss printed, the
    gradient norm and clipping are global. Rank 0 prints, evaluates and writes checkpoints; the
    others are quiet. At the start the ranks exchange the model, data and options (mp_check) and
-   refuse to run if any rank differs, naming the field. SIGINT/SIGTERM to any rank: every rank
-   ends the same step (the flag rides on the step's loss exchange), rank 0 checkpoints, all exit 75.
+   refuse to run if any rank differs, naming the field. A stop signal to any rank (kill -USR1 on
+   mpirun forwards one to each): every rank ends the same step (the flag rides on the step's loss
+   exchange), rank 0 checkpoints, all exit 75.
    Built without CK_MPI the program has no MPI in it and refuses to start as one of several MPI
    processes. LoRA trainers work the same way (their gradient section is the adapters').
    Exit codes: 0 done, 1 error (files, data, checkpoint), 2 command line (options, --resume
@@ -144,7 +145,9 @@ static int usage(int rc)
            "  --lora-init FILE  start from this GGUF LoRA adapter instead of A ~ N(0, 1/RANK^2), B = 0\n"
            "  --lora-targets L  the adapted matrices, as the program was generated (ckgen --lora-targets)\n"
            "  Each step prints a line: step N/M | loss X | lr Y | norm Z | tok/s W | eta S.\n"
-           "  Ctrl-C (SIGINT) or SIGTERM: the step ends, a checkpoint is written, exit %d; a second one aborts.\n",
+           "  Ctrl-C (SIGINT), SIGTERM or SIGUSR1: the step ends, a checkpoint is written, exit %d; a second one aborts.\n"
+           "  MPI (built with mpicc -DCK_MPI): mpirun -np N train ...; --accum counts the global batch, a multiple of N;\n"
+           "  stop a run with kill -USR1 on mpirun (it forwards the signal to every rank).\n",
            CKM_NAME, CKM_ARCH, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T, lora_desc(), EXIT_INTERRUPTED);
     print_arena_plan(stdout, "  ");
     return rc;
@@ -815,14 +818,18 @@ static int load_state(const char *path, uint8_t *A, ts_state *st)
 }
 
 /* ---- signals ------------------------------------------------------------------------------------
-   The first SIGINT/SIGTERM is noted; the loop ends its step, writes a checkpoint and exits. A
-   second one restores the default action and raises itself: the program ends at once (a checkpoint
-   being written is then left as OUT/.ckpt-new, and OUT/ckpt still names the previous one). */
+   The first SIGINT/SIGTERM/SIGUSR1 is noted; the loop ends its step, writes a checkpoint and exits.
+   A second one restores the default action and raises itself: the program ends at once (a
+   checkpoint being written is then left as OUT/.ckpt-new, and OUT/ckpt still names the previous
+   one). SIGUSR1 is there for MPI: mpirun forwards it to every rank as it is, while on SIGTERM or
+   SIGINT it starts ending the job itself (it may kill the ranks before the checkpoint is out). */
 static volatile sig_atomic_t stop_signal;
+static char signal_first[160]; /* the first signal's message, with the rank under MPI (install_signals) */
+
+static const char *signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGUSR1"; }
 
 static void on_signal(int sig)
 {
-    static const char first[] = "\ntrain: interrupted: the step in progress ends, then a checkpoint is written (again to abort)\n";
     static const char again[] = "\ntrain: interrupted again: aborting without a checkpoint\n";
     int e = errno;
     if (stop_signal) {
@@ -833,7 +840,7 @@ static void on_signal(int sig)
     } else {
         ssize_t k;
         stop_signal = sig;
-        k = write(2, first, sizeof first - 1);
+        k = write(2, signal_first, strlen(signal_first));
         (void)k;
     }
     errno = e;
@@ -842,14 +849,20 @@ static void on_signal(int sig)
 static void install_signals(void)
 {
     struct sigaction sa;
+    char rank[32] = "";
+    if (mp_size > 1) snprintf(rank, sizeof rank, "rank %d: ", mp_rank);
+    snprintf(signal_first, sizeof signal_first, "\ntrain: %sinterrupted: the step in progress ends%s, then a checkpoint is written (again to abort)\n",
+             rank, mp_size > 1 ? " on every rank" : "");
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask); /* one handler at a time: a second signal finds the first one noted */
     sigaddset(&sa.sa_mask, SIGINT);
     sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGUSR1);
     sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     /* a file size limit (ulimit -f) is then a write error with a message, not a core dump */
     signal(SIGXFSZ, SIG_IGN);
 }
@@ -1142,7 +1155,7 @@ static int train_loop(trainer *t, int argc, char **argv)
         if (stop && !last) {
             if (mp_rank == 0) {
                 fprintf(stderr, "train: stopped by %s after step %d of %d; the checkpoint is in %s/ckpt. Resume with%s\n",
-                        stop == SIGINT ? "SIGINT" : "SIGTERM", step + 1, o->steps, o->out,
+                        signal_name(stop), step + 1, o->steps, o->out,
                         mp_size > 1 ? " (under mpirun, with any -np that divides --accum)" : "");
                 print_resume_command(stderr, argc, argv);
             }
@@ -1172,6 +1185,11 @@ int main(int argc, char **argv)
     rc = mp_agree_rc(setup(&tr, argc, argv)); /* a rank that cannot start stops them all */
     if (rc == 0 && check_ranks(&tr) != 0) rc = 2;
     if (rc == 0) rc = train_loop(&tr, argc, argv);
-    mp_finalize();
+    if (rc) { /* mpirun ends the ranks still exiting when one exits non-zero: quietly, the work is done */
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGUSR1, SIG_DFL);
+    }
+    mp_finalize(); /* MPI: after rank 0's last checkpoint (a barrier) */
     return rc == 3 ? 0 : rc; /* 3: --help */
 }

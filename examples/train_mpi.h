@@ -60,7 +60,9 @@ static void mp_say_diff(const mp_field *f, int r, uint64_t v, uint64_t v0)
     fprintf(stderr, ": every rank must be started with the same files and options\n");
 }
 
+#ifndef MP_BUCKET /* tests/test_mpi_sum.c sets a small one to cross many bucket edges */
 #define MP_BUCKET ((size_t)1 << 22) /* floats per all-reduce bucket (16 MB): the receive buffer */
+#endif
 
 static int mp_init(int *argc, char ***argv)
 {
@@ -70,7 +72,13 @@ static int mp_init(int *argc, char ***argv)
     return 0;
 }
 
-static void mp_finalize(void) { MPI_Finalize(); }
+/* a barrier first: a rank that exits non-zero (75 after a stop) makes mpirun end the others, so
+   none leaves before rank 0 has written its checkpoint */
+static void mp_finalize(void)
+{
+    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_Finalize();
+}
 
 /* after a failure on this rank that the others cannot see coming: end the whole job */
 static void mp_abort(int rc)
