@@ -337,11 +337,14 @@ parity-long: deps tools $(B)/mkmodel ## 1,000 training steps of a small GPT-2, C
 # beside ckernel. PyTorch is an anchor only with OpenBLAS (Debian's torch calls libblas.so.3, the
 # reference BLAS unless libopenblas0-pthread is installed): installed here if missing.
 # BENCH_TRAIN_ARGS: e.g. "--steps 1 --rows side --threads 2" (tests/bench_train.py --help).
-bench-train: deps tools $(B)/bench_kernels ## trainer ms/step beside llm.c (LLMC=path) and PyTorch on the same weights and batch (GPT-2 124M-shaped, B=4 T=64, 2 and 1 threads); MFU at B=8 T=256; the demo
+bench-train: deps deps-mpi tools $(B)/bench_kernels $(B)/bench_allreduce ## trainer ms/step beside llm.c (LLMC=path) and PyTorch on the same weights and batch (GPT-2 124M-shaped, B=4 T=64, 2 and 1 threads); MFU at B=8 T=256; the demo; LoRA; tokens/s of 1 and 2 MPI ranks and the all-reduce's cost
 	@dpkg -s libopenblas0-pthread >/dev/null 2>&1 || { echo "installing libopenblas0-pthread (PyTorch's BLAS for the bench)"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends libopenblas0-pthread >/dev/null; }
 	LLMC="$(LLMC)" $(PYTHON) tests/bench_train.py $(BENCH_TRAIN_ARGS)
+
+$(B)/bench_allreduce: tests/bench_allreduce.c examples/train_mpi.h examples/train_state.h | $(B) deps-mpi
+	mpicc $(WARN) -Wno-unused-function $(CFLAGS) $(ARCH) -DCK_MPI -I. $< -o $@
 
 $(B)/bench_membw: tests/bench_membw.c | $(B)
 	$(CC) -std=c99 -O3 $(ARCH) $(OPENMP) $< -o $@
