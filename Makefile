@@ -163,7 +163,9 @@ deps: ## install python3-torch, python3-numpy, python3-pytest, python3-jinja2, c
 
 # ---- MPI: data-parallel training (examples/train.c -DCK_MPI, examples/train_mpi.h) ---------------
 # Open MPI from Debian. tests/test_mpi.py runs mpirun as root (CI) with OMPI_ALLOW_RUN_AS_ROOT,
-# oversubscribed (3 ranks on 2 cores), over shared memory only (btl self,vader: no network needed).
+# oversubscribed (3 ranks on 2 cores), over shared memory only (btl self,vader: the loopback
+# interface is the only network it needs), without vader's single-copy mechanism (CMA needs ptrace
+# rights that containers' seccomp profiles deny).
 MPI_PKGS = libopenmpi-dev openmpi-bin
 deps-mpi: ## install Open MPI (libopenmpi-dev, openmpi-bin: mpicc, mpirun; Debian packages) if missing
 	@command -v mpicc >/dev/null && command -v mpirun >/dev/null || { \

@@ -2,7 +2,7 @@
        build/ckgen MODEL.gguf -o DIR --train [--train-batch B] [--train-seq T]
        cc -O2 -march=native -fopenmp -I. -IDIR -DCK_MODEL_HEADER='"NAME.h"' -DCK_TRAIN_HEADER='"NAME_train.h"' \
           examples/train.c -o DIR/train -lm
-   (`ck build MODEL.gguf --train` does this for you.)
+   (`ck build MODEL.gguf --train` does this for you; with --mpi through mpicc -DCK_MPI, see MPI below.)
 
    train --init MODEL.gguf --data FILE --out DIR [options]     (--help lists them)
 
@@ -27,7 +27,7 @@
    alpha / rank. Checkpoints hold adapter.gguf (a GGUF LoRA adapter: run --lora, ck lora-merge,
    llama.cpp) instead of model.gguf; OUT/adapter.gguf links to the last one; --resume needs the
    same --init base.
-   MPI (train.c compiled with mpicc -DCK_MPI; all of the MPI code is in train_mpi.h): mpirun -np N
+   MPI (compiled with mpicc -DCK_MPI; all of the MPI code is in train_mpi.h): mpirun -np N
    train ... trains data-parallel. --accum A is the number of micro-batches of the GLOBAL batch and
    a multiple of N: every rank steps the data position over all A micro-batches of the step and
    computes micro-batches r, r + N, r + 2N, ... (rank r), so the data of a step, the checkpoint and

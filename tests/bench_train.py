@@ -12,7 +12,7 @@ Rows:
          arena bytes beside full f32 training of the same shape.
   mpi    data-parallel training over MPI (issue 19; needs Open MPI: make deps-mpi): the 124M shape,
          B=4 T=64, --accum 2 (the global batch), 1 thread per rank: tokens/s of 1 process and of
-         mpirun -np 2 (train built by ck build with CC=mpicc CK_CFLAGS=... -DCK_MPI), the all-reduce's
+         mpirun -np 2 (train built by ck build --train --mpi), the all-reduce's
          share of the 2-rank run (its summary line), and build/bench_allreduce: train_mpi.h's rank-order
          sum beside MPI_Allreduce on the 124M gradient section (498 MB).
 
@@ -418,8 +418,7 @@ def mpi_row(a, cfg124):
     work, init = ckernel_build(f"GPT-2 124M-shaped {b}x{t}", cfg124, b, t)
     mw = os.path.join(BENCH, "train-mpi")
     os.makedirs(mw, exist_ok=True)
-    run([os.path.join(B, "ck"), "build", init, "-o", mw, "--train", f"{b}x{t}"],
-        env=dict(os.environ, CC="mpicc", CK_CFLAGS="-O2 -march=native -fopenmp -DCK_MPI"))
+    run([os.path.join(B, "ck"), "build", init, "-o", mw, "--train", f"{b}x{t}", "--mpi"])
     n_params = int(re.search(r"#define INIT_WEIGHTS_BYTES (\d+)", open(os.path.join(work, "init.h")).read()).group(1)) // 4
     args = ["--init", init, "--data", shard(), "-b", b, "-t", t, "--accum", accum, "--steps", a.steps + 1, "--eval-batches", 1,
             "--lr", SIDE_LR]
