@@ -1107,7 +1107,8 @@ static int train_loop(trainer *t, int argc, char **argv)
         fprintf(stderr, "train: %s, %.2f M trained parameters (%s); arena %.1f MB; %zu training / %zu validation tokens; %d x %d x %d tokens per step\n",
                 CKM_ARCH, CKM_TRAIN_PARAM_BYTES / 4e6, CKM_TRAIN_LORA ? "adapters" : "every weight", CKM_TRAIN_BYTES / 1e6, t->train.n, t->val.n,
                 o->B, o->T, o->accum);
-        if (mp_size > 1) fprintf(stderr, "train: %d MPI ranks, %d micro-batches each per step\n", mp_size, o->accum / mp_size);
+        if (mp_size > 1)
+            fprintf(stderr, "train: %d MPI ranks, %d micro-batch%s each per step\n", mp_size, o->accum / mp_size, o->accum == mp_size ? "" : "es");
         print_arena_plan(stderr, "train: ");
     }
     t_start = now();

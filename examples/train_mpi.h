@@ -66,7 +66,8 @@ static void mp_say_diff(const mp_field *f, int r, uint64_t v, uint64_t v0)
 
 static int mp_init(int *argc, char ***argv)
 {
-    MPI_Init(argc, argv);
+    int level;
+    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &level); /* OpenMP threads compute; only the main thread calls MPI */
     MPI_Comm_rank(MPI_COMM_WORLD, &mp_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &mp_size);
     return 0;
