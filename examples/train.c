@@ -1069,19 +1069,18 @@ static int check_ranks(const trainer *t)
     if (mp_size == 1) return 0;
     FIELD("program's model layout (ckgen)", MP_HASH, train_layout_hash());
     FIELD("training arena bytes (ckgen --train-batch, --train-seq, --recompute)", MP_INT, CKM_TRAIN_BYTES);
+    FIELD("--resume", MP_INT, o->resume);
     FIELD(o->resume && !CKM_TRAIN_LORA ? "checkpoint weights (--out DIR/ckpt)" : "--init weights", MP_HASH,
           ts_fnv(TS_FNV_INIT, t->A + CKM_T_WEIGHTS, CKM_WEIGHTS_BYTES));
-    if (CKM_TRAIN_LORA) FIELD(o->resume ? "checkpoint adapters (--out DIR/ckpt)" : "initial adapters (--lora-init or --seed)", MP_HASH,
-                              ts_fnv(TS_FNV_INIT, t->A + CKM_T_PARAMS, CKM_TRAIN_PARAM_BYTES));
-    if (o->resume) {
-        FIELD("checkpoint optimizer state (--out DIR/ckpt/train_state.bin)", MP_HASH,
-              ts_fnv(ts_fnv(TS_FNV_INIT, t->A + CKM_T_ADAM_M, CKM_TRAIN_PARAM_BYTES), t->A + CKM_T_ADAM_V, CKM_TRAIN_PARAM_BYTES));
-        FIELD("checkpoint step", MP_INT, t->run.step);
-        FIELD("checkpoint data position", MP_INT, t->run.data_pos);
-    }
+    /* the same fields on every rank, whatever it runs (MPI_Allgather needs equal counts): 0 where unused */
+    FIELD(o->resume ? "checkpoint adapters (--out DIR/ckpt)" : "initial adapters (--lora-init or --seed)", MP_HASH,
+          CKM_TRAIN_LORA ? ts_fnv(TS_FNV_INIT, t->A + CKM_T_PARAMS, CKM_TRAIN_PARAM_BYTES) : 0);
+    FIELD("checkpoint optimizer state (--out DIR/ckpt/train_state.bin)", MP_HASH,
+          o->resume ? ts_fnv(ts_fnv(TS_FNV_INIT, t->A + CKM_T_ADAM_M, CKM_TRAIN_PARAM_BYTES), t->A + CKM_T_ADAM_V, CKM_TRAIN_PARAM_BYTES) : 0);
+    FIELD("checkpoint step", MP_INT, t->run.step);
+    FIELD("checkpoint data position", MP_INT, t->run.data_pos);
     FIELD("--data", MP_HASH, t->data.file_hash);
     FIELD("--val", MP_HASH, o->val ? t->val.file_hash : 0);
-    FIELD("--resume", MP_INT, o->resume);
     FIELD("-b", MP_INT, o->B); FIELD("-t", MP_INT, o->T); FIELD("--accum", MP_INT, o->accum); FIELD("--steps", MP_INT, o->steps);
     FIELD("--warmup", MP_INT, o->warmup); FIELD("--eval-every", MP_INT, o->eval_every); FIELD("--eval-batches", MP_INT, o->eval_batches);
     FIELD("--save-every", MP_INT, o->save_every); FIELD("--stop-at", MP_INT, o->stop_at); FIELD("--sample", MP_INT, o->sample);
@@ -1090,6 +1089,8 @@ static int check_ranks(const trainer *t)
     REAL("--beta1", o->beta1); REAL("--beta2", o->beta2); REAL("--eps", o->eps);
 #if CKM_TRAIN_LORA
     REAL("--lora-alpha", (double)lora_alpha);
+#else
+    REAL("--lora-alpha", 0.0);
 #endif
 #undef REAL
 #undef FIELD

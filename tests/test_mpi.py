@@ -292,8 +292,8 @@ def test_ranks_that_differ_are_refused(work, llama, data):
     assert r.returncode == 1 and "missing.txt" in r.stderr and "another rank failed to start" in r.stderr, r.stderr
 
 
-def test_lora_ranks_match_one_process(work, data):
-    """a LoRA trainer built by ck build --train --lora 4 --mpi"""
+def test_lora_ranks_match_one_process(work, data, llama):
+    """a LoRA trainer built by ck build --train --lora 4 --mpi; beside a full trainer of the same model: refused"""
     gguf, gen, one = build_trainer(work, "llama", lora=("--lora", "4"))
     must([tool("ck"), "build", gguf, "-o", work / "ck_lora_mpi", "--train", f"{B}x{T}", "--lora", 4, "--mpi"])
     exe = work / "ck_lora_mpi" / "train"
@@ -305,5 +305,8 @@ def test_lora_ranks_match_one_process(work, data):
     print(f"\nLoRA rank 4, -np 2 vs 1 process, --accum 4, 10 steps: max loss rel diff {lr:.2e}, max adapter diff {wd:.2e}")
     assert len(losses(r.stdout)) == 10 and lr <= LOSS_REL and wd <= WEIGHT_TOL
     assert losses(r.stdout)[-1] < losses(r.stdout)[0] and "2 MPI ranks" in r.stderr
+    r = sh(MPIRUN + ["-np", 1, llama[2], "--out", work / "mixed"] + args + [":", "-np", 1, exe, "--out", work / "mixed"] + args,
+           env=MPI_ENV, timeout=120)
+    assert r.returncode == 2 and "rank 1's program's model layout (ckgen) differs from rank 0's" in r.stderr, r.stderr
     r = sh([tool("ck"), "build", gguf, "-o", work / "ck_no_train", "--mpi"])
     assert r.returncode == 2 and "--mpi is an option of --train" in r.stderr, r.stderr
