@@ -10,7 +10,8 @@
   run as the uninterrupted one, within the same tolerances.
 - A stop signal (SIGTERM to one rank, SIGUSR1 to mpirun): every rank stops after the same step,
   rank 0 checkpoints, exit 75; the checkpoint resumes.
-- A rank killed with SIGKILL: the job ends within seconds, with mpirun's message naming it.
+- A rank killed with SIGKILL: the job ends within seconds, with mpirun's message naming it; rank 0
+  failing to write a checkpoint ends every rank (MPI_Abort) after its message.
 - Ranks started with other options, another model or data, an --accum that is not a multiple of N,
   a trainer built without MPI under mpirun: refused, the difference named.
 - LoRA: the adapters' gradient section is summed the same way (-np 2 vs 1 process; that trainer
@@ -189,11 +190,11 @@ def test_resume_with_another_n(work, llama, data, reference):
 
 
 @contextlib.contextmanager
-def long_run(exe, gguf, data, out, n, log):
+def long_run(exe, gguf, data, out, n, log, extra=()):
     """mpirun -np n of a long run, stdout to log: the Popen once rank 0 printed a step; whatever
     still runs at the end (a failed test) is killed, the ranks first"""
     env = dict(os.environ, **MPI_ENV)
-    p = subprocess.Popen([str(a) for a in MPIRUN + ["-np", n, exe] + run_args(gguf, data, out, steps=100000)],
+    p = subprocess.Popen([str(a) for a in MPIRUN + ["-np", n, exe] + run_args(gguf, data, out, steps=100000, extra=extra)],
                          stdout=open(log, "w"), stderr=subprocess.PIPE, text=True, env=env)
     try:
         t0 = time.time()
@@ -259,6 +260,18 @@ def test_killed_rank_ends_the_job(work, llama, data):
     print(f"\na rank killed with SIGKILL: mpirun ended after {took:.1f} s with exit {p.returncode}")
     assert p.returncode != 0 and "exited on signal 9 (Killed)" in err, err
     assert all(not os.path.exists(f"/proc/{k}") or open(f"/proc/{k}/stat").read().split(")")[1].split()[0] == "Z" for k in kids), "a rank survived"
+
+
+def test_checkpoint_failure_on_rank_0_ends_the_job(work, llama, data):
+    """rank 0 cannot write its checkpoint (OUT/.ckpt-new is a file): its error, then MPI_Abort ends every rank"""
+    gguf, _, exe = llama
+    out = work / "ckfail"
+    with long_run(exe, gguf, data, out, 2, work / "ckfail.log", extra=["--save-every", 300]) as p:
+        (out / ".ckpt-new").write_text("in the way")
+        _, err = p.communicate(timeout=60)
+    assert p.returncode != 0 and "cannot create" in err and ".ckpt-new" in err, err
+    assert "train: rank 0 failed: aborting all 2 ranks" in err, err
+    assert re.findall(r"^step (\d+)/\d+ \| loss", open(work / "ckfail.log").read(), re.M)[-1] == "300", "the job went on after step 300"
 
 
 def test_ranks_that_differ_are_refused(work, llama, data):
