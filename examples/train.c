@@ -360,7 +360,7 @@ static int load_tokens(const char *path, tokens *t)
             t->tok = (int32_t *)malloc((t->n ? t->n : 1) * sizeof(int32_t));
             if (n) memcpy(t->tok, ids, (size_t)n * sizeof(int32_t));
             CK_FREE(ids);
-            fprintf(stderr, "train: %s: %ld bytes -> %zu tokens (tokenizer of %s)\n", path, size, t->n, tok_source);
+            if (mp_rank == 0) fprintf(stderr, "train: %s: %ld bytes -> %zu tokens (tokenizer of %s)\n", path, size, t->n, tok_source);
             goto check;
         }
         if (CKM_N_VOCAB != 256) {
