@@ -27,7 +27,7 @@ EXAMPLES = $(B)/mlp_train
 TOOLS = $(B)/ck $(B)/ckgen
 DEB_PKGS = python3-torch python3-numpy python3-pytest python3-jinja2
 
-.PHONY: all help examples tools check-model test test-header test-c test-asan test-py test-mcu test-arm size-mcu mcu-freestanding deps deps-mcu deps-arm bench bench-kernels bench-quant bench-arm bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer fuzz-run-options fuzz-ckgen fuzz-train-state demo clean
+.PHONY: all help examples tools check-model test test-header test-c test-asan test-py test-mcu test-arm test-mpi size-mcu mcu-freestanding deps deps-mcu deps-arm deps-mpi bench bench-kernels bench-quant bench-arm bench-train bench-tokenizer parity-long fuzz fuzz-tokenizer fuzz-run-options fuzz-ckgen fuzz-train-state demo clean
 
 all: tools $(B)/libckernel.so $(B)/libckernel_scalar.so examples ## build the ck tool, ckgen, the oracle's shared libraries and the examples
 
@@ -145,9 +145,9 @@ test-asan: $(B)/test_kernels_asan $(B)/test_quant_asan $(B)/test_gguf_asan $(B)/
 	./$(B)/test_tokenizer_asan tests/data
 
 test-py: deps $(B)/libckernel.so $(B)/libckernel_scalar.so $(TOOLS) $(B)/mkmodel $(B)/asan/ck $(B)/asan/ckgen ## PyTorch parity tests of every kernel (forward and backward) and of the generated models (oracle/models.py)
-	CC="$(CC)" CK_TEST_ARCH="$(ARCH)" CK_TEST_OPENMP="$(OPENMP)" $(PYTHON) -m pytest -p no:cacheprovider -q tests
+	CC="$(CC)" CK_TEST_ARCH="$(ARCH)" CK_TEST_OPENMP="$(OPENMP)" $(PYTHON) -m pytest -p no:cacheprovider -q --ignore=tests/test_mpi.py tests
 
-test: deps deps-arm test-header test-c test-asan test-mcu test-arm test-py ## everything (installs Debian's torch, numpy, pytest, jinja2, the MCU and AArch64 cross toolchains and qemu if missing); ends with pytest's summary
+test: deps deps-arm deps-mpi test-header test-c test-asan test-mcu test-arm test-mpi test-py ## everything (installs Debian's torch, numpy, pytest, jinja2, Open MPI, the MCU and AArch64 cross toolchains and qemu if missing); ends with pytest's summary
 
 deps: ## install python3-torch, python3-numpy, python3-pytest, python3-jinja2, clang and chromium with apt-get if missing
 	@$(PYTHON) -c "import torch, numpy, pytest, jinja2" 2>/dev/null || { \
@@ -160,6 +160,20 @@ deps: ## install python3-torch, python3-numpy, python3-pytest, python3-jinja2, c
 	@command -v chromium >/dev/null || { SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  echo "installing chromium (tests/test_view.py opens ck view's page in it, headless)"; \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+# ---- MPI: data-parallel training (examples/train.c -DCK_MPI, examples/train_mpi.h) ---------------
+# Open MPI from Debian. tests/test_mpi.py runs mpirun as root (CI) with OMPI_ALLOW_RUN_AS_ROOT,
+# oversubscribed (3 ranks on 2 cores), over shared memory only (btl self,vader: the loopback
+# interface is the only network it needs), without vader's single-copy mechanism (CMA needs ptrace
+# rights that containers' seccomp profiles deny).
+MPI_PKGS = libopenmpi-dev openmpi-bin
+deps-mpi: ## install Open MPI (libopenmpi-dev, openmpi-bin: mpicc, mpirun; Debian packages) if missing
+	@command -v mpicc >/dev/null && command -v mpirun >/dev/null || { \
+	  echo "installing $(MPI_PKGS) (Debian packages)"; SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(MPI_PKGS) >/dev/null; }
+
+test-mpi: deps deps-mpi $(B)/libckernel.so $(TOOLS) $(B)/mkmodel ## data-parallel training over MPI (train.c -DCK_MPI under mpirun): -np 2 and 3 vs 1 process with --accum, rank-order gradient sum, bit-identical reruns, resume with another N, a killed rank, stop signals, ranks that differ refused
+	CC="$(CC)" CK_TEST_ARCH="$(ARCH)" $(PYTHON) -m pytest -p no:cacheprovider -q tests/test_mpi.py
 
 # ---- microcontrollers: examples/mcu/firmware.c on Cortex-M4F, Cortex-M55 (Helium), RV32 under qemu ----
 # MCU_GGUF is the model the firmware runs: swap in any GGUF that ckgen knows and the boards hold
@@ -325,11 +339,14 @@ parity-long: deps tools $(B)/mkmodel ## 1,000 training steps of a small GPT-2, C
 # beside ckernel. PyTorch is an anchor only with OpenBLAS (Debian's torch calls libblas.so.3, the
 # reference BLAS unless libopenblas0-pthread is installed): installed here if missing.
 # BENCH_TRAIN_ARGS: e.g. "--steps 1 --rows side --threads 2" (tests/bench_train.py --help).
-bench-train: deps tools $(B)/bench_kernels ## trainer ms/step beside llm.c (LLMC=path) and PyTorch on the same weights and batch (GPT-2 124M-shaped, B=4 T=64, 2 and 1 threads); MFU at B=8 T=256; the demo
+bench-train: deps deps-mpi tools $(B)/bench_kernels $(B)/bench_allreduce ## trainer ms/step beside llm.c (LLMC=path) and PyTorch on the same weights and batch (GPT-2 124M-shaped, B=4 T=64, 2 and 1 threads); MFU at B=8 T=256; the demo; LoRA; tokens/s of 1 and 2 MPI ranks and the all-reduce's cost
 	@dpkg -s libopenblas0-pthread >/dev/null 2>&1 || { echo "installing libopenblas0-pthread (PyTorch's BLAS for the bench)"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends libopenblas0-pthread >/dev/null; }
 	LLMC="$(LLMC)" $(PYTHON) tests/bench_train.py $(BENCH_TRAIN_ARGS)
+
+$(B)/bench_allreduce: tests/bench_allreduce.c examples/train_mpi.h examples/train_state.h | $(B) deps-mpi
+	mpicc $(WARN) -Wno-unused-function $(CFLAGS) $(ARCH) -DCK_MPI -I. $< -o $@
 
 $(B)/bench_membw: tests/bench_membw.c examples/ck_peak.h $(HEADERS) | $(B)
 	$(CC) -std=c99 -O3 -I. $(ARCH) $(OPENMP) $< -o $@

@@ -622,6 +622,8 @@ static char **compiler_args(int extra, int *n, char **flags_copy)
     return args;
 }
 
+static int build_mpi; /* ck build --train --mpi: train.c through MPICC (default mpicc) with -DCK_MPI (examples/train_mpi.h) */
+
 /* cc -std=c99 FLAGS -I<sources> -I<dir> -DCK_MODEL_HEADER="NAME.h" [-DCK_TRAIN_HEADER=...] examples/SRC.c -o DIR/OUT -lm */
 static int compile_program(const char *who, const char *dir, const char *name, const char *src_name, const char *out_name, int verbose)
 {
@@ -634,6 +636,10 @@ static int compile_program(const char *who, const char *dir, const char *name, c
     args[n++] = inc_dir;
     args[n++] = define;
     if (!strcmp(src_name, "train.c")) args[n++] = tdefine;
+    if (!strcmp(src_name, "train.c") && build_mpi) {
+        args[0] = getenv("MPICC") && *getenv("MPICC") ? getenv("MPICC") : (char *)"mpicc";
+        args[n++] = (char *)"-DCK_MPI";
+    }
     args[n++] = src;
     args[n++] = (char *)"-o";
     args[n++] = out;
@@ -645,7 +651,9 @@ static int compile_program(const char *who, const char *dir, const char *name, c
         fprintf(stderr, "\n");
     }
     rc = spawn(args, NULL);
-    if (rc != 0) fprintf(stderr, "%s: the C compiler failed on examples/%s (%s)\n", who, src_name, args[0]);
+    if (rc != 0)
+        fprintf(stderr, "%s: the C compiler failed on examples/%s (%s)%s\n", who, src_name, args[0],
+                build_mpi && !strcmp(src_name, "train.c") ? "; --mpi needs an MPI compiler wrapper (Debian: libopenmpi-dev; MPICC names another)" : "");
     free(args); free(flags); free(inc_src); free(inc_dir); free(define); free(tdefine); free(src); free(out);
     return rc ? -1 : 0;
 }
@@ -675,7 +683,7 @@ static int cmd_build(int argc, char **argv)
     char name[128], *defdir = NULL;
     int i, bump = 0, train_b = 0, train_t = 0;
     if (wants_help(argc, argv)) {
-        printf("usage: %s build MODEL.gguf [-o DIR] [--bump] [--train [B[xT]] [--recompute] [--lora RANK [--lora-targets LIST]]]\n"
+        printf("usage: %s build MODEL.gguf [-o DIR] [--bump] [--train [B[xT]] [--recompute] [--lora RANK [--lora-targets LIST]] [--mpi]]\n"
                "  Runs ckgen (the declaration in models/ named by the file's architecture, bound to the file)\n"
                "  and compiles examples/run.c with the generated header as one translation unit.\n"
                "  DIR defaults to build/models/NAME. --bump also writes DIR/weights.bump.\n"
@@ -688,6 +696,8 @@ static int cmd_build(int argc, char **argv)
                "  (quantized matmuls and embeddings too: QLoRA), rank-RANK adapters train beside the block's matmuls,\n"
                "  the result is a GGUF LoRA adapter (run --lora FILE). --lora-targets q,k,v,o,gate,up,down (or qkv)\n"
                "  picks the matrices (default: all the family has).\n"
+               "  --mpi (with --train) compiles DIR/train with MPICC (default mpicc) and -DCK_MPI: data-parallel\n"
+               "  training under mpirun -np N (README: Training over MPI).\n"
                "  CC and CK_CFLAGS (default \"%s\") choose the compiler and flags.\n", prog, CK_BUILD_CFLAGS);
         return 0;
     }
@@ -695,6 +705,7 @@ static int cmd_build(int argc, char **argv)
         if (!strcmp(argv[i], "-o")) { if (++i >= argc) return usage_error("build", "-o needs a directory"); dir = argv[i]; }
         else if (!strcmp(argv[i], "--bump")) bump = 1;
         else if (!strcmp(argv[i], "--recompute")) ckgen_recompute = 1;
+        else if (!strcmp(argv[i], "--mpi")) build_mpi = 1;
         else if (!strcmp(argv[i], "--lora")) { if (++i >= argc) return usage_error("build", "--lora needs a rank"); ckgen_lora = argv[i]; }
         else if (!strcmp(argv[i], "--lora-targets")) {
             if (++i >= argc) return usage_error("build", "--lora-targets needs a list, e.g. q,v");
@@ -712,6 +723,7 @@ static int cmd_build(int argc, char **argv)
     if (!gguf) return usage_error("build", "no model given");
     if (ckgen_recompute && !train_b) return usage_error("build", "--recompute is an option of --train (the training arena)");
     if ((ckgen_lora || ckgen_lora_targets) && !train_b) return usage_error("build", "--lora and --lora-targets are options of --train (a LoRA trainer)");
+    if (build_mpi && !train_b) return usage_error("build", "--mpi is an option of --train (an MPI trainer)");
     model_name(name, sizeof name, gguf);
     if (!dir) {
         char *models = str_printf("%s/build/models", CK_SOURCE_DIR);

@@ -2,7 +2,7 @@
        build/ckgen MODEL.gguf -o DIR --train [--train-batch B] [--train-seq T]
        cc -O2 -march=native -fopenmp -I. -IDIR -DCK_MODEL_HEADER='"NAME.h"' -DCK_TRAIN_HEADER='"NAME_train.h"' \
           examples/train.c -o DIR/train -lm
-   (`ck build MODEL.gguf --train` does this for you.)
+   (`ck build MODEL.gguf --train` does this for you; with --mpi through mpicc -DCK_MPI, see MPI below.)
 
    train --init MODEL.gguf --data FILE --out DIR [options]     (--help lists them)
 
@@ -19,7 +19,7 @@
    OUT/model.gguf links to OUT/ckpt/model.gguf. A checkpoint is written whole into a new directory
    and switched in by one rename, so a crash or a full disk leaves the previous one intact.
    --resume continues bit-identically, and refuses other settings than the checkpoint's.
-   SIGINT/SIGTERM: the step in progress ends, a checkpoint is written, the program says how to
+   SIGINT/SIGTERM/SIGUSR1: the step in progress ends, a checkpoint is written, the program says how to
    resume and exits with 75 (EX_TEMPFAIL); a second signal ends it at once.
    LoRA (a program generated with ckgen --train --lora RANK): the base weights of --init stay
    frozen in their GGUF types (a quantized base: QLoRA); rank-RANK adapters train beside the
@@ -27,8 +27,23 @@
    alpha / rank. Checkpoints hold adapter.gguf (a GGUF LoRA adapter: run --lora, ck lora-merge,
    llama.cpp) instead of model.gguf; OUT/adapter.gguf links to the last one; --resume needs the
    same --init base.
+   MPI (compiled with mpicc -DCK_MPI; all of the MPI code is in train_mpi.h): mpirun -np N
+   train ... trains data-parallel. --accum A is the number of micro-batches of the GLOBAL batch and
+   a multiple of N: every rank steps the data position over all A micro-batches of the step and
+   computes micro-batches r, r + N, r + 2N, ... (rank r), so the data of a step, the checkpoint and
+   its data position do not depend on N, and --resume takes any N that divides A. The gradient
+   section is summed over the ranks in rank order (train_mpi.h: mp_sum, not MPI_Allreduce, whose
+   order varies with the algorithm), so a run repeats bit for bit with the same N; N ranks and
+   1 rank agree to rounding (the micro-batches are added in another order). The loss printed, the
+   gradient norm and clipping are global. Rank 0 prints, evaluates and writes checkpoints; the
+   others are quiet. At the start the ranks exchange the model, data and options (mp_check) and
+   refuse to run if any rank differs, naming the field. A stop signal to any rank (kill -USR1 on
+   mpirun forwards one to each): every rank ends the same step (the flag rides on the step's loss
+   exchange), rank 0 checkpoints, all exit 75.
+   Built without CK_MPI the program has no MPI in it and refuses to start as one of several MPI
+   processes. LoRA trainers work the same way (their gradient section is the adapters').
    Exit codes: 0 done, 1 error (files, data, checkpoint), 2 command line (options, --resume
-   mismatch), 75 interrupted with a checkpoint. */
+   mismatch, ranks that differ), 75 interrupted with a checkpoint. */
 #define _POSIX_C_SOURCE 200809L
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
@@ -38,6 +53,7 @@
 #include CK_MODEL_HEADER
 #include CK_TRAIN_HEADER
 #include "train_state.h"
+#include "train_mpi.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -129,7 +145,9 @@ static int usage(int rc)
            "  --lora-init FILE  start from this GGUF LoRA adapter instead of A ~ N(0, 1/RANK^2), B = 0\n"
            "  --lora-targets L  the adapted matrices, as the program was generated (ckgen --lora-targets)\n"
            "  Each step prints a line: step N/M | loss X | lr Y | norm Z | tok/s W | eta S.\n"
-           "  Ctrl-C (SIGINT) or SIGTERM: the step ends, a checkpoint is written, exit %d; a second one aborts.\n",
+           "  Ctrl-C (SIGINT), SIGTERM or SIGUSR1: the step ends, a checkpoint is written, exit %d; a second one aborts.\n"
+           "  MPI (built with mpicc -DCK_MPI): mpirun -np N train ...; --accum counts the global batch, a multiple of N;\n"
+           "  stop a run with kill -USR1 on mpirun (it forwards the signal to every rank).\n",
            CKM_NAME, CKM_ARCH, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T, CKM_TRAIN_MAX_B, CKM_TRAIN_MAX_T, lora_desc(), EXIT_INTERRUPTED);
     print_arena_plan(stdout, "  ");
     return rc;
@@ -263,6 +281,12 @@ static int parse_options(int argc, char **argv, opts *o)
         return 2;
     }
     if (o->stop_at > o->steps) { fprintf(stderr, "train: --stop-at %d is after the last step (--steps %d)\n", o->stop_at, o->steps); return 2; }
+    if (o->accum % mp_size) {
+        fprintf(stderr, "train: --accum %d is not a multiple of the %d MPI ranks: the %d micro-batches of a step are dealt to the ranks in turn "
+                        "(give --accum %d, %d, ... or a number of ranks that divides %d)\n", o->accum, mp_size, o->accum, mp_size, 2 * mp_size, o->accum);
+        return 2;
+    }
+    if (mp_rank != 0) o->quiet = 1; /* rank 0 speaks for all */
     return 0;
 }
 
@@ -336,7 +360,7 @@ static int load_tokens(const char *path, tokens *t)
             t->tok = (int32_t *)malloc((t->n ? t->n : 1) * sizeof(int32_t));
             if (n) memcpy(t->tok, ids, (size_t)n * sizeof(int32_t));
             CK_FREE(ids);
-            fprintf(stderr, "train: %s: %ld bytes -> %zu tokens (tokenizer of %s)\n", path, size, t->n, tok_source);
+            if (mp_rank == 0) fprintf(stderr, "train: %s: %ld bytes -> %zu tokens (tokenizer of %s)\n", path, size, t->n, tok_source);
             goto check;
         }
         if (CKM_N_VOCAB != 256) {
@@ -794,14 +818,18 @@ static int load_state(const char *path, uint8_t *A, ts_state *st)
 }
 
 /* ---- signals ------------------------------------------------------------------------------------
-   The first SIGINT/SIGTERM is noted; the loop ends its step, writes a checkpoint and exits. A
-   second one restores the default action and raises itself: the program ends at once (a checkpoint
-   being written is then left as OUT/.ckpt-new, and OUT/ckpt still names the previous one). */
+   The first SIGINT/SIGTERM/SIGUSR1 is noted; the loop ends its step, writes a checkpoint and exits.
+   A second one restores the default action and raises itself: the program ends at once (a
+   checkpoint being written is then left as OUT/.ckpt-new, and OUT/ckpt still names the previous
+   one). SIGUSR1 is there for MPI: mpirun forwards it to every rank as it is, while on SIGTERM or
+   SIGINT it starts ending the job itself (it may kill the ranks before the checkpoint is out). */
 static volatile sig_atomic_t stop_signal;
+static char signal_first[160]; /* the first signal's message, with the rank under MPI (install_signals) */
+
+static const char *signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGUSR1"; }
 
 static void on_signal(int sig)
 {
-    static const char first[] = "\ntrain: interrupted: the step in progress ends, then a checkpoint is written (again to abort)\n";
     static const char again[] = "\ntrain: interrupted again: aborting without a checkpoint\n";
     int e = errno;
     if (stop_signal) {
@@ -812,7 +840,7 @@ static void on_signal(int sig)
     } else {
         ssize_t k;
         stop_signal = sig;
-        k = write(2, first, sizeof first - 1);
+        k = write(2, signal_first, strlen(signal_first));
         (void)k;
     }
     errno = e;
@@ -821,14 +849,20 @@ static void on_signal(int sig)
 static void install_signals(void)
 {
     struct sigaction sa;
+    char rank[32] = "";
+    if (mp_size > 1) snprintf(rank, sizeof rank, "rank %d: ", mp_rank);
+    snprintf(signal_first, sizeof signal_first, "\ntrain: %sinterrupted: the step in progress ends%s, then a checkpoint is written (again to abort)\n",
+             rank, mp_size > 1 ? " on every rank" : "");
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask); /* one handler at a time: a second signal finds the first one noted */
     sigaddset(&sa.sa_mask, SIGINT);
     sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGUSR1);
     sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     /* a file size limit (ulimit -f) is then a write error with a message, not a core dump */
     signal(SIGXFSZ, SIG_IGN);
 }
@@ -908,7 +942,7 @@ static int setup(trainer *t, int argc, char **argv)
         struct stat sb;
         uint64_t need = (CKM_TRAIN_LORA ? CKM_TRAIN_PARAM_BYTES : stat(t->init_path, &sb) == 0 ? (uint64_t)sb.st_size : CKM_WEIGHTS_BYTES) + 65536 +
                         TS_HEADER_BYTES + 2ull * CKM_TRAIN_PARAM_BYTES;
-        if (check_out(o, need) != 0) return 1;
+        if (mp_rank == 0 && check_out(o, need) != 0) return 1; /* only rank 0 writes there */
     }
     /* data */
     tok_source = t->init_path;
@@ -1023,37 +1057,81 @@ static int checkpoint(trainer *t)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* what every rank must share, as named fields (train_mpi.h: mp_check): the program, the weights
+   it starts from, the data, the options and, resumed, the optimizer state and position */
+static int check_ranks(const trainer *t)
 {
-    static trainer tr;
-    trainer *t = &tr;
     const opts *o = &t->o;
-    size_t data_pos;
-    int step, step0, rc;
+    mp_field f[40];
+    int n = 0;
+#define FIELD(nm, kd, val) (f[n].name = (nm), f[n].kind = (kd), f[n].v = (uint64_t)(val), n++)
+#define REAL(nm, val) FIELD(nm, MP_REAL, ts_dbits(val))
+    if (mp_size == 1) return 0;
+    FIELD("program's model layout (ckgen)", MP_HASH, train_layout_hash());
+    FIELD("training arena bytes (ckgen --train-batch, --train-seq, --recompute)", MP_INT, CKM_TRAIN_BYTES);
+    FIELD("--resume", MP_INT, o->resume);
+    FIELD(o->resume && !CKM_TRAIN_LORA ? "checkpoint weights (--out DIR/ckpt)" : "--init weights", MP_HASH,
+          ts_fnv(TS_FNV_INIT, t->A + CKM_T_WEIGHTS, CKM_WEIGHTS_BYTES));
+    /* the same fields on every rank, whatever it runs (MPI_Allgather needs equal counts): 0 where unused */
+    FIELD(o->resume ? "checkpoint adapters (--out DIR/ckpt)" : "initial adapters (--lora-init or --seed)", MP_HASH,
+          CKM_TRAIN_LORA ? ts_fnv(TS_FNV_INIT, t->A + CKM_T_PARAMS, CKM_TRAIN_PARAM_BYTES) : 0);
+    FIELD("checkpoint optimizer state (--out DIR/ckpt/train_state.bin)", MP_HASH,
+          o->resume ? ts_fnv(ts_fnv(TS_FNV_INIT, t->A + CKM_T_ADAM_M, CKM_TRAIN_PARAM_BYTES), t->A + CKM_T_ADAM_V, CKM_TRAIN_PARAM_BYTES) : 0);
+    FIELD("checkpoint step", MP_INT, t->run.step);
+    FIELD("checkpoint data position", MP_INT, t->run.data_pos);
+    FIELD("--data", MP_HASH, t->data.file_hash);
+    FIELD("--val", MP_HASH, o->val ? t->val.file_hash : 0);
+    FIELD("-b", MP_INT, o->B); FIELD("-t", MP_INT, o->T); FIELD("--accum", MP_INT, o->accum); FIELD("--steps", MP_INT, o->steps);
+    FIELD("--warmup", MP_INT, o->warmup); FIELD("--eval-every", MP_INT, o->eval_every); FIELD("--eval-batches", MP_INT, o->eval_batches);
+    FIELD("--save-every", MP_INT, o->save_every); FIELD("--stop-at", MP_INT, o->stop_at); FIELD("--sample", MP_INT, o->sample);
+    FIELD("--seed", MP_INT, o->seed); FIELD("--schedule (0 cosine, 1 constant)", MP_INT, t->run.schedule);
+    REAL("--lr", o->lr); REAL("--min-lr-frac", o->min_lr_frac); REAL("--wd", o->wd); REAL("--clip", o->clip);
+    REAL("--beta1", o->beta1); REAL("--beta2", o->beta2); REAL("--eps", o->eps);
+#if CKM_TRAIN_LORA
+    REAL("--lora-alpha", (double)lora_alpha);
+#else
+    REAL("--lora-alpha", 0.0);
+#endif
+#undef REAL
+#undef FIELD
+    return mp_check(f, n);
+}
+
+/* the steps from the checkpoint's (or 0) to --steps or --stop-at: 0, or the exit code */
+static int train_loop(trainer *t, int argc, char **argv)
+{
+    const opts *o = &t->o;
+    size_t data_pos = (size_t)t->run.data_pos;
+    int step, step0 = (int)t->run.step;
     double t_start, tokens_done = 0;
-    install_signals();
-    if ((rc = setup(t, argc, argv)) != 0) return rc == 3 ? 0 : rc;
-    step0 = (int)t->run.step;
-    data_pos = (size_t)t->run.data_pos;
     if (!o->quiet) {
         fprintf(stderr, "train: %s, %.2f M trained parameters (%s); arena %.1f MB; %zu training / %zu validation tokens; %d x %d x %d tokens per step\n",
                 CKM_ARCH, CKM_TRAIN_PARAM_BYTES / 4e6, CKM_TRAIN_LORA ? "adapters" : "every weight", CKM_TRAIN_BYTES / 1e6, t->train.n, t->val.n,
                 o->B, o->T, o->accum);
+        if (mp_size > 1)
+            fprintf(stderr, "train: %d MPI ranks, %d micro-batch%s each per step\n", mp_size, o->accum / mp_size, o->accum == mp_size ? "" : "es");
         print_arena_plan(stderr, "train: ");
     }
     t_start = now();
     for (step = step0; step < o->steps; step++) {
         double t0 = now(), loss = 0;
         float norm, scale = 1.0f, lr = lr_at(o, step);
-        int k, last = step + 1 == o->steps;
+        int k, stop, last = step + 1 == o->steps;
         memset(t->A + CKM_T_GRADS, 0, CKM_TRAIN_PARAM_BYTES);
         for (k = 0; k < o->accum; k++) {
-            next_batch(&t->train, &data_pos, o->B, o->T, t->x, t->y);
+            next_batch(&t->train, &data_pos, o->B, o->T, t->x, t->y); /* every rank steps over the whole global batch */
+            if (k % mp_size != mp_rank) continue;                    /* and computes micro-batches rank, rank + N, ... */
             loss += CKM_TRAIN_FORWARD(t->A, t->x, t->y, o->B, o->T);
             CKM_TRAIN_BACKWARD(t->A, t->x, t->y, o->B, o->T, 1.0f / (float)o->accum);
         }
+        stop = stop_signal;
+        mp_step_agree(&loss, &stop); /* the global loss sum; a stop signal on any rank stops all after this step */
+        mp_sum((float *)(void *)(t->A + CKM_T_GRADS), CKM_TRAIN_PARAM_BYTES / sizeof(float)); /* the global gradient */
         loss /= o->accum;
-        if (!isfinite(loss)) { fprintf(stderr, "train: step %d: the loss is %f; stopping (lower --lr?)\n", step + 1, loss); return 1; }
+        if (!isfinite(loss)) {
+            if (mp_rank == 0) fprintf(stderr, "train: step %d: the loss is %f; stopping (lower --lr?)\n", step + 1, loss);
+            return 1;
+        }
         norm = CKM_TRAIN_GRAD_NORM(t->A);
         if (o->clip > 0) { /* as torch.nn.utils.clip_grad_norm_ */
             float coef = (float)o->clip / (norm + 1e-6f);
@@ -1069,26 +1147,51 @@ int main(int argc, char **argv)
                    o->B * o->T * o->accum / (dt > 0 ? dt : 1e-9), eta);
             fflush(stdout);
         }
-        if ((o->eval_every && (step + 1) % o->eval_every == 0) || last) {
+        if (mp_rank == 0 && ((o->eval_every && (step + 1) % o->eval_every == 0) || last)) {
             double vl = evaluate(t->A, &t->val, o, t->x, t->y);
             printf("step %d/%d | val loss %.6f\n", step + 1, o->steps, vl);
             fflush(stdout);
         }
-        if ((o->save_every && (step + 1) % o->save_every == 0) || last || step + 1 == o->stop_at || stop_signal)
-            if (checkpoint(t) != 0) return 1;
-        if (stop_signal && !last) {
-            fprintf(stderr, "train: stopped by %s after step %d of %d; the checkpoint is in %s/ckpt. Resume with\n",
-                    stop_signal == SIGINT ? "SIGINT" : "SIGTERM", step + 1, o->steps, o->out);
-            print_resume_command(stderr, argc, argv);
+        if (mp_rank == 0 && ((o->save_every && (step + 1) % o->save_every == 0) || last || step + 1 == o->stop_at || stop))
+            if (checkpoint(t) != 0) { mp_abort(1); return 1; }
+        if (stop && !last) {
+            if (mp_rank == 0) {
+                fprintf(stderr, "train: stopped by %s after step %d of %d; the checkpoint is in %s/ckpt. Resume with%s\n",
+                        signal_name(stop), step + 1, o->steps, o->out,
+                        mp_size > 1 ? " (under mpirun, with any -np that divides --accum)" : "");
+                print_resume_command(stderr, argc, argv);
+            }
             return EXIT_INTERRUPTED;
         }
         if (step + 1 == o->stop_at) { step++; break; }
     }
-    if (o->sample > 0) sample(t->A, &t->val, o->sample);
-    if (!o->quiet) fprintf(stderr, "train: %d steps, %.0f tokens in %.1f s (%.0f tok/s)\n", step - step0, tokens_done, now() - t_start,
-                          tokens_done / (now() - t_start + 1e-9));
+    if (o->sample > 0 && mp_rank == 0) sample(t->A, &t->val, o->sample);
+    if (!o->quiet) {
+        double el = now() - t_start;
+        fprintf(stderr, "train: %d steps, %.0f tokens in %.1f s (%.0f tok/s)", step - step0, tokens_done, el, tokens_done / (el + 1e-9));
+        if (mp_size > 1) fprintf(stderr, "; %d ranks, all-reduce %.2f s (%.1f%% of the time)", mp_size, mp_seconds, 100 * mp_seconds / (el + 1e-9));
+        fputc('\n', stderr);
+    }
     ck_gguf_close(&t->init);
     if (!o->val) t->val.tok = NULL;
     free(t->data.tok); free(t->val.tok); free(t->A); free(t->x); free(t->y);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static trainer tr;
+    int rc = mp_init(&argc, &argv);
+    if (rc) return rc;
+    install_signals();
+    rc = mp_agree_rc(setup(&tr, argc, argv)); /* a rank that cannot start stops them all */
+    if (rc == 0 && check_ranks(&tr) != 0) rc = 2;
+    if (rc == 0) rc = train_loop(&tr, argc, argv);
+    if (rc) { /* mpirun ends the ranks still exiting when one exits non-zero: quietly, the work is done */
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGUSR1, SIG_DFL);
+    }
+    mp_finalize(); /* MPI: after rank 0's last checkpoint (a barrier) */
+    return rc == 3 ? 0 : rc; /* 3: --help */
 }

@@ -10,6 +10,11 @@ Rows:
   demo   the demo config (examples/demo/config.json) at B=16 T=256, ckernel.
   lora   LoRA fine-tuning (rank 8) on the 124M shape quantized to Q8_0 and Q4_0, B=4 T=64: ms/step and
          arena bytes beside full f32 training of the same shape.
+  mpi    data-parallel training over MPI (issue 19; needs Open MPI: make deps-mpi): the 124M shape,
+         B=4 T=64, --accum 2 (the global batch), 1 thread per rank: tokens/s of 1 process and of
+         mpirun -np 2 (train built by ck build --train --mpi), the all-reduce's
+         share of the 2-rank run (its summary line), and build/bench_allreduce: train_mpi.h's rank-order
+         sum beside MPI_Allreduce on the 124M gradient section (498 MB).
 
 The side-by-side: every engine starts from the same weights and trains on the same batch.
 - Weights: ckgen --init of the GPT-2 124M config (N(0, 0.02) as GPT-2/llm.c, tied output); llm.c
@@ -37,7 +42,7 @@ allocates (ckernel's from its tok/s line: B*T / tok/s).
 MFU: FLOPs per token = 6 x parameters (forward 2, backward 4) + attention 12 x layers x T/2 x
 n_embd (causal half of QK^T and AV, forward and backward), as in the PaLM appendix and llm.c.
 
-usage: /usr/bin/python3 tests/bench_train.py [--steps N] [--rows side,mfu,demo,lora]
+usage: /usr/bin/python3 tests/bench_train.py [--steps N] [--rows side,mfu,demo,lora,mpi]
        [--threads 2,1] [--engines ckernel,llmc,torch] [--llmc PATH]   (make bench-train
        BENCH_TRAIN_ARGS="--steps 1 --rows side" LLMC=/tmp/llm.c)"""
 import argparse
@@ -404,6 +409,40 @@ def lora_row(a, cfg124):
               f"   ({ms / full_ms:.2f}x the full step, {arena / full_arena:.2f}x its arena)", flush=True)
 
 
+MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_btl": "self,vader"}
+
+
+def mpi_row(a, cfg124):
+    """1 process vs mpirun -np 2 on the same global batch (--accum 2), 1 thread per rank; then the sum alone"""
+    b, t, accum = 4, 64, 2
+    work, init = ckernel_build(f"GPT-2 124M-shaped {b}x{t}", cfg124, b, t)
+    mw = os.path.join(BENCH, "train-mpi")
+    os.makedirs(mw, exist_ok=True)
+    run([os.path.join(B, "ck"), "build", init, "-o", mw, "--train", f"{b}x{t}", "--mpi"])
+    n_params = int(re.search(r"#define INIT_WEIGHTS_BYTES (\d+)", open(os.path.join(work, "init.h")).read()).group(1)) // 4
+    args = ["--init", init, "--data", shard(), "-b", b, "-t", t, "--accum", accum, "--steps", a.steps + 1, "--eval-batches", 1,
+            "--lr", SIDE_LR]
+    env = dict(threads_env(1), **MPI_ENV)
+    one = run([os.path.join(work, "train"), "--out", os.path.join(work, "out")] + args, env=env)
+    two = run(["mpirun", "--bind-to", "none", "-x", "OMP_NUM_THREADS", "-np", 2, os.path.join(mw, "train"),
+               "--out", os.path.join(mw, "out")] + args, env=env)
+    tps = lambda out: median_after_first([float(x) for x in re.findall(r"\| tok/s (\d+)", out)])
+    share = re.search(r"all-reduce ([0-9.]+) s \(([0-9.]+)% of the time\)", two.stderr)
+    print(f"\ndata-parallel over MPI, GPT-2 124M-shaped, B={b} T={t} --accum {accum} (the global batch), 1 thread per rank, "
+          f"median of {a.steps} steps after the first:")
+    print(f"{'ranks':>5} {'tokens/s':>9} {'speed-up':>9}")
+    t1, t2 = tps(one.stdout), tps(two.stdout)
+    print(f"{1:>5} {t1:>9.0f} {1:>9.2f}   (one process, built without MPI)")
+    print(f"{2:>5} {t2:>9.0f} {t2 / t1:>9.2f}   (mpirun -np 2; all-reduce {share.group(1)} s = {share.group(2)}% of the run's time)")
+    print(f"losses of the last step: 1 process {losses_of(one.stdout)[-1]:.6f}, 2 ranks {losses_of(two.stdout)[-1]:.6f}")
+    exe = os.path.join(B, "bench_allreduce")
+    print(run(["mpirun", "--bind-to", "none", "-np", 2, exe, n_params, 3], env=env).stdout.rstrip(), flush=True)
+
+
+def losses_of(out):
+    return [float(x) for x in re.findall(r"^step \d+/\d+ \| loss ([0-9.]+)", out, re.M)]
+
+
 def uptime():
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
@@ -414,15 +453,15 @@ def main():
         return torch_worker(init, data, int(b), int(t), int(steps), int(threads))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=5, help="steps timed after the first (default 5)")
-    ap.add_argument("--rows", default="side,mfu,demo,lora", help="side, mfu, demo, lora (default all)")
+    ap.add_argument("--rows", default="side,mfu,demo,lora,mpi", help="side, mfu, demo, lora, mpi (default all)")
     ap.add_argument("--threads", default="2,1", help="thread counts of the side-by-side; the first also runs mfu and demo")
     ap.add_argument("--engines", default="ckernel,llmc,torch", help="of the side-by-side (llm.c also needs --llmc)")
     ap.add_argument("--llmc", default=os.environ.get("LLMC") or None, help="a checkout of llm.c (default $LLMC)")
     a = ap.parse_args()
     rows = a.rows.split(",")
     a.engines = a.engines.split(",")
-    for bad in [r for r in rows if r not in ("side", "mfu", "demo", "lora")]:
-        sys.exit(f"bench-train: --rows: unknown row {bad!r} (side, mfu, demo, lora)")
+    for bad in [r for r in rows if r not in ("side", "mfu", "demo", "lora", "mpi")]:
+        sys.exit(f"bench-train: --rows: unknown row {bad!r} (side, mfu, demo, lora, mpi)")
     for bad in [e for e in a.engines if e not in ("ckernel", "llmc", "torch")]:
         sys.exit(f"bench-train: --engines: unknown engine {bad!r} (ckernel, llmc, torch)")
     if not re.fullmatch(r"[1-9]\d*(,[1-9]\d*)*", a.threads):
@@ -443,6 +482,8 @@ def main():
         mfu_rows(a, rows, cfg124, float(re.search(r"([0-9.]+) GFLOP/s", out).group(1)))
     if "lora" in rows:
         lora_row(a, cfg124)
+    if "mpi" in rows:
+        mpi_row(a, cfg124)
     print(f"\nbench-train, end: {uptime()}")
 
 
