@@ -7554,7 +7554,7 @@ CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp
             __m512 acc = _mm512_setzero_ps();
             float res[16];
             for (b = 0; b < nb; b++, p += gsz) {
-                const int32_t *aq = (const int32_t *)(const void *)a[b].qs;
+                const int8_t *aq = a[b].qs; /* (2-byte aligned: dwords through ck__ld32) */
                 __m512i v = _mm512_set1_epi32(corr[b]);
                 size_t j;
                 for (j = 0; j < gsz; j += 64) _mm_prefetch((const char *)p + pf + j, _MM_HINT_T0);
@@ -7562,11 +7562,11 @@ CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp
                     const __m512i q = _mm512_loadu_si512((const void *)(p + 32 + 64 * j));
                     if (q8) {
                         const __m512i q2 = _mm512_loadu_si512((const void *)(p + 32 + 64 * (j + 4)));
-                        v = _mm512_dpbusd_epi32(v, _mm512_xor_si512(q, x80), _mm512_set1_epi32(aq[j]));
-                        v = _mm512_dpbusd_epi32(v, _mm512_xor_si512(q2, x80), _mm512_set1_epi32(aq[j + 4]));
+                        v = _mm512_dpbusd_epi32(v, _mm512_xor_si512(q, x80), _mm512_set1_epi32(ck__ld32(aq + 4 * j)));
+                        v = _mm512_dpbusd_epi32(v, _mm512_xor_si512(q2, x80), _mm512_set1_epi32(ck__ld32(aq + 4 * (j + 4))));
                     } else {
-                        v = _mm512_dpbusd_epi32(v, _mm512_and_si512(q, m4), _mm512_set1_epi32(aq[j]));
-                        v = _mm512_dpbusd_epi32(v, _mm512_and_si512(_mm512_srli_epi16(q, 4), m4), _mm512_set1_epi32(aq[j + 4]));
+                        v = _mm512_dpbusd_epi32(v, _mm512_and_si512(q, m4), _mm512_set1_epi32(ck__ld32(aq + 4 * j)));
+                        v = _mm512_dpbusd_epi32(v, _mm512_and_si512(_mm512_srli_epi16(q, 4), m4), _mm512_set1_epi32(ck__ld32(aq + 4 * (j + 4))));
                     }
                 }
                 acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtph_ps(ck__load256(p)), _mm512_set1_ps(ad[b])), _mm512_cvtepi32_ps(v)));
