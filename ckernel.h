@@ -2216,31 +2216,36 @@ CK_DEF int ck_repack_type(int type)
 static int ck__is_x16(int type) { return type == CK_Q4_0_X16 || type == CK_Q8_0_X16; }
 /* a GGUF block of the layout's type: d (2 bytes), then qs in 4-byte chunks; 16 of them a group-block */
 static size_t ck__x16_bsz(int type) { return type == CK_Q8_0_X16 ? sizeof(ck_block_q8_0) : sizeof(ck_block_q4_0); }
+/* row r's GGUF block blk (bsz bytes) and its place in the group-block p: d at 2r, qs chunk j at
+   32 + 64j + 4r; copied into p (to_group) or out of it */
+static void ck__x16_copy(uint8_t *p, int r, uint8_t *blk, size_t bsz, int to_group)
+{
+    size_t j;
+    for (j = 0; j <= (bsz - 2) / 4; j++) {
+        uint8_t *in_group = p + (j ? 32 + 64 * (j - 1) + 4 * (size_t)r : 2 * (size_t)r), *in_blk = blk + (j ? 2 + 4 * (j - 1) : 0);
+        if (to_group) memcpy(in_group, in_blk, j ? 4 : 2);
+        else memcpy(in_blk, in_group, j ? 4 : 2);
+    }
+}
+
 /* blocks b0 .. b0+nb-1 of row o of a repacked matrix of nbr blocks a row, as GGUF blocks of its base type */
 static void ck__x16_blocks(int type, const void *w, int nbr, int o, int b0, int nb, void *dst)
 {
-    const size_t bsz = ck__x16_bsz(type), nc = (bsz - 2) / 4;
-    const uint8_t *g = (const uint8_t *)w + (size_t)(o / 16) * (size_t)nbr * 16 * bsz;
-    uint8_t *y = (uint8_t *)dst;
-    const int r = o % 16;
-    size_t j;
+    const size_t bsz = ck__x16_bsz(type);
+    uint8_t *g = (uint8_t *)(uintptr_t)w + (size_t)(o / 16) * (size_t)nbr * 16 * bsz, *y = (uint8_t *)dst; /* (read only) */
     int b;
-    for (b = 0; b < nb; b++, y += bsz) {
-        const uint8_t *p = g + (size_t)(b0 + b) * 16 * bsz;
-        memcpy(y, p + 2 * r, 2);
-        for (j = 0; j < nc; j++) memcpy(y + 2 + 4 * j, p + 32 + 64 * j + 4 * r, 4);
-    }
+    for (b = 0; b < nb; b++, y += bsz) ck__x16_copy(g + (size_t)(b0 + b) * 16 * bsz, o % 16, y, bsz, 0);
 }
 
 #ifndef CK_NO_STDIO
 CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C)
 {
     const int64_t nbr = C / CK_QK;
-    size_t gbytes, bsz, nc, j;
+    size_t gbytes, bsz;
     uint8_t *tmp, *g;
     int64_t i, b, r;
     if (!ck__is_x16(to) || OC < 0 || OC % 16 || C <= 0 || C % CK_QK || nbr > ((int64_t)1 << 26)) return -1;
-    bsz = ck__x16_bsz(to), nc = (bsz - 2) / 4;
+    bsz = ck__x16_bsz(to);
     gbytes = (size_t)(16 * nbr) * bsz;
     tmp = (uint8_t *)CK_MALLOC(gbytes);
     if (!tmp) return -1;
@@ -2248,12 +2253,7 @@ CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C)
         g = (uint8_t *)w + (size_t)i * gbytes;
         memcpy(tmp, g, gbytes);
         for (b = 0; b < nbr; b++)
-            for (r = 0; r < 16; r++) {
-                const uint8_t *x = tmp + (size_t)(r * nbr + b) * bsz;
-                uint8_t *p = g + (size_t)b * 16 * bsz;
-                memcpy(p + 2 * r, x, 2);
-                for (j = 0; j < nc; j++) memcpy(p + 32 + 64 * j + 4 * r, x + 2 + 4 * j, 4);
-            }
+            for (r = 0; r < 16; r++) ck__x16_copy(g + (size_t)b * 16 * bsz, (int)r, tmp + (size_t)(r * nbr + b) * bsz, bsz, 1);
     }
     CK_FREE(tmp);
     return 0;
@@ -6079,6 +6079,13 @@ static void ck__init_out_rows(float *out, const float *bias, int T, int OC, int 
 #if CK_HAVE_AVX2
 static inline int32_t ck__ld32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
+/* the sum of 32 signed bytes: sad of the biased bytes against 0, less 32 * 128 (the high dwords
+   of sad's qwords are 0) */
+static inline int ck__sum32_i8_avx2(const int8_t *q)
+{
+    return ck__hsum_i32_avx2(_mm256_sad_epu8(_mm256_xor_si256(ck__load256(q), _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256())) - 32 * 128;
+}
+
 /* rows p + r * ld (r < nr), their first `bytes` bytes, into the cache (a prefetch never faults) */
 static inline void ck__prefetch_rows(const char *p, size_t ld, int nr, size_t bytes)
 {
@@ -6098,12 +6105,9 @@ static void ck__gi_quant_act(int mn, int off, const float *x, size_t ldx, int nt
         ck__quant_act_q8_01_avx2(x + (size_t)k * ldx, &blk, cs, mn);
         for (b = 0; b < nb; b++) {
             const int8_t *q = mn ? blk.b1[b].qs : blk.b0[b].qs;
-            const __m256i v = ck__load256(q);
-            /* the byte sum: sad of the biased bytes against 0, less 32 * 128 */
-            const __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256());
-            const int sum = ck__hsum_i32_avx2(sad) - 32 * 128; /* the high dwords of sad's qwords are 0 */
             const size_t i = (size_t)b * tc + k;
-            _mm256_storeu_si256((__m256i *)(void *)(aq + i * 32), v);
+            const int sum = ck__sum32_i8_avx2(q);
+            _mm256_storeu_si256((__m256i *)(void *)(aq + i * 32), ck__load256(q));
             ad[i] = ck__h2f(mn ? blk.b1[b].d : blk.b0[b].d);
             as[i] = mn ? ck__h2f(blk.b1[b].s) : 0.0f;
             ac[i] = -off * sum;
@@ -7544,8 +7548,7 @@ CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp
         const int cs = CK_MIN(S, C - c0), nb = cs / CK_QK;
         ck__act_quantizer(CK_Q8_0, 1)(inp + c0, a, cs);
         for (b = 0; b < nb; b++) {
-            const __m256i v = ck__load256(a[b].qs); /* the byte sum: sad of the biased bytes against 0, less 32 * 128 */
-            corr[b] = -off * (ck__hsum_i32_avx2(_mm256_sad_epu8(_mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256())) - 32 * 128);
+            corr[b] = -off * ck__sum32_i8_avx2(a[b].qs);
             ad[b] = ck__h2f(a[b].d);
         }
         for (g = o_lo / 16; g * 16 < o_hi; g++) {
