@@ -34,8 +34,8 @@
                         too, not only of prefill (run --profile times decode steps with it; run.c
                         defines it). Without it decode has no hook: firmware keeps its size.
      CK_NO_REPACK       ck_repack_type keeps every GGUF type: ck_model_repack (CKM_REPACK) leaves the
-                        weights as they are. Default: on AVX-512 builds Q4_0 and Q8_0 matmul weights are
-                        rewritten once at load into groups of 16 rows (CK_Q4_0_X16, CK_Q8_0_X16; the same
+                        weights as they are. Default: on AVX-512 builds Q4_0, Q5_0 and Q8_0 matmul weights
+                        are rewritten once at load into groups of 16 rows (CK_Q4_0_X16, _Q5_0_X16, _Q8_0_X16; the same
                         results bit for bit, decode reads them at memory speed).
      CK_CANARIES        Generated models write guard words between the sections of their
                         arena and check them after each phase (ck_canary_check).
@@ -379,14 +379,17 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
    [row 0..15][qs[4j .. 4j+3]] (64 bytes each: the nibbles of values 4j..4j+3 and 16+4j..16+4j+3).
    CK_Q8_0_X16: the same for Q8_0: 16 d, then 8 chunks j = 0..7 of [row 0..15][qs[4j .. 4j+3]]
    (544 bytes a block of 16 rows).
+   CK_Q5_0_X16: the same for Q5_0: 16 d, then [row 0..15][qh] (64 bytes: the fifth bits), then
+   Q4_0's 4 chunks of nibbles (352 bytes a block of 16 rows).
    One 512-bit vpdpbusd then takes 16 rows x 4 values with one broadcast activation dword, and no
    horizontal sums follow: AVX-512 decode reads the weights at memory speed. Results are
    bit-identical to the GGUF matrix's (the same integer block sums and float steps in the same
    order). */
 #define CK_Q4_0_X16 1002
 #define CK_Q8_0_X16 1008
+#define CK_Q5_0_X16 1006
 /* the repacked layout ck_matmul_forward_q runs `type` fastest in on this build, or `type` itself
-   (none: every type but Q4_0, builds without AVX-512, the exact path, CK_NO_REPACK) */
+   (none: every type but Q4_0, Q5_0 and Q8_0, builds without AVX-512, the exact path, CK_NO_REPACK) */
 CK_DEF int ck_repack_type(int type);
 /* the repacked layout some build runs `type` in (the generator's question), or `type` itself */
 CK_DEF int ck_repack_layout(int type);
@@ -2200,10 +2203,10 @@ static const ck__type_traits *ck__traits(int type)
 
 CK_DEF const char *ck_type_name(int type) { const ck__type_traits *t = ck__traits(type); return t ? t->name : NULL; }
 
-/* ---- repacked layouts (CK_Q4_0_X16; see its declaration) ---------------------------------- */
-CK_DEF int ck_repack_base(int type) { return type == CK_Q4_0_X16 ? CK_Q4_0 : type == CK_Q8_0_X16 ? CK_Q8_0 : type; }
+/* ---- repacked layouts (CK_Q4_0_X16 and the others; see their declaration) ------------------ */
+CK_DEF int ck_repack_base(int type) { return type == CK_Q4_0_X16 ? CK_Q4_0 : type == CK_Q5_0_X16 ? CK_Q5_0 : type == CK_Q8_0_X16 ? CK_Q8_0 : type; }
 
-CK_DEF int ck_repack_layout(int type) { return type == CK_Q4_0 ? CK_Q4_0_X16 : type == CK_Q8_0 ? CK_Q8_0_X16 : type; }
+CK_DEF int ck_repack_layout(int type) { return type == CK_Q4_0 ? CK_Q4_0_X16 : type == CK_Q5_0 ? CK_Q5_0_X16 : type == CK_Q8_0 ? CK_Q8_0_X16 : type; }
 
 CK_DEF int ck_repack_type(int type)
 {
@@ -2213,11 +2216,14 @@ CK_DEF int ck_repack_type(int type)
     return type;
 }
 
-static int ck__is_x16(int type) { return type == CK_Q4_0_X16 || type == CK_Q8_0_X16; }
-/* a GGUF block of the layout's type: d (2 bytes), then qs in 4-byte chunks; 16 of them a group-block */
-static size_t ck__x16_bsz(int type) { return type == CK_Q8_0_X16 ? sizeof(ck_block_q8_0) : sizeof(ck_block_q4_0); }
-/* row r's GGUF block blk (bsz bytes) and its place in the group-block p: d at 2r, qs chunk j at
-   32 + 64j + 4r; copied into p (to_group) or out of it */
+static int ck__is_x16(int type) { return type == CK_Q4_0_X16 || type == CK_Q5_0_X16 || type == CK_Q8_0_X16; }
+/* a GGUF block of the layout's type: d (2 bytes), then 4-byte chunks (Q5_0: qh, then qs); 16 of them a group-block */
+static size_t ck__x16_bsz(int type)
+{
+    return type == CK_Q8_0_X16 ? sizeof(ck_block_q8_0) : type == CK_Q5_0_X16 ? sizeof(ck_block_q5_0) : sizeof(ck_block_q4_0);
+}
+/* row r's GGUF block blk (bsz bytes) and its place in the group-block p: d at 2r, the block's
+   4-byte chunk j (after d) at 32 + 64j + 4r; copied into p (to_group) or out of it */
 static void ck__x16_copy(uint8_t *p, int r, uint8_t *blk, size_t bsz, int to_group)
 {
     size_t j;
@@ -6336,22 +6342,36 @@ static void ck__gi_pack_iq4_nl(const char *w, size_t ldw, int nr, int nb, uint8_
 static void ck__gi_pack_q4_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q4_1, w, ldw, nr, nb, wp, wd, wm); }
 static void ck__gi_pack_q5_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q5_1, w, ldw, nr, nb, wp, wd, wm); }
 
+/* CK_Q5_0_X16: the bytes q of group k (values 4k..4k+3 of the 16 rows, k = 0..7: chunk k's low
+   nibbles, chunk k - 4's high ones) with their fifth bits added as 16; bits 4k..4k+3 of each row's
+   qh dword: its byte k / 2 spread to the dword's 4 bytes, tested against 1 << (4 (k % 2) + byte) */
+CK__FORCE_INLINE __m512i ck__q5x16_bits(__m512i q, __m512i qh, int k)
+{
+    const __m512i idx = _mm512_add_epi8(_mm512_set4_epi32(0x0c0c0c0c, 0x08080808, 0x04040404, 0), _mm512_set1_epi8((char)(k / 2)));
+    const __mmask64 m = _mm512_test_epi8_mask(_mm512_shuffle_epi8(qh, idx), _mm512_set1_epi32((int)(0x08040201u << (4 * (k % 2)))));
+    return _mm512_mask_add_epi8(q, m, q, _mm512_set1_epi8(16));
+}
+
 /* ck__gi_pack's panel of 16 whole rows of a repacked matrix, blocks 0..nb-1 from p (the group's
    first block of the segment): the layout already holds [row][4 bytes] per chunk j, so Q4_0's
-   group j is chunk j's low nibbles and group j + 4 its high ones, Q8_0's group j chunk j made
+   group j is chunk j's low nibbles and group j + 4 its high ones (Q5_0: the fifth bits added), Q8_0's group j chunk j made
    unsigned (+ 128, the panel's offset); the same bytes and floats as ck__gi_pack of the GGUF
    rows (an odd last block again written twice) */
 static void ck__gi_pack_x16(int type, const uint8_t *p, int nb, uint8_t *wp, float *wd)
 {
     const __m512i m4 = _mm512_set1_epi8(15), x80 = _mm512_set1_epi8((char)0x80);
-    const size_t gsz = 16 * ck__x16_bsz(type);
+    const size_t gsz = 16 * ck__x16_bsz(type), qo = type == CK_Q5_0_X16 ? 96 : 32; /* the nibbles after d (and qh) */
     int b, j;
     for (b = 0; b < nb + (nb & 1); b++) {
         const uint8_t *q = p + (size_t)CK_MIN(b, nb - 1) * gsz;
         _mm512_store_ps(wd + (size_t)b * 16, _mm512_cvtph_ps(ck__load256(q)));
         for (j = 0; j < 4; j++) {
-            const __m512i c = _mm512_loadu_si512((const void *)(q + 32 + 64 * j));
-            if (type == CK_Q8_0_X16) {
+            const __m512i c = _mm512_loadu_si512((const void *)(q + qo + 64 * j));
+            if (type == CK_Q5_0_X16) {
+                const __m512i qh = _mm512_loadu_si512((const void *)(q + 32));
+                _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * j), ck__q5x16_bits(_mm512_and_si512(c, m4), qh, j));
+                _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * (j + 4)), ck__q5x16_bits(_mm512_and_si512(_mm512_srli_epi16(c, 4), m4), qh, j + 4));
+            } else if (type == CK_Q8_0_X16) {
                 const __m512i c2 = _mm512_loadu_si512((const void *)(q + 32 + 64 * (j + 4)));
                 _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * j), _mm512_xor_si512(c, x80));
                 _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * (j + 4)), _mm512_xor_si512(c2, x80));
@@ -7523,20 +7543,25 @@ static void ck__matmul_q_tile_rows(int simd, int wtype, float *out, const float 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized" /* g++ 12 on its own intrinsics' __Y = __Y */
 #endif
-/* Decode (T = 1) on a repacked matrix (CK_Q4_0_X16, CK_Q8_0_X16), rows o_lo..o_hi-1: per group
-   of 16 rows and block, one int32 lane per row starts at -off * (the activation block's byte sum)
-   and takes 8 vpdpbusd, the rows' values made unsigned (Q4_0: the chunk's low nibbles with
-   activation dword j, its high ones with dword j + 4, off 8; Q8_0: chunk j + 128 with dword j,
-   off 128): the exact signed block sum S of the tile path. The float step is the tile path's,
+/* Decode (T = 1) on a repacked matrix (CK_Q4_0_X16, CK_Q5_0_X16, CK_Q8_0_X16), rows o_lo..o_hi-1:
+   per group of 16 rows and block, one int32 lane per row starts at -off * (the activation block's
+   byte sum) and takes 8 vpdpbusd, the rows' values made unsigned (Q4_0: the chunk's low nibbles
+   with activation dword j, its high ones with dword j + 4, off 8; Q5_0: the same with the fifth
+   bits added, off 16; Q8_0: chunk j + 128 with dword j, off 128): the exact signed block sum S of the tile path. The float step is the tile path's,
    t = (d_w * d_a) * S, acc += t, block after block, over the tile path's segments for T = 1
    (8 * CK_QSEG values: the first sets out = bias + acc, the others add): bit-identical to the
    GGUF matrix's result, for any row range (a group cut by the range is computed whole and stored
    in part). */
+#ifndef CK__X16_PF
+#define CK__X16_PF 8192
+#endif
 CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp, const void *weight, const float *bias, int C, int o_lo, int o_hi)
 {
     enum { S = 8 * CK_QSEG / CK_QK_K * CK_QK_K, SB = S / CK_QK };
-    const int q8 = type == CK_Q8_0_X16, off = q8 ? 128 : 8;
-    const size_t gsz = 16 * ck__x16_bsz(type), pf = 2 * gsz;
+    const int q8 = type == CK_Q8_0_X16, q5 = type == CK_Q5_0_X16, off = q8 ? 128 : q5 ? 16 : 8;
+    const size_t gsz = 16 * ck__x16_bsz(type), qo = q5 ? 96 : 32; /* the chunks of values after d (and qh) */
+    const int pfb = (int)((CK__X16_PF + gsz - 1) / gsz), pfn = CK__X16_PF > 0;
+    const char *pfp;
     ck_block_q8_0 a[SB];
     int32_t corr[SB];
     float ad[SB];
@@ -7560,16 +7585,26 @@ CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp
                 const int8_t *aq = a[b].qs; /* (2-byte aligned: dwords through ck__ld32) */
                 __m512i v = _mm512_set1_epi32(corr[b]);
                 size_t j;
-                for (j = 0; j < gsz; j += 64) _mm_prefetch((const char *)p + pf + j, _MM_HINT_T0);
+                if (pfn) { /* the group-block read pfb visits on: further on in this group's segment, else in the next group's */
+                    const int nx = b + pfb < nb ? g : g + 1, bx = nx == g ? b + pfb : b + pfb - nb;
+                    if (bx < nb && nx * 16 < o_hi)
+                        for (j = 0, pfp = (const char *)weight + ((size_t)nx * nbr + c0 / CK_QK + bx) * gsz; j < gsz; j += 64) _mm_prefetch(pfp + j, _MM_HINT_T0);
+                }
                 for (j = 0; j < 4; j++) {
-                    const __m512i q = _mm512_loadu_si512((const void *)(p + 32 + 64 * j));
+                    const __m512i q = _mm512_loadu_si512((const void *)(p + qo + 64 * j));
                     if (q8) {
-                        const __m512i q2 = _mm512_loadu_si512((const void *)(p + 32 + 64 * (j + 4)));
+                        const __m512i q2 = _mm512_loadu_si512((const void *)(p + qo + 64 * (j + 4)));
                         v = _mm512_dpbusd_epi32(v, _mm512_xor_si512(q, x80), _mm512_set1_epi32(ck__ld32(aq + 4 * j)));
                         v = _mm512_dpbusd_epi32(v, _mm512_xor_si512(q2, x80), _mm512_set1_epi32(ck__ld32(aq + 4 * (j + 4))));
                     } else {
-                        v = _mm512_dpbusd_epi32(v, _mm512_and_si512(q, m4), _mm512_set1_epi32(ck__ld32(aq + 4 * j)));
-                        v = _mm512_dpbusd_epi32(v, _mm512_and_si512(_mm512_srli_epi16(q, 4), m4), _mm512_set1_epi32(ck__ld32(aq + 4 * (j + 4))));
+                        __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+                        if (q5) {
+                            const __m512i qh = _mm512_loadu_si512((const void *)(p + 32));
+                            lo = ck__q5x16_bits(lo, qh, (int)j);
+                            hi = ck__q5x16_bits(hi, qh, (int)j + 4);
+                        }
+                        v = _mm512_dpbusd_epi32(v, lo, _mm512_set1_epi32(ck__ld32(aq + 4 * j)));
+                        v = _mm512_dpbusd_epi32(v, hi, _mm512_set1_epi32(ck__ld32(aq + 4 * (j + 4))));
                     }
                 }
                 acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtph_ps(ck__load256(p)), _mm512_set1_ps(ad[b])), _mm512_cvtepi32_ps(v)));
@@ -7591,6 +7626,10 @@ static void ck__gemv_q8_0_x16_avx512(float *out, const float *inp, const void *w
 {
     ck__gemv_x16_avx512(CK_Q8_0_X16, out, inp, w, bias, C, lo, hi);
 }
+static void ck__gemv_q5_0_x16_avx512(float *out, const float *inp, const void *w, const float *bias, int C, int lo, int hi)
+{
+    ck__gemv_x16_avx512(CK_Q5_0_X16, out, inp, w, bias, C, lo, hi);
+}
 #if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
 #pragma GCC diagnostic pop
 #endif
@@ -7603,7 +7642,9 @@ static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *
 {
 #if CK_HAVE_AVX512
     if (ck__is_x16(type) && simd && T == 1) {
-        (type == CK_Q4_0_X16 ? ck__gemv_q4_0_x16_avx512 : ck__gemv_q8_0_x16_avx512)(out, inp, weight, bias, C, o_lo, o_hi);
+        void (*gemv)(float *, const float *, const void *, const float *, int, int, int) =
+            type == CK_Q4_0_X16 ? ck__gemv_q4_0_x16_avx512 : type == CK_Q5_0_X16 ? ck__gemv_q5_0_x16_avx512 : ck__gemv_q8_0_x16_avx512;
+        gemv(out, inp, weight, bias, C, o_lo, o_hi);
         return;
     }
 #endif

@@ -800,9 +800,9 @@ def test_position_table_stays_f32(tc):
 
 
 # ============================================================================ repacked weights
-@pytest.mark.parametrize("family,qtype", [("llama", "q4_0"), ("qwen2", "q8_0")])
+@pytest.mark.parametrize("family,qtype", [("llama", "q4_0"), ("llama", "q5_0"), ("qwen2", "q8_0")])
 def test_repacked_weights_give_the_same_bits(tc, family, qtype):
-    """run repacks the Q4_0/Q8_0 matmul weights at load (CKM_REPACK: groups of 16 rows on AVX-512
+    """run repacks the Q4_0/Q5_0/Q8_0 matmul weights at load (CKM_REPACK: groups of 16 rows on AVX-512
     builds, none elsewhere); --no-repack keeps the GGUF layout. Prefill and decode logits are the
     same bytes either way, at 1 and 2 threads; the generated calls of exactly the matmul-only
     weights take CK_WTYPE (qwen2's tied output matrix is also the embedding table: never repacked)."""

@@ -812,7 +812,7 @@ static void test_qmatmul_multi(void)
 #endif
 }
 
-/* Repacked layouts (CK_Q4_0_X16, CK_Q8_0_X16, ck_repack_rows), for each:
+/* Repacked layouts (CK_Q4_0_X16, CK_Q5_0_X16, CK_Q8_0_X16, ck_repack_rows), for each:
    - the layout: every block of every row read back through ck__x16_blocks equals the GGUF bytes;
      refusals (rows not a multiple of 16, C not of 32, a GGUF type as target) leave w untouched
    - AVX-512 builds: ck_repack_type of the base type is the layout, and a repacked matrix gives
@@ -822,10 +822,10 @@ static void test_qmatmul_multi(void)
      untouched), in _q_multi, and with 1, 2 and 3 threads */
 static void test_repack(void)
 {
-    static const int layouts[2][2] = { { CK_Q4_0, CK_Q4_0_X16 }, { CK_Q8_0, CK_Q8_0_X16 } };
+    static const int layouts[3][2] = { { CK_Q4_0, CK_Q4_0_X16 }, { CK_Q5_0, CK_Q5_0_X16 }, { CK_Q8_0, CK_Q8_0_X16 } };
     static const struct { int OC, C; } lay[] = { { 16, 32 }, { 48, 96 }, { 32, 4864 } };
     int li, ki;
-    for (ki = 0; ki < 2; ki++) {
+    for (ki = 0; ki < 3; ki++) {
         const int base = layouts[ki][0], to = layouts[ki][1];
         const size_t bsz = ck_type_block_bytes(base);
         char what[200];
@@ -858,14 +858,14 @@ static void test_repack(void)
         char w[40 * 34 * 4], orig[sizeof w];
         size_t i;
         for (i = 0; i < sizeof w; i++) w[i] = orig[i] = (char)(i * 7);
-        check(ck_repack_rows(CK_Q4_0_X16, w, 40, 64) == -1 && ck_repack_rows(CK_Q8_0_X16, w, 16, 48) == -1 &&
+        check(ck_repack_rows(CK_Q4_0_X16, w, 40, 64) == -1 && ck_repack_rows(CK_Q8_0_X16, w, 16, 48) == -1 && ck_repack_rows(CK_Q5_0_X16, w, 8, 32) == -1 &&
               ck_repack_rows(CK_Q4_0, w, 16, 64) == -1 && ck_repack_rows(CK_Q8_0, w, 16, 32) == -1 && memcmp(w, orig, sizeof w) == 0,
-              "ck_repack_rows refuses 40 rows, C = 48 and a GGUF type as target, and leaves w untouched");
+              "ck_repack_rows refuses 40 rows, 8 rows, C = 48 and a GGUF type as target, and leaves w untouched");
     }
     check(ck_repack_base(CK_Q6_K) == CK_Q6_K && ck_repack_type(CK_Q6_K) == CK_Q6_K && ck_repack_layout(CK_F16) == CK_F16,
           "ck_repack_base / _type / _layout of the other types: themselves");
 #if CK_HAVE_AVX512
-    for (ki = 0; ki < 2; ki++) {
+    for (ki = 0; ki < 3; ki++) {
         static const int Ts[] = { 1, 2, 5, 8, 33, 70 }, Cs[] = { 96, 576, 4864, 9216 }, OCs[] = { 16, 48, 64 };
         const int base = layouts[ki][0], to = layouts[ki][1];
         int ti, ci, oi, r, worst_ok = 1, n = 0;
@@ -938,8 +938,9 @@ static void test_repack(void)
         printf("%s_X16 (repacked) vs %s: %d shapes, %s\n", ck_type_name(base), ck_type_name(base), n, worst_ok ? "bit-identical on every path" : "DIFFERS");
     }
 #else
-    check(ck_repack_type(CK_Q4_0) == CK_Q4_0 && ck_repack_type(CK_Q8_0) == CK_Q8_0, "no AVX-512 in this build: nothing is repacked (ck_repack_type)");
-    printf("Q4_0_X16, Q8_0_X16 matmul: not applicable (no AVX-512 in this build: ck_repack_type keeps the GGUF types)\n");
+    check(ck_repack_type(CK_Q4_0) == CK_Q4_0 && ck_repack_type(CK_Q5_0) == CK_Q5_0 && ck_repack_type(CK_Q8_0) == CK_Q8_0,
+          "no AVX-512 in this build: nothing is repacked (ck_repack_type)");
+    printf("Q4_0_X16, Q5_0_X16, Q8_0_X16 matmul: not applicable (no AVX-512 in this build: ck_repack_type keeps the GGUF types)\n");
 #endif
 }
 
