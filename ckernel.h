@@ -10394,11 +10394,20 @@ CK_DEF int ck_gguf_write_file(ck_gguf_builder *b, const char *path)
 
 CK_DEF void ck_embedding_forward_q(int type, float *out, const int32_t *tokens, const void *wte, const float *wpe, int T, int C, int pos0)
 {
-    size_t row = ck_row_size(type, C);
+    const int base = ck_repack_base(type);
+    size_t row = ck_row_size(base, C);
     int t, c;
     for (t = 0; t < T; t++) {
         float *o = out + (size_t)t * C;
-        ck_dequantize_row(type, (const uint8_t *)wte + (size_t)tokens[t] * row, o, C);
+        if (ck__is_x16(type)) { /* a repacked table (tied to the output matmul): the row's blocks read out of its group, 8 at a time */
+            ck_block_q8_0 blk[8]; /* room for 8 blocks of any X16 base type */
+            for (c = 0; c < C; c += 8 * CK_QK) {
+                const int nb = CK_MIN(8, (C - c) / CK_QK);
+                ck__x16_blocks(type, wte, C / CK_QK, tokens[t], c / CK_QK, nb, blk);
+                ck_dequantize_row(base, blk, o + c, nb * CK_QK);
+            }
+        } else
+            ck_dequantize_row(type, (const uint8_t *)wte + (size_t)tokens[t] * row, o, C);
         if (wpe)
             for (c = 0; c < C; c++) o[c] += wpe[(size_t)(pos0 + t) * C + c];
     }

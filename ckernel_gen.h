@@ -1392,12 +1392,13 @@ static void ckg_wptr(const ckg_out *O, const char *w, int section, int as_float,
     snprintf(buf, cap, "%s(m, %s_W_%s)", as_float ? "CK_WF" : "CK_WP", O->NAME, ckg_upper(w));
 }
 /* the type of a weight: a constant if every layer agrees, else the layer table's */
-/* May ck_model_repack rewrite tensor t? Only matmuls read it (as their weight, under any name:
-   a tied output matrix is also the embedding table, which stays as it is) and its rows come in
-   groups of 16, as the repacked layouts need. */
+/* May ck_model_repack rewrite tensor t? Matmuls read it (as their weight, under any name), and
+   nothing else but an embedding lookup (a tied output matrix is also the embedding table:
+   ck_embedding_forward_q reads rows out of the repacked layouts), and its rows come in groups of
+   16, as the repacked layouts need. A table only embeddings read stays as it is (nothing gained). */
 static int ckg_repackable_tensor(const ckg_model *M, const ckg_ir *R, const ck_gguf_tensor *t)
 {
-    int k, il, s;
+    int k, il, s, mm = 0;
     if (!t || t->n_dims < 2 || t->ne[1] % 16) return 0;
     for (k = 0; k < R->n_op; k++) {
         const ckg_op *o = &R->op[k];
@@ -1405,14 +1406,16 @@ static int ckg_repackable_tensor(const ckg_model *M, const ckg_ir *R, const ck_g
             const char *slot = s ? o->wc : o->wb;
             for (il = 0; slot && il < (o->section == CKG_BLOCK ? M->n_layer : 1); il++) {
                 const ckg_weight *x = ckg_find_weight(M, slot, o->section == CKG_BLOCK ? il : -1);
-                if (x && x->t == t && (o->desc != &ckg_op_matmul || s)) return 0;
+                if (!x || x->t != t) continue;
+                if ((o->desc != &ckg_op_matmul && o->desc != &ckg_op_embedding) || s) return 0;
+                mm |= o->desc == &ckg_op_matmul;
             }
         }
     }
-    return 1;
+    return mm;
 }
 
-/* A matmul's weight (every layer's tensor for a block weight) whose calls take CK_WTYPE(m, type):
+/* A matmul's (or tied embedding's) weight (every layer's tensor for a block weight) whose calls take CK_WTYPE(m, type):
    repackable, and of a type with a repacked layout (in some layer) */
 static int ckg_repackable(const ckg_out *O, const char *w, int section)
 {
@@ -1519,7 +1522,7 @@ static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode, ckg_ctx *xo)
     if (o->wb) {
         ckg_wtype(O, o->wb, o->section, x.wt, sizeof x.wt);
         if (D->infer_q && strcmp(x.wt, "CK_F32")) tmpl = D->infer_q;
-        if (D == &ckg_op_matmul && ckg_repackable(O, o->wb, o->section)) { /* ck_model_repack may have rewritten it */
+        if ((D == &ckg_op_matmul || D == &ckg_op_embedding) && ckg_repackable(O, o->wb, o->section)) { /* ck_model_repack may have rewritten it */
             char t[sizeof x.wt];
             snprintf(t, sizeof t, "%s", x.wt);
             snprintf(x.wt, sizeof x.wt, "CK_WTYPE(m, %.*s)", (int)sizeof x.wt - 16, t);
@@ -1905,7 +1908,7 @@ static void ckg_emit_repack(ckg_out *O, const ck_weight_info *info, int n_info)
             if (!strcmp(info[i].name, ckg_tensor_name(w->t))) pick[i] = 1;
     }
     for (i = 0; i < n_info; i++) n += pick[i];
-    fprintf(f, "#ifndef CK_NO_STDIO\n/* the weights (rows of %s_weights) only matmuls read, in groups of 16 rows: ck_model_repack rewrites them in place\n"
+    fprintf(f, "#ifndef CK_NO_STDIO\n/* the weights (rows of %s_weights) only matmuls (and a tied embedding) read, in groups of 16 rows: ck_model_repack rewrites them in place\n"
                "   into the layouts this build's kernels read fastest, if it has any (ck_repack_type); their calls take CK_WTYPE */\n"
                "static const int %s_repack_ids[%d] = {", O->name, O->name, n ? n : 1);
     for (i = 0, j = 0; i < n_info; i++)

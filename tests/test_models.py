@@ -804,8 +804,10 @@ def test_position_table_stays_f32(tc):
 def test_repacked_weights_give_the_same_bits(tc, family, qtype):
     """run repacks the Q4_0/Q5_0/Q8_0 matmul weights at load (CKM_REPACK: groups of 16 rows on AVX-512
     builds, none elsewhere); --no-repack keeps the GGUF layout. Prefill and decode logits are the
-    same bytes either way, at 1 and 2 threads; the generated calls of exactly the matmul-only
-    weights take CK_WTYPE (qwen2's tied output matrix is also the embedding table: never repacked)."""
+    same bytes either way, at 1 and 2 threads; the generated calls of exactly the weights matmuls
+    read (and nothing else but an embedding lookup) take CK_WTYPE: qwen2's tied output matrix is
+    also the embedding table, repacked, its rows read back out of the groups by the lookup; llama's
+    own embedding table, which no matmul reads, is not."""
     out = os.path.join(tc.work, f"repack-{family}")
     os.makedirs(out, exist_ok=True)
     g = tc.mkmodel(os.path.join(out, "m.gguf"), family, qtype)
@@ -815,10 +817,12 @@ def test_repacked_weights_give_the_same_bits(tc, family, qtype):
     T = qtype.upper()
     assert hdr.count(f"CK_WTYPE(m, CK_{T})") >= 2 * 7, "every matmul of the block (prefill and decode) takes CK_WTYPE"
     ids = re.search(r"m_repack_ids\[(\d+)\]", hdr)
-    # the 7 block matrices of each of the 2 layers, and llama's own output matrix (qwen2's is token_embd)
-    assert ids and int(ids.group(1)) == 7 * 2 + (family == "llama"), ids
-    if family == "qwen2":
-        assert f"ck_matmul_forward_q(CK_{T}, logits" in hdr, "the tied output matrix keeps its GGUF layout"
+    # the 7 block matrices of each of the 2 layers, and the output matrix (llama's own, qwen2's token_embd)
+    assert ids and int(ids.group(1)) == 7 * 2 + 1, ids
+    assert f"ck_matmul_forward_q(CK_WTYPE(m, CK_{T}), logits" in hdr
+    tied = family == "qwen2"
+    assert (f"ck_embedding_forward_q(CK_WTYPE(m, CK_{T})" in hdr) == tied and (f"ck_embedding_forward_q(CK_{T}" in hdr) == (not tied), \
+        "the embedding lookup reads the repacked layout exactly when its table is the tied output matrix"
     prog = tc.compile(out)
     toks = prompt()
     simd = must([prog, "-m", g, "--tokens", "1,2", "-n", "1", "--temp", "0"]).stderr
