@@ -60,19 +60,19 @@ $(B)/%: examples/%.c $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
 
 # ---- C tests ---------------------------------------------------------------------------
-$(B)/test_kernels: tests/test_kernels.c $(HEADERS) | $(B)
+$(B)/test_kernels: tests/test_kernels.c examples/ck_peak.h $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
-$(B)/test_kernels_scalar: tests/test_kernels.c $(HEADERS) | $(B)
+$(B)/test_kernels_scalar: tests/test_kernels.c examples/ck_peak.h $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) -DCK_NO_SIMD $< -o $@ -lm
-$(B)/test_kernels_asan: tests/test_kernels.c $(HEADERS) | $(B)
+$(B)/test_kernels_asan: tests/test_kernels.c examples/ck_peak.h $(HEADERS) | $(B)
 	$(CC) $(WARN) $(SAN) $(ARCH) -I. $< -o $@ -lm
 $(B)/test_quant: tests/test_quant.c $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
 $(B)/test_quant_scalar: tests/test_quant.c $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) -DCK_NO_SIMD $< -o $@ -lm
-$(B)/test_kernels_avx2: tests/test_kernels.c $(HEADERS) | $(B)
+$(B)/test_kernels_avx2: tests/test_kernels.c examples/ck_peak.h $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) -DCK_NO_AVX512 $< -o $@ -lm
-$(B)/test_kernels_avx512: tests/test_kernels.c $(HEADERS) | $(B)
+$(B)/test_kernels_avx512: tests/test_kernels.c examples/ck_peak.h $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) $(AVX512_FLAGS) $< -o $@ -lm
 $(B)/test_quant_avx2: tests/test_quant.c $(HEADERS) | $(B)
 	$(CC) $(ALL_CFLAGS) -DCK_NO_AVX512 $< -o $@ -lm
@@ -268,7 +268,7 @@ deps-arm: ## install the AArch64 cross compiler, its libc and qemu-user (Debian 
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(ARM_PKGS) >/dev/null; }
 
 define ARM_TEST_RULE
-$(B)/arm/$(1)_$(2): tests/$(1).c $(HEADERS) | deps-arm
+$(B)/arm/$(1)_$(2): tests/$(1).c examples/ck_peak.h $(HEADERS) | deps-arm
 	@mkdir -p $$(@D)
 	$(ARM_CC) $(WARN) -Werror $(CFLAGS) $(ARM_FLAGS_$(2)) -fopenmp -DCK_EXPECT_SIMD='"$(ARM_SIMD_$(2))"' -I. $$< -o $$@ -lm
 endef

@@ -98,43 +98,78 @@ CK_PEAK_OPT static inline double ck_peak_fma_gflops(long iters)
 }
 
 /* Memory read bandwidth: every OpenMP thread sums its part of an array of `bytes` (far larger than
-   any cache: 1 GB for bench-membw, 256 MB for run --profile) into 32 independent accumulators;
-   the best of `reps` passes. The decode floor of a model is this number over its bytes of weights.
-   0 when the array cannot be allocated. */
+   any cache: 1 GB for bench-membw, 256 MB for run --profile) as S concurrent streams (S equal runs
+   read in one loop, 64 bytes of each a step), for S = 1, 2, 4 and 8; the best of `reps` passes of
+   each S, and the best S is returned. Why streams: a core's read rate depends on how many lines it
+   has in flight, and one sequential stream leaves it short of what the decode kernels reach reading
+   several weight rows at once (a GEMV does). The floor is the best read rate the core achieves, not
+   that of one pattern: on one Zen 4 core (a shared 2-vCPU VM) one stream read 22-27 GB/s, 2 to 8
+   streams 29-35, and the best S varies with the run. It costs 4 x `reps` passes where one stream
+   cost `reps`, but the allocation and first touch of the array dominate: run --profile's 256 MB
+   measurement takes ~1.1x the time it did with one stream. The decode floor of a model is this
+   number over its bytes of weights. 0 when the array cannot be allocated. */
+/* the sum of a[0..len) read as `streams` (1, 2, 4 or 8) concurrent streams: equal runs of whole
+   64-byte lines, each step adding 16 floats of every run into 16 accumulators; then the floats
+   after the last run. One plain loop per count: with a loop over the streams inside (an
+   accumulator row per stream) GCC -O3 emitted shuffles and clang -O2 scalar code, 4-20 GB/s where
+   this form reads 30-36 with GCC -O2, -O3 and clang -O2 alike. */
+CK_PEAK_OPT static inline double ck_peak_sum_streams(const float *a, size_t len, int streams)
+{
+    float acc[16] = { 0 };
+    size_t per = len / (16 * (size_t)streams) * 16, j, k;
+    double sum = 0;
+    if (streams == 1) {
+        for (j = 0; j < per; j += 16)
+            for (k = 0; k < 16; k++) acc[k] += a[j + k];
+    } else if (streams == 2) {
+        const float *b = a + per;
+        for (j = 0; j < per; j += 16)
+            for (k = 0; k < 16; k++) acc[k] += a[j + k] + b[j + k];
+    } else if (streams == 4) {
+        const float *b = a + per, *c = a + 2 * per, *d = a + 3 * per;
+        for (j = 0; j < per; j += 16)
+            for (k = 0; k < 16; k++) acc[k] += (a[j + k] + b[j + k]) + (c[j + k] + d[j + k]);
+    } else {
+        const float *b = a + per, *c = a + 2 * per, *d = a + 3 * per, *e = a + 4 * per, *f = a + 5 * per, *g = a + 6 * per, *h = a + 7 * per;
+        for (j = 0; j < per; j += 16)
+            for (k = 0; k < 16; k++) acc[k] += ((a[j + k] + b[j + k]) + (c[j + k] + d[j + k])) + ((e[j + k] + f[j + k]) + (g[j + k] + h[j + k]));
+    }
+    for (j = (size_t)streams * per; j < len; j++) sum += a[j];
+    for (k = 0; k < 16; k++) sum += acc[k];
+    return sum;
+}
 CK_PEAK_OPT static inline double ck_peak_read_gbps(size_t bytes, int reps)
 {
-    size_t n = bytes / sizeof(float) / 32 * 32, i;
+    size_t n = bytes / sizeof(float) / 16 * 16, i;
     float *a = (float *)malloc(n * sizeof(float));
     double best = 1e30, sink = 0;
-    int r;
+    int r, streams;
     if (!a || n == 0) { free(a); return 0.0; }
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static)
 #endif
     for (i = 0; i < n; i++) a[i] = (float)(i & 255);
-    for (r = 0; r < reps; r++) {
-        double t0 = ck_peak_now(), s = 0;
+    for (r = 0; r < reps; r++)
+        for (streams = 1; streams <= 8; streams *= 2) {
+            double t0 = ck_peak_now(), s = 0;
 #ifdef _OPENMP
 #pragma omp parallel reduction(+ : s)
 #endif
-        {
-            int nt = 1, id = 0;
-            size_t lo, hi, k, j;
-            float acc[32] = { 0 };
+            {
+                int nt = 1, id = 0;
+                size_t lo, hi;
 #ifdef _OPENMP
-            nt = omp_get_num_threads();
-            id = omp_get_thread_num();
+                nt = omp_get_num_threads();
+                id = omp_get_thread_num();
 #endif
-            lo = n / 32 / (size_t)nt * (size_t)id * 32;
-            hi = id == nt - 1 ? n : n / 32 / (size_t)nt * (size_t)(id + 1) * 32;
-            for (j = lo; j < hi; j += 32)
-                for (k = 0; k < 32; k++) acc[k] += a[j + k];
-            for (k = 0; k < 32; k++) s += acc[k];
+                lo = n / 16 / (size_t)nt * (size_t)id * 16; /* whole 64-byte lines */
+                hi = id == nt - 1 ? n : n / 16 / (size_t)nt * (size_t)(id + 1) * 16;
+                s += ck_peak_sum_streams(a + lo, hi - lo, streams);
+            }
+            t0 = ck_peak_now() - t0;
+            sink += s;
+            if (t0 < best) best = t0;
         }
-        t0 = ck_peak_now() - t0;
-        sink += s;
-        if (t0 < best) best = t0;
-    }
     ck_peak_sink += (float)sink;
     free(a);
     return (double)n * sizeof(float) / best / 1e9;

@@ -139,7 +139,7 @@ typedef struct {
     const char *prompt_file;                           /* -f: a path, or "-" for stdin (main reads it into prompt) */
     const char *lora;                                  /* --lora FILE, or NULL */
     const char *dump_dir, *dump_ops, *dump_layers;     /* --dump DIR and its lists (checked against the model in main) */
-    const char *dump_attn;                             /* --dump-attn L:H,... (checked in capture_setup) */
+    const char *dump_attn;                             /* --dump-attn L:H,... (parsed in capture_setup) */
     int logit_lens;                                    /* --logit-lens */
     const char *profile_path;                          /* --profile FILE, or NULL */
     int prefill_only;                                  /* --logits, --decode-logits, --dump or --logit-lens: no generation */
@@ -633,6 +633,8 @@ static int write_f32(const char *path, const float *x, size_t n)
 /* ---- activation capture: --dump DIR, --logit-lens (the generated prefill calls capture_hook) ---- */
 #define RUN_LENS_TOP 5 /* --logit-lens: tokens shown per layer */
 
+typedef struct { int layer, head; } run_attn_head; /* --dump-attn L:H */
+
 typedef struct {
     const char *dir;        /* --dump DIR, or NULL */
     int n_prompt;
@@ -645,6 +647,8 @@ typedef struct {
     int phase;              /* --profile: 0 prefill, 1 decode */
     double last;            /* --profile: when the previous op ended (or the prefill started) */
     float *attn_q[CKM_N_LAYER]; /* --dump-attn: a chosen layer's queries [n_prompt, CKM_N_HEAD * CKM_HEAD_DIM], or NULL */
+    run_attn_head *attn;    /* --dump-attn: [n_attn] the heads in the order listed (one listed twice is dumped twice), or NULL */
+    int n_attn;
     char err[4200];         /* a path (4096) and why */
 } run_capture;
 
@@ -820,6 +824,11 @@ static int capture_setup(run_capture *c, const run_options *o, int n_prompt, cha
         if (v < 0 || end != p + n) return run_fail(err, cap, "--dump-layers: '%s' is not a layer number", b);
         if (v >= CKM_N_LAYER) return run_fail(err, cap, "--dump-layers: layer %s is out of range (the model has %d layers: 0..%d)", b, CKM_N_LAYER, CKM_N_LAYER - 1);
     }
+    if (o->dump_attn) { /* at most one head per comma-separated item */
+        size_t items = 1;
+        for (p = o->dump_attn; *p; p++) items += *p == ',';
+        if (!(c->attn = (run_attn_head *)calloc(items, sizeof *c->attn))) return run_fail(err, cap, "out of memory");
+    }
     for (p = o->dump_attn; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) { /* L:H, each in range */
         size_t n = strcspn(p, ",");
         char *end;
@@ -834,6 +843,8 @@ static int capture_setup(run_capture *c, const run_options *o, int n_prompt, cha
             return run_fail(err, cap, "--dump-attn %s: head %ld is out of range (the model has %d heads: 0..%d)", b, hv, CKM_N_HEAD, CKM_N_HEAD - 1);
         if (!c->attn_q[lv] && !(c->attn_q[lv] = (float *)calloc((size_t)n_prompt * CKM_N_HEAD * CKM_HEAD_DIM, sizeof(float))))
             return run_fail(err, cap, "out of memory");
+        c->attn[c->n_attn].layer = (int)lv;
+        c->attn[c->n_attn++].head = (int)hv;
 #else
         return run_fail(err, cap, "--dump-attn: this model's block has no attention whose queries the capture sees");
 #endif
@@ -867,7 +878,7 @@ static int capture_setup(run_capture *c, const run_options *o, int n_prompt, cha
 }
 
 /* DIR/index.json: the model, the prompt's tokens and one entry per file, in the order the ops ran */
-static int capture_index(run_capture *c, const int32_t *ids, const char *dump_attn)
+static int capture_index(run_capture *c, const int32_t *ids)
 {
     char path[4096], name[256];
     FILE *f;
@@ -889,12 +900,10 @@ static int capture_index(run_capture *c, const int32_t *ids, const char *dump_at
                 first = 0;
             }
     fprintf(f, "\n],\n \"attention\": [");
-    for (first = 1; dump_attn && *dump_attn; dump_attn += strcspn(dump_attn, ",") + (dump_attn[strcspn(dump_attn, ",")] == ',')) {
-        char *end;
-        long lv = strtol(dump_attn, &end, 10), hv = strtol(end + 1, NULL, 10); /* checked by capture_setup */
-        fprintf(f, "%s\n  {\"layer\": %ld, \"head\": %ld, \"shape\": [%d, %d], \"file\": \"L%03ld_attn_h%02ld.npy\"}", first ? "" : ",", lv, hv,
-                c->n_prompt, c->n_prompt, lv, hv);
-        first = 0;
+    for (i = 0; i < c->n_attn; i++) {
+        const run_attn_head *a = &c->attn[i];
+        fprintf(f, "%s\n  {\"layer\": %d, \"head\": %d, \"shape\": [%d, %d], \"file\": \"L%03d_attn_h%02d.npy\"}", i ? "," : "", a->layer,
+                a->head, c->n_prompt, c->n_prompt, a->layer, a->head);
     }
     fprintf(f, "\n]}\n");
     if (fclose(f) != 0) { fprintf(stderr, "run: --dump: cannot write %s: %s\n", path, strerror(errno)); return -1; }
@@ -941,23 +950,22 @@ static int attn_probs(ck_model *m, const run_capture *c, int l, int h, float *pr
 #endif
 
 /* --dump-attn L:H,...: each head's probabilities as DIR/L<l>_attn_h<h>.npy, float32 [n, n] */
-static int dump_attn(ck_model *m, const run_capture *c, const char *list)
+static int dump_attn(ck_model *m, const run_capture *c)
 {
     char path[4200], hdr[128];
     float *probs = (float *)malloc((size_t)c->n_prompt * (size_t)c->n_prompt * sizeof(float));
-    int rc = 0;
+    int rc = 0, i;
     if (!probs) { fprintf(stderr, "run: --dump-attn: out of memory for %d x %d probabilities\n", c->n_prompt, c->n_prompt); return -1; }
-    for (; *list && !rc; list += strcspn(list, ",") + (list[strcspn(list, ",")] == ',')) {
-        char *end;
-        long l = strtol(list, &end, 10), h = strtol(end + 1, NULL, 10); /* checked by capture_setup */
+    for (i = 0; i < c->n_attn && !rc; i++) {
+        const int l = c->attn[i].layer, h = c->attn[i].head;
         size_t n = (size_t)c->n_prompt * (size_t)c->n_prompt, hn = npy_header(hdr, c->n_prompt, c->n_prompt);
         FILE *f;
 #if CKM_ATTN_OP >= 0 && CKM_ATTN_Q_OP >= 0
-        if (attn_probs(m, c, (int)l, (int)h, probs)) { fprintf(stderr, "run: --dump-attn: out of memory\n"); rc = -1; break; }
+        if (attn_probs(m, c, l, h, probs)) { fprintf(stderr, "run: --dump-attn: out of memory\n"); rc = -1; break; }
 #else
         (void)m;
 #endif
-        snprintf(path, sizeof path, "%s/L%03ld_attn_h%02ld.npy", c->dir, l, h);
+        snprintf(path, sizeof path, "%s/L%03d_attn_h%02d.npy", c->dir, l, h);
         if (!(f = fopen(path, "wb")) || fwrite(hdr, 1, hn, f) != hn || fwrite(probs, sizeof(float), n, f) != n) rc = -1;
         if (f && fclose(f) != 0) rc = -1;
         if (rc) fprintf(stderr, "run: --dump-attn: cannot write %s: %s\n", path, strerror(errno));
@@ -1125,6 +1133,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "run: %s\n", err);
         free(capture.sel);
         free(capture.lens);
+        free(capture.attn);
         free(prompt_ids);
         free(file_text);
         if (have_tok) ck_tok_close(&tf);
@@ -1175,14 +1184,15 @@ int main(int argc, char **argv)
             peak_gbps = ck_peak_read_gbps((size_t)256 << 20, 3);
             rc = write_profile(o.profile_path, &capture, n_prompt, t_prefill, n_dec, t_decode, peak_gflops, peak_gbps);
         }
-        if (!rc && o.dump_dir && o.dump_attn) rc = dump_attn(&m, &capture, o.dump_attn);
-        if (!rc && o.dump_dir) rc = capture_index(&capture, prompt_ids, o.dump_attn);
+        if (!rc && o.dump_dir && o.dump_attn) rc = dump_attn(&m, &capture);
+        if (!rc && o.dump_dir) rc = capture_index(&capture, prompt_ids);
         if (!rc && o.logit_lens) logit_lens(&m, &capture, have_tok ? &tf.tok : NULL, prompt_ids[n_prompt - 1]);
         if (!rc && o.logits_path) rc = write_f32(o.logits_path, all, (size_t)n_prompt * CKM_N_VOCAB);
         free(capture.seconds);
         for (i = 0; i < CKM_N_LAYER; i++) free(capture.attn_q[i]);
         free(capture.sel);
         free(capture.lens);
+        free(capture.attn);
         free(all);
         free(prompt_ids);
         if (have_tok) ck_tok_close(&tf);

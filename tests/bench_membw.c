@@ -1,6 +1,7 @@
 /* Memory read bandwidth: every OpenMP thread sums its part of a 1 GB array of floats (far larger
-   than any cache) into 32 independent accumulators, best of 5 (ck_peak_read_gbps, which run
-   --profile uses too). The decode floor of a model is this number over its bytes of weights. */
+   than any cache) as 1, 2, 4 and 8 concurrent streams, the best of 5 passes of each and the best
+   count (ck_peak_read_gbps, which run --profile uses too). The decode floor of a model is this
+   number over its bytes of weights. */
 #define _POSIX_C_SOURCE 199309L
 #include "ckernel.h" /* declarations only: CK_HAVE_* for ck_peak.h */
 #include "../examples/ck_peak.h"

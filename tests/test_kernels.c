@@ -6,9 +6,12 @@
      and token-major), and GGUF metadata becomes llama.cpp's parameters (ck_rope_params_from_gguf)
    - ck_matmul_backward_q (the input gradient of a frozen quantized layer, every weight type): the
      bits of dequantizing the whole weight and running ck_matmul_backward, at 1, 2 and 3 threads
+   - examples/ck_peak.h's read-bandwidth loop reads every float once, as 1, 2, 4 and 8 streams
    Ends with the plain line "N passed, N failed". */
+#define _POSIX_C_SOURCE 199309L /* clock_gettime, for ck_peak.h */
 #define CK_IMPLEMENTATION
 #include "ckernel.h"
+#include "../examples/ck_peak.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -973,6 +976,26 @@ static void test_simd_vs_scalar(void)
 #endif
 }
 
+/* the memory floor of run --profile and bench-membw is bytes / time of ck_peak_sum_streams: every
+   float of the range read exactly once by each stream count, the whole lines of the runs and the
+   floats after them (values 1..len: a run that overlaps another or a float left out changes the sum,
+   and every partial sum is an integer below 2^24, exact in float) */
+static void test_peak_streams(void)
+{
+    static const size_t lens[] = { 0, 1, 15, 16, 17, 31, 32, 33, 127, 128, 129, 255, 256, 257, 1000, 4096 + 48 + 5 };
+    float *a = (float *)malloc(4200 * sizeof(float));
+    size_t i, l;
+    int streams, ok = 1;
+    for (i = 0; i < 4200; i++) a[i] = (float)(i + 1);
+    for (l = 0; l < sizeof lens / sizeof lens[0]; l++)
+        for (streams = 1; streams <= 8; streams *= 2) {
+            double got = ck_peak_sum_streams(a, lens[l], streams), want = (double)lens[l] * (double)(lens[l] + 1) / 2;
+            if (got != want) { printf("  ck_peak_sum_streams: %zu floats as %d streams: sum %.0f, want %.0f\n", lens[l], streams, got, want); ok = 0; }
+        }
+    check(ok, "ck_peak_sum_streams reads every float once as 1, 2, 4 and 8 streams (ck_peak.h)");
+    free(a);
+}
+
 int main(void)
 {
     printf("ckernel C tests, SIMD: %s\n", ck_simd_name());
@@ -1025,6 +1048,7 @@ int main(void)
     test_rope_params_from_gguf();
     test_softcap_simd();
     test_matmul_backward_q();
+    test_peak_streams();
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }
