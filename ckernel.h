@@ -791,12 +791,11 @@ CK_DEF int  ck_model_open(ck_model *m, const char *path, const ck_weight_info *w
                           uint64_t weights_bytes, void *state, uint64_t state_bytes);
 CK_DEF void ck_model_close(ck_model *m);
 /* Rewrite the weights w[ids[0..n-1]] (matmul weights only: the generator's list, CKM_REPACK) in
-   place into the layouts this build reads fastest (ck_repack_type) and set m->repacked (not where
-   there are none). Weights ck_model_open mapped from a file are first copied into memory of the
-   process's own (anonymous, transparent huge pages where the system offers them: fewer TLB misses
-   on every token; done even when no layout changes, where MADV_HUGEPAGE exists; m->owned_weights),
-   a slice at a time, each slice's file pages released once copied, so the weights stay one copy
-   in memory; the file is never written. Other weights must be
+   place into the layouts this build reads fastest (ck_repack_type; a no-op where there are none)
+   and set m->repacked. Weights ck_model_open mapped from a file are first copied into memory of
+   the process's own (anonymous, transparent huge pages where the system offers them: fewer TLB
+   misses on every token), a slice at a time, each slice's file pages released once copied, so
+   the weights stay one copy in memory; the file is never written. Other weights must be
    writable memory and are rewritten where they are. 0, or -1 with m->error (the weights are then
    partly rewritten: close the model). */
 CK_DEF int  ck_model_repack(ck_model *m, const ck_weight_info *w, const int *ids, int n);
@@ -5462,9 +5461,6 @@ static void ck__qtile_bf16_avx2(const void *w, size_t ldw, int nw, const void *c
 #define CK__Q16_KIND_F16 0
 #define CK__Q16_KIND_BF16 1
 #define CK__Q16_KIND_DPBF16 2
-#ifndef CK__Q16_PFT
-#define CK__Q16_PFT 1
-#endif
 static inline void ck__qtile_h16_avx512(const void *vw, size_t ldw, int nw, const void *const *a, int nb, int na, float *res, int kind)
 {
     const uint16_t *w0 = (const uint16_t *)vw, *w1, *w2, *w3;
@@ -5479,7 +5475,7 @@ static inline void ck__qtile_h16_avx512(const void *vw, size_t ldw, int nw, cons
     /* Decode (one activation row) streams the weights from memory: each step prefetches the part of
        the next 4 rows (the next tile's, at w + 4 ldw: rows are contiguous) it will read at the same
        step, one tile ahead of the loads (a prefetch never faults, past the matrix's end neither). */
-#define CK__Q16_PF(STEP) do { const char *pf_ = (const char *)vw + CK__Q16_PFT * 4 * ldw + (size_t)i * 8; int l_;     \
+#define CK__Q16_PF(STEP) do { const char *pf_ = (const char *)vw + 4 * ldw + (size_t)i * 8; int l_;     \
                               for (l_ = 0; l_ < (STEP) * 8; l_ += 64) _mm_prefetch(pf_ + l_, _MM_HINT_T0); } while (0)
     /* V: a value vector (F16: 16 fp32; BF16: 32 bf16 in a __m512i); per kind: LOAD, and MAC(acc, w, x) */
 #if CK_HAVE_AVX512BF16
@@ -10863,13 +10859,7 @@ CK_DEF int ck_model_repack(ck_model *m, const ck_weight_info *w, const int *ids,
 {
     int i, any = 0;
     for (i = 0; i < n; i++) any |= ck_repack_type(w[ids[i]].type) != w[ids[i]].type;
-#if (defined(__unix__) || defined(__APPLE__)) && (defined(MAP_ANONYMOUS) || defined(MAP_ANON)) && defined(MADV_DONTNEED) && defined(MADV_HUGEPAGE)
-    /* copied even when no layout changes: decode streams every weight once a token, and from 2 MB
-       pages it reads them 20-28% faster on one core than from the file's 4 KB ones (Qwen2-0.5B BF16
-       21 -> 27 tok/s, F32 12.5 -> 15, same-run A/B) */
-#else
     if (!any) return 0;
-#endif
 #if (defined(__unix__) || defined(__APPLE__)) && (defined(MAP_ANONYMOUS) || defined(MAP_ANON)) && defined(MADV_DONTNEED)
 #ifdef MAP_ANONYMOUS
 #define CK__MAP_ANON MAP_ANONYMOUS
@@ -10900,7 +10890,6 @@ CK_DEF int ck_model_repack(ck_model *m, const ck_weight_info *w, const int *ids,
         m->weights = buf;
     }
 #undef CK__MAP_ANON
-    if (!any) return 0;
 #elif defined(__unix__) || defined(__APPLE__)
     if (m->bump_map || m->gguf.file) { /* (no anonymous mappings declared: built strictly POSIX) the private mapping made
                                           writable: rewritten pages become the process's own copies, the file is never written */

@@ -51,10 +51,8 @@
     "                     each byte that is not part of valid UTF-8 as \\ufffd (the id is exact)\n" \
     "  --n-probs K        with --json: the K most likely tokens of each step in \"top\", 0..100 (default 0)\n" \
     "  --warmup           run the prompt once untimed first (page-faults the weights in: for benchmarks)\n" \
-    "  --no-repack        read the weights where the file is mapped, in their GGUF layout (default: copied at load\n" \
-    "                     into the process's memory, huge pages where the system offers them, and the matmul\n" \
-    "                     weights rewritten into the layout this build reads fastest, e.g. Q4_0 in groups of\n" \
-    "                     16 rows on AVX-512; same results)\n" \
+    "  --no-repack        keep the matmul weights in their GGUF layout (default: rewritten at load into the\n" \
+    "                     layout this build reads fastest, e.g. Q4_0 in groups of 16 rows on AVX-512; same results)\n" \
     "  --lora FILE        apply a LoRA adapter (a GGUF as llama.cpp reads them: general.type adapter,\n" \
     "                     <weight>.lora_a/.lora_b): after each adapted matmul, out += scale * (x A^T) B^T\n" \
     "  --lora-scale S     the user scale of --lora, finite (default 1); applied: S * alpha / rank, as llama.cpp\n" \
@@ -1296,7 +1294,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "prefill: %d tokens in %.3f s (%.1f tokens/s); decode: %d tokens in %.3f s (%.1f tokens/s); threads: %d%s%s%s%s; stop: %s\n",
                 n_prompt, t_prefill, n_prompt / (t_prefill > 0 ? t_prefill : 1e-9), n_done, t_decode,
                 n_done / (t_decode > 0 ? t_decode : 1e-9), n_threads(), wait ? " (OMP_WAIT_POLICY=" : "", wait ? wait : "", wait ? ")" : "",
-                m.repacked ? "; weights repacked" : m.owned_weights ? "; weights copied into memory" : "", stop_reason);
+                m.repacked ? "; weights repacked" : "", stop_reason);
     }
     free(scratch);
     free(prompt_ids);

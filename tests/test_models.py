@@ -836,30 +836,3 @@ def test_repacked_weights_give_the_same_bits(tc, family, qtype):
                  env={"OMP_NUM_THREADS": threads})
             res.append(open(f, "rb").read())
         assert res[0] == res[1] == res[2], f"{family} {'decode' if decode else 'prefill'}: repacked and GGUF-layout logits differ"
-
-
-@pytest.mark.parametrize("qtype", ["bf16", "f32"])
-def test_float_weights_copied_into_memory(tc, qtype):
-    """A model with no repacked layout: run still copies its mapped weights into its own memory
-    (huge pages: decode reads them faster; the timing line says so) where the system has
-    MADV_HUGEPAGE (Linux), and the logits are the bytes --no-repack (the file's mapping) gives."""
-    out = os.path.join(tc.work, f"copy-{qtype}")
-    os.makedirs(out, exist_ok=True)
-    g = tc.mkmodel(os.path.join(out, "m.gguf"), "llama", qtype)
-    r = tc.ckgen(g, out)
-    assert r.returncode == 0, r.stderr
-    assert re.search(r"m_repack_ids\[1\] = \{\s*-1 /\* none \*/", open(os.path.join(out, "m.h")).read()), "no weight has a repacked layout"
-    prog = os.path.join(out, "run")  # one translation unit, as `ck build` makes it: run.c's _DEFAULT_SOURCE gives ckernel.h mmap's MAP_ANONYMOUS
-    must([CC] + CFLAGS + ["-I", REPO, "-I", out, '-DCK_MODEL_HEADER="m.h"', os.path.join(REPO, "examples", "run.c"), "-o", prog, "-lm"])
-    toks = ",".join(map(str, prompt()))
-    default = must([prog, "-m", g, "--tokens", toks, "-n", "2", "--temp", "0"]).stderr
-    kept = must([prog, "-m", g, "--tokens", toks, "-n", "2", "--temp", "0", "--no-repack"]).stderr
-    assert "weights copied into memory" in default and "weights repacked" not in default, default
-    assert "weights copied" not in kept and "weights repacked" not in kept, kept
-    for flag in ("--logits", "--decode-logits"):
-        res = []
-        for extra in ([], ["--no-repack"]):
-            f = os.path.join(out, f"l{len(res)}.f32")
-            must([prog, "-m", g, "--tokens", toks, flag, f] + extra)
-            res.append(open(f, "rb").read())
-        assert len(res[0]) > 0 and res[0] == res[1], f"{qtype} {flag}: logits from the copy differ from the mapped file's"
