@@ -7635,12 +7635,84 @@ static void ck__gemv_q5_0_x16_avx512(float *out, const float *inp, const void *w
 #endif
 #endif
 
+#if CK_HAVE_AVX512
+/* Decode (T = 1) on F16 weights, and BF16 ones where the CPU has AVX512_BF16, rows o_lo..o_hi-1,
+   8 rows at a time (ck__qtile_h16_avx512 takes 4 and converts the activation again for every 4):
+   each output is the tile kernel's accumulator exactly — the activation rounded to the weight's
+   16-bit type by the same quantizer, per step 16 values (F16: converted, one fmadd) or 32 (BF16:
+   one vdpbf16ps), a masked tail with zeros in both operands, ck__hsum512, over the tile path's
+   segments for T = 1 (the first sets out = bias + sum, the others add): bit-identical to it. */
+static void ck__gemv_h16_avx512(int type, float *out, const float *inp, const void *weight, const float *bias, int C, int o_lo, int o_hi)
+{
+    enum { S = 8 * CK_QSEG / CK_QK_K * CK_QK_K };
+    const int f16 = type == CK_F16, step = f16 ? 16 : 32;
+    const size_t ldw = (size_t)C * 2;
+    uint16_t xh[S];
+    int c0, o, r, i;
+    if (C == 0) ck__init_out_rows(out, bias, 1, o_hi, o_lo, o_hi); /* no segment sets the output */
+    for (c0 = 0; c0 < C; c0 += S) {
+        const int cs = CK_MIN(S, C - c0);
+        const uint32_t tail = (uint32_t)(cs % step);
+        ck__act_quantizer(ck__traits(type)->act, 1)(inp + c0, xh, cs);
+        for (o = o_lo; o < o_hi; o += 8) {
+            const int nw = CK_MIN(8, o_hi - o);
+            const uint16_t *w[8];
+            __m512 acc[8];
+            float res[8];
+            for (r = 0; r < 8; r++) {
+                w[r] = (const uint16_t *)(const void *)((const char *)weight + (size_t)(o + CK_MIN(r, nw - 1)) * ldw) + c0;
+                acc[r] = _mm512_setzero_ps();
+            }
+            for (i = 0; i + step <= cs; i += step) {
+                const char *pf = (const char *)w[0] + 8 * ldw + (size_t)i * 16; /* the next 8 rows, at 8x the pace: one stream */
+                int l;
+                for (l = 0; l < step * 16; l += 64) _mm_prefetch(pf + l, _MM_HINT_T0);
+                if (f16) {
+                    const __m512 x = _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)(xh + i)));
+                    for (r = 0; r < 8; r++)
+                        acc[r] = _mm512_fmadd_ps(_mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)(w[r] + i))), x, acc[r]);
+                }
+#if CK_HAVE_AVX512BF16
+                else {
+                    const __m512i x = _mm512_loadu_si512((const void *)(xh + i));
+                    for (r = 0; r < 8; r++) acc[r] = _mm512_dpbf16_ps(acc[r], (__m512bh)_mm512_loadu_si512((const void *)(w[r] + i)), (__m512bh)x);
+                }
+#endif
+            }
+            if (tail) {
+                const __mmask32 m = (__mmask32)((1u << tail) - 1u);
+                if (f16) {
+                    const __m512 x = _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_maskz_loadu_epi16((__mmask16)m, xh + i));
+                    for (r = 0; r < 8; r++)
+                        acc[r] = _mm512_fmadd_ps(_mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_maskz_loadu_epi16((__mmask16)m, w[r] + i)), x, acc[r]);
+                }
+#if CK_HAVE_AVX512BF16
+                else {
+                    const __m512i x = _mm512_maskz_loadu_epi16(m, xh + i);
+                    for (r = 0; r < 8; r++) acc[r] = _mm512_dpbf16_ps(acc[r], (__m512bh)_mm512_maskz_loadu_epi16(m, w[r] + i), (__m512bh)x);
+                }
+#endif
+            }
+            for (r = 0; r < nw; r++) {
+                res[r] = ck__hsum512(acc[r]);
+                if (c0) out[o + r] += res[r];
+                else out[o + r] = bias ? bias[o + r] + res[r] : res[r];
+            }
+        }
+    }
+}
+#endif
+
 /* the prefill GEMMs where they serve the type and T, else the tile path (a CK_Q4_0_X16 decode:
    its own kernel) */
 static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                                    int OC, int o_lo, int o_hi)
 {
 #if CK_HAVE_AVX512
+    if (simd && T == 1 && (type == CK_F16 || (type == CK_BF16 && CK_HAVE_AVX512BF16))) {
+        ck__gemv_h16_avx512(type, out, inp, weight, bias, C, o_lo, o_hi);
+        return;
+    }
     if (ck__is_x16(type) && simd && T == 1) {
         void (*gemv)(float *, const float *, const void *, const float *, int, int, int) =
             type == CK_Q4_0_X16 ? ck__gemv_q4_0_x16_avx512 : type == CK_Q5_0_X16 ? ck__gemv_q5_0_x16_avx512 : ck__gemv_q8_0_x16_avx512;

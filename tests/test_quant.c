@@ -944,6 +944,72 @@ static void test_repack(void)
 #endif
 }
 
+/* The F16 / BF16 decode kernel (ck__gemv_h16_avx512: T = 1, 8 weight rows at a time; BF16 where
+   the build has AVX512_BF16) == the 4-row tile path it replaces (ck__matmul_q_tile_rows), bit for
+   bit: C around the 16/32-value steps and tails, two segments (C > 8192), OC not a multiple of 8,
+   biases, a row sub-range (the other rows untouched), and the public call at 1-3 threads. */
+static void test_gemv_h16(void)
+{
+#if CK_HAVE_AVX512
+    static const int types[] = { CK_F16, CK_BF16 }, Cs[] = { 1, 15, 16, 17, 31, 33, 576, 4864, 9000 }, OCs[] = { 1, 5, 8, 9, 20 };
+    int ti, ci, oi;
+    for (ti = 0; ti < 2; ti++) {
+        const int type = types[ti];
+        int n = 0, all = 1;
+        if (type == CK_BF16 && !CK_HAVE_AVX512BF16) {
+            printf("bf16 decode kernel: not applicable (no AVX512_BF16 in this build: the tile path runs)\n");
+            continue;
+        }
+        for (ci = 0; ci < 9; ci++)
+            for (oi = 0; oi < 5; oi++) {
+                const int C = Cs[ci], OC = OCs[oi], lo = OC > 4 ? 1 : 0, hi = OC > 4 ? OC - 2 : OC;
+                const size_t rb = ck_row_size(type, C);
+                float *inp = (float *)malloc((size_t)C * sizeof(float)), *bias = (float *)malloc((size_t)OC * sizeof(float));
+                float *ref = (float *)malloc((size_t)OC * sizeof(float)), *got = (float *)malloc((size_t)OC * sizeof(float));
+                float *row = (float *)malloc((size_t)C * sizeof(float));
+                char *w = (char *)malloc((size_t)OC * rb), what[160];
+                int o, r, good = 1;
+                size_t i;
+                for (i = 0; i < (size_t)C; i++) inp[i] = grand() * (i % 5 == 0 ? 8.0f : 1.0f);
+                for (o = 0; o < OC; o++) {
+                    for (i = 0; i < (size_t)C; i++) row[i] = grand() * 0.05f;
+                    ck_quantize_row(type, row, w + (size_t)o * rb, C);
+                    bias[o] = grand();
+                }
+                for (r = 0; r < 2; r++) { /* with and without bias, rows [lo, hi) */
+                    for (o = 0; o < OC; o++) ref[o] = got[o] = 12345.0f;
+                    ck__matmul_q_tile_rows(1, type, ref, inp, w, r ? bias : NULL, 1, C, OC, lo, hi);
+                    ck__matmul_q_fast_rows(1, type, got, inp, w, r ? bias : NULL, 1, C, OC, lo, hi);
+                    good &= memcmp(got, ref, (size_t)OC * sizeof(float)) == 0;
+                }
+                for (r = 1; r <= 3; r++) {
+#ifdef _OPENMP
+                    omp_set_num_threads(r);
+#else
+                    if (r > 1) break;
+#endif
+                    memset(got, 0xff, (size_t)OC * sizeof(float));
+                    ck__matmul_q_tile_rows(1, type, ref, inp, w, bias, 1, C, OC, 0, OC);
+                    ck_matmul_forward_qp(CK_Q_FAST, type, got, inp, w, bias, 1, C, OC);
+                    good &= memcmp(got, ref, (size_t)OC * sizeof(float)) == 0;
+                }
+#ifdef _OPENMP
+                omp_set_num_threads(2);
+#endif
+                snprintf(what, sizeof what, "%s decode kernel C=%d OC=%d: == the tile path, bit for bit (rows [%d, %d), bias, 1-3 threads)", ck_type_name(type), C, OC,
+                         lo, hi);
+                check(good, what);
+                all &= good;
+                n++;
+                free(inp); free(bias); free(ref); free(got); free(row); free(w);
+            }
+        printf("%s decode kernel (8 rows) vs the tile path: %d shapes, %s\n", ck_type_name(type), n, all ? "bit-identical" : "DIFFERS");
+    }
+#else
+    printf("f16/bf16 decode kernel: not applicable (no AVX-512 in this build)\n");
+#endif
+}
+
 /* The prefill GEMM of the block-32 integer types and the K-quants (ck__gemm_int_rows: AVX-512 VNNI, T >= 8) ==
    the tile path it replaces (ck__matmul_q_tile_rows), bit for bit: both form each output from the
    same exact integer block sums S and the same float operations in the same order (per block
@@ -1214,6 +1280,7 @@ int main(void)
     printf("\n");
     test_qmatmul_multi();
     test_repack();
+    test_gemv_h16();
     test_gemm_int();
     test_hgemm();
 #ifdef _OPENMP
