@@ -2222,15 +2222,15 @@ static size_t ck__x16_bsz(int type)
 {
     return type == CK_Q8_0_X16 ? sizeof(ck_block_q8_0) : type == CK_Q5_0_X16 ? sizeof(ck_block_q5_0) : sizeof(ck_block_q4_0);
 }
-/* row r's GGUF block blk (bsz bytes) and its place in the group-block p: d at 2r, the block's
-   4-byte chunk j (after d) at 32 + 64j + 4r; copied into p (to_group) or out of it */
-static void ck__x16_copy(uint8_t *p, int r, uint8_t *blk, size_t bsz, int to_group)
+/* row r's GGUF block (bsz bytes) and its place in a group-block: d at 2r, the block's 4-byte
+   chunk j (after d) at 32 + 64j + 4r. to_group: src is the block, dst the group-block; else src
+   the group-block, dst the block */
+static void ck__x16_copy(uint8_t *dst, const uint8_t *src, int r, size_t bsz, int to_group)
 {
     size_t j;
     for (j = 0; j <= (bsz - 2) / 4; j++) {
-        uint8_t *in_group = p + (j ? 32 + 64 * (j - 1) + 4 * (size_t)r : 2 * (size_t)r), *in_blk = blk + (j ? 2 + 4 * (j - 1) : 0);
-        if (to_group) memcpy(in_group, in_blk, j ? 4 : 2);
-        else memcpy(in_blk, in_group, j ? 4 : 2);
+        const size_t in_group = j ? 32 + 64 * (j - 1) + 4 * (size_t)r : 2 * (size_t)r, in_blk = j ? 2 + 4 * (j - 1) : 0;
+        memcpy(dst + (to_group ? in_group : in_blk), src + (to_group ? in_blk : in_group), j ? 4 : 2);
     }
 }
 
@@ -2238,9 +2238,10 @@ static void ck__x16_copy(uint8_t *p, int r, uint8_t *blk, size_t bsz, int to_gro
 static void ck__x16_blocks(int type, const void *w, int nbr, int o, int b0, int nb, void *dst)
 {
     const size_t bsz = ck__x16_bsz(type);
-    uint8_t *g = (uint8_t *)(uintptr_t)w + (size_t)(o / 16) * (size_t)nbr * 16 * bsz, *y = (uint8_t *)dst; /* (read only) */
+    const uint8_t *g = (const uint8_t *)w + (size_t)(o / 16) * (size_t)nbr * 16 * bsz;
+    uint8_t *y = (uint8_t *)dst;
     int b;
-    for (b = 0; b < nb; b++, y += bsz) ck__x16_copy(g + (size_t)(b0 + b) * 16 * bsz, o % 16, y, bsz, 0);
+    for (b = 0; b < nb; b++, y += bsz) ck__x16_copy(y, g + (size_t)(b0 + b) * 16 * bsz, o % 16, bsz, 0);
 }
 
 #ifndef CK_NO_STDIO
@@ -2259,7 +2260,7 @@ CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C)
         g = (uint8_t *)w + (size_t)i * gbytes;
         memcpy(tmp, g, gbytes);
         for (b = 0; b < nbr; b++)
-            for (r = 0; r < 16; r++) ck__x16_copy(g + (size_t)b * 16 * bsz, (int)r, tmp + (size_t)(r * nbr + b) * bsz, bsz, 1);
+            for (r = 0; r < 16; r++) ck__x16_copy(g + (size_t)b * 16 * bsz, tmp + (size_t)(r * nbr + b) * bsz, (int)r, bsz, 1);
     }
     CK_FREE(tmp);
     return 0;

@@ -137,6 +137,13 @@ static const char *ckg_input = "";
 #include <setjmp.h>
 static jmp_buf ckg_fuzz_jmp;
 #endif
+/* list (a string in cap bytes) += "," (when not empty) and item, cut at cap: for error messages */
+static void ckg_list_add(char *list, size_t cap, const char *item)
+{
+    size_t n = strlen(list);
+    if (n && n + 1 < cap) list[n++] = ',', list[n] = '\0';
+    if (n + 1 < cap) strncat(list, item, cap - n - 1);
+}
 static void ckg_die(const char *fmt, ...)
 {
     va_list ap;
@@ -2433,8 +2440,8 @@ static void ckg_tlora_plan(const ckg_model *M, ckg_tir *X, int rank, const char 
             for (k = 0; k < X->n_lora; k++) if (strlen(X->lora[k].target) == m && !strncmp(p, X->lora[k].target, m)) found = 1;
             if (!found) {
                 char all[256] = "";
-                for (k = 0; k < X->n_lora; k++) snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", all[0] ? "," : "", X->lora[k].target);
-                if (have[0]) snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", all[0] ? "," : "", have);
+                for (k = 0; k < X->n_lora; k++) ckg_list_add(all, sizeof all, X->lora[k].target);
+                if (have[0]) ckg_list_add(all, sizeof all, have);
                 ckg_die("--lora-targets %s: '%.*s' is not a matrix models/%s.h has (it has: %s)", targets, (int)m, p, M->fam->family, all);
             }
             p += m + (p[m] == ',');
