@@ -6343,6 +6343,8 @@ static void ck__gi_pack_iq4_nl(const char *w, size_t ldw, int nr, int nb, uint8_
 static void ck__gi_pack_q4_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q4_1, w, ldw, nr, nb, wp, wd, wm); }
 static void ck__gi_pack_q5_1(const char *w, size_t ldw, int nr, int nb, uint8_t *wp, float *wd, float *wm) { ck__gi_pack(CK_Q5_1, w, ldw, nr, nb, wp, wd, wm); }
 
+/* (AVX-512 kernels) where a group-block's value chunks start: after the 16 d (and Q5_0's 16 qh) */
+static size_t ck__x16_qs_off(int type) { return type == CK_Q5_0_X16 ? 96 : 32; }
 /* CK_Q5_0_X16: the bytes q of group k (values 4k..4k+3 of the 16 rows, k = 0..7: chunk k's low
    nibbles, chunk k - 4's high ones) with their fifth bits added as 16; bits 4k..4k+3 of each row's
    qh dword: its byte k / 2 spread to the dword's 4 bytes, tested against 1 << (4 (k % 2) + byte) */
@@ -6361,15 +6363,15 @@ CK__FORCE_INLINE __m512i ck__q5x16_bits(__m512i q, __m512i qh, int k)
 static void ck__gi_pack_x16(int type, const uint8_t *p, int nb, uint8_t *wp, float *wd)
 {
     const __m512i m4 = _mm512_set1_epi8(15), x80 = _mm512_set1_epi8((char)0x80);
-    const size_t gsz = 16 * ck__x16_bsz(type), qo = type == CK_Q5_0_X16 ? 96 : 32; /* the nibbles after d (and qh) */
+    const size_t gsz = 16 * ck__x16_bsz(type), qo = ck__x16_qs_off(type);
     int b, j;
     for (b = 0; b < nb + (nb & 1); b++) {
         const uint8_t *q = p + (size_t)CK_MIN(b, nb - 1) * gsz;
+        const __m512i qh = type == CK_Q5_0_X16 ? _mm512_loadu_si512((const void *)(q + 32)) : _mm512_setzero_si512();
         _mm512_store_ps(wd + (size_t)b * 16, _mm512_cvtph_ps(ck__load256(q)));
         for (j = 0; j < 4; j++) {
             const __m512i c = _mm512_loadu_si512((const void *)(q + qo + 64 * j));
             if (type == CK_Q5_0_X16) {
-                const __m512i qh = _mm512_loadu_si512((const void *)(q + 32));
                 _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * j), ck__q5x16_bits(_mm512_and_si512(c, m4), qh, j));
                 _mm512_store_si512((void *)(wp + (size_t)b * 512 + 64 * (j + 4)), ck__q5x16_bits(_mm512_and_si512(_mm512_srli_epi16(c, 4), m4), qh, j + 4));
             } else if (type == CK_Q8_0_X16) {
@@ -7560,7 +7562,7 @@ CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp
 {
     enum { S = 8 * CK_QSEG / CK_QK_K * CK_QK_K, SB = S / CK_QK };
     const int q8 = type == CK_Q8_0_X16, q5 = type == CK_Q5_0_X16, off = q8 ? 128 : q5 ? 16 : 8;
-    const size_t gsz = 16 * ck__x16_bsz(type), qo = q5 ? 96 : 32; /* the chunks of values after d (and qh) */
+    const size_t gsz = 16 * ck__x16_bsz(type), qo = ck__x16_qs_off(type);
     const int pfb = (int)((CK__X16_PF + gsz - 1) / gsz), pfn = CK__X16_PF > 0;
     const char *pfp;
     ck_block_q8_0 a[SB];
@@ -7585,6 +7587,7 @@ CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp
             for (b = 0; b < nb; b++, p += gsz) {
                 const int8_t *aq = a[b].qs; /* (2-byte aligned: dwords through ck__ld32) */
                 __m512i v = _mm512_set1_epi32(corr[b]);
+                const __m512i qh = q5 ? _mm512_loadu_si512((const void *)(p + 32)) : _mm512_setzero_si512();
                 size_t j;
                 if (pfn) { /* the group-block read pfb visits on: further on in this group's segment, else in the next group's */
                     const int nx = b + pfb < nb ? g : g + 1, bx = nx == g ? b + pfb : b + pfb - nb;
@@ -7600,7 +7603,6 @@ CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp
                     } else {
                         __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
                         if (q5) {
-                            const __m512i qh = _mm512_loadu_si512((const void *)(p + 32));
                             lo = ck__q5x16_bits(lo, qh, (int)j);
                             hi = ck__q5x16_bits(hi, qh, (int)j + 4);
                         }
@@ -10467,20 +10469,14 @@ CK_DEF int ck_gguf_write_file(ck_gguf_builder *b, const char *path)
 
 CK_DEF void ck_embedding_forward_q(int type, float *out, const int32_t *tokens, const void *wte, const float *wpe, int T, int C, int pos0)
 {
-    const int base = ck_repack_base(type);
-    size_t row = ck_row_size(base, C);
     int t, c;
     for (t = 0; t < T; t++) {
         float *o = out + (size_t)t * C;
-        if (ck__is_x16(type)) { /* a repacked table (tied to the output matmul): the row's blocks read out of its group, 8 at a time */
-            ck_block_q8_0 blk[8]; /* room for 8 blocks of any X16 base type */
-            for (c = 0; c < C; c += 8 * CK_QK) {
-                const int nb = CK_MIN(8, (C - c) / CK_QK);
-                ck__x16_blocks(type, wte, C / CK_QK, tokens[t], c / CK_QK, nb, blk);
-                ck_dequantize_row(base, blk, o + c, nb * CK_QK);
-            }
-        } else
-            ck_dequantize_row(type, (const uint8_t *)wte + (size_t)tokens[t] * row, o, C);
+        ck_block_q8_0 blk[CK_QK_K / CK_QK]; /* a repacked table's (tied to the output matmul) blocks, read out of their group */
+        for (c = 0; c < C; c += CK_QK_K) { /* 256 values at a time: whole blocks of every type */
+            const int cs = CK_MIN(CK_QK_K, C - c);
+            ck_dequantize_row(ck_repack_base(type), ck__wrow_blocks(type, wte, C, tokens[t], c, cs, blk), o + c, cs);
+        }
         if (wpe)
             for (c = 0; c < C; c++) o[c] += wpe[(size_t)(pos0 + t) * C + c];
     }
