@@ -34,9 +34,10 @@
                         too, not only of prefill (run --profile times decode steps with it; run.c
                         defines it). Without it decode has no hook: firmware keeps its size.
      CK_NO_REPACK       ck_repack_type keeps every GGUF type: ck_model_repack (CKM_REPACK) leaves the
-                        weights as they are. Default: on AVX-512 builds Q4_0, Q5_0 and Q8_0 matmul weights
-                        are rewritten once at load into groups of 16 rows (CK_Q4_0_X16, _Q5_0_X16, _Q8_0_X16; the same
-                        results bit for bit, decode reads them at memory speed).
+                        weights as they are. Default: on AVX-512 builds Q4_0, Q5_0, Q8_0, F32 and F16 matmul weights
+                        are rewritten once at load into groups of 16 rows (CK_Q4_0_X16, _Q5_0_X16, _Q8_0_X16: the same
+                        results bit for bit, decode reads them at memory speed; CK_F32_X16, CK_F16_X16: the
+                        GEMMs' panels, read in place, each output one FMA chain at every T).
      CK_CANARIES        Generated models write guard words between the sections of their
                         arena and check them after each phase (ck_canary_check).
      CK_ASSERT(x)       Internal consistency checks; default `assert(x)` from <assert.h>.
@@ -388,16 +389,31 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
 #define CK_Q4_0_X16 1002
 #define CK_Q8_0_X16 1008
 #define CK_Q5_0_X16 1006
+/* CK_F32_X16: an F32 matrix [OC, C], OC a multiple of 16, as groups of 16 rows stored column by
+   column: value (16g + r, k) at float (g * C + k) * 16 + r. These are the 16-wide B panels the packed
+   GEMM (ck_matmul_forward at T >= 48) otherwise copies W into for every call; its AVX-512 tiles read
+   them in place, and decode reads each group front to back. Every output, at every T, is the
+   GEMM's one FMA chain out = fma(W(o,k), x(k), out) over k = 0..C-1 from the bias (a C loop of
+   fmaf gives the same bits): bit-identical to the GGUF matrix's result at T >= 48, and within
+   the fp32 reference tolerance of its dot-product tiles below 48 rows (other summation order). */
+#define CK_F32_X16 1000
+/* CK_F16_X16: the same geometry for F16: value (16g + r, k) at half (g * C + k) * 16 + r. AVX-512
+   reads it through the F16 GEMM (ck_matmul_forward_q's path at T >= 16), its fp32 panels
+   converted straight from the groups (no transpose), at every T >= 2, and decode along each
+   group: every output is that GEMM's one FMA chain over the activations rounded to F16, from the
+   bias: bit-identical to the GGUF matrix's result at T >= 16, within the F16 tolerance of its
+   tiles below 16 rows (other summation order). */
+#define CK_F16_X16 1001
 /* the repacked layout ck_matmul_forward_q runs `type` fastest in on this build, or `type` itself
-   (none: every type but Q4_0, Q5_0 and Q8_0, builds without AVX-512, the exact path, CK_NO_REPACK) */
+   (none: every type but Q4_0, Q5_0, Q8_0, F32 and F16, builds without AVX-512, the exact path, CK_NO_REPACK) */
 CK_DEF int ck_repack_type(int type);
 /* the repacked layout some build runs `type` in (the generator's question), or `type` itself */
 CK_DEF int ck_repack_layout(int type);
 CK_DEF int ck_repack_base(int type);
 #ifndef CK_NO_STDIO
 /* rewrite w, OC rows of ck_row_size(ck_repack_base(to), C) bytes, into layout `to` in place;
-   0, or -1 (OC not a multiple of 16, C not of 32, `to` not a repacked type, out of memory:
-   w unchanged). ck_repack_base: the GGUF type a repacked layout holds (type itself otherwise). */
+   0, or -1 (OC not a multiple of 16, C not of 32 (F32: C < 1), `to` not a repacked type, out of
+   memory: w unchanged). ck_repack_base: the GGUF type a repacked layout holds (type itself otherwise). */
 CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C);
 #endif
 CK_DEF void ck_matmul_forward_qp(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
@@ -1748,12 +1764,17 @@ static void ck__gemm_pack_b(float *bp, const float *b, size_t rsb, size_t csb, i
 /* The register tile: c[mr x nr] (row stride ldc) = init + ap (kc x MR) . bp (kc x NR). init: c
    (load_c), else init_row[nr] (or zeros). Rows >= mr and columns >= nr are computed, not stored. */
 #if CK_HAVE_AVX512
-static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
+/* AVX-512: B's three 16-column vectors of step k at bp + k*ldb, + pb, + 2 pb: a packed block
+   (pb 16, ldb NR), or a CK_F32_X16 matrix's 16-row groups read in place (pb 16 K, ldb 16; a
+   vector past nr is read from bp: no byte after the matrix is touched) */
+CK__FORCE_INLINE void ck__gemm_tile_b(float *c, size_t ldc, const float *ap, const float *bp, size_t pb, size_t ldb, int kc, int mr, int nr,
+                                      const float *init_row, int load_c)
 {
     const __mmask16 m0 = ck__mask16(nr), m1 = ck__mask16(CK_MAX(0, nr - 16)), m2 = ck__mask16(CK_MAX(0, nr - 32));
     const __m512 z = _mm512_setzero_ps();
     const __m512 i0 = init_row ? _mm512_maskz_loadu_ps(m0, init_row) : z, i1 = init_row ? _mm512_maskz_loadu_ps(m1, init_row + 16) : z;
     const __m512 i2 = init_row ? _mm512_maskz_loadu_ps(m2, init_row + 32) : z;
+    const float *bp1 = nr > 16 ? bp + pb : bp, *bp2 = nr > 32 ? bp + 2 * pb : bp;
     __m512 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32, c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;
     __m512 b0, b1, b2;
     int k;
@@ -1767,8 +1788,8 @@ static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp
 #define CK__GT_ROW(r) { const __m512 a = _mm512_set1_ps(ap[r]);                                                               \
                         c##r##0 = _mm512_fmadd_ps(a, b0, c##r##0); c##r##1 = _mm512_fmadd_ps(a, b1, c##r##1);                 \
                         c##r##2 = _mm512_fmadd_ps(a, b2, c##r##2); }
-    for (k = 0; k < kc; k++, ap += CK__GM_MR, bp += CK__GM_NR) {
-        b0 = _mm512_load_ps(bp); b1 = _mm512_load_ps(bp + 16); b2 = _mm512_load_ps(bp + 32);
+    for (k = 0; k < kc; k++, ap += CK__GM_MR, bp += ldb, bp1 += ldb, bp2 += ldb) {
+        b0 = _mm512_loadu_ps(bp); b1 = _mm512_loadu_ps(bp1); b2 = _mm512_loadu_ps(bp2);
         CK__GT_ROW(0) CK__GT_ROW(1) CK__GT_ROW(2) CK__GT_ROW(3) CK__GT_ROW(4) CK__GT_ROW(5) CK__GT_ROW(6) CK__GT_ROW(7)
     }
 #undef CK__GT_ROW
@@ -1779,6 +1800,14 @@ static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp
     }
     CK__GT_STORE(0) CK__GT_STORE(1) CK__GT_STORE(2) CK__GT_STORE(3) CK__GT_STORE(4) CK__GT_STORE(5) CK__GT_STORE(6) CK__GT_STORE(7)
 #undef CK__GT_STORE
+}
+static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
+{
+    ck__gemm_tile_b(c, ldc, ap, bp, 16, CK__GM_NR, kc, mr, nr, init_row, load_c);
+}
+static void ck__gemm_tile_x16(float *c, size_t ldc, const float *ap, const float *bp, size_t pb, int kc, int mr, int nr, const float *init_row, int load_c)
+{
+    ck__gemm_tile_b(c, ldc, ap, bp, pb, 16, kc, mr, nr, init_row, load_c);
 }
 #elif CK_HAVE_AVX2
 static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
@@ -1848,10 +1877,12 @@ static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp
 }
 #endif
 
+/* bx: B is a CK_F32_X16 matrix (AVX-512 builds; b, rsb and csb unused): its 16-row groups are the
+   tiles' B vectors, read in place, nothing packed */
 static void ck__gemm_f32(float *c, size_t ldc, const float *a, size_t rsa, size_t csa, const float *b, size_t rsb, size_t csb, int M, int N, int K,
-                         const float *bias, int accumulate)
+                         const float *bias, int accumulate, const float *bx)
 {
-    int ncb, nrb, mrows, ntask, task, nth = 1;
+    int ncb, nrb, mrows, ntask, task, nth = 1, nc_blk = CK__GM_NC;
     if (M <= 0 || N <= 0) return;
     if (K <= 0) { /* no product: the output is its init */
         int i, j;
@@ -1867,6 +1898,11 @@ static void ck__gemm_f32(float *c, size_t ldc, const float *a, size_t rsa, size_
        blocks of >= 128 rows, each packs its own B block): a thread the OS deschedules (a shared
        machine) leaves its tasks to the others, and no barrier inside waits for it */
     ncb = (N + CK__GM_NC - 1) / CK__GM_NC;
+    if (bx) { /* no B block to pack and share: column blocks (whole tiles) in a multiple of the threads */
+        ncb = (ncb + nth - 1) / nth * nth;
+        nc_blk = ((N + ncb - 1) / ncb + CK__GM_NR - 1) / CK__GM_NR * CK__GM_NR;
+        ncb = (N + nc_blk - 1) / nc_blk;
+    }
     nrb = CK_MAX(1, CK_MIN((4 * nth + ncb - 1) / ncb, M / 128));
     mrows = ((M + nrb - 1) / nrb + CK__GM_MR - 1) / CK__GM_MR * CK__GM_MR;
     nrb = (M + mrows - 1) / mrows;
@@ -1875,21 +1911,28 @@ static void ck__gemm_f32(float *c, size_t ldc, const float *a, size_t rsa, size_
     for (task = 0; task < ntask; task++) {
         union { ck__gm_vec v; float f[CK__GM_KC * CK__GM_NC]; } bpack; /* the task's B block (on the thread's stack) */
         union { ck__gm_vec v; float f[CK__GM_MR * CK__GM_KC]; } apack; /* a micro-panel of A */
-        const int j0 = task % ncb * CK__GM_NC, nc = CK_MIN(CK__GM_NC, N - j0), njp = (nc + CK__GM_NR - 1) / CK__GM_NR;
+        const int j0 = task % ncb * nc_blk, nc = CK_MIN(nc_blk, N - j0), njp = (nc + CK__GM_NR - 1) / CK__GM_NR;
         const int i0 = task / ncb * mrows, i1 = CK_MIN(M, i0 + mrows);
         int pc, jp, i;
         for (pc = 0; pc < K; pc += CK__GM_KC) {
             const int kc = CK_MIN(CK__GM_KC, K - pc), first = pc == 0 && !accumulate;
-            for (jp = 0; jp < njp; jp++)
+            for (jp = 0; jp < njp && !bx; jp++)
                 ck__gemm_pack_b(bpack.f + (size_t)jp * CK__GM_NR * kc, b + (size_t)pc * rsb + (size_t)(j0 + jp * CK__GM_NR) * csb, rsb, csb, kc,
                                 CK_MIN(CK__GM_NR, nc - jp * CK__GM_NR));
             for (i = i0; i < i1; i += CK__GM_MR) {
                 const int mr = CK_MIN(CK__GM_MR, i1 - i);
                 ck__gemm_pack_a(apack.f, a + (size_t)i * rsa + (size_t)pc * csa, rsa, csa, mr, kc);
                 for (jp = 0; jp < njp; jp++) {
-                    const int j = j0 + jp * CK__GM_NR;
-                    ck__gemm_tile(c + (size_t)i * ldc + j, ldc, apack.f, bpack.f + (size_t)jp * CK__GM_NR * kc, kc, mr, CK_MIN(CK__GM_NR, N - j),
-                                  first && bias ? bias + j : NULL, !first);
+                    const int j = j0 + jp * CK__GM_NR, nr = CK_MIN(CK__GM_NR, N - j);
+#if CK_HAVE_AVX512
+                    if (bx) {
+                        ck__gemm_tile_x16(c + (size_t)i * ldc + j, ldc, apack.f, bx + (size_t)j * K + (size_t)pc * 16, (size_t)16 * K, kc, mr, nr,
+                                          first && bias ? bias + j : NULL, !first);
+                        continue;
+                    }
+#endif
+                    ck__gemm_tile(c + (size_t)i * ldc + j, ldc, apack.f, bpack.f + (size_t)jp * CK__GM_NR * kc, kc, mr, nr, first && bias ? bias + j : NULL,
+                                  !first);
                 }
             }
         }
@@ -1931,7 +1974,7 @@ CK_DEF void ck_matmul_forward_avx2(float *out, const float *inp, const float *we
     enum { OB = 24 };
     int nob = (OC + OB - 1) / OB, ob;
     if (T >= CK__GEMM_MIN_T) { /* out[T,OC] = inp[T,C] W^T + bias through the packed GEMM */
-        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, weight, 1, (size_t)C, T, OC, C, bias, 0);
+        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, weight, 1, (size_t)C, T, OC, C, bias, 0, NULL);
         return;
     }
     CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)T * OC * C > CK_OMP_MIN_WORK))
@@ -1966,9 +2009,9 @@ CK_DEF void ck_matmul_forward_avx2(float *out, const float *inp, const float *we
 CK_DEF void ck_matmul_backward_avx2(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC)
 {
     /* dinp[T,C] += dout[T,OC] @ weight[OC,C] */
-    if (dinp) ck__gemm_f32(dinp, (size_t)C, dout, (size_t)OC, 1, weight, (size_t)C, 1, T, C, OC, NULL, 1);
+    if (dinp) ck__gemm_f32(dinp, (size_t)C, dout, (size_t)OC, 1, weight, (size_t)C, 1, T, C, OC, NULL, 1, NULL);
     /* dweight[OC,C] += dout^T[OC,T] @ inp[T,C]: A(o,t) = dout[t*OC + o] */
-    if (dweight) ck__gemm_f32(dweight, (size_t)C, dout, 1, (size_t)OC, inp, (size_t)C, 1, OC, C, T, NULL, 1);
+    if (dweight) ck__gemm_f32(dweight, (size_t)C, dout, 1, (size_t)OC, inp, (size_t)C, 1, OC, C, T, NULL, 1, NULL);
     if (dbias) ck__bias_backward_avx2(dbias, dout, T, OC);
 }
 #endif /* CK_HAVE_AVX2 */
@@ -1982,7 +2025,7 @@ CK_DEF void ck_matmul_forward_neon(float *out, const float *inp, const float *we
     enum { OB = 24 };
     int nob = (OC + OB - 1) / OB, ob;
     if (T >= CK__GEMM_MIN_T) { /* out[T,OC] = inp[T,C] W^T + bias */
-        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, weight, 1, (size_t)C, T, OC, C, bias, 0);
+        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, weight, 1, (size_t)C, T, OC, C, bias, 0, NULL);
         return;
     }
     CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)T * OC * C > CK_OMP_MIN_WORK))
@@ -2031,9 +2074,9 @@ static void ck__bias_backward_neon(float *dbias, const float *dout, int T, int O
 CK_DEF void ck_matmul_backward_neon(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC)
 {
     /* dinp[T,C] += dout[T,OC] @ weight[OC,C] */
-    if (dinp) ck__gemm_f32(dinp, (size_t)C, dout, (size_t)OC, 1, weight, (size_t)C, 1, T, C, OC, NULL, 1);
+    if (dinp) ck__gemm_f32(dinp, (size_t)C, dout, (size_t)OC, 1, weight, (size_t)C, 1, T, C, OC, NULL, 1, NULL);
     /* dweight[OC,C] += dout^T[OC,T] @ inp[T,C]: A(o,t) = dout[t*OC + o] */
-    if (dweight) ck__gemm_f32(dweight, (size_t)C, dout, 1, (size_t)OC, inp, (size_t)C, 1, OC, C, T, NULL, 1);
+    if (dweight) ck__gemm_f32(dweight, (size_t)C, dout, 1, (size_t)OC, inp, (size_t)C, 1, OC, C, T, NULL, 1, NULL);
     if (dbias) ck__bias_backward_neon(dbias, dout, T, OC);
 }
 #endif /* CK_HAVE_NEON */
@@ -2204,9 +2247,17 @@ static const ck__type_traits *ck__traits(int type)
 CK_DEF const char *ck_type_name(int type) { const ck__type_traits *t = ck__traits(type); return t ? t->name : NULL; }
 
 /* ---- repacked layouts (CK_Q4_0_X16 and the others; see their declaration) ------------------ */
-CK_DEF int ck_repack_base(int type) { return type == CK_Q4_0_X16 ? CK_Q4_0 : type == CK_Q5_0_X16 ? CK_Q5_0 : type == CK_Q8_0_X16 ? CK_Q8_0 : type; }
+CK_DEF int ck_repack_base(int type)
+{
+    return type == CK_Q4_0_X16 ? CK_Q4_0 : type == CK_Q5_0_X16 ? CK_Q5_0 : type == CK_Q8_0_X16 ? CK_Q8_0 : type == CK_F32_X16 ? CK_F32
+         : type == CK_F16_X16 ? CK_F16 : type;
+}
 
-CK_DEF int ck_repack_layout(int type) { return type == CK_Q4_0 ? CK_Q4_0_X16 : type == CK_Q5_0 ? CK_Q5_0_X16 : type == CK_Q8_0 ? CK_Q8_0_X16 : type; }
+CK_DEF int ck_repack_layout(int type)
+{
+    return type == CK_Q4_0 ? CK_Q4_0_X16 : type == CK_Q5_0 ? CK_Q5_0_X16 : type == CK_Q8_0 ? CK_Q8_0_X16 : type == CK_F32 ? CK_F32_X16
+         : type == CK_F16 ? CK_F16_X16 : type;
+}
 
 CK_DEF int ck_repack_type(int type)
 {
@@ -2251,6 +2302,23 @@ CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C)
     size_t gbytes, bsz;
     uint8_t *tmp, *g;
     int64_t i, b, r;
+    if (to == CK_F32_X16 || to == CK_F16_X16) { /* each group of 16 rows transposed in place */
+        const size_t es = to == CK_F32_X16 ? 4 : 2, gb = (size_t)(16 * C) * es;
+        if (OC < 0 || OC % 16 || C <= 0 || C > ((int64_t)1 << 30)) return -1;
+        tmp = (uint8_t *)CK_MALLOC(gb);
+        if (!tmp) return -1;
+        for (i = 0; i < OC / 16; i++) {
+            g = (uint8_t *)w + (size_t)i * gb;
+            memcpy(tmp, g, gb);
+            for (b = 0; b < C; b++)
+                for (r = 0; r < 16; r++) {
+                    if (es == 4) ((float *)(void *)g)[b * 16 + r] = ((const float *)(void *)tmp)[r * C + b];
+                    else ((uint16_t *)(void *)g)[b * 16 + r] = ((const uint16_t *)(void *)tmp)[r * C + b];
+                }
+        }
+        CK_FREE(tmp);
+        return 0;
+    }
     if (!ck__is_x16(to) || OC < 0 || OC % 16 || C <= 0 || C % CK_QK || nbr > ((int64_t)1 << 26)) return -1;
     bsz = ck__x16_bsz(to);
     gbytes = (size_t)(16 * nbr) * bsz;
@@ -7299,6 +7367,19 @@ static void ck__hg_pack_avx512(const uint16_t *w, size_t ldw, int nr, int cs, in
         }
 }
 
+/* the F16 kind's panel (fp32 [k][32 rows], k < cs) from a CK_F16_X16 matrix: w at the first
+   group's value c0 (groups 16 C halves apart, nr 16 or 32): each step two 16-lane conversions */
+static void ck__hg_pack_x16_avx512(const uint16_t *w, size_t C, int nr, int cs, void *vpanel)
+{
+    __m512 *panel = (__m512 *)vpanel;
+    const uint16_t *w1 = w + 16 * C;
+    int k;
+    for (k = 0; k < cs; k++, panel += 2) {
+        panel[0] = _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)(w + (size_t)k * 16)));
+        panel[1] = nr > 16 ? _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)(w1 + (size_t)k * 16))) : _mm512_setzero_ps();
+    }
+}
+
 #if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -7372,10 +7453,15 @@ typedef __m512 ck__hg_vec;
 #define CK__HG_F32_SMALL ck__hg_f32_16x2_avx2
 typedef __m256 ck__hg_vec;
 #endif
+/* x16: weight is a CK_F16_X16 matrix (AVX-512, kind F16; o_lo, o_hi multiples of 16): the panels
+   are converted from its groups, the same panels */
 static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const float *inp, const uint16_t *weight, const float *bias, int T,
-                              int C, int OC, int o_lo, int o_hi)
+                              int C, int OC, int o_lo, int o_hi, int x16)
 {
     const int dp = kind == CK__Q16_KIND_DPBF16, ks = dp ? CK__HG_KSB : CK__HG_KS;
+#if !CK_HAVE_AVX512
+    (void)x16; /* (the layout is made on AVX-512 builds only) */
+#endif
     union { uint16_t h[CK__HG_TB * CK__HG_KSB]; float f[CK__HG_TB * CK__HG_KS]; } act;
     ck__hg_vec panel[CK__HG_PR * CK__HG_KS * sizeof(float) / sizeof(ck__hg_vec)];
     uint16_t tmp[CK__HG_KS];
@@ -7407,6 +7493,10 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
                     /* the first segment starts from the bias (or zeros), the others from out */
                     const float *in = c0 ? y : bias ? bias + o : NULL;
                     const size_t ldi = c0 ? (size_t)OC : 0;
+#if CK_HAVE_AVX512
+                    if (x16) ck__hg_pack_x16_avx512(weight + ((size_t)o * C + (size_t)c0 * 16), (size_t)C, nr, cs, panel);
+                    else
+#endif
                     CK__HG_PACK(weight + (size_t)o * C + c0, (size_t)C, nr, cs, kind, panel);
 #if CK_HAVE_AVX512BF16
                     if (dp) {
@@ -7439,7 +7529,7 @@ static int ck__gemm_h16_rows(int simd, int type, float *out, const float *inp, c
 #if CK_HAVE_AVX2
     if (simd && (type == CK_BF16 || (type == CK_F16 && (CK_HAVE_AVX512 || CK__HG_F16C))) && T >= ck__hgemm_min_t(type)) {
         int kind = type == CK_F16 ? CK__Q16_KIND_F16 : CK_HAVE_AVX512BF16 ? CK__Q16_KIND_DPBF16 : CK__Q16_KIND_BF16;
-        ck__gemm_h16_simd(kind, ck__act_quantizer(type, simd), out, inp, (const uint16_t *)weight, bias, T, C, OC, o_lo, o_hi);
+        ck__gemm_h16_simd(kind, ck__act_quantizer(type, simd), out, inp, (const uint16_t *)weight, bias, T, C, OC, o_lo, o_hi, 0);
         return 1;
     }
 #endif
@@ -7729,6 +7819,83 @@ static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *
     ck__matmul_q_tile_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
 }
 
+#if CK_HAVE_AVX512
+/* A CK_F32_X16 matrix: T >= 2 through the packed GEMM, its tiles reading the groups in place;
+   decode (T = 1): per group of 16 rows one accumulator takes fma(W(16g.., k), x(k), acc) for
+   k = 0..C-1 from the bias, 4 groups at a time (4 chains, 4 streams): the GEMM's chain, its bits. */
+static void ck__matmul_f32x16(float *out, const float *inp, const float *w, const float *bias, int T, int C, int OC)
+{
+    if (T != 1) {
+        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, NULL, 0, 0, T, OC, C, bias, 0, w);
+        return;
+    }
+    CK_OMP(omp parallel if ((double)OC * C > CK_OMP_MIN_WORK))
+    {
+        int g_lo, g_hi, g, k, j;
+        ck__thread_rows(OC / 16, &g_lo, &g_hi);
+        for (g = g_lo; g < g_hi; g += 4) {
+            const int n = CK_MIN(4, g_hi - g);
+            const float *p[4];
+            __m512 a[4];
+            for (j = 0; j < 4; j++) { /* (past n: the last group again, not stored) */
+                const int gj = g + CK_MIN(j, n - 1);
+                p[j] = w + (size_t)gj * C * 16;
+                a[j] = bias ? _mm512_loadu_ps(bias + (size_t)gj * 16) : _mm512_setzero_ps();
+            }
+            for (k = 0; k < C; k++) {
+                const __m512 x = _mm512_set1_ps(inp[k]);
+                a[0] = _mm512_fmadd_ps(x, _mm512_loadu_ps(p[0] + (size_t)k * 16), a[0]);
+                a[1] = _mm512_fmadd_ps(x, _mm512_loadu_ps(p[1] + (size_t)k * 16), a[1]);
+                a[2] = _mm512_fmadd_ps(x, _mm512_loadu_ps(p[2] + (size_t)k * 16), a[2]);
+                a[3] = _mm512_fmadd_ps(x, _mm512_loadu_ps(p[3] + (size_t)k * 16), a[3]);
+            }
+            for (j = 0; j < n; j++) _mm512_storeu_ps(out + (size_t)(g + j) * 16, a[j]);
+        }
+    }
+}
+
+/* A CK_F16_X16 matrix: T >= 2 through the F16 GEMM (ck__gemm_h16_simd, panels from the groups);
+   decode: per segment of up to 4096 values the activation rounded to F16 and widened (as the
+   GEMM rounds it), then per group of 16 rows one accumulator, from the bias (the first segment)
+   or out, takes fma(x(k), W(16g.., k), acc) over the segment, 4 groups at a time: the GEMM's chain. */
+static void ck__matmul_f16x16(float *out, const float *inp, const uint16_t *w, const float *bias, int T, int C, int OC)
+{
+    const ck__qact_fn quant = ck__act_quantizer(CK_F16, 1);
+    CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
+    {
+        enum { S = 4096 };
+        float xs[S];
+        uint16_t xh[S];
+        int g_lo, g_hi, g, k, j, c0;
+        ck__thread_rows(OC / 16, &g_lo, &g_hi);
+        if (T >= 2) ck__gemm_h16_simd(CK__Q16_KIND_F16, quant, out, inp, w, bias, T, C, OC, g_lo * 16, g_hi * 16, 1);
+        for (c0 = 0; c0 < C && T == 1; c0 += S) {
+            const int cs = CK_MIN(S, C - c0);
+            quant(inp + c0, xh, cs);
+            ck__dequant_avx2(CK_F16, xh, xs, cs);
+            for (g = g_lo; g < g_hi; g += 4) {
+                const int n = CK_MIN(4, g_hi - g);
+                const uint16_t *p[4];
+                __m512 a[4];
+                for (j = 0; j < 4; j++) { /* (past n: the last group again, not stored) */
+                    const int gj = g + CK_MIN(j, n - 1);
+                    p[j] = w + ((size_t)gj * C + (size_t)c0) * 16;
+                    a[j] = c0 ? _mm512_loadu_ps(out + (size_t)gj * 16) : bias ? _mm512_loadu_ps(bias + (size_t)gj * 16) : _mm512_setzero_ps();
+                }
+#define CK__F16X16_LD(j) _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)(p[j] + (size_t)k * 16)))
+                for (k = 0; k < cs; k++) {
+                    const __m512 x = _mm512_set1_ps(xs[k]);
+                    a[0] = _mm512_fmadd_ps(x, CK__F16X16_LD(0), a[0]); a[1] = _mm512_fmadd_ps(x, CK__F16X16_LD(1), a[1]);
+                    a[2] = _mm512_fmadd_ps(x, CK__F16X16_LD(2), a[2]); a[3] = _mm512_fmadd_ps(x, CK__F16X16_LD(3), a[3]);
+                }
+#undef CK__F16X16_LD
+                for (j = 0; j < n; j++) _mm512_storeu_ps(out + (size_t)(g + j) * 16, a[j]);
+            }
+        }
+    }
+}
+#endif
+
 static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
     const int g = ck__is_x16(type) ? 16 : 1; /* a repacked matrix: the threads take whole groups of rows */
@@ -7743,10 +7910,23 @@ static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, 
 }
 
 /* the GGUF blocks of weight row o, values c0 .. c0+cs-1, of a weight of type wtype: a pointer
-   into it, or (a repacked layout) the blocks copied into buf (room for cs / 32 Q8_0 blocks) */
-static const char *ck__wrow_blocks(int wtype, const void *weight, int C, int o, int c0, int cs, ck_block_q8_0 *buf)
+   into it, or (a repacked layout) the blocks copied into buf (room for cs / 32 Q8_0 blocks; for
+   CK_F32_X16 and CK_F16_X16, cs values: only the embedding lookup reads these layouts' rows) */
+static const char *ck__wrow_blocks(int wtype, const void *weight, int C, int o, int c0, int cs, void *buf)
 {
     const int type = ck_repack_base(wtype);
+    if (wtype == CK_F32_X16) {
+        const float *g = (const float *)weight + ((size_t)(o / 16) * C + c0) * 16 + o % 16;
+        int k;
+        for (k = 0; k < cs; k++) ((float *)buf)[k] = g[(size_t)k * 16];
+        return (const char *)buf;
+    }
+    if (wtype == CK_F16_X16) {
+        const uint16_t *g = (const uint16_t *)weight + ((size_t)(o / 16) * C + c0) * 16 + o % 16;
+        int k;
+        for (k = 0; k < cs; k++) ((uint16_t *)buf)[k] = g[(size_t)k * 16];
+        return (const char *)buf;
+    }
     if (ck__is_x16(wtype)) {
         ck__x16_blocks(wtype, weight, C / CK_QK, o, c0 / CK_QK, cs / CK_QK, buf);
         return (const char *)buf;
@@ -7810,17 +7990,35 @@ static void ck__matmul_q_exact_avx2(int wtype, float *out, const float *inp, con
 static void ck__check_qmatmul(int type, const void *weight, int C)
 {
     const ck__type_traits *t = ck__traits(ck_repack_base(type));
-    CK_ASSERT((!ck__is_x16(type) || CK_HAVE_AVX512) && "ck_matmul_forward_q: the repacked layouts need an AVX-512 build (ck_repack_type)");
+    CK_ASSERT((ck_repack_base(type) == type || CK_HAVE_AVX512) && "ck_matmul_forward_q: the repacked layouts need an AVX-512 build (ck_repack_type)");
     CK_ASSERT(t != NULL && "ck_matmul_forward_q / _backward_q: unknown type");
     CK_ASSERT(C % t->blck == 0 && "ck_matmul_forward_q / _backward_q: C must be a multiple of the block size");
     CK_ASSERT(((uintptr_t)weight % (uintptr_t)t->align) == 0 && "ck_matmul_forward_q / _backward_q: weight misaligned for its blocks");
     (void)t; (void)weight; (void)C;
 }
 
+/* CK_F32_X16 and CK_F16_X16, the scalar reference: each output one fmaf chain over k from its bias
+   (F16: the activations rounded to F16): the AVX-512 kernels' bits */
+static void ck__matmul_x16_float_scalar(int type, float *out, const float *inp, const void *w, const float *bias, int T, int C, int OC)
+{
+    int t, o, k;
+    for (t = 0; t < T; t++)
+        for (o = 0; o < OC; o++) {
+            const size_t g = (size_t)(o / 16) * C * 16 + o % 16;
+            const float *x = inp + (size_t)t * C;
+            float s = bias ? bias[o] : 0.0f;
+            for (k = 0; k < C; k++)
+                s = type == CK_F32_X16 ? fmaf(((const float *)w)[g + (size_t)k * 16], x[k], s)
+                                       : fmaf(ck_fp16_to_fp32(((const uint16_t *)w)[g + (size_t)k * 16]), ck_fp16_to_fp32(ck_fp32_to_fp16(x[k])), s);
+            out[(size_t)t * OC + o] = s;
+        }
+}
+
 CK_DEF void ck_matmul_forward_qp_scalar(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_scalar(out, inp, (const float *)weight, bias, T, C, OC);
+    else if (type == CK_F32_X16 || type == CK_F16_X16) ck__matmul_x16_float_scalar(type, out, inp, weight, bias, T, C, OC);
     else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 0)) ck__matmul_q_fast(0, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
 }
@@ -7830,6 +8028,10 @@ CK_DEF void ck_matmul_forward_qp_avx2(int path, int type, float *out, const floa
 {
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_avx2(out, inp, (const float *)weight, bias, T, C, OC);
+#if CK_HAVE_AVX512
+    else if (type == CK_F32_X16) ck__matmul_f32x16(out, inp, (const float *)weight, bias, T, C, OC);
+    else if (type == CK_F16_X16) ck__matmul_f16x16(out, inp, (const uint16_t *)weight, bias, T, C, OC);
+#endif
     else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_avx2(type, out, inp, weight, bias, T, C, OC);
 }
@@ -7837,12 +8039,13 @@ CK_DEF void ck_matmul_forward_qp_avx2(int path, int type, float *out, const floa
 
 #if CK_HAVE_NEON
 /* NEON: the fast path runs the NEON activation quantizers and dot products (bit-identical to the
-   scalar path, F16/BF16 within the summation-order bound); fp32 weights and the exact path run
-   the scalar code for now. */
+   scalar path, F16/BF16 within the summation-order bound); fp32 weights take ck_matmul_forward_neon
+   (what a generated model's F32 calls run, whether or not they go through ck_matmul_forward_q);
+   the exact path runs the scalar code for now. */
 CK_DEF void ck_matmul_forward_qp_neon(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
     ck__check_qmatmul(type, weight, C);
-    if (type == CK_F32) ck_matmul_forward_scalar(out, inp, (const float *)weight, bias, T, C, OC);
+    if (type == CK_F32) ck_matmul_forward_neon(out, inp, (const float *)weight, bias, T, C, OC);
     else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
 }
@@ -7887,7 +8090,7 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
     int simd = CK_HAVE_AVX2 || CK_HAVE_NEON || CK_HAVE_MVE, i, total = 0;
     for (i = 0; i < n; i++) {
         ck__check_qmatmul(mm[i].type, mm[i].weight, C);
-        if (CK_QMATMUL_PATH != CK_Q_FAST || mm[i].type == CK_F32 || !ck__qdot_kernel(ck_repack_base(mm[i].type), simd)) break;
+        if (CK_QMATMUL_PATH != CK_Q_FAST || ck_repack_base(mm[i].type) == CK_F32 || mm[i].type == CK_F16_X16 || !ck__qdot_kernel(ck_repack_base(mm[i].type), simd)) break;
         total += mm[i].OC;
     }
     if (i < n) {
@@ -7926,7 +8129,7 @@ static void ck__matmul_backward_q(int simd, int type, float *dinp, const float *
         }
 #if CK_HAVE_AVX2 || CK_HAVE_NEON
         if (simd) { /* dinp [T,C] += dout[:, o0:o0+n] [T,n] @ scratch [n,C] */
-            ck__gemm_f32(dinp, (size_t)C, dout + o0, (size_t)OC, 1, scratch, (size_t)C, 1, T, C, n, NULL, 1);
+            ck__gemm_f32(dinp, (size_t)C, dout + o0, (size_t)OC, 1, scratch, (size_t)C, 1, T, C, n, NULL, 1, NULL);
             continue;
         }
 #endif
@@ -7937,6 +8140,7 @@ static void ck__matmul_backward_q(int simd, int type, float *dinp, const float *
 CK_DEF void ck_matmul_backward_q_scalar(int type, float *dinp, const float *dout, const void *weight, int T, int C, int OC, float *scratch)
 {
     ck__check_qmatmul(type, weight, C);
+    CK_ASSERT(ck_repack_base(type) == type && "ck_matmul_backward_q: training reads the GGUF layouts, not a repacked one");
     if (type == CK_F32) ck_matmul_backward_scalar(dinp, NULL, NULL, dout, NULL, (const float *)weight, T, C, OC);
     else ck__matmul_backward_q(0, type, dinp, dout, weight, T, C, OC, scratch);
 }
@@ -7944,6 +8148,7 @@ CK_DEF void ck_matmul_backward_q_scalar(int type, float *dinp, const float *dout
 CK_DEF void ck_matmul_backward_q(int type, float *dinp, const float *dout, const void *weight, int T, int C, int OC, float *scratch)
 {
     ck__check_qmatmul(type, weight, C);
+    CK_ASSERT(ck_repack_base(type) == type && "ck_matmul_backward_q: training reads the GGUF layouts, not a repacked one");
     if (type == CK_F32) ck_matmul_backward(dinp, NULL, NULL, dout, NULL, (const float *)weight, T, C, OC);
     else ck__matmul_backward_q(1, type, dinp, dout, weight, T, C, OC, scratch);
 }
@@ -10472,7 +10677,7 @@ CK_DEF void ck_embedding_forward_q(int type, float *out, const int32_t *tokens, 
     int t, c;
     for (t = 0; t < T; t++) {
         float *o = out + (size_t)t * C;
-        ck_block_q8_0 blk[CK_QK_K / CK_QK]; /* a repacked table's (tied to the output matmul) blocks, read out of their group */
+        float blk[CK_QK_K]; /* a repacked table's (tied to the output matmul) blocks, read out of their group (any type's 256 values fit) */
         for (c = 0; c < C; c += CK_QK_K) { /* 256 values at a time: whole blocks of every type */
             const int cs = CK_MIN(CK_QK_K, C - c);
             ck_dequantize_row(ck_repack_base(type), ck__wrow_blocks(type, wte, C, tokens[t], c, cs, blk), o + c, cs);

@@ -1531,6 +1531,7 @@ static void ckg_emit_op(ckg_out *O, const ckg_op *o, int mode, ckg_ctx *xo)
         if (D->infer_q && strcmp(x.wt, "CK_F32")) tmpl = D->infer_q;
         if ((D == &ckg_op_matmul || D == &ckg_op_embedding) && ckg_repackable(O, o->wb, o->section)) { /* ck_model_repack may have rewritten it */
             char t[sizeof x.wt];
+            tmpl = D->infer_q; /* (an F32 weight too: CK_F32_X16) */
             snprintf(t, sizeof t, "%s", x.wt);
             snprintf(x.wt, sizeof x.wt, "CK_WTYPE(m, %.*s)", (int)sizeof x.wt - 16, t);
         }

@@ -407,8 +407,8 @@ CANARY_HOOK = r"""/* test-only: the generated header with two of its kernels mad
 #include <string.h>
 #include "ckernel.h"
 static void ck_test_overrun(ck_model *m, float *end);
-#define ck_matmul_forward(out, inp, w, b, T, C, OC) \
-    (ck_matmul_forward(out, inp, w, b, T, C, OC), ck_test_overrun(m, (out) + (size_t)(T) * (size_t)(OC)))
+#define ck_matmul_forward_q(type, out, inp, w, b, T, C, OC) \
+    (ck_matmul_forward_q(type, out, inp, w, b, T, C, OC), ck_test_overrun(m, (out) + (size_t)(T) * (size_t)(OC)))
 #define ck_copy_rows(dst, ldd, src, lds, rows, cols) \
     (ck_copy_rows(dst, ldd, src, lds, rows, cols), ck_test_overrun(m, (dst) + (size_t)((rows) - 1) * (ldd) + (size_t)(cols)))
 #include "m.h"
@@ -800,6 +800,51 @@ def test_position_table_stays_f32(tc):
 
 
 # ============================================================================ repacked weights
+@pytest.mark.parametrize("family,qtype", [("llama", "f32"), ("qwen2", "f32"), ("llama", "f16")])
+def test_repacked_float_weights(tc, family, qtype):
+    """F32 and F16 matmul weights are repacked at load on AVX-512 builds too (CK_F32_X16, CK_F16_X16:
+    groups of 16 rows stored column by column, the GEMMs' panels read in place), and every output
+    is then one FMA chain at every T. A 56-token prefill (>= 48 rows: the GGUF matrix takes that
+    same GEMM; F16 from 16) gives the --no-repack logits byte for byte; decode, where the GGUF
+    matrix's dot-product tiles sum the same products in another order, stays within the f32
+    tolerance of them; 1 and 2 threads agree bit for bit. qwen2's tied output matrix is the
+    embedding table too: its lookup reads the repacked rows."""
+    out = os.path.join(tc.work, f"repack-{qtype}-{family}")
+    os.makedirs(out, exist_ok=True)
+    g = tc.mkmodel(os.path.join(out, "m.gguf"), family, qtype)
+    r = tc.ckgen(g, out)
+    assert r.returncode == 0, r.stderr
+    hdr = open(os.path.join(out, "m.h")).read()
+    T = qtype.upper()
+    assert hdr.count(f"CK_WTYPE(m, CK_{T})") >= 2 * 7, "every matmul of the block (prefill and decode) takes CK_WTYPE"
+    assert "ck_matmul_forward(" not in hdr, "no matmul is left on the f32-only call"
+    ids = re.search(r"m_repack_ids\[(\d+)\]", hdr)
+    assert ids and int(ids.group(1)) == 7 * 2 + 1, ids
+    assert f"ck_matmul_forward_q(CK_WTYPE(m, CK_{T}), logits" in hdr
+    tied = family == "qwen2"
+    assert (f"ck_embedding_forward_q(CK_WTYPE(m, CK_{T})" in hdr) == tied, \
+        "the embedding lookup reads the repacked layout exactly when its table is the tied output matrix"
+    prog = tc.compile(out)
+    simd = must([prog, "-m", g, "--tokens", "1,2", "-n", "1", "--temp", "0"]).stderr
+    avx512 = "avx512" in must([tc.ck, "--version"]).stdout and "avx512" in open("/proc/cpuinfo").read()
+    assert ("weights repacked" in simd) == avx512, simd
+    for decode, toks in ((False, prompt(56)), (True, prompt())):
+        res = []
+        for extra, threads in (([], "1"), (["--no-repack"], "1"), ([], "2")):
+            f = os.path.join(out, f"l{len(res)}.f32")
+            must([prog, "-m", g, "--tokens", ",".join(map(str, toks)), "--decode-logits" if decode else "--logits", f] + extra,
+                 env={"OMP_NUM_THREADS": threads})
+            res.append(np.fromfile(f, dtype=np.float32))
+        assert res[0].size == len(toks) * 256 and res[0].tobytes() == res[2].tobytes(), f"{family}: 1 and 2 threads differ"
+        if not decode:
+            assert res[0].tobytes() == res[1].tobytes(), f"{family} {qtype} prefill: repacked and GGUF-layout logits differ"
+        else:
+            err = float(np.max(np.abs(res[0] - res[1]))) / max(1.0, float(np.max(np.abs(res[1]))))
+            # F16: each matmul rounds its input to F16, and a sum one f32 ulp apart can round one F16 ulp (2^-11) apart
+            tol = TOL if qtype == "f32" else 2 * 2.0 ** -11
+            assert err <= tol, f"{family} {qtype} decode: repacked vs GGUF layout {err:.3g} > {tol}"
+
+
 @pytest.mark.parametrize("family,qtype", [("llama", "q4_0"), ("llama", "q5_0"), ("qwen2", "q8_0")])
 def test_repacked_weights_give_the_same_bits(tc, family, qtype):
     """run repacks the Q4_0/Q5_0/Q8_0 matmul weights at load (CKM_REPACK: groups of 16 rows on AVX-512

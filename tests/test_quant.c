@@ -680,12 +680,12 @@ static double worst_exact, worst_fast, worst_simd_exact, worst_simd_fast;
 static int fast_has_simd(int type)
 {
     const ck__type_traits *t = ck__traits(type);
-    if (type == CK_F32) return CK_HAVE_AVX2 || CK_HAVE_MVE;
+    if (type == CK_F32) return CK_HAVE_AVX2 || CK_HAVE_MVE || CK_HAVE_NEON;
     if (!t || t->act < 0) return CK_HAVE_AVX2; /* the exact path serves it */
     return ck__qdot_kernel(type, 1) != ck__qdot_kernel(type, 0) || ck__act_quantizer(t->act, 1) != ck__act_quantizer(t->act, 0) ||
            ck__qtile_kernel(type, 1) != NULL;
 }
-static int exact_has_simd(int type) { return type == CK_F32 ? CK_HAVE_AVX2 || CK_HAVE_MVE : CK_HAVE_AVX2; }
+static int exact_has_simd(int type) { return type == CK_F32 ? CK_HAVE_AVX2 || CK_HAVE_MVE || CK_HAVE_NEON : CK_HAVE_AVX2; }
 static double fve_num[31], fve_den[31]; /* fast vs exact, summed over all shapes of a type */
 
 static void test_qmatmul(int type, int T, int C, int OC, int with_bias)
@@ -744,7 +744,8 @@ static void test_qmatmul(int type, int T, int C, int OC, int with_bias)
     if (fast_has_simd(type)) {
         QCHECK(rel_errf(o_f, o_fs, no, rss), 1e-5, worst_simd_fast, "matmul_q fast: SIMD vs scalar");
         n_simd_cmp++;
-        if (!CK_HAVE_AVX2 && type != CK_F16 && type != CK_BF16) { /* NEON, Helium: the scalar kernels' integers and float steps */
+        if (!CK_HAVE_AVX2 && type != CK_F16 && type != CK_BF16 && !(type == CK_F32 && CK_HAVE_NEON)) { /* NEON, Helium: the scalar kernels'
+                                                 integers and float steps (NEON F32: ck_matmul_forward_neon's packed GEMM and tiles) */
             snprintf(what, sizeof what, "matmul_q fast %s T=%d C=%d OC=%d: %s bit-identical to the scalar path", ck_type_name(type), T, C, OC, ck_simd_name());
             check(memcmp(o_f, o_fs, no * sizeof(float)) == 0, what);
         }
@@ -862,7 +863,7 @@ static void test_repack(void)
               ck_repack_rows(CK_Q4_0, w, 16, 64) == -1 && ck_repack_rows(CK_Q8_0, w, 16, 32) == -1 && memcmp(w, orig, sizeof w) == 0,
               "ck_repack_rows refuses 40 rows, 8 rows, C = 48 and a GGUF type as target, and leaves w untouched");
     }
-    check(ck_repack_base(CK_Q6_K) == CK_Q6_K && ck_repack_type(CK_Q6_K) == CK_Q6_K && ck_repack_layout(CK_F16) == CK_F16,
+    check(ck_repack_base(CK_Q6_K) == CK_Q6_K && ck_repack_type(CK_Q6_K) == CK_Q6_K && ck_repack_layout(CK_BF16) == CK_BF16,
           "ck_repack_base / _type / _layout of the other types: themselves");
 #if CK_HAVE_AVX512
     for (ki = 0; ki < 3; ki++) {
@@ -942,6 +943,159 @@ static void test_repack(void)
           "no AVX-512 in this build: nothing is repacked (ck_repack_type)");
     printf("Q4_0_X16, Q5_0_X16, Q8_0_X16 matmul: not applicable (no AVX-512 in this build: ck_repack_type keeps the GGUF types)\n");
 #endif
+}
+
+/* CK_F32_X16 and CK_F16_X16 (F32 / F16 matrices as 16-row groups stored column by column):
+   - ck_repack_rows: every value at (g C + k) 16 + r; the embedding lookup reads every row back
+     (a tied output matrix is also the embedding table); refusals leave w untouched
+   - AVX-512 builds: ck_repack_type gives the layout, and every output of a repacked matrix, at
+     every T (decode: its own kernel; from 2 rows: the F32 packed GEMM / the F16 GEMM reading the
+     groups), on both paths, the scalar API and _q_multi, with 1-3 threads, is this test's own
+     fmaf chain over the GGUF rows from the bias (F16: over the activations rounded to F16), bit
+     for bit; where the GGUF matrix takes that same GEMM (F32: T >= 48, F16: T >= 16) it is also
+     the GGUF matrix's result */
+#if CK_HAVE_AVX512
+static float *x16_ref(int type, const float *inp, const void *w, const float *bias, int T, int C, int OC)
+{
+    float *r = (float *)malloc((size_t)T * OC * sizeof(float));
+    int t, o, k;
+    for (t = 0; t < T; t++)
+        for (o = 0; o < OC; o++) {
+            float s = bias ? bias[o] : 0.0f;
+            for (k = 0; k < C; k++) {
+                const size_t i = (size_t)o * C + k;
+                const float x = inp[(size_t)t * C + k];
+                s = type == CK_F32 ? fmaf(((const float *)w)[i], x, s)
+                                   : fmaf(ck_fp16_to_fp32(((const uint16_t *)w)[i]), ck_fp16_to_fp32(ck_fp32_to_fp16(x)), s);
+            }
+            r[(size_t)t * OC + o] = s;
+        }
+    return r;
+}
+#endif
+
+static void test_repack_float(void)
+{
+    static const struct { int OC, C; } lay[] = { { 16, 1 }, { 48, 96 }, { 32, 4864 }, { 64, 37 } };
+    static const int kinds[2][2] = { { CK_F32, CK_F32_X16 }, { CK_F16, CK_F16_X16 } };
+    int li, ki;
+    for (ki = 0; ki < 2; ki++) {
+        const int base = kinds[ki][0], to = kinds[ki][1];
+        const size_t es = base == CK_F32 ? 4 : 2;
+        const char *nm = base == CK_F32 ? "f32" : "f16";
+        int ok = 1, ok_emb = 1;
+        char what[220];
+        for (li = 0; li < 4; li++) {
+            const int OC = lay[li].OC, C = lay[li].C;
+            unsigned char *w = (unsigned char *)malloc((size_t)OC * C * es), *orig = (unsigned char *)malloc((size_t)OC * C * es);
+            float *emb = (float *)malloc((size_t)OC * C * sizeof(float)), *row = (float *)malloc((size_t)C * sizeof(float));
+            int32_t *tok = (int32_t *)malloc((size_t)OC * sizeof(int32_t));
+            int o, k;
+            for (o = 0; o < OC; o++) {
+                for (k = 0; k < C; k++) row[k] = grand();
+                ck_quantize_row(base, row, orig + (size_t)o * C * es, C);
+            }
+            memcpy(w, orig, (size_t)OC * C * es);
+            ok &= ck_repack_rows(to, w, OC, C) == 0;
+            for (o = 0; o < OC; o++)
+                for (k = 0; k < C; k++) ok &= memcmp(w + (((size_t)(o / 16) * C + k) * 16 + o % 16) * es, orig + ((size_t)o * C + k) * es, es) == 0;
+            for (o = 0; o < OC; o++) tok[o] = (o * 7 + 3) % OC; /* every row, out of order */
+            ck_embedding_forward_q(to, emb, tok, w, NULL, OC, C, 0);
+            for (o = 0; o < OC; o++) {
+                ck_dequantize_row(base, orig + (size_t)tok[o] * C * es, row, C);
+                ok_emb &= memcmp(emb + (size_t)o * C, row, (size_t)C * sizeof(float)) == 0;
+            }
+            free(w); free(orig); free(emb); free(row); free(tok);
+        }
+        snprintf(what, sizeof what, "ck_repack_rows %s -> %s_X16: value (16g + r, k) at (g C + k) 16 + r (4 shapes, C = 1 .. 4864)", nm,
+                 nm);
+        check(ok, what);
+        snprintf(what, sizeof what, "ck_embedding_forward_q(%s_X16): every row of a repacked table reads back as its row", nm);
+        check(ok_emb, what);
+        check(ck_repack_base(to) == base && ck_repack_layout(base) == to, "ck_repack_base and ck_repack_layout pair F32 / F16 and their X16 layouts");
+        {
+            float w[40 * 8], orig[40 * 8];
+            size_t i;
+            for (i = 0; i < 40 * 8; i++) w[i] = orig[i] = (float)i;
+            check(ck_repack_rows(to, w, 40, 8) == -1 && ck_repack_rows(to, w, 16, 0) == -1 && ck_repack_rows(base, w, 16, 8) == -1 &&
+                  memcmp(w, orig, sizeof w) == 0, "ck_repack_rows refuses 40 rows, C = 0, and the GGUF type as target, and leaves w untouched");
+        }
+#if CK_HAVE_AVX512
+        {
+            static const int Ts[] = { 1, 2, 3, 5, 8, 9, 15, 16, 33, 47, 48, 49, 64, 70 }, Cs[] = { 1, 17, 96, 896, 4864, 9000 }, OCs[] = { 16, 48, 64, 112, 400 };
+            const int same_t = base == CK_F32 ? 48 : 16; /* from here the GGUF matrix takes the same GEMM */
+            int ti, ci, oi, r, n = 0, all = 1;
+            snprintf(what, sizeof what, "AVX-512 build: ck_repack_type(%s) gives its X16 layout", nm);
+            check(ck_repack_type(base) == to, what);
+            for (ti = 0; ti < 14; ti++)
+                for (ci = 0; ci < 6; ci++)
+                    for (oi = 0; oi < 5; oi++) {
+                        const int T = Ts[ti], C = Cs[ci], OC = OCs[oi];
+                        const size_t no = (size_t)T * OC;
+                        size_t i;
+                        float *inp, *bias, *ref, *got, *fwd, *row;
+                        unsigned char *w, *wx;
+                        int path, good = 1, o;
+                        if ((size_t)T * C * OC > 4000000 || (oi + ti + ci) % 2) continue; /* half the grid, small products */
+                        inp = (float *)malloc((size_t)T * C * sizeof(float)); bias = (float *)malloc((size_t)OC * sizeof(float));
+                        w = (unsigned char *)malloc((size_t)OC * C * es); wx = (unsigned char *)malloc((size_t)OC * C * es);
+                        got = (float *)malloc(no * sizeof(float)); fwd = (float *)malloc(no * sizeof(float)); row = (float *)malloc((size_t)C * sizeof(float));
+                        for (i = 0; i < (size_t)T * C; i++) inp[i] = grand() * (i % 7 == 0 ? 4.0f : 1.0f);
+                        for (o = 0; o < OC; o++) {
+                            for (i = 0; i < (size_t)C; i++) row[i] = grand() * 0.05f;
+                            ck_quantize_row(base, row, w + (size_t)o * C * es, C);
+                        }
+                        for (i = 0; i < (size_t)OC; i++) bias[i] = grand();
+                        memcpy(wx, w, (size_t)OC * C * es);
+                        ck_repack_rows(to, wx, OC, C);
+                        ref = x16_ref(base, inp, w, (oi & 1) ? bias : NULL, T, C, OC);
+                        for (path = 0; path < 2; path++)
+                            for (r = 1; r <= 3; r++) {
+#ifdef _OPENMP
+                                omp_set_num_threads(r);
+#else
+                                if (r > 1) break;
+#endif
+                                memset(got, 0xff, no * sizeof(float));
+                                ck_matmul_forward_qp(path, to, got, inp, wx, (oi & 1) ? bias : NULL, T, C, OC);
+                                good &= memcmp(got, ref, no * sizeof(float)) == 0;
+                            }
+                        memset(got, 0xff, no * sizeof(float));
+                        ck_matmul_forward_qp_scalar(CK_Q_FAST, to, got, inp, wx, (oi & 1) ? bias : NULL, T, C, OC);
+                        good &= memcmp(got, ref, no * sizeof(float)) == 0;
+                        { /* in _q_multi (beside a Q8_0 matrix where C allows one) */
+                            ck_qmatmul mm[2];
+                            char *w8 = (char *)calloc(16, ck_row_size(CK_Q8_0, C % 32 ? 32 : C));
+                            float *o8 = (float *)malloc((size_t)T * 16 * sizeof(float));
+                            mm[0].type = to; mm[0].out = got; mm[0].weight = wx; mm[0].bias = (oi & 1) ? bias : NULL; mm[0].OC = OC;
+                            mm[1].type = CK_Q8_0; mm[1].out = o8; mm[1].weight = w8; mm[1].bias = NULL; mm[1].OC = 16;
+                            memset(got, 0xff, no * sizeof(float));
+                            ck_matmul_forward_q_multi(mm, C % 32 ? 1 : 2, inp, T, C);
+                            good &= memcmp(got, ref, no * sizeof(float)) == 0;
+                            free(w8); free(o8);
+                        }
+                        if (T >= same_t) {
+                            ck_matmul_forward_q(base, fwd, inp, w, (oi & 1) ? bias : NULL, T, C, OC);
+                            good &= memcmp(fwd, ref, no * sizeof(float)) == 0;
+                        }
+                        snprintf(what, sizeof what, "%s_X16 T=%d C=%d OC=%d bias=%d: both paths, scalar API, _q_multi, 1-3 threads == fmaf chain%s, bit for bit",
+                                 nm, T, C, OC, oi & 1, T >= same_t ? " == the GGUF matrix's" : "");
+                        check(good, what);
+                        all &= good;
+                        n++;
+                        free(inp); free(bias); free(w); free(wx); free(ref); free(got); free(fwd); free(row);
+                    }
+#ifdef _OPENMP
+            omp_set_num_threads(2);
+#endif
+            printf("%s_X16 (repacked) vs an fmaf chain over the %s rows: %d shapes, %s\n", nm, nm, n,
+                   all ? "bit-identical on every path" : "DIFFERS");
+        }
+#else
+        check(ck_repack_type(base) == base, "no AVX-512 in this build: F32 and F16 are not repacked (ck_repack_type)");
+        printf("%s_X16 matmul: not run (no AVX-512 in this build: ck_repack_type keeps %s)\n", nm, nm);
+#endif
+    }
 }
 
 /* The F16 / BF16 decode kernel (ck__gemv_h16_avx512: T = 1, 8 weight rows at a time; BF16 where
@@ -1280,6 +1434,7 @@ int main(void)
     printf("\n");
     test_qmatmul_multi();
     test_repack();
+    test_repack_float();
     test_gemv_h16();
     test_gemm_int();
     test_hgemm();
