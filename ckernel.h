@@ -34,10 +34,11 @@
                         too, not only of prefill (run --profile times decode steps with it; run.c
                         defines it). Without it decode has no hook: firmware keeps its size.
      CK_NO_REPACK       ck_repack_type keeps every GGUF type: ck_model_repack (CKM_REPACK) leaves the
-                        weights as they are. Default: on AVX-512 builds Q4_0, Q5_0, Q8_0, F32 and F16 matmul weights
+                        weights as they are. Default: on AVX-512 builds Q4_0, Q5_0, Q8_0, F32, F16 and BF16 matmul weights
                         are rewritten once at load into groups of 16 rows (CK_Q4_0_X16, _Q5_0_X16, _Q8_0_X16: the same
-                        results bit for bit, decode reads them at memory speed; CK_F32_X16, CK_F16_X16: the
-                        GEMMs' panels, read in place, each output one FMA chain at every T).
+                        results bit for bit, decode reads them at memory speed; CK_F32_X16, CK_F16_X16 and,
+                        with AVX512_BF16, CK_BF16_X16: the GEMMs' panels, read in place, each output one
+                        chain at every T).
      CK_CANARIES        Generated models write guard words between the sections of their
                         arena and check them after each phase (ck_canary_check).
      CK_ASSERT(x)       Internal consistency checks; default `assert(x)` from <assert.h>.
@@ -404,16 +405,23 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
    bias: bit-identical to the GGUF matrix's result at T >= 16, within the F16 tolerance of its
    tiles below 16 rows (other summation order). */
 #define CK_F16_X16 1001
+/* CK_BF16_X16: BF16 in 16-row groups of value pairs, the vdpbf16ps operand: values 2p, 2p+1 of
+   the 16 rows at half (g * C + 2p) * 16, row r's pair at 2r, 2r+1 (an odd C's last value alone:
+   (g * C + C-1) * 16 + r). Builds with AVX512_BF16 read it through the BF16 GEMM (panels copied
+   straight from the groups) at every T >= 2 and decode along each group, one vdpbf16ps chain
+   per row over the pairs: the GEMM's bits at every T (the GGUF matrix's from 16 rows). */
+#define CK_BF16_X16 1030
 /* the repacked layout ck_matmul_forward_q runs `type` fastest in on this build, or `type` itself
-   (none: every type but Q4_0, Q5_0, Q8_0, F32 and F16, builds without AVX-512, the exact path, CK_NO_REPACK) */
+   (none: every type but Q4_0, Q5_0, Q8_0, F32, F16 and BF16 (with AVX512_BF16), builds without AVX-512, the exact path,
+   CK_NO_REPACK) */
 CK_DEF int ck_repack_type(int type);
 /* the repacked layout some build runs `type` in (the generator's question), or `type` itself */
 CK_DEF int ck_repack_layout(int type);
 CK_DEF int ck_repack_base(int type);
 #ifndef CK_NO_STDIO
 /* rewrite w, OC rows of ck_row_size(ck_repack_base(to), C) bytes, into layout `to` in place;
-   0, or -1 (OC not a multiple of 16, C not of 32 (F32: C < 1), `to` not a repacked type, out of
-   memory: w unchanged). ck_repack_base: the GGUF type a repacked layout holds (type itself otherwise). */
+   0, or -1 (OC not a multiple of 16, C not of 32 (F32, F16, BF16: C < 1), `to` not a repacked
+   type, out of memory: w unchanged). ck_repack_base: the GGUF type a repacked layout holds (type itself otherwise). */
 CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C);
 #endif
 CK_DEF void ck_matmul_forward_qp(int path, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC);
@@ -809,9 +817,9 @@ CK_DEF void ck_model_close(ck_model *m);
 /* Rewrite the weights w[ids[0..n-1]] (matmul weights only: the generator's list, CKM_REPACK) in
    place into the layouts this build reads fastest (ck_repack_type; a no-op where there are none)
    and set m->repacked. Weights ck_model_open mapped from a file are first copied into memory of
-   the process's own (anonymous, transparent huge pages where the system offers them: fewer TLB
-   misses on every token), a slice at a time, each slice's file pages released once copied, so
-   the weights stay one copy in memory; the file is never written. Other weights must be
+   the process's own (anonymous; not advised into transparent huge pages: measured slower on
+   this project's machine, e.g. Qwen2-0.5B Q4_0 decode 55-79 tok/s with them, 85 without), a
+   slice at a time, each slice's file pages released once copied, so the weights stay one copy in memory; the file is never written. Other weights must be
    writable memory and are rewritten where they are. 0, or -1 with m->error (the weights are then
    partly rewritten: close the model). */
 CK_DEF int  ck_model_repack(ck_model *m, const ck_weight_info *w, const int *ids, int n);
@@ -2250,21 +2258,29 @@ CK_DEF const char *ck_type_name(int type) { const ck__type_traits *t = ck__trait
 CK_DEF int ck_repack_base(int type)
 {
     return type == CK_Q4_0_X16 ? CK_Q4_0 : type == CK_Q5_0_X16 ? CK_Q5_0 : type == CK_Q8_0_X16 ? CK_Q8_0 : type == CK_F32_X16 ? CK_F32
-         : type == CK_F16_X16 ? CK_F16 : type;
+         : type == CK_F16_X16 ? CK_F16 : type == CK_BF16_X16 ? CK_BF16 : type;
 }
 
 CK_DEF int ck_repack_layout(int type)
 {
     return type == CK_Q4_0 ? CK_Q4_0_X16 : type == CK_Q5_0 ? CK_Q5_0_X16 : type == CK_Q8_0 ? CK_Q8_0_X16 : type == CK_F32 ? CK_F32_X16
-         : type == CK_F16 ? CK_F16_X16 : type;
+         : type == CK_F16 ? CK_F16_X16 : type == CK_BF16 ? CK_BF16_X16 : type;
 }
 
 CK_DEF int ck_repack_type(int type)
 {
 #if CK_HAVE_AVX512 && !defined(CK_NO_REPACK)
-    if (CK_QMATMUL_PATH == CK_Q_FAST) return ck_repack_layout(type);
+    if (CK_QMATMUL_PATH == CK_Q_FAST && (type != CK_BF16 || CK_HAVE_AVX512BF16)) return ck_repack_layout(type);
 #endif
     return type;
+}
+
+/* where value (r, k) of a 16-row group of CK_F32_X16 / CK_F16_X16 / CK_BF16_X16 (C values a row)
+   is, in values from the group's start */
+static size_t ck__x16f_at(int type, int64_t C, int r, int64_t k)
+{
+    if (type == CK_BF16_X16 && k < (C & ~(int64_t)1)) return (size_t)(k & ~(int64_t)1) * 16 + 2 * (size_t)r + (size_t)(k & 1);
+    return (size_t)k * 16 + (size_t)r;
 }
 
 static int ck__is_x16(int type) { return type == CK_Q4_0_X16 || type == CK_Q5_0_X16 || type == CK_Q8_0_X16; }
@@ -2302,7 +2318,7 @@ CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C)
     size_t gbytes, bsz;
     uint8_t *tmp, *g;
     int64_t i, b, r;
-    if (to == CK_F32_X16 || to == CK_F16_X16) { /* each group of 16 rows transposed in place */
+    if (to == CK_F32_X16 || to == CK_F16_X16 || to == CK_BF16_X16) { /* each group of 16 rows transposed in place */
         const size_t es = to == CK_F32_X16 ? 4 : 2, gb = (size_t)(16 * C) * es;
         if (OC < 0 || OC % 16 || C <= 0 || C > ((int64_t)1 << 30)) return -1;
         tmp = (uint8_t *)CK_MALLOC(gb);
@@ -2312,8 +2328,8 @@ CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C)
             memcpy(tmp, g, gb);
             for (b = 0; b < C; b++)
                 for (r = 0; r < 16; r++) {
-                    if (es == 4) ((float *)(void *)g)[b * 16 + r] = ((const float *)(void *)tmp)[r * C + b];
-                    else ((uint16_t *)(void *)g)[b * 16 + r] = ((const uint16_t *)(void *)tmp)[r * C + b];
+                    if (es == 4) ((float *)(void *)g)[ck__x16f_at(to, C, (int)r, b)] = ((const float *)(void *)tmp)[r * C + b];
+                    else ((uint16_t *)(void *)g)[ck__x16f_at(to, C, (int)r, b)] = ((const uint16_t *)(void *)tmp)[r * C + b];
                 }
         }
         CK_FREE(tmp);
@@ -7367,17 +7383,22 @@ static void ck__hg_pack_avx512(const uint16_t *w, size_t ldw, int nr, int cs, in
         }
 }
 
-/* the F16 kind's panel (fp32 [k][32 rows], k < cs) from a CK_F16_X16 matrix: w at the first
-   group's value c0 (groups 16 C halves apart, nr 16 or 32): each step two 16-lane conversions */
-static void ck__hg_pack_x16_avx512(const uint16_t *w, size_t C, int nr, int cs, void *vpanel)
+/* the panel from a repacked matrix, w at the first group's value c0 (groups 16 C halves apart, nr
+   16 or 32): the F16 kind's (fp32 [k][32 rows], k < cs) from CK_F16_X16, two 16-lane conversions
+   a step; the DPBF16 kind's ([pair][32 rows][2]) from CK_BF16_X16, the groups' pairs as they are
+   (an odd C's last value alone: zero-extended to the pair (w, 0)) */
+static void ck__hg_pack_x16_avx512(const uint16_t *w, size_t C, int nr, int cs, int kind, void *vpanel)
 {
     __m512 *panel = (__m512 *)vpanel;
-    const uint16_t *w1 = w + 16 * C;
-    int k;
-    for (k = 0; k < cs; k++, panel += 2) {
-        panel[0] = _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)(w + (size_t)k * 16)));
-        panel[1] = nr > 16 ? _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)(w1 + (size_t)k * 16))) : _mm512_setzero_ps();
-    }
+    int k, h;
+    for (k = 0; k < cs; k += kind == CK__Q16_KIND_DPBF16 ? 2 : 1, panel += 2)
+        for (h = 0; h < 2; h++) {
+            const uint16_t *g = w + (size_t)h * 16 * C + (size_t)k * 16;
+            if (16 * h >= nr) panel[h] = _mm512_setzero_ps();
+            else if (kind != CK__Q16_KIND_DPBF16) panel[h] = _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)g));
+            else if (k + 1 < cs) panel[h] = _mm512_castsi512_ps(_mm512_loadu_si512((const void *)g));
+            else panel[h] = _mm512_castsi512_ps(_mm512_maskz_cvtepu16_epi32((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)g)));
+        }
 }
 
 #if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
@@ -7453,8 +7474,8 @@ typedef __m512 ck__hg_vec;
 #define CK__HG_F32_SMALL ck__hg_f32_16x2_avx2
 typedef __m256 ck__hg_vec;
 #endif
-/* x16: weight is a CK_F16_X16 matrix (AVX-512, kind F16; o_lo, o_hi multiples of 16): the panels
-   are converted from its groups, the same panels */
+/* x16: weight is a CK_F16_X16 (kind F16) or CK_BF16_X16 (kind DPBF16) matrix (AVX-512; o_lo, o_hi
+   multiples of 16): the panels are made from its groups, the same panels */
 static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const float *inp, const uint16_t *weight, const float *bias, int T,
                               int C, int OC, int o_lo, int o_hi, int x16)
 {
@@ -7494,7 +7515,7 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
                     const float *in = c0 ? y : bias ? bias + o : NULL;
                     const size_t ldi = c0 ? (size_t)OC : 0;
 #if CK_HAVE_AVX512
-                    if (x16) ck__hg_pack_x16_avx512(weight + ((size_t)o * C + (size_t)c0 * 16), (size_t)C, nr, cs, panel);
+                    if (x16) ck__hg_pack_x16_avx512(weight + ((size_t)o * C + (size_t)c0 * 16), (size_t)C, nr, cs, kind, panel);
                     else
 #endif
                     CK__HG_PACK(weight + (size_t)o * C + c0, (size_t)C, nr, cs, kind, panel);
@@ -7854,25 +7875,30 @@ static void ck__matmul_f32x16(float *out, const float *inp, const float *w, cons
     }
 }
 
-/* A CK_F16_X16 matrix: T >= 2 through the F16 GEMM (ck__gemm_h16_simd, panels from the groups);
-   decode: per segment of up to 4096 values the activation rounded to F16 and widened (as the
-   GEMM rounds it), then per group of 16 rows one accumulator, from the bias (the first segment)
-   or out, takes fma(x(k), W(16g.., k), acc) over the segment, 4 groups at a time: the GEMM's chain. */
-static void ck__matmul_f16x16(float *out, const float *inp, const uint16_t *w, const float *bias, int T, int C, int OC)
+/* A CK_F16_X16 or CK_BF16_X16 matrix: T >= 2 through the F16 / BF16 GEMM (ck__gemm_h16_simd, panels
+   from the groups); decode: per segment of up to 4096 values the activation rounded as the GEMM
+   rounds it (F16: widened back to fp32; BF16: pairs, an odd count padded with 0), then per group
+   of 16 rows one accumulator, from the bias (the first segment) or out, takes
+   fma(x(k), W(16g.., k), acc) (F16) or vdpbf16ps(acc, W pair p, x pair p) (BF16) over the
+   segment, 4 groups at a time: the GEMM's chain. */
+static void ck__matmul_h16x16(int type, float *out, const float *inp, const uint16_t *w, const float *bias, int T, int C, int OC)
 {
-    const ck__qact_fn quant = ck__act_quantizer(CK_F16, 1);
+    const int bf = type == CK_BF16_X16;
+    const ck__qact_fn quant = ck__act_quantizer(ck_repack_base(type), 1);
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         enum { S = 4096 };
         float xs[S];
-        uint16_t xh[S];
+        uint16_t xh[S + 2];
         int g_lo, g_hi, g, k, j, c0;
         ck__thread_rows(OC / 16, &g_lo, &g_hi);
-        if (T >= 2) ck__gemm_h16_simd(CK__Q16_KIND_F16, quant, out, inp, w, bias, T, C, OC, g_lo * 16, g_hi * 16, 1);
+        if (T >= 2)
+            ck__gemm_h16_simd(bf ? CK__Q16_KIND_DPBF16 : CK__Q16_KIND_F16, quant, out, inp, w, bias, T, C, OC, g_lo * 16, g_hi * 16, 1);
         for (c0 = 0; c0 < C && T == 1; c0 += S) {
             const int cs = CK_MIN(S, C - c0);
             quant(inp + c0, xh, cs);
-            ck__dequant_avx2(CK_F16, xh, xs, cs);
+            xh[cs] = 0;
+            if (!bf) ck__dequant_avx2(CK_F16, xh, xs, cs);
             for (g = g_lo; g < g_hi; g += 4) {
                 const int n = CK_MIN(4, g_hi - g);
                 const uint16_t *p[4];
@@ -7882,13 +7908,33 @@ static void ck__matmul_f16x16(float *out, const float *inp, const uint16_t *w, c
                     p[j] = w + ((size_t)gj * C + (size_t)c0) * 16;
                     a[j] = c0 ? _mm512_loadu_ps(out + (size_t)gj * 16) : bias ? _mm512_loadu_ps(bias + (size_t)gj * 16) : _mm512_setzero_ps();
                 }
-#define CK__F16X16_LD(j) _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)(p[j] + (size_t)k * 16)))
-                for (k = 0; k < cs; k++) {
-                    const __m512 x = _mm512_set1_ps(xs[k]);
-                    a[0] = _mm512_fmadd_ps(x, CK__F16X16_LD(0), a[0]); a[1] = _mm512_fmadd_ps(x, CK__F16X16_LD(1), a[1]);
-                    a[2] = _mm512_fmadd_ps(x, CK__F16X16_LD(2), a[2]); a[3] = _mm512_fmadd_ps(x, CK__F16X16_LD(3), a[3]);
-                }
-#undef CK__F16X16_LD
+#define CK__H16X16_LD(j) _mm256_loadu_si256((const __m256i *)(const void *)(p[j] + (size_t)k * 16))
+                if (!bf)
+                    for (k = 0; k < cs; k++) {
+                        const __m512 x = _mm512_set1_ps(xs[k]);
+#define CK__H16X16_F16(j) a[j] = _mm512_fmadd_ps(x, _mm512_maskz_cvtph_ps((__mmask16)0xffff, CK__H16X16_LD(j)), a[j]);
+                        CK__H16X16_F16(0) CK__H16X16_F16(1) CK__H16X16_F16(2) CK__H16X16_F16(3)
+#undef CK__H16X16_F16
+                    }
+#if CK_HAVE_AVX512BF16
+                else
+                    for (k = 0; k < cs; k += 2) {
+                        uint32_t xp;
+                        __m512bh x;
+                        memcpy(&xp, xh + k, sizeof xp);
+                        x = (__m512bh)_mm512_set1_epi32((int)xp);
+                        if (k + 1 < cs) { /* a pair of the group: 64 bytes */
+#define CK__H16X16_DP(j) a[j] = _mm512_dpbf16_ps(a[j], (__m512bh)_mm512_loadu_si512((const void *)(p[j] + (size_t)k * 16)), x);
+                            CK__H16X16_DP(0) CK__H16X16_DP(1) CK__H16X16_DP(2) CK__H16X16_DP(3)
+#undef CK__H16X16_DP
+                        } else { /* an odd C's last value: the pair (w, 0) */
+#define CK__H16X16_DP1(j) a[j] = _mm512_dpbf16_ps(a[j], (__m512bh)_mm512_maskz_cvtepu16_epi32((__mmask16)0xffff, CK__H16X16_LD(j)), x);
+                            CK__H16X16_DP1(0) CK__H16X16_DP1(1) CK__H16X16_DP1(2) CK__H16X16_DP1(3)
+#undef CK__H16X16_DP1
+                        }
+                    }
+#endif
+#undef CK__H16X16_LD
                 for (j = 0; j < n; j++) _mm512_storeu_ps(out + (size_t)(g + j) * 16, a[j]);
             }
         }
@@ -7911,20 +7957,18 @@ static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, 
 
 /* the GGUF blocks of weight row o, values c0 .. c0+cs-1, of a weight of type wtype: a pointer
    into it, or (a repacked layout) the blocks copied into buf (room for cs / 32 Q8_0 blocks; for
-   CK_F32_X16 and CK_F16_X16, cs values: only the embedding lookup reads these layouts' rows) */
+   CK_F32_X16, CK_F16_X16 and CK_BF16_X16, cs values: only the embedding lookup reads these layouts' rows) */
 static const char *ck__wrow_blocks(int wtype, const void *weight, int C, int o, int c0, int cs, void *buf)
 {
     const int type = ck_repack_base(wtype);
-    if (wtype == CK_F32_X16) {
-        const float *g = (const float *)weight + ((size_t)(o / 16) * C + c0) * 16 + o % 16;
+    if (wtype == CK_F32_X16 || wtype == CK_F16_X16 || wtype == CK_BF16_X16) {
+        const size_t g = (size_t)(o / 16) * C * 16;
         int k;
-        for (k = 0; k < cs; k++) ((float *)buf)[k] = g[(size_t)k * 16];
-        return (const char *)buf;
-    }
-    if (wtype == CK_F16_X16) {
-        const uint16_t *g = (const uint16_t *)weight + ((size_t)(o / 16) * C + c0) * 16 + o % 16;
-        int k;
-        for (k = 0; k < cs; k++) ((uint16_t *)buf)[k] = g[(size_t)k * 16];
+        for (k = 0; k < cs; k++) {
+            const size_t i = g + ck__x16f_at(wtype, C, o % 16, c0 + k);
+            if (wtype == CK_F32_X16) ((float *)buf)[k] = ((const float *)weight)[i];
+            else ((uint16_t *)buf)[k] = ((const uint16_t *)weight)[i];
+        }
         return (const char *)buf;
     }
     if (ck__is_x16(wtype)) {
@@ -7991,25 +8035,31 @@ static void ck__check_qmatmul(int type, const void *weight, int C)
 {
     const ck__type_traits *t = ck__traits(ck_repack_base(type));
     CK_ASSERT((ck_repack_base(type) == type || CK_HAVE_AVX512) && "ck_matmul_forward_q: the repacked layouts need an AVX-512 build (ck_repack_type)");
+    CK_ASSERT((type != CK_BF16_X16 || CK_HAVE_AVX512BF16) && "ck_matmul_forward_q: CK_BF16_X16 needs an AVX512_BF16 build (ck_repack_type)");
     CK_ASSERT(t != NULL && "ck_matmul_forward_q / _backward_q: unknown type");
     CK_ASSERT(C % t->blck == 0 && "ck_matmul_forward_q / _backward_q: C must be a multiple of the block size");
     CK_ASSERT(((uintptr_t)weight % (uintptr_t)t->align) == 0 && "ck_matmul_forward_q / _backward_q: weight misaligned for its blocks");
     (void)t; (void)weight; (void)C;
 }
 
-/* CK_F32_X16 and CK_F16_X16, the scalar reference: each output one fmaf chain over k from its bias
-   (F16: the activations rounded to F16): the AVX-512 kernels' bits */
+/* CK_F32_X16, CK_F16_X16 and CK_BF16_X16, the scalar reference: each output one fmaf chain over k
+   from its bias (F16 / BF16: the activations rounded to the type): the AVX-512 kernels' bits for
+   F32 and F16; BF16's vdpbf16ps adds each pair's products in its own way (within rounding) */
 static void ck__matmul_x16_float_scalar(int type, float *out, const float *inp, const void *w, const float *bias, int T, int C, int OC)
 {
     int t, o, k;
     for (t = 0; t < T; t++)
         for (o = 0; o < OC; o++) {
-            const size_t g = (size_t)(o / 16) * C * 16 + o % 16;
+            const size_t g = (size_t)(o / 16) * C * 16;
             const float *x = inp + (size_t)t * C;
             float s = bias ? bias[o] : 0.0f;
-            for (k = 0; k < C; k++)
-                s = type == CK_F32_X16 ? fmaf(((const float *)w)[g + (size_t)k * 16], x[k], s)
-                                       : fmaf(ck_fp16_to_fp32(((const uint16_t *)w)[g + (size_t)k * 16]), ck_fp16_to_fp32(ck_fp32_to_fp16(x[k])), s);
+            for (k = 0; k < C; k++) {
+                const size_t i = g + ck__x16f_at(type, C, o % 16, k);
+                const uint16_t h = type == CK_F32_X16 ? 0 : ((const uint16_t *)w)[i];
+                s = type == CK_F32_X16  ? fmaf(((const float *)w)[i], x[k], s)
+                  : type == CK_F16_X16 ? fmaf(ck_fp16_to_fp32(h), ck_fp16_to_fp32(ck_fp32_to_fp16(x[k])), s)
+                                       : fmaf(ck_bf16_to_fp32(h), ck_bf16_to_fp32(ck_fp32_to_bf16(x[k])), s);
+            }
             out[(size_t)t * OC + o] = s;
         }
 }
@@ -8018,7 +8068,7 @@ CK_DEF void ck_matmul_forward_qp_scalar(int path, int type, float *out, const fl
 {
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_scalar(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (type == CK_F32_X16 || type == CK_F16_X16) ck__matmul_x16_float_scalar(type, out, inp, weight, bias, T, C, OC);
+    else if (type == CK_F32_X16 || type == CK_F16_X16 || type == CK_BF16_X16) ck__matmul_x16_float_scalar(type, out, inp, weight, bias, T, C, OC);
     else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 0)) ck__matmul_q_fast(0, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
 }
@@ -8030,7 +8080,7 @@ CK_DEF void ck_matmul_forward_qp_avx2(int path, int type, float *out, const floa
     if (type == CK_F32) ck_matmul_forward_avx2(out, inp, (const float *)weight, bias, T, C, OC);
 #if CK_HAVE_AVX512
     else if (type == CK_F32_X16) ck__matmul_f32x16(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (type == CK_F16_X16) ck__matmul_f16x16(out, inp, (const uint16_t *)weight, bias, T, C, OC);
+    else if (type == CK_F16_X16 || type == CK_BF16_X16) ck__matmul_h16x16(type, out, inp, (const uint16_t *)weight, bias, T, C, OC);
 #endif
     else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_avx2(type, out, inp, weight, bias, T, C, OC);
@@ -8090,7 +8140,7 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
     int simd = CK_HAVE_AVX2 || CK_HAVE_NEON || CK_HAVE_MVE, i, total = 0;
     for (i = 0; i < n; i++) {
         ck__check_qmatmul(mm[i].type, mm[i].weight, C);
-        if (CK_QMATMUL_PATH != CK_Q_FAST || ck_repack_base(mm[i].type) == CK_F32 || mm[i].type == CK_F16_X16 || !ck__qdot_kernel(ck_repack_base(mm[i].type), simd)) break;
+        if (CK_QMATMUL_PATH != CK_Q_FAST || ck_repack_base(mm[i].type) == CK_F32 || mm[i].type == CK_F16_X16 || mm[i].type == CK_BF16_X16 || !ck__qdot_kernel(ck_repack_base(mm[i].type), simd)) break;
         total += mm[i].OC;
     }
     if (i < n) {
@@ -11150,9 +11200,6 @@ CK_DEF int ck_model_repack(ck_model *m, const ck_weight_info *w, const int *ids,
             return -1;
         }
         buf = base + ((huge - (uintptr_t)base % huge) % huge);
-#ifdef MADV_HUGEPAGE
-        madvise(buf, n, MADV_HUGEPAGE); /* a hint: without it (or where refused) 4 KB pages */
-#endif
         for (off = 0; off < n; off += slice) {
             const size_t len = CK_MIN(slice, n - off);
             const uintptr_t lo = ((uintptr_t)m->weights + off + pg - 1) / pg * pg, hi = ((uintptr_t)m->weights + off + len) / pg * pg;

@@ -259,7 +259,7 @@ int main(int argc, char **argv)
         free(tokens);
         return 1;
     }
-#ifdef CKM_REPACK /* the matmul weights into this build's fastest layouts (quantized: the same bits; F32/F16: within rounding) */
+#ifdef CKM_REPACK /* the matmul weights into this build's fastest layouts (quantized: the same bits; F32/F16/BF16: within rounding) */
     if (CKM_REPACK(&m) != 0) {
         fprintf(stderr, "perplexity: %s: %s\n", o.model, m.error);
         ck_model_close(&m);

@@ -53,7 +53,7 @@
     "  --warmup           run the prompt once untimed first (page-faults the weights in: for benchmarks)\n" \
     "  --no-repack        keep the matmul weights in their GGUF layout (default: rewritten at load into the\n" \
     "                     layout this build reads fastest, e.g. Q4_0 in groups of 16 rows on AVX-512: the same\n" \
-    "                     results; F32/F16 decode differs within rounding: the sums run in another order)\n" \
+    "                     results; F32/F16/BF16 decode differs within rounding: the sums run in another order)\n" \
     "  --lora FILE        apply a LoRA adapter (a GGUF as llama.cpp reads them: general.type adapter,\n" \
     "                     <weight>.lora_a/.lora_b): after each adapted matmul, out += scale * (x A^T) B^T\n" \
     "  --lora-scale S     the user scale of --lora, finite (default 1); applied: S * alpha / rank, as llama.cpp\n" \

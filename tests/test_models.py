@@ -800,12 +800,12 @@ def test_position_table_stays_f32(tc):
 
 
 # ============================================================================ repacked weights
-@pytest.mark.parametrize("family,qtype", [("llama", "f32"), ("qwen2", "f32"), ("llama", "f16")])
+@pytest.mark.parametrize("family,qtype", [("llama", "f32"), ("qwen2", "f32"), ("llama", "f16"), ("qwen2", "bf16")])
 def test_repacked_float_weights(tc, family, qtype):
-    """F32 and F16 matmul weights are repacked at load on AVX-512 builds too (CK_F32_X16, CK_F16_X16:
-    groups of 16 rows stored column by column, the GEMMs' panels read in place), and every output
-    is then one FMA chain at every T. A 56-token prefill (>= 48 rows: the GGUF matrix takes that
-    same GEMM; F16 from 16) gives the --no-repack logits byte for byte; decode, where the GGUF
+    """F32, F16 and BF16 matmul weights are repacked at load on AVX-512 builds too (CK_F32_X16,
+    CK_F16_X16, CK_BF16_X16 with AVX512_BF16: groups of 16 rows stored column by column, the GEMMs'
+    panels read in place), and every output is then one FMA (vdpbf16ps) chain at every T. A
+    56-token prefill (>= 48 rows: the GGUF matrix takes that same GEMM; F16 and BF16 from 16) gives the --no-repack logits byte for byte; decode, where the GGUF
     matrix's dot-product tiles sum the same products in another order, stays within the f32
     tolerance of them; 1 and 2 threads agree bit for bit. qwen2's tied output matrix is the
     embedding table too: its lookup reads the repacked rows."""
@@ -826,7 +826,10 @@ def test_repacked_float_weights(tc, family, qtype):
         "the embedding lookup reads the repacked layout exactly when its table is the tied output matrix"
     prog = tc.compile(out)
     simd = must([prog, "-m", g, "--tokens", "1,2", "-n", "1", "--temp", "0"]).stderr
-    avx512 = "avx512" in must([tc.ck, "--version"]).stdout and "avx512" in open("/proc/cpuinfo").read()
+    version, cpu = must([tc.ck, "--version"]).stdout, open("/proc/cpuinfo").read()
+    avx512 = "avx512" in version and "avx512" in cpu
+    if qtype == "bf16":   # CK_BF16_X16 is made where the build has AVX512_BF16
+        avx512 = avx512 and "bf16)" in version and "avx512_bf16" in cpu
     assert ("weights repacked" in simd) == avx512, simd
     for decode, toks in ((False, prompt(56)), (True, prompt())):
         res = []
@@ -840,8 +843,9 @@ def test_repacked_float_weights(tc, family, qtype):
             assert res[0].tobytes() == res[1].tobytes(), f"{family} {qtype} prefill: repacked and GGUF-layout logits differ"
         else:
             err = float(np.max(np.abs(res[0] - res[1]))) / max(1.0, float(np.max(np.abs(res[1]))))
-            # F16: each matmul rounds its input to F16, and a sum one f32 ulp apart can round one F16 ulp (2^-11) apart
-            tol = TOL if qtype == "f32" else 2 * 2.0 ** -11
+            # F16 / BF16: each matmul rounds its input to the type, and a sum one f32 ulp apart can round one ulp
+            # of the type (2^-11 / 2^-8) apart
+            tol = TOL if qtype == "f32" else 2 * 2.0 ** -11 if qtype == "f16" else 2 * 2.0 ** -8
             assert err <= tol, f"{family} {qtype} decode: repacked vs GGUF layout {err:.3g} > {tol}"
 
 
