@@ -2275,8 +2275,10 @@ CK_DEF int ck_repack_type(int type)
     return type;
 }
 
-/* where value (r, k) of a 16-row group of CK_F32_X16 / CK_F16_X16 / CK_BF16_X16 (C values a row)
-   is, in values from the group's start */
+/* a float layout (CK_F32_X16, CK_F16_X16, CK_BF16_X16): 16-row groups stored column by column */
+static int ck__is_x16f(int type) { return type == CK_F32_X16 || type == CK_F16_X16 || type == CK_BF16_X16; }
+/* where value (r, k) of a 16-row group of a float layout (C values a row) is, in values from the
+   group's start */
 static size_t ck__x16f_at(int type, int64_t C, int r, int64_t k)
 {
     if (type == CK_BF16_X16 && k < (C & ~(int64_t)1)) return (size_t)(k & ~(int64_t)1) * 16 + 2 * (size_t)r + (size_t)(k & 1);
@@ -2318,7 +2320,7 @@ CK_DEF int ck_repack_rows(int to, void *w, int64_t OC, int64_t C)
     size_t gbytes, bsz;
     uint8_t *tmp, *g;
     int64_t i, b, r;
-    if (to == CK_F32_X16 || to == CK_F16_X16 || to == CK_BF16_X16) { /* each group of 16 rows transposed in place */
+    if (ck__is_x16f(to)) { /* each group of 16 rows transposed in place */
         const size_t es = to == CK_F32_X16 ? 4 : 2, gb = (size_t)(16 * C) * es;
         if (OC < 0 || OC % 16 || C <= 0 || C > ((int64_t)1 << 30)) return -1;
         tmp = (uint8_t *)CK_MALLOC(gb);
@@ -7841,50 +7843,22 @@ static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *
 }
 
 #if CK_HAVE_AVX512
-/* A CK_F32_X16 matrix: T >= 2 through the packed GEMM, its tiles reading the groups in place;
-   decode (T = 1): per group of 16 rows one accumulator takes fma(W(16g.., k), x(k), acc) for
-   k = 0..C-1 from the bias, 4 groups at a time (4 chains, 4 streams): the GEMM's chain, its bits. */
-static void ck__matmul_f32x16(float *out, const float *inp, const float *w, const float *bias, int T, int C, int OC)
+/* A float layout (CK_F32_X16, CK_F16_X16, CK_BF16_X16). T >= 2: the GEMM reading the groups (F32:
+   the packed GEMM's tiles in place; F16 / BF16: ck__gemm_h16_simd's panels from the groups).
+   Decode: per segment of up to 4096 values the activation as the GEMM takes it (F32 as is; F16
+   rounded and widened back to fp32; BF16 rounded, in pairs, an odd count padded with 0), then per
+   group of 16 rows one accumulator, from the bias (the first segment) or out, takes
+   fma(x(k), W(16g.., k), acc) (F32, F16) or vdpbf16ps(acc, W pair p, x pair p) (BF16) over the
+   segment, 4 groups at a time (4 chains, 4 streams): the GEMM's chain, its bits. */
+static void ck__matmul_x16f(int type, float *out, const float *inp, const void *w, const float *bias, int T, int C, int OC)
 {
-    if (T != 1) {
-        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, NULL, 0, 0, T, OC, C, bias, 0, w);
+    const int f32 = type == CK_F32_X16, bf = type == CK_BF16_X16;
+    const size_t es = f32 ? 4 : 2; /* bytes a value */
+    const ck__qact_fn quant = f32 ? NULL : ck__act_quantizer(ck_repack_base(type), 1);
+    if (f32 && T != 1) {
+        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, NULL, 0, 0, T, OC, C, bias, 0, (const float *)w);
         return;
     }
-    CK_OMP(omp parallel if ((double)OC * C > CK_OMP_MIN_WORK))
-    {
-        int g_lo, g_hi, g, k, j;
-        ck__thread_rows(OC / 16, &g_lo, &g_hi);
-        for (g = g_lo; g < g_hi; g += 4) {
-            const int n = CK_MIN(4, g_hi - g);
-            const float *p[4];
-            __m512 a[4];
-            for (j = 0; j < 4; j++) { /* (past n: the last group again, not stored) */
-                const int gj = g + CK_MIN(j, n - 1);
-                p[j] = w + (size_t)gj * C * 16;
-                a[j] = bias ? _mm512_loadu_ps(bias + (size_t)gj * 16) : _mm512_setzero_ps();
-            }
-            for (k = 0; k < C; k++) {
-                const __m512 x = _mm512_set1_ps(inp[k]);
-                a[0] = _mm512_fmadd_ps(x, _mm512_loadu_ps(p[0] + (size_t)k * 16), a[0]);
-                a[1] = _mm512_fmadd_ps(x, _mm512_loadu_ps(p[1] + (size_t)k * 16), a[1]);
-                a[2] = _mm512_fmadd_ps(x, _mm512_loadu_ps(p[2] + (size_t)k * 16), a[2]);
-                a[3] = _mm512_fmadd_ps(x, _mm512_loadu_ps(p[3] + (size_t)k * 16), a[3]);
-            }
-            for (j = 0; j < n; j++) _mm512_storeu_ps(out + (size_t)(g + j) * 16, a[j]);
-        }
-    }
-}
-
-/* A CK_F16_X16 or CK_BF16_X16 matrix: T >= 2 through the F16 / BF16 GEMM (ck__gemm_h16_simd, panels
-   from the groups); decode: per segment of up to 4096 values the activation rounded as the GEMM
-   rounds it (F16: widened back to fp32; BF16: pairs, an odd count padded with 0), then per group
-   of 16 rows one accumulator, from the bias (the first segment) or out, takes
-   fma(x(k), W(16g.., k), acc) (F16) or vdpbf16ps(acc, W pair p, x pair p) (BF16) over the
-   segment, 4 groups at a time: the GEMM's chain. */
-static void ck__matmul_h16x16(int type, float *out, const float *inp, const uint16_t *w, const float *bias, int T, int C, int OC)
-{
-    const int bf = type == CK_BF16_X16;
-    const ck__qact_fn quant = ck__act_quantizer(ck_repack_base(type), 1);
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         enum { S = 4096 };
@@ -7893,48 +7867,58 @@ static void ck__matmul_h16x16(int type, float *out, const float *inp, const uint
         int g_lo, g_hi, g, k, j, c0;
         ck__thread_rows(OC / 16, &g_lo, &g_hi);
         if (T >= 2)
-            ck__gemm_h16_simd(bf ? CK__Q16_KIND_DPBF16 : CK__Q16_KIND_F16, quant, out, inp, w, bias, T, C, OC, g_lo * 16, g_hi * 16, 1);
+            ck__gemm_h16_simd(bf ? CK__Q16_KIND_DPBF16 : CK__Q16_KIND_F16, quant, out, inp, (const uint16_t *)w, bias, T, C, OC, g_lo * 16, g_hi * 16, 1);
         for (c0 = 0; c0 < C && T == 1; c0 += S) {
             const int cs = CK_MIN(S, C - c0);
-            quant(inp + c0, xh, cs);
-            xh[cs] = 0;
-            if (!bf) ck__dequant_avx2(CK_F16, xh, xs, cs);
+            const float *x = f32 ? inp + c0 : xs;
+            if (!f32) {
+                quant(inp + c0, xh, cs);
+                xh[cs] = 0;
+                if (!bf) ck__dequant_avx2(CK_F16, xh, xs, cs);
+            }
             for (g = g_lo; g < g_hi; g += 4) {
                 const int n = CK_MIN(4, g_hi - g);
-                const uint16_t *p[4];
+                const char *p[4];
                 __m512 a[4];
                 for (j = 0; j < 4; j++) { /* (past n: the last group again, not stored) */
                     const int gj = g + CK_MIN(j, n - 1);
-                    p[j] = w + ((size_t)gj * C + (size_t)c0) * 16;
+                    p[j] = (const char *)w + ((size_t)gj * C + (size_t)c0) * 16 * es;
                     a[j] = c0 ? _mm512_loadu_ps(out + (size_t)gj * 16) : bias ? _mm512_loadu_ps(bias + (size_t)gj * 16) : _mm512_setzero_ps();
                 }
-#define CK__H16X16_LD(j) _mm256_loadu_si256((const __m256i *)(const void *)(p[j] + (size_t)k * 16))
-                if (!bf)
+#define CK__X16F_H16(j) _mm256_loadu_si256((const __m256i *)(const void *)(p[j] + (size_t)k * 32))
+                if (f32)
                     for (k = 0; k < cs; k++) {
-                        const __m512 x = _mm512_set1_ps(xs[k]);
-#define CK__H16X16_F16(j) a[j] = _mm512_fmadd_ps(x, _mm512_maskz_cvtph_ps((__mmask16)0xffff, CK__H16X16_LD(j)), a[j]);
-                        CK__H16X16_F16(0) CK__H16X16_F16(1) CK__H16X16_F16(2) CK__H16X16_F16(3)
-#undef CK__H16X16_F16
+                        const __m512 xv = _mm512_set1_ps(x[k]);
+#define CK__X16F_F32(j) a[j] = _mm512_fmadd_ps(xv, _mm512_loadu_ps((const void *)(p[j] + (size_t)k * 64)), a[j]);
+                        CK__X16F_F32(0) CK__X16F_F32(1) CK__X16F_F32(2) CK__X16F_F32(3)
+#undef CK__X16F_F32
+                    }
+                else if (!bf)
+                    for (k = 0; k < cs; k++) {
+                        const __m512 xv = _mm512_set1_ps(x[k]);
+#define CK__X16F_F16(j) a[j] = _mm512_fmadd_ps(xv, _mm512_maskz_cvtph_ps((__mmask16)0xffff, CK__X16F_H16(j)), a[j]);
+                        CK__X16F_F16(0) CK__X16F_F16(1) CK__X16F_F16(2) CK__X16F_F16(3)
+#undef CK__X16F_F16
                     }
 #if CK_HAVE_AVX512BF16
                 else
                     for (k = 0; k < cs; k += 2) {
                         uint32_t xp;
-                        __m512bh x;
+                        __m512bh xv;
                         memcpy(&xp, xh + k, sizeof xp);
-                        x = (__m512bh)_mm512_set1_epi32((int)xp);
+                        xv = (__m512bh)_mm512_set1_epi32((int)xp);
                         if (k + 1 < cs) { /* a pair of the group: 64 bytes */
-#define CK__H16X16_DP(j) a[j] = _mm512_dpbf16_ps(a[j], (__m512bh)_mm512_loadu_si512((const void *)(p[j] + (size_t)k * 16)), x);
-                            CK__H16X16_DP(0) CK__H16X16_DP(1) CK__H16X16_DP(2) CK__H16X16_DP(3)
-#undef CK__H16X16_DP
+#define CK__X16F_DP(j) a[j] = _mm512_dpbf16_ps(a[j], (__m512bh)_mm512_loadu_si512((const void *)(p[j] + (size_t)k * 32)), xv);
+                            CK__X16F_DP(0) CK__X16F_DP(1) CK__X16F_DP(2) CK__X16F_DP(3)
+#undef CK__X16F_DP
                         } else { /* an odd C's last value: the pair (w, 0) */
-#define CK__H16X16_DP1(j) a[j] = _mm512_dpbf16_ps(a[j], (__m512bh)_mm512_maskz_cvtepu16_epi32((__mmask16)0xffff, CK__H16X16_LD(j)), x);
-                            CK__H16X16_DP1(0) CK__H16X16_DP1(1) CK__H16X16_DP1(2) CK__H16X16_DP1(3)
-#undef CK__H16X16_DP1
+#define CK__X16F_DP1(j) a[j] = _mm512_dpbf16_ps(a[j], (__m512bh)_mm512_maskz_cvtepu16_epi32((__mmask16)0xffff, CK__X16F_H16(j)), xv);
+                            CK__X16F_DP1(0) CK__X16F_DP1(1) CK__X16F_DP1(2) CK__X16F_DP1(3)
+#undef CK__X16F_DP1
                         }
                     }
 #endif
-#undef CK__H16X16_LD
+#undef CK__X16F_H16
                 for (j = 0; j < n; j++) _mm512_storeu_ps(out + (size_t)(g + j) * 16, a[j]);
             }
         }
@@ -7961,7 +7945,7 @@ static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, 
 static const char *ck__wrow_blocks(int wtype, const void *weight, int C, int o, int c0, int cs, void *buf)
 {
     const int type = ck_repack_base(wtype);
-    if (wtype == CK_F32_X16 || wtype == CK_F16_X16 || wtype == CK_BF16_X16) {
+    if (ck__is_x16f(wtype)) {
         const size_t g = (size_t)(o / 16) * C * 16;
         int k;
         for (k = 0; k < cs; k++) {
@@ -8068,7 +8052,7 @@ CK_DEF void ck_matmul_forward_qp_scalar(int path, int type, float *out, const fl
 {
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_scalar(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (type == CK_F32_X16 || type == CK_F16_X16 || type == CK_BF16_X16) ck__matmul_x16_float_scalar(type, out, inp, weight, bias, T, C, OC);
+    else if (ck__is_x16f(type)) ck__matmul_x16_float_scalar(type, out, inp, weight, bias, T, C, OC);
     else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 0)) ck__matmul_q_fast(0, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_scalar(type, out, inp, weight, bias, T, C, OC);
 }
@@ -8079,8 +8063,7 @@ CK_DEF void ck_matmul_forward_qp_avx2(int path, int type, float *out, const floa
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_avx2(out, inp, (const float *)weight, bias, T, C, OC);
 #if CK_HAVE_AVX512
-    else if (type == CK_F32_X16) ck__matmul_f32x16(out, inp, (const float *)weight, bias, T, C, OC);
-    else if (type == CK_F16_X16 || type == CK_BF16_X16) ck__matmul_h16x16(type, out, inp, (const uint16_t *)weight, bias, T, C, OC);
+    else if (ck__is_x16f(type)) ck__matmul_x16f(type, out, inp, weight, bias, T, C, OC);
 #endif
     else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_avx2(type, out, inp, weight, bias, T, C, OC);
@@ -8140,7 +8123,7 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
     int simd = CK_HAVE_AVX2 || CK_HAVE_NEON || CK_HAVE_MVE, i, total = 0;
     for (i = 0; i < n; i++) {
         ck__check_qmatmul(mm[i].type, mm[i].weight, C);
-        if (CK_QMATMUL_PATH != CK_Q_FAST || ck_repack_base(mm[i].type) == CK_F32 || mm[i].type == CK_F16_X16 || mm[i].type == CK_BF16_X16 || !ck__qdot_kernel(ck_repack_base(mm[i].type), simd)) break;
+        if (CK_QMATMUL_PATH != CK_Q_FAST || mm[i].type == CK_F32 || ck__is_x16f(mm[i].type) || !ck__qdot_kernel(ck_repack_base(mm[i].type), simd)) break;
         total += mm[i].OC;
     }
     if (i < n) {

@@ -800,6 +800,34 @@ def test_position_table_stays_f32(tc):
 
 
 # ============================================================================ repacked weights
+def _repacked_program(tc, name, family, qtype):
+    """mkmodel + ckgen + compile in tc.work/name; checks what every repacked header has (the calls of
+    exactly the weights matmuls read, and of a tied embedding lookup, take CK_WTYPE: the 7 block
+    matrices of each of the 2 layers and the output matrix, llama's own or qwen2's token_embd) and
+    that run says it repacked exactly where the build and CPU have the layout"""
+    out = os.path.join(tc.work, name)
+    os.makedirs(out, exist_ok=True)
+    g = tc.mkmodel(os.path.join(out, "m.gguf"), family, qtype)
+    r = tc.ckgen(g, out)
+    assert r.returncode == 0, r.stderr
+    hdr = open(os.path.join(out, "m.h")).read()
+    T = qtype.upper()
+    assert hdr.count(f"CK_WTYPE(m, CK_{T})") >= 2 * 7, "every matmul of the block (prefill and decode) takes CK_WTYPE"
+    ids = re.search(r"m_repack_ids\[(\d+)\]", hdr)
+    assert ids and int(ids.group(1)) == 7 * 2 + 1, ids
+    assert f"ck_matmul_forward_q(CK_WTYPE(m, CK_{T}), logits" in hdr
+    assert (f"ck_embedding_forward_q(CK_WTYPE(m, CK_{T})" in hdr) == (family == "qwen2"), \
+        "the embedding lookup reads the repacked layout exactly when its table is the tied output matrix"
+    prog = tc.compile(out)
+    simd = must([prog, "-m", g, "--tokens", "1,2", "-n", "1", "--temp", "0"]).stderr
+    version, cpu = must([tc.ck, "--version"]).stdout, open("/proc/cpuinfo").read()
+    avx512 = "avx512" in version and "avx512" in cpu
+    if qtype == "bf16":   # CK_BF16_X16 is made where the build has AVX512_BF16
+        avx512 = avx512 and "bf16)" in version and "avx512_bf16" in cpu
+    assert ("weights repacked" in simd) == avx512, simd
+    return out, g, hdr, prog
+
+
 @pytest.mark.parametrize("family,qtype", [("llama", "f32"), ("qwen2", "f32"), ("llama", "f16"), ("qwen2", "bf16")])
 def test_repacked_float_weights(tc, family, qtype):
     """F32, F16 and BF16 matmul weights are repacked at load on AVX-512 builds too (CK_F32_X16,
@@ -809,28 +837,8 @@ def test_repacked_float_weights(tc, family, qtype):
     matrix's dot-product tiles sum the same products in another order, stays within the f32
     tolerance of them; 1 and 2 threads agree bit for bit. qwen2's tied output matrix is the
     embedding table too: its lookup reads the repacked rows."""
-    out = os.path.join(tc.work, f"repack-{qtype}-{family}")
-    os.makedirs(out, exist_ok=True)
-    g = tc.mkmodel(os.path.join(out, "m.gguf"), family, qtype)
-    r = tc.ckgen(g, out)
-    assert r.returncode == 0, r.stderr
-    hdr = open(os.path.join(out, "m.h")).read()
-    T = qtype.upper()
-    assert hdr.count(f"CK_WTYPE(m, CK_{T})") >= 2 * 7, "every matmul of the block (prefill and decode) takes CK_WTYPE"
+    out, g, hdr, prog = _repacked_program(tc, f"repack-{qtype}-{family}", family, qtype)
     assert "ck_matmul_forward(" not in hdr, "no matmul is left on the f32-only call"
-    ids = re.search(r"m_repack_ids\[(\d+)\]", hdr)
-    assert ids and int(ids.group(1)) == 7 * 2 + 1, ids
-    assert f"ck_matmul_forward_q(CK_WTYPE(m, CK_{T}), logits" in hdr
-    tied = family == "qwen2"
-    assert (f"ck_embedding_forward_q(CK_WTYPE(m, CK_{T})" in hdr) == tied, \
-        "the embedding lookup reads the repacked layout exactly when its table is the tied output matrix"
-    prog = tc.compile(out)
-    simd = must([prog, "-m", g, "--tokens", "1,2", "-n", "1", "--temp", "0"]).stderr
-    version, cpu = must([tc.ck, "--version"]).stdout, open("/proc/cpuinfo").read()
-    avx512 = "avx512" in version and "avx512" in cpu
-    if qtype == "bf16":   # CK_BF16_X16 is made where the build has AVX512_BF16
-        avx512 = avx512 and "bf16)" in version and "avx512_bf16" in cpu
-    assert ("weights repacked" in simd) == avx512, simd
     for decode, toks in ((False, prompt(56)), (True, prompt())):
         res = []
         for extra, threads in (([], "1"), (["--no-repack"], "1"), ([], "2")):
@@ -857,26 +865,10 @@ def test_repacked_weights_give_the_same_bits(tc, family, qtype):
     read (and nothing else but an embedding lookup) take CK_WTYPE: qwen2's tied output matrix is
     also the embedding table, repacked, its rows read back out of the groups by the lookup; llama's
     own embedding table, which no matmul reads, is not."""
-    out = os.path.join(tc.work, f"repack-{family}")
-    os.makedirs(out, exist_ok=True)
-    g = tc.mkmodel(os.path.join(out, "m.gguf"), family, qtype)
-    r = tc.ckgen(g, out)
-    assert r.returncode == 0, r.stderr
-    hdr = open(os.path.join(out, "m.h")).read()
-    T = qtype.upper()
-    assert hdr.count(f"CK_WTYPE(m, CK_{T})") >= 2 * 7, "every matmul of the block (prefill and decode) takes CK_WTYPE"
-    ids = re.search(r"m_repack_ids\[(\d+)\]", hdr)
-    # the 7 block matrices of each of the 2 layers, and the output matrix (llama's own, qwen2's token_embd)
-    assert ids and int(ids.group(1)) == 7 * 2 + 1, ids
-    assert f"ck_matmul_forward_q(CK_WTYPE(m, CK_{T}), logits" in hdr
+    out, g, hdr, prog = _repacked_program(tc, f"repack-{family}", family, qtype)
     tied = family == "qwen2"
-    assert (f"ck_embedding_forward_q(CK_WTYPE(m, CK_{T})" in hdr) == tied and (f"ck_embedding_forward_q(CK_{T}" in hdr) == (not tied), \
-        "the embedding lookup reads the repacked layout exactly when its table is the tied output matrix"
-    prog = tc.compile(out)
+    assert (f"ck_embedding_forward_q(CK_{qtype.upper()}" in hdr) == (not tied), "llama's own embedding table keeps its GGUF type"
     toks = prompt()
-    simd = must([prog, "-m", g, "--tokens", "1,2", "-n", "1", "--temp", "0"]).stderr
-    avx512 = "avx512" in must([tc.ck, "--version"]).stdout and "avx512" in open("/proc/cpuinfo").read()
-    assert ("weights repacked" in simd) == avx512, simd
     for decode in (False, True):
         res = []
         for extra, threads in (([], "1"), (["--no-repack"], "1"), ([], "2")):
