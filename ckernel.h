@@ -1774,9 +1774,11 @@ static void ck__gemm_pack_b(float *bp, const float *b, size_t rsb, size_t csb, i
 #if CK_HAVE_AVX512
 /* AVX-512: B's three 16-column vectors of step k at bp + k*ldb, + pb, + 2 pb: a packed block
    (pb 16, ldb NR), or a CK_F32_X16 matrix's 16-row groups read in place (pb 16 K, ldb 16; a
-   vector past nr is read from bp: no byte after the matrix is touched) */
+   vector past nr is read from bp: no byte after the matrix is touched). pf (in place only; NULL:
+   none): the three vectors of the same step in the next panel are prefetched (a cache line each a
+   step: that panel's first read comes from cache, not from memory) */
 CK__FORCE_INLINE void ck__gemm_tile_b(float *c, size_t ldc, const float *ap, const float *bp, size_t pb, size_t ldb, int kc, int mr, int nr,
-                                      const float *init_row, int load_c)
+                                      const float *init_row, int load_c, const float *pf)
 {
     const __mmask16 m0 = ck__mask16(nr), m1 = ck__mask16(CK_MAX(0, nr - 16)), m2 = ck__mask16(CK_MAX(0, nr - 32));
     const __m512 z = _mm512_setzero_ps();
@@ -1797,6 +1799,10 @@ CK__FORCE_INLINE void ck__gemm_tile_b(float *c, size_t ldc, const float *ap, con
                         c##r##0 = _mm512_fmadd_ps(a, b0, c##r##0); c##r##1 = _mm512_fmadd_ps(a, b1, c##r##1);                 \
                         c##r##2 = _mm512_fmadd_ps(a, b2, c##r##2); }
     for (k = 0; k < kc; k++, ap += CK__GM_MR, bp += ldb, bp1 += ldb, bp2 += ldb) {
+        if (pf) {
+            _mm_prefetch((const char *)(pf + (size_t)k * ldb), _MM_HINT_T0); _mm_prefetch((const char *)(pf + pb + (size_t)k * ldb), _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + 2 * pb + (size_t)k * ldb), _MM_HINT_T0);
+        }
         b0 = _mm512_loadu_ps(bp); b1 = _mm512_loadu_ps(bp1); b2 = _mm512_loadu_ps(bp2);
         CK__GT_ROW(0) CK__GT_ROW(1) CK__GT_ROW(2) CK__GT_ROW(3) CK__GT_ROW(4) CK__GT_ROW(5) CK__GT_ROW(6) CK__GT_ROW(7)
     }
@@ -1811,11 +1817,16 @@ CK__FORCE_INLINE void ck__gemm_tile_b(float *c, size_t ldc, const float *ap, con
 }
 static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
 {
-    ck__gemm_tile_b(c, ldc, ap, bp, 16, CK__GM_NR, kc, mr, nr, init_row, load_c);
+    ck__gemm_tile_b(c, ldc, ap, bp, 16, CK__GM_NR, kc, mr, nr, init_row, load_c, NULL);
 }
 static void ck__gemm_tile_x16(float *c, size_t ldc, const float *ap, const float *bp, size_t pb, int kc, int mr, int nr, const float *init_row, int load_c)
 {
-    ck__gemm_tile_b(c, ldc, ap, bp, pb, 16, kc, mr, nr, init_row, load_c);
+    ck__gemm_tile_b(c, ldc, ap, bp, pb, 16, kc, mr, nr, init_row, load_c, NULL);
+}
+static void ck__gemm_tile_x16_pf(float *c, size_t ldc, const float *ap, const float *bp, size_t pb, int kc, int mr, int nr, const float *init_row,
+                                 int load_c, const float *pf)
+{
+    ck__gemm_tile_b(c, ldc, ap, bp, pb, 16, kc, mr, nr, init_row, load_c, pf);
 }
 #elif CK_HAVE_AVX2
 static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
@@ -1933,9 +1944,13 @@ static void ck__gemm_f32(float *c, size_t ldc, const float *a, size_t rsa, size_
                 for (jp = 0; jp < njp; jp++) {
                     const int j = j0 + jp * CK__GM_NR, nr = CK_MIN(CK__GM_NR, N - j);
 #if CK_HAVE_AVX512
-                    if (bx) {
-                        ck__gemm_tile_x16(c + (size_t)i * ldc + j, ldc, apack.f, bx + (size_t)j * K + (size_t)pc * 16, (size_t)16 * K, kc, mr, nr,
-                                          first && bias ? bias + j : NULL, !first);
+                    if (bx) { /* the first row tile reads each panel from memory: it prefetches the next (or the next k block's first) */
+                        const int jn = jp + 1 < njp ? j + CK__GM_NR : j0, kn = jp + 1 < njp ? pc : pc + CK__GM_KC;
+                        const float *pf = i == i0 && kn < K && N - jn >= CK__GM_NR ? bx + (size_t)jn * K + (size_t)kn * 16 : NULL; /* (whole panels) */
+                        if (pf) ck__gemm_tile_x16_pf(c + (size_t)i * ldc + j, ldc, apack.f, bx + (size_t)j * K + (size_t)pc * 16, (size_t)16 * K, kc, mr, nr,
+                                                     first && bias ? bias + j : NULL, !first, pf);
+                        else ck__gemm_tile_x16(c + (size_t)i * ldc + j, ldc, apack.f, bx + (size_t)j * K + (size_t)pc * 16, (size_t)16 * K, kc, mr, nr,
+                                               first && bias ? bias + j : NULL, !first);
                         continue;
                     }
 #endif
@@ -7291,7 +7306,11 @@ static int ck__hgemm_min_t(int type)
 enum { CK__HG_PR = 32, CK__HG_NT = 8, CK__HG_NT2 = 2, CK__HG_TB = 64, CK__HG_KS = 128, CK__HG_KSB = 256, CK__HG_OB = 512 };
 
 /* out[j][0..31] (rows j < nt, stride ldo; lanes < nr) = in[j][0..31] (stride ldi; in
-   may be out; NULL: zeros) + panel (n steps of 2 x 16 lanes) . activation row j (stride CK__HG_KS floats / CK__HG_KSB bf16): NT = 8 or 2 rows in registers */
+   may be out; NULL: zeros) + weights (n steps of 2 x 16 lanes) . activation row j (stride CK__HG_KS floats / CK__HG_KSB bf16): NT = 8 or 2 rows in registers.
+   The weights of step i (CK__HG_W*): from a panel (wa: fp32 [k][32], or bf16 pairs [p][32][2]), or
+   in place from a CK_F16_X16 / CK_BF16_X16 matrix (wa: the first group at the segment's first
+   value, wb the second's, or 16 pairs of zeros read with step sb = 0; F16 converted in the loop, no
+   panel), a cache line of pf and of pf + pfs prefetched each step (the next panel's, or this one's) */
 /* (kept out of line: inlined into the driver, gcc spilled an accumulator inside the loop) */
 #if defined(__GNUC__)
 #define CK__HG_NOINLINE __attribute__((noinline))
@@ -7303,46 +7322,52 @@ enum { CK__HG_PR = 32, CK__HG_NT = 8, CK__HG_NT2 = 2, CK__HG_TB = 64, CK__HG_KS 
 #define CK__HG_LD(j) __m512 a##j = j < nt && in ? _mm512_maskz_loadu_ps(m0, in + (size_t)j * ldi) : _mm512_setzero_ps(); \
                      __m512 b##j = j < nt && in ? _mm512_maskz_loadu_ps(m1, in + (size_t)j * ldi + 16) : _mm512_setzero_ps();
 #define CK__HG_ST(j) if (j < nt) { _mm512_mask_storeu_ps(out + (size_t)j * ldo, m0, a##j); _mm512_mask_storeu_ps(out + (size_t)j * ldo + 16, m1, b##j); }
+#define CK__HG_WP_F32 w0 = _mm512_load_ps((const float *)wa + 32 * (size_t)i); w1 = _mm512_load_ps((const float *)wa + 32 * (size_t)i + 16);
+#define CK__HG_WX_F16                                                                                                   \
+    w0 = _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)wa + 16 * (size_t)i))); \
+    w1 = _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)wb + sb * (size_t)i))); \
+    _mm_prefetch(pf + 32 * (size_t)i, _MM_HINT_T0); _mm_prefetch(pf + pfs + 32 * (size_t)i, _MM_HINT_T0);
 #define CK__HG_FMA(j) xv = _mm512_set1_ps(x[j * CK__HG_KS]); a##j = _mm512_fmadd_ps(w0, xv, a##j); b##j = _mm512_fmadd_ps(w1, xv, b##j);
-#define CK__HG_F32_KERNEL(NAME, REP)                                                                                    \
-    static CK__HG_NOINLINE void NAME(float *out, size_t ldo, const float *in, size_t ldi, const void *panel, const float *x, int n, int nt, int nr) \
+#define CK__HG_KERNEL(NAME, REP, XT, XSTEP, VT, WLOAD, STEP)                                                            \
+    static CK__HG_NOINLINE void NAME(float *out, size_t ldo, const float *in, size_t ldi, const void *wa, const void *wb, size_t sb, \
+                                     const char *pf, size_t pfs, const XT *x, int n, int nt, int nr)                    \
     {                                                                                                                   \
-        const __m512 *pw = (const __m512 *)panel;                                                                       \
         const __mmask16 m0 = ck__mask16(nr), m1 = ck__mask16(CK_MAX(0, nr - 16));                                       \
         int i;                                                                                                          \
+        (void)wb; (void)sb; (void)pf; (void)pfs;                                                                        \
         REP(CK__HG_LD)                                                                                                  \
-        for (i = 0; i < n; i++, x++, pw += 2) {                                                                         \
-            __m512 w0 = pw[0], w1 = pw[1], xv;                                                                          \
-            REP(CK__HG_FMA)                                                                                             \
+        for (i = 0; i < n; i++, x += XSTEP) {                                                                           \
+            VT w0, w1, xv;                                                                                              \
+            WLOAD                                                                                                       \
+            REP(STEP)                                                                                                   \
         }                                                                                                               \
         REP(CK__HG_ST)                                                                                                  \
     }
-CK__HG_F32_KERNEL(ck__hg_f32_32x8_avx512, CK__HG_R8)
-CK__HG_F32_KERNEL(ck__hg_f32_32x2_avx512, CK__HG_R2)
-#undef CK__HG_F32_KERNEL
+CK__HG_KERNEL(ck__hg_f32_32x8_avx512, CK__HG_R8, float, 1, __m512, CK__HG_WP_F32, CK__HG_FMA)
+CK__HG_KERNEL(ck__hg_f32_32x2_avx512, CK__HG_R2, float, 1, __m512, CK__HG_WP_F32, CK__HG_FMA)
+CK__HG_KERNEL(ck__hg_f16x_32x8_avx512, CK__HG_R8, float, 1, __m512, CK__HG_WX_F16, CK__HG_FMA)
+CK__HG_KERNEL(ck__hg_f16x_32x2_avx512, CK__HG_R2, float, 1, __m512, CK__HG_WX_F16, CK__HG_FMA)
 #undef CK__HG_FMA
+#undef CK__HG_WX_F16
+#undef CK__HG_WP_F32
 #if CK_HAVE_AVX512BF16
 static inline int ck__hg_ld32(const uint16_t *p) { uint32_t u; memcpy(&u, p, sizeof u); return (int)u; }
 #define CK__HG_DP(j) xv = (__m512bh)_mm512_set1_epi32(ck__hg_ld32(x + j * CK__HG_KSB));                              \
                      a##j = _mm512_dpbf16_ps(a##j, w0, xv); b##j = _mm512_dpbf16_ps(b##j, w1, xv);
-#define CK__HG_DP_KERNEL(NAME, REP)                                                                                     \
-    static CK__HG_NOINLINE void NAME(float *out, size_t ldo, const float *in, size_t ldi, const void *panel, const uint16_t *x, int n, int nt, int nr) \
-    {                                                                                                                   \
-        const __m512i *pw = (const __m512i *)panel;                                                                     \
-        const __mmask16 m0 = ck__mask16(nr), m1 = ck__mask16(CK_MAX(0, nr - 16));                                       \
-        int i;                                                                                                          \
-        REP(CK__HG_LD)                                                                                                  \
-        for (i = 0; i < n; i++, x += 2, pw += 2) {                                                                      \
-            __m512bh w0 = (__m512bh)pw[0], w1 = (__m512bh)pw[1], xv;                                                    \
-            REP(CK__HG_DP)                                                                                              \
-        }                                                                                                               \
-        REP(CK__HG_ST)                                                                                                  \
-    }
-CK__HG_DP_KERNEL(ck__hg_dp_32x8_avx512, CK__HG_R8)
-CK__HG_DP_KERNEL(ck__hg_dp_32x2_avx512, CK__HG_R2)
-#undef CK__HG_DP_KERNEL
+#define CK__HG_WP_DP w0 = (__m512bh)_mm512_load_si512((const __m512i *)wa + 2 * (size_t)i); w1 = (__m512bh)_mm512_load_si512((const __m512i *)wa + 2 * (size_t)i + 1);
+#define CK__HG_WX_DP                                                                                                    \
+    w0 = (__m512bh)_mm512_loadu_si512((const void *)((const uint16_t *)wa + 32 * (size_t)i));                          \
+    w1 = (__m512bh)_mm512_loadu_si512((const void *)((const uint16_t *)wb + sb * (size_t)i));                          \
+    _mm_prefetch(pf + 64 * (size_t)i, _MM_HINT_T0); _mm_prefetch(pf + pfs + 64 * (size_t)i, _MM_HINT_T0);
+CK__HG_KERNEL(ck__hg_dp_32x8_avx512, CK__HG_R8, uint16_t, 2, __m512bh, CK__HG_WP_DP, CK__HG_DP)
+CK__HG_KERNEL(ck__hg_dp_32x2_avx512, CK__HG_R2, uint16_t, 2, __m512bh, CK__HG_WP_DP, CK__HG_DP)
+CK__HG_KERNEL(ck__hg_dpx_32x8_avx512, CK__HG_R8, uint16_t, 2, __m512bh, CK__HG_WX_DP, CK__HG_DP)
+CK__HG_KERNEL(ck__hg_dpx_32x2_avx512, CK__HG_R2, uint16_t, 2, __m512bh, CK__HG_WX_DP, CK__HG_DP)
+#undef CK__HG_WX_DP
+#undef CK__HG_WP_DP
 #undef CK__HG_DP
 #endif
+#undef CK__HG_KERNEL
 #undef CK__HG_ST
 #undef CK__HG_LD
 #undef CK__HG_R8
@@ -7469,11 +7494,14 @@ CK__HG_F32_KERNEL(ck__hg_f32_16x2_avx2, CK__HG_R2)
 #define CK__HG_PACK ck__hg_pack_avx512
 #define CK__HG_F32_BIG ck__hg_f32_32x8_avx512
 #define CK__HG_F32_SMALL ck__hg_f32_32x2_avx512
+#define CK__HG_NOX , NULL, 0, NULL, 0 /* (no in-place source: the panel's kernel) */
 typedef __m512 ck__hg_vec;
+static const uint16_t ck__hg_zeros[32] = { 0 }; /* the missing second group of a 16-row panel read in place */
 #else
 #define CK__HG_PACK ck__hg_pack_avx2
 #define CK__HG_F32_BIG ck__hg_f32_16x6_avx2
 #define CK__HG_F32_SMALL ck__hg_f32_16x2_avx2
+#define CK__HG_NOX
 typedef __m256 ck__hg_vec;
 #endif
 /* x16: weight is a CK_F16_X16 (kind F16) or CK_BF16_X16 (kind DPBF16) matrix (AVX-512; o_lo, o_hi
@@ -7517,6 +7545,27 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
                     const float *in = c0 ? y : bias ? bias + o : NULL;
                     const size_t ldi = c0 ? (size_t)OC : 0;
 #if CK_HAVE_AVX512
+                    if (x16 && !(dp && cs % 2)) { /* the groups read in place (a segment ending in an odd C's lone value: packed, below) */
+                        const uint16_t *wa = weight + ((size_t)o * C + (size_t)c0 * 16), *wb = nr > 16 ? wa + (size_t)16 * C : ck__hg_zeros;
+                        const size_t sb = nr > 16 ? (size_t)(dp ? 32 : 16) : 0, gb = (size_t)16 * C * sizeof *weight;
+                        /* the first tile prefetches the next panel: this segment's next 32 rows, or the next segment's first */
+                        const uint16_t *nx = o + CK__HG_PR < ob1 ? wa + (size_t)CK__HG_PR * C
+                                           : c0 + ks < C ? weight + ((size_t)ob * C + (size_t)(c0 + ks) * 16) : wa;
+                        const size_t nxs = nx != wa && (o + CK__HG_PR < ob1 ? o + 48 < ob1 : ob + 16 < ob1) ? gb : 0;
+                        for (t = 0; t < tb; t += t + CK__HG_NT <= tb ? CK__HG_NT : CK__HG_NT2) {
+                            const char *pf = t ? (const char *)wa : (const char *)nx;
+                            const size_t pfs = t ? 0 : nxs;
+                            float *yt = y + (size_t)t * OC;
+                            const float *it = in ? in + t * ldi : NULL;
+                            if (t + CK__HG_NT <= tb) {
+                                if (dp) ck__hg_dpx_32x8_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.h + t * CK__HG_KSB, n, CK__HG_NT, nr);
+                                else ck__hg_f16x_32x8_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.f + t * CK__HG_KS, n, CK__HG_NT, nr);
+                            } else if (dp)
+                                ck__hg_dpx_32x2_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.h + t * CK__HG_KSB, n, CK_MIN(CK__HG_NT2, tb - t), nr);
+                            else ck__hg_f16x_32x2_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.f + t * CK__HG_KS, n, CK_MIN(CK__HG_NT2, tb - t), nr);
+                        }
+                        continue;
+                    }
                     if (x16) ck__hg_pack_x16_avx512(weight + ((size_t)o * C + (size_t)c0 * 16), (size_t)C, nr, cs, kind, panel);
                     else
 #endif
@@ -7524,23 +7573,25 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
 #if CK_HAVE_AVX512BF16
                     if (dp) {
                         for (t = 0; t + CK__HG_NT <= tb; t += CK__HG_NT)
-                            ck__hg_dp_32x8_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, act.h + t * CK__HG_KSB, n, CK__HG_NT, nr);
+                            ck__hg_dp_32x8_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, NULL, 0, NULL, 0, act.h + t * CK__HG_KSB,
+                                                  n, CK__HG_NT, nr);
                         for (; t < tb; t += CK__HG_NT2)
-                            ck__hg_dp_32x2_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, act.h + t * CK__HG_KSB, n,
-                                                  CK_MIN(CK__HG_NT2, tb - t), nr);
+                            ck__hg_dp_32x2_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, NULL, 0, NULL, 0, act.h + t * CK__HG_KSB,
+                                                  n, CK_MIN(CK__HG_NT2, tb - t), nr);
                         continue;
                     }
 #endif
                     for (t = 0; t + CK__HG_NT <= tb; t += CK__HG_NT)
-                        CK__HG_F32_BIG(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, act.f + t * CK__HG_KS, n, CK__HG_NT, nr);
+                        CK__HG_F32_BIG(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel CK__HG_NOX, act.f + t * CK__HG_KS, n, CK__HG_NT, nr);
                     for (; t < tb; t += CK__HG_NT2)
-                        CK__HG_F32_SMALL(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, act.f + t * CK__HG_KS, n,
+                        CK__HG_F32_SMALL(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel CK__HG_NOX, act.f + t * CK__HG_KS, n,
                                          CK_MIN(CK__HG_NT2, tb - t), nr);
                 }
             }
         }
     }
 }
+#undef CK__HG_NOX
 #undef CK__HG_F32_SMALL
 #undef CK__HG_F32_BIG
 #undef CK__HG_PACK
