@@ -1772,19 +1772,12 @@ static void ck__gemm_pack_b(float *bp, const float *b, size_t rsb, size_t csb, i
 /* The register tile: c[mr x nr] (row stride ldc) = init + ap (kc x MR) . bp (kc x NR). init: c
    (load_c), else init_row[nr] (or zeros). Rows >= mr and columns >= nr are computed, not stored. */
 #if CK_HAVE_AVX512
-/* AVX-512: B's three 16-column vectors of step k at bp + k*ldb, + pb, + 2 pb: a packed block
-   (pb 16, ldb NR), or a CK_F32_X16 matrix's 16-row groups read in place (pb 16 K, ldb 16; a
-   vector past nr is read from bp: no byte after the matrix is touched). pf (in place only; NULL:
-   none): the three vectors of the same step in the next panel are prefetched (a cache line each a
-   step: that panel's first read comes from cache, not from memory) */
-CK__FORCE_INLINE void ck__gemm_tile_b(float *c, size_t ldc, const float *ap, const float *bp, size_t pb, size_t ldb, int kc, int mr, int nr,
-                                      const float *init_row, int load_c, const float *pf)
+static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
 {
     const __mmask16 m0 = ck__mask16(nr), m1 = ck__mask16(CK_MAX(0, nr - 16)), m2 = ck__mask16(CK_MAX(0, nr - 32));
     const __m512 z = _mm512_setzero_ps();
     const __m512 i0 = init_row ? _mm512_maskz_loadu_ps(m0, init_row) : z, i1 = init_row ? _mm512_maskz_loadu_ps(m1, init_row + 16) : z;
     const __m512 i2 = init_row ? _mm512_maskz_loadu_ps(m2, init_row + 32) : z;
-    const float *bp1 = nr > 16 ? bp + pb : bp, *bp2 = nr > 32 ? bp + 2 * pb : bp;
     __m512 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32, c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;
     __m512 b0, b1, b2;
     int k;
@@ -1798,12 +1791,8 @@ CK__FORCE_INLINE void ck__gemm_tile_b(float *c, size_t ldc, const float *ap, con
 #define CK__GT_ROW(r) { const __m512 a = _mm512_set1_ps(ap[r]);                                                               \
                         c##r##0 = _mm512_fmadd_ps(a, b0, c##r##0); c##r##1 = _mm512_fmadd_ps(a, b1, c##r##1);                 \
                         c##r##2 = _mm512_fmadd_ps(a, b2, c##r##2); }
-    for (k = 0; k < kc; k++, ap += CK__GM_MR, bp += ldb, bp1 += ldb, bp2 += ldb) {
-        if (pf) {
-            _mm_prefetch((const char *)(pf + (size_t)k * ldb), _MM_HINT_T0); _mm_prefetch((const char *)(pf + pb + (size_t)k * ldb), _MM_HINT_T0);
-            _mm_prefetch((const char *)(pf + 2 * pb + (size_t)k * ldb), _MM_HINT_T0);
-        }
-        b0 = _mm512_loadu_ps(bp); b1 = _mm512_loadu_ps(bp1); b2 = _mm512_loadu_ps(bp2);
+    for (k = 0; k < kc; k++, ap += CK__GM_MR, bp += CK__GM_NR) {
+        b0 = _mm512_load_ps(bp); b1 = _mm512_load_ps(bp + 16); b2 = _mm512_load_ps(bp + 32);
         CK__GT_ROW(0) CK__GT_ROW(1) CK__GT_ROW(2) CK__GT_ROW(3) CK__GT_ROW(4) CK__GT_ROW(5) CK__GT_ROW(6) CK__GT_ROW(7)
     }
 #undef CK__GT_ROW
@@ -1814,19 +1803,6 @@ CK__FORCE_INLINE void ck__gemm_tile_b(float *c, size_t ldc, const float *ap, con
     }
     CK__GT_STORE(0) CK__GT_STORE(1) CK__GT_STORE(2) CK__GT_STORE(3) CK__GT_STORE(4) CK__GT_STORE(5) CK__GT_STORE(6) CK__GT_STORE(7)
 #undef CK__GT_STORE
-}
-static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
-{
-    ck__gemm_tile_b(c, ldc, ap, bp, 16, CK__GM_NR, kc, mr, nr, init_row, load_c, NULL);
-}
-static void ck__gemm_tile_x16(float *c, size_t ldc, const float *ap, const float *bp, size_t pb, int kc, int mr, int nr, const float *init_row, int load_c)
-{
-    ck__gemm_tile_b(c, ldc, ap, bp, pb, 16, kc, mr, nr, init_row, load_c, NULL);
-}
-static void ck__gemm_tile_x16_pf(float *c, size_t ldc, const float *ap, const float *bp, size_t pb, int kc, int mr, int nr, const float *init_row,
-                                 int load_c, const float *pf)
-{
-    ck__gemm_tile_b(c, ldc, ap, bp, pb, 16, kc, mr, nr, init_row, load_c, pf);
 }
 #elif CK_HAVE_AVX2
 static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp, int kc, int mr, int nr, const float *init_row, int load_c)
@@ -1896,12 +1872,10 @@ static void ck__gemm_tile(float *c, size_t ldc, const float *ap, const float *bp
 }
 #endif
 
-/* bx: B is a CK_F32_X16 matrix (AVX-512 builds; b, rsb and csb unused): its 16-row groups are the
-   tiles' B vectors, read in place, nothing packed */
 static void ck__gemm_f32(float *c, size_t ldc, const float *a, size_t rsa, size_t csa, const float *b, size_t rsb, size_t csb, int M, int N, int K,
-                         const float *bias, int accumulate, const float *bx)
+                         const float *bias, int accumulate)
 {
-    int ncb, nrb, mrows, ntask, task, nth = 1, nc_blk = CK__GM_NC;
+    int ncb, nrb, mrows, ntask, task, nth = 1;
     if (M <= 0 || N <= 0) return;
     if (K <= 0) { /* no product: the output is its init */
         int i, j;
@@ -1917,11 +1891,6 @@ static void ck__gemm_f32(float *c, size_t ldc, const float *a, size_t rsa, size_
        blocks of >= 128 rows, each packs its own B block): a thread the OS deschedules (a shared
        machine) leaves its tasks to the others, and no barrier inside waits for it */
     ncb = (N + CK__GM_NC - 1) / CK__GM_NC;
-    if (bx) { /* no B block to pack and share: column blocks (whole tiles) in a multiple of the threads */
-        ncb = (ncb + nth - 1) / nth * nth;
-        nc_blk = ((N + ncb - 1) / ncb + CK__GM_NR - 1) / CK__GM_NR * CK__GM_NR;
-        ncb = (N + nc_blk - 1) / nc_blk;
-    }
     nrb = CK_MAX(1, CK_MIN((4 * nth + ncb - 1) / ncb, M / 128));
     mrows = ((M + nrb - 1) / nrb + CK__GM_MR - 1) / CK__GM_MR * CK__GM_MR;
     nrb = (M + mrows - 1) / mrows;
@@ -1930,32 +1899,21 @@ static void ck__gemm_f32(float *c, size_t ldc, const float *a, size_t rsa, size_
     for (task = 0; task < ntask; task++) {
         union { ck__gm_vec v; float f[CK__GM_KC * CK__GM_NC]; } bpack; /* the task's B block (on the thread's stack) */
         union { ck__gm_vec v; float f[CK__GM_MR * CK__GM_KC]; } apack; /* a micro-panel of A */
-        const int j0 = task % ncb * nc_blk, nc = CK_MIN(nc_blk, N - j0), njp = (nc + CK__GM_NR - 1) / CK__GM_NR;
+        const int j0 = task % ncb * CK__GM_NC, nc = CK_MIN(CK__GM_NC, N - j0), njp = (nc + CK__GM_NR - 1) / CK__GM_NR;
         const int i0 = task / ncb * mrows, i1 = CK_MIN(M, i0 + mrows);
         int pc, jp, i;
         for (pc = 0; pc < K; pc += CK__GM_KC) {
             const int kc = CK_MIN(CK__GM_KC, K - pc), first = pc == 0 && !accumulate;
-            for (jp = 0; jp < njp && !bx; jp++)
+            for (jp = 0; jp < njp; jp++)
                 ck__gemm_pack_b(bpack.f + (size_t)jp * CK__GM_NR * kc, b + (size_t)pc * rsb + (size_t)(j0 + jp * CK__GM_NR) * csb, rsb, csb, kc,
                                 CK_MIN(CK__GM_NR, nc - jp * CK__GM_NR));
             for (i = i0; i < i1; i += CK__GM_MR) {
                 const int mr = CK_MIN(CK__GM_MR, i1 - i);
                 ck__gemm_pack_a(apack.f, a + (size_t)i * rsa + (size_t)pc * csa, rsa, csa, mr, kc);
                 for (jp = 0; jp < njp; jp++) {
-                    const int j = j0 + jp * CK__GM_NR, nr = CK_MIN(CK__GM_NR, N - j);
-#if CK_HAVE_AVX512
-                    if (bx) { /* the first row tile reads each panel from memory: it prefetches the next (or the next k block's first) */
-                        const int jn = jp + 1 < njp ? j + CK__GM_NR : j0, kn = jp + 1 < njp ? pc : pc + CK__GM_KC;
-                        const float *pf = i == i0 && kn < K && N - jn >= CK__GM_NR ? bx + (size_t)jn * K + (size_t)kn * 16 : NULL; /* (whole panels) */
-                        if (pf) ck__gemm_tile_x16_pf(c + (size_t)i * ldc + j, ldc, apack.f, bx + (size_t)j * K + (size_t)pc * 16, (size_t)16 * K, kc, mr, nr,
-                                                     first && bias ? bias + j : NULL, !first, pf);
-                        else ck__gemm_tile_x16(c + (size_t)i * ldc + j, ldc, apack.f, bx + (size_t)j * K + (size_t)pc * 16, (size_t)16 * K, kc, mr, nr,
-                                               first && bias ? bias + j : NULL, !first);
-                        continue;
-                    }
-#endif
-                    ck__gemm_tile(c + (size_t)i * ldc + j, ldc, apack.f, bpack.f + (size_t)jp * CK__GM_NR * kc, kc, mr, nr, first && bias ? bias + j : NULL,
-                                  !first);
+                    const int j = j0 + jp * CK__GM_NR;
+                    ck__gemm_tile(c + (size_t)i * ldc + j, ldc, apack.f, bpack.f + (size_t)jp * CK__GM_NR * kc, kc, mr, CK_MIN(CK__GM_NR, N - j),
+                                  first && bias ? bias + j : NULL, !first);
                 }
             }
         }
@@ -1997,7 +1955,7 @@ CK_DEF void ck_matmul_forward_avx2(float *out, const float *inp, const float *we
     enum { OB = 24 };
     int nob = (OC + OB - 1) / OB, ob;
     if (T >= CK__GEMM_MIN_T) { /* out[T,OC] = inp[T,C] W^T + bias through the packed GEMM */
-        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, weight, 1, (size_t)C, T, OC, C, bias, 0, NULL);
+        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, weight, 1, (size_t)C, T, OC, C, bias, 0);
         return;
     }
     CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)T * OC * C > CK_OMP_MIN_WORK))
@@ -2032,9 +1990,9 @@ CK_DEF void ck_matmul_forward_avx2(float *out, const float *inp, const float *we
 CK_DEF void ck_matmul_backward_avx2(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC)
 {
     /* dinp[T,C] += dout[T,OC] @ weight[OC,C] */
-    if (dinp) ck__gemm_f32(dinp, (size_t)C, dout, (size_t)OC, 1, weight, (size_t)C, 1, T, C, OC, NULL, 1, NULL);
+    if (dinp) ck__gemm_f32(dinp, (size_t)C, dout, (size_t)OC, 1, weight, (size_t)C, 1, T, C, OC, NULL, 1);
     /* dweight[OC,C] += dout^T[OC,T] @ inp[T,C]: A(o,t) = dout[t*OC + o] */
-    if (dweight) ck__gemm_f32(dweight, (size_t)C, dout, 1, (size_t)OC, inp, (size_t)C, 1, OC, C, T, NULL, 1, NULL);
+    if (dweight) ck__gemm_f32(dweight, (size_t)C, dout, 1, (size_t)OC, inp, (size_t)C, 1, OC, C, T, NULL, 1);
     if (dbias) ck__bias_backward_avx2(dbias, dout, T, OC);
 }
 #endif /* CK_HAVE_AVX2 */
@@ -2048,7 +2006,7 @@ CK_DEF void ck_matmul_forward_neon(float *out, const float *inp, const float *we
     enum { OB = 24 };
     int nob = (OC + OB - 1) / OB, ob;
     if (T >= CK__GEMM_MIN_T) { /* out[T,OC] = inp[T,C] W^T + bias */
-        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, weight, 1, (size_t)C, T, OC, C, bias, 0, NULL);
+        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, weight, 1, (size_t)C, T, OC, C, bias, 0);
         return;
     }
     CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)T * OC * C > CK_OMP_MIN_WORK))
@@ -2097,9 +2055,9 @@ static void ck__bias_backward_neon(float *dbias, const float *dout, int T, int O
 CK_DEF void ck_matmul_backward_neon(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC)
 {
     /* dinp[T,C] += dout[T,OC] @ weight[OC,C] */
-    if (dinp) ck__gemm_f32(dinp, (size_t)C, dout, (size_t)OC, 1, weight, (size_t)C, 1, T, C, OC, NULL, 1, NULL);
+    if (dinp) ck__gemm_f32(dinp, (size_t)C, dout, (size_t)OC, 1, weight, (size_t)C, 1, T, C, OC, NULL, 1);
     /* dweight[OC,C] += dout^T[OC,T] @ inp[T,C]: A(o,t) = dout[t*OC + o] */
-    if (dweight) ck__gemm_f32(dweight, (size_t)C, dout, 1, (size_t)OC, inp, (size_t)C, 1, OC, C, T, NULL, 1, NULL);
+    if (dweight) ck__gemm_f32(dweight, (size_t)C, dout, 1, (size_t)OC, inp, (size_t)C, 1, OC, C, T, NULL, 1);
     if (dbias) ck__bias_backward_neon(dbias, dout, T, OC);
 }
 #endif /* CK_HAVE_NEON */
@@ -7268,7 +7226,11 @@ static ck__qact_fn ck__act_quantizer(int act, int simd)
    with vdpbf16ps, one value per step with the FMA), the same whichever thread, panel or
    activation group computes it (rows past the panel are zero lanes, activation rows past T
    compute on zeros and are not stored): bit-identical for any thread count. Against the tile
-   path only the order of the fp32 sums of the (exact) products differs. */
+   path only the order of the fp32 sums of the (exact) products differs.
+   A repacked matrix (CK_F16_X16, CK_BF16_X16, and CK_F32_X16 as kind F32X: activations as they
+   are) has no panel: its groups are the panel's columns already, so the kernels read them in place
+   (F16 converted inside the loop), the first activation tile of each panel prefetching the next
+   panel's lines; the same products in the same order, the same bits. */
 /* The fewest activation rows this path takes (fewer: the tile path), measured on Zen 5, one
    thread, against the tile kernels: AVX-512 at T = 8 the tiles win, at 12 even for BF16, from 16
    both lose; AVX2 F16 from 16, BF16 (fp32 panels against the tiles' bf16 widening) from 32.
@@ -7294,6 +7256,7 @@ static int ck__hgemm_min_t(int type)
 #define CK__Q16_KIND_BF16 1
 #define CK__Q16_KIND_DPBF16 2
 #endif
+#define CK__Q16_KIND_F32X 3 /* (ck__gemm_h16_simd only: a CK_F32_X16 matrix, read in place) */
 #if CK_HAVE_AVX512
 #if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
 /* g++ (12) -Wall flags the self-initialized _mm512_undefined_* of its own AVX-512 intrinsics */
@@ -7327,6 +7290,9 @@ enum { CK__HG_PR = 32, CK__HG_NT = 8, CK__HG_NT2 = 2, CK__HG_TB = 64, CK__HG_KS 
     w0 = _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)wa + 16 * (size_t)i))); \
     w1 = _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)wb + sb * (size_t)i))); \
     _mm_prefetch(pf + 32 * (size_t)i, _MM_HINT_T0); _mm_prefetch(pf + pfs + 32 * (size_t)i, _MM_HINT_T0);
+#define CK__HG_WX_F32                                                                                                   \
+    w0 = _mm512_loadu_ps((const float *)wa + 16 * (size_t)i); w1 = _mm512_loadu_ps((const float *)wb + sb * (size_t)i);  \
+    _mm_prefetch(pf + 64 * (size_t)i, _MM_HINT_T0); _mm_prefetch(pf + pfs + 64 * (size_t)i, _MM_HINT_T0);
 #define CK__HG_FMA(j) xv = _mm512_set1_ps(x[j * CK__HG_KS]); a##j = _mm512_fmadd_ps(w0, xv, a##j); b##j = _mm512_fmadd_ps(w1, xv, b##j);
 #define CK__HG_KERNEL(NAME, REP, XT, XSTEP, VT, WLOAD, STEP)                                                            \
     static CK__HG_NOINLINE void NAME(float *out, size_t ldo, const float *in, size_t ldi, const void *wa, const void *wb, size_t sb, \
@@ -7347,7 +7313,10 @@ CK__HG_KERNEL(ck__hg_f32_32x8_avx512, CK__HG_R8, float, 1, __m512, CK__HG_WP_F32
 CK__HG_KERNEL(ck__hg_f32_32x2_avx512, CK__HG_R2, float, 1, __m512, CK__HG_WP_F32, CK__HG_FMA)
 CK__HG_KERNEL(ck__hg_f16x_32x8_avx512, CK__HG_R8, float, 1, __m512, CK__HG_WX_F16, CK__HG_FMA)
 CK__HG_KERNEL(ck__hg_f16x_32x2_avx512, CK__HG_R2, float, 1, __m512, CK__HG_WX_F16, CK__HG_FMA)
+CK__HG_KERNEL(ck__hg_f32x_32x8_avx512, CK__HG_R8, float, 1, __m512, CK__HG_WX_F32, CK__HG_FMA)
+CK__HG_KERNEL(ck__hg_f32x_32x2_avx512, CK__HG_R2, float, 1, __m512, CK__HG_WX_F32, CK__HG_FMA)
 #undef CK__HG_FMA
+#undef CK__HG_WX_F32
 #undef CK__HG_WX_F16
 #undef CK__HG_WP_F32
 #if CK_HAVE_AVX512BF16
@@ -7504,8 +7473,8 @@ static const uint16_t ck__hg_zeros[32] = { 0 }; /* the missing second group of a
 #define CK__HG_NOX
 typedef __m256 ck__hg_vec;
 #endif
-/* x16: weight is a CK_F16_X16 (kind F16) or CK_BF16_X16 (kind DPBF16) matrix (AVX-512; o_lo, o_hi
-   multiples of 16): the panels are made from its groups, the same panels */
+/* x16: weight is a CK_F16_X16 (kind F16), CK_BF16_X16 (kind DPBF16) or CK_F32_X16 (kind F32X)
+   matrix (AVX-512; o_lo, o_hi multiples of 16), read in place */
 static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const float *inp, const uint16_t *weight, const float *bias, int T,
                               int C, int OC, int o_lo, int o_hi, int x16)
 {
@@ -7534,6 +7503,7 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
                     } else {
                         float *a = act.f + t * CK__HG_KS;
                         if (t >= tb) { memset(a, 0, (size_t)cs * sizeof *a); continue; }
+                        if (kind == CK__Q16_KIND_F32X) { memcpy(a, x, (size_t)cs * sizeof *a); continue; }
                         quant(x, tmp, cs);
                         ck__dequant_avx2(kind == CK__Q16_KIND_F16 ? CK_F16 : CK_BF16, tmp, a, cs); /* widened back, exact */
                     }
@@ -7546,11 +7516,13 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
                     const size_t ldi = c0 ? (size_t)OC : 0;
 #if CK_HAVE_AVX512
                     if (x16 && !(dp && cs % 2)) { /* the groups read in place (a segment ending in an odd C's lone value: packed, below) */
-                        const uint16_t *wa = weight + ((size_t)o * C + (size_t)c0 * 16), *wb = nr > 16 ? wa + (size_t)16 * C : ck__hg_zeros;
-                        const size_t sb = nr > 16 ? (size_t)(dp ? 32 : 16) : 0, gb = (size_t)16 * C * sizeof *weight;
+                        const size_t es = kind == CK__Q16_KIND_F32X ? 4 : 2, gb = (size_t)16 * C * es; /* bytes: a value, a group */
+                        const char *wa = (const char *)weight + ((size_t)o * C + (size_t)c0 * 16) * es;
+                        const void *wb = nr > 16 ? (const void *)(wa + gb) : (const void *)ck__hg_zeros;
+                        const size_t sb = nr > 16 ? (size_t)(dp ? 32 : 16) : 0;
                         /* the first tile prefetches the next panel: this segment's next 32 rows, or the next segment's first */
-                        const uint16_t *nx = o + CK__HG_PR < ob1 ? wa + (size_t)CK__HG_PR * C
-                                           : c0 + ks < C ? weight + ((size_t)ob * C + (size_t)(c0 + ks) * 16) : wa;
+                        const char *nx = o + CK__HG_PR < ob1 ? wa + 2 * gb
+                                       : c0 + ks < C ? (const char *)weight + ((size_t)ob * C + (size_t)(c0 + ks) * 16) * es : wa;
                         const size_t nxs = nx != wa && (o + CK__HG_PR < ob1 ? o + 48 < ob1 : ob + 16 < ob1) ? gb : 0;
                         for (t = 0; t < tb; t += t + CK__HG_NT <= tb ? CK__HG_NT : CK__HG_NT2) {
                             const char *pf = t ? (const char *)wa : (const char *)nx;
@@ -7559,9 +7531,12 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
                             const float *it = in ? in + t * ldi : NULL;
                             if (t + CK__HG_NT <= tb) {
                                 if (dp) ck__hg_dpx_32x8_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.h + t * CK__HG_KSB, n, CK__HG_NT, nr);
+                                else if (kind == CK__Q16_KIND_F32X) ck__hg_f32x_32x8_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.f + t * CK__HG_KS, n, CK__HG_NT, nr);
                                 else ck__hg_f16x_32x8_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.f + t * CK__HG_KS, n, CK__HG_NT, nr);
                             } else if (dp)
                                 ck__hg_dpx_32x2_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.h + t * CK__HG_KSB, n, CK_MIN(CK__HG_NT2, tb - t), nr);
+                            else if (kind == CK__Q16_KIND_F32X)
+                                ck__hg_f32x_32x2_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.f + t * CK__HG_KS, n, CK_MIN(CK__HG_NT2, tb - t), nr);
                             else ck__hg_f16x_32x2_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.f + t * CK__HG_KS, n, CK_MIN(CK__HG_NT2, tb - t), nr);
                         }
                         continue;
@@ -7894,8 +7869,8 @@ static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *
 }
 
 #if CK_HAVE_AVX512
-/* A float layout (CK_F32_X16, CK_F16_X16, CK_BF16_X16). T >= 2: the GEMM reading the groups (F32:
-   the packed GEMM's tiles in place; F16 / BF16: ck__gemm_h16_simd's panels from the groups).
+/* A float layout (CK_F32_X16, CK_F16_X16, CK_BF16_X16). T >= 2: ck__gemm_h16_simd reading the
+   groups in place.
    Decode: per segment of up to 4096 values the activation as the GEMM takes it (F32 as is; F16
    rounded and widened back to fp32; BF16 rounded, in pairs, an odd count padded with 0), then per
    group of 16 rows one accumulator, from the bias (the first segment) or out, takes
@@ -7906,10 +7881,6 @@ static void ck__matmul_x16f(int type, float *out, const float *inp, const void *
     const int f32 = type == CK_F32_X16, bf = type == CK_BF16_X16;
     const size_t es = f32 ? 4 : 2; /* bytes a value */
     const ck__qact_fn quant = f32 ? NULL : ck__act_quantizer(ck_repack_base(type), 1);
-    if (f32 && T != 1) {
-        ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, NULL, 0, 0, T, OC, C, bias, 0, (const float *)w);
-        return;
-    }
     CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         enum { S = 4096 };
@@ -7918,7 +7889,7 @@ static void ck__matmul_x16f(int type, float *out, const float *inp, const void *
         int g_lo, g_hi, g, k, j, c0;
         ck__thread_rows(OC / 16, &g_lo, &g_hi);
         if (T >= 2)
-            ck__gemm_h16_simd(bf ? CK__Q16_KIND_DPBF16 : CK__Q16_KIND_F16, quant, out, inp, (const uint16_t *)w, bias, T, C, OC, g_lo * 16, g_hi * 16, 1);
+            ck__gemm_h16_simd(f32 ? CK__Q16_KIND_F32X : bf ? CK__Q16_KIND_DPBF16 : CK__Q16_KIND_F16, quant, out, inp, (const uint16_t *)w, bias, T, C, OC, g_lo * 16, g_hi * 16, 1);
         for (c0 = 0; c0 < C && T == 1; c0 += S) {
             const int cs = CK_MIN(S, C - c0);
             const float *x = f32 ? inp + c0 : xs;
@@ -8213,7 +8184,7 @@ static void ck__matmul_backward_q(int simd, int type, float *dinp, const float *
         }
 #if CK_HAVE_AVX2 || CK_HAVE_NEON
         if (simd) { /* dinp [T,C] += dout[:, o0:o0+n] [T,n] @ scratch [n,C] */
-            ck__gemm_f32(dinp, (size_t)C, dout + o0, (size_t)OC, 1, scratch, (size_t)C, 1, T, C, n, NULL, 1, NULL);
+            ck__gemm_f32(dinp, (size_t)C, dout + o0, (size_t)OC, 1, scratch, (size_t)C, 1, T, C, n, NULL, 1);
             continue;
         }
 #endif
