@@ -7379,19 +7379,18 @@ static void ck__hg_pack_avx512(const uint16_t *w, size_t ldw, int nr, int cs, in
         }
 }
 
-/* the panel from a repacked matrix, w at the first group's value c0 (groups 16 C halves apart, nr
-   16 or 32): the F16 kind's (fp32 [k][32 rows], k < cs) from CK_F16_X16, two 16-lane conversions
-   a step; the DPBF16 kind's ([pair][32 rows][2]) from CK_BF16_X16, the groups' pairs as they are
-   (an odd C's last value alone: zero-extended to the pair (w, 0)) */
-static void ck__hg_pack_x16_avx512(const uint16_t *w, size_t C, int nr, int cs, int kind, void *vpanel)
+/* the DPBF16 panel ([pair][32 rows][2]) of a CK_BF16_X16 segment that ends in an odd C's lone
+   last value (the other segments are read in place), w at the first group's value c0 (groups 16 C
+   halves apart, nr 16 or 32): the groups' pairs as they are, the lone value zero-extended to the
+   pair (w, 0) */
+static void ck__hg_pack_bf16x16_avx512(const uint16_t *w, size_t C, int nr, int cs, void *vpanel)
 {
     __m512 *panel = (__m512 *)vpanel;
     int k, h;
-    for (k = 0; k < cs; k += kind == CK__Q16_KIND_DPBF16 ? 2 : 1, panel += 2)
+    for (k = 0; k < cs; k += 2, panel += 2)
         for (h = 0; h < 2; h++) {
             const uint16_t *g = w + (size_t)h * 16 * C + (size_t)k * 16;
             if (16 * h >= nr) panel[h] = _mm512_setzero_ps();
-            else if (kind != CK__Q16_KIND_DPBF16) panel[h] = _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)g));
             else if (k + 1 < cs) panel[h] = _mm512_castsi512_ps(_mm512_loadu_si512((const void *)g));
             else panel[h] = _mm512_castsi512_ps(_mm512_maskz_cvtepu16_epi32((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)g)));
         }
@@ -7541,7 +7540,7 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
                         }
                         continue;
                     }
-                    if (x16) ck__hg_pack_x16_avx512(weight + ((size_t)o * C + (size_t)c0 * 16), (size_t)C, nr, cs, kind, panel);
+                    if (x16) ck__hg_pack_bf16x16_avx512(weight + ((size_t)o * C + (size_t)c0 * 16), (size_t)C, nr, cs, panel);
                     else
 #endif
                     CK__HG_PACK(weight + (size_t)o * C + c0, (size_t)C, nr, cs, kind, panel);
