@@ -351,7 +351,7 @@ $(B)/bench_allreduce: tests/bench_allreduce.c examples/train_mpi.h examples/trai
 $(B)/bench_membw: tests/bench_membw.c examples/ck_peak.h $(HEADERS) | $(B)
 	$(CC) -std=c99 -O3 -I. $(ARCH) $(OPENMP) $< -o $@
 
-bench: tools $(B)/mkmodel $(B)/bench_membw ## prefill/decode tokens/s and peak RSS at 2 and 1 threads: SmolLM-135M- and Qwen2-0.5B-shaped models, F32/F16/BF16/Q8_0/Q4_0/Q4_K_M/Q6_K; with LLAMA_BENCH=/path/to/llama-bench, llama.cpp on the same files and the ratio
+bench: tools $(B)/mkmodel $(B)/bench_membw ## prefill/decode tokens/s and peak RSS at 2 and 1 threads: SmolLM-135M- and Qwen2-0.5B-shaped models, F32/F16/BF16/Q8_0/Q4_0/Q4_K_M/Q6_K; with LLAMA_BENCH=/path/to/llama-bench, llama.cpp on the same files and the ratio; BENCH_ARGS="--rounds 3" for per-row ratio ranges
 	$(PYTHON) tests/bench_models.py $(BENCH_ARGS)
 
 FUZZ_SECONDS ?= 60

@@ -392,8 +392,9 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
 #define CK_Q5_0_X16 1006
 /* CK_F32_X16: an F32 matrix [OC, C], OC a multiple of 16, as groups of 16 rows stored column by
    column: value (16g + r, k) at float (g * C + k) * 16 + r. These are the 16-wide B panels the packed
-   GEMM (ck_matmul_forward at T >= 48) otherwise copies W into for every call; its AVX-512 tiles read
-   them in place, and decode reads each group front to back. Every output, at every T, is the
+   GEMM (ck_matmul_forward at T >= 48) otherwise copies W into for every call; the prefill GEMM's
+   32 x 8 tiles (ck__gemm_h16_simd) read them in place, and decode reads each group front to back.
+   Every output, at every T, is the
    GEMM's one FMA chain out = fma(W(o,k), x(k), out) over k = 0..C-1 from the bias (a C loop of
    fmaf gives the same bits): bit-identical to the GGUF matrix's result at T >= 48, and within
    the fp32 reference tolerance of its dot-product tiles below 48 rows (other summation order). */

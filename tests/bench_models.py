@@ -11,8 +11,14 @@ ships llama.cpp: a user who has it can compare.
 With --busy N, N other processes spin on the CPU during every measurement (both engines): how a
 shared machine's load changes each engine's figures.
 
+With --rounds N (default 1) every file is measured N times, round after round, both engines each
+round (a shared machine's load moves between minutes, and one round's ratio can be 0.4 off the
+next's): the table gives the medians over the rounds, and, comparing with llama.cpp, each row's
+range of the per-round ratios (min-max), the figure to compare between runs.
+
 usage: /usr/bin/python3 tests/bench_models.py [--models smollm,qwen2] [--types f32,f16,...]
                                               [--threads 2,1] [--reps 3] [--decode 32] [--llama-bench PATH] [--busy N]
+                                              [--rounds N]
 Random weights are cached in build/bench/ (a few GB for all of them). ckernel's run is given the
 prompt once untimed first (run --warmup), so prefill is not charged with page-faulting the mmapped
 weights in; llama-bench warms up likewise. Figures are medians of REPS runs."""
@@ -112,7 +118,10 @@ def main():
     ap.add_argument("--decode", type=int, default=32)
     ap.add_argument("--llama-bench", default=os.environ.get("LLAMA_BENCH") or None)
     ap.add_argument("--busy", type=int, default=0, help="spinning processes running beside the measurements")
+    ap.add_argument("--rounds", type=int, default=1, help="measure every file this many times, round after round (ratio ranges)")
     a = ap.parse_args()
+    if a.rounds < 1 or a.reps < 1:
+        sys.exit(f"bench: --rounds and --reps must be at least 1 (got --rounds {a.rounds}, --reps {a.reps})")
     threads = [int(t) for t in a.threads.split(",")]
     for t in a.types.split(","):
         if t not in TYPES:
@@ -129,7 +138,8 @@ def main():
         bw[th] = float(re.search(r"([0-9.]+) GB/s", bw_out).group(1))
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (uptime) at start;"
           " memory read bandwidth (measured): " + ", ".join(f"{bw[th]:.1f} GB/s with {th} thread{'s' if th > 1 else ''}" for th in threads))
-    print(f"prefill: {PROMPT} tokens; decode: {a.decode} tokens; median of {a.reps} runs; " +
+    print(f"prefill: {PROMPT} tokens; decode: {a.decode} tokens; median of {a.reps} runs" +
+          (f" in each of {a.rounds} rounds (the table: medians over the rounds)" if a.rounds > 1 else "") + "; " +
           (f"llama.cpp: {a.llama_bench}" if a.llama_bench else "llama.cpp: not compared (LLAMA_BENCH=/path/to/llama-bench to compare)"))
     spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(a.busy)]
     if a.busy:
@@ -142,8 +152,27 @@ def main():
     report(a, threads, bw, rows)
 
 
+def merge_rounds(rounds):
+    """rounds: per round, the rows (label, type, weight bytes, KV bytes, prefill, decode, peak RSS,
+    llama.cpp's (prefill, decode) or None) of one table, in the same order every round -> one row each:
+    the medians of prefill, decode and llama.cpp's figures over the rounds, the largest peak RSS, and
+    the per-round ratios' (min, max) for prefill and decode (None without llama.cpp)"""
+    merged = []
+    for rs in zip(*rounds):
+        label, typ, wb, kvb = rs[0][:4]
+        assert all(r[:4] == (label, typ, wb, kvb) for r in rs), "rounds disagree on the rows"
+        pf, dc = statistics.median(r[4] for r in rs), statistics.median(r[5] for r in rs)
+        lb = rng = None
+        if rs[0][7] is not None:
+            lb = (statistics.median(r[7][0] for r in rs), statistics.median(r[7][1] for r in rs))
+            pr, dr = [r[4] / r[7][0] for r in rs], [r[5] / r[7][1] for r in rs]
+            rng = ((min(pr), max(pr)), (min(dr), max(dr)))
+        merged.append((label, typ, wb, kvb, pf, dc, max(r[6] for r in rs), lb, rng))
+    return merged
+
+
 def measure(a, threads, bw):
-    rows = {t: [] for t in threads}
+    files = []  # (label, type, gguf, generated program's directory, weight bytes, KV bytes)
     for m in a.models.split(","):
         fam, label, opts = SHAPES[m]
         for t in a.types.split(","):
@@ -158,24 +187,32 @@ def measure(a, threads, bw):
             hdr = open(os.path.join(d, "m.h")).read()
             wbytes = int(re.search(r"#define M_WEIGHTS_BYTES (\d+)", hdr).group(1))
             kvbytes = 2 * 4 * int(re.search(r"#define M_N_LAYER (\d+)", hdr).group(1)) * CTX * int(re.search(r"#define M_KV_DIM (\d+)", hdr).group(1))
+            files.append((label, t, g, d, wbytes, kvbytes))
+    rounds = []  # per round: {threads: rows}
+    for rnd in range(a.rounds):
+        rows = {th: [] for th in threads}
+        for label, t, g, d, wbytes, kvbytes in files:
             lb = llama_bench(a.llama_bench, llama_loadable(g), threads, a.reps, a.decode) if a.llama_bench else {}
             for th in threads:
                 pf, dc, rss = ck_bench(os.path.join(d, "run"), g, th, a.reps, a.decode)
                 rows[th].append((label, t, wbytes, kvbytes, pf, dc, rss, lb.get(th)))
-                print(f"  {label} {t} {th} thr: ckernel prefill {pf:.1f} decode {dc:.1f} tok/s" +
+                print(f"  {f'round {rnd + 1}: ' if a.rounds > 1 else ''}{label} {t} {th} thr: ckernel prefill {pf:.1f} decode {dc:.1f} tok/s" +
                       (f"; llama.cpp prefill {lb[th][0]:.1f} decode {lb[th][1]:.1f}" if th in lb else ""), file=sys.stderr, flush=True)
-    return rows
+        rounds.append(rows)
+    return {th: merge_rounds([r[th] for r in rounds]) for th in threads}
 
 
 def columns(a, bw):
-    """(heading, width, row -> text) of the table; a row is (label, type, weight bytes, KV bytes,
-    prefill, decode, peak RSS, llama.cpp's (prefill, decode) or None)"""
+    """(heading, width, row -> text) of the table; a row is merge_rounds's (label, type, weight bytes,
+    KV bytes, prefill, decode, peak RSS, llama.cpp's (prefill, decode) or None, ratio ranges or None)"""
     cols = [("model", -12, lambda r: f"{r[0]:<12}"), ("type", -6, lambda r: f"{r[1]:<6}"),
             ("weights MB", 10, lambda r: f"{r[2] / 1e6:>10.1f}")]
     for name, i in (("prefill tok/s", 4), ("decode tok/s", 5)):
         cols.append((name, 13 if i == 4 else 12, lambda r, i=i: f"{r[i]:>{13 if i == 4 else 12}.1f}"))
         if a.llama_bench:
             cols += [("llama.cpp", 9, lambda r, i=i: f"{r[7][i - 4]:>9.1f}"), ("ratio", 5, lambda r, i=i: f"{r[i] / r[7][i - 4]:>5.2f}")]
+            if a.rounds > 1:
+                cols.append(("rounds", 9, lambda r, i=i: f"{r[8][i - 4][0]:>4.2f}-{r[8][i - 4][1]:.2f}"))
     return cols + [("% of floor", 10, lambda r: f"{100 * r[5] * r[2] / (bw * 1e9):>9.0f}%"), ("peak RSS MB", 11, lambda r: f"{r[6]:>11.0f}"),
                    ("budget MB", 9, lambda r: f"{1.1 * (r[2] + r[3]) / 2**20:>9.0f}")]
 
@@ -188,6 +225,8 @@ def report(a, threads, bw, rows):
             print(" ".join(f(r) for _, _, f in columns(a, bw[th])), flush=True)
     la = os.getloadavg()
     print(f"\nload average at end: {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}")
+    if a.rounds > 1 and a.llama_bench:
+        print(f"rounds = the lowest and highest of the {a.rounds} rounds' ratios; ratio = the medians' ratio")
     print("ratio = ckernel / llama.cpp on the same file; % of floor = decode tok/s x bytes of weights / the bandwidth measured with that many threads;"
           " budget = (weights + KV cache of the run's context) x 1.1")
 

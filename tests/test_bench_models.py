@@ -1,0 +1,66 @@
+"""tests/bench_models.py's bookkeeping (make bench): how rounds are merged and reported. The
+measurements themselves are speed, not tested here (DEVELOPERS.md: speed lives in benchmarks)."""
+import argparse
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_models  # noqa: E402
+
+
+def _row(t, pf, dc, rss, lb):
+    return ("SmolLM-135M", t, 90_000_000, 1_000_000, pf, dc, rss, lb)
+
+
+def test_merge_rounds_medians_and_ranges():
+    rounds = [[_row("q4_0", 100.0, 10.0, 50, (50.0, 10.0)), _row("f16", 80.0, 8.0, 70, (80.0, 4.0))],
+              [_row("q4_0", 300.0, 30.0, 60, (100.0, 10.0)), _row("f16", 90.0, 9.0, 71, (60.0, 6.0))],
+              [_row("q4_0", 200.0, 20.0, 55, (200.0, 40.0)), _row("f16", 70.0, 7.0, 69, (70.0, 7.0))]]
+    q4, f16 = bench_models.merge_rounds(rounds)
+    assert q4[:8] == ("SmolLM-135M", "q4_0", 90_000_000, 1_000_000, 200.0, 20.0, 60, (100.0, 10.0))
+    # per-round ratios: prefill 2.0, 3.0, 1.0; decode 1.0, 3.0, 0.5
+    assert q4[8] == ((1.0, 3.0), (0.5, 3.0))
+    assert f16[4:8] == (80.0, 8.0, 71, (70.0, 6.0))
+    assert f16[8] == ((1.0, 1.5), (1.0, 2.0))
+
+
+def test_merge_rounds_without_llama_cpp():
+    (r,) = bench_models.merge_rounds([[_row("f32", 10.0, 1.0, 5, None)], [_row("f32", 30.0, 3.0, 6, None)]])
+    assert r[4:] == (20.0, 2.0, 6, None, None)
+
+
+def test_merge_rounds_refuses_rows_that_differ():
+    try:
+        bench_models.merge_rounds([[_row("f32", 1.0, 1.0, 1, None)], [_row("f16", 1.0, 1.0, 1, None)]])
+    except AssertionError:
+        return
+    raise AssertionError("rounds with different rows were merged")
+
+
+def test_report_prints_the_ranges(capsys):
+    a = argparse.Namespace(llama_bench="/x/llama-bench", rounds=3)
+    rows = bench_models.merge_rounds([[_row("q4_0", 100.0, 10.0, 50, (50.0, 10.0))], [_row("q4_0", 300.0, 30.0, 60, (100.0, 10.0))],
+                                      [_row("q4_0", 200.0, 20.0, 55, (200.0, 40.0))]])
+    bench_models.report(a, [1], {1: 30.0}, {1: rows})
+    out = capsys.readouterr().out
+    head = next(line for line in out.splitlines() if line.startswith("model"))
+    line = next(line for line in out.splitlines() if line.startswith("SmolLM-135M"))
+    assert head.split().count("rounds") == 2
+    assert "1.00-3.00" in line and "0.50-3.00" in line, line
+    assert " 2.00 " in line  # the medians' ratio: 200 / 100
+    assert "rounds = the lowest and highest of the 3 rounds' ratios" in out
+
+
+def test_report_without_rounds_has_no_range_column(capsys):
+    a = argparse.Namespace(llama_bench="/x/llama-bench", rounds=1)
+    bench_models.report(a, [1], {1: 30.0}, {1: bench_models.merge_rounds([[_row("q4_0", 100.0, 10.0, 50, (50.0, 10.0))]])})
+    out = capsys.readouterr().out
+    assert "rounds" not in out
+
+
+def test_bad_rounds_is_refused():
+    r = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_models.py"), "--rounds", "0"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "--rounds and --reps must be at least 1 (got --rounds 0" in r.stderr
