@@ -7316,6 +7316,8 @@ CK__HG_KERNEL(ck__hg_f16x_32x8_avx512, CK__HG_R8, float, 1, __m512, CK__HG_WX_F1
 CK__HG_KERNEL(ck__hg_f16x_32x2_avx512, CK__HG_R2, float, 1, __m512, CK__HG_WX_F16, CK__HG_FMA)
 CK__HG_KERNEL(ck__hg_f32x_32x8_avx512, CK__HG_R8, float, 1, __m512, CK__HG_WX_F32, CK__HG_FMA)
 CK__HG_KERNEL(ck__hg_f32x_32x2_avx512, CK__HG_R2, float, 1, __m512, CK__HG_WX_F32, CK__HG_FMA)
+typedef void ck__hg_xkern(float *out, size_t ldo, const float *in, size_t ldi, const void *wa, const void *wb, size_t sb, const char *pf,
+                          size_t pfs, const float *x, int n, int nt, int nr);
 #undef CK__HG_FMA
 #undef CK__HG_WX_F32
 #undef CK__HG_WX_F16
@@ -7517,6 +7519,9 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
 #if CK_HAVE_AVX512
                     if (x16 && !(dp && cs % 2)) { /* the groups read in place (a segment ending in an odd C's lone value: packed, below) */
                         const size_t es = kind == CK__Q16_KIND_F32X ? 4 : 2, gb = (size_t)16 * C * es; /* bytes: a value, a group */
+                        /* the fp32 kernels (8 activation rows, 2): F32 loaded, F16 converted */
+                        ck__hg_xkern *const fx[2] = { es == 4 ? ck__hg_f32x_32x8_avx512 : ck__hg_f16x_32x8_avx512,
+                                                      es == 4 ? ck__hg_f32x_32x2_avx512 : ck__hg_f16x_32x2_avx512 };
                         const char *wa = (const char *)weight + ((size_t)o * C + (size_t)c0 * 16) * es;
                         const void *wb = nr > 16 ? (const void *)(wa + gb) : (const void *)ck__hg_zeros;
                         const size_t sb = nr > 16 ? (size_t)(dp ? 32 : 16) : 0;
@@ -7529,15 +7534,10 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
                             const size_t pfs = t ? 0 : nxs;
                             float *yt = y + (size_t)t * OC;
                             const float *it = in ? in + t * ldi : NULL;
-                            if (t + CK__HG_NT <= tb) {
-                                if (dp) ck__hg_dpx_32x8_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.h + t * CK__HG_KSB, n, CK__HG_NT, nr);
-                                else if (kind == CK__Q16_KIND_F32X) ck__hg_f32x_32x8_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.f + t * CK__HG_KS, n, CK__HG_NT, nr);
-                                else ck__hg_f16x_32x8_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.f + t * CK__HG_KS, n, CK__HG_NT, nr);
-                            } else if (dp)
-                                ck__hg_dpx_32x2_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.h + t * CK__HG_KSB, n, CK_MIN(CK__HG_NT2, tb - t), nr);
-                            else if (kind == CK__Q16_KIND_F32X)
-                                ck__hg_f32x_32x2_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.f + t * CK__HG_KS, n, CK_MIN(CK__HG_NT2, tb - t), nr);
-                            else ck__hg_f16x_32x2_avx512(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.f + t * CK__HG_KS, n, CK_MIN(CK__HG_NT2, tb - t), nr);
+                            const int nt = t + CK__HG_NT <= tb ? CK__HG_NT : CK_MIN(CK__HG_NT2, tb - t); /* (8-row tiles, then 2-row ones) */
+                            if (dp) (nt == CK__HG_NT ? ck__hg_dpx_32x8_avx512 : ck__hg_dpx_32x2_avx512)(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs,
+                                                                                                      act.h + t * CK__HG_KSB, n, nt, nr);
+                            else (nt == CK__HG_NT ? fx[0] : fx[1])(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.f + t * CK__HG_KS, n, nt, nr);
                         }
                         continue;
                     }
