@@ -9451,7 +9451,7 @@ static void ck__attention_infer_avx2(float *out, const float *q, const void *k, 
 #ifdef _OPENMP
     nth = omp_get_max_threads();
 #endif
-    while (gs > 1 && NKV * T * ((group + gs - 1) / gs) < 4 * nth) gs = (gs + 1) / 2; /* enough items for the threads */
+    while (nth > 1 && gs > 1 && NKV * T * ((group + gs - 1) / gs) < 4 * nth) gs = (gs + 1) / 2; /* enough items for the threads */
     ngc = (group + gs - 1) / gs;
     CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)NH * T * Tk * HS > CK_OMP_MIN_WORK))
     for (item = 0; item < NKV * ngc * T; item++) {
@@ -9477,6 +9477,11 @@ static void ck__attention_infer_avx2(float *out, const float *q, const void *k, 
                 const float *kr[4];
                 int jj;
                 for (jj = 0; jj < 4; jj++) kr[jj] = jj < nj ? ck__kv_row(k, kv16, kvh + (size_t)(jb + j + jj) * L->kt, vbuf[jj], HS) : kr[0];
+                if (jb + j + 12 <= j1) /* the key rows two passes on, into L1 (the cache holds them in L2 or further) */
+                    for (jj = 8; jj < 12; jj++) {
+                        const char *pr = (const char *)k + (kvh + (size_t)(jb + j + jj) * L->kt) * (kv16 ? 2 : 4);
+                        for (i = 0; i < HS * (kv16 ? 2 : 4); i += 64) _mm_prefetch(pr + i, _MM_HINT_T0);
+                    }
                 for (h = 0; h < G; h++) {
                     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
                     __m128 d4;
@@ -9512,6 +9517,10 @@ static void ck__attention_infer_avx2(float *out, const float *q, const void *k, 
                     a2 = _mm256_hadd_ps(a2, a3);
                     a0 = _mm256_hadd_ps(a0, a2);
                     d4 = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+                    if (i == HS) { /* no scalar rest: the 4 scores at once (lanes past n: never used unmasked) */
+                        _mm_storeu_ps(s[h] + j, _mm_mul_ps(_mm_set1_ps(scale), d4));
+                        continue;
+                    }
                     _mm_storeu_ps(d, d4);
                     for (jj = 0; jj < nj; jj++) {
                         int r;
@@ -9544,6 +9553,49 @@ static void ck__attention_infer_avx2(float *out, const float *q, const void *k, 
                 }
                 l[h] += ck__hsum(vs);
             }
+#if CK_HAVE_AVX512
+            if (HS % 64 == 0) { /* values: up to 4 heads' 64 outputs (16 registers) at a time over the block's keys, each
+                                   value row read once for them (each output: the same fmas in the same key order as
+                                   the 4-key passes below, which also add 0 * v past n: an output is never -0, so
+                                   that changes nothing) */
+                int hb;
+                for (hb = 0; hb < G; hb += 4)
+                    for (i = 0; i < HS; i += 64) {
+                        const int nh = CK_MIN(4, G - hb);
+                        float *o0 = o[hb] + i, *o1 = o[hb + CK_MIN(1, nh - 1)] + i, *o2 = o[hb + CK_MIN(2, nh - 1)] + i, *o3 = o[hb + CK_MIN(3, nh - 1)] + i;
+                        const float *s0 = s[hb], *s1 = s[hb + CK_MIN(1, nh - 1)], *s2 = s[hb + CK_MIN(2, nh - 1)], *s3 = s[hb + CK_MIN(3, nh - 1)];
+#define CK__AV_LD(h) __m512 c##h##0 = _mm512_loadu_ps(o##h), c##h##1 = _mm512_loadu_ps(o##h + 16), c##h##2 = _mm512_loadu_ps(o##h + 32), c##h##3 = _mm512_loadu_ps(o##h + 48)
+                        CK__AV_LD(0); CK__AV_LD(1); CK__AV_LD(2); CK__AV_LD(3);
+#undef CK__AV_LD
+                        for (j = 0; j < n; j++) { /* (past nh: the last head again, not stored) */
+                            const size_t vo = kvh + (size_t)(jb + j) * L->kt + (size_t)i;
+                            if (jb + j + 8 < j1) { /* the value row 8 keys on, into L1 */
+                                const char *pr = (const char *)v + (vo + (size_t)8 * L->kt) * (kv16 ? 2 : 4);
+                                _mm_prefetch(pr, _MM_HINT_T0); _mm_prefetch(pr + 64, _MM_HINT_T0);
+                                if (!kv16) { _mm_prefetch(pr + 128, _MM_HINT_T0); _mm_prefetch(pr + 192, _MM_HINT_T0); }
+                            }
+                            __m512 v0, v1, v2, v3, p;
+                            if (kv16) {
+                                const uint16_t *vh = (const uint16_t *)v + vo;
+#define CK__AV_CVT(x) _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)(vh + x)))
+                                v0 = CK__AV_CVT(0); v1 = CK__AV_CVT(16); v2 = CK__AV_CVT(32); v3 = CK__AV_CVT(48);
+#undef CK__AV_CVT
+                            } else {
+                                const float *vf = (const float *)v + vo;
+                                v0 = _mm512_loadu_ps(vf); v1 = _mm512_loadu_ps(vf + 16); v2 = _mm512_loadu_ps(vf + 32); v3 = _mm512_loadu_ps(vf + 48);
+                            }
+#define CK__AV_FMA(h) p = _mm512_set1_ps(s##h[j]); c##h##0 = _mm512_fmadd_ps(p, v0, c##h##0); c##h##1 = _mm512_fmadd_ps(p, v1, c##h##1); \
+                      c##h##2 = _mm512_fmadd_ps(p, v2, c##h##2); c##h##3 = _mm512_fmadd_ps(p, v3, c##h##3)
+                            CK__AV_FMA(0); CK__AV_FMA(1); CK__AV_FMA(2); CK__AV_FMA(3);
+#undef CK__AV_FMA
+                        }
+#define CK__AV_ST(h) _mm512_storeu_ps(o##h, c##h##0); _mm512_storeu_ps(o##h + 16, c##h##1); _mm512_storeu_ps(o##h + 32, c##h##2); _mm512_storeu_ps(o##h + 48, c##h##3)
+                        CK__AV_ST(3); CK__AV_ST(2); CK__AV_ST(1); CK__AV_ST(0); /* (a repeated head: the same values) */
+#undef CK__AV_ST
+                    }
+                continue;
+            }
+#endif
             for (j = 0; j < n; j += 4) { /* values: 4 keys per pass over the G outputs */
                 const int nj = CK_MIN(4, n - j);
                 const float *vr[4];
