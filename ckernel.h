@@ -1156,6 +1156,26 @@ CK_DEF int64_t ck_chat_render(int family, const ck_chat_msg *msgs, int n, int ad
 #ifndef CK_OMP_MIN_WORK
 #define CK_OMP_MIN_WORK 32768
 #endif
+/* Whether the ops a token's decode runs many times open a parallel region: cond (enough work) and
+   more than one thread to share it. Else they run their loop with no OpenMP construct at all:
+   entering one costs ~1.2 us even when its if clause is false or its team is one thread (libgomp
+   syncs the team through a futex syscall; measured on this project's 2-vCPU VMs), more than a
+   one-token rmsnorm, and a one-token forward pass of a 30-layer model enters ~360. */
+#ifdef _OPENMP
+#define CK__PAR(cond) ((cond) && omp_get_max_threads() > 1)
+#else
+#define CK__PAR(cond) 0
+#endif
+/* the call in a parallel region when CK__PAR(cond), else once on this thread (such functions take
+   their share of the work through ck__thread_rows: outside a region, the whole of it) */
+#define CK__PAR_CALL(cond, call) \
+    do {                         \
+        if (CK__PAR(cond)) {     \
+            CK_OMP(omp parallel) \
+            call;                \
+        } else                   \
+            call;                \
+    } while (0)
 
 #define CK_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define CK_MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -7876,12 +7896,11 @@ static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *
    group of 16 rows one accumulator, from the bias (the first segment) or out, takes
    fma(x(k), W(16g.., k), acc) (F32, F16) or vdpbf16ps(acc, W pair p, x pair p) (BF16) over the
    segment, 4 groups at a time (4 chains, 4 streams): the GEMM's chain, its bits. */
-static void ck__matmul_x16f(int type, float *out, const float *inp, const void *w, const float *bias, int T, int C, int OC)
+static void ck__matmul_x16f_part(int type, float *out, const float *inp, const void *w, const float *bias, int T, int C, int OC)
 {
     const int f32 = type == CK_F32_X16, bf = type == CK_BF16_X16;
     const size_t es = f32 ? 4 : 2; /* bytes a value */
     const ck__qact_fn quant = f32 ? NULL : ck__act_quantizer(ck_repack_base(type), 1);
-    CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
     {
         enum { S = 4096 };
         float xs[S];
@@ -7964,19 +7983,23 @@ static void ck__matmul_x16f(int type, float *out, const float *inp, const void *
         }
     }
 }
+static void ck__matmul_x16f(int type, float *out, const float *inp, const void *w, const float *bias, int T, int C, int OC)
+{
+    CK__PAR_CALL((double)T * OC * C > CK_OMP_MIN_WORK, ck__matmul_x16f_part(type, out, inp, w, bias, T, C, OC));
+}
 #endif
 
-static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
+static void ck__matmul_q_fast_part(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
     const int g = ck__is_x16(type) ? 16 : 1; /* a repacked matrix: the threads take whole groups of rows */
-    CK_ASSERT(OC % g == 0 && "ck_matmul_forward_q: a repacked matrix has rows in groups of 16");
-    CK_OMP(omp parallel if ((double)T * OC * C > CK_OMP_MIN_WORK))
-    {
-        int o_lo, o_hi;
-        ck__thread_rows(OC / g, &o_lo, &o_hi);
-        o_lo *= g, o_hi *= g;
-        ck__matmul_q_fast_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo, o_hi);
-    }
+    int o_lo, o_hi;
+    ck__thread_rows(OC / g, &o_lo, &o_hi);
+    ck__matmul_q_fast_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo * g, o_hi * g);
+}
+static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
+{
+    CK_ASSERT(OC % (ck__is_x16(type) ? 16 : 1) == 0 && "ck_matmul_forward_q: a repacked matrix has rows in groups of 16");
+    CK__PAR_CALL((double)T * OC * C > CK_OMP_MIN_WORK, ck__matmul_q_fast_part(simd, type, out, inp, weight, bias, T, C, OC));
 }
 
 /* the GGUF blocks of weight row o, values c0 .. c0+cs-1, of a weight of type wtype: a pointer
@@ -8158,6 +8181,15 @@ CK_DEF void ck_matmul_forward_q(int type, float *out, const float *inp, const vo
 /* On the fast path the threads split the rows of all n outputs as one: each thread's range may
    span several matrices, each row computed as ck_matmul_forward_q computes it (the tile kernels'
    results do not depend on the grouping of rows). Otherwise (F32 weights, the exact path) n calls. */
+static void ck__matmul_q_multi_part(int simd, const ck_qmatmul *mm, int n, const float *inp, int T, int C, int total)
+{
+    int lo, hi, base = 0, j;
+    ck__thread_rows(total, &lo, &hi);
+    for (j = 0; j < n; base += mm[j].OC, j++) {
+        int a = CK_MAX(lo, base) - base, b = CK_MIN(hi, base + mm[j].OC) - base;
+        if (a < b) ck__matmul_q_fast_rows(simd, mm[j].type, mm[j].out, inp, mm[j].weight, mm[j].bias, T, C, mm[j].OC, a, b);
+    }
+}
 CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *inp, int T, int C)
 {
     int simd = CK_HAVE_AVX2 || CK_HAVE_NEON || CK_HAVE_MVE, i, total = 0;
@@ -8170,15 +8202,7 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
         for (i = 0; i < n; i++) ck_matmul_forward_q(mm[i].type, mm[i].out, inp, mm[i].weight, mm[i].bias, T, C, mm[i].OC);
         return;
     }
-    CK_OMP(omp parallel if ((double)T * total * C > CK_OMP_MIN_WORK))
-    {
-        int lo, hi, base = 0, j;
-        ck__thread_rows(total, &lo, &hi);
-        for (j = 0; j < n; base += mm[j].OC, j++) {
-            int a = CK_MAX(lo, base) - base, b = CK_MIN(hi, base + mm[j].OC) - base;
-            if (a < b) ck__matmul_q_fast_rows(simd, mm[j].type, mm[j].out, inp, mm[j].weight, mm[j].bias, T, C, mm[j].OC, a, b);
-        }
-    }
+    CK__PAR_CALL((double)T * total * C > CK_OMP_MIN_WORK, ck__matmul_q_multi_part(simd, mm, n, inp, T, C, total));
 }
 
 /* dinp [T,C] += dout [T,OC] @ dequant(weight) [OC,C], CK_MATMUL_BQ_ROWS weight rows at a time through
@@ -8245,40 +8269,43 @@ CK_DEF void ck_dequantize_row(int type, const void *src, float *dst, int64_t n)
 /* out [T,C] = x * w * rstd, rstd = 1/sqrt(mean(x^2) + eps). simd (NEON): x^2 summed in two double
    lanes (each square exact in double, as in the scalar loop; only the order of the sum differs), the
    scaling 4 lanes at a time with the scalar loop's products in its order */
+static void ck__rmsnorm_row(float *o, float *rstd, const float *x, const float *weight, int C, float eps, int simd)
+{
+    double ss = 0.0;
+    float r;
+    int c = 0;
+    (void)simd;
+#if CK_HAVE_NEON
+    if (simd) {
+        float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
+        for (; c + 4 <= C; c += 4) {
+            const float32x4_t v = vld1q_f32(x + c);
+            const float64x2_t lo = vcvt_f64_f32(vget_low_f32(v)), hi = vcvt_high_f64_f32(v);
+            s0 = vfmaq_f64(s0, lo, lo);
+            s1 = vfmaq_f64(s1, hi, hi);
+        }
+        s0 = vaddq_f64(s0, s1);
+        ss = vgetq_lane_f64(s0, 0) + vgetq_lane_f64(s0, 1);
+    }
+#endif
+    for (; c < C; c++) ss += (double)x[c] * x[c];
+    r = (float)(1.0 / sqrt(ss / C + (double)eps));
+    c = 0;
+#if CK_HAVE_NEON
+    if (simd)
+        for (; c + 4 <= C; c += 4) vst1q_f32(o + c, vmulq_f32(vmulq_n_f32(vld1q_f32(x + c), r), vld1q_f32(weight + c)));
+#endif
+    for (; c < C; c++) o[c] = x[c] * r * weight[c];
+    if (rstd) *rstd = r;
+}
 static void ck__rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int T, int C, float eps, int simd)
 {
     int t;
-    (void)simd;
-    CK_OMP(omp parallel for schedule(static) if ((double)T * C > CK_OMP_MIN_WORK))
-    for (t = 0; t < T; t++) {
-        const float *x = inp + (size_t)t * C;
-        float *o = out + (size_t)t * C;
-        double ss = 0.0;
-        float r;
-        int c = 0;
-#if CK_HAVE_NEON
-        if (simd) {
-            float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
-            for (; c + 4 <= C; c += 4) {
-                const float32x4_t v = vld1q_f32(x + c);
-                const float64x2_t lo = vcvt_f64_f32(vget_low_f32(v)), hi = vcvt_high_f64_f32(v);
-                s0 = vfmaq_f64(s0, lo, lo);
-                s1 = vfmaq_f64(s1, hi, hi);
-            }
-            s0 = vaddq_f64(s0, s1);
-            ss = vgetq_lane_f64(s0, 0) + vgetq_lane_f64(s0, 1);
-        }
-#endif
-        for (; c < C; c++) ss += (double)x[c] * x[c];
-        r = (float)(1.0 / sqrt(ss / C + (double)eps));
-        c = 0;
-#if CK_HAVE_NEON
-        if (simd)
-            for (; c + 4 <= C; c += 4) vst1q_f32(o + c, vmulq_f32(vmulq_n_f32(vld1q_f32(x + c), r), vld1q_f32(weight + c)));
-#endif
-        for (; c < C; c++) o[c] = x[c] * r * weight[c];
-        if (rstd) rstd[t] = r;
-    }
+    if (CK__PAR((double)T * C > CK_OMP_MIN_WORK)) {
+        CK_OMP(omp parallel for schedule(static))
+        for (t = 0; t < T; t++) ck__rmsnorm_row(out + (size_t)t * C, rstd ? rstd + t : NULL, inp + (size_t)t * C, weight, C, eps, simd);
+    } else
+        for (t = 0; t < T; t++) ck__rmsnorm_row(out + (size_t)t * C, rstd ? rstd + t : NULL, inp + (size_t)t * C, weight, C, eps, simd);
 }
 CK_DEF void ck_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int T, int C, float eps)
 {
@@ -8635,19 +8662,31 @@ static inline float32x4_t ck__gelu_tanh_neon(float32x4_t x, float32x4_t *grad)
 #endif
 
 /* forward and backward: 8 lanes on AVX2, 4 on NEON (the rest scalar), threads split large N */
+#if CK_HAVE_AVX2
+static void ck__gelu_chunks(float *out, const float *inp, int c0, int c1)
+{
+    int c;
+    for (c = c0; c < c1; c++) _mm256_storeu_ps(out + 8 * c, ck__gelu_tanh_avx2(_mm256_loadu_ps(inp + 8 * c), NULL));
+}
+#elif CK_HAVE_NEON
+static void ck__gelu_chunks(float *out, const float *inp, int c0, int c1)
+{
+    int c;
+    for (c = c0; c < c1; c++) vst1q_f32(out + 4 * c, ck__gelu_tanh_neon(vld1q_f32(inp + 4 * c), NULL));
+}
+#endif
 CK_DEF void ck_gelu_forward(float *out, const float *inp, int N)
 {
     int i;
-#if CK_HAVE_AVX2
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
+    const int W = CK_HAVE_AVX2 ? 8 : 4;
     int c;
-    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
-    for (c = 0; c < N / 8; c++) _mm256_storeu_ps(out + 8 * c, ck__gelu_tanh_avx2(_mm256_loadu_ps(inp + 8 * c), NULL));
-    i = N / 8 * 8;
-#elif CK_HAVE_NEON
-    int c;
-    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
-    for (c = 0; c < N / 4; c++) vst1q_f32(out + 4 * c, ck__gelu_tanh_neon(vld1q_f32(inp + 4 * c), NULL));
-    i = N / 4 * 4;
+    if (CK__PAR(N > 16 * CK_OMP_MIN_WORK)) {
+        CK_OMP(omp parallel for)
+        for (c = 0; c < N / W; c++) ck__gelu_chunks(out, inp, c, c + 1);
+    } else
+        ck__gelu_chunks(out, inp, 0, N / W);
+    i = N / W * W;
 #else
     i = 0;
 #endif
@@ -8700,25 +8739,37 @@ CK_DEF void ck_gelu_erf_backward(float *dinp, const float *dout, const float *in
 
 /* silu(g) = g * sigmoid(g);  silu'(g) = s * (1 + g * (1 - s)). Forward and backward on AVX2: the
    sigmoid in 8 lanes (ck__sigmoid_avx2), on NEON in 4 (ck__sigmoid_neon); threads split the elements. */
-CK_DEF void ck_swiglu_forward(float *out, const float *gate, const float *up, int N)
-{
-    int i;
 #if CK_HAVE_AVX2
+static void ck__swiglu_chunks(float *out, const float *gate, const float *up, int c0, int c1)
+{
     int c;
-    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
-    for (c = 0; c < N / 8; c++) {
+    for (c = c0; c < c1; c++) {
         const __m256 g = _mm256_loadu_ps(gate + 8 * c), sg = ck__sigmoid_avx2(g);
         _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(_mm256_mul_ps(g, sg), _mm256_loadu_ps(up + 8 * c)));
     }
-    i = N / 8 * 8;
+}
 #elif CK_HAVE_NEON
+static void ck__swiglu_chunks(float *out, const float *gate, const float *up, int c0, int c1)
+{
     int c;
-    CK_OMP(omp parallel for if (N > 16 * CK_OMP_MIN_WORK))
-    for (c = 0; c < N / 4; c++) {
+    for (c = c0; c < c1; c++) {
         const float32x4_t g = vld1q_f32(gate + 4 * c), sg = ck__sigmoid_neon(g);
         vst1q_f32(out + 4 * c, vmulq_f32(vmulq_f32(g, sg), vld1q_f32(up + 4 * c)));
     }
-    i = N / 4 * 4;
+}
+#endif
+CK_DEF void ck_swiglu_forward(float *out, const float *gate, const float *up, int N)
+{
+    int i;
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
+    const int W = CK_HAVE_AVX2 ? 8 : 4;
+    int c;
+    if (CK__PAR(N > 16 * CK_OMP_MIN_WORK)) {
+        CK_OMP(omp parallel for)
+        for (c = 0; c < N / W; c++) ck__swiglu_chunks(out, gate, up, c, c + 1);
+    } else
+        ck__swiglu_chunks(out, gate, up, 0, N / W);
+    i = N / W * W;
 #else
     i = 0;
 #endif
@@ -8969,39 +9020,43 @@ CK_DEF void ck_rope_cache_ext(float *cos_sin, int max_T, int n_rot, const ck_rop
    Row (h, t) starts at x + h*sh + t*st: head-major [NH,T,HS] has sh = T*HS, st = HS.
    simd (NEON): 4 pairs at a time, vld2q splitting the interleaved (cos, sin) and, for the adjacent-
    pair layout, the (a, b) pairs; the same products and sums as the scalar loop (not fused). */
+static void ck__rope_row(float *row, const float *cs, int half, int neox, float dir, int simd)
+{
+    int i = 0;
+    (void)simd;
+#if CK_HAVE_NEON
+    if (simd)
+        for (; i + 4 <= half; i += 4) {
+            const float32x4x2_t w = vld2q_f32(cs + 2 * i);
+            const float32x4_t c = w.val[0], sn = vmulq_n_f32(w.val[1], dir);
+            float32x4x2_t ab;
+            float32x4_t a, b;
+            if (neox) { a = vld1q_f32(row + i); b = vld1q_f32(row + i + half); }
+            else { ab = vld2q_f32(row + 2 * i); a = ab.val[0]; b = ab.val[1]; }
+            ab.val[0] = vsubq_f32(vmulq_f32(a, c), vmulq_f32(b, sn));
+            ab.val[1] = vaddq_f32(vmulq_f32(a, sn), vmulq_f32(b, c));
+            if (neox) { vst1q_f32(row + i, ab.val[0]); vst1q_f32(row + i + half, ab.val[1]); }
+            else vst2q_f32(row + 2 * i, ab);
+        }
+#endif
+    for (; i < half; i++) {
+        int ia = neox ? i : 2 * i, ib = neox ? i + half : 2 * i + 1;
+        float a = row[ia], b = row[ib], c = cs[2 * i], s = dir * cs[2 * i + 1];
+        row[ia] = a * c - b * s;
+        row[ib] = a * s + b * c;
+    }
+}
 static void ck__rope_simd(float *x, const float *cos_sin, int NH, int T, int n_rot, int pos0, int neox, float dir, size_t sh, size_t st,
                           int simd)
 {
-    int h, t, i, half = n_rot / 2;
-    (void)simd;
-    CK_OMP(omp parallel for collapse(2) schedule(static) if ((double)NH * T * n_rot > CK_OMP_MIN_WORK))
-    for (h = 0; h < NH; h++)
-        for (t = 0; t < T; t++) {
-            float *row = x + (size_t)h * sh + (size_t)t * st;
-            const float *cs = cos_sin + (size_t)(pos0 + t) * half * 2;
-            i = 0;
-#if CK_HAVE_NEON
-            if (simd)
-                for (; i + 4 <= half; i += 4) {
-                    const float32x4x2_t w = vld2q_f32(cs + 2 * i);
-                    const float32x4_t c = w.val[0], sn = vmulq_n_f32(w.val[1], dir);
-                    float32x4x2_t ab;
-                    float32x4_t a, b;
-                    if (neox) { a = vld1q_f32(row + i); b = vld1q_f32(row + i + half); }
-                    else { ab = vld2q_f32(row + 2 * i); a = ab.val[0]; b = ab.val[1]; }
-                    ab.val[0] = vsubq_f32(vmulq_f32(a, c), vmulq_f32(b, sn));
-                    ab.val[1] = vaddq_f32(vmulq_f32(a, sn), vmulq_f32(b, c));
-                    if (neox) { vst1q_f32(row + i, ab.val[0]); vst1q_f32(row + i + half, ab.val[1]); }
-                    else vst2q_f32(row + 2 * i, ab);
-                }
-#endif
-            for (; i < half; i++) {
-                int ia = neox ? i : 2 * i, ib = neox ? i + half : 2 * i + 1;
-                float a = row[ia], b = row[ib], c = cs[2 * i], s = dir * cs[2 * i + 1];
-                row[ia] = a * c - b * s;
-                row[ib] = a * s + b * c;
-            }
-        }
+    int h, t, half = n_rot / 2;
+    if (CK__PAR((double)NH * T * n_rot > CK_OMP_MIN_WORK)) {
+        CK_OMP(omp parallel for collapse(2) schedule(static))
+        for (h = 0; h < NH; h++)
+            for (t = 0; t < T; t++) ck__rope_row(x + (size_t)h * sh + (size_t)t * st, cos_sin + (size_t)(pos0 + t) * half * 2, half, neox, dir, simd);
+    } else
+        for (h = 0; h < NH; h++)
+            for (t = 0; t < T; t++) ck__rope_row(x + (size_t)h * sh + (size_t)t * st, cos_sin + (size_t)(pos0 + t) * half * 2, half, neox, dir, simd);
 }
 static void ck__rope(float *x, const float *cos_sin, int NH, int T, int n_rot, int pos0, int neox, float dir, size_t sh, size_t st)
 {
@@ -9444,17 +9499,14 @@ static void ck__attention_backward_tiled(const ck__attn_args *a)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 enum { CK__AG = 8, CK__AKB = 64 };
-static void ck__attention_infer_avx2(float *out, const float *q, const void *k, const void *v, int kv16, int NH, int NKV, int T, int Tk,
-                                     int HS, int pos0, int window, float scale, float softcap, const ck__attn_layout *L)
+/* work items it0 .. it1-1: (KV head, chunk of gs of its query heads, query) */
+static void ck__attention_infer_items(float *out, const float *q, const void *k, const void *v, int kv16, int NH, int NKV, int T, int Tk,
+                                      int HS, int pos0, int window, float scale, float softcap, const ck__attn_layout *L, int gs, int it0,
+                                      int it1)
 {
-    int group = NH / NKV, gs = CK_MIN(group, CK__AG), nth = 1, ngc, item;
-#ifdef _OPENMP
-    nth = omp_get_max_threads();
-#endif
-    while (nth > 1 && gs > 1 && NKV * T * ((group + gs - 1) / gs) < 4 * nth) gs = (gs + 1) / 2; /* enough items for the threads */
-    ngc = (group + gs - 1) / gs;
-    CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)NH * T * Tk * HS > CK_OMP_MIN_WORK))
-    for (item = 0; item < NKV * ngc * T; item++) {
+    const int group = NH / NKV, ngc = (group + gs - 1) / gs;
+    int item;
+    for (item = it0; item < it1; item++) {
         const int t = item % T, kvi = item / T / ngc, h0 = kvi * group + (item / T % ngc) * gs, G = CK_MIN(gs, (kvi + 1) * group - h0);
         const size_t kvh = (size_t)kvi * L->kh;
         const float *qr[CK__AG];
@@ -9630,6 +9682,22 @@ static void ck__attention_infer_avx2(float *out, const float *q, const void *k, 
         for (h = 0; h < G; h++)
             if (l[h] > 0.0) ck__scale_avx2(o[h], (float)(1.0 / l[h]), HS);
     }
+}
+static void ck__attention_infer_avx2(float *out, const float *q, const void *k, const void *v, int kv16, int NH, int NKV, int T, int Tk,
+                                     int HS, int pos0, int window, float scale, float softcap, const ck__attn_layout *L)
+{
+    const int group = NH / NKV, par = CK__PAR((double)NH * T * Tk * HS > CK_OMP_MIN_WORK);
+    int gs = CK_MIN(group, CK__AG), nth = 1, n, item;
+#ifdef _OPENMP
+    nth = omp_get_max_threads();
+#endif
+    while (par && gs > 1 && NKV * T * ((group + gs - 1) / gs) < 4 * nth) gs = (gs + 1) / 2; /* enough items for the threads */
+    n = NKV * ((group + gs - 1) / gs) * T;
+    if (par) {
+        CK_OMP(omp parallel for schedule(dynamic, 1))
+        for (item = 0; item < n; item++) ck__attention_infer_items(out, q, k, v, kv16, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, L, gs, item, item + 1);
+    } else
+        ck__attention_infer_items(out, q, k, v, kv16, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, L, gs, 0, n);
 }
 #if CK_HAVE_AVX512 && defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
 #pragma GCC diagnostic pop
