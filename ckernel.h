@@ -77,6 +77,10 @@
      Threads            OpenMP pragmas sit on the outer loops; they are inert without -fopenmp.
                         Every output element is computed by exactly one thread in a fixed
                         order, so results are bit-identical for any thread count.
+                        CK_OMP_MIN_WORK (multiply-adds, default 32768) and CK_OMP_MIN_DECODE_BYTES
+                        (a one-token matmul's weight bytes, default 256 KB): below them a
+                        kernel stays on one thread; with one thread, or little work, the ops a
+                        decode step runs open no parallel region at all (one costs ~1-3 us).
      Float contraction  The weight formats are bit-identical to ggml's reference code only if
                         each float operation is rounded as written. clang's default fusing of
                         a*b+c into an FMA is switched off inside those functions by a pragma;
@@ -1165,6 +1169,13 @@ CK_DEF int64_t ck_chat_render(int family, const ck_chat_msg *msgs, int n, int ad
 #define CK__PAR(cond) ((cond) && omp_get_max_threads() > 1)
 #else
 #define CK__PAR(cond) 0
+#endif
+/* A one-token matmul (decode) that reads fewer weight bytes than this runs on one thread: splitting it
+   saves less than a parallel region costs (~3 us with two threads on this project's VMs, where every
+   libgomp barrier is a futex syscall). Measured there: 256 KB gave SmolLM Q4_0 two-thread decode
+   +8% (its o projection, 187 KB, stops being split), Qwen2 and F16 unchanged; 512 KB and 1 MB lost. */
+#ifndef CK_OMP_MIN_DECODE_BYTES
+#define CK_OMP_MIN_DECODE_BYTES 262144
 #endif
 /* the call in a parallel region when CK__PAR(cond), else once on this thread (such functions take
    their share of the work through ck__thread_rows: outside a region, the whole of it) */
@@ -7985,7 +7996,8 @@ static void ck__matmul_x16f_part(int type, float *out, const float *inp, const v
 }
 static void ck__matmul_x16f(int type, float *out, const float *inp, const void *w, const float *bias, int T, int C, int OC)
 {
-    CK__PAR_CALL((double)T * OC * C > CK_OMP_MIN_WORK, ck__matmul_x16f_part(type, out, inp, w, bias, T, C, OC));
+    CK__PAR_CALL((double)T * OC * C > CK_OMP_MIN_WORK && (T > 1 || (double)OC * C * (type == CK_F32_X16 ? 4 : 2) > CK_OMP_MIN_DECODE_BYTES),
+                 ck__matmul_x16f_part(type, out, inp, w, bias, T, C, OC));
 }
 #endif
 
@@ -7999,7 +8011,8 @@ static void ck__matmul_q_fast_part(int simd, int type, float *out, const float *
 static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
     CK_ASSERT(OC % (ck__is_x16(type) ? 16 : 1) == 0 && "ck_matmul_forward_q: a repacked matrix has rows in groups of 16");
-    CK__PAR_CALL((double)T * OC * C > CK_OMP_MIN_WORK, ck__matmul_q_fast_part(simd, type, out, inp, weight, bias, T, C, OC));
+    CK__PAR_CALL((double)T * OC * C > CK_OMP_MIN_WORK && (T > 1 || (double)OC * ck_row_size(ck_repack_base(type), C) > CK_OMP_MIN_DECODE_BYTES),
+                 ck__matmul_q_fast_part(simd, type, out, inp, weight, bias, T, C, OC));
 }
 
 /* the GGUF blocks of weight row o, values c0 .. c0+cs-1, of a weight of type wtype: a pointer
@@ -8202,7 +8215,8 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
         for (i = 0; i < n; i++) ck_matmul_forward_q(mm[i].type, mm[i].out, inp, mm[i].weight, mm[i].bias, T, C, mm[i].OC);
         return;
     }
-    CK__PAR_CALL((double)T * total * C > CK_OMP_MIN_WORK, ck__matmul_q_multi_part(simd, mm, n, inp, T, C, total));
+    CK__PAR_CALL((double)T * total * C > CK_OMP_MIN_WORK && (T > 1 || (double)total * ck_row_size(ck_repack_base(mm[0].type), C) > CK_OMP_MIN_DECODE_BYTES),
+                 ck__matmul_q_multi_part(simd, mm, n, inp, T, C, total));
 }
 
 /* dinp [T,C] += dout [T,OC] @ dequant(weight) [OC,C], CK_MATMUL_BQ_ROWS weight rows at a time through
