@@ -8301,6 +8301,20 @@ static void ck__rmsnorm_row(float *o, float *rstd, const float *x, const float *
         s0 = vaddq_f64(s0, s1);
         ss = vgetq_lane_f64(s0, 0) + vgetq_lane_f64(s0, 1);
     }
+#elif CK_HAVE_AVX2
+    if (simd) { /* 8 double lanes (two registers), each square exact, each lane's sum in order */
+        __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+        for (; c + 8 <= C; c += 8) {
+            const __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(x + c)), hi = _mm256_cvtps_pd(_mm_loadu_ps(x + c + 4));
+            s0 = _mm256_fmadd_pd(lo, lo, s0);
+            s1 = _mm256_fmadd_pd(hi, hi, s1);
+        }
+        {
+            double l[4];
+            _mm256_storeu_pd(l, _mm256_add_pd(s0, s1));
+            ss = (l[0] + l[1]) + (l[2] + l[3]);
+        }
+    }
 #endif
     for (; c < C; c++) ss += (double)x[c] * x[c];
     r = (float)(1.0 / sqrt(ss / C + (double)eps));
@@ -8308,6 +8322,9 @@ static void ck__rmsnorm_row(float *o, float *rstd, const float *x, const float *
 #if CK_HAVE_NEON
     if (simd)
         for (; c + 4 <= C; c += 4) vst1q_f32(o + c, vmulq_f32(vmulq_n_f32(vld1q_f32(x + c), r), vld1q_f32(weight + c)));
+#elif CK_HAVE_AVX2
+    if (simd) /* the scalar loop's products in its order: the same bits */
+        for (; c + 8 <= C; c += 8) _mm256_storeu_ps(o + c, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + c), _mm256_set1_ps(r)), _mm256_loadu_ps(weight + c)));
 #endif
     for (; c < C; c++) o[c] = x[c] * r * weight[c];
     if (rstd) *rstd = r;
@@ -8323,7 +8340,7 @@ static void ck__rmsnorm_forward(float *out, float *rstd, const float *inp, const
 }
 CK_DEF void ck_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int T, int C, float eps)
 {
-    ck__rmsnorm_forward(out, rstd, inp, weight, T, C, eps, CK_HAVE_NEON);
+    ck__rmsnorm_forward(out, rstd, inp, weight, T, C, eps, CK_HAVE_NEON || CK_HAVE_AVX2);
 }
 
 /* x_hat = x*rstd, g = w*dout:  dinp += rstd * (g - x_hat * mean(g*x_hat));  dweight += dout*x_hat.

@@ -317,6 +317,30 @@ static void test_gemm_edges(void)
 }
 #endif
 
+#if CK_HAVE_AVX2
+/* AVX2 rmsnorm forward against its scalar loop: x^2 summed in 8 double lanes (each square exact, the
+   lanes' sums in another order), the scaling the scalar products in order: within 1e-6 relative */
+static void test_rmsnorm_avx2(void)
+{
+    static const int Cs[] = { 1, 3, 7, 8, 9, 64, 129, 576, 4864 };
+    char what[160];
+    size_t a;
+    for (a = 0; a < sizeof Cs / sizeof *Cs; a++) {
+        enum { T = 5 };
+        const int C = Cs[a];
+        const size_t n = (size_t)T * C;
+        float *x = rnd(n, 2.0f), *w = rnd((size_t)C, 1.0f), *o0 = rnd(n, 1.0f), *o1 = rnd(n, 1.0f), r0[T], r1[T];
+        ck__rmsnorm_forward(o0, r0, x, w, T, C, 1e-5f, 0);
+        ck__rmsnorm_forward(o1, r1, x, w, T, C, 1e-5f, 1);
+        snprintf(what, sizeof what, "rmsnorm forward AVX2 vs scalar (T=%d C=%d)", T, C);
+        check_rel(o1, o0, n, 1e-6, what);
+        check_rel(r1, r0, T, 1e-6, what);
+        free(x); free(w); free(o0); free(o1);
+    }
+    printf("rmsnorm forward: AVX2 vs scalar checked\n");
+}
+#endif
+
 #if CK_HAVE_NEON
 /* NEON rmsnorm and layernorm (forward, backward) and rope (both pair layouts, both directions, head-major and token-
    major strides) against their scalar loops: the same products, the sums of x^2 and of g x_hat in
@@ -1010,6 +1034,9 @@ int main(void)
 #endif
 #if CK_HAVE_NEON
     test_norm_rope_neon();
+#endif
+#if CK_HAVE_AVX2
+    test_rmsnorm_avx2();
 #endif
     test_attention_f16kv(4, 2, 1, 37, 64, 0, 0.0f);    /* decode over a cache */
     test_attention_f16kv(8, 2, 9, 8, 64, 4, 2.0f);     /* a prefill chunk after one, window, soft-cap */
