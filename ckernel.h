@@ -9530,6 +9530,52 @@ static void ck__attention_backward_tiled(const ck__attn_args *a)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 enum { CK__AG = 8, CK__AKB = 64 };
+#if CK_HAVE_AVX512
+/* 16 keys' scores for one query head (rows off + kk * kt, kk < 16, of k; HS a multiple of 16), bit-identical
+   to the 4-key passes below: each dot is 16-lane fma chains over the head in order, folded to 8 lanes
+   (low + high half), then the pairwise tree ((f0+f1)+(f2+f3)) + ((f4+f5)+(f6+f7)) of _mm256_hadd_ps; here
+   the 16 trees are taken at once by in-lane shuffles (the same adds of the same pairs), then scaled. */
+static void ck__attn_scores16_avx512(float *s, const float *qr, const void *k, int kv16, size_t off, size_t kt, int HS, float scale)
+{
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    __m512 a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0, a13 = a0, a14 = a0, a15 = a0;
+    __m512 z0, z1, z2, z3, z4, z5, z6, z7, q0, q1;
+    int i;
+#define CK__S16_STEP(LD)                                                                                              \
+    for (i = 0; i < HS; i += 16) {                                                                                    \
+        const __m512 qv = _mm512_loadu_ps(qr + i);                                                                    \
+        a0 = _mm512_fmadd_ps(qv, LD(0), a0); a1 = _mm512_fmadd_ps(qv, LD(1), a1);                                     \
+        a2 = _mm512_fmadd_ps(qv, LD(2), a2); a3 = _mm512_fmadd_ps(qv, LD(3), a3);                                     \
+        a4 = _mm512_fmadd_ps(qv, LD(4), a4); a5 = _mm512_fmadd_ps(qv, LD(5), a5);                                     \
+        a6 = _mm512_fmadd_ps(qv, LD(6), a6); a7 = _mm512_fmadd_ps(qv, LD(7), a7);                                     \
+        a8 = _mm512_fmadd_ps(qv, LD(8), a8); a9 = _mm512_fmadd_ps(qv, LD(9), a9);                                     \
+        a10 = _mm512_fmadd_ps(qv, LD(10), a10); a11 = _mm512_fmadd_ps(qv, LD(11), a11);                               \
+        a12 = _mm512_fmadd_ps(qv, LD(12), a12); a13 = _mm512_fmadd_ps(qv, LD(13), a13);                               \
+        a14 = _mm512_fmadd_ps(qv, LD(14), a14); a15 = _mm512_fmadd_ps(qv, LD(15), a15);                               \
+    }
+#define CK__S16_F32(kk) _mm512_loadu_ps((const float *)k + off + (size_t)(kk) * kt + i)
+#define CK__S16_F16(kk) _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)k + off + (size_t)(kk) * kt + i)))
+    if (kv16) CK__S16_STEP(CK__S16_F16)
+    else CK__S16_STEP(CK__S16_F32)
+#undef CK__S16_STEP
+#undef CK__S16_F32
+#undef CK__S16_F16
+/* keys kk and kk + 8 folded into one register: [low + high half of kk | the same of kk + 8] */
+#define CK__S16_FOLD(x, y) _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0x44), _mm512_shuffle_f32x4(x, y, 0xee))
+/* _mm256_hadd_ps in every 128-bit lane: [x0+x1, x2+x3, y0+y1, y2+y3] */
+#define CK__S16_HADD(x, y) _mm512_add_ps(_mm512_shuffle_ps(x, y, 0x88), _mm512_shuffle_ps(x, y, 0xdd))
+    z0 = CK__S16_FOLD(a0, a8); z1 = CK__S16_FOLD(a1, a9); z2 = CK__S16_FOLD(a2, a10); z3 = CK__S16_FOLD(a3, a11);
+    z4 = CK__S16_FOLD(a4, a12); z5 = CK__S16_FOLD(a5, a13); z6 = CK__S16_FOLD(a6, a14); z7 = CK__S16_FOLD(a7, a15);
+    q0 = CK__S16_HADD(CK__S16_HADD(z0, z1), CK__S16_HADD(z2, z3)); /* lanes: keys 0-3 low / high halves' sums, 8-11 likewise */
+    q1 = CK__S16_HADD(CK__S16_HADD(z4, z5), CK__S16_HADD(z6, z7)); /* keys 4-7, 12-15 */
+#undef CK__S16_FOLD
+#undef CK__S16_HADD
+    /* low-half sums + high-half sums: keys 0-3, 8-11, 4-7, 12-15, then in order */
+    q0 = _mm512_add_ps(_mm512_shuffle_f32x4(q0, q1, 0x88), _mm512_shuffle_f32x4(q0, q1, 0xdd));
+    _mm512_storeu_ps(s, _mm512_mul_ps(_mm512_set1_ps(scale), _mm512_shuffle_f32x4(q0, q0, 0xd8)));
+}
+#endif
+
 /* work items it0 .. it1-1: (KV head, chunk of gs of its query heads, query) */
 static void ck__attention_infer_items(float *out, const float *q, const void *k, const void *v, int kv16, int NH, int NKV, int T, int Tk,
                                       int HS, int pos0, int window, float scale, float softcap, const ck__attn_layout *L, int gs, int it0,
@@ -9543,7 +9589,7 @@ static void ck__attention_infer_items(float *out, const float *q, const void *k,
         const float *qr[CK__AG];
         float *o[CK__AG], s[CK__AG][CK__AKB], mx[CK__AG], vbuf[4][CK_ATTN_F16_MAX_HS];
         double l[CK__AG];
-        int h, j, j0, j1, jb, n, i;
+        int h, j, jj, j0, j1, jb, n, i;
         ck__attn_range(t, Tk, pos0, window, &j0, &j1);
         memset(s, 0, sizeof s); /* lanes past a block's keys are read (and masked) by the 8-lane steps */
         for (h = 0; h < G; h++) {
@@ -9555,10 +9601,21 @@ static void ck__attention_infer_items(float *out, const float *q, const void *k,
         }
         for (jb = j0; jb < j1; jb += CK__AKB) {
             n = CK_MIN(CK__AKB, j1 - jb);
-            for (j = 0; j < n; j += 4) { /* scores: 4 keys at a time (widened once), each head's dots with them */
+            j = 0;
+#if CK_HAVE_AVX512
+            if (HS % 16 == 0) /* scores: 16 keys at a time per head, the same bits */
+                for (; j + 16 <= n; j += 16) {
+                    if (jb + j + 32 <= j1) /* the next 16 key rows into L1 */
+                        for (jj = 16; jj < 32; jj++) {
+                            const char *pr = (const char *)k + (kvh + (size_t)(jb + j + jj) * L->kt) * (kv16 ? 2 : 4);
+                            for (i = 0; i < HS * (kv16 ? 2 : 4); i += 64) _mm_prefetch(pr + i, _MM_HINT_T0);
+                        }
+                    for (h = 0; h < G; h++) ck__attn_scores16_avx512(s[h] + j, qr[h], k, kv16, kvh + (size_t)(jb + j) * L->kt, L->kt, HS, scale);
+                }
+#endif
+            for (; j < n; j += 4) { /* scores: 4 keys at a time (widened once), each head's dots with them */
                 const int nj = CK_MIN(4, n - j);
                 const float *kr[4];
-                int jj;
                 for (jj = 0; jj < 4; jj++) kr[jj] = jj < nj ? ck__kv_row(k, kv16, kvh + (size_t)(jb + j + jj) * L->kt, vbuf[jj], HS) : kr[0];
                 if (jb + j + 12 <= j1) /* the key rows two passes on, into L1 (the cache holds them in L2 or further) */
                     for (jj = 8; jj < 12; jj++) {
@@ -9682,7 +9739,6 @@ static void ck__attention_infer_items(float *out, const float *q, const void *k,
             for (j = 0; j < n; j += 4) { /* values: 4 keys per pass over the G outputs */
                 const int nj = CK_MIN(4, n - j);
                 const float *vr[4];
-                int jj;
                 for (jj = 0; jj < 4; jj++) vr[jj] = jj < nj ? ck__kv_row(v, kv16, kvh + (size_t)(jb + j + jj) * L->kt, vbuf[jj], HS) : vr[0];
                 for (h = 0; h < G; h++) { /* p past n is 0 (above) */
                     const float p0 = s[h][j], p1 = s[h][j + 1], p2 = s[h][j + 2], p3 = s[h][j + 3];
