@@ -1168,7 +1168,7 @@ CK_DEF int64_t ck_chat_render(int family, const ck_chat_msg *msgs, int n, int ad
 #ifdef _OPENMP
 #define CK__PAR(cond) ((cond) && omp_get_max_threads() > 1)
 #else
-#define CK__PAR(cond) 0
+#define CK__PAR(cond) ((void)(cond), 0)
 #endif
 /* A one-token matmul (decode) that reads fewer weight bytes than this runs on one thread: splitting it
    saves less than a parallel region costs (~3 us with two threads on this project's VMs, where every
@@ -7912,85 +7912,83 @@ static void ck__matmul_x16f_part(int type, float *out, const float *inp, const v
     const int f32 = type == CK_F32_X16, bf = type == CK_BF16_X16;
     const size_t es = f32 ? 4 : 2; /* bytes a value */
     const ck__qact_fn quant = f32 ? NULL : ck__act_quantizer(ck_repack_base(type), 1);
-    {
-        enum { S = 4096 };
-        float xs[S];
-        uint16_t xh[S + 2];
-        int g_lo, g_hi, g, k, j, c0;
-        ck__thread_rows(OC / 16, &g_lo, &g_hi);
-        if (T >= 2)
-            ck__gemm_h16_simd(f32 ? CK__Q16_KIND_F32X : bf ? CK__Q16_KIND_DPBF16 : CK__Q16_KIND_F16, quant, out, inp, (const uint16_t *)w, bias, T, C, OC, g_lo * 16, g_hi * 16, 1);
-        for (c0 = 0; c0 < C && T == 1; c0 += S) {
-            const int cs = CK_MIN(S, C - c0);
-            const float *x = f32 ? inp + c0 : xs;
-            if (!f32) {
-                quant(inp + c0, xh, cs);
-                xh[cs] = 0;
-                if (!bf) ck__dequant_avx2(CK_F16, xh, xs, cs);
+    enum { S = 4096 };
+    float xs[S];
+    uint16_t xh[S + 2];
+    int g_lo, g_hi, g, k, j, c0;
+    ck__thread_rows(OC / 16, &g_lo, &g_hi);
+    if (T >= 2)
+        ck__gemm_h16_simd(f32 ? CK__Q16_KIND_F32X : bf ? CK__Q16_KIND_DPBF16 : CK__Q16_KIND_F16, quant, out, inp, (const uint16_t *)w, bias, T, C, OC, g_lo * 16, g_hi * 16, 1);
+    for (c0 = 0; c0 < C && T == 1; c0 += S) {
+        const int cs = CK_MIN(S, C - c0);
+        const float *x = f32 ? inp + c0 : xs;
+        if (!f32) {
+            quant(inp + c0, xh, cs);
+            xh[cs] = 0;
+            if (!bf) ck__dequant_avx2(CK_F16, xh, xs, cs);
+        }
+        /* F16 / BF16: the four streams are prefetched 2 KB ahead, and near a segment's end the
+           next four groups' first lines (the hardware's stream prefetcher does not ramp up on 4
+           streams of a few KB in time; measured on Zen 5, T = 1, 1 thread, against no prefetch:
+           F16 +15-25% at 576 values (SmolLM's decode +15%), +5-15% at 896-4864; BF16 +10-28%;
+           F32 (twice the bytes a step) gained nothing, so not there) */
+        const int pfs = !f32;
+        const size_t gs = (size_t)C * 16 * es, ss = (size_t)cs * 16 * es; /* a group's bytes; its segment's */
+        for (g = g_lo; g < g_hi; g += 4) {
+            const int n = CK_MIN(4, g_hi - g);
+            const char *p[4];
+            __m512 a[4];
+            for (j = 0; j < 4; j++) { /* (past n: the last group again, not stored) */
+                const int gj = g + CK_MIN(j, n - 1);
+                p[j] = (const char *)w + ((size_t)gj * C + (size_t)c0) * 16 * es;
+                a[j] = c0 ? _mm512_loadu_ps(out + (size_t)gj * 16) : bias ? _mm512_loadu_ps(bias + (size_t)gj * 16) : _mm512_setzero_ps();
             }
-            /* F16 / BF16: the four streams are prefetched 2 KB ahead, and near a segment's end the
-               next four groups' first lines (the hardware's stream prefetcher does not ramp up on 4
-               streams of a few KB in time; measured on Zen 5, T = 1, 1 thread, against no prefetch:
-               F16 +15-25% at 576 values (SmolLM's decode +15%), +5-15% at 896-4864; BF16 +10-28%;
-               F32 (twice the bytes a step) gained nothing, so not there) */
-            const int pfs = !f32;
-            const size_t gs = (size_t)C * 16 * es, ss = (size_t)cs * 16 * es; /* a group's bytes; its segment's */
-            for (g = g_lo; g < g_hi; g += 4) {
-                const int n = CK_MIN(4, g_hi - g);
-                const char *p[4];
-                __m512 a[4];
-                for (j = 0; j < 4; j++) { /* (past n: the last group again, not stored) */
-                    const int gj = g + CK_MIN(j, n - 1);
-                    p[j] = (const char *)w + ((size_t)gj * C + (size_t)c0) * 16 * es;
-                    a[j] = c0 ? _mm512_loadu_ps(out + (size_t)gj * 16) : bias ? _mm512_loadu_ps(bias + (size_t)gj * 16) : _mm512_setzero_ps();
-                }
 #define CK__X16F_H16(j) _mm256_loadu_si256((const __m256i *)(const void *)(p[j] + (size_t)k * 32))
 #define CK__X16F_PF                                                                                                     \
-    if (pfs && (size_t)k * 16 * es % 64 == 0) { /* (a line a stream, 2 KB ahead: past the segment's end, the next 4 groups') */ \
-        size_t po = (size_t)k * 16 * es + 2048;                                                                         \
-        if (po >= ss) po += 4 * gs - ss;                                                                                \
-        _mm_prefetch(p[0] + po, _MM_HINT_T0); _mm_prefetch(p[1] + po, _MM_HINT_T0);                                     \
-        _mm_prefetch(p[2] + po, _MM_HINT_T0); _mm_prefetch(p[3] + po, _MM_HINT_T0);                                     \
-    }
-                if (f32)
-                    for (k = 0; k < cs; k++) {
-                        const __m512 xv = _mm512_set1_ps(x[k]);
-                        CK__X16F_PF
+if (pfs && (size_t)k * 16 * es % 64 == 0) { /* (a line a stream, 2 KB ahead: past the segment's end, the next 4 groups') */ \
+    size_t po = (size_t)k * 16 * es + 2048;                                                                         \
+    if (po >= ss) po += 4 * gs - ss;                                                                                \
+    _mm_prefetch(p[0] + po, _MM_HINT_T0); _mm_prefetch(p[1] + po, _MM_HINT_T0);                                     \
+    _mm_prefetch(p[2] + po, _MM_HINT_T0); _mm_prefetch(p[3] + po, _MM_HINT_T0);                                     \
+}
+            if (f32)
+                for (k = 0; k < cs; k++) {
+                    const __m512 xv = _mm512_set1_ps(x[k]);
+                    CK__X16F_PF
 #define CK__X16F_F32(j) a[j] = _mm512_fmadd_ps(xv, _mm512_loadu_ps((const void *)(p[j] + (size_t)k * 64)), a[j]);
-                        CK__X16F_F32(0) CK__X16F_F32(1) CK__X16F_F32(2) CK__X16F_F32(3)
+                    CK__X16F_F32(0) CK__X16F_F32(1) CK__X16F_F32(2) CK__X16F_F32(3)
 #undef CK__X16F_F32
-                    }
-                else if (!bf)
-                    for (k = 0; k < cs; k++) {
-                        const __m512 xv = _mm512_set1_ps(x[k]);
-                        CK__X16F_PF
+                }
+            else if (!bf)
+                for (k = 0; k < cs; k++) {
+                    const __m512 xv = _mm512_set1_ps(x[k]);
+                    CK__X16F_PF
 #define CK__X16F_F16(j) a[j] = _mm512_fmadd_ps(xv, _mm512_maskz_cvtph_ps((__mmask16)0xffff, CK__X16F_H16(j)), a[j]);
-                        CK__X16F_F16(0) CK__X16F_F16(1) CK__X16F_F16(2) CK__X16F_F16(3)
+                    CK__X16F_F16(0) CK__X16F_F16(1) CK__X16F_F16(2) CK__X16F_F16(3)
 #undef CK__X16F_F16
-                    }
+                }
 #if CK_HAVE_AVX512BF16
-                else
-                    for (k = 0; k < cs; k += 2) {
-                        uint32_t xp;
-                        __m512bh xv;
-                        memcpy(&xp, xh + k, sizeof xp);
-                        xv = (__m512bh)_mm512_set1_epi32((int)xp);
-                        CK__X16F_PF
-                        if (k + 1 < cs) { /* a pair of the group: 64 bytes */
+            else
+                for (k = 0; k < cs; k += 2) {
+                    uint32_t xp;
+                    __m512bh xv;
+                    memcpy(&xp, xh + k, sizeof xp);
+                    xv = (__m512bh)_mm512_set1_epi32((int)xp);
+                    CK__X16F_PF
+                    if (k + 1 < cs) { /* a pair of the group: 64 bytes */
 #define CK__X16F_DP(j) a[j] = _mm512_dpbf16_ps(a[j], (__m512bh)_mm512_loadu_si512((const void *)(p[j] + (size_t)k * 32)), xv);
-                            CK__X16F_DP(0) CK__X16F_DP(1) CK__X16F_DP(2) CK__X16F_DP(3)
+                        CK__X16F_DP(0) CK__X16F_DP(1) CK__X16F_DP(2) CK__X16F_DP(3)
 #undef CK__X16F_DP
-                        } else { /* an odd C's last value: the pair (w, 0) */
+                    } else { /* an odd C's last value: the pair (w, 0) */
 #define CK__X16F_DP1(j) a[j] = _mm512_dpbf16_ps(a[j], (__m512bh)_mm512_maskz_cvtepu16_epi32((__mmask16)0xffff, CK__X16F_H16(j)), xv);
-                            CK__X16F_DP1(0) CK__X16F_DP1(1) CK__X16F_DP1(2) CK__X16F_DP1(3)
+                        CK__X16F_DP1(0) CK__X16F_DP1(1) CK__X16F_DP1(2) CK__X16F_DP1(3)
 #undef CK__X16F_DP1
-                        }
                     }
+                }
 #endif
 #undef CK__X16F_PF
 #undef CK__X16F_H16
-                for (j = 0; j < n; j++) _mm512_storeu_ps(out + (size_t)(g + j) * 16, a[j]);
-            }
+            for (j = 0; j < n; j++) _mm512_storeu_ps(out + (size_t)(g + j) * 16, a[j]);
         }
     }
 }
@@ -8206,16 +8204,18 @@ static void ck__matmul_q_multi_part(int simd, const ck_qmatmul *mm, int n, const
 CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *inp, int T, int C)
 {
     int simd = CK_HAVE_AVX2 || CK_HAVE_NEON || CK_HAVE_MVE, i, total = 0;
+    double bytes = 0.0; /* the weights' */
     for (i = 0; i < n; i++) {
         ck__check_qmatmul(mm[i].type, mm[i].weight, C);
         if (CK_QMATMUL_PATH != CK_Q_FAST || mm[i].type == CK_F32 || ck__is_x16f(mm[i].type) || !ck__qdot_kernel(ck_repack_base(mm[i].type), simd)) break;
         total += mm[i].OC;
+        bytes += (double)mm[i].OC * ck_row_size(ck_repack_base(mm[i].type), C);
     }
     if (i < n) {
         for (i = 0; i < n; i++) ck_matmul_forward_q(mm[i].type, mm[i].out, inp, mm[i].weight, mm[i].bias, T, C, mm[i].OC);
         return;
     }
-    CK__PAR_CALL((double)T * total * C > CK_OMP_MIN_WORK && (T > 1 || (double)total * ck_row_size(ck_repack_base(mm[0].type), C) > CK_OMP_MIN_DECODE_BYTES),
+    CK__PAR_CALL((double)T * total * C > CK_OMP_MIN_WORK && (T > 1 || bytes > CK_OMP_MIN_DECODE_BYTES),
                  ck__matmul_q_multi_part(simd, mm, n, inp, T, C, total));
 }
 
