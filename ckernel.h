@@ -8693,16 +8693,19 @@ static inline float32x4_t ck__gelu_tanh_neon(float32x4_t x, float32x4_t *grad)
 #endif
 
 /* forward and backward: 8 lanes on AVX2, 4 on NEON (the rest scalar), threads split large N */
+/* (the _chunks functions: this thread's share of the n vectors, through ck__thread_rows) */
 #if CK_HAVE_AVX2
-static void ck__gelu_chunks(float *out, const float *inp, int c0, int c1)
+static void ck__gelu_chunks(float *out, const float *inp, int n)
 {
-    int c;
+    int c, c0, c1;
+    ck__thread_rows(n, &c0, &c1);
     for (c = c0; c < c1; c++) _mm256_storeu_ps(out + 8 * c, ck__gelu_tanh_avx2(_mm256_loadu_ps(inp + 8 * c), NULL));
 }
 #elif CK_HAVE_NEON
-static void ck__gelu_chunks(float *out, const float *inp, int c0, int c1)
+static void ck__gelu_chunks(float *out, const float *inp, int n)
 {
-    int c;
+    int c, c0, c1;
+    ck__thread_rows(n, &c0, &c1);
     for (c = c0; c < c1; c++) vst1q_f32(out + 4 * c, ck__gelu_tanh_neon(vld1q_f32(inp + 4 * c), NULL));
 }
 #endif
@@ -8711,12 +8714,7 @@ CK_DEF void ck_gelu_forward(float *out, const float *inp, int N)
     int i;
 #if CK_HAVE_AVX2 || CK_HAVE_NEON
     const int W = CK_HAVE_AVX2 ? 8 : 4;
-    int c;
-    if (CK__PAR(N > 16 * CK_OMP_MIN_WORK)) {
-        CK_OMP(omp parallel for)
-        for (c = 0; c < N / W; c++) ck__gelu_chunks(out, inp, c, c + 1);
-    } else
-        ck__gelu_chunks(out, inp, 0, N / W);
+    CK__PAR_CALL(N > 16 * CK_OMP_MIN_WORK, ck__gelu_chunks(out, inp, N / W));
     i = N / W * W;
 #else
     i = 0;
@@ -8771,18 +8769,20 @@ CK_DEF void ck_gelu_erf_backward(float *dinp, const float *dout, const float *in
 /* silu(g) = g * sigmoid(g);  silu'(g) = s * (1 + g * (1 - s)). Forward and backward on AVX2: the
    sigmoid in 8 lanes (ck__sigmoid_avx2), on NEON in 4 (ck__sigmoid_neon); threads split the elements. */
 #if CK_HAVE_AVX2
-static void ck__swiglu_chunks(float *out, const float *gate, const float *up, int c0, int c1)
+static void ck__swiglu_chunks(float *out, const float *gate, const float *up, int n)
 {
-    int c;
+    int c, c0, c1;
+    ck__thread_rows(n, &c0, &c1);
     for (c = c0; c < c1; c++) {
         const __m256 g = _mm256_loadu_ps(gate + 8 * c), sg = ck__sigmoid_avx2(g);
         _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(_mm256_mul_ps(g, sg), _mm256_loadu_ps(up + 8 * c)));
     }
 }
 #elif CK_HAVE_NEON
-static void ck__swiglu_chunks(float *out, const float *gate, const float *up, int c0, int c1)
+static void ck__swiglu_chunks(float *out, const float *gate, const float *up, int n)
 {
-    int c;
+    int c, c0, c1;
+    ck__thread_rows(n, &c0, &c1);
     for (c = c0; c < c1; c++) {
         const float32x4_t g = vld1q_f32(gate + 4 * c), sg = ck__sigmoid_neon(g);
         vst1q_f32(out + 4 * c, vmulq_f32(vmulq_f32(g, sg), vld1q_f32(up + 4 * c)));
@@ -8794,12 +8794,7 @@ CK_DEF void ck_swiglu_forward(float *out, const float *gate, const float *up, in
     int i;
 #if CK_HAVE_AVX2 || CK_HAVE_NEON
     const int W = CK_HAVE_AVX2 ? 8 : 4;
-    int c;
-    if (CK__PAR(N > 16 * CK_OMP_MIN_WORK)) {
-        CK_OMP(omp parallel for)
-        for (c = 0; c < N / W; c++) ck__swiglu_chunks(out, gate, up, c, c + 1);
-    } else
-        ck__swiglu_chunks(out, gate, up, 0, N / W);
+    CK__PAR_CALL(N > 16 * CK_OMP_MIN_WORK, ck__swiglu_chunks(out, gate, up, N / W));
     i = N / W * W;
 #else
     i = 0;

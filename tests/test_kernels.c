@@ -460,6 +460,36 @@ static void test_threads(void)
    spread evenly over the threads and two passes otherwise (NKV = 2, 4 at 3 threads; NKV = 3 at 2),
    so this also checks that both schemes give the same bits. Shapes cross the 16-query/16-key tiles
    and the 64-query work items, with GQA, a window, soft-capping, pos0 and HS up to 256. */
+/* swiglu and tanh-GELU forward over more than 16 * CK_OMP_MIN_WORK values (the size where they split
+   across threads; below it they open no parallel region): 2 and 3 threads give 1 thread's bits */
+static void test_elementwise_threads(void)
+{
+#ifdef _OPENMP
+    const int N = 16 * CK_OMP_MIN_WORK * 2 + 13;
+    float *g = rnd((size_t)N, 4.0f), *u = rnd((size_t)N, 2.0f), *o1 = (float *)malloc((size_t)N * sizeof(float)), *o2 = (float *)malloc((size_t)N * sizeof(float));
+    char what[120];
+    int nt;
+    for (nt = 2; nt <= 3; nt++) {
+        omp_set_num_threads(1);
+        ck_swiglu_forward(o1, g, u, N);
+        omp_set_num_threads(nt);
+        memset(o2, 0xff, (size_t)N * sizeof(float)); /* NaNs wherever a thread leaves a value unwritten */
+        ck_swiglu_forward(o2, g, u, N);
+        snprintf(what, sizeof what, "swiglu forward, %d values: %d threads give 1 thread's bits", N, nt);
+        check(!memcmp(o1, o2, (size_t)N * sizeof(float)), what);
+        omp_set_num_threads(1);
+        ck_gelu_forward(o1, g, N);
+        omp_set_num_threads(nt);
+        memset(o2, 0xff, (size_t)N * sizeof(float));
+        ck_gelu_forward(o2, g, N);
+        snprintf(what, sizeof what, "gelu forward, %d values: %d threads give 1 thread's bits", N, nt);
+        check(!memcmp(o1, o2, (size_t)N * sizeof(float)), what);
+    }
+    omp_set_num_threads(2);
+    free(g); free(u); free(o1); free(o2);
+#endif
+}
+
 static void test_attention_threads(void)
 {
     static const struct { int NH, NKV, T, pos0, HS, window; float softcap; } cfg[] = {
@@ -1063,6 +1093,7 @@ int main(void)
 #ifdef _OPENMP
     test_threads();
     test_attention_threads();
+    test_elementwise_threads();
 #else
     printf("built without OpenMP: thread-count determinism not exercised in this binary\n");
 #endif
