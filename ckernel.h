@@ -8329,14 +8329,15 @@ static void ck__rmsnorm_row(float *o, float *rstd, const float *x, const float *
     for (; c < C; c++) o[c] = x[c] * r * weight[c];
     if (rstd) *rstd = r;
 }
+static void ck__rmsnorm_rows(float *out, float *rstd, const float *inp, const float *weight, int T, int C, float eps, int simd)
+{
+    int t, t0, t1;
+    ck__thread_rows(T, &t0, &t1);
+    for (t = t0; t < t1; t++) ck__rmsnorm_row(out + (size_t)t * C, rstd ? rstd + t : NULL, inp + (size_t)t * C, weight, C, eps, simd);
+}
 static void ck__rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int T, int C, float eps, int simd)
 {
-    int t;
-    if (CK__PAR((double)T * C > CK_OMP_MIN_WORK)) {
-        CK_OMP(omp parallel for schedule(static))
-        for (t = 0; t < T; t++) ck__rmsnorm_row(out + (size_t)t * C, rstd ? rstd + t : NULL, inp + (size_t)t * C, weight, C, eps, simd);
-    } else
-        for (t = 0; t < T; t++) ck__rmsnorm_row(out + (size_t)t * C, rstd ? rstd + t : NULL, inp + (size_t)t * C, weight, C, eps, simd);
+    CK__PAR_CALL((double)T * C > CK_OMP_MIN_WORK, ck__rmsnorm_rows(out, rstd, inp, weight, T, C, eps, simd));
 }
 CK_DEF void ck_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int T, int C, float eps)
 {
@@ -9072,17 +9073,20 @@ static void ck__rope_row(float *row, const float *cs, int half, int neox, float 
         row[ib] = a * s + b * c;
     }
 }
+/* this thread's share of the NH * T rows (h, t) */
+static void ck__rope_rows(float *x, const float *cos_sin, int NH, int T, int half, int pos0, int neox, float dir, size_t sh, size_t st, int simd)
+{
+    int r, r0, r1;
+    ck__thread_rows(NH * T, &r0, &r1);
+    for (r = r0; r < r1; r++) {
+        const int h = r / T, t = r % T;
+        ck__rope_row(x + (size_t)h * sh + (size_t)t * st, cos_sin + (size_t)(pos0 + t) * half * 2, half, neox, dir, simd);
+    }
+}
 static void ck__rope_simd(float *x, const float *cos_sin, int NH, int T, int n_rot, int pos0, int neox, float dir, size_t sh, size_t st,
                           int simd)
 {
-    int h, t, half = n_rot / 2;
-    if (CK__PAR((double)NH * T * n_rot > CK_OMP_MIN_WORK)) {
-        CK_OMP(omp parallel for collapse(2) schedule(static))
-        for (h = 0; h < NH; h++)
-            for (t = 0; t < T; t++) ck__rope_row(x + (size_t)h * sh + (size_t)t * st, cos_sin + (size_t)(pos0 + t) * half * 2, half, neox, dir, simd);
-    } else
-        for (h = 0; h < NH; h++)
-            for (t = 0; t < T; t++) ck__rope_row(x + (size_t)h * sh + (size_t)t * st, cos_sin + (size_t)(pos0 + t) * half * 2, half, neox, dir, simd);
+    CK__PAR_CALL((double)NH * T * n_rot > CK_OMP_MIN_WORK, ck__rope_rows(x, cos_sin, NH, T, n_rot / 2, pos0, neox, dir, sh, st, simd));
 }
 static void ck__rope(float *x, const float *cos_sin, int NH, int T, int n_rot, int pos0, int neox, float dir, size_t sh, size_t st)
 {
@@ -9571,6 +9575,15 @@ static void ck__attn_scores16_avx512(float *s, const float *qr, const void *k, i
 }
 #endif
 
+/* rows r0 .. r1-1 (HS values each, F16 or f32) of k at off + r * kt, into L1 */
+static void ck__attn_prefetch_rows(const void *k, int kv16, size_t off, size_t kt, int r0, int r1, int HS)
+{
+    const size_t es = kv16 ? 2 : 4;
+    int r, i;
+    for (r = r0; r < r1; r++)
+        for (i = 0; i < HS * (int)es; i += 64) _mm_prefetch((const char *)k + (off + (size_t)r * kt) * es + i, _MM_HINT_T0);
+}
+
 /* work items it0 .. it1-1: (KV head, chunk of gs of its query heads, query) */
 static void ck__attention_infer_items(float *out, const float *q, const void *k, const void *v, int kv16, int NH, int NKV, int T, int Tk,
                                       int HS, int pos0, int window, float scale, float softcap, const ck__attn_layout *L, int gs, int it0,
@@ -9600,11 +9613,7 @@ static void ck__attention_infer_items(float *out, const float *q, const void *k,
 #if CK_HAVE_AVX512
             if (HS % 16 == 0) /* scores: 16 keys at a time per head, the same bits */
                 for (; j + 16 <= n; j += 16) {
-                    if (jb + j + 32 <= j1) /* the next 16 key rows into L1 */
-                        for (jj = 16; jj < 32; jj++) {
-                            const char *pr = (const char *)k + (kvh + (size_t)(jb + j + jj) * L->kt) * (kv16 ? 2 : 4);
-                            for (i = 0; i < HS * (kv16 ? 2 : 4); i += 64) _mm_prefetch(pr + i, _MM_HINT_T0);
-                        }
+                    if (jb + j + 32 <= j1) ck__attn_prefetch_rows(k, kv16, kvh, L->kt, jb + j + 16, jb + j + 32, HS); /* the next 16 key rows */
                     for (h = 0; h < G; h++) ck__attn_scores16_avx512(s[h] + j, qr[h], k, kv16, kvh + (size_t)(jb + j) * L->kt, L->kt, HS, scale);
                 }
 #endif
@@ -9612,11 +9621,8 @@ static void ck__attention_infer_items(float *out, const float *q, const void *k,
                 const int nj = CK_MIN(4, n - j);
                 const float *kr[4];
                 for (jj = 0; jj < 4; jj++) kr[jj] = jj < nj ? ck__kv_row(k, kv16, kvh + (size_t)(jb + j + jj) * L->kt, vbuf[jj], HS) : kr[0];
-                if (jb + j + 12 <= j1) /* the key rows two passes on, into L1 (the cache holds them in L2 or further) */
-                    for (jj = 8; jj < 12; jj++) {
-                        const char *pr = (const char *)k + (kvh + (size_t)(jb + j + jj) * L->kt) * (kv16 ? 2 : 4);
-                        for (i = 0; i < HS * (kv16 ? 2 : 4); i += 64) _mm_prefetch(pr + i, _MM_HINT_T0);
-                    }
+                if (jb + j + 12 <= j1) /* the key rows two passes on (the cache holds them in L2 or further) */
+                    ck__attn_prefetch_rows(k, kv16, kvh, L->kt, jb + j + 8, jb + j + 12, HS);
                 for (h = 0; h < G; h++) {
                     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
                     __m128 d4;
