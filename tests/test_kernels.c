@@ -490,6 +490,50 @@ static void test_elementwise_threads(void)
 #endif
 }
 
+/* rmsnorm and rope split their rows over threads only above CK_OMP_MIN_WORK values (T * C, NH * T *
+   n_rot); test_threads' shapes are below it, so these are over it: every split gives 1 thread's bits */
+static void test_rows_threads(void)
+{
+#ifdef _OPENMP
+    const int T = 300, C = 257, NH = 7, TR = 101, HS = 64, NR = 48, n = NH * TR * HS;
+    float *x = rnd((size_t)T * C, 3.0f), *w = rnd((size_t)C, 1.0f), *o1 = (float *)malloc((size_t)T * C * 4), *o2 = (float *)malloc((size_t)T * C * 4);
+    float r1[300], r2[300], *cs = (float *)malloc((size_t)(TR + 5) * NR * 4), *q = rnd((size_t)n, 2.0f);
+    float *q1 = (float *)malloc((size_t)n * 4), *q2 = (float *)malloc((size_t)n * 4);
+    char what[160];
+    int nt, neox;
+    check((double)T * C > CK_OMP_MIN_WORK && (double)NH * TR * NR > CK_OMP_MIN_WORK, "rows threads: the shapes are over the split threshold");
+    ck_rope_cache(cs, TR + 5, NR, 10000.0f);
+    for (nt = 2; nt <= 3; nt++) {
+        omp_set_num_threads(1);
+        ck_rmsnorm_forward(o1, r1, x, w, T, C, 1e-5f);
+        omp_set_num_threads(nt);
+        memset(o2, 0xff, (size_t)T * C * 4); /* NaNs wherever a thread leaves a value unwritten */
+        memset(r2, 0xff, sizeof r2);
+        ck_rmsnorm_forward(o2, r2, x, w, T, C, 1e-5f);
+        snprintf(what, sizeof what, "rmsnorm forward, T=%d C=%d: %d threads give 1 thread's bits (out and rstd)", T, C, nt);
+        check(!memcmp(o1, o2, (size_t)T * C * 4) && !memcmp(r1, r2, sizeof r1), what);
+        for (neox = 0; neox <= 1; neox++) {
+            omp_set_num_threads(1);
+            memcpy(q1, q, (size_t)n * 4);
+            ck_rope_forward(q1, cs, NH, TR, HS, NR, 5, neox);
+            omp_set_num_threads(nt);
+            memcpy(q2, q, (size_t)n * 4);
+            ck_rope_forward(q2, cs, NH, TR, HS, NR, 5, neox);
+            snprintf(what, sizeof what, "rope forward, NH=%d T=%d n_rot=%d neox=%d: %d threads give 1 thread's bits", NH, TR, NR, neox, nt);
+            check(!memcmp(q1, q2, (size_t)n * 4) && memcmp(q1, q, (size_t)n * 4), what);
+            omp_set_num_threads(1);
+            ck_rope_backward(q1, cs, NH, TR, HS, NR, 5, neox);
+            omp_set_num_threads(nt);
+            ck_rope_backward(q2, cs, NH, TR, HS, NR, 5, neox);
+            snprintf(what, sizeof what, "rope backward, NH=%d T=%d n_rot=%d neox=%d: %d threads give 1 thread's bits", NH, TR, NR, neox, nt);
+            check(!memcmp(q1, q2, (size_t)n * 4), what);
+        }
+    }
+    omp_set_num_threads(2);
+    free(x); free(w); free(o1); free(o2); free(cs); free(q); free(q1); free(q2);
+#endif
+}
+
 static void test_attention_threads(void)
 {
     static const struct { int NH, NKV, T, pos0, HS, window; float softcap; } cfg[] = {
@@ -1094,6 +1138,7 @@ int main(void)
     test_threads();
     test_attention_threads();
     test_elementwise_threads();
+    test_rows_threads();
 #else
     printf("built without OpenMP: thread-count determinism not exercised in this binary\n");
 #endif
