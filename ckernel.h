@@ -8715,7 +8715,7 @@ CK_DEF void ck_gelu_forward(float *out, const float *inp, int N)
     int i;
 #if CK_HAVE_AVX2 || CK_HAVE_NEON
     const int W = CK_HAVE_AVX2 ? 8 : 4;
-    CK__PAR_CALL(N > 16 * CK_OMP_MIN_WORK, ck__gelu_chunks(out, inp, N / W));
+    CK__PAR_CALL(N > CK_OMP_MIN_WORK, ck__gelu_chunks(out, inp, N / W));
     i = N / W * W;
 #else
     i = 0;
@@ -8795,7 +8795,7 @@ CK_DEF void ck_swiglu_forward(float *out, const float *gate, const float *up, in
     int i;
 #if CK_HAVE_AVX2 || CK_HAVE_NEON
     const int W = CK_HAVE_AVX2 ? 8 : 4;
-    CK__PAR_CALL(N > 16 * CK_OMP_MIN_WORK, ck__swiglu_chunks(out, gate, up, N / W));
+    CK__PAR_CALL(N > CK_OMP_MIN_WORK, ck__swiglu_chunks(out, gate, up, N / W));
     i = N / W * W;
 #else
     i = 0;
@@ -10978,10 +10978,24 @@ CK_DEF void ck_copy_rows_f16(uint16_t *dst, size_t ld_dst, const float *src, siz
     for (r = 0; r < rows; r++)
         for (c = 0; c < cols; c++) dst[(size_t)r * ld_dst + c] = ck_fp32_to_fp16(src[(size_t)r * ld_src + c]);
 }
+/* this thread's share of ck_add_forward's chunks of 256 values (AVX2: 8 lanes, the same sums) */
+static void ck__add_chunks(float *out, const float *a, const float *b, size_t n)
+{
+    int c0, c1;
+    size_t i, e;
+    ck__thread_rows((int)((n + 255) / 256), &c0, &c1);
+    i = (size_t)c0 * 256;
+    e = CK_MIN(n, (size_t)c1 * 256);
+#if CK_HAVE_AVX2
+    for (; i + 8 <= e; i += 8) _mm256_storeu_ps(out + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+#endif
+    for (; i < e; i++) out[i] = a[i] + b[i];
+}
 CK_DEF void ck_add_forward(float *out, const float *a, const float *b, size_t n)
 {
     size_t i;
-    for (i = 0; i < n; i++) out[i] = a[i] + b[i];
+    for (i = 0; i < n; i += (size_t)1 << 30) /* (chunks counted in an int) */
+        CK__PAR_CALL(n - i > CK_OMP_MIN_WORK, ck__add_chunks(out + i, a + i, b + i, CK_MIN(n - i, (size_t)1 << 30)));
 }
 CK_DEF void ck_add_backward(float *da, float *db, const float *dout, size_t n)
 {

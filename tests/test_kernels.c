@@ -460,8 +460,9 @@ static void test_threads(void)
    spread evenly over the threads and two passes otherwise (NKV = 2, 4 at 3 threads; NKV = 3 at 2),
    so this also checks that both schemes give the same bits. Shapes cross the 16-query/16-key tiles
    and the 64-query work items, with GQA, a window, soft-capping, pos0 and HS up to 256. */
-/* swiglu and tanh-GELU forward over more than 16 * CK_OMP_MIN_WORK values (the size where they split
-   across threads; below it they open no parallel region): 2 and 3 threads give 1 thread's bits */
+/* swiglu, tanh-GELU and add forward over more than CK_OMP_MIN_WORK values (the size where they split
+   across threads; below it they open no parallel region): 2 and 3 threads give 1 thread's bits
+   (add: each sum is a + b), a tail of 13 values past the last full chunk */
 static void test_elementwise_threads(void)
 {
 #ifdef _OPENMP
@@ -484,6 +485,15 @@ static void test_elementwise_threads(void)
         ck_gelu_forward(o2, g, N);
         snprintf(what, sizeof what, "gelu forward, %d values: %d threads give 1 thread's bits", N, nt);
         check(!memcmp(o1, o2, (size_t)N * sizeof(float)), what);
+        omp_set_num_threads(nt);
+        memset(o2, 0xff, (size_t)N * sizeof(float));
+        ck_add_forward(o2, g, u, (size_t)N);
+        {
+            int i, bad = 0;
+            for (i = 0; i < N; i++) bad += o2[i] != g[i] + u[i]; /* (exact: one rounding in both) */
+            snprintf(what, sizeof what, "add forward, %d values, %d threads: every sum is a + b", N, nt);
+            check(!bad, what);
+        }
     }
     omp_set_num_threads(2);
     free(g); free(u); free(o1); free(o2);
