@@ -9046,12 +9046,35 @@ CK_DEF void ck_rope_cache_ext(float *cos_sin, int max_T, int n_rot, const ck_rop
 /* (a, b) -> (a cos - b sin, a sin + b cos); dir = -1 applies the transposed matrix.
    Row (h, t) starts at x + h*sh + t*st: head-major [NH,T,HS] has sh = T*HS, st = HS.
    simd (NEON): 4 pairs at a time, vld2q splitting the interleaved (cos, sin) and, for the adjacent-
-   pair layout, the (a, b) pairs; the same products and sums as the scalar loop (not fused). */
+   pair layout, the (a, b) pairs; (AVX2) 8 pairs at a time: NeoX with cos and sin unpacked from the
+   cache, adjacent pairs in place (each pair's cos and sin duplicated, (a, b) swapped, one addsub:
+   a c - b s and b c + a s). The same products and sums as the scalar loop (not fused): its bits. */
 static void ck__rope_row(float *row, const float *cs, int half, int neox, float dir, int simd)
 {
+    CK__FP_EXACT /* (clang would fuse the scalar loop's a * c - b * s) */
     int i = 0;
     (void)simd;
-#if CK_HAVE_NEON
+#if CK_HAVE_AVX2
+    if (simd) {
+        const __m256 d = _mm256_set1_ps(dir);
+        if (neox)
+            for (; i + 8 <= half; i += 8) {
+                const __m256 lo = _mm256_loadu_ps(cs + 2 * i), hi = _mm256_loadu_ps(cs + 2 * i + 8);
+                /* per 128-bit lane (c0 c1 c4 c5 | c2 c3 c6 c7), then the 64-bit quarters in order */
+                const __m256 c = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
+                const __m256 sn = _mm256_mul_ps(_mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0))), d);
+                const __m256 a = _mm256_loadu_ps(row + i), b = _mm256_loadu_ps(row + i + half);
+                _mm256_storeu_ps(row + i, _mm256_sub_ps(_mm256_mul_ps(a, c), _mm256_mul_ps(b, sn)));
+                _mm256_storeu_ps(row + i + half, _mm256_add_ps(_mm256_mul_ps(a, sn), _mm256_mul_ps(b, c)));
+            }
+        else
+            for (; i + 4 <= half; i += 4) { /* 4 pairs (a, b), 8 floats */
+                const __m256 w = _mm256_loadu_ps(cs + 2 * i), ab = _mm256_loadu_ps(row + 2 * i);
+                const __m256 c = _mm256_moveldup_ps(w), sn = _mm256_mul_ps(_mm256_movehdup_ps(w), d);
+                _mm256_storeu_ps(row + 2 * i, _mm256_addsub_ps(_mm256_mul_ps(ab, c), _mm256_mul_ps(_mm256_permute_ps(ab, _MM_SHUFFLE(2, 3, 0, 1)), sn)));
+            }
+    }
+#elif CK_HAVE_NEON
     if (simd)
         for (; i + 4 <= half; i += 4) {
             const float32x4x2_t w = vld2q_f32(cs + 2 * i);
@@ -9090,7 +9113,7 @@ static void ck__rope_simd(float *x, const float *cos_sin, int NH, int T, int n_r
 }
 static void ck__rope(float *x, const float *cos_sin, int NH, int T, int n_rot, int pos0, int neox, float dir, size_t sh, size_t st)
 {
-    ck__rope_simd(x, cos_sin, NH, T, n_rot, pos0, neox, dir, sh, st, CK_HAVE_NEON);
+    ck__rope_simd(x, cos_sin, NH, T, n_rot, pos0, neox, dir, sh, st, CK_HAVE_NEON || CK_HAVE_AVX2);
 }
 CK_DEF void ck_rope_forward(float *x, const float *cos_sin, int NH, int T, int HS, int n_rot, int pos0, int neox)
 {
