@@ -8604,6 +8604,34 @@ static inline __m256 ck__sigmoid_avx2(__m256 g)
     return _mm256_div_ps(_mm256_blendv_ps(one, e, g), _mm256_add_ps(one, e));
 }
 
+#if CK_HAVE_AVX512
+/* ck__exp_split_avx2, ck__exp_neg_avx2 and ck__sigmoid_avx2 in 16 lanes: the same operations in
+   the same order, so each lane's bits are the 8-lane function's (the sign test a mask; maskz forms
+   and an integer or: AVX512F only, and no g++ maybe-uninitialized on _mm512_undefined_ps) */
+static inline __m512 ck__exp_split_avx512(__m512 y, __m512 *r)
+{
+    const __m512 n = _mm512_maskz_roundscale_ps((__mmask16)0xffff, _mm512_mul_ps(y, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    *r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), y));
+    return _mm512_castsi512_ps(_mm512_maskz_slli_epi32((__mmask16)0xffff, _mm512_add_epi32(_mm512_maskz_cvtps_epi32((__mmask16)0xffff, n), _mm512_set1_epi32(127)), 23));
+}
+static inline __m512 ck__exp_neg_avx512(__m512 x)
+{
+    __m512 r, p, scale = ck__exp_split_avx512(_mm512_maskz_max_ps((__mmask16)0xffff, x, _mm512_set1_ps(-87.0f)), &r);
+    p = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500e-4f), r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_mul_ps(p, scale);
+}
+static inline __m512 ck__sigmoid_avx512(__m512 g)
+{
+    const __m512 one = _mm512_set1_ps(1.0f), e = ck__exp_neg_avx512(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(g), _mm512_set1_epi32((int)0x80000000u))));
+    return _mm512_div_ps(_mm512_mask_blend_ps(_mm512_cmplt_epi32_mask(_mm512_castps_si512(g), _mm512_setzero_si512()), one, e), _mm512_add_ps(one, e));
+}
+#endif
+
 /* tanh of 8 floats, within a few ulp of tanhf. |x| < 0.5: the odd Taylor series to x^17 (the
    first omitted term is < 1e-9 relative there). Otherwise sign(x) (1 - 2 / (e^(2|x|) + 1)), with
    e^y = 2^n e^r (ck__exp_split_avx2) and e^r its Taylor polynomial to r^7 (error < 6e-9 relative). |x| is clamped at 10,
@@ -8774,7 +8802,14 @@ static void ck__swiglu_chunks(float *out, const float *gate, const float *up, in
 {
     int c, c0, c1;
     ck__thread_rows(n, &c0, &c1);
-    for (c = c0; c < c1; c++) {
+    c = c0;
+#if CK_HAVE_AVX512 /* two chunks at a time in 16 lanes: their bits (about 2x the rate on Zen 5) */
+    for (; c + 2 <= c1; c += 2) {
+        const __m512 g = _mm512_loadu_ps(gate + 8 * c);
+        _mm512_storeu_ps(out + 8 * c, _mm512_mul_ps(_mm512_mul_ps(g, ck__sigmoid_avx512(g)), _mm512_loadu_ps(up + 8 * c)));
+    }
+#endif
+    for (; c < c1; c++) {
         const __m256 g = _mm256_loadu_ps(gate + 8 * c), sg = ck__sigmoid_avx2(g);
         _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(_mm256_mul_ps(g, sg), _mm256_loadu_ps(up + 8 * c)));
     }
