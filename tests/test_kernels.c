@@ -317,6 +317,44 @@ static void test_gemm_edges(void)
 }
 #endif
 
+#if CK_HAVE_AVX2 || CK_HAVE_NEON
+/* the SIMD rope (AVX2: 8 NeoX pairs, 4 adjacent pairs a step; NEON: 4 pairs) against the scalar loop,
+   for n_rot below, at and past a step (partial rotation: the rest of HS untouched), both pair
+   layouts, both directions, head- and token-major strides, a scaled cache (mscale: M^T is not
+   M^-1). exact: the same bits (AVX2: the same products and sums, unfused), else within 1e-6 */
+static void test_rope_simd(const char *isa, int exact)
+{
+    static const int rots[][2] = { { 64, 64 }, { 20, 16 }, { 8, 6 }, { 12, 10 }, { 128, 96 }, { 40, 34 }, { 80, 80 } }; /* HS, n_rot */
+    char what[160];
+    size_t a;
+    int i;
+    for (a = 0; a < sizeof rots / sizeof *rots; a++) {
+        enum { NH = 3, T = 4, POS0 = 7 };
+        const int HS = rots[a][0], n_rot = rots[a][1];
+        const size_t n = (size_t)NH * T * HS;
+        float *cs = (float *)malloc((size_t)(POS0 + T) * n_rot * sizeof(float)), *x = rnd(n, 1.0f);
+        int neox, dir, tm;
+        ck_rope_cache(cs, POS0 + T, n_rot, 10000.0f);
+        for (i = 0; i < (POS0 + T) * n_rot; i++) cs[i] *= 1.1f;
+        for (neox = 0; neox < 2; neox++)
+            for (dir = -1; dir <= 1; dir += 2)
+                for (tm = 0; tm < 2; tm++) {
+                    float *y0 = copy_of(x, n), *y1 = copy_of(x, n);
+                    const size_t sh = tm ? (size_t)HS : (size_t)T * HS, st = tm ? (size_t)NH * HS : (size_t)HS;
+                    ck__rope_simd(y0, cs, NH, T, n_rot, POS0, neox, (float)dir, sh, st, 0);
+                    ck__rope_simd(y1, cs, NH, T, n_rot, POS0, neox, (float)dir, sh, st, 1);
+                    snprintf(what, sizeof what, "rope %s %s scalar (HS=%d n_rot=%d neox=%d dir=%d %s)", isa, exact ? "bit-identical to" : "vs", HS,
+                             n_rot, neox, dir, tm ? "token-major" : "head-major");
+                    if (exact) check(!memcmp(y0, y1, n * sizeof(float)) && memcmp(y0, x, n * sizeof(float)), what);
+                    else check_rel(y1, y0, n, 1e-6, what);
+                    free(y0); free(y1);
+                }
+        free(cs); free(x);
+    }
+    printf("rope: %s vs scalar checked\n", isa);
+}
+#endif
+
 #if CK_HAVE_AVX2
 /* AVX2 rmsnorm forward against its scalar loop: x^2 summed in 8 double lanes (each square exact, the
    lanes' sums in another order), the scaling the scalar products in order: within 1e-6 relative */
@@ -340,39 +378,6 @@ static void test_rmsnorm_avx2(void)
     printf("rmsnorm forward: AVX2 vs scalar checked\n");
 }
 
-/* AVX2 rope (8 NeoX pairs, 4 adjacent pairs a step) against the scalar loop: the same products and
-   sums, so the same bits, for n_rot below, at and past a step (partial rotation: the rest of HS
-   untouched), both pair layouts, both directions, head- and token-major strides, a scaled cache */
-static void test_rope_avx2(void)
-{
-    static const int rots[][2] = { { 64, 64 }, { 20, 16 }, { 8, 6 }, { 12, 10 }, { 128, 96 }, { 40, 34 }, { 80, 80 } }; /* HS, n_rot */
-    char what[160];
-    size_t a;
-    int i;
-    for (a = 0; a < sizeof rots / sizeof *rots; a++) {
-        enum { NH = 3, T = 4, POS0 = 7 };
-        const int HS = rots[a][0], n_rot = rots[a][1];
-        const size_t n = (size_t)NH * T * HS;
-        float *cs = (float *)malloc((size_t)(POS0 + T) * n_rot * sizeof(float)), *x = rnd(n, 1.0f);
-        int neox, dir, tm;
-        ck_rope_cache(cs, POS0 + T, n_rot, 10000.0f);
-        for (i = 0; i < (POS0 + T) * n_rot; i++) cs[i] *= 1.1f; /* a scaled cache (mscale) */
-        for (neox = 0; neox < 2; neox++)
-            for (dir = -1; dir <= 1; dir += 2)
-                for (tm = 0; tm < 2; tm++) {
-                    float *y0 = copy_of(x, n), *y1 = copy_of(x, n);
-                    const size_t sh = tm ? (size_t)HS : (size_t)T * HS, st = tm ? (size_t)NH * HS : (size_t)HS;
-                    ck__rope_simd(y0, cs, NH, T, n_rot, POS0, neox, (float)dir, sh, st, 0);
-                    ck__rope_simd(y1, cs, NH, T, n_rot, POS0, neox, (float)dir, sh, st, 1);
-                    snprintf(what, sizeof what, "rope AVX2 bit-identical to scalar (HS=%d n_rot=%d neox=%d dir=%d %s)", HS, n_rot, neox, dir,
-                             tm ? "token-major" : "head-major");
-                    check(!memcmp(y0, y1, n * sizeof(float)) && memcmp(y0, x, n * sizeof(float)), what);
-                    free(y0); free(y1);
-                }
-        free(cs); free(x);
-    }
-    printf("rope: AVX2 vs scalar checked\n");
-}
 #endif
 
 #if CK_HAVE_NEON
@@ -383,7 +388,6 @@ static void test_rope_avx2(void)
 static void test_norm_rope_neon(void)
 {
     static const int Cs[] = { 1, 3, 4, 7, 64, 129, 576 };
-    static const int rots[][2] = { { 64, 64 }, { 20, 16 }, { 8, 6 }, { 12, 10 }, { 128, 96 } }; /* HS, n_rot */
     char what[160];
     size_t a;
     int i;
@@ -423,28 +427,7 @@ static void test_norm_rope_neon(void)
         }
         free(x); free(w); free(d); free(o0); free(o1); free(di0); free(di1); free(dw0); free(dw1);
     }
-    for (a = 0; a < sizeof rots / sizeof *rots; a++) {
-        enum { NH = 3, T = 4, POS0 = 7 };
-        const int HS = rots[a][0], n_rot = rots[a][1];
-        const size_t n = (size_t)NH * T * HS;
-        float *cs = (float *)malloc((size_t)(POS0 + T) * n_rot * sizeof(float)), *x = rnd(n, 1.0f);
-        int neox, dir, tm;
-        ck_rope_cache(cs, POS0 + T, n_rot, 10000.0f);
-        for (i = 0; i < (POS0 + T) * n_rot; i++) cs[i] *= 1.1f; /* a scaled cache (mscale): M^T is not M^-1 */
-        for (neox = 0; neox < 2; neox++)
-            for (dir = -1; dir <= 1; dir += 2)
-                for (tm = 0; tm < 2; tm++) {
-                    float *y0 = copy_of(x, n), *y1 = copy_of(x, n);
-                    const size_t sh = tm ? (size_t)HS : (size_t)T * HS, st = tm ? (size_t)NH * HS : (size_t)HS;
-                    ck__rope_simd(y0, cs, NH, T, n_rot, POS0, neox, (float)dir, sh, st, 0);
-                    ck__rope_simd(y1, cs, NH, T, n_rot, POS0, neox, (float)dir, sh, st, 1);
-                    snprintf(what, sizeof what, "rope NEON vs scalar (HS=%d n_rot=%d neox=%d dir=%d %s)", HS, n_rot, neox, dir,
-                             tm ? "token-major" : "head-major");
-                    check_rel(y1, y0, n, 1e-6, what);
-                    free(y0); free(y1);
-                }
-        free(cs); free(x);
-    }
+    test_rope_simd("NEON", 0);
     printf("rmsnorm, layernorm and rope: NEON vs scalar checked\n");
 }
 #endif
@@ -1177,7 +1160,7 @@ int main(void)
 #endif
 #if CK_HAVE_AVX2
     test_rmsnorm_avx2();
-    test_rope_avx2();
+    test_rope_simd("AVX2", 1);
 #endif
     test_attention_f16kv(4, 2, 1, 37, 64, 0, 0.0f);    /* decode over a cache */
     test_attention_f16kv(8, 2, 9, 8, 64, 4, 2.0f);     /* a prefill chunk after one, window, soft-cap */
