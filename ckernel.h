@@ -7725,20 +7725,16 @@ static void ck__matmul_q_tile_rows(int simd, int wtype, float *out, const float 
    (8 * CK_QSEG values: the first sets out = bias + acc, the others add): bit-identical to the
    GGUF matrix's result, for any row range (a group cut by the range is computed whole and stored
    in part). */
-/* Software prefetch distance in bytes (0: none, the hardware's stream prefetcher alone). Measured on
-   Zen 5, 1 thread, 4 kernels alternated in one process (median of 30-40 passes over 48-96 matrices):
-   Q8_0 with none 28.9 GB/s against 24.1 at 8 KB (896 x 4864), 30.7 against 28.6 (1536 x 576), equal
-   elsewhere; Q4_0 equal; Qwen2-0.5B Q8_0 decode 51.6 against 47.7 tok/s, Q4_0 ~74 against ~67. */
-#ifndef CK__X16_PF
-#define CK__X16_PF 0
-#endif
+/* No software prefetch: the hardware's stream prefetcher alone reads the groups fastest. Measured on
+   Zen 5, 1 thread, 4 builds alternated in one process (median of 30-40 passes over 48-96 matrices),
+   against prefetching 4, 8 (the previous default) and 16 KB ahead: Q8_0 28.9 GB/s against 24.1 at
+   8 KB (896 x 4864), 30.7 against 28.6 (1536 x 576), equal elsewhere; Q4_0 equal; Qwen2-0.5B Q8_0
+   decode 51.6 against 47.7 tok/s, Q4_0 ~74 against ~67. */
 CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp, const void *weight, const float *bias, int C, int o_lo, int o_hi)
 {
     enum { S = 8 * CK_QSEG / CK_QK_K * CK_QK_K, SB = S / CK_QK };
     const int q8 = type == CK_Q8_0_X16, q5 = type == CK_Q5_0_X16, off = q8 ? 128 : q5 ? 16 : 8;
     const size_t gsz = 16 * ck__x16_bsz(type), qo = ck__x16_qs_off(type);
-    const int pfb = (int)((CK__X16_PF + gsz - 1) / gsz), pfn = CK__X16_PF > 0;
-    const char *pfp;
     ck_block_q8_0 a[SB];
     int32_t corr[SB];
     float ad[SB];
@@ -7763,11 +7759,6 @@ CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp
                 __m512i v = _mm512_set1_epi32(corr[b]);
                 const __m512i qh = q5 ? _mm512_loadu_si512((const void *)(p + 32)) : _mm512_setzero_si512();
                 size_t j;
-                if (pfn) { /* the group-block read pfb visits on: further on in this group's segment, else in the next group's */
-                    const int nx = b + pfb < nb ? g : g + 1, bx = nx == g ? b + pfb : b + pfb - nb;
-                    if (bx < nb && nx * 16 < o_hi)
-                        for (j = 0, pfp = (const char *)weight + ((size_t)nx * nbr + c0 / CK_QK + bx) * gsz; j < gsz; j += 64) _mm_prefetch(pfp + j, _MM_HINT_T0);
-                }
                 for (j = 0; j < 4; j++) {
                     const __m512i q = _mm512_loadu_si512((const void *)(p + qo + 64 * j));
                     if (q8) {

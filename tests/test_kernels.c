@@ -377,7 +377,6 @@ static void test_rmsnorm_avx2(void)
     }
     printf("rmsnorm forward: AVX2 vs scalar checked\n");
 }
-
 #endif
 
 #if CK_HAVE_NEON
