@@ -205,6 +205,13 @@ extern "C" {
    "neon" (AArch64), "mve" (Arm Helium) or "scalar". */
 CK_DEF const char *ck_simd_name(void);
 
+/* fn(arg) with every OpenMP thread ready for the kernels it calls: one parallel region for all of
+   them (a generated model's decode step runs in one), its other threads waiting, spinning, for the
+   work the matmuls and attention hand them (a region of their own costs ~2.5 us each, a spinning
+   hand-off ~0.1). The same results as calling fn(arg). Outside OpenMP, with one thread, or inside
+   a parallel region: fn(arg). Each calling thread leads a pool of its own. */
+CK_DEF void ck_parallel_run(void (*fn)(void *), void *arg);
+
 /* ---- embedding ------------------------------------------------------------------------
    out[t,:] = wte[tokens[t],:] + wpe[pos0+t,:]          out [T,C], wte [V,C], wpe [maxT,C] or NULL */
 CK_DEF void ck_embedding_forward(float *out, const int32_t *tokens, const float *wte, const float *wpe, int T, int C, int pos0);
@@ -1188,12 +1195,188 @@ CK_DEF int64_t ck_chat_render(int family, const ck_chat_msg *msgs, int n, int ad
             call;                \
     } while (0)
 
+/* ---- one parallel region for a whole forward pass (ck_parallel_run) ----------------------
+   On this project's VMs (2 vCPUs, libgomp) opening a parallel region costs ~2.5 us and a libgomp
+   barrier ~1.1 us, with any wait policy (its release is a futex syscall); a barrier that spins on
+   one shared counter ~50 ns. A decode step splits ~5 ops a layer over the threads, so the regions
+   cost ~0.4 ms of a 3 ms SmolLM token. ck_parallel_run(fn, arg) opens one region: thread 0 runs
+   fn(arg), the others wait (spinning, then yielding) for the ops it hands them through ck__par:
+   the op's function and its arguments (a job), run by every thread on its share (ck__thread_rows:
+   the same ranges as in a region of their own, so the same bits), and a spinning wait for them.
+   Ops that do not go through ck__par (CK__PAR_CALL, or an OpenMP loop) run on thread 0 alone
+   there: a nested region is inactive, and ck__thread_rows gives thread 0 the whole range. */
+#if defined(_OPENMP) && defined(__GNUC__) /* (the __atomic builtins: gcc and clang) */
+#define CK__POOL 1
+#else
+#define CK__POOL 0
+#endif
+typedef void ck__job_fn(void *job);
+#if CK__POOL
+#if defined(__unix__) || defined(__APPLE__)
+#include <sched.h>
+#endif
+typedef struct {
+    ck__job_fn *fn;
+    void *job;
+    unsigned gen; /* thread 0 adds 1 to hand out fn(job), or the end (stop) */
+    int stop, nth, done; /* done: the other threads that finished the current job */
+} ck__pool;
+static ck__pool *ck__pool_led;           /* the pool this thread runs fn in, NULL: none */
+static int ck__share_ith, ck__share_nth; /* this thread's share in a pool (nth 0: not in one, OpenMP's team) */
+static unsigned long ck__pool_handed;    /* jobs this thread has handed to its pools' threads (tests) */
+CK_OMP(omp threadprivate(ck__pool_led, ck__share_ith, ck__share_nth, ck__pool_handed))
+#ifndef CK_POOL_SPINS /* pauses a waiting thread spins before it yields the CPU on every further check */
+#define CK_POOL_SPINS 20000
+#endif
+static void ck__pool_pause(unsigned *spins)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+    if (++*spins > CK_POOL_SPINS) {
+#if defined(__unix__) || defined(__APPLE__)
+        sched_yield();
+#endif
+        *spins = CK_POOL_SPINS;
+    }
+}
+/* a waiting thread of the pool: each job handed out, until the end */
+static void ck__pool_work(ck__pool *p)
+{
+    unsigned seen = 0, g;
+    for (;;) {
+        unsigned spins = 0;
+        while ((g = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE)) == seen) ck__pool_pause(&spins);
+        seen = g;
+        if (p->stop) return;
+        p->fn(p->job);
+        __atomic_fetch_add(&p->done, 1, __ATOMIC_RELEASE);
+    }
+}
+#endif
+/* fn(job) on every thread, each taking its share through ck__thread_rows, when cond (enough work):
+   in the calling thread's pool (ck_parallel_run), else in a parallel region of its own (CK__PAR);
+   otherwise once, on this thread, with the whole range */
+static void ck__par(int cond, ck__job_fn *fn, void *job)
+{
+#if CK__POOL
+    ck__pool *p = ck__pool_led;
+    if (p) {
+        unsigned spins = 0;
+        if (!cond) {
+            fn(job);
+            return;
+        }
+        p->fn = fn; /* (read by the others after the release below) */
+        p->job = job;
+        p->done = 0;
+        ck__pool_handed++;
+        __atomic_store_n(&p->gen, p->gen + 1, __ATOMIC_RELEASE);
+        ck__share_nth = p->nth;
+        fn(job);
+        ck__share_nth = 1;
+        while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != p->nth - 1) ck__pool_pause(&spins);
+        return;
+    }
+#endif
+    if (CK__PAR(cond)) {
+        CK_OMP(omp parallel)
+        fn(job);
+    } else
+        fn(job);
+}
+/* fn(job, i) for i in [0, n), the items shared as a dynamic schedule of chunk 1 does when cond: in
+   the calling thread's pool, each thread taking the next item left, else in an OpenMP loop */
+typedef void ck__item_fn(void *job, int item);
+#if CK__POOL
+typedef struct {
+    ck__item_fn *fn;
+    void *job;
+    int n, next; /* next: the first item no thread has taken */
+} ck__items;
+static void ck__items_job(void *p)
+{
+    ck__items *I = (ck__items *)p;
+    int i;
+    while ((i = __atomic_fetch_add(&I->next, 1, __ATOMIC_RELAXED)) < I->n) I->fn(I->job, i);
+}
+#endif
+static void ck__par_items(int cond, ck__item_fn *fn, void *job, int n)
+{
+    int i;
+#if CK__POOL
+    if (cond && ck__pool_led) {
+        ck__items I;
+        I.fn = fn, I.job = job, I.n = n, I.next = 0;
+        ck__par(1, ck__items_job, &I);
+        return;
+    }
+#endif
+    if (CK__PAR(cond)) {
+        CK_OMP(omp parallel for schedule(dynamic, 1))
+        for (i = 0; i < n; i++) fn(job, i);
+    } else
+        for (i = 0; i < n; i++) fn(job, i);
+}
+/* ck_matmul_forward_avx2 / _neon below CK__GEMM_MIN_T rows: blocks of CK__MMF_OB weight rows, shared
+   among the threads one block at a time */
+enum { CK__MMF_OB = 24 };
+typedef struct {
+    float *out;
+    const float *inp, *weight, *bias;
+    int T, C, OC;
+} ck__mmf_job;
+/* a matmul's arguments, handed to the threads by ck__par (ck__matmul_x16f, ck__matmul_q_fast) */
+typedef struct {
+    int simd, type;
+    float *out;
+    const float *inp;
+    const void *w;
+    const float *bias;
+    int T, C, OC;
+} ck__mm_job;
+
 #define CK_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define CK_MAX(a, b) ((a) > (b) ? (a) : (b))
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+CK_DEF void ck_parallel_run(void (*fn)(void *), void *arg)
+{
+#if CK__POOL
+    ck__pool p;
+    if (omp_in_parallel() || omp_get_max_threads() < 2) {
+        fn(arg);
+        return;
+    }
+    memset(&p, 0, sizeof p);
+    CK_OMP(omp parallel)
+    {
+        const int ith = omp_get_thread_num(), nth = omp_get_num_threads();
+        if (ith == 0) {
+            p.nth = nth;
+            ck__pool_led = nth > 1 ? &p : NULL;
+            ck__share_ith = 0;
+            ck__share_nth = nth > 1 ? 1 : 0; /* what it runs alone: the whole range */
+            fn(arg);
+            ck__pool_led = NULL;
+            p.stop = 1;
+            __atomic_store_n(&p.gen, p.gen + 1, __ATOMIC_RELEASE);
+        } else {
+            ck__share_ith = ith;
+            ck__share_nth = nth;
+            ck__pool_work(&p);
+        }
+        ck__share_nth = 0;
+    }
+#else
+    fn(arg);
+#endif
+}
 
 CK_DEF const char *ck_simd_name(void)
 {
@@ -1982,41 +2165,47 @@ static void ck__bias_backward_avx2(float *dbias, const float *dout, int T, int O
 /* T >= CK__GEMM_MIN_T: the packed GEMM. Fewer rows (decode, short prompts): blocks of OB weight
    rows (kept in L2) are swept by all rows of inp, 4 at a time; AVX-512: 4x6 tiles, and the single
    rows (decode) 8 weight rows at a time. */
+/* OB weight rows (block ob) of out [T,OC] = inp [T,C] W^T + bias, T < CK__GEMM_MIN_T */
+static void ck__matmul_forward_avx2_block(void *p, int ob)
+{
+    const ck__mmf_job *J = (const ck__mmf_job *)p;
+    float *out = J->out;
+    const float *inp = J->inp, *weight = J->weight, *bias = J->bias;
+    const int T = J->T, C = J->C, OC = J->OC, o0 = ob * CK__MMF_OB, o1 = CK_MIN(OC, o0 + CK__MMF_OB);
+    int t = 0, o;
+#if CK_HAVE_AVX512
+    for (; T - t >= 2; t += 4) { /* tiles of 2..4 rows; a last single row goes to 1x8 */
+        int nt = CK_MIN(4, T - t);
+        for (o = o0; o < o1; o += 6)
+            ck__mm512_nt_4x6(out + (size_t)t * OC + o, (size_t)OC, inp + (size_t)t * C, (size_t)C, weight + (size_t)o * C, (size_t)C, C, nt,
+                             CK_MIN(6, o1 - o), bias ? bias + o : NULL, 0);
+    }
+    for (; t < T; t++)
+        for (o = o0; o < o1; o += 8)
+            ck__mm512_nt_1x8(out + (size_t)t * OC + o, inp + (size_t)t * C, weight + (size_t)o * C, (size_t)C, C, CK_MIN(8, o1 - o),
+                             bias ? bias + o : NULL, 0);
+#else
+    for (; T - t >= 2; t += 4) { /* tiles of 2..4 rows; a last single row goes to 1x4 */
+        int nt = CK_MIN(4, T - t);
+        for (o = o0; o < o1; o += 3)
+            ck__mm_nt_4x3(out + (size_t)t * OC + o, (size_t)OC, inp + (size_t)t * C, (size_t)C, weight + (size_t)o * C, (size_t)C, C, nt,
+                          CK_MIN(3, o1 - o), bias ? bias + o : NULL, 0);
+    }
+    for (; t < T; t++)
+        for (o = o0; o < o1; o += 4)
+            ck__mm_nt_1x4(out + (size_t)t * OC + o, inp + (size_t)t * C, weight + (size_t)o * C, (size_t)C, C, CK_MIN(4, o1 - o),
+                          bias ? bias + o : NULL, 0);
+#endif
+}
 CK_DEF void ck_matmul_forward_avx2(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC)
 {
-    enum { OB = 24 };
-    int nob = (OC + OB - 1) / OB, ob;
+    ck__mmf_job J;
     if (T >= CK__GEMM_MIN_T) { /* out[T,OC] = inp[T,C] W^T + bias through the packed GEMM */
         ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, weight, 1, (size_t)C, T, OC, C, bias, 0);
         return;
     }
-    CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)T * OC * C > CK_OMP_MIN_WORK))
-    for (ob = 0; ob < nob; ob++) {
-        int o0 = ob * OB, o1 = CK_MIN(OC, o0 + OB), t = 0, o;
-#if CK_HAVE_AVX512
-        for (; T - t >= 2; t += 4) { /* tiles of 2..4 rows; a last single row goes to 1x8 */
-            int nt = CK_MIN(4, T - t);
-            for (o = o0; o < o1; o += 6)
-                ck__mm512_nt_4x6(out + (size_t)t * OC + o, (size_t)OC, inp + (size_t)t * C, (size_t)C, weight + (size_t)o * C, (size_t)C, C, nt,
-                                 CK_MIN(6, o1 - o), bias ? bias + o : NULL, 0);
-        }
-        for (; t < T; t++)
-            for (o = o0; o < o1; o += 8)
-                ck__mm512_nt_1x8(out + (size_t)t * OC + o, inp + (size_t)t * C, weight + (size_t)o * C, (size_t)C, C, CK_MIN(8, o1 - o),
-                                 bias ? bias + o : NULL, 0);
-#else
-        for (; T - t >= 2; t += 4) { /* tiles of 2..4 rows; a last single row goes to 1x4 */
-            int nt = CK_MIN(4, T - t);
-            for (o = o0; o < o1; o += 3)
-                ck__mm_nt_4x3(out + (size_t)t * OC + o, (size_t)OC, inp + (size_t)t * C, (size_t)C, weight + (size_t)o * C, (size_t)C, C, nt,
-                              CK_MIN(3, o1 - o), bias ? bias + o : NULL, 0);
-        }
-        for (; t < T; t++)
-            for (o = o0; o < o1; o += 4)
-                ck__mm_nt_1x4(out + (size_t)t * OC + o, inp + (size_t)t * C, weight + (size_t)o * C, (size_t)C, C, CK_MIN(4, o1 - o),
-                              bias ? bias + o : NULL, 0);
-#endif
-    }
+    J.out = out, J.inp = inp, J.weight = weight, J.bias = bias, J.T = T, J.C = C, J.OC = OC;
+    ck__par_items((double)T * OC * C > CK_OMP_MIN_WORK, ck__matmul_forward_avx2_block, &J, (OC + CK__MMF_OB - 1) / CK__MMF_OB);
 }
 
 CK_DEF void ck_matmul_backward_avx2(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int T, int C, int OC)
@@ -2033,28 +2222,34 @@ CK_DEF void ck_matmul_backward_avx2(float *dinp, float *dweight, float *dbias, c
 /* The AVX2 pair's structure on NEON: T >= CK__GEMM_MIN_T (and both backward products) through the
    packed GEMM with the 8 x 12 tile; fewer rows: blocks of OB weight rows swept by 4x4 tiles, single
    rows (decode) by the 1x8 GEMV. */
+/* OB weight rows (block ob) of out [T,OC] = inp [T,C] W^T + bias, T < CK__GEMM_MIN_T */
+static void ck__matmul_forward_neon_block(void *p, int ob)
+{
+    const ck__mmf_job *J = (const ck__mmf_job *)p;
+    float *out = J->out;
+    const float *inp = J->inp, *weight = J->weight, *bias = J->bias;
+    const int T = J->T, C = J->C, OC = J->OC, o0 = ob * CK__MMF_OB, o1 = CK_MIN(OC, o0 + CK__MMF_OB);
+    int t = 0, o;
+    for (; T - t >= 2; t += 4) { /* tiles of 2..4 rows; a last single row goes to 1x8 */
+        int nt = CK_MIN(4, T - t);
+        for (o = o0; o < o1; o += 4)
+            ck__mm_nt_4x4_neon(out + (size_t)t * OC + o, (size_t)OC, inp + (size_t)t * C, (size_t)C, weight + (size_t)o * C, (size_t)C, C, nt,
+                               CK_MIN(4, o1 - o), bias ? bias + o : NULL, 0);
+    }
+    for (; t < T; t++)
+        for (o = o0; o < o1; o += 8)
+            ck__mm_nt_1x8_neon(out + (size_t)t * OC + o, inp + (size_t)t * C, weight + (size_t)o * C, (size_t)C, C, CK_MIN(8, o1 - o),
+                               bias ? bias + o : NULL, 0);
+}
 CK_DEF void ck_matmul_forward_neon(float *out, const float *inp, const float *weight, const float *bias, int T, int C, int OC)
 {
-    enum { OB = 24 };
-    int nob = (OC + OB - 1) / OB, ob;
+    ck__mmf_job J;
     if (T >= CK__GEMM_MIN_T) { /* out[T,OC] = inp[T,C] W^T + bias */
         ck__gemm_f32(out, (size_t)OC, inp, (size_t)C, 1, weight, 1, (size_t)C, T, OC, C, bias, 0);
         return;
     }
-    CK_OMP(omp parallel for schedule(dynamic, 1) if ((double)T * OC * C > CK_OMP_MIN_WORK))
-    for (ob = 0; ob < nob; ob++) {
-        int o0 = ob * OB, o1 = CK_MIN(OC, o0 + OB), t = 0, o;
-        for (; T - t >= 2; t += 4) { /* tiles of 2..4 rows; a last single row goes to 1x8 */
-            int nt = CK_MIN(4, T - t);
-            for (o = o0; o < o1; o += 4)
-                ck__mm_nt_4x4_neon(out + (size_t)t * OC + o, (size_t)OC, inp + (size_t)t * C, (size_t)C, weight + (size_t)o * C, (size_t)C, C, nt,
-                                   CK_MIN(4, o1 - o), bias ? bias + o : NULL, 0);
-        }
-        for (; t < T; t++)
-            for (o = o0; o < o1; o += 8)
-                ck__mm_nt_1x8_neon(out + (size_t)t * OC + o, inp + (size_t)t * C, weight + (size_t)o * C, (size_t)C, C, CK_MIN(8, o1 - o),
-                                   bias ? bias + o : NULL, 0);
-    }
+    J.out = out, J.inp = inp, J.weight = weight, J.bias = bias, J.T = T, J.C = C, J.OC = OC;
+    ck__par_items((double)T * OC * C > CK_OMP_MIN_WORK, ck__matmul_forward_neon_block, &J, (OC + CK__MMF_OB - 1) / CK__MMF_OB);
 }
 
 /* dbias[OC] += sum over t of dout[t][o], t in increasing order as in the scalar path (the same bits) */
@@ -6128,10 +6323,18 @@ static int ck__dequant_neon(int type, const void *src, float *y, int64_t n)
 static void ck__thread_rows(int n, int *lo, int *hi)
 {
     int ith = 0, nth = 1;
-#ifdef _OPENMP
-    ith = omp_get_thread_num();
-    nth = omp_get_num_threads();
+#if CK__POOL
+    if (ck__share_nth) { /* in a pool (ck_parallel_run): the share ck__par gave this thread */
+        ith = ck__share_ith;
+        nth = ck__share_nth;
+    } else
 #endif
+    {
+#ifdef _OPENMP
+        ith = omp_get_thread_num();
+        nth = omp_get_num_threads();
+#endif
+    }
     *lo = (int)((int64_t)n * ith / nth);
     *hi = (int)((int64_t)n * (ith + 1) / nth);
 }
@@ -7987,10 +8190,17 @@ if (pfs && (size_t)k * 16 * es % 64 == 0) { /* (a line a stream, 2 KB ahead: pas
         }
     }
 }
+static void ck__matmul_x16f_job(void *p)
+{
+    const ck__mm_job *j = (const ck__mm_job *)p;
+    ck__matmul_x16f_part(j->type, j->out, j->inp, j->w, j->bias, j->T, j->C, j->OC);
+}
 static void ck__matmul_x16f(int type, float *out, const float *inp, const void *w, const float *bias, int T, int C, int OC)
 {
-    CK__PAR_CALL((double)T * OC * C > CK_OMP_MIN_WORK && (T > 1 || (double)OC * C * (type == CK_F32_X16 ? 4 : 2) > CK_OMP_MIN_DECODE_BYTES),
-                 ck__matmul_x16f_part(type, out, inp, w, bias, T, C, OC));
+    ck__mm_job j;
+    j.simd = 1, j.type = type, j.out = out, j.inp = inp, j.w = w, j.bias = bias, j.T = T, j.C = C, j.OC = OC;
+    ck__par((double)T * OC * C > CK_OMP_MIN_WORK && (T > 1 || (double)OC * C * (type == CK_F32_X16 ? 4 : 2) > CK_OMP_MIN_DECODE_BYTES),
+            ck__matmul_x16f_job, &j);
 }
 #endif
 
@@ -8001,11 +8211,18 @@ static void ck__matmul_q_fast_part(int simd, int type, float *out, const float *
     ck__thread_rows(OC / g, &o_lo, &o_hi);
     ck__matmul_q_fast_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo * g, o_hi * g);
 }
+static void ck__matmul_q_fast_job(void *p)
+{
+    const ck__mm_job *j = (const ck__mm_job *)p;
+    ck__matmul_q_fast_part(j->simd, j->type, j->out, j->inp, j->w, j->bias, j->T, j->C, j->OC);
+}
 static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
+    ck__mm_job j;
     CK_ASSERT(OC % (ck__is_x16(type) ? 16 : 1) == 0 && "ck_matmul_forward_q: a repacked matrix has rows in groups of 16");
-    CK__PAR_CALL((double)T * OC * C > CK_OMP_MIN_WORK && (T > 1 || (double)OC * ck_row_size(ck_repack_base(type), C) > CK_OMP_MIN_DECODE_BYTES),
-                 ck__matmul_q_fast_part(simd, type, out, inp, weight, bias, T, C, OC));
+    j.simd = simd, j.type = type, j.out = out, j.inp = inp, j.w = weight, j.bias = bias, j.T = T, j.C = C, j.OC = OC;
+    ck__par((double)T * OC * C > CK_OMP_MIN_WORK && (T > 1 || (double)OC * ck_row_size(ck_repack_base(type), C) > CK_OMP_MIN_DECODE_BYTES),
+            ck__matmul_q_fast_job, &j);
 }
 
 /* the GGUF blocks of weight row o, values c0 .. c0+cs-1, of a weight of type wtype: a pointer
@@ -8187,10 +8404,21 @@ CK_DEF void ck_matmul_forward_q(int type, float *out, const float *inp, const vo
 /* On the fast path the threads split the rows of all n outputs as one: each thread's range may
    span several matrices, each row computed as ck_matmul_forward_q computes it (the tile kernels'
    results do not depend on the grouping of rows). Otherwise (F32 weights, the exact path) n calls. */
-static void ck__matmul_q_multi_part(int simd, const ck_qmatmul *mm, int n, const float *inp, int T, int C, int total)
+typedef struct {
+    int simd;
+    const ck_qmatmul *mm;
+    int n;
+    const float *inp;
+    int T, C, total;
+} ck__multi_job;
+static void ck__matmul_q_multi_part(void *p)
 {
+    const ck__multi_job *J = (const ck__multi_job *)p;
+    const int simd = J->simd, n = J->n, T = J->T, C = J->C;
+    const ck_qmatmul *mm = J->mm;
+    const float *inp = J->inp;
     int lo, hi, base = 0, j;
-    ck__thread_rows(total, &lo, &hi);
+    ck__thread_rows(J->total, &lo, &hi);
     for (j = 0; j < n; base += mm[j].OC, j++) {
         int a = CK_MAX(lo, base) - base, b = CK_MIN(hi, base + mm[j].OC) - base;
         if (a < b) ck__matmul_q_fast_rows(simd, mm[j].type, mm[j].out, inp, mm[j].weight, mm[j].bias, T, C, mm[j].OC, a, b);
@@ -8200,6 +8428,7 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
 {
     int simd = CK_HAVE_AVX2 || CK_HAVE_NEON || CK_HAVE_MVE, i, total = 0;
     double bytes = 0.0; /* the weights' */
+    ck__multi_job J;
     for (i = 0; i < n; i++) {
         ck__check_qmatmul(mm[i].type, mm[i].weight, C);
         if (CK_QMATMUL_PATH != CK_Q_FAST || mm[i].type == CK_F32 || ck__is_x16f(mm[i].type) || !ck__qdot_kernel(ck_repack_base(mm[i].type), simd)) break;
@@ -8210,8 +8439,8 @@ CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *
         for (i = 0; i < n; i++) ck_matmul_forward_q(mm[i].type, mm[i].out, inp, mm[i].weight, mm[i].bias, T, C, mm[i].OC);
         return;
     }
-    CK__PAR_CALL((double)T * total * C > CK_OMP_MIN_WORK && (T > 1 || bytes > CK_OMP_MIN_DECODE_BYTES),
-                 ck__matmul_q_multi_part(simd, mm, n, inp, T, C, total));
+    J.simd = simd, J.mm = mm, J.n = n, J.inp = inp, J.T = T, J.C = C, J.total = total;
+    ck__par((double)T * total * C > CK_OMP_MIN_WORK && (T > 1 || bytes > CK_OMP_MIN_DECODE_BYTES), ck__matmul_q_multi_part, &J);
 }
 
 /* dinp [T,C] += dout [T,OC] @ dequant(weight) [OC,C], CK_MATMUL_BQ_ROWS weight rows at a time through
@@ -9193,6 +9422,16 @@ static void ck__attn_range(int t, int Tk, int pos0, int window, int *j0, int *j1
 
 /* element strides of the head and token dimensions of q (and dq), k/v (and dk/dv), out/dout */
 typedef struct { size_t qh, qt, kh, kt, oh, ot; } ck__attn_layout;
+/* an inference attention's arguments, handed to the threads by ck__par_items */
+typedef struct {
+    float *out, *lse;
+    const float *q;
+    const void *k, *v;
+    int kv16, NH, NKV, T, Tk, HS, pos0, window;
+    float scale, softcap;
+    const ck__attn_layout *L;
+    int gs, simd;
+} ck__attn_job;
 static void ck__attn_head_major(ck__attn_layout *L, int T, int Tk, int HS)
 {
     L->qh = L->oh = (size_t)T * HS;
@@ -9824,34 +10063,88 @@ static void ck__attention_infer_items(float *out, const float *q, const void *k,
             if (l[h] > 0.0) ck__scale_avx2(o[h], (float)(1.0 / l[h]), HS);
     }
 }
+static void ck__attention_infer_item(void *p, int item)
+{
+    const ck__attn_job *J = (const ck__attn_job *)p;
+    ck__attention_infer_items(J->out, J->q, J->k, J->v, J->kv16, J->NH, J->NKV, J->T, J->Tk, J->HS, J->pos0, J->window, J->scale, J->softcap,
+                              J->L, J->gs, item, item + 1);
+}
 static void ck__attention_infer_avx2(float *out, const float *q, const void *k, const void *v, int kv16, int NH, int NKV, int T, int Tk,
                                      int HS, int pos0, int window, float scale, float softcap, const ck__attn_layout *L)
 {
     const int group = NH / NKV, par = CK__PAR((double)NH * T * Tk * HS > CK_OMP_MIN_WORK);
-    int gs = CK_MIN(group, CK__AG), nth = 1, n, item;
+    int gs = CK_MIN(group, CK__AG), nth = 1, n;
+    ck__attn_job J;
 #ifdef _OPENMP
     nth = omp_get_max_threads();
 #endif
     while (par && gs > 1 && NKV * T * ((group + gs - 1) / gs) < 4 * nth) gs = (gs + 1) / 2; /* enough items for the threads */
     n = NKV * ((group + gs - 1) / gs) * T;
-    if (par) {
-        CK_OMP(omp parallel for schedule(dynamic, 1))
-        for (item = 0; item < n; item++) ck__attention_infer_items(out, q, k, v, kv16, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, L, gs, item, item + 1);
-    } else
-        ck__attention_infer_items(out, q, k, v, kv16, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, L, gs, 0, n);
+    J.out = out, J.q = q, J.k = k, J.v = v, J.kv16 = kv16, J.NH = NH, J.NKV = NKV, J.T = T, J.Tk = Tk, J.HS = HS, J.pos0 = pos0;
+    J.window = window, J.scale = scale, J.softcap = softcap, J.L = L, J.gs = gs, J.lse = NULL, J.simd = 1;
+    if (par) ck__par_items(1, ck__attention_infer_item, &J, n);
+    else ck__attention_infer_items(out, q, k, v, kv16, NH, NKV, T, Tk, HS, pos0, window, scale, softcap, L, gs, 0, n);
 }
 #if CK_HAVE_AVX512 && defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
 #pragma GCC diagnostic pop
 #endif
 #endif
 
+/* query row t of head h (item h * T + t) of ck__attention_forward_kv's loop: online softmax over key
+   blocks of 32 */
+static void ck__attention_kv_item(void *job, int item)
+{
+    enum { KBLK = 32 };
+    const ck__attn_job *J = (const ck__attn_job *)job;
+    const int h = item / J->T, t = item % J->T, T = J->T, Tk = J->Tk, HS = J->HS, pos0 = J->pos0, window = J->window, simd = J->simd;
+    const int kv16 = J->kv16, group = J->NH / J->NKV;
+    const float scale = J->scale, softcap = J->softcap, *q = J->q;
+    const void *k = J->k, *v = J->v;
+    const ck__attn_layout *L = J->L;
+    float *out = J->out, *lse = J->lse;
+    const float *qr = q + (size_t)h * L->qh + (size_t)t * L->qt;
+    size_t kvh = (size_t)(h / group) * L->kh;
+    float *o = out + (size_t)h * L->oh + (size_t)t * L->ot, mx = -INFINITY, s[KBLK], row[CK_ATTN_F16_MAX_HS];
+    double l = 0.0;
+    int j0, j1, jb, j, n;
+    ck__attn_range(t, Tk, pos0, window, &j0, &j1);
+    memset(o, 0, (size_t)HS * sizeof(float));
+    for (jb = j0; jb < j1; jb += KBLK) {
+        float bm = -INFINITY;
+        n = CK_MIN(KBLK, j1 - jb);
+        for (j = 0; j < n; j++) {
+            s[j] = scale * CK__DOT(simd, qr, ck__kv_row(k, kv16, kvh + (size_t)(jb + j) * L->kt, row, HS), HS);
+        }
+        if (softcap > 0.0f) ck__softcap(s, NULL, s, softcap, (size_t)n, simd);
+        for (j = 0; j < n; j++) bm = s[j] > bm ? s[j] : bm;
+        if (bm > mx) {
+            if (l > 0.0) {
+                float c = expf(mx - bm);
+                l *= c;
+                CK__SCALE(simd, o, c, HS);
+            }
+            mx = bm;
+        }
+        for (j = 0; j < n; j++) {
+            float p = expf(s[j] - mx);
+            l += p;
+            CK__AXPY(simd, o, p, ck__kv_row(v, kv16, kvh + (size_t)(jb + j) * L->kt, row, HS), HS);
+        }
+    }
+    if (l > 0.0) {
+        CK__SCALE(simd, o, (float)(1.0 / l), HS);
+        if (lse) lse[(size_t)h * T + t] = mx + (float)log(l);
+    } else if (lse) {
+        lse[(size_t)h * T + t] = -INFINITY;
+    }
+}
+
 /* k and v are float rows, or F16 rows when kv16 (widened into a row buffer before use) */
 static void ck__attention_forward_kv(float *out, float *lse, const float *q, const void *k, const void *v, int kv16,
                                      int NH, int NKV, int T, int Tk, int HS, int pos0, int window, float scale, float softcap,
                                      const ck__attn_layout *L, int simd)
 {
-    enum { KBLK = 32 };
-    int group, h, t;
+    ck__attn_job J;
     CK_ASSERT(NKV > 0 && NH % NKV == 0 && HS > 0 && pos0 >= 0 && Tk >= 0 && "attention: NH must be a multiple of NKV");
     CK_ASSERT((!kv16 || HS <= CK_ATTN_F16_MAX_HS) && "attention over an F16 KV cache: HS must be <= CK_ATTN_F16_MAX_HS");
 #if CK_HAVE_AVX2
@@ -9868,46 +10161,9 @@ static void ck__attention_forward_kv(float *out, float *lse, const float *q, con
         return;
     }
 #endif
-    group = NH / NKV;
-    CK_OMP(omp parallel for collapse(2) schedule(dynamic, 4) if ((double)NH * T * Tk * HS > CK_OMP_MIN_WORK))
-    for (h = 0; h < NH; h++)
-        for (t = 0; t < T; t++) {
-            const float *qr = q + (size_t)h * L->qh + (size_t)t * L->qt;
-            size_t kvh = (size_t)(h / group) * L->kh;
-            float *o = out + (size_t)h * L->oh + (size_t)t * L->ot, mx = -INFINITY, s[KBLK], row[CK_ATTN_F16_MAX_HS];
-            double l = 0.0;
-            int j0, j1, jb, j, n;
-            ck__attn_range(t, Tk, pos0, window, &j0, &j1);
-            memset(o, 0, (size_t)HS * sizeof(float));
-            for (jb = j0; jb < j1; jb += KBLK) {
-                float bm = -INFINITY;
-                n = CK_MIN(KBLK, j1 - jb);
-                for (j = 0; j < n; j++) {
-                    s[j] = scale * CK__DOT(simd, qr, ck__kv_row(k, kv16, kvh + (size_t)(jb + j) * L->kt, row, HS), HS);
-                }
-                if (softcap > 0.0f) ck__softcap(s, NULL, s, softcap, (size_t)n, simd);
-                for (j = 0; j < n; j++) bm = s[j] > bm ? s[j] : bm;
-                if (bm > mx) {
-                    if (l > 0.0) {
-                        float c = expf(mx - bm);
-                        l *= c;
-                        CK__SCALE(simd, o, c, HS);
-                    }
-                    mx = bm;
-                }
-                for (j = 0; j < n; j++) {
-                    float p = expf(s[j] - mx);
-                    l += p;
-                    CK__AXPY(simd, o, p, ck__kv_row(v, kv16, kvh + (size_t)(jb + j) * L->kt, row, HS), HS);
-                }
-            }
-            if (l > 0.0) {
-                CK__SCALE(simd, o, (float)(1.0 / l), HS);
-                if (lse) lse[(size_t)h * T + t] = mx + (float)log(l);
-            } else if (lse) {
-                lse[(size_t)h * T + t] = -INFINITY;
-            }
-        }
+    J.out = out, J.lse = lse, J.q = q, J.k = k, J.v = v, J.kv16 = kv16, J.NH = NH, J.NKV = NKV, J.T = T, J.Tk = Tk, J.HS = HS;
+    J.pos0 = pos0, J.window = window, J.scale = scale, J.softcap = softcap, J.L = L, J.gs = 0, J.simd = simd;
+    ck__par_items((double)NH * T * Tk * HS > CK_OMP_MIN_WORK, ck__attention_kv_item, &J, NH * T);
 }
 
 static void ck__attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,

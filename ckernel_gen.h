@@ -1618,8 +1618,8 @@ static void ckg_emit_forward(ckg_out *O, int mode)
                    "static void %s_prefill(ck_model *m, const int32_t *tokens, int T, int pos0, float *all_logits)\n{\n",
                 N, N, n, N, n);
     else
-        fprintf(f, "/* Decode one token at position pos (< %s_MAX_CTX); its logits go to %s_logits(m). */\n"
-                   "static void %s_decode(ck_model *m, int32_t token, int pos)\n{\n", N, n, n);
+        fprintf(f, "/* One decode step, run by %s_decode below. */\n"
+                   "static void %s_decode_step(ck_model *m, int32_t token, int pos)\n{\n", n, n);
     fprintf(f, "    /* activations: offsets in the state region; buffers whose lifetimes do not overlap share bytes */\n");
     for (i = 0; i < R->n_v; i++) {
         char share[256];
@@ -1654,6 +1654,18 @@ static void ckg_emit_forward(ckg_out *O, int mode)
             }
     }
     fprintf(f, "}\n\n");
+    if (mode == 1)
+        fprintf(f, "typedef struct { ck_model *m; int32_t token; int pos; } %s_decode_args;\n"
+                   "static void %s_decode_run(void *p)\n{\n"
+                   "    const %s_decode_args *a = (const %s_decode_args *)p;\n"
+                   "    %s_decode_step(a->m, a->token, a->pos);\n}\n\n"
+                   "/* Decode one token at position pos (< %s_MAX_CTX); its logits go to %s_logits(m). The step runs in one\n"
+                   "   parallel region (ck_parallel_run): its matmuls and attention hand work to the waiting threads. */\n"
+                   "static void %s_decode(ck_model *m, int32_t token, int pos)\n{\n"
+                   "    %s_decode_args a;\n"
+                   "    a.m = m;\n    a.token = token;\n    a.pos = pos;\n"
+                   "    ck_parallel_run(%s_decode_run, &a);\n}\n\n",
+                n, n, n, n, n, N, n, n, n, n);
 }
 
 /* the block op whose output is the residual stream after a layer: the last one to write the value

@@ -1354,6 +1354,101 @@ static void test_hgemm(void)
 }
 
 #ifdef _OPENMP
+/* The ops of a decode step inside ck_parallel_run (one parallel region, the pool's threads handed
+   the matmuls and attention) give the bits they give outside it on one thread: the quantized
+   matmuls (repacked where the build repacks), the multi-matmul, F16, F32, attention over a cache,
+   and ops that stay on thread 0 there (a one-row rmsnorm; a CK__PAR_CALL op, rmsnorm of 64 rows
+   and a long add, whose nested region is inactive). */
+typedef struct {
+    int C, OC, NH, NKV, HS, Tk;
+    const void *wq8, *wq4k, *wf16;
+    int tq8, tf16;
+    const float *wf32, *x, *xs, *k, *v, *g, *ab;
+    float *out; /* every op's output, one after the other */
+} pr_case;
+enum { PR_T = 64, PR_N = 100000 };
+static size_t pr_size(const pr_case *c)
+{
+    return (size_t)c->OC * 6 + (size_t)c->NH * c->HS + (size_t)c->C * 2 + (size_t)PR_T * c->C + PR_N; /* the outputs of pr_ops */
+}
+static void pr_ops(void *p)
+{
+    const pr_case *c = (const pr_case *)p;
+    float *o = c->out;
+    ck_qmatmul mm[2];
+    ck_rmsnorm_forward(o, NULL, c->x, c->g, 1, c->C, 1e-5f), o += c->C; /* (first: before any job, as a decode step's) */
+    ck_matmul_forward_q(c->tq8, o, c->x, c->wq8, NULL, 1, c->C, c->OC), o += c->OC;
+    ck_matmul_forward_q(CK_Q4_K, o, c->x, c->wq4k, c->g, 1, c->C, c->OC), o += c->OC;
+    mm[0].type = c->tq8, mm[0].out = o, mm[0].weight = c->wq8, mm[0].bias = NULL, mm[0].OC = c->OC;
+    mm[1].type = CK_Q4_K, mm[1].out = o + c->OC, mm[1].weight = c->wq4k, mm[1].bias = NULL, mm[1].OC = c->OC;
+    ck_matmul_forward_q_multi(mm, 2, c->x, 1, c->C), o += 2 * c->OC;
+    ck_matmul_forward_q(c->tf16, o, c->x, c->wf16, NULL, 1, c->C, c->OC), o += c->OC;
+    ck_matmul_forward(o, c->x, c->wf32, c->g, 1, c->C, c->OC), o += c->OC;
+    ck_attention_forward_tm(o, NULL, c->x, c->k, c->v, c->NH, c->NKV, 1, c->Tk, c->HS, c->Tk - 1, 0, 0.125f, 0.0f, (size_t)c->NH * c->HS,
+                            (size_t)c->NKV * c->HS, (size_t)c->NH * c->HS), o += c->NH * c->HS;
+    ck_rmsnorm_forward(o, NULL, c->xs, c->g, PR_T, c->C, 1e-5f), o += (size_t)PR_T * c->C;
+    ck_add_forward(o, c->ab, c->ab + PR_N, PR_N), o += PR_N;
+    ck_rmsnorm_forward(o, NULL, c->ab, c->g, 1, c->C, 1e-5f); /* (and one after the jobs) */
+}
+static void *pr_weight(int type, int OC, int C, int *layout)
+{
+    const size_t rb = ck_row_size(type, C);
+    char *w = (char *)malloc((size_t)OC * rb);
+    float *row = (float *)malloc((size_t)C * sizeof(float));
+    int o, i;
+    for (o = 0; o < OC; o++) {
+        for (i = 0; i < C; i++) row[i] = grand() * 0.05f;
+        ck_quantize_row(type, row, w + (size_t)o * rb, C);
+    }
+    *layout = ck_repack_type(type);
+    if (*layout != type && ck_repack_rows(*layout, w, OC, C) != 0) *layout = type;
+    free(row);
+    return w;
+}
+static void test_parallel_run(void)
+{
+    pr_case c;
+    float *ref, *got, *buf;
+    size_t n, i;
+    int nt, t4;
+    char what[240];
+    c.C = 1024, c.OC = 512, c.NH = 8, c.NKV = 2, c.HS = 128, c.Tk = 300;
+    c.wq8 = pr_weight(CK_Q8_0, c.OC, c.C, &c.tq8);
+    c.wq4k = pr_weight(CK_Q4_K, c.OC, c.C, &t4);
+    c.wf16 = pr_weight(CK_F16, c.OC, c.C, &c.tf16);
+    buf = (float *)malloc(((size_t)c.OC * c.C + (size_t)PR_T * c.C + 2 * (size_t)c.NKV * c.Tk * c.HS + c.C + 2 * PR_N) * sizeof(float));
+    for (i = 0, n = (size_t)c.OC * c.C + (size_t)PR_T * c.C + 2 * (size_t)c.NKV * c.Tk * c.HS + c.C + 2 * PR_N; i < n; i++) buf[i] = grand();
+    c.wf32 = buf, c.xs = buf + (size_t)c.OC * c.C, c.x = c.xs, c.k = c.xs + (size_t)PR_T * c.C, c.v = c.k + (size_t)c.NKV * c.Tk * c.HS;
+    c.g = c.v + (size_t)c.NKV * c.Tk * c.HS, c.ab = c.g + c.C;
+    n = pr_size(&c);
+    check(t4 == CK_Q4_K && (double)c.OC * ck_row_size(CK_Q4_K, c.C) > CK_OMP_MIN_DECODE_BYTES && (double)PR_T * c.C > CK_OMP_MIN_WORK &&
+              (double)c.NH * c.Tk * c.HS > CK_OMP_MIN_WORK && PR_N > CK_OMP_MIN_WORK,
+          "parallel run: the shapes are over the split thresholds");
+    ref = (float *)malloc(n * sizeof(float));
+    got = (float *)malloc(n * sizeof(float));
+    omp_set_num_threads(1);
+    c.out = ref;
+    pr_ops(&c);
+    for (nt = 1; nt <= 3; nt++) {
+        unsigned long h0 = ck__pool_handed;
+        omp_set_num_threads(nt);
+        memset(got, 0xff, n * sizeof(float)); /* NaNs wherever a thread leaves a value unwritten */
+        c.out = got;
+        ck_parallel_run(pr_ops, &c);
+        snprintf(what, sizeof what, "ck_parallel_run, %d thread(s): rmsnorm of 1 row, Q8_0 (%s), Q4_K, multi, F16 (%s), F32 matmuls, attention, rmsnorm of %d rows, add, rmsnorm of 1 row: "
+                 "the bits of one thread outside it; %lu jobs handed out", nt, c.tq8 == CK_Q8_0 ? "GGUF layout" : "repacked",
+                 c.tf16 == CK_F16 ? "GGUF layout" : "repacked", PR_T, ck__pool_handed - h0);
+        check(!memcmp(ref, got, n * sizeof(float)), what);
+        /* the matmuls of Q8_0, Q4_K, the multi pair, F16 and attention, and F32 but in a scalar build
+           (the scalar reference matmul keeps its OpenMP loop: in a pool, thread 0 runs it alone) */
+        snprintf(what, sizeof what, "ck_parallel_run, %d thread(s): the matmuls%s and attention went to the pool (%lu jobs)", nt,
+                 HAS_SIMD ? " (F32 too)" : " (not the scalar F32)", ck__pool_handed - h0);
+        check(nt == 1 ? ck__pool_handed == h0 : ck__pool_handed - h0 == (HAS_SIMD ? 6u : 5u), what);
+    }
+    omp_set_num_threads(2);
+    free((void *)c.wq8); free((void *)c.wq4k); free((void *)c.wf16); free(buf); free(ref); free(got);
+}
+
 static void test_qthreads(void)
 {
     static const int types[] = { CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_Q8_0, CK_IQ4_NL, CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K, CK_F16, CK_BF16 };
@@ -1464,6 +1559,7 @@ int main(void)
     test_hgemm();
 #ifdef _OPENMP
     test_qthreads();
+    test_parallel_run();
 #else
     printf("built without OpenMP: thread-count determinism not exercised in this binary\n");
 #endif
