@@ -81,6 +81,9 @@
                         (a one-token matmul's weight bytes, default 256 KB): below them a
                         kernel stays on one thread; with one thread, or little work, the ops a
                         decode step runs open no parallel region at all (one costs ~1-3 us).
+                        ck_parallel_run(fn, arg): fn in one region, its matmuls and attention
+                        handed to the other threads, which spin (CK_POOL_SPINS pauses, default
+                        20000, then sched_yield) between them; OMP_WAIT_POLICY=passive: no pool.
      Float contraction  The weight formats are bit-identical to ggml's reference code only if
                         each float operation is rounded as written. clang's default fusing of
                         a*b+c into an FMA is switched off inside those functions by a pragma;
