@@ -200,7 +200,7 @@
   }
   var name = L.model, modes = [
     ["prefill", headerLines, new RegExp("^static void " + name + "_prefill\\("), name + ".h"],
-    ["decode", headerLines, new RegExp("^static void " + name + "_decode\\("), name + ".h"]];
+    ["decode", headerLines, new RegExp("^static void " + name + "_decode(_step)?\\("), name + ".h"]]; /* (the step: _decode runs it) */
   if (train) {
     var trainLines = train.split("\n");
     modes.push(["train-forward", trainLines, new RegExp("^static float " + name + "_train_forward\\("), name + "_train.h"]);
