@@ -1287,12 +1287,8 @@ static void ck__par(int cond, ck__job_fn *fn, void *job)
 {
 #if CK__POOL
     ck__pool *p = ck__pool_led;
-    if (p) {
+    if (p && cond) { /* (without cond, the call below: CK__PAR is false) */
         unsigned spins = 0;
-        if (!cond) {
-            fn(job);
-            return;
-        }
         p->fn = fn; /* (read by the others after the release below) */
         p->job = job;
         p->done = 0;
