@@ -7484,8 +7484,13 @@ static ck__qact_fn ck__act_quantizer(int act, int simd)
    path only the order of the fp32 sums of the (exact) products differs.
    A repacked matrix (CK_F16_X16, CK_BF16_X16, and CK_F32_X16 as kind F32X: activations as they
    are) has no panel: its groups are the panel's columns already, so the kernels read them in place
-   (F16 converted inside the loop), the first activation tile of each panel prefetching the next
-   panel's lines; the same products in the same order, the same bits. */
+   (F16 converted inside the loop), the 8-row activation tiles of each panel prefetching the next
+   panel's lines, a slice each (up to 8 tiles); the same products in the same order, the same bits.
+   Spreading the prefetch (it was all in the first tile) measured on Zen 5, weights cold (24 pairs of
+   Qwen2-0.5B gate/down-shaped matrices, T = 64): BF16 2 threads 672-716 -> 739-762 GFLOP/s (gate
+   shape), 619-655 -> 674-702 (down); 1 thread 335-351 -> 358-380; F16 unchanged (it needs half the
+   bytes a FLOP); Qwen2-0.5B BF16 64-token prefill, 5 runs alternated: 2 threads median 733 -> 783
+   tok/s, 1 thread 437 -> 459. */
 /* The fewest activation rows this path takes (fewer: the tile path), measured on Zen 5, one
    thread, against the tile kernels: AVX-512 at T = 8 the tiles win, at 12 even for BF16, from 16
    both lose; AVX2 F16 from 16, BF16 (fp32 panels against the tiles' bf16 widening) from 32.
@@ -7544,18 +7549,18 @@ enum { CK__HG_PR = 32, CK__HG_NT = 8, CK__HG_NT2 = 2, CK__HG_TB = 64, CK__HG_KS 
 #define CK__HG_WX_F16                                                                                                   \
     w0 = _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)wa + 16 * (size_t)i))); \
     w1 = _mm512_maskz_cvtph_ps((__mmask16)0xffff, _mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)wb + sb * (size_t)i))); \
-    _mm_prefetch(pf + 32 * (size_t)i, _MM_HINT_T0); _mm_prefetch(pf + pfs + 32 * (size_t)i, _MM_HINT_T0);
+    _mm_prefetch(pf + ps * (size_t)i, _MM_HINT_T0); _mm_prefetch(pf + pfs + ps * (size_t)i, _MM_HINT_T0);
 #define CK__HG_WX_F32                                                                                                   \
     w0 = _mm512_loadu_ps((const float *)wa + 16 * (size_t)i); w1 = _mm512_loadu_ps((const float *)wb + sb * (size_t)i);  \
-    _mm_prefetch(pf + 64 * (size_t)i, _MM_HINT_T0); _mm_prefetch(pf + pfs + 64 * (size_t)i, _MM_HINT_T0);
+    _mm_prefetch(pf + ps * (size_t)i, _MM_HINT_T0); _mm_prefetch(pf + pfs + ps * (size_t)i, _MM_HINT_T0);
 #define CK__HG_FMA(j) xv = _mm512_set1_ps(x[j * CK__HG_KS]); a##j = _mm512_fmadd_ps(w0, xv, a##j); b##j = _mm512_fmadd_ps(w1, xv, b##j);
 #define CK__HG_KERNEL(NAME, REP, XT, XSTEP, VT, WLOAD, STEP)                                                            \
     static CK__HG_NOINLINE void NAME(float *out, size_t ldo, const float *in, size_t ldi, const void *wa, const void *wb, size_t sb, \
-                                     const char *pf, size_t pfs, const XT *x, int n, int nt, int nr)                    \
+                                     const char *pf, size_t pfs, size_t ps, const XT *x, int n, int nt, int nr)         \
     {                                                                                                                   \
         const __mmask16 m0 = ck__mask16(nr), m1 = ck__mask16(CK_MAX(0, nr - 16));                                       \
         int i;                                                                                                          \
-        (void)wb; (void)sb; (void)pf; (void)pfs;                                                                        \
+        (void)wb; (void)sb; (void)pf; (void)pfs; (void)ps;                                                              \
         REP(CK__HG_LD)                                                                                                  \
         for (i = 0; i < n; i++, x += XSTEP) {                                                                           \
             VT w0, w1, xv;                                                                                              \
@@ -7571,7 +7576,7 @@ CK__HG_KERNEL(ck__hg_f16x_32x2_avx512, CK__HG_R2, float, 1, __m512, CK__HG_WX_F1
 CK__HG_KERNEL(ck__hg_f32x_32x8_avx512, CK__HG_R8, float, 1, __m512, CK__HG_WX_F32, CK__HG_FMA)
 CK__HG_KERNEL(ck__hg_f32x_32x2_avx512, CK__HG_R2, float, 1, __m512, CK__HG_WX_F32, CK__HG_FMA)
 typedef void ck__hg_xkern(float *out, size_t ldo, const float *in, size_t ldi, const void *wa, const void *wb, size_t sb, const char *pf,
-                          size_t pfs, const float *x, int n, int nt, int nr);
+                          size_t pfs, size_t ps, const float *x, int n, int nt, int nr);
 #undef CK__HG_FMA
 #undef CK__HG_WX_F32
 #undef CK__HG_WX_F16
@@ -7584,7 +7589,7 @@ static inline int ck__hg_ld32(const uint16_t *p) { uint32_t u; memcpy(&u, p, siz
 #define CK__HG_WX_DP                                                                                                    \
     w0 = (__m512bh)_mm512_loadu_si512((const void *)((const uint16_t *)wa + 32 * (size_t)i));                          \
     w1 = (__m512bh)_mm512_loadu_si512((const void *)((const uint16_t *)wb + sb * (size_t)i));                          \
-    _mm_prefetch(pf + 64 * (size_t)i, _MM_HINT_T0); _mm_prefetch(pf + pfs + 64 * (size_t)i, _MM_HINT_T0);
+    _mm_prefetch(pf + ps * (size_t)i, _MM_HINT_T0); _mm_prefetch(pf + pfs + ps * (size_t)i, _MM_HINT_T0);
 CK__HG_KERNEL(ck__hg_dp_32x8_avx512, CK__HG_R8, uint16_t, 2, __m512bh, CK__HG_WP_DP, CK__HG_DP)
 CK__HG_KERNEL(ck__hg_dp_32x2_avx512, CK__HG_R2, uint16_t, 2, __m512bh, CK__HG_WP_DP, CK__HG_DP)
 CK__HG_KERNEL(ck__hg_dpx_32x8_avx512, CK__HG_R8, uint16_t, 2, __m512bh, CK__HG_WX_DP, CK__HG_DP)
@@ -7719,7 +7724,7 @@ CK__HG_F32_KERNEL(ck__hg_f32_16x2_avx2, CK__HG_R2)
 #define CK__HG_PACK ck__hg_pack_avx512
 #define CK__HG_F32_BIG ck__hg_f32_32x8_avx512
 #define CK__HG_F32_SMALL ck__hg_f32_32x2_avx512
-#define CK__HG_NOX , NULL, 0, NULL, 0 /* (no in-place source: the panel's kernel) */
+#define CK__HG_NOX , NULL, 0, NULL, 0, 0 /* (no in-place source: the panel's kernel) */
 typedef __m512 ck__hg_vec;
 static const uint16_t ck__hg_zeros[32] = { 0 }; /* the missing second group of a 16-row panel read in place */
 #else
@@ -7779,19 +7784,24 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
                         const char *wa = (const char *)weight + ((size_t)o * C + (size_t)c0 * 16) * es;
                         const void *wb = nr > 16 ? (const void *)(wa + gb) : (const void *)ck__hg_zeros;
                         const size_t sb = nr > 16 ? (size_t)(dp ? 32 : 16) : 0;
-                        /* the first tile prefetches the next panel: this segment's next 32 rows, or the next segment's first */
+                        /* the next panel (this segment's next 32 rows, or the next segment's first) is prefetched by the tiles */
                         const char *nx = o + CK__HG_PR < ob1 ? wa + 2 * gb
                                        : c0 + ks < C ? (const char *)weight + ((size_t)ob * C + (size_t)(c0 + ks) * 16) * es : wa;
                         const size_t nxs = nx != wa && (o + CK__HG_PR < ob1 ? o + 48 < ob1 : ob + 16 < ob1) ? gb : 0;
+                        /* a step's bytes of a group; the next panel's prefetch spread over the first nsp 8-row tiles, a slice each */
+                        const size_t stepb = dp || es == 4 ? 64 : 32;
+                        const int nbig = tb / CK__HG_NT, nsp = nbig >= 8 ? 8 : nbig >= 4 ? 4 : nbig >= 2 ? 2 : 1;
                         for (t = 0; t < tb; t += t + CK__HG_NT <= tb ? CK__HG_NT : CK__HG_NT2) {
-                            const char *pf = t ? (const char *)wa : (const char *)nx;
-                            const size_t pfs = t ? 0 : nxs;
+                            const int ti = t % CK__HG_NT ? nsp : t / CK__HG_NT; /* (nsp: no slice, this panel's own lines) */
+                            const size_t ps = ti < nsp ? stepb / (size_t)nsp : stepb;
+                            const char *pf = ti < nsp ? (const char *)nx + (size_t)ti * ps * (size_t)n : (const char *)wa;
+                            const size_t pfs = ti < nsp ? nxs : 0;
                             float *yt = y + (size_t)t * OC;
                             const float *it = in ? in + t * ldi : NULL;
                             const int nt = t + CK__HG_NT <= tb ? CK__HG_NT : CK_MIN(CK__HG_NT2, tb - t); /* (8-row tiles, then 2-row ones) */
-                            if (dp) (nt == CK__HG_NT ? ck__hg_dpx_32x8_avx512 : ck__hg_dpx_32x2_avx512)(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs,
+                            if (dp) (nt == CK__HG_NT ? ck__hg_dpx_32x8_avx512 : ck__hg_dpx_32x2_avx512)(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, ps,
                                                                                                       act.h + t * CK__HG_KSB, n, nt, nr);
-                            else (nt == CK__HG_NT ? fx[0] : fx[1])(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, act.f + t * CK__HG_KS, n, nt, nr);
+                            else (nt == CK__HG_NT ? fx[0] : fx[1])(yt, (size_t)OC, it, ldi, wa, wb, sb, pf, pfs, ps, act.f + t * CK__HG_KS, n, nt, nr);
                         }
                         continue;
                     }
@@ -7802,10 +7812,10 @@ static void ck__gemm_h16_simd(int kind, ck__qact_fn quant, float *out, const flo
 #if CK_HAVE_AVX512BF16
                     if (dp) {
                         for (t = 0; t + CK__HG_NT <= tb; t += CK__HG_NT)
-                            ck__hg_dp_32x8_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, NULL, 0, NULL, 0, act.h + t * CK__HG_KSB,
+                            ck__hg_dp_32x8_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, NULL, 0, NULL, 0, 0, act.h + t * CK__HG_KSB,
                                                   n, CK__HG_NT, nr);
                         for (; t < tb; t += CK__HG_NT2)
-                            ck__hg_dp_32x2_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, NULL, 0, NULL, 0, act.h + t * CK__HG_KSB,
+                            ck__hg_dp_32x2_avx512(y + (size_t)t * OC, (size_t)OC, in ? in + t * ldi : NULL, ldi, panel, NULL, 0, NULL, 0, 0, act.h + t * CK__HG_KSB,
                                                   n, CK_MIN(CK__HG_NT2, tb - t), nr);
                         continue;
                     }
