@@ -758,6 +758,56 @@ static void test_qmatmul(int type, int T, int C, int OC, int with_bias)
     free(inp); free(xq); free(act); free(w); free(wd); free(bias); free(o_es); free(o_fs); free(o_e); free(o_f); free(ref_e); free(ref_f); free(wq);
 }
 
+/* one case of ck_matmul_forward_q_multi against one ck_matmul_forward_q per matrix, bit for bit,
+   with OpenMP 1, 2 and 3 threads: three matrices of types base[] (random rows, quantized; repacked
+   (types[] says to what) where `repack` and the rows are whole groups of 16), OCs[] rows, the
+   second with a bias, T activation rows of C values */
+static int multi_case(const int base[3], const int OCs[3], int T, int C, int repack, int types[3])
+{
+    float *inp = (float *)malloc((size_t)T * C * sizeof(float)), *row = (float *)malloc((size_t)C * sizeof(float));
+    float *bias = (float *)malloc((size_t)OCs[1] * sizeof(float)), *ref[3], *got[3];
+    char *w[3];
+    ck_qmatmul mm[3];
+    int ok = 1, j, r, o;
+    size_t i;
+    for (i = 0; i < (size_t)T * C; i++) inp[i] = grand();
+    for (i = 0; i < (size_t)OCs[1]; i++) bias[i] = grand();
+    for (j = 0; j < 3; j++) {
+        size_t rb = ck_row_size(base[j], C);
+        w[j] = (char *)malloc((size_t)OCs[j] * rb);
+        for (o = 0; o < OCs[j]; o++) {
+            for (i = 0; i < (size_t)C; i++) row[i] = grand() * 0.05f;
+            if (base[j] == CK_F32) memcpy(w[j] + (size_t)o * rb, row, (size_t)C * sizeof(float));
+            else ck_quantize_row(base[j], row, w[j] + (size_t)o * rb, C);
+        }
+        types[j] = base[j];
+        if (repack && OCs[j] % 16 == 0 && ck_repack_type(base[j]) != base[j]) {
+            types[j] = ck_repack_type(base[j]);
+            ok &= ck_repack_rows(types[j], w[j], OCs[j], C) == 0;
+        }
+        ref[j] = (float *)malloc((size_t)T * OCs[j] * sizeof(float));
+        got[j] = (float *)malloc((size_t)T * OCs[j] * sizeof(float));
+        ck_matmul_forward_q(types[j], ref[j], inp, w[j], j == 1 ? bias : NULL, T, C, OCs[j]);
+        mm[j].type = types[j]; mm[j].out = got[j]; mm[j].weight = w[j]; mm[j].bias = j == 1 ? bias : NULL; mm[j].OC = OCs[j];
+    }
+    for (r = 1; r <= 3; r++) {
+#ifdef _OPENMP
+        omp_set_num_threads(r);
+#else
+        if (r > 1) break;
+#endif
+        for (j = 0; j < 3; j++) memset(got[j], 0xff, (size_t)T * OCs[j] * sizeof(float));
+        ck_matmul_forward_q_multi(mm, 3, inp, T, C);
+        for (j = 0; j < 3; j++) ok &= memcmp(got[j], ref[j], (size_t)T * OCs[j] * sizeof(float)) == 0;
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+    for (j = 0; j < 3; j++) { free(w[j]); free(ref[j]); free(got[j]); }
+    free(inp); free(row); free(bias);
+    return ok;
+}
+
 /* ck_matmul_forward_q_multi (generated models: q/k/v, gate/up in one pass) == one
    ck_matmul_forward_q call per matrix, bit for bit: mixed types (as llama-quantize's mixes give
    them), biases, decode and prefill rows, and with OpenMP 1, 2 and 3 threads (a thread's rows
@@ -766,64 +816,30 @@ static void test_qmatmul_multi(void)
 {
     static const int sets[][3] = { { CK_Q5_0, CK_Q5_0, CK_Q8_0 }, { CK_Q4_K, CK_Q4_K, CK_Q6_K }, { CK_Q8_0, CK_F16, CK_Q4_0 }, { CK_F32, CK_Q8_0, CK_Q8_0 } };
     static const int OCs[3] = { 96, 32, 40 }, Ts[] = { 1, 7 };
-    enum { C = 512 };
-    int si, ti, j, r, o;
+    int si, ti, types[3];
+    char what[200];
     for (si = 0; si < (int)(sizeof sets / sizeof sets[0]); si++)
         for (ti = 0; ti < 2; ti++) {
-            int T = Ts[ti], ok = 1;
-            float *inp = (float *)malloc((size_t)T * C * sizeof(float)), row[C], *bias = (float *)malloc(96 * sizeof(float));
-            char *w[3];
-            float *ref[3], *got[3];
-            ck_qmatmul mm[3];
-            char what[200];
-            size_t i;
-            for (i = 0; i < (size_t)T * C; i++) inp[i] = grand();
-            for (i = 0; i < 96; i++) bias[i] = grand();
-            for (j = 0; j < 3; j++) {
-                size_t rb = ck_row_size(sets[si][j], C);
-                w[j] = (char *)malloc((size_t)OCs[j] * rb);
-                for (o = 0; o < OCs[j]; o++) {
-                    for (i = 0; i < C; i++) row[i] = grand() * 0.05f;
-                    if (sets[si][j] == CK_F32) memcpy(w[j] + (size_t)o * rb, row, sizeof row);
-                    else ck_quantize_row(sets[si][j], row, w[j] + (size_t)o * rb, C);
-                }
-                ref[j] = (float *)malloc((size_t)T * OCs[j] * sizeof(float));
-                got[j] = (float *)malloc((size_t)T * OCs[j] * sizeof(float));
-                ck_matmul_forward_q(sets[si][j], ref[j], inp, w[j], j == 1 ? bias : NULL, T, C, OCs[j]);
-                mm[j].type = sets[si][j]; mm[j].out = got[j]; mm[j].weight = w[j]; mm[j].bias = j == 1 ? bias : NULL; mm[j].OC = OCs[j];
-            }
-            for (r = 1; r <= 3; r++) {
-#ifdef _OPENMP
-                omp_set_num_threads(r);
-#else
-                if (r > 1) break;
-#endif
-                for (j = 0; j < 3; j++) memset(got[j], 0xff, (size_t)T * OCs[j] * sizeof(float));
-                ck_matmul_forward_q_multi(mm, 3, inp, T, C);
-                for (j = 0; j < 3; j++) ok &= memcmp(got[j], ref[j], (size_t)T * OCs[j] * sizeof(float)) == 0;
-            }
+            int ok = multi_case(sets[si], OCs, Ts[ti], 512, 0, types);
             snprintf(what, sizeof what, "ck_matmul_forward_q_multi %s+%s+%s T=%d == one ck_matmul_forward_q per matrix, bit for bit, 1-3 threads",
-                     ck_type_name(sets[si][0]), ck_type_name(sets[si][1]), ck_type_name(sets[si][2]), T);
+                     ck_type_name(sets[si][0]), ck_type_name(sets[si][1]), ck_type_name(sets[si][2]), Ts[ti]);
             check(ok, what);
-            for (j = 0; j < 3; j++) { free(w[j]); free(ref[j]); free(got[j]); }
-            free(inp); free(bias);
         }
-#ifdef _OPENMP
-    omp_set_num_threads(2);
-#endif
 }
 
 /* ck_matmul_forward_q_multi over the float layouts (CK_F16_X16, CK_BF16_X16, CK_F32_X16: one
    pass whose threads split whole 16-row groups across the matrices) == one ck_matmul_forward_q per
-   matrix, bit for bit: each layout alone and mixed, with a repacked Q8_0 and a Q4_K, biases, decode,
-   a few rows and more rows than one GEMM pass takes (70), C with tails (odd for the float layouts), 1-3 threads; and a set whose
-   rows are not all whole groups (the threads split single rows: a float layout takes the groups that start in its share) */
+   matrix, bit for bit: each layout alone and mixed, with a repacked Q8_0 and a Q4_1, biases, decode,
+   a few rows and more rows than one GEMM pass takes (70), C with tails (odd for the float layouts),
+   1-3 threads; and a set whose rows are not all whole groups (the threads split single rows: a
+   float layout takes the groups that start in its share) */
 static void test_qmatmul_multi_x16f(void)
 {
     static const int sets[][3] = { { CK_F16, CK_F16, CK_F16 }, { CK_BF16, CK_BF16, CK_BF16 }, { CK_F32, CK_F16, CK_BF16 },
                                    { CK_F16, CK_Q8_0, CK_Q4_1 }, { CK_BF16, CK_Q8_0, CK_Q4_1 } };
     static const int Ts[] = { 1, 7, 70 };
-    int si, ti, j, r, o, OCs[3];
+    int si, ti, types[3];
+    char what[240];
     if (!ck__is_x16f(ck_repack_type(CK_F16))) {
         printf("ck_matmul_forward_q_multi on float layouts: not run (no AVX-512 in this build: ck_repack_type keeps f16)\n");
         return;
@@ -831,57 +847,13 @@ static void test_qmatmul_multi_x16f(void)
     for (si = 0; si < (int)(sizeof sets / sizeof sets[0]); si++)
         for (ti = 0; ti < 3; ti++) {
             /* C: tails in every segment and pair (the float layouts alone), 17 blocks of 32 (mixed); 40 rows in one mixed case: not whole groups */
-            const int T = Ts[ti], C = si < 3 ? 521 : 544, last16 = si < 3 || (si == 3 && ti != 1);
-            int ok = 1;
-            float *inp = (float *)malloc((size_t)T * C * sizeof(float)), row[544], *bias = (float *)malloc(96 * sizeof(float));
-            char *w[3];
-            float *ref[3], *got[3];
-            int types[3];
-            ck_qmatmul mm[3];
-            char what[240];
-            size_t i;
-            OCs[0] = 96, OCs[1] = 32, OCs[2] = last16 ? 48 : 40;
-            for (i = 0; i < (size_t)T * C; i++) inp[i] = grand();
-            for (i = 0; i < 96; i++) bias[i] = grand();
-            for (j = 0; j < 3; j++) {
-                const int base = sets[si][j];
-                size_t rb = ck_row_size(base, C);
-                w[j] = (char *)malloc((size_t)OCs[j] * rb + 64);
-                for (o = 0; o < OCs[j]; o++) {
-                    for (i = 0; i < (size_t)C; i++) row[i] = grand() * 0.05f;
-                    if (base == CK_F32) memcpy(w[j] + (size_t)o * rb, row, (size_t)C * sizeof(float));
-                    else ck_quantize_row(base, row, w[j] + (size_t)o * rb, C);
-                }
-                types[j] = base;
-                if (OCs[j] % 16 == 0 && ck_repack_type(base) != base) {
-                    types[j] = ck_repack_type(base);
-                    if (ck_repack_rows(types[j], w[j], OCs[j], C) != 0) ok = 0;
-                }
-                ref[j] = (float *)malloc((size_t)T * OCs[j] * sizeof(float));
-                got[j] = (float *)malloc((size_t)T * OCs[j] * sizeof(float));
-                ck_matmul_forward_q(types[j], ref[j], inp, w[j], j == 1 ? bias : NULL, T, C, OCs[j]);
-                mm[j].type = types[j]; mm[j].out = got[j]; mm[j].weight = w[j]; mm[j].bias = j == 1 ? bias : NULL; mm[j].OC = OCs[j];
-            }
-            for (r = 1; r <= 3; r++) {
-#ifdef _OPENMP
-                omp_set_num_threads(r);
-#else
-                if (r > 1) break;
-#endif
-                for (j = 0; j < 3; j++) memset(got[j], 0xff, (size_t)T * OCs[j] * sizeof(float));
-                ck_matmul_forward_q_multi(mm, 3, inp, T, C);
-                for (j = 0; j < 3; j++) ok &= memcmp(got[j], ref[j], (size_t)T * OCs[j] * sizeof(float)) == 0;
-            }
-            snprintf(what, sizeof what, "ck_matmul_forward_q_multi %s+%s+%s (%d+%d+%d rows) T=%d C=%d == one ck_matmul_forward_q per matrix, bit for bit, 1-3 threads",
-                     ck_type_name(ck_repack_base(types[0])), ck_type_name(ck_repack_base(types[1])), ck_type_name(ck_repack_base(types[2])),
-                     OCs[0], OCs[1], OCs[2], T, C);
+            const int C = si < 3 ? 521 : 544, OCs[3] = { 96, 32, si < 3 || (si == 3 && ti != 1) ? 48 : 40 };
+            int ok = multi_case(sets[si], OCs, Ts[ti], C, 1, types);
+            snprintf(what, sizeof what, "ck_matmul_forward_q_multi %s%s+%s%s+%s%s (%d+%d+%d rows) T=%d C=%d == one ck_matmul_forward_q per matrix, bit for bit, 1-3 threads",
+                     ck_type_name(sets[si][0]), types[0] != sets[si][0] ? "_X16" : "", ck_type_name(sets[si][1]), types[1] != sets[si][1] ? "_X16" : "",
+                     ck_type_name(sets[si][2]), types[2] != sets[si][2] ? "_X16" : "", OCs[0], OCs[1], OCs[2], Ts[ti], C);
             check(ok, what);
-            for (j = 0; j < 3; j++) { free(w[j]); free(ref[j]); free(got[j]); }
-            free(inp); free(bias);
         }
-#ifdef _OPENMP
-    omp_set_num_threads(2);
-#endif
 }
 
 /* Repacked layouts (CK_Q4_0_X16, CK_Q5_0_X16, CK_Q8_0_X16, ck_repack_rows), for each:
