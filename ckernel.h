@@ -1348,7 +1348,7 @@ typedef struct {
     const float *inp, *weight, *bias;
     int T, C, OC;
 } ck__mmf_job;
-/* a matmul's arguments, handed to the threads by ck__par (ck__matmul_x16f, ck__matmul_q_fast) */
+/* a matmul's arguments, handed to the threads by ck__par (ck__matmul_q_fast) */
 typedef struct {
     int simd, type;
     float *out;
@@ -8104,12 +8104,21 @@ static void ck__gemv_h16_avx512(int type, float *out, const float *inp, const vo
 }
 #endif
 
+#if CK_HAVE_AVX512
+static void ck__matmul_x16f_rows(int type, float *out, const float *inp, const void *w, const float *bias, int T, int C, int OC, int g_lo, int g_hi);
+#endif
 /* the prefill GEMMs where they serve the type and T, else the tile path (a CK_Q4_0_X16 decode:
-   its own kernel) */
+   its own kernel); a float layout (CK_F32_X16, CK_F16_X16, CK_BF16_X16, AVX-512 builds only):
+   ck__matmul_x16f_rows on the groups that start in [o_lo, o_hi), which are whole groups where the
+   callers split them (ck__matmul_q_fast_part, and _multi_part over matrices of whole groups) */
 static void ck__matmul_q_fast_rows(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C,
                                    int OC, int o_lo, int o_hi)
 {
 #if CK_HAVE_AVX512
+    if (ck__is_x16f(type)) {
+        ck__matmul_x16f_rows(type, out, inp, weight, bias, T, C, OC, o_lo / 16, o_hi / 16);
+        return;
+    }
     if (simd && T == 1 && (type == CK_F16 || (type == CK_BF16 && CK_HAVE_AVX512BF16))) {
         ck__gemv_h16_avx512(type, out, inp, weight, bias, C, o_lo, o_hi);
         return;
@@ -8220,25 +8229,11 @@ if (pfs && (size_t)k * 16 * es % 64 == 0) { /* (a line a stream, 2 KB ahead: pas
         }
     }
 }
-static void ck__matmul_x16f_job(void *p)
-{
-    const ck__mm_job *j = (const ck__mm_job *)p;
-    int g_lo, g_hi;
-    ck__thread_rows(j->OC / 16, &g_lo, &g_hi);
-    ck__matmul_x16f_rows(j->type, j->out, j->inp, j->w, j->bias, j->T, j->C, j->OC, g_lo, g_hi);
-}
-static void ck__matmul_x16f(int type, float *out, const float *inp, const void *w, const float *bias, int T, int C, int OC)
-{
-    ck__mm_job j;
-    j.simd = 1, j.type = type, j.out = out, j.inp = inp, j.w = w, j.bias = bias, j.T = T, j.C = C, j.OC = OC;
-    ck__par((double)T * OC * C > CK_OMP_MIN_WORK && (T > 1 || (double)OC * C * (type == CK_F32_X16 ? 4 : 2) > CK_OMP_MIN_DECODE_BYTES),
-            ck__matmul_x16f_job, &j);
-}
 #endif
 
 static void ck__matmul_q_fast_part(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
-    const int g = ck__is_x16(type) ? 16 : 1; /* a repacked matrix: the threads take whole groups of rows */
+    const int g = ck__is_x16(type) || ck__is_x16f(type) ? 16 : 1; /* a repacked matrix: the threads take whole groups of rows */
     int o_lo, o_hi;
     ck__thread_rows(OC / g, &o_lo, &o_hi);
     ck__matmul_q_fast_rows(simd, type, out, inp, weight, bias, T, C, OC, o_lo * g, o_hi * g);
@@ -8251,7 +8246,7 @@ static void ck__matmul_q_fast_job(void *p)
 static void ck__matmul_q_fast(int simd, int type, float *out, const float *inp, const void *weight, const float *bias, int T, int C, int OC)
 {
     ck__mm_job j;
-    CK_ASSERT(OC % (ck__is_x16(type) ? 16 : 1) == 0 && "ck_matmul_forward_q: a repacked matrix has rows in groups of 16");
+    CK_ASSERT(OC % (ck__is_x16(type) || ck__is_x16f(type) ? 16 : 1) == 0 && "ck_matmul_forward_q: a repacked matrix has rows in groups of 16");
     j.simd = simd, j.type = type, j.out = out, j.inp = inp, j.w = weight, j.bias = bias, j.T = T, j.C = C, j.OC = OC;
     ck__par((double)T * OC * C > CK_OMP_MIN_WORK && (T > 1 || (double)OC * ck_row_size(ck_repack_base(type), C) > CK_OMP_MIN_DECODE_BYTES),
             ck__matmul_q_fast_job, &j);
@@ -8381,7 +8376,7 @@ CK_DEF void ck_matmul_forward_qp_avx2(int path, int type, float *out, const floa
     ck__check_qmatmul(type, weight, C);
     if (type == CK_F32) ck_matmul_forward_avx2(out, inp, (const float *)weight, bias, T, C, OC);
 #if CK_HAVE_AVX512
-    else if (ck__is_x16f(type)) ck__matmul_x16f(type, out, inp, weight, bias, T, C, OC);
+    else if (ck__is_x16f(type)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC); /* (on either path: its only kernels) */
 #endif
     else if (path == CK_Q_FAST && ck__qdot_kernel(ck_repack_base(type), 1)) ck__matmul_q_fast(1, type, out, inp, weight, bias, T, C, OC);
     else ck__matmul_q_exact_avx2(type, out, inp, weight, bias, T, C, OC);
@@ -8458,14 +8453,8 @@ static void ck__matmul_q_multi_part(void *p)
     lo *= J->unit, hi *= J->unit;
     for (j = 0; j < n; base += mm[j].OC, j++) {
         int a = CK_MAX(lo, base) - base, b = CK_MIN(hi, base + mm[j].OC) - base;
-        if (a >= b) continue;
-#if CK_HAVE_AVX512
-        if (ck__is_x16f(mm[j].type)) { /* the groups that start in [a, b): its OC is whole groups, so they cover each of them once */
-            ck__matmul_x16f_rows(mm[j].type, mm[j].out, inp, mm[j].weight, mm[j].bias, T, C, mm[j].OC, a / 16, b / 16);
-            continue;
-        }
-#endif
-        ck__matmul_q_fast_rows(simd, mm[j].type, mm[j].out, inp, mm[j].weight, mm[j].bias, T, C, mm[j].OC, a, b);
+        /* (a float layout takes the groups that start in [a, b): its OC is whole groups, so each is computed once) */
+        if (a < b) ck__matmul_q_fast_rows(simd, mm[j].type, mm[j].out, inp, mm[j].weight, mm[j].bias, T, C, mm[j].OC, a, b);
     }
 }
 CK_DEF void ck_matmul_forward_q_multi(const ck_qmatmul *mm, int n, const float *inp, int T, int C)
