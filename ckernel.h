@@ -7958,11 +7958,61 @@ static void ck__matmul_q_tile_rows(int simd, int wtype, float *out, const float 
    (8 * CK_QSEG values: the first sets out = bias + acc, the others add): bit-identical to the
    GGUF matrix's result, for any row range (a group cut by the range is computed whole and stored
    in part). */
-/* No software prefetch: the hardware's stream prefetcher alone reads the groups fastest. Measured on
-   Zen 5, 1 thread, 4 builds alternated in one process (median of 30-40 passes over 48-96 matrices),
-   against prefetching 4, 8 (the previous default) and 16 KB ahead: Q8_0 28.9 GB/s against 24.1 at
-   8 KB (896 x 4864), 30.7 against 28.6 (1536 x 576), equal elsewhere; Q4_0 equal; Qwen2-0.5B Q8_0
-   decode 51.6 against 47.7 tok/s, Q4_0 ~74 against ~67. */
+/* Prefetch: short rows (C < CK__X16_LONG values) run one group after another with none, the
+   hardware's stream prefetcher alone following the one stream (measured fastest there: Zen 5, 1
+   thread, 4 builds alternated, against 4, 8, 16 KB ahead: Q8_0 1536 x 576 30.7 GB/s against 28.6,
+   Qwen2-0.5B gate / up equal or better than any prefetch). Long rows (Qwen2-0.5B's down, 4864
+   values: 82 KB a group) read at 24 GB/s so: there 4 groups run side by side, each its own stream
+   with each block's lines prefetched CK__X16_PFD bytes ahead (31 GB/s; no prefetch 4 streams 18,
+   1 stream + prefetch 23). */
+#ifndef CK__X16_LONG
+#define CK__X16_LONG 2048
+#endif
+#ifndef CK__X16_PFD
+#define CK__X16_PFD 2048
+#endif
+/* v = the exact sum S of block b of the group at p (its lines CK__X16_PFD bytes on prefetched
+   when pf), acc += (d_w * d_a) * S */
+#define CK__X16_BLOCK(p, acc, pf)                                                                               \
+    do {                                                                                                        \
+        const uint8_t *pb_ = (p) + (size_t)b * gsz;                                                             \
+        __m512i v_ = _mm512_set1_epi32(corr[b]);                                                                \
+        const __m512i qh_ = q5 ? _mm512_loadu_si512((const void *)(pb_ + 32)) : _mm512_setzero_si512();         \
+        size_t j_;                                                                                              \
+        if (pf)                                                                                                 \
+            for (j_ = 0; j_ < gsz; j_ += 64) _mm_prefetch((const char *)pb_ + CK__X16_PFD + j_, _MM_HINT_T0);  \
+        for (j_ = 0; j_ < 4; j_++) {                                                                            \
+            const __m512i q_ = _mm512_loadu_si512((const void *)(pb_ + qo + 64 * j_));                          \
+            if (q8) {                                                                                           \
+                const __m512i q2_ = _mm512_loadu_si512((const void *)(pb_ + qo + 64 * (j_ + 4)));               \
+                v_ = _mm512_dpbusd_epi32(v_, _mm512_xor_si512(q_, x80), _mm512_set1_epi32(ck__ld32(aq + 4 * j_))); \
+                v_ = _mm512_dpbusd_epi32(v_, _mm512_xor_si512(q2_, x80), _mm512_set1_epi32(ck__ld32(aq + 4 * (j_ + 4)))); \
+            } else {                                                                                            \
+                __m512i lo_ = _mm512_and_si512(q_, m4), hi_ = _mm512_and_si512(_mm512_srli_epi16(q_, 4), m4);  \
+                if (q5) {                                                                                       \
+                    lo_ = ck__q5x16_bits(lo_, qh_, (int)j_);                                                    \
+                    hi_ = ck__q5x16_bits(hi_, qh_, (int)j_ + 4);                                                \
+                }                                                                                               \
+                v_ = _mm512_dpbusd_epi32(v_, lo_, _mm512_set1_epi32(ck__ld32(aq + 4 * j_)));                    \
+                v_ = _mm512_dpbusd_epi32(v_, hi_, _mm512_set1_epi32(ck__ld32(aq + 4 * (j_ + 4))));              \
+            }                                                                                                   \
+        }                                                                                                       \
+        acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtph_ps(ck__load256(pb_)), _mm512_set1_ps(ad[b])), _mm512_cvtepi32_ps(v_))); \
+    } while (0)
+/* group g's accumulator into out (its rows within o_lo..o_hi-1): the first segment (c0 = 0) sets
+   bias + acc, the others add */
+static void ck__gemv_x16_store(float *out, const float *bias, __m512 acc, int g, int o_lo, int o_hi, int c0)
+{
+    const int r0 = CK_MAX(o_lo - g * 16, 0), r1 = CK_MIN(o_hi - g * 16, 16);
+    float res[16];
+    int r;
+    _mm512_storeu_ps(res, acc);
+    for (r = r0; r < r1; r++) {
+        float *y = out + g * 16 + r;
+        if (c0) *y += res[r];
+        else *y = bias ? bias[g * 16 + r] + res[r] : res[r];
+    }
+}
 CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp, const void *weight, const float *bias, int C, int o_lo, int o_hi)
 {
     enum { S = 8 * CK_QSEG / CK_QK_K * CK_QK_K, SB = S / CK_QK };
@@ -7971,54 +8021,46 @@ CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp
     ck_block_q8_0 a[SB];
     int32_t corr[SB];
     float ad[SB];
-    const int nbr = C / CK_QK;
+    const int nbr = C / CK_QK, g_hi = (o_hi + 15) / 16;
     const __m512i m4 = _mm512_set1_epi8(15), x80 = _mm512_set1_epi8((char)0x80);
-    int c0, b, g, r;
+    int c0, b, g;
     if (C == 0) ck__init_out_rows(out, bias, 1, o_hi, o_lo, o_hi); /* no segment sets the output */
     for (c0 = 0; c0 < C; c0 += S) {
         const int cs = CK_MIN(S, C - c0), nb = cs / CK_QK;
+        const size_t gstr = (size_t)nbr * gsz; /* from a group's segment to the next group's */
         ck__act_quantizer(CK_Q8_0, 1)(inp + c0, a, cs);
         for (b = 0; b < nb; b++) {
             corr[b] = -off * ck__sum32_i8_avx2(a[b].qs);
             ad[b] = ck__h2f(a[b].d);
         }
-        for (g = o_lo / 16; g * 16 < o_hi; g++) {
+        for (g = o_lo / 16; g < g_hi;) {
             const uint8_t *p = (const uint8_t *)weight + ((size_t)g * nbr + c0 / CK_QK) * gsz;
-            const int r0 = CK_MAX(o_lo - g * 16, 0), r1 = CK_MIN(o_hi - g * 16, 16);
-            __m512 acc = _mm512_setzero_ps();
-            float res[16];
-            for (b = 0; b < nb; b++, p += gsz) {
-                const int8_t *aq = a[b].qs; /* (2-byte aligned: dwords through ck__ld32) */
-                __m512i v = _mm512_set1_epi32(corr[b]);
-                const __m512i qh = q5 ? _mm512_loadu_si512((const void *)(p + 32)) : _mm512_setzero_si512();
-                size_t j;
-                for (j = 0; j < 4; j++) {
-                    const __m512i q = _mm512_loadu_si512((const void *)(p + qo + 64 * j));
-                    if (q8) {
-                        const __m512i q2 = _mm512_loadu_si512((const void *)(p + qo + 64 * (j + 4)));
-                        v = _mm512_dpbusd_epi32(v, _mm512_xor_si512(q, x80), _mm512_set1_epi32(ck__ld32(aq + 4 * j)));
-                        v = _mm512_dpbusd_epi32(v, _mm512_xor_si512(q2, x80), _mm512_set1_epi32(ck__ld32(aq + 4 * (j + 4))));
-                    } else {
-                        __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-                        if (q5) {
-                            lo = ck__q5x16_bits(lo, qh, (int)j);
-                            hi = ck__q5x16_bits(hi, qh, (int)j + 4);
-                        }
-                        v = _mm512_dpbusd_epi32(v, lo, _mm512_set1_epi32(ck__ld32(aq + 4 * j)));
-                        v = _mm512_dpbusd_epi32(v, hi, _mm512_set1_epi32(ck__ld32(aq + 4 * (j + 4))));
-                    }
+            if (C >= CK__X16_LONG) { /* 4 groups side by side (past g_hi: the last one again, not stored) */
+                const int n = CK_MIN(4, g_hi - g);
+                const uint8_t *p1 = p + gstr * (size_t)CK_MIN(1, n - 1), *p2 = p + gstr * (size_t)CK_MIN(2, n - 1), *p3 = p + gstr * (size_t)CK_MIN(3, n - 1);
+                __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+                for (b = 0; b < nb; b++) {
+                    const int8_t *aq = a[b].qs; /* (2-byte aligned: dwords through ck__ld32) */
+                    CK__X16_BLOCK(p, a0, 1); CK__X16_BLOCK(p1, a1, 1); CK__X16_BLOCK(p2, a2, 1); CK__X16_BLOCK(p3, a3, 1);
                 }
-                acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtph_ps(ck__load256(p)), _mm512_set1_ps(ad[b])), _mm512_cvtepi32_ps(v)));
-            }
-            _mm512_storeu_ps(res, acc);
-            for (r = r0; r < r1; r++) {
-                float *y = out + g * 16 + r;
-                if (c0) *y += res[r];
-                else *y = bias ? bias[g * 16 + r] + res[r] : res[r];
+                ck__gemv_x16_store(out, bias, a0, g, o_lo, o_hi, c0);
+                if (n > 1) ck__gemv_x16_store(out, bias, a1, g + 1, o_lo, o_hi, c0);
+                if (n > 2) ck__gemv_x16_store(out, bias, a2, g + 2, o_lo, o_hi, c0);
+                if (n > 3) ck__gemv_x16_store(out, bias, a3, g + 3, o_lo, o_hi, c0);
+                g += n;
+            } else {
+                __m512 a0 = _mm512_setzero_ps();
+                for (b = 0; b < nb; b++) {
+                    const int8_t *aq = a[b].qs;
+                    CK__X16_BLOCK(p, a0, 0);
+                }
+                ck__gemv_x16_store(out, bias, a0, g, o_lo, o_hi, c0);
+                g++;
             }
         }
     }
 }
+#undef CK__X16_BLOCK
 static void ck__gemv_q4_0_x16_avx512(float *out, const float *inp, const void *w, const float *bias, int C, int lo, int hi)
 {
     ck__gemv_x16_avx512(CK_Q4_0_X16, out, inp, w, bias, C, lo, hi);
