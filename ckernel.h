@@ -8035,12 +8035,12 @@ CK__FORCE_INLINE void ck__gemv_x16_avx512(int type, float *out, const float *inp
     int32_t corr[SB];
     float ad[SB];
     const int nbr = C / CK_QK, g_hi = (o_hi + 15) / 16;
+    const size_t gstr = (size_t)nbr * gsz; /* from a group's segment to the next group's */
     const __m512i m4 = _mm512_set1_epi8(15), x80 = _mm512_set1_epi8((char)0x80);
     int c0, b, g;
     if (C == 0) ck__init_out_rows(out, bias, 1, o_hi, o_lo, o_hi); /* no segment sets the output */
     for (c0 = 0; c0 < C; c0 += S) {
         const int cs = CK_MIN(S, C - c0), nb = cs / CK_QK;
-        const size_t gstr = (size_t)nbr * gsz; /* from a group's segment to the next group's */
         ck__act_quantizer(CK_Q8_0, 1)(inp + c0, a, cs);
         for (b = 0; b < nb; b++) {
             corr[b] = -off * ck__sum32_i8_avx2(a[b].qs);

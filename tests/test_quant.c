@@ -910,7 +910,7 @@ static void test_repack(void)
           "ck_repack_base / _type / _layout of the other types: themselves");
 #if CK_HAVE_AVX512
     for (ki = 0; ki < 3; ki++) {
-        static const int Ts[] = { 1, 2, 5, 8, 33, 70 }, Cs[] = { 96, 576, 4864, 9216 }, OCs[] = { 16, 48, 64 }; /* (80: 4 groups, then 1) */
+        static const int Ts[] = { 1, 2, 5, 8, 33, 70 }, Cs[] = { 96, 576, 4864, 9216 }, OCs[] = { 16, 48, 64 };
         const int base = layouts[ki][0], to = layouts[ki][1];
         int ti, ci, oi, r, worst_ok = 1, n = 0;
         check(ck_repack_type(base) == to, "AVX-512 build: ck_repack_type gives the X16 layout");
