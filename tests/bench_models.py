@@ -8,6 +8,10 @@ llama-bench (-p 64 -n 32 -r REPS -t N), in the same run, one engine after the ot
 each table gets llama.cpp's figures and the ratio ckernel / llama.cpp. This project never builds or
 ships llama.cpp: a user who has it can compare.
 
+The 1-thread runs of both engines, and the 1-thread bandwidth, are pinned to one CPU (the lowest this
+process may use): a shared host's vCPUs differ by up to 20% in the same minute, and unpinned each run
+would land where the scheduler puts it. --no-pin leaves them unpinned.
+
 With --busy N, N other processes spin on the CPU during every measurement (both engines): how a
 shared machine's load changes each engine's figures.
 
@@ -18,7 +22,7 @@ range of the per-round ratios (min-max), the figure to compare between runs.
 
 usage: /usr/bin/python3 tests/bench_models.py [--models smollm,qwen2] [--types f32,f16,...]
                                               [--threads 2,1] [--reps 3] [--decode 32] [--llama-bench PATH] [--busy N]
-                                              [--rounds N]
+                                              [--rounds N] [--no-pin]
 Random weights are cached in build/bench/ (a few GB for all of them). ckernel's run is given the
 prompt once untimed first (run --warmup), so prefill is not charged with page-faulting the mmapped
 weights in; llama-bench warms up likewise. Figures are medians of REPS runs."""
@@ -46,16 +50,21 @@ TYPES = {"f32": ["--type", "f32"], "f16": ["--type", "f16"], "bf16": ["--type", 
 PROMPT, CTX = 64, 256
 
 
-def run(args, **kw):
-    r = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
+def pinned(cpus):
+    """subprocess's preexec_fn that pins the child (and the threads it starts) to the set cpus, or None"""
+    return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+
+
+def run(args, cpus=None, **kw):
+    r = subprocess.run([str(a) for a in args], capture_output=True, text=True, preexec_fn=pinned(cpus), **kw)
     if r.returncode != 0:
         sys.exit(f"bench: {' '.join(map(str, args))} failed:\n{r.stderr[-2000:]}{r.stdout[-2000:]}")
     return r
 
 
-def peak_rss(args):
-    """run args, return (stdout+stderr, peak RSS in MB) of that child alone"""
-    p = subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def peak_rss(args, cpus=None):
+    """run args (pinned to cpus if given), return (stdout+stderr, peak RSS in MB) of that child alone"""
+    p = subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=pinned(cpus))
     out = p.stdout.read()
     _, status, ru = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
@@ -84,23 +93,25 @@ def llama_copy(g, out):
     os.replace(out + ".tmp", out)
 
 
-def llama_bench(exe, g, threads, reps, n_gen):
-    """{threads: (prefill tok/s, decode tok/s)}: medians of llama-bench's samples"""
-    r = run([exe, "-m", g, "-p", PROMPT, "-n", n_gen, "-r", reps, "-t", ",".join(map(str, threads)), "-o", "json"])
+def llama_bench(exe, g, threads, reps, n_gen, pin):
+    """{threads: (prefill tok/s, decode tok/s)}: medians of llama-bench's samples; one run per thread
+    count, pinned to pin(threads) (ck_bench's CPUs for that count)"""
     res = {}
-    for e in json.loads(r.stdout):
-        med = statistics.median(e["samples_ts"])
-        k = "prefill" if e["n_prompt"] > 0 else "decode"
-        res.setdefault(e["n_threads"], {})[k] = med
+    for th in threads:
+        r = run([exe, "-m", g, "-p", PROMPT, "-n", n_gen, "-r", reps, "-t", th, "-o", "json"], cpus=pin(th))
+        for e in json.loads(r.stdout):
+            med = statistics.median(e["samples_ts"])
+            k = "prefill" if e["n_prompt"] > 0 else "decode"
+            res.setdefault(e["n_threads"], {})[k] = med
     return {t: (res[t]["prefill"], res[t]["decode"]) for t in threads}
 
 
-def ck_bench(run_exe, g, threads, reps, n_gen):
-    """(prefill tok/s, decode tok/s, peak RSS MB): medians over reps runs"""
+def ck_bench(run_exe, g, threads, reps, n_gen, cpus=None):
+    """(prefill tok/s, decode tok/s, peak RSS MB): medians over reps runs (pinned to cpus if given)"""
     toks = ",".join(str((i * 7919) % 1000 + 1) for i in range(PROMPT))
     pf, dc, rss = [], [], []
     for _ in range(reps):
-        out, r = peak_rss([run_exe, "-m", g, "--tokens", toks, "-n", n_gen, "--temp", "0", "--warmup", "-t", threads])
+        out, r = peak_rss([run_exe, "-m", g, "--tokens", toks, "-n", n_gen, "--temp", "0", "--warmup", "-t", threads], cpus)
         pf.append(float(re.search(r"prefill: \d+ tokens in [0-9.]+ s \(([0-9.]+) tokens/s\)", out).group(1)))
         dc.append(float(re.search(r"decode: \d+ tokens in [0-9.]+ s \(([0-9.]+) tokens/s\)", out).group(1)))
         rss.append(r)
@@ -119,6 +130,7 @@ def main():
     ap.add_argument("--llama-bench", default=os.environ.get("LLAMA_BENCH") or None)
     ap.add_argument("--busy", type=int, default=0, help="spinning processes running beside the measurements")
     ap.add_argument("--rounds", type=int, default=1, help="measure every file this many times, round after round (ratio ranges)")
+    ap.add_argument("--no-pin", action="store_true", help="leave 1-thread runs to the scheduler (default: both engines on one CPU)")
     a = ap.parse_args()
     if a.rounds < 1 or a.reps < 1:
         sys.exit(f"bench: --rounds and --reps must be at least 1 (got --rounds {a.rounds}, --reps {a.reps})")
@@ -132,15 +144,20 @@ def main():
     if a.llama_bench and not os.access(a.llama_bench, os.X_OK):
         sys.exit(f"bench: LLAMA_BENCH={a.llama_bench} is not an executable file")
     os.makedirs(os.path.join(B, "bench"), exist_ok=True)
+    # 1-thread runs of both engines (and the 1-thread bandwidth) on one CPU: the vCPUs of a shared
+    # host can differ by 20% in the same minute, and the scheduler would otherwise pick one per run
+    one = None if a.no_pin else {min(os.sched_getaffinity(0))}
+    a.pin = lambda th: one if th == 1 else None
     bw = {}  # threads -> measured read bandwidth, GB/s: one core cannot keep as many misses in flight as two
     for th in threads:
-        bw_out = run([os.path.join(B, "bench_membw")], env=dict(os.environ, OMP_NUM_THREADS=str(th))).stdout
+        bw_out = run([os.path.join(B, "bench_membw")], cpus=a.pin(th), env=dict(os.environ, OMP_NUM_THREADS=str(th))).stdout
         bw[th] = float(re.search(r"([0-9.]+) GB/s", bw_out).group(1))
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (uptime) at start;"
           " memory read bandwidth (measured): " + ", ".join(f"{bw[th]:.1f} GB/s with {th} thread{'s' if th > 1 else ''}" for th in threads))
     print(f"prefill: {PROMPT} tokens; decode: {a.decode} tokens; median of {a.reps} runs" +
           (f" in each of {a.rounds} rounds (the table: medians over the rounds)" if a.rounds > 1 else "") + "; " +
-          (f"llama.cpp: {a.llama_bench}" if a.llama_bench else "llama.cpp: not compared (LLAMA_BENCH=/path/to/llama-bench to compare)"))
+          (f"llama.cpp: {a.llama_bench}" if a.llama_bench else "llama.cpp: not compared (LLAMA_BENCH=/path/to/llama-bench to compare)") +
+          (f"; 1-thread runs pinned to CPU {min(one)} (--no-pin: not)" if one else "; not pinned (--no-pin)"))
     spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(a.busy)]
     if a.busy:
         print(f"{a.busy} spinning process{'es' if a.busy > 1 else ''} run beside every measurement (--busy)")
@@ -192,9 +209,9 @@ def measure(a, threads, bw):
     for rnd in range(a.rounds):
         rows = {th: [] for th in threads}
         for label, t, g, d, wbytes, kvbytes in files:
-            lb = llama_bench(a.llama_bench, llama_loadable(g), threads, a.reps, a.decode) if a.llama_bench else {}
+            lb = llama_bench(a.llama_bench, llama_loadable(g), threads, a.reps, a.decode, a.pin) if a.llama_bench else {}
             for th in threads:
-                pf, dc, rss = ck_bench(os.path.join(d, "run"), g, th, a.reps, a.decode)
+                pf, dc, rss = ck_bench(os.path.join(d, "run"), g, th, a.reps, a.decode, a.pin(th))
                 rows[th].append((label, t, wbytes, kvbytes, pf, dc, rss, lb.get(th)))
                 print(f"  {f'round {rnd + 1}: ' if a.rounds > 1 else ''}{label} {t} {th} thr: ckernel prefill {pf:.1f} decode {dc:.1f} tok/s" +
                       (f"; llama.cpp prefill {lb[th][0]:.1f} decode {lb[th][1]:.1f}" if th in lb else ""), file=sys.stderr, flush=True)
@@ -213,8 +230,12 @@ def columns(a, bw):
             cols += [("llama.cpp", 9, lambda r, i=i: f"{r[7][i - 4]:>9.1f}"), ("ratio", 5, lambda r, i=i: f"{r[i] / r[7][i - 4]:>5.2f}")]
             if a.rounds > 1:
                 cols.append(("rounds", 9, lambda r, i=i: f"{r[8][i - 4][0]:>4.2f}-{r[8][i - 4][1]:.2f}"))
-    return cols + [("% of floor", 10, lambda r: f"{100 * r[5] * r[2] / (bw * 1e9):>9.0f}%"), ("peak RSS MB", 11, lambda r: f"{r[6]:>11.0f}"),
-                   ("budget MB", 9, lambda r: f"{1.1 * (r[2] + r[3]) / 2**20:>9.0f}")]
+    cols.append(("% of floor", 10, lambda r: f"{100 * r[5] * r[2] / (bw * 1e9):>9.0f}%"))
+    if a.llama_bench:  # llama.cpp's decode against the same floor, and the floor's tok/s / llama.cpp's: the highest decode
+        # ratio that an engine reading every weight once per token can show against that llama.cpp figure
+        cols += [("llama.cpp %", 11, lambda r: f"{100 * r[7][1] * r[2] / (bw * 1e9):>10.0f}%"),
+                 ("ceiling", 7, lambda r: f"{bw * 1e9 / r[2] / r[7][1]:>7.2f}")]
+    return cols + [("peak RSS MB", 11, lambda r: f"{r[6]:>11.0f}"), ("budget MB", 9, lambda r: f"{1.1 * (r[2] + r[3]) / 2**20:>9.0f}")]
 
 
 def report(a, threads, bw, rows):
@@ -227,7 +248,9 @@ def report(a, threads, bw, rows):
     print(f"\nload average at end: {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}")
     if a.rounds > 1 and a.llama_bench:
         print(f"rounds = the lowest and highest of the {a.rounds} rounds' ratios; ratio = the medians' ratio")
-    print("ratio = ckernel / llama.cpp on the same file; % of floor = decode tok/s x bytes of weights / the bandwidth measured with that many threads;"
+    print("ratio = ckernel / llama.cpp on the same file; % of floor = decode tok/s x bytes of weights / the bandwidth measured with that many threads"
+          " (ckernel's, then llama.cpp's);" + (" ceiling = the floor's tok/s / llama.cpp's decode tok/s, the highest decode ratio an engine that"
+          " reads every weight once per token can reach against that figure;" if a.llama_bench else "") +
           " budget = (weights + KV cache of the run's context) x 1.1")
 
 

@@ -64,3 +64,33 @@ def test_bad_rounds_is_refused():
                        capture_output=True, text=True)
     assert r.returncode != 0
     assert "--rounds and --reps must be at least 1 (got --rounds 0" in r.stderr
+
+
+
+def test_report_prints_llama_cpp_share_of_the_floor_and_the_ceiling(capsys):
+    # 90 MB of weights at 30 GB/s: a floor of 333.3 tok/s; llama.cpp decodes 10 (3% of it): no engine can show more than 33.33x
+    a = argparse.Namespace(llama_bench="/x/llama-bench", rounds=1)
+    bench_models.report(a, [1], {1: 30.0}, {1: bench_models.merge_rounds([[_row("q4_0", 100.0, 200.0, 50, (50.0, 10.0))]])})
+    out = capsys.readouterr().out
+    head = next(line for line in out.splitlines() if line.startswith("model"))
+    line = next(line for line in out.splitlines() if line.startswith("SmolLM-135M")).split()
+    assert "% of floor llama.cpp % ceiling" in head, head
+    assert line[-5:-2] == ["60%", "3%", "33.33"], line  # ckernel's 200 tok/s: 60% of the floor; llama.cpp's 10: 3%; the ceiling
+    assert "ceiling = the floor's tok/s / llama.cpp's decode tok/s" in out
+
+
+def test_report_without_llama_cpp_has_no_ceiling(capsys):
+    a = argparse.Namespace(llama_bench=None, rounds=1)
+    bench_models.report(a, [1], {1: 30.0}, {1: bench_models.merge_rounds([[_row("q4_0", 100.0, 200.0, 50, None)]])})
+    out = capsys.readouterr().out
+    head = next(line for line in out.splitlines() if line.startswith("model"))
+    assert "ceiling" not in out and "llama.cpp" not in head, out
+
+
+def test_pinned_runs_stay_on_their_cpu():
+    # the 1-thread runs of both engines go through run / peak_rss with cpus: the child (and what it starts) sees only that CPU
+    cpu = max(os.sched_getaffinity(0))
+    show = [sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"]
+    assert bench_models.run(show, cpus={cpu}).stdout.strip() == f"[{cpu}]"
+    assert bench_models.peak_rss(show, cpus={cpu})[0].strip() == f"[{cpu}]"
+    assert bench_models.run(show).stdout.strip() == str(sorted(os.sched_getaffinity(0)))
