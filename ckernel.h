@@ -8229,7 +8229,11 @@ static void ck__matmul_x16f_rows(int type, float *out, const float *inp, const v
     enum { S = 4096 };
     float xs[S];
     uint16_t xh[S + 2];
-    int g, k, j, c0;
+    int g, k, j, c0, ith, nth, split;
+    ck__thread_share(&ith, &nth);
+    /* a thread alone on the matrix: its first 2 H groups as pairs g, g + 1 beside g + H, g + H + 1 (two
+       streams far apart, as the X16 decode's short rows), the rest 4 at a time */
+    split = nth == 1 ? (g_hi - g_lo) / 4 * 2 : 0;
     if (T >= 2)
         ck__gemm_h16_simd(f32 ? CK__Q16_KIND_F32X : bf ? CK__Q16_KIND_DPBF16 : CK__Q16_KIND_F16, quant, out, inp, (const uint16_t *)w, bias, T, C, OC, g_lo * 16, g_hi * 16, 1);
     for (c0 = 0; c0 < C && T == 1; c0 += S) {
@@ -8247,20 +8251,23 @@ static void ck__matmul_x16f_rows(int type, float *out, const float *inp, const v
            F32 (twice the bytes a step) gained nothing, so not there) */
         const int pfs = !f32;
         const size_t gs = (size_t)C * 16 * es, ss = (size_t)cs * 16 * es; /* a group's bytes; its segment's */
-        for (g = g_lo; g < g_hi; g += 4) {
-            const int n = CK_MIN(4, g_hi - g);
+        for (g = g_lo; g < g_hi;) {
+            /* groups g, g + 1 and their twins H on (split), or up to 4 from g; nx: groups to the next step's */
+            const int sp = g < g_lo + split, n = sp ? 4 : CK_MIN(4, g_hi - g), nx = sp ? 2 : 4;
+            int gi[4];
             const char *p[4];
             __m512 a[4];
             for (j = 0; j < 4; j++) { /* (past n: the last group again, not stored) */
-                const int gj = g + CK_MIN(j, n - 1);
+                const int gj = gi[j] = sp ? g + j % 2 + j / 2 * split : g + CK_MIN(j, n - 1);
                 p[j] = (const char *)w + ((size_t)gj * C + (size_t)c0) * 16 * es;
                 a[j] = c0 ? _mm512_loadu_ps(out + (size_t)gj * 16) : bias ? _mm512_loadu_ps(bias + (size_t)gj * 16) : _mm512_setzero_ps();
             }
+            g += sp ? (g + 2 == g_lo + split ? 2 + split : 2) : n;
 #define CK__X16F_H16(j) _mm256_loadu_si256((const __m256i *)(const void *)(p[j] + (size_t)k * 32))
 #define CK__X16F_PF                                                                                                     \
 if (pfs && (size_t)k * 16 * es % 64 == 0) { /* (a line a stream, 2 KB ahead: past the segment's end, the next 4 groups') */ \
     size_t po = (size_t)k * 16 * es + 2048;                                                                         \
-    if (po >= ss) po += 4 * gs - ss;                                                                                \
+    if (po >= ss) po += (size_t)nx * gs - ss;                                                                       \
     _mm_prefetch(p[0] + po, _MM_HINT_T0); _mm_prefetch(p[1] + po, _MM_HINT_T0);                                     \
     _mm_prefetch(p[2] + po, _MM_HINT_T0); _mm_prefetch(p[3] + po, _MM_HINT_T0);                                     \
 }
@@ -8301,7 +8308,7 @@ if (pfs && (size_t)k * 16 * es % 64 == 0) { /* (a line a stream, 2 KB ahead: pas
 #endif
 #undef CK__X16F_PF
 #undef CK__X16F_H16
-            for (j = 0; j < n; j++) _mm512_storeu_ps(out + (size_t)(g + j) * 16, a[j]);
+            for (j = 0; j < n; j++) _mm512_storeu_ps(out + (size_t)gi[j] * 16, a[j]);
         }
     }
 }
