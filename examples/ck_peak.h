@@ -7,6 +7,9 @@
 #define CK_PEAK_H
 #include <stdlib.h>
 #include <time.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -138,13 +141,27 @@ CK_PEAK_OPT static inline double ck_peak_sum_streams(const float *a, size_t len,
     for (k = 0; k < 16; k++) sum += acc[k];
     return sum;
 }
+/* The array is in 2 MB pages where the system gives them (Linux with the includer's _DEFAULT_SOURCE or
+   _GNU_SOURCE: mmap + madvise(MADV_HUGEPAGE), as ck_model_repack places the weights), else malloc's:
+   on Zen 5 one core read 38-42 GB/s from 2 MB pages against 33-35 from 4 KB ones (the TLB misses). */
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
+#define CK_PEAK_HUGE 1
+#else
+#define CK_PEAK_HUGE 0
+#endif
 CK_PEAK_OPT static inline double ck_peak_read_gbps(size_t bytes, int reps)
 {
     size_t n = bytes / sizeof(float) / 16 * 16, i;
-    float *a = (float *)malloc(n * sizeof(float));
     double best = 1e30, sink = 0;
     int r, streams;
-    if (!a || n == 0) { free(a); return 0.0; }
+#if CK_PEAK_HUGE
+    void *m = n ? mmap(NULL, n * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
+    float *a = m == MAP_FAILED ? NULL : (float *)m;
+    if (a) madvise(m, n * sizeof(float), MADV_HUGEPAGE); /* a hint: refused, 4 KB pages */
+#else
+    float *a = n ? (float *)malloc(n * sizeof(float)) : NULL;
+#endif
+    if (!a) return 0.0;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static)
 #endif
@@ -171,7 +188,11 @@ CK_PEAK_OPT static inline double ck_peak_read_gbps(size_t bytes, int reps)
             if (t0 < best) best = t0;
         }
     ck_peak_sink += (float)sink;
+#if CK_PEAK_HUGE
+    munmap(m, n * sizeof(float));
+#else
     free(a);
+#endif
     return (double)n * sizeof(float) / best / 1e9;
 }
 #endif /* CK_PEAK_H */

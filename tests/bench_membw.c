@@ -2,7 +2,7 @@
    than any cache) as 1, 2, 4 and 8 concurrent streams, the best of 5 passes of each and the best
    count (ck_peak_read_gbps, which run --profile uses too). The decode floor of a model is this
    number over its bytes of weights. */
-#define _POSIX_C_SOURCE 199309L
+#define _DEFAULT_SOURCE /* clock_gettime; mmap, madvise and MADV_HUGEPAGE for ck_peak.h (glibc, musl) */
 #include "ckernel.h" /* declarations only: CK_HAVE_* for ck_peak.h */
 #include "../examples/ck_peak.h"
 
