@@ -6352,8 +6352,7 @@ static int ck__dequant_neon(int type, const void *src, float *y, int64_t n)
 
 /* ---- quantized matmul drivers ------------------------------------------------------------- */
 
-/* rows [*lo, *hi) of n that the calling thread of the enclosing parallel region owns */
-/* this thread's index and the number of threads sharing the work it is in (1 and 0 outside any) */
+/* this thread's index and the number of threads sharing the work it is in (0 and 1 outside any) */
 static void ck__thread_share(int *ith, int *nth)
 {
     *ith = 0, *nth = 1;
@@ -6369,6 +6368,7 @@ static void ck__thread_share(int *ith, int *nth)
     *nth = omp_get_num_threads();
 #endif
 }
+/* rows [*lo, *hi) of n that the calling thread of the enclosing parallel region owns */
 static void ck__thread_rows(int n, int *lo, int *hi)
 {
     int ith, nth;

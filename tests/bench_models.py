@@ -1,7 +1,8 @@
 """make bench: prefill (64 tokens) and decode tokens/s and peak RSS of generated models, for a
 SmolLM-135M-shaped and a Qwen2-0.5B-shaped random GGUF per weight type, at 2 threads and at 1,
-beside the machine's memory bandwidth measured with as many threads (decode reads every weight once
-per token, so bytes of weights / bandwidth is its floor; one core alone reaches about half of two's). Numbers only, nothing asserted.
+beside the machine's memory bandwidth measured with as many threads, at the start and at the end (the
+higher of the two: decode reads every weight once per token, so bytes of weights / bandwidth is its
+floor; one core alone reaches about half of two's). Numbers only, nothing asserted.
 
 With LLAMA_BENCH=/path/to/llama-bench (or --llama-bench) the same files are also run by llama.cpp's
 llama-bench (-p 64 -n 32 -r REPS -t N), in the same run, one engine after the other per file, and
@@ -148,10 +149,7 @@ def main():
     # host can differ by 20% in the same minute, and the scheduler would otherwise pick one per run
     one = None if a.no_pin else {min(os.sched_getaffinity(0))}
     a.pin = lambda th: one if th == 1 else None
-    bw = {}  # threads -> measured read bandwidth, GB/s: one core cannot keep as many misses in flight as two
-    for th in threads:
-        bw_out = run([os.path.join(B, "bench_membw")], cpus=a.pin(th), env=dict(os.environ, OMP_NUM_THREADS=str(th))).stdout
-        bw[th] = float(re.search(r"([0-9.]+) GB/s", bw_out).group(1))
+    bw = bandwidth(threads, a.pin)  # one core cannot keep as many misses in flight as two
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (uptime) at start;"
           " memory read bandwidth (measured): " + ", ".join(f"{bw[th]:.1f} GB/s with {th} thread{'s' if th > 1 else ''}" for th in threads))
     print(f"prefill: {PROMPT} tokens; decode: {a.decode} tokens; median of {a.reps} runs" +
@@ -166,7 +164,24 @@ def main():
     finally:
         for p in spinners:
             p.kill()
-    report(a, threads, bw, rows)
+    end = bandwidth(threads, a.pin)
+    print("memory read bandwidth at the end: " + ", ".join(f"{end[th]:.1f} GB/s with {th} thread{'s' if th > 1 else ''}" for th in threads) +
+          "; the floor is the higher of the start's and the end's (a busy host measures it low)")
+    report(a, threads, floor_bw(bw, end), rows)
+
+
+def floor_bw(start, end):
+    """the bandwidth the floor uses per thread count: the higher of the two readings"""
+    return {th: max(start[th], end[th]) for th in start}
+
+
+def bandwidth(threads, pin):
+    """{threads: measured read bandwidth, GB/s} (build/bench_membw, pinned as pin(threads) says)"""
+    bw = {}
+    for th in threads:
+        out = run([os.path.join(B, "bench_membw")], cpus=pin(th), env=dict(os.environ, OMP_NUM_THREADS=str(th))).stdout
+        bw[th] = float(re.search(r"([0-9.]+) GB/s", out).group(1))
+    return bw
 
 
 def merge_rounds(rounds):
@@ -249,7 +264,7 @@ def report(a, threads, bw, rows):
     if a.rounds > 1 and a.llama_bench:
         print(f"rounds = the lowest and highest of the {a.rounds} rounds' ratios; ratio = the medians' ratio")
     print("ratio = ckernel / llama.cpp on the same file; % of floor = decode tok/s x bytes of weights / the bandwidth measured with that many threads"
-          " (ckernel's, then llama.cpp's);" + (" ceiling = the floor's tok/s / llama.cpp's decode tok/s, the highest decode ratio an engine that"
+          + (" (ckernel's, then llama.cpp's);" if a.llama_bench else ";") + (" ceiling = the floor's tok/s / llama.cpp's decode tok/s, the highest decode ratio an engine that"
           " reads every weight once per token can reach against that figure;" if a.llama_bench else "") +
           " budget = (weights + KV cache of the run's context) x 1.1")
 

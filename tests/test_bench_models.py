@@ -94,3 +94,20 @@ def test_pinned_runs_stay_on_their_cpu():
     assert bench_models.run(show, cpus={cpu}).stdout.strip() == f"[{cpu}]"
     assert bench_models.peak_rss(show, cpus={cpu})[0].strip() == f"[{cpu}]"
     assert bench_models.run(show).stdout.strip() == str(sorted(os.sched_getaffinity(0)))
+
+
+def test_the_floor_is_the_higher_of_two_bandwidth_readings(monkeypatch):
+    # bench_membw's output, as two readings would give it: the 2-thread one low at the start, the 1-thread one low at the end
+    outs = iter(["memory read bandwidth: 46.40 GB/s", "memory read bandwidth: 43.50 GB/s",
+                 "memory read bandwidth: 84.00 GB/s", "memory read bandwidth: 40.00 GB/s"])
+    seen = []
+
+    def fake_run(args, cpus=None, **kw):
+        seen.append((kw["env"]["OMP_NUM_THREADS"], cpus))
+        return argparse.Namespace(stdout=next(outs))
+    monkeypatch.setattr(bench_models, "run", fake_run)
+    pin = lambda th: {0} if th == 1 else None  # noqa: E731
+    start, end = bench_models.bandwidth([2, 1], pin), bench_models.bandwidth([2, 1], pin)
+    assert start == {2: 46.4, 1: 43.5} and end == {2: 84.0, 1: 40.0}
+    assert seen == [("2", None), ("1", {0})] * 2  # the 1-thread reading pinned, as the 1-thread runs
+    assert bench_models.floor_bw(start, end) == {2: 84.0, 1: 43.5}
