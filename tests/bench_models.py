@@ -151,7 +151,7 @@ def main():
     a.pin = lambda th: one if th == 1 else None
     bw = bandwidth(threads, a.pin)  # one core cannot keep as many misses in flight as two
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (uptime) at start;"
-          " memory read bandwidth (measured): " + ", ".join(f"{bw[th]:.1f} GB/s with {th} thread{'s' if th > 1 else ''}" for th in threads))
+          " memory read bandwidth (measured): " + bw_text(bw, threads))
     print(f"prefill: {PROMPT} tokens; decode: {a.decode} tokens; median of {a.reps} runs" +
           (f" in each of {a.rounds} rounds (the table: medians over the rounds)" if a.rounds > 1 else "") + "; " +
           (f"llama.cpp: {a.llama_bench}" if a.llama_bench else "llama.cpp: not compared (LLAMA_BENCH=/path/to/llama-bench to compare)") +
@@ -165,9 +165,14 @@ def main():
         for p in spinners:
             p.kill()
     end = bandwidth(threads, a.pin)
-    print("memory read bandwidth at the end: " + ", ".join(f"{end[th]:.1f} GB/s with {th} thread{'s' if th > 1 else ''}" for th in threads) +
+    print("memory read bandwidth at the end: " + bw_text(end, threads) +
           "; the floor is the higher of the start's and the end's (a busy host measures it low)")
     report(a, threads, floor_bw(bw, end), rows)
+
+
+def bw_text(bw, threads):
+    """'X GB/s with N threads, ...' for each thread count"""
+    return ", ".join(f"{bw[th]:.1f} GB/s with {th} thread{'s' if th > 1 else ''}" for th in threads)
 
 
 def floor_bw(start, end):
@@ -245,11 +250,13 @@ def columns(a, bw):
             cols += [("llama.cpp", 9, lambda r, i=i: f"{r[7][i - 4]:>9.1f}"), ("ratio", 5, lambda r, i=i: f"{r[i] / r[7][i - 4]:>5.2f}")]
             if a.rounds > 1:
                 cols.append(("rounds", 9, lambda r, i=i: f"{r[8][i - 4][0]:>4.2f}-{r[8][i - 4][1]:.2f}"))
-    cols.append(("% of floor", 10, lambda r: f"{100 * r[5] * r[2] / (bw * 1e9):>9.0f}%"))
+    def floor(r):  # the floor's decode tok/s: the bandwidth / the bytes of weights
+        return bw * 1e9 / r[2]
+    cols.append(("% of floor", 10, lambda r: f"{100 * r[5] / floor(r):>9.0f}%"))
     if a.llama_bench:  # llama.cpp's decode against the same floor, and the floor's tok/s / llama.cpp's: the highest decode
         # ratio that an engine reading every weight once per token can show against that llama.cpp figure
-        cols += [("llama.cpp %", 11, lambda r: f"{100 * r[7][1] * r[2] / (bw * 1e9):>10.0f}%"),
-                 ("ceiling", 7, lambda r: f"{bw * 1e9 / r[2] / r[7][1]:>7.2f}")]
+        cols += [("llama.cpp %", 11, lambda r: f"{100 * r[7][1] / floor(r):>10.0f}%"),
+                 ("ceiling", 7, lambda r: f"{floor(r) / r[7][1]:>7.2f}")]
     return cols + [("peak RSS MB", 11, lambda r: f"{r[6]:>11.0f}"), ("budget MB", 9, lambda r: f"{1.1 * (r[2] + r[3]) / 2**20:>9.0f}")]
 
 

@@ -111,3 +111,7 @@ def test_the_floor_is_the_higher_of_two_bandwidth_readings(monkeypatch):
     assert start == {2: 46.4, 1: 43.5} and end == {2: 84.0, 1: 40.0}
     assert seen == [("2", None), ("1", {0})] * 2  # the 1-thread reading pinned, as the 1-thread runs
     assert bench_models.floor_bw(start, end) == {2: 84.0, 1: 43.5}
+
+
+def test_bandwidth_text_names_every_thread_count():
+    assert bench_models.bw_text({2: 80.04, 1: 42.5}, [2, 1]) == "80.0 GB/s with 2 threads, 42.5 GB/s with 1 thread"
