@@ -4959,22 +4959,17 @@ static void ck__qdot_q3_K_avx2(const void *vw, const void *const *a, int nb, int
 #endif
 #define CK__TILE_ROWS(wr, vw, ldw, nw) do { int r_; for (r_ = 0; r_ < 4; r_++) (wr)[r_] = (const char *)(vw) + (size_t)(r_ < (nw) ? r_ : 0) * (ldw); } while (0)
 /* decode streams the weights: prefetch ahead (a prefetch past the matrix is dropped, nothing is
-   read): super-block b of the next tile's rows (4 rows further); for Q6_K on AVX2 (lin; the AVX-512
-   kernel reads a tile's rows one after the other instead, ck__qtile_q6_K_avx512) where the rows are
-   whole (one segment: nb super-blocks of `bytes` = ldw, the 4 rows one stretch of memory), the
-   tile 2 tiles on (8 rows further) as one stream, 4 bytes per byte consumed. Measured on Zen 5, 1
-   thread, 200 or 48 cold matrices, alternated: Q6_K 576 x 1536 (SmolLM-135M's down) 17 -> 23-26
-   GB/s (AVX2 build 15 -> 19-20), 896 x 4864 (Qwen2-0.5B's) 23 -> 25-33 (AVX2 17 -> 19-20);
-   SmolLM-135M Q6_K decode 125 -> 148 tok/s. Q4_K's rows as one stream: the same on SmolLM's
-   down, slower on Qwen2's (19 against 24), so the K-quants but Q6_K keep the per-row form. */
-#define CK__TILE_PREFETCH(wr, ldw, off, bytes, lin)                                                              \
+   read): super-block b of the next tile's rows (4 rows further). Q6_K's decode reads instead a tile's
+   rows one after the other with no software prefetch (ck__qtile_q6_K_avx512, ck__qtile_k16_avx2),
+   after it had its 4 rows prefetched 2 tiles on as one stream (Zen 5, 1 thread, cold, alternated:
+   896 x 4864, Qwen2-0.5B's down, 23 -> 25-33 GB/s against the per-row prefetch below; the rows one
+   after the other: 1.15x that). Q4_K's rows as one stream: the same on SmolLM-135M's down, slower on
+   Qwen2-0.5B's (19 against 24 GB/s), so the other K-quants keep the per-row form. */
+#define CK__TILE_PREFETCH(wr, ldw, off, bytes)                                                                   \
     do {                                                                                                         \
         int p_, l_;                                                                                              \
-        if ((lin) && (size_t)nb * (bytes) == (ldw))                                                              \
-            for (l_ = 0; l_ < 4 * (int)(bytes); l_ += 64) _mm_prefetch((wr)[0] + 8 * (ldw) + 4 * (off) + l_, _MM_HINT_T0); \
-        else                                                                                                     \
-            for (p_ = 0; p_ < 4; p_++)                                                                           \
-                for (l_ = 0; l_ < (int)(bytes); l_ += 64) _mm_prefetch((wr)[p_] + 4 * (ldw) + (off) + l_, _MM_HINT_T0); \
+        for (p_ = 0; p_ < 4; p_++)                                                                               \
+            for (l_ = 0; l_ < (int)(bytes); l_ += 64) _mm_prefetch((wr)[p_] + 4 * (ldw) + (off) + l_, _MM_HINT_T0); \
     } while (0)
 #define CK__TILE_STORE4(res, acc) do { float o_[4]; _mm_storeu_ps(o_, acc); res[0] = o_[0]; res[4] = o_[1]; res[8] = o_[2]; res[12] = o_[3]; } while (0)
 
@@ -5171,7 +5166,7 @@ static CK__ALWAYS_INLINE void ck__qtile_q45_K_avx512(const void *vw, size_t ldw,
             __m512i s[4], m[4], bs = ck__bcast256_avx512(ab->bsums);
             float dw[4], dm[4];
             __m128 da = _mm_set1_ps(ab->d);
-            CK__TILE_PREFETCH(wr, ldw, b * bb, bb, 0);
+            CK__TILE_PREFETCH(wr, ldw, b * bb, bb);
             CK__UNROLL
             for (i = 0; i < 4; i++) {
                 const ck_block_q4_K *x4 = (const ck_block_q4_K *)(const void *)(wr[i] + b * bb);
@@ -5305,7 +5300,7 @@ static CK__ALWAYS_INLINE void ck__qtile_q23_K_avx512(const void *vw, size_t ldw,
             __m512i s[4], m[4], bs = ck__bcast256_avx512(ab->bsums);
             float dw[4], dm[4];
             __m128 da = _mm_set1_ps(ab->d);
-            CK__TILE_PREFETCH(wr, ldw, b * bb, bb, 0);
+            CK__TILE_PREFETCH(wr, ldw, b * bb, bb);
             CK__UNROLL
             for (i = 0; i < 4; i++) {
                 const char *x = wr[i] + b * bb;
@@ -5481,13 +5476,50 @@ static inline void ck__k16_scales_avx2(const void *vx, int t, __m128i *sc8, __m2
         *dmin = ck__h2f(x->dmin);
     }
 }
+/* the exact int32 sum (8 lanes) of super-block x (Q6_K or Q3_K, t) by the Q8_K block ab; *dw its d */
+static CK__ALWAYS_INLINE __m256i ck__k16_sb_avx2(const char *x, int t, const ck_block_q8_K *ab, float *dw)
+{
+    __m128i sc8;
+    __m256i n, eo, s;
+    float dm;
+    int c;
+    ck__k16_scales_avx2(x, t, &sc8, &n, dw, &dm);
+    eo = ck__even_odd_epi16_avx2(sc8);
+    s = _mm256_madd_epi16(ck__load256(ab->bsums), n);
+    CK__UNROLL
+    for (c = 0; c < 8; c++)
+        s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(ck__k16_chunk_avx2(x, t, c), ck__load256(ab->qs + 32 * c)),
+                                                  _mm256_shuffle_epi8(eo, ck__load256(ck__bcast16[c]))));
+    return s;
+}
 static CK__ALWAYS_INLINE void ck__qtile_k16_avx2(const void *vw, size_t ldw, int nw, const void *const *a, int nb, int na, float *res, int t)
 {
     const size_t bb = t == 6 ? sizeof(ck_block_q6_K) : t == 3 ? sizeof(ck_block_q3_K) : sizeof(ck_block_q2_K);
     const char *wr[4];
     int b, i, k, c, r;
     CK__TILE_ROWS(wr, vw, ldw, nw);
-    if (na == 1) { /* 4 weight rows, 4 independent chains */
+    if (na == 1 && t == 6) { /* Q6_K: the rows one after the other, as the AVX-512 kernel (see there) */
+        const ck_block_q8_K *a0 = (const ck_block_q8_K *)a[0];
+        for (i = 0; i < nw; i++) {
+            __m128 acc = _mm_setzero_ps();
+            for (b = 0; b < nb;) {
+                const int nu = nb - b >= 4 ? 4 : 1; /* 4 super-blocks' sums at once, the last ones one by one */
+                __m256i s[4];
+                float sf[4], dw[4];
+                int u;
+                if (nu == 4) {
+                    CK__UNROLL
+                    for (u = 0; u < 4; u++) s[u] = ck__k16_sb_avx2(wr[i] + (size_t)(b + u) * bb, t, a0 + b + u, &dw[u]);
+                } else {
+                    s[0] = ck__k16_sb_avx2(wr[i] + (size_t)b * bb, t, a0 + b, &dw[0]);
+                    s[1] = s[2] = s[3] = _mm256_setzero_si256();
+                }
+                _mm_storeu_ps(sf, _mm_cvtepi32_ps(ck__hsum4_epi32_avx2(s)));
+                for (u = 0; u < nu; u++, b++) acc = _mm_fmadd_ss(_mm_set_ss(sf[u]), _mm_set_ss(dw[u] * a0[b].d), acc);
+            }
+            res[4 * i] = _mm_cvtss_f32(acc);
+        }
+    } else if (na == 1) { /* Q3_K, Q2_K: 4 weight rows, 4 independent chains */
         const ck_block_q8_K *a0 = (const ck_block_q8_K *)a[0];
         __m128 acc = _mm_setzero_ps();
         for (b = 0; b < nb; b++) {
@@ -5495,7 +5527,7 @@ static CK__ALWAYS_INLINE void ck__qtile_k16_avx2(const void *vw, size_t ldw, int
             __m256i s[4], m[4], bs = ck__load256(ab->bsums);
             float dw[4], dm[4];
             __m128 da = _mm_set1_ps(ab->d);
-            CK__TILE_PREFETCH(wr, ldw, b * bb, bb, t == 6);
+            CK__TILE_PREFETCH(wr, ldw, b * bb, bb);
             CK__UNROLL
             for (i = 0; i < 4; i++) {
                 const char *x = wr[i] + b * bb;
@@ -5606,7 +5638,7 @@ static CK__ALWAYS_INLINE void ck__qtile_q45_K_avx2(const void *vw, size_t ldw, i
             __m256i s[4], m[4], bs = ck__load256(ab->bsums);
             float dw[4], dm[4];
             __m128 da = _mm_set1_ps(ab->d);
-            CK__TILE_PREFETCH(wr, ldw, b * bb, bb, 0);
+            CK__TILE_PREFETCH(wr, ldw, b * bb, bb);
             CK__UNROLL
             for (i = 0; i < 4; i++) {
                 CK__Q45_ROW(x4, x5, wr[i] + b * bb);
