@@ -263,9 +263,10 @@ def columns(a, bw):
 def report(a, threads, bw, rows):
     for th in threads:
         print(f"\n{th} thread{'s' if th > 1 else ''}:")
-        print(" ".join(f"{h:<{-w}}" if w < 0 else f"{h:>{w}}" for h, w, _ in columns(a, bw[th])))
+        cols = columns(a, bw[th])
+        print(" ".join(f"{h:<{-w}}" if w < 0 else f"{h:>{w}}" for h, w, _ in cols))
         for r in rows[th]:
-            print(" ".join(f(r) for _, _, f in columns(a, bw[th])), flush=True)
+            print(" ".join(f(r) for _, _, f in cols), flush=True)
     la = os.getloadavg()
     print(f"\nload average at end: {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}")
     if a.rounds > 1 and a.llama_bench:
